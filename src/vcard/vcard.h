@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The virtual GIDS card: an APDU engine over a persistent state file. */
+#ifndef MDP11_VCARD_VCARD_H
+#define MDP11_VCARD_VCARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+
+/*
+ * The card knows nothing of the host: it speaks ISO 7816-4 / GIDS APDUs
+ * (spec/gids.md §13) and keeps its state in one file (or only in memory
+ * when opened with path NULL: tests and fuzzing). One struct vcard is one
+ * card in one reader; it is not thread-safe (the caller serialises, as a
+ * reader does). Several processes may open the same state file: every
+ * change is made under a file lock on the freshest state, and a change by
+ * another process is picked up before the next APDU.
+ */
+struct vcard;
+
+#define VCARD_MAX_RESPONSE 258 /* 256 data bytes + SW1 SW2 */
+#define VCARD_ADMIN_KEY_LEN 24
+
+/* Parameters for an initialized card (mdp11-vcard create --pin ...). */
+struct vcard_init_params {
+	const char *pin;             /* user PIN, 4..16 bytes */
+	const uint8_t *admin_key;    /* 24-byte 3DES admin key */
+	const uint8_t *serial;       /* cardid, 16 bytes; NULL: random */
+	size_t serial_len;           /* 1..16 */
+	unsigned pin_tries;          /* 0: default 3 */
+};
+
+/*
+ * Create a new state file. With params NULL the card is blank, in creation
+ * state, waiting for gids-tool --initialize (or our own initialisation);
+ * with params it is initialized as gids-tool --initialize leaves a card:
+ * EFs A000..A014, admin key B080, masterfile, cardapps, cardcf, empty
+ * cmapfile, cardid, application operational. Fails with MDP_ERR_EXISTS if
+ * path exists. path NULL is not allowed here.
+ */
+enum mdp_err vcard_create(const char *path, const struct vcard_init_params *params);
+
+/*
+ * Open a card. path NULL: a fresh in-memory card (blank, or initialized when
+ * params is given) that is never saved. A damaged or foreign state file is
+ * refused with MDP_ERR_STATE and a reason in mdp_err_last().
+ */
+enum mdp_err vcard_open(const char *path, const struct vcard_init_params *params,
+			struct vcard **out);
+void vcard_free(struct vcard *vc);
+
+/* Power cycle: security state cleared, GIDS application selected. */
+void vcard_reset(struct vcard *vc);
+/* The ATR (3B 80 80 01 01 unless set); returns its length. */
+size_t vcard_atr(const struct vcard *vc, uint8_t *atr, size_t cap);
+enum mdp_err vcard_set_atr(struct vcard *vc, const uint8_t *atr, size_t len);
+
+/*
+ * One APDU in, one response (data + SW1 SW2) out. resp must hold
+ * VCARD_MAX_RESPONSE bytes. Card-level errors are status words, not error
+ * returns: the return value is MDP_ERR_* only for a broken call (bad
+ * arguments) or a state file that cannot be written (the card then answers
+ * 6581 "memory failure" and keeps the previous state).
+ */
+enum mdp_err vcard_transmit(struct vcard *vc, const uint8_t *apdu, size_t apdu_len,
+			    uint8_t *resp, size_t *resp_len);
+
+/* Summary for mdp11-vcard info (public facts only). */
+struct vcard_info {
+	bool initialized;       /* application operational */
+	uint8_t cardid[32];
+	size_t cardid_len;
+	unsigned pin_tries_left;
+	unsigned pin_tries_max;
+	unsigned key_files;     /* key files B081.. present */
+	unsigned data_objects;  /* DOs stored in all EFs */
+	uint32_t format_version;
+};
+enum mdp_err vcard_get_info(struct vcard *vc, struct vcard_info *info);
+
+#endif

@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Unit tests for src/common: errors, cursor, buffer, TLV, hex, config, log, secmem. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/bytes.h"
+#include "common/conf.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "tests/unit/testutil.h"
+
+static void
+test_error_names(void)
+{
+	int i;
+
+	for (i = 0; i < MDP_ERR__COUNT; i++) {
+		CU_ASSERT_PTR_NOT_NULL(mdp_err_name((enum mdp_err)i));
+		CU_ASSERT(strncmp(mdp_err_name((enum mdp_err)i), "MDP_", 4) == 0);
+		CU_ASSERT_PTR_NOT_NULL(mdp_err_str((enum mdp_err)i));
+	}
+	CU_ASSERT_STRING_EQUAL(mdp_err_name((enum mdp_err)999), "MDP_ERR_UNKNOWN");
+	CU_ASSERT_EQUAL(mdp_err_reason(MDP_ERR_FORMAT, "bad %d", 7), MDP_ERR_FORMAT);
+	CU_ASSERT_STRING_EQUAL(mdp_err_last(), "bad 7");
+	mdp_err_clear();
+	CU_ASSERT_STRING_EQUAL(mdp_err_last(), "success");
+}
+
+static void
+test_cursor_reads(void)
+{
+	static const uint8_t d[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+	struct mdp_cursor c, sub;
+
+	cur_init(&c, d, sizeof(d));
+	CU_ASSERT_EQUAL(cur_get_u8(&c), 1);
+	CU_ASSERT_EQUAL(cur_get_le16(&c), 0x0302);
+	CU_ASSERT_EQUAL(cur_get_be16(&c), 0x0405);
+	CU_ASSERT_EQUAL(cur_left(&c), 4);
+	CU_ASSERT_EQUAL(cur_get_le32(&c), 0x09080706);
+	CU_ASSERT_FALSE(c.bad);
+	CU_ASSERT_EQUAL(cur_get_u8(&c), 0);
+	CU_ASSERT_TRUE(c.bad);
+
+	cur_init(&c, d, sizeof(d));
+	CU_ASSERT_EQUAL(cur_get_be32(&c), 0x01020304);
+	CU_ASSERT_TRUE(cur_sub(&c, 3, &sub));
+	CU_ASSERT_EQUAL(cur_left(&sub), 3);
+	CU_ASSERT_EQUAL(cur_get_u8(&sub), 5);
+	CU_ASSERT_PTR_NULL(cur_get_bytes(&c, 3));
+	CU_ASSERT_TRUE(c.bad);
+	/* A failed read does not move the position. */
+	CU_ASSERT_EQUAL(c.pos, 7);
+	CU_ASSERT_FALSE(cur_sub(&c, 1, &sub));
+}
+
+static void
+test_buf_writes(void)
+{
+	struct mdp_buf b;
+	uint8_t *p;
+	size_t n;
+	static const uint8_t want[] = { 0xaa, 0x01, 0x02, 0x04, 0x03, 0x02, 0x01, 0x01, 0x02,
+					0x01, 0x02, 0x03, 0x04, 3, 2, 1, 0, 0 };
+	static const uint8_t rev[] = { 1, 2, 3 };
+	int i;
+
+	buf_init(&b);
+	buf_put_u8(&b, 0xaa);
+	buf_put_le16(&b, 0x0201);
+	buf_put_le32(&b, 0x01020304);
+	buf_put_be16(&b, 0x0102);
+	buf_put_be32(&b, 0x01020304);
+	buf_put_reversed(&b, rev, 3);
+	buf_put_zeros(&b, 2);
+	p = buf_steal(&b, &n);
+	CU_ASSERT_EQUAL_FATAL(n, sizeof(want));
+	CU_ASSERT_MEM_EQUAL(p, want, n);
+	free(p);
+
+	/* Growth across many reallocations, secret mode copies and wipes. */
+	buf_init_secret(&b);
+	for (i = 0; i < 5000; i++)
+		buf_put_u8(&b, (uint8_t)i);
+	CU_ASSERT_EQUAL(b.len, 5000);
+	CU_ASSERT_EQUAL(b.data[4999], (uint8_t)4999);
+	buf_free(&b);
+	CU_ASSERT_PTR_NULL(b.data);
+}
+
+static void
+test_tlv(void)
+{
+	struct mdp_buf b;
+	struct mdp_cursor c, v, inner;
+	uint32_t tag;
+	uint8_t big[300];
+	size_t mark, mark2;
+
+	memset(big, 0x5a, sizeof(big));
+	buf_init(&b);
+	mark = buf_tlv_open(&b, 0x70);
+	buf_put_tlv(&b, 0x84, "\x81", 1);
+	mark2 = buf_tlv_open(&b, 0x7f49);
+	buf_put_tlv(&b, 0x81, big, sizeof(big));
+	buf_tlv_close(&b, mark2);
+	buf_tlv_close(&b, mark);
+	CU_ASSERT_FALSE_FATAL(b.bad);
+	/* 70 82 01 36 | 84 01 81 | 7f49 82 01 2f | 81 82 01 2c ... */
+	CU_ASSERT_EQUAL(b.data[0], 0x70);
+	CU_ASSERT_EQUAL(b.data[1], 0x82);
+	CU_ASSERT_EQUAL(b.len, 4 + 3 + 5 + 4 + 300);
+
+	cur_init(&c, b.data, b.len);
+	CU_ASSERT_EQUAL(tlv_read(&c, &tag, &v), MDP_OK);
+	CU_ASSERT_EQUAL(tag, 0x70);
+	CU_ASSERT_EQUAL(cur_left(&c), 0);
+	CU_ASSERT_EQUAL(tlv_find(v.p, v.len, 0x7f49, &inner), MDP_OK);
+	CU_ASSERT_EQUAL(tlv_find(inner.p, inner.len, 0x81, &v), MDP_OK);
+	CU_ASSERT_EQUAL(v.len, 300);
+	CU_ASSERT_EQUAL(tlv_find(b.data + 4, 3, 0x85, &v), MDP_ERR_NOT_FOUND);
+
+	/* Truncation at every offset is an error, never an over-read. */
+	for (size_t cut = 0; cut < b.len; cut++) {
+		cur_init(&c, b.data, cut);
+		CU_ASSERT_NOT_EQUAL(tlv_read(&c, &tag, &v), MDP_OK);
+	}
+	/* Indefinite length and 4-byte lengths are refused. */
+	cur_init(&c, (const uint8_t *)"\x30\x80\x00\x00", 4);
+	CU_ASSERT_EQUAL(tlv_read(&c, &tag, &v), MDP_ERR_FORMAT);
+	cur_init(&c, (const uint8_t *)"\x30\x84\x00\x00\x00\x01\x00", 7);
+	CU_ASSERT_EQUAL(tlv_read(&c, &tag, &v), MDP_ERR_FORMAT);
+	CU_ASSERT_EQUAL(tlv_header_len(0x81, 0x7f), 2);
+	CU_ASSERT_EQUAL(tlv_header_len(0x7f49, 0x100), 5);
+	buf_free(&b);
+}
+
+static void
+test_hex(void)
+{
+	uint8_t out[4];
+	char *s;
+
+	CU_ASSERT_EQUAL(mdp_hex_decode("0a Bc\n:ff", out, sizeof(out)), 3);
+	CU_ASSERT_EQUAL(out[1], 0xbc);
+	s = mdp_hex_encode(out, 3);
+	CU_ASSERT_STRING_EQUAL(s, "0abcff");
+	free(s);
+	CU_ASSERT_EQUAL(mdp_hex_decode("abc", out, sizeof(out)), -1);
+	CU_ASSERT_EQUAL(mdp_hex_decode("zz", out, sizeof(out)), -1);
+	CU_ASSERT_EQUAL(mdp_hex_decode("0102030405", out, sizeof(out)), -1);
+}
+
+static void
+test_config_parse(void)
+{
+	static const char text[] = "# top comment\n"
+				   "debug = 3\n"
+				   "[policy]\n"
+				   "rsa_min_bits = 2048   # inline\n"
+				   "allow_import = yes\n"
+				   "[vcard \"demo card\"]\n"
+				   "path = \"/tmp/a #b.card\"\n"
+				   "; other comment\n";
+	struct mdp_config *cfg = NULL;
+	long v;
+	bool b;
+	static const char *const allowed[] = { "global.debug", "policy.rsa_min_bits",
+					       "policy.allow_import", "vcard.path", NULL };
+
+	CU_ASSERT_EQUAL_FATAL(mdp_config_parse(text, strlen(text), "t.conf", &cfg), MDP_OK);
+	CU_ASSERT_STRING_EQUAL(mdp_config_get(cfg, "global", NULL, "debug"), "3");
+	CU_ASSERT_STRING_EQUAL(mdp_config_get(cfg, "vcard", "demo card", "path"), "/tmp/a #b.card");
+	CU_ASSERT_EQUAL(mdp_config_get_long(cfg, "policy", NULL, "rsa_min_bits", 512, 4096, 0, &v),
+			MDP_OK);
+	CU_ASSERT_EQUAL(v, 2048);
+	CU_ASSERT_EQUAL(mdp_config_get_long(cfg, "policy", NULL, "rsa_min_bits", 512, 1024, 0, &v),
+			MDP_ERR_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(mdp_err_last(), "t.conf:4"));
+	CU_ASSERT_EQUAL(mdp_config_get_bool(cfg, "policy", NULL, "allow_import", false, &b), MDP_OK);
+	CU_ASSERT_TRUE(b);
+	CU_ASSERT_EQUAL(mdp_config_get_bool(cfg, "policy", NULL, "missing", true, &b), MDP_OK);
+	CU_ASSERT_TRUE(b);
+	CU_ASSERT_EQUAL(mdp_config_get_bool(cfg, "global", NULL, "debug", false, &b),
+			MDP_ERR_CONFIG);
+	CU_ASSERT_EQUAL(mdp_config_check_keys(cfg, allowed), MDP_OK);
+	CU_ASSERT_EQUAL(mdp_config_check_keys(cfg, allowed + 1), MDP_ERR_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(mdp_err_last(), "t.conf:2"));
+	mdp_config_free(cfg);
+}
+
+static void
+test_config_errors(void)
+{
+	static const struct {
+		const char *text;
+		const char *where;
+	} bad[] = {
+		{ "a = 1\nnot a pair\n", ":2:" },
+		{ "[sec\n", ":1:" },
+		{ "[sec name]\n", ":1:" },
+		{ "\n\nkey with space = 1\n", ":3:" },
+		{ "k = \"unterminated\n", ":1:" },
+		{ "[bad/name]\n", ":1:" },
+	};
+	struct mdp_config *cfg = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CU_ASSERT_EQUAL(mdp_config_parse(bad[i].text, strlen(bad[i].text), "x", &cfg),
+				MDP_ERR_CONFIG);
+		CU_ASSERT_PTR_NOT_NULL(strstr(mdp_err_last(), bad[i].where));
+	}
+	CU_ASSERT_EQUAL(mdp_config_load("/nonexistent/mdp11.conf", &cfg), MDP_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(mdp_config_parse("a\0b", 3, "x", &cfg), MDP_ERR_CONFIG);
+}
+
+static void
+test_config_load_file(void)
+{
+	char *dir = test_tmpdir();
+	char path[512];
+	FILE *f;
+	struct mdp_config *cfg = NULL;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+	snprintf(path, sizeof(path), "%s/m.conf", dir);
+	f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("debug = 2\n", f);
+	fclose(f);
+	CU_ASSERT_EQUAL(mdp_config_load(path, &cfg), MDP_OK);
+	CU_ASSERT_STRING_EQUAL(mdp_config_get(cfg, "global", NULL, "debug"), "2");
+	mdp_config_free(cfg);
+	mdp_config_free(NULL);
+	test_rmtree(dir);
+	free(dir);
+}
+
+static void
+test_log(void)
+{
+	char *dir = test_tmpdir();
+	char path[512];
+	size_t len = 0;
+	char *text;
+	static const uint8_t bytes[] = { 0xde, 0xad };
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+	snprintf(path, sizeof(path), "%s/log", dir);
+	CU_ASSERT_EQUAL(mdp_log_configure("bogus", NULL), -1);
+	CU_ASSERT_EQUAL(mdp_log_configure("4:nosuch", NULL), -1);
+	CU_ASSERT_EQUAL(mdp_log_configure("debug:blob,card", path), 0);
+	CU_ASSERT_TRUE(mdp_log_enabled(MDP_LOG_DEBUG, MDP_AREA_BLOB));
+	CU_ASSERT_FALSE(mdp_log_enabled(MDP_LOG_TRACE, MDP_AREA_BLOB));
+	CU_ASSERT_FALSE(mdp_log_enabled(MDP_LOG_ERROR, MDP_AREA_PKCS11));
+	mdp_log_msg(MDP_LOG_INFO, MDP_AREA_BLOB, "dir/file.c", 12, "fn", "hello %d", 5);
+	mdp_log_hex(MDP_LOG_DEBUG, MDP_AREA_CARD, "f.c", 1, "g", "apdu", bytes, 2);
+	mdp_log_shutdown();
+	CU_ASSERT_FALSE(mdp_log_enabled(MDP_LOG_ERROR, MDP_AREA_BLOB));
+	text = (char *)test_read_file(path, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "file.c:12:fn: hello 5"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "apdu (2 bytes):"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "de ad"));
+	free(text);
+	setenv("MDP11_DEBUG", "2", 1);
+	mdp_log_init_env();
+	CU_ASSERT_TRUE(mdp_log_enabled(MDP_LOG_WARN, MDP_AREA_TOOL));
+	mdp_log_shutdown();
+	unsetenv("MDP11_DEBUG");
+	test_rmtree(dir);
+	free(dir);
+}
+
+static void
+test_secmem(void)
+{
+	uint8_t *p = mdp_zalloc(16);
+	uint8_t *q;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(p[15], 0);
+	memset(p, 7, 16);
+	q = mdp_memdup(p, 16);
+	CU_ASSERT_EQUAL(mdp_memeq_ct(p, q, 16), 0);
+	q[3] = 0;
+	CU_ASSERT_NOT_EQUAL(mdp_memeq_ct(p, q, 16), 0);
+	mdp_wipe(q, 16);
+	CU_ASSERT_EQUAL(q[0], 0);
+	mdp_secure_free(p, 16);
+	mdp_secure_free(q, 16);
+	mdp_secure_free(NULL, 5);
+	CU_ASSERT_PTR_NULL(mdp_memdup(NULL, 3));
+}
+
+static CU_TestInfo common_tests[] = {
+	{ "error names and reasons", test_error_names },
+	{ "cursor reads", test_cursor_reads },
+	{ "buffer writes", test_buf_writes },
+	{ "BER-TLV", test_tlv },
+	{ "hex", test_hex },
+	{ "secure memory", test_secmem },
+	CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo config_tests[] = {
+	{ "parse", test_config_parse },
+	{ "errors with line numbers", test_config_errors },
+	{ "load file", test_config_load_file },
+	CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo log_tests[] = {
+	{ "levels, areas, file", test_log },
+	CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+	{ "common", NULL, NULL, NULL, NULL, common_tests },
+	{ "config", NULL, NULL, NULL, NULL, config_tests },
+	{ "log", NULL, NULL, NULL, NULL, log_tests },
+	CU_SUITE_INFO_NULL,
+};
+
+int
+main(void)
+{
+	return test_run("test-common", suites);
+}
