@@ -2,5 +2,10 @@
 # The minidriver core: the card-module interface, the GIDS card module, the registry.
 mdp11include_HEADERS += include/mdp11/card-module.h
 EXTRA_DIST += minidriver/card.h
-# The host role (minidriver/ksp.c).
-EXTRA_DIST += minidriver/ksp.h
+# The host role (minidriver/ksp.c): libmdp11ksp.la, linked with the card layer's library.
+noinst_LTLIBRARIES += libmdp11ksp.la
+libmdp11ksp_la_SOURCES = \
+	minidriver/ksp.c minidriver/ksp.h minidriver/ksp-int.h \
+	minidriver/ksp-format.c minidriver/ksp-cache.c minidriver/ksp-pad.c
+libmdp11ksp_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS) -fPIC
+libmdp11ksp_la_LIBADD = $(ZLIB_LIBS) $(CRYPTO_LIBS)
