@@ -9,3 +9,9 @@ libmdp11ksp_la_SOURCES = \
 	minidriver/ksp-format.c minidriver/ksp-cache.c minidriver/ksp-pad.c
 libmdp11ksp_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS) -fPIC
 libmdp11ksp_la_LIBADD = $(ZLIB_LIBS) $(CRYPTO_LIBS)
+
+check_PROGRAMS += tests/unit/test-ksp
+TESTS += tests/unit/test-ksp
+tests_unit_test_ksp_SOURCES = tests/unit/test-ksp.c
+tests_unit_test_ksp_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_ksp_LDADD = libmdp11ksp.la libmdp11blob.la libmdp11common.la $(TEST_LIBS) $(ZLIB_LIBS)
