@@ -19,3 +19,13 @@ ECO_TESTS = \
 	tests/integration/firefox-wrong-pin.sh
 EXTRA_DIST += $(ECO_TEST_LIBS) $(ECO_TESTS)
 CLEANFILES += tests/integration/firefox-screenshot.png tests/integration/firefox-screenshot-ec.png
+
+# ---- the benchmark suite: make bench (bench/run-bench.sh) ----
+EXTRA_PROGRAMS += bench/bench-p11
+bench_bench_p11_SOURCES = bench/bench-p11.c
+bench_bench_p11_LDADD = $(CRYPTO_LIBS)
+EXTRA_DIST += bench/run-bench.sh bench/bench-pcsc.sh bench/table.py
+CLEANFILES += $(EXTRA_PROGRAMS) bench/results.csv
+# The suite needs the module and mdp11-vcard too.
+bench: all
+EXTRA_DIST += docs/remote.md
