@@ -2,6 +2,15 @@
 # The minidriver core: the card-module interface, the GIDS card module, the registry.
 mdp11include_HEADERS += include/mdp11/card-module.h
 EXTRA_DIST += minidriver/card.h
+noinst_LTLIBRARIES += libmdp11minidriver.la
+libmdp11minidriver_la_SOURCES = \
+	minidriver/card.c minidriver/card.h minidriver/card-int.h \
+	minidriver/registry.c \
+	minidriver/card-gids.c
+libmdp11minidriver_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS) -fPIC
+libmdp11minidriver_la_LIBADD = libmdp11blob.la libmdp11transport.la libmdp11common.la \
+	$(CRYPTO_LIBS) $(ZLIB_LIBS)
+
 # The host role (minidriver/ksp.c): libmdp11ksp.la, linked with the card layer's library.
 noinst_LTLIBRARIES += libmdp11ksp.la
 libmdp11ksp_la_SOURCES = \
@@ -14,4 +23,4 @@ check_PROGRAMS += tests/unit/test-ksp
 TESTS += tests/unit/test-ksp
 tests_unit_test_ksp_SOURCES = tests/unit/test-ksp.c
 tests_unit_test_ksp_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_ksp_LDADD = libmdp11ksp.la libmdp11blob.la libmdp11common.la $(TEST_LIBS) $(ZLIB_LIBS)
+tests_unit_test_ksp_LDADD = libmdp11ksp.la libmdp11minidriver.la $(TEST_LIBS) $(ZLIB_LIBS)
