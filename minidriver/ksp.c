@@ -568,6 +568,38 @@ load_pin_info(struct ksp_card *kc)
 	return MD_OK;
 }
 
+/* CARD_FREE_SPACE_INFO through the cache ("free": bytes, containers available, maximum). */
+static enum md_rv
+load_free_space(struct ksp_card *kc, const struct ksp_cache_entry **out)
+{
+	const struct ksp_cache_entry *e = ksp_cache_get(&kc->cache, "free");
+	struct md_free_space fs;
+	struct mdp_buf w;
+	uint8_t b[12];
+
+	if (e && !e->absent && e->len == 12) {
+		*out = e;
+		return MD_OK;
+	}
+	memset(&fs, 0, sizeof(fs));
+	fs.version = MD_FREE_SPACE_VERSION;
+	if (md_query_free_space(kc->md, 0, &fs) != MD_OK) {
+		fs.bytes_available = MD_VALUE_UNKNOWN;
+		fs.containers_available = MD_VALUE_UNKNOWN;
+		fs.max_containers = MD_VALUE_UNKNOWN;
+	}
+	buf_init(&w);
+	w.data = b;
+	w.cap = sizeof(b);
+	buf_put_le32(&w, fs.bytes_available);
+	buf_put_le32(&w, fs.containers_available);
+	buf_put_le32(&w, fs.max_containers);
+	if (!ksp_cache_put(&kc->cache, "free", KSP_C_CONTAINERS | KSP_C_FILES, false, b, sizeof(b)))
+		return MD_E_NO_MEMORY;
+	*out = ksp_cache_get(&kc->cache, "free");
+	return MD_OK;
+}
+
 /* ---- the view ---- */
 
 static void
@@ -930,6 +962,23 @@ build_view(struct ksp_card *kc)
 	return MD_OK;
 }
 
+/* The view, and what token info needs, so that polling it never reaches the card. */
+static enum md_rv
+rebuild(struct ksp_card *kc)
+{
+	const struct ksp_cache_entry *fe;
+	struct ksp_key_sizes ks;
+	enum md_rv rv;
+	int spec;
+
+	rv = build_view(kc);
+	if (rv == MD_OK)
+		rv = load_free_space(kc, &fe);
+	for (spec = MDP_AT_KEYEXCHANGE; rv == MD_OK && spec <= MDP_AT_ECDHE_P521; spec++)
+		rv = load_key_sizes(kc, (enum mdp_key_spec)spec, &ks);
+	return rv;
+}
+
 static void
 save_cache(struct ksp_card *kc)
 {
@@ -989,7 +1038,7 @@ sync_inlock(struct ksp_card *kc, bool *changed)
 			return rv;
 	}
 	if (!kc->view_ok) {
-		rv = build_view(kc);
+		rv = rebuild(kc);
 		if (rv != MD_OK)
 			return rv;
 	}
@@ -1279,31 +1328,9 @@ ksp_token_info(struct ksp_card *kc, struct ksp_token_info *out)
 		if (rv != MD_OK)
 			return rv;
 	}
-	e = ksp_cache_get(&kc->cache, "free");
-	if (!e) {
-		struct md_free_space fs;
-		uint8_t b[12];
-		struct mdp_buf w;
-
-		memset(&fs, 0, sizeof(fs));
-		fs.version = MD_FREE_SPACE_VERSION;
-		if (md_query_free_space(kc->md, 0, &fs) != MD_OK) {
-			fs.bytes_available = MD_VALUE_UNKNOWN;
-			fs.containers_available = MD_VALUE_UNKNOWN;
-			fs.max_containers = MD_VALUE_UNKNOWN;
-		}
-		buf_init(&w);
-		w.data = b;
-		w.cap = sizeof(b);
-		buf_put_le32(&w, fs.bytes_available);
-		buf_put_le32(&w, fs.containers_available);
-		buf_put_le32(&w, fs.max_containers);
-		if (!ksp_cache_put(&kc->cache, "free", KSP_C_CONTAINERS | KSP_C_FILES, false, b,
-				   sizeof(b)))
-			return MD_E_NO_MEMORY;
-		e = ksp_cache_get(&kc->cache, "free");
-		save_cache(kc);
-	}
+	rv = load_free_space(kc, &e);
+	if (rv != MD_OK)
+		return rv;
 	{
 		struct mdp_cursor c;
 
@@ -1379,7 +1406,7 @@ change_end(struct ksp_card *kc, enum md_rv rv)
 
 	check_reset(kc, rv);
 	if (!kc->view_ok)
-		r2 = build_view(kc);
+		r2 = rebuild(kc);
 	save_cache(kc);
 	md_card_end(kc->md, false);
 	return rv != MD_OK ? rv : r2;
@@ -2815,9 +2842,9 @@ note_tries(struct ksp_card *kc, enum md_rv rv, uint32_t tries)
 	if (tries != MD_VALUE_UNKNOWN && tries < 1000)
 		kc->tries_left = (int)tries;
 	if (rv == MD_OK) {
+		/* A good PIN resets the counter; the module does not say to what. */
 		kc->blocked = false;
-		if (kc->tries_left > kc->tries_max)
-			kc->tries_max = kc->tries_left;
+		kc->tries_left = kc->tries_max;
 	} else if (rv == MD_W_WRONG_CHV && kc->tries_left == 0) {
 		kc->blocked = true;
 	}
@@ -3031,7 +3058,16 @@ unblock_inlock(struct ksp_card *kc, const uint8_t *key, size_t key_len, const ui
 	size_t resp_len = 0;
 	enum md_rv rv;
 
-	rv = admin_response(kc, key, key_len, &resp, &resp_len);
+	/*
+	 * cardcf is bumped while the admin is authenticated: resetting the
+	 * retry counter ends the admin authentication (spec/gids.md §7.1) and
+	 * cardcf is not writable by everyone.
+	 */
+	rv = admin_auth(kc, key, key_len);
+	if (rv == MD_OK)
+		rv = bump_cardcf(kc, KSP_C_PIN);
+	if (rv == MD_OK)
+		rv = admin_response(kc, key, key_len, &resp, &resp_len);
 	if (rv == MD_OK)
 		rv = md_unblock_pin(kc->md, "user", resp, resp_len, new_pin, new_len, 0,
 				    kc->admin_pin_type == MD_PIN_CHALLENGE_RESPONSE
@@ -3043,7 +3079,7 @@ unblock_inlock(struct ksp_card *kc, const uint8_t *key, size_t key_len, const ui
 		return rv;
 	kc->blocked = false;
 	kc->tries_left = kc->tries_max;
-	return bump_cardcf(kc, KSP_C_PIN);
+	return MD_OK;
 }
 
 enum md_rv
@@ -3096,7 +3132,7 @@ ksp_reinit(struct ksp_card *kc, const uint8_t *admin_key, size_t key_len, const 
 	rv = admin_auth(kc, admin_key, key_len);
 	if (rv != MD_OK)
 		goto out;
-	rv = bump_cardcf(kc, KSP_C_CONTAINERS | KSP_C_FILES | (new_pin ? KSP_C_PIN : 0));
+	rv = bump_cardcf(kc, KSP_C_CONTAINERS | KSP_C_FILES);
 	if (rv != MD_OK)
 		goto out;
 	for (i = 0; i < kc->nconts; i++) {

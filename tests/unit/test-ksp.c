@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Unit tests for the host role (minidriver/ksp.c and its formats, cache and padding). */
+/* Unit tests for the host role's formats, cache and host-side padding (no card needed). */
 #include "config.h"
 
 #include <stdio.h>
@@ -13,6 +13,8 @@
 #include <openssl/rsa.h>
 
 #include "common/bytes.h"
+#include "common/error.h"
+#include "common/log.h"
 #include "common/secmem.h"
 #include "minidriver/ksp-int.h"
 #include "tests/unit/testutil.h"
@@ -472,6 +474,7 @@ test_pss_oaep_helpers(void)
 	EVP_PKEY_free(pk);
 }
 
+
 static CU_TestInfo format_tests[] = {
 	{ "cmapfile record layout", test_cmap_record },
 	{ "container names UTF-8 <-> UTF-16LE and validity", test_names },
@@ -505,5 +508,6 @@ main(void)
 		CU_SUITE_INFO_NULL,
 	};
 
+	mdp_log_init_env();
 	return test_run("test-ksp", suites);
 }
