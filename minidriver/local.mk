@@ -11,3 +11,10 @@ libmdp11minidriver_la_SOURCES = \
 libmdp11minidriver_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS) -fPIC
 libmdp11minidriver_la_LIBADD = libmdp11blob.la libmdp11transport.la libmdp11common.la \
 	$(CRYPTO_LIBS) $(ZLIB_LIBS)
+
+check_PROGRAMS += tests/unit/test-card-hostile
+TESTS += tests/unit/test-card-hostile
+tests_unit_test_card_hostile_SOURCES = tests/unit/test-card-hostile.c \
+	tests/mock/mock-transport.c tests/mock/mock-transport.h
+tests_unit_test_card_hostile_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_card_hostile_LDADD = libmdp11minidriver.la $(TEST_LIBS) $(ZLIB_LIBS)
