@@ -14,9 +14,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The formats a parsed key is written back to (each must either succeed or fail cleanly). */
 static const enum blob_format out_formats[] = {
-	BLOB_FMT_CAPI_PUBLIC,	 BLOB_FMT_CAPI_PRIVATE,	   BLOB_FMT_CNG_RSA_PUBLIC,
-	BLOB_FMT_CNG_RSA_PRIVATE, BLOB_FMT_CNG_RSA_FULL,   BLOB_FMT_CNG_ECC_PUBLIC,
-	BLOB_FMT_CNG_ECC_PRIVATE, BLOB_FMT_PKCS8,	   BLOB_FMT_SPKI,
+	BLOB_FMT_CAPI_PUBLIC,
+	BLOB_FMT_CAPI_PRIVATE,
+	BLOB_FMT_CNG_RSA_PUBLIC,
+	BLOB_FMT_CNG_RSA_PRIVATE,
+	BLOB_FMT_CNG_RSA_FULL,
+	BLOB_FMT_CNG_ECC_PUBLIC,
+	BLOB_FMT_CNG_ECC_PRIVATE,
+	BLOB_FMT_PKCS8,
+	BLOB_FMT_SPKI,
 	BLOB_FMT_PEM,
 };
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Plain main() for libFuzzer targets: replays corpus files so make check runs them without clang. */
+/* Plain main() for libFuzzer targets: replays corpus files so make check runs them without clang.
+ */
 #include "config.h"
 
 #include <dirent.h>

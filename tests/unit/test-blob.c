@@ -30,10 +30,10 @@ static const struct {
 	unsigned bits;
 	const char *curve;
 } key_defs[K__COUNT] = {
-	{ "RSA-1024", false, 1024, NULL }, { "RSA-2048", false, 2048, NULL },
-	{ "RSA-3072", false, 3072, NULL }, { "RSA-4096", false, 4096, NULL },
-	{ "RSA-1032", false, 1032, NULL }, { "P-256", true, 256, "P-256" },
-	{ "P-384", true, 384, "P-384" },   { "P-521", true, 521, "P-521" },
+	{"RSA-1024", false, 1024, NULL}, {"RSA-2048", false, 2048, NULL},
+	{"RSA-3072", false, 3072, NULL}, {"RSA-4096", false, 4096, NULL},
+	{"RSA-1032", false, 1032, NULL}, {"P-256", true, 256, "P-256"},
+	{"P-384", true, 384, "P-384"},	 {"P-521", true, 521, "P-521"},
 };
 static EVP_PKEY *keys[K__COUNT];
 
@@ -95,13 +95,17 @@ wrap(int i)
 }
 
 static const enum blob_format rsa_formats[] = {
-	BLOB_FMT_CAPI_PUBLIC,    BLOB_FMT_CAPI_PRIVATE, BLOB_FMT_CNG_RSA_PUBLIC,
-	BLOB_FMT_CNG_RSA_PRIVATE, BLOB_FMT_CNG_RSA_FULL, BLOB_FMT_PKCS8,
-	BLOB_FMT_SPKI,           BLOB_FMT_PEM,
+	BLOB_FMT_CAPI_PUBLIC,	 BLOB_FMT_CAPI_PRIVATE,
+	BLOB_FMT_CNG_RSA_PUBLIC, BLOB_FMT_CNG_RSA_PRIVATE,
+	BLOB_FMT_CNG_RSA_FULL,	 BLOB_FMT_PKCS8,
+	BLOB_FMT_SPKI,		 BLOB_FMT_PEM,
 };
 static const enum blob_format ec_formats[] = {
-	BLOB_FMT_CNG_ECC_PUBLIC, BLOB_FMT_CNG_ECC_PRIVATE, BLOB_FMT_PKCS8,
-	BLOB_FMT_SPKI,           BLOB_FMT_PEM,
+	BLOB_FMT_CNG_ECC_PUBLIC,
+	BLOB_FMT_CNG_ECC_PRIVATE,
+	BLOB_FMT_PKCS8,
+	BLOB_FMT_SPKI,
+	BLOB_FMT_PEM,
 };
 #define N_RSA_FMT (sizeof(rsa_formats) / sizeof(rsa_formats[0]))
 #define N_EC_FMT (sizeof(ec_formats) / sizeof(ec_formats[0]))
@@ -169,8 +173,8 @@ roundtrip_key(int i)
 			CU_ASSERT(same_bn(a, b, OSSL_PKEY_PARAM_PRIV_KEY));
 		} else if (priv) {
 			static const char *const parts[] = {
-				OSSL_PKEY_PARAM_RSA_FACTOR1,   OSSL_PKEY_PARAM_RSA_FACTOR2,
-				OSSL_PKEY_PARAM_RSA_EXPONENT1, OSSL_PKEY_PARAM_RSA_EXPONENT2,
+				OSSL_PKEY_PARAM_RSA_FACTOR1,	  OSSL_PKEY_PARAM_RSA_FACTOR2,
+				OSSL_PKEY_PARAM_RSA_EXPONENT1,	  OSSL_PKEY_PARAM_RSA_EXPONENT2,
 				OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
 			};
 			size_t j;
@@ -266,8 +270,8 @@ test_sizes(void)
 		int key;
 		size_t pub, priv;
 	} capi[] = {
-		{ K_RSA1024, 148, 596 }, { K_RSA2048, 276, 1172 }, { K_RSA3072, 404, 1748 },
-		{ K_RSA4096, 532, 2324 }, { K_RSA1032, 20 + 129, 603 },
+		{K_RSA1024, 148, 596},	{K_RSA2048, 276, 1172},	    {K_RSA3072, 404, 1748},
+		{K_RSA4096, 532, 2324}, {K_RSA1032, 20 + 129, 603},
 	};
 	size_t i;
 
@@ -492,11 +496,12 @@ test_vector_cng_rsa(void)
 	CU_ASSERT(same_bn(mdp_key_pkey(priv), mdp_key_pkey(full), OSSL_PKEY_PARAM_RSA_FACTOR2));
 	CU_ASSERT(same_bn(mdp_key_pkey(priv), mdp_key_pkey(full), OSSL_PKEY_PARAM_RSA_EXPONENT1));
 	CU_ASSERT(same_bn(mdp_key_pkey(priv), mdp_key_pkey(full), OSSL_PKEY_PARAM_RSA_EXPONENT2));
-	CU_ASSERT(same_bn(mdp_key_pkey(priv), mdp_key_pkey(full),
-			  OSSL_PKEY_PARAM_RSA_COEFFICIENT1));
+	CU_ASSERT(
+		same_bn(mdp_key_pkey(priv), mdp_key_pkey(full), OSSL_PKEY_PARAM_RSA_COEFFICIENT1));
 	CU_ASSERT(sign_verify(mdp_key_pkey(priv), mdp_key_pkey(full)));
 	CU_ASSERT(sign_verify(mdp_key_pkey(full), mdp_key_pkey(priv)));
-	CU_ASSERT_EQUAL(blob_write(full, BLOB_FMT_CNG_RSA_FULL, MDP_AT_NONE, &out, &outlen), MDP_OK);
+	CU_ASSERT_EQUAL(blob_write(full, BLOB_FMT_CNG_RSA_FULL, MDP_AT_NONE, &out, &outlen),
+			MDP_OK);
 	CU_ASSERT(outlen == rawlen && memcmp(out, raw, rawlen) == 0);
 	mdp_secure_free(out, outlen);
 	CU_ASSERT_EQUAL(blob_write(full, BLOB_FMT_CNG_RSA_PRIVATE, MDP_AT_NONE, &out, &outlen),
@@ -602,8 +607,8 @@ test_vector_ecdh(void)
 static void
 test_vector_dss_refused(void)
 {
-	struct mdp_key *k = parse_vector("capi_dss1024_privatekeyblob_v2", MDP_ERR_UNSUPPORTED,
-					 NULL, NULL);
+	struct mdp_key *k =
+		parse_vector("capi_dss1024_privatekeyblob_v2", MDP_ERR_UNSUPPORTED, NULL, NULL);
 
 	CU_ASSERT_PTR_NULL(k);
 	CU_ASSERT_PTR_NOT_NULL(strstr(mdp_err_last(), "DSS"));
@@ -650,13 +655,19 @@ test_truncation(void)
 		int key;
 		enum blob_format fmt;
 	} cases[] = {
-		{ K_RSA1024, BLOB_FMT_CAPI_PUBLIC },	 { K_RSA1024, BLOB_FMT_CAPI_PRIVATE },
-		{ K_RSA1024, BLOB_FMT_CNG_RSA_PUBLIC },	 { K_RSA1024, BLOB_FMT_CNG_RSA_PRIVATE },
-		{ K_RSA1024, BLOB_FMT_CNG_RSA_FULL },	 { K_P521, BLOB_FMT_CNG_ECC_PUBLIC },
-		{ K_P256, BLOB_FMT_CNG_ECC_PRIVATE },	 { K_RSA1024, BLOB_FMT_PKCS8 },
-		{ K_P384, BLOB_FMT_PKCS8 },		 { K_RSA1024, BLOB_FMT_SPKI },
-		{ K_P256, BLOB_FMT_SPKI },		 { K_RSA1024, BLOB_FMT_PEM },
-		{ K_P256, BLOB_FMT_PEM },
+		{K_RSA1024, BLOB_FMT_CAPI_PUBLIC},
+		{K_RSA1024, BLOB_FMT_CAPI_PRIVATE},
+		{K_RSA1024, BLOB_FMT_CNG_RSA_PUBLIC},
+		{K_RSA1024, BLOB_FMT_CNG_RSA_PRIVATE},
+		{K_RSA1024, BLOB_FMT_CNG_RSA_FULL},
+		{K_P521, BLOB_FMT_CNG_ECC_PUBLIC},
+		{K_P256, BLOB_FMT_CNG_ECC_PRIVATE},
+		{K_RSA1024, BLOB_FMT_PKCS8},
+		{K_P384, BLOB_FMT_PKCS8},
+		{K_RSA1024, BLOB_FMT_SPKI},
+		{K_P256, BLOB_FMT_SPKI},
+		{K_RSA1024, BLOB_FMT_PEM},
+		{K_P256, BLOB_FMT_PEM},
 	};
 	size_t c, n, len = 0;
 	uint8_t *full, *cut;
@@ -686,11 +697,15 @@ test_trailing_bytes(void)
 		int key;
 		enum blob_format fmt;
 	} cases[] = {
-		{ K_RSA1024, BLOB_FMT_CAPI_PUBLIC },   { K_RSA1024, BLOB_FMT_CAPI_PRIVATE },
-		{ K_RSA1024, BLOB_FMT_CNG_RSA_PUBLIC }, { K_RSA1024, BLOB_FMT_CNG_RSA_PRIVATE },
-		{ K_RSA1024, BLOB_FMT_CNG_RSA_FULL },   { K_P256, BLOB_FMT_CNG_ECC_PUBLIC },
-		{ K_P256, BLOB_FMT_CNG_ECC_PRIVATE },   { K_RSA1024, BLOB_FMT_PKCS8 },
-		{ K_P256, BLOB_FMT_SPKI },
+		{K_RSA1024, BLOB_FMT_CAPI_PUBLIC},
+		{K_RSA1024, BLOB_FMT_CAPI_PRIVATE},
+		{K_RSA1024, BLOB_FMT_CNG_RSA_PUBLIC},
+		{K_RSA1024, BLOB_FMT_CNG_RSA_PRIVATE},
+		{K_RSA1024, BLOB_FMT_CNG_RSA_FULL},
+		{K_P256, BLOB_FMT_CNG_ECC_PUBLIC},
+		{K_P256, BLOB_FMT_CNG_ECC_PRIVATE},
+		{K_RSA1024, BLOB_FMT_PKCS8},
+		{K_P256, BLOB_FMT_SPKI},
 	};
 	size_t c, len = 0;
 	uint8_t *full, *longer;
@@ -723,10 +738,10 @@ test_header_flips(void)
 		enum blob_format fmt;
 		size_t hdr;
 	} cases[] = {
-		{ K_RSA1024, BLOB_FMT_CAPI_PRIVATE, 20 },
-		{ K_RSA1024, BLOB_FMT_CNG_RSA_PRIVATE, 24 },
-		{ K_RSA1024, BLOB_FMT_CNG_RSA_FULL, 24 },
-		{ K_P256, BLOB_FMT_CNG_ECC_PRIVATE, 8 },
+		{K_RSA1024, BLOB_FMT_CAPI_PRIVATE, 20},
+		{K_RSA1024, BLOB_FMT_CNG_RSA_PRIVATE, 24},
+		{K_RSA1024, BLOB_FMT_CNG_RSA_FULL, 24},
+		{K_P256, BLOB_FMT_CNG_ECC_PRIVATE, 8},
 	};
 	size_t c, i, len = 0;
 	uint8_t *b;
@@ -916,7 +931,7 @@ test_cng_ecc_negative(void)
 	size_t len = 0, plen = 0;
 	uint8_t *b = make(K_P256, BLOB_FMT_CNG_ECC_PRIVATE, MDP_AT_NONE, &len);
 	uint8_t *pb = make(K_P521, BLOB_FMT_CNG_ECC_PUBLIC, MDP_AT_ECDHE_P521, &plen);
-	static const char *const generic[] = { "ECKP", "ECKV", "ECDP", "ECDV" };
+	static const char *const generic[] = {"ECKP", "ECKV", "ECDP", "ECDV"};
 	size_t i;
 
 	CU_ASSERT(memcmp(pb, "ECK5", 4) == 0);
@@ -1049,13 +1064,13 @@ test_der_pem_negative(void)
 	mdp_secure_free(b, n2);
 	bio = BIO_new(BIO_s_mem());
 	/* What "openssl ecparam -genkey -name prime256v1" writes first. */
-	BIO_puts(bio, "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n");
+	BIO_puts(bio,
+		 "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n");
 	CU_ASSERT(PEM_write_bio_PrivateKey_traditional(bio, ec, NULL, NULL, 0, NULL, NULL) == 1);
 	BIO_get_mem_ptr(bio, &mem);
 	CU_ASSERT_EQUAL(blob_detect((uint8_t *)mem->data, mem->length), BLOB_FMT_TRADITIONAL);
-	CU_ASSERT_EQUAL_FATAL(blob_parse((uint8_t *)mem->data, mem->length, BLOB_FMT_UNKNOWN, 0,
-					 &k),
-			      MDP_OK);
+	CU_ASSERT_EQUAL_FATAL(
+		blob_parse((uint8_t *)mem->data, mem->length, BLOB_FMT_UNKNOWN, 0, &k), MDP_OK);
 	CU_ASSERT_EQUAL(mdp_key_source_format(k), BLOB_FMT_TRADITIONAL);
 	CU_ASSERT_EQUAL(EVP_PKEY_eq(mdp_key_pkey(k), ec), 1);
 	mdp_key_free(k);
@@ -1095,8 +1110,7 @@ test_der_pem_negative(void)
 			MDP_ERR_FORMAT);
 	CU_ASSERT_EQUAL(try_parse((const uint8_t *)"\x30\x03\x02\x01\x00", 5, BLOB_FMT_UNKNOWN, 0),
 			MDP_ERR_FORMAT);
-	CU_ASSERT_EQUAL(try_parse((const uint8_t *)"x", 0, BLOB_FMT_UNKNOWN, 0),
-			MDP_ERR_TRUNCATED);
+	CU_ASSERT_EQUAL(try_parse((const uint8_t *)"x", 0, BLOB_FMT_UNKNOWN, 0), MDP_ERR_TRUNCATED);
 	CU_ASSERT_EQUAL(try_parse((const uint8_t *)"-----BEGIN FOO-----\nAAAA\n-----END FOO-----\n",
 				  43, BLOB_FMT_UNKNOWN, 0),
 			MDP_ERR_UNSUPPORTED);
@@ -1217,11 +1231,11 @@ static void
 test_components_rsa(void)
 {
 	struct mdp_key *k = wrap(K_RSA1024), *pub = NULL, *priv = NULL, *nocrt = NULL;
-	static const enum blob_rsa_part parts[] = { BLOB_RSA_N,	 BLOB_RSA_E,  BLOB_RSA_D,
-						    BLOB_RSA_P,	 BLOB_RSA_Q,  BLOB_RSA_DP,
-						    BLOB_RSA_DQ, BLOB_RSA_QINV };
-	uint8_t *v[8] = { 0 };
-	size_t vl[8] = { 0 }, i;
+	static const enum blob_rsa_part parts[] = {BLOB_RSA_N,	BLOB_RSA_E,   BLOB_RSA_D,
+						   BLOB_RSA_P,	BLOB_RSA_Q,   BLOB_RSA_DP,
+						   BLOB_RSA_DQ, BLOB_RSA_QINV};
+	uint8_t *v[8] = {0};
+	size_t vl[8] = {0}, i;
 	struct blob_rsa_parts rp;
 	uint8_t *pad = NULL;
 	size_t padlen = 0;
@@ -1234,8 +1248,7 @@ test_components_rsa(void)
 	CU_ASSERT_EQUAL(mdp_key_rsa_component(k, BLOB_RSA_E, 8, &pad, &padlen), MDP_OK);
 	CU_ASSERT(padlen == 8 && pad[0] == 0 && pad[5] == 1 && pad[7] == 1);
 	mdp_secure_free(pad, padlen);
-	CU_ASSERT_EQUAL(mdp_key_rsa_component(k, BLOB_RSA_N, 127, &pad, &padlen),
-			MDP_ERR_OVERFLOW);
+	CU_ASSERT_EQUAL(mdp_key_rsa_component(k, BLOB_RSA_N, 127, &pad, &padlen), MDP_ERR_OVERFLOW);
 	/* Public from n, e; private from all parts and from n, e, p, q only. */
 	CU_ASSERT_EQUAL_FATAL(blob_rsa_public_from_components(v[0], vl[0], v[1], vl[1], &pub),
 			      MDP_OK);
@@ -1261,8 +1274,7 @@ test_components_rsa(void)
 	CU_ASSERT(sign_verify(mdp_key_pkey(nocrt), keys[K_RSA1024]));
 	/* Partial CRT, wrong spec, inconsistent parts. */
 	rp.d = v[2], rp.d_len = vl[2];
-	CU_ASSERT_EQUAL(blob_rsa_private_from_components(&rp, MDP_AT_NONE, 0, &pub),
-			MDP_ERR_ARGS);
+	CU_ASSERT_EQUAL(blob_rsa_private_from_components(&rp, MDP_AT_NONE, 0, &pub), MDP_ERR_ARGS);
 	rp.dp = v[5], rp.dp_len = vl[5], rp.dq = v[6], rp.dq_len = vl[6];
 	rp.qinv = v[7], rp.qinv_len = vl[7];
 	CU_ASSERT_EQUAL(blob_rsa_private_from_components(&rp, MDP_AT_ECDSA_P256, 0, &pub),
@@ -1294,7 +1306,8 @@ test_components_ec(void)
 	CU_ASSERT_EQUAL(dlen, 66);
 	CU_ASSERT_EQUAL(d[0] & 0xfe, 0);
 	/* From the point; from the scalar (Q computed); both the original key. */
-	CU_ASSERT_EQUAL_FATAL(blob_ec_public_from_point(MDP_AT_ECDHE_P521, pt, ptlen, &pub), MDP_OK);
+	CU_ASSERT_EQUAL_FATAL(blob_ec_public_from_point(MDP_AT_ECDHE_P521, pt, ptlen, &pub),
+			      MDP_OK);
 	CU_ASSERT_EQUAL(mdp_key_spec(pub), MDP_AT_ECDHE_P521);
 	CU_ASSERT_EQUAL(EVP_PKEY_eq(mdp_key_pkey(pub), keys[K_P521]), 1);
 	CU_ASSERT_EQUAL(mdp_key_ec_private(pub, &pad, &dlen), MDP_ERR_ARGS);
@@ -1306,7 +1319,7 @@ test_components_ec(void)
 	CU_ASSERT(sign_verify(mdp_key_pkey(priv), keys[K_P521]));
 	/* Minimal (leading zeros stripped) and over-long (extra zeros) scalars are accepted. */
 	{
-		uint8_t longer[70] = { 0 };
+		uint8_t longer[70] = {0};
 
 		memcpy(longer + 4, d, 66);
 		CU_ASSERT_EQUAL(blob_ec_private_from_scalar(MDP_AT_ECDSA_P521, longer, 70, &out),
@@ -1369,55 +1382,55 @@ test_public_sha256(void)
 }
 
 static CU_TestInfo roundtrip_tests[] = {
-	{ "RSA-1024, every format", test_roundtrip_rsa1024 },
-	{ "RSA-2048, every format", test_roundtrip_rsa2048 },
-	{ "RSA-3072, every format", test_roundtrip_rsa3072 },
-	{ "RSA-4096, every format", test_roundtrip_rsa4096 },
-	{ "RSA-1032 (odd size), every format", test_roundtrip_rsa1032 },
-	{ "P-256, every format", test_roundtrip_p256 },
-	{ "P-384, every format", test_roundtrip_p384 },
-	{ "P-521, every format", test_roundtrip_p521 },
-	{ "blob sizes", test_sizes },
-	{ "key specs: ALG_ID and ECC magic", test_key_specs },
+	{"RSA-1024, every format", test_roundtrip_rsa1024},
+	{"RSA-2048, every format", test_roundtrip_rsa2048},
+	{"RSA-3072, every format", test_roundtrip_rsa3072},
+	{"RSA-4096, every format", test_roundtrip_rsa4096},
+	{"RSA-1032 (odd size), every format", test_roundtrip_rsa1032},
+	{"P-256, every format", test_roundtrip_p256},
+	{"P-384, every format", test_roundtrip_p384},
+	{"P-521, every format", test_roundtrip_p521},
+	{"blob sizes", test_sizes},
+	{"key specs: ALG_ID and ECC magic", test_key_specs},
 	CU_TEST_INFO_NULL,
 };
 
 static CU_TestInfo vector_tests[] = {
-	{ "CAPI RSA-1024 keyx, sign key, signatures, SIMPLEBLOB", test_vector_capi },
-	{ "CNG RSA-2048 public + signature, RSA-512 private/full", test_vector_cng_rsa },
-	{ "CNG ECDSA P-256 blobs + signature", test_vector_ecdsa },
-	{ "CNG ECDH P-256 secret and SHA-1 KDF", test_vector_ecdh },
-	{ "CAPI DSS blob refused", test_vector_dss_refused },
+	{"CAPI RSA-1024 keyx, sign key, signatures, SIMPLEBLOB", test_vector_capi},
+	{"CNG RSA-2048 public + signature, RSA-512 private/full", test_vector_cng_rsa},
+	{"CNG ECDSA P-256 blobs + signature", test_vector_ecdsa},
+	{"CNG ECDH P-256 secret and SHA-1 KDF", test_vector_ecdh},
+	{"CAPI DSS blob refused", test_vector_dss_refused},
 	CU_TEST_INFO_NULL,
 };
 
 static CU_TestInfo negative_tests[] = {
-	{ "truncation at every offset", test_truncation },
-	{ "trailing bytes", test_trailing_bytes },
-	{ "header bytes flipped", test_header_flips },
-	{ "CAPI bad headers and keys", test_capi_negative },
-	{ "CAPI exponent over 32 bits", test_capi_exponent_overflow },
-	{ "CNG RSA bad headers and keys", test_cng_rsa_negative },
-	{ "CNG ECC bad headers and keys", test_cng_ecc_negative },
-	{ "DER and PEM edge cases", test_der_pem_negative },
+	{"truncation at every offset", test_truncation},
+	{"trailing bytes", test_trailing_bytes},
+	{"header bytes flipped", test_header_flips},
+	{"CAPI bad headers and keys", test_capi_negative},
+	{"CAPI exponent over 32 bits", test_capi_exponent_overflow},
+	{"CNG RSA bad headers and keys", test_cng_rsa_negative},
+	{"CNG ECC bad headers and keys", test_cng_ecc_negative},
+	{"DER and PEM edge cases", test_der_pem_negative},
 	CU_TEST_INFO_NULL,
 };
 
 static CU_TestInfo api_tests[] = {
-	{ "format and key spec names", test_names },
-	{ "API misuse", test_api_misuse },
-	{ "mdp_key_from_pkey", test_from_pkey },
-	{ "RSA components", test_components_rsa },
-	{ "EC components", test_components_ec },
-	{ "SHA-256 of the public key", test_public_sha256 },
+	{"format and key spec names", test_names},
+	{"API misuse", test_api_misuse},
+	{"mdp_key_from_pkey", test_from_pkey},
+	{"RSA components", test_components_rsa},
+	{"EC components", test_components_ec},
+	{"SHA-256 of the public key", test_public_sha256},
 	CU_TEST_INFO_NULL,
 };
 
 static CU_SuiteInfo suites[] = {
-	{ "round trips", suite_init, NULL, NULL, NULL, roundtrip_tests },
-	{ "Windows vectors", NULL, NULL, NULL, NULL, vector_tests },
-	{ "negative", NULL, NULL, NULL, NULL, negative_tests },
-	{ "api", NULL, suite_clean, NULL, NULL, api_tests },
+	{"round trips", suite_init, NULL, NULL, NULL, roundtrip_tests},
+	{"Windows vectors", NULL, NULL, NULL, NULL, vector_tests},
+	{"negative", NULL, NULL, NULL, NULL, negative_tests},
+	{"api", NULL, suite_clean, NULL, NULL, api_tests},
 	CU_SUITE_INFO_NULL,
 };
 
