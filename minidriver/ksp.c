@@ -1713,18 +1713,18 @@ static bool
 import_allowed(const struct ksp_policy *p, enum mdp_key_spec spec, const char **option)
 {
 	if (spec == MDP_AT_KEYEXCHANGE) {
-		*option = "allow_exchange_key_import (AllowPrivateExchangeKeyImport)";
+		*option = "allow_private_exchange_key_import (Windows: AllowPrivateExchangeKeyImport)";
 		return p->allow_exchange_import;
 	}
 	if (spec == MDP_AT_SIGNATURE) {
-		*option = "allow_signature_key_import (AllowPrivateSignatureKeyImport)";
+		*option = "allow_private_signature_key_import (Windows: AllowPrivateSignatureKeyImport)";
 		return p->allow_signature_import;
 	}
 	if (MDP_KEY_SPEC_IS_ECDSA(spec)) {
-		*option = "allow_ecdsa_key_import (AllowPrivateECDSAKeyImport)";
+		*option = "allow_private_ecdsa_key_import (Windows: AllowPrivateECDSAKeyImport)";
 		return p->allow_ecdsa_import;
 	}
-	*option = "allow_ecdhe_key_import (AllowPrivateECDHEKeyImport)";
+	*option = "allow_private_ecdhe_key_import (Windows: AllowPrivateECDHEKeyImport)";
 	return p->allow_ecdhe_import;
 }
 
@@ -1955,9 +1955,8 @@ ksp_import(struct ksp_card *kc, const struct mdp_key *key, const struct ksp_new_
 		return reason(KSP_RV(KSP_E_BAD_KEY), "import needs a private key%s", "");
 	if (!import_allowed(&kc->policy, req->spec, &option))
 		return reason(KSP_RV(KSP_E_POLICY),
-			      "importing private keys of this key spec is disabled by policy "
-			      "option %s",
-			      option);
+			      "importing %s private keys is disabled by the policy option %s",
+			      mdp_key_spec_name(req->spec), option);
 	rv = ensure_view(kc);
 	if (rv != MD_OK)
 		return rv;
@@ -2707,6 +2706,12 @@ ksp_decrypt(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const struct
 		rv = MD_E_INVALID_PARAMETER;
 		break;
 	}
+	/*
+	 * Every argument was checked above: a module refusing the block now
+	 * means the padding did not verify (the GIDS card answers 6A80).
+	 */
+	if (rv == MD_E_INVALID_PARAMETER && pad->type != KSP_PAD_NONE)
+		rv = KSP_RV(KSP_E_DECRYPT);
 	if (rv != MD_OK)
 		goto out;
 	if (m > n) {
