@@ -54,6 +54,7 @@ struct ksp_card {
 
 	/* the view, rebuilt from the cache when view_ok is false */
 	bool view_ok;
+	unsigned long generation;
 	struct ksp_container *conts;
 	struct slot_store (*store)[KSP_SLOTS];
 	size_t nconts;
@@ -127,6 +128,12 @@ struct md_card *
 ksp_card_md(struct ksp_card *kc)
 {
 	return kc ? kc->md : NULL;
+}
+
+unsigned long
+ksp_card_generation(const struct ksp_card *kc)
+{
+	return kc ? kc->generation : 0;
 }
 
 /* Record a human reason (mdp_err_last()) for the outcome about to be returned. */
@@ -940,7 +947,11 @@ build_view(struct ksp_card *kc)
 		blen[KSP_SLOT_EXCHANGE] = cur_get_le32(&c);
 		blob[KSP_SLOT_EXCHANGE] = cur_get_bytes(&c, blen[KSP_SLOT_EXCHANGE]);
 		if (c.bad) {
-			ksp_cache_drop_tag(&kc->cache, "ci:bad");
+			char tag[16];
+
+			/* a damaged entry (from a damaged disk cache) is read again next time */
+			snprintf(tag, sizeof(tag), "ci:%02x", (unsigned)i);
+			ksp_cache_drop_tag(&kc->cache, tag);
 			log_warn("container %zu: damaged cache entry", i);
 			continue;
 		}
@@ -959,6 +970,7 @@ build_view(struct ksp_card *kc)
 	if (rv != MD_OK)
 		return rv;
 	kc->view_ok = true;
+	kc->generation++;
 	return MD_OK;
 }
 
