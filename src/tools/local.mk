@@ -1,1 +1,26 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# ---- mdp11-tool: key blob inspection and conversion (card commands join its table later) ----
+bin_PROGRAMS += src/tools/mdp11-tool
+src_tools_mdp11_tool_SOURCES = src/tools/mdp11-tool.c
+src_tools_mdp11_tool_LDADD = libmdp11blob.la libmdp11common.la $(CRYPTO_LIBS)
+dist_man_MANS += man/mdp11-tool.1
+
+TESTS += tests/integration/blob-openssl.sh
+EXTRA_DIST += tests/integration/blob-openssl.sh
+# ---- end mdp11-tool ----
+
+# ---- mdp11-vcard: the virtual card's command-line tool (create / serve over vpcd / info) ----
+VCARD_TOOL_SOURCES = \
+	src/tools/vpcd.c src/tools/vpcd.h \
+	src/tools/vcard-opts.c src/tools/vcard-opts.h
+
+check_PROGRAMS += tests/unit/test-vcard-tool
+TESTS += tests/unit/test-vcard-tool
+tests_unit_test_vcard_tool_SOURCES = tests/unit/test-vcard-tool.c $(VCARD_TOOL_SOURCES)
+tests_unit_test_vcard_tool_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_vcard_tool_LDADD = libmdp11common.la $(TEST_LIBS)
+
+# The pcscd + vpcd harness (tests/integration/lib-pcsc.sh) and the integration tests using it.
+TESTS += tests/integration/pcsc-harness.sh
+EXTRA_DIST += tests/integration/lib-pcsc.sh tests/integration/pcsc-harness.sh
+# ---- end mdp11-vcard ----

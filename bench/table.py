@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Prints the benchmark table (make bench) from bench/results.csv, with the targets."""
+
+import csv
+import datetime
+import os
+import platform
+import sys
+
+
+def load(path):
+    data = {}
+    with open(path) as f:
+        for row in csv.DictReader(f):
+            try:
+                data[(row["impl"], row["key"], row["metric"])] = float(row["value"])
+            except (KeyError, ValueError):
+                continue
+    return data
+
+
+def machine():
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    load = ""
+    try:
+        with open("/proc/loadavg") as f:
+            load = " ".join(f.read().split()[:3])
+    except OSError:
+        pass
+    return "%s, %s, %d CPUs, %s, load %s" % (platform.node(), cpu, os.cpu_count() or 0,
+                                              platform.platform(terse=True), load)
+
+
+def fmt(v, spec="%.0f"):
+    return "-" if v is None else spec % v
+
+
+def ratio(a, b):
+    return None if a is None or not b else a / b
+
+
+def verdict(v, target):
+    if v is None:
+        return "n/a"
+    return "met" if v >= target else "MISSED"
+
+
+def main():
+    d = load(sys.argv[1])
+    g = d.get
+    print("mdp11 benchmark, %s" % datetime.datetime.now().strftime("%Y-%m-%d %H:%M %Z").strip())
+    print("machine: %s" % machine())
+    print()
+    print("Signatures per second (RSA: CKM_SHA256_RSA_PKCS; EC: CKM_ECDSA on a SHA-2 digest)")
+    head = ("key", "mdp11 1t", "mdp11 2t", "2t/1t", "OpenSSL 1t", "OpenSSL 2t", "mdp11/OSSL",
+            "SoftHSM2 1t", "SoftHSM2 2t", "SoftHSM2/OSSL")
+    print("%-8s %9s %9s %6s %10s %10s %10s %11s %11s %13s" % head)
+    for key in ("rsa2048", "rsa3072", "p256", "p384"):
+        m1, m2 = g(("mdp11", key, "sign_per_s_1t")), g(("mdp11", key, "sign_per_s_2t"))
+        o1, o2 = g(("openssl", key, "sign_per_s_1t")), g(("openssl", key, "sign_per_s_2t"))
+        s1, s2 = g(("softhsm2", key, "sign_per_s_1t")), g(("softhsm2", key, "sign_per_s_2t"))
+        print("%-8s %9s %9s %6s %10s %10s %10s %11s %11s %13s" % (
+            key, fmt(m1), fmt(m2), fmt(ratio(m2, m1), "%.2fx"), fmt(o1), fmt(o2),
+            fmt(ratio(m1, o1), "%.2fx"), fmt(s1), fmt(s2), fmt(ratio(s1, o1), "%.2fx")))
+    print()
+    print("Key generation (seconds)")
+    print("  RSA-2048: mdp11 %s (mean of 3), openssl genpkey %s (mean of 5, a process each), "
+          "OpenSSL in-process %s, SoftHSM2 %s" % (
+              fmt(g(("mdp11", "rsa2048", "keygen_mean_s")), "%.3f"),
+              fmt(g(("genpkey", "rsa2048", "keygen_mean_s")), "%.3f"),
+              fmt(g(("openssl", "rsa2048", "keygen_mean_s")), "%.3f"),
+              fmt(g(("softhsm2", "rsa2048", "keygen_mean_s")), "%.3f")))
+    print("  mdp11 once each: RSA-3072 %s, P-256 %s, P-384 %s" % (
+        fmt(g(("mdp11", "rsa3072", "keygen_s")), "%.3f"),
+        fmt(g(("mdp11", "p256", "keygen_s")), "%.3f"),
+        fmt(g(("mdp11", "p384", "keygen_s")), "%.3f")))
+    print()
+    print("APDUs at the card through pcscd + vpcd (one RSA-2048 key + certificate; start-up = "
+          "C_Initialize to first signature)")
+    print("%-13s %6s %6s %6s %16s %12s" % ("run", "list", "login", "sign", "before 1st sign",
+                                           "start-up ms"))
+    for impl in ("mdp11-cold", "mdp11-warm", "opensc-cold", "opensc-warm"):
+        if g((impl, "startup", "error")):
+            print("%-13s failed (see the messages above)" % impl)
+            continue
+        print("%-13s %6s %6s %6s %16s %12s" % (
+            impl, fmt(g((impl, "apdu", "list"))), fmt(g((impl, "apdu", "login"))),
+            fmt(g((impl, "apdu", "sign"))), fmt(g((impl, "apdu", "before_first_signature"))),
+            fmt(g((impl, "startup", "first_signature_ms")), "%.1f")))
+    print()
+    print("Targets")
+    r1 = ratio(g(("mdp11", "rsa2048", "sign_per_s_1t")), g(("openssl", "rsa2048", "sign_per_s_1t")))
+    r2 = ratio(g(("mdp11", "p256", "sign_per_s_1t")), g(("openssl", "p256", "sign_per_s_1t")))
+    print("  RSA-2048, 1 thread, >= 0.9x raw OpenSSL: %s (%s)" % (fmt(r1, "%.2fx"), verdict(r1, 0.9)))
+    print("  P-256, 1 thread, >= 0.8x raw OpenSSL:    %s (%s)" % (fmt(r2, "%.2fx"), verdict(r2, 0.8)))
+    for key in ("rsa2048", "p256"):
+        s = ratio(g(("mdp11", key, "sign_per_s_2t")), g(("mdp11", key, "sign_per_s_1t")))
+        o = ratio(g(("openssl", key, "sign_per_s_2t")), g(("openssl", key, "sign_per_s_1t")))
+        print("  %s, 1 -> 2 threads >= 1.7x:      %s (%s; raw OpenSSL on this machine: %s)" % (
+            key.upper().ljust(7), fmt(s, "%.2fx"), verdict(s, 1.7), fmt(o, "%.2fx")))
+    warm = g(("mdp11-warm", "apdu", "before_first_signature"))
+    print("  warm start <= 4 APDUs before the first signature: %s (%s)" % (
+        fmt(warm), "n/a" if warm is None else ("met" if warm <= 4 else "MISSED")))
+    mc, oc = g(("mdp11-cold", "apdu", "list")), g(("opensc-cold", "apdu", "list"))
+    half = None if mc is None or not oc else mc / oc
+    print("  cold start <= half of OpenSC's APDUs: mdp11 %s, OpenSC %s (%s)" % (
+        fmt(mc), fmt(oc), "n/a" if half is None else ("met" if half <= 0.5 else "MISSED")))
+
+
+if __name__ == "__main__":
+    main()

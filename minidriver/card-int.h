@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Internal glue between the host side (card.c), the registry and the built-in card modules. */
+#ifndef MDP11_MINIDRIVER_CARD_INT_H
+#define MDP11_MINIDRIVER_CARD_INT_H
+
+#include "minidriver/card.h"
+
+/* What the host keeps per context (card->host_data). */
+struct md_host_data {
+	struct mdp_transport *transport;
+	struct md_cache_callbacks cache;
+	void *plugin;   /* dlopen handle of the module's plugin, closed after delete_context */
+	char name[64];
+};
+
+/* Pick and run the card module for card (host half filled). */
+enum md_rv md_registry_acquire(struct md_registry *reg, struct md_card *card, unsigned flags,
+			       void **plugin_handle);
+
+/* Release a plugin handle from md_registry_acquire (after the module's delete_context). */
+void md_registry_unload(void *plugin_handle);
+
+/* The built-in GIDS module (card-gids.c). */
+enum md_rv md_gids_acquire(struct md_card *card, unsigned flags);
+
+#endif

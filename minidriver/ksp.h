@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The host role (Windows' Base CSP / Smart Card KSP) on top of a card module: containers, cache, policy. */
+#ifndef MDP11_MINIDRIVER_KSP_H
+#define MDP11_MINIDRIVER_KSP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/keyspec.h"
+#include "minidriver/card.h"
+
+struct mdp_key; /* blob/blob.h */
+struct ksp_card;
+
+/*
+ * One struct ksp_card is one card behind one card-module context. It keeps
+ * the public view of the card (cardid, cardcf, cmapfile, container public
+ * keys, certificates, mdp11's application data, PIN info) in memory, and in
+ * a persistent cache directory when the policy names one, trusted only while
+ * cardcf matches (spec/minidriver.md §5.3). Every change it makes bumps the
+ * right cardcf counters so other hosts (Windows, OpenSC, other processes)
+ * notice. Not thread-safe: the caller serialises (one lock per slot).
+ *
+ * Every function returns an enum md_rv: MD_OK, a card-module code
+ * (SCARD_* values), or one of the host-role codes below. Out-parameters are
+ * written only on success. A failure may leave a human reason in
+ * mdp_err_last() (common/error.h), e.g. naming the policy option that refused.
+ */
+
+/* Host-role outcomes, outside the SCARD range (the NTE_* values of spec/minidriver.md §7). */
+enum ksp_rv {
+	KSP_E_BAD_KEY = 0x80090003u,       /* NTE_BAD_KEY: key material unusable, or key of the wrong
+					      kind for the operation or key spec */
+	KSP_E_KEY_SIZE = 0x80090004u,      /* NTE_BAD_LEN: RSA size outside the allowed range */
+	KSP_E_BAD_DATA = 0x80090005u,      /* NTE_BAD_DATA: input of the wrong length or form */
+	KSP_E_PROHIBITED = 0x8009000Bu,    /* NTE_BAD_KEY_STATE: the change would destroy another
+					      key (e.g. delete one slot while the other is in use) */
+	KSP_E_EXISTS = 0x8009000Fu,        /* NTE_EXISTS: container name, CKA_ID or slot in use and
+					      no overwrite asked (NCryptCreatePersistedKey's rule) */
+	KSP_E_POLICY = 0x80090010u,        /* NTE_PERM: refused by struct ksp_policy */
+	KSP_E_NOT_FOUND = 0x80090011u,     /* NTE_NOT_FOUND: no such container slot / object */
+	KSP_E_CERT_MISMATCH = 0x80090015u, /* NTE_BAD_PUBLIC_KEY: certificate matches no key */
+	KSP_E_NO_ROOM = 0x80090023u,       /* NTE_TOKEN_KEYSET_STORAGE_FULL: no free container index */
+	KSP_E_DECRYPT = 0x8009002Cu,       /* NTE_DECRYPTION_FAILURE: padding check failed */
+};
+
+/* A host-role code as the enum md_rv every function returns. */
+#define KSP_RV(e) ((enum md_rv)(e))
+/* Constant name of an md_rv or ksp_rv value ("KSP_E_EXISTS", "SCARD_W_WRONG_CHV"); never NULL. */
+const char *ksp_rv_name(enum md_rv rv);
+
+/* Configuration (conf/mdp11.conf [policy] and [cache]). ksp_policy_default() fills defaults. */
+struct ksp_policy {
+	unsigned rsa_min_bits;     /* 0: the card's minimum */
+	unsigned rsa_max_bits;     /* 0: the card's maximum */
+	unsigned rsa_default_bits; /* 0 or default: 2048 */
+	/* Windows' AllowPrivate*KeyImport: which key specs accept an imported private key. */
+	bool allow_exchange_import;  /* AT_KEYEXCHANGE; default true */
+	bool allow_signature_import; /* AT_SIGNATURE; default true */
+	bool allow_ecdsa_import;     /* AT_ECDSA_P*; default true */
+	bool allow_ecdhe_import;     /* AT_ECDHE_P*; default true */
+	const char *cache_dir;       /* persistent public-data cache; NULL: memory only */
+};
+void ksp_policy_default(struct ksp_policy *policy);
+
+/* The two key slots of a container (spec/minidriver.md §8: one exchange and one signature key). */
+enum ksp_slot {
+	KSP_SLOT_EXCHANGE = 0,  /* AT_KEYEXCHANGE, AT_ECDHE_*: kxcNN */
+	KSP_SLOT_SIGNATURE = 1, /* AT_SIGNATURE, AT_ECDSA_*: kscNN */
+};
+#define KSP_SLOTS 2
+/* The slot a key spec lives in. */
+enum ksp_slot ksp_slot_of(enum mdp_key_spec spec);
+
+/* How the private key came to be (from mdp11's application data; UNKNOWN for foreign cards). */
+enum ksp_origin {
+	KSP_ORIGIN_UNKNOWN = 0,
+	KSP_ORIGIN_GENERATED = 1, /* KEY_GEN on the card: CKA_LOCAL, ALWAYS_SENSITIVE, NEVER_EXTRACTABLE */
+	KSP_ORIGIN_IMPORTED = 2,  /* KEY_IMPORT */
+};
+
+/* One occupied slot of a container. Pointers stay valid until the next call that changes the view. */
+struct ksp_key {
+	enum mdp_key_spec spec; /* MDP_AT_NONE: the slot is empty (other fields zero) */
+	unsigned bits;          /* RSA modulus bits, or 256/384/521 */
+	const struct mdp_key *pub;   /* public key parsed from the CONTAINER_INFO blob */
+	const uint8_t *pub_blob;     /* that blob as the card module returned it */
+	size_t pub_blob_len;
+	const uint8_t *cert;         /* certificate DER (decompressed), NULL when none */
+	size_t cert_len;
+	const uint8_t *id;           /* CKA_ID: application data, else the container name (UTF-8) */
+	size_t id_len;
+	const char *label;           /* CKA_LABEL of the key pair: application data, else the
+				        certificate subject CN, else the container name */
+	const char *cert_label;      /* CKA_LABEL of the certificate: application data, else label */
+	bool id_is_default;          /* no application data: id/label are the derived defaults */
+	enum ksp_origin origin;
+};
+
+struct ksp_container {
+	uint8_t index;                 /* cmapfile record, key reference 0x81 + index on GIDS */
+	char name[4 * 39 + 1];         /* UTF-8 of the UTF-16LE cmapfile name */
+	bool is_default;               /* CONTAINER_MAP_DEFAULT_CONTAINER */
+	struct ksp_key slot[KSP_SLOTS];
+};
+
+/*
+ * Open: reads cardid, cardcf and (unless the cache is valid) the public data.
+ * Takes card (md_card_delete() at ksp_card_free(), also when the open
+ * fails); its transport stays the caller's and must outlive kc.
+ */
+enum md_rv ksp_card_open(struct md_card *card, const struct ksp_policy *policy,
+			 struct ksp_card **out);
+void ksp_card_free(struct ksp_card *kc);
+/* The card-module context (for operations this API does not wrap); still owned by kc. */
+struct md_card *ksp_card_md(struct ksp_card *kc);
+
+/*
+ * Bring the view up to date: read cardcf (one APDU, none when the transport
+ * reports that nothing can have changed) and reload only what its counters
+ * say changed (PIN info / containers / files). *changed tells whether the
+ * view changed (callers then rebuild their objects).
+ */
+enum md_rv ksp_card_refresh(struct ksp_card *kc, bool *changed);
+
+/*
+ * Incremented whenever the view (containers, keys, data objects) is
+ * rebuilt: pointers obtained before a change of the generation are stale.
+ * Any call may rebuild a view that a change, a reset or a login/logout
+ * invalidated; ksp_card_refresh() reports it through *changed.
+ */
+unsigned long ksp_card_generation(const struct ksp_card *kc);
+
+/* The valid containers, by index. */
+enum md_rv ksp_card_containers(struct ksp_card *kc, const struct ksp_container **list,
+			       size_t *count);
+/* Container with this index, or KSP_E_NOT_FOUND. */
+enum md_rv ksp_card_container(struct ksp_card *kc, uint8_t index,
+			      const struct ksp_container **out);
+/* First key whose CKA_ID equals id, or KSP_E_NOT_FOUND. */
+enum md_rv ksp_find_key_by_id(struct ksp_card *kc, const uint8_t *id, size_t id_len,
+			      uint8_t *index, enum ksp_slot *slot);
+/* The key whose public key equals pub (EVP_PKEY_eq), or KSP_E_NOT_FOUND. */
+enum md_rv ksp_find_container_for_public_key(struct ksp_card *kc, const struct mdp_key *pub,
+					     uint8_t *index, enum ksp_slot *slot);
+/* The key a certificate (DER) belongs to, by its public key, or KSP_E_CERT_MISMATCH. */
+enum md_rv ksp_find_key_for_certificate(struct ksp_card *kc, const uint8_t *der, size_t len,
+					uint8_t *index, enum ksp_slot *slot);
+
+/* Token facts (all from the cache: no APDU unless the cache is stale). */
+struct ksp_key_sizes {
+	bool supported;
+	unsigned min_bits, default_bits, max_bits, incr_bits; /* for RSA: already intersected with the policy */
+};
+struct ksp_token_info {
+	uint8_t cardid[16];
+	char serial[17];             /* 16 hex digits (spec/minidriver.md §10.1) */
+	char card_name[64];          /* card module's name for the card ("GIDS") */
+	uint32_t free_bytes;         /* UINT32_MAX: unknown */
+	uint32_t free_containers;    /* UINT32_MAX: unknown */
+	uint32_t max_containers;
+	struct ksp_key_sizes sizes[MDP_AT_ECDHE_P521 + 1]; /* indexed by key spec */
+	bool read_only;
+	bool keygen;                 /* the card generates key pairs */
+	unsigned pin_min_len, pin_max_len;
+};
+enum md_rv ksp_token_info(struct ksp_card *kc, struct ksp_token_info *out);
+
+/* Creating keys (spec/minidriver.md §10.2 "Generation", "Import", "Name collision"). */
+struct ksp_new_key {
+	enum mdp_key_spec spec;
+	unsigned bits;          /* RSA: 0 = policy default; EC: must be 0 */
+	int index;              /* -1: first zeroed record, else append; 0..254: that record */
+	const char *name;       /* container name, 1..39 chars without '\'; NULL: the id when it is
+				   a valid name, else a GUID string "{XXXXXXXX-...}" */
+	const uint8_t *id;      /* CKA_ID; NULL: the container name */
+	size_t id_len;
+	const char *label;      /* CKA_LABEL; NULL: default */
+	bool overwrite;         /* replace a key whose name, id or slot is taken (else KSP_E_EXISTS) */
+};
+/* Generate on card (CardCreateContainer KEY_GEN). Needs the user logged in. */
+enum md_rv ksp_generate(struct ksp_card *kc, const struct ksp_new_key *req, uint8_t *index_out);
+/*
+ * Import a private key (CardCreateContainer KEY_IMPORT with a PRIVATEKEYBLOB /
+ * BCRYPT_ECCPRIVATE_BLOB built by the BLOB translator). req->spec must suit
+ * the key (RSA: exchange/signature; EC: the key's curve); req->bits is ignored.
+ * Refused with KSP_E_POLICY when the policy forbids import for req->spec.
+ */
+enum md_rv ksp_import(struct ksp_card *kc, const struct mdp_key *key, const struct ksp_new_key *req,
+		      uint8_t *index_out);
+/*
+ * Delete the key in (index, slot): CardDeleteContainer when the other slot is
+ * empty (else KSP_E_PROHIBITED), zero the record, delete kxcNN/kscNN and the
+ * application data, move the default flag to the lowest valid record.
+ */
+enum md_rv ksp_delete_key(struct ksp_card *kc, uint8_t index, enum ksp_slot slot);
+/* Change CKA_ID (id NULL: unchanged) and/or CKA_LABEL (label NULL: unchanged) of a key pair. */
+enum md_rv ksp_set_key_attrs(struct ksp_card *kc, uint8_t index, enum ksp_slot slot,
+			     const uint8_t *id, size_t id_len, const char *label);
+
+/* Certificates kxcNN / kscNN (compressed per spec/minidriver.md §5.7 when the module does not). */
+enum md_rv ksp_write_certificate(struct ksp_card *kc, uint8_t index, enum ksp_slot slot,
+				 const uint8_t *der, size_t len, const char *label);
+enum md_rv ksp_delete_certificate(struct ksp_card *kc, uint8_t index, enum ksp_slot slot);
+enum md_rv ksp_set_certificate_label(struct ksp_card *kc, uint8_t index, enum ksp_slot slot,
+				     const char *label);
+
+/* Data objects (CKO_DATA), kept in mdp11's application directory; see docs/ksp.md. */
+struct ksp_data_object {
+	unsigned num;             /* file number (mdp11/dobNNN, private: dopNNN), stable while the
+				     object exists */
+	bool is_private;          /* readable only by the user (UserReadWriteAc) */
+	bool loaded;              /* false: private and not logged in, only num is known */
+	const char *application;  /* CKA_APPLICATION */
+	const char *label;        /* CKA_LABEL */
+	const uint8_t *object_id; /* CKA_OBJECT_ID (DER), NULL when absent */
+	size_t object_id_len;
+	const uint8_t *value;     /* CKA_VALUE */
+	size_t value_len;
+};
+struct ksp_data_new {
+	const char *application; /* NULL: "" */
+	const char *label;       /* NULL: "" */
+	const uint8_t *object_id;
+	size_t object_id_len;
+	const uint8_t *value;
+	size_t value_len;
+	bool is_private;
+};
+enum md_rv ksp_data_objects(struct ksp_card *kc, const struct ksp_data_object **list,
+			    size_t *count);
+enum md_rv ksp_data_create(struct ksp_card *kc, const struct ksp_data_new *obj, unsigned *num_out);
+/* Replace the object's content (all fields; is_private may not change: KSP_E_PROHIBITED). */
+enum md_rv ksp_data_update(struct ksp_card *kc, unsigned num, const struct ksp_data_new *obj);
+enum md_rv ksp_data_delete(struct ksp_card *kc, unsigned num);
+
+/* Private-key operations: no file I/O, one card-module call each. */
+enum ksp_hash {
+	KSP_HASH_NONE = 0,
+	KSP_HASH_MD5,
+	KSP_HASH_SHA1,
+	KSP_HASH_SHA224,
+	KSP_HASH_SHA256,
+	KSP_HASH_SHA384,
+	KSP_HASH_SHA512,
+};
+enum ksp_pad {
+	KSP_PAD_NONE = 0, /* raw RSA (input = modulus-size block) / ECDSA / raw decrypt */
+	KSP_PAD_PKCS1,    /* sign: type 1 with a DigestInfo for .hash (NONE: data is the DigestInfo);
+			     decrypt: type 2 */
+	KSP_PAD_PSS,      /* sign: data is the .hash digest */
+	KSP_PAD_OAEP,     /* decrypt */
+};
+struct ksp_padding {
+	enum ksp_pad type;
+	enum ksp_hash hash;
+	enum ksp_hash mgf1_hash; /* PSS/OAEP; NONE: same as hash */
+	size_t salt_len;         /* PSS */
+	const uint8_t *label;    /* OAEP label */
+	size_t label_len;
+};
+/*
+ * Sign data (a digest, a DigestInfo, or a raw block as the padding says).
+ * The result is in PKCS#11 order: RSA big-endian (the card module's
+ * little-endian output reversed), ECDSA r||s. sig NULL: *sig_len = size.
+ * PSS with an MGF1 hash other than the hash, or a card module without PSS,
+ * is done as host-side encoding over raw RSA.
+ */
+enum md_rv ksp_sign(struct ksp_card *kc, uint8_t index, enum ksp_slot slot,
+		    const struct ksp_padding *pad, const uint8_t *data, size_t len, uint8_t *sig,
+		    size_t *sig_len);
+/* RSA decrypt of one big-endian block (exchange keys only); out NULL: *out_len = modulus size. */
+enum md_rv ksp_decrypt(struct ksp_card *kc, uint8_t index, enum ksp_slot slot,
+		       const struct ksp_padding *pad, const uint8_t *in, size_t len, uint8_t *out,
+		       size_t *out_len);
+/* ECDH with an AT_ECDHE key: peer is 04||X||Y; out receives the big-endian x coordinate. */
+enum md_rv ksp_ecdh(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const uint8_t *peer,
+		    size_t peer_len, uint8_t *out, size_t *out_len);
+
+/* PINs (spec/minidriver.md §10.3). */
+struct ksp_pin_info {
+	int tries_left;       /* -1: unknown (no authentication yet and the card does not say) */
+	int tries_max;        /* -1: unknown */
+	bool blocked;
+	bool user_logged_in;
+	bool admin_logged_in;
+	bool external;        /* PIN pad (ExternalPinType) */
+	bool admin_challenge; /* admin is a 24-byte 3DES key (ChallengeResponsePinType) */
+};
+/* From the cache (refreshed with cardcf PIN freshness and after each authentication). */
+enum md_rv ksp_pin_info(struct ksp_card *kc, struct ksp_pin_info *out);
+enum md_rv ksp_login_user(struct ksp_card *kc, const uint8_t *pin, size_t len);
+/*
+ * Admin login with the 24-byte 3DES key: challenge/response computed here.
+ * The key is kept in secure memory until ksp_logout() so ksp_init_pin() can
+ * re-authenticate (GIDS drops admin state after a reset of the retry counter).
+ */
+enum md_rv ksp_login_admin(struct ksp_card *kc, const uint8_t *key, size_t len);
+enum md_rv ksp_logout(struct ksp_card *kc);
+/* User PIN change (C_SetPIN as user). */
+enum md_rv ksp_change_pin(struct ksp_card *kc, const uint8_t *old_pin, size_t old_len,
+			  const uint8_t *new_pin, size_t new_len);
+/* Admin key change (C_SetPIN as SO). */
+enum md_rv ksp_change_admin_key(struct ksp_card *kc, const uint8_t *old_key, size_t old_len,
+				const uint8_t *new_key, size_t new_len);
+/* Set the user PIN and reset its retry counter; needs ksp_login_admin() (C_InitPIN). */
+enum md_rv ksp_init_pin(struct ksp_card *kc, const uint8_t *new_pin, size_t new_len);
+/* Unblock in one call with the admin key (authenticate, reset, log out). */
+enum md_rv ksp_unblock_pin(struct ksp_card *kc, const uint8_t *admin_key, size_t key_len,
+			   const uint8_t *new_pin, size_t new_len);
+/*
+ * Re-personalise (C_InitToken): admin authentication, then every container,
+ * certificate and mdp11 application file is deleted, cmapfile emptied, and
+ * the user PIN set to new_pin when given (NULL: unchanged).
+ */
+enum md_rv ksp_reinit(struct ksp_card *kc, const uint8_t *admin_key, size_t key_len,
+		      const uint8_t *new_pin, size_t new_len);
+
+#endif

@@ -1,0 +1,511 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* mdp11-tool: command-line front end; a table of commands, each a table of subcommands. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MDP_LOG_AREA MDP_AREA_TOOL
+#include "blob/blob.h"
+#include "common/bytes.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "common/secmem.h"
+
+#define EXIT_OK 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+
+#define TOOL_MAX_INPUT (1024 * 1024) /* no key blob comes near this */
+
+static const char *progname = "mdp11-tool";
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+/* One line "mdp11-tool: <reason>" on stderr; returns EXIT_FAIL. */
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_FAIL;
+}
+
+static int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int
+usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see '%s %s --help')\n", progname, cmd);
+	return EXIT_USAGE;
+}
+
+/* Read a whole file into wiped-on-free memory (it may hold a private key). */
+static enum mdp_err
+read_file(const char *path, uint8_t **out, size_t *out_len)
+{
+	FILE *f = NULL;
+	uint8_t *p = NULL;
+	size_t len = 0, n;
+	enum mdp_err rv = MDP_OK;
+
+	f = fopen(path, "rb");
+	if (f == NULL)
+		return mdp_err_reason(errno == ENOENT ? MDP_ERR_NOT_FOUND : MDP_ERR_IO, "%s: %s",
+				      path, strerror(errno));
+	p = mdp_zalloc(TOOL_MAX_INPUT + 1);
+	if (p == NULL) {
+		rv = mdp_err_reason(MDP_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	while ((n = fread(p + len, 1, TOOL_MAX_INPUT + 1 - len, f)) > 0) {
+		len += n;
+		if (len > TOOL_MAX_INPUT)
+			break;
+	}
+	if (ferror(f)) {
+		rv = mdp_err_reason(MDP_ERR_IO, "%s: read error", path);
+		goto out;
+	}
+	if (len > TOOL_MAX_INPUT) {
+		rv = mdp_err_reason(MDP_ERR_OVERFLOW, "%s: larger than %d bytes, not a key blob",
+				    path, TOOL_MAX_INPUT);
+		goto out;
+	}
+	*out = p;
+	*out_len = len;
+	p = NULL;
+out:
+	mdp_secure_free(p, TOOL_MAX_INPUT + 1);
+	if (f)
+		fclose(f);
+	return rv;
+}
+
+/*
+ * Write data to path atomically: a temporary file in the same directory, fsync, rename.
+ * Private data gets mode 0600; public data 0644 minus the umask. On failure nothing is left.
+ */
+static enum mdp_err
+write_file_atomic(const char *path, const uint8_t *data, size_t len, bool private_data)
+{
+	enum mdp_err rv = MDP_OK;
+	size_t plen = strlen(path);
+	char *tmp = NULL;
+	int fd = -1;
+	size_t off = 0;
+	ssize_t w;
+	mode_t mask;
+
+	tmp = malloc(plen + sizeof(".tmpXXXXXX"));
+	if (tmp == NULL)
+		return mdp_err_reason(MDP_ERR_NOMEM, "out of memory");
+	memcpy(tmp, path, plen);
+	memcpy(tmp + plen, ".tmpXXXXXX", sizeof(".tmpXXXXXX"));
+	fd = mkstemp(tmp); /* mode 0600 */
+	if (fd < 0) {
+		rv = mdp_err_reason(MDP_ERR_IO, "%s: cannot create a temporary file: %s", path,
+				    strerror(errno));
+		free(tmp);
+		return rv;
+	}
+	if (!private_data) {
+		mask = umask(0);
+		umask(mask);
+		if (fchmod(fd, 0644 & ~mask) != 0) {
+			rv = mdp_err_reason(MDP_ERR_IO, "%s: chmod: %s", tmp, strerror(errno));
+			goto out;
+		}
+	}
+	while (off < len) {
+		w = write(fd, data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			rv = mdp_err_reason(MDP_ERR_IO, "%s: write failed: %s", path,
+					    strerror(errno));
+			goto out;
+		}
+		off += (size_t)w;
+	}
+	if (fsync(fd) != 0) {
+		rv = mdp_err_reason(MDP_ERR_IO, "%s: fsync failed: %s", path, strerror(errno));
+		goto out;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		rv = mdp_err_reason(MDP_ERR_IO, "%s: close failed: %s", path, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0) {
+		rv = mdp_err_reason(MDP_ERR_IO, "%s: rename failed: %s", path, strerror(errno));
+		goto out;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rv != MDP_OK)
+		unlink(tmp);
+	free(tmp);
+	return rv;
+}
+
+static enum mdp_err
+load_key(const char *path, enum blob_format fmt, unsigned flags, struct mdp_key **out)
+{
+	enum mdp_err rv;
+	uint8_t *data = NULL;
+	size_t len = 0;
+
+	rv = read_file(path, &data, &len);
+	if (rv != MDP_OK)
+		return rv;
+	rv = blob_parse(data, len, fmt, flags, out);
+	if (rv != MDP_OK) {
+		char reason[256];
+
+		snprintf(reason, sizeof(reason), "%s", mdp_err_last());
+		rv = mdp_err_reason(rv, "%s: %s", path, reason);
+	}
+	mdp_secure_free(data, TOOL_MAX_INPUT + 1);
+	return rv;
+}
+
+/* ---- blob show ---- */
+
+static void
+blob_show_help(FILE *f)
+{
+	fprintf(f,
+		"Usage: %s blob show [--from FORMAT] [--no-validate] FILE\n"
+		"\n"
+		"Describe the key in FILE (format detected): format, type, size, curve, key\n"
+		"spec, CAPI ALG_ID or CNG magic, and the SHA-256 of its SubjectPublicKeyInfo.\n"
+		"Private values are never printed.\n"
+		"\n"
+		"  --from FORMAT   read FILE as FORMAT instead of detecting it\n"
+		"  --no-validate   skip the key pair check (n = p*q, Q = d*G)\n"
+		"  -h, --help      this text\n",
+		progname);
+}
+
+static const char *
+alg_id_name(uint32_t alg)
+{
+	switch (alg) {
+	case MDP_CALG_RSA_KEYX:
+		return "CALG_RSA_KEYX";
+	case MDP_CALG_RSA_SIGN:
+		return "CALG_RSA_SIGN";
+	default:
+		return "?";
+	}
+}
+
+static int
+blob_show(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"from", required_argument, NULL, 'f'},
+		{"no-validate", no_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	enum blob_format from = BLOB_FMT_UNKNOWN;
+	unsigned flags = 0;
+	struct mdp_key *k = NULL;
+	uint8_t digest[32];
+	uint8_t *e = NULL;
+	size_t elen = 0, i;
+	uint32_t magic;
+	char mtext[5];
+	enum mdp_err rv;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			from = blob_format_from_name(optarg);
+			if (from == BLOB_FMT_UNKNOWN)
+				return usage_error("blob show", "unknown format '%s'", optarg);
+			break;
+		case 'n':
+			flags |= BLOB_NO_VALIDATION;
+			break;
+		case 'h':
+			blob_show_help(stdout);
+			return EXIT_OK;
+		default:
+			return usage_error("blob show", "bad option");
+		}
+	}
+	if (argc - optind != 1)
+		return usage_error("blob show", "expected one FILE");
+	rv = load_key(argv[optind], from, flags, &k);
+	if (rv != MDP_OK)
+		return fail("%s", mdp_err_last());
+	rv = mdp_key_public_sha256(k, digest);
+	if (rv != MDP_OK) {
+		mdp_key_free(k);
+		return fail("%s", mdp_err_last());
+	}
+	printf("format:      %s\n", blob_format_name(mdp_key_source_format(k)));
+	printf("type:        %s %s key\n", mdp_key_type(k) == EVP_PKEY_RSA ? "RSA" : "EC",
+	       mdp_key_is_private(k) ? "private" : "public");
+	printf("bits:        %u\n", mdp_key_bits(k));
+	if (mdp_key_type(k) == EVP_PKEY_EC) {
+		printf("curve:       %s\n", mdp_key_curve_name(k));
+	} else if (mdp_key_rsa_component(k, BLOB_RSA_E, 0, &e, &elen) == MDP_OK) {
+		printf("exponent:    0x");
+		for (i = 0; i < elen; i++)
+			printf("%02x", e[i]);
+		printf("\n");
+		mdp_secure_free(e, elen);
+	}
+	printf("key spec:    %s\n", mdp_key_spec_name(mdp_key_spec(k)));
+	if (mdp_key_alg_id(k))
+		printf("alg id:      0x%08x (%s)\n", mdp_key_alg_id(k),
+		       alg_id_name(mdp_key_alg_id(k)));
+	magic = mdp_key_magic(k);
+	if (magic) {
+		for (i = 0; i < 4; i++) {
+			uint8_t b = (uint8_t)(magic >> (8 * i));
+
+			mtext[i] = (b >= 0x20 && b < 0x7f) ? (char)b : '.';
+		}
+		mtext[4] = '\0';
+		printf("magic:       0x%08x (%s)\n", magic, mtext);
+	}
+	printf("spki sha256: ");
+	for (i = 0; i < sizeof(digest); i++)
+		printf("%02x", digest[i]);
+	printf("\n");
+	mdp_key_free(k);
+	if (fflush(stdout) != 0)
+		return fail("writing to standard output failed");
+	return EXIT_OK;
+}
+
+/* ---- blob convert ---- */
+
+static void
+blob_convert_help(FILE *f)
+{
+	fprintf(f,
+		"Usage: %s blob convert --in FILE --out FILE --to FORMAT [--key-spec SPEC]\n"
+		"                         [--from FORMAT] [--no-validate]\n"
+		"\n"
+		"Convert a key between formats (input format detected unless --from is given).\n"
+		"The output is written atomically; private outputs get mode 0600.\n"
+		"\n"
+		"FORMAT: pem, pkcs8, spki, capi-public, capi-private, cng-rsa-public,\n"
+		"        cng-rsa-private, cng-rsa-full, cng-ecc-public, cng-ecc-private\n"
+		"        (--from also accepts 'traditional': PKCS#1 / SEC1, DER or PEM)\n"
+		"SPEC:   keyexchange, signature (capi-*: CALG_RSA_KEYX / CALG_RSA_SIGN),\n"
+		"        ecdsa-p256, ecdsa-p384, ecdsa-p521, ecdhe-p256, ecdhe-p384, ecdhe-p521\n"
+		"        (cng-ecc-*: ECDSA or ECDH magic). Default: what the input says, else\n"
+		"        keyexchange for RSA and ECDSA for EC.\n"
+		"\n"
+		"  --in FILE        input key\n"
+		"  --out FILE       output file (replaced)\n"
+		"  --to FORMAT      output format\n"
+		"  --key-spec SPEC  key spec written into the output\n"
+		"  --from FORMAT    read the input as FORMAT instead of detecting it\n"
+		"  --no-validate    skip the key pair check (n = p*q, Q = d*G)\n"
+		"  -h, --help       this text\n",
+		progname);
+}
+
+static int
+blob_convert(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"in", required_argument, NULL, 'i'},	    {"out", required_argument, NULL, 'o'},
+		{"to", required_argument, NULL, 't'},	    {"from", required_argument, NULL, 'f'},
+		{"key-spec", required_argument, NULL, 's'}, {"no-validate", no_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
+	};
+	const char *in = NULL, *outpath = NULL, *to_name = NULL;
+	enum blob_format from = BLOB_FMT_UNKNOWN, to;
+	enum mdp_key_spec spec = MDP_AT_NONE;
+	unsigned flags = 0;
+	struct mdp_key *k = NULL;
+	uint8_t *data = NULL;
+	size_t len = 0;
+	enum mdp_err rv;
+	int c, status = EXIT_OK;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			in = optarg;
+			break;
+		case 'o':
+			outpath = optarg;
+			break;
+		case 't':
+			to_name = optarg;
+			break;
+		case 'f':
+			from = blob_format_from_name(optarg);
+			if (from == BLOB_FMT_UNKNOWN)
+				return usage_error("blob convert", "unknown format '%s'", optarg);
+			break;
+		case 's':
+			spec = mdp_key_spec_from_name(optarg);
+			if (spec == MDP_AT_NONE)
+				return usage_error("blob convert", "unknown key spec '%s'", optarg);
+			break;
+		case 'n':
+			flags |= BLOB_NO_VALIDATION;
+			break;
+		case 'h':
+			blob_convert_help(stdout);
+			return EXIT_OK;
+		default:
+			return usage_error("blob convert", "bad option");
+		}
+	}
+	if (optind != argc)
+		return usage_error("blob convert", "unexpected argument '%s'", argv[optind]);
+	if (in == NULL || outpath == NULL || to_name == NULL)
+		return usage_error("blob convert", "--in, --out and --to are required");
+	to = blob_format_from_name(to_name);
+	if (to == BLOB_FMT_UNKNOWN || to == BLOB_FMT_TRADITIONAL)
+		return usage_error("blob convert", "unknown output format '%s'", to_name);
+	rv = load_key(in, from, flags, &k);
+	if (rv != MDP_OK)
+		return fail("%s", mdp_err_last());
+	rv = blob_write(k, to, spec, &data, &len);
+	if (rv == MDP_OK)
+		rv = write_file_atomic(outpath, data, len,
+				       blob_format_is_private(to) ||
+					       (to == BLOB_FMT_PEM && mdp_key_is_private(k)));
+	if (rv != MDP_OK)
+		status = fail("%s", mdp_err_last());
+	if (data)
+		mdp_secure_free(data, len);
+	mdp_key_free(k);
+	return status;
+}
+
+/* ---- command tables ---- */
+
+static const struct command blob_commands[] = {
+	{"show", blob_show, "describe a key blob (never its private values)"},
+	{"convert", blob_convert, "convert a key between blob formats"},
+	{NULL, NULL, NULL},
+};
+
+static void
+list_commands(FILE *f, const char *prefix, const struct command *cmds)
+{
+	const struct command *c;
+
+	for (c = cmds; c->name; c++)
+		fprintf(f, "  %s%-10s %s\n", prefix, c->name, c->summary);
+}
+
+static int
+dispatch(const char *group, const struct command *cmds, int argc, char **argv, void (*help)(FILE *))
+{
+	const struct command *c;
+
+	if (argc < 1)
+		return usage_error(group, "a command is required");
+	if (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0 ||
+	    strcmp(argv[0], "help") == 0) {
+		help(stdout);
+		return EXIT_OK;
+	}
+	for (c = cmds; c->name; c++)
+		if (strcmp(argv[0], c->name) == 0)
+			return c->run(argc, argv);
+	return usage_error(group, "unknown command '%s'", argv[0]);
+}
+
+static void
+blob_help(FILE *f)
+{
+	fprintf(f, "Usage: %s blob COMMAND [OPTIONS]\n\nCommands:\n", progname);
+	list_commands(f, "", blob_commands);
+	fprintf(f, "\nRun '%s blob COMMAND --help' for a command's options.\n", progname);
+}
+
+static int
+cmd_blob(int argc, char **argv)
+{
+	return dispatch("blob", blob_commands, argc - 1, argv + 1, blob_help);
+}
+
+static const struct command top_commands[] = {
+	{"blob", cmd_blob, "inspect and convert key blobs (CAPI, CNG, PKCS#8, SPKI, PEM)"},
+	{NULL, NULL, NULL},
+};
+
+static void
+top_help(FILE *f)
+{
+	fprintf(f,
+		"Usage: %s COMMAND [SUBCOMMAND] [OPTIONS]\n"
+		"       %s --version\n\nCommands:\n",
+		progname, progname);
+	list_commands(f, "", top_commands);
+	fprintf(f,
+		"\nRun '%s COMMAND --help' for details. Exit status: 0 success, 1 failure,\n"
+		"2 usage error.\n",
+		progname);
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct command *c;
+
+	mdp_log_init_env();
+	if (argc < 2) {
+		top_help(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		top_help(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("%s %s\n", progname, MDP11_VERSION);
+		return EXIT_OK;
+	}
+	for (c = top_commands; c->name; c++)
+		if (strcmp(argv[1], c->name) == 0)
+			return c->run(argc - 1, argv + 1);
+	fprintf(stderr, "%s: unknown command '%s' (see '%s --help')\n", progname, argv[1],
+		progname);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Command-line parsing of mdp11-vcard: commands, options, PIN sources, hex arguments. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/bytes.h"
+#include "common/secmem.h"
+#include "tools/vcard-opts.h"
+#include "tools/vpcd.h"
+
+static const char usage_all[] =
+	"Usage: mdp11-vcard COMMAND [OPTIONS] FILE\n"
+	"The mdp11 virtual GIDS smart card: one state file per card.\n"
+	"\n"
+	"Commands:\n"
+	"  create FILE   create a card (blank, or initialized with --pin and --admin-key)\n"
+	"  serve FILE    serve the card to pcscd through the vpcd virtual reader\n"
+	"  info FILE     show the card's public state\n"
+	"\n"
+	"  mdp11-vcard COMMAND --help   options of a command\n"
+	"  mdp11-vcard --version\n"
+	"\n"
+	"Exit status: 0 success, 1 failure, 2 usage error.\n";
+
+static const char usage_create[] =
+	"Usage: mdp11-vcard create [OPTIONS] FILE\n"
+	"Create a new card state file. Without a PIN the card is blank, in creation\n"
+	"state, ready for gids-tool --initialize. With a PIN and an admin key it is\n"
+	"initialized as gids-tool --initialize leaves a card (empty container map).\n"
+	"\n"
+	"  --pin PIN            user PIN (4 to 16 bytes; visible to other users in ps)\n"
+	"  --pin-file FILE      read the PIN from the first line of FILE\n"
+	"  --pin-env VAR        read the PIN from environment variable VAR\n"
+	"  --admin-key HEX      3DES admin key, 24 bytes as 48 hex digits (needed with a PIN)\n"
+	"  --serial HEX         card id, 1 to 16 bytes in hex (default: random)\n"
+	"  --pin-tries N        PIN retry limit, 1 to 15 (default: the card's, 3)\n"
+	"  --force              replace FILE if it exists\n"
+	"  -h, --help           this help\n";
+
+static const char usage_serve[] =
+	"Usage: mdp11-vcard serve [OPTIONS] FILE\n"
+	"Connect to pcscd's vpcd reader and serve the card until SIGTERM or SIGINT;\n"
+	"reconnect whenever pcscd goes away.\n"
+	"\n"
+	"  --vpcd HOST:PORT     vpcd endpoint (default 127.0.0.1:35963)\n"
+	"  --atr HEX            answer-to-reset (default 3B 80 80 01 01)\n"
+	"  -v, --verbose        log connections and errors to stderr\n"
+	"  -h, --help           this help\n";
+
+static const char usage_info[] =
+	"Usage: mdp11-vcard info FILE\n"
+	"Show whether the card is initialized, its card id, PIN tries, key files\n"
+	"and data objects. Never shows secrets.\n"
+	"\n"
+	"  -h, --help           this help\n";
+
+const char *
+vcard_opts_usage(enum vcard_cmd cmd)
+{
+	switch (cmd) {
+	case VCARD_CMD_CREATE:
+		return usage_create;
+	case VCARD_CMD_SERVE:
+		return usage_serve;
+	case VCARD_CMD_INFO:
+		return usage_info;
+	default:
+		return usage_all;
+	}
+}
+
+static int usage_err(char *err, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int
+usage_err(char *err, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && cap) {
+		va_start(ap, fmt);
+		vsnprintf(err, cap, fmt, ap);
+		va_end(ap);
+	}
+	return VCARD_EXIT_USAGE;
+}
+
+/* The options, and the commands that accept each. */
+enum opt_id {
+	OPT_PIN,
+	OPT_PIN_FILE,
+	OPT_PIN_ENV,
+	OPT_ADMIN_KEY,
+	OPT_SERIAL,
+	OPT_PIN_TRIES,
+	OPT_FORCE,
+	OPT_VPCD,
+	OPT_ATR,
+	OPT_VERBOSE,
+	OPT_HELP,
+};
+
+struct opt_def {
+	const char *name;
+	char short_name;
+	enum opt_id id;
+	bool has_value;
+	unsigned cmds; /* bit per enum vcard_cmd */
+};
+
+#define CMD_BIT(c) (1u << (c))
+#define ALL_CMDS (CMD_BIT(VCARD_CMD_CREATE) | CMD_BIT(VCARD_CMD_SERVE) | CMD_BIT(VCARD_CMD_INFO))
+
+static const struct opt_def opt_defs[] = {
+	{"pin", 0, OPT_PIN, true, CMD_BIT(VCARD_CMD_CREATE)},
+	{"pin-file", 0, OPT_PIN_FILE, true, CMD_BIT(VCARD_CMD_CREATE)},
+	{"pin-env", 0, OPT_PIN_ENV, true, CMD_BIT(VCARD_CMD_CREATE)},
+	{"admin-key", 0, OPT_ADMIN_KEY, true, CMD_BIT(VCARD_CMD_CREATE)},
+	{"serial", 0, OPT_SERIAL, true, CMD_BIT(VCARD_CMD_CREATE)},
+	{"pin-tries", 0, OPT_PIN_TRIES, true, CMD_BIT(VCARD_CMD_CREATE)},
+	{"force", 0, OPT_FORCE, false, CMD_BIT(VCARD_CMD_CREATE)},
+	{"vpcd", 0, OPT_VPCD, true, CMD_BIT(VCARD_CMD_SERVE)},
+	{"atr", 0, OPT_ATR, true, CMD_BIT(VCARD_CMD_SERVE)},
+	{"verbose", 'v', OPT_VERBOSE, false, CMD_BIT(VCARD_CMD_SERVE)},
+	{"help", 'h', OPT_HELP, false, ALL_CMDS},
+};
+
+static const struct opt_def *
+find_opt(const char *arg, const char **inline_value)
+{
+	size_t i;
+
+	*inline_value = NULL;
+	if (arg[0] == '-' && arg[1] != '-' && arg[1] && !arg[2]) {
+		for (i = 0; i < sizeof(opt_defs) / sizeof(opt_defs[0]); i++)
+			if (opt_defs[i].short_name == arg[1])
+				return &opt_defs[i];
+		return NULL;
+	}
+	if (arg[0] != '-' || arg[1] != '-')
+		return NULL;
+	arg += 2;
+	for (i = 0; i < sizeof(opt_defs) / sizeof(opt_defs[0]); i++) {
+		size_t n = strlen(opt_defs[i].name);
+
+		if (strncmp(arg, opt_defs[i].name, n) != 0)
+			continue;
+		if (arg[n] == '\0')
+			return &opt_defs[i];
+		if (arg[n] == '=') {
+			*inline_value = arg + n + 1;
+			return &opt_defs[i];
+		}
+	}
+	return NULL;
+}
+
+static int
+decode_hex(const char *what, const char *hex, uint8_t *out, size_t min, size_t max, size_t *len,
+	   char *err, size_t errcap)
+{
+	long n = mdp_hex_decode(hex, out, max);
+
+	if (n < 0 || (size_t)n < min) {
+		mdp_wipe(out, max);
+		if (min == max)
+			return usage_err(err, errcap, "%s must be %zu bytes (%zu hex digits)", what,
+					 max, 2 * max);
+		return usage_err(err, errcap, "%s must be %zu to %zu bytes in hex", what, min, max);
+	}
+	*len = (size_t)n;
+	return VCARD_EXIT_OK;
+}
+
+static int
+parse_value(struct vcard_opts *o, enum opt_id id, const char *v, const char **admin_hex,
+	    const char **serial_hex, const char **atr_hex, const char **tries, const char **vpcd,
+	    char *err, size_t errcap)
+{
+	switch (id) {
+	case OPT_PIN:
+	case OPT_PIN_FILE:
+	case OPT_PIN_ENV:
+		if (o->pin || o->pin_file || o->pin_env)
+			return usage_err(err, errcap,
+					 "give the PIN once (--pin, --pin-file or --pin-env)");
+		if (id == OPT_PIN)
+			o->pin = v;
+		else if (id == OPT_PIN_FILE)
+			o->pin_file = v;
+		else
+			o->pin_env = v;
+		o->initialized = true;
+		break;
+	case OPT_ADMIN_KEY:
+		*admin_hex = v;
+		break;
+	case OPT_SERIAL:
+		*serial_hex = v;
+		break;
+	case OPT_PIN_TRIES:
+		*tries = v;
+		break;
+	case OPT_VPCD:
+		*vpcd = v;
+		break;
+	case OPT_ATR:
+		*atr_hex = v;
+		break;
+	default:
+		break;
+	}
+	return VCARD_EXIT_OK;
+}
+
+static int
+finish_create(struct vcard_opts *o, const char *admin_hex, const char *serial_hex,
+	      const char *tries, char *err, size_t errcap)
+{
+	size_t n = 0;
+	int rc;
+
+	if (!o->initialized && (admin_hex || serial_hex || tries))
+		return usage_err(err, errcap,
+				 "--admin-key, --serial and --pin-tries need a PIN (--pin, "
+				 "--pin-file or --pin-env)");
+	if (!o->initialized)
+		return VCARD_EXIT_OK;
+	if (!admin_hex)
+		return usage_err(err, errcap, "an initialized card needs --admin-key");
+	rc = decode_hex("--admin-key", admin_hex, o->admin_key, VCARD_OPTS_ADMIN_KEY_LEN,
+			VCARD_OPTS_ADMIN_KEY_LEN, &n, err, errcap);
+	if (rc != VCARD_EXIT_OK)
+		return rc;
+	if (serial_hex) {
+		rc = decode_hex("--serial", serial_hex, o->serial, 1, VCARD_OPTS_SERIAL_MAX,
+				&o->serial_len, err, errcap);
+		if (rc != VCARD_EXIT_OK)
+			return rc;
+	}
+	if (tries) {
+		char *end = NULL;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(tries, &end, 10);
+		if (errno || !*tries || *end || *tries == '-' || v < 1 || v > 15)
+			return usage_err(err, errcap, "--pin-tries must be 1 to 15");
+		o->pin_tries = (unsigned)v;
+	}
+	return VCARD_EXIT_OK;
+}
+
+static int
+finish_serve(struct vcard_opts *o, const char *vpcd, const char *atr_hex, char *err, size_t errcap)
+{
+	int rc;
+
+	if (vpcd_parse_endpoint(vpcd ? vpcd : "", o->host, sizeof(o->host), &o->port) != MDP_OK)
+		return usage_err(err, errcap, "--vpcd: %s", mdp_err_last());
+	if (atr_hex) {
+		rc = decode_hex("--atr", atr_hex, o->atr, 2, VCARD_OPTS_ATR_MAX, &o->atr_len, err,
+				errcap);
+		if (rc != VCARD_EXIT_OK)
+			return rc;
+		/* TS: direct (3B) or inverse (3F) convention (ISO 7816-3). */
+		if (o->atr[0] != 0x3b && o->atr[0] != 0x3f)
+			return usage_err(err, errcap, "--atr must start with 3B or 3F");
+	}
+	return VCARD_EXIT_OK;
+}
+
+int
+vcard_opts_parse(int argc, char *const argv[], struct vcard_opts *o, char *err, size_t errcap)
+{
+	const char *admin_hex = NULL;
+	const char *serial_hex = NULL;
+	const char *atr_hex = NULL;
+	const char *tries = NULL;
+	const char *vpcd = NULL;
+	const char *cmdname;
+	bool options_done = false;
+	int rc;
+	int i;
+
+	if (err && errcap)
+		err[0] = '\0';
+	if (!o || !argv)
+		return usage_err(err, errcap, "internal: no arguments");
+	memset(o, 0, sizeof(*o));
+	if (argc < 2)
+		return usage_err(err, errcap, "missing command (create, serve or info)");
+	cmdname = argv[1];
+	if (!strcmp(cmdname, "-h") || !strcmp(cmdname, "--help") || !strcmp(cmdname, "help")) {
+		o->help = true;
+		return argc == 2 ? VCARD_EXIT_OK : usage_err(err, errcap, "too many arguments");
+	}
+	if (!strcmp(cmdname, "--version") || !strcmp(cmdname, "-V")) {
+		o->cmd = VCARD_CMD_VERSION;
+		return argc == 2 ? VCARD_EXIT_OK : usage_err(err, errcap, "too many arguments");
+	}
+	if (!strcmp(cmdname, "create"))
+		o->cmd = VCARD_CMD_CREATE;
+	else if (!strcmp(cmdname, "serve"))
+		o->cmd = VCARD_CMD_SERVE;
+	else if (!strcmp(cmdname, "info"))
+		o->cmd = VCARD_CMD_INFO;
+	else
+		return usage_err(err, errcap, "unknown command \"%s\"", cmdname);
+
+	for (i = 2; i < argc; i++) {
+		const char *arg = argv[i];
+		const struct opt_def *def;
+		const char *value = NULL;
+
+		if (!options_done && !strcmp(arg, "--")) {
+			options_done = true;
+			continue;
+		}
+		if (options_done || arg[0] != '-' || !arg[1]) {
+			if (o->file)
+				return usage_err(err, errcap, "unexpected argument \"%s\"", arg);
+			o->file = arg;
+			continue;
+		}
+		def = find_opt(arg, &value);
+		if (!def || !(def->cmds & CMD_BIT(o->cmd)))
+			return usage_err(err, errcap, "%s: unknown option \"%s\"", cmdname, arg);
+		if (!def->has_value && value)
+			return usage_err(err, errcap, "option --%s takes no value", def->name);
+		if (def->has_value && !value) {
+			if (i + 1 >= argc)
+				return usage_err(err, errcap, "option --%s needs a value",
+						 def->name);
+			value = argv[++i];
+		}
+		switch (def->id) {
+		case OPT_HELP:
+			o->help = true;
+			break;
+		case OPT_FORCE:
+			o->force = true;
+			break;
+		case OPT_VERBOSE:
+			o->verbose = true;
+			break;
+		default:
+			rc = parse_value(o, def->id, value, &admin_hex, &serial_hex, &atr_hex,
+					 &tries, &vpcd, err, errcap);
+			if (rc != VCARD_EXIT_OK)
+				return rc;
+			break;
+		}
+	}
+	if (o->help)
+		return VCARD_EXIT_OK;
+	if (!o->file)
+		return usage_err(err, errcap, "%s: missing FILE", cmdname);
+	if (o->cmd == VCARD_CMD_CREATE)
+		rc = finish_create(o, admin_hex, serial_hex, tries, err, errcap);
+	else if (o->cmd == VCARD_CMD_SERVE)
+		rc = finish_serve(o, vpcd, atr_hex, err, errcap);
+	else
+		rc = VCARD_EXIT_OK;
+	if (rc != VCARD_EXIT_OK)
+		vcard_opts_clear(o);
+	return rc;
+}
+
+void
+vcard_opts_clear(struct vcard_opts *o)
+{
+	if (o)
+		mdp_wipe(o->admin_key, sizeof(o->admin_key));
+}
+
+/* First line of a file (at most VCARD_OPTS_PIN_MAX + 2 bytes are looked at). */
+static enum mdp_err
+read_pin_file(const char *path, char *out, size_t cap)
+{
+	FILE *f = NULL;
+	size_t n;
+	enum mdp_err rv = MDP_ERR_IO;
+
+	f = fopen(path, "re");
+	if (!f)
+		return mdp_err_reason(MDP_ERR_IO, "cannot read PIN file %s: %s", path,
+				      strerror(errno));
+	n = fread(out, 1, cap - 1, f);
+	if (ferror(f)) {
+		mdp_err_reason(rv, "cannot read PIN file %s", path);
+		goto out;
+	}
+	out[n] = '\0';
+	out[strcspn(out, "\r\n")] = '\0';
+	rv = MDP_OK;
+out:
+	fclose(f);
+	return rv;
+}
+
+enum mdp_err
+vcard_opts_read_pin(const struct vcard_opts *o, char **pin)
+{
+	char buf[VCARD_OPTS_PIN_MAX + 4];
+	const char *src = NULL;
+	char *copy = NULL;
+	size_t len;
+	enum mdp_err rv = MDP_ERR_ARGS;
+
+	if (!o || !pin)
+		return mdp_err_reason(MDP_ERR_ARGS, "bad PIN call");
+	memset(buf, 0, sizeof(buf));
+	if (o->pin) {
+		src = o->pin;
+	} else if (o->pin_file) {
+		rv = read_pin_file(o->pin_file, buf, sizeof(buf));
+		if (rv != MDP_OK)
+			goto out;
+		src = buf;
+	} else if (o->pin_env) {
+		src = getenv(o->pin_env);
+		if (!src) {
+			rv = mdp_err_reason(MDP_ERR_NOT_FOUND, "environment variable %s is not set",
+					    o->pin_env);
+			goto out;
+		}
+	} else {
+		rv = mdp_err_reason(MDP_ERR_ARGS, "no PIN given");
+		goto out;
+	}
+	len = strnlen(src, VCARD_OPTS_PIN_MAX + 1);
+	if (len < VCARD_OPTS_PIN_MIN || len > VCARD_OPTS_PIN_MAX) {
+		rv = mdp_err_reason(MDP_ERR_ARGS, "the PIN must be %d to %d bytes",
+				    VCARD_OPTS_PIN_MIN, VCARD_OPTS_PIN_MAX);
+		goto out;
+	}
+	copy = mdp_zalloc(len + 1);
+	if (!copy) {
+		rv = MDP_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(copy, src, len);
+	*pin = copy;
+	rv = MDP_OK;
+out:
+	mdp_wipe(buf, sizeof(buf));
+	return rv;
+}

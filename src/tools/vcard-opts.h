@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Command-line parsing of mdp11-vcard (create, serve, info), kept apart from main for tests. */
+#ifndef MDP11_TOOLS_VCARD_OPTS_H
+#define MDP11_TOOLS_VCARD_OPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+
+enum vcard_cmd {
+	VCARD_CMD_NONE,
+	VCARD_CMD_CREATE,
+	VCARD_CMD_SERVE,
+	VCARD_CMD_INFO,
+	VCARD_CMD_VERSION,
+};
+
+#define VCARD_OPTS_ADMIN_KEY_LEN 24
+#define VCARD_OPTS_SERIAL_MAX 16
+#define VCARD_OPTS_ATR_MAX 33
+#define VCARD_OPTS_PIN_MIN 4
+#define VCARD_OPTS_PIN_MAX 16
+
+/* The parsed command line; strings point into argv. */
+struct vcard_opts {
+	enum vcard_cmd cmd;
+	bool help; /* --help: print the (command's) usage and exit 0 */
+	const char *file;
+
+	/* create */
+	const char *pin;      /* --pin */
+	const char *pin_file; /* --pin-file */
+	const char *pin_env;  /* --pin-env */
+	bool initialized;     /* a PIN source was given: create a ready card */
+	uint8_t admin_key[VCARD_OPTS_ADMIN_KEY_LEN];
+	uint8_t serial[VCARD_OPTS_SERIAL_MAX];
+	size_t serial_len;  /* 0: random */
+	unsigned pin_tries; /* 0: the card's default */
+	bool force;
+
+	/* serve */
+	char host[256];
+	uint16_t port;
+	uint8_t atr[VCARD_OPTS_ATR_MAX];
+	size_t atr_len; /* 0: the card's default */
+	bool verbose;
+};
+
+#define VCARD_EXIT_OK 0
+#define VCARD_EXIT_FAIL 1
+#define VCARD_EXIT_USAGE 2
+
+/*
+ * Parse argv (argv[0] is the program). Returns VCARD_EXIT_OK, or
+ * VCARD_EXIT_USAGE with a one-line message in err. On success o is filled
+ * (it holds the admin key: clear it with vcard_opts_clear).
+ */
+int vcard_opts_parse(int argc, char *const argv[], struct vcard_opts *o, char *err, size_t errcap);
+/* Wipe the secrets held by o. */
+void vcard_opts_clear(struct vcard_opts *o);
+
+/*
+ * The PIN from --pin, the first line of --pin-file, or the variable named
+ * by --pin-env, checked for 4..16 bytes. Free with mdp_secure_free(pin,
+ * strlen(pin) + 1).
+ */
+enum mdp_err vcard_opts_read_pin(const struct vcard_opts *o, char **pin);
+
+/* Usage text of a command (VCARD_CMD_NONE: the whole tool). */
+const char *vcard_opts_usage(enum vcard_cmd cmd);
+
+#endif

@@ -1,0 +1,598 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The PC/SC transport over pcsc-lite: connect, transactions, reset/removal recovery, reader monitor. */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <PCSC/winscard.h>
+#include <PCSC/wintypes.h>
+
+#define MDP_LOG_AREA MDP_AREA_TRANSPORT
+#include "common/log.h"
+#include "transport/transport.h"
+
+struct pcsc {
+	SCARDCONTEXT ctx;
+	SCARDHANDLE h;
+	bool connected;
+	DWORD proto;
+	char *reader;
+	bool in_transaction;
+	bool changed;
+	bool lost; /* the card went away: the next call reconnects or reports NO_CARD */
+};
+
+static enum mdp_err
+map_rv(LONG rv)
+{
+	switch (rv) {
+	case SCARD_S_SUCCESS:
+		return MDP_OK;
+	case SCARD_W_RESET_CARD:
+		return MDP_ERR_CARD_RESET;
+	case SCARD_W_REMOVED_CARD:
+		return MDP_ERR_CARD_REMOVED;
+	case SCARD_E_NO_SMARTCARD:
+	case SCARD_W_UNPOWERED_CARD:
+	case SCARD_W_UNRESPONSIVE_CARD:
+		return MDP_ERR_NO_CARD;
+	case SCARD_E_NO_SERVICE:
+	case SCARD_E_SERVICE_STOPPED:
+	case SCARD_E_INVALID_HANDLE:
+		return MDP_ERR_NO_SERVICE;
+	case SCARD_E_UNKNOWN_READER:
+	case SCARD_E_READER_UNAVAILABLE:
+		return MDP_ERR_NOT_FOUND;
+	case SCARD_E_NO_READERS_AVAILABLE:
+		return MDP_ERR_NOT_FOUND;
+	case SCARD_E_TIMEOUT:
+		return MDP_ERR_TIMEOUT;
+	case SCARD_E_CANCELLED:
+		return MDP_ERR_BUSY;
+	case SCARD_E_SHARING_VIOLATION:
+		return MDP_ERR_BUSY;
+	case SCARD_E_NO_MEMORY:
+		return MDP_ERR_NOMEM;
+	default:
+		return MDP_ERR_TRANSPORT;
+	}
+}
+
+static enum mdp_err
+fail(const char *what, LONG rv)
+{
+	return mdp_err_reason(map_rv(rv), "%s: %s (0x%08lX)", what, pcsc_stringify_error(rv),
+			      (unsigned long)rv);
+}
+
+static void
+drop_handle(struct pcsc *p)
+{
+	if (p->connected)
+		SCardDisconnect(p->h, SCARD_LEAVE_CARD);
+	p->connected = false;
+	p->in_transaction = false;
+}
+
+static enum mdp_err
+connect_card(struct pcsc *p)
+{
+	LONG rv;
+
+	rv = SCardConnect(p->ctx, p->reader, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
+			  &p->h, &p->proto);
+	if (rv != SCARD_S_SUCCESS)
+		return fail("SCardConnect", rv);
+	p->connected = true;
+	p->lost = false;
+	return MDP_OK;
+}
+
+/* pcscd restarted (or our context died): a new context, a new connection. */
+static enum mdp_err
+reestablish(struct pcsc *p)
+{
+	LONG rv;
+
+	drop_handle(p);
+	SCardReleaseContext(p->ctx);
+	p->ctx = 0;
+	rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &p->ctx);
+	if (rv != SCARD_S_SUCCESS)
+		return fail("SCardEstablishContext", rv);
+	log_info("PC/SC context re-established for %s", p->reader);
+	return connect_card(p);
+}
+
+/*
+ * Bring the link back after an event. Returns the error to report for
+ * this call: CARD_RESET (state lost, link usable again), CARD_REMOVED,
+ * NO_CARD, NO_SERVICE.
+ */
+static enum mdp_err
+recover(struct pcsc *p, enum mdp_err ev)
+{
+	LONG rv;
+	enum mdp_err e;
+
+	p->changed = true;
+	switch (ev) {
+	case MDP_ERR_CARD_RESET:
+		rv = SCardReconnect(p->h, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
+				    SCARD_LEAVE_CARD, &p->proto);
+		if (rv != SCARD_S_SUCCESS) {
+			p->lost = true;
+			return fail("SCardReconnect", rv);
+		}
+		p->in_transaction = false;
+		return mdp_err_reason(MDP_ERR_CARD_RESET, "card reset by another application");
+	case MDP_ERR_NO_SERVICE:
+		e = reestablish(p);
+		if (e == MDP_OK)
+			return mdp_err_reason(MDP_ERR_CARD_RESET, "PC/SC service restarted");
+		p->lost = true;
+		return e;
+	case MDP_ERR_CARD_REMOVED:
+	case MDP_ERR_NO_CARD:
+		drop_handle(p);
+		p->lost = true;
+		return ev;
+	default:
+		return ev;
+	}
+}
+
+/* After a loss: try to find a card again. OK means connected (caller reports a reset). */
+static enum mdp_err
+relink(struct pcsc *p)
+{
+	enum mdp_err e;
+
+	drop_handle(p);
+	e = connect_card(p);
+	if (e == MDP_ERR_NO_SERVICE)
+		e = reestablish(p);
+	if (e == MDP_OK)
+		p->changed = true;
+	return e;
+}
+
+static enum mdp_err
+pcsc_transmit(void *priv, const uint8_t *apdu, size_t apdu_len, uint8_t *resp, size_t *resp_len)
+{
+	struct pcsc *p = priv;
+	const SCARD_IO_REQUEST *pci;
+	DWORD n = (DWORD)*resp_len;
+	LONG rv;
+	enum mdp_err e;
+
+	if (p->lost || !p->connected) {
+		e = relink(p);
+		if (e != MDP_OK)
+			return e;
+		return mdp_err_reason(MDP_ERR_CARD_RESET, "card reinserted");
+	}
+	pci = p->proto == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
+	rv = SCardTransmit(p->h, pci, apdu, (DWORD)apdu_len, NULL, resp, &n);
+	if (rv != SCARD_S_SUCCESS) {
+		e = map_rv(rv);
+		log_debug("SCardTransmit: %s", pcsc_stringify_error(rv));
+		return recover(p, e);
+	}
+	*resp_len = n;
+	return MDP_OK;
+}
+
+static enum mdp_err
+pcsc_begin(void *priv)
+{
+	struct pcsc *p = priv;
+	enum mdp_err e, ret = MDP_OK;
+	LONG rv;
+	int attempt;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		if (p->lost || !p->connected) {
+			e = relink(p);
+			if (e != MDP_OK)
+				return e;
+			ret = MDP_ERR_CARD_RESET;
+		}
+		rv = SCardBeginTransaction(p->h);
+		if (rv == SCARD_S_SUCCESS) {
+			p->in_transaction = true;
+			if (ret == MDP_ERR_CARD_RESET)
+				return mdp_err_reason(MDP_ERR_CARD_RESET, "card reconnected");
+			return MDP_OK;
+		}
+		e = recover(p, map_rv(rv));
+		if (e != MDP_ERR_CARD_RESET)
+			return e;
+		/* reconnected after a reset or service restart: take the lock, report the reset */
+		ret = MDP_ERR_CARD_RESET;
+	}
+	return mdp_err_reason(MDP_ERR_TRANSPORT, "cannot begin a transaction");
+}
+
+static enum mdp_err
+pcsc_end(void *priv, enum mdp_disposition disp)
+{
+	struct pcsc *p = priv;
+	LONG rv;
+
+	if (!p->in_transaction || !p->connected)
+		return MDP_OK;
+	p->in_transaction = false;
+	rv = SCardEndTransaction(p->h, disp == MDP_RESET_CARD ? SCARD_RESET_CARD : SCARD_LEAVE_CARD);
+	if (rv != SCARD_S_SUCCESS) {
+		enum mdp_err e = map_rv(rv);
+
+		/* Ending after the card went away is not worth an error for the operation. */
+		if (e == MDP_ERR_CARD_REMOVED || e == MDP_ERR_NO_CARD || e == MDP_ERR_CARD_RESET) {
+			recover(p, e);
+			return MDP_OK;
+		}
+		return fail("SCardEndTransaction", rv);
+	}
+	return MDP_OK;
+}
+
+static enum mdp_err
+pcsc_reconnect(void *priv, enum mdp_disposition disp)
+{
+	struct pcsc *p = priv;
+	LONG rv;
+
+	if (p->lost || !p->connected)
+		return relink(p);
+	rv = SCardReconnect(p->h, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
+			    disp == MDP_RESET_CARD ? SCARD_RESET_CARD : SCARD_LEAVE_CARD, &p->proto);
+	if (rv != SCARD_S_SUCCESS) {
+		enum mdp_err e = recover(p, map_rv(rv));
+
+		return e == MDP_ERR_CARD_RESET ? MDP_OK : e;
+	}
+	p->in_transaction = false;
+	return MDP_OK;
+}
+
+static enum mdp_err
+pcsc_status(void *priv, struct mdp_transport_status *st)
+{
+	struct pcsc *p = priv;
+	SCARD_READERSTATE rs;
+	LONG rv;
+	int attempt;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		memset(&rs, 0, sizeof(rs));
+		rs.szReader = p->reader;
+		rs.dwCurrentState = SCARD_STATE_UNAWARE;
+		rv = SCardGetStatusChange(p->ctx, 0, &rs, 1);
+		if (rv == SCARD_S_SUCCESS)
+			break;
+		if (map_rv(rv) != MDP_ERR_NO_SERVICE || attempt)
+			return fail("SCardGetStatusChange", rv);
+		drop_handle(p);
+		SCardReleaseContext(p->ctx);
+		p->ctx = 0;
+		p->lost = true;
+		p->changed = true;
+		rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &p->ctx);
+		if (rv != SCARD_S_SUCCESS)
+			return fail("SCardEstablishContext", rv);
+	}
+	st->present = (rs.dwEventState & SCARD_STATE_PRESENT) != 0;
+	if (!st->present && p->connected) {
+		drop_handle(p);
+		p->lost = true;
+		p->changed = true;
+	}
+	st->changed = p->changed;
+	p->changed = false;
+	st->atr_len = 0;
+	if (st->present && rs.cbAtr <= sizeof(st->atr)) {
+		memcpy(st->atr, rs.rgbAtr, rs.cbAtr);
+		st->atr_len = rs.cbAtr;
+	}
+	return MDP_OK;
+}
+
+static void
+pcsc_free(void *priv)
+{
+	struct pcsc *p = priv;
+
+	if (!p)
+		return;
+	if (p->in_transaction)
+		SCardEndTransaction(p->h, SCARD_LEAVE_CARD);
+	drop_handle(p);
+	if (p->ctx)
+		SCardReleaseContext(p->ctx);
+	free(p->reader);
+	free(p);
+}
+
+static const struct mdp_transport_ops pcsc_ops = {
+	.kind = "pcsc",
+	.transmit = pcsc_transmit,
+	.begin = pcsc_begin,
+	.end = pcsc_end,
+	.reconnect = pcsc_reconnect,
+	.status = pcsc_status,
+	.free = pcsc_free,
+};
+
+enum mdp_err
+mdp_transport_pcsc_new(const char *reader, struct mdp_transport **out)
+{
+	struct pcsc *p = NULL;
+	enum mdp_err e;
+	LONG rv;
+
+	if (!reader || !out)
+		return MDP_ERR_ARGS;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return MDP_ERR_NOMEM;
+	p->reader = strdup(reader);
+	if (!p->reader) {
+		e = MDP_ERR_NOMEM;
+		goto out;
+	}
+	rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &p->ctx);
+	if (rv != SCARD_S_SUCCESS) {
+		p->ctx = 0;
+		e = fail("SCardEstablishContext", rv);
+		goto out;
+	}
+	e = connect_card(p);
+	if (e != MDP_OK)
+		goto out;
+	e = mdp_transport_new(&pcsc_ops, p, reader, out);
+	if (e == MDP_OK)
+		p = NULL;
+out:
+	pcsc_free(p);
+	return e;
+}
+
+/* Split a PC/SC multi-string into a list. */
+static enum mdp_err
+split_multistring(const char *ms, size_t len, char ***readers, size_t *count)
+{
+	char **list = NULL;
+	size_t n = 0, i = 0;
+	const char *s;
+
+	for (s = ms; s < ms + len && *s; s += strlen(s) + 1)
+		n++;
+	list = calloc(n ? n : 1, sizeof(*list));
+	if (!list)
+		return MDP_ERR_NOMEM;
+	for (s = ms; i < n; s += strlen(s) + 1, i++) {
+		list[i] = strdup(s);
+		if (!list[i]) {
+			mdp_pcsc_free_readers(list, i);
+			return MDP_ERR_NOMEM;
+		}
+	}
+	*readers = list;
+	*count = n;
+	return MDP_OK;
+}
+
+enum mdp_err
+mdp_pcsc_list_readers(char ***readers, size_t *count)
+{
+	SCARDCONTEXT ctx = 0;
+	char *ms = NULL;
+	DWORD len = 0;
+	LONG rv;
+	enum mdp_err e;
+
+	if (!readers || !count)
+		return MDP_ERR_ARGS;
+	rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx);
+	if (rv != SCARD_S_SUCCESS)
+		return fail("SCardEstablishContext", rv);
+	rv = SCardListReaders(ctx, NULL, NULL, &len);
+	if (rv == SCARD_E_NO_READERS_AVAILABLE) {
+		e = split_multistring("", 0, readers, count);
+		goto out;
+	}
+	if (rv != SCARD_S_SUCCESS) {
+		e = fail("SCardListReaders", rv);
+		goto out;
+	}
+	ms = calloc(1, len + 1);
+	if (!ms) {
+		e = MDP_ERR_NOMEM;
+		goto out;
+	}
+	rv = SCardListReaders(ctx, NULL, ms, &len);
+	if (rv == SCARD_E_NO_READERS_AVAILABLE) {
+		e = split_multistring("", 0, readers, count);
+		goto out;
+	}
+	if (rv != SCARD_S_SUCCESS) {
+		e = fail("SCardListReaders", rv);
+		goto out;
+	}
+	e = split_multistring(ms, len, readers, count);
+out:
+	free(ms);
+	SCardReleaseContext(ctx);
+	return e;
+}
+
+void
+mdp_pcsc_free_readers(char **readers, size_t count)
+{
+	size_t i;
+
+	if (!readers)
+		return;
+	for (i = 0; i < count; i++)
+		free(readers[i]);
+	free(readers);
+}
+
+/* ---- monitor ---- */
+
+#define PNP_READER "\\\\?PnP?\\Notification"
+#define MONITOR_MAX 16
+
+struct mdp_pcsc_monitor {
+	SCARDCONTEXT ctx;
+	pthread_mutex_t lock;
+	SCARD_READERSTATE rs[MONITOR_MAX + 1];
+	char *names[MONITOR_MAX];
+	size_t n;          /* readers tracked, rs[n] is the PnP entry */
+	bool primed;
+};
+
+static void
+monitor_clear(struct mdp_pcsc_monitor *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		free(m->names[i]);
+	m->n = 0;
+}
+
+/* Rebuild the reader list, keeping the known state of readers that stay. */
+static enum mdp_err
+monitor_refresh(struct mdp_pcsc_monitor *m)
+{
+	char *ms = NULL;
+	DWORD len = 0;
+	LONG rv;
+	SCARD_READERSTATE old[MONITOR_MAX];
+	char *oldnames[MONITOR_MAX];
+	size_t oldn = m->n, i, j;
+	const char *s;
+
+	memcpy(old, m->rs, sizeof(old));
+	memcpy(oldnames, m->names, sizeof(oldnames));
+	m->n = 0;
+	rv = SCardListReaders(m->ctx, NULL, NULL, &len);
+	if (rv == SCARD_S_SUCCESS && (ms = calloc(1, len + 1)) != NULL)
+		rv = SCardListReaders(m->ctx, NULL, ms, &len);
+	if (rv == SCARD_S_SUCCESS && ms) {
+		for (s = ms; s < ms + len && *s && m->n < MONITOR_MAX; s += strlen(s) + 1) {
+			memset(&m->rs[m->n], 0, sizeof(m->rs[m->n]));
+			m->names[m->n] = strdup(s);
+			if (!m->names[m->n])
+				break;
+			m->rs[m->n].szReader = m->names[m->n];
+			m->rs[m->n].dwCurrentState = SCARD_STATE_UNAWARE;
+			for (j = 0; j < oldn; j++)
+				if (strcmp(oldnames[j], s) == 0)
+					m->rs[m->n].dwCurrentState = old[j].dwEventState;
+			m->n++;
+		}
+	}
+	for (i = 0; i < oldn; i++)
+		free(oldnames[i]);
+	free(ms);
+	memset(&m->rs[m->n], 0, sizeof(m->rs[m->n]));
+	m->rs[m->n].szReader = PNP_READER;
+	m->rs[m->n].dwCurrentState = (DWORD)(oldn << 16);
+	if (rv != SCARD_S_SUCCESS && rv != SCARD_E_NO_READERS_AVAILABLE)
+		return fail("SCardListReaders", rv);
+	return MDP_OK;
+}
+
+enum mdp_err
+mdp_pcsc_monitor_new(struct mdp_pcsc_monitor **out)
+{
+	struct mdp_pcsc_monitor *m;
+	LONG rv;
+
+	if (!out)
+		return MDP_ERR_ARGS;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return MDP_ERR_NOMEM;
+	rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &m->ctx);
+	if (rv != SCARD_S_SUCCESS) {
+		free(m);
+		return fail("SCardEstablishContext", rv);
+	}
+	pthread_mutex_init(&m->lock, NULL);
+	*out = m;
+	return MDP_OK;
+}
+
+enum mdp_err
+mdp_pcsc_monitor_wait(struct mdp_pcsc_monitor *m, int timeout_ms, struct mdp_pcsc_event *ev)
+{
+	enum mdp_err e;
+	LONG rv;
+	size_t i;
+
+	if (!m || !ev)
+		return MDP_ERR_ARGS;
+	if (!m->primed) {
+		e = monitor_refresh(m);
+		if (e != MDP_OK)
+			return e;
+		/* learn the current state without waiting */
+		rv = SCardGetStatusChange(m->ctx, 0, m->rs, (DWORD)m->n + 1);
+		if (rv != SCARD_S_SUCCESS && rv != SCARD_E_TIMEOUT)
+			return fail("SCardGetStatusChange", rv);
+		for (i = 0; i <= m->n; i++)
+			m->rs[i].dwCurrentState = m->rs[i].dwEventState & ~SCARD_STATE_CHANGED;
+		m->primed = true;
+	}
+	rv = SCardGetStatusChange(m->ctx, timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms, m->rs,
+				  (DWORD)m->n + 1);
+	if (rv == SCARD_E_TIMEOUT)
+		return MDP_ERR_TIMEOUT;
+	if (rv == SCARD_E_CANCELLED)
+		return mdp_err_reason(MDP_ERR_BUSY, "wait cancelled");
+	if (rv != SCARD_S_SUCCESS)
+		return fail("SCardGetStatusChange", rv);
+	memset(ev, 0, sizeof(*ev));
+	for (i = 0; i < m->n; i++) {
+		SCARD_READERSTATE *r = &m->rs[i];
+		DWORD was = r->dwCurrentState & (SCARD_STATE_PRESENT | SCARD_STATE_EMPTY);
+		DWORD now = r->dwEventState & (SCARD_STATE_PRESENT | SCARD_STATE_EMPTY);
+
+		r->dwCurrentState = r->dwEventState & ~SCARD_STATE_CHANGED;
+		if (was != now && !ev->reader[0]) {
+			snprintf(ev->reader, sizeof(ev->reader), "%s", m->names[i]);
+			ev->present = (now & SCARD_STATE_PRESENT) != 0;
+		}
+	}
+	if (m->rs[m->n].dwEventState & SCARD_STATE_CHANGED) {
+		e = monitor_refresh(m);
+		if (e != MDP_OK)
+			return e;
+	}
+	return MDP_OK;
+}
+
+void
+mdp_pcsc_monitor_cancel(struct mdp_pcsc_monitor *m)
+{
+	if (m)
+		SCardCancel(m->ctx);
+}
+
+void
+mdp_pcsc_monitor_free(struct mdp_pcsc_monitor *m)
+{
+	if (!m)
+		return;
+	monitor_clear(m);
+	SCardReleaseContext(m->ctx);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}

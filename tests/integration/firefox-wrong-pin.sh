@@ -1,0 +1,29 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The Firefox test's wrong-PIN variant must fail fast, not hang: with a wrong PIN the prompt is
+# answered once, the second prompt is cancelled, no client certificate is sent, and firefox.sh
+# exits with a failure well within its time limit.
+set -eu
+command -v "${FIREFOX:-firefox-esr}" >/dev/null 2>&1 || { echo "firefox-esr is not installed: skipped"; exit 77; }
+start=$(date +%s)
+rc=0
+shots=$(mktemp -d "${TMPDIR:-/tmp}/mdp11-firefox-wrong-pin.XXXXXX")
+trap 'rm -rf "$shots"' EXIT
+out=$(FIREFOX_PIN=000000 FIREFOX_SHOT_DIR=$shots timeout -k 5 100 sh "$top_srcdir/tests/integration/firefox.sh" 2>&1) || rc=$?
+took=$(($(date +%s) - start))
+printf '%s\n' "$out" | grep -E '^(firefox|marionette|PIN prompts|https|ok)' || true
+case $rc in
+0) echo "FAIL: a wrong PIN let Firefox authenticate"; printf '%s\n' "$out"; exit 1 ;;
+77) echo "firefox.sh skipped"; exit 77 ;;
+124 | 137) echo "FAIL: the wrong-PIN run hung (killed after ${took}s)"; printf '%s\n' "$out"; exit 1 ;;
+esac
+printf '%s\n' "$out" | grep -q '"answered": 1, "cancelled": 1' || {
+	echo "FAIL: the wrong PIN was not answered once and the second prompt cancelled"
+	printf '%s\n' "$out"
+	exit 1
+}
+if [ "$took" -gt 45 ]; then
+	echo "FAIL: the wrong-PIN run took ${took}s"
+	exit 1
+fi
+echo "ok: a wrong PIN fails the Firefox test in ${took}s (exit $rc)"
