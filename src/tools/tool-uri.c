@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/secmem.h"
 #include "tools/tool.h"
@@ -208,7 +209,7 @@ tool_uri_parse(const char *text, struct tool_uri *out)
 
 	memset(&u, 0, sizeof(u));
 	u.slot_id = -1;
-	if (text == NULL || strncmp(text, "pkcs11:", 7) != 0)
+	if (text == NULL || strncasecmp(text, "pkcs11:", 7) != 0)
 		return mdp_err_reason(MDP_ERR_FORMAT, "a PKCS#11 URI starts with \"pkcs11:\"");
 	p = text + 7;
 	q = strchr(p, '?');

@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* C_GenerateKeyPair and private-key C_CreateObject: templates to key specs (§10.2) and ksp calls. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MDP_LOG_AREA MDP_AREA_PKCS11
+#include "blob/blob.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "mdp11/pkcs11-vendor.h"
+#include "pkcs11/module.h"
+
+static const struct {
+	const uint8_t *oid;
+	size_t oid_len;
+	const char *const names[4];
+	enum mdp_key_spec spec;
+} curves[] = {
+	{ (const uint8_t *)"\x06\x08\x2a\x86\x48\xce\x3d\x03\x01\x07", 10,
+	  { "P-256", "prime256v1", "secp256r1", "nistp256" }, MDP_AT_ECDSA_P256 },
+	{ (const uint8_t *)"\x06\x05\x2b\x81\x04\x00\x22", 7,
+	  { "P-384", "secp384r1", "nistp384", "prime384v1" }, MDP_AT_ECDSA_P384 },
+	{ (const uint8_t *)"\x06\x05\x2b\x81\x04\x00\x23", 7,
+	  { "P-521", "secp521r1", "nistp521", "prime521v1" }, MDP_AT_ECDSA_P521 },
+};
+
+/*
+ * CKA_EC_PARAMS is DER ECParameters: a namedCurve OID, or (PKCS#11 3.0 §2.3.3) a
+ * PrintableString with the curve name. Explicit parameters are not supported.
+ */
+CK_RV
+keygen_curve_from_params(const uint8_t *p, size_t len, enum mdp_key_spec *ecdsa_spec)
+{
+	size_t i, j;
+
+	if (!p || len < 2)
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	for (i = 0; i < sizeof(curves) / sizeof(curves[0]); i++) {
+		if (p[0] == 0x06 && len == curves[i].oid_len &&
+		    memcmp(p, curves[i].oid, len) == 0) {
+			*ecdsa_spec = curves[i].spec;
+			return CKR_OK;
+		}
+		if (p[0] == 0x13 && p[1] == len - 2) {
+			for (j = 0; j < 4; j++) {
+				if (strlen(curves[i].names[j]) == len - 2 &&
+				    memcmp(p + 2, curves[i].names[j], len - 2) == 0) {
+					*ecdsa_spec = curves[i].spec;
+					return CKR_OK;
+				}
+			}
+		}
+	}
+	if (p[0] != 0x06 && p[0] != 0x13)
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	return CKR_CURVE_NOT_SUPPORTED;
+}
+
+static bool
+either_true(const CK_ATTRIBUTE *a, CK_ULONG na, const CK_ATTRIBUTE *b, CK_ULONG nb,
+	    CK_ATTRIBUTE_TYPE t)
+{
+	return attr_is_true(a, na, t) || attr_is_true(b, nb, t);
+}
+
+/*
+ * The key spec from the templates (§10.2): RSA with decrypt/unwrap (private) or
+ * encrypt/wrap (public) -> AT_KEYEXCHANGE, else AT_SIGNATURE; EC with derive -> AT_ECDHE,
+ * else AT_ECDSA; EC sign + derive is inconsistent (a minidriver key has one purpose).
+ * CKA_MDP11_KEY_SPEC overrides when it agrees with the key type.
+ */
+static CK_RV
+choose_spec(bool rsa, enum mdp_key_spec ecdsa, const CK_ATTRIBUTE *priv, CK_ULONG np,
+	    const CK_ATTRIBUTE *pub, CK_ULONG npub, enum mdp_key_spec *out)
+{
+	enum mdp_key_spec spec;
+	CK_ULONG v;
+	CK_RV rv;
+
+	if (rsa) {
+		spec = (either_true(priv, np, pub, npub, CKA_DECRYPT) ||
+			either_true(priv, np, pub, npub, CKA_UNWRAP) ||
+			either_true(priv, np, pub, npub, CKA_ENCRYPT) ||
+			either_true(priv, np, pub, npub, CKA_WRAP))
+			       ? MDP_AT_KEYEXCHANGE
+			       : MDP_AT_SIGNATURE;
+		if (spec == MDP_AT_KEYEXCHANGE && attr_is_true(priv, np, CKA_DERIVE))
+			return CKR_TEMPLATE_INCONSISTENT;
+	} else {
+		bool derive = attr_is_true(priv, np, CKA_DERIVE);
+
+		if (derive && (attr_is_true(priv, np, CKA_SIGN) ||
+			       attr_is_true(pub, npub, CKA_VERIFY)))
+			return CKR_TEMPLATE_INCONSISTENT;
+		if (attr_is_true(priv, np, CKA_DECRYPT) || attr_is_true(priv, np, CKA_UNWRAP))
+			return CKR_TEMPLATE_INCONSISTENT;
+		spec = derive ? (enum mdp_key_spec)(ecdsa + (MDP_AT_ECDHE_P256 - MDP_AT_ECDSA_P256))
+			      : ecdsa;
+	}
+	if (attr_find(priv, np, CKA_MDP11_KEY_SPEC)) {
+		rv = attr_get_ulong(priv, np, CKA_MDP11_KEY_SPEC, &v);
+		if (rv != CKR_OK)
+			return rv;
+		if (rsa ? !MDP_KEY_SPEC_IS_RSA(v)
+			: !(v == ecdsa || v == ecdsa + (MDP_AT_ECDHE_P256 - MDP_AT_ECDSA_P256)))
+			return CKR_TEMPLATE_INCONSISTENT;
+		spec = (enum mdp_key_spec)v;
+	}
+	*out = spec;
+	return CKR_OK;
+}
+
+/* Things no card key can be: session keys, extractable or non-sensitive private keys. */
+static CK_RV
+check_card_key_template(const CK_ATTRIBUTE *priv, CK_ULONG np, const CK_ATTRIBUTE *pub,
+			CK_ULONG npub)
+{
+	if (attr_is_false(priv, np, CKA_TOKEN) || attr_is_false(pub, npub, CKA_TOKEN)) {
+		log_info("CKA_TOKEN FALSE: card keys live in containers, session keys are refused");
+		return CKR_TEMPLATE_INCONSISTENT;
+	}
+	if (attr_is_true(priv, np, CKA_EXTRACTABLE) || attr_is_false(priv, np, CKA_SENSITIVE) ||
+	    attr_is_false(priv, np, CKA_PRIVATE))
+		return CKR_TEMPLATE_INCONSISTENT;
+	return CKR_OK;
+}
+
+/* CKA_ID, CKA_LABEL and the vendor attributes into a ksp request. */
+static CK_RV
+fill_request(const CK_ATTRIBUTE *priv, CK_ULONG np, const CK_ATTRIBUTE *pub, CK_ULONG npub,
+	     struct ksp_new_key *req, char **label)
+{
+	const CK_ATTRIBUTE *a;
+	CK_ULONG idx;
+	CK_RV rv;
+
+	req->index = -1;
+	a = attr_find(priv, np, CKA_ID);
+	if (!a)
+		a = attr_find(pub, npub, CKA_ID);
+	if (a && a->ulValueLen) {
+		if (!a->pValue || a->ulValueLen > 255)
+			return CKR_ATTRIBUTE_VALUE_INVALID;
+		req->id = a->pValue;
+		req->id_len = a->ulValueLen;
+	}
+	a = attr_find(priv, np, CKA_LABEL);
+	if (!a)
+		a = attr_find(pub, npub, CKA_LABEL);
+	if (a && a->ulValueLen) {
+		if (!a->pValue)
+			return CKR_ATTRIBUTE_VALUE_INVALID;
+		*label = malloc(a->ulValueLen + 1);
+		if (!*label)
+			return CKR_HOST_MEMORY;
+		memcpy(*label, a->pValue, a->ulValueLen);
+		(*label)[a->ulValueLen] = '\0';
+		req->label = *label;
+	}
+	if (attr_find(priv, np, CKA_MDP11_CONTAINER_INDEX)) {
+		rv = attr_get_ulong(priv, np, CKA_MDP11_CONTAINER_INDEX, &idx);
+		if (rv != CKR_OK)
+			return rv;
+		if (idx > 254)
+			return CKR_ATTRIBUTE_VALUE_INVALID;
+		req->index = (int)idx;
+	}
+	req->overwrite = attr_is_true(priv, np, CKA_MDP11_OVERWRITE);
+	return CKR_OK;
+}
+
+static CK_RV
+check_writable(struct session *se)
+{
+	if (!session_is_rw(se))
+		return CKR_SESSION_READ_ONLY;
+	if (se->slot->login != CKU_USER)
+		return CKR_USER_NOT_LOGGED_IN;
+	return CKR_OK;
+}
+
+static CK_RV
+handles_after(struct slot *s, uint8_t index, enum mdp_key_spec spec, CK_OBJECT_HANDLE *hpub,
+	      CK_OBJECT_HANDLE *hpriv)
+{
+	enum ksp_slot kslot = ksp_slot_of(spec);
+	CK_RV rv;
+
+	s->view_valid = false;
+	s->info_valid = false;
+	rv = slot_token_slocked(s);
+	if (rv != CKR_OK)
+		return rv;
+	*hpriv = object_handle_for(s, OBJ_PRIVATE_KEY, index, kslot);
+	if (hpub)
+		*hpub = object_handle_for(s, OBJ_PUBLIC_KEY, index, kslot);
+	return *hpriv ? CKR_OK : CKR_FUNCTION_FAILED;
+}
+
+CK_RV
+keygen_pair_slocked(struct session *se, const CK_MECHANISM *mech, const CK_ATTRIBUTE *pub,
+		    CK_ULONG npub, const CK_ATTRIBUTE *priv, CK_ULONG npriv,
+		    CK_OBJECT_HANDLE *hpub, CK_OBJECT_HANDLE *hpriv)
+{
+	struct slot *s = se->slot;
+	struct ksp_new_key req = { 0 };
+	enum mdp_key_spec spec, ecdsa = MDP_AT_NONE;
+	const struct ksp_key_sizes *sz;
+	const CK_ATTRIBUTE *a;
+	CK_ULONG bits = 0;
+	char *label = NULL;
+	uint8_t index = 0;
+	enum md_rv mrv;
+	CK_RV rv;
+	bool rsa;
+
+	if (mech->mechanism == CKM_RSA_PKCS_KEY_PAIR_GEN)
+		rsa = true;
+	else if (mech->mechanism == CKM_EC_KEY_PAIR_GEN)
+		rsa = false;
+	else
+		return CKR_MECHANISM_INVALID;
+	if (mech->pParameter || mech->ulParameterLen)
+		return CKR_MECHANISM_PARAM_INVALID;
+	rv = check_writable(se);
+	if (rv != CKR_OK)
+		return rv;
+	rv = check_card_key_template(priv, npriv, pub, npub);
+	if (rv != CKR_OK)
+		return rv;
+	if (rsa) {
+		if (attr_find(pub, npub, CKA_MODULUS_BITS)) {
+			rv = attr_get_ulong(pub, npub, CKA_MODULUS_BITS, &bits);
+			if (rv != CKR_OK)
+				return rv;
+		}
+		a = attr_find(pub, npub, CKA_PUBLIC_EXPONENT);
+		if (a) {
+			static const uint8_t f4[] = { 0x01, 0x00, 0x01 };
+			const uint8_t *e = a->pValue;
+			size_t n = a->ulValueLen;
+
+			while (e && n > 3 && *e == 0) {
+				e++;
+				n--;
+			}
+			/* CAPI blobs carry a 32-bit exponent; cards generate with 65537. */
+			if (!e || n != 3 || memcmp(e, f4, 3) != 0)
+				return CKR_ATTRIBUTE_VALUE_INVALID;
+		}
+	} else {
+		a = attr_find(pub, npub, CKA_EC_PARAMS);
+		if (!a)
+			a = attr_find(priv, npriv, CKA_EC_PARAMS);
+		if (!a)
+			return CKR_TEMPLATE_INCOMPLETE;
+		rv = keygen_curve_from_params(a->pValue, a->ulValueLen, &ecdsa);
+		if (rv != CKR_OK)
+			return rv;
+	}
+	rv = choose_spec(rsa, ecdsa, priv, npriv, pub, npub, &spec);
+	if (rv != CKR_OK)
+		return rv;
+	if (!s->info_valid) {
+		mrv = ksp_token_info(s->kc, &s->info);
+		if (mrv != MD_OK)
+			return slot_rv(s, mrv);
+		s->info_valid = true;
+	}
+	sz = &s->info.sizes[spec];
+	if (!sz->supported || !s->info.keygen)
+		return rsa ? CKR_KEY_SIZE_RANGE : CKR_CURVE_NOT_SUPPORTED;
+	if (rsa && bits && (bits < sz->min_bits || bits > sz->max_bits ||
+			    (sz->incr_bits && (bits - sz->min_bits) % sz->incr_bits)))
+		return CKR_KEY_SIZE_RANGE;
+	rv = fill_request(priv, npriv, pub, npub, &req, &label);
+	if (rv != CKR_OK)
+		goto out;
+	req.spec = spec;
+	req.bits = rsa ? (unsigned)bits : 0;
+	mrv = ksp_generate(s->kc, &req, &index);
+	if (mrv != MD_OK) {
+		rv = slot_rv(s, mrv);
+		log_info("key generation failed: %s (%s)", ksp_rv_name(mrv), mdp_err_last());
+		goto out;
+	}
+	log_debug("generated %s key in container %u", mdp_key_spec_name(spec), index);
+	rv = handles_after(s, index, spec, hpub, hpriv);
+out:
+	free(label);
+	return rv;
+}
+
+static void
+part(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE t, const uint8_t **p, size_t *len)
+{
+	const CK_ATTRIBUTE *a = attr_find(tmpl, n, t);
+
+	*p = a && a->ulValueLen ? a->pValue : NULL;
+	*len = *p ? a->ulValueLen : 0;
+}
+
+CK_RV
+keygen_import_slocked(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+		      CK_OBJECT_HANDLE *out)
+{
+	struct slot *s = se->slot;
+	struct ksp_new_key req = { 0 };
+	struct blob_rsa_parts parts = { 0 };
+	struct mdp_key *key = NULL;
+	enum mdp_key_spec spec = MDP_AT_NONE, ecdsa = MDP_AT_NONE;
+	const CK_ATTRIBUTE *a;
+	CK_KEY_TYPE type;
+	char *label = NULL;
+	uint8_t index = 0;
+	enum mdp_err err;
+	enum md_rv mrv;
+	CK_RV rv;
+
+	rv = attr_get_ulong(tmpl, n, CKA_KEY_TYPE, &type);
+	if (rv != CKR_OK)
+		return rv;
+	rv = check_card_key_template(tmpl, n, NULL, 0);
+	if (rv != CKR_OK)
+		return rv;
+	if (type == CKK_RSA) {
+		rv = choose_spec(true, MDP_AT_NONE, tmpl, n, NULL, 0, &spec);
+		if (rv != CKR_OK)
+			return rv;
+		part(tmpl, n, CKA_MODULUS, &parts.n, &parts.n_len);
+		part(tmpl, n, CKA_PUBLIC_EXPONENT, &parts.e, &parts.e_len);
+		part(tmpl, n, CKA_PRIVATE_EXPONENT, &parts.d, &parts.d_len);
+		part(tmpl, n, CKA_PRIME_1, &parts.p, &parts.p_len);
+		part(tmpl, n, CKA_PRIME_2, &parts.q, &parts.q_len);
+		part(tmpl, n, CKA_EXPONENT_1, &parts.dp, &parts.dp_len);
+		part(tmpl, n, CKA_EXPONENT_2, &parts.dq, &parts.dq_len);
+		part(tmpl, n, CKA_COEFFICIENT, &parts.qinv, &parts.qinv_len);
+		if (!parts.n || !parts.e || !parts.p || !parts.q)
+			return CKR_TEMPLATE_INCOMPLETE;
+		if (!parts.dp || !parts.dq || !parts.qinv || !parts.d) {
+			/* All four CRT values, or none (the translator computes them). */
+			parts.d = parts.dp = parts.dq = parts.qinv = NULL;
+			parts.d_len = parts.dp_len = parts.dq_len = parts.qinv_len = 0;
+		}
+		err = blob_rsa_private_from_components(&parts, spec, 0, &key);
+	} else if (type == CKK_EC) {
+		a = attr_find(tmpl, n, CKA_EC_PARAMS);
+		if (!a)
+			return CKR_TEMPLATE_INCOMPLETE;
+		rv = keygen_curve_from_params(a->pValue, a->ulValueLen, &ecdsa);
+		if (rv != CKR_OK)
+			return rv;
+		rv = choose_spec(false, ecdsa, tmpl, n, NULL, 0, &spec);
+		if (rv != CKR_OK)
+			return rv;
+		a = attr_find(tmpl, n, CKA_VALUE);
+		if (!a || !a->pValue || !a->ulValueLen)
+			return CKR_TEMPLATE_INCOMPLETE;
+		/* PKCS#11 templates carry no public point: Q = d*G is computed. */
+		err = blob_ec_private_from_scalar(spec, a->pValue, a->ulValueLen, &key);
+	} else {
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	}
+	if (err != MDP_OK) {
+		log_info("private key refused: %s", mdp_err_last());
+		return err == MDP_ERR_NOMEM ? CKR_HOST_MEMORY : CKR_ATTRIBUTE_VALUE_INVALID;
+	}
+	rv = fill_request(tmpl, n, NULL, 0, &req, &label);
+	if (rv != CKR_OK)
+		goto out;
+	req.spec = spec;
+	mrv = ksp_import(s->kc, key, &req, &index);
+	if (mrv != MD_OK) {
+		rv = slot_rv(s, mrv);
+		log_info("key import failed: %s (%s)", ksp_rv_name(mrv), mdp_err_last());
+		goto out;
+	}
+	rv = handles_after(s, index, spec, NULL, out);
+out:
+	mdp_key_free(key);
+	free(label);
+	return rv;
+}

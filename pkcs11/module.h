@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Internal interfaces of the PKCS#11 module: global state, locks, slots, sessions, objects. */
+#ifndef MDP11_PKCS11_MODULE_H
+#define MDP11_PKCS11_MODULE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "pkcs11/pkcs11-3.h"
+#include "common/error.h"
+
+/*
+ * Locking (docs/pkcs11.md "Threads"): one module mutex guards the tables (slot list, session
+ * handle table); one mutex per slot guards the card, the token's object view and the state of
+ * every session of that slot. Order: module, then slot; a thread holding a slot lock never
+ * takes the module lock. Slots live until C_Finalize, so a slot pointer stays valid.
+ */
+
+/* ---- lock.c: mutexes that honour the C_Initialize locking arguments ---- */
+struct mod_mutex;
+/* Choose the mutex implementation from the C_Initialize arguments (NULL = no arguments). */
+void lock_configure(const CK_C_INITIALIZE_ARGS *args);
+CK_RV lock_new(struct mod_mutex **out);
+void lock_free(struct mod_mutex *m);
+void lock_take(struct mod_mutex *m);
+void lock_release(struct mod_mutex *m);
+
+/* ---- rv.c: CK_RV names and the error map (spec/minidriver.md §10.4) ---- */
+const char *ckr_name(CK_RV rv);
+CK_RV ckr_from_mdp(enum mdp_err err);
+
+/* ---- settings.c: mdp11.conf and the environment ---- */
+struct settings_vcard {
+	char *label;
+	char *path;
+};
+
+struct settings {
+	int debug;                 /* 0..5, config "debug" (MDP11_DEBUG wins) */
+	char *debug_file;
+	bool pcsc;                 /* use PC/SC readers at all */
+	char **reader_include;     /* fnmatch patterns; none = every reader */
+	size_t n_reader_include;
+	char **reader_exclude;
+	size_t n_reader_exclude;
+	struct settings_vcard *vcards;
+	size_t n_vcards;
+	char *token_label;         /* label override for every token, or NULL */
+	int cache_mode;            /* SETTINGS_CACHE_* */
+	char *cache_dir;
+	unsigned rsa_min_bits, rsa_max_bits, rsa_default_bits;
+	bool allow_import_exchange, allow_import_signature, allow_import_ecdsa, allow_import_ecdhe;
+	struct mdp_config *cfg;    /* kept for the card-module registry */
+};
+
+enum { SETTINGS_CACHE_NONE = 0, SETTINGS_CACHE_MEMORY = 1, SETTINGS_CACHE_PERSISTENT = 2 };
+
+/*
+ * Read the configuration (MDP11_CONF or the installed path; a missing file means defaults)
+ * and MDP11_VCARD. An invalid file is CKR_GENERAL_ERROR with the reason printed on stderr.
+ */
+CK_RV settings_load(struct settings *s);
+void settings_clear(struct settings *s);
+bool settings_reader_wanted(const struct settings *s, const char *reader);
+
+/* ---- attr.c: template helpers ---- */
+const CK_ATTRIBUTE *attr_find(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type);
+/* CKR_OK and *out set when present and well formed; CKR_ATTRIBUTE_VALUE_INVALID if malformed;
+ * CKR_TEMPLATE_INCOMPLETE if absent (callers with defaults test attr_find first). */
+CK_RV attr_get_bool(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type, CK_BBOOL *out);
+CK_RV attr_get_ulong(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type, CK_ULONG *out);
+/* Whether the attribute is a CK_BBOOL TRUE / a CK_BBOOL FALSE (absent: false for both). */
+bool attr_is_true(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type);
+bool attr_is_false(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type);
+/*
+ * Write one value into a C_GetAttributeValue template entry with the size-query rules:
+ * pValue NULL -> length only; too small -> CK_UNAVAILABLE_INFORMATION and
+ * CKR_BUFFER_TOO_SMALL; else copy.
+ */
+CK_RV attr_put(CK_ATTRIBUTE *a, const void *value, size_t len);
+/* Blank-padded copy into a fixed PKCS#11 string field. */
+void attr_pad(CK_UTF8CHAR *dst, size_t dstlen, const char *src);
+
+/* ---- module.c: global state ---- */
+struct slot;
+struct session;
+
+/* Allocate a fresh object handle (never 0, never reused in this process). */
+CK_OBJECT_HANDLE module_new_handle(void);
+
+#endif
+
+/* ---- the object and session model ---- */
+#include <openssl/evp.h>
+
+#include "minidriver/ksp.h"
+
+enum obj_kind {
+	OBJ_PRIVATE_KEY,
+	OBJ_PUBLIC_KEY,
+	OBJ_CERTIFICATE,
+	OBJ_DATA,
+	OBJ_SECRET, /* session object: an ECDH-derived secret */
+};
+
+/*
+ * One object of a token. Token objects are views of the ksp container map: identity
+ * (kind, index, kslot) or (OBJ_DATA, num) keeps the same handle across refreshes.
+ */
+struct object {
+	CK_OBJECT_HANDLE handle;
+	enum obj_kind kind;
+	uint8_t index;          /* container index */
+	enum ksp_slot kslot;    /* key slot of the container */
+	unsigned num;           /* data object number */
+	bool seen;              /* mark-and-sweep during a view rebuild */
+	/* session objects only */
+	CK_SESSION_HANDLE owner;
+	uint8_t *secret;
+	size_t secret_len;
+	char *label;
+	uint8_t *id;
+	size_t id_len;
+	CK_BBOOL sensitive, extractable;
+};
+
+enum op_kind { OP_NONE, OP_SIGN, OP_VERIFY, OP_ENCRYPT, OP_DECRYPT, OP_DIGEST, OP_COUNT };
+
+struct op {
+	bool active;
+	CK_MECHANISM_TYPE mech;
+	CK_OBJECT_HANDLE key;
+	struct ksp_padding pad;  /* card operations */
+	uint8_t *oaep_label;     /* owned copy of the OAEP source data */
+	const EVP_MD *md;        /* hash-then-operate mechanisms and digests */
+	EVP_MD_CTX *mdctx;       /* running hash (multi-part) */
+	uint8_t *acc;            /* multi-part data of single-shot mechanisms */
+	size_t acc_len;
+	bool multi;              /* an Update was seen */
+	EVP_PKEY *pub;           /* verify / encrypt in software */
+	size_t out_len;          /* signature / output size for the size query */
+};
+
+struct session {
+	CK_SESSION_HANDLE handle;
+	struct slot *slot;
+	unsigned long gen;       /* slot generation at open: a mismatch means the card went away */
+	CK_FLAGS flags;
+	struct op op[OP_COUNT];
+	CK_OBJECT_HANDLE *found; /* C_FindObjects results */
+	size_t nfound, found_pos;
+	bool finding;
+};
+
+struct slot {
+	CK_SLOT_ID id;
+	char *name;              /* reader name, or virtual card label */
+	char *vcard_path;        /* NULL for a PC/SC reader */
+	struct mod_mutex *lock;
+	bool attached;           /* reader present (always for virtual cards) */
+	unsigned long gen;       /* bumped whenever the card goes away */
+	bool unrecognized;       /* verdict for the current insertion */
+	bool event;              /* pending for C_WaitForSlotEvent */
+	struct mdp_transport *tr;
+	struct ksp_card *kc;
+	bool info_valid;
+	struct ksp_token_info info;
+	CK_USER_TYPE login;      /* CKU_USER, CKU_SO, or LOGIN_NONE */
+	struct session **sessions;
+	size_t nsessions;
+	struct object *objs;
+	size_t nobjs;
+	bool view_valid;
+};
+#define LOGIN_NONE ((CK_USER_TYPE)-1)
+
+/* For C_WaitForSlotEvent, which runs without the module lock: module_wait_enter() registers a
+ * waiter (false when not initialised); C_Finalize waits until every waiter has left. */
+bool module_running(void);
+bool module_wait_enter(void);
+void module_wait_leave(void);
+void module_lock(void);
+void module_unlock(void);
+
+/* The module-wide settings (valid between C_Initialize and C_Finalize). */
+const struct settings *module_settings(void);
+
+/* ---- slot.c (module lock: _inlock; slot lock: _slocked) ---- */
+CK_RV slot_table_init_inlock(void);
+void slot_table_free_inlock(void);
+CK_RV slot_list_inlock(CK_BBOOL present, CK_SLOT_ID *list, CK_ULONG *count);
+struct slot *slot_lookup_inlock(CK_SLOT_ID id);
+CK_RV slot_info_slocked(struct slot *s, CK_SLOT_INFO *info);
+/* Make sure a recognised card is there and the view is fresh (cheap when nothing changed). */
+CK_RV slot_token_slocked(struct slot *s);
+CK_RV slot_token_info_slocked(struct slot *s, CK_TOKEN_INFO *info);
+CK_RV slot_mechanisms_slocked(struct slot *s, CK_MECHANISM_TYPE *list, CK_ULONG *count);
+CK_RV slot_mechanism_info_slocked(struct slot *s, CK_MECHANISM_TYPE type,
+				  CK_MECHANISM_INFO *info);
+CK_RV slot_init_token_slocked(struct slot *s, const uint8_t *so_pin, size_t so_len,
+			      const char *label);
+/* Blocks without any lock held (C_WaitForSlotEvent). */
+CK_RV slot_wait_event(CK_FLAGS flags, CK_SLOT_ID *slot);
+/* Wake a blocked C_WaitForSlotEvent (C_Finalize). */
+void slot_cancel_wait(void);
+/* Card-layer error -> CK_RV (spec/minidriver.md §10.4). */
+CK_RV slot_rv(struct slot *s, enum md_rv rv);
+/* The card went away: end sessions (CKR_DEVICE_REMOVED), drop login and objects. */
+void slot_card_gone_slocked(struct slot *s);
+/* Decode an SO PIN (24 bytes binary or 48 hex digits) into key[24]. */
+CK_RV slot_admin_key(const uint8_t *pin, size_t len, uint8_t key[24]);
+
+/* ---- session.c ---- */
+CK_RV session_open_inlock(struct slot *slot, CK_FLAGS flags, CK_SESSION_HANDLE *out);
+CK_RV session_close_inlock(struct session *s);
+CK_RV session_close_all_inlock(struct slot *slot);
+void session_table_free_inlock(void);
+struct session *session_lookup_inlock(CK_SESSION_HANDLE h);
+void session_free(struct session *s);
+void session_op_clear(struct op *op);
+CK_RV session_info_slocked(struct session *s, CK_SESSION_INFO *info);
+CK_RV session_login_slocked(struct session *s, CK_USER_TYPE type, const uint8_t *pin,
+			    size_t len);
+CK_RV session_logout_slocked(struct session *s);
+CK_RV session_init_pin_slocked(struct session *s, const uint8_t *pin, size_t len);
+CK_RV session_set_pin_slocked(struct session *s, const uint8_t *old_pin, size_t old_len,
+			      const uint8_t *new_pin, size_t new_len);
+bool session_is_rw(const struct session *s);
+
+/* ---- object.c ---- */
+/* Rebuild the object view from the ksp container map (after a refresh that changed it). */
+CK_RV object_view_rebuild_slocked(struct slot *s);
+void object_view_clear_slocked(struct slot *s);
+/* Drop the session objects of one session. */
+void object_session_gone_slocked(struct slot *s, CK_SESSION_HANDLE h);
+/* The object behind a handle, visible to this session; NULL when not. */
+struct object *object_lookup_slocked(struct session *se, CK_OBJECT_HANDLE h);
+bool object_is_private(const struct slot *s, const struct object *o);
+const struct ksp_key *object_key(struct slot *s, const struct object *o);
+CK_RV object_get_attrs_slocked(struct session *se, struct object *o, CK_ATTRIBUTE *tmpl,
+			       CK_ULONG n);
+CK_RV object_set_attrs_slocked(struct session *se, struct object *o, CK_ATTRIBUTE *tmpl,
+			       CK_ULONG n);
+CK_RV object_find_init_slocked(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n);
+CK_RV object_create_slocked(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+			    CK_OBJECT_HANDLE *out);
+CK_RV object_destroy_slocked(struct session *se, struct object *o);
+/* Handle of the object with this identity (after a rebuild), 0 if none. */
+CK_OBJECT_HANDLE object_handle_for(struct slot *s, enum obj_kind kind, uint8_t index,
+				   enum ksp_slot kslot);
+CK_RV object_add_secret_slocked(struct session *se, uint8_t *secret, size_t len,
+				const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out);
+
+/* ---- keygen.c ---- */
+CK_RV keygen_pair_slocked(struct session *se, const CK_MECHANISM *mech,
+			  const CK_ATTRIBUTE *pub, CK_ULONG npub, const CK_ATTRIBUTE *priv,
+			  CK_ULONG npriv, CK_OBJECT_HANDLE *hpub, CK_OBJECT_HANDLE *hpriv);
+CK_RV keygen_import_slocked(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+			    CK_OBJECT_HANDLE *out);
+/* Curve key spec (ECDSA flavour) from CKA_EC_PARAMS: OID or printable name. */
+CK_RV keygen_curve_from_params(const uint8_t *p, size_t len, enum mdp_key_spec *ecdsa_spec);
+
+/* ---- crypto.c: mechanisms ---- */
+CK_RV crypto_init_slocked(struct session *se, enum op_kind kind, const CK_MECHANISM *mech,
+			  CK_OBJECT_HANDLE key);
+CK_RV crypto_oneshot_slocked(struct session *se, enum op_kind kind, const uint8_t *in,
+			     size_t len, uint8_t *out, CK_ULONG *out_len);
+CK_RV crypto_update_slocked(struct session *se, enum op_kind kind, const uint8_t *in,
+			    size_t len);
+CK_RV crypto_final_slocked(struct session *se, enum op_kind kind, uint8_t *out,
+			   CK_ULONG *out_len);
+/* Verify: the signature is an input. */
+CK_RV crypto_verify_slocked(struct session *se, const uint8_t *data, size_t len, bool oneshot,
+			    const uint8_t *sig, size_t sig_len);
+CK_RV crypto_derive_slocked(struct session *se, const CK_MECHANISM *mech, CK_OBJECT_HANDLE base,
+			    const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out);
+/* Mechanism table queries used by slot.c. */
+CK_RV crypto_mechanism_list(const struct ksp_token_info *ti, CK_MECHANISM_TYPE *list,
+			    CK_ULONG *count);
+CK_RV crypto_mechanism_info(const struct ksp_token_info *ti, CK_MECHANISM_TYPE type,
+			    CK_MECHANISM_INFO *info);

@@ -1,0 +1,1106 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The object view of a token (spec/minidriver.md §10.2): keys, certificates, data objects. */
+#include "config.h"
+
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MDP_LOG_AREA MDP_AREA_PKCS11
+#include "blob/blob.h"
+#include "common/bytes.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "mdp11/pkcs11-vendor.h"
+#include "pkcs11/module.h"
+
+/* ---- the view ---- */
+
+static struct object *
+add_object(struct slot *s)
+{
+	struct object *o = realloc(s->objs, (s->nobjs + 1) * sizeof(*o));
+
+	if (!o)
+		return NULL;
+	s->objs = o;
+	o = &s->objs[s->nobjs++];
+	memset(o, 0, sizeof(*o));
+	return o;
+}
+
+static void
+object_clear(struct object *o)
+{
+	if (o->secret)
+		mdp_secure_free(o->secret, o->secret_len);
+	free(o->label);
+	free(o->id);
+}
+
+/* Keep the handle of an object with the same identity; else a fresh one. */
+static CK_RV
+keep(struct slot *s, enum obj_kind kind, uint8_t index, enum ksp_slot kslot, unsigned num)
+{
+	struct object *o;
+	size_t i;
+
+	for (i = 0; i < s->nobjs; i++) {
+		o = &s->objs[i];
+		if (o->kind == kind && !o->owner && o->index == index && o->kslot == kslot &&
+		    o->num == num) {
+			o->seen = true;
+			return CKR_OK;
+		}
+	}
+	o = add_object(s);
+	if (!o)
+		return CKR_HOST_MEMORY;
+	o->handle = module_new_handle();
+	o->kind = kind;
+	o->index = index;
+	o->kslot = kslot;
+	o->num = num;
+	o->seen = true;
+	return CKR_OK;
+}
+
+CK_RV
+object_view_rebuild_slocked(struct slot *s)
+{
+	const struct ksp_container *c = NULL;
+	const struct ksp_data_object *d = NULL;
+	size_t nc = 0, nd = 0, i, w;
+	enum md_rv mrv;
+	CK_RV rv = CKR_OK;
+	int k;
+
+	mrv = ksp_card_containers(s->kc, &c, &nc);
+	if (mrv != MD_OK)
+		return slot_rv(s, mrv);
+	mrv = ksp_data_objects(s->kc, &d, &nd);
+	if (mrv != MD_OK)
+		return slot_rv(s, mrv);
+	for (i = 0; i < s->nobjs; i++)
+		s->objs[i].seen = s->objs[i].owner != 0; /* session objects stay */
+	for (i = 0; i < nc && rv == CKR_OK; i++) {
+		for (k = 0; k < KSP_SLOTS && rv == CKR_OK; k++) {
+			const struct ksp_key *key = &c[i].slot[k];
+
+			if (key->spec == MDP_AT_NONE)
+				continue;
+			rv = keep(s, OBJ_PRIVATE_KEY, c[i].index, (enum ksp_slot)k, 0);
+			if (rv == CKR_OK)
+				rv = keep(s, OBJ_PUBLIC_KEY, c[i].index, (enum ksp_slot)k, 0);
+			if (rv == CKR_OK && key->cert)
+				rv = keep(s, OBJ_CERTIFICATE, c[i].index, (enum ksp_slot)k, 0);
+		}
+	}
+	for (i = 0; i < nd && rv == CKR_OK; i++)
+		rv = keep(s, OBJ_DATA, 0, KSP_SLOT_EXCHANGE, d[i].num);
+	/* Sweep what the card no longer has. */
+	for (i = w = 0; i < s->nobjs; i++) {
+		if (s->objs[i].seen)
+			s->objs[w++] = s->objs[i];
+		else
+			object_clear(&s->objs[i]);
+	}
+	s->nobjs = w;
+	return rv;
+}
+
+void
+object_view_clear_slocked(struct slot *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nobjs; i++)
+		object_clear(&s->objs[i]);
+	free(s->objs);
+	s->objs = NULL;
+	s->nobjs = 0;
+}
+
+void
+object_session_gone_slocked(struct slot *s, CK_SESSION_HANDLE h)
+{
+	size_t i, w;
+
+	for (i = w = 0; i < s->nobjs; i++) {
+		if (s->objs[i].owner == h)
+			object_clear(&s->objs[i]);
+		else
+			s->objs[w++] = s->objs[i];
+	}
+	s->nobjs = w;
+}
+
+CK_OBJECT_HANDLE
+object_handle_for(struct slot *s, enum obj_kind kind, uint8_t index, enum ksp_slot kslot)
+{
+	size_t i;
+
+	for (i = 0; i < s->nobjs; i++) {
+		const struct object *o = &s->objs[i];
+
+		if (o->kind == kind && !o->owner && o->index == index && o->kslot == kslot)
+			return o->handle;
+	}
+	return CK_INVALID_HANDLE;
+}
+
+static const struct ksp_data_object *
+data_object(struct slot *s, unsigned num)
+{
+	const struct ksp_data_object *d = NULL;
+	size_t n = 0, i;
+
+	if (ksp_data_objects(s->kc, &d, &n) != MD_OK)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (d[i].num == num)
+			return &d[i];
+	return NULL;
+}
+
+static const struct ksp_container *
+container_of(struct slot *s, const struct object *o)
+{
+	const struct ksp_container *c = NULL;
+
+	if (ksp_card_container(s->kc, o->index, &c) != MD_OK)
+		return NULL;
+	return c;
+}
+
+const struct ksp_key *
+object_key(struct slot *s, const struct object *o)
+{
+	const struct ksp_container *c;
+
+	if (o->kind != OBJ_PRIVATE_KEY && o->kind != OBJ_PUBLIC_KEY && o->kind != OBJ_CERTIFICATE)
+		return NULL;
+	c = container_of(s, o);
+	if (!c || c->slot[o->kslot].spec == MDP_AT_NONE)
+		return NULL;
+	return &c->slot[o->kslot];
+}
+
+bool
+object_is_private(const struct slot *s, const struct object *o)
+{
+	const struct ksp_data_object *d;
+
+	switch (o->kind) {
+	case OBJ_PRIVATE_KEY:
+	case OBJ_SECRET:
+		return true;
+	case OBJ_DATA:
+		d = data_object((struct slot *)s, o->num);
+		return !d || d->is_private;
+	default:
+		return false;
+	}
+}
+
+struct object *
+object_lookup_slocked(struct session *se, CK_OBJECT_HANDLE h)
+{
+	struct slot *s = se->slot;
+	size_t i;
+
+	for (i = 0; i < s->nobjs; i++) {
+		struct object *o = &s->objs[i];
+
+		if (o->handle != h)
+			continue;
+		if (o->owner && o->owner != se->handle)
+			return NULL;
+		if (object_is_private(s, o) && s->login != CKU_USER)
+			return NULL;
+		return o;
+	}
+	return NULL;
+}
+
+/* ---- attribute values ---- */
+
+static const uint8_t oid_p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
+static const uint8_t oid_p384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 };
+static const uint8_t oid_p521[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23 };
+
+static void
+ec_params(unsigned bits, const uint8_t **p, size_t *len)
+{
+	switch (bits) {
+	case 384:
+		*p = oid_p384;
+		*len = sizeof(oid_p384);
+		break;
+	case 521:
+		*p = oid_p521;
+		*len = sizeof(oid_p521);
+		break;
+	default:
+		*p = oid_p256;
+		*len = sizeof(oid_p256);
+		break;
+	}
+}
+
+static void
+put_bool(struct mdp_buf *b, bool v)
+{
+	CK_BBOOL x = v ? CK_TRUE : CK_FALSE;
+
+	buf_put_bytes(b, &x, sizeof(x));
+}
+
+static void
+put_ulong(struct mdp_buf *b, CK_ULONG v)
+{
+	buf_put_bytes(b, &v, sizeof(v));
+}
+
+static void
+put_str(struct mdp_buf *b, const char *s)
+{
+	if (s)
+		buf_put_bytes(b, s, strlen(s));
+}
+
+/* Mechanisms a key may be used with (CKA_ALLOWED_MECHANISMS), per key spec (§10.2). */
+static void
+put_mechanisms(struct mdp_buf *b, enum mdp_key_spec spec)
+{
+	static const CK_MECHANISM_TYPE rsa_sig[] = {
+		CKM_RSA_PKCS,          CKM_RSA_X_509,          CKM_RSA_PKCS_PSS,
+		CKM_SHA1_RSA_PKCS,     CKM_SHA224_RSA_PKCS,    CKM_SHA256_RSA_PKCS,
+		CKM_SHA384_RSA_PKCS,   CKM_SHA512_RSA_PKCS,    CKM_SHA1_RSA_PKCS_PSS,
+		CKM_SHA224_RSA_PKCS_PSS, CKM_SHA256_RSA_PKCS_PSS, CKM_SHA384_RSA_PKCS_PSS,
+		CKM_SHA512_RSA_PKCS_PSS,
+	};
+	static const CK_MECHANISM_TYPE ecdsa[] = {
+		CKM_ECDSA,        CKM_ECDSA_SHA1,   CKM_ECDSA_SHA224,
+		CKM_ECDSA_SHA256, CKM_ECDSA_SHA384, CKM_ECDSA_SHA512,
+	};
+	static const CK_MECHANISM_TYPE oaep = CKM_RSA_PKCS_OAEP;
+	static const CK_MECHANISM_TYPE ecdh = CKM_ECDH1_DERIVE;
+
+	if (MDP_KEY_SPEC_IS_RSA(spec)) {
+		buf_put_bytes(b, rsa_sig, sizeof(rsa_sig));
+		if (spec == MDP_AT_KEYEXCHANGE)
+			buf_put_bytes(b, &oaep, sizeof(oaep));
+	} else if (MDP_KEY_SPEC_IS_ECDSA(spec)) {
+		buf_put_bytes(b, ecdsa, sizeof(ecdsa));
+	} else if (MDP_KEY_SPEC_IS_ECDH(spec)) {
+		buf_put_bytes(b, &ecdh, sizeof(ecdh));
+	}
+}
+
+static CK_RV
+put_der(struct mdp_buf *b, int len, unsigned char *der)
+{
+	if (len < 0 || !der)
+		return CKR_FUNCTION_FAILED;
+	buf_put_bytes(b, der, (size_t)len);
+	OPENSSL_free(der);
+	return CKR_OK;
+}
+
+/* Certificate fields (parsed per query: certificates are not on the signing path). */
+static CK_RV
+cert_attr(const struct ksp_key *k, CK_ATTRIBUTE_TYPE type, struct mdp_buf *b)
+{
+	const unsigned char *p = k->cert;
+	X509 *x = d2i_X509(NULL, &p, (long)k->cert_len);
+	unsigned char *der = NULL;
+	CK_RV rv = CKR_OK;
+	int len = -1;
+
+	if (!x)
+		return CKR_DEVICE_ERROR;
+	switch (type) {
+	case CKA_SUBJECT:
+		len = i2d_X509_NAME(X509_get_subject_name(x), &der);
+		rv = put_der(b, len, der);
+		break;
+	case CKA_ISSUER:
+		len = i2d_X509_NAME(X509_get_issuer_name(x), &der);
+		rv = put_der(b, len, der);
+		break;
+	case CKA_SERIAL_NUMBER:
+		len = i2d_ASN1_INTEGER(X509_get0_serialNumber(x), &der);
+		rv = put_der(b, len, der);
+		break;
+	default:
+		rv = CKR_ATTRIBUTE_TYPE_INVALID;
+		break;
+	}
+	X509_free(x);
+	return rv;
+}
+
+static CK_RV
+public_attr(const struct ksp_key *k, CK_ATTRIBUTE_TYPE type, struct mdp_buf *b)
+{
+	uint8_t *p = NULL;
+	size_t n = 0;
+	unsigned char *der = NULL;
+	enum mdp_err err = MDP_OK;
+	const uint8_t *oid;
+	size_t oid_len;
+	bool rsa = MDP_KEY_SPEC_IS_RSA(k->spec);
+
+	switch (type) {
+	case CKA_MODULUS:
+	case CKA_PUBLIC_EXPONENT:
+		if (!rsa)
+			return CKR_ATTRIBUTE_TYPE_INVALID;
+		err = mdp_key_rsa_component(k->pub, type == CKA_MODULUS ? BLOB_RSA_N : BLOB_RSA_E,
+					    0, &p, &n);
+		break;
+	case CKA_MODULUS_BITS:
+		if (!rsa)
+			return CKR_ATTRIBUTE_TYPE_INVALID;
+		put_ulong(b, k->bits);
+		return CKR_OK;
+	case CKA_EC_PARAMS:
+		if (rsa)
+			return CKR_ATTRIBUTE_TYPE_INVALID;
+		ec_params(k->bits, &oid, &oid_len);
+		buf_put_bytes(b, oid, oid_len);
+		return CKR_OK;
+	case CKA_EC_POINT:
+		if (rsa)
+			return CKR_ATTRIBUTE_TYPE_INVALID;
+		err = mdp_key_ec_point(k->pub, &p, &n);
+		if (err == MDP_OK) {
+			/* DER OCTET STRING around 04||X||Y (at most 133 bytes: one length byte
+			 * or 0x81 n). */
+			buf_put_u8(b, 0x04);
+			if (n >= 0x80)
+				buf_put_u8(b, 0x81);
+			buf_put_u8(b, (uint8_t)n);
+			buf_put_bytes(b, p, n);
+			mdp_secure_free(p, n);
+		}
+		return err == MDP_OK ? CKR_OK : CKR_FUNCTION_FAILED;
+	case CKA_PUBLIC_KEY_INFO:
+		return put_der(b, i2d_PUBKEY(mdp_key_pkey(k->pub), &der), der);
+	default:
+		return CKR_ATTRIBUTE_TYPE_INVALID;
+	}
+	if (err != MDP_OK)
+		return CKR_FUNCTION_FAILED;
+	buf_put_bytes(b, p, n);
+	mdp_secure_free(p, n);
+	return CKR_OK;
+}
+
+/*
+ * The value of one attribute of one object, into b. CKR_ATTRIBUTE_TYPE_INVALID when the
+ * object has no such attribute, CKR_ATTRIBUTE_SENSITIVE when it may not be revealed.
+ */
+static CK_RV
+object_attr(struct slot *s, const struct object *o, CK_ATTRIBUTE_TYPE type, struct mdp_buf *b)
+{
+	const struct ksp_container *c = NULL;
+	const struct ksp_key *k = NULL;
+	const struct ksp_data_object *d = NULL;
+	bool rsa = false, generated = false, writable = s->info_valid ? !s->info.read_only : true;
+	enum mdp_key_spec spec = MDP_AT_NONE;
+
+	if (o->kind == OBJ_DATA) {
+		d = data_object(s, o->num);
+		if (!d)
+			return CKR_OBJECT_HANDLE_INVALID;
+	} else if (o->kind != OBJ_SECRET) {
+		c = container_of(s, o);
+		k = object_key(s, o);
+		if (!c || !k)
+			return CKR_OBJECT_HANDLE_INVALID;
+		spec = k->spec;
+		rsa = MDP_KEY_SPEC_IS_RSA(spec);
+		generated = k->origin == KSP_ORIGIN_GENERATED;
+	}
+
+	/* Common to all storage objects. */
+	switch (type) {
+	case CKA_CLASS:
+		put_ulong(b, o->kind == OBJ_PRIVATE_KEY  ? CKO_PRIVATE_KEY
+			     : o->kind == OBJ_PUBLIC_KEY ? CKO_PUBLIC_KEY
+			     : o->kind == OBJ_CERTIFICATE ? CKO_CERTIFICATE
+			     : o->kind == OBJ_DATA        ? CKO_DATA
+							  : CKO_SECRET_KEY);
+		return CKR_OK;
+	case CKA_TOKEN:
+		put_bool(b, o->kind != OBJ_SECRET);
+		return CKR_OK;
+	case CKA_PRIVATE:
+		put_bool(b, object_is_private(s, o));
+		return CKR_OK;
+	case CKA_MODIFIABLE:
+		put_bool(b, writable);
+		return CKR_OK;
+	case CKA_COPYABLE:
+		put_bool(b, false);
+		return CKR_OK;
+	case CKA_DESTROYABLE:
+		put_bool(b, o->kind != OBJ_PUBLIC_KEY && writable);
+		return CKR_OK;
+	case CKA_LABEL:
+		if (o->kind == OBJ_DATA)
+			put_str(b, d->label);
+		else if (o->kind == OBJ_SECRET)
+			put_str(b, o->label);
+		else
+			put_str(b, o->kind == OBJ_CERTIFICATE ? k->cert_label : k->label);
+		return CKR_OK;
+	default:
+		break;
+	}
+
+	if (o->kind == OBJ_DATA) {
+		switch (type) {
+		case CKA_APPLICATION:
+			put_str(b, d->application);
+			return CKR_OK;
+		case CKA_OBJECT_ID:
+			if (d->object_id)
+				buf_put_bytes(b, d->object_id, d->object_id_len);
+			return CKR_OK;
+		case CKA_VALUE:
+			buf_put_bytes(b, d->value, d->value_len);
+			return CKR_OK;
+		default:
+			return CKR_ATTRIBUTE_TYPE_INVALID;
+		}
+	}
+
+	if (o->kind == OBJ_SECRET) {
+		switch (type) {
+		case CKA_KEY_TYPE:
+			put_ulong(b, CKK_GENERIC_SECRET);
+			return CKR_OK;
+		case CKA_ID:
+			if (o->id)
+				buf_put_bytes(b, o->id, o->id_len);
+			return CKR_OK;
+		case CKA_VALUE_LEN:
+			put_ulong(b, o->secret_len);
+			return CKR_OK;
+		case CKA_VALUE:
+			if (o->sensitive || !o->extractable)
+				return CKR_ATTRIBUTE_SENSITIVE;
+			buf_put_bytes(b, o->secret, o->secret_len);
+			return CKR_OK;
+		case CKA_SENSITIVE:
+		case CKA_ALWAYS_SENSITIVE:
+			put_bool(b, o->sensitive);
+			return CKR_OK;
+		case CKA_EXTRACTABLE:
+			put_bool(b, o->extractable);
+			return CKR_OK;
+		case CKA_NEVER_EXTRACTABLE:
+			put_bool(b, !o->extractable);
+			return CKR_OK;
+		case CKA_LOCAL:
+			put_bool(b, false);
+			return CKR_OK;
+		case CKA_KEY_GEN_MECHANISM:
+			put_ulong(b, CK_UNAVAILABLE_INFORMATION);
+			return CKR_OK;
+		case CKA_DERIVE:
+		case CKA_ENCRYPT:
+		case CKA_DECRYPT:
+		case CKA_SIGN:
+		case CKA_VERIFY:
+		case CKA_WRAP:
+		case CKA_UNWRAP:
+			put_bool(b, false);
+			return CKR_OK;
+		default:
+			return CKR_ATTRIBUTE_TYPE_INVALID;
+		}
+	}
+
+	/* Keys and certificates of a container. */
+	switch (type) {
+	case CKA_ID:
+		buf_put_bytes(b, k->id, k->id_len);
+		return CKR_OK;
+	case CKA_MDP11_CONTAINER_INDEX:
+		put_ulong(b, c->index);
+		return CKR_OK;
+	case CKA_MDP11_KEY_SPEC:
+		put_ulong(b, spec);
+		return CKR_OK;
+	case CKA_MDP11_DEFAULT_CONTAINER:
+		put_bool(b, c->is_default);
+		return CKR_OK;
+	case CKA_MDP11_CONTAINER_NAME:
+		put_str(b, c->name);
+		return CKR_OK;
+	default:
+		break;
+	}
+
+	if (o->kind == OBJ_CERTIFICATE) {
+		uint8_t hash[SHA_DIGEST_LENGTH];
+
+		switch (type) {
+		case CKA_CERTIFICATE_TYPE:
+			put_ulong(b, CKC_X_509);
+			return CKR_OK;
+		case CKA_TRUSTED:
+			put_bool(b, false);
+			return CKR_OK;
+		case CKA_CERTIFICATE_CATEGORY:
+			put_ulong(b, 1); /* token user: the card holds its private key */
+			return CKR_OK;
+		case CKA_CHECK_VALUE:
+			SHA1(k->cert, k->cert_len, hash);
+			buf_put_bytes(b, hash, 3);
+			return CKR_OK;
+		case CKA_VALUE:
+			buf_put_bytes(b, k->cert, k->cert_len);
+			return CKR_OK;
+		case CKA_START_DATE:
+		case CKA_END_DATE:
+		case CKA_URL:
+		case CKA_HASH_OF_SUBJECT_PUBLIC_KEY:
+		case CKA_HASH_OF_ISSUER_PUBLIC_KEY:
+			return CKR_OK; /* empty */
+		case CKA_JAVA_MIDP_SECURITY_DOMAIN:
+			put_ulong(b, 0);
+			return CKR_OK;
+		case CKA_NAME_HASH_ALGORITHM:
+			put_ulong(b, CKM_SHA_1);
+			return CKR_OK;
+		default:
+			return cert_attr(k, type, b);
+		}
+	}
+
+	/* Key objects. */
+	switch (type) {
+	case CKA_KEY_TYPE:
+		put_ulong(b, rsa ? CKK_RSA : CKK_EC);
+		return CKR_OK;
+	case CKA_START_DATE:
+	case CKA_END_DATE:
+		return CKR_OK;
+	case CKA_LOCAL:
+		put_bool(b, generated);
+		return CKR_OK;
+	case CKA_KEY_GEN_MECHANISM:
+		put_ulong(b, !generated ? CK_UNAVAILABLE_INFORMATION
+			     : rsa      ? CKM_RSA_PKCS_KEY_PAIR_GEN
+					: CKM_EC_KEY_PAIR_GEN);
+		return CKR_OK;
+	case CKA_ALLOWED_MECHANISMS:
+		put_mechanisms(b, spec);
+		return CKR_OK;
+	case CKA_DERIVE:
+		put_bool(b, o->kind == OBJ_PRIVATE_KEY && MDP_KEY_SPEC_IS_ECDH(spec));
+		return CKR_OK;
+	case CKA_SUBJECT:
+		if (k->cert)
+			return cert_attr(k, CKA_SUBJECT, b);
+		return CKR_OK;
+	default:
+		break;
+	}
+
+	if (o->kind == OBJ_PUBLIC_KEY) {
+		switch (type) {
+		case CKA_ENCRYPT:
+		case CKA_WRAP:
+			put_bool(b, spec == MDP_AT_KEYEXCHANGE);
+			return CKR_OK;
+		case CKA_VERIFY:
+			put_bool(b, rsa || MDP_KEY_SPEC_IS_ECDSA(spec));
+			return CKR_OK;
+		case CKA_VERIFY_RECOVER:
+		case CKA_TRUSTED:
+			put_bool(b, false);
+			return CKR_OK;
+		default:
+			return public_attr(k, type, b);
+		}
+	}
+
+	/* Private keys (§10.2 table). */
+	switch (type) {
+	case CKA_SENSITIVE:
+	case CKA_ALWAYS_AUTHENTICATE:
+		put_bool(b, type == CKA_SENSITIVE);
+		return CKR_OK;
+	case CKA_EXTRACTABLE:
+	case CKA_SIGN_RECOVER:
+	case CKA_WRAP_WITH_TRUSTED:
+		put_bool(b, false);
+		return CKR_OK;
+	case CKA_ALWAYS_SENSITIVE:
+	case CKA_NEVER_EXTRACTABLE:
+		put_bool(b, generated);
+		return CKR_OK;
+	case CKA_DECRYPT:
+	case CKA_UNWRAP:
+		put_bool(b, spec == MDP_AT_KEYEXCHANGE);
+		return CKR_OK;
+	case CKA_SIGN:
+		put_bool(b, rsa || MDP_KEY_SPEC_IS_ECDSA(spec));
+		return CKR_OK;
+	case CKA_PRIVATE_EXPONENT:
+	case CKA_PRIME_1:
+	case CKA_PRIME_2:
+	case CKA_EXPONENT_1:
+	case CKA_EXPONENT_2:
+	case CKA_COEFFICIENT:
+		return rsa ? CKR_ATTRIBUTE_SENSITIVE : CKR_ATTRIBUTE_TYPE_INVALID;
+	case CKA_VALUE:
+		return rsa ? CKR_ATTRIBUTE_TYPE_INVALID : CKR_ATTRIBUTE_SENSITIVE;
+	case CKA_MODULUS_BITS:
+		return CKR_ATTRIBUTE_TYPE_INVALID;
+	default:
+		return public_attr(k, type, b);
+	}
+}
+
+CK_RV
+object_get_attrs_slocked(struct session *se, struct object *o, CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+	CK_RV rv = CKR_OK, r;
+	struct mdp_buf b;
+	CK_ULONG i;
+
+	/* PKCS#11 §5.7 C_GetAttributeValue: every attribute is processed; the error returned
+	 * is one of those met (sensitive, type invalid, buffer too small). */
+	for (i = 0; i < n; i++) {
+		buf_init_secret(&b);
+		r = object_attr(se->slot, o, tmpl[i].type, &b);
+		if (r == CKR_OK && b.bad)
+			r = CKR_HOST_MEMORY;
+		if (r == CKR_OK) {
+			r = attr_put(&tmpl[i], b.data, b.len);
+		} else if (r == CKR_ATTRIBUTE_SENSITIVE || r == CKR_ATTRIBUTE_TYPE_INVALID) {
+			tmpl[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+		} else {
+			buf_free(&b);
+			return r;
+		}
+		if (r != CKR_OK)
+			rv = r;
+		buf_free(&b);
+	}
+	return rv;
+}
+
+/* Does the object match every attribute of the template (byte comparison)? */
+static bool
+matches(struct slot *s, const struct object *o, const CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+	struct mdp_buf b;
+	CK_ULONG i;
+	bool ok = true;
+
+	for (i = 0; i < n && ok; i++) {
+		buf_init_secret(&b);
+		ok = object_attr(s, o, tmpl[i].type, &b) == CKR_OK && !b.bad &&
+		     b.len == tmpl[i].ulValueLen &&
+		     (b.len == 0 || memcmp(b.data, tmpl[i].pValue, b.len) == 0);
+		buf_free(&b);
+	}
+	return ok;
+}
+
+CK_RV
+object_find_init_slocked(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+	struct slot *s = se->slot;
+	CK_OBJECT_HANDLE *found;
+	size_t i, k = 0, pass;
+
+	found = calloc(s->nobjs + 1, sizeof(*found));
+	if (!found)
+		return CKR_HOST_MEMORY;
+	/* The default container's objects first (what a caller picking "the first key" wants). */
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < s->nobjs; i++) {
+			const struct object *o = &s->objs[i];
+			const struct ksp_container *c = NULL;
+			bool dflt;
+
+			if (o->owner && o->owner != se->handle)
+				continue;
+			if (object_is_private(s, o) && s->login != CKU_USER)
+				continue;
+			dflt = o->kind != OBJ_DATA && o->kind != OBJ_SECRET &&
+			       (c = container_of(s, o)) && c->is_default;
+			if (dflt != (pass == 0))
+				continue;
+			if (matches(s, o, tmpl, n))
+				found[k++] = o->handle;
+		}
+	}
+	se->found = found;
+	se->nfound = k;
+	se->found_pos = 0;
+	se->finding = true;
+	return CKR_OK;
+}
+
+/* ---- changes ---- */
+
+static CK_RV
+check_writable(struct session *se)
+{
+	if (!session_is_rw(se))
+		return CKR_SESSION_READ_ONLY;
+	if (se->slot->login != CKU_USER)
+		return CKR_USER_NOT_LOGGED_IN;
+	return CKR_OK;
+}
+
+static char *
+dup_label(const CK_ATTRIBUTE *a)
+{
+	char *l = malloc(a->ulValueLen + 1);
+
+	if (!l)
+		return NULL;
+	if (a->ulValueLen)
+		memcpy(l, a->pValue, a->ulValueLen);
+	l[a->ulValueLen] = '\0';
+	return l;
+}
+
+/* After a change on the card: the view follows. */
+static CK_RV
+refresh_view(struct slot *s)
+{
+	s->view_valid = false;
+	s->info_valid = false;
+	return slot_token_slocked(s);
+}
+
+CK_RV
+object_set_attrs_slocked(struct session *se, struct object *o, CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+	struct slot *s = se->slot;
+	const CK_ATTRIBUTE *label = NULL, *id = NULL, *app = NULL, *value = NULL;
+	char *label_str = NULL;
+	enum md_rv mrv = MD_OK;
+	CK_RV rv;
+	CK_ULONG i;
+	struct mdp_buf b;
+
+	for (i = 0; i < n; i++) {
+		if (!tmpl[i].pValue && tmpl[i].ulValueLen)
+			return CKR_ATTRIBUTE_VALUE_INVALID;
+		switch (tmpl[i].type) {
+		case CKA_LABEL:
+			label = &tmpl[i];
+			continue;
+		case CKA_ID:
+			if (o->kind == OBJ_DATA)
+				break;
+			id = &tmpl[i];
+			continue;
+		case CKA_APPLICATION:
+		case CKA_VALUE:
+			if (o->kind != OBJ_DATA)
+				break;
+			if (tmpl[i].type == CKA_VALUE)
+				value = &tmpl[i];
+			else
+				app = &tmpl[i];
+			continue;
+		default:
+			break;
+		}
+		/* Setting an attribute to the value it has is harmless; anything else is not. */
+		buf_init_secret(&b);
+		rv = object_attr(s, o, tmpl[i].type, &b);
+		if (rv == CKR_OK && (b.len != tmpl[i].ulValueLen ||
+				     (b.len && memcmp(b.data, tmpl[i].pValue, b.len) != 0)))
+			rv = CKR_ATTRIBUTE_READ_ONLY;
+		buf_free(&b);
+		if (rv == CKR_ATTRIBUTE_SENSITIVE)
+			rv = CKR_ATTRIBUTE_READ_ONLY;
+		if (rv != CKR_OK)
+			return rv;
+	}
+	if (!label && !id && !app && !value)
+		return CKR_OK;
+	if (o->kind == OBJ_SECRET) {
+		if (id || app || value)
+			return CKR_ATTRIBUTE_READ_ONLY;
+		label_str = dup_label(label);
+		if (!label_str)
+			return CKR_HOST_MEMORY;
+		free(o->label);
+		o->label = label_str;
+		return CKR_OK;
+	}
+	rv = check_writable(se);
+	if (rv != CKR_OK)
+		return rv;
+	if (label && !(label_str = dup_label(label)))
+		return CKR_HOST_MEMORY;
+	if (o->kind == OBJ_DATA) {
+		const struct ksp_data_object *d = data_object(s, o->num);
+		struct ksp_data_new nd;
+		char *app_str = NULL;
+
+		if (!d) {
+			free(label_str);
+			return CKR_OBJECT_HANDLE_INVALID;
+		}
+		nd.application = d->application;
+		nd.label = label_str ? label_str : d->label;
+		nd.object_id = d->object_id;
+		nd.object_id_len = d->object_id_len;
+		nd.value = value ? value->pValue : d->value;
+		nd.value_len = value ? value->ulValueLen : d->value_len;
+		nd.is_private = d->is_private;
+		if (app) {
+			app_str = dup_label(app);
+			if (!app_str) {
+				free(label_str);
+				return CKR_HOST_MEMORY;
+			}
+			nd.application = app_str;
+		}
+		mrv = ksp_data_update(s->kc, o->num, &nd);
+		free(app_str);
+	} else if (o->kind == OBJ_CERTIFICATE && label && !id) {
+		mrv = ksp_set_certificate_label(s->kc, o->index, o->kslot, label_str);
+	} else {
+		if (id && (id->ulValueLen == 0 || id->ulValueLen > 255)) {
+			free(label_str);
+			return CKR_ATTRIBUTE_VALUE_INVALID;
+		}
+		mrv = ksp_set_key_attrs(s->kc, o->index, o->kslot, id ? id->pValue : NULL,
+					id ? id->ulValueLen : 0,
+					o->kind == OBJ_CERTIFICATE ? NULL : label_str);
+		if (mrv == MD_OK && o->kind == OBJ_CERTIFICATE && label)
+			mrv = ksp_set_certificate_label(s->kc, o->index, o->kslot, label_str);
+	}
+	free(label_str);
+	if (mrv != MD_OK)
+		return slot_rv(s, mrv);
+	return refresh_view(s);
+}
+
+static CK_RV
+create_certificate(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+		   CK_OBJECT_HANDLE *out)
+{
+	struct slot *s = se->slot;
+	const CK_ATTRIBUTE *value = attr_find(tmpl, n, CKA_VALUE);
+	const CK_ATTRIBUTE *label = attr_find(tmpl, n, CKA_LABEL);
+	const unsigned char *p;
+	CK_ULONG ctype = CKC_X_509;
+	enum ksp_slot kslot;
+	char *label_str = NULL;
+	uint8_t index;
+	enum md_rv mrv;
+	X509 *x;
+	CK_RV rv;
+
+	if (attr_find(tmpl, n, CKA_CERTIFICATE_TYPE)) {
+		rv = attr_get_ulong(tmpl, n, CKA_CERTIFICATE_TYPE, &ctype);
+		if (rv != CKR_OK)
+			return rv;
+		if (ctype != CKC_X_509)
+			return CKR_ATTRIBUTE_VALUE_INVALID;
+	}
+	if (!value || !value->pValue || !value->ulValueLen)
+		return CKR_TEMPLATE_INCOMPLETE;
+	p = value->pValue;
+	x = d2i_X509(NULL, &p, (long)value->ulValueLen);
+	if (!x || p != (const unsigned char *)value->pValue + value->ulValueLen) {
+		X509_free(x);
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	}
+	X509_free(x);
+	/* The container whose key is the certificate's (§10.2): certificates live in kxc/ksc. */
+	mrv = ksp_find_key_for_certificate(s->kc, value->pValue, value->ulValueLen, &index, &kslot);
+	if (mrv != MD_OK) {
+		log_info("certificate refused: no key on the card matches its public key");
+		return slot_rv(s, mrv);
+	}
+	if (label && !(label_str = dup_label(label)))
+		return CKR_HOST_MEMORY;
+	mrv = ksp_write_certificate(s->kc, index, kslot, value->pValue, value->ulValueLen,
+				    label_str);
+	free(label_str);
+	if (mrv != MD_OK)
+		return slot_rv(s, mrv);
+	rv = refresh_view(s);
+	if (rv != CKR_OK)
+		return rv;
+	*out = object_handle_for(s, OBJ_CERTIFICATE, index, kslot);
+	return *out ? CKR_OK : CKR_FUNCTION_FAILED;
+}
+
+static CK_RV
+create_data(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out)
+{
+	struct slot *s = se->slot;
+	const CK_ATTRIBUTE *a;
+	struct ksp_data_new nd = { 0 };
+	char *label = NULL, *app = NULL;
+	CK_BBOOL priv = CK_FALSE;
+	unsigned num = 0;
+	enum md_rv mrv;
+	CK_RV rv;
+	size_t i;
+
+	if (attr_find(tmpl, n, CKA_PRIVATE)) {
+		rv = attr_get_bool(tmpl, n, CKA_PRIVATE, &priv);
+		if (rv != CKR_OK)
+			return rv;
+	}
+	if ((a = attr_find(tmpl, n, CKA_LABEL)) && !(label = dup_label(a)))
+		return CKR_HOST_MEMORY;
+	if ((a = attr_find(tmpl, n, CKA_APPLICATION)) && !(app = dup_label(a))) {
+		free(label);
+		return CKR_HOST_MEMORY;
+	}
+	nd.label = label;
+	nd.application = app;
+	if ((a = attr_find(tmpl, n, CKA_OBJECT_ID))) {
+		nd.object_id = a->pValue;
+		nd.object_id_len = a->ulValueLen;
+	}
+	if ((a = attr_find(tmpl, n, CKA_VALUE))) {
+		nd.value = a->pValue;
+		nd.value_len = a->ulValueLen;
+	}
+	nd.is_private = priv == CK_TRUE;
+	mrv = ksp_data_create(s->kc, &nd, &num);
+	free(label);
+	free(app);
+	if (mrv != MD_OK)
+		return slot_rv(s, mrv);
+	rv = refresh_view(s);
+	if (rv != CKR_OK)
+		return rv;
+	for (i = 0; i < s->nobjs; i++) {
+		if (s->objs[i].kind == OBJ_DATA && s->objs[i].num == num) {
+			*out = s->objs[i].handle;
+			return CKR_OK;
+		}
+	}
+	return CKR_FUNCTION_FAILED;
+}
+
+CK_RV
+object_create_slocked(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+		      CK_OBJECT_HANDLE *out)
+{
+	CK_OBJECT_CLASS cls;
+	CK_RV rv;
+
+	rv = attr_get_ulong(tmpl, n, CKA_CLASS, &cls);
+	if (rv != CKR_OK)
+		return rv;
+	if (attr_is_false(tmpl, n, CKA_TOKEN)) {
+		/* Session objects cannot live in a card container (§10.2 "Ephemeral keys"). */
+		log_info("C_CreateObject: CKA_TOKEN FALSE is not supported");
+		return CKR_TEMPLATE_INCONSISTENT;
+	}
+	rv = check_writable(se);
+	if (rv != CKR_OK)
+		return rv;
+	switch (cls) {
+	case CKO_CERTIFICATE:
+		return create_certificate(se, tmpl, n, out);
+	case CKO_DATA:
+		return create_data(se, tmpl, n, out);
+	case CKO_PRIVATE_KEY:
+		return keygen_import_slocked(se, tmpl, n, out);
+	case CKO_PUBLIC_KEY:
+		/* A minidriver card keeps public keys only as the halves of its key pairs. */
+		log_info("C_CreateObject: a public key cannot be stored without its private key");
+		return CKR_TEMPLATE_INCONSISTENT;
+	default:
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	}
+}
+
+CK_RV
+object_destroy_slocked(struct session *se, struct object *o)
+{
+	struct slot *s = se->slot;
+	enum md_rv mrv;
+	CK_RV rv;
+	size_t i;
+
+	if (o->kind == OBJ_SECRET) {
+		for (i = 0; i < s->nobjs; i++) {
+			if (&s->objs[i] == o) {
+				object_clear(o);
+				s->objs[i] = s->objs[--s->nobjs];
+				break;
+			}
+		}
+		return CKR_OK;
+	}
+	rv = check_writable(se);
+	if (rv != CKR_OK)
+		return rv;
+	switch (o->kind) {
+	case OBJ_PRIVATE_KEY:
+		mrv = ksp_delete_key(s->kc, o->index, o->kslot);
+		break;
+	case OBJ_CERTIFICATE:
+		mrv = ksp_delete_certificate(s->kc, o->index, o->kslot);
+		break;
+	case OBJ_DATA:
+		mrv = ksp_data_delete(s->kc, o->num);
+		break;
+	default:
+		/* The public half goes with its private key. */
+		return CKR_ACTION_PROHIBITED;
+	}
+	if (mrv != MD_OK)
+		return slot_rv(s, mrv);
+	return refresh_view(s);
+}
+
+CK_RV
+object_add_secret_slocked(struct session *se, uint8_t *secret, size_t len,
+			  const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out)
+{
+	struct slot *s = se->slot;
+	const CK_ATTRIBUTE *a;
+	struct object *o;
+
+	o = add_object(s);
+	if (!o) {
+		mdp_secure_free(secret, len);
+		return CKR_HOST_MEMORY;
+	}
+	o->handle = module_new_handle();
+	o->kind = OBJ_SECRET;
+	o->owner = se->handle;
+	o->seen = true;
+	o->secret = secret;
+	o->secret_len = len;
+	o->sensitive = attr_is_true(tmpl, n, CKA_SENSITIVE) ? CK_TRUE : CK_FALSE;
+	o->extractable = attr_is_false(tmpl, n, CKA_EXTRACTABLE) ? CK_FALSE : CK_TRUE;
+	if ((a = attr_find(tmpl, n, CKA_LABEL)) && a->pValue)
+		o->label = dup_label(a);
+	if ((a = attr_find(tmpl, n, CKA_ID)) && a->pValue && a->ulValueLen) {
+		o->id = mdp_memdup(a->pValue, a->ulValueLen);
+		o->id_len = o->id ? a->ulValueLen : 0;
+	}
+	*out = o->handle;
+	return CKR_OK;
+}

@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Module settings: mdp11.conf (read in C_Initialize) and the MDP11_VCARD environment variable. */
+#include "config.h"
+
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MDP_LOG_AREA MDP_AREA_PKCS11
+#include "common/conf.h"
+#include "common/log.h"
+#include "pkcs11/module.h"
+
+#define MDP11_DEFAULT_CONF MDP11_SYSCONFDIR "/mdp11/mdp11.conf"
+
+/* Every option the module knows; conf/mdp11.conf.example documents each one. */
+static const char *const allowed_keys[] = {
+	"global.debug",
+	"global.debug_file",
+	"readers.pcsc",
+	"readers.include",
+	"readers.exclude",
+	"vcard.path",
+	"token.label",
+	"cache.mode",
+	"cache.dir",
+	"policy.rsa_min_bits",
+	"policy.rsa_max_bits",
+	"policy.rsa_default_bits",
+	"policy.allow_private_exchange_key_import",
+	"policy.allow_private_signature_key_import",
+	"policy.allow_private_ecdsa_key_import",
+	"policy.allow_private_ecdhe_key_import",
+	"card_module.atr",
+	"card_module.atr_mask",
+	"card_module.module",
+	NULL,
+};
+
+static bool
+push_str(char ***list, size_t *n, const char *v)
+{
+	char **l = realloc(*list, (*n + 1) * sizeof(**list));
+
+	if (!l)
+		return false;
+	*list = l;
+	l[*n] = strdup(v);
+	if (!l[*n])
+		return false;
+	(*n)++;
+	return true;
+}
+
+static bool
+push_vcard(struct settings *s, const char *label, const char *path)
+{
+	struct settings_vcard *v = realloc(s->vcards, (s->n_vcards + 1) * sizeof(*v));
+
+	if (!v)
+		return false;
+	s->vcards = v;
+	v[s->n_vcards].label = strdup(label);
+	v[s->n_vcards].path = strdup(path);
+	if (!v[s->n_vcards].label || !v[s->n_vcards].path) {
+		free(v[s->n_vcards].label);
+		free(v[s->n_vcards].path);
+		return false;
+	}
+	s->n_vcards++;
+	return true;
+}
+
+/* MDP11_VCARD=PATH[:PATH...]: the label of each card is the file's base name. */
+static CK_RV
+load_env_vcards(struct settings *s)
+{
+	const char *env = getenv("MDP11_VCARD");
+	char *copy, *tok, *save = NULL;
+	CK_RV rv = CKR_OK;
+
+	if (!env || !*env)
+		return CKR_OK;
+	copy = strdup(env);
+	if (!copy)
+		return CKR_HOST_MEMORY;
+	for (tok = strtok_r(copy, ":", &save); tok; tok = strtok_r(NULL, ":", &save)) {
+		const char *base = strrchr(tok, '/');
+
+		base = base ? base + 1 : tok;
+		if (!push_vcard(s, *base ? base : tok, tok)) {
+			rv = CKR_HOST_MEMORY;
+			break;
+		}
+	}
+	free(copy);
+	return rv;
+}
+
+static CK_RV
+config_error(void)
+{
+	/* Printed even with logging off: a typo in the configuration must never go unnoticed. */
+	fprintf(stderr, "mdp11: configuration error: %s\n", mdp_err_last());
+	log_error("configuration error: %s", mdp_err_last());
+	return CKR_GENERAL_ERROR;
+}
+
+static CK_RV
+read_config(struct settings *s, const struct mdp_config *cfg)
+{
+	long v;
+	bool b;
+	size_t i;
+	const char *str;
+
+	if (mdp_config_check_keys(cfg, allowed_keys))
+		return config_error();
+	if (mdp_config_get_long(cfg, "global", NULL, "debug", 0, 5, 0, &v))
+		return config_error();
+	s->debug = (int)v;
+	str = mdp_config_get(cfg, "global", NULL, "debug_file");
+	if (str && *str && !(s->debug_file = strdup(str)))
+		return CKR_HOST_MEMORY;
+	if (mdp_config_get_bool(cfg, "readers", NULL, "pcsc", true, &b))
+		return config_error();
+	s->pcsc = b;
+	str = mdp_config_get(cfg, "token", NULL, "label");
+	if (str && *str && !(s->token_label = strdup(str)))
+		return CKR_HOST_MEMORY;
+
+	str = mdp_config_get(cfg, "cache", NULL, "mode");
+	if (!str || strcmp(str, "memory") == 0) {
+		s->cache_mode = SETTINGS_CACHE_MEMORY;
+	} else if (strcmp(str, "none") == 0) {
+		s->cache_mode = SETTINGS_CACHE_NONE;
+	} else if (strcmp(str, "persistent") == 0) {
+		s->cache_mode = SETTINGS_CACHE_PERSISTENT;
+	} else {
+		mdp_err_reason(MDP_ERR_CONFIG, "%s:%d: mode: expected none, memory or persistent",
+			       cfg->origin, mdp_config_find(cfg, "cache", NULL, "mode")->line);
+		return config_error();
+	}
+	str = mdp_config_get(cfg, "cache", NULL, "dir");
+	if (str && *str && !(s->cache_dir = strdup(str)))
+		return CKR_HOST_MEMORY;
+
+	if (mdp_config_get_long(cfg, "policy", NULL, "rsa_min_bits", 512, 16384, 1024, &v))
+		return config_error();
+	s->rsa_min_bits = (unsigned)v;
+	if (mdp_config_get_long(cfg, "policy", NULL, "rsa_max_bits", 512, 16384, 4096, &v))
+		return config_error();
+	s->rsa_max_bits = (unsigned)v;
+	if (mdp_config_get_long(cfg, "policy", NULL, "rsa_default_bits", 512, 16384, 2048, &v))
+		return config_error();
+	s->rsa_default_bits = (unsigned)v;
+	if (s->rsa_min_bits > s->rsa_max_bits || s->rsa_default_bits < s->rsa_min_bits ||
+	    s->rsa_default_bits > s->rsa_max_bits) {
+		mdp_err_reason(MDP_ERR_CONFIG, "%s: [policy] needs rsa_min_bits <= "
+			       "rsa_default_bits <= rsa_max_bits", cfg->origin);
+		return config_error();
+	}
+	if (mdp_config_get_bool(cfg, "policy", NULL, "allow_private_exchange_key_import", true,
+				&s->allow_import_exchange) ||
+	    mdp_config_get_bool(cfg, "policy", NULL, "allow_private_signature_key_import", true,
+				&s->allow_import_signature) ||
+	    mdp_config_get_bool(cfg, "policy", NULL, "allow_private_ecdsa_key_import", true,
+				&s->allow_import_ecdsa) ||
+	    mdp_config_get_bool(cfg, "policy", NULL, "allow_private_ecdhe_key_import", true,
+				&s->allow_import_ecdhe))
+		return config_error();
+
+	for (i = 0; i < cfg->count; i++) {
+		const struct mdp_config_entry *e = &cfg->entries[i];
+
+		if (strcmp(e->section, "readers") == 0 && strcmp(e->key, "include") == 0) {
+			if (!push_str(&s->reader_include, &s->n_reader_include, e->value))
+				return CKR_HOST_MEMORY;
+		} else if (strcmp(e->section, "readers") == 0 && strcmp(e->key, "exclude") == 0) {
+			if (!push_str(&s->reader_exclude, &s->n_reader_exclude, e->value))
+				return CKR_HOST_MEMORY;
+		} else if (strcmp(e->section, "vcard") == 0 && strcmp(e->key, "path") == 0) {
+			if (!e->name) {
+				mdp_err_reason(MDP_ERR_CONFIG, "%s:%d: a virtual card section needs "
+					       "a label: [vcard \"name\"]", cfg->origin, e->line);
+				return config_error();
+			}
+			if (!push_vcard(s, e->name, e->value))
+				return CKR_HOST_MEMORY;
+		}
+	}
+	return CKR_OK;
+}
+
+CK_RV
+settings_load(struct settings *s)
+{
+	const char *path = getenv("MDP11_CONF");
+	struct mdp_config *cfg = NULL;
+	enum mdp_err err;
+	CK_RV rv;
+
+	memset(s, 0, sizeof(*s));
+	s->pcsc = true;
+	s->cache_mode = SETTINGS_CACHE_MEMORY;
+	s->rsa_min_bits = 1024;
+	s->rsa_max_bits = 4096;
+	s->rsa_default_bits = 2048;
+	s->allow_import_exchange = s->allow_import_signature = true;
+	s->allow_import_ecdsa = s->allow_import_ecdhe = true;
+
+	if (!path || !*path)
+		path = MDP11_DEFAULT_CONF;
+	err = mdp_config_load(path, &cfg);
+	if (err == MDP_ERR_NOT_FOUND) {
+		/* A named file that is missing is an error; the installed default may be absent. */
+		if (getenv("MDP11_CONF") && *getenv("MDP11_CONF"))
+			return config_error();
+		err = mdp_config_parse("", 0, path, &cfg);
+	}
+	if (err)
+		return err == MDP_ERR_NOMEM ? CKR_HOST_MEMORY : config_error();
+	s->cfg = cfg;
+	rv = read_config(s, cfg);
+	if (rv == CKR_OK)
+		rv = load_env_vcards(s);
+	if (rv != CKR_OK)
+		settings_clear(s);
+	return rv;
+}
+
+static void
+free_list(char **l, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(l[i]);
+	free(l);
+}
+
+void
+settings_clear(struct settings *s)
+{
+	size_t i;
+
+	free(s->debug_file);
+	free_list(s->reader_include, s->n_reader_include);
+	free_list(s->reader_exclude, s->n_reader_exclude);
+	for (i = 0; i < s->n_vcards; i++) {
+		free(s->vcards[i].label);
+		free(s->vcards[i].path);
+	}
+	free(s->vcards);
+	free(s->token_label);
+	free(s->cache_dir);
+	mdp_config_free(s->cfg);
+	memset(s, 0, sizeof(*s));
+}
+
+bool
+settings_reader_wanted(const struct settings *s, const char *reader)
+{
+	size_t i;
+	bool in = s->n_reader_include == 0;
+
+	if (!s->pcsc)
+		return false;
+	for (i = 0; i < s->n_reader_include && !in; i++)
+		in = fnmatch(s->reader_include[i], reader, 0) == 0;
+	for (i = 0; i < s->n_reader_exclude && in; i++)
+		in = fnmatch(s->reader_exclude[i], reader, 0) != 0;
+	return in;
+}

@@ -1,0 +1,782 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Slots and tokens: PC/SC readers and virtual cards, card attachment, token info, slot events. */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MDP_LOG_AREA MDP_AREA_PKCS11
+#include "common/conf.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "minidriver/card.h"
+#include "pkcs11/module.h"
+#include "transport/transport.h"
+
+/*
+ * Slot IDs are stable for the life of the process (spec/minidriver.md §10.1, and what
+ * browsers need): a name -> id table survives C_Finalize, so a reader that comes back, or a
+ * virtual card after a re-initialisation, gets the id it had. Names are "pcsc:<reader>" and
+ * "vcard:<path>".
+ */
+static struct {
+	char **names;
+	size_t count;
+} ids;
+static pthread_mutex_t ids_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static CK_SLOT_ID
+stable_id(const char *kind, const char *name)
+{
+	char *key = NULL;
+	size_t i, len = strlen(kind) + strlen(name) + 2;
+	CK_SLOT_ID id = (CK_SLOT_ID)-1;
+
+	key = malloc(len);
+	if (!key)
+		return id;
+	snprintf(key, len, "%s:%s", kind, name);
+	pthread_mutex_lock(&ids_lock);
+	for (i = 0; i < ids.count; i++) {
+		if (strcmp(ids.names[i], key) == 0) {
+			id = i;
+			break;
+		}
+	}
+	if (id == (CK_SLOT_ID)-1) {
+		char **n = realloc(ids.names, (ids.count + 1) * sizeof(*n));
+
+		if (n) {
+			ids.names = n;
+			n[ids.count] = key;
+			key = NULL;
+			id = ids.count++;
+		}
+	}
+	pthread_mutex_unlock(&ids_lock);
+	free(key);
+	return id;
+}
+
+/* The slot table (module lock). */
+static struct {
+	struct slot **list;
+	size_t count;
+	struct md_registry *reg;
+	struct ksp_policy policy;
+} st;
+
+/* C_WaitForSlotEvent's PC/SC monitor: kept across calls, freed when no waiter uses it. */
+static struct mdp_pcsc_monitor *monitor;
+static _Atomic int monitor_users;
+static pthread_mutex_t monitor_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static CK_RV
+slot_add_inlock(const char *kind, const char *name, const char *vcard_path, struct slot **out)
+{
+	struct slot *s, **l;
+	CK_RV rv;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return CKR_HOST_MEMORY;
+	s->id = stable_id(kind, vcard_path ? vcard_path : name);
+	s->name = strdup(name);
+	s->vcard_path = vcard_path ? strdup(vcard_path) : NULL;
+	s->login = LOGIN_NONE;
+	if (s->id == (CK_SLOT_ID)-1 || !s->name || (vcard_path && !s->vcard_path)) {
+		rv = CKR_HOST_MEMORY;
+		goto fail;
+	}
+	rv = lock_new(&s->lock);
+	if (rv != CKR_OK)
+		goto fail;
+	l = realloc(st.list, (st.count + 1) * sizeof(*l));
+	if (!l) {
+		rv = CKR_HOST_MEMORY;
+		goto fail;
+	}
+	st.list = l;
+	st.list[st.count++] = s;
+	s->attached = true;
+	s->event = !vcard_path;
+	*out = s;
+	return CKR_OK;
+fail:
+	lock_free(s->lock);
+	free(s->name);
+	free(s->vcard_path);
+	free(s);
+	return rv;
+}
+
+CK_RV
+slot_table_init_inlock(void)
+{
+	const struct settings *set = module_settings();
+	struct slot *s;
+	enum md_rv mrv;
+	size_t i;
+	CK_RV rv;
+
+	ksp_policy_default(&st.policy);
+	st.policy.rsa_min_bits = set->rsa_min_bits;
+	st.policy.rsa_max_bits = set->rsa_max_bits;
+	st.policy.rsa_default_bits = set->rsa_default_bits;
+	st.policy.allow_exchange_import = set->allow_import_exchange;
+	st.policy.allow_signature_import = set->allow_import_signature;
+	st.policy.allow_ecdsa_import = set->allow_import_ecdsa;
+	st.policy.allow_ecdhe_import = set->allow_import_ecdhe;
+	st.policy.cache_dir = set->cache_mode == SETTINGS_CACHE_PERSISTENT ? set->cache_dir : NULL;
+
+	mrv = md_registry_new(set->cfg, &st.reg);
+	if (mrv != MD_OK) {
+		fprintf(stderr, "mdp11: card module configuration: %s\n", mdp_err_last());
+		log_error("card module configuration: %s", mdp_err_last());
+		return CKR_GENERAL_ERROR;
+	}
+	for (i = 0; i < set->n_vcards; i++) {
+		rv = slot_add_inlock("vcard", set->vcards[i].label, set->vcards[i].path, &s);
+		if (rv != CKR_OK)
+			return rv;
+	}
+	return CKR_OK;
+}
+
+/* Drop the card of a slot: objects, sessions' access, login. Keeps the slot. */
+static void
+detach_card(struct slot *s)
+{
+	object_view_clear_slocked(s);
+	ksp_card_free(s->kc);
+	s->kc = NULL;
+	mdp_transport_free(s->tr);
+	s->tr = NULL;
+	s->info_valid = false;
+	s->view_valid = false;
+	s->login = LOGIN_NONE;
+}
+
+void
+slot_card_gone_slocked(struct slot *s)
+{
+	log_info("slot %lu (%s): card gone", s->id, s->name);
+	detach_card(s);
+	s->gen++;
+	s->unrecognized = false;
+	s->event = true;
+}
+
+void
+slot_table_free_inlock(void)
+{
+	size_t i;
+
+	slot_cancel_wait();
+	while (atomic_load(&monitor_users) > 0)
+		usleep(10000);
+	pthread_mutex_lock(&monitor_lock);
+	mdp_pcsc_monitor_free(monitor);
+	monitor = NULL;
+	pthread_mutex_unlock(&monitor_lock);
+
+	for (i = 0; i < st.count; i++) {
+		struct slot *s = st.list[i];
+
+		detach_card(s);
+		free(s->sessions);
+		lock_free(s->lock);
+		free(s->name);
+		free(s->vcard_path);
+		free(s);
+	}
+	free(st.list);
+	md_registry_free(st.reg);
+	memset(&st, 0, sizeof(st));
+}
+
+struct slot *
+slot_lookup_inlock(CK_SLOT_ID id)
+{
+	size_t i;
+
+	for (i = 0; i < st.count; i++)
+		if (st.list[i]->id == id)
+			return st.list[i];
+	return NULL;
+}
+
+static struct slot *
+slot_by_reader_inlock(const char *reader)
+{
+	size_t i;
+
+	for (i = 0; i < st.count; i++)
+		if (!st.list[i]->vcard_path && strcmp(st.list[i]->name, reader) == 0)
+			return st.list[i];
+	return NULL;
+}
+
+/* Bring the PC/SC slots in line with the readers present now (hot-plug). */
+static void
+scan_readers_inlock(void)
+{
+	const struct settings *set = module_settings();
+	char **readers = NULL;
+	size_t n = 0, i, j;
+	enum mdp_err err;
+
+	if (!set->pcsc)
+		return;
+	err = mdp_pcsc_list_readers(&readers, &n);
+	if (err != MDP_OK && err != MDP_ERR_NO_SERVICE)
+		log_warn("PC/SC reader list: %s", mdp_err_last());
+	for (i = 0; i < st.count; i++) {
+		struct slot *s = st.list[i];
+		bool there = false;
+
+		if (s->vcard_path)
+			continue;
+		for (j = 0; j < n && !there; j++)
+			there = strcmp(readers[j], s->name) == 0;
+		lock_take(s->lock);
+		if (!there && s->attached) {
+			log_info("reader %s removed (slot %lu)", s->name, s->id);
+			if (s->tr || s->kc)
+				slot_card_gone_slocked(s);
+			s->attached = false;
+			s->event = true;
+		} else if (there && !s->attached) {
+			log_info("reader %s back (slot %lu)", s->name, s->id);
+			s->attached = true;
+			s->event = true;
+		}
+		lock_release(s->lock);
+	}
+	for (j = 0; j < n; j++) {
+		struct slot *s;
+
+		if (slot_by_reader_inlock(readers[j]) || !settings_reader_wanted(set, readers[j]))
+			continue;
+		if (slot_add_inlock("pcsc", readers[j], NULL, &s) == CKR_OK)
+			log_info("reader %s is slot %lu", readers[j], s->id);
+	}
+	if (readers)
+		mdp_pcsc_free_readers(readers, n);
+}
+
+static bool
+card_present_slocked(struct slot *s)
+{
+	return slot_token_slocked(s) == CKR_OK;
+}
+
+CK_RV
+slot_list_inlock(CK_BBOOL present, CK_SLOT_ID *list, CK_ULONG *count)
+{
+	CK_ULONG n = 0;
+	size_t i;
+	CK_RV rv = CKR_OK;
+
+	/* The list may change only when the caller asks for its size (PKCS#11 §5.5). */
+	if (!list)
+		scan_readers_inlock();
+	for (i = 0; i < st.count; i++) {
+		struct slot *s = st.list[i];
+		bool ok;
+
+		if (!s->attached)
+			continue;
+		if (present) {
+			lock_take(s->lock);
+			ok = card_present_slocked(s);
+			lock_release(s->lock);
+			if (!ok)
+				continue;
+		}
+		if (list && n < *count)
+			list[n] = s->id;
+		n++;
+	}
+	if (list && n > *count)
+		rv = CKR_BUFFER_TOO_SMALL;
+	*count = n;
+	return rv;
+}
+
+CK_RV
+slot_info_slocked(struct slot *s, CK_SLOT_INFO *info)
+{
+	memset(info, 0, sizeof(*info));
+	attr_pad(info->slotDescription, sizeof(info->slotDescription), s->name);
+	attr_pad(info->manufacturerID, sizeof(info->manufacturerID),
+		 s->vcard_path ? "mdp11 virtual card" : "PC/SC");
+	info->flags = CKF_HW_SLOT;
+	if (!s->vcard_path)
+		info->flags |= CKF_REMOVABLE_DEVICE;
+	if (s->attached && card_present_slocked(s))
+		info->flags |= CKF_TOKEN_PRESENT;
+	else if (s->unrecognized)
+		info->flags |= CKF_TOKEN_PRESENT; /* a card is there, no module knows it */
+	return CKR_OK;
+}
+
+CK_RV
+slot_admin_key(const uint8_t *pin, size_t len, uint8_t key[24])
+{
+	size_t i;
+
+	if (!pin)
+		return CKR_ARGUMENTS_BAD;
+	if (len == 24) {
+		memcpy(key, pin, 24);
+		return CKR_OK;
+	}
+	if (len != 48)
+		return CKR_PIN_LEN_RANGE;
+	for (i = 0; i < 48; i++) {
+		uint8_t c = pin[i], v;
+
+		if (c >= '0' && c <= '9')
+			v = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v = c - 'A' + 10;
+		else {
+			mdp_wipe(key, 24);
+			return CKR_PIN_INVALID;
+		}
+		if (i % 2 == 0)
+			key[i / 2] = (uint8_t)(v << 4);
+		else
+			key[i / 2] |= v;
+	}
+	return CKR_OK;
+}
+
+CK_RV
+slot_rv(struct slot *s, enum md_rv rv)
+{
+	switch ((uint32_t)rv) {
+	case MD_OK:
+		return CKR_OK;
+	case MD_E_INVALID_PARAMETER:
+		return CKR_ARGUMENTS_BAD;
+	case MD_E_NO_MEMORY:
+		return CKR_HOST_MEMORY;
+	case MD_E_INSUFFICIENT_BUFFER:
+	case MD_ERROR_INSUFFICIENT_BUFFER:
+		return CKR_BUFFER_TOO_SMALL;
+	case MD_W_WRONG_CHV:
+		return CKR_PIN_INCORRECT;
+	case MD_W_CHV_BLOCKED:
+		s->info_valid = false;
+		return CKR_PIN_LOCKED;
+	case MD_E_INVALID_CHV:
+		return CKR_PIN_LEN_RANGE;
+	case MD_W_SECURITY_VIOLATION:
+	case MD_W_CARD_NOT_AUTHENTICATED:
+	case MD_E_NO_ACCESS:
+		return CKR_USER_NOT_LOGGED_IN;
+	case MD_W_CANCELLED_BY_USER:
+	case MD_E_CANCELLED:
+		return CKR_FUNCTION_CANCELED;
+	case MD_E_NO_SMARTCARD:
+	case MD_W_REMOVED_CARD:
+		slot_card_gone_slocked(s);
+		return CKR_DEVICE_REMOVED;
+	case MD_E_UNKNOWN_CARD:
+		return CKR_TOKEN_NOT_RECOGNIZED;
+	case MD_E_READ_ONLY_CARD:
+		return CKR_TOKEN_WRITE_PROTECTED;
+	case MD_E_WRITE_TOO_MANY:
+	case KSP_E_NO_ROOM:
+		return CKR_DEVICE_MEMORY;
+	case MD_E_UNSUPPORTED_FEATURE:
+		return CKR_FUNCTION_NOT_SUPPORTED;
+	case MD_E_NO_KEY_CONTAINER:
+		return CKR_KEY_HANDLE_INVALID;
+	case MD_W_RESET_CARD:
+		/* Someone reset the card: its login state is gone (spec/minidriver.md §10.3). */
+		if (s->login != LOGIN_NONE) {
+			s->login = LOGIN_NONE;
+			s->view_valid = false;
+			return CKR_USER_NOT_LOGGED_IN;
+		}
+		return CKR_DEVICE_ERROR;
+	case MD_E_FILE_NOT_FOUND:
+	case MD_E_DIR_NOT_FOUND:
+	case MD_F_COMM_ERROR:
+	case MD_E_COMM_DATA_LOST:
+	case MD_E_NOT_TRANSACTED:
+	case MD_W_UNRESPONSIVE_CARD:
+	case MD_E_SHARING_VIOLATION:
+	case MD_E_TIMEOUT:
+	case MD_E_NO_SERVICE:
+	case MD_ERROR_REVISION_MISMATCH:
+		return CKR_DEVICE_ERROR;
+	case KSP_E_BAD_KEY:
+		return CKR_KEY_TYPE_INCONSISTENT;
+	case KSP_E_KEY_SIZE:
+		return CKR_KEY_SIZE_RANGE;
+	case KSP_E_BAD_DATA:
+		return CKR_DATA_LEN_RANGE;
+	case KSP_E_PROHIBITED:
+		return CKR_ACTION_PROHIBITED;
+	case KSP_E_EXISTS:
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	case KSP_E_POLICY:
+	case KSP_E_CERT_MISMATCH:
+		return CKR_TEMPLATE_INCONSISTENT;
+	case KSP_E_NOT_FOUND:
+		return CKR_OBJECT_HANDLE_INVALID;
+	case KSP_E_DECRYPT:
+		return CKR_ENCRYPTED_DATA_INVALID;
+	default:
+		break;
+	}
+	log_warn("card layer error %s (0x%08x) mapped to CKR_FUNCTION_FAILED", ksp_rv_name(rv),
+		 (unsigned)rv);
+	return CKR_FUNCTION_FAILED;
+}
+
+/* Connect the link and, once per insertion, ask the card modules whether they know the card. */
+static CK_RV
+attach_card(struct slot *s)
+{
+	struct md_card *card = NULL;
+	enum mdp_err err;
+	enum md_rv mrv;
+
+	if (!s->tr) {
+		if (s->vcard_path)
+			err = mdp_transport_embedded_new(s->vcard_path, NULL, &s->tr);
+		else
+			err = mdp_transport_pcsc_new(s->name, &s->tr);
+		if (err == MDP_ERR_NO_CARD || err == MDP_ERR_NOT_FOUND)
+			return CKR_TOKEN_NOT_PRESENT;
+		if (err != MDP_OK) {
+			log_warn("slot %lu (%s): %s", s->id, s->name, mdp_err_last());
+			return err == MDP_ERR_NOMEM ? CKR_HOST_MEMORY : CKR_DEVICE_ERROR;
+		}
+	}
+	if (s->unrecognized)
+		return CKR_TOKEN_NOT_RECOGNIZED;
+	mrv = md_card_acquire(st.reg, s->tr, MD_CARD_DATA_CURRENT_VERSION, 0, &card);
+	if (mrv == MD_E_UNKNOWN_CARD) {
+		/* Remembered until the card goes: no endless probing (§10.1). */
+		log_info("slot %lu (%s): no card module recognises the card", s->id, s->name);
+		s->unrecognized = true;
+		return CKR_TOKEN_NOT_RECOGNIZED;
+	}
+	if (mrv != MD_OK)
+		return slot_rv(s, mrv);
+	mrv = ksp_card_open(card, &st.policy, &s->kc);
+	if (mrv != MD_OK) {
+		log_warn("slot %lu (%s): opening the card: %s (%s)", s->id, s->name,
+			 ksp_rv_name(mrv), mdp_err_last());
+		return slot_rv(s, mrv);
+	}
+	s->view_valid = false;
+	s->info_valid = false;
+	log_debug("slot %lu (%s): card attached (%s)", s->id, s->name, md_card_name(card));
+	return CKR_OK;
+}
+
+CK_RV
+slot_token_slocked(struct slot *s)
+{
+	struct mdp_transport_status ts;
+	bool changed = false;
+	enum md_rv mrv;
+	CK_RV rv;
+
+	if (!s->attached)
+		return CKR_TOKEN_NOT_PRESENT;
+	if (s->tr) {
+		if (mdp_transport_status(s->tr, &ts) != MDP_OK || !ts.present) {
+			slot_card_gone_slocked(s);
+			return CKR_TOKEN_NOT_PRESENT;
+		}
+		if (ts.changed && s->kc) {
+			/* Removed and inserted again, or reset: start over with this insertion. */
+			slot_card_gone_slocked(s);
+		}
+	}
+	if (!s->kc) {
+		rv = attach_card(s);
+		if (rv != CKR_OK)
+			return rv;
+	}
+	mrv = ksp_card_refresh(s->kc, &changed);
+	if (mrv != MD_OK) {
+		rv = slot_rv(s, mrv);
+		if (rv == CKR_USER_NOT_LOGGED_IN)
+			mrv = ksp_card_refresh(s->kc, &changed);
+		if (mrv != MD_OK)
+			return rv == CKR_DEVICE_REMOVED ? CKR_TOKEN_NOT_PRESENT : rv;
+	}
+	if (changed) {
+		s->info_valid = false;
+		s->view_valid = false;
+	}
+	if (!s->view_valid) {
+		rv = object_view_rebuild_slocked(s);
+		if (rv != CKR_OK)
+			return rv;
+		s->view_valid = true;
+	}
+	return CKR_OK;
+}
+
+static CK_RV
+token_facts(struct slot *s)
+{
+	enum md_rv mrv;
+
+	if (s->info_valid)
+		return CKR_OK;
+	mrv = ksp_token_info(s->kc, &s->info);
+	if (mrv != MD_OK)
+		return slot_rv(s, mrv);
+	s->info_valid = true;
+	return CKR_OK;
+}
+
+CK_RV
+slot_token_info_slocked(struct slot *s, CK_TOKEN_INFO *info)
+{
+	const struct settings *set = module_settings();
+	struct ksp_pin_info pi;
+	char label[96];
+	size_t i, all = 0, rw = 0;
+	enum md_rv mrv;
+	CK_RV rv;
+
+	rv = slot_token_slocked(s);
+	if (rv != CKR_OK)
+		return rv;
+	rv = token_facts(s);
+	if (rv != CKR_OK)
+		return rv;
+	mrv = ksp_pin_info(s->kc, &pi);
+	if (mrv != MD_OK)
+		return slot_rv(s, mrv);
+
+	memset(info, 0, sizeof(*info));
+	if (set->token_label)
+		snprintf(label, sizeof(label), "%s", set->token_label);
+	else if (s->vcard_path)
+		snprintf(label, sizeof(label), "%s", s->name);
+	else
+		snprintf(label, sizeof(label), "%s %.8s", s->info.card_name, s->info.serial);
+	attr_pad(info->label, sizeof(info->label), label);
+	attr_pad(info->manufacturerID, sizeof(info->manufacturerID), "mdp11");
+	attr_pad(info->model, sizeof(info->model), s->info.card_name);
+	attr_pad(info->serialNumber, sizeof(info->serialNumber), s->info.serial);
+	info->flags = CKF_RNG | CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED |
+		      CKF_TOKEN_INITIALIZED;
+	if (s->info.read_only)
+		info->flags |= CKF_WRITE_PROTECTED;
+	if (pi.external)
+		info->flags |= CKF_PROTECTED_AUTHENTICATION_PATH;
+	if (pi.blocked)
+		info->flags |= CKF_USER_PIN_LOCKED;
+	else if (pi.tries_left == 1)
+		info->flags |= CKF_USER_PIN_FINAL_TRY | CKF_USER_PIN_COUNT_LOW;
+	else if (pi.tries_left >= 0 && pi.tries_max > 0 && pi.tries_left < pi.tries_max)
+		info->flags |= CKF_USER_PIN_COUNT_LOW;
+	for (i = 0; i < s->nsessions; i++) {
+		if (s->sessions[i]->gen != s->gen)
+			continue;
+		all++;
+		if (session_is_rw(s->sessions[i]))
+			rw++;
+	}
+	info->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;
+	info->ulSessionCount = all;
+	info->ulMaxRwSessionCount = CK_EFFECTIVELY_INFINITE;
+	info->ulRwSessionCount = rw;
+	info->ulMaxPinLen = s->info.pin_max_len ? s->info.pin_max_len : 16;
+	info->ulMinPinLen = s->info.pin_min_len ? s->info.pin_min_len : 4;
+	info->ulTotalPublicMemory = CK_UNAVAILABLE_INFORMATION;
+	info->ulTotalPrivateMemory = CK_UNAVAILABLE_INFORMATION;
+	info->ulFreePublicMemory = s->info.free_bytes == UINT32_MAX ? CK_UNAVAILABLE_INFORMATION
+								      : s->info.free_bytes;
+	info->ulFreePrivateMemory = info->ulFreePublicMemory;
+	memset(info->utcTime, ' ', sizeof(info->utcTime));
+	return CKR_OK;
+}
+
+CK_RV
+slot_mechanisms_slocked(struct slot *s, CK_MECHANISM_TYPE *list, CK_ULONG *count)
+{
+	CK_RV rv = slot_token_slocked(s);
+
+	if (rv == CKR_OK)
+		rv = token_facts(s);
+	if (rv != CKR_OK)
+		return rv;
+	return crypto_mechanism_list(&s->info, list, count);
+}
+
+CK_RV
+slot_mechanism_info_slocked(struct slot *s, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info)
+{
+	CK_RV rv = slot_token_slocked(s);
+
+	if (rv == CKR_OK)
+		rv = token_facts(s);
+	if (rv != CKR_OK)
+		return rv;
+	return crypto_mechanism_info(&s->info, type, info);
+}
+
+CK_RV
+slot_init_token_slocked(struct slot *s, const uint8_t *so_pin, size_t so_len, const char *label)
+{
+	uint8_t key[24];
+	enum md_rv mrv;
+	CK_RV rv;
+
+	rv = slot_token_slocked(s);
+	if (rv != CKR_OK)
+		return rv;
+	/* PKCS#11 §5.6: not while sessions are open. */
+	if (s->nsessions)
+		return CKR_SESSION_EXISTS;
+	rv = slot_admin_key(so_pin, so_len, key);
+	if (rv != CKR_OK)
+		return rv;
+	mrv = ksp_reinit(s->kc, key, sizeof(key), NULL, 0);
+	mdp_wipe(key, sizeof(key));
+	s->info_valid = false;
+	s->view_valid = false;
+	if (mrv != MD_OK)
+		return slot_rv(s, mrv);
+	log_info("slot %lu: token re-personalised (label \"%s\" is not stored: the card has "
+		 "no label field)", s->id, label);
+	return slot_token_slocked(s);
+}
+
+/* ---- C_WaitForSlotEvent ---- */
+
+static bool
+take_event_inlock(CK_SLOT_ID *out)
+{
+	size_t i;
+
+	for (i = 0; i < st.count; i++) {
+		struct slot *s = st.list[i];
+		bool ev;
+
+		lock_take(s->lock);
+		ev = s->event;
+		s->event = false;
+		lock_release(s->lock);
+		if (ev) {
+			*out = s->id;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* One round of PC/SC monitoring: true (and *ev) when a reader or card changed. */
+static bool
+poll_pcsc(int timeout_ms, const struct settings *set, struct mdp_pcsc_event *ev)
+{
+	struct mdp_pcsc_monitor *m;
+	enum mdp_err err;
+
+	if (set->pcsc) {
+		pthread_mutex_lock(&monitor_lock);
+		if (!monitor && mdp_pcsc_monitor_new(&monitor) != MDP_OK)
+			monitor = NULL;
+		m = monitor;
+		if (m)
+			atomic_fetch_add(&monitor_users, 1);
+		pthread_mutex_unlock(&monitor_lock);
+		if (m) {
+			err = mdp_pcsc_monitor_wait(m, timeout_ms, ev);
+			atomic_fetch_sub(&monitor_users, 1);
+			if (err == MDP_OK)
+				return true;
+			if (err == MDP_ERR_TIMEOUT || err == MDP_ERR_BUSY)
+				return false;
+		}
+	}
+	/* No PC/SC service: only virtual cards, whose events come from their use. */
+	if (timeout_ms)
+		usleep(200000);
+	return false;
+}
+
+/* Apply one PC/SC event to the slot table (module lock). */
+static void
+apply_event_inlock(const struct mdp_pcsc_event *ev)
+{
+	struct slot *s;
+
+	if (!ev->reader[0]) {
+		scan_readers_inlock();
+		return;
+	}
+	s = slot_by_reader_inlock(ev->reader);
+	if (!s) {
+		scan_readers_inlock();
+		return;
+	}
+	lock_take(s->lock);
+	if (!ev->present && (s->tr || s->kc || s->unrecognized))
+		slot_card_gone_slocked(s);
+	else if (ev->present)
+		s->event = true;
+	s->unrecognized = s->unrecognized && ev->present;
+	lock_release(s->lock);
+}
+
+void
+slot_cancel_wait(void)
+{
+	pthread_mutex_lock(&monitor_lock);
+	if (monitor)
+		mdp_pcsc_monitor_cancel(monitor);
+	pthread_mutex_unlock(&monitor_lock);
+}
+
+CK_RV
+slot_wait_event(CK_FLAGS flags, CK_SLOT_ID *out)
+{
+	const struct settings *set = module_settings();
+	bool dont_block = (flags & CKF_DONT_BLOCK) != 0;
+	struct mdp_pcsc_event ev;
+	CK_RV rv = CKR_NO_EVENT;
+
+	for (;;) {
+		bool changed, found;
+
+		if (!module_wait_enter())
+			return CKR_CRYPTOKI_NOT_INITIALIZED;
+		changed = poll_pcsc(dont_block ? 0 : 500, set, &ev);
+		if (!module_running()) {
+			module_wait_leave();
+			return CKR_CRYPTOKI_NOT_INITIALIZED;
+		}
+		module_lock();
+		if (changed)
+			apply_event_inlock(&ev);
+		found = take_event_inlock(out);
+		module_unlock();
+		module_wait_leave();
+		if (found)
+			return CKR_OK;
+		if (dont_block)
+			return rv;
+	}
+}
