@@ -8,6 +8,7 @@ libmdp11ksp_la_SOURCES = \
 	minidriver/ksp-format.c minidriver/ksp-cache.c minidriver/ksp-pad.c
 libmdp11ksp_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS) -fPIC
 libmdp11ksp_la_LIBADD = $(ZLIB_LIBS) $(CRYPTO_LIBS)
+EXTRA_DIST += docs/ksp.md
 
 check_PROGRAMS += tests/unit/test-ksp
 TESTS += tests/unit/test-ksp
