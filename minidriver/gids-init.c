@@ -128,6 +128,43 @@ gids_probe(struct mdp_transport *t, enum gids_state *state)
 }
 
 enum mdp_err
+gids_pin_status(struct mdp_transport *t, int *tries_left, int *tries_max)
+{
+	static const uint8_t get_pin[] = { 0x5C, 0x02, 0x7F, 0x71 };
+	struct mdp_apdu a = { 0x00, 0xCB, 0x3F, 0xFF, get_pin, sizeof(get_pin), 256, false };
+	struct mdp_cursor v, t97;
+	struct mdp_buf b;
+	uint16_t sw = 0;
+	enum mdp_err rv;
+	int left = -1, max = -1;
+
+	buf_init(&b);
+	rv = mdp_apdu_exchange(t, &a, &b, &sw);
+	if (rv != MDP_OK)
+		goto out;
+	if (!MDP_SW_IS_OK(sw) || tlv_find(b.data, b.len, 0x7F71, &v) != MDP_OK) {
+		rv = mdp_err_reason(MDP_ERR_NOT_FOUND, "no PIN status DO (answer %04X)", sw);
+		goto out;
+	}
+	if (tlv_find(v.p, v.len, 0x97, &t97) == MDP_OK ||
+	    tlv_find(v.p, v.len, 0x9F17, &t97) == MDP_OK) {
+		if (t97.len == 1)
+			left = t97.p[0];
+	}
+	if (tlv_find(v.p, v.len, 0x93, &t97) == MDP_OK && t97.len == 1)
+		max = t97.p[0];
+	if (left < 0) {
+		rv = mdp_err_reason(MDP_ERR_NOT_FOUND, "PIN status DO without a retry counter");
+		goto out;
+	}
+	*tries_left = left;
+	*tries_max = max;
+out:
+	buf_free(&b);
+	return rv;
+}
+
+enum mdp_err
 gids_initialize(struct mdp_transport *t, const uint8_t *pin, size_t pin_len,
 		const uint8_t admin_key[24], const uint8_t cardid[16])
 {

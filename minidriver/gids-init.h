@@ -35,4 +35,12 @@ enum mdp_err gids_probe(struct mdp_transport *t, enum gids_state *state);
 enum mdp_err gids_initialize(struct mdp_transport *t, const uint8_t *pin, size_t pin_len,
 			     const uint8_t admin_key[24], const uint8_t cardid[16]);
 
+/*
+ * The user PIN's retry counter from the PIN status DO 7F71 (tag 97 tries left, or 9F17 on
+ * older cards; tag 93 the limit, -1 when absent), spec/gids.md §7.2. The GIDS application
+ * must be selected (it is once a card module has acquired the card). MDP_ERR_NOT_FOUND when
+ * the card does not answer with the DO.
+ */
+enum mdp_err gids_pin_status(struct mdp_transport *t, int *tries_left, int *tries_max);
+
 #endif

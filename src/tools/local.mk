@@ -43,6 +43,6 @@ tests_unit_test_tool_SOURCES = tests/unit/test-tool.c $(TOOL_CARD_HELPERS)
 tests_unit_test_tool_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_tool_LDADD = libmdp11blob.la libmdp11common.la $(TEST_LIBS)
 
-TESTS += tests/integration/tool.sh
-EXTRA_DIST += tests/integration/tool.sh
+TESTS += tests/integration/tool.sh tests/integration/tool-pcsc.sh
+EXTRA_DIST += tests/integration/tool.sh tests/integration/tool-pcsc.sh
 # ---- end mdp11-tool card commands ----

@@ -88,6 +88,12 @@ int tool_exit_for(enum md_rv rv);
 /* Print "mdp11-tool: what: reason" for rv (with a hint for policy refusals); returns the code. */
 int tool_md_error(enum md_rv rv, const char *what);
 
+/*
+ * PIN facts: the host role's, completed for GIDS cards with the card's PIN status DO when
+ * the host role does not know the retry counter (no authentication seen yet).
+ */
+enum md_rv tool_pin_facts(struct tool_card *card, struct ksp_pin_info *out);
+
 /* Log the user in with the PIN from o (terminal prompt when no source); returns an exit code. */
 int tool_login_user(struct tool_card *card, const struct tool_opts *o);
 

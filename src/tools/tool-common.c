@@ -685,6 +685,27 @@ tool_md_error(enum md_rv rv, const char *what)
 	return tool_error(code, "%s: %s (%s)", what, reason, ksp_rv_name(rv));
 }
 
+enum md_rv
+tool_pin_facts(struct tool_card *card, struct ksp_pin_info *out)
+{
+	struct ksp_pin_info pi;
+	int left = -1, max = -1;
+	enum md_rv rv;
+
+	rv = ksp_pin_info(card->kc, &pi);
+	if (rv != MD_OK)
+		return rv;
+	if (pi.tries_left < 0 && strcmp(card->info.card_name, "GIDS") == 0 &&
+	    gids_pin_status(card->t, &left, &max) == MDP_OK) {
+		pi.tries_left = left;
+		if (max >= 0)
+			pi.tries_max = max;
+		pi.blocked = left == 0;
+	}
+	*out = pi;
+	return MD_OK;
+}
+
 int
 tool_login_user(struct tool_card *card, const struct tool_opts *o)
 {
@@ -694,7 +715,7 @@ tool_login_user(struct tool_card *card, const struct tool_opts *o)
 	enum mdp_err err;
 	enum md_rv rv;
 
-	if (ksp_pin_info(card->kc, &pi) == MD_OK && pi.blocked)
+	if (tool_pin_facts(card, &pi) == MD_OK && pi.blocked)
 		return tool_md_error(MD_W_CHV_BLOCKED, "PIN");
 	err = tool_secret_read(&o->pin, "PIN", false, &pin, &len);
 	if (err != MDP_OK)

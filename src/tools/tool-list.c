@@ -259,7 +259,7 @@ json_card(FILE *f, struct tool_ctx *ctx, struct tool_card *card)
 	tool_json_string(f, hex);
 	fprintf(f, ",\"read_only\":%s,\"keygen\":%s", card->info.read_only ? "true" : "false",
 		card->info.keygen ? "true" : "false");
-	if (ksp_pin_info(card->kc, &pi) == MD_OK) {
+	if (tool_pin_facts(card, &pi) == MD_OK) {
 		fputs(",\"pin\":{\"tries_left\":", f);
 		if (pi.tries_left < 0)
 			fputs("null", f);
@@ -336,7 +336,7 @@ text_card(FILE *f, struct tool_ctx *ctx, struct tool_card *card)
 	fprintf(f, "  label:       %s\n", card->label);
 	fprintf(f, "  serial:      %s\n", card->info.serial);
 	fprintf(f, "  cardid:      %s\n", hex);
-	if (ksp_pin_info(card->kc, &pi) == MD_OK) {
+	if (tool_pin_facts(card, &pi) == MD_OK) {
 		if (pi.blocked)
 			fprintf(f, "  PIN:         blocked\n");
 		else if (pi.tries_left >= 0 && pi.tries_max >= 0)

@@ -344,10 +344,10 @@ tool_spec_resolve(const char *name, int key_type, unsigned bits)
 		return off < 0 ? MDP_AT_NONE : (enum mdp_key_spec)(MDP_AT_ECDSA_P256 + off);
 	}
 	s = mdp_key_spec_from_name(name);
-	if (s != MDP_AT_NONE) {
-		if (key_type == EVP_PKEY_RSA)
-			return MDP_KEY_SPEC_IS_RSA(s) ? s : MDP_AT_NONE;
-		if (!MDP_KEY_SPEC_IS_EC(s) || off < 0)
+	if (s != MDP_AT_NONE && key_type == EVP_PKEY_RSA)
+		return MDP_KEY_SPEC_IS_RSA(s) ? s : MDP_AT_NONE;
+	if (MDP_KEY_SPEC_IS_EC(s)) {
+		if (key_type != EVP_PKEY_EC || off < 0)
 			return MDP_AT_NONE;
 		/* The curve of an EC spec must be the key's. */
 		if ((int)s - (MDP_KEY_SPEC_IS_ECDSA(s) ? (int)MDP_AT_ECDSA_P256 :
