@@ -44,5 +44,5 @@ tests_unit_test_tool_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_tool_LDADD = libmdp11blob.la libmdp11common.la $(TEST_LIBS)
 
 TESTS += tests/integration/tool.sh tests/integration/tool-pcsc.sh
-EXTRA_DIST += tests/integration/tool.sh tests/integration/tool-pcsc.sh
+EXTRA_DIST += tests/integration/tool.sh tests/integration/tool-pcsc.sh docs/tool.md
 # ---- end mdp11-tool card commands ----
