@@ -16,6 +16,12 @@ tests_unit_test_ksp_SOURCES = tests/unit/test-ksp.c
 tests_unit_test_ksp_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_ksp_LDADD = libmdp11ksp.la libmdp11minidriver.la $(TEST_LIBS) $(ZLIB_LIBS)
 
+check_PROGRAMS += tests/unit/test-ksp-card
+TESTS += tests/unit/test-ksp-card
+tests_unit_test_ksp_card_SOURCES = tests/unit/test-ksp-card.c
+tests_unit_test_ksp_card_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_ksp_card_LDADD = libmdp11ksp.la libmdp11minidriver.la $(TEST_LIBS) $(ZLIB_LIBS)
+
 # The card modules.
 mdp11include_HEADERS += include/mdp11/card-module.h
 EXTRA_DIST += minidriver/card.h
