@@ -1,8 +1,24 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The minidriver core: the card-module interface, the GIDS card module, the registry.
+
+# The host role (minidriver/ksp.c): libmdp11ksp.la, linked with the card layer's library.
+noinst_LTLIBRARIES += libmdp11ksp.la
+libmdp11ksp_la_SOURCES = \
+	minidriver/ksp.c minidriver/ksp.h minidriver/ksp-int.h \
+	minidriver/ksp-format.c minidriver/ksp-cache.c minidriver/ksp-pad.c
+libmdp11ksp_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS) -fPIC
+libmdp11ksp_la_LIBADD = $(ZLIB_LIBS) $(CRYPTO_LIBS)
+EXTRA_DIST += docs/ksp.md
+
+check_PROGRAMS += tests/unit/test-ksp
+TESTS += tests/unit/test-ksp
+tests_unit_test_ksp_SOURCES = tests/unit/test-ksp.c
+tests_unit_test_ksp_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_ksp_LDADD = libmdp11ksp.la libmdp11minidriver.la $(TEST_LIBS) $(ZLIB_LIBS)
+
+# The card modules.
 mdp11include_HEADERS += include/mdp11/card-module.h
 EXTRA_DIST += minidriver/card.h
-
 noinst_LTLIBRARIES += libmdp11minidriver.la
 libmdp11minidriver_la_SOURCES = \
 	minidriver/card.c minidriver/card.h minidriver/card-int.h \

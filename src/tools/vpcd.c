@@ -253,6 +253,7 @@ vpcd_serve_fd(int fd, const struct vpcd_card_ops *ops, volatile sig_atomic_t *st
 	uint8_t *frame = NULL;
 	uint8_t rbuf[4096];
 	enum vpcd_end end = VPCD_END_IO;
+	int quickack = 1;
 
 	if (vpcd_decoder_init(&dec) != MDP_OK)
 		goto out;
@@ -275,6 +276,13 @@ vpcd_serve_fd(int fd, const struct vpcd_card_ops *ops, volatile sig_atomic_t *st
 			goto out;
 		}
 		n = read(fd, rbuf, sizeof(rbuf));
+		/*
+		 * vpcd writes the length and the APDU with two send() calls: with
+		 * Nagle on its side and a delayed ACK on ours, every APDU would
+		 * wait ~40 ms. Quick ACK mode (reset by the kernel) is renewed
+		 * after each read. Not a TCP socket (tests): harmless failure.
+		 */
+		setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &quickack, sizeof(quickack));
 		if (n == 0) {
 			end = VPCD_END_CLOSED;
 			goto out;

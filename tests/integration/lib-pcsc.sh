@@ -26,8 +26,10 @@
 #   pcsc_fail MESSAGE                           print MESSAGE, exit 1 (the logs follow)
 #   pcsc_skip REASON                            print REASON, exit 77
 #
+# The functions also work in scripts running with "set -eu".
+#
 # Variables (set by the harness unless given):
-#   VCARD_BIN     mdp11-vcard binary ($top_builddir/mdp11-vcard)
+#   VCARD_BIN     mdp11-vcard binary ($top_builddir/src/tools/mdp11-vcard)
 #   PCSC_TMP      private work directory, removed at exit (kept when MDP11_KEEP_TMP=1)
 #   PCSC_PORT     vpcd TCP port (slot 0; vpcd also opens PCSC_PORT+1 for slot 1)
 #   PCSC_READER   name of the reader the card is in ("Virtual PCD 00 00")
@@ -39,7 +41,7 @@ set -u
 
 : "${top_builddir:=$(pwd)}"
 : "${top_srcdir:=$top_builddir}"
-: "${VCARD_BIN:=$top_builddir/mdp11-vcard}"
+: "${VCARD_BIN:=$top_builddir/src/tools/mdp11-vcard}"
 : "${PCSC_TIMEOUT:=20}"
 PCSC_READER="Virtual PCD 00 00"
 PCSC_PORT=""
@@ -117,7 +119,7 @@ pcsc_ns_setup() {
 	else
 		pcsc_fail "ip (iproute2) is needed to bring up loopback in the test's network namespace"
 	fi
-	mkdir -p /run/pcscd 2>/dev/null
+	mkdir -p /run/pcscd 2>/dev/null || true
 	mount -t tmpfs -o mode=0755,size=1m mdp11-pcscd /run/pcscd ||
 		pcsc_fail "cannot mount a private tmpfs on /run/pcscd"
 	PCSC_TMP=$(mktemp -d "${TMPDIR:-/tmp}/mdp11-$PCSC_NAME.XXXXXX") ||
@@ -183,8 +185,8 @@ pcsc_alive() {
 # Stop a process: SIGTERM, wait up to 5 s, then SIGKILL.
 pcsc_kill_wait() {
 	pid=$1
-	pcsc_alive "$pid" || { wait "$pid" 2>/dev/null; return 0; }
-	kill -TERM "$pid" 2>/dev/null
+	pcsc_alive "$pid" || { wait "$pid" 2>/dev/null || true; return 0; }
+	kill -TERM "$pid" 2>/dev/null || true
 	n=0
 	while pcsc_alive "$pid" && [ $n -lt 50 ]; do
 		pcsc_nap
@@ -192,9 +194,9 @@ pcsc_kill_wait() {
 	done
 	if pcsc_alive "$pid"; then
 		pcsc_log "process $pid ignored SIGTERM; killing it"
-		kill -KILL "$pid" 2>/dev/null
+		kill -KILL "$pid" 2>/dev/null || true
 	fi
-	wait "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null || true
 	return 0
 }
 
@@ -284,8 +286,8 @@ vcard_stop() {
 
 vcard_kill() {
 	[ -n "$PCSC_VCARD_PID" ] || return 0
-	kill -KILL "$PCSC_VCARD_PID" 2>/dev/null
-	wait "$PCSC_VCARD_PID" 2>/dev/null
+	kill -KILL "$PCSC_VCARD_PID" 2>/dev/null || true
+	wait "$PCSC_VCARD_PID" 2>/dev/null || true
 	PCSC_VCARD_PID=""
 }
 
