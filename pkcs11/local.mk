@@ -41,6 +41,11 @@ tests_module_test_module_SOURCES = tests/module/test-module.c \
 tests_module_test_module_CFLAGS = $(TEST_CFLAGS) $(MDP11_MODULE_CFLAGS)
 tests_module_test_module_LDADD = libmdp11vcard.la $(TEST_LIBS) $(LIBS)
 
+# A test helper that makes a virtual card state file (independent of the mdp11-vcard tool).
+check_PROGRAMS += tests/module/mkcard
+tests_module_mkcard_SOURCES = tests/module/mkcard.c
+tests_module_mkcard_LDADD = libmdp11vcard.la libmdp11common.la $(CRYPTO_LIBS)
+
 # Integration tests through real clients.
 TESTS += tests/integration/pkcs11-tool.sh tests/integration/nss.sh \
 	tests/integration/libp11.sh tests/integration/module-pcsc.sh

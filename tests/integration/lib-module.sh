@@ -27,11 +27,11 @@ need_tool() {
 module_setup() {
 	MODULE=$top_builddir/.libs/mdp11.so
 	[ -f "$MODULE" ] || fail "$MODULE is not built"
-	[ -x "$top_builddir/mdp11-vcard" ] || fail "mdp11-vcard is not built"
+	[ -x "$top_builddir/tests/module/mkcard" ] || fail "tests/module/mkcard is not built"
 	WORK=$(mktemp -d "${TMPDIR:-/tmp}/mdp11-$NAME.XXXXXX")
 	trap 'rm -rf "$WORK"' EXIT
-	"$top_builddir/mdp11-vcard" create --pin "$PIN" --admin-key "$ADMIN" "$WORK/card.vcard" \
-		>/dev/null || fail "mdp11-vcard create failed"
+	"$top_builddir/tests/module/mkcard" "$WORK/card.vcard" "$PIN" "$ADMIN" ||
+		fail "creating the virtual card failed"
 	printf '[readers]\npcsc = no\n' >"$WORK/mdp11.conf"
 	MDP11_VCARD=$WORK/card.vcard
 	MDP11_CONF=$WORK/mdp11.conf

@@ -11,7 +11,7 @@ module_setup
 
 pkcs11-tool --module "$MODULE" --login --pin "$PIN" --keypairgen --key-type rsa:2048 --id 01 \
 	--label csrkey >/dev/null || fail "RSA key generation"
-pkcs11-tool --module "$MODULE" --login --pin "$PIN" --keypairgen --key-type EC:prime256v1 \
+pkcs11-tool --module "$MODULE" --login --pin "$PIN" --keypairgen --key-type EC:prime256v1 --usage-sign \
 	--id 02 --label csrec >/dev/null || fail "EC key generation"
 
 cat >"$WORK/openssl.cnf" <<CNF

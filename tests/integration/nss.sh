@@ -9,7 +9,7 @@ module_setup
 
 pkcs11-tool --module "$MODULE" --login --pin "$PIN" --keypairgen --key-type rsa:2048 --id 01 \
 	--label "nss rsa" >/dev/null || fail "RSA key generation"
-pkcs11-tool --module "$MODULE" --login --pin "$PIN" --keypairgen --key-type EC:prime256v1 \
+pkcs11-tool --module "$MODULE" --login --pin "$PIN" --keypairgen --key-type EC:prime256v1 --usage-sign \
 	--id 02 --label "nss ec" >/dev/null || fail "EC key generation"
 
 mkdir "$WORK/db"
