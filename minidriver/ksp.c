@@ -3163,9 +3163,12 @@ ksp_reinit(struct ksp_card *kc, const uint8_t *admin_key, size_t key_len, const 
 	for (int pass = 0; pass < 2; pass++) {
 		const char *dir = pass == 0 ? MSCP : APPDIR;
 
+		bool had_dir;
+
 		rv = load_listing(kc, dir, &ls);
 		if (rv != MD_OK)
 			goto out;
+		had_dir = !ls->absent; /* ls goes when the first file is deleted */
 		pos = 0;
 		while ((nm = next_name(ls, &pos))) {
 			uint8_t idx;
@@ -3192,7 +3195,7 @@ ksp_reinit(struct ksp_card *kc, const uint8_t *admin_key, size_t key_len, const 
 		free(names);
 		names = NULL;
 		nnames = 0;
-		if (pass == 1 && ls && !ls->absent) {
+		if (pass == 1 && had_dir) {
 			rv = md_delete_directory(kc->md, APPDIR);
 			if (rv != MD_OK && rv != MD_E_DIR_NOT_FOUND)
 				goto out;

@@ -16,6 +16,12 @@ tests_unit_test_ksp_SOURCES = tests/unit/test-ksp.c
 tests_unit_test_ksp_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_ksp_LDADD = libmdp11ksp.la libmdp11minidriver.la $(TEST_LIBS) $(ZLIB_LIBS)
 
+check_PROGRAMS += tests/unit/test-ksp-card
+TESTS += tests/unit/test-ksp-card
+tests_unit_test_ksp_card_SOURCES = tests/unit/test-ksp-card.c
+tests_unit_test_ksp_card_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_ksp_card_LDADD = libmdp11ksp.la libmdp11minidriver.la $(TEST_LIBS) $(ZLIB_LIBS)
+
 # The card modules.
 mdp11include_HEADERS += include/mdp11/card-module.h
 EXTRA_DIST += minidriver/card.h
@@ -53,3 +59,14 @@ tests_unit_test_card_registry_CFLAGS = $(TEST_CFLAGS) \
 	-DTEST_PLUGIN_V2=\"$(abs_top_builddir)/.libs/mdp11-test-plugin-v2.so\"
 tests_unit_test_card_registry_LDADD = libmdp11minidriver.la $(TEST_LIBS) $(ZLIB_LIBS)
 EXTRA_tests_unit_test_card_registry_DEPENDENCIES = mdp11-test-plugin.la mdp11-test-plugin-v2.la
+
+# Drives the card module over a PC/SC reader from the shell tests (not installed).
+check_PROGRAMS += tests/integration/md-probe
+tests_integration_md_probe_SOURCES = tests/integration/md-probe.c
+tests_integration_md_probe_LDADD = libmdp11minidriver.la $(CRYPTO_LIBS) $(ZLIB_LIBS)
+
+check_PROGRAMS += tests/unit/test-card-gids
+TESTS += tests/unit/test-card-gids
+tests_unit_test_card_gids_SOURCES = tests/unit/test-card-gids.c
+tests_unit_test_card_gids_CFLAGS = $(TEST_CFLAGS) $(ZLIB_CFLAGS)
+tests_unit_test_card_gids_LDADD = libmdp11minidriver.la $(TEST_LIBS) $(ZLIB_LIBS)

@@ -15,3 +15,10 @@ tests_unit_test_vcard_SOURCES = tests/unit/test-vcard.c \
 	tests/unit/vcard-testlib.c tests/unit/vcard-testlib.h
 tests_unit_test_vcard_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_vcard_LDADD = libmdp11vcard.la $(TEST_LIBS)
+
+check_PROGRAMS += tests/unit/test-vcard-keys
+TESTS += tests/unit/test-vcard-keys
+tests_unit_test_vcard_keys_SOURCES = tests/unit/test-vcard-keys.c \
+	tests/unit/vcard-testlib.c tests/unit/vcard-testlib.h
+tests_unit_test_vcard_keys_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_vcard_keys_LDADD = libmdp11vcard.la $(TEST_LIBS)
