@@ -28,4 +28,4 @@ EXTRA_DIST += bench/run-bench.sh bench/bench-pcsc.sh bench/table.py
 CLEANFILES += $(EXTRA_PROGRAMS) bench/results.csv
 # The suite needs the module and mdp11-vcard too.
 bench: all
-EXTRA_DIST += docs/remote.md
+EXTRA_DIST += docs/remote.md docs/ecosystem.md

@@ -700,8 +700,15 @@ load_keymap(struct md_card *card)
 	rv = get_do(card, EF_UCDD, DO_KEYMAP, &b, &present);
 	if (rv != MD_OK)
 		goto out;
-	if (!present || b.len < 1 || b.data[0] != 0x01 || (b.len - 1) % KEYMAP_RECORD) {
+	if (!present) {
+		/* no keymap yet (a fresh card): the first key creates it */
 		g->keymap_absent = true;
+		goto out;
+	}
+	if (b.len < 1 || b.data[0] != 0x01 || (b.len - 1) % KEYMAP_RECORD) {
+		/* never overwrite what we cannot read */
+		log_warn("keymap malformed (%zu bytes)", b.len);
+		rv = MD_E_COMM_DATA_LOST;
 		goto out;
 	}
 	free(g->keymap);

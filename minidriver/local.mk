@@ -1,8 +1,23 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The minidriver core: the card-module interface, the GIDS card module, the registry.
+
+# The host role (minidriver/ksp.c): libmdp11ksp.la, linked with the card layer's library.
+noinst_LTLIBRARIES += libmdp11ksp.la
+libmdp11ksp_la_SOURCES = \
+	minidriver/ksp.c minidriver/ksp.h minidriver/ksp-int.h \
+	minidriver/ksp-format.c minidriver/ksp-cache.c minidriver/ksp-pad.c
+libmdp11ksp_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS) -fPIC
+libmdp11ksp_la_LIBADD = $(ZLIB_LIBS) $(CRYPTO_LIBS)
+
+check_PROGRAMS += tests/unit/test-ksp
+TESTS += tests/unit/test-ksp
+tests_unit_test_ksp_SOURCES = tests/unit/test-ksp.c
+tests_unit_test_ksp_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_ksp_LDADD = libmdp11ksp.la libmdp11minidriver.la $(TEST_LIBS) $(ZLIB_LIBS)
+
+# The card modules.
 mdp11include_HEADERS += include/mdp11/card-module.h
 EXTRA_DIST += minidriver/card.h
-
 noinst_LTLIBRARIES += libmdp11minidriver.la
 libmdp11minidriver_la_SOURCES = \
 	minidriver/card.c minidriver/card.h minidriver/card-int.h \
@@ -11,3 +26,29 @@ libmdp11minidriver_la_SOURCES = \
 libmdp11minidriver_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS) -fPIC
 libmdp11minidriver_la_LIBADD = libmdp11blob.la libmdp11transport.la libmdp11common.la \
 	$(CRYPTO_LIBS) $(ZLIB_LIBS)
+
+check_PROGRAMS += tests/unit/test-card-hostile
+TESTS += tests/unit/test-card-hostile
+tests_unit_test_card_hostile_SOURCES = tests/unit/test-card-hostile.c \
+	tests/mock/mock-transport.c tests/mock/mock-transport.h
+tests_unit_test_card_hostile_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_card_hostile_LDADD = libmdp11minidriver.la $(TEST_LIBS) $(ZLIB_LIBS)
+
+# A small external card module for tests/unit/test-card-registry (never installed).
+noinst_LTLIBRARIES += mdp11-test-plugin.la mdp11-test-plugin-v2.la
+mdp11_test_plugin_la_SOURCES = tests/plugin/scripted-card.c
+mdp11_test_plugin_la_CFLAGS = $(AM_CFLAGS)
+mdp11_test_plugin_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+mdp11_test_plugin_v2_la_SOURCES = tests/plugin/scripted-card.c
+mdp11_test_plugin_v2_la_CFLAGS = $(AM_CFLAGS) -DPLUGIN_INTERFACE=2
+mdp11_test_plugin_v2_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+
+check_PROGRAMS += tests/unit/test-card-registry
+TESTS += tests/unit/test-card-registry
+tests_unit_test_card_registry_SOURCES = tests/unit/test-card-registry.c \
+	tests/mock/mock-transport.c tests/mock/mock-transport.h
+tests_unit_test_card_registry_CFLAGS = $(TEST_CFLAGS) \
+	-DTEST_PLUGIN=\"$(abs_top_builddir)/.libs/mdp11-test-plugin.so\" \
+	-DTEST_PLUGIN_V2=\"$(abs_top_builddir)/.libs/mdp11-test-plugin-v2.so\"
+tests_unit_test_card_registry_LDADD = libmdp11minidriver.la $(TEST_LIBS) $(ZLIB_LIBS)
+EXTRA_tests_unit_test_card_registry_DEPENDENCIES = mdp11-test-plugin.la mdp11-test-plugin-v2.la

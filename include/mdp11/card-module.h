@@ -516,4 +516,12 @@ struct md_card {
 /* Entry point type of a plugin. */
 typedef enum md_rv (*md_card_acquire_fn)(struct md_card *card, unsigned flags);
 
+/*
+ * What a plugin defines and exports (visibility default):
+ *   const unsigned md_card_module_interface_version = MD_CARD_MODULE_INTERFACE_VERSION;
+ *   enum md_rv md_card_acquire_context_v1(struct md_card *card, unsigned flags) { ... }
+ */
+extern const unsigned md_card_module_interface_version;
+enum md_rv md_card_acquire_context_v1(struct md_card *card, unsigned flags);
+
 #endif

@@ -100,8 +100,7 @@ blob_detect(const uint8_t *p, size_t len)
 }
 
 enum mdp_err
-blob_parse(const uint8_t *p, size_t len, enum blob_format fmt, unsigned flags,
-	   struct mdp_key **out)
+blob_parse(const uint8_t *p, size_t len, enum blob_format fmt, unsigned flags, struct mdp_key **out)
 {
 	enum blob_format f = fmt;
 
@@ -116,9 +115,10 @@ blob_parse(const uint8_t *p, size_t len, enum blob_format fmt, unsigned flags,
 		if (f == BLOB_FMT_UNKNOWN) {
 			if (p[0] == 0x30)
 				return der_parse(p, len, BLOB_FMT_UNKNOWN, flags, out);
-			return mdp_err_reason(MDP_ERR_FORMAT,
-					      "unrecognised key blob (%zu bytes starting %02x %02x)",
-					      len, p[0], len > 1 ? p[1] : 0);
+			return mdp_err_reason(
+				MDP_ERR_FORMAT,
+				"unrecognised key blob (%zu bytes starting %02x %02x)", len, p[0],
+				len > 1 ? p[1] : 0);
 		}
 	}
 	switch (f) {
@@ -162,8 +162,8 @@ blob_write(const struct mdp_key *k, enum blob_format fmt, enum mdp_key_spec spec
 	    (unsigned)fmt >= BLOB_FMT__COUNT)
 		return mdp_err_reason(MDP_ERR_ARGS, "blob_write: cannot write format %s", name);
 	if (blob_format_is_private(fmt) && !k->priv)
-		return mdp_err_reason(MDP_ERR_ARGS,
-				      "%s needs a private key; this is a public key", name);
+		return mdp_err_reason(MDP_ERR_ARGS, "%s needs a private key; this is a public key",
+				      name);
 	if (spec != MDP_AT_NONE && (unsigned)spec > MDP_AT_ECDHE_P521)
 		return mdp_err_reason(MDP_ERR_ARGS, "blob_write: bad key spec %d", (int)spec);
 	buf_init_secret(&b);

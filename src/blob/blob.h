@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The BLOB translator: Microsoft CAPI/CNG key blobs, PKCS#8, SPKI and PEM <-> one key (EVP_PKEY). */
+/* The BLOB translator: Microsoft CAPI/CNG key blobs, PKCS#8, SPKI and PEM <-> one key (EVP_PKEY).
+ */
 #ifndef MDP11_BLOB_BLOB_H
 #define MDP11_BLOB_BLOB_H
 
@@ -29,18 +30,18 @@
  */
 
 enum blob_format {
-	BLOB_FMT_UNKNOWN = 0,     /* as input to blob_parse: detect from the bytes */
-	BLOB_FMT_CAPI_PUBLIC,     /* PUBLICKEYBLOB, RSA1 (= LEGACY_RSAPUBLIC_BLOB) */
-	BLOB_FMT_CAPI_PRIVATE,    /* PRIVATEKEYBLOB, RSA2 (= LEGACY_RSAPRIVATE_BLOB) */
+	BLOB_FMT_UNKNOWN = 0,	  /* as input to blob_parse: detect from the bytes */
+	BLOB_FMT_CAPI_PUBLIC,	  /* PUBLICKEYBLOB, RSA1 (= LEGACY_RSAPUBLIC_BLOB) */
+	BLOB_FMT_CAPI_PRIVATE,	  /* PRIVATEKEYBLOB, RSA2 (= LEGACY_RSAPRIVATE_BLOB) */
 	BLOB_FMT_CNG_RSA_PUBLIC,  /* BCRYPT_RSAPUBLIC_BLOB */
 	BLOB_FMT_CNG_RSA_PRIVATE, /* BCRYPT_RSAPRIVATE_BLOB (no d: computed on import) */
-	BLOB_FMT_CNG_RSA_FULL,    /* BCRYPT_RSAFULLPRIVATE_BLOB */
+	BLOB_FMT_CNG_RSA_FULL,	  /* BCRYPT_RSAFULLPRIVATE_BLOB */
 	BLOB_FMT_CNG_ECC_PUBLIC,  /* BCRYPT_ECCPUBLIC_BLOB, ECS1/3/5 or ECK1/3/5 */
 	BLOB_FMT_CNG_ECC_PRIVATE, /* BCRYPT_ECCPRIVATE_BLOB, ECS2/4/6 or ECK2/4/6 */
-	BLOB_FMT_PKCS8,           /* DER PrivateKeyInfo (= NCRYPT_PKCS8_PRIVATE_KEY_BLOB) */
-	BLOB_FMT_SPKI,            /* DER SubjectPublicKeyInfo */
-	BLOB_FMT_PEM,             /* PEM: PKCS#8 private ("PRIVATE KEY") or SPKI ("PUBLIC KEY") */
-	BLOB_FMT_TRADITIONAL,     /* PKCS#1 RSAPrivateKey / SEC1 ECPrivateKey, DER or PEM; read only */
+	BLOB_FMT_PKCS8,		  /* DER PrivateKeyInfo (= NCRYPT_PKCS8_PRIVATE_KEY_BLOB) */
+	BLOB_FMT_SPKI,		  /* DER SubjectPublicKeyInfo */
+	BLOB_FMT_PEM,		  /* PEM: PKCS#8 private ("PRIVATE KEY") or SPKI ("PUBLIC KEY") */
+	BLOB_FMT_TRADITIONAL, /* PKCS#1 RSAPrivateKey / SEC1 ECPrivateKey, DER or PEM; read only */
 	BLOB_FMT__COUNT
 };
 

@@ -58,12 +58,11 @@ magic_text(uint32_t magic, char out[5])
 }
 
 enum mdp_err
-capi_parse(const uint8_t *p, size_t len, enum blob_format fmt, unsigned flags,
-	   struct mdp_key **out)
+capi_parse(const uint8_t *p, size_t len, enum blob_format fmt, unsigned flags, struct mdp_key **out)
 {
 	enum mdp_err rv;
 	struct mdp_cursor c;
-	struct rsa_bn r = { 0 };
+	struct rsa_bn r = {0};
 	struct mdp_key *k = NULL;
 	uint8_t btype, version;
 	uint16_t reserved;
@@ -81,7 +80,8 @@ capi_parse(const uint8_t *p, size_t len, enum blob_format fmt, unsigned flags,
 	alg = cur_get_le32(&c);
 	if (c.bad)
 		return mdp_err_reason(MDP_ERR_TRUNCATED,
-				      "CAPI blob: %zu bytes, shorter than its 8-byte BLOBHEADER", len);
+				      "CAPI blob: %zu bytes, shorter than its 8-byte BLOBHEADER",
+				      len);
 	if (btype != CAPI_PUBLICKEYBLOB && btype != CAPI_PRIVATEKEYBLOB)
 		return mdp_err_reason(MDP_ERR_FORMAT,
 				      "CAPI blob: bType 0x%02x is neither PUBLICKEYBLOB (6) nor "
@@ -90,11 +90,13 @@ capi_parse(const uint8_t *p, size_t len, enum blob_format fmt, unsigned flags,
 	priv = btype == CAPI_PRIVATEKEYBLOB;
 	what = capi_name(priv);
 	if (fmt == BLOB_FMT_CAPI_PUBLIC && priv)
-		return mdp_err_reason(MDP_ERR_FORMAT,
-				      "CAPI blob: a PRIVATEKEYBLOB where a PUBLICKEYBLOB was expected");
+		return mdp_err_reason(
+			MDP_ERR_FORMAT,
+			"CAPI blob: a PRIVATEKEYBLOB where a PUBLICKEYBLOB was expected");
 	if (fmt == BLOB_FMT_CAPI_PRIVATE && !priv)
-		return mdp_err_reason(MDP_ERR_FORMAT,
-				      "CAPI blob: a PUBLICKEYBLOB where a PRIVATEKEYBLOB was expected");
+		return mdp_err_reason(
+			MDP_ERR_FORMAT,
+			"CAPI blob: a PUBLICKEYBLOB where a PRIVATEKEYBLOB was expected");
 	if (version != CAPI_CUR_BLOB_VERSION)
 		return mdp_err_reason(MDP_ERR_UNSUPPORTED,
 				      "%s: bVersion %u is not supported (RSA blobs are version 2)",
@@ -106,12 +108,12 @@ capi_parse(const uint8_t *p, size_t len, enum blob_format fmt, unsigned flags,
 		/* DSS (0x2200), DH (0xAA0x) and the rest share the header: name them clearly. */
 		if ((alg & 0x0E00u) == 0x0200u)
 			return mdp_err_reason(MDP_ERR_UNSUPPORTED,
-					      "%s: DSS keys (aiKeyAlg 0x%08x) are not supported", what,
-					      alg);
+					      "%s: DSS keys (aiKeyAlg 0x%08x) are not supported",
+					      what, alg);
 		if ((alg & 0x0E00u) == 0x0A00u)
 			return mdp_err_reason(MDP_ERR_UNSUPPORTED,
-					      "%s: DH keys (aiKeyAlg 0x%08x) are not supported", what,
-					      alg);
+					      "%s: DH keys (aiKeyAlg 0x%08x) are not supported",
+					      what, alg);
 		return mdp_err_reason(MDP_ERR_FORMAT,
 				      "%s: aiKeyAlg 0x%08x is neither CALG_RSA_KEYX nor "
 				      "CALG_RSA_SIGN",
@@ -125,9 +127,8 @@ capi_parse(const uint8_t *p, size_t len, enum blob_format fmt, unsigned flags,
 				      "%s: %zu bytes, shorter than its 20-byte header", what, len);
 	magic_text(magic, mtext);
 	if (magic != (priv ? MAGIC_RSA2 : MAGIC_RSA1))
-		return mdp_err_reason(MDP_ERR_FORMAT,
-				      "%s: magic 0x%08x (\"%s\"), expected \"%s\"", what, magic,
-				      mtext, priv ? "RSA2" : "RSA1");
+		return mdp_err_reason(MDP_ERR_FORMAT, "%s: magic 0x%08x (\"%s\"), expected \"%s\"",
+				      what, magic, mtext, priv ? "RSA2" : "RSA1");
 	if (bitlen < BLOB_RSA_MIN_BITS || bitlen > BLOB_RSA_MAX_BITS)
 		return mdp_err_reason(MDP_ERR_UNSUPPORTED,
 				      "%s: bitlen %u outside the supported %u..%u", what, bitlen,
@@ -177,11 +178,10 @@ out:
 }
 
 enum mdp_err
-capi_write(const struct mdp_key *k, enum blob_format fmt, enum mdp_key_spec spec,
-	   struct mdp_buf *b)
+capi_write(const struct mdp_key *k, enum blob_format fmt, enum mdp_key_spec spec, struct mdp_buf *b)
 {
 	enum mdp_err rv = MDP_OK;
-	struct rsa_bn r = { 0 };
+	struct rsa_bn r = {0};
 	bool priv = fmt == BLOB_FMT_CAPI_PRIVATE;
 	const char *what = capi_name(priv);
 	unsigned bitlen;
@@ -216,10 +216,11 @@ capi_write(const struct mdp_key *k, enum blob_format fmt, enum mdp_key_spec spec
 	buf_put_bn_le(b, r.n, n8);
 	if (priv) {
 		if (!buf_put_bn_le(b, r.p, n16) || !buf_put_bn_le(b, r.q, n16)) {
-			rv = mdp_err_reason(MDP_ERR_UNSUPPORTED,
-					    "%s: a prime is longer than bitlen/16 bytes (unbalanced "
-					    "primes cannot be written in the CAPI layout)",
-					    what);
+			rv = mdp_err_reason(
+				MDP_ERR_UNSUPPORTED,
+				"%s: a prime is longer than bitlen/16 bytes (unbalanced "
+				"primes cannot be written in the CAPI layout)",
+				what);
 			goto out;
 		}
 		buf_put_bn_le(b, r.dp, n16);

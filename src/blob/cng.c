@@ -35,7 +35,7 @@ cng_rsa_parse(const uint8_t *p, size_t len, enum blob_format fmt, unsigned flags
 {
 	enum mdp_err rv;
 	struct mdp_cursor c;
-	struct rsa_bn r = { 0 };
+	struct rsa_bn r = {0};
 	struct mdp_key *k = NULL;
 	uint32_t magic, bitlen, cb_e, cb_n, cb_p, cb_q;
 	enum blob_format got;
@@ -51,7 +51,8 @@ cng_rsa_parse(const uint8_t *p, size_t len, enum blob_format fmt, unsigned flags
 	cb_q = cur_get_le32(&c);
 	if (c.bad)
 		return mdp_err_reason(MDP_ERR_TRUNCATED,
-				      "CNG RSA blob: %zu bytes, shorter than its 24-byte header", len);
+				      "CNG RSA blob: %zu bytes, shorter than its 24-byte header",
+				      len);
 	switch (magic) {
 	case MAGIC_RSA1:
 		got = BLOB_FMT_CNG_RSA_PUBLIC;
@@ -64,16 +65,16 @@ cng_rsa_parse(const uint8_t *p, size_t len, enum blob_format fmt, unsigned flags
 		break;
 	default:
 		return mdp_err_reason(MDP_ERR_FORMAT,
-				      "CNG RSA blob: magic 0x%08x is not RSA1, RSA2 or RSA3", magic);
+				      "CNG RSA blob: magic 0x%08x is not RSA1, RSA2 or RSA3",
+				      magic);
 	}
 	what = cng_rsa_name(got);
 	if (fmt != BLOB_FMT_UNKNOWN && fmt != got)
 		return mdp_err_reason(MDP_ERR_FORMAT, "%s: magic does not match the expected %s",
 				      what, cng_rsa_name(fmt));
 	if (cb_e == 0 || cb_e > CNG_RSA_MAX_PUBEXP)
-		return mdp_err_reason(MDP_ERR_FORMAT,
-				      "%s: cbPublicExp %u, must be 1..%u", what, cb_e,
-				      CNG_RSA_MAX_PUBEXP);
+		return mdp_err_reason(MDP_ERR_FORMAT, "%s: cbPublicExp %u, must be 1..%u", what,
+				      cb_e, CNG_RSA_MAX_PUBEXP);
 	if (bitlen < BLOB_RSA_MIN_BITS || bitlen > BLOB_RSA_MAX_BITS)
 		return mdp_err_reason(MDP_ERR_UNSUPPORTED,
 				      "%s: BitLength %u outside the supported %u..%u", what, bitlen,
@@ -100,8 +101,8 @@ cng_rsa_parse(const uint8_t *p, size_t len, enum blob_format fmt, unsigned flags
 		want += 2 * (size_t)cb_p + cb_q + cb_n;
 	if (len != want)
 		return mdp_err_reason(len < want ? MDP_ERR_TRUNCATED : MDP_ERR_FORMAT,
-				      "%s: %zu bytes, expected %zu for BitLength %u", what, len, want,
-				      bitlen);
+				      "%s: %zu bytes, expected %zu for BitLength %u", what, len,
+				      want, bitlen);
 	r.e = bn_from_be(cur_get_bytes(&c, cb_e), cb_e, false);
 	r.n = bn_from_be(cur_get_bytes(&c, cb_n), cb_n, false);
 	if (got != BLOB_FMT_CNG_RSA_PUBLIC) {
@@ -150,7 +151,7 @@ enum mdp_err
 cng_rsa_write(const struct mdp_key *k, enum blob_format fmt, struct mdp_buf *b)
 {
 	enum mdp_err rv = MDP_OK;
-	struct rsa_bn r = { 0 };
+	struct rsa_bn r = {0};
 	const char *what = cng_rsa_name(fmt);
 	bool priv = fmt != BLOB_FMT_CNG_RSA_PUBLIC;
 	unsigned bitlen;
@@ -164,15 +165,15 @@ cng_rsa_write(const struct mdp_key *k, enum blob_format fmt, struct mdp_buf *b)
 	cb_n = ((size_t)bitlen + 7) / 8;
 	if (cb_e > CNG_RSA_MAX_PUBEXP) {
 		rv = mdp_err_reason(MDP_ERR_OVERFLOW,
-				    "%s: the public exponent has %zu bytes; CNG takes 8 at most", what,
-				    cb_e);
+				    "%s: the public exponent has %zu bytes; CNG takes 8 at most",
+				    what, cb_e);
 		goto out;
 	}
 	if (priv) {
 		cb_p = prime_width(r.p, bitlen);
 		cb_q = prime_width(r.q, bitlen);
 	}
-	buf_put_le32(b, fmt == BLOB_FMT_CNG_RSA_PUBLIC    ? MAGIC_RSA1
+	buf_put_le32(b, fmt == BLOB_FMT_CNG_RSA_PUBLIC	  ? MAGIC_RSA1
 			: fmt == BLOB_FMT_CNG_RSA_PRIVATE ? MAGIC_RSA2
 							  : MAGIC_RSA3);
 	buf_put_le32(b, bitlen);
@@ -210,18 +211,18 @@ struct ecc_magic {
 
 /* spec/blobs.md §5: "ECK1".."ECK6" (ECDH) and "ECS1".."ECS6" (ECDSA). */
 static const struct ecc_magic ecc_magics[] = {
-	{ 0x314B4345u, NID_X9_62_prime256v1, true, false },
-	{ 0x324B4345u, NID_X9_62_prime256v1, true, true },
-	{ 0x334B4345u, NID_secp384r1, true, false },
-	{ 0x344B4345u, NID_secp384r1, true, true },
-	{ 0x354B4345u, NID_secp521r1, true, false },
-	{ 0x364B4345u, NID_secp521r1, true, true },
-	{ 0x31534345u, NID_X9_62_prime256v1, false, false },
-	{ 0x32534345u, NID_X9_62_prime256v1, false, true },
-	{ 0x33534345u, NID_secp384r1, false, false },
-	{ 0x34534345u, NID_secp384r1, false, true },
-	{ 0x35534345u, NID_secp521r1, false, false },
-	{ 0x36534345u, NID_secp521r1, false, true },
+	{0x314B4345u, NID_X9_62_prime256v1, true, false},
+	{0x324B4345u, NID_X9_62_prime256v1, true, true},
+	{0x334B4345u, NID_secp384r1, true, false},
+	{0x344B4345u, NID_secp384r1, true, true},
+	{0x354B4345u, NID_secp521r1, true, false},
+	{0x364B4345u, NID_secp521r1, true, true},
+	{0x31534345u, NID_X9_62_prime256v1, false, false},
+	{0x32534345u, NID_X9_62_prime256v1, false, true},
+	{0x33534345u, NID_secp384r1, false, false},
+	{0x34534345u, NID_secp384r1, false, true},
+	{0x35534345u, NID_secp521r1, false, false},
+	{0x36534345u, NID_secp521r1, false, true},
 };
 
 /* The generic (named or explicit curve) magics of Windows 10: recognised, refused. */
@@ -293,16 +294,19 @@ cng_ecc_parse(const uint8_t *p, size_t len, enum blob_format fmt, unsigned flags
 	cb_key = cur_get_le32(&c);
 	if (c.bad)
 		return mdp_err_reason(MDP_ERR_TRUNCATED,
-				      "CNG ECC blob: %zu bytes, shorter than its 8-byte header", len);
+				      "CNG ECC blob: %zu bytes, shorter than its 8-byte header",
+				      len);
 	if (ecc_generic_magic(magic))
-		return mdp_err_reason(MDP_ERR_UNSUPPORTED,
-				      "CNG ECC blob: the generic-curve magic 0x%08x is not supported "
-				      "(only the P-256/384/521 magics ECS1..6 and ECK1..6 are)",
-				      magic);
+		return mdp_err_reason(
+			MDP_ERR_UNSUPPORTED,
+			"CNG ECC blob: the generic-curve magic 0x%08x is not supported "
+			"(only the P-256/384/521 magics ECS1..6 and ECK1..6 are)",
+			magic);
 	m = ecc_magic_find(magic);
 	if (m == NULL)
 		return mdp_err_reason(MDP_ERR_FORMAT,
-				      "CNG ECC blob: magic 0x%08x is not an ECDSA/ECDH magic", magic);
+				      "CNG ECC blob: magic 0x%08x is not an ECDSA/ECDH magic",
+				      magic);
 	snprintf(what, sizeof(what), "CNG %s %s %s", m->priv ? "ECCPRIVATEBLOB" : "ECCPUBLICBLOB",
 		 m->ecdh ? "ECDH" : "ECDSA", curve_label(m->nid));
 	if ((fmt == BLOB_FMT_CNG_ECC_PUBLIC && m->priv) ||

@@ -107,8 +107,7 @@ der_name(enum blob_format f)
 }
 
 enum mdp_err
-der_parse(const uint8_t *p, size_t len, enum blob_format fmt, unsigned flags,
-	  struct mdp_key **out)
+der_parse(const uint8_t *p, size_t len, enum blob_format fmt, unsigned flags, struct mdp_key **out)
 {
 	enum mdp_err rv = MDP_OK;
 	enum blob_format got = der_detect(p, len);
@@ -143,8 +142,7 @@ der_parse(const uint8_t *p, size_t len, enum blob_format fmt, unsigned flags,
 		pkey = d2i_PUBKEY(NULL, &q, (long)len);
 		break;
 	default:
-		pkey = d2i_PrivateKey(t2 == 0x02 ? EVP_PKEY_RSA : EVP_PKEY_EC, NULL, &q,
-				      (long)len);
+		pkey = d2i_PrivateKey(t2 == 0x02 ? EVP_PKEY_RSA : EVP_PKEY_EC, NULL, &q, (long)len);
 		break;
 	}
 	if (pkey == NULL && (p8 == NULL || q == p + len)) {
@@ -203,15 +201,13 @@ pem_detect(const uint8_t *p, size_t len)
 	p += 11;
 	len -= 11;
 	if (starts_with(p, len, "RSA PRIVATE KEY-----") ||
-	    starts_with(p, len, "EC PRIVATE KEY-----") ||
-	    starts_with(p, len, "EC PARAMETERS-----"))
+	    starts_with(p, len, "EC PRIVATE KEY-----") || starts_with(p, len, "EC PARAMETERS-----"))
 		return BLOB_FMT_TRADITIONAL;
 	return BLOB_FMT_PEM;
 }
 
 enum mdp_err
-pem_parse(const uint8_t *p, size_t len, enum blob_format fmt, unsigned flags,
-	  struct mdp_key **out)
+pem_parse(const uint8_t *p, size_t len, enum blob_format fmt, unsigned flags, struct mdp_key **out)
 {
 	enum mdp_err rv = MDP_OK;
 	BIO *bio = NULL;
@@ -234,8 +230,7 @@ pem_parse(const uint8_t *p, size_t len, enum blob_format fmt, unsigned flags,
 			if (k != NULL && ERR_GET_LIB(e) == ERR_LIB_PEM &&
 			    ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
 				break; /* no further block: done */
-			rv = mdp_err_reason(MDP_ERR_FORMAT, "PEM: %s",
-					    ossl_reason());
+			rv = mdp_err_reason(MDP_ERR_FORMAT, "PEM: %s", ossl_reason());
 			goto out;
 		}
 		if (strcmp(name, "EC PARAMETERS") == 0)
@@ -246,9 +241,9 @@ pem_parse(const uint8_t *p, size_t len, enum blob_format fmt, unsigned flags,
 			goto out;
 		}
 		if (header != NULL && header[0] != '\0') {
-			rv = mdp_err_reason(MDP_ERR_UNSUPPORTED,
-					    "PEM: encrypted \"%s\" is not supported: decrypt it first",
-					    name);
+			rv = mdp_err_reason(
+				MDP_ERR_UNSUPPORTED,
+				"PEM: encrypted \"%s\" is not supported: decrypt it first", name);
 			goto out;
 		}
 		if (strcmp(name, "PRIVATE KEY") == 0) {
@@ -264,8 +259,9 @@ pem_parse(const uint8_t *p, size_t len, enum blob_format fmt, unsigned flags,
 					    "first");
 			goto out;
 		} else {
-			rv = mdp_err_reason(MDP_ERR_UNSUPPORTED, "PEM: \"%s\" is not a key type "
-								 "mdp11 reads",
+			rv = mdp_err_reason(MDP_ERR_UNSUPPORTED,
+					    "PEM: \"%s\" is not a key type "
+					    "mdp11 reads",
 					    name);
 			goto out;
 		}
@@ -279,15 +275,17 @@ pem_parse(const uint8_t *p, size_t len, enum blob_format fmt, unsigned flags,
 		if (rv != MDP_OK)
 			goto out;
 		if (strcmp(name, "RSA PRIVATE KEY") == 0 && mdp_key_type(k) != EVP_PKEY_RSA) {
-			rv = mdp_err_reason(MDP_ERR_FORMAT, "PEM: \"RSA PRIVATE KEY\" holds an EC key");
+			rv = mdp_err_reason(MDP_ERR_FORMAT,
+					    "PEM: \"RSA PRIVATE KEY\" holds an EC key");
 			goto out;
 		}
 		if (strcmp(name, "EC PRIVATE KEY") == 0 && mdp_key_type(k) != EVP_PKEY_EC) {
-			rv = mdp_err_reason(MDP_ERR_FORMAT, "PEM: \"EC PRIVATE KEY\" holds an RSA key");
+			rv = mdp_err_reason(MDP_ERR_FORMAT,
+					    "PEM: \"EC PRIVATE KEY\" holds an RSA key");
 			goto out;
 		}
 		src = inner == BLOB_FMT_TRADITIONAL ? BLOB_FMT_TRADITIONAL : BLOB_FMT_PEM;
-next:
+	next:
 		OPENSSL_free(name);
 		OPENSSL_free(header);
 		OPENSSL_secure_clear_free(data, (size_t)dlen);
@@ -320,8 +318,9 @@ der_encode(const struct mdp_key *k, bool priv, struct mdp_buf *b)
 
 	if (priv) {
 		if (!mdp_key_is_private(k))
-			return mdp_err_reason(MDP_ERR_ARGS,
-					      "PKCS#8: a private key is needed, this is a public key");
+			return mdp_err_reason(
+				MDP_ERR_ARGS,
+				"PKCS#8: a private key is needed, this is a public key");
 		p8 = EVP_PKEY2PKCS8(mdp_key_pkey(k));
 		len = p8 ? i2d_PKCS8_PRIV_KEY_INFO(p8, &der) : -1;
 		PKCS8_PRIV_KEY_INFO_free(p8);

@@ -44,7 +44,8 @@ void rsa_bn_clear(struct rsa_bn *r);
 /* A BIGNUM from big-/little-endian bytes; secret ones in secure memory. NULL on failure. */
 BIGNUM *bn_from_be(const uint8_t *p, size_t len, bool secret);
 BIGNUM *bn_from_le(const uint8_t *p, size_t len, bool secret);
-/* Append bn to b, big-/little-endian, exactly width bytes; false (b->bad set) if it does not fit. */
+/* Append bn to b, big-/little-endian, exactly width bytes; false (b->bad set) if it does not fit.
+ */
 bool buf_put_bn_be(struct mdp_buf *b, const BIGNUM *bn, size_t width);
 bool buf_put_bn_le(struct mdp_buf *b, const BIGNUM *bn, size_t width);
 

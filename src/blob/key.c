@@ -216,8 +216,7 @@ rsa_complete(struct rsa_bn *r, BN_CTX *ctx, const char *what)
 	if (lcm == NULL || r->d == NULL || r->dp == NULL || r->dq == NULL || r->qinv == NULL)
 		goto crypto;
 	if (!BN_sub(p1, r->p, BN_value_one()) || !BN_sub(q1, r->q, BN_value_one()) ||
-	    !BN_gcd(g, p1, q1, ctx) || !BN_mul(lcm, p1, q1, ctx) ||
-	    !BN_div(lcm, NULL, lcm, g, ctx))
+	    !BN_gcd(g, p1, q1, ctx) || !BN_mul(lcm, p1, q1, ctx) || !BN_div(lcm, NULL, lcm, g, ctx))
 		goto crypto;
 	if (BN_mod_inverse(r->d, r->e, lcm, ctx) == NULL) {
 		BN_CTX_end(ctx);
@@ -326,8 +325,8 @@ rsa_key_build(struct rsa_bn *r, unsigned bitlen, unsigned flags, const char *wha
 	bits = (unsigned)BN_num_bits(r->n);
 	if (bitlen != 0 && bits != bitlen)
 		return mdp_err_reason(MDP_ERR_FORMAT,
-				      "%s: bit length %u disagrees with the modulus (%u bits)", what,
-				      bitlen, bits);
+				      "%s: bit length %u disagrees with the modulus (%u bits)",
+				      what, bitlen, bits);
 	if (bits < BLOB_RSA_MIN_BITS || bits > BLOB_RSA_MAX_BITS)
 		return mdp_err_reason(MDP_ERR_UNSUPPORTED,
 				      "%s: %u-bit RSA modulus outside the supported %u..%u bits",
@@ -383,8 +382,8 @@ rsa_key_build(struct rsa_bn *r, unsigned bitlen, unsigned flags, const char *wha
 	params = OSSL_PARAM_BLD_to_param(bld);
 	pctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
 	if (params == NULL || pctx == NULL || EVP_PKEY_fromdata_init(pctx) <= 0 ||
-	    EVP_PKEY_fromdata(pctx, &pkey, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
-			      params) <= 0)
+	    EVP_PKEY_fromdata(pctx, &pkey, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params) <=
+		    0)
 		goto crypto;
 	k = key_new(pkey, EVP_PKEY_RSA, 0, bits, priv, MDP_AT_KEYEXCHANGE);
 	if (k == NULL) {
@@ -422,13 +421,14 @@ get_bn(EVP_PKEY *pkey, const char *name, bool secret)
 enum mdp_err
 rsa_bn_from_key(const struct mdp_key *k, bool priv, struct rsa_bn *r)
 {
-	struct rsa_bn t = { 0 };
+	struct rsa_bn t = {0};
 	BIGNUM *extra = NULL;
 
 	if (k->type != EVP_PKEY_RSA)
 		return mdp_err_reason(MDP_ERR_ARGS, "not an RSA key");
 	if (priv && !k->priv)
-		return mdp_err_reason(MDP_ERR_ARGS, "a private key is needed, this is a public key");
+		return mdp_err_reason(MDP_ERR_ARGS,
+				      "a private key is needed, this is a public key");
 	t.n = get_bn(k->pkey, OSSL_PKEY_PARAM_RSA_N, false);
 	t.e = get_bn(k->pkey, OSSL_PKEY_PARAM_RSA_E, false);
 	if (t.n == NULL || t.e == NULL)
@@ -486,8 +486,8 @@ ec_key_build(int nid, const uint8_t *x, const uint8_t *y, const uint8_t *d, size
 		return mdp_err_reason(MDP_ERR_ARGS, "%s: a point or a scalar is required", what);
 	if (d != NULL && (dlen == 0 || dlen > flen))
 		return mdp_err_reason(MDP_ERR_FORMAT,
-				      "%s: private scalar of %zu bytes, expected 1..%zu", what, dlen,
-				      flen);
+				      "%s: private scalar of %zu bytes, expected 1..%zu", what,
+				      dlen, flen);
 	ctx = BN_CTX_secure_new();
 	group = EC_GROUP_new_by_curve_name(nid);
 	prime = BN_new();
@@ -545,7 +545,8 @@ ec_key_build(int nid, const uint8_t *x, const uint8_t *y, const uint8_t *d, size
 	params = OSSL_PARAM_BLD_to_param(bld);
 	pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
 	if (params == NULL || pctx == NULL || EVP_PKEY_fromdata_init(pctx) <= 0 ||
-	    EVP_PKEY_fromdata(pctx, &pkey, db ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params) <= 0)
+	    EVP_PKEY_fromdata(pctx, &pkey, db ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params) <=
+		    0)
 		goto crypto;
 	k = key_new(pkey, EVP_PKEY_EC, nid, ec_bits(nid), db != NULL, ec_nid_spec(nid, false));
 	if (k == NULL) {
@@ -583,7 +584,8 @@ ec_parts_from_key(const struct mdp_key *k, uint8_t *x, uint8_t *y, uint8_t *d)
 	if (k->type != EVP_PKEY_EC || flen == 0)
 		return mdp_err_reason(MDP_ERR_ARGS, "not an EC key");
 	if (d != NULL && !k->priv)
-		return mdp_err_reason(MDP_ERR_ARGS, "a private key is needed, this is a public key");
+		return mdp_err_reason(MDP_ERR_ARGS,
+				      "a private key is needed, this is a public key");
 	xb = get_bn(k->pkey, OSSL_PKEY_PARAM_EC_PUB_X, false);
 	yb = get_bn(k->pkey, OSSL_PKEY_PARAM_EC_PUB_Y, false);
 	if (xb == NULL || yb == NULL || BN_bn2binpad(xb, x, (int)flen) != (int)flen ||
@@ -635,16 +637,15 @@ pkey_describe(EVP_PKEY *pkey, int *type, int *nid, unsigned *bits, bool *priv)
 		if (*nid == NID_undef)
 			*nid = EC_curve_nist2nid(group);
 		if (ec_field_len(*nid) == 0)
-			return mdp_err_reason(MDP_ERR_UNSUPPORTED,
-					      "EC curve %s is not supported (P-256, P-384, P-521 are)",
-					      group);
+			return mdp_err_reason(
+				MDP_ERR_UNSUPPORTED,
+				"EC curve %s is not supported (P-256, P-384, P-521 are)", group);
 		*bits = ec_bits(*nid);
 		bn = get_bn(pkey, OSSL_PKEY_PARAM_PRIV_KEY, true);
 	} else {
-		return mdp_err_reason(MDP_ERR_UNSUPPORTED,
-				      "%s keys are not supported (RSA and EC are)",
-				      EVP_PKEY_get0_type_name(pkey) ? EVP_PKEY_get0_type_name(pkey)
-								    : "these");
+		return mdp_err_reason(
+			MDP_ERR_UNSUPPORTED, "%s keys are not supported (RSA and EC are)",
+			EVP_PKEY_get0_type_name(pkey) ? EVP_PKEY_get0_type_name(pkey) : "these");
 	}
 	*priv = bn != NULL;
 	BN_clear_free(bn);
@@ -696,7 +697,7 @@ key_from_decoded(EVP_PKEY *pkey, enum blob_format src, unsigned flags, const cha
 {
 	enum mdp_err rv;
 	struct mdp_key *k = NULL;
-	struct rsa_bn r = { 0 };
+	struct rsa_bn r = {0};
 	uint8_t x[66], y[66], d[66];
 
 	rv = mdp_key_from_pkey(pkey, MDP_AT_NONE, &k);
@@ -859,7 +860,7 @@ blob_rsa_public_from_components(const uint8_t *n, size_t nlen, const uint8_t *e,
 				struct mdp_key **out)
 {
 	enum mdp_err rv;
-	struct rsa_bn r = { 0 };
+	struct rsa_bn r = {0};
 
 	if (n == NULL || e == NULL || nlen == 0 || elen == 0 || out == NULL)
 		return mdp_err_reason(MDP_ERR_ARGS, "RSA public key: modulus and exponent needed");
@@ -881,7 +882,7 @@ blob_rsa_private_from_components(const struct blob_rsa_parts *parts, enum mdp_ke
 				 unsigned flags, struct mdp_key **out)
 {
 	enum mdp_err rv;
-	struct rsa_bn r = { 0 };
+	struct rsa_bn r = {0};
 	struct mdp_key *k = NULL;
 	const size_t max = BLOB_RSA_MAX_BITS / 8 + 16;
 	int crt;
@@ -897,9 +898,9 @@ blob_rsa_private_from_components(const struct blob_rsa_parts *parts, enum mdp_ke
 	if (crt != 0 && crt != 4)
 		return mdp_err_reason(MDP_ERR_ARGS,
 				      "RSA private key: give all of d, dP, dQ, qInv or none");
-	if (parts->n_len > max || parts->e_len > max || parts->p_len > max ||
-	    parts->q_len > max || parts->d_len > max || parts->dp_len > max ||
-	    parts->dq_len > max || parts->qinv_len > max)
+	if (parts->n_len > max || parts->e_len > max || parts->p_len > max || parts->q_len > max ||
+	    parts->d_len > max || parts->dp_len > max || parts->dq_len > max ||
+	    parts->qinv_len > max)
 		return mdp_err_reason(MDP_ERR_OVERFLOW, "RSA private key: components too long");
 	r.n = bn_from_be(parts->n, parts->n_len, false);
 	r.e = bn_from_be(parts->e, parts->e_len, false);
@@ -991,8 +992,8 @@ static const char *const rsa_part_param[] = {
 };
 
 enum mdp_err
-mdp_key_rsa_component(const struct mdp_key *k, enum blob_rsa_part part, size_t width,
-		      uint8_t **out, size_t *out_len)
+mdp_key_rsa_component(const struct mdp_key *k, enum blob_rsa_part part, size_t width, uint8_t **out,
+		      size_t *out_len)
 {
 	enum mdp_err rv = MDP_OK;
 	bool secret = part != BLOB_RSA_N && part != BLOB_RSA_E;

@@ -33,8 +33,7 @@ struct command {
 };
 
 /* One line "mdp11-tool: <reason>" on stderr; returns EXIT_FAIL. */
-static int
-fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static int
 fail(const char *fmt, ...)
@@ -49,8 +48,7 @@ fail(const char *fmt, ...)
 	return EXIT_FAIL;
 }
 
-static int
-usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int
 usage_error(const char *cmd, const char *fmt, ...)
@@ -76,8 +74,8 @@ read_file(const char *path, uint8_t **out, size_t *out_len)
 
 	f = fopen(path, "rb");
 	if (f == NULL)
-		return mdp_err_reason(errno == ENOENT ? MDP_ERR_NOT_FOUND : MDP_ERR_IO,
-				      "%s: %s", path, strerror(errno));
+		return mdp_err_reason(errno == ENOENT ? MDP_ERR_NOT_FOUND : MDP_ERR_IO, "%s: %s",
+				      path, strerror(errno));
 	p = mdp_zalloc(TOOL_MAX_INPUT + 1);
 	if (p == NULL) {
 		rv = mdp_err_reason(MDP_ERR_NOMEM, "out of memory");
@@ -232,10 +230,10 @@ static int
 blob_show(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "from", required_argument, NULL, 'f' },
-		{ "no-validate", no_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"from", required_argument, NULL, 'f'},
+		{"no-validate", no_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	enum blob_format from = BLOB_FMT_UNKNOWN;
 	unsigned flags = 0;
@@ -347,14 +345,10 @@ static int
 blob_convert(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "in", required_argument, NULL, 'i' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "to", required_argument, NULL, 't' },
-		{ "from", required_argument, NULL, 'f' },
-		{ "key-spec", required_argument, NULL, 's' },
-		{ "no-validate", no_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"in", required_argument, NULL, 'i'},	    {"out", required_argument, NULL, 'o'},
+		{"to", required_argument, NULL, 't'},	    {"from", required_argument, NULL, 'f'},
+		{"key-spec", required_argument, NULL, 's'}, {"no-validate", no_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
 	};
 	const char *in = NULL, *outpath = NULL, *to_name = NULL;
 	enum blob_format from = BLOB_FMT_UNKNOWN, to;
@@ -410,9 +404,9 @@ blob_convert(int argc, char **argv)
 		return fail("%s", mdp_err_last());
 	rv = blob_write(k, to, spec, &data, &len);
 	if (rv == MDP_OK)
-		rv = write_file_atomic(outpath, data, len, blob_format_is_private(to) ||
-								 (to == BLOB_FMT_PEM &&
-								  mdp_key_is_private(k)));
+		rv = write_file_atomic(outpath, data, len,
+				       blob_format_is_private(to) ||
+					       (to == BLOB_FMT_PEM && mdp_key_is_private(k)));
 	if (rv != MDP_OK)
 		status = fail("%s", mdp_err_last());
 	if (data)
@@ -424,9 +418,9 @@ blob_convert(int argc, char **argv)
 /* ---- command tables ---- */
 
 static const struct command blob_commands[] = {
-	{ "show", blob_show, "describe a key blob (never its private values)" },
-	{ "convert", blob_convert, "convert a key between blob formats" },
-	{ NULL, NULL, NULL },
+	{"show", blob_show, "describe a key blob (never its private values)"},
+	{"convert", blob_convert, "convert a key between blob formats"},
+	{NULL, NULL, NULL},
 };
 
 static void
@@ -439,8 +433,7 @@ list_commands(FILE *f, const char *prefix, const struct command *cmds)
 }
 
 static int
-dispatch(const char *group, const struct command *cmds, int argc, char **argv,
-	 void (*help)(FILE *))
+dispatch(const char *group, const struct command *cmds, int argc, char **argv, void (*help)(FILE *))
 {
 	const struct command *c;
 
@@ -472,8 +465,8 @@ cmd_blob(int argc, char **argv)
 }
 
 static const struct command top_commands[] = {
-	{ "blob", cmd_blob, "inspect and convert key blobs (CAPI, CNG, PKCS#8, SPKI, PEM)" },
-	{ NULL, NULL, NULL },
+	{"blob", cmd_blob, "inspect and convert key blobs (CAPI, CNG, PKCS#8, SPKI, PEM)"},
+	{NULL, NULL, NULL},
 };
 
 static void
@@ -484,8 +477,9 @@ top_help(FILE *f)
 		"       %s --version\n\nCommands:\n",
 		progname, progname);
 	list_commands(f, "", top_commands);
-	fprintf(f, "\nRun '%s COMMAND --help' for details. Exit status: 0 success, 1 failure,\n"
-		   "2 usage error.\n",
+	fprintf(f,
+		"\nRun '%s COMMAND --help' for details. Exit status: 0 success, 1 failure,\n"
+		"2 usage error.\n",
 		progname);
 }
 

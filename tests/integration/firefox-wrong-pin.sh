@@ -7,7 +7,9 @@ set -eu
 command -v "${FIREFOX:-firefox-esr}" >/dev/null 2>&1 || { echo "firefox-esr is not installed: skipped"; exit 77; }
 start=$(date +%s)
 rc=0
-out=$(FIREFOX_PIN=000000 timeout -k 5 100 sh "$top_srcdir/tests/integration/firefox.sh" 2>&1) || rc=$?
+shots=$(mktemp -d "${TMPDIR:-/tmp}/mdp11-firefox-wrong-pin.XXXXXX")
+trap 'rm -rf "$shots"' EXIT
+out=$(FIREFOX_PIN=000000 FIREFOX_SHOT_DIR=$shots timeout -k 5 100 sh "$top_srcdir/tests/integration/firefox.sh" 2>&1) || rc=$?
 took=$(($(date +%s) - start))
 printf '%s\n' "$out" | grep -E '^(firefox|marionette|PIN prompts|https|ok)' || true
 case $rc in

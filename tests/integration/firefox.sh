@@ -59,8 +59,10 @@ mkdir -p "$FF_HOME"
 HOME=$FF_HOME MOZ_HEADLESS=1 run_bg firefox timeout -k 5 120 "$FIREFOX" --headless --no-remote \
 	--marionette --remote-allow-system-access --profile "$PROFILE" about:blank
 
-SHOT=$top_builddir/tests/integration/firefox-screenshot.png
-SHOT_EC=$top_builddir/tests/integration/firefox-screenshot-ec.png
+# FIREFOX_SHOT_DIR: where the screenshots go (the wrong-PIN variant keeps its own).
+SHOT_DIR=${FIREFOX_SHOT_DIR:-$top_builddir/tests/integration}
+SHOT=$SHOT_DIR/firefox-screenshot.png
+SHOT_EC=$SHOT_DIR/firefox-screenshot-ec.png
 mkdir -p "${SHOT%/*}"
 rm -f "$SHOT" "$SHOT_EC"
 run_to 90 marionette python3 "$top_srcdir/tests/integration/marionette.py" --port "$MPORT" \

@@ -176,13 +176,22 @@ def load_page(m, url, expect, screenshot, deadline):
     except MarionetteError as e:
         print("navigate: %s (polling the page)" % e)
     while True:
-        href, uri, ready, text = m.script(PAGE_STATE)
-        if uri.startswith("about:neterror") or uri.startswith("about:certerror"):
-            break
-        if href.startswith(url) and ready == "complete" and text:
-            break
+        try:
+            state = m.script(PAGE_STATE)
+        except MarionetteError as e:
+            # A script can meet the document being replaced: ask again.
+            if time.time() > deadline - 3:
+                raise
+            print("page state: %s (retrying)" % e)
+            state = None
+        if isinstance(state, list) and len(state) == 4:
+            href, uri, ready, text = state
+            if uri.startswith("about:neterror") or uri.startswith("about:certerror"):
+                break
+            if href.startswith(url) and ready == "complete" and text:
+                break
         if time.time() > deadline - 3:
-            raise MarionetteError("%s did not load (state %r at %r)" % (url, ready, uri))
+            raise MarionetteError("%s did not load (last state %r)" % (url, state and state[:3]))
         time.sleep(0.2)
     if screenshot:
         # Bring the first expected text (the client certificate) to the top of the view.
@@ -253,7 +262,7 @@ def main():
         if not state or state.get("answered") != 1 or state.get("cancelled"):
             raise MarionetteError("the PIN prompt was not answered exactly once: %s" % state)
         ok = True
-    except (MarionetteError, OSError, ValueError) as e:
+    except (MarionetteError, OSError, ValueError, TypeError, KeyError) as e:
         print("marionette: %s" % e, file=sys.stderr)
     finally:
         if m is not None:

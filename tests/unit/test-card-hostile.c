@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The GIDS card module against a hostile card: malformed, truncated and oversized answers. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "minidriver/card.h"
+#include "tests/mock/mock-transport.h"
+#include "tests/unit/testutil.h"
+
+/*
+ * The card answers SELECT of the GIDS AID properly (so a context exists)
+ * and every other command with one kind of bad answer. Every Card*
+ * operation is run against every kind. Nothing may crash (run under ASan
+ * with scripts/run-tests --asan), and once the card has given a bad answer
+ * to a reading command (GET DATA, GENERATE, PSO, GENERAL AUTHENTICATE, GET
+ * RESPONSE) the module must not write anything in that operation.
+ */
+enum hostile {
+	H_EMPTY_OK,        /* 90 00, no data */
+	H_ONE_BYTE,        /* 1 byte + 90 00 */
+	H_SHORT_SW,        /* a single byte: no status word */
+	H_LONG_TLV,        /* a TLV announcing far more than it carries */
+	H_WRONG_TAG,       /* well-formed TLV of another tag */
+	H_ENDLESS_61,      /* 61 00 forever */
+	H_OVERSIZED,       /* more bytes than the reader buffer */
+	H_RANDOM,          /* random bytes + 90 00 */
+	H_NESTED_BAD,      /* right outer tag, broken inside */
+	H_ERROR_SW,        /* 6F 00 */
+	H_BAD_MASTERFILE,  /* masterfile-shaped garbage: version 1, odd size */
+	H__COUNT
+};
+
+struct script {
+	enum hostile mode;
+	uint32_t rng;
+	bool poisoned;
+	unsigned writes_after_poison;
+	unsigned commands;
+};
+
+static uint8_t
+rnd(struct script *s)
+{
+	s->rng ^= s->rng << 13;
+	s->rng ^= s->rng >> 17;
+	s->rng ^= s->rng << 5;
+	return (uint8_t)s->rng;
+}
+
+static bool
+is_read(uint8_t ins)
+{
+	return ins == 0xCB || ins == 0x47 || ins == 0x2A || ins == 0x87 || ins == 0xC0;
+}
+
+static bool
+is_write(uint8_t ins)
+{
+	return ins == 0xDB || ins == 0xE0 || ins == 0xE4 || ins == 0x44 || ins == 0x24 ||
+	       ins == 0x2C;
+}
+
+static void
+sw(uint8_t *r, size_t *n, uint16_t v)
+{
+	r[(*n)++] = (uint8_t)(v >> 8);
+	r[(*n)++] = (uint8_t)v;
+}
+
+static enum mdp_err
+hostile_card(void *ctx, const uint8_t *apdu, size_t len, uint8_t *r, size_t *rlen)
+{
+	struct script *s = ctx;
+	uint8_t ins = apdu[1];
+	size_t n = 0, i;
+
+	s->commands++;
+	if (ins == 0xA4 && apdu[2] == 0x04) {
+		static const uint8_t fci[] = { 0x61, 0x12, 0x4F, 0x0B, 0xA0, 0x00, 0x00, 0x03,
+					       0x97, 0x42, 0x54, 0x46, 0x59, 0x02, 0x01, 0x73,
+					       0x03, 0x40, 0x01, 0xC0 };
+
+		if (apdu[3] == 0x00) {
+			memcpy(r, fci, sizeof(fci));
+			n = sizeof(fci);
+		}
+		sw(r, &n, 0x9000);
+		*rlen = n;
+		return MDP_OK;
+	}
+	if (is_write(ins) && s->poisoned)
+		s->writes_after_poison++;
+	if (!is_read(ins) && s->mode != H_SHORT_SW && s->mode != H_OVERSIZED &&
+	    s->mode != H_ERROR_SW) {
+		/* writes and MSE are accepted: the trouble is in what the card says back */
+		sw(r, &n, 0x9000);
+		*rlen = n;
+		return MDP_OK;
+	}
+	if (is_read(ins))
+		s->poisoned = true;
+	switch (s->mode) {
+	case H_EMPTY_OK:
+		break;
+	case H_ONE_BYTE:
+		r[n++] = 0xDF;
+		break;
+	case H_SHORT_SW:
+		r[0] = 0x90;
+		*rlen = 1;
+		return MDP_OK;
+	case H_LONG_TLV:
+		/* DF 1F 82 FF FF 01 ... / 7F 49 82 FF 00 / 7C 83 FF FF FF */
+		r[n++] = len > 8 ? apdu[7] : 0x7F;
+		r[n++] = len > 8 ? apdu[8] : 0x49;
+		r[n++] = 0x82;
+		r[n++] = 0xFF;
+		r[n++] = 0xF0;
+		r[n++] = 0x01;
+		break;
+	case H_WRONG_TAG:
+		memcpy(r, "\x5F\x20\x03\x01\x02\x03", 6);
+		n = 6;
+		break;
+	case H_ENDLESS_61:
+		for (i = 0; i < 256; i++)
+			r[n++] = 0x30;
+		sw(r, &n, 0x6100);
+		*rlen = n;
+		return MDP_OK;
+	case H_OVERSIZED:
+		*rlen = *rlen + 100;
+		return MDP_OK;
+	case H_RANDOM:
+		for (i = 0; i < 200; i++)
+			r[n++] = rnd(s);
+		break;
+	case H_NESTED_BAD:
+		/* the outer tag the module asked for, with a broken inner TLV */
+		if (ins == 0xCB && len > 8 && apdu[5] == 0x5C) {
+			r[n++] = apdu[7];
+			r[n++] = apdu[8];
+		} else if (ins == 0x87) {
+			r[n++] = 0x7C;
+		} else {
+			r[n++] = 0x7F;
+			r[n++] = 0x49;
+		}
+		r[n++] = 0x05;
+		memcpy(r + n, "\x81\x82\xFF\x00\x86", 5);
+		n += 5;
+		break;
+	case H_ERROR_SW:
+		sw(r, &n, 0x6F00);
+		*rlen = n;
+		return MDP_OK;
+	case H_BAD_MASTERFILE:
+		r[n++] = 0xDF;
+		r[n++] = 0x1F;
+		r[n++] = 30;
+		r[n++] = 0x01;
+		for (i = 0; i < 29; i++)
+			r[n++] = rnd(s);
+		break;
+	case H__COUNT:
+		break;
+	}
+	sw(r, &n, 0x9000);
+	*rlen = n;
+	return MDP_OK;
+}
+
+static void
+run_all(struct md_card *card, struct script *s, const uint8_t *rsa_blob, size_t rsa_len,
+	const uint8_t *peer, size_t peer_len)
+{
+	uint8_t hash[32] = { 1, 2, 3 }, ct[128] = { 5 }, *p = NULL;
+	size_t n = 0, i;
+	char *names = NULL;
+	struct md_container_info ci = { 0 };
+	struct md_file_info fi = { 0 };
+	struct md_free_space fs = { 0 };
+	struct md_signing_info si = { .version = 2, .key_spec = MD_AT_KEYEXCHANGE,
+				      .hash_alg = MDP_CALG_SHA_256, .data = hash,
+				      .data_len = sizeof(hash) };
+	struct md_rsa_decrypt_info di = { .version = 2, .key_spec = MD_AT_KEYEXCHANGE,
+					  .data = ct, .data_len = sizeof(ct),
+					  .padding_type = MD_PADDING_PKCS1 };
+	struct md_dh_agreement_info ai = { .version = 2, .public_key = peer,
+					   .public_key_len = peer_len };
+	uint8_t prop[64];
+	uint32_t tries = 0;
+	uint8_t resp[40] = { 0 };
+
+#define OP(call)                                                                                   \
+	do {                                                                                       \
+		s->poisoned = false;                                                               \
+		s->rng = 0x9E3779B9u + s->commands;                                                \
+		(void)(call);                                                                      \
+		CU_ASSERT_EQUAL(s->writes_after_poison, 0);                                        \
+		s->writes_after_poison = 0;                                                        \
+	} while (0)
+
+	OP(md_read_file(card, NULL, "cardid", 0, &p, &n));
+	free(p);
+	p = NULL;
+	OP(md_read_file(card, NULL, "cardcf", 0, &p, &n));
+	free(p);
+	p = NULL;
+	OP(md_read_file(card, "mscp", "cmapfile", 0, &p, &n));
+	free(p);
+	p = NULL;
+	OP(md_read_file(card, "mscp", "kxc00", 0, &p, &n));
+	free(p);
+	p = NULL;
+	OP(md_enum_files(card, "mscp", &names, &n, 0));
+	free(names);
+	names = NULL;
+	OP(md_get_file_info(card, "mscp", "kxc00", &fi));
+	OP(md_create_file(card, "mscp", "kxc01", 0, MD_AC_EVERYONE_READ_USER_WRITE));
+	OP(md_write_file(card, "mscp", "ksc01", 0, hash, sizeof(hash)));
+	OP(md_delete_file(card, "mscp", "kxc00", 0));
+	OP(md_create_directory(card, "mdp11", MD_DIR_AC_USER_CREATE_DELETE));
+	OP(md_delete_directory(card, "mdp11"));
+	for (i = 0; i < 3; i++) {
+		OP(md_get_container_info(card, (uint8_t)i, 0, &ci));
+		md_container_info_clear(&ci);
+	}
+	OP(md_create_container(card, 0, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE, 2048, NULL, 0));
+	OP(md_create_container(card, 1, MD_CREATE_KEY_GEN, MD_AT_ECDSA_P256, 0, NULL, 0));
+	OP(md_create_container(card, 2, MD_CREATE_KEY_IMPORT, MD_AT_KEYEXCHANGE, 0, rsa_blob,
+			       rsa_len));
+	OP(md_delete_container(card, 0, 0));
+	OP(md_sign_data(card, &si));
+	free(si.signature);
+	si.signature = NULL;
+	OP(md_rsa_decrypt(card, &di));
+	OP(md_construct_dh_agreement(card, &ai));
+	OP(md_authenticate_pin(card, "user", (const uint8_t *)"1234", 4, &tries));
+	OP(md_get_challenge(card, &p, &n));
+	free(p);
+	p = NULL;
+	OP(md_authenticate_challenge(card, resp, sizeof(resp), &tries));
+	OP(md_change_authenticator(card, "user", (const uint8_t *)"1234", 4,
+				   (const uint8_t *)"5678", 4, 0, MD_AUTHENTICATE_PIN_PIN, &tries));
+	OP(md_deauthenticate_ex(card, MD_PIN_SET(MD_ROLE_USER), 0));
+	OP(md_query_free_space(card, 0, &fs));
+	OP(md_get_property(card, MD_CP_CARD_GUID, prop, sizeof(prop), &n, 0));
+	OP(md_get_property(card, MD_CP_CARD_FREE_SPACE, prop, sizeof(prop), &n, 0));
+	OP(md_get_container_property(card, 0, MD_CCP_PIN_IDENTIFIER, prop, sizeof(prop), &n, 0));
+#undef OP
+}
+
+static void
+test_hostile(void)
+{
+	size_t rsa_len = 0, peer_len = 0;
+	uint8_t *rsa = test_load_vector("capi_rsa1024_keyx_privatekeyblob", &rsa_len);
+	uint8_t *peer = test_load_vector("cng_ecdh_p256_eccpublicblob_peer", &peer_len);
+	int mode;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rsa);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(peer);
+	for (mode = 0; mode < H__COUNT; mode++) {
+		struct script s = { .mode = (enum hostile)mode, .rng = 1 };
+		struct mdp_transport *t = NULL;
+		struct md_card *card = NULL;
+		enum md_rv rv;
+
+		CU_ASSERT_EQUAL_FATAL(mock_transport_new(hostile_card, &s, NULL, &t), MDP_OK);
+		rv = md_card_acquire(NULL, t, MD_CARD_DATA_CURRENT_VERSION, 0, &card);
+		CU_ASSERT_EQUAL(rv, MD_OK);
+		if (card) {
+			run_all(card, &s, rsa, rsa_len, peer, peer_len);
+			md_card_delete(card);
+		}
+		mdp_transport_free(t);
+	}
+	free(rsa);
+	free(peer);
+}
+
+/* A card that does not answer the GIDS SELECT is not taken. */
+static enum mdp_err
+foreign_card(void *ctx, const uint8_t *apdu, size_t len, uint8_t *r, size_t *rlen)
+{
+	r[0] = 0x6A;
+	r[1] = 0x82;
+	*rlen = 2;
+	return MDP_OK;
+}
+
+static void
+test_foreign(void)
+{
+	struct mdp_transport *t = NULL;
+	struct md_card *card = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(mock_transport_new(foreign_card, NULL, NULL, &t), MDP_OK);
+	CU_ASSERT_EQUAL(md_card_acquire(NULL, t, MD_CARD_DATA_CURRENT_VERSION, 0, &card),
+			MD_E_UNKNOWN_CARD);
+	CU_ASSERT_PTR_NULL(card);
+	mdp_transport_free(t);
+}
+
+static CU_TestInfo tests[] = {
+	{ "every operation against every bad answer", test_hostile },
+	{ "foreign card refused", test_foreign },
+	CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+	{ "hostile card", NULL, NULL, NULL, NULL, tests },
+	CU_SUITE_INFO_NULL,
+};
+
+int
+main(void)
+{
+	return test_run("test-card-hostile", suites);
+}
