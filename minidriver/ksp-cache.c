@@ -39,8 +39,10 @@ ksp_cache_clear(struct ksp_cache *c)
 {
 	size_t i;
 
-	for (i = 0; i < c->n; i++)
-		entry_clear(&c->e[i]);
+	for (i = 0; i < c->n; i++) {
+		entry_clear(c->e[i]);
+		free(c->e[i]);
+	}
 	free(c->e);
 	memset(c, 0, sizeof(*c));
 }
@@ -51,8 +53,8 @@ find(const struct ksp_cache *c, const char *tag)
 	size_t i;
 
 	for (i = 0; i < c->n; i++)
-		if (strcmp(c->e[i].tag, tag) == 0)
-			return &c->e[i];
+		if (strcmp(c->e[i]->tag, tag) == 0)
+			return c->e[i];
 	return NULL;
 }
 
@@ -84,7 +86,7 @@ ksp_cache_put(struct ksp_cache *c, const char *tag, unsigned classes, bool absen
 	if (!e) {
 		if (c->n == c->cap) {
 			size_t cap = c->cap ? 2 * c->cap : 16;
-			struct ksp_cache_entry *grown = realloc(c->e, cap * sizeof(*grown));
+			struct ksp_cache_entry **grown = realloc(c->e, cap * sizeof(*grown));
 
 			if (!grown) {
 				entry_clear(&ne);
@@ -93,7 +95,12 @@ ksp_cache_put(struct ksp_cache *c, const char *tag, unsigned classes, bool absen
 			c->e = grown;
 			c->cap = cap;
 		}
-		e = &c->e[c->n++];
+		e = calloc(1, sizeof(*e));
+		if (!e) {
+			entry_clear(&ne);
+			return false;
+		}
+		c->e[c->n++] = e;
 	} else {
 		entry_clear(e);
 	}
@@ -106,9 +113,10 @@ ksp_cache_put(struct ksp_cache *c, const char *tag, unsigned classes, bool absen
 static void
 remove_at(struct ksp_cache *c, size_t i)
 {
-	if (!(c->e[i].classes & KSP_C_PRIVATE))
+	if (!(c->e[i]->classes & KSP_C_PRIVATE))
 		c->dirty = true;
-	entry_clear(&c->e[i]);
+	entry_clear(c->e[i]);
+	free(c->e[i]);
 	c->e[i] = c->e[c->n - 1];
 	c->n--;
 }
@@ -119,7 +127,7 @@ ksp_cache_drop_tag(struct ksp_cache *c, const char *tag)
 	size_t i;
 
 	for (i = 0; i < c->n; i++) {
-		if (strcmp(c->e[i].tag, tag) == 0) {
+		if (strcmp(c->e[i]->tag, tag) == 0) {
 			remove_at(c, i);
 			return;
 		}
@@ -132,7 +140,7 @@ ksp_cache_drop(struct ksp_cache *c, unsigned mask)
 	size_t i = 0;
 
 	while (i < c->n) {
-		if (c->e[i].classes & mask)
+		if (c->e[i]->classes & mask)
 			remove_at(c, i);
 		else
 			i++;
@@ -217,7 +225,7 @@ ksp_cache_save(const struct ksp_cache *c, const char *dir, const uint8_t *cardid
 	if (!dir || cardid_len == 0 || cardid_len > 255)
 		goto out;
 	for (i = 0; i < c->n; i++)
-		if (!(c->e[i].classes & KSP_C_PRIVATE) && strlen(c->e[i].tag) <= 255)
+		if (!(c->e[i]->classes & KSP_C_PRIVATE) && strlen(c->e[i]->tag) <= 255)
 			count++;
 	buf_put_bytes(&b, magic, sizeof(magic));
 	buf_put_u8(&b, (uint8_t)cardid_len);
@@ -225,7 +233,7 @@ ksp_cache_save(const struct ksp_cache *c, const char *dir, const uint8_t *cardid
 	buf_put_bytes(&b, cardcf, 6);
 	buf_put_le32(&b, count);
 	for (i = 0; i < c->n; i++) {
-		const struct ksp_cache_entry *e = &c->e[i];
+		const struct ksp_cache_entry *e = c->e[i];
 		size_t tl = strlen(e->tag);
 
 		if ((e->classes & KSP_C_PRIVATE) || tl > 255)

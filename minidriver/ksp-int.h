@@ -128,8 +128,9 @@ struct ksp_cache_entry {
 	size_t len;
 };
 
+/* Entries are allocated one by one: a pointer to one stays valid until that entry is dropped. */
 struct ksp_cache {
-	struct ksp_cache_entry *e;
+	struct ksp_cache_entry **e;
 	size_t n, cap;
 	bool dirty; /* changed since loaded or saved */
 };

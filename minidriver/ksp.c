@@ -54,6 +54,7 @@ struct ksp_card {
 
 	/* the view, rebuilt from the cache when view_ok is false */
 	bool view_ok;
+	unsigned long generation;
 	struct ksp_container *conts;
 	struct slot_store (*store)[KSP_SLOTS];
 	size_t nconts;
@@ -127,6 +128,12 @@ struct md_card *
 ksp_card_md(struct ksp_card *kc)
 {
 	return kc ? kc->md : NULL;
+}
+
+unsigned long
+ksp_card_generation(const struct ksp_card *kc)
+{
+	return kc ? kc->generation : 0;
 }
 
 /* Record a human reason (mdp_err_last()) for the outcome about to be returned. */
@@ -940,7 +947,11 @@ build_view(struct ksp_card *kc)
 		blen[KSP_SLOT_EXCHANGE] = cur_get_le32(&c);
 		blob[KSP_SLOT_EXCHANGE] = cur_get_bytes(&c, blen[KSP_SLOT_EXCHANGE]);
 		if (c.bad) {
-			ksp_cache_drop_tag(&kc->cache, "ci:bad");
+			char tag[16];
+
+			/* a damaged entry (from a damaged disk cache) is read again next time */
+			snprintf(tag, sizeof(tag), "ci:%02x", (unsigned)i);
+			ksp_cache_drop_tag(&kc->cache, tag);
 			log_warn("container %zu: damaged cache entry", i);
 			continue;
 		}
@@ -959,6 +970,7 @@ build_view(struct ksp_card *kc)
 	if (rv != MD_OK)
 		return rv;
 	kc->view_ok = true;
+	kc->generation++;
 	return MD_OK;
 }
 
@@ -1713,18 +1725,18 @@ static bool
 import_allowed(const struct ksp_policy *p, enum mdp_key_spec spec, const char **option)
 {
 	if (spec == MDP_AT_KEYEXCHANGE) {
-		*option = "allow_exchange_key_import (AllowPrivateExchangeKeyImport)";
+		*option = "allow_private_exchange_key_import (Windows: AllowPrivateExchangeKeyImport)";
 		return p->allow_exchange_import;
 	}
 	if (spec == MDP_AT_SIGNATURE) {
-		*option = "allow_signature_key_import (AllowPrivateSignatureKeyImport)";
+		*option = "allow_private_signature_key_import (Windows: AllowPrivateSignatureKeyImport)";
 		return p->allow_signature_import;
 	}
 	if (MDP_KEY_SPEC_IS_ECDSA(spec)) {
-		*option = "allow_ecdsa_key_import (AllowPrivateECDSAKeyImport)";
+		*option = "allow_private_ecdsa_key_import (Windows: AllowPrivateECDSAKeyImport)";
 		return p->allow_ecdsa_import;
 	}
-	*option = "allow_ecdhe_key_import (AllowPrivateECDHEKeyImport)";
+	*option = "allow_private_ecdhe_key_import (Windows: AllowPrivateECDHEKeyImport)";
 	return p->allow_ecdhe_import;
 }
 
@@ -1955,9 +1967,8 @@ ksp_import(struct ksp_card *kc, const struct mdp_key *key, const struct ksp_new_
 		return reason(KSP_RV(KSP_E_BAD_KEY), "import needs a private key%s", "");
 	if (!import_allowed(&kc->policy, req->spec, &option))
 		return reason(KSP_RV(KSP_E_POLICY),
-			      "importing private keys of this key spec is disabled by policy "
-			      "option %s",
-			      option);
+			      "importing %s private keys is disabled by the policy option %s",
+			      mdp_key_spec_name(req->spec), option);
 	rv = ensure_view(kc);
 	if (rv != MD_OK)
 		return rv;
@@ -2707,6 +2718,12 @@ ksp_decrypt(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const struct
 		rv = MD_E_INVALID_PARAMETER;
 		break;
 	}
+	/*
+	 * Every argument was checked above: a module refusing the block now
+	 * means the padding did not verify (the GIDS card answers 6A80).
+	 */
+	if (rv == MD_E_INVALID_PARAMETER && pad->type != KSP_PAD_NONE)
+		rv = KSP_RV(KSP_E_DECRYPT);
 	if (rv != MD_OK)
 		goto out;
 	if (m > n) {
@@ -3146,9 +3163,12 @@ ksp_reinit(struct ksp_card *kc, const uint8_t *admin_key, size_t key_len, const 
 	for (int pass = 0; pass < 2; pass++) {
 		const char *dir = pass == 0 ? MSCP : APPDIR;
 
+		bool had_dir;
+
 		rv = load_listing(kc, dir, &ls);
 		if (rv != MD_OK)
 			goto out;
+		had_dir = !ls->absent; /* ls goes when the first file is deleted */
 		pos = 0;
 		while ((nm = next_name(ls, &pos))) {
 			uint8_t idx;
@@ -3175,7 +3195,7 @@ ksp_reinit(struct ksp_card *kc, const uint8_t *admin_key, size_t key_len, const 
 		free(names);
 		names = NULL;
 		nnames = 0;
-		if (pass == 1 && ls && !ls->absent) {
+		if (pass == 1 && had_dir) {
 			rv = md_delete_directory(kc->md, APPDIR);
 			if (rv != MD_OK && rv != MD_E_DIR_NOT_FOUND)
 				goto out;

@@ -124,6 +124,14 @@ struct md_card *ksp_card_md(struct ksp_card *kc);
  */
 enum md_rv ksp_card_refresh(struct ksp_card *kc, bool *changed);
 
+/*
+ * Incremented whenever the view (containers, keys, data objects) is
+ * rebuilt: pointers obtained before a change of the generation are stale.
+ * Any call may rebuild a view that a change, a reset or a login/logout
+ * invalidated; ksp_card_refresh() reports it through *changed.
+ */
+unsigned long ksp_card_generation(const struct ksp_card *kc);
+
 /* The valid containers, by index. */
 enum md_rv ksp_card_containers(struct ksp_card *kc, const struct ksp_container **list,
 			       size_t *count);

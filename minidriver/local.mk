@@ -8,12 +8,19 @@ libmdp11ksp_la_SOURCES = \
 	minidriver/ksp-format.c minidriver/ksp-cache.c minidriver/ksp-pad.c
 libmdp11ksp_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS) -fPIC
 libmdp11ksp_la_LIBADD = $(ZLIB_LIBS) $(CRYPTO_LIBS)
+EXTRA_DIST += docs/ksp.md
 
 check_PROGRAMS += tests/unit/test-ksp
 TESTS += tests/unit/test-ksp
 tests_unit_test_ksp_SOURCES = tests/unit/test-ksp.c
 tests_unit_test_ksp_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_ksp_LDADD = libmdp11ksp.la libmdp11minidriver.la $(TEST_LIBS) $(ZLIB_LIBS)
+
+check_PROGRAMS += tests/unit/test-ksp-card
+TESTS += tests/unit/test-ksp-card
+tests_unit_test_ksp_card_SOURCES = tests/unit/test-ksp-card.c
+tests_unit_test_ksp_card_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_ksp_card_LDADD = libmdp11ksp.la libmdp11minidriver.la $(TEST_LIBS) $(ZLIB_LIBS)
 
 # The card modules.
 mdp11include_HEADERS += include/mdp11/card-module.h
@@ -52,3 +59,18 @@ tests_unit_test_card_registry_CFLAGS = $(TEST_CFLAGS) \
 	-DTEST_PLUGIN_V2=\"$(abs_top_builddir)/.libs/mdp11-test-plugin-v2.so\"
 tests_unit_test_card_registry_LDADD = libmdp11minidriver.la $(TEST_LIBS) $(ZLIB_LIBS)
 EXTRA_tests_unit_test_card_registry_DEPENDENCIES = mdp11-test-plugin.la mdp11-test-plugin-v2.la
+
+# Drives the card module over a PC/SC reader from the shell tests (not installed).
+check_PROGRAMS += tests/integration/md-probe
+tests_integration_md_probe_SOURCES = tests/integration/md-probe.c
+tests_integration_md_probe_LDADD = libmdp11minidriver.la $(CRYPTO_LIBS) $(ZLIB_LIBS)
+
+check_PROGRAMS += tests/unit/test-card-gids
+TESTS += tests/unit/test-card-gids
+tests_unit_test_card_gids_SOURCES = tests/unit/test-card-gids.c
+tests_unit_test_card_gids_CFLAGS = $(TEST_CFLAGS) $(ZLIB_CFLAGS)
+tests_unit_test_card_gids_LDADD = libmdp11minidriver.la $(TEST_LIBS) $(ZLIB_LIBS)
+
+# PC/SC link events and OpenSC interop through pcscd + vpcd + mdp11-vcard (tests/integration/lib-pcsc.sh).
+TESTS += tests/integration/md-pcsc-events.sh tests/integration/md-opensc-interop.sh
+EXTRA_DIST += tests/integration/md-pcsc-events.sh tests/integration/md-opensc-interop.sh

@@ -4,9 +4,10 @@ noinst_LTLIBRARIES += libmdp11transport.la
 libmdp11transport_la_SOURCES = \
 	src/transport/transport.c src/transport/transport.h \
 	src/transport/apdu.c src/transport/apdu.h \
-	src/transport/pcsc.c
+	src/transport/pcsc.c \
+	src/transport/embedded.c
 libmdp11transport_la_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS) -fPIC
-libmdp11transport_la_LIBADD = libmdp11common.la $(PCSC_LIBS)
+libmdp11transport_la_LIBADD = libmdp11vcard.la libmdp11common.la $(PCSC_LIBS)
 
 check_PROGRAMS += tests/unit/test-transport
 TESTS += tests/unit/test-transport

@@ -1,1 +1,24 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# The virtual GIDS card engine (spec/gids.md §13), its unit tests and fuzz target.
+noinst_LTLIBRARIES += libmdp11vcard.la
+libmdp11vcard_la_SOURCES = \
+	src/vcard/vcard.c src/vcard/vcard.h \
+	src/vcard/vcard-int.h \
+	src/vcard/vcard-keys.c \
+	src/vcard/vcard-state.c
+libmdp11vcard_la_CFLAGS = $(AM_CFLAGS) -fPIC
+libmdp11vcard_la_LIBADD = libmdp11common.la $(CRYPTO_LIBS)
+
+check_PROGRAMS += tests/unit/test-vcard
+TESTS += tests/unit/test-vcard
+tests_unit_test_vcard_SOURCES = tests/unit/test-vcard.c \
+	tests/unit/vcard-testlib.c tests/unit/vcard-testlib.h
+tests_unit_test_vcard_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_vcard_LDADD = libmdp11vcard.la $(TEST_LIBS)
+
+check_PROGRAMS += tests/unit/test-vcard-keys
+TESTS += tests/unit/test-vcard-keys
+tests_unit_test_vcard_keys_SOURCES = tests/unit/test-vcard-keys.c \
+	tests/unit/vcard-testlib.c tests/unit/vcard-testlib.h
+tests_unit_test_vcard_keys_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_vcard_keys_LDADD = libmdp11vcard.la $(TEST_LIBS)

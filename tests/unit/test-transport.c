@@ -13,9 +13,7 @@
 #include "tests/unit/testutil.h"
 #include "transport/apdu.h"
 #include "transport/transport.h"
-#ifdef HAVE_VCARD
 #include "vcard/vcard.h"
-#endif
 
 /* A scripted card: records what it receives, answers by mode. */
 enum mode { M_ECHO, M_CHAIN, M_GETRESP, M_6C, M_ENDLESS, M_REFUSE_CHUNK, M_SHORT, M_BIG };
@@ -422,7 +420,6 @@ test_sw_str(void)
 	CU_ASSERT_STRING_EQUAL(mdp_sw_str(0x1234), "unknown status");
 }
 
-#ifdef HAVE_VCARD
 static void
 test_embedded(void)
 {
@@ -492,7 +489,6 @@ test_embedded_state_file(void)
 	test_rmtree(dir);
 	free(dir);
 }
-#endif
 
 /* Without pcscd the PC/SC calls fail cleanly (the PC/SC paths are tested in tests/integration). */
 static void
@@ -522,10 +518,8 @@ static CU_TestInfo transport_tests[] = {
 	{ "trace blanks secrets", test_trace_blanking },
 	{ "trace blanks secret answers", test_trace_secret_response },
 	{ "pcsc argument checks", test_pcsc_args },
-#ifdef HAVE_VCARD
 	{ "embedded card", test_embedded },
 	{ "embedded state file", test_embedded_state_file },
-#endif
 	CU_TEST_INFO_NULL,
 };
 

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The embedded transport: the virtual GIDS card running in this process. */
+#include "config.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MDP_LOG_AREA MDP_AREA_TRANSPORT
+#include "common/log.h"
+#include "transport/transport.h"
+#include "vcard/vcard.h"
+
+/*
+ * Transactions: the engine locks its state file around every change, which
+ * makes each APDU atomic across processes. Inside this process, several
+ * transports may open the same state file (one per PKCS#11 slot user); a
+ * transaction takes a process-wide lock for that path so that one
+ * multi-APDU operation is not interleaved with another's.
+ */
+struct path_lock {
+	struct path_lock *next;
+	char *path;
+	unsigned refs;
+	pthread_mutex_t mutex;
+};
+
+static pthread_mutex_t locks_guard = PTHREAD_MUTEX_INITIALIZER;
+static struct path_lock *locks;
+
+static struct path_lock *
+path_lock_get(const char *path)
+{
+	struct path_lock *l;
+
+	pthread_mutex_lock(&locks_guard);
+	for (l = locks; l; l = l->next)
+		if (strcmp(l->path, path) == 0)
+			break;
+	if (!l) {
+		l = calloc(1, sizeof(*l));
+		if (l && !(l->path = strdup(path))) {
+			free(l);
+			l = NULL;
+		}
+		if (l) {
+			pthread_mutex_init(&l->mutex, NULL);
+			l->next = locks;
+			locks = l;
+		}
+	}
+	if (l)
+		l->refs++;
+	pthread_mutex_unlock(&locks_guard);
+	return l;
+}
+
+static void
+path_lock_put(struct path_lock *l)
+{
+	struct path_lock **pp;
+
+	if (!l)
+		return;
+	pthread_mutex_lock(&locks_guard);
+	if (--l->refs == 0) {
+		for (pp = &locks; *pp; pp = &(*pp)->next) {
+			if (*pp == l) {
+				*pp = l->next;
+				break;
+			}
+		}
+		pthread_mutex_destroy(&l->mutex);
+		free(l->path);
+		free(l);
+	}
+	pthread_mutex_unlock(&locks_guard);
+}
+
+enum pending { EV_NONE, EV_RESET, EV_REMOVED };
+
+struct embedded {
+	struct vcard *vc;
+	struct path_lock *lock; /* NULL for an in-memory card */
+	bool locked;
+	bool removed;
+	enum pending pending;
+	bool changed;
+};
+
+static enum mdp_err
+emb_transmit(void *priv, const uint8_t *apdu, size_t apdu_len, uint8_t *resp, size_t *resp_len)
+{
+	struct embedded *e = priv;
+	size_t n = 0;
+	enum mdp_err rv;
+
+	if (e->pending == EV_RESET) {
+		e->pending = EV_NONE;
+		return mdp_err_reason(MDP_ERR_CARD_RESET, "card was reset");
+	}
+	if (e->removed) {
+		if (e->pending == EV_REMOVED) {
+			e->pending = EV_NONE;
+			return mdp_err_reason(MDP_ERR_CARD_REMOVED, "card removed");
+		}
+		return mdp_err_reason(MDP_ERR_NO_CARD, "no card");
+	}
+	if (*resp_len < VCARD_MAX_RESPONSE)
+		return mdp_err_reason(MDP_ERR_ARGS, "response buffer too small");
+	rv = vcard_transmit(e->vc, apdu, apdu_len, resp, &n);
+	if (rv != MDP_OK)
+		return rv;
+	*resp_len = n;
+	return MDP_OK;
+}
+
+static enum mdp_err
+emb_begin(void *priv)
+{
+	struct embedded *e = priv;
+
+	if (e->lock) {
+		pthread_mutex_lock(&e->lock->mutex);
+		e->locked = true;
+	}
+	if (e->removed)
+		return MDP_OK; /* transmit reports it */
+	return MDP_OK;
+}
+
+static enum mdp_err
+emb_end(void *priv, enum mdp_disposition disp)
+{
+	struct embedded *e = priv;
+
+	if (disp == MDP_RESET_CARD && !e->removed)
+		vcard_reset(e->vc);
+	if (e->locked) {
+		e->locked = false;
+		pthread_mutex_unlock(&e->lock->mutex);
+	}
+	return MDP_OK;
+}
+
+static enum mdp_err
+emb_reconnect(void *priv, enum mdp_disposition disp)
+{
+	struct embedded *e = priv;
+
+	if (e->removed)
+		return mdp_err_reason(MDP_ERR_NO_CARD, "no card");
+	if (disp == MDP_RESET_CARD)
+		vcard_reset(e->vc);
+	if (e->pending == EV_RESET)
+		e->pending = EV_NONE;
+	return MDP_OK;
+}
+
+static enum mdp_err
+emb_status(void *priv, struct mdp_transport_status *st)
+{
+	struct embedded *e = priv;
+
+	st->present = !e->removed;
+	st->changed = e->changed;
+	e->changed = false;
+	st->atr_len = e->removed ? 0 : vcard_atr(e->vc, st->atr, sizeof(st->atr));
+	return MDP_OK;
+}
+
+static void
+emb_free(void *priv)
+{
+	struct embedded *e = priv;
+
+	if (!e)
+		return;
+	if (e->locked)
+		pthread_mutex_unlock(&e->lock->mutex);
+	path_lock_put(e->lock);
+	vcard_free(e->vc);
+	free(e);
+}
+
+static const struct mdp_transport_ops embedded_ops = {
+	.kind = "embedded",
+	.transmit = emb_transmit,
+	.begin = emb_begin,
+	.end = emb_end,
+	.reconnect = emb_reconnect,
+	.status = emb_status,
+	.free = emb_free,
+};
+
+enum mdp_err
+mdp_transport_embedded_new(const char *state_path, const struct vcard_init_params *params,
+			   struct mdp_transport **out)
+{
+	struct embedded *e = NULL;
+	char real[PATH_MAX];
+	enum mdp_err rv;
+
+	if (!out)
+		return MDP_ERR_ARGS;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return MDP_ERR_NOMEM;
+	rv = vcard_open(state_path, state_path ? NULL : params, &e->vc);
+	if (rv != MDP_OK)
+		goto out;
+	if (state_path) {
+		e->lock = path_lock_get(realpath(state_path, real) ? real : state_path);
+		if (!e->lock) {
+			rv = MDP_ERR_NOMEM;
+			goto out;
+		}
+	}
+	rv = mdp_transport_new(&embedded_ops, e, state_path ? state_path : "virtual card (memory)",
+			       out);
+	if (rv == MDP_OK)
+		e = NULL;
+out:
+	emb_free(e);
+	return rv;
+}
+
+struct vcard *
+mdp_transport_embedded_vcard(struct mdp_transport *t)
+{
+	struct embedded *e = mdp_transport_priv(t, &embedded_ops);
+
+	return e ? e->vc : NULL;
+}
+
+enum mdp_err
+mdp_transport_embedded_event(struct mdp_transport *t, bool removed)
+{
+	struct embedded *e = mdp_transport_priv(t, &embedded_ops);
+
+	if (!e)
+		return MDP_ERR_ARGS;
+	e->changed = true;
+	if (removed) {
+		e->removed = true;
+		e->pending = EV_REMOVED;
+		return MDP_OK;
+	}
+	/* Reinsertion or a reset by someone else: power cycle, report once. */
+	e->removed = false;
+	vcard_reset(e->vc);
+	e->pending = EV_RESET;
+	return MDP_OK;
+}

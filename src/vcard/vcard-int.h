@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Internal types of the virtual GIDS card, shared by its source files. */
+#ifndef MDP11_VCARD_VCARD_INT_H
+#define MDP11_VCARD_VCARD_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <openssl/evp.h>
+
+#include "common/bytes.h"
+#include "common/error.h"
+#include "vcard/vcard.h"
+
+/* Status words (spec/gids.md §11). */
+#define SW_OK 0x9000
+#define SW_MEMORY_FAILURE 0x6581
+#define SW_WRONG_LENGTH 0x6700
+#define SW_SM_UNSUPPORTED 0x6882
+#define SW_CHAIN_UNSUPPORTED 0x6884
+#define SW_CHAIN_BROKEN 0x6900
+#define SW_NOT_BER_TLV 0x6981
+#define SW_SECURITY 0x6982
+#define SW_PIN_BLOCKED 0x6983
+#define SW_DATA_INVALID 0x6984
+#define SW_CONDITIONS 0x6985
+#define SW_NOT_ALLOWED 0x6986
+#define SW_WRONG_DATA 0x6A80
+#define SW_FUNC_UNSUPPORTED 0x6A81
+#define SW_FILE_NOT_FOUND 0x6A82
+#define SW_NO_MEMORY 0x6A84
+#define SW_WRONG_P1P2 0x6A86
+#define SW_REF_NOT_FOUND 0x6A88
+#define SW_FILE_EXISTS 0x6A89
+#define SW_INS_UNSUPPORTED 0x6D00
+#define SW_CLA_UNSUPPORTED 0x6E00
+#define SW_PIN_WRONG(n) (0x63C0 | ((n)&0x0f))
+
+/* File descriptor bytes (tag 82). */
+#define VC_DESC_EF 0x39
+#define VC_DESC_KEY 0x18
+
+/* Life cycle of the application and of each file (§7.4). */
+#define VC_LCS_CREATION 1
+#define VC_LCS_OPERATIONAL 5
+
+/* Key material kinds held by a key file (import tag 83, §8.5, §9). */
+#define VC_KEY_NONE 0
+#define VC_KEY_SYM 1
+#define VC_KEY_RSA 2
+#define VC_KEY_EC 3
+
+/* Access-mode bits of tag 8C (§7.4). */
+#define VC_AM_DELETE 0x40
+#define VC_AM_TERMINATE 0x20
+#define VC_AM_ACTIVATE 0x10
+#define VC_AM_GENERATE 0x08 /* key file; EF: deactivate */
+#define VC_AM_MSE 0x04      /* key file */
+#define VC_AM_PUT 0x02      /* EF: PUT DATA; key file: PUT KEY */
+#define VC_AM_GET 0x01      /* EF: GET DATA; key file: read public key */
+
+/* Limits; beyond them the card answers 6A84 (§11). */
+#define VC_MAX_FILES 192
+#define VC_MAX_KEY_FILES 127
+#define VC_MAX_DO_LEN 65535
+#define VC_MAX_DOS_PER_EF 1024
+#define VC_MAX_EF_BYTES (384u * 1024u)
+#define VC_MAX_CHAIN (80u * 1024u)
+#define VC_PIN_MIN 4
+#define VC_PIN_MAX 16
+#define VC_DEFAULT_TRIES 3
+
+#define VC_CK_LEN 32     /* card key: AES-256 */
+#define VC_WRAP_LEN 60   /* 12-byte nonce || 32-byte ciphertext || 16-byte tag */
+#define VC_SALT_LEN 16
+#define VC_UUID_LEN 16
+#define VC_KDF_DEFAULT_COST 15 /* scrypt N = 2^15, r = 8, p = 1 */
+#define VC_KDF_MEMORY_COST 4   /* in-memory cards: never written, so cheapest */
+#define VC_FORMAT_VERSION 1
+
+struct vc_do {
+	uint32_t tag;
+	uint8_t *val;
+	size_t len;
+};
+
+struct vc_file {
+	uint16_t fid;
+	uint8_t desc; /* VC_DESC_* */
+	uint8_t lcs;  /* VC_LCS_* */
+	uint8_t acl[8];
+	size_t acl_len; /* raw value of tag 8C; 0 = no rules */
+
+	/* BER-TLV EF */
+	struct vc_do *dos;
+	size_t n_dos;
+
+	/* key file */
+	uint8_t *crt; /* raw value of tag A5 */
+	size_t crt_len;
+	uint8_t key_type; /* VC_KEY_* */
+	uint8_t alg;      /* mechanism id: 02, 06..09, 0C..0E */
+	uint8_t *sym;     /* admin key, VCARD_ADMIN_KEY_LEN bytes */
+	size_t sym_len;
+	uint8_t *pub; /* SubjectPublicKeyInfo DER */
+	size_t pub_len;
+	uint8_t *priv; /* sealed private key (vc_seal) */
+	size_t priv_len;
+
+	EVP_PKEY *cache; /* volatile: the unsealed private key */
+};
+
+/* Everything that survives a power cycle (the state file). */
+struct vc_state {
+	uint8_t uuid[VC_UUID_LEN];
+	uint64_t generation;
+	uint8_t app_lcs;
+	bool pin_set;
+	uint8_t pin_len;
+	uint8_t pin_max;
+	uint8_t pin_left;
+	uint8_t kdf_cost;
+	uint8_t pin_salt[VC_SALT_LEN];
+	uint8_t wrap_pin[VC_WRAP_LEN];
+	bool has_wrap_admin;
+	uint8_t wrap_admin[VC_WRAP_LEN];
+	bool has_ck_clear;
+	uint8_t ck_clear[VC_CK_LEN];
+	struct vc_file *files;
+	size_t n_files;
+};
+
+enum vc_mse_op {
+	VC_MSE_NONE = 0,
+	VC_MSE_SIGN = 0xB6,
+	VC_MSE_DECIPHER = 0xB8,
+	VC_MSE_AGREE = 0xA6,
+	VC_MSE_AUTH = 0xA4,
+};
+
+struct vc_file_id {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	long long mtime_ns;
+	long long ctime_ns;
+	bool valid;
+};
+
+struct vcard {
+	/* persistence */
+	char *path;
+	char *lock_path;
+	int lock_fd;
+	bool locked;
+	struct vc_file_id seen;
+	bool dirty;
+	enum mdp_err io_err; /* set when a save failed during this APDU */
+
+	struct vc_state st;
+
+	/* volatile security state */
+	bool pin_ok;
+	bool admin_ok;
+	bool ck_ok;
+	uint8_t ck[VC_CK_LEN];
+	uint16_t cur_fid; /* 0x3FFF: the application */
+	enum vc_mse_op mse;
+	uint8_t mse_alg;
+	uint8_t mse_kid;
+	int auth_stage; /* 0 none, 1 mutual challenge sent, 2 external challenge sent */
+	uint8_t auth_r1[16];
+	uint8_t auth_r2[16];
+
+	/* command chaining */
+	bool chaining;
+	uint8_t chain_ins, chain_p1, chain_p2;
+	struct mdp_buf chain;
+
+	/* pending response for GET RESPONSE */
+	uint8_t *pend;
+	size_t pend_len;
+	size_t pend_pos;
+
+	uint8_t atr[33];
+	size_t atr_len;
+};
+
+/* One parsed command (after chaining). */
+struct vc_cmd {
+	uint8_t cla, ins, p1, p2;
+	const uint8_t *data;
+	size_t lc;
+	bool has_le;
+	size_t ne; /* 1..256 when has_le */
+};
+
+/* vcard.c */
+struct vc_file *vc_find_file(struct vc_state *st, uint16_t fid);
+/* Save now (before a PIN comparison); 0 or SW_MEMORY_FAILURE. */
+uint16_t vc_commit(struct vcard *vc);
+bool vc_acl_ok(const struct vcard *vc, const struct vc_file *f, uint8_t bit);
+void vc_drop_secrets(struct vcard *vc);
+bool vc_ck_available(struct vcard *vc);
+
+/* vcard-keys.c */
+uint16_t vc_cmd_mse(struct vcard *vc, const struct vc_cmd *c);
+uint16_t vc_cmd_generate(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out);
+uint16_t vc_cmd_pso(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out);
+uint16_t vc_cmd_ecdh(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out);
+uint16_t vc_get_public(struct vcard *vc, const uint8_t *data, size_t len, struct mdp_buf *out);
+uint16_t vc_put_key(struct vcard *vc, const uint8_t *data, size_t len);
+uint16_t vc_admin_auth(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out);
+void vc_file_clear_key(struct vc_file *f);
+
+/* vcard-state.c */
+void vc_state_free(struct vc_state *st);
+void vc_file_free(struct vc_file *f);
+enum mdp_err vc_state_encode(const struct vc_state *st, struct mdp_buf *out);
+enum mdp_err vc_state_decode(const uint8_t *p, size_t len, struct vc_state *st);
+enum mdp_err vc_load(struct vcard *vc);
+enum mdp_err vc_save(struct vcard *vc);
+enum mdp_err vc_refresh(struct vcard *vc);
+enum mdp_err vc_lock(struct vcard *vc);
+void vc_unlock(struct vcard *vc);
+enum mdp_err vc_write_new(const char *path, const struct vc_state *st);
+/* AES-256-GCM: out = nonce || ciphertext || tag. */
+enum mdp_err vc_seal(const uint8_t key[VC_CK_LEN], const uint8_t *aad, size_t aad_len,
+		     const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len);
+enum mdp_err vc_unseal(const uint8_t key[VC_CK_LEN], const uint8_t *aad, size_t aad_len,
+		       const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len);
+enum mdp_err vc_pin_key(const struct vc_state *st, const uint8_t *pin, size_t pin_len,
+			const uint8_t salt[VC_SALT_LEN], uint8_t key[VC_CK_LEN]);
+enum mdp_err vc_admin_wrap_key(const struct vc_state *st, const uint8_t *admin, size_t admin_len,
+			       uint8_t key[VC_CK_LEN]);
+/* Wrap / unwrap the card key (VC_WRAP_LEN bytes) under a derived key. */
+enum mdp_err vc_wrap_ck(const struct vc_state *st, const uint8_t kek[VC_CK_LEN], const char *label,
+			const uint8_t ck[VC_CK_LEN], uint8_t wrap[VC_WRAP_LEN]);
+enum mdp_err vc_unwrap_ck(const struct vc_state *st, const uint8_t kek[VC_CK_LEN],
+			  const char *label, const uint8_t wrap[VC_WRAP_LEN], uint8_t ck[VC_CK_LEN]);
+
+#endif

@@ -1,0 +1,949 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The virtual card's keys: generation, import, public key read, MSE, PSO, ECDH, admin auth. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#define MDP_LOG_AREA MDP_AREA_VCARD
+#include "common/log.h"
+#include "common/secmem.h"
+#include "vcard/vcard-int.h"
+
+void
+vc_file_clear_key(struct vc_file *f)
+{
+	mdp_secure_free(f->sym, f->sym_len);
+	free(f->pub);
+	free(f->priv);
+	EVP_PKEY_free(f->cache);
+	f->sym = f->pub = f->priv = NULL;
+	f->cache = NULL;
+	f->sym_len = f->pub_len = f->priv_len = 0;
+	f->key_type = VC_KEY_NONE;
+	f->alg = 0;
+}
+
+static struct vc_file *
+key_file(struct vcard *vc, uint8_t kid)
+{
+	struct vc_file *f = vc_find_file(&vc->st, (uint16_t)(0xB000 | kid));
+
+	if (!f || f->desc != VC_DESC_KEY)
+		return NULL;
+	return f;
+}
+
+/* Additional data binding a sealed key to this card, its file and its kind. */
+static size_t
+key_aad(const struct vc_state *st, const struct vc_file *f, uint8_t aad[24])
+{
+	memcpy(aad, st->uuid, VC_UUID_LEN);
+	memcpy(aad + VC_UUID_LEN, "key", 3);
+	aad[19] = (uint8_t)(f->fid >> 8);
+	aad[20] = (uint8_t)f->fid;
+	aad[21] = f->key_type;
+	aad[22] = f->alg;
+	aad[23] = 0;
+	return 24;
+}
+
+/* The unsealed private key of a key file, cached while the card key is known. */
+static uint16_t
+get_pkey(struct vcard *vc, struct vc_file *f, EVP_PKEY **out)
+{
+	PKCS8_PRIV_KEY_INFO *p8 = NULL;
+	uint8_t aad[24];
+	uint8_t *der = NULL;
+	const uint8_t *p;
+	size_t der_len = 0, al;
+	EVP_PKEY *pkey = NULL;
+
+	if (f->key_type != VC_KEY_RSA && f->key_type != VC_KEY_EC)
+		return SW_REF_NOT_FOUND;
+	if (f->cache) {
+		*out = f->cache;
+		return SW_OK;
+	}
+	if (!vc_ck_available(vc))
+		return SW_SECURITY;
+	al = key_aad(&vc->st, f, aad);
+	if (vc_unseal(vc->ck, aad, al, f->priv, f->priv_len, &der, &der_len) != MDP_OK) {
+		log_error("key file %04X does not open with the card key", f->fid);
+		return SW_DATA_INVALID;
+	}
+	p = der;
+	p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)der_len);
+	if (p8)
+		pkey = EVP_PKCS82PKEY(p8);
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	mdp_secure_free(der, der_len);
+	if (!pkey)
+		return SW_DATA_INVALID;
+	f->cache = pkey;
+	*out = pkey;
+	return SW_OK;
+}
+
+static uint8_t
+alg_of(EVP_PKEY *pkey, uint8_t *type)
+{
+	int bits = EVP_PKEY_get_bits(pkey);
+
+	if (EVP_PKEY_is_a(pkey, "RSA")) {
+		*type = VC_KEY_RSA;
+		switch (bits) {
+		case 1024:
+			return 0x06;
+		case 2048:
+			return 0x07;
+		case 3072:
+			return 0x08;
+		case 4096:
+			return 0x09;
+		default:
+			return 0;
+		}
+	}
+	if (EVP_PKEY_is_a(pkey, "EC")) {
+		char name[64];
+
+		*type = VC_KEY_EC;
+		if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, name,
+						    sizeof(name), NULL))
+			return 0;
+		if (!strcmp(name, "prime256v1") || !strcmp(name, "P-256"))
+			return 0x0C;
+		if (!strcmp(name, "secp384r1") || !strcmp(name, "P-384"))
+			return 0x0D;
+		if (!strcmp(name, "secp521r1") || !strcmp(name, "P-521"))
+			return 0x0E;
+		return 0;
+	}
+	return 0;
+}
+
+/* Seal pkey under the card key into f, replacing what it held; keeps the key cached. */
+static uint16_t
+install_key(struct vcard *vc, struct vc_file *f, EVP_PKEY *pkey)
+{
+	PKCS8_PRIV_KEY_INFO *p8 = NULL;
+	uint8_t *pub = NULL, *der = NULL, *sealed = NULL, *q;
+	uint8_t aad[24], type = 0, alg;
+	size_t sealed_len = 0, al;
+	int pub_len, der_len = 0;
+	uint16_t sw = SW_MEMORY_FAILURE;
+
+	if (!vc_ck_available(vc))
+		return SW_SECURITY;
+	alg = alg_of(pkey, &type);
+	if (!alg)
+		return SW_FUNC_UNSUPPORTED;
+	pub_len = i2d_PUBKEY(pkey, NULL);
+	if (pub_len <= 0)
+		goto out;
+	pub = malloc((size_t)pub_len);
+	if (!pub)
+		goto out;
+	q = pub;
+	if (i2d_PUBKEY(pkey, &q) != pub_len)
+		goto out;
+	p8 = EVP_PKEY2PKCS8(pkey);
+	if (!p8)
+		goto out;
+	der_len = i2d_PKCS8_PRIV_KEY_INFO(p8, NULL);
+	if (der_len <= 0)
+		goto out;
+	der = mdp_zalloc((size_t)der_len);
+	if (!der)
+		goto out;
+	q = der;
+	if (i2d_PKCS8_PRIV_KEY_INFO(p8, &q) != der_len)
+		goto out;
+	vc_file_clear_key(f);
+	f->key_type = type;
+	f->alg = alg;
+	al = key_aad(&vc->st, f, aad);
+	if (vc_seal(vc->ck, aad, al, der, (size_t)der_len, &sealed, &sealed_len) != MDP_OK) {
+		f->key_type = VC_KEY_NONE;
+		f->alg = 0;
+		goto out;
+	}
+	f->pub = pub;
+	f->pub_len = (size_t)pub_len;
+	f->priv = sealed;
+	f->priv_len = sealed_len;
+	pub = NULL;
+	if (EVP_PKEY_up_ref(pkey))
+		f->cache = pkey;
+	vc->dirty = true;
+	sw = SW_OK;
+out:
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	free(pub);
+	mdp_secure_free(der, der_len > 0 ? (size_t)der_len : 0);
+	return sw;
+}
+
+static void
+put_bn(struct mdp_buf *out, uint32_t tag, const BIGNUM *bn)
+{
+	int n = BN_num_bytes(bn);
+	uint8_t *tmp = malloc(n > 0 ? (size_t)n : 1);
+
+	if (!tmp) {
+		out->bad = true;
+		return;
+	}
+	BN_bn2bin(bn, tmp);
+	buf_put_tlv(out, tag, tmp, (size_t)n);
+	free(tmp);
+}
+
+/* 7F49 template of §8.4 (RSA: 81 n, 82 e) or §9 (EC: 86 04||X||Y). */
+static uint16_t
+put_public(struct vc_file *f, struct mdp_buf *out)
+{
+	const uint8_t *p = f->pub;
+	EVP_PKEY *pub = d2i_PUBKEY(NULL, &p, (long)f->pub_len);
+	BIGNUM *a = NULL, *b = NULL;
+	uint8_t pt[1 + 2 * 66];
+	size_t fs, m;
+	uint16_t sw = SW_DATA_INVALID;
+
+	if (!pub)
+		goto out;
+	m = buf_tlv_open(out, 0x7F49);
+	if (f->key_type == VC_KEY_RSA) {
+		if (!EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_RSA_N, &a) ||
+		    !EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_RSA_E, &b))
+			goto out;
+		put_bn(out, 0x81, a);
+		put_bn(out, 0x82, b);
+	} else {
+		fs = ((size_t)EVP_PKEY_get_bits(pub) + 7) / 8;
+		if (fs < 1 || fs > 66 ||
+		    !EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_EC_PUB_X, &a) ||
+		    !EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_EC_PUB_Y, &b))
+			goto out;
+		pt[0] = 0x04;
+		if (BN_bn2binpad(a, pt + 1, (int)fs) < 0 || BN_bn2binpad(b, pt + 1 + fs, (int)fs) < 0)
+			goto out;
+		buf_put_tlv(out, 0x86, pt, 1 + 2 * fs);
+	}
+	buf_tlv_close(out, m);
+	sw = out->bad ? SW_MEMORY_FAILURE : SW_OK;
+out:
+	BN_free(a);
+	BN_free(b);
+	EVP_PKEY_free(pub);
+	return sw;
+}
+
+uint16_t
+vc_get_public(struct vcard *vc, const uint8_t *data, size_t len, struct mdp_buf *out)
+{
+	struct mdp_cursor cur, tpl, kid;
+	struct vc_file *f;
+	uint32_t tag;
+
+	cur_init(&cur, data, len);
+	if (tlv_read(&cur, &tag, &tpl) != MDP_OK || tag != 0x70)
+		return SW_WRONG_DATA;
+	if (tlv_find(tpl.p, tpl.len, 0x84, &kid) != MDP_OK || kid.len != 1)
+		return SW_WRONG_DATA;
+	f = key_file(vc, kid.p[0]);
+	if (!f)
+		return SW_REF_NOT_FOUND;
+	if (!vc_acl_ok(vc, f, VC_AM_GET))
+		return SW_SECURITY;
+	if (f->key_type != VC_KEY_RSA && f->key_type != VC_KEY_EC)
+		return SW_REF_NOT_FOUND;
+	return put_public(f, out);
+}
+
+/* ---- GENERATE ASYMMETRIC KEY PAIR (§8.3, §9) ---- */
+
+uint16_t
+vc_cmd_generate(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
+{
+	struct mdp_cursor cur, tpl, v;
+	struct vc_file *f;
+	EVP_PKEY *pkey = NULL;
+	uint32_t tag;
+	uint8_t alg, kid;
+	uint16_t sw;
+
+	if (c->p1 != 0x00 || c->p2 != 0x00)
+		return SW_WRONG_P1P2;
+	cur_init(&cur, c->data, c->lc);
+	if (tlv_read(&cur, &tag, &tpl) != MDP_OK || tag != 0xAC)
+		return SW_WRONG_DATA;
+	if (tlv_find(tpl.p, tpl.len, 0x80, &v) != MDP_OK || v.len != 1)
+		return SW_WRONG_DATA;
+	alg = v.p[0];
+	if (tlv_find(tpl.p, tpl.len, 0x83, &v) != MDP_OK || v.len != 1)
+		return SW_WRONG_DATA;
+	kid = v.p[0];
+	if (!((alg >= 0x06 && alg <= 0x09) || (alg >= 0x0C && alg <= 0x0E)))
+		return SW_FUNC_UNSUPPORTED;
+	f = key_file(vc, kid);
+	if (!f || kid < 0x81)
+		return SW_REF_NOT_FOUND;
+	if (f->lcs != VC_LCS_OPERATIONAL)
+		return SW_CONDITIONS;
+	if (!vc_acl_ok(vc, f, VC_AM_GENERATE))
+		return SW_SECURITY;
+	if (!vc_ck_available(vc))
+		return SW_SECURITY;
+	switch (alg) {
+	case 0x06:
+	case 0x07:
+	case 0x08:
+	case 0x09:
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024 * (size_t)(alg - 0x05));
+		break;
+	case 0x0C:
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+		break;
+	case 0x0D:
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+		break;
+	default:
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
+		break;
+	}
+	if (!pkey)
+		return SW_MEMORY_FAILURE;
+	sw = install_key(vc, f, pkey);
+	EVP_PKEY_free(pkey);
+	if (sw != SW_OK)
+		return sw;
+	/* With Le the public key comes back at once (Windows); without, nothing (OpenSC). */
+	if (c->has_le)
+		return put_public(f, out);
+	return SW_OK;
+}
+
+/* ---- key import: PUT DATA 3FFF (§8.5, §9) ---- */
+
+static EVP_PKEY *
+rsa_from_template(const uint8_t *p, size_t len)
+{
+	static const char *const names[8] = {
+		OSSL_PKEY_PARAM_RSA_N,         OSSL_PKEY_PARAM_RSA_E,
+		OSSL_PKEY_PARAM_RSA_D,         OSSL_PKEY_PARAM_RSA_FACTOR1,
+		OSSL_PKEY_PARAM_RSA_FACTOR2,   OSSL_PKEY_PARAM_RSA_EXPONENT1,
+		OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
+	};
+	struct mdp_cursor cur, seq, v;
+	BIGNUM *bn[8] = {NULL};
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL, *chk = NULL;
+	EVP_PKEY *pkey = NULL, *ret = NULL;
+	uint32_t tag;
+	size_t i;
+
+	cur_init(&cur, p, len);
+	if (tlv_read(&cur, &tag, &seq) != MDP_OK || tag != 0x30)
+		return NULL;
+	/* version */
+	if (tlv_read(&seq, &tag, &v) != MDP_OK || tag != 0x02)
+		return NULL;
+	for (i = 0; i < v.len; i++) {
+		if (v.p[i])
+			return NULL;
+	}
+	for (i = 0; i < 8; i++) {
+		if (tlv_read(&seq, &tag, &v) != MDP_OK || tag != 0x02 || v.len == 0)
+			goto out;
+		while (v.len && v.p[0] == 0x00) {
+			v.p++;
+			v.len--;
+		}
+		bn[i] = BN_secure_new();
+		if (!bn[i] || !BN_bin2bn(v.p, (int)v.len, bn[i]) || BN_is_zero(bn[i]))
+			goto out;
+	}
+	bld = OSSL_PARAM_BLD_new();
+	if (!bld)
+		goto out;
+	for (i = 0; i < 8; i++) {
+		if (!OSSL_PARAM_BLD_push_BN(bld, names[i], bn[i]))
+			goto out;
+	}
+	params = OSSL_PARAM_BLD_to_param(bld);
+	ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	if (!params || !ctx || EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_KEYPAIR, params) != 1)
+		goto out;
+	/* The parts must make one key: a wrong CRT part would sign garbage. */
+	chk = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+	if (!chk || EVP_PKEY_pairwise_check(chk) != 1)
+		goto out;
+	ret = pkey;
+	pkey = NULL;
+out:
+	for (i = 0; i < 8; i++)
+		BN_clear_free(bn[i]);
+	OSSL_PARAM_free(params); /* secure BNs: their block is cleansed */
+	OSSL_PARAM_BLD_free(bld);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_CTX_free(chk);
+	EVP_PKEY_free(pkey);
+	return ret;
+}
+
+static EVP_PKEY *
+ec_from_template(const uint8_t *p, size_t len)
+{
+	const uint8_t *q = p;
+	EVP_PKEY *pkey = d2i_PrivateKey(EVP_PKEY_EC, NULL, &q, (long)len);
+	EVP_PKEY_CTX *chk = NULL;
+
+	if (!pkey)
+		return NULL;
+	chk = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+	if (q != p + len || !chk || EVP_PKEY_pairwise_check(chk) != 1) {
+		EVP_PKEY_free(pkey);
+		pkey = NULL;
+	}
+	EVP_PKEY_CTX_free(chk);
+	return pkey;
+}
+
+static uint16_t
+import_admin_key(struct vcard *vc, struct vc_file *f, const uint8_t *key, size_t len)
+{
+	uint8_t kek[VC_CK_LEN], wrap[VC_WRAP_LEN];
+	uint8_t *copy = NULL;
+	uint16_t sw = SW_MEMORY_FAILURE;
+
+	if (len != VCARD_ADMIN_KEY_LEN)
+		return SW_WRONG_DATA;
+	/* The card key gets a new admin wrap, so it must be known now. */
+	if (!vc_ck_available(vc))
+		return SW_SECURITY;
+	copy = mdp_memdup(key, len);
+	if (!copy)
+		return SW_MEMORY_FAILURE;
+	if (vc_admin_wrap_key(&vc->st, key, len, kek) != MDP_OK ||
+	    vc_wrap_ck(&vc->st, kek, "admin", vc->ck, wrap) != MDP_OK) {
+		mdp_secure_free(copy, len);
+		goto out;
+	}
+	vc_file_clear_key(f);
+	f->sym = copy;
+	f->sym_len = len;
+	f->key_type = VC_KEY_SYM;
+	f->alg = 0x02;
+	memcpy(vc->st.wrap_admin, wrap, VC_WRAP_LEN);
+	vc->st.has_wrap_admin = true;
+	vc->dirty = true;
+	sw = SW_OK;
+out:
+	mdp_wipe(kek, sizeof(kek));
+	return sw;
+}
+
+uint16_t
+vc_put_key(struct vcard *vc, const uint8_t *data, size_t len)
+{
+	struct mdp_cursor cur, tpl, a5, v;
+	struct vc_file *f;
+	EVP_PKEY *pkey = NULL;
+	uint32_t tag;
+	uint8_t kid, type = VC_KEY_SYM;
+	uint16_t sw;
+
+	cur_init(&cur, data, len);
+	if (tlv_read(&cur, &tag, &tpl) != MDP_OK || tag != 0x70 || cur_left(&cur))
+		return SW_WRONG_DATA;
+	if (tlv_find(tpl.p, tpl.len, 0x84, &v) != MDP_OK || v.len != 1)
+		return SW_WRONG_DATA;
+	kid = v.p[0];
+	if (tlv_find(tpl.p, tpl.len, 0xA5, &a5) != MDP_OK)
+		return SW_WRONG_DATA;
+	if (tlv_find(a5.p, a5.len, 0x83, &v) == MDP_OK) {
+		if (v.len != 1)
+			return SW_WRONG_DATA;
+		type = v.p[0];
+	}
+	if (tlv_find(a5.p, a5.len, 0x84, &v) == MDP_OK && (v.len != 1 || v.p[0] != 0x00))
+		return SW_FUNC_UNSUPPORTED; /* wrapped import: not offered */
+	if (tlv_find(a5.p, a5.len, 0x87, &v) != MDP_OK)
+		return SW_WRONG_DATA;
+	f = key_file(vc, kid);
+	if (!f)
+		return SW_REF_NOT_FOUND;
+	if (f->lcs != VC_LCS_OPERATIONAL)
+		return SW_CONDITIONS;
+	if (!vc_acl_ok(vc, f, VC_AM_PUT))
+		return SW_SECURITY;
+	switch (type) {
+	case VC_KEY_SYM:
+		if (kid != 0x80)
+			return SW_FUNC_UNSUPPORTED;
+		return import_admin_key(vc, f, v.p, v.len);
+	case VC_KEY_RSA:
+		if (kid == 0x80)
+			return SW_WRONG_DATA;
+		pkey = rsa_from_template(v.p, v.len);
+		break;
+	case VC_KEY_EC:
+		if (kid == 0x80)
+			return SW_WRONG_DATA;
+		pkey = ec_from_template(v.p, v.len);
+		break;
+	default:
+		return SW_FUNC_UNSUPPORTED;
+	}
+	if (!pkey)
+		return SW_WRONG_DATA;
+	sw = install_key(vc, f, pkey);
+	EVP_PKEY_free(pkey);
+	return sw;
+}
+
+/* ---- MANAGE SECURITY ENVIRONMENT (§8.2) ---- */
+
+/* Is alg listed in a CRT of this kind (B6/B8/A4/A6) in the key file's A5 list? */
+static bool
+crt_allows(const struct vc_file *f, uint8_t kind, int alg)
+{
+	struct mdp_cursor cur, t, v;
+	uint32_t tag;
+
+	cur_init(&cur, f->crt, f->crt_len);
+	while (cur_left(&cur)) {
+		if (tlv_read(&cur, &tag, &t) != MDP_OK)
+			return false;
+		if (tag != kind)
+			continue;
+		if (alg < 0)
+			return true;
+		if (tlv_find(t.p, t.len, 0x80, &v) == MDP_OK && v.len == 1 && v.p[0] == alg)
+			return true;
+	}
+	return false;
+}
+
+static bool
+alg_fits(uint8_t kind, uint8_t key_type, uint8_t alg)
+{
+	uint8_t hi = alg & 0xF0;
+
+	switch (kind) {
+	case VC_MSE_SIGN:
+		if (key_type == VC_KEY_RSA)
+			return hi == 0x10 || hi == 0x50;
+		return key_type == VC_KEY_EC && hi == 0x10;
+	case VC_MSE_DECIPHER:
+		return key_type == VC_KEY_RSA && (hi == 0x00 || hi == 0x40 || hi == 0x80);
+	case VC_MSE_AGREE:
+		return key_type == VC_KEY_EC && hi == 0x00;
+	default:
+		return false;
+	}
+}
+
+uint16_t
+vc_cmd_mse(struct vcard *vc, const struct vc_cmd *c)
+{
+	struct mdp_cursor v;
+	struct vc_file *f;
+	uint8_t alg, kid;
+
+	vc->mse = VC_MSE_NONE;
+	vc->auth_stage = 0;
+	if (c->p1 != 0x41 && c->p1 != 0x81 && c->p1 != 0xC1)
+		return SW_WRONG_P1P2;
+	if (c->p2 == VC_MSE_AUTH) {
+		if ((tlv_find(c->data, c->lc, 0x83, &v) != MDP_OK &&
+		     tlv_find(c->data, c->lc, 0x84, &v) != MDP_OK) ||
+		    v.len != 1)
+			return SW_WRONG_DATA;
+		if (v.p[0] != 0x80)
+			return SW_REF_NOT_FOUND;
+		f = key_file(vc, 0x80);
+		if (!f || f->key_type != VC_KEY_SYM)
+			return SW_REF_NOT_FOUND;
+		if (!vc_acl_ok(vc, f, VC_AM_MSE))
+			return SW_SECURITY;
+		if (f->crt_len && !crt_allows(f, VC_MSE_AUTH, -1))
+			return SW_DATA_INVALID;
+		vc->mse = VC_MSE_AUTH;
+		vc->mse_kid = 0x80;
+		return SW_OK;
+	}
+	if (c->p2 != VC_MSE_SIGN && c->p2 != VC_MSE_DECIPHER && c->p2 != VC_MSE_AGREE)
+		return SW_WRONG_P1P2;
+	if (tlv_find(c->data, c->lc, 0x80, &v) != MDP_OK || v.len != 1)
+		return SW_WRONG_DATA;
+	alg = v.p[0];
+	if (tlv_find(c->data, c->lc, 0x84, &v) != MDP_OK || v.len != 1)
+		return SW_WRONG_DATA;
+	kid = v.p[0];
+	f = key_file(vc, kid);
+	if (!f || kid < 0x81)
+		return SW_REF_NOT_FOUND;
+	/* Key use needs what the key file says (normally the user PIN), checked here (§8.2). */
+	if (!vc_acl_ok(vc, f, VC_AM_MSE))
+		return SW_SECURITY;
+	if (!crt_allows(f, c->p2, alg))
+		return SW_DATA_INVALID;
+	if (f->key_type != VC_KEY_RSA && f->key_type != VC_KEY_EC)
+		return SW_REF_NOT_FOUND;
+	if ((alg & 0x0F) != f->alg || !alg_fits(c->p2, f->key_type, alg))
+		return SW_DATA_INVALID;
+	vc->mse = (enum vc_mse_op)c->p2;
+	vc->mse_alg = alg;
+	vc->mse_kid = kid;
+	return SW_OK;
+}
+
+/* The key chosen by MSE, with its rule re-checked (a logout may have happened since). */
+static uint16_t
+mse_key(struct vcard *vc, enum vc_mse_op op, struct vc_file **fp, EVP_PKEY **pkey)
+{
+	struct vc_file *f;
+
+	if (vc->mse != op)
+		return SW_CONDITIONS;
+	f = key_file(vc, vc->mse_kid);
+	if (!f)
+		return SW_REF_NOT_FOUND;
+	if (!vc_acl_ok(vc, f, VC_AM_MSE))
+		return SW_SECURITY;
+	*fp = f;
+	return get_pkey(vc, f, pkey);
+}
+
+/* ---- PSO ---- */
+
+static uint16_t
+rsa_op(EVP_PKEY *pkey, bool sign, int pad, const uint8_t *in, size_t in_len, struct mdp_buf *out)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+	uint8_t *res = NULL;
+	size_t res_len = (size_t)EVP_PKEY_get_size(pkey);
+	size_t cap = res_len;
+	uint16_t sw = SW_WRONG_DATA;
+	int ok;
+
+	res = mdp_zalloc(cap);
+	if (!ctx || !res) {
+		sw = SW_MEMORY_FAILURE;
+		goto out;
+	}
+	if (sign) {
+		ok = EVP_PKEY_sign_init(ctx) == 1 && EVP_PKEY_CTX_set_rsa_padding(ctx, pad) == 1 &&
+		     EVP_PKEY_sign(ctx, res, &res_len, in, in_len) == 1;
+	} else {
+		ok = EVP_PKEY_decrypt_init(ctx) == 1 &&
+		     EVP_PKEY_CTX_set_rsa_padding(ctx, pad) == 1;
+#ifdef OSSL_ASYM_CIPHER_PARAM_IMPLICIT_REJECTION
+		if (ok && pad == RSA_PKCS1_PADDING) {
+			/* The card reports bad padding (6A80) rather than returning noise. */
+			unsigned int zero = 0;
+			OSSL_PARAM p[2];
+
+			p[0] = OSSL_PARAM_construct_uint(OSSL_ASYM_CIPHER_PARAM_IMPLICIT_REJECTION,
+							 &zero);
+			p[1] = OSSL_PARAM_construct_end();
+			ok = EVP_PKEY_CTX_set_params(ctx, p) == 1;
+		}
+#endif
+		ok = ok && EVP_PKEY_decrypt(ctx, res, &res_len, in, in_len) == 1;
+	}
+	if (!ok)
+		goto out;
+	buf_put_bytes(out, res, res_len);
+	sw = out->bad ? SW_MEMORY_FAILURE : SW_OK;
+out:
+	mdp_secure_free(res, cap);
+	EVP_PKEY_CTX_free(ctx);
+	return sw;
+}
+
+static uint16_t
+ecdsa_sign(EVP_PKEY *pkey, const uint8_t *in, size_t in_len, struct mdp_buf *out)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+	ECDSA_SIG *sig = NULL;
+	const BIGNUM *r, *s;
+	uint8_t der[160], rs[132];
+	const uint8_t *p = der;
+	size_t der_len = sizeof(der);
+	size_t fs = ((size_t)EVP_PKEY_get_bits(pkey) + 7) / 8;
+	uint16_t sw = SW_MEMORY_FAILURE;
+
+	if (!ctx || fs > 66)
+		goto out;
+	if (EVP_PKEY_sign_init(ctx) != 1 || EVP_PKEY_sign(ctx, der, &der_len, in, in_len) != 1)
+		goto out;
+	sig = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
+	if (!sig)
+		goto out;
+	ECDSA_SIG_get0(sig, &r, &s);
+	if (BN_bn2binpad(r, rs, (int)fs) < 0 || BN_bn2binpad(s, rs + fs, (int)fs) < 0)
+		goto out;
+	buf_put_bytes(out, rs, 2 * fs);
+	sw = out->bad ? SW_MEMORY_FAILURE : SW_OK;
+out:
+	ECDSA_SIG_free(sig);
+	EVP_PKEY_CTX_free(ctx);
+	return sw;
+}
+
+uint16_t
+vc_cmd_pso(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
+{
+	struct vc_file *f = NULL;
+	EVP_PKEY *pkey = NULL;
+	const uint8_t *in = c->data;
+	size_t in_len = c->lc, k;
+	uint8_t hi = vc->mse_alg & 0xF0;
+	uint16_t sw;
+
+	if (c->p1 == 0x9E && c->p2 == 0x9A) {
+		sw = mse_key(vc, VC_MSE_SIGN, &f, &pkey);
+		if (sw != SW_OK)
+			return sw;
+		if (f->key_type == VC_KEY_EC) {
+			if (in_len < 1 || in_len > 64)
+				return SW_WRONG_LENGTH;
+			return ecdsa_sign(pkey, in, in_len, out);
+		}
+		k = (size_t)EVP_PKEY_get_size(pkey);
+		if (hi == 0x50) {
+			/* DigestInfo (or any short block): the card adds type-1 padding (§8.6). */
+			if (in_len < 1 || in_len > k - 11)
+				return SW_WRONG_LENGTH;
+			return rsa_op(pkey, true, RSA_PKCS1_PADDING, in, in_len, out);
+		}
+		if (in_len != k)
+			return SW_WRONG_LENGTH;
+		return rsa_op(pkey, true, RSA_NO_PADDING, in, in_len, out);
+	}
+	if (c->p1 == 0x80 && c->p2 == 0x86) {
+		sw = mse_key(vc, VC_MSE_DECIPHER, &f, &pkey);
+		if (sw != SW_OK)
+			return sw;
+		k = (size_t)EVP_PKEY_get_size(pkey);
+		/* Bare cryptogram (OpenSC, Windows) or with the ISO padding indicator 00 (§8.7). */
+		if (in_len == k + 1 && in[0] == 0x00) {
+			in++;
+			in_len--;
+		}
+		if (in_len != k)
+			return SW_WRONG_LENGTH;
+		switch (hi) {
+		case 0x40:
+			return rsa_op(pkey, false, RSA_PKCS1_PADDING, in, in_len, out);
+		case 0x80:
+			return rsa_op(pkey, false, RSA_PKCS1_OAEP_PADDING, in, in_len, out);
+		default:
+			return rsa_op(pkey, false, RSA_NO_PADDING, in, in_len, out);
+		}
+	}
+	return SW_WRONG_P1P2;
+}
+
+/* ---- GENERAL AUTHENTICATE: ECDH (§9) ---- */
+
+uint16_t
+vc_cmd_ecdh(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
+{
+	struct mdp_cursor cur, tpl, pt;
+	struct vc_file *f = NULL;
+	EVP_PKEY *pkey = NULL, *peer = NULL;
+	EVP_PKEY_CTX *pctx = NULL, *dctx = NULL;
+	OSSL_PARAM params[3];
+	char group[64];
+	uint8_t secret[66];
+	size_t fs, slen = sizeof(secret), m;
+	uint32_t tag;
+	uint16_t sw;
+
+	if (c->p1 != 0x00 || c->p2 != 0x00)
+		return SW_WRONG_P1P2;
+	cur_init(&cur, c->data, c->lc);
+	if (tlv_read(&cur, &tag, &tpl) != MDP_OK || tag != 0x7C ||
+	    tlv_find(tpl.p, tpl.len, 0x85, &pt) != MDP_OK)
+		return SW_WRONG_DATA;
+	sw = mse_key(vc, VC_MSE_AGREE, &f, &pkey);
+	if (sw != SW_OK)
+		return sw;
+	fs = ((size_t)EVP_PKEY_get_bits(pkey) + 7) / 8;
+	if (pt.len != 1 + 2 * fs || pt.p[0] != 0x04)
+		return SW_WRONG_DATA;
+	if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
+					    sizeof(group), NULL))
+		return SW_MEMORY_FAILURE;
+	sw = SW_WRONG_DATA;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pt.p,
+						      pt.len);
+	params[2] = OSSL_PARAM_construct_end();
+	pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	if (!pctx || EVP_PKEY_fromdata_init(pctx) != 1 ||
+	    EVP_PKEY_fromdata(pctx, &peer, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		goto out;
+	dctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+	/* set_peer validates the point: an invalid curve point is refused. */
+	if (!dctx || EVP_PKEY_derive_init(dctx) != 1 || EVP_PKEY_derive_set_peer(dctx, peer) != 1 ||
+	    EVP_PKEY_derive(dctx, secret, &slen) != 1 || slen != fs)
+		goto out;
+	m = buf_tlv_open(out, 0x7C);
+	buf_put_tlv(out, 0x82, secret, slen);
+	buf_tlv_close(out, m);
+	sw = out->bad ? SW_MEMORY_FAILURE : SW_OK;
+out:
+	mdp_wipe(secret, sizeof(secret));
+	EVP_PKEY_free(peer);
+	EVP_PKEY_CTX_free(pctx);
+	EVP_PKEY_CTX_free(dctx);
+	return sw;
+}
+
+/* ---- GENERAL AUTHENTICATE: admin key (§7.3) ---- */
+
+/* 3DES-CBC, zero IV, no padding (what the Microsoft minidriver uses). */
+static bool
+des3(const uint8_t *key, bool enc, const uint8_t *in, size_t len, uint8_t *out)
+{
+	static const uint8_t iv[8] = {0};
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int n = 0, fin = 0;
+	bool ok;
+
+	ok = ctx && EVP_CipherInit_ex2(ctx, EVP_des_ede3_cbc(), key, iv, enc ? 1 : 0, NULL) == 1 &&
+	     EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 &&
+	     EVP_CipherUpdate(ctx, out, &n, in, (int)len) == 1 &&
+	     EVP_CipherFinal_ex(ctx, out + n, &fin) == 1 && (size_t)(n + fin) == len;
+	EVP_CIPHER_CTX_free(ctx);
+	return ok;
+}
+
+static void
+admin_granted(struct vcard *vc, const uint8_t *key)
+{
+	uint8_t kek[VC_CK_LEN], ck[VC_CK_LEN];
+
+	vc->admin_ok = true;
+	vc->auth_stage = 0;
+	if (vc->st.has_wrap_admin && !vc->ck_ok &&
+	    vc_admin_wrap_key(&vc->st, key, VCARD_ADMIN_KEY_LEN, kek) == MDP_OK &&
+	    vc_unwrap_ck(&vc->st, kek, "admin", vc->st.wrap_admin, ck) == MDP_OK) {
+		memcpy(vc->ck, ck, VC_CK_LEN);
+		vc->ck_ok = true;
+	}
+	mdp_wipe(kek, sizeof(kek));
+	mdp_wipe(ck, sizeof(ck));
+}
+
+uint16_t
+vc_admin_auth(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
+{
+	struct mdp_cursor cur, tpl, ch, rsp;
+	struct vc_file *f;
+	uint8_t buf[40], plain[40];
+	uint32_t tag;
+	bool has_ch, has_rsp;
+	size_t m;
+	uint16_t sw = SW_SECURITY;
+
+	if (vc->st.app_lcs == VC_LCS_CREATION)
+		return SW_NOT_ALLOWED;
+	if (c->p1 != 0x00 || c->p2 != 0x00)
+		return SW_WRONG_P1P2;
+	if (vc->mse != VC_MSE_AUTH)
+		return SW_CONDITIONS;
+	f = key_file(vc, 0x80);
+	if (!f || f->key_type != VC_KEY_SYM || f->sym_len != VCARD_ADMIN_KEY_LEN)
+		return SW_REF_NOT_FOUND;
+	cur_init(&cur, c->data, c->lc);
+	if (tlv_read(&cur, &tag, &tpl) != MDP_OK || tag != 0x7C) {
+		vc->auth_stage = 0;
+		return SW_WRONG_DATA;
+	}
+	has_ch = tlv_find(tpl.p, tpl.len, 0x81, &ch) == MDP_OK;
+	has_rsp = tlv_find(tpl.p, tpl.len, 0x82, &rsp) == MDP_OK;
+	if (has_ch && !has_rsp && ch.len == 16) {
+		/* Mutual authentication, step 1: keep R1, answer R2. */
+		memcpy(vc->auth_r1, ch.p, 16);
+		if (RAND_bytes(vc->auth_r2, 16) != 1)
+			return SW_MEMORY_FAILURE;
+		vc->auth_stage = 1;
+		m = buf_tlv_open(out, 0x7C);
+		buf_put_tlv(out, 0x81, vc->auth_r2, 16);
+		buf_tlv_close(out, m);
+		return SW_OK;
+	}
+	if (has_ch && !has_rsp && ch.len == 0) {
+		/* External authentication: an 8-byte challenge. */
+		if (RAND_bytes(vc->auth_r2, 8) != 1)
+			return SW_MEMORY_FAILURE;
+		vc->auth_stage = 2;
+		m = buf_tlv_open(out, 0x7C);
+		buf_put_tlv(out, 0x81, vc->auth_r2, 8);
+		buf_tlv_close(out, m);
+		return SW_OK;
+	}
+	if (has_rsp && !has_ch && vc->auth_stage == 1 && rsp.len == 40) {
+		vc->auth_stage = 0;
+		if (!des3(f->sym, false, rsp.p, 40, plain))
+			goto out;
+		if (mdp_memeq_ct(plain, vc->auth_r2, 16) != 0 ||
+		    mdp_memeq_ct(plain + 16, vc->auth_r1, 16) != 0 || plain[39] != 0x80)
+			goto out;
+		/* C2 = 3DES(K, R1 || R2 || Z2), Z2 = 7 random bytes || 80. */
+		memcpy(buf, vc->auth_r1, 16);
+		memcpy(buf + 16, vc->auth_r2, 16);
+		if (RAND_bytes(buf + 32, 7) != 1) {
+			sw = SW_MEMORY_FAILURE;
+			goto out;
+		}
+		buf[39] = 0x80;
+		if (!des3(f->sym, true, buf, 40, plain)) {
+			sw = SW_MEMORY_FAILURE;
+			goto out;
+		}
+		admin_granted(vc, f->sym);
+		m = buf_tlv_open(out, 0x7C);
+		buf_put_tlv(out, 0x82, plain, 40);
+		buf_tlv_close(out, m);
+		sw = SW_OK;
+		goto out;
+	}
+	if (has_rsp && !has_ch && vc->auth_stage == 2 && rsp.len == 8) {
+		vc->auth_stage = 0;
+		if (!des3(f->sym, true, vc->auth_r2, 8, plain) || mdp_memeq_ct(plain, rsp.p, 8) != 0)
+			goto out;
+		admin_granted(vc, f->sym);
+		sw = SW_OK;
+		goto out;
+	}
+	vc->auth_stage = 0;
+	sw = has_rsp ? SW_SECURITY : SW_WRONG_DATA;
+out:
+	if (sw == SW_SECURITY && vc->admin_ok) {
+		vc->admin_ok = false;
+		if (!vc->pin_ok)
+			vc_drop_secrets(vc);
+	}
+	mdp_wipe(plain, sizeof(plain));
+	mdp_wipe(buf, sizeof(buf));
+	return sw;
+}
