@@ -17,6 +17,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/secmem.h"
+#include "tools/tool.h"
 
 #define EXIT_OK 0
 #define EXIT_FAIL 1
@@ -466,6 +467,13 @@ cmd_blob(int argc, char **argv)
 
 static const struct command top_commands[] = {
 	{"blob", cmd_blob, "inspect and convert key blobs (CAPI, CNG, PKCS#8, SPKI, PEM)"},
+	{"list", tool_cmd_list, "readers, cards, PIN state and container maps (--json)"},
+	{"init", tool_cmd_init, "personalise a blank GIDS card or re-initialise a card"},
+	{"import", tool_cmd_import, "put a private key (PEM, PKCS#8/12, CAPI, CNG) on a card"},
+	{"export", tool_cmd_export, "write a container's public key or certificate"},
+	{"generate", tool_cmd_generate, "generate a key pair on the card"},
+	{"delete", tool_cmd_delete, "delete a container's key or certificate"},
+	{"pin", tool_cmd_pin, "change or unblock the user PIN, change the admin key"},
 	{NULL, NULL, NULL},
 };
 
@@ -479,7 +487,9 @@ top_help(FILE *f)
 	list_commands(f, "", top_commands);
 	fprintf(f,
 		"\nRun '%s COMMAND --help' for details. Exit status: 0 success, 1 failure,\n"
-		"2 usage error.\n",
+		"2 usage error, 3 no card, 4 wrong PIN or admin key, 5 PIN blocked,\n"
+		"6 refused by policy, 7 bad input file, 8 no such container or\n"
+		"certificate, 9 container in use or card full (see mdp11-tool(1)).\n",
 		progname);
 }
 

@@ -22,3 +22,27 @@ tests_unit_test_vcard_keys_SOURCES = tests/unit/test-vcard-keys.c \
 	tests/unit/vcard-testlib.c tests/unit/vcard-testlib.h
 tests_unit_test_vcard_keys_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_vcard_keys_LDADD = libmdp11vcard.la $(TEST_LIBS)
+
+check_PROGRAMS += tests/unit/test-vcard-state
+TESTS += tests/unit/test-vcard-state
+tests_unit_test_vcard_state_SOURCES = tests/unit/test-vcard-state.c \
+	tests/unit/vcard-testlib.c tests/unit/vcard-testlib.h
+tests_unit_test_vcard_state_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_vcard_state_LDADD = libmdp11vcard.la $(TEST_LIBS)
+
+# Fuzz target over vcard_transmit. With --enable-fuzzing (clang, see tests/fuzz/build-fuzz.sh) it
+# is a libFuzzer binary; otherwise tests/fuzz/replay-main.c replays its corpus in make check.
+if FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz-vcard
+tests_fuzz_fuzz_vcard_SOURCES = tests/fuzz/fuzz-vcard.c
+tests_fuzz_fuzz_vcard_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_vcard_LDFLAGS = -fsanitize=fuzzer
+else
+check_PROGRAMS += tests/fuzz/fuzz-vcard
+TESTS += tests/fuzz/fuzz-vcard
+tests_fuzz_fuzz_vcard_SOURCES = tests/fuzz/fuzz-vcard.c tests/fuzz/replay-main.c
+tests_fuzz_fuzz_vcard_CFLAGS = $(AM_CFLAGS) \
+	-DFUZZ_CORPUS_DIR=\"$(abs_top_srcdir)/tests/fuzz/corpus/vcard\"
+endif
+tests_fuzz_fuzz_vcard_LDADD = libmdp11vcard.la libmdp11common.la $(CRYPTO_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/vcard

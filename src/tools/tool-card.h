@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* mdp11-tool's card access: configuration, readers and virtual cards, selection, opening, errors.
+ */
+#ifndef MDP11_TOOLS_TOOL_CARD_H
+#define MDP11_TOOLS_TOOL_CARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/asn1.h>
+#include <openssl/evp.h>
+
+#include "common/conf.h"
+#include "minidriver/card.h"
+#include "minidriver/gids-init.h"
+#include "minidriver/ksp.h"
+#include "tools/tool.h"
+#include "transport/transport.h"
+
+/* One place a card can be: a PC/SC reader or a virtual card state file. */
+struct tool_slot {
+	bool is_vcard;
+	char *name; /* reader name, or the virtual card's label */
+	char *path; /* virtual card state file */
+};
+
+enum tool_cache_mode { TOOL_CACHE_NONE, TOOL_CACHE_MEMORY, TOOL_CACHE_PERSISTENT };
+
+struct tool_ctx {
+	struct mdp_config *cfg;
+	char *conf_path;
+	struct ksp_policy policy;
+	enum tool_cache_mode cache_mode;
+	const char *cache_dir;	 /* points into cfg */
+	const char *token_label; /* [token] label, or NULL */
+	struct md_registry *reg;
+	struct tool_slot *slots;
+	size_t nslots;
+	char pcsc_problem[160]; /* why PC/SC readers are missing from the list, or "" */
+};
+
+/* A slot's card, opened through the layers the PKCS#11 module uses. */
+enum tool_card_state {
+	TOOL_CARD_ABSENT = 0, /* empty reader or missing state file */
+	TOOL_CARD_BLANK,      /* GIDS card waiting for `mdp11-tool init` */
+	TOOL_CARD_UNKNOWN,    /* no card module takes it */
+	TOOL_CARD_ERROR,      /* it failed to open: reason in error */
+	TOOL_CARD_READY,      /* kc and info valid */
+};
+
+struct tool_card {
+	struct tool_slot *slot;
+	size_t slot_index;
+	enum tool_card_state state;
+	char error[256];
+	enum md_rv error_rv;
+	struct mdp_transport *t;
+	struct ksp_card *kc;
+	struct ksp_token_info info;
+	char label[33]; /* the PKCS#11 token label the module shows */
+};
+
+/*
+ * Read the configuration (MDP11_CONF, else the installed mdp11.conf; a missing installed file
+ * means defaults) with the module's option names, build the policy and the registry, and list
+ * the slots: [vcard "label"] sections, then MDP11_VCARD=PATH[:PATH], then the PC/SC readers
+ * ([readers] pcsc, include, exclude). verbose turns on the APDU trace on stderr.
+ * Returns a tool exit code (message printed).
+ */
+int tool_ctx_init(struct tool_ctx *ctx, bool verbose, bool want_pcsc);
+void tool_ctx_clear(struct tool_ctx *ctx);
+
+/* Open the card of slot i (state tells how far it got; TOOL_CARD_READY: usable). */
+void tool_card_open_slot(struct tool_ctx *ctx, size_t i, struct tool_card *card);
+/* Log out, free the host role and the transport. */
+void tool_card_close(struct tool_card *card);
+
+/*
+ * The one card the options choose (--reader, --card, --serial, --token, or the only card
+ * present). With allow_blank a blank GIDS card is returned too (state BLANK, no kc). Prints
+ * the reason and returns an exit code when it cannot.
+ */
+int tool_card_select(struct tool_ctx *ctx, const struct tool_opts *o, bool allow_blank,
+		     struct tool_card *card);
+
+/* The tool exit code for a card-layer outcome. */
+int tool_exit_for(enum md_rv rv);
+/* Print "mdp11-tool: what: reason" for rv (with a hint for policy refusals); returns the code. */
+int tool_md_error(enum md_rv rv, const char *what);
+
+/*
+ * PIN facts: the host role's, completed for GIDS cards with the card's PIN status DO when
+ * the host role does not know the retry counter (no authentication seen yet).
+ */
+enum md_rv tool_pin_facts(struct tool_card *card, struct ksp_pin_info *out);
+
+/* Log the user in with the PIN from o (terminal prompt when no source); returns an exit code. */
+int tool_login_user(struct tool_card *card, const struct tool_opts *o);
+
+/* The container o chooses (--container or --name); prints and returns an exit code. */
+int tool_pick_container(struct tool_card *card, const struct tool_opts *o,
+			const struct ksp_container **out);
+/* The key slot of a container: the one key, or the one --key-spec names. */
+int tool_pick_slot(const struct ksp_container *c, const struct tool_opts *o, enum ksp_slot *out);
+
+/*
+ * Read a file ('-': standard input; at most 1 MiB) into secure memory of TOOL_INPUT_ALLOC
+ * bytes (free with mdp_secure_free(p, TOOL_INPUT_ALLOC)); returns a tool exit code (message
+ * printed).
+ */
+#define TOOL_INPUT_ALLOC (1024 * 1024 + 1)
+int tool_read_input(const char *path, uint8_t **out, size_t *len);
+/* Write a file atomically (mode 0644 minus umask); returns a tool exit code. */
+int tool_write_output(const char *path, const uint8_t *data, size_t len);
+
+/* "2027-01-31T12:00:00Z" of an ASN1_TIME (cap >= 21); "?" when it cannot be read. */
+void tool_asn1_time(const ASN1_TIME *t, char *buf, size_t cap);
+
+#endif

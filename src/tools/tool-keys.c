@@ -1,0 +1,815 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* mdp11-tool import, export, generate and delete: keys and certificates of a card's containers. */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs12.h>
+#include <openssl/x509.h>
+
+#define MDP_LOG_AREA MDP_AREA_TOOL
+#include "blob/blob.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "tools/tool-card.h"
+
+#define CARD_SELECT_HELP                                                                      \
+	"  --reader NAME     the card in this reader, or this virtual card (label or path)\n" \
+	"  --card N          card N of 'mdp11-tool list'\n"                                   \
+	"  --serial S        the card with this serial (16 hex digits) or cardid (32)\n"      \
+	"  --token URI       the card matching a PKCS#11 URI, e.g. 'pkcs11:token=My%%20card'\n"
+
+#define PIN_HELP                                                                             \
+	"  --pin-file F      read the user PIN from the first line of F\n"                   \
+	"  --pin-env VAR     read the user PIN from the environment variable VAR\n"          \
+	"  --insecure-pin P  the PIN on the command line (visible to other users: unsafe)\n" \
+	"                    (none of these: the PIN is asked on the terminal, without echo)\n"
+
+#define COMMON_HELP                                                    \
+	"  --verbose         APDU trace on stderr (secrets blanked)\n" \
+	"  -h, --help        this text\n"
+
+/* ---- shared ---- */
+
+static const char *
+key_desc(const struct mdp_key *k, char *buf, size_t cap)
+{
+	if (mdp_key_type(k) == EVP_PKEY_RSA)
+		snprintf(buf, cap, "RSA-%u", mdp_key_bits(k));
+	else
+		snprintf(buf, cap, "EC %s", mdp_key_curve_name(k));
+	return buf;
+}
+
+static int
+open_card(struct tool_ctx *ctx, const struct tool_opts *o, struct tool_card *card)
+{
+	int rc = tool_ctx_init(ctx, o->verbose, true);
+
+	if (rc == TOOL_EXIT_OK)
+		rc = tool_card_select(ctx, o, false, card);
+	return rc;
+}
+
+/* ---- export ---- */
+
+static void
+export_help(FILE *f)
+{
+	fprintf(f,
+		"Usage: mdp11-tool export (--container N | --name NAME) [--key-spec SPEC] "
+		"[--cert]\n"
+		"                         [--format FORMAT] [--out FILE] [card selection]\n"
+		"\n"
+		"Write the public key or the certificate of a container. Private keys never\n"
+		"leave a card.\n"
+		"\n"
+		"FORMAT for a public key: pem (SubjectPublicKeyInfo, the default), der or spki\n"
+		"  (DER SubjectPublicKeyInfo), capi-public (PUBLICKEYBLOB, RSA), cng-rsa-public\n"
+		"  (BCRYPT_RSAPUBLIC_BLOB), cng-ecc-public (BCRYPT_ECCPUBLIC_BLOB, ECDSA or ECDH\n"
+		"  magic after the card's key spec)\n"
+		"FORMAT for --cert: pem (the default) or der\n"
+		"\n"
+		"  --container N     container index\n"
+		"  --name NAME       container name\n"
+		"  --key-spec SPEC   which key of a container holding two\n"
+		"  --cert            export the key's certificate instead of the key\n"
+		"  --format FORMAT   output format\n"
+		"  --out FILE        output file (replaced atomically); default: standard "
+		"output\n" CARD_SELECT_HELP COMMON_HELP);
+}
+
+static int
+export_cert(const struct ksp_key *k, const char *format, uint8_t **out, size_t *len)
+{
+	const unsigned char *p = k->cert;
+	X509 *x = NULL;
+	BIO *b = NULL;
+	char *data = NULL;
+	long n;
+	int rc = TOOL_EXIT_OK;
+
+	if (format == NULL || strcmp(format, "pem") == 0) {
+		x = d2i_X509(NULL, &p, (long)k->cert_len);
+		b = BIO_new(BIO_s_mem());
+		if (x == NULL || b == NULL || PEM_write_bio_X509(b, x) != 1) {
+			rc = tool_error(TOOL_EXIT_FAIL,
+					"the certificate on the card cannot be read");
+			goto out;
+		}
+		n = BIO_get_mem_data(b, &data);
+		*out = malloc((size_t)n);
+		if (*out == NULL) {
+			rc = tool_error(TOOL_EXIT_FAIL, "out of memory");
+			goto out;
+		}
+		memcpy(*out, data, (size_t)n);
+		*len = (size_t)n;
+	} else if (strcmp(format, "der") == 0) {
+		*out = malloc(k->cert_len);
+		if (*out == NULL)
+			return tool_error(TOOL_EXIT_FAIL, "out of memory");
+		memcpy(*out, k->cert, k->cert_len);
+		*len = k->cert_len;
+	} else {
+		return tool_error(TOOL_EXIT_USAGE,
+				  "a certificate is exported as pem or der, not %s", format);
+	}
+out:
+	X509_free(x);
+	BIO_free(b);
+	return rc;
+}
+
+int
+tool_cmd_export(int argc, char **argv)
+{
+	struct tool_opts o;
+	struct tool_ctx ctx;
+	struct tool_card card;
+	const struct ksp_container *c = NULL;
+	const struct ksp_key *k;
+	enum ksp_slot slot = KSP_SLOT_EXCHANGE;
+	enum blob_format fmt = BLOB_FMT_PEM;
+	uint8_t *data = NULL;
+	size_t len = 0;
+	char err[256];
+	int rc;
+
+	memset(&card, 0, sizeof(card));
+	memset(&ctx, 0, sizeof(ctx));
+	rc = tool_opts_parse(argc, argv, TOOL_O_CARD | TOOL_O_CONTAINER | TOOL_O_EXPORT, &o, err,
+			     sizeof(err));
+	if (rc != TOOL_EXIT_OK)
+		return tool_error(rc, "%s (see 'mdp11-tool export --help')", err);
+	if (o.help) {
+		export_help(stdout);
+		return TOOL_EXIT_OK;
+	}
+	if (o.nargs)
+		return tool_error(TOOL_EXIT_USAGE, "unexpected argument '%s'", o.args[0]);
+	if (o.container < 0 && o.name == NULL)
+		return tool_error(TOOL_EXIT_USAGE, "choose the container with --container N or "
+						   "--name NAME (see 'mdp11-tool export --help')");
+	if (!o.export_cert && o.format) {
+		if (strcmp(o.format, "der") == 0 || strcmp(o.format, "spki") == 0)
+			fmt = BLOB_FMT_SPKI;
+		else
+			fmt = blob_format_from_name(o.format);
+		if (fmt != BLOB_FMT_PEM && fmt != BLOB_FMT_SPKI && fmt != BLOB_FMT_CAPI_PUBLIC &&
+		    fmt != BLOB_FMT_CNG_RSA_PUBLIC && fmt != BLOB_FMT_CNG_ECC_PUBLIC)
+			return tool_error(TOOL_EXIT_USAGE,
+					  "cannot export a public key as '%s' "
+					  "(pem, der, spki, capi-public, cng-rsa-public, "
+					  "cng-ecc-public; private keys never leave a card)",
+					  o.format);
+	}
+	if (o.export_cert && o.format && strcmp(o.format, "pem") != 0 &&
+	    strcmp(o.format, "der") != 0)
+		return tool_error(TOOL_EXIT_USAGE,
+				  "a certificate is exported as pem or der, not "
+				  "'%s'",
+				  o.format);
+	rc = open_card(&ctx, &o, &card);
+	if (rc != TOOL_EXIT_OK)
+		goto out;
+	rc = tool_pick_container(&card, &o, &c);
+	if (rc == TOOL_EXIT_OK)
+		rc = tool_pick_slot(c, &o, &slot);
+	if (rc != TOOL_EXIT_OK)
+		goto out;
+	k = &c->slot[slot];
+	if (o.export_cert) {
+		if (k->cert == NULL) {
+			rc = tool_error(TOOL_EXIT_NOT_FOUND,
+					"container %u has no certificate for "
+					"its %s key",
+					c->index, mdp_key_spec_name(k->spec));
+			goto out;
+		}
+		rc = export_cert(k, o.format, &data, &len);
+		if (rc != TOOL_EXIT_OK)
+			goto out;
+	} else {
+		if (k->pub == NULL) {
+			rc = tool_error(TOOL_EXIT_FAIL, "container %u: the card gave no public key",
+					c->index);
+			goto out;
+		}
+		if ((fmt == BLOB_FMT_CAPI_PUBLIC || fmt == BLOB_FMT_CNG_RSA_PUBLIC) &&
+		    !MDP_KEY_SPEC_IS_RSA(k->spec)) {
+			rc = tool_error(TOOL_EXIT_USAGE,
+					"%s holds RSA keys; container %u has an "
+					"EC key (use cng-ecc-public, pem or der)",
+					blob_format_name(fmt), c->index);
+			goto out;
+		}
+		if (fmt == BLOB_FMT_CNG_ECC_PUBLIC && !MDP_KEY_SPEC_IS_EC(k->spec)) {
+			rc = tool_error(TOOL_EXIT_USAGE,
+					"cng-ecc-public holds EC keys; container "
+					"%u has an RSA key (use capi-public or cng-rsa-public)",
+					c->index);
+			goto out;
+		}
+		if (blob_write(k->pub, fmt, k->spec, &data, &len) != MDP_OK) {
+			rc = tool_error(TOOL_EXIT_FAIL, "export: %s", mdp_err_last());
+			goto out;
+		}
+	}
+	rc = tool_write_output(o.out ? o.out : "-", data, len);
+out:
+	if (data)
+		mdp_secure_free(data, len);
+	tool_card_close(&card);
+	tool_ctx_clear(&ctx);
+	return rc;
+}
+
+/* ---- import ---- */
+
+static void
+import_help(FILE *f)
+{
+	fprintf(f,
+		"Usage: mdp11-tool import --in FILE [--from FORMAT] [--container N] [--name NAME]\n"
+		"                         [--key-spec SPEC] [--cert FILE] [--overwrite]\n"
+		"                         [--no-validate] [PIN options] [card selection]\n"
+		"\n"
+		"Put a private key on the card. FILE is detected: PEM or DER PKCS#8, PKCS#1 or\n"
+		"SEC1, PKCS#12 (its certificate is stored too), a CAPI PRIVATEKEYBLOB\n"
+		"(CryptExportKey), a CNG BCRYPT_RSAPRIVATE_BLOB / BCRYPT_RSAFULLPRIVATE_BLOB /\n"
+		"BCRYPT_ECCPRIVATE_BLOB or an NCRYPT_PKCS8_PRIVATE_KEY_BLOB (NCryptExportKey).\n"
+		"The host policy of mdp11.conf applies ([policy] allow_private_*_key_import,\n"
+		"rsa_min_bits, rsa_max_bits); a refused or failed import changes nothing.\n"
+		"\n"
+		"SPEC: keyexchange (default for RSA unless a CAPI blob says CALG_RSA_SIGN),\n"
+		"  signature, ecdsa / ecdsa-p256.. (default for EC unless a CNG blob has an ECDH\n"
+		"  magic), ecdh / ecdhe-p256..\n"
+		"\n"
+		"  --in FILE            the key ('-': standard input)\n"
+		"  --from FORMAT        read FILE as FORMAT (blob format names, or pkcs12)\n"
+		"  --container N        container index (default: the first free one)\n"
+		"  --name NAME          container name (default: a GUID, as Windows does)\n"
+		"  --key-spec SPEC      key spec on the card\n"
+		"  --cert FILE          certificate (PEM or DER) to store with the key\n"
+		"  --overwrite          replace a key in the same container / name\n"
+		"  --no-validate        skip the key pair check (n = p*q, Q = d*G)\n"
+		"  --p12-pass-file F    PKCS#12 password from the first line of F\n"
+		"  --p12-pass-env VAR   PKCS#12 password from the environment variable "
+		"VAR\n" PIN_HELP CARD_SELECT_HELP COMMON_HELP);
+}
+
+static int
+parse_cert(const uint8_t *data, size_t len, const char *path, X509 **out)
+{
+	const unsigned char *p = data;
+	X509 *x = NULL;
+	BIO *b;
+
+	if (len > 0 && data[0] == 0x30) {
+		x = d2i_X509(NULL, &p, (long)len);
+		if (x && p != data + len) {
+			X509_free(x);
+			x = NULL;
+		}
+	} else {
+		b = BIO_new_mem_buf(data, (int)len);
+		if (b) {
+			x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+			BIO_free(b);
+		}
+	}
+	ERR_clear_error();
+	if (x == NULL)
+		return tool_error(TOOL_EXIT_BAD_INPUT, "%s: not an X.509 certificate (PEM or DER)",
+				  path);
+	*out = x;
+	return TOOL_EXIT_OK;
+}
+
+/* Re-check a key that did not come through the blob parser (PKCS#12). */
+static int
+validate_key(struct mdp_key **k, unsigned flags, const char *path)
+{
+	uint8_t *der = NULL;
+	size_t len = 0;
+	struct mdp_key *checked = NULL;
+	enum mdp_err e;
+
+	e = blob_write(*k, BLOB_FMT_PKCS8, MDP_AT_NONE, &der, &len);
+	if (e == MDP_OK)
+		e = blob_parse(der, len, BLOB_FMT_PKCS8, flags, &checked);
+	if (der)
+		mdp_secure_free(der, len);
+	if (e != MDP_OK)
+		return tool_error(TOOL_EXIT_BAD_INPUT, "%s: %s", path, mdp_err_last());
+	mdp_key_free(*k);
+	*k = checked;
+	return TOOL_EXIT_OK;
+}
+
+static int
+p12_password(const struct tool_opts *o, char **pass, size_t *len)
+{
+	struct tool_secret_src src = {o->p12_pass_file, o->p12_pass_env, NULL};
+
+	if (tool_secret_read(&src, "PKCS#12 password", false, pass, len) != MDP_OK)
+		return tool_error(o->p12_pass_file || o->p12_pass_env ? TOOL_EXIT_BAD_INPUT
+								      : TOOL_EXIT_USAGE,
+				  "PKCS#12 password: %s (give --p12-pass-file "
+				  "or --p12-pass-env)",
+				  mdp_err_last());
+	return TOOL_EXIT_OK;
+}
+
+/* A PKCS#12 file: key (validated) and its certificate. */
+static int
+load_p12(PKCS12 *p12, const struct tool_opts *o, unsigned flags, struct mdp_key **key, X509 **cert)
+{
+	EVP_PKEY *pkey = NULL;
+	X509 *x = NULL;
+	STACK_OF(X509) *ca = NULL;
+	char *pass = NULL;
+	size_t plen = 0;
+	const char *use = NULL;
+	int rc = TOOL_EXIT_OK;
+
+	if (o->p12_pass_file || o->p12_pass_env) {
+		rc = p12_password(o, &pass, &plen);
+		if (rc != TOOL_EXIT_OK)
+			return rc;
+		use = pass;
+	} else if (PKCS12_verify_mac(p12, NULL, 0) == 1) {
+		use = NULL;
+	} else if (PKCS12_verify_mac(p12, "", 0) == 1) {
+		use = "";
+	} else {
+		rc = p12_password(o, &pass, &plen);
+		if (rc != TOOL_EXIT_OK)
+			return rc;
+		use = pass;
+	}
+	if (PKCS12_parse(p12, use, &pkey, &x, &ca) != 1 || pkey == NULL) {
+		ERR_clear_error();
+		rc = tool_error(TOOL_EXIT_BAD_INPUT, "%s: %s", o->in,
+				pkey == NULL && x != NULL
+					? "the PKCS#12 file holds no private key"
+					: "cannot read the PKCS#12 file (wrong password?)");
+		goto out;
+	}
+	if (mdp_key_from_pkey(pkey, MDP_AT_NONE, key) != MDP_OK) {
+		rc = tool_error(TOOL_EXIT_BAD_INPUT, "%s: %s", o->in, mdp_err_last());
+		goto out;
+	}
+	rc = validate_key(key, flags, o->in);
+	if (rc != TOOL_EXIT_OK)
+		goto out;
+	*cert = x;
+	x = NULL;
+out:
+	if (pass)
+		mdp_secure_free(pass, plen + 1);
+	EVP_PKEY_free(pkey);
+	X509_free(x);
+	sk_X509_pop_free(ca, X509_free);
+	return rc;
+}
+
+/* Read --in: a key, and from a PKCS#12 file its certificate. */
+static int
+load_import(const struct tool_opts *o, struct mdp_key **key, X509 **cert)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	const unsigned char *p;
+	PKCS12 *p12 = NULL;
+	enum blob_format fmt = BLOB_FMT_UNKNOWN;
+	unsigned flags = o->no_validate ? BLOB_NO_VALIDATION : 0;
+	enum mdp_err e;
+	int rc;
+
+	rc = tool_read_input(o->in, &data, &len);
+	if (rc != TOOL_EXIT_OK)
+		return rc;
+	if (o->from == NULL || strcmp(o->from, "pkcs12") == 0) {
+		p = data;
+		if (len && data[0] == 0x30)
+			p12 = d2i_PKCS12(NULL, &p, (long)len);
+		ERR_clear_error();
+		if (p12 == NULL && o->from) {
+			rc = tool_error(TOOL_EXIT_BAD_INPUT, "%s: not a PKCS#12 file", o->in);
+			goto out;
+		}
+	}
+	if (p12) {
+		rc = load_p12(p12, o, flags, key, cert);
+		goto out;
+	}
+	if (o->from)
+		fmt = blob_format_from_name(o->from);
+	e = blob_parse(data, len, fmt, flags, key);
+	if (e != MDP_OK) {
+		rc = tool_error(TOOL_EXIT_BAD_INPUT, "%s: %s", o->in, mdp_err_last());
+		goto out;
+	}
+	if (!mdp_key_is_private(*key)) {
+		mdp_key_free(*key);
+		*key = NULL;
+		rc = tool_error(TOOL_EXIT_BAD_INPUT, "%s: a public key: import needs a private key",
+				o->in);
+	}
+out:
+	PKCS12_free(p12);
+	mdp_secure_free(data, TOOL_INPUT_ALLOC);
+	return rc;
+}
+
+int
+tool_cmd_import(int argc, char **argv)
+{
+	struct tool_opts o;
+	struct tool_ctx ctx;
+	struct tool_card card;
+	struct mdp_key *key = NULL;
+	X509 *cert = NULL;
+	uint8_t *cert_der = NULL, *cdata = NULL;
+	int cert_len = 0;
+	size_t clen = 0;
+	struct ksp_new_key req;
+	const struct ksp_container *c = NULL;
+	enum mdp_key_spec spec;
+	enum md_rv mrv;
+	uint8_t index = 0;
+	char err[256], desc[32];
+	int rc;
+
+	memset(&card, 0, sizeof(card));
+	memset(&ctx, 0, sizeof(ctx));
+	rc = tool_opts_parse(argc, argv,
+			     TOOL_O_CARD | TOOL_O_CONTAINER | TOOL_O_PIN | TOOL_O_IMPORT, &o, err,
+			     sizeof(err));
+	if (rc != TOOL_EXIT_OK)
+		return tool_error(rc, "%s (see 'mdp11-tool import --help')", err);
+	if (o.help) {
+		import_help(stdout);
+		return TOOL_EXIT_OK;
+	}
+	if (o.nargs)
+		return tool_error(TOOL_EXIT_USAGE, "unexpected argument '%s'", o.args[0]);
+	if (o.in == NULL)
+		return tool_error(TOOL_EXIT_USAGE, "--in FILE is required (see 'mdp11-tool import "
+						   "--help')");
+	/* Everything about the input is checked before the card is touched. */
+	rc = load_import(&o, &key, &cert);
+	if (rc != TOOL_EXIT_OK)
+		goto out;
+	if (o.cert_file) {
+		X509_free(cert);
+		cert = NULL;
+		rc = tool_read_input(o.cert_file, &cdata, &clen);
+		if (rc == TOOL_EXIT_OK)
+			rc = parse_cert(cdata, clen, o.cert_file, &cert);
+		if (rc != TOOL_EXIT_OK)
+			goto out;
+	}
+	if (cert) {
+		if (EVP_PKEY_eq(X509_get0_pubkey(cert), mdp_key_pkey(key)) != 1) {
+			ERR_clear_error();
+			rc = tool_error(TOOL_EXIT_BAD_INPUT,
+					"%s: the certificate does not belong to "
+					"the key",
+					o.cert_file ? o.cert_file : o.in);
+			goto out;
+		}
+		cert_len = i2d_X509(cert, &cert_der);
+		if (cert_len <= 0) {
+			rc = tool_error(TOOL_EXIT_BAD_INPUT, "the certificate cannot be encoded");
+			goto out;
+		}
+	}
+	if (o.key_spec) {
+		spec = tool_spec_resolve(o.key_spec, mdp_key_type(key), mdp_key_bits(key));
+		if (spec == MDP_AT_NONE) {
+			rc = tool_error(TOOL_EXIT_USAGE, "key spec '%s' does not suit an %s key",
+					o.key_spec, key_desc(key, desc, sizeof(desc)));
+			goto out;
+		}
+	} else {
+		spec = mdp_key_spec(key);
+	}
+	rc = open_card(&ctx, &o, &card);
+	if (rc != TOOL_EXIT_OK)
+		goto out;
+	rc = tool_login_user(&card, &o);
+	if (rc != TOOL_EXIT_OK)
+		goto out;
+	memset(&req, 0, sizeof(req));
+	req.spec = spec;
+	req.index = o.container;
+	req.name = o.name;
+	req.overwrite = o.overwrite;
+	mrv = ksp_import(card.kc, key, &req, &index);
+	if (mrv != MD_OK) {
+		rc = tool_md_error(mrv, "import");
+		goto out;
+	}
+	if (cert_der) {
+		mrv = ksp_write_certificate(card.kc, index, ksp_slot_of(spec), cert_der,
+					    (size_t)cert_len, NULL);
+		if (mrv != MD_OK) {
+			rc = tool_md_error(mrv, "storing the certificate");
+			/* Leave the card as it was: take the key out again. */
+			if (ksp_delete_key(card.kc, index, ksp_slot_of(spec)) != MD_OK)
+				tool_error(rc,
+					   "the key stays in container %u: remove it with "
+					   "'mdp11-tool delete --container %u'",
+					   index, index);
+			goto out;
+		}
+	}
+	if (ksp_card_container(card.kc, index, &c) == MD_OK)
+		printf("Imported %s key into container %u \"%s\" as %s%s\n",
+		       key_desc(key, desc, sizeof(desc)), index, c->name, mdp_key_spec_name(spec),
+		       cert_der ? ", with its certificate" : "");
+	else
+		printf("Imported %s key into container %u as %s\n",
+		       key_desc(key, desc, sizeof(desc)), index, mdp_key_spec_name(spec));
+out:
+	OPENSSL_free(cert_der);
+	X509_free(cert);
+	if (cdata)
+		mdp_secure_free(cdata, TOOL_INPUT_ALLOC);
+	mdp_key_free(key);
+	tool_card_close(&card);
+	tool_ctx_clear(&ctx);
+	return rc;
+}
+
+/* ---- generate ---- */
+
+static void
+generate_help(FILE *f)
+{
+	fprintf(f,
+		"Usage: mdp11-tool generate [--type TYPE] [--key-spec SPEC] [--container N]\n"
+		"                           [--name NAME] [--overwrite] [PIN options]\n"
+		"                           [card selection]\n"
+		"\n"
+		"Generate a key pair on the card (the private key never exists elsewhere).\n"
+		"On a terminal, the seconds spent are shown while the card works.\n"
+		"\n"
+		"TYPE: rsa (the policy's default size, rsa_default_bits), rsa:1024 .. rsa:4096,\n"
+		"      ec:p256, ec:p384, ec:p521. Default: rsa.\n"
+		"SPEC: keyexchange (RSA default), signature, ecdsa (EC default), ecdh.\n"
+		"\n"
+		"  --type TYPE       key type and size\n"
+		"  --key-spec SPEC   key spec on the card\n"
+		"  --container N     container index (default: the first free one)\n"
+		"  --name NAME       container name (default: a GUID, as Windows does)\n"
+		"  --overwrite       replace a key in the same container / name\n" PIN_HELP
+			CARD_SELECT_HELP COMMON_HELP);
+}
+
+struct gen_job {
+	struct ksp_card *kc;
+	const struct ksp_new_key *req;
+	uint8_t index;
+	enum md_rv rv;
+	bool done;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+};
+
+static void *
+gen_thread(void *arg)
+{
+	struct gen_job *j = arg;
+	uint8_t index = 0;
+	enum md_rv rv = ksp_generate(j->kc, j->req, &index);
+
+	pthread_mutex_lock(&j->lock);
+	j->rv = rv;
+	j->index = index;
+	j->done = true;
+	pthread_cond_signal(&j->cond);
+	pthread_mutex_unlock(&j->lock);
+	return NULL;
+}
+
+/* ksp_generate, with elapsed seconds on stderr when it is a terminal. */
+static enum md_rv
+generate_with_progress(struct ksp_card *kc, const struct ksp_new_key *req, const char *what,
+		       uint8_t *index)
+{
+	static const char spin[] = "|/-\\";
+	struct gen_job j;
+	struct timespec start, now, until;
+	pthread_t th;
+	unsigned tick = 0;
+	enum md_rv rv;
+
+	if (!isatty(STDERR_FILENO))
+		return ksp_generate(kc, req, index);
+	memset(&j, 0, sizeof(j));
+	j.kc = kc;
+	j.req = req;
+	pthread_mutex_init(&j.lock, NULL);
+	pthread_cond_init(&j.cond, NULL);
+	if (pthread_create(&th, NULL, gen_thread, &j) != 0) {
+		pthread_cond_destroy(&j.cond);
+		pthread_mutex_destroy(&j.lock);
+		return ksp_generate(kc, req, index);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	pthread_mutex_lock(&j.lock);
+	while (!j.done) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 250000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&j.cond, &j.lock, &until);
+		if (j.done)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		fprintf(stderr, "\r%c generating %s on the card... %lds ", spin[tick++ % 4], what,
+			(long)(now.tv_sec - start.tv_sec));
+		fflush(stderr);
+	}
+	pthread_mutex_unlock(&j.lock);
+	pthread_join(th, NULL);
+	if (tick)
+		fprintf(stderr, "\r%*s\r", 50, "");
+	rv = j.rv;
+	if (rv == MD_OK)
+		*index = j.index;
+	pthread_cond_destroy(&j.cond);
+	pthread_mutex_destroy(&j.lock);
+	return rv;
+}
+
+int
+tool_cmd_generate(int argc, char **argv)
+{
+	struct tool_opts o;
+	struct tool_ctx ctx;
+	struct tool_card card;
+	struct ksp_new_key req;
+	const struct ksp_container *c = NULL;
+	enum mdp_key_spec spec;
+	enum md_rv mrv;
+	int key_type = EVP_PKEY_RSA;
+	unsigned bits = 0;
+	uint8_t index = 0;
+	char err[256], what[32];
+	struct timespec t0, t1;
+	int rc;
+
+	memset(&card, 0, sizeof(card));
+	memset(&ctx, 0, sizeof(ctx));
+	rc = tool_opts_parse(argc, argv,
+			     TOOL_O_CARD | TOOL_O_CONTAINER | TOOL_O_PIN | TOOL_O_GENERATE, &o, err,
+			     sizeof(err));
+	if (rc != TOOL_EXIT_OK)
+		return tool_error(rc, "%s (see 'mdp11-tool generate --help')", err);
+	if (o.help) {
+		generate_help(stdout);
+		return TOOL_EXIT_OK;
+	}
+	if (o.nargs)
+		return tool_error(TOOL_EXIT_USAGE, "unexpected argument '%s'", o.args[0]);
+	if (o.type && !tool_parse_type(o.type, &key_type, &bits))
+		return tool_error(TOOL_EXIT_USAGE, "unknown key type '%s'", o.type);
+	spec = tool_spec_resolve(o.key_spec, key_type, key_type == EVP_PKEY_RSA ? 2048 : bits);
+	if (spec == MDP_AT_NONE)
+		return tool_error(TOOL_EXIT_USAGE, "key spec '%s' does not suit an %s key",
+				  o.key_spec, key_type == EVP_PKEY_RSA ? "RSA" : "EC");
+	rc = open_card(&ctx, &o, &card);
+	if (rc != TOOL_EXIT_OK)
+		goto out;
+	rc = tool_login_user(&card, &o);
+	if (rc != TOOL_EXIT_OK)
+		goto out;
+	memset(&req, 0, sizeof(req));
+	req.spec = spec;
+	req.bits = key_type == EVP_PKEY_RSA ? bits : 0;
+	req.index = o.container;
+	req.name = o.name;
+	req.overwrite = o.overwrite;
+	if (key_type == EVP_PKEY_RSA)
+		snprintf(what, sizeof(what), "RSA-%u", bits ? bits : ctx.policy.rsa_default_bits);
+	else
+		snprintf(what, sizeof(what), "EC P-%u", bits);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	mrv = generate_with_progress(card.kc, &req, what, &index);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (mrv != MD_OK) {
+		rc = tool_md_error(mrv, "generate");
+		goto out;
+	}
+	if (ksp_card_container(card.kc, index, &c) == MD_OK)
+		printf("Generated %s key in container %u \"%s\" as %s (%.1f s)\n", what, index,
+		       c->name, mdp_key_spec_name(spec),
+		       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	else
+		printf("Generated %s key in container %u as %s\n", what, index,
+		       mdp_key_spec_name(spec));
+out:
+	tool_card_close(&card);
+	tool_ctx_clear(&ctx);
+	return rc;
+}
+
+/* ---- delete ---- */
+
+static void
+delete_help(FILE *f)
+{
+	fprintf(f, "Usage: mdp11-tool delete (--container N | --name NAME) [--key-spec SPEC]\n"
+		   "                         [--cert-only] [PIN options] [card selection]\n"
+		   "\n"
+		   "Delete a container's key (with its container map record and certificate), or\n"
+		   "with --cert-only just the certificate.\n"
+		   "\n"
+		   "  --container N     container index\n"
+		   "  --name NAME       container name\n"
+		   "  --key-spec SPEC   which key of a container holding two\n"
+		   "  --cert-only       delete the certificate, keep the key\n" PIN_HELP
+			   CARD_SELECT_HELP COMMON_HELP);
+}
+
+int
+tool_cmd_delete(int argc, char **argv)
+{
+	struct tool_opts o;
+	struct tool_ctx ctx;
+	struct tool_card card;
+	const struct ksp_container *c = NULL;
+	enum ksp_slot slot = KSP_SLOT_EXCHANGE;
+	enum md_rv mrv;
+	char err[256];
+	unsigned index;
+	int rc;
+
+	memset(&card, 0, sizeof(card));
+	memset(&ctx, 0, sizeof(ctx));
+	rc = tool_opts_parse(argc, argv,
+			     TOOL_O_CARD | TOOL_O_CONTAINER | TOOL_O_PIN | TOOL_O_DELETE, &o, err,
+			     sizeof(err));
+	if (rc != TOOL_EXIT_OK)
+		return tool_error(rc, "%s (see 'mdp11-tool delete --help')", err);
+	if (o.help) {
+		delete_help(stdout);
+		return TOOL_EXIT_OK;
+	}
+	if (o.nargs)
+		return tool_error(TOOL_EXIT_USAGE, "unexpected argument '%s'", o.args[0]);
+	if (o.container < 0 && o.name == NULL)
+		return tool_error(TOOL_EXIT_USAGE, "choose the container with --container N or "
+						   "--name NAME (see 'mdp11-tool delete --help')");
+	rc = open_card(&ctx, &o, &card);
+	if (rc != TOOL_EXIT_OK)
+		goto out;
+	rc = tool_pick_container(&card, &o, &c);
+	if (rc == TOOL_EXIT_OK)
+		rc = tool_pick_slot(c, &o, &slot);
+	if (rc != TOOL_EXIT_OK)
+		goto out;
+	index = c->index;
+	if (o.cert_only && c->slot[slot].cert == NULL) {
+		rc = tool_error(TOOL_EXIT_NOT_FOUND, "container %u has no certificate", index);
+		goto out;
+	}
+	rc = tool_login_user(&card, &o);
+	if (rc != TOOL_EXIT_OK)
+		goto out;
+	if (o.cert_only) {
+		mrv = ksp_delete_certificate(card.kc, (uint8_t)index, slot);
+		if (mrv != MD_OK) {
+			rc = tool_md_error(mrv, "delete");
+			goto out;
+		}
+		printf("Deleted the certificate of container %u\n", index);
+	} else {
+		mrv = ksp_delete_key(card.kc, (uint8_t)index, slot);
+		if (mrv != MD_OK) {
+			rc = tool_md_error(mrv, "delete");
+			goto out;
+		}
+		printf("Deleted the %s key of container %u\n",
+		       slot == KSP_SLOT_EXCHANGE ? "exchange" : "signature", index);
+	}
+out:
+	tool_card_close(&card);
+	tool_ctx_clear(&ctx);
+	return rc;
+}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Fuzz target: a hostile host sends any APDU sequence to an in-memory virtual card. */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vcard/vcard.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/*
+ * Input: one flag byte, then APDUs, each as a 2-byte big-endian length and
+ * that many bytes (a length beyond the input takes what is left).
+ * Flags: bit 0 log the PIN in first, bit 1 start from a blank card (creation
+ * state), bit 2 give the card an EC P-256 key in B081 first, bit 3 reset the
+ * card after every 8 APDUs.
+ */
+static const uint8_t admin_key[24] = {1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4,
+				      5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8};
+
+static const uint8_t verify_apdu[] = {0x00, 0x20, 0x00, 0x80, 0x04, '1', '2', '3', '4'};
+static const uint8_t create_ec[] = {0x00, 0xE0, 0x00, 0x00, 0x2A, 0x62, 0x28, 0x82, 0x01, 0x18,
+				    0x83, 0x02, 0xB0, 0x81, 0x8C, 0x05, 0x8F, 0x10, 0x10, 0x10,
+				    0x00, 0xA5, 0x18, 0xB6, 0x09, 0x80, 0x01, 0x1C, 0x83, 0x01,
+				    0x81, 0x95, 0x01, 0x40, 0xA6, 0x09, 0x80, 0x01, 0x0C, 0x83,
+				    0x01, 0x81, 0x95, 0x01, 0x40};
+static const uint8_t activate[] = {0x00, 0x44, 0x00, 0x00};
+static const uint8_t gen_ec[] = {0x00, 0x47, 0x00, 0x00, 0x08, 0xAC, 0x06,
+				 0x80, 0x01, 0x0C, 0x83, 0x01, 0x81};
+static const uint8_t select_aid[] = {0x00, 0xA4, 0x04, 0x00, 0x09, 0xA0, 0x00, 0x00,
+				     0x03, 0x97, 0x42, 0x54, 0x46, 0x59, 0x00};
+
+static void
+send_apdu(struct vcard *vc, const uint8_t *apdu, size_t len)
+{
+	uint8_t resp[VCARD_MAX_RESPONSE + 16];
+	size_t rl = 0;
+
+	memset(resp + VCARD_MAX_RESPONSE, 0xA5, 16);
+	if (vcard_transmit(vc, apdu, len, resp, &rl) != MDP_OK)
+		abort(); /* an in-memory card has no file to fail */
+	if (rl < 2 || rl > VCARD_MAX_RESPONSE || resp[VCARD_MAX_RESPONSE] != 0xA5)
+		abort();
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct vcard_init_params p = {.pin = "1234", .admin_key = admin_key};
+	struct vcard *vc = NULL;
+	struct vcard_info info;
+	uint8_t flags;
+	size_t pos = 1;
+	unsigned count = 0;
+
+	if (size < 1)
+		return 0;
+	flags = data[0];
+	if (vcard_open(NULL, (flags & 2) ? NULL : &p, &vc) != MDP_OK)
+		return 0;
+	if ((flags & 4) && !(flags & 2)) {
+		send_apdu(vc, verify_apdu, sizeof(verify_apdu));
+		send_apdu(vc, create_ec, sizeof(create_ec));
+		send_apdu(vc, activate, sizeof(activate));
+		send_apdu(vc, gen_ec, sizeof(gen_ec));
+		send_apdu(vc, (const uint8_t *)"\x00\x20\x00\x82", 4);
+	}
+	if (flags & 1)
+		send_apdu(vc, verify_apdu, sizeof(verify_apdu));
+	while (pos + 2 <= size) {
+		size_t len = (size_t)data[pos] << 8 | data[pos + 1];
+
+		pos += 2;
+		if (len > size - pos)
+			len = size - pos;
+		send_apdu(vc, data + pos, len);
+		pos += len;
+		if ((flags & 8) && ++count % 8 == 0)
+			vcard_reset(vc);
+	}
+	/* Whatever happened, the card is still a GIDS card with a sane state. */
+	send_apdu(vc, select_aid, sizeof(select_aid));
+	if (vcard_get_info(vc, &info) != MDP_OK || info.pin_tries_left > info.pin_tries_max)
+		abort();
+	vcard_free(vc);
+	return 0;
+}
