@@ -55,6 +55,14 @@ tests_unit_test_tool_SOURCES = tests/unit/test-tool.c $(TOOL_CARD_HELPERS)
 tests_unit_test_tool_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_tool_LDADD = libmdp11blob.la libmdp11common.la $(TEST_LIBS)
 
+check_PROGRAMS += tests/unit/test-gids-init
+TESTS += tests/unit/test-gids-init
+tests_unit_test_gids_init_SOURCES = tests/unit/test-gids-init.c \
+	minidriver/gids-init.c minidriver/gids-init.h
+tests_unit_test_gids_init_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_gids_init_LDADD = libmdp11ksp.la libmdp11minidriver.la libmdp11transport.la \
+	libmdp11vcard.la libmdp11blob.la libmdp11common.la $(TEST_LIBS) $(PCSC_LIBS) $(ZLIB_LIBS)
+
 TESTS += tests/integration/tool.sh tests/integration/tool-pcsc.sh
 EXTRA_DIST += tests/integration/tool.sh tests/integration/tool-pcsc.sh docs/tool.md
 # ---- end mdp11-tool card commands ----

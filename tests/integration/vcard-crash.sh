@@ -16,12 +16,12 @@ W=$PCSC_TMP
 "$VCARD_BIN" create --pin "$PIN" --admin-key "$ADMIN" --pin-tries 15 "$STATE" >/dev/null ||
 	pcsc_fail "mdp11-vcard create"
 
-# A delay of 0 to $1 milliseconds, different each call.
+# A delay of $1 to $2 milliseconds, different each call.
 SEED=$$
 random_sleep() {
 	SEED=$((SEED + 1))
-	awk -v s="$SEED" -v m="$1" 'BEGIN { srand(s); printf "%.3f\n", rand() * m / 1000 }' |
-		xargs sleep
+	awk -v s="$SEED" -v lo="$1" -v hi="$2" \
+		'BEGIN { srand(s); printf "%.3f\n", (lo + rand() * (hi - lo)) / 1000 }' | xargs sleep
 }
 
 # The state must load, and its DO hold generation $1 or $1 + 1; prints the one found.
@@ -48,7 +48,7 @@ while [ $i -le "$ITER" ]; do
 		[ $n -le 200 ] || pcsc_fail "writer $i not ready after 20 s"
 		pcsc_nap
 	done
-	random_sleep 120
+	random_sleep 0 120
 	kill -KILL "$wpid" 2>/dev/null
 	wait "$wpid" 2>/dev/null
 	[ ! -s "$W/w.err" ] || pcsc_fail "writer $i failed before it was killed: $(cat "$W/w.err")"
@@ -89,7 +89,7 @@ total=0
 while [ $i -le "$ITER2" ]; do
 	opensc_writer $((last + 1)) >"$W/c.out" 2>/dev/null &
 	cpid=$!
-	random_sleep 1500
+	random_sleep 400 1600
 	vcard_kill
 	wait "$cpid"
 	confirmed=$(tail -n 1 "$W/c.out")
