@@ -6,3 +6,7 @@ mdp11confdir = $(sysconfdir)/mdp11
 dist_mdp11conf_DATA = conf/mdp11.conf
 mdp11docdir = $(docdir)
 dist_mdp11doc_DATA = conf/mdp11.conf.example
+
+# The p11-kit module file (made by configure from conf/mdp11.module.in).
+p11moduledir = $(p11_module_configs)
+p11module_DATA = conf/mdp11.module

@@ -16,3 +16,39 @@ libmdp11pkcs11_la_SOURCES = \
 	pkcs11/crypto.c
 libmdp11pkcs11_la_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS) -fPIC
 mdp11include_HEADERS += include/mdp11/pkcs11-vendor.h
+
+# The module. Its own objects are linked whole (libmdp11pkcs11.la holds the entry points);
+# the lower layers' archives are searched like ordinary static libraries, so only what the
+# module uses is pulled in and the copies of libmdp11common that each convenience library
+# carries never clash. Only the three entry points are exported.
+mdp11dir = $(p11_module_path)
+mdp11_LTLIBRARIES = mdp11.la
+mdp11_la_SOURCES =
+MDP11_LOWER_LIBS = libmdp11ksp.la libmdp11minidriver.la libmdp11transport.la \
+	libmdp11vcard.la libmdp11blob.la libmdp11common.la
+mdp11_la_LIBADD = libmdp11pkcs11.la $(MDP11_LOWER_LIBS:%.la=.libs/%.a) \
+	$(CRYPTO_LIBS) $(PCSC_LIBS) $(ZLIB_LIBS) $(LIBS)
+mdp11_la_DEPENDENCIES = libmdp11pkcs11.la $(MDP11_LOWER_LIBS)
+mdp11_la_LDFLAGS = -module -avoid-version -shared -no-undefined \
+	-export-symbols-regex '^C_(GetFunctionList|GetInterfaceList|GetInterface)$$'
+
+# Module tests: they dlopen the built module and go through C_GetFunctionList.
+MDP11_MODULE_CFLAGS = -DMDP11_MODULE_PATH=\"$(abs_top_builddir)/.libs/mdp11.so\"
+check_PROGRAMS += tests/module/test-module
+TESTS += tests/module/test-module
+tests_module_test_module_SOURCES = tests/module/test-module.c \
+	tests/module/p11test.c tests/module/p11test.h
+tests_module_test_module_CFLAGS = $(TEST_CFLAGS) $(MDP11_MODULE_CFLAGS)
+tests_module_test_module_LDADD = libmdp11vcard.la $(TEST_LIBS) $(LIBS)
+
+# A test helper that makes a virtual card state file (independent of the mdp11-vcard tool).
+check_PROGRAMS += tests/module/mkcard
+tests_module_mkcard_SOURCES = tests/module/mkcard.c
+tests_module_mkcard_LDADD = libmdp11vcard.la libmdp11common.la $(CRYPTO_LIBS)
+
+# Integration tests through real clients.
+TESTS += tests/integration/pkcs11-tool.sh tests/integration/nss.sh
+EXTRA_DIST += tests/integration/lib-module.sh tests/integration/pkcs11-tool.sh \
+	tests/integration/nss.sh tests/integration/libp11.sh tests/integration/module-pcsc.sh \
+	scripts/demo docs/pkcs11.md
+dist_man_MANS += man/mdp11.conf.5

@@ -45,8 +45,19 @@ module_settings(void)
 	return &mod.settings;
 }
 
+/*
+ * Initialised in this process? The fork child handler clears the flag, so the hot path needs
+ * no getpid() (a system call per C_* call); the pid comparison is kept for C_Initialize, which
+ * also covers a child created without fork() (raw clone).
+ */
 static bool
 is_initialized(void)
+{
+	return atomic_load(&mod.initialized);
+}
+
+static bool
+is_initialized_here(void)
 {
 	return atomic_load(&mod.initialized) && atomic_load(&mod.pid) == getpid();
 }
@@ -137,10 +148,13 @@ leave_slot(struct slot *s)
 /*
  * Session calls: look the handle up, lock its slot, and check that the card the session was
  * opened on is still there (a removed card ends its sessions with CKR_DEVICE_REMOVED; the
- * handle stays valid for C_CloseSession).
+ * handle stays valid for C_CloseSession). fresh: also bring the view up to date (cardcf,
+ * one APDU); the calls that continue an operation begun by an *Init call, and the session
+ * queries NSS polls, only check presence, which costs no APDU (spec/minidriver.md §5.3: the
+ * host reads cardcf once per transaction, not per step).
  */
 static CK_RV
-enter_session(CK_SESSION_HANDLE h, struct session **out)
+enter_session_mode(CK_SESSION_HANDLE h, struct session **out, bool fresh)
 {
 	struct session *se;
 	CK_RV rv;
@@ -155,7 +169,7 @@ enter_session(CK_SESSION_HANDLE h, struct session **out)
 	if (!se)
 		return CKR_SESSION_HANDLE_INVALID;
 	if (se->gen == se->slot->gen) {
-		rv = slot_token_slocked(se->slot);
+		rv = fresh ? slot_token_slocked(se->slot) : slot_present_slocked(se->slot);
 		if (rv == CKR_OK && se->gen == se->slot->gen) {
 			*out = se;
 			return CKR_OK;
@@ -163,6 +177,19 @@ enter_session(CK_SESSION_HANDLE h, struct session **out)
 	}
 	lock_release(se->slot->lock);
 	return CKR_DEVICE_REMOVED;
+}
+
+static CK_RV
+enter_session(CK_SESSION_HANDLE h, struct session **out)
+{
+	return enter_session_mode(h, out, true);
+}
+
+/* For calls that continue an operation or only read session state. */
+static CK_RV
+enter_session_light(CK_SESSION_HANDLE h, struct session **out)
+{
+	return enter_session_mode(h, out, false);
 }
 
 static void
@@ -201,7 +228,7 @@ mdp_C_Initialize(CK_VOID_PTR pInitArgs)
 	rv = check_init_args(args);
 	if (rv != CKR_OK)
 		goto out;
-	if (is_initialized()) {
+	if (is_initialized_here()) {
 		rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
 		goto out;
 	}
@@ -638,7 +665,7 @@ mdp_C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo)
 	CK_RV rv;
 
 	TRACE_IN("C_GetSessionInfo(%lu)", hSession);
-	rv = enter_session(hSession, &se);
+	rv = enter_session_light(hSession, &se);
 	if (rv == CKR_OK) {
 		rv = pInfo ? session_info_slocked(se, pInfo) : CKR_ARGUMENTS_BAD;
 		leave_session(se);
@@ -868,7 +895,7 @@ mdp_C_FindObjects(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObject,
 	CK_ULONG n = 0;
 
 	TRACE_IN("C_FindObjects(%lu, max %lu)", hSession, ulMaxObjectCount);
-	rv = enter_session(hSession, &se);
+	rv = enter_session_light(hSession, &se);
 	if (rv == CKR_OK) {
 		if (!pulObjectCount || (!phObject && ulMaxObjectCount)) {
 			rv = CKR_ARGUMENTS_BAD;
@@ -892,7 +919,7 @@ mdp_C_FindObjectsFinal(CK_SESSION_HANDLE hSession)
 	CK_RV rv;
 
 	TRACE_IN("C_FindObjectsFinal(%lu)", hSession);
-	rv = enter_session(hSession, &se);
+	rv = enter_session_light(hSession, &se);
 	if (rv == CKR_OK) {
 		if (!se->finding) {
 			rv = CKR_OPERATION_NOT_INITIALIZED;
@@ -940,7 +967,7 @@ op_oneshot(const char *name, enum op_kind kind, CK_SESSION_HANDLE h, CK_BYTE_PTR
 	CK_RV rv;
 
 	TRACE_IN("%s(%lu, %lu bytes)", name, h, in_len);
-	rv = enter_session(h, &se);
+	rv = enter_session_light(h, &se);
 	if (rv == CKR_OK) {
 		if (!se->op[kind].active) {
 			rv = CKR_OPERATION_NOT_INITIALIZED;
@@ -964,7 +991,7 @@ op_update(const char *name, enum op_kind kind, CK_SESSION_HANDLE h, CK_BYTE_PTR 
 	CK_RV rv;
 
 	TRACE_IN("%s(%lu, %lu bytes)", name, h, in_len);
-	rv = enter_session(h, &se);
+	rv = enter_session_light(h, &se);
 	if (rv == CKR_OK) {
 		if (!se->op[kind].active) {
 			rv = CKR_OPERATION_NOT_INITIALIZED;
@@ -988,7 +1015,7 @@ op_final(const char *name, enum op_kind kind, CK_SESSION_HANDLE h, CK_BYTE_PTR o
 	CK_RV rv;
 
 	TRACE_IN("%s(%lu)", name, h);
-	rv = enter_session(h, &se);
+	rv = enter_session_light(h, &se);
 	if (rv == CKR_OK) {
 		if (!se->op[kind].active) {
 			rv = CKR_OPERATION_NOT_INITIALIZED;
@@ -1157,7 +1184,7 @@ verify_common(const char *name, CK_SESSION_HANDLE h, CK_BYTE_PTR data, CK_ULONG 
 	CK_RV rv;
 
 	TRACE_IN("%s(%lu, %lu bytes, signature %lu bytes)", name, h, len, sig_len);
-	rv = enter_session(h, &se);
+	rv = enter_session_light(h, &se);
 	if (rv == CKR_OK) {
 		if (!se->op[OP_VERIFY].active) {
 			rv = CKR_OPERATION_NOT_INITIALIZED;

@@ -168,6 +168,7 @@ struct slot {
 	bool info_valid;
 	struct ksp_token_info info;
 	CK_USER_TYPE login;      /* CKU_USER, CKU_SO, or LOGIN_NONE */
+	bool pin_failed;         /* a wrong user PIN since the last good one (PIN_COUNT_LOW) */
 	struct session **sessions;
 	size_t nsessions;
 	struct object *objs;
@@ -195,6 +196,8 @@ struct slot *slot_lookup_inlock(CK_SLOT_ID id);
 CK_RV slot_info_slocked(struct slot *s, CK_SLOT_INFO *info);
 /* Make sure a recognised card is there and the view is fresh (cheap when nothing changed). */
 CK_RV slot_token_slocked(struct slot *s);
+/* Only: is the card that was there still there (no APDU)? */
+CK_RV slot_present_slocked(struct slot *s);
 CK_RV slot_token_info_slocked(struct slot *s, CK_TOKEN_INFO *info);
 CK_RV slot_mechanisms_slocked(struct slot *s, CK_MECHANISM_TYPE *list, CK_ULONG *count);
 CK_RV slot_mechanism_info_slocked(struct slot *s, CK_MECHANISM_TYPE type,

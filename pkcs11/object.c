@@ -387,8 +387,11 @@ public_attr(const struct ksp_key *k, CK_ATTRIBUTE_TYPE type, struct mdp_buf *b)
 			mdp_secure_free(p, n);
 		}
 		return err == MDP_OK ? CKR_OK : CKR_FUNCTION_FAILED;
-	case CKA_PUBLIC_KEY_INFO:
-		return put_der(b, i2d_PUBKEY(mdp_key_pkey(k->pub), &der), der);
+	case CKA_PUBLIC_KEY_INFO: {
+		int dlen = i2d_PUBKEY(mdp_key_pkey(k->pub), &der);
+
+		return put_der(b, dlen, der);
+	}
 	default:
 		return CKR_ATTRIBUTE_TYPE_INVALID;
 	}
@@ -692,8 +695,8 @@ object_get_attrs_slocked(struct session *se, struct object *o, CK_ATTRIBUTE *tmp
 			buf_free(&b);
 			return r;
 		}
-		if (r != CKR_OK)
-			rv = r;
+		if (r != CKR_OK && rv == CKR_OK)
+			rv = r; /* the first problem met is the answer (§5.7 allows any) */
 		buf_free(&b);
 	}
 	return rv;

@@ -251,9 +251,13 @@ session_login_slocked(struct session *s, CK_USER_TYPE type, const uint8_t *pin, 
 	}
 	if (mrv != MD_OK) {
 		rv = slot_rv(slot, mrv);
+		if (type == CKU_USER && (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED))
+			slot->pin_failed = true;
 		log_info("login as %s failed: %s", type == CKU_SO ? "SO" : "user", ckr_name(rv));
 		return rv;
 	}
+	if (type == CKU_USER)
+		slot->pin_failed = false;
 	slot->login = type;
 	slot->info_valid = false; /* PIN counters changed */
 	/* Private objects (data objects) become visible. */
@@ -291,6 +295,8 @@ session_init_pin_slocked(struct session *s, const uint8_t *pin, size_t len)
 		return CKR_ARGUMENTS_BAD;
 	mrv = ksp_init_pin(slot->kc, pin, len);
 	slot->info_valid = false;
+	if (mrv == MD_OK)
+		slot->pin_failed = false;
 	return mrv == MD_OK ? CKR_OK : slot_rv(slot, mrv);
 }
 
@@ -324,5 +330,8 @@ session_set_pin_slocked(struct session *s, const uint8_t *old_pin, size_t old_le
 	}
 	/* Public session or user: the user PIN (PKCS#11 allows C_SetPIN without login). */
 	mrv = ksp_change_pin(slot->kc, old_pin, old_len, new_pin, new_len);
-	return mrv == MD_OK ? CKR_OK : slot_rv(slot, mrv);
+	rv = mrv == MD_OK ? CKR_OK : slot_rv(slot, mrv);
+	if (rv == CKR_OK || rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED)
+		slot->pin_failed = rv != CKR_OK;
+	return rv;
 }

@@ -159,6 +159,7 @@ detach_card(struct slot *s)
 	s->info_valid = false;
 	s->view_valid = false;
 	s->login = LOGIN_NONE;
+	s->pin_failed = false;
 }
 
 void
@@ -534,6 +535,18 @@ slot_token_slocked(struct slot *s)
 	return CKR_OK;
 }
 
+CK_RV
+slot_present_slocked(struct slot *s)
+{
+	struct mdp_transport_status ts;
+
+	if (!s->kc || !s->tr)
+		return slot_token_slocked(s);
+	if (mdp_transport_status(s->tr, &ts) != MDP_OK || !ts.present || ts.changed)
+		return slot_token_slocked(s);
+	return CKR_OK;
+}
+
 static CK_RV
 token_facts(struct slot *s)
 {
@@ -589,7 +602,8 @@ slot_token_info_slocked(struct slot *s, CK_TOKEN_INFO *info)
 		info->flags |= CKF_USER_PIN_LOCKED;
 	else if (pi.tries_left == 1)
 		info->flags |= CKF_USER_PIN_FINAL_TRY | CKF_USER_PIN_COUNT_LOW;
-	else if (pi.tries_left >= 0 && pi.tries_max > 0 && pi.tries_left < pi.tries_max)
+	else if ((pi.tries_left >= 0 && pi.tries_max > 0 && pi.tries_left < pi.tries_max) ||
+		 s->pin_failed)
 		info->flags |= CKF_USER_PIN_COUNT_LOW;
 	for (i = 0; i < s->nsessions; i++) {
 		if (s->sessions[i]->gen != s->gen)
