@@ -2,6 +2,7 @@
 /* The virtual card's state file: encoding, checks, atomic writes, locking and key sealing. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -771,6 +772,37 @@ fail: {
 }
 }
 
+/*
+ * Remove temporary files a killed writer left next to path. Called with the
+ * card lock held: every writer of an existing card holds it while its
+ * temporary file exists, so any "<name>.tmpXXXXXX" seen now is stale.
+ */
+static void
+remove_stale_temps(const char *path)
+{
+	char *dir = dir_of(path);
+	const char *base = strrchr(path, '/');
+	size_t blen;
+	struct dirent *e;
+	DIR *d;
+
+	base = base ? base + 1 : path;
+	blen = strlen(base);
+	if (!dir)
+		return;
+	d = opendir(dir);
+	if (d) {
+		while ((e = readdir(d)) != NULL) {
+			if (strlen(e->d_name) == blen + 10 && !strncmp(e->d_name, base, blen) &&
+			    !strncmp(e->d_name + blen, ".tmp", 4) &&
+			    unlinkat(dirfd(d), e->d_name, 0) == 0)
+				log_info("removed a stale temporary file %s/%s", dir, e->d_name);
+		}
+		closedir(d);
+	}
+	free(dir);
+}
+
 enum mdp_err
 vc_save(struct vcard *vc)
 {
@@ -783,6 +815,8 @@ vc_save(struct vcard *vc)
 		vc->dirty = false;
 		return MDP_OK;
 	}
+	if (vc->locked)
+		remove_stale_temps(vc->path);
 	vc->st.generation++;
 	err = vc_state_encode(&vc->st, &b);
 	if (err)

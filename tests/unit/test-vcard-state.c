@@ -90,6 +90,18 @@ sign_81(struct vcard *vc)
 	return len;
 }
 
+static bool
+write_file(const char *path, const uint8_t *p, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fwrite(p, 1, len, f) == len;
+	return fclose(f) == 0 && ok;
+}
+
 static void
 test_create_reload(void)
 {
@@ -122,9 +134,19 @@ test_create_reload(void)
 		free(none);
 	}
 
-	vc = open_card(path);
-	CU_ASSERT_EQUAL(tx(vc, "0020008006313131313131", &r), 0x63C2);
-	vcard_free(vc);
+	/* a temporary file left by a killed writer is removed by the next save */
+	{
+		size_t n = strlen(path) + 16;
+		char *stale = malloc(n);
+
+		snprintf(stale, n, "%s.tmpAbC123", path);
+		CU_ASSERT(write_file(stale, (const uint8_t *)"partial", 7));
+		vc = open_card(path);
+		CU_ASSERT_EQUAL(tx(vc, "0020008006313131313131", &r), 0x63C2);
+		vcard_free(vc);
+		CU_ASSERT_EQUAL(access(stale, F_OK), -1);
+		free(stale);
+	}
 	/* the retry counter survived */
 	vc = open_card(path);
 	CU_ASSERT_EQUAL(tx(vc, "00CB3FFF045C027F7100", &r), 0x9000);
@@ -201,18 +223,6 @@ test_blank_file(void)
 	CU_ASSERT_EQUAL(sign_81(vc), 128);
 	vcard_free(vc);
 	free(path);
-}
-
-static bool
-write_file(const char *path, const uint8_t *p, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	bool ok;
-
-	if (!f)
-		return false;
-	ok = fwrite(p, 1, len, f) == len;
-	return fclose(f) == 0 && ok;
 }
 
 static void
