@@ -452,10 +452,10 @@ vc_pin_key(const struct vc_state *st, const uint8_t *pin, size_t pin_len,
 	ctx = EVP_KDF_CTX_new(kdf);
 	if (!ctx)
 		goto out;
-	params[0] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, (void *)pin,
-						      pin_len);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt,
-						      VC_SALT_LEN);
+	params[0] =
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, (void *)pin, pin_len);
+	params[1] =
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, VC_SALT_LEN);
 	params[2] = OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_N, &n);
 	params[3] = OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_R, &r);
 	params[4] = OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_P, &p);
@@ -487,8 +487,7 @@ vc_admin_wrap_key(const struct vc_state *st, const uint8_t *admin, size_t admin_
 	if (!ctx)
 		goto out;
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)admin,
-						      admin_len);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)admin, admin_len);
 	params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)st->uuid,
 						      VC_UUID_LEN);
 	params[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info,
@@ -573,8 +572,8 @@ file_id_of(const struct stat *sb, struct vc_file_id *id)
 static bool
 file_id_eq(const struct vc_file_id *a, const struct vc_file_id *b)
 {
-	return a->valid && b->valid && a->dev == b->dev && a->ino == b->ino &&
-	       a->size == b->size && a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
+	return a->valid && b->valid && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
 }
 
 /* Move the volatile key caches of unchanged keys from old to new. */
@@ -761,7 +760,7 @@ write_temp(const char *path, const uint8_t *data, size_t len, char **tmp_out)
 	}
 	*tmp_out = tmp;
 	return MDP_OK;
-fail: {
+fail : {
 	enum mdp_err e = mdp_err_reason(MDP_ERR_IO, "%s: %s", tmp, strerror(errno));
 
 	if (fd >= 0)
@@ -879,8 +878,7 @@ vc_lock(struct vcard *vc)
 	if (vc->lock_fd < 0) {
 		vc->lock_fd = open(vc->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 		if (vc->lock_fd < 0)
-			return mdp_err_reason(MDP_ERR_IO, "%s: %s", vc->lock_path,
-					      strerror(errno));
+			return mdp_err_reason(MDP_ERR_IO, "%s: %s", vc->lock_path, strerror(errno));
 	}
 	while (flock(vc->lock_fd, LOCK_EX) != 0) {
 		if (errno != EINTR)

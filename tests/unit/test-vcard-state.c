@@ -264,8 +264,8 @@ test_damaged(void)
 	CU_ASSERT_FATAL(len > 600);
 	copy = malloc(len + 1);
 	{
-		const size_t offs[] = {0, 3, 7, 8, 11, 12, 15, 16, 40, 100, len / 2, len - 40,
-				       len - 33, len - 32, len - 1};
+		const size_t offs[] = {0,  3,	7,	 8,	   11,	     12,       15,     16,
+				       40, 100, len / 2, len - 40, len - 33, len - 32, len - 1};
 
 		for (i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
 			memcpy(copy, data, len);
@@ -452,7 +452,7 @@ test_write_failure(void)
 		size_t n = 0;
 		static const uint8_t put[] = {0x00, 0xDB, 0xA0, 0x10, 0x04, 0xDF, 0x24, 0x01, 0x55};
 		static const uint8_t verify[] = {0x00, 0x20, 0x00, 0x80, 0x06, '2',
-						 '4',  '6',  '8',  '1',  '3', '0'};
+						 '4',  '6',  '8',  '1',	 '3',  '0'};
 
 		signal(SIGXFSZ, SIG_IGN);
 		if (vcard_open(path, NULL, &vc) != MDP_OK)
