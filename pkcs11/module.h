@@ -55,7 +55,7 @@ struct settings {
 	struct mdp_config *cfg;    /* kept for the card-module registry */
 };
 
-enum { SETTINGS_CACHE_NONE = 0, SETTINGS_CACHE_MEMORY = 1, SETTINGS_CACHE_PERSISTENT = 2 };
+enum { SETTINGS_CACHE_MEMORY = 1, SETTINGS_CACHE_PERSISTENT = 2 };
 
 /*
  * Read the configuration (MDP11_CONF or the installed path; a missing file means defaults)

@@ -62,6 +62,19 @@ stable_id(const char *kind, const char *name)
 	return id;
 }
 
+/* The id table lives until the module is unloaded. */
+__attribute__((destructor)) static void
+free_stable_ids(void)
+{
+	size_t i;
+
+	for (i = 0; i < ids.count; i++)
+		free(ids.names[i]);
+	free(ids.names);
+	ids.names = NULL;
+	ids.count = 0;
+}
+
 /* The slot table (module lock). */
 static struct {
 	struct slot **list;
