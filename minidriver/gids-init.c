@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Personalisation of a blank GIDS card: PIN, EFs, admin key, minidriver files (spec/gids.md §10.1). */
+/* Personalisation of a blank GIDS card: PIN, EFs, admin key, minidriver files (spec/gids.md §10.1).
+ */
 #include "config.h"
 
 #include <string.h>
@@ -11,26 +12,25 @@
 #include "minidriver/gids-init.h"
 #include "transport/apdu.h"
 
-static const uint8_t gids_aid[] = { 0xA0, 0x00, 0x00, 0x03, 0x97, 0x42, 0x54, 0x46, 0x59 };
+static const uint8_t gids_aid[] = {0xA0, 0x00, 0x00, 0x03, 0x97, 0x42, 0x54, 0x46, 0x59};
 
 /* The BER-TLV EFs of an initialised card and their PUT DATA / GET DATA conditions (§2.2). */
 static const struct {
 	uint16_t fid;
 	uint8_t put, get;
 } gids_efs[] = {
-	{ 0xA000, 0x30, 0x00 }, /* UserCreateDeleteDirAc */
-	{ 0xA010, 0x30, 0x00 }, /* EveryoneReadUserWriteAc */
-	{ 0xA011, 0x30, 0xFF }, /* UserWriteExecuteAc */
-	{ 0xA012, 0x20, 0x00 }, /* EveryoneReadAdminWriteAc */
-	{ 0xA013, 0x30, 0x30 }, /* UserReadWriteAc */
-	{ 0xA014, 0x20, 0x20 }, /* AdminReadWriteAc */
+	{0xA000, 0x30, 0x00}, /* UserCreateDeleteDirAc */
+	{0xA010, 0x30, 0x00}, /* EveryoneReadUserWriteAc */
+	{0xA011, 0x30, 0xFF}, /* UserWriteExecuteAc */
+	{0xA012, 0x20, 0x00}, /* EveryoneReadAdminWriteAc */
+	{0xA013, 0x30, 0x30}, /* UserReadWriteAc */
+	{0xA014, 0x20, 0x20}, /* AdminReadWriteAc */
 };
 
 /* The admin key file B080: MSE always, PUT KEY admin, public part never; usage: 3DES auth. */
 static const uint8_t admin_key_fcp[] = {
-	0x62, 0x1A, 0x82, 0x01, 0x18, 0x83, 0x02, 0xB0, 0x80, 0x8C, 0x04, 0x87,
-	0x00, 0x20, 0xFF, 0xA5, 0x0B, 0xA4, 0x09, 0x80, 0x01, 0x02, 0x83, 0x01,
-	0x80, 0x95, 0x01, 0xC0,
+	0x62, 0x1A, 0x82, 0x01, 0x18, 0x83, 0x02, 0xB0, 0x80, 0x8C, 0x04, 0x87, 0x00, 0x20,
+	0xFF, 0xA5, 0x0B, 0xA4, 0x09, 0x80, 0x01, 0x02, 0x83, 0x01, 0x80, 0x95, 0x01, 0xC0,
 };
 
 /* One masterfile record (§5.1): directory, file, DO tag, EF. */
@@ -55,7 +55,7 @@ static enum mdp_err
 cmd(struct mdp_transport *t, const char *step, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2,
     const uint8_t *data, size_t lc, int le, bool chain)
 {
-	struct mdp_apdu a = { cla, ins, p1, p2, data, lc, le, chain };
+	struct mdp_apdu a = {cla, ins, p1, p2, data, lc, le, chain};
 	uint16_t sw = 0;
 	enum mdp_err rv;
 
@@ -63,8 +63,9 @@ cmd(struct mdp_transport *t, const char *step, uint8_t cla, uint8_t ins, uint8_t
 	if (rv != MDP_OK)
 		return rv;
 	if (!MDP_SW_IS_OK(sw))
-		return mdp_err_reason(MDP_ERR_STATE, "card initialisation: %s refused with %04X (%s)",
-				      step, sw, mdp_sw_str(sw));
+		return mdp_err_reason(MDP_ERR_STATE,
+				      "card initialisation: %s refused with %04X (%s)", step, sw,
+				      mdp_sw_str(sw));
 	return MDP_OK;
 }
 
@@ -94,7 +95,7 @@ put_do(struct mdp_transport *t, const char *step, uint16_t fid, uint16_t tag, co
 static enum mdp_err
 select_app(struct mdp_transport *t, uint16_t *sw)
 {
-	struct mdp_apdu a = { 0x00, 0xA4, 0x04, 0x00, gids_aid, sizeof(gids_aid), 256, false };
+	struct mdp_apdu a = {0x00, 0xA4, 0x04, 0x00, gids_aid, sizeof(gids_aid), 256, false};
 
 	return mdp_apdu_exchange(t, &a, NULL, sw);
 }
@@ -102,8 +103,8 @@ select_app(struct mdp_transport *t, uint16_t *sw)
 enum mdp_err
 gids_probe(struct mdp_transport *t, enum gids_state *state)
 {
-	static const uint8_t get_mf[] = { 0x5C, 0x02, 0xDF, 0x1F };
-	struct mdp_apdu a = { 0x00, 0xCB, 0xA0, 0x00, get_mf, sizeof(get_mf), 256, false };
+	static const uint8_t get_mf[] = {0x5C, 0x02, 0xDF, 0x1F};
+	struct mdp_apdu a = {0x00, 0xCB, 0xA0, 0x00, get_mf, sizeof(get_mf), 256, false};
 	uint16_t sw = 0;
 	enum mdp_err rv;
 
@@ -130,8 +131,8 @@ gids_probe(struct mdp_transport *t, enum gids_state *state)
 enum mdp_err
 gids_pin_status(struct mdp_transport *t, int *tries_left, int *tries_max)
 {
-	static const uint8_t get_pin[] = { 0x5C, 0x02, 0x7F, 0x71 };
-	struct mdp_apdu a = { 0x00, 0xCB, 0x3F, 0xFF, get_pin, sizeof(get_pin), 256, false };
+	static const uint8_t get_pin[] = {0x5C, 0x02, 0x7F, 0x71};
+	struct mdp_apdu a = {0x00, 0xCB, 0x3F, 0xFF, get_pin, sizeof(get_pin), 256, false};
 	struct mdp_cursor v, t97;
 	struct mdp_buf b;
 	uint16_t sw = 0;
@@ -168,10 +169,10 @@ enum mdp_err
 gids_initialize(struct mdp_transport *t, const uint8_t *pin, size_t pin_len,
 		const uint8_t admin_key[24], const uint8_t cardid[16])
 {
-	static const uint8_t cardapps[8] = { 'm', 's', 'c', 'p', 0, 0, 0, 0 };
-	static const uint8_t cardcf[6] = { 0 };
-	static const uint8_t select_app_fid[] = { 0x3F, 0xFF };
-	static const uint8_t admin_trailer[] = { 0x88, 0x03, 0xB0, 0x73, 0xDC };
+	static const uint8_t cardapps[8] = {'m', 's', 'c', 'p', 0, 0, 0, 0};
+	static const uint8_t cardcf[6] = {0};
+	static const uint8_t select_app_fid[] = {0x3F, 0xFF};
+	static const uint8_t admin_trailer[] = {0x88, 0x03, 0xB0, 0x73, 0xDC};
 	struct mdp_buf mf, key;
 	uint8_t fcp[14];
 	enum gids_state state = GIDS_STATE_NOT_GIDS;
@@ -192,11 +193,13 @@ gids_initialize(struct mdp_transport *t, const uint8_t *pin, size_t pin_len,
 	if (rv != MDP_OK)
 		goto out;
 	if (state != GIDS_STATE_BLANK) {
-		rv = mdp_err_reason(MDP_ERR_STATE, "%s",
-				    state == GIDS_STATE_NOT_GIDS ? "not a GIDS card" :
-				    state == GIDS_STATE_INITIALIZED ? "the card is already initialised" :
-				    "the card is half initialised (EF A000 without masterfile): "
-				    "it cannot be personalised again");
+		rv = mdp_err_reason(
+			MDP_ERR_STATE, "%s",
+			state == GIDS_STATE_NOT_GIDS ? "not a GIDS card"
+			: state == GIDS_STATE_INITIALIZED
+				? "the card is already initialised"
+				: "the card is half initialised (EF A000 without masterfile): "
+				  "it cannot be personalised again");
 		goto out;
 	}
 	log_info("initialising a blank GIDS card");
@@ -204,9 +207,20 @@ gids_initialize(struct mdp_transport *t, const uint8_t *pin, size_t pin_len,
 	if (rv != MDP_OK)
 		goto out;
 	for (i = 0; i < sizeof(gids_efs) / sizeof(gids_efs[0]); i++) {
-		uint8_t f[] = { 0x62, 0x0C, 0x82, 0x01, 0x39, 0x83, 0x02,
-				(uint8_t)(gids_efs[i].fid >> 8), (uint8_t)gids_efs[i].fid,
-				0x8C, 0x03, 0x03, gids_efs[i].put, gids_efs[i].get };
+		uint8_t f[] = {0x62,
+			       0x0C,
+			       0x82,
+			       0x01,
+			       0x39,
+			       0x83,
+			       0x02,
+			       (uint8_t)(gids_efs[i].fid >> 8),
+			       (uint8_t)gids_efs[i].fid,
+			       0x8C,
+			       0x03,
+			       0x03,
+			       gids_efs[i].put,
+			       gids_efs[i].get};
 
 		memcpy(fcp, f, sizeof(fcp));
 		rv = cmd(t, "CREATE FILE (EF)", 0x00, 0xE0, 0x00, 0x00, fcp, sizeof(fcp),
@@ -227,7 +241,7 @@ gids_initialize(struct mdp_transport *t, const uint8_t *pin, size_t pin_len,
 
 	/* 70 { 84 01 80, A5 { 87 18 <key>, 88 03 B0 73 DC } } (§8.5) */
 	mark = buf_tlv_open(&key, 0x70);
-	buf_put_tlv(&key, 0x84, (const uint8_t[]){ 0x80 }, 1);
+	buf_put_tlv(&key, 0x84, (const uint8_t[]){0x80}, 1);
 	inner = buf_tlv_open(&key, 0xA5);
 	buf_put_tlv(&key, 0x87, admin_key, 24);
 	buf_put_bytes(&key, admin_trailer, sizeof(admin_trailer));

@@ -13,9 +13,9 @@
 /* What the card in a transport is, as far as initialisation cares. */
 enum gids_state {
 	GIDS_STATE_NOT_GIDS = 0,    /* SELECT of the GIDS AID refused */
-	GIDS_STATE_BLANK = 1,       /* GIDS application in creation state: no masterfile EF yet */
+	GIDS_STATE_BLANK = 1,	    /* GIDS application in creation state: no masterfile EF yet */
 	GIDS_STATE_INITIALIZED = 2, /* masterfile present */
-	GIDS_STATE_PARTIAL = 3,     /* EF A000 exists without a masterfile (half-done init) */
+	GIDS_STATE_PARTIAL = 3,	    /* EF A000 exists without a masterfile (half-done init) */
 };
 
 /*

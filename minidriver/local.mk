@@ -22,6 +22,13 @@ tests_unit_test_ksp_card_SOURCES = tests/unit/test-ksp-card.c
 tests_unit_test_ksp_card_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_ksp_card_LDADD = libmdp11ksp.la libmdp11minidriver.la $(TEST_LIBS) $(ZLIB_LIBS)
 
+# A card laid out by the host role, used by OpenSC and changed by it (tests/integration/lib-pcsc.sh).
+check_PROGRAMS += tests/integration/ksp-probe
+tests_integration_ksp_probe_SOURCES = tests/integration/ksp-probe.c
+tests_integration_ksp_probe_LDADD = libmdp11ksp.la libmdp11minidriver.la $(CRYPTO_LIBS) $(ZLIB_LIBS)
+TESTS += tests/integration/ksp-opensc-interop.sh
+EXTRA_DIST += tests/integration/ksp-opensc-interop.sh
+
 # The card modules.
 mdp11include_HEADERS += include/mdp11/card-module.h
 EXTRA_DIST += minidriver/card.h

@@ -15,6 +15,7 @@
 
 #define MDP_LOG_AREA MDP_AREA_BLOB
 #include "blob/internal.h"
+#include "common/ossl.h"
 #include "common/log.h"
 #include "common/secmem.h"
 
@@ -380,7 +381,7 @@ rsa_key_build(struct rsa_bn *r, unsigned bitlen, unsigned flags, const char *wha
 		     !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, r->qinv)))
 		goto crypto;
 	params = OSSL_PARAM_BLD_to_param(bld);
-	pctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	pctx = mdp_pkey_ctx_new(EVP_PKEY_RSA);
 	if (params == NULL || pctx == NULL || EVP_PKEY_fromdata_init(pctx) <= 0 ||
 	    EVP_PKEY_fromdata(pctx, &pkey, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params) <=
 		    0)
@@ -543,7 +544,7 @@ ec_key_build(int nid, const uint8_t *x, const uint8_t *y, const uint8_t *d, size
 	if (db != NULL && !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, db))
 		goto crypto;
 	params = OSSL_PARAM_BLD_to_param(bld);
-	pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	pctx = mdp_pkey_ctx_new(EVP_PKEY_EC);
 	if (params == NULL || pctx == NULL || EVP_PKEY_fromdata_init(pctx) <= 0 ||
 	    EVP_PKEY_fromdata(pctx, &pkey, db ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params) <=
 		    0)

@@ -5,7 +5,8 @@ libmdp11common_la_SOURCES = \
 	src/common/log.c src/common/log.h \
 	src/common/bytes.c src/common/bytes.h \
 	src/common/secmem.c src/common/secmem.h \
-	src/common/conf.c src/common/conf.h
+	src/common/conf.c src/common/conf.h \
+	src/common/ossl.c src/common/ossl.h
 libmdp11common_la_CFLAGS = $(AM_CFLAGS) -fPIC
 libmdp11common_la_LIBADD = $(CRYPTO_LIBS)
 

@@ -14,6 +14,11 @@ VCARD_TOOL_SOURCES = \
 	src/tools/vpcd.c src/tools/vpcd.h \
 	src/tools/vcard-opts.c src/tools/vcard-opts.h
 
+bin_PROGRAMS += src/tools/mdp11-vcard
+src_tools_mdp11_vcard_SOURCES = src/tools/mdp11-vcard.c $(VCARD_TOOL_SOURCES)
+src_tools_mdp11_vcard_LDADD = libmdp11vcard.la libmdp11common.la $(CRYPTO_LIBS)
+dist_man_MANS += man/mdp11-vcard.1
+
 check_PROGRAMS += tests/unit/test-vcard-tool
 TESTS += tests/unit/test-vcard-tool
 tests_unit_test_vcard_tool_SOURCES = tests/unit/test-vcard-tool.c $(VCARD_TOOL_SOURCES)
@@ -21,8 +26,15 @@ tests_unit_test_vcard_tool_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_vcard_tool_LDADD = libmdp11common.la $(TEST_LIBS)
 
 # The pcscd + vpcd harness (tests/integration/lib-pcsc.sh) and the integration tests using it.
-TESTS += tests/integration/pcsc-harness.sh
-EXTRA_DIST += tests/integration/lib-pcsc.sh tests/integration/pcsc-harness.sh
+TESTS += tests/integration/vcard-cli.sh tests/integration/pcsc-harness.sh \
+	tests/integration/vcard-opensc.sh tests/integration/vcard-crash.sh
+EXTRA_DIST += tests/integration/lib-pcsc.sh tests/integration/vcard-cli.sh \
+	tests/integration/pcsc-harness.sh tests/integration/vcard-opensc.sh \
+	tests/integration/vcard-crash.sh
+# The crash test's writer links the card engine in-process.
+check_PROGRAMS += tests/integration/vcard-crash-helper
+tests_integration_vcard_crash_helper_SOURCES = tests/integration/vcard-crash-helper.c
+tests_integration_vcard_crash_helper_LDADD = libmdp11vcard.la libmdp11common.la $(CRYPTO_LIBS)
 # ---- end mdp11-vcard ----
 
 # ---- mdp11-tool card commands (list, init, import, export, generate, delete, pin) ----
@@ -43,6 +55,14 @@ tests_unit_test_tool_SOURCES = tests/unit/test-tool.c $(TOOL_CARD_HELPERS)
 tests_unit_test_tool_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_tool_LDADD = libmdp11blob.la libmdp11common.la $(TEST_LIBS)
 
+check_PROGRAMS += tests/unit/test-gids-init
+TESTS += tests/unit/test-gids-init
+tests_unit_test_gids_init_SOURCES = tests/unit/test-gids-init.c \
+	minidriver/gids-init.c minidriver/gids-init.h
+tests_unit_test_gids_init_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_gids_init_LDADD = libmdp11ksp.la libmdp11minidriver.la libmdp11transport.la \
+	libmdp11vcard.la libmdp11blob.la libmdp11common.la $(TEST_LIBS) $(PCSC_LIBS) $(ZLIB_LIBS)
+
 TESTS += tests/integration/tool.sh tests/integration/tool-pcsc.sh
-EXTRA_DIST += tests/integration/tool.sh tests/integration/tool-pcsc.sh
+EXTRA_DIST += tests/integration/tool.sh tests/integration/tool-pcsc.sh docs/tool.md
 # ---- end mdp11-tool card commands ----

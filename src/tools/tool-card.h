@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* mdp11-tool's card access: configuration, readers and virtual cards, selection, opening, errors. */
+/* mdp11-tool's card access: configuration, readers and virtual cards, selection, opening, errors.
+ */
 #ifndef MDP11_TOOLS_TOOL_CARD_H
 #define MDP11_TOOLS_TOOL_CARD_H
 
@@ -31,7 +32,7 @@ struct tool_ctx {
 	char *conf_path;
 	struct ksp_policy policy;
 	enum tool_cache_mode cache_mode;
-	const char *cache_dir;  /* points into cfg */
+	const char *cache_dir;	 /* points into cfg */
 	const char *token_label; /* [token] label, or NULL */
 	struct md_registry *reg;
 	struct tool_slot *slots;
@@ -41,11 +42,11 @@ struct tool_ctx {
 
 /* A slot's card, opened through the layers the PKCS#11 module uses. */
 enum tool_card_state {
-	TOOL_CARD_ABSENT = 0,  /* empty reader or missing state file */
-	TOOL_CARD_BLANK,       /* GIDS card waiting for `mdp11-tool init` */
-	TOOL_CARD_UNKNOWN,     /* no card module takes it */
-	TOOL_CARD_ERROR,       /* it failed to open: reason in error */
-	TOOL_CARD_READY,       /* kc and info valid */
+	TOOL_CARD_ABSENT = 0, /* empty reader or missing state file */
+	TOOL_CARD_BLANK,      /* GIDS card waiting for `mdp11-tool init` */
+	TOOL_CARD_UNKNOWN,    /* no card module takes it */
+	TOOL_CARD_ERROR,      /* it failed to open: reason in error */
+	TOOL_CARD_READY,      /* kc and info valid */
 };
 
 struct tool_card {

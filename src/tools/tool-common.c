@@ -136,8 +136,10 @@ read_policy(struct tool_ctx *ctx)
 	if (ctx->policy.rsa_min_bits > ctx->policy.rsa_max_bits ||
 	    ctx->policy.rsa_default_bits < ctx->policy.rsa_min_bits ||
 	    ctx->policy.rsa_default_bits > ctx->policy.rsa_max_bits)
-		return tool_error(TOOL_EXIT_USAGE, "configuration: %s: [policy] needs rsa_min_bits "
-				  "<= rsa_default_bits <= rsa_max_bits", cfg->origin);
+		return tool_error(TOOL_EXIT_USAGE,
+				  "configuration: %s: [policy] needs rsa_min_bits "
+				  "<= rsa_default_bits <= rsa_max_bits",
+				  cfg->origin);
 	if (mdp_config_get_bool(cfg, "policy", NULL, "allow_private_exchange_key_import", true,
 				&ctx->policy.allow_exchange_import) ||
 	    mdp_config_get_bool(cfg, "policy", NULL, "allow_private_signature_key_import", true,
@@ -156,13 +158,16 @@ read_policy(struct tool_ctx *ctx)
 	} else if (strcmp(mode, "persistent") == 0) {
 		ctx->cache_mode = TOOL_CACHE_PERSISTENT;
 		if (ctx->cache_dir == NULL || *ctx->cache_dir == '\0')
-			return tool_error(TOOL_EXIT_USAGE, "configuration: %s: [cache] mode = "
-					  "persistent needs dir", cfg->origin);
+			return tool_error(TOOL_EXIT_USAGE,
+					  "configuration: %s: [cache] mode = "
+					  "persistent needs dir",
+					  cfg->origin);
 		ctx->policy.cache_dir = ctx->cache_dir;
 	} else {
-		return tool_error(TOOL_EXIT_USAGE, "configuration: %s:%d: mode: expected none, "
-				  "memory or persistent", cfg->origin,
-				  mdp_config_find(cfg, "cache", NULL, "mode")->line);
+		return tool_error(TOOL_EXIT_USAGE,
+				  "configuration: %s:%d: mode: expected none, "
+				  "memory or persistent",
+				  cfg->origin, mdp_config_find(cfg, "cache", NULL, "mode")->line);
 	}
 	ctx->token_label = mdp_config_get(cfg, "token", NULL, "label");
 	if (ctx->token_label && *ctx->token_label == '\0')
@@ -187,9 +192,10 @@ list_slots(struct tool_ctx *ctx, bool want_pcsc)
 		if (strcmp(e->section, "vcard") != 0 || strcmp(e->key, "path") != 0)
 			continue;
 		if (e->name == NULL)
-			return tool_error(TOOL_EXIT_USAGE, "configuration: %s:%d: a virtual card "
-					  "section needs a label: [vcard \"name\"]", cfg->origin,
-					  e->line);
+			return tool_error(TOOL_EXIT_USAGE,
+					  "configuration: %s:%d: a virtual card "
+					  "section needs a label: [vcard \"name\"]",
+					  cfg->origin, e->line);
 		if (!add_slot(ctx, true, e->name, e->value))
 			return tool_error(TOOL_EXIT_FAIL, "out of memory");
 	}
@@ -219,8 +225,7 @@ list_slots(struct tool_ctx *ctx, bool want_pcsc)
 		return TOOL_EXIT_OK;
 	err = mdp_pcsc_list_readers(&readers, &n);
 	if (err != MDP_OK) {
-		snprintf(ctx->pcsc_problem, sizeof(ctx->pcsc_problem), "PC/SC: %s",
-			 mdp_err_last());
+		snprintf(ctx->pcsc_problem, sizeof(ctx->pcsc_problem), "PC/SC: %s", mdp_err_last());
 		log_debug("no PC/SC readers: %s", mdp_err_last());
 		return TOOL_EXIT_OK;
 	}
@@ -291,9 +296,8 @@ tool_ctx_clear(struct tool_ctx *ctx)
 	memset(ctx, 0, sizeof(*ctx));
 }
 
-static void
-card_fail(struct tool_card *card, enum tool_card_state st, enum md_rv rv, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static void card_fail(struct tool_card *card, enum tool_card_state st, enum md_rv rv,
+		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static void
 card_fail(struct tool_card *card, enum tool_card_state st, enum md_rv rv, const char *fmt, ...)
@@ -382,8 +386,8 @@ tool_card_open_slot(struct tool_ctx *ctx, size_t i, struct tool_card *card)
 		}
 	}
 	/* Keep the layers' reason before probing (the probe may overwrite it). */
-	card_fail(card, rv == MD_E_UNKNOWN_CARD ? TOOL_CARD_UNKNOWN : TOOL_CARD_ERROR, rv, "%s (%s)",
-		  mdp_err_last(), ksp_rv_name(rv));
+	card_fail(card, rv == MD_E_UNKNOWN_CARD ? TOOL_CARD_UNKNOWN : TOOL_CARD_ERROR, rv,
+		  "%s (%s)", mdp_err_last(), ksp_rv_name(rv));
 	ksp_card_free(card->kc);
 	card->kc = NULL;
 	if (rv == MD_E_NO_SMARTCARD || rv == MD_W_REMOVED_CARD) {
@@ -391,7 +395,8 @@ tool_card_open_slot(struct tool_ctx *ctx, size_t i, struct tool_card *card)
 		return;
 	}
 	if (probe_blank(card))
-		card_fail(card, TOOL_CARD_BLANK, rv, "blank GIDS card: personalise it with "
+		card_fail(card, TOOL_CARD_BLANK, rv,
+			  "blank GIDS card: personalise it with "
 			  "'mdp11-tool init'");
 }
 
@@ -469,8 +474,10 @@ open_state_error(const struct tool_card *c, bool allow_blank)
 				  c->slot->name, c->error);
 	case TOOL_CARD_ERROR:
 	default:
-		return tool_error(tool_exit_for(c->error_rv) == TOOL_EXIT_OK ? TOOL_EXIT_FAIL :
-				  tool_exit_for(c->error_rv), "%s: %s", c->slot->name, c->error);
+		return tool_error(tool_exit_for(c->error_rv) == TOOL_EXIT_OK
+					  ? TOOL_EXIT_FAIL
+					  : tool_exit_for(c->error_rv),
+				  "%s: %s", c->slot->name, c->error);
 	}
 }
 
@@ -514,11 +521,15 @@ tool_card_select(struct tool_ctx *ctx, const struct tool_opts *o, bool allow_bla
 			}
 		}
 		if (nmatch == 0)
-			return tool_error(TOOL_EXIT_NO_CARD, "no reader or virtual card named "
-					  "\"%s\" (see 'mdp11-tool list')", o->reader);
+			return tool_error(TOOL_EXIT_NO_CARD,
+					  "no reader or virtual card named "
+					  "\"%s\" (see 'mdp11-tool list')",
+					  o->reader);
 		if (nmatch > 1)
-			return tool_error(TOOL_EXIT_USAGE, "\"%s\" names several readers: give the "
-					  "whole name or --card N", o->reader);
+			return tool_error(TOOL_EXIT_USAGE,
+					  "\"%s\" names several readers: give the "
+					  "whole name or --card N",
+					  o->reader);
 		tool_card_open_slot(ctx, found, card);
 		rc = open_state_error(card, allow_blank);
 		if (rc != TOOL_EXIT_OK)
@@ -527,10 +538,12 @@ tool_card_select(struct tool_ctx *ctx, const struct tool_opts *o, bool allow_bla
 	}
 	if (o->card_index >= 0) {
 		if ((size_t)o->card_index >= ctx->nslots)
-			return tool_error(TOOL_EXIT_NO_CARD, "no card %d: there %s %zu reader%s and "
-					  "virtual card%s (see 'mdp11-tool list')", o->card_index,
-					  ctx->nslots == 1 ? "is" : "are", ctx->nslots,
-					  ctx->nslots == 1 ? "" : "s", ctx->nslots == 1 ? "" : "s");
+			return tool_error(TOOL_EXIT_NO_CARD,
+					  "no card %d: there %s %zu reader%s and "
+					  "virtual card%s (see 'mdp11-tool list')",
+					  o->card_index, ctx->nslots == 1 ? "is" : "are",
+					  ctx->nslots, ctx->nslots == 1 ? "" : "s",
+					  ctx->nslots == 1 ? "" : "s");
 		tool_card_open_slot(ctx, (size_t)o->card_index, card);
 		rc = open_state_error(card, allow_blank);
 		if (rc != TOOL_EXIT_OK)
@@ -544,13 +557,14 @@ tool_card_select(struct tool_ctx *ctx, const struct tool_opts *o, bool allow_bla
 		have_uri = true;
 		if (uri.pin_value) {
 			tool_uri_clear(&uri);
-			return tool_error(TOOL_EXIT_USAGE, "--token: pin-value in a URI is refused "
+			return tool_error(TOOL_EXIT_USAGE,
+					  "--token: pin-value in a URI is refused "
 					  "(give the PIN with --pin-file or --pin-env)");
 		}
 		if (uri.slot_id >= 0) {
 			tool_uri_clear(&uri);
 			return tool_error(TOOL_EXIT_USAGE, "--token: slot-id is a PKCS#11 module's "
-					  "number: use --card N instead");
+							   "number: use --card N instead");
 		}
 	}
 	/* Open every slot and keep the one card that matches. */
@@ -583,8 +597,10 @@ tool_card_select(struct tool_ctx *ctx, const struct tool_opts *o, bool allow_bla
 		return TOOL_EXIT_OK;
 	if (nmatch > 1) {
 		tool_card_close(card);
-		return tool_error(TOOL_EXIT_USAGE, "%zu cards match: choose one with --card N, "
-				  "--serial or --token (see 'mdp11-tool list')", nmatch);
+		return tool_error(TOOL_EXIT_USAGE,
+				  "%zu cards match: choose one with --card N, "
+				  "--serial or --token (see 'mdp11-tool list')",
+				  nmatch);
 	}
 	if (o->serial)
 		return tool_error(TOOL_EXIT_NO_CARD, "no card with serial %s", o->serial);
@@ -674,8 +690,10 @@ tool_md_error(enum md_rv rv, const char *what)
 	case MD_W_WRONG_CHV:
 		return tool_error(code, "%s: wrong PIN or admin key (%s)", what, reason);
 	case MD_W_CHV_BLOCKED:
-		return tool_error(code, "%s: blocked: unblock the PIN with 'mdp11-tool pin unblock' "
-				  "and the admin key", what);
+		return tool_error(code,
+				  "%s: blocked: unblock the PIN with 'mdp11-tool pin unblock' "
+				  "and the admin key",
+				  what);
 	default:
 		break;
 	}
@@ -738,7 +756,7 @@ tool_pick_container(struct tool_card *card, const struct tool_opts *o,
 
 	if (o->container < 0 && o->name == NULL)
 		return tool_error(TOOL_EXIT_USAGE, "choose the container with --container N or "
-				  "--name NAME");
+						   "--name NAME");
 	rv = ksp_card_containers(card->kc, &list, &n);
 	if (rv != MD_OK)
 		return tool_md_error(rv, "reading the container map");
@@ -766,8 +784,10 @@ tool_pick_slot(const struct ksp_container *c, const struct tool_opts *o, enum ks
 
 			if (k->spec == MDP_AT_NONE)
 				continue;
-			if (k->spec == tool_spec_resolve(o->key_spec, MDP_KEY_SPEC_IS_RSA(k->spec) ?
-							 EVP_PKEY_RSA : EVP_PKEY_EC, k->bits)) {
+			if (k->spec == tool_spec_resolve(o->key_spec,
+							 MDP_KEY_SPEC_IS_RSA(k->spec) ? EVP_PKEY_RSA
+										      : EVP_PKEY_EC,
+							 k->bits)) {
 				*out = (enum ksp_slot)s;
 				return TOOL_EXIT_OK;
 			}
@@ -778,8 +798,10 @@ tool_pick_slot(const struct ksp_container *c, const struct tool_opts *o, enum ks
 	if (used == 0)
 		return tool_error(TOOL_EXIT_NOT_FOUND, "container %u holds no key", c->index);
 	if (used == 2)
-		return tool_error(TOOL_EXIT_USAGE, "container %u holds two keys: choose one with "
-				  "--key-spec", c->index);
+		return tool_error(TOOL_EXIT_USAGE,
+				  "container %u holds two keys: choose one with "
+				  "--key-spec",
+				  c->index);
 	*out = c->slot[0].spec != MDP_AT_NONE ? KSP_SLOT_EXCHANGE : KSP_SLOT_SIGNATURE;
 	return TOOL_EXIT_OK;
 }

@@ -21,20 +21,20 @@
 #include "common/secmem.h"
 #include "tools/tool-card.h"
 
-#define CARD_SELECT_HELP                                                                           \
-	"  --reader NAME     the card in this reader, or this virtual card (label or path)\n"     \
-	"  --card N          card N of 'mdp11-tool list'\n"                                       \
-	"  --serial S        the card with this serial (16 hex digits) or cardid (32)\n"          \
+#define CARD_SELECT_HELP                                                                      \
+	"  --reader NAME     the card in this reader, or this virtual card (label or path)\n" \
+	"  --card N          card N of 'mdp11-tool list'\n"                                   \
+	"  --serial S        the card with this serial (16 hex digits) or cardid (32)\n"      \
 	"  --token URI       the card matching a PKCS#11 URI, e.g. 'pkcs11:token=My%%20card'\n"
 
-#define PIN_HELP                                                                                   \
-	"  --pin-file F      read the user PIN from the first line of F\n"                        \
-	"  --pin-env VAR     read the user PIN from the environment variable VAR\n"               \
-	"  --insecure-pin P  the PIN on the command line (visible to other users: unsafe)\n"     \
+#define PIN_HELP                                                                             \
+	"  --pin-file F      read the user PIN from the first line of F\n"                   \
+	"  --pin-env VAR     read the user PIN from the environment variable VAR\n"          \
+	"  --insecure-pin P  the PIN on the command line (visible to other users: unsafe)\n" \
 	"                    (none of these: the PIN is asked on the terminal, without echo)\n"
 
-#define COMMON_HELP                                                                                \
-	"  --verbose         APDU trace on stderr (secrets blanked)\n"                             \
+#define COMMON_HELP                                                    \
+	"  --verbose         APDU trace on stderr (secrets blanked)\n" \
 	"  -h, --help        this text\n"
 
 /* ---- shared ---- */
@@ -65,7 +65,8 @@ static void
 export_help(FILE *f)
 {
 	fprintf(f,
-		"Usage: mdp11-tool export (--container N | --name NAME) [--key-spec SPEC] [--cert]\n"
+		"Usage: mdp11-tool export (--container N | --name NAME) [--key-spec SPEC] "
+		"[--cert]\n"
 		"                         [--format FORMAT] [--out FILE] [card selection]\n"
 		"\n"
 		"Write the public key or the certificate of a container. Private keys never\n"
@@ -82,8 +83,8 @@ export_help(FILE *f)
 		"  --key-spec SPEC   which key of a container holding two\n"
 		"  --cert            export the key's certificate instead of the key\n"
 		"  --format FORMAT   output format\n"
-		"  --out FILE        output file (replaced atomically); default: standard output\n"
-		CARD_SELECT_HELP COMMON_HELP);
+		"  --out FILE        output file (replaced atomically); default: standard "
+		"output\n" CARD_SELECT_HELP COMMON_HELP);
 }
 
 static int
@@ -100,7 +101,8 @@ export_cert(const struct ksp_key *k, const char *format, uint8_t **out, size_t *
 		x = d2i_X509(NULL, &p, (long)k->cert_len);
 		b = BIO_new(BIO_s_mem());
 		if (x == NULL || b == NULL || PEM_write_bio_X509(b, x) != 1) {
-			rc = tool_error(TOOL_EXIT_FAIL, "the certificate on the card cannot be read");
+			rc = tool_error(TOOL_EXIT_FAIL,
+					"the certificate on the card cannot be read");
 			goto out;
 		}
 		n = BIO_get_mem_data(b, &data);
@@ -118,8 +120,8 @@ export_cert(const struct ksp_key *k, const char *format, uint8_t **out, size_t *
 		memcpy(*out, k->cert, k->cert_len);
 		*len = k->cert_len;
 	} else {
-		return tool_error(TOOL_EXIT_USAGE, "a certificate is exported as pem or der, not %s",
-				  format);
+		return tool_error(TOOL_EXIT_USAGE,
+				  "a certificate is exported as pem or der, not %s", format);
 	}
 out:
 	X509_free(x);
@@ -156,7 +158,7 @@ tool_cmd_export(int argc, char **argv)
 		return tool_error(TOOL_EXIT_USAGE, "unexpected argument '%s'", o.args[0]);
 	if (o.container < 0 && o.name == NULL)
 		return tool_error(TOOL_EXIT_USAGE, "choose the container with --container N or "
-				  "--name NAME (see 'mdp11-tool export --help')");
+						   "--name NAME (see 'mdp11-tool export --help')");
 	if (!o.export_cert && o.format) {
 		if (strcmp(o.format, "der") == 0 || strcmp(o.format, "spki") == 0)
 			fmt = BLOB_FMT_SPKI;
@@ -164,15 +166,18 @@ tool_cmd_export(int argc, char **argv)
 			fmt = blob_format_from_name(o.format);
 		if (fmt != BLOB_FMT_PEM && fmt != BLOB_FMT_SPKI && fmt != BLOB_FMT_CAPI_PUBLIC &&
 		    fmt != BLOB_FMT_CNG_RSA_PUBLIC && fmt != BLOB_FMT_CNG_ECC_PUBLIC)
-			return tool_error(TOOL_EXIT_USAGE, "cannot export a public key as '%s' "
+			return tool_error(TOOL_EXIT_USAGE,
+					  "cannot export a public key as '%s' "
 					  "(pem, der, spki, capi-public, cng-rsa-public, "
 					  "cng-ecc-public; private keys never leave a card)",
 					  o.format);
 	}
 	if (o.export_cert && o.format && strcmp(o.format, "pem") != 0 &&
 	    strcmp(o.format, "der") != 0)
-		return tool_error(TOOL_EXIT_USAGE, "a certificate is exported as pem or der, not "
-				  "'%s'", o.format);
+		return tool_error(TOOL_EXIT_USAGE,
+				  "a certificate is exported as pem or der, not "
+				  "'%s'",
+				  o.format);
 	rc = open_card(&ctx, &o, &card);
 	if (rc != TOOL_EXIT_OK)
 		goto out;
@@ -184,8 +189,10 @@ tool_cmd_export(int argc, char **argv)
 	k = &c->slot[slot];
 	if (o.export_cert) {
 		if (k->cert == NULL) {
-			rc = tool_error(TOOL_EXIT_NOT_FOUND, "container %u has no certificate for "
-					"its %s key", c->index, mdp_key_spec_name(k->spec));
+			rc = tool_error(TOOL_EXIT_NOT_FOUND,
+					"container %u has no certificate for "
+					"its %s key",
+					c->index, mdp_key_spec_name(k->spec));
 			goto out;
 		}
 		rc = export_cert(k, o.format, &data, &len);
@@ -199,13 +206,15 @@ tool_cmd_export(int argc, char **argv)
 		}
 		if ((fmt == BLOB_FMT_CAPI_PUBLIC || fmt == BLOB_FMT_CNG_RSA_PUBLIC) &&
 		    !MDP_KEY_SPEC_IS_RSA(k->spec)) {
-			rc = tool_error(TOOL_EXIT_USAGE, "%s holds RSA keys; container %u has an "
+			rc = tool_error(TOOL_EXIT_USAGE,
+					"%s holds RSA keys; container %u has an "
 					"EC key (use cng-ecc-public, pem or der)",
 					blob_format_name(fmt), c->index);
 			goto out;
 		}
 		if (fmt == BLOB_FMT_CNG_ECC_PUBLIC && !MDP_KEY_SPEC_IS_EC(k->spec)) {
-			rc = tool_error(TOOL_EXIT_USAGE, "cng-ecc-public holds EC keys; container "
+			rc = tool_error(TOOL_EXIT_USAGE,
+					"cng-ecc-public holds EC keys; container "
 					"%u has an RSA key (use capi-public or cng-rsa-public)",
 					c->index);
 			goto out;
@@ -254,8 +263,8 @@ import_help(FILE *f)
 		"  --overwrite          replace a key in the same container / name\n"
 		"  --no-validate        skip the key pair check (n = p*q, Q = d*G)\n"
 		"  --p12-pass-file F    PKCS#12 password from the first line of F\n"
-		"  --p12-pass-env VAR   PKCS#12 password from the environment variable VAR\n"
-		PIN_HELP CARD_SELECT_HELP COMMON_HELP);
+		"  --p12-pass-env VAR   PKCS#12 password from the environment variable "
+		"VAR\n" PIN_HELP CARD_SELECT_HELP COMMON_HELP);
 }
 
 static int
@@ -310,19 +319,20 @@ validate_key(struct mdp_key **k, unsigned flags, const char *path)
 static int
 p12_password(const struct tool_opts *o, char **pass, size_t *len)
 {
-	struct tool_secret_src src = { o->p12_pass_file, o->p12_pass_env, NULL };
+	struct tool_secret_src src = {o->p12_pass_file, o->p12_pass_env, NULL};
 
 	if (tool_secret_read(&src, "PKCS#12 password", false, pass, len) != MDP_OK)
-		return tool_error(o->p12_pass_file || o->p12_pass_env ? TOOL_EXIT_BAD_INPUT :
-				  TOOL_EXIT_USAGE, "PKCS#12 password: %s (give --p12-pass-file "
-				  "or --p12-pass-env)", mdp_err_last());
+		return tool_error(o->p12_pass_file || o->p12_pass_env ? TOOL_EXIT_BAD_INPUT
+								      : TOOL_EXIT_USAGE,
+				  "PKCS#12 password: %s (give --p12-pass-file "
+				  "or --p12-pass-env)",
+				  mdp_err_last());
 	return TOOL_EXIT_OK;
 }
 
 /* A PKCS#12 file: key (validated) and its certificate. */
 static int
-load_p12(PKCS12 *p12, const struct tool_opts *o, unsigned flags, struct mdp_key **key,
-	 X509 **cert)
+load_p12(PKCS12 *p12, const struct tool_opts *o, unsigned flags, struct mdp_key **key, X509 **cert)
 {
 	EVP_PKEY *pkey = NULL;
 	X509 *x = NULL;
@@ -350,8 +360,9 @@ load_p12(PKCS12 *p12, const struct tool_opts *o, unsigned flags, struct mdp_key 
 	if (PKCS12_parse(p12, use, &pkey, &x, &ca) != 1 || pkey == NULL) {
 		ERR_clear_error();
 		rc = tool_error(TOOL_EXIT_BAD_INPUT, "%s: %s", o->in,
-				pkey == NULL && x != NULL ? "the PKCS#12 file holds no private key" :
-				"cannot read the PKCS#12 file (wrong password?)");
+				pkey == NULL && x != NULL
+					? "the PKCS#12 file holds no private key"
+					: "cannot read the PKCS#12 file (wrong password?)");
 		goto out;
 	}
 	if (mdp_key_from_pkey(pkey, MDP_AT_NONE, key) != MDP_OK) {
@@ -442,8 +453,9 @@ tool_cmd_import(int argc, char **argv)
 
 	memset(&card, 0, sizeof(card));
 	memset(&ctx, 0, sizeof(ctx));
-	rc = tool_opts_parse(argc, argv, TOOL_O_CARD | TOOL_O_CONTAINER | TOOL_O_PIN | TOOL_O_IMPORT,
-			     &o, err, sizeof(err));
+	rc = tool_opts_parse(argc, argv,
+			     TOOL_O_CARD | TOOL_O_CONTAINER | TOOL_O_PIN | TOOL_O_IMPORT, &o, err,
+			     sizeof(err));
 	if (rc != TOOL_EXIT_OK)
 		return tool_error(rc, "%s (see 'mdp11-tool import --help')", err);
 	if (o.help) {
@@ -454,7 +466,7 @@ tool_cmd_import(int argc, char **argv)
 		return tool_error(TOOL_EXIT_USAGE, "unexpected argument '%s'", o.args[0]);
 	if (o.in == NULL)
 		return tool_error(TOOL_EXIT_USAGE, "--in FILE is required (see 'mdp11-tool import "
-				  "--help')");
+						   "--help')");
 	/* Everything about the input is checked before the card is touched. */
 	rc = load_import(&o, &key, &cert);
 	if (rc != TOOL_EXIT_OK)
@@ -471,8 +483,10 @@ tool_cmd_import(int argc, char **argv)
 	if (cert) {
 		if (EVP_PKEY_eq(X509_get0_pubkey(cert), mdp_key_pkey(key)) != 1) {
 			ERR_clear_error();
-			rc = tool_error(TOOL_EXIT_BAD_INPUT, "%s: the certificate does not belong to "
-					"the key", o.cert_file ? o.cert_file : o.in);
+			rc = tool_error(TOOL_EXIT_BAD_INPUT,
+					"%s: the certificate does not belong to "
+					"the key",
+					o.cert_file ? o.cert_file : o.in);
 			goto out;
 		}
 		cert_len = i2d_X509(cert, &cert_der);
@@ -514,8 +528,10 @@ tool_cmd_import(int argc, char **argv)
 			rc = tool_md_error(mrv, "storing the certificate");
 			/* Leave the card as it was: take the key out again. */
 			if (ksp_delete_key(card.kc, index, ksp_slot_of(spec)) != MD_OK)
-				tool_error(rc, "the key stays in container %u: remove it with "
-					   "'mdp11-tool delete --container %u'", index, index);
+				tool_error(rc,
+					   "the key stays in container %u: remove it with "
+					   "'mdp11-tool delete --container %u'",
+					   index, index);
 			goto out;
 		}
 	}
@@ -558,8 +574,8 @@ generate_help(FILE *f)
 		"  --key-spec SPEC   key spec on the card\n"
 		"  --container N     container index (default: the first free one)\n"
 		"  --name NAME       container name (default: a GUID, as Windows does)\n"
-		"  --overwrite       replace a key in the same container / name\n"
-		PIN_HELP CARD_SELECT_HELP COMMON_HELP);
+		"  --overwrite       replace a key in the same container / name\n" PIN_HELP
+			CARD_SELECT_HELP COMMON_HELP);
 }
 
 struct gen_job {
@@ -660,8 +676,9 @@ tool_cmd_generate(int argc, char **argv)
 
 	memset(&card, 0, sizeof(card));
 	memset(&ctx, 0, sizeof(ctx));
-	rc = tool_opts_parse(argc, argv, TOOL_O_CARD | TOOL_O_CONTAINER | TOOL_O_PIN |
-			     TOOL_O_GENERATE, &o, err, sizeof(err));
+	rc = tool_opts_parse(argc, argv,
+			     TOOL_O_CARD | TOOL_O_CONTAINER | TOOL_O_PIN | TOOL_O_GENERATE, &o, err,
+			     sizeof(err));
 	if (rc != TOOL_EXIT_OK)
 		return tool_error(rc, "%s (see 'mdp11-tool generate --help')", err);
 	if (o.help) {
@@ -717,18 +734,17 @@ out:
 static void
 delete_help(FILE *f)
 {
-	fprintf(f,
-		"Usage: mdp11-tool delete (--container N | --name NAME) [--key-spec SPEC]\n"
-		"                         [--cert-only] [PIN options] [card selection]\n"
-		"\n"
-		"Delete a container's key (with its container map record and certificate), or\n"
-		"with --cert-only just the certificate.\n"
-		"\n"
-		"  --container N     container index\n"
-		"  --name NAME       container name\n"
-		"  --key-spec SPEC   which key of a container holding two\n"
-		"  --cert-only       delete the certificate, keep the key\n"
-		PIN_HELP CARD_SELECT_HELP COMMON_HELP);
+	fprintf(f, "Usage: mdp11-tool delete (--container N | --name NAME) [--key-spec SPEC]\n"
+		   "                         [--cert-only] [PIN options] [card selection]\n"
+		   "\n"
+		   "Delete a container's key (with its container map record and certificate), or\n"
+		   "with --cert-only just the certificate.\n"
+		   "\n"
+		   "  --container N     container index\n"
+		   "  --name NAME       container name\n"
+		   "  --key-spec SPEC   which key of a container holding two\n"
+		   "  --cert-only       delete the certificate, keep the key\n" PIN_HELP
+			   CARD_SELECT_HELP COMMON_HELP);
 }
 
 int
@@ -746,8 +762,9 @@ tool_cmd_delete(int argc, char **argv)
 
 	memset(&card, 0, sizeof(card));
 	memset(&ctx, 0, sizeof(ctx));
-	rc = tool_opts_parse(argc, argv, TOOL_O_CARD | TOOL_O_CONTAINER | TOOL_O_PIN | TOOL_O_DELETE,
-			     &o, err, sizeof(err));
+	rc = tool_opts_parse(argc, argv,
+			     TOOL_O_CARD | TOOL_O_CONTAINER | TOOL_O_PIN | TOOL_O_DELETE, &o, err,
+			     sizeof(err));
 	if (rc != TOOL_EXIT_OK)
 		return tool_error(rc, "%s (see 'mdp11-tool delete --help')", err);
 	if (o.help) {
@@ -758,7 +775,7 @@ tool_cmd_delete(int argc, char **argv)
 		return tool_error(TOOL_EXIT_USAGE, "unexpected argument '%s'", o.args[0]);
 	if (o.container < 0 && o.name == NULL)
 		return tool_error(TOOL_EXIT_USAGE, "choose the container with --container N or "
-				  "--name NAME (see 'mdp11-tool delete --help')");
+						   "--name NAME (see 'mdp11-tool delete --help')");
 	rc = open_card(&ctx, &o, &card);
 	if (rc != TOOL_EXIT_OK)
 		goto out;

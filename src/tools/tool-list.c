@@ -177,8 +177,8 @@ json_key(FILE *f, const struct ksp_key *k, int slot)
 	struct cert_facts cf;
 	char *id = NULL;
 
-	fprintf(f, "{\"slot\":\"%s\",\"key_spec\":", slot == KSP_SLOT_EXCHANGE ? "exchange" :
-							"signature");
+	fprintf(f, "{\"slot\":\"%s\",\"key_spec\":",
+		slot == KSP_SLOT_EXCHANGE ? "exchange" : "signature");
 	tool_json_string(f, mdp_key_spec_name(k->spec));
 	fprintf(f, ",\"algorithm\":\"%s\",\"bits\":%u,\"curve\":",
 		MDP_KEY_SPEC_IS_RSA(k->spec) ? "rsa" : "ec", k->bits);
@@ -205,8 +205,10 @@ json_key(FILE *f, const struct ksp_key *k, int slot)
 	} else {
 		cert_facts(k->cert, k->cert_len, &cf);
 		if (!cf.ok) {
-			fputs("{\"subject\":null,\"issuer\":null,\"serial\":null,\"not_before\":null,"
-			      "\"not_after\":null,\"sha256\":null}", f);
+			fputs("{\"subject\":null,\"issuer\":null,\"serial\":null,\"not_before\":"
+			      "null,"
+			      "\"not_after\":null,\"sha256\":null}",
+			      f);
 		} else {
 			fputs("{\"subject\":", f);
 			tool_json_string(f, cf.subject);

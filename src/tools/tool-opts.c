@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Command-line options shared by mdp11-tool's card commands, parsed apart from the commands for tests. */
+/* Command-line options shared by mdp11-tool's card commands, parsed apart from the commands for
+ * tests. */
 #include "config.h"
 
 #include <errno.h>
@@ -61,47 +62,48 @@ struct opt_def {
 };
 
 static const struct opt_def defs[] = {
-	{ "reader", required_argument, OPT_READER, TOOL_O_CARD },
-	{ "card", required_argument, OPT_CARD, TOOL_O_CARD },
-	{ "serial", required_argument, OPT_SERIAL, TOOL_O_CARD },
-	{ "token", required_argument, OPT_TOKEN, TOOL_O_CARD },
-	{ "container", required_argument, OPT_CONTAINER, TOOL_O_CONTAINER },
-	{ "name", required_argument, OPT_NAME, TOOL_O_CONTAINER },
-	{ "pin-file", required_argument, OPT_PIN_FILE, TOOL_O_PIN },
-	{ "pin-env", required_argument, OPT_PIN_ENV, TOOL_O_PIN },
-	{ "insecure-pin", required_argument, OPT_INSECURE_PIN, TOOL_O_PIN },
-	{ "new-pin-file", required_argument, OPT_NEW_PIN_FILE, TOOL_O_NEW_PIN },
-	{ "new-pin-env", required_argument, OPT_NEW_PIN_ENV, TOOL_O_NEW_PIN },
-	{ "insecure-new-pin", required_argument, OPT_INSECURE_NEW_PIN, TOOL_O_NEW_PIN },
-	{ "admin-key-file", required_argument, OPT_ADMIN_FILE, TOOL_O_ADMIN },
-	{ "admin-key-env", required_argument, OPT_ADMIN_ENV, TOOL_O_ADMIN },
-	{ "insecure-admin-key", required_argument, OPT_INSECURE_ADMIN, TOOL_O_ADMIN },
-	{ "new-admin-key-file", required_argument, OPT_NEW_ADMIN_FILE, TOOL_O_NEW_ADMIN },
-	{ "new-admin-key-env", required_argument, OPT_NEW_ADMIN_ENV, TOOL_O_NEW_ADMIN },
-	{ "insecure-new-admin-key", required_argument, OPT_INSECURE_NEW_ADMIN, TOOL_O_NEW_ADMIN },
-	{ "json", no_argument, OPT_JSON, TOOL_O_JSON },
-	{ "force", no_argument, OPT_FORCE, TOOL_O_FORCE },
-	{ "in", required_argument, OPT_IN, TOOL_O_IMPORT },
-	{ "from", required_argument, OPT_FROM, TOOL_O_IMPORT },
-	{ "key-spec", required_argument, OPT_KEY_SPEC, TOOL_O_IMPORT | TOOL_O_GENERATE | TOOL_O_DELETE | TOOL_O_EXPORT },
-	{ "cert", required_argument, OPT_CERT_FILE, TOOL_O_IMPORT },
-	{ "p12-pass-file", required_argument, OPT_P12_PASS_FILE, TOOL_O_IMPORT },
-	{ "p12-pass-env", required_argument, OPT_P12_PASS_ENV, TOOL_O_IMPORT },
-	{ "no-validate", no_argument, OPT_NO_VALIDATE, TOOL_O_IMPORT },
-	{ "overwrite", no_argument, OPT_OVERWRITE, TOOL_O_IMPORT | TOOL_O_GENERATE },
-	{ "cert", no_argument, OPT_CERT_FLAG, TOOL_O_EXPORT },
-	{ "format", required_argument, OPT_FORMAT, TOOL_O_EXPORT },
-	{ "out", required_argument, OPT_OUT, TOOL_O_EXPORT },
-	{ "type", required_argument, OPT_TYPE, TOOL_O_GENERATE },
-	{ "cert-only", no_argument, OPT_CERT_ONLY, TOOL_O_DELETE },
-	{ "card-id", required_argument, OPT_CARD_ID, TOOL_O_INIT },
-	{ "verbose", no_argument, OPT_VERBOSE, 0 },
-	{ "help", no_argument, OPT_HELP, 0 },
+	{"reader", required_argument, OPT_READER, TOOL_O_CARD},
+	{"card", required_argument, OPT_CARD, TOOL_O_CARD},
+	{"serial", required_argument, OPT_SERIAL, TOOL_O_CARD},
+	{"token", required_argument, OPT_TOKEN, TOOL_O_CARD},
+	{"container", required_argument, OPT_CONTAINER, TOOL_O_CONTAINER},
+	{"name", required_argument, OPT_NAME, TOOL_O_CONTAINER},
+	{"pin-file", required_argument, OPT_PIN_FILE, TOOL_O_PIN},
+	{"pin-env", required_argument, OPT_PIN_ENV, TOOL_O_PIN},
+	{"insecure-pin", required_argument, OPT_INSECURE_PIN, TOOL_O_PIN},
+	{"new-pin-file", required_argument, OPT_NEW_PIN_FILE, TOOL_O_NEW_PIN},
+	{"new-pin-env", required_argument, OPT_NEW_PIN_ENV, TOOL_O_NEW_PIN},
+	{"insecure-new-pin", required_argument, OPT_INSECURE_NEW_PIN, TOOL_O_NEW_PIN},
+	{"admin-key-file", required_argument, OPT_ADMIN_FILE, TOOL_O_ADMIN},
+	{"admin-key-env", required_argument, OPT_ADMIN_ENV, TOOL_O_ADMIN},
+	{"insecure-admin-key", required_argument, OPT_INSECURE_ADMIN, TOOL_O_ADMIN},
+	{"new-admin-key-file", required_argument, OPT_NEW_ADMIN_FILE, TOOL_O_NEW_ADMIN},
+	{"new-admin-key-env", required_argument, OPT_NEW_ADMIN_ENV, TOOL_O_NEW_ADMIN},
+	{"insecure-new-admin-key", required_argument, OPT_INSECURE_NEW_ADMIN, TOOL_O_NEW_ADMIN},
+	{"json", no_argument, OPT_JSON, TOOL_O_JSON},
+	{"force", no_argument, OPT_FORCE, TOOL_O_FORCE},
+	{"in", required_argument, OPT_IN, TOOL_O_IMPORT},
+	{"from", required_argument, OPT_FROM, TOOL_O_IMPORT},
+	{"key-spec", required_argument, OPT_KEY_SPEC,
+	 TOOL_O_IMPORT | TOOL_O_GENERATE | TOOL_O_DELETE | TOOL_O_EXPORT},
+	{"cert", required_argument, OPT_CERT_FILE, TOOL_O_IMPORT},
+	{"p12-pass-file", required_argument, OPT_P12_PASS_FILE, TOOL_O_IMPORT},
+	{"p12-pass-env", required_argument, OPT_P12_PASS_ENV, TOOL_O_IMPORT},
+	{"no-validate", no_argument, OPT_NO_VALIDATE, TOOL_O_IMPORT},
+	{"overwrite", no_argument, OPT_OVERWRITE, TOOL_O_IMPORT | TOOL_O_GENERATE},
+	{"cert", no_argument, OPT_CERT_FLAG, TOOL_O_EXPORT},
+	{"format", required_argument, OPT_FORMAT, TOOL_O_EXPORT},
+	{"out", required_argument, OPT_OUT, TOOL_O_EXPORT},
+	{"type", required_argument, OPT_TYPE, TOOL_O_GENERATE},
+	{"cert-only", no_argument, OPT_CERT_ONLY, TOOL_O_DELETE},
+	{"card-id", required_argument, OPT_CARD_ID, TOOL_O_INIT},
+	{"verbose", no_argument, OPT_VERBOSE, 0},
+	{"help", no_argument, OPT_HELP, 0},
 };
 #define NDEFS (sizeof(defs) / sizeof(defs[0]))
 
-static int
-usage(char *err, size_t errcap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int usage(char *err, size_t errcap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static int
 usage(char *err, size_t errcap, const char *fmt, ...)
@@ -191,11 +193,11 @@ apply(struct tool_opts *o, enum opt_id id, const char *v, char *err, size_t errc
 		return set_secret(&o->new_admin_key, &o->new_admin_key.file, v, "new admin key",
 				  err, errcap);
 	case OPT_NEW_ADMIN_ENV:
-		return set_secret(&o->new_admin_key, &o->new_admin_key.env, v, "new admin key",
-				  err, errcap);
+		return set_secret(&o->new_admin_key, &o->new_admin_key.env, v, "new admin key", err,
+				  errcap);
 	case OPT_INSECURE_NEW_ADMIN:
-		return set_secret(&o->new_admin_key, &o->new_admin_key.insecure, v,
-				  "new admin key", err, errcap);
+		return set_secret(&o->new_admin_key, &o->new_admin_key.insecure, v, "new admin key",
+				  err, errcap);
 	case OPT_JSON:
 		o->json = true;
 		break;
@@ -250,8 +252,10 @@ apply(struct tool_opts *o, enum opt_id id, const char *v, char *err, size_t errc
 		unsigned bits;
 
 		if (!tool_parse_type(v, &kt, &bits))
-			return usage(err, errcap, "unknown key type '%s' (rsa:BITS, ec:p256, "
-				     "ec:p384, ec:p521)", v);
+			return usage(err, errcap,
+				     "unknown key type '%s' (rsa:BITS, ec:p256, "
+				     "ec:p384, ec:p521)",
+				     v);
 		o->type = v;
 		break;
 	}
@@ -277,8 +281,7 @@ apply(struct tool_opts *o, enum opt_id id, const char *v, char *err, size_t errc
 }
 
 int
-tool_opts_parse(int argc, char **argv, unsigned mask, struct tool_opts *o, char *err,
-		size_t errcap)
+tool_opts_parse(int argc, char **argv, unsigned mask, struct tool_opts *o, char *err, size_t errcap)
 {
 	struct option table[NDEFS + 1];
 	size_t i, n = 0;
@@ -324,10 +327,12 @@ tool_opts_parse(int argc, char **argv, unsigned mask, struct tool_opts *o, char 
 	selectors = (o->reader != NULL) + (o->card_index >= 0) + (o->serial != NULL) +
 		    (o->token_uri != NULL);
 	if (selectors > 1)
-		return usage(err, errcap, "choose the card with one of --reader, --card, --serial "
+		return usage(err, errcap,
+			     "choose the card with one of --reader, --card, --serial "
 			     "or --token");
 	if (o->container >= 0 && o->name != NULL && !(mask & (TOOL_O_IMPORT | TOOL_O_GENERATE)))
-		return usage(err, errcap, "choose the container with --container or --name, not "
+		return usage(err, errcap,
+			     "choose the container with --container or --name, not "
 			     "both");
 	return TOOL_EXIT_OK;
 }
@@ -350,8 +355,9 @@ tool_spec_resolve(const char *name, int key_type, unsigned bits)
 		if (key_type != EVP_PKEY_EC || off < 0)
 			return MDP_AT_NONE;
 		/* The curve of an EC spec must be the key's. */
-		if ((int)s - (MDP_KEY_SPEC_IS_ECDSA(s) ? (int)MDP_AT_ECDSA_P256 :
-							 (int)MDP_AT_ECDHE_P256) != off)
+		if ((int)s - (MDP_KEY_SPEC_IS_ECDSA(s) ? (int)MDP_AT_ECDSA_P256
+						       : (int)MDP_AT_ECDHE_P256) !=
+		    off)
 			return MDP_AT_NONE;
 		return s;
 	}
@@ -379,9 +385,9 @@ tool_parse_type(const char *text, int *key_type, unsigned *bits)
 		const char *name;
 		unsigned bits;
 	} curves[] = {
-		{ "p256", 256 }, { "p-256", 256 }, { "secp256r1", 256 }, { "prime256v1", 256 },
-		{ "p384", 384 }, { "p-384", 384 }, { "secp384r1", 384 },
-		{ "p521", 521 }, { "p-521", 521 }, { "secp521r1", 521 },
+		{"p256", 256},	{"p-256", 256},	    {"secp256r1", 256}, {"prime256v1", 256},
+		{"p384", 384},	{"p-384", 384},	    {"secp384r1", 384}, {"p521", 521},
+		{"p-521", 521}, {"secp521r1", 521},
 	};
 	int v = 0;
 	size_t i;

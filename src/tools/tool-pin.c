@@ -12,20 +12,21 @@
 #include "common/secmem.h"
 #include "tools/tool-card.h"
 
-#define SELECT_HELP                                                                                \
-	"  --reader NAME / --card N / --serial S / --token URI   the card (see 'mdp11-tool list')\n"
+#define SELECT_HELP                                                                          \
+	"  --reader NAME / --card N / --serial S / --token URI   the card (see 'mdp11-tool " \
+	"list')\n"
 
-#define NEW_PIN_HELP                                                                               \
-	"  --new-pin-file F / --new-pin-env VAR / --insecure-new-pin P   the new PIN\n"           \
+#define NEW_PIN_HELP                                                                    \
+	"  --new-pin-file F / --new-pin-env VAR / --insecure-new-pin P   the new PIN\n" \
 	"                    (none: asked twice on the terminal, without echo)\n"
 
-#define ADMIN_HELP                                                                                 \
-	"  --admin-key-file F / --admin-key-env VAR / --insecure-admin-key HEX\n"                  \
-	"                    the 24-byte 3DES admin key: 48 hex digits (a file may also\n"        \
+#define ADMIN_HELP                                                                         \
+	"  --admin-key-file F / --admin-key-env VAR / --insecure-admin-key HEX\n"          \
+	"                    the 24-byte 3DES admin key: 48 hex digits (a file may also\n" \
 	"                    hold the 24 raw bytes); none: asked on the terminal\n"
 
-#define TAIL_HELP                                                                                  \
-	"  --verbose         APDU trace on stderr (secrets blanked)\n"                             \
+#define TAIL_HELP                                                      \
+	"  --verbose         APDU trace on stderr (secrets blanked)\n" \
 	"  -h, --help        this text\n"
 
 static int
@@ -49,19 +50,22 @@ pin_help(FILE *f)
 {
 	fprintf(f,
 		"Usage: mdp11-tool pin change [PIN options] [new PIN options] [card selection]\n"
-		"       mdp11-tool pin unblock [admin key options] [new PIN options] [card selection]\n"
-		"       mdp11-tool pin change-admin-key [admin key options] [new admin key options]\n"
+		"       mdp11-tool pin unblock [admin key options] [new PIN options] [card "
+		"selection]\n"
+		"       mdp11-tool pin change-admin-key [admin key options] [new admin key "
+		"options]\n"
 		"                                       [card selection]\n"
 		"\n"
 		"change            change the user PIN (the current PIN is needed)\n"
-		"unblock           set a new user PIN and reset its retry counter with the admin key\n"
+		"unblock           set a new user PIN and reset its retry counter with the admin "
+		"key\n"
 		"change-admin-key  replace the 3DES admin key (the current one is needed)\n"
 		"\n"
-		"  --pin-file F / --pin-env VAR / --insecure-pin P   the current PIN\n"
-		NEW_PIN_HELP ADMIN_HELP
-		"  --new-admin-key-file F / --new-admin-key-env VAR / --insecure-new-admin-key HEX\n"
-		"                    the new admin key (none: asked twice on the terminal)\n"
-		SELECT_HELP TAIL_HELP);
+		"  --pin-file F / --pin-env VAR / --insecure-pin P   the current PIN\n" NEW_PIN_HELP
+			ADMIN_HELP "  --new-admin-key-file F / --new-admin-key-env VAR / "
+				   "--insecure-new-admin-key HEX\n"
+		"                    the new admin key (none: asked twice on the "
+		"terminal)\n" SELECT_HELP TAIL_HELP);
 }
 
 static int
@@ -149,9 +153,9 @@ tool_cmd_pin(int argc, char **argv)
 		unsigned mask;
 		int (*run)(struct tool_card *, const struct tool_opts *);
 	} subs[] = {
-		{ "change", TOOL_O_PIN | TOOL_O_NEW_PIN, pin_change },
-		{ "unblock", TOOL_O_ADMIN | TOOL_O_NEW_PIN, pin_unblock },
-		{ "change-admin-key", TOOL_O_ADMIN | TOOL_O_NEW_ADMIN, pin_change_admin },
+		{"change", TOOL_O_PIN | TOOL_O_NEW_PIN, pin_change},
+		{"unblock", TOOL_O_ADMIN | TOOL_O_NEW_PIN, pin_unblock},
+		{"change-admin-key", TOOL_O_ADMIN | TOOL_O_NEW_ADMIN, pin_change_admin},
 	};
 	struct tool_opts o;
 	struct tool_ctx ctx;
@@ -168,8 +172,10 @@ tool_cmd_pin(int argc, char **argv)
 		if (strcmp(argv[1], subs[i].name) == 0)
 			break;
 	if (i == sizeof(subs) / sizeof(subs[0]))
-		return tool_error(TOOL_EXIT_USAGE, "unknown pin command '%s' (change, unblock, "
-				  "change-admin-key)", argv[1]);
+		return tool_error(TOOL_EXIT_USAGE,
+				  "unknown pin command '%s' (change, unblock, "
+				  "change-admin-key)",
+				  argv[1]);
 	snprintf(cmd, sizeof(cmd), "pin %s", subs[i].name);
 	rc = tool_opts_parse(argc - 1, argv + 1, TOOL_O_CARD | subs[i].mask, &o, err, sizeof(err));
 	if (rc != TOOL_EXIT_OK)
@@ -208,14 +214,11 @@ init_help(FILE *f)
 		"key, certificate and mdp11 data object is deleted and the container map\n"
 		"emptied; the user PIN is replaced when a new PIN is given. This asks for\n"
 		"confirmation on the terminal unless --force is given.\n"
-		"\n"
-		ADMIN_HELP
-		"                    (blank card: the key to install, asked twice)\n"
-		NEW_PIN_HELP
+		"\n" ADMIN_HELP
+		"                    (blank card: the key to install, asked twice)\n" NEW_PIN_HELP
 		"                    (blank card: required; initialised card: optional)\n"
 		"  --card-id HEX     cardid of a blank card: 32 hex digits (default: random)\n"
-		"  --force           re-initialise without asking\n"
-		SELECT_HELP TAIL_HELP);
+		"  --force           re-initialise without asking\n" SELECT_HELP TAIL_HELP);
 }
 
 static int
@@ -271,8 +274,10 @@ confirm(const struct tool_card *card)
 
 	if (tty == NULL)
 		return false;
-	fprintf(tty, "Erase every key, certificate and data object on \"%s\" (serial %s)?\n"
-		     "Type 'yes' to go on: ", card->label, card->info.serial);
+	fprintf(tty,
+		"Erase every key, certificate and data object on \"%s\" (serial %s)?\n"
+		"Type 'yes' to go on: ",
+		card->label, card->info.serial);
 	fflush(tty);
 	if (fgets(line, sizeof(line), tty))
 		yes = strcmp(line, "yes\n") == 0 || strcmp(line, "yes") == 0;
@@ -292,11 +297,11 @@ init_reinit(struct tool_card *card, const struct tool_opts *o)
 
 	if (o->card_id)
 		return tool_error(TOOL_EXIT_USAGE, "--card-id is for blank cards: the cardid of an "
-				  "initialised card is not rewritten");
+						   "initialised card is not rewritten");
 	if (!o->force) {
 		if (!isatty(STDIN_FILENO) && access("/dev/tty", R_OK | W_OK) != 0)
 			return tool_error(TOOL_EXIT_USAGE, "re-initialising erases the card: "
-					  "confirm on a terminal or give --force");
+							   "confirm on a terminal or give --force");
 		if (!confirm(card))
 			return tool_error(TOOL_EXIT_USAGE, "not confirmed: nothing changed");
 	}
@@ -330,8 +335,10 @@ tool_cmd_init(int argc, char **argv)
 	char err[256];
 	int rc;
 
-	rc = tool_opts_parse(argc, argv, TOOL_O_CARD | TOOL_O_ADMIN | TOOL_O_NEW_PIN | TOOL_O_FORCE |
-			     TOOL_O_INIT, &o, err, sizeof(err));
+	rc = tool_opts_parse(argc, argv,
+			     TOOL_O_CARD | TOOL_O_ADMIN | TOOL_O_NEW_PIN | TOOL_O_FORCE |
+				     TOOL_O_INIT,
+			     &o, err, sizeof(err));
 	if (rc != TOOL_EXIT_OK)
 		return tool_error(rc, "%s (see 'mdp11-tool init --help')", err);
 	if (o.help) {

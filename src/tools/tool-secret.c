@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Secrets for mdp11-tool: PINs and admin keys from a file, the environment or the terminal (no echo). */
+/* Secrets for mdp11-tool: PINs and admin keys from a file, the environment or the terminal (no
+ * echo). */
 #include "config.h"
 
 #include <errno.h>
@@ -229,8 +230,10 @@ tool_admin_key_read(const struct tool_secret_src *src, const char *prompt, bool 
 		if (!tool_hex_decode(s, tmp, sizeof(tmp))) {
 			mdp_secure_free(s, SECRET_BUF);
 			mdp_wipe(tmp, sizeof(tmp));
-			return mdp_err_reason(MDP_ERR_FORMAT, "the %s must be 48 hex digits (24 "
-					      "bytes)%s", prompt,
+			return mdp_err_reason(MDP_ERR_FORMAT,
+					      "the %s must be 48 hex digits (24 "
+					      "bytes)%s",
+					      prompt,
 					      src->file ? " or a file of 24 raw bytes" : "");
 		}
 	}

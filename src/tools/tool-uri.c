@@ -40,8 +40,10 @@ tool_percent_decode(const char *s, size_t len, char **out, size_t *out_len)
 		}
 		if (i + 2 >= len) {
 			free(d);
-			return mdp_err_reason(MDP_ERR_FORMAT, "'%%' at the end of \"%.*s\" is not a "
-					      "%%XX escape", (int)len, s);
+			return mdp_err_reason(MDP_ERR_FORMAT,
+					      "'%%' at the end of \"%.*s\" is not a "
+					      "%%XX escape",
+					      (int)len, s);
 		}
 		hi = hexval(s[i + 1]);
 		lo = hexval(s[i + 2]);
@@ -87,17 +89,17 @@ path_field(struct tool_uri *u, const char *name, size_t nlen)
 		const char *name;
 		size_t off;
 	} map[] = {
-		{ "token", offsetof(struct tool_uri, token) },
-		{ "manufacturer", offsetof(struct tool_uri, manufacturer) },
-		{ "model", offsetof(struct tool_uri, model) },
-		{ "serial", offsetof(struct tool_uri, serial) },
-		{ "slot-description", offsetof(struct tool_uri, slot_description) },
-		{ "slot-manufacturer", offsetof(struct tool_uri, slot_manufacturer) },
-		{ "library-manufacturer", offsetof(struct tool_uri, library_manufacturer) },
-		{ "library-description", offsetof(struct tool_uri, library_description) },
-		{ "object", offsetof(struct tool_uri, object) },
-		{ "id", offsetof(struct tool_uri, id) },
-		{ "type", offsetof(struct tool_uri, type) },
+		{"token", offsetof(struct tool_uri, token)},
+		{"manufacturer", offsetof(struct tool_uri, manufacturer)},
+		{"model", offsetof(struct tool_uri, model)},
+		{"serial", offsetof(struct tool_uri, serial)},
+		{"slot-description", offsetof(struct tool_uri, slot_description)},
+		{"slot-manufacturer", offsetof(struct tool_uri, slot_manufacturer)},
+		{"library-manufacturer", offsetof(struct tool_uri, library_manufacturer)},
+		{"library-description", offsetof(struct tool_uri, library_description)},
+		{"object", offsetof(struct tool_uri, object)},
+		{"id", offsetof(struct tool_uri, id)},
+		{"type", offsetof(struct tool_uri, type)},
 	};
 	size_t i;
 
@@ -139,8 +141,8 @@ parse_attr(struct tool_uri *u, const char *a, size_t alen, bool query, bool *see
 				      a);
 	nlen = (size_t)(eq - a);
 	if (nlen == 0)
-		return mdp_err_reason(MDP_ERR_FORMAT, "empty attribute name in \"%.*s\"",
-				      (int)alen, a);
+		return mdp_err_reason(MDP_ERR_FORMAT, "empty attribute name in \"%.*s\"", (int)alen,
+				      a);
 	rv = tool_percent_decode(eq + 1, alen - nlen - 1, &value, &vlen);
 	if (rv != MDP_OK)
 		return rv;

@@ -17,15 +17,15 @@
  */
 enum tool_exit {
 	TOOL_EXIT_OK = 0,
-	TOOL_EXIT_FAIL = 1,        /* any other failure (card error, I/O) */
-	TOOL_EXIT_USAGE = 2,       /* bad command line */
-	TOOL_EXIT_NO_CARD = 3,     /* no reader / no card / no card matches the selection */
+	TOOL_EXIT_FAIL = 1,	   /* any other failure (card error, I/O) */
+	TOOL_EXIT_USAGE = 2,	   /* bad command line */
+	TOOL_EXIT_NO_CARD = 3,	   /* no reader / no card / no card matches the selection */
 	TOOL_EXIT_PIN_WRONG = 4,   /* PIN or admin key wrong */
 	TOOL_EXIT_PIN_BLOCKED = 5, /* PIN (or admin key) blocked */
-	TOOL_EXIT_POLICY = 6,      /* refused by the host policy or the card's limits */
+	TOOL_EXIT_POLICY = 6,	   /* refused by the host policy or the card's limits */
 	TOOL_EXIT_BAD_INPUT = 7,   /* input file unreadable or not a usable key/certificate */
 	TOOL_EXIT_NOT_FOUND = 8,   /* no such container, key or certificate */
-	TOOL_EXIT_EXISTS = 9,      /* container index or name in use, or card full */
+	TOOL_EXIT_EXISTS = 9,	   /* container index or name in use, or card full */
 };
 
 /* The card commands, each run(argc, argv) with argv[0] the command name. */
@@ -44,10 +44,10 @@ int tool_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 
 
 /* Path attributes mdp11-tool matches a card with (percent-decoded, NUL-terminated). */
 struct tool_uri {
-	char *token;        /* token label */
+	char *token;	    /* token label */
 	char *manufacturer; /* token manufacturer */
-	char *model;        /* token model */
-	char *serial;       /* token serial number */
+	char *model;	    /* token model */
+	char *serial;	    /* token serial number */
 	char *slot_description;
 	char *slot_manufacturer;
 	char *library_manufacturer;
@@ -55,11 +55,11 @@ struct tool_uri {
 	char *object; /* object label: selects a container by key label / name */
 	char *id;     /* CKA_ID bytes (may hold any byte: id_len gives the length) */
 	size_t id_len;
-	char *type;         /* object class: "private", "public", "cert", ... */
-	char *pin_source;   /* query: file holding the PIN */
-	bool pin_value;     /* query pin-value present (refused: use --pin-file) */
-	long slot_id;       /* -1 when absent */
-	char *unknown;      /* first standard attribute we cannot match, or NULL */
+	char *type;	  /* object class: "private", "public", "cert", ... */
+	char *pin_source; /* query: file holding the PIN */
+	bool pin_value;	  /* query pin-value present (refused: use --pin-file) */
+	long slot_id;	  /* -1 when absent */
+	char *unknown;	  /* first standard attribute we cannot match, or NULL */
 };
 
 /*
@@ -92,19 +92,21 @@ struct tool_secret_src {
 };
 
 /* Option groups a command accepts (bits of tool_opts_parse's mask). */
-#define TOOL_O_CARD 0x0001u      /* --reader --card --serial --token */
+#define TOOL_O_CARD 0x0001u	 /* --reader --card --serial --token */
 #define TOOL_O_CONTAINER 0x0002u /* --container --name */
-#define TOOL_O_PIN 0x0004u       /* --pin-file --pin-env --insecure-pin */
-#define TOOL_O_NEW_PIN 0x0008u   /* --new-pin-file --new-pin-env --insecure-new-pin */
-#define TOOL_O_ADMIN 0x0010u     /* --admin-key-file --admin-key-env --insecure-admin-key */
-#define TOOL_O_NEW_ADMIN 0x0020u /* --new-admin-key-file --new-admin-key-env --insecure-new-admin-key */
-#define TOOL_O_JSON 0x0040u      /* --json */
-#define TOOL_O_FORCE 0x0080u     /* --force */
-#define TOOL_O_IMPORT 0x0100u    /* --in --from --key-spec --cert FILE --p12-pass-* --no-validate --overwrite */
-#define TOOL_O_EXPORT 0x0200u    /* --cert (flag) --format --out */
-#define TOOL_O_GENERATE 0x0400u  /* --type --key-spec --overwrite */
-#define TOOL_O_DELETE 0x0800u    /* --cert-only --key-spec */
-#define TOOL_O_INIT 0x1000u      /* --card-id */
+#define TOOL_O_PIN 0x0004u	 /* --pin-file --pin-env --insecure-pin */
+#define TOOL_O_NEW_PIN 0x0008u	 /* --new-pin-file --new-pin-env --insecure-new-pin */
+#define TOOL_O_ADMIN 0x0010u	 /* --admin-key-file --admin-key-env --insecure-admin-key */
+#define TOOL_O_NEW_ADMIN \
+	0x0020u		     /* --new-admin-key-file --new-admin-key-env --insecure-new-admin-key */
+#define TOOL_O_JSON 0x0040u  /* --json */
+#define TOOL_O_FORCE 0x0080u /* --force */
+#define TOOL_O_IMPORT \
+	0x0100u /* --in --from --key-spec --cert FILE --p12-pass-* --no-validate --overwrite */
+#define TOOL_O_EXPORT 0x0200u	/* --cert (flag) --format --out */
+#define TOOL_O_GENERATE 0x0400u /* --type --key-spec --overwrite */
+#define TOOL_O_DELETE 0x0800u	/* --cert-only --key-spec */
+#define TOOL_O_INIT 0x1000u	/* --card-id */
 
 struct tool_opts {
 	/* card selection */

@@ -49,7 +49,7 @@ static const char usage_serve[] =
 	"\n"
 	"  --vpcd HOST:PORT     vpcd endpoint (default 127.0.0.1:35963)\n"
 	"  --atr HEX            answer-to-reset (default 3B 80 80 01 01)\n"
-	"  -v, --verbose        log connections and errors to stderr\n"
+	"  -v, --verbose        also log connections (warnings are always logged)\n"
 	"  -h, --help           this help\n";
 
 static const char usage_info[] =

@@ -15,6 +15,7 @@
 #include <openssl/x509.h>
 
 #define MDP_LOG_AREA MDP_AREA_VCARD
+#include "common/ossl.h"
 #include "common/log.h"
 #include "common/secmem.h"
 #include "vcard/vcard-int.h"
@@ -310,16 +311,16 @@ vc_cmd_generate(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 	case 0x07:
 	case 0x08:
 	case 0x09:
-		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024 * (size_t)(alg - 0x05));
+		pkey = mdp_pkey_keygen_rsa((size_t)1024 * (size_t)(alg - 0x05));
 		break;
 	case 0x0C:
-		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+		pkey = mdp_pkey_keygen_ec("P-256");
 		break;
 	case 0x0D:
-		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+		pkey = mdp_pkey_keygen_ec("P-384");
 		break;
 	default:
-		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
+		pkey = mdp_pkey_keygen_ec("P-521");
 		break;
 	}
 	if (!pkey)
@@ -383,7 +384,7 @@ rsa_from_template(const uint8_t *p, size_t len)
 			goto out;
 	}
 	params = OSSL_PARAM_BLD_to_param(bld);
-	ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	ctx = mdp_pkey_ctx_new(EVP_PKEY_RSA);
 	if (!params || !ctx || EVP_PKEY_fromdata_init(ctx) != 1 ||
 	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_KEYPAIR, params) != 1)
 		goto out;
@@ -796,7 +797,7 @@ vc_cmd_ecdh(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pt.p,
 						      pt.len);
 	params[2] = OSSL_PARAM_construct_end();
-	pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	pctx = mdp_pkey_ctx_new(EVP_PKEY_EC);
 	if (!pctx || EVP_PKEY_fromdata_init(pctx) != 1 ||
 	    EVP_PKEY_fromdata(pctx, &peer, EVP_PKEY_PUBLIC_KEY, params) != 1)
 		goto out;

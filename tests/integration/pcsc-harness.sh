@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The pcscd test harness itself: private namespaces, a private pcscd with the vpcd reader,
-# restart, and clean stop.
+# mdp11-vcard serve (ATR, SIGTERM, reconnect after a pcscd restart) and clean stop.
 . "$top_srcdir/tests/integration/lib-pcsc.sh"
 pcsc_enter_ns "$@"
 
@@ -26,6 +26,35 @@ pcscd_restart
 [ "$PCSC_PCSCD_PID" != "$pid1" ] || pcsc_fail "pcscd was not restarted"
 pcsc_alive "$pid1" && pcsc_fail "the first pcscd is still running"
 [ "$(pcsc_card_state)" = absent ] || pcsc_fail "reader missing after a pcscd restart"
+
+# The card server: card present with the default ATR, then a configured one.
+"$VCARD_BIN" create "$PCSC_TMP/card.state" >/dev/null || pcsc_fail "mdp11-vcard create"
+vcard_start "$PCSC_TMP/card.state"
+pcsc_wait_card present || pcsc_fail "no card after mdp11-vcard serve"
+[ "$(opensc-tool --atr 2>/dev/null)" = "3b:80:80:01:01" ] ||
+	pcsc_fail "default ATR: $(opensc-tool --atr 2>&1)"
+opensc-tool --name 2>/dev/null | grep -q GIDS || pcsc_fail "OpenSC does not see a GIDS card"
+# SIGTERM: the server exits 0, the reader is empty.
+vpid=$PCSC_VCARD_PID
+kill -TERM "$vpid"
+wait "$vpid"
+rc=$?
+PCSC_VCARD_PID=""
+[ "$rc" = 0 ] || pcsc_fail "mdp11-vcard serve exited $rc on SIGTERM"
+pcsc_wait_card absent 10 || pcsc_fail "the card stayed in the reader after its server stopped"
+vcard_start "$PCSC_TMP/card.state" "3B 02 14 50"
+pcsc_wait_card present || pcsc_fail "no card with a configured ATR"
+[ "$(opensc-tool --atr 2>/dev/null)" = "3b:02:14:50" ] ||
+	pcsc_fail "configured ATR: $(opensc-tool --atr 2>&1)"
+# pcscd restarts: the card server reconnects by itself.
+vpid=$PCSC_VCARD_PID
+pcscd_restart
+pcsc_wait_card present || pcsc_fail "the card server did not reconnect after a pcscd restart"
+[ "$PCSC_VCARD_PID" = "$vpid" ] && pcsc_alive "$vpid" || pcsc_fail "the card server was replaced"
+grep -q "reconnecting" "$PCSC_TMP/vcard.log" || pcsc_fail "vcard.log does not tell of the reconnect"
+vcard_stop
+pcsc_alive "$vpid" && pcsc_fail "the card server survived vcard_stop"
+"$VCARD_BIN" info "$PCSC_TMP/card.state" >/dev/null || pcsc_fail "state file unusable after stop"
 
 # Stop: no pcscd left, clients see no reader.
 pid2=$PCSC_PCSCD_PID

@@ -10,6 +10,7 @@
 #include "common/conf.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/ossl.h"
 #include "common/secmem.h"
 #include "tests/unit/testutil.h"
 
@@ -298,7 +299,35 @@ test_secmem(void)
 	CU_ASSERT_PTR_NULL(mdp_memdup(NULL, 3));
 }
 
+static void
+test_ossl(void)
+{
+	EVP_PKEY_CTX *ctx;
+	EVP_PKEY *k;
+
+	ctx = mdp_pkey_ctx_new(EVP_PKEY_RSA);
+	CU_ASSERT_PTR_NOT_NULL(ctx);
+	EVP_PKEY_CTX_free(ctx);
+	ctx = mdp_pkey_ctx_new(EVP_PKEY_EC);
+	CU_ASSERT_PTR_NOT_NULL(ctx);
+	EVP_PKEY_CTX_free(ctx);
+	CU_ASSERT_PTR_NULL(mdp_pkey_ctx_new(EVP_PKEY_DSA));
+
+	k = mdp_pkey_keygen_rsa(1024);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+	CU_ASSERT_EQUAL(EVP_PKEY_get_base_id(k), EVP_PKEY_RSA);
+	CU_ASSERT_EQUAL(EVP_PKEY_get_bits(k), 1024);
+	EVP_PKEY_free(k);
+	k = mdp_pkey_keygen_ec("P-384");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+	CU_ASSERT_EQUAL(EVP_PKEY_get_base_id(k), EVP_PKEY_EC);
+	CU_ASSERT_EQUAL(EVP_PKEY_get_bits(k), 384);
+	EVP_PKEY_free(k);
+	CU_ASSERT_PTR_NULL(mdp_pkey_keygen_ec("no-such-curve"));
+}
+
 static CU_TestInfo common_tests[] = {
+	{ "provider-only key contexts", test_ossl },
 	{ "error names and reasons", test_error_names },
 	{ "cursor reads", test_cursor_reads },
 	{ "buffer writes", test_buf_writes },

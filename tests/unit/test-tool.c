@@ -29,9 +29,9 @@ parse(char **argv, unsigned mask, struct tool_opts *o, char *err, size_t cap)
 static void
 test_opts_basic(void)
 {
-	char *argv[] = { "import", "--in", "key.pem", "--container", "3", "--name", "my key",
-			 "--key-spec", "signature", "--pin-env", "PIN", "--card", "1",
-			 "--overwrite", "--verbose", NULL };
+	char *argv[] = {"import", "--in",	 "key.pem",   "--container", "3",   "--name",
+			"my key", "--key-spec",	 "signature", "--pin-env",   "PIN", "--card",
+			"1",	  "--overwrite", "--verbose", NULL};
 	struct tool_opts o;
 	char err[200];
 
@@ -53,7 +53,7 @@ test_opts_basic(void)
 static void
 test_opts_defaults(void)
 {
-	char *argv[] = { "list", NULL };
+	char *argv[] = {"list", NULL};
 	struct tool_opts o;
 	char err[200];
 
@@ -67,8 +67,8 @@ test_opts_defaults(void)
 static void
 test_opts_cert_flag_vs_file(void)
 {
-	char *exp[] = { "export", "--container", "0", "--cert", "--format", "der", NULL };
-	char *imp[] = { "import", "--in", "k", "--cert", "c.pem", NULL };
+	char *exp[] = {"export", "--container", "0", "--cert", "--format", "der", NULL};
+	char *imp[] = {"import", "--in", "k", "--cert", "c.pem", NULL};
 	struct tool_opts o;
 	char err[200];
 
@@ -85,20 +85,20 @@ test_opts_cert_flag_vs_file(void)
 static void
 test_opts_errors(void)
 {
-	char *unknown[] = { "list", "--bogus", NULL };
-	char *not_here[] = { "list", "--pin-file", "f", NULL };
-	char *two_pins[] = { "delete", "--pin-file", "f", "--pin-env", "V", NULL };
-	char *bad_index[] = { "delete", "--container", "255", NULL };
-	char *neg_index[] = { "delete", "--container", "-1", NULL };
-	char *text_index[] = { "delete", "--container", "one", NULL };
-	char *missing_value[] = { "delete", "--container", NULL };
-	char *two_cards[] = { "list", "--card", "0", "--serial", "00", NULL };
-	char *both_cont[] = { "delete", "--container", "1", "--name", "x", NULL };
-	char *bad_spec[] = { "generate", "--key-spec", "bogus", NULL };
-	char *bad_type[] = { "generate", "--type", "dsa:1024", NULL };
-	char *bad_cardid[] = { "init", "--card-id", "0011", NULL };
-	char *bad_from[] = { "import", "--from", "jpeg", NULL };
-	char *empty_name[] = { "delete", "--name", "", NULL };
+	char *unknown[] = {"list", "--bogus", NULL};
+	char *not_here[] = {"list", "--pin-file", "f", NULL};
+	char *two_pins[] = {"delete", "--pin-file", "f", "--pin-env", "V", NULL};
+	char *bad_index[] = {"delete", "--container", "255", NULL};
+	char *neg_index[] = {"delete", "--container", "-1", NULL};
+	char *text_index[] = {"delete", "--container", "one", NULL};
+	char *missing_value[] = {"delete", "--container", NULL};
+	char *two_cards[] = {"list", "--card", "0", "--serial", "00", NULL};
+	char *both_cont[] = {"delete", "--container", "1", "--name", "x", NULL};
+	char *bad_spec[] = {"generate", "--key-spec", "bogus", NULL};
+	char *bad_type[] = {"generate", "--type", "dsa:1024", NULL};
+	char *bad_cardid[] = {"init", "--card-id", "0011", NULL};
+	char *bad_from[] = {"import", "--from", "jpeg", NULL};
+	char *empty_name[] = {"delete", "--name", "", NULL};
 	struct tool_opts o;
 	char err[200];
 	unsigned del = TOOL_O_CARD | TOOL_O_CONTAINER | TOOL_O_PIN | TOOL_O_DELETE;
@@ -126,8 +126,8 @@ test_opts_errors(void)
 static void
 test_opts_help_and_args(void)
 {
-	char *help[] = { "export", "-h", NULL };
-	char *pos[] = { "list", "extra", "--json", NULL };
+	char *help[] = {"export", "-h", NULL};
+	char *pos[] = {"list", "extra", "--json", NULL};
 	struct tool_opts o;
 	char err[200];
 
@@ -145,15 +145,15 @@ test_opts_help_and_args(void)
 static void
 test_opts_secrets(void)
 {
-	char *argv[] = { "pin", "--insecure-admin-key", "00", "--new-admin-key-file", "f",
-			 "--new-pin-env", "NP", NULL };
-	char *twice[] = { "pin", "--admin-key-env", "A", "--insecure-admin-key", "00", NULL };
+	char *argv[] = {"pin", "--insecure-admin-key", "00", "--new-admin-key-file",
+			"f",   "--new-pin-env",	       "NP", NULL};
+	char *twice[] = {"pin", "--admin-key-env", "A", "--insecure-admin-key", "00", NULL};
 	struct tool_opts o;
 	char err[200];
 
-	CU_ASSERT_EQUAL(parse(argv, TOOL_O_ADMIN | TOOL_O_NEW_ADMIN | TOOL_O_NEW_PIN, &o, err,
-			      sizeof(err)),
-			TOOL_EXIT_OK);
+	CU_ASSERT_EQUAL(
+		parse(argv, TOOL_O_ADMIN | TOOL_O_NEW_ADMIN | TOOL_O_NEW_PIN, &o, err, sizeof(err)),
+		TOOL_EXIT_OK);
 	CU_ASSERT_STRING_EQUAL(o.admin_key.insecure, "00");
 	CU_ASSERT_STRING_EQUAL(o.new_admin_key.file, "f");
 	CU_ASSERT_STRING_EQUAL(o.new_pin.env, "NP");
@@ -216,7 +216,7 @@ test_hex_decode(void)
 	CU_ASSERT_EQUAL(b[1], 0xff);
 	CU_ASSERT_EQUAL(b[3], 0x20);
 	CU_ASSERT(tool_hex_decode("01 02-03:04", b, 4));
-	CU_ASSERT(!tool_hex_decode("010203", b, 4));     /* short */
+	CU_ASSERT(!tool_hex_decode("010203", b, 4));	 /* short */
 	CU_ASSERT(!tool_hex_decode("0102030405", b, 4)); /* long */
 	CU_ASSERT(!tool_hex_decode("0102030g", b, 4));
 	CU_ASSERT(!tool_hex_decode("010203040", b, 4)); /* odd */
@@ -272,16 +272,16 @@ static void
 test_uri_errors(void)
 {
 	static const char *const bad[] = {
-		"token=x",                  /* no scheme */
-		"pkcs11:token",             /* no '=' */
-		"pkcs11:=x",                /* empty name */
+		"token=x",		    /* no scheme */
+		"pkcs11:token",		    /* no '=' */
+		"pkcs11:=x",		    /* empty name */
 		"pkcs11:token=a;token=b",   /* repeated */
-		"pkcs11:token=%zz",         /* bad escape */
-		"pkcs11:token=%4",          /* truncated escape */
-		"pkcs11:token=x%",          /* truncated escape */
+		"pkcs11:token=%zz",	    /* bad escape */
+		"pkcs11:token=%4",	    /* truncated escape */
+		"pkcs11:token=x%",	    /* truncated escape */
 		"pkcs11:token=x;;serial=1", /* empty attribute */
-		"pkcs11:token=x;",          /* trailing separator */
-		"pkcs11:slot-id=abc",       /* not a number */
+		"pkcs11:token=x;",	    /* trailing separator */
+		"pkcs11:slot-id=abc",	    /* not a number */
 		"pkcs11:slot-id=-1",
 		"pkcs11:slot-id=1;slot-id=2",
 		"pkcs11:token=x?pin-source=a&pin-source=b",
@@ -364,8 +364,8 @@ test_json_escape(void)
 		   "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91\"");
 	/* Invalid UTF-8 becomes U+FFFD, one per bad byte. */
 	check_json("\xff", (size_t)-1, "\"\\ufffd\"");
-	check_json("\xc3", (size_t)-1, "\"\\ufffd\"");            /* truncated */
-	check_json("\xc0\xaf", (size_t)-1, "\"\\ufffd\\ufffd\""); /* overlong */
+	check_json("\xc3", (size_t)-1, "\"\\ufffd\"");			     /* truncated */
+	check_json("\xc0\xaf", (size_t)-1, "\"\\ufffd\\ufffd\"");	     /* overlong */
 	check_json("\xed\xa0\x80", (size_t)-1, "\"\\ufffd\\ufffd\\ufffd\""); /* surrogate */
 	check_json("\xf4\x90\x80\x80", (size_t)-1,
 		   "\"\\ufffd\\ufffd\\ufffd\\ufffd\""); /* > U+10FFFF */
@@ -474,41 +474,41 @@ test_secret_no_terminal(void)
 }
 
 static CU_TestInfo opts_tests[] = {
-	{ "basic", test_opts_basic },
-	{ "defaults", test_opts_defaults },
-	{ "--cert flag and file", test_opts_cert_flag_vs_file },
-	{ "errors", test_opts_errors },
-	{ "help and arguments", test_opts_help_and_args },
-	{ "secret sources", test_opts_secrets },
-	{ "key spec names", test_spec_resolve },
-	{ "key types", test_parse_type },
-	{ "hex", test_hex_decode },
+	{"basic", test_opts_basic},
+	{"defaults", test_opts_defaults},
+	{"--cert flag and file", test_opts_cert_flag_vs_file},
+	{"errors", test_opts_errors},
+	{"help and arguments", test_opts_help_and_args},
+	{"secret sources", test_opts_secrets},
+	{"key spec names", test_spec_resolve},
+	{"key types", test_parse_type},
+	{"hex", test_hex_decode},
 	CU_TEST_INFO_NULL,
 };
 
 static CU_TestInfo uri_tests[] = {
-	{ "parse", test_uri_parse },
-	{ "errors", test_uri_errors },
-	{ "percent decoding", test_percent_decode },
+	{"parse", test_uri_parse},
+	{"errors", test_uri_errors},
+	{"percent decoding", test_percent_decode},
 	CU_TEST_INFO_NULL,
 };
 
 static CU_TestInfo json_tests[] = {
-	{ "escaping", test_json_escape },
+	{"escaping", test_json_escape},
 	CU_TEST_INFO_NULL,
 };
 
 static CU_TestInfo secret_tests[] = {
-	{ "file, env, insecure, admin key", test_secret_sources },
-	{ "no terminal", test_secret_no_terminal },
+	{"file, env, insecure, admin key", test_secret_sources},
+	{"no terminal", test_secret_no_terminal},
 	CU_TEST_INFO_NULL,
 };
 
 static CU_SuiteInfo suites[] = {
-	{ "options", NULL, NULL, NULL, NULL, opts_tests },
-	{ "uri", NULL, NULL, NULL, NULL, uri_tests },
-	{ "json", NULL, NULL, NULL, NULL, json_tests },
-	{ "secrets", NULL, NULL, NULL, NULL, secret_tests },
+	{"options", NULL, NULL, NULL, NULL, opts_tests},
+	{"uri", NULL, NULL, NULL, NULL, uri_tests},
+	{"json", NULL, NULL, NULL, NULL, json_tests},
+	{"secrets", NULL, NULL, NULL, NULL, secret_tests},
 	CU_SUITE_INFO_NULL,
 };
 

@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* mdp11-vcard: create a virtual GIDS card, serve it to pcscd over vpcd, show its state. */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MDP_LOG_AREA MDP_AREA_TOOL
+#include "common/bytes.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "tools/vcard-opts.h"
+#include "tools/vpcd.h"
+#include "vcard/vcard.h"
+
+/* Upper bound of the reconnect delay while pcscd is away. */
+#define RECONNECT_MAX_MS 2000
+
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void
+fail(const char *what, const char *file)
+{
+	fprintf(stderr, "mdp11-vcard: %s %s: %s\n", what, file, mdp_err_last());
+}
+
+static int
+cmd_create(const struct vcard_opts *o)
+{
+	struct vcard_init_params params = {0};
+	struct stat st;
+	char *pin = NULL;
+	enum mdp_err rv;
+	int rc = VCARD_EXIT_FAIL;
+
+	if (lstat(o->file, &st) == 0) {
+		if (!o->force) {
+			fprintf(stderr, "mdp11-vcard: %s exists (use --force to replace it)\n",
+				o->file);
+			goto out;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			fprintf(stderr, "mdp11-vcard: %s is not a regular file\n", o->file);
+			goto out;
+		}
+	}
+	if (o->initialized) {
+		rv = vcard_opts_read_pin(o, &pin);
+		if (rv != MDP_OK) {
+			fprintf(stderr, "mdp11-vcard: %s\n", mdp_err_last());
+			rc = rv == MDP_ERR_ARGS ? VCARD_EXIT_USAGE : VCARD_EXIT_FAIL;
+			goto out;
+		}
+		params.pin = pin;
+		params.admin_key = o->admin_key;
+		params.serial = o->serial_len ? o->serial : NULL;
+		params.serial_len = o->serial_len;
+		params.pin_tries = o->pin_tries;
+	}
+	/* Replacing: the old card goes only once the new parameters are known to be good. */
+	if (o->force && unlink(o->file) < 0 && errno != ENOENT) {
+		fprintf(stderr, "mdp11-vcard: cannot remove %s: %s\n", o->file, strerror(errno));
+		goto out;
+	}
+	rv = vcard_create(o->file, o->initialized ? &params : NULL);
+	if (rv != MDP_OK) {
+		fail("cannot create", o->file);
+		goto out;
+	}
+	printf("created %s card %s\n", o->initialized ? "an initialized" : "a blank", o->file);
+	rc = VCARD_EXIT_OK;
+out:
+	if (pin)
+		mdp_secure_free(pin, strlen(pin) + 1);
+	return rc;
+}
+
+static size_t
+ops_atr(void *ctx, uint8_t *atr, size_t cap)
+{
+	return vcard_atr(ctx, atr, cap);
+}
+
+static void
+ops_power(void *ctx, int ctrl)
+{
+	(void)ctrl;
+	/* Power off, power on and reset all clear the security state. */
+	vcard_reset(ctx);
+}
+
+static enum mdp_err
+ops_transmit(void *ctx, const uint8_t *apdu, size_t len, uint8_t *resp, size_t cap,
+	     size_t *resp_len)
+{
+	uint8_t buf[VCARD_MAX_RESPONSE];
+	size_t n = 0;
+	enum mdp_err rv;
+
+	rv = vcard_transmit(ctx, apdu, len, buf, &n);
+	if (n > cap)
+		n = 0;
+	if (n)
+		memcpy(resp, buf, n);
+	*resp_len = n;
+	mdp_wipe(buf, sizeof(buf));
+	return rv;
+}
+
+static int
+cmd_serve(const struct vcard_opts *o)
+{
+	struct vcard *vc = NULL;
+	struct vpcd_card_ops ops = {0};
+	struct sigaction sa;
+	sigset_t block;
+	sigset_t waitmask;
+	enum mdp_err rv;
+	int rc = VCARD_EXIT_FAIL;
+
+	/* Warnings (vpcd unreachable, card errors) always; MDP11_DEBUG overrides. */
+	mdp_log_configure(o->verbose ? "info:tool,vcard" : "warn:tool,vcard", NULL);
+	mdp_log_init_env();
+
+	/*
+	 * SIGTERM/SIGINT/SIGHUP stay blocked except while waiting for vpcd, so
+	 * an APDU (and the state file write it causes) always completes.
+	 */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &block, &waitmask) < 0) {
+		perror("mdp11-vcard: sigprocmask");
+		goto out;
+	}
+	sigdelset(&waitmask, SIGTERM);
+	sigdelset(&waitmask, SIGINT);
+	sigdelset(&waitmask, SIGHUP);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
+	rv = vcard_open(o->file, NULL, &vc);
+	if (rv != MDP_OK) {
+		fail("cannot open card", o->file);
+		goto out;
+	}
+	if (o->atr_len && vcard_set_atr(vc, o->atr, o->atr_len) != MDP_OK) {
+		fail("cannot set the ATR of", o->file);
+		goto out;
+	}
+	ops.atr = ops_atr;
+	ops.power = ops_power;
+	ops.transmit = ops_transmit;
+	ops.ctx = vc;
+	if (o->verbose)
+		fprintf(stderr, "mdp11-vcard: serving %s to vpcd at %s:%u\n", o->file, o->host,
+			(unsigned)o->port);
+	rv = vpcd_run(o->host, o->port, &ops, &stop_requested, &waitmask, RECONNECT_MAX_MS, 0);
+	if (rv != MDP_OK) {
+		fprintf(stderr, "mdp11-vcard: %s\n", mdp_err_last());
+		goto out;
+	}
+	if (o->verbose)
+		fprintf(stderr, "mdp11-vcard: stopped\n");
+	rc = VCARD_EXIT_OK;
+out:
+	vcard_free(vc);
+	return rc;
+}
+
+static int
+cmd_info(const struct vcard_opts *o)
+{
+	struct vcard *vc = NULL;
+	struct vcard_info info;
+	char *hex = NULL;
+	int rc = VCARD_EXIT_FAIL;
+
+	memset(&info, 0, sizeof(info));
+	if (vcard_open(o->file, NULL, &vc) != MDP_OK) {
+		fail("cannot open card", o->file);
+		goto out;
+	}
+	if (vcard_get_info(vc, &info) != MDP_OK) {
+		fail("cannot read card", o->file);
+		goto out;
+	}
+	hex = mdp_hex_encode(info.cardid, info.cardid_len);
+	if (!hex) {
+		fprintf(stderr, "mdp11-vcard: out of memory\n");
+		goto out;
+	}
+	printf("file:            %s\n", o->file);
+	printf("format version:  %u\n", (unsigned)info.format_version);
+	printf("initialized:     %s\n", info.initialized ? "yes" : "no (creation state)");
+	printf("card id:         %s\n", info.cardid_len ? hex : "(none)");
+	printf("PIN tries left:  %u of %u%s\n", info.pin_tries_left, info.pin_tries_max,
+	       info.initialized && info.pin_tries_left == 0 ? " (blocked)" : "");
+	printf("key files:       %u\n", info.key_files);
+	printf("data objects:    %u\n", info.data_objects);
+	rc = VCARD_EXIT_OK;
+out:
+	free(hex);
+	vcard_free(vc);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct vcard_opts o;
+	char err[256];
+	int rc;
+
+	rc = vcard_opts_parse(argc, argv, &o, err, sizeof(err));
+	if (rc != VCARD_EXIT_OK) {
+		fprintf(stderr, "mdp11-vcard: %s\n%s", err,
+			"Try 'mdp11-vcard --help' for more information.\n");
+		return rc;
+	}
+	if (o.help) {
+		fputs(vcard_opts_usage(o.cmd), stdout);
+		return VCARD_EXIT_OK;
+	}
+	switch (o.cmd) {
+	case VCARD_CMD_VERSION:
+		printf("mdp11-vcard %s\n", MDP11_VERSION);
+		rc = VCARD_EXIT_OK;
+		break;
+	case VCARD_CMD_CREATE:
+		rc = cmd_create(&o);
+		break;
+	case VCARD_CMD_SERVE:
+		rc = cmd_serve(&o);
+		break;
+	case VCARD_CMD_INFO:
+		rc = cmd_info(&o);
+		break;
+	default:
+		fputs(vcard_opts_usage(VCARD_CMD_NONE), stderr);
+		rc = VCARD_EXIT_USAGE;
+		break;
+	}
+	vcard_opts_clear(&o);
+	return rc;
+}
