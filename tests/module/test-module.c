@@ -237,7 +237,11 @@ test_slots(void)
 	CU_ASSERT_EQUAL_FATAL(p11test_init(), CKR_OK);
 	CU_ASSERT_EQUAL(p11->C_GetSlotList(CK_FALSE, NULL, NULL), CKR_ARGUMENTS_BAD);
 	CU_ASSERT_EQUAL(p11->C_GetSlotList(CK_FALSE, NULL, &n), CKR_OK);
-	CU_ASSERT_EQUAL(n, 1);
+	if (p11test_pcsc()) {
+		CU_ASSERT(n >= 1); /* vpcd offers two readers, one with the card */
+	} else {
+		CU_ASSERT_EQUAL(n, 1);
+	}
 	n = 0;
 	CU_ASSERT_EQUAL(p11->C_GetSlotList(CK_TRUE, slots, &n), CKR_BUFFER_TOO_SMALL);
 	CU_ASSERT_EQUAL(n, 1);
