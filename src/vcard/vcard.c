@@ -1427,6 +1427,10 @@ vcard_transmit(struct vcard *vc, const uint8_t *apdu, size_t apdu_len, uint8_t *
 	if (!vc || !apdu || !resp || !resp_len)
 		return MDP_ERR_ARGS;
 	n = process(vc, apdu, apdu_len, resp, &sw);
+	/* Header and status only: the data field may hold a PIN or key material. */
+	if (apdu_len >= 4)
+		log_debug("%02X %02X %02X %02X (%zu bytes) -> %zu bytes %04X", apdu[0], apdu[1],
+			  apdu[2], apdu[3], apdu_len, n, sw);
 	resp[n] = (uint8_t)(sw >> 8);
 	resp[n + 1] = (uint8_t)sw;
 	*resp_len = n + 2;

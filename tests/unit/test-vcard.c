@@ -11,6 +11,7 @@
 #include <openssl/rand.h>
 
 #include "common/bytes.h"
+#include "common/log.h"
 #include "tests/unit/testutil.h"
 #include "tests/unit/vcard-testlib.h"
 #include "vcard/vcard.h"
@@ -475,5 +476,6 @@ static CU_SuiteInfo suites[] = {
 int
 main(void)
 {
+	mdp_log_init_env(); /* MDP11_DEBUG=debug:vcard traces every APDU header and SW */
 	return test_run("test-vcard", suites);
 }
