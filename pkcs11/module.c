@@ -74,6 +74,9 @@ atfork_child(void)
 	atomic_store(&mod.initialized, false);
 	memset(&mod.settings, 0, sizeof(mod.settings));
 	mod.lock = NULL;
+	atomic_store(&waiters, 0);
+	session_table_forget();
+	slot_table_forget();
 }
 
 static void

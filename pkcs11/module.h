@@ -55,7 +55,7 @@ struct settings {
 	struct mdp_config *cfg;    /* kept for the card-module registry */
 };
 
-enum { SETTINGS_CACHE_NONE = 0, SETTINGS_CACHE_MEMORY = 1, SETTINGS_CACHE_PERSISTENT = 2 };
+enum { SETTINGS_CACHE_MEMORY = 1, SETTINGS_CACHE_PERSISTENT = 2 };
 
 /*
  * Read the configuration (MDP11_CONF or the installed path; a missing file means defaults)
@@ -191,6 +191,9 @@ const struct settings *module_settings(void);
 /* ---- slot.c (module lock: _inlock; slot lock: _slocked) ---- */
 CK_RV slot_table_init_inlock(void);
 void slot_table_free_inlock(void);
+/* In a fork child: drop the parent's tables without releasing anything (its card handles
+ * and PC/SC connections belong to the parent). */
+void slot_table_forget(void);
 CK_RV slot_list_inlock(CK_BBOOL present, CK_SLOT_ID *list, CK_ULONG *count);
 struct slot *slot_lookup_inlock(CK_SLOT_ID id);
 CK_RV slot_info_slocked(struct slot *s, CK_SLOT_INFO *info);
@@ -220,6 +223,7 @@ CK_RV session_open_inlock(struct slot *slot, CK_FLAGS flags, CK_SESSION_HANDLE *
 CK_RV session_close_inlock(struct session *s);
 CK_RV session_close_all_inlock(struct slot *slot);
 void session_table_free_inlock(void);
+void session_table_forget(void);
 struct session *session_lookup_inlock(CK_SESSION_HANDLE h);
 void session_free(struct session *s);
 void session_op_clear(struct op *op);

@@ -133,18 +133,21 @@ read_config(struct settings *s, const struct mdp_config *cfg)
 	str = mdp_config_get(cfg, "cache", NULL, "mode");
 	if (!str || strcmp(str, "memory") == 0) {
 		s->cache_mode = SETTINGS_CACHE_MEMORY;
-	} else if (strcmp(str, "none") == 0) {
-		s->cache_mode = SETTINGS_CACHE_NONE;
 	} else if (strcmp(str, "persistent") == 0) {
 		s->cache_mode = SETTINGS_CACHE_PERSISTENT;
 	} else {
-		mdp_err_reason(MDP_ERR_CONFIG, "%s:%d: mode: expected none, memory or persistent",
+		mdp_err_reason(MDP_ERR_CONFIG, "%s:%d: mode: expected memory or persistent",
 			       cfg->origin, mdp_config_find(cfg, "cache", NULL, "mode")->line);
 		return config_error();
 	}
 	str = mdp_config_get(cfg, "cache", NULL, "dir");
 	if (str && *str && !(s->cache_dir = strdup(str)))
 		return CKR_HOST_MEMORY;
+	if (s->cache_mode == SETTINGS_CACHE_PERSISTENT && !s->cache_dir) {
+		mdp_err_reason(MDP_ERR_CONFIG, "%s: [cache] mode = persistent needs dir = DIRECTORY",
+			       cfg->origin);
+		return config_error();
+	}
 
 	if (mdp_config_get_long(cfg, "policy", NULL, "rsa_min_bits", 512, 16384, 1024, &v))
 		return config_error();

@@ -62,6 +62,19 @@ stable_id(const char *kind, const char *name)
 	return id;
 }
 
+/* The id table lives until the module is unloaded. */
+__attribute__((destructor)) static void
+free_stable_ids(void)
+{
+	size_t i;
+
+	for (i = 0; i < ids.count; i++)
+		free(ids.names[i]);
+	free(ids.names);
+	ids.names = NULL;
+	ids.count = 0;
+}
+
 /* The slot table (module lock). */
 static struct {
 	struct slot **list;
@@ -70,10 +83,14 @@ static struct {
 	struct ksp_policy policy;
 } st;
 
+static void scan_readers_inlock(void);
+
 /* C_WaitForSlotEvent's PC/SC monitor: kept across calls, freed when no waiter uses it. */
 static struct mdp_pcsc_monitor *monitor;
 static _Atomic int monitor_users;
 static pthread_mutex_t monitor_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool initial_scan;
 
 static CK_RV
 slot_add_inlock(const char *kind, const char *name, const char *vcard_path, struct slot **out)
@@ -103,7 +120,7 @@ slot_add_inlock(const char *kind, const char *name, const char *vcard_path, stru
 	st.list = l;
 	st.list[st.count++] = s;
 	s->attached = true;
-	s->event = !vcard_path;
+	s->event = !vcard_path && !initial_scan; /* a reader that appeared later */
 	*out = s;
 	return CKR_OK;
 fail:
@@ -144,6 +161,10 @@ slot_table_init_inlock(void)
 		if (rv != CKR_OK)
 			return rv;
 	}
+	/* The readers present now are slots at once (a caller may skip the size query). */
+	initial_scan = true;
+	scan_readers_inlock();
+	initial_scan = false;
 	return CKR_OK;
 }
 
@@ -198,6 +219,16 @@ slot_table_free_inlock(void)
 	free(st.list);
 	md_registry_free(st.reg);
 	memset(&st, 0, sizeof(st));
+}
+
+void
+slot_table_forget(void)
+{
+	memset(&st, 0, sizeof(st));
+	monitor = NULL;
+	atomic_store(&monitor_users, 0);
+	pthread_mutex_init(&monitor_lock, NULL);
+	pthread_mutex_init(&ids_lock, NULL);
 }
 
 struct slot *

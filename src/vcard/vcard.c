@@ -207,8 +207,10 @@ masterfile(uint8_t out[141])
 		const char *dir, *name;
 		uint16_t tag, fid;
 	} rec[5] = {
-		{"mscp", "", 0, 0xA000},           {"", "cardid", 0xDF20, 0xA012},
-		{"", "cardapps", 0xDF21, 0xA010}, {"", "cardcf", 0xDF22, 0xA010},
+		{"mscp", "", 0, 0xA000},
+		{"", "cardid", 0xDF20, 0xA012},
+		{"", "cardapps", 0xDF21, 0xA010},
+		{"", "cardcf", 0xDF22, 0xA010},
 		{"mscp", "cmapfile", 0xDF23, 0xA010},
 	};
 	size_t i;
@@ -1322,7 +1324,8 @@ process(struct vcard *vc, const uint8_t *apdu, size_t len, uint8_t *resp, uint16
 	}
 	pend_clear(vc);
 
-	if (vc->chaining && (c.ins != vc->chain_ins || c.p1 != vc->chain_p1 || c.p2 != vc->chain_p2)) {
+	if (vc->chaining &&
+	    (c.ins != vc->chain_ins || c.p1 != vc->chain_p1 || c.p2 != vc->chain_p2)) {
 		chain_abort(vc);
 		*sw = SW_CHAIN_BROKEN;
 		return 0;

@@ -7,6 +7,7 @@ if [ -z "${VCARD_BIN:-}" ] && [ -x "$top_builddir/src/tools/mdp11-vcard" ]; then
 	VCARD_BIN=$top_builddir/src/tools/mdp11-vcard
 fi
 . "$top_srcdir/tests/integration/lib-pcsc.sh"
+[ -x "$VCARD_BIN" ] || pcsc_skip "mdp11-vcard is not built"
 pcsc_enter_ns "$@"
 
 PIN=123456
@@ -14,14 +15,45 @@ ADMIN=0102030405060708090a0b0c0d0e0f101112131415161718
 MODULE=$top_builddir/.libs/mdp11.so
 [ -f "$MODULE" ] || pcsc_fail "$MODULE is not built"
 
-[ -x "$VCARD_BIN" ] || pcsc_fail "$VCARD_BIN is not built"
 "$top_builddir/tests/module/mkcard" "$PCSC_TMP/card.vcard" "$PIN" "$ADMIN" 3 ||
 	pcsc_fail "creating the virtual card failed"
 pcsc_start "$PCSC_TMP/card.vcard"
 
-# 1. Every module test, through pcscd.
-MDP11_TEST_PCSC=1 MDP11_TEST_MODULE=$MODULE "$top_builddir/tests/module/test-module" \
-	>"$PCSC_TMP/test-module.log" 2>&1 || {
+# 1. Every module test, through pcscd, with card removal and reinsertion: the test asks for
+# them on a FIFO, this script stops and restarts the card server.
+fifo=$PCSC_TMP/events
+mkfifo "$fifo.req" "$fifo.ack"
+MDP11_TEST_PCSC=1 MDP11_TEST_MODULE=$MODULE MDP11_TEST_EVENT_FIFO=$fifo \
+	"$top_builddir/tests/module/test-module" >"$PCSC_TMP/test-module.log" 2>&1 &
+test_pid=$!
+pcsc_add_cleanup "kill $test_pid 2>/dev/null"
+# If the test ends without asking for reinsertion (it failed), unblock the loop below.
+(
+	while kill -0 "$test_pid" 2>/dev/null; do
+		sleep 1
+	done
+	echo exit >"$fifo.req"
+) &
+watch_pid=$!
+pcsc_add_cleanup "kill $watch_pid 2>/dev/null"
+while read -r req <"$fifo.req"; do
+	case "$req" in
+	exit)
+		break
+		;;
+	remove)
+		vcard_stop
+		pcsc_wait_card absent
+		;;
+	insert)
+		vcard_start "$PCSC_TMP/card.vcard"
+		pcsc_wait_card present
+		;;
+	esac
+	echo done >"$fifo.ack"
+	[ "$req" = insert ] && break
+done
+wait "$test_pid" || {
 	tail -n 80 "$PCSC_TMP/test-module.log"
 	pcsc_fail "the module tests failed over PC/SC"
 }

@@ -90,6 +90,18 @@ sign_81(struct vcard *vc)
 	return len;
 }
 
+static bool
+write_file(const char *path, const uint8_t *p, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fwrite(p, 1, len, f) == len;
+	return fclose(f) == 0 && ok;
+}
+
 static void
 test_create_reload(void)
 {
@@ -122,9 +134,19 @@ test_create_reload(void)
 		free(none);
 	}
 
-	vc = open_card(path);
-	CU_ASSERT_EQUAL(tx(vc, "0020008006313131313131", &r), 0x63C2);
-	vcard_free(vc);
+	/* a temporary file left by a killed writer is removed by the next save */
+	{
+		size_t n = strlen(path) + 16;
+		char *stale = malloc(n);
+
+		snprintf(stale, n, "%s.tmpAbC123", path);
+		CU_ASSERT(write_file(stale, (const uint8_t *)"partial", 7));
+		vc = open_card(path);
+		CU_ASSERT_EQUAL(tx(vc, "0020008006313131313131", &r), 0x63C2);
+		vcard_free(vc);
+		CU_ASSERT_EQUAL(access(stale, F_OK), -1);
+		free(stale);
+	}
 	/* the retry counter survived */
 	vc = open_card(path);
 	CU_ASSERT_EQUAL(tx(vc, "00CB3FFF045C027F7100", &r), 0x9000);
@@ -203,18 +225,6 @@ test_blank_file(void)
 	free(path);
 }
 
-static bool
-write_file(const char *path, const uint8_t *p, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	bool ok;
-
-	if (!f)
-		return false;
-	ok = fwrite(p, 1, len, f) == len;
-	return fclose(f) == 0 && ok;
-}
-
 static void
 expect_refused(const char *path, const uint8_t *p, size_t len)
 {
@@ -254,8 +264,8 @@ test_damaged(void)
 	CU_ASSERT_FATAL(len > 600);
 	copy = malloc(len + 1);
 	{
-		const size_t offs[] = {0, 3, 7, 8, 11, 12, 15, 16, 40, 100, len / 2, len - 40,
-				       len - 33, len - 32, len - 1};
+		const size_t offs[] = {0,  3,	7,	 8,	   11,	     12,       15,     16,
+				       40, 100, len / 2, len - 40, len - 33, len - 32, len - 1};
 
 		for (i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
 			memcpy(copy, data, len);
@@ -442,7 +452,7 @@ test_write_failure(void)
 		size_t n = 0;
 		static const uint8_t put[] = {0x00, 0xDB, 0xA0, 0x10, 0x04, 0xDF, 0x24, 0x01, 0x55};
 		static const uint8_t verify[] = {0x00, 0x20, 0x00, 0x80, 0x06, '2',
-						 '4',  '6',  '8',  '1',  '3', '0'};
+						 '4',  '6',  '8',  '1',	 '3',  '0'};
 
 		signal(SIGXFSZ, SIG_IGN);
 		if (vcard_open(path, NULL, &vc) != MDP_OK)
