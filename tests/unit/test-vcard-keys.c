@@ -736,6 +736,17 @@ test_key_files(void)
 	CU_ASSERT_EQUAL(tx(vc, "00A4000C02B0FF", &r), 0x9000);
 	CU_ASSERT_EQUAL(tx(vc, "00E40000", &r), 0x9000);
 	CU_ASSERT_EQUAL(create_key_file(vc, 0xFF, 0x07, true), 0x9000);
+	/* 192 files at most: 6 EFs, B080 and 127 key files leave room for 58 more EFs */
+	for (i = 0; i < 100; i++) {
+		uint8_t fcp[14] = {0x62, 0x0C, 0x82, 0x01, 0x39, 0x83, 0x02, 0x40,
+				   (uint8_t)i, 0x8C, 0x03, 0x03, 0x30, 0x00};
+
+		sw = tx_chunk(vc, 0x00, 0xE0, 0x00, 0x00, fcp, sizeof(fcp), -1, &r);
+		if (sw != 0x9000)
+			break;
+	}
+	CU_ASSERT_EQUAL(sw, 0x6A84);
+	CU_ASSERT_EQUAL(i, 58);
 	vcard_free(vc);
 }
 

@@ -268,6 +268,30 @@ test_put_data(void)
 	}
 	CU_ASSERT_EQUAL(vcard_get_info(vc, &info), MDP_OK);
 	CU_ASSERT_EQUAL(info.data_objects, 5 + 3 + 1);
+	/* an EF holds at most 384 KiB: the sixth 64 KiB DO does not fit */
+	{
+		size_t n = 65535, k;
+		uint8_t *big = calloc(1, n + 5), *out = NULL;
+		size_t out_len = 0;
+		uint16_t sw = 0;
+
+		big[0] = 0xDF;
+		big[2] = 0x82;
+		big[3] = 0xFF;
+		big[4] = 0xFF;
+		for (k = 0; k < 8; k++) {
+			big[1] = (uint8_t)(0x40 + k);
+			sw = xfer_bytes(vc, 0xDB, 0xA0, 0x10, big, n + 5, &out, &out_len);
+			free(out);
+			if (sw != 0x9000)
+				break;
+		}
+		CU_ASSERT_EQUAL(sw, 0x6A84);
+		CU_ASSERT_EQUAL(k, 5);
+		CU_ASSERT_EQUAL(tx(vc, "00CBA010045C02DF4400", &r), 0x6100);
+		CU_ASSERT_EQUAL(tx(vc, "00CBA010045C02DF4500", &r), 0x6A88);
+		free(big);
+	}
 	vcard_free(vc);
 }
 
