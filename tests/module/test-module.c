@@ -221,6 +221,46 @@ test_bad_config(void)
 	unlink(path);
 }
 
+/* A virtual card named in the configuration file, with a token label override. */
+static void
+test_config_vcard(void)
+{
+	char path[600];
+	char *keep_conf = strdup(getenv("MDP11_CONF")), *keep_vcard = NULL;
+	CK_SLOT_ID slots[4];
+	CK_SLOT_INFO si;
+	CK_TOKEN_INFO ti;
+	CK_ULONG n = 4;
+	FILE *f;
+
+	if (p11test_pcsc()) {
+		free(keep_conf);
+		return;
+	}
+	keep_vcard = strdup(getenv("MDP11_VCARD"));
+	snprintf(path, sizeof(path), "%s.vc.conf", p11test_card_path());
+	f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fprintf(f, "debug = 0\n[readers]\npcsc = no\n[token]\nlabel = \"Configured\"\n"
+		   "[vcard \"my card\"]\npath = %s\n", p11test_card_path());
+	fclose(f);
+	setenv("MDP11_CONF", path, 1);
+	unsetenv("MDP11_VCARD");
+	CU_ASSERT_EQUAL_FATAL(p11->C_Initialize(NULL), CKR_OK);
+	CU_ASSERT_EQUAL(p11->C_GetSlotList(CK_TRUE, slots, &n), CKR_OK);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_EQUAL(p11->C_GetSlotInfo(slots[0], &si), CKR_OK);
+	CU_ASSERT(memcmp(si.slotDescription, "my card ", 8) == 0);
+	CU_ASSERT_EQUAL(p11->C_GetTokenInfo(slots[0], &ti), CKR_OK);
+	CU_ASSERT(memcmp(ti.label, "Configured ", 11) == 0);
+	CU_ASSERT_EQUAL(p11->C_Finalize(NULL), CKR_OK);
+	setenv("MDP11_CONF", keep_conf, 1);
+	setenv("MDP11_VCARD", keep_vcard, 1);
+	free(keep_conf);
+	free(keep_vcard);
+	unlink(path);
+}
+
 /* ---- slots and tokens ---- */
 
 static void
@@ -397,6 +437,47 @@ test_keygen(void)
 	mech.mechanism = CKM_EC_KEY_PAIR_GEN;
 	CU_ASSERT_EQUAL(p11->C_GenerateKeyPair(s, &mech, ec_name, 1, none, 1, &pub, &priv), CKR_OK);
 	CU_ASSERT_EQUAL(p11->C_DestroyObject(s, priv), CKR_OK);
+	/* Vendor attributes: container index and key spec chosen, overwrite asked for. */
+	{
+		CK_ULONG idx = 7, spec = 6 /* AT_ECDHE_P256 */, got = 0;
+		CK_BYTE p384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 };
+		CK_ATTRIBUTE pt[] = { { CKA_EC_PARAMS, p256, sizeof(p256) } };
+		CK_ATTRIBUTE vt[] = { { CKA_MDP11_CONTAINER_INDEX, &idx, sizeof(idx) },
+				      { CKA_MDP11_KEY_SPEC, &spec, sizeof(spec) },
+				      { CKA_ID, (void *)"vendor", 6 } };
+		CK_ATTRIBUTE ow[] = { { CKA_MDP11_OVERWRITE, &t, 1 }, { CKA_ID, (void *)"vendor", 6 } };
+		CK_ATTRIBUTE q = { CKA_MDP11_CONTAINER_INDEX, &got, sizeof(got) };
+		CK_ATTRIBUTE q2 = { CKA_MDP11_KEY_SPEC, &got, sizeof(got) };
+		CK_ATTRIBUTE p384t[] = { { CKA_EC_PARAMS, p384, sizeof(p384) } };
+
+		CU_ASSERT_EQUAL(p11->C_GenerateKeyPair(s, &mech, pt, 1, vt, 3, &pub, &priv), CKR_OK);
+		CU_ASSERT_EQUAL(p11->C_GetAttributeValue(s, priv, &q, 1), CKR_OK);
+		CU_ASSERT_EQUAL(got, 7);
+		CU_ASSERT_EQUAL(p11->C_GetAttributeValue(s, priv, &q2, 1), CKR_OK);
+		CU_ASSERT_EQUAL(got, 6);
+		/* The same CKA_ID again: refused, unless overwriting is asked for. */
+		CU_ASSERT_EQUAL(p11->C_GenerateKeyPair(s, &mech, p384t, 1, &ow[1], 1, &pub, &priv),
+				CKR_ATTRIBUTE_VALUE_INVALID);
+		CU_ASSERT_EQUAL(p11->C_GenerateKeyPair(s, &mech, p384t, 1, ow, 2, &pub, &priv), CKR_OK);
+		q2.pValue = &got;
+		CU_ASSERT_EQUAL(p11->C_GetAttributeValue(s, priv, &q2, 1), CKR_OK);
+		CU_ASSERT_EQUAL(got, 4); /* AT_ECDSA_P384 */
+		spec = 1; /* an RSA key spec for an EC key */
+		CU_ASSERT_EQUAL(p11->C_GenerateKeyPair(s, &mech, pt, 1, vt, 2, &pub, &priv),
+				CKR_TEMPLATE_INCONSISTENT);
+	}
+	{
+		CK_OBJECT_HANDLE h[4];
+		CK_ULONG n = 0;
+		CK_ATTRIBUTE a = { CKA_ID, (void *)"vendor", 6 };
+
+		CU_ASSERT_EQUAL(p11->C_FindObjectsInit(s, &a, 1), CKR_OK);
+		CU_ASSERT_EQUAL(p11->C_FindObjects(s, h, 4, &n), CKR_OK);
+		CU_ASSERT_EQUAL(p11->C_FindObjectsFinal(s), CKR_OK);
+		CU_ASSERT_EQUAL(n, 2); /* one key pair left: the overwritten one is gone */
+		for (CK_ULONG i = 0; i < n; i++)
+			p11->C_DestroyObject(s, h[i]);
+	}
 	CU_ASSERT_EQUAL(p11->C_CloseAllSessions(test_slot), CKR_OK);
 }
 
@@ -1278,6 +1359,7 @@ main(void)
 		{ "interfaces (3.0)", test_interfaces },
 		{ "only three exported symbols", test_exports },
 		{ "configuration errors", test_bad_config },
+		{ "virtual card and token label from the configuration", test_config_vcard },
 		CU_TEST_INFO_NULL,
 	};
 	CU_TestInfo token_tests[] = {
