@@ -152,9 +152,10 @@ leave_slot(struct slot *s)
  * Session calls: look the handle up, lock its slot, and check that the card the session was
  * opened on is still there (a removed card ends its sessions with CKR_DEVICE_REMOVED; the
  * handle stays valid for C_CloseSession). fresh: also bring the view up to date (cardcf,
- * one APDU); the calls that continue an operation begun by an *Init call, and the session
- * queries NSS polls, only check presence, which costs no APDU (spec/minidriver.md §5.3: the
- * host reads cardcf once per transaction, not per step).
+ * one APDU, which also shows a reset by another process and so the loss of the login); the
+ * calls that continue an operation begun by an *Init call only check presence, which costs
+ * no APDU (spec/minidriver.md §5.3: the host reads cardcf once per transaction, not per
+ * step).
  */
 static CK_RV
 enter_session_mode(CK_SESSION_HANDLE h, struct session **out, bool fresh)
@@ -668,7 +669,7 @@ mdp_C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo)
 	CK_RV rv;
 
 	TRACE_IN("C_GetSessionInfo(%lu)", hSession);
-	rv = enter_session_light(hSession, &se);
+	rv = enter_session(hSession, &se);
 	if (rv == CKR_OK) {
 		rv = pInfo ? session_info_slocked(se, pInfo) : CKR_ARGUMENTS_BAD;
 		leave_session(se);

@@ -520,6 +520,41 @@ attach_card(struct slot *s)
 	return CKR_OK;
 }
 
+/*
+ * The transport says the card was reset or replaced since we last looked. Open it again and
+ * compare cardids: the same card was only reset by someone else, so its login state is gone
+ * but the sessions and object handles stay (spec/minidriver.md §10.3); another card ends the
+ * sessions of the old one (CKR_DEVICE_REMOVED).
+ */
+static CK_RV
+card_changed(struct slot *s)
+{
+	struct ksp_token_info ti;
+	uint8_t old_id[16];
+	bool have_old = ksp_token_info(s->kc, &ti) == MD_OK;
+	CK_RV rv;
+
+	if (have_old)
+		memcpy(old_id, ti.cardid, sizeof(old_id));
+	ksp_card_free(s->kc);
+	s->kc = NULL;
+	mdp_transport_free(s->tr);
+	s->tr = NULL;
+	s->info_valid = false;
+	s->view_valid = false;
+	s->login = LOGIN_NONE;
+	rv = attach_card(s);
+	if (rv == CKR_OK && have_old && ksp_token_info(s->kc, &ti) == MD_OK &&
+	    memcmp(ti.cardid, old_id, sizeof(old_id)) == 0) {
+		log_info("slot %lu (%s): card reset by someone else: login state dropped", s->id,
+			 s->name);
+		return CKR_OK;
+	}
+	/* Another card (or none that opens): the old one's sessions end. */
+	slot_card_gone_slocked(s);
+	return rv == CKR_OK ? attach_card(s) : rv;
+}
+
 CK_RV
 slot_token_slocked(struct slot *s)
 {
@@ -536,8 +571,9 @@ slot_token_slocked(struct slot *s)
 			return CKR_TOKEN_NOT_PRESENT;
 		}
 		if (ts.changed && s->kc) {
-			/* Removed and inserted again, or reset: start over with this insertion. */
-			slot_card_gone_slocked(s);
+			rv = card_changed(s);
+			if (rv != CKR_OK)
+				return rv;
 		}
 	}
 	if (!s->kc) {

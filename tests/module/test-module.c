@@ -1314,6 +1314,15 @@ test_removal(void)
 	CK_ULONG n, sl = sizeof(sig);
 	int i;
 
+	/* Reset by another process: the login is gone, the session and handles stay. */
+	card_event("reset");
+	CU_ASSERT_EQUAL(p11->C_GetSessionInfo(s, &si), CKR_OK);
+	CU_ASSERT_EQUAL(si.state, CKS_RO_PUBLIC_SESSION);
+	CU_ASSERT_EQUAL(p11->C_SignInit(s, &m, ec_priv), CKR_USER_NOT_LOGGED_IN);
+	CU_ASSERT_EQUAL(p11->C_Login(s, CKU_USER, (CK_UTF8CHAR *)TEST_PIN, 6), CKR_OK);
+	CU_ASSERT_EQUAL(p11->C_SignInit(s, &m, ec_priv), CKR_OK);
+	CU_ASSERT_EQUAL(p11->C_Sign(s, dig, 32, sig, &sl), CKR_OK);
+
 	CU_ASSERT_EQUAL(p11->C_SignInit(s, &m, ec_priv), CKR_OK);
 	card_event("remove");
 	CU_ASSERT_EQUAL(p11->C_Sign(s, dig, 32, sig, &sl), CKR_DEVICE_REMOVED);
