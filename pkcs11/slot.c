@@ -659,8 +659,8 @@ slot_token_info_slocked(struct slot *s, CK_TOKEN_INFO *info)
 	attr_pad(info->manufacturerID, sizeof(info->manufacturerID), "mdp11");
 	attr_pad(info->model, sizeof(info->model), s->info.card_name);
 	attr_pad(info->serialNumber, sizeof(info->serialNumber), s->info.serial);
-	info->flags = CKF_RNG | CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED |
-		      CKF_TOKEN_INITIALIZED;
+	info->flags =
+		CKF_RNG | CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED | CKF_TOKEN_INITIALIZED;
 	if (s->info.read_only)
 		info->flags |= CKF_WRITE_PROTECTED;
 	if (pi.external)
@@ -687,8 +687,8 @@ slot_token_info_slocked(struct slot *s, CK_TOKEN_INFO *info)
 	info->ulMinPinLen = s->info.pin_min_len ? s->info.pin_min_len : 4;
 	info->ulTotalPublicMemory = CK_UNAVAILABLE_INFORMATION;
 	info->ulTotalPrivateMemory = CK_UNAVAILABLE_INFORMATION;
-	info->ulFreePublicMemory = s->info.free_bytes == UINT32_MAX ? CK_UNAVAILABLE_INFORMATION
-								      : s->info.free_bytes;
+	info->ulFreePublicMemory =
+		s->info.free_bytes == UINT32_MAX ? CK_UNAVAILABLE_INFORMATION : s->info.free_bytes;
 	info->ulFreePrivateMemory = info->ulFreePublicMemory;
 	memset(info->utcTime, ' ', sizeof(info->utcTime));
 	return CKR_OK;
@@ -741,7 +741,8 @@ slot_init_token_slocked(struct slot *s, const uint8_t *so_pin, size_t so_len, co
 	if (mrv != MD_OK)
 		return slot_rv(s, mrv);
 	log_info("slot %lu: token re-personalised (label \"%s\" is not stored: the card has "
-		 "no label field)", s->id, label);
+		 "no label field)",
+		 s->id, label);
 	return slot_token_slocked(s);
 }
 
