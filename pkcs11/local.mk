@@ -33,7 +33,7 @@ mdp11_la_LDFLAGS = -module -avoid-version -shared -no-undefined \
 	-export-symbols-regex '^C_(GetFunctionList|GetInterfaceList|GetInterface)$$'
 
 # A loadable module needs no libtool archive next to it.
-install-exec-hook: mdp11-remove-la
+install-data-hook: mdp11-remove-la
 uninstall-hook: mdp11-remove-la
 .PHONY: mdp11-remove-la
 mdp11-remove-la:

@@ -144,8 +144,8 @@ read_config(struct settings *s, const struct mdp_config *cfg)
 	if (str && *str && !(s->cache_dir = strdup(str)))
 		return CKR_HOST_MEMORY;
 	if (s->cache_mode == SETTINGS_CACHE_PERSISTENT && !s->cache_dir) {
-		mdp_err_reason(MDP_ERR_CONFIG, "%s: [cache] mode = persistent needs dir = DIRECTORY",
-			       cfg->origin);
+		mdp_err_reason(MDP_ERR_CONFIG,
+			       "%s: [cache] mode = persistent needs dir = DIRECTORY", cfg->origin);
 		return config_error();
 	}
 
@@ -160,8 +160,10 @@ read_config(struct settings *s, const struct mdp_config *cfg)
 	s->rsa_default_bits = (unsigned)v;
 	if (s->rsa_min_bits > s->rsa_max_bits || s->rsa_default_bits < s->rsa_min_bits ||
 	    s->rsa_default_bits > s->rsa_max_bits) {
-		mdp_err_reason(MDP_ERR_CONFIG, "%s: [policy] needs rsa_min_bits <= "
-			       "rsa_default_bits <= rsa_max_bits", cfg->origin);
+		mdp_err_reason(MDP_ERR_CONFIG,
+			       "%s: [policy] needs rsa_min_bits <= "
+			       "rsa_default_bits <= rsa_max_bits",
+			       cfg->origin);
 		return config_error();
 	}
 	if (mdp_config_get_bool(cfg, "policy", NULL, "allow_private_exchange_key_import", true,
@@ -185,8 +187,10 @@ read_config(struct settings *s, const struct mdp_config *cfg)
 				return CKR_HOST_MEMORY;
 		} else if (strcmp(e->section, "vcard") == 0 && strcmp(e->key, "path") == 0) {
 			if (!e->name) {
-				mdp_err_reason(MDP_ERR_CONFIG, "%s:%d: a virtual card section needs "
-					       "a label: [vcard \"name\"]", cfg->origin, e->line);
+				mdp_err_reason(MDP_ERR_CONFIG,
+					       "%s:%d: a virtual card section needs "
+					       "a label: [vcard \"name\"]",
+					       cfg->origin, e->line);
 				return config_error();
 			}
 			if (!push_vcard(s, e->name, e->value))

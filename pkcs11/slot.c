@@ -520,6 +520,41 @@ attach_card(struct slot *s)
 	return CKR_OK;
 }
 
+/*
+ * The transport says the card was reset or replaced since we last looked. Open it again and
+ * compare cardids: the same card was only reset by someone else, so its login state is gone
+ * but the sessions and object handles stay (spec/minidriver.md §10.3); another card ends the
+ * sessions of the old one (CKR_DEVICE_REMOVED).
+ */
+static CK_RV
+card_changed(struct slot *s)
+{
+	struct ksp_token_info ti;
+	uint8_t old_id[16];
+	bool have_old = ksp_token_info(s->kc, &ti) == MD_OK;
+	CK_RV rv;
+
+	if (have_old)
+		memcpy(old_id, ti.cardid, sizeof(old_id));
+	ksp_card_free(s->kc);
+	s->kc = NULL;
+	mdp_transport_free(s->tr);
+	s->tr = NULL;
+	s->info_valid = false;
+	s->view_valid = false;
+	s->login = LOGIN_NONE;
+	rv = attach_card(s);
+	if (rv == CKR_OK && have_old && ksp_token_info(s->kc, &ti) == MD_OK &&
+	    memcmp(ti.cardid, old_id, sizeof(old_id)) == 0) {
+		log_info("slot %lu (%s): card reset by someone else: login state dropped", s->id,
+			 s->name);
+		return CKR_OK;
+	}
+	/* Another card (or none that opens): the old one's sessions end. */
+	slot_card_gone_slocked(s);
+	return rv == CKR_OK ? attach_card(s) : rv;
+}
+
 CK_RV
 slot_token_slocked(struct slot *s)
 {
@@ -536,8 +571,9 @@ slot_token_slocked(struct slot *s)
 			return CKR_TOKEN_NOT_PRESENT;
 		}
 		if (ts.changed && s->kc) {
-			/* Removed and inserted again, or reset: start over with this insertion. */
-			slot_card_gone_slocked(s);
+			rv = card_changed(s);
+			if (rv != CKR_OK)
+				return rv;
 		}
 	}
 	if (!s->kc) {
@@ -623,8 +659,8 @@ slot_token_info_slocked(struct slot *s, CK_TOKEN_INFO *info)
 	attr_pad(info->manufacturerID, sizeof(info->manufacturerID), "mdp11");
 	attr_pad(info->model, sizeof(info->model), s->info.card_name);
 	attr_pad(info->serialNumber, sizeof(info->serialNumber), s->info.serial);
-	info->flags = CKF_RNG | CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED |
-		      CKF_TOKEN_INITIALIZED;
+	info->flags =
+		CKF_RNG | CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED | CKF_TOKEN_INITIALIZED;
 	if (s->info.read_only)
 		info->flags |= CKF_WRITE_PROTECTED;
 	if (pi.external)
@@ -651,8 +687,8 @@ slot_token_info_slocked(struct slot *s, CK_TOKEN_INFO *info)
 	info->ulMinPinLen = s->info.pin_min_len ? s->info.pin_min_len : 4;
 	info->ulTotalPublicMemory = CK_UNAVAILABLE_INFORMATION;
 	info->ulTotalPrivateMemory = CK_UNAVAILABLE_INFORMATION;
-	info->ulFreePublicMemory = s->info.free_bytes == UINT32_MAX ? CK_UNAVAILABLE_INFORMATION
-								      : s->info.free_bytes;
+	info->ulFreePublicMemory =
+		s->info.free_bytes == UINT32_MAX ? CK_UNAVAILABLE_INFORMATION : s->info.free_bytes;
 	info->ulFreePrivateMemory = info->ulFreePublicMemory;
 	memset(info->utcTime, ' ', sizeof(info->utcTime));
 	return CKR_OK;
@@ -705,7 +741,8 @@ slot_init_token_slocked(struct slot *s, const uint8_t *so_pin, size_t so_len, co
 	if (mrv != MD_OK)
 		return slot_rv(s, mrv);
 	log_info("slot %lu: token re-personalised (label \"%s\" is not stored: the card has "
-		 "no label field)", s->id, label);
+		 "no label field)",
+		 s->id, label);
 	return slot_token_slocked(s);
 }
 

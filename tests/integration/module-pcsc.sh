@@ -19,8 +19,9 @@ MODULE=$top_builddir/.libs/mdp11.so
 	pcsc_fail "creating the virtual card failed"
 pcsc_start "$PCSC_TMP/card.vcard"
 
-# 1. Every module test, through pcscd, with card removal and reinsertion: the test asks for
-# them on a FIFO, this script stops and restarts the card server.
+# 1. Every module test, through pcscd, with a card reset by another process and card removal
+# and reinsertion: the test asks for them on a FIFO, this script resets the card (opensc-tool)
+# or stops and restarts the card server.
 fifo=$PCSC_TMP/events
 mkfifo "$fifo.req" "$fifo.ack"
 MDP11_TEST_PCSC=1 MDP11_TEST_MODULE=$MODULE MDP11_TEST_EVENT_FIFO=$fifo \
@@ -40,6 +41,10 @@ while read -r req <"$fifo.req"; do
 	case "$req" in
 	exit)
 		break
+		;;
+	reset)
+		opensc-tool --reader 0 --reset warm >/dev/null 2>&1 ||
+			pcsc_fail "opensc-tool could not reset the card"
 		;;
 	remove)
 		vcard_stop
