@@ -155,6 +155,7 @@ struct vcard {
 	char *lock_path;
 	int lock_fd;
 	bool locked;
+	unsigned held; /* vcard_lock depth: the lock stays taken between APDUs */
 	struct vc_file_id seen;
 	bool dirty;
 	enum mdp_err io_err; /* set when a save failed during this APDU */

@@ -475,6 +475,33 @@ vcard_free(struct vcard *vc)
 	free(vc);
 }
 
+enum mdp_err
+vcard_lock(struct vcard *vc)
+{
+	enum mdp_err err;
+
+	if (!vc)
+		return MDP_ERR_ARGS;
+	if (!vc->path)
+		return MDP_OK;
+	if (vc->held == 0) {
+		err = vc_lock(vc);
+		if (err)
+			return err;
+	}
+	vc->held++;
+	return MDP_OK;
+}
+
+void
+vcard_unlock(struct vcard *vc)
+{
+	if (!vc || !vc->path || vc->held == 0)
+		return;
+	if (--vc->held == 0)
+		vc_unlock(vc);
+}
+
 void
 vcard_reset(struct vcard *vc)
 {
@@ -1372,7 +1399,7 @@ process(struct vcard *vc, const uint8_t *apdu, size_t len, uint8_t *resp, uint16
 
 	/* Work on the freshest state; changes are made under the file lock. */
 	vc->io_err = MDP_OK;
-	if (vc->path && mutating(c.ins)) {
+	if (vc->path && mutating(c.ins) && !vc->locked) {
 		err = vc_lock(vc);
 		if (err) {
 			vc->io_err = err;
