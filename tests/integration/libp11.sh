@@ -42,4 +42,4 @@ for key in "pkcs11:token=card.vcard;object=csrkey;type=private" \
 	openssl req -in "$WORK/req.pem" -verify -noout 2>&1 | grep -q "verify OK" ||
 		fail "the CSR signed with $key does not verify"
 done
-echo "libp11: CSRs signed by card keys verify"
+module_done "CSRs signed by card keys verify"
