@@ -44,6 +44,12 @@ run() {
 }
 grep_out() { grep -q -- "$1" "$tmp/out" || fail "stdout lacks '$1'"; ok; }
 grep_err() { grep -q -- "$1" "$tmp/err" || fail "stderr lacks '$1'"; ok; }
+# The message of a failure is one line, with a reason (never a leftover "success").
+one_line_err() {
+	[ "$(wc -l <"$tmp/err")" = 1 ] || fail "stderr is not one line"
+	! grep -q "success" "$tmp/err" || fail "stderr gives no reason"
+	ok
+}
 hex2bin() { perl -ne 'next if /^\s*#/; s/\s+//g; print pack("H*", $_)' "$1" >"$2"; }
 # json EXPR: evaluate a Python expression over the last stdout parsed as JSON (d).
 json() {
@@ -74,6 +80,7 @@ run 2 "$tool" bogus
 run 2 "$tool" list --bogus
 grep_err "unknown option"
 run 2 "$tool" pin
+one_line_err
 run 2 "$tool" pin frobnicate
 
 # ---- no card at all ----
@@ -203,7 +210,8 @@ grep_out 'container 0 "alice"'
 spki_of rsa.pem rsa.spki
 check_pub 0 rsa.spki
 
-run 0 "$tool" import $sel $opin --in rsa2.capi --name capi
+# --format (the blob format names) gives the input format, as --from does.
+run 0 "$tool" import $sel $opin --in rsa2.capi --format capi-private --name capi
 grep_out "keyexchange"
 spki_of rsa2.pem rsa2.spki
 check_pub 1 rsa2.spki
@@ -301,6 +309,18 @@ unchanged before
 run 7 "$tool" import $sel $opin --in garbage.bin
 unchanged before
 run 7 "$tool" import $sel $opin --in nonexistent.pem
+run 7 "$tool" import $sel $opin --in rsa2.pem --format capi-private
+one_line_err
+run 7 "$tool" import $sel $opin --in .
+grep_err "Is a directory"
+: >empty.pin
+run 2 "$tool" import $sel --pin-file empty.pin --in rsa2.pem
+grep_err "the PIN is empty"
+one_line_err
+run 2 "$tool" import $sel --pin-file nonexistent.pin --in rsa2.pem
+grep_err "nonexistent.pin: No such file"
+one_line_err
+unchanged before
 run 7 "$tool" import $sel $opin --in rsa6.pub
 grep_err "private key"
 run 7 "$tool" import $sel $opin --in rsa2.pem --cert rsa.crt
@@ -315,8 +335,11 @@ run 2 "$tool" import $sel --in rsa2.pem
 grep_err "PIN"
 run 9 "$tool" import $sel $opin --in rsa2.pem --name alice
 grep_err "KSP_E_EXISTS"
+grep_err "overwrite"
 unchanged before
 run 4 "$tool" import $sel --pin-file badpin --in rsa2.pem
+grep_err "wrong PIN (2 tries left)"
+one_line_err
 # A wrong PIN spends a try: take the snapshot again after a good login resets the counter.
 run 0 "$tool" generate $sel $opin --type ec:p256 --name reset-tries
 run 0 "$tool" delete $sel $opin --name reset-tries
@@ -467,6 +490,11 @@ ok
 printf '%s\n' 24682468 >pin2
 run 4 "$tool" pin change $sel --pin-file badpin --new-pin-file pin2
 grep_err "wrong PIN"
+one_line_err
+printf '12\n' >short.pin
+run 1 "$tool" pin change $sel --pin-file pin --new-pin-file short.pin
+grep_err "refused the PIN (GIDS cards take 4 to 16"
+one_line_err
 run 0 "$tool" pin change $sel --pin-file pin --new-pin-file pin2
 run 4 "$tool" generate $sel $opin --type ec:p256
 run 0 "$tool" generate $sel --pin-file pin2 --type ec:p256 --name after-change
@@ -492,10 +520,14 @@ run 0 "$tool" list $sel --json
 ok
 run 5 "$tool" import $sel $opin --in rsa2.pem
 run 4 "$tool" pin unblock $sel --admin-key-file badadmin --new-pin-file pin
+grep_err "unblock: wrong admin key"
+one_line_err
 run 0 "$tool" pin unblock $sel --admin-key-file admin --new-pin-file pin
 run 0 "$tool" generate $sel $opin --type ec:p256 --name after-unblock
 printf '%s\n' 0f0e0d0c0b0a09080f0e0d0c0b0a09080f0e0d0c0b0a0908 >admin2
 run 4 "$tool" pin change-admin-key $sel --admin-key-file badadmin --new-admin-key-file admin2
+grep_err "wrong admin key"
+one_line_err
 run 0 "$tool" pin change-admin-key $sel --admin-key-file admin --new-admin-key-file admin2
 run 4 "$tool" pin unblock $sel --admin-key-file admin --new-pin-file pin
 run 0 env ADMIN2="$(cat admin2)" "$tool" pin unblock $sel --admin-key-env ADMIN2 \
