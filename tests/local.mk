@@ -6,3 +6,7 @@ libmdp11testutil_la_CFLAGS = $(TEST_CFLAGS) -DTEST_SRCDIR=\"$(abs_top_srcdir)\"
 libmdp11testutil_la_LIBADD = libmdp11common.la $(CUNIT_LIBS)
 
 EXTRA_DIST += tests/data
+
+# configure names the Debian package of a missing dependency.
+TESTS += tests/integration/configure-deps.sh
+EXTRA_DIST += tests/integration/configure-deps.sh
