@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Signatures per second through mdp11.so on the embedded virtual card vs raw OpenSSL (one thread). */
+/* Signatures per second through mdp11.so on the embedded virtual card vs raw OpenSSL (one thread).
+ */
 #include "config.h"
 
 #include <dlfcn.h>
@@ -63,7 +64,7 @@ static double
 bench_module(CK_FUNCTION_LIST *p11, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key,
 	     CK_MECHANISM_TYPE mech, const unsigned char *tbs, size_t tbs_len, double secs)
 {
-	CK_MECHANISM m = { mech, NULL, 0 };
+	CK_MECHANISM m = {mech, NULL, 0};
 	CK_BYTE sig[512];
 	CK_ULONG sl;
 	double t0 = now(), t = 0;
@@ -83,14 +84,14 @@ bench_module(CK_FUNCTION_LIST *p11, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key,
 int
 main(int argc, char **argv)
 {
-	static const uint8_t admin[24] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
-					   13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24 };
-	static const unsigned char dinfo_prefix[19] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60,
-							0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-							0x01, 0x05, 0x00, 0x04, 0x20 };
+	static const uint8_t admin[24] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12,
+					  13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24};
+	static const unsigned char dinfo_prefix[19] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60,
+						       0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+						       0x01, 0x05, 0x00, 0x04, 0x20};
 	double secs = argc > 1 ? atof(argv[1]) : 2.0;
 	const char *module = getenv("MDP11_BENCH_MODULE");
-	struct vcard_init_params params = { .pin = "123456", .admin_key = admin };
+	struct vcard_init_params params = {.pin = "123456", .admin_key = admin};
 	char dir[] = "/tmp/mdp11-bench-XXXXXX", card[64], conf[64];
 	unsigned char digest[32], dinfo[51];
 	CK_C_GetFunctionList get;
@@ -100,12 +101,12 @@ main(int argc, char **argv)
 	CK_SESSION_HANDLE s;
 	CK_OBJECT_HANDLE pub, rsa = 0, ec = 0;
 	CK_BBOOL t = CK_TRUE;
-	CK_BYTE p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
-	CK_MECHANISM rsagen = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
-	CK_MECHANISM ecgen = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
-	CK_ATTRIBUTE rsapub[] = { { CKA_MODULUS_BITS, &bits, sizeof(bits) } };
-	CK_ATTRIBUTE ecpub[] = { { CKA_EC_PARAMS, p256, sizeof(p256) } };
-	CK_ATTRIBUTE priv[] = { { CKA_SIGN, &t, 1 } };
+	CK_BYTE p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+	CK_MECHANISM rsagen = {CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0};
+	CK_MECHANISM ecgen = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
+	CK_ATTRIBUTE rsapub[] = {{CKA_MODULUS_BITS, &bits, sizeof(bits)}};
+	CK_ATTRIBUTE ecpub[] = {{CKA_EC_PARAMS, p256, sizeof(p256)}};
+	CK_ATTRIBUTE priv[] = {{CKA_SIGN, &t, 1}};
 	EVP_PKEY *ork = EVP_RSA_gen(2048), *oek = EVP_EC_gen("P-256");
 	double r_mod, r_ssl, e_mod, e_ssl;
 	void *dl;
@@ -133,7 +134,8 @@ main(int argc, char **argv)
 	get = dl ? (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList") : NULL;
 	if (!get || get(&p11) != CKR_OK || p11->C_Initialize(NULL) != CKR_OK ||
 	    p11->C_GetSlotList(CK_TRUE, &slot, &n) != CKR_OK || n != 1 ||
-	    p11->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s) != CKR_OK ||
+	    p11->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s) !=
+		    CKR_OK ||
 	    p11->C_Login(s, CKU_USER, (CK_UTF8CHAR *)"123456", 6) != CKR_OK ||
 	    p11->C_GenerateKeyPair(s, &rsagen, rsapub, 1, priv, 1, &pub, &rsa) != CKR_OK ||
 	    p11->C_GenerateKeyPair(s, &ecgen, ecpub, 1, priv, 1, &pub, &ec) != CKR_OK) {

@@ -14,7 +14,7 @@ export top_srcdir top_builddir
 SECS=${BENCH_SECONDS:-2}
 BENCH=$top_builddir/bench/bench-p11
 MODULE=$top_builddir/.libs/mdp11.so
-VCARD=$top_builddir/mdp11-vcard
+VCARD=$top_builddir/src/tools/mdp11-vcard
 SOFTHSM=${SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
 CSV=$top_builddir/bench/results.csv
 PIN=648219
@@ -65,7 +65,7 @@ runs = []
 for _ in range(5):
     t = time.monotonic()
     subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
-                   stdout=subprocess.DEVNULL, check=True)
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     runs.append(time.monotonic() - t)
 print("genpkey,rsa2048,keygen_mean_s,%.3f" % (sum(runs) / len(runs)))
 PY

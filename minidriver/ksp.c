@@ -1024,8 +1024,12 @@ sync_cardcf(struct ksp_card *kc)
 		log_debug("cardcf changed (classes 0x%x): reloading", diff);
 		ksp_cache_drop(&kc->cache, diff);
 		kc->view_ok = false;
-		if (diff & KSP_C_PIN)
+		if (diff & KSP_C_PIN) {
+			/* another host changed or unblocked the PIN: what we knew of its counter is old */
 			kc->have_pin_info = false;
+			kc->tries_left = -1;
+			kc->blocked = false;
+		}
 	}
 	memcpy(kc->cardcf, now, 6);
 	kc->cardcf_len = len < 6 ? 6 : len;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* C_GenerateKeyPair and private-key C_CreateObject: templates to key specs (§10.2) and ksp calls. */
+/* C_GenerateKeyPair and private-key C_CreateObject: templates to key specs (§10.2) and ksp calls.
+ */
 #include "config.h"
 
 #include <stdlib.h>
@@ -18,12 +19,18 @@ static const struct {
 	const char *const names[4];
 	enum mdp_key_spec spec;
 } curves[] = {
-	{ (const uint8_t *)"\x06\x08\x2a\x86\x48\xce\x3d\x03\x01\x07", 10,
-	  { "P-256", "prime256v1", "secp256r1", "nistp256" }, MDP_AT_ECDSA_P256 },
-	{ (const uint8_t *)"\x06\x05\x2b\x81\x04\x00\x22", 7,
-	  { "P-384", "secp384r1", "nistp384", "prime384v1" }, MDP_AT_ECDSA_P384 },
-	{ (const uint8_t *)"\x06\x05\x2b\x81\x04\x00\x23", 7,
-	  { "P-521", "secp521r1", "nistp521", "prime521v1" }, MDP_AT_ECDSA_P521 },
+	{(const uint8_t *)"\x06\x08\x2a\x86\x48\xce\x3d\x03\x01\x07",
+	 10,
+	 {"P-256", "prime256v1", "secp256r1", "nistp256"},
+	 MDP_AT_ECDSA_P256},
+	{(const uint8_t *)"\x06\x05\x2b\x81\x04\x00\x22",
+	 7,
+	 {"P-384", "secp384r1", "nistp384", "prime384v1"},
+	 MDP_AT_ECDSA_P384},
+	{(const uint8_t *)"\x06\x05\x2b\x81\x04\x00\x23",
+	 7,
+	 {"P-521", "secp521r1", "nistp521", "prime521v1"},
+	 MDP_AT_ECDSA_P521},
 };
 
 /*
@@ -91,8 +98,8 @@ choose_spec(bool rsa, enum mdp_key_spec ecdsa, const CK_ATTRIBUTE *priv, CK_ULON
 	} else {
 		bool derive = attr_is_true(priv, np, CKA_DERIVE);
 
-		if (derive && (attr_is_true(priv, np, CKA_SIGN) ||
-			       attr_is_true(pub, npub, CKA_VERIFY)))
+		if (derive &&
+		    (attr_is_true(priv, np, CKA_SIGN) || attr_is_true(pub, npub, CKA_VERIFY)))
 			return CKR_TEMPLATE_INCONSISTENT;
 		if (attr_is_true(priv, np, CKA_DECRYPT) || attr_is_true(priv, np, CKA_UNWRAP))
 			return CKR_TEMPLATE_INCONSISTENT;
@@ -201,11 +208,11 @@ handles_after(struct slot *s, uint8_t index, enum mdp_key_spec spec, CK_OBJECT_H
 
 CK_RV
 keygen_pair_slocked(struct session *se, const CK_MECHANISM *mech, const CK_ATTRIBUTE *pub,
-		    CK_ULONG npub, const CK_ATTRIBUTE *priv, CK_ULONG npriv,
-		    CK_OBJECT_HANDLE *hpub, CK_OBJECT_HANDLE *hpriv)
+		    CK_ULONG npub, const CK_ATTRIBUTE *priv, CK_ULONG npriv, CK_OBJECT_HANDLE *hpub,
+		    CK_OBJECT_HANDLE *hpriv)
 {
 	struct slot *s = se->slot;
-	struct ksp_new_key req = { 0 };
+	struct ksp_new_key req = {0};
 	enum mdp_key_spec spec, ecdsa = MDP_AT_NONE;
 	const struct ksp_key_sizes *sz;
 	const CK_ATTRIBUTE *a;
@@ -238,7 +245,7 @@ keygen_pair_slocked(struct session *se, const CK_MECHANISM *mech, const CK_ATTRI
 		}
 		a = attr_find(pub, npub, CKA_PUBLIC_EXPONENT);
 		if (a) {
-			static const uint8_t f4[] = { 0x01, 0x00, 0x01 };
+			static const uint8_t f4[] = {0x01, 0x00, 0x01};
 			const uint8_t *e = a->pValue;
 			size_t n = a->ulValueLen;
 
@@ -272,8 +279,9 @@ keygen_pair_slocked(struct session *se, const CK_MECHANISM *mech, const CK_ATTRI
 	sz = &s->info.sizes[spec];
 	if (!sz->supported || !s->info.keygen)
 		return rsa ? CKR_KEY_SIZE_RANGE : CKR_CURVE_NOT_SUPPORTED;
-	if (rsa && bits && (bits < sz->min_bits || bits > sz->max_bits ||
-			    (sz->incr_bits && (bits - sz->min_bits) % sz->incr_bits)))
+	if (rsa && bits &&
+	    (bits < sz->min_bits || bits > sz->max_bits ||
+	     (sz->incr_bits && (bits - sz->min_bits) % sz->incr_bits)))
 		return CKR_KEY_SIZE_RANGE;
 	rv = fill_request(priv, npriv, pub, npub, &req, &label);
 	if (rv != CKR_OK)
@@ -307,8 +315,8 @@ keygen_import_slocked(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
 		      CK_OBJECT_HANDLE *out)
 {
 	struct slot *s = se->slot;
-	struct ksp_new_key req = { 0 };
-	struct blob_rsa_parts parts = { 0 };
+	struct ksp_new_key req = {0};
+	struct blob_rsa_parts parts = {0};
 	struct mdp_key *key = NULL;
 	enum mdp_key_spec spec = MDP_AT_NONE, ecdsa = MDP_AT_NONE;
 	const CK_ATTRIBUTE *a;

@@ -32,6 +32,13 @@ mdp11_la_DEPENDENCIES = libmdp11pkcs11.la $(MDP11_LOWER_LIBS)
 mdp11_la_LDFLAGS = -module -avoid-version -shared -no-undefined \
 	-export-symbols-regex '^C_(GetFunctionList|GetInterfaceList|GetInterface)$$'
 
+# A loadable module needs no libtool archive next to it.
+install-data-hook: mdp11-remove-la
+uninstall-hook: mdp11-remove-la
+.PHONY: mdp11-remove-la
+mdp11-remove-la:
+	rm -f "$(DESTDIR)$(mdp11dir)/mdp11.la"
+
 # Module tests: they dlopen the built module and go through C_GetFunctionList.
 MDP11_MODULE_CFLAGS = -DMDP11_MODULE_PATH=\"$(abs_top_builddir)/.libs/mdp11.so\"
 check_PROGRAMS += tests/module/test-module
@@ -47,7 +54,8 @@ tests_module_mkcard_SOURCES = tests/module/mkcard.c
 tests_module_mkcard_LDADD = libmdp11vcard.la libmdp11common.la $(CRYPTO_LIBS)
 
 # Integration tests through real clients.
-TESTS += tests/integration/pkcs11-tool.sh tests/integration/nss.sh
+TESTS += tests/integration/pkcs11-tool.sh tests/integration/nss.sh \
+	tests/integration/libp11.sh tests/integration/module-pcsc.sh
 EXTRA_DIST += tests/integration/lib-module.sh tests/integration/pkcs11-tool.sh \
 	tests/integration/nss.sh tests/integration/libp11.sh tests/integration/module-pcsc.sh \
 	scripts/demo docs/pkcs11.md

@@ -74,6 +74,9 @@ atfork_child(void)
 	atomic_store(&mod.initialized, false);
 	memset(&mod.settings, 0, sizeof(mod.settings));
 	mod.lock = NULL;
+	atomic_store(&waiters, 0);
+	session_table_forget();
+	slot_table_forget();
 }
 
 static void
@@ -149,9 +152,10 @@ leave_slot(struct slot *s)
  * Session calls: look the handle up, lock its slot, and check that the card the session was
  * opened on is still there (a removed card ends its sessions with CKR_DEVICE_REMOVED; the
  * handle stays valid for C_CloseSession). fresh: also bring the view up to date (cardcf,
- * one APDU); the calls that continue an operation begun by an *Init call, and the session
- * queries NSS polls, only check presence, which costs no APDU (spec/minidriver.md §5.3: the
- * host reads cardcf once per transaction, not per step).
+ * one APDU, which also shows a reset by another process and so the loss of the login); the
+ * calls that continue an operation begun by an *Init call only check presence, which costs
+ * no APDU (spec/minidriver.md §5.3: the host reads cardcf once per transaction, not per
+ * step).
  */
 static CK_RV
 enter_session_mode(CK_SESSION_HANDLE h, struct session **out, bool fresh)
@@ -336,8 +340,8 @@ C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR ppFunctionList)
 }
 
 static CK_INTERFACE interfaces[] = {
-	{ (CK_CHAR *)"PKCS 11", &function_list_3_0, 0 },
-	{ (CK_CHAR *)"PKCS 11", &function_list, 0 },
+	{(CK_CHAR *)"PKCS 11", &function_list_3_0, 0},
+	{(CK_CHAR *)"PKCS 11", &function_list, 0},
 };
 #define N_INTERFACES (sizeof(interfaces) / sizeof(interfaces[0]))
 
@@ -501,8 +505,7 @@ mdp_C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_MECHANISM_I
 }
 
 static CK_RV
-mdp_C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen,
-		CK_UTF8CHAR_PTR pLabel)
+mdp_C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen, CK_UTF8CHAR_PTR pLabel)
 {
 	struct slot *s = NULL;
 	char label[33];
@@ -665,7 +668,7 @@ mdp_C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo)
 	CK_RV rv;
 
 	TRACE_IN("C_GetSessionInfo(%lu)", hSession);
-	rv = enter_session_light(hSession, &se);
+	rv = enter_session(hSession, &se);
 	if (rv == CKR_OK) {
 		rv = pInfo ? session_info_slocked(se, pInfo) : CKR_ARGUMENTS_BAD;
 		leave_session(se);
@@ -984,8 +987,7 @@ op_oneshot(const char *name, enum op_kind kind, CK_SESSION_HANDLE h, CK_BYTE_PTR
 }
 
 static CK_RV
-op_update(const char *name, enum op_kind kind, CK_SESSION_HANDLE h, CK_BYTE_PTR in,
-	  CK_ULONG in_len)
+op_update(const char *name, enum op_kind kind, CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG in_len)
 {
 	struct session *se = NULL;
 	CK_RV rv;
@@ -1104,11 +1106,10 @@ mdp_C_DigestInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism)
 }
 
 static CK_RV
-mdp_C_Digest(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
-	     CK_BYTE_PTR pDigest, CK_ULONG_PTR pulDigestLen)
+mdp_C_Digest(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen, CK_BYTE_PTR pDigest,
+	     CK_ULONG_PTR pulDigestLen)
 {
-	return op_oneshot("C_Digest", OP_DIGEST, hSession, pData, ulDataLen, pDigest,
-			  pulDigestLen);
+	return op_oneshot("C_Digest", OP_DIGEST, hSession, pData, ulDataLen, pDigest, pulDigestLen);
 }
 
 static CK_RV
@@ -1177,8 +1178,8 @@ mdp_C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJ
 }
 
 static CK_RV
-verify_common(const char *name, CK_SESSION_HANDLE h, CK_BYTE_PTR data, CK_ULONG len,
-	      bool oneshot, CK_BYTE_PTR sig, CK_ULONG sig_len)
+verify_common(const char *name, CK_SESSION_HANDLE h, CK_BYTE_PTR data, CK_ULONG len, bool oneshot,
+	      CK_BYTE_PTR sig, CK_ULONG sig_len)
 {
 	struct session *se = NULL;
 	CK_RV rv;
@@ -1217,8 +1218,7 @@ mdp_C_VerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPar
 static CK_RV
 mdp_C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
 {
-	return verify_common("C_VerifyFinal", hSession, NULL, 0, false, pSignature,
-			     ulSignatureLen);
+	return verify_common("C_VerifyFinal", hSession, NULL, 0, false, pSignature, ulSignatureLen);
 }
 
 static CK_RV
@@ -1300,8 +1300,9 @@ mdp_C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 }
 
 static CK_RV
-mdp_C_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hWrappingKey,
-	      CK_OBJECT_HANDLE hKey, CK_BYTE_PTR pWrappedKey, CK_ULONG_PTR pulWrappedKeyLen)
+mdp_C_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+	      CK_OBJECT_HANDLE hWrappingKey, CK_OBJECT_HANDLE hKey, CK_BYTE_PTR pWrappedKey,
+	      CK_ULONG_PTR pulWrappedKeyLen)
 {
 	return unsupported_session("C_WrapKey", hSession, CKR_FUNCTION_NOT_SUPPORTED);
 }
@@ -1384,8 +1385,8 @@ mdp_C_SessionCancel(CK_SESSION_HANDLE hSession, CK_FLAGS flags)
 		CK_FLAGS flag;
 		enum op_kind kind;
 	} map[] = {
-		{ CKF_ENCRYPT, OP_ENCRYPT }, { CKF_DECRYPT, OP_DECRYPT }, { CKF_DIGEST, OP_DIGEST },
-		{ CKF_SIGN, OP_SIGN },       { CKF_VERIFY, OP_VERIFY },
+		{CKF_ENCRYPT, OP_ENCRYPT}, {CKF_DECRYPT, OP_DECRYPT}, {CKF_DIGEST, OP_DIGEST},
+		{CKF_SIGN, OP_SIGN},	   {CKF_VERIFY, OP_VERIFY},
 	};
 	struct session *se = NULL;
 	CK_RV rv;
@@ -1413,10 +1414,10 @@ mdp_C_SessionCancel(CK_SESSION_HANDLE hSession, CK_FLAGS flags)
  * The message-based functions of PKCS#11 3.0 (§5.14-5.19) need AEAD or per-message signature
  * mechanisms; mdp11 offers none, so each answers CKR_FUNCTION_NOT_SUPPORTED.
  */
-#define MESSAGE_UNSUPPORTED(fn, ...)                                                               \
-	static CK_RV mdp_##fn(CK_SESSION_HANDLE hSession, __VA_ARGS__)                             \
-	{                                                                                          \
-		return unsupported_session(#fn, hSession, CKR_FUNCTION_NOT_SUPPORTED);             \
+#define MESSAGE_UNSUPPORTED(fn, ...)                                                   \
+	static CK_RV mdp_##fn(CK_SESSION_HANDLE hSession, __VA_ARGS__)                 \
+	{                                                                              \
+		return unsupported_session(#fn, hSession, CKR_FUNCTION_NOT_SUPPORTED); \
 	}
 MESSAGE_UNSUPPORTED(C_MessageEncryptInit, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k)
 MESSAGE_UNSUPPORTED(C_EncryptMessage, CK_VOID_PTR p, CK_ULONG pl, CK_BYTE_PTR a, CK_ULONG al,
@@ -1475,52 +1476,51 @@ mdp_C_MessageVerifyFinal(CK_SESSION_HANDLE hSession)
 
 /* ---- the function lists ---- */
 
-#define LIST_2_40                                                                                  \
-	.C_Initialize = mdp_C_Initialize, .C_Finalize = mdp_C_Finalize,                            \
-	.C_GetInfo = mdp_C_GetInfo, .C_GetFunctionList = C_GetFunctionList,                        \
-	.C_GetSlotList = mdp_C_GetSlotList, .C_GetSlotInfo = mdp_C_GetSlotInfo,                    \
-	.C_GetTokenInfo = mdp_C_GetTokenInfo, .C_GetMechanismList = mdp_C_GetMechanismList,        \
-	.C_GetMechanismInfo = mdp_C_GetMechanismInfo, .C_InitToken = mdp_C_InitToken,              \
-	.C_InitPIN = mdp_C_InitPIN, .C_SetPIN = mdp_C_SetPIN, .C_OpenSession = mdp_C_OpenSession,  \
-	.C_CloseSession = mdp_C_CloseSession, .C_CloseAllSessions = mdp_C_CloseAllSessions,        \
-	.C_GetSessionInfo = mdp_C_GetSessionInfo,                                                  \
-	.C_GetOperationState = mdp_C_GetOperationState,                                            \
-	.C_SetOperationState = mdp_C_SetOperationState, .C_Login = mdp_C_Login,                    \
-	.C_Logout = mdp_C_Logout, .C_CreateObject = mdp_C_CreateObject,                            \
-	.C_CopyObject = mdp_C_CopyObject, .C_DestroyObject = mdp_C_DestroyObject,                  \
-	.C_GetObjectSize = mdp_C_GetObjectSize, .C_GetAttributeValue = mdp_C_GetAttributeValue,    \
-	.C_SetAttributeValue = mdp_C_SetAttributeValue,                                            \
-	.C_FindObjectsInit = mdp_C_FindObjectsInit, .C_FindObjects = mdp_C_FindObjects,            \
-	.C_FindObjectsFinal = mdp_C_FindObjectsFinal, .C_EncryptInit = mdp_C_EncryptInit,          \
-	.C_Encrypt = mdp_C_Encrypt, .C_EncryptUpdate = mdp_C_EncryptUpdate,                        \
-	.C_EncryptFinal = mdp_C_EncryptFinal, .C_DecryptInit = mdp_C_DecryptInit,                  \
-	.C_Decrypt = mdp_C_Decrypt, .C_DecryptUpdate = mdp_C_DecryptUpdate,                        \
-	.C_DecryptFinal = mdp_C_DecryptFinal, .C_DigestInit = mdp_C_DigestInit,                    \
-	.C_Digest = mdp_C_Digest, .C_DigestUpdate = mdp_C_DigestUpdate,                            \
-	.C_DigestKey = mdp_C_DigestKey, .C_DigestFinal = mdp_C_DigestFinal,                        \
-	.C_SignInit = mdp_C_SignInit, .C_Sign = mdp_C_Sign, .C_SignUpdate = mdp_C_SignUpdate,      \
-	.C_SignFinal = mdp_C_SignFinal, .C_SignRecoverInit = mdp_C_SignRecoverInit,                \
-	.C_SignRecover = mdp_C_SignRecover, .C_VerifyInit = mdp_C_VerifyInit,                      \
-	.C_Verify = mdp_C_Verify, .C_VerifyUpdate = mdp_C_VerifyUpdate,                            \
-	.C_VerifyFinal = mdp_C_VerifyFinal, .C_VerifyRecoverInit = mdp_C_VerifyRecoverInit,        \
-	.C_VerifyRecover = mdp_C_VerifyRecover,                                                    \
-	.C_DigestEncryptUpdate = mdp_C_DigestEncryptUpdate,                                        \
-	.C_DecryptDigestUpdate = mdp_C_DecryptDigestUpdate,                                        \
-	.C_SignEncryptUpdate = mdp_C_SignEncryptUpdate,                                            \
-	.C_DecryptVerifyUpdate = mdp_C_DecryptVerifyUpdate, .C_GenerateKey = mdp_C_GenerateKey,    \
-	.C_GenerateKeyPair = mdp_C_GenerateKeyPair, .C_WrapKey = mdp_C_WrapKey,                    \
-	.C_UnwrapKey = mdp_C_UnwrapKey, .C_DeriveKey = mdp_C_DeriveKey,                            \
-	.C_SeedRandom = mdp_C_SeedRandom, .C_GenerateRandom = mdp_C_GenerateRandom,                \
-	.C_GetFunctionStatus = mdp_C_GetFunctionStatus,                                            \
-	.C_CancelFunction = mdp_C_CancelFunction, .C_WaitForSlotEvent = mdp_C_WaitForSlotEvent
+#define LIST_2_40                                                                                 \
+	.C_Initialize = mdp_C_Initialize, .C_Finalize = mdp_C_Finalize,                           \
+	.C_GetInfo = mdp_C_GetInfo, .C_GetFunctionList = C_GetFunctionList,                       \
+	.C_GetSlotList = mdp_C_GetSlotList, .C_GetSlotInfo = mdp_C_GetSlotInfo,                   \
+	.C_GetTokenInfo = mdp_C_GetTokenInfo, .C_GetMechanismList = mdp_C_GetMechanismList,       \
+	.C_GetMechanismInfo = mdp_C_GetMechanismInfo, .C_InitToken = mdp_C_InitToken,             \
+	.C_InitPIN = mdp_C_InitPIN, .C_SetPIN = mdp_C_SetPIN, .C_OpenSession = mdp_C_OpenSession, \
+	.C_CloseSession = mdp_C_CloseSession, .C_CloseAllSessions = mdp_C_CloseAllSessions,       \
+	.C_GetSessionInfo = mdp_C_GetSessionInfo, .C_GetOperationState = mdp_C_GetOperationState, \
+	.C_SetOperationState = mdp_C_SetOperationState, .C_Login = mdp_C_Login,                   \
+	.C_Logout = mdp_C_Logout, .C_CreateObject = mdp_C_CreateObject,                           \
+	.C_CopyObject = mdp_C_CopyObject, .C_DestroyObject = mdp_C_DestroyObject,                 \
+	.C_GetObjectSize = mdp_C_GetObjectSize, .C_GetAttributeValue = mdp_C_GetAttributeValue,   \
+	.C_SetAttributeValue = mdp_C_SetAttributeValue,                                           \
+	.C_FindObjectsInit = mdp_C_FindObjectsInit, .C_FindObjects = mdp_C_FindObjects,           \
+	.C_FindObjectsFinal = mdp_C_FindObjectsFinal, .C_EncryptInit = mdp_C_EncryptInit,         \
+	.C_Encrypt = mdp_C_Encrypt, .C_EncryptUpdate = mdp_C_EncryptUpdate,                       \
+	.C_EncryptFinal = mdp_C_EncryptFinal, .C_DecryptInit = mdp_C_DecryptInit,                 \
+	.C_Decrypt = mdp_C_Decrypt, .C_DecryptUpdate = mdp_C_DecryptUpdate,                       \
+	.C_DecryptFinal = mdp_C_DecryptFinal, .C_DigestInit = mdp_C_DigestInit,                   \
+	.C_Digest = mdp_C_Digest, .C_DigestUpdate = mdp_C_DigestUpdate,                           \
+	.C_DigestKey = mdp_C_DigestKey, .C_DigestFinal = mdp_C_DigestFinal,                       \
+	.C_SignInit = mdp_C_SignInit, .C_Sign = mdp_C_Sign, .C_SignUpdate = mdp_C_SignUpdate,     \
+	.C_SignFinal = mdp_C_SignFinal, .C_SignRecoverInit = mdp_C_SignRecoverInit,               \
+	.C_SignRecover = mdp_C_SignRecover, .C_VerifyInit = mdp_C_VerifyInit,                     \
+	.C_Verify = mdp_C_Verify, .C_VerifyUpdate = mdp_C_VerifyUpdate,                           \
+	.C_VerifyFinal = mdp_C_VerifyFinal, .C_VerifyRecoverInit = mdp_C_VerifyRecoverInit,       \
+	.C_VerifyRecover = mdp_C_VerifyRecover,                                                   \
+	.C_DigestEncryptUpdate = mdp_C_DigestEncryptUpdate,                                       \
+	.C_DecryptDigestUpdate = mdp_C_DecryptDigestUpdate,                                       \
+	.C_SignEncryptUpdate = mdp_C_SignEncryptUpdate,                                           \
+	.C_DecryptVerifyUpdate = mdp_C_DecryptVerifyUpdate, .C_GenerateKey = mdp_C_GenerateKey,   \
+	.C_GenerateKeyPair = mdp_C_GenerateKeyPair, .C_WrapKey = mdp_C_WrapKey,                   \
+	.C_UnwrapKey = mdp_C_UnwrapKey, .C_DeriveKey = mdp_C_DeriveKey,                           \
+	.C_SeedRandom = mdp_C_SeedRandom, .C_GenerateRandom = mdp_C_GenerateRandom,               \
+	.C_GetFunctionStatus = mdp_C_GetFunctionStatus, .C_CancelFunction = mdp_C_CancelFunction, \
+	.C_WaitForSlotEvent = mdp_C_WaitForSlotEvent
 
 static CK_FUNCTION_LIST function_list = {
-	.version = { 2, 40 },
+	.version = {2, 40},
 	LIST_2_40,
 };
 
 static CK_FUNCTION_LIST_3_0 function_list_3_0 = {
-	.version = { 3, 0 },
+	.version = {3, 0},
 	LIST_2_40,
 	.C_GetInterfaceList = C_GetInterfaceList,
 	.C_GetInterface = C_GetInterface,

@@ -38,24 +38,24 @@ struct settings_vcard {
 };
 
 struct settings {
-	int debug;                 /* 0..5, config "debug" (MDP11_DEBUG wins) */
+	int debug; /* 0..5, config "debug" (MDP11_DEBUG wins) */
 	char *debug_file;
-	bool pcsc;                 /* use PC/SC readers at all */
-	char **reader_include;     /* fnmatch patterns; none = every reader */
+	bool pcsc;	       /* use PC/SC readers at all */
+	char **reader_include; /* fnmatch patterns; none = every reader */
 	size_t n_reader_include;
 	char **reader_exclude;
 	size_t n_reader_exclude;
 	struct settings_vcard *vcards;
 	size_t n_vcards;
-	char *token_label;         /* label override for every token, or NULL */
-	int cache_mode;            /* SETTINGS_CACHE_* */
+	char *token_label; /* label override for every token, or NULL */
+	int cache_mode;	   /* SETTINGS_CACHE_* */
 	char *cache_dir;
 	unsigned rsa_min_bits, rsa_max_bits, rsa_default_bits;
 	bool allow_import_exchange, allow_import_signature, allow_import_ecdsa, allow_import_ecdhe;
-	struct mdp_config *cfg;    /* kept for the card-module registry */
+	struct mdp_config *cfg; /* kept for the card-module registry */
 };
 
-enum { SETTINGS_CACHE_NONE = 0, SETTINGS_CACHE_MEMORY = 1, SETTINGS_CACHE_PERSISTENT = 2 };
+enum { SETTINGS_CACHE_MEMORY = 1, SETTINGS_CACHE_PERSISTENT = 2 };
 
 /*
  * Read the configuration (MDP11_CONF or the installed path; a missing file means defaults)
@@ -112,10 +112,10 @@ enum obj_kind {
 struct object {
 	CK_OBJECT_HANDLE handle;
 	enum obj_kind kind;
-	uint8_t index;          /* container index */
-	enum ksp_slot kslot;    /* key slot of the container */
-	unsigned num;           /* data object number */
-	bool seen;              /* mark-and-sweep during a view rebuild */
+	uint8_t index;	     /* container index */
+	enum ksp_slot kslot; /* key slot of the container */
+	unsigned num;	     /* data object number */
+	bool seen;	     /* mark-and-sweep during a view rebuild */
 	/* session objects only */
 	CK_SESSION_HANDLE owner;
 	uint8_t *secret;
@@ -132,21 +132,21 @@ struct op {
 	bool active;
 	CK_MECHANISM_TYPE mech;
 	CK_OBJECT_HANDLE key;
-	struct ksp_padding pad;  /* card operations */
-	uint8_t *oaep_label;     /* owned copy of the OAEP source data */
-	const EVP_MD *md;        /* hash-then-operate mechanisms and digests */
-	EVP_MD_CTX *mdctx;       /* running hash (multi-part) */
-	uint8_t *acc;            /* multi-part data of single-shot mechanisms */
+	struct ksp_padding pad; /* card operations */
+	uint8_t *oaep_label;	/* owned copy of the OAEP source data */
+	const EVP_MD *md;	/* hash-then-operate mechanisms and digests */
+	EVP_MD_CTX *mdctx;	/* running hash (multi-part) */
+	uint8_t *acc;		/* multi-part data of single-shot mechanisms */
 	size_t acc_len;
-	bool multi;              /* an Update was seen */
-	EVP_PKEY *pub;           /* verify / encrypt in software */
-	size_t out_len;          /* signature / output size for the size query */
+	bool multi;	/* an Update was seen */
+	EVP_PKEY *pub;	/* verify / encrypt in software */
+	size_t out_len; /* signature / output size for the size query */
 };
 
 struct session {
 	CK_SESSION_HANDLE handle;
 	struct slot *slot;
-	unsigned long gen;       /* slot generation at open: a mismatch means the card went away */
+	unsigned long gen; /* slot generation at open: a mismatch means the card went away */
 	CK_FLAGS flags;
 	struct op op[OP_COUNT];
 	CK_OBJECT_HANDLE *found; /* C_FindObjects results */
@@ -156,19 +156,19 @@ struct session {
 
 struct slot {
 	CK_SLOT_ID id;
-	char *name;              /* reader name, or virtual card label */
-	char *vcard_path;        /* NULL for a PC/SC reader */
+	char *name;	  /* reader name, or virtual card label */
+	char *vcard_path; /* NULL for a PC/SC reader */
 	struct mod_mutex *lock;
-	bool attached;           /* reader present (always for virtual cards) */
-	unsigned long gen;       /* bumped whenever the card goes away */
-	bool unrecognized;       /* verdict for the current insertion */
-	bool event;              /* pending for C_WaitForSlotEvent */
+	bool attached;	   /* reader present (always for virtual cards) */
+	unsigned long gen; /* bumped whenever the card goes away */
+	bool unrecognized; /* verdict for the current insertion */
+	bool event;	   /* pending for C_WaitForSlotEvent */
 	struct mdp_transport *tr;
 	struct ksp_card *kc;
 	bool info_valid;
 	struct ksp_token_info info;
-	CK_USER_TYPE login;      /* CKU_USER, CKU_SO, or LOGIN_NONE */
-	bool pin_failed;         /* a wrong user PIN since the last good one (PIN_COUNT_LOW) */
+	CK_USER_TYPE login; /* CKU_USER, CKU_SO, or LOGIN_NONE */
+	bool pin_failed;    /* a wrong user PIN since the last good one (PIN_COUNT_LOW) */
 	struct session **sessions;
 	size_t nsessions;
 	struct object *objs;
@@ -191,6 +191,9 @@ const struct settings *module_settings(void);
 /* ---- slot.c (module lock: _inlock; slot lock: _slocked) ---- */
 CK_RV slot_table_init_inlock(void);
 void slot_table_free_inlock(void);
+/* In a fork child: drop the parent's tables without releasing anything (its card handles
+ * and PC/SC connections belong to the parent). */
+void slot_table_forget(void);
 CK_RV slot_list_inlock(CK_BBOOL present, CK_SLOT_ID *list, CK_ULONG *count);
 struct slot *slot_lookup_inlock(CK_SLOT_ID id);
 CK_RV slot_info_slocked(struct slot *s, CK_SLOT_INFO *info);
@@ -200,8 +203,7 @@ CK_RV slot_token_slocked(struct slot *s);
 CK_RV slot_present_slocked(struct slot *s);
 CK_RV slot_token_info_slocked(struct slot *s, CK_TOKEN_INFO *info);
 CK_RV slot_mechanisms_slocked(struct slot *s, CK_MECHANISM_TYPE *list, CK_ULONG *count);
-CK_RV slot_mechanism_info_slocked(struct slot *s, CK_MECHANISM_TYPE type,
-				  CK_MECHANISM_INFO *info);
+CK_RV slot_mechanism_info_slocked(struct slot *s, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info);
 CK_RV slot_init_token_slocked(struct slot *s, const uint8_t *so_pin, size_t so_len,
 			      const char *label);
 /* Blocks without any lock held (C_WaitForSlotEvent). */
@@ -220,12 +222,12 @@ CK_RV session_open_inlock(struct slot *slot, CK_FLAGS flags, CK_SESSION_HANDLE *
 CK_RV session_close_inlock(struct session *s);
 CK_RV session_close_all_inlock(struct slot *slot);
 void session_table_free_inlock(void);
+void session_table_forget(void);
 struct session *session_lookup_inlock(CK_SESSION_HANDLE h);
 void session_free(struct session *s);
 void session_op_clear(struct op *op);
 CK_RV session_info_slocked(struct session *s, CK_SESSION_INFO *info);
-CK_RV session_login_slocked(struct session *s, CK_USER_TYPE type, const uint8_t *pin,
-			    size_t len);
+CK_RV session_login_slocked(struct session *s, CK_USER_TYPE type, const uint8_t *pin, size_t len);
 CK_RV session_logout_slocked(struct session *s);
 CK_RV session_init_pin_slocked(struct session *s, const uint8_t *pin, size_t len);
 CK_RV session_set_pin_slocked(struct session *s, const uint8_t *old_pin, size_t old_len,
@@ -257,9 +259,9 @@ CK_RV object_add_secret_slocked(struct session *se, uint8_t *secret, size_t len,
 				const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out);
 
 /* ---- keygen.c ---- */
-CK_RV keygen_pair_slocked(struct session *se, const CK_MECHANISM *mech,
-			  const CK_ATTRIBUTE *pub, CK_ULONG npub, const CK_ATTRIBUTE *priv,
-			  CK_ULONG npriv, CK_OBJECT_HANDLE *hpub, CK_OBJECT_HANDLE *hpriv);
+CK_RV keygen_pair_slocked(struct session *se, const CK_MECHANISM *mech, const CK_ATTRIBUTE *pub,
+			  CK_ULONG npub, const CK_ATTRIBUTE *priv, CK_ULONG npriv,
+			  CK_OBJECT_HANDLE *hpub, CK_OBJECT_HANDLE *hpriv);
 CK_RV keygen_import_slocked(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
 			    CK_OBJECT_HANDLE *out);
 /* Curve key spec (ECDSA flavour) from CKA_EC_PARAMS: OID or printable name. */
@@ -268,12 +270,10 @@ CK_RV keygen_curve_from_params(const uint8_t *p, size_t len, enum mdp_key_spec *
 /* ---- crypto.c: mechanisms ---- */
 CK_RV crypto_init_slocked(struct session *se, enum op_kind kind, const CK_MECHANISM *mech,
 			  CK_OBJECT_HANDLE key);
-CK_RV crypto_oneshot_slocked(struct session *se, enum op_kind kind, const uint8_t *in,
-			     size_t len, uint8_t *out, CK_ULONG *out_len);
-CK_RV crypto_update_slocked(struct session *se, enum op_kind kind, const uint8_t *in,
-			    size_t len);
-CK_RV crypto_final_slocked(struct session *se, enum op_kind kind, uint8_t *out,
-			   CK_ULONG *out_len);
+CK_RV crypto_oneshot_slocked(struct session *se, enum op_kind kind, const uint8_t *in, size_t len,
+			     uint8_t *out, CK_ULONG *out_len);
+CK_RV crypto_update_slocked(struct session *se, enum op_kind kind, const uint8_t *in, size_t len);
+CK_RV crypto_final_slocked(struct session *se, enum op_kind kind, uint8_t *out, CK_ULONG *out_len);
 /* Verify: the signature is an input. */
 CK_RV crypto_verify_slocked(struct session *se, const uint8_t *data, size_t len, bool oneshot,
 			    const uint8_t *sig, size_t sig_len);

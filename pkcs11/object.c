@@ -226,9 +226,9 @@ object_lookup_slocked(struct session *se, CK_OBJECT_HANDLE h)
 
 /* ---- attribute values ---- */
 
-static const uint8_t oid_p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
-static const uint8_t oid_p384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 };
-static const uint8_t oid_p521[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23 };
+static const uint8_t oid_p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+static const uint8_t oid_p384[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
+static const uint8_t oid_p521[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23};
 
 static void
 ec_params(unsigned bits, const uint8_t **p, size_t *len)
@@ -275,14 +275,22 @@ static void
 put_mechanisms(struct mdp_buf *b, enum mdp_key_spec spec)
 {
 	static const CK_MECHANISM_TYPE rsa_sig[] = {
-		CKM_RSA_PKCS,          CKM_RSA_X_509,          CKM_RSA_PKCS_PSS,
-		CKM_SHA1_RSA_PKCS,     CKM_SHA224_RSA_PKCS,    CKM_SHA256_RSA_PKCS,
-		CKM_SHA384_RSA_PKCS,   CKM_SHA512_RSA_PKCS,    CKM_SHA1_RSA_PKCS_PSS,
-		CKM_SHA224_RSA_PKCS_PSS, CKM_SHA256_RSA_PKCS_PSS, CKM_SHA384_RSA_PKCS_PSS,
+		CKM_RSA_PKCS,
+		CKM_RSA_X_509,
+		CKM_RSA_PKCS_PSS,
+		CKM_SHA1_RSA_PKCS,
+		CKM_SHA224_RSA_PKCS,
+		CKM_SHA256_RSA_PKCS,
+		CKM_SHA384_RSA_PKCS,
+		CKM_SHA512_RSA_PKCS,
+		CKM_SHA1_RSA_PKCS_PSS,
+		CKM_SHA224_RSA_PKCS_PSS,
+		CKM_SHA256_RSA_PKCS_PSS,
+		CKM_SHA384_RSA_PKCS_PSS,
 		CKM_SHA512_RSA_PKCS_PSS,
 	};
 	static const CK_MECHANISM_TYPE ecdsa[] = {
-		CKM_ECDSA,        CKM_ECDSA_SHA1,   CKM_ECDSA_SHA224,
+		CKM_ECDSA,	  CKM_ECDSA_SHA1,   CKM_ECDSA_SHA224,
 		CKM_ECDSA_SHA256, CKM_ECDSA_SHA384, CKM_ECDSA_SHA512,
 	};
 	static const CK_MECHANISM_TYPE oaep = CKM_RSA_PKCS_OAEP;
@@ -432,10 +440,10 @@ object_attr(struct slot *s, const struct object *o, CK_ATTRIBUTE_TYPE type, stru
 	/* Common to all storage objects. */
 	switch (type) {
 	case CKA_CLASS:
-		put_ulong(b, o->kind == OBJ_PRIVATE_KEY  ? CKO_PRIVATE_KEY
-			     : o->kind == OBJ_PUBLIC_KEY ? CKO_PUBLIC_KEY
+		put_ulong(b, o->kind == OBJ_PRIVATE_KEY	  ? CKO_PRIVATE_KEY
+			     : o->kind == OBJ_PUBLIC_KEY  ? CKO_PUBLIC_KEY
 			     : o->kind == OBJ_CERTIFICATE ? CKO_CERTIFICATE
-			     : o->kind == OBJ_DATA        ? CKO_DATA
+			     : o->kind == OBJ_DATA	  ? CKO_DATA
 							  : CKO_SECRET_KEY);
 		return CKR_OK;
 	case CKA_TOKEN:
@@ -600,7 +608,7 @@ object_attr(struct slot *s, const struct object *o, CK_ATTRIBUTE_TYPE type, stru
 		return CKR_OK;
 	case CKA_KEY_GEN_MECHANISM:
 		put_ulong(b, !generated ? CK_UNAVAILABLE_INFORMATION
-			     : rsa      ? CKM_RSA_PKCS_KEY_PAIR_GEN
+			     : rsa	? CKM_RSA_PKCS_KEY_PAIR_GEN
 					: CKM_EC_KEY_PAIR_GEN);
 		return CKR_OK;
 	case CKA_ALLOWED_MECHANISMS:
@@ -900,8 +908,7 @@ object_set_attrs_slocked(struct session *se, struct object *o, CK_ATTRIBUTE *tmp
 }
 
 static CK_RV
-create_certificate(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
-		   CK_OBJECT_HANDLE *out)
+create_certificate(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out)
 {
 	struct slot *s = se->slot;
 	const CK_ATTRIBUTE *value = attr_find(tmpl, n, CKA_VALUE);
@@ -956,7 +963,7 @@ create_data(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_
 {
 	struct slot *s = se->slot;
 	const CK_ATTRIBUTE *a;
-	struct ksp_data_new nd = { 0 };
+	struct ksp_data_new nd = {0};
 	char *label = NULL, *app = NULL;
 	CK_BBOOL priv = CK_FALSE;
 	unsigned num = 0;
@@ -1078,8 +1085,8 @@ object_destroy_slocked(struct session *se, struct object *o)
 }
 
 CK_RV
-object_add_secret_slocked(struct session *se, uint8_t *secret, size_t len,
-			  const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out)
+object_add_secret_slocked(struct session *se, uint8_t *secret, size_t len, const CK_ATTRIBUTE *tmpl,
+			  CK_ULONG n, CK_OBJECT_HANDLE *out)
 {
 	struct slot *s = se->slot;
 	const CK_ATTRIBUTE *a;

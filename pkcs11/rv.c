@@ -6,7 +6,10 @@
 
 #include "pkcs11/module.h"
 
-#define RV(x) { x, #x }
+#define RV(x)         \
+	{             \
+		x, #x \
+	}
 static const struct {
 	CK_RV rv;
 	const char *name;

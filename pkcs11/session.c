@@ -177,6 +177,12 @@ session_table_free_inlock(void)
 	memset(&table, 0, sizeof(table));
 }
 
+void
+session_table_forget(void)
+{
+	memset(&table, 0, sizeof(table));
+}
+
 CK_RV
 session_info_slocked(struct session *s, CK_SESSION_INFO *info)
 {

@@ -133,18 +133,21 @@ read_config(struct settings *s, const struct mdp_config *cfg)
 	str = mdp_config_get(cfg, "cache", NULL, "mode");
 	if (!str || strcmp(str, "memory") == 0) {
 		s->cache_mode = SETTINGS_CACHE_MEMORY;
-	} else if (strcmp(str, "none") == 0) {
-		s->cache_mode = SETTINGS_CACHE_NONE;
 	} else if (strcmp(str, "persistent") == 0) {
 		s->cache_mode = SETTINGS_CACHE_PERSISTENT;
 	} else {
-		mdp_err_reason(MDP_ERR_CONFIG, "%s:%d: mode: expected none, memory or persistent",
+		mdp_err_reason(MDP_ERR_CONFIG, "%s:%d: mode: expected memory or persistent",
 			       cfg->origin, mdp_config_find(cfg, "cache", NULL, "mode")->line);
 		return config_error();
 	}
 	str = mdp_config_get(cfg, "cache", NULL, "dir");
 	if (str && *str && !(s->cache_dir = strdup(str)))
 		return CKR_HOST_MEMORY;
+	if (s->cache_mode == SETTINGS_CACHE_PERSISTENT && !s->cache_dir) {
+		mdp_err_reason(MDP_ERR_CONFIG,
+			       "%s: [cache] mode = persistent needs dir = DIRECTORY", cfg->origin);
+		return config_error();
+	}
 
 	if (mdp_config_get_long(cfg, "policy", NULL, "rsa_min_bits", 512, 16384, 1024, &v))
 		return config_error();
@@ -157,8 +160,10 @@ read_config(struct settings *s, const struct mdp_config *cfg)
 	s->rsa_default_bits = (unsigned)v;
 	if (s->rsa_min_bits > s->rsa_max_bits || s->rsa_default_bits < s->rsa_min_bits ||
 	    s->rsa_default_bits > s->rsa_max_bits) {
-		mdp_err_reason(MDP_ERR_CONFIG, "%s: [policy] needs rsa_min_bits <= "
-			       "rsa_default_bits <= rsa_max_bits", cfg->origin);
+		mdp_err_reason(MDP_ERR_CONFIG,
+			       "%s: [policy] needs rsa_min_bits <= "
+			       "rsa_default_bits <= rsa_max_bits",
+			       cfg->origin);
 		return config_error();
 	}
 	if (mdp_config_get_bool(cfg, "policy", NULL, "allow_private_exchange_key_import", true,
@@ -182,8 +187,10 @@ read_config(struct settings *s, const struct mdp_config *cfg)
 				return CKR_HOST_MEMORY;
 		} else if (strcmp(e->section, "vcard") == 0 && strcmp(e->key, "path") == 0) {
 			if (!e->name) {
-				mdp_err_reason(MDP_ERR_CONFIG, "%s:%d: a virtual card section needs "
-					       "a label: [vcard \"name\"]", cfg->origin, e->line);
+				mdp_err_reason(MDP_ERR_CONFIG,
+					       "%s:%d: a virtual card section needs "
+					       "a label: [vcard \"name\"]",
+					       cfg->origin, e->line);
 				return config_error();
 			}
 			if (!push_vcard(s, e->name, e->value))

@@ -62,6 +62,19 @@ stable_id(const char *kind, const char *name)
 	return id;
 }
 
+/* The id table lives until the module is unloaded. */
+__attribute__((destructor)) static void
+free_stable_ids(void)
+{
+	size_t i;
+
+	for (i = 0; i < ids.count; i++)
+		free(ids.names[i]);
+	free(ids.names);
+	ids.names = NULL;
+	ids.count = 0;
+}
+
 /* The slot table (module lock). */
 static struct {
 	struct slot **list;
@@ -70,10 +83,14 @@ static struct {
 	struct ksp_policy policy;
 } st;
 
+static void scan_readers_inlock(void);
+
 /* C_WaitForSlotEvent's PC/SC monitor: kept across calls, freed when no waiter uses it. */
 static struct mdp_pcsc_monitor *monitor;
 static _Atomic int monitor_users;
 static pthread_mutex_t monitor_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool initial_scan;
 
 static CK_RV
 slot_add_inlock(const char *kind, const char *name, const char *vcard_path, struct slot **out)
@@ -103,7 +120,7 @@ slot_add_inlock(const char *kind, const char *name, const char *vcard_path, stru
 	st.list = l;
 	st.list[st.count++] = s;
 	s->attached = true;
-	s->event = !vcard_path;
+	s->event = !vcard_path && !initial_scan; /* a reader that appeared later */
 	*out = s;
 	return CKR_OK;
 fail:
@@ -144,6 +161,10 @@ slot_table_init_inlock(void)
 		if (rv != CKR_OK)
 			return rv;
 	}
+	/* The readers present now are slots at once (a caller may skip the size query). */
+	initial_scan = true;
+	scan_readers_inlock();
+	initial_scan = false;
 	return CKR_OK;
 }
 
@@ -198,6 +219,16 @@ slot_table_free_inlock(void)
 	free(st.list);
 	md_registry_free(st.reg);
 	memset(&st, 0, sizeof(st));
+}
+
+void
+slot_table_forget(void)
+{
+	memset(&st, 0, sizeof(st));
+	monitor = NULL;
+	atomic_store(&monitor_users, 0);
+	pthread_mutex_init(&monitor_lock, NULL);
+	pthread_mutex_init(&ids_lock, NULL);
 }
 
 struct slot *
@@ -489,6 +520,41 @@ attach_card(struct slot *s)
 	return CKR_OK;
 }
 
+/*
+ * The transport says the card was reset or replaced since we last looked. Open it again and
+ * compare cardids: the same card was only reset by someone else, so its login state is gone
+ * but the sessions and object handles stay (spec/minidriver.md §10.3); another card ends the
+ * sessions of the old one (CKR_DEVICE_REMOVED).
+ */
+static CK_RV
+card_changed(struct slot *s)
+{
+	struct ksp_token_info ti;
+	uint8_t old_id[16];
+	bool have_old = ksp_token_info(s->kc, &ti) == MD_OK;
+	CK_RV rv;
+
+	if (have_old)
+		memcpy(old_id, ti.cardid, sizeof(old_id));
+	ksp_card_free(s->kc);
+	s->kc = NULL;
+	mdp_transport_free(s->tr);
+	s->tr = NULL;
+	s->info_valid = false;
+	s->view_valid = false;
+	s->login = LOGIN_NONE;
+	rv = attach_card(s);
+	if (rv == CKR_OK && have_old && ksp_token_info(s->kc, &ti) == MD_OK &&
+	    memcmp(ti.cardid, old_id, sizeof(old_id)) == 0) {
+		log_info("slot %lu (%s): card reset by someone else: login state dropped", s->id,
+			 s->name);
+		return CKR_OK;
+	}
+	/* Another card (or none that opens): the old one's sessions end. */
+	slot_card_gone_slocked(s);
+	return rv == CKR_OK ? attach_card(s) : rv;
+}
+
 CK_RV
 slot_token_slocked(struct slot *s)
 {
@@ -505,8 +571,9 @@ slot_token_slocked(struct slot *s)
 			return CKR_TOKEN_NOT_PRESENT;
 		}
 		if (ts.changed && s->kc) {
-			/* Removed and inserted again, or reset: start over with this insertion. */
-			slot_card_gone_slocked(s);
+			rv = card_changed(s);
+			if (rv != CKR_OK)
+				return rv;
 		}
 	}
 	if (!s->kc) {
@@ -592,8 +659,8 @@ slot_token_info_slocked(struct slot *s, CK_TOKEN_INFO *info)
 	attr_pad(info->manufacturerID, sizeof(info->manufacturerID), "mdp11");
 	attr_pad(info->model, sizeof(info->model), s->info.card_name);
 	attr_pad(info->serialNumber, sizeof(info->serialNumber), s->info.serial);
-	info->flags = CKF_RNG | CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED |
-		      CKF_TOKEN_INITIALIZED;
+	info->flags =
+		CKF_RNG | CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED | CKF_TOKEN_INITIALIZED;
 	if (s->info.read_only)
 		info->flags |= CKF_WRITE_PROTECTED;
 	if (pi.external)
@@ -620,8 +687,8 @@ slot_token_info_slocked(struct slot *s, CK_TOKEN_INFO *info)
 	info->ulMinPinLen = s->info.pin_min_len ? s->info.pin_min_len : 4;
 	info->ulTotalPublicMemory = CK_UNAVAILABLE_INFORMATION;
 	info->ulTotalPrivateMemory = CK_UNAVAILABLE_INFORMATION;
-	info->ulFreePublicMemory = s->info.free_bytes == UINT32_MAX ? CK_UNAVAILABLE_INFORMATION
-								      : s->info.free_bytes;
+	info->ulFreePublicMemory =
+		s->info.free_bytes == UINT32_MAX ? CK_UNAVAILABLE_INFORMATION : s->info.free_bytes;
 	info->ulFreePrivateMemory = info->ulFreePublicMemory;
 	memset(info->utcTime, ' ', sizeof(info->utcTime));
 	return CKR_OK;
@@ -674,7 +741,8 @@ slot_init_token_slocked(struct slot *s, const uint8_t *so_pin, size_t so_len, co
 	if (mrv != MD_OK)
 		return slot_rv(s, mrv);
 	log_info("slot %lu: token re-personalised (label \"%s\" is not stored: the card has "
-		 "no label field)", s->id, label);
+		 "no label field)",
+		 s->id, label);
 	return slot_token_slocked(s);
 }
 

@@ -22,6 +22,7 @@
 #define EXIT_OK 0
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
+#define EXIT_BAD_INPUT 7 /* = TOOL_EXIT_BAD_INPUT: the card commands use the same code */
 
 #define TOOL_MAX_INPUT (1024 * 1024) /* no key blob comes near this */
 
@@ -33,11 +34,11 @@ struct command {
 	const char *summary;
 };
 
-/* One line "mdp11-tool: <reason>" on stderr; returns EXIT_FAIL. */
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* One line "mdp11-tool: <reason>" on stderr; returns code. */
+static int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int
-fail(const char *fmt, ...)
+fail(int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -46,7 +47,7 @@ fail(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	return EXIT_FAIL;
+	return code;
 }
 
 static int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -62,6 +63,17 @@ usage_error(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, " (see '%s %s --help')\n", progname, cmd);
 	return EXIT_USAGE;
+}
+
+/* getopt_long() answered '?' or ':' (opterr is 0, so it printed nothing): one line. */
+static int
+bad_option(const char *cmd, int c, char **argv)
+{
+	const char *arg = argv[optind - 1];
+
+	if (c == ':')
+		return usage_error(cmd, "option '%s' needs a value", arg);
+	return usage_error(cmd, "unknown option '%s'", arg);
 }
 
 /* Read a whole file into wiped-on-free memory (it may hold a private key). */
@@ -88,7 +100,7 @@ read_file(const char *path, uint8_t **out, size_t *out_len)
 			break;
 	}
 	if (ferror(f)) {
-		rv = mdp_err_reason(MDP_ERR_IO, "%s: read error", path);
+		rv = mdp_err_reason(MDP_ERR_IO, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (len > TOOL_MAX_INPUT) {
@@ -120,7 +132,10 @@ write_file_atomic(const char *path, const uint8_t *data, size_t len, bool privat
 	size_t off = 0;
 	ssize_t w;
 	mode_t mask;
+	struct stat st;
 
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return mdp_err_reason(MDP_ERR_IO, "%s: %s", path, strerror(EISDIR));
 	tmp = malloc(plen + sizeof(".tmpXXXXXX"));
 	if (tmp == NULL)
 		return mdp_err_reason(MDP_ERR_NOMEM, "out of memory");
@@ -247,8 +262,9 @@ blob_show(int argc, char **argv)
 	enum mdp_err rv;
 	int c;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	optind = 0; /* full reinitialisation of getopt (GNU) */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			from = blob_format_from_name(optarg);
@@ -262,18 +278,18 @@ blob_show(int argc, char **argv)
 			blob_show_help(stdout);
 			return EXIT_OK;
 		default:
-			return usage_error("blob show", "bad option");
+			return bad_option("blob show", c, argv);
 		}
 	}
 	if (argc - optind != 1)
 		return usage_error("blob show", "expected one FILE");
 	rv = load_key(argv[optind], from, flags, &k);
 	if (rv != MDP_OK)
-		return fail("%s", mdp_err_last());
+		return fail(EXIT_BAD_INPUT, "%s", mdp_err_last());
 	rv = mdp_key_public_sha256(k, digest);
 	if (rv != MDP_OK) {
 		mdp_key_free(k);
-		return fail("%s", mdp_err_last());
+		return fail(EXIT_FAIL, "%s", mdp_err_last());
 	}
 	printf("format:      %s\n", blob_format_name(mdp_key_source_format(k)));
 	printf("type:        %s %s key\n", mdp_key_type(k) == EVP_PKEY_RSA ? "RSA" : "EC",
@@ -308,7 +324,7 @@ blob_show(int argc, char **argv)
 	printf("\n");
 	mdp_key_free(k);
 	if (fflush(stdout) != 0)
-		return fail("writing to standard output failed");
+		return fail(EXIT_FAIL, "writing to standard output failed");
 	return EXIT_OK;
 }
 
@@ -361,8 +377,9 @@ blob_convert(int argc, char **argv)
 	enum mdp_err rv;
 	int c, status = EXIT_OK;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	optind = 0; /* full reinitialisation of getopt (GNU) */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			in = optarg;
@@ -390,7 +407,7 @@ blob_convert(int argc, char **argv)
 			blob_convert_help(stdout);
 			return EXIT_OK;
 		default:
-			return usage_error("blob convert", "bad option");
+			return bad_option("blob convert", c, argv);
 		}
 	}
 	if (optind != argc)
@@ -402,14 +419,19 @@ blob_convert(int argc, char **argv)
 		return usage_error("blob convert", "unknown output format '%s'", to_name);
 	rv = load_key(in, from, flags, &k);
 	if (rv != MDP_OK)
-		return fail("%s", mdp_err_last());
+		return fail(EXIT_BAD_INPUT, "%s", mdp_err_last());
+	/* A key the output format or key spec cannot hold is a fault of the input, too. */
 	rv = blob_write(k, to, spec, &data, &len);
-	if (rv == MDP_OK)
-		rv = write_file_atomic(outpath, data, len,
-				       blob_format_is_private(to) ||
-					       (to == BLOB_FMT_PEM && mdp_key_is_private(k)));
+	if (rv != MDP_OK) {
+		status = fail(EXIT_BAD_INPUT, "%s", mdp_err_last());
+		goto out;
+	}
+	rv = write_file_atomic(outpath, data, len,
+			       blob_format_is_private(to) ||
+				       (to == BLOB_FMT_PEM && mdp_key_is_private(k)));
 	if (rv != MDP_OK)
-		status = fail("%s", mdp_err_last());
+		status = fail(EXIT_FAIL, "%s", mdp_err_last());
+out:
 	if (data)
 		mdp_secure_free(data, len);
 	mdp_key_free(k);

@@ -88,6 +88,16 @@ int tool_card_select(struct tool_ctx *ctx, const struct tool_opts *o, bool allow
 int tool_exit_for(enum md_rv rv);
 /* Print "mdp11-tool: what: reason" for rv (with a hint for policy refusals); returns the code. */
 int tool_md_error(enum md_rv rv, const char *what);
+/*
+ * The same for a PIN or admin-key operation (admin: the secret was the admin key): a wrong
+ * PIN with the tries left, a PIN the card refused; anything else as tool_md_error().
+ */
+int tool_auth_error(struct tool_card *card, enum md_rv rv, const char *what, bool admin);
+/*
+ * A secret that could not be read (reason in mdp_err_last()): one line, exit 2; when src named
+ * no source it says which options give it (opt: "pin" for --pin-file / --pin-env, ...).
+ */
+int tool_secret_error(const char *what, const char *opt, const struct tool_secret_src *src);
 
 /*
  * PIN facts: the host role's, completed for GIDS cards with the card's PIN status DO when

@@ -593,8 +593,10 @@ tool_card_select(struct tool_ctx *ctx, const struct tool_opts *o, bool allow_bla
 	}
 	if (have_uri)
 		tool_uri_clear(&uri);
-	if (nmatch == 1)
+	if (nmatch == 1) {
+		mdp_err_clear(); /* what probing the other slots recorded is not this card's */
 		return TOOL_EXIT_OK;
+	}
 	if (nmatch > 1) {
 		tool_card_close(card);
 		return tool_error(TOOL_EXIT_USAGE,
@@ -676,6 +678,15 @@ policy_hint(enum md_rv rv, const char *reason)
 	return "see [policy] in mdp11.conf";
 }
 
+/* The reason the layers recorded, or "" when they recorded none (mdp_err_last() says "success"). */
+static void
+last_reason(char *buf, size_t cap)
+{
+	const char *r = mdp_err_last();
+
+	snprintf(buf, cap, "%s", strcmp(r, mdp_err_str(MDP_OK)) == 0 ? "" : r);
+}
+
 int
 tool_md_error(enum md_rv rv, const char *what)
 {
@@ -685,10 +696,11 @@ tool_md_error(enum md_rv rv, const char *what)
 
 	if (code == TOOL_EXIT_OK)
 		code = TOOL_EXIT_FAIL;
-	snprintf(reason, sizeof(reason), "%s", mdp_err_last());
+	last_reason(reason, sizeof(reason));
 	switch ((unsigned)rv) {
 	case MD_W_WRONG_CHV:
-		return tool_error(code, "%s: wrong PIN or admin key (%s)", what, reason);
+		return tool_error(code, "%s: wrong PIN or admin key%s%s%s", what,
+				  reason[0] ? " (" : "", reason, reason[0] ? ")" : "");
 	case MD_W_CHV_BLOCKED:
 		return tool_error(code,
 				  "%s: blocked: unblock the PIN with 'mdp11-tool pin unblock' "
@@ -700,7 +712,45 @@ tool_md_error(enum md_rv rv, const char *what)
 	hint = policy_hint(rv, reason);
 	if (hint)
 		return tool_error(code, "%s: refused by policy: %s; %s", what, reason, hint);
+	if (reason[0] == '\0')
+		return tool_error(code, "%s: failed (%s)", what, ksp_rv_name(rv));
+	if ((unsigned)rv == KSP_E_EXISTS)
+		return tool_error(code, "%s: %s (%s); --overwrite replaces it", what, reason,
+				  ksp_rv_name(rv));
 	return tool_error(code, "%s: %s (%s)", what, reason, ksp_rv_name(rv));
+}
+
+int
+tool_auth_error(struct tool_card *card, enum md_rv rv, const char *what, bool admin)
+{
+	struct ksp_pin_info pi;
+	char reason[256];
+
+	last_reason(reason, sizeof(reason));
+	if (rv == MD_W_WRONG_CHV && admin)
+		return tool_error(TOOL_EXIT_PIN_WRONG, "%s: wrong admin key", what);
+	if (rv == MD_W_WRONG_CHV) {
+		if (ksp_pin_info(card->kc, &pi) == MD_OK && pi.tries_left > 0)
+			return tool_error(TOOL_EXIT_PIN_WRONG, "%s: wrong PIN (%d %s left)", what,
+					  pi.tries_left, pi.tries_left == 1 ? "try" : "tries");
+		return tool_error(TOOL_EXIT_PIN_WRONG, "%s: wrong PIN", what);
+	}
+	/* A new PIN of a length the card does not take is refused without a reason (6A80). */
+	if (rv == MD_E_INVALID_PARAMETER && reason[0] == '\0' && !admin)
+		return tool_error(TOOL_EXIT_FAIL,
+				  "%s: the card refused the PIN (GIDS cards take 4 to 16 "
+				  "characters)",
+				  what);
+	return tool_md_error(rv, what);
+}
+
+int
+tool_secret_error(const char *what, const char *opt, const struct tool_secret_src *src)
+{
+	if (src->file || src->env || src->insecure)
+		return tool_error(TOOL_EXIT_USAGE, "%s: %s", what, mdp_err_last());
+	return tool_error(TOOL_EXIT_USAGE, "%s: %s (give --%s-file FILE or --%s-env VAR)", what,
+			  mdp_err_last(), opt, opt);
 }
 
 enum md_rv
@@ -735,14 +785,14 @@ tool_login_user(struct tool_card *card, const struct tool_opts *o)
 
 	if (tool_pin_facts(card, &pi) == MD_OK && pi.blocked)
 		return tool_md_error(MD_W_CHV_BLOCKED, "PIN");
-	err = tool_secret_read(&o->pin, "PIN", false, &pin, &len);
+	err = tool_pin_read(&o->pin, "PIN", false, &pin, &len);
 	if (err != MDP_OK)
-		return tool_error(err == MDP_ERR_NOT_FOUND ? TOOL_EXIT_USAGE : TOOL_EXIT_FAIL,
-				  "PIN: %s (give --pin-file or --pin-env)", mdp_err_last());
+		return tool_secret_error("PIN", "pin", &o->pin);
+	mdp_err_clear();
 	rv = ksp_login_user(card->kc, (const uint8_t *)pin, len);
 	mdp_secure_free(pin, len + 1);
 	if (rv != MD_OK)
-		return tool_md_error(rv, "login");
+		return tool_auth_error(card, rv, "login", false);
 	return TOOL_EXIT_OK;
 }
 
@@ -856,6 +906,7 @@ tool_write_output(const char *path, const uint8_t *data, size_t len)
 	size_t plen = strlen(path), off = 0;
 	char *tmp = NULL;
 	mode_t mask;
+	struct stat st;
 	ssize_t w;
 	int fd, rc = TOOL_EXIT_OK;
 
@@ -864,6 +915,8 @@ tool_write_output(const char *path, const uint8_t *data, size_t len)
 			return tool_error(TOOL_EXIT_FAIL, "writing to standard output failed");
 		return TOOL_EXIT_OK;
 	}
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return tool_error(TOOL_EXIT_FAIL, "%s: %s", path, strerror(EISDIR));
 	tmp = malloc(plen + sizeof(".tmpXXXXXX"));
 	if (tmp == NULL)
 		return tool_error(TOOL_EXIT_FAIL, "out of memory");
@@ -892,12 +945,16 @@ tool_write_output(const char *path, const uint8_t *data, size_t len)
 		}
 		off += (size_t)w;
 	}
-	if (fsync(fd) != 0 || close(fd) != 0) {
-		fd = -1;
+	if (fsync(fd) != 0) {
 		rc = tool_error(TOOL_EXIT_FAIL, "%s: %s", path, strerror(errno));
 		goto out;
 	}
+	w = close(fd);
 	fd = -1;
+	if (w != 0) {
+		rc = tool_error(TOOL_EXIT_FAIL, "%s: %s", path, strerror(errno));
+		goto out;
+	}
 	if (rename(tmp, path) != 0)
 		rc = tool_error(TOOL_EXIT_FAIL, "%s: %s", path, strerror(errno));
 out:

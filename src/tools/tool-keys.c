@@ -239,9 +239,10 @@ static void
 import_help(FILE *f)
 {
 	fprintf(f,
-		"Usage: mdp11-tool import --in FILE [--from FORMAT] [--container N] [--name NAME]\n"
-		"                         [--key-spec SPEC] [--cert FILE] [--overwrite]\n"
-		"                         [--no-validate] [PIN options] [card selection]\n"
+		"Usage: mdp11-tool import --in FILE [--format FORMAT] [--container N]\n"
+		"                         [--name NAME] [--key-spec SPEC] [--cert FILE]\n"
+		"                         [--overwrite] [--no-validate] [PIN options] [card "
+		"selection]\n"
 		"\n"
 		"Put a private key on the card. FILE is detected: PEM or DER PKCS#8, PKCS#1 or\n"
 		"SEC1, PKCS#12 (its certificate is stored too), a CAPI PRIVATEKEYBLOB\n"
@@ -255,7 +256,8 @@ import_help(FILE *f)
 		"  magic), ecdh / ecdhe-p256..\n"
 		"\n"
 		"  --in FILE            the key ('-': standard input)\n"
-		"  --from FORMAT        read FILE as FORMAT (blob format names, or pkcs12)\n"
+		"  --format FORMAT      read FILE as FORMAT (blob format names, or pkcs12)\n"
+		"  --from FORMAT        the same as --format\n"
 		"  --container N        container index (default: the first free one)\n"
 		"  --name NAME          container name (default: a GUID, as Windows does)\n"
 		"  --key-spec SPEC      key spec on the card\n"

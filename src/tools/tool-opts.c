@@ -84,6 +84,8 @@ static const struct opt_def defs[] = {
 	{"force", no_argument, OPT_FORCE, TOOL_O_FORCE},
 	{"in", required_argument, OPT_IN, TOOL_O_IMPORT},
 	{"from", required_argument, OPT_FROM, TOOL_O_IMPORT},
+	/* --format names the input format of import (the format of export's output) */
+	{"format", required_argument, OPT_FROM, TOOL_O_IMPORT},
 	{"key-spec", required_argument, OPT_KEY_SPEC,
 	 TOOL_O_IMPORT | TOOL_O_GENERATE | TOOL_O_DELETE | TOOL_O_EXPORT},
 	{"cert", required_argument, OPT_CERT_FILE, TOOL_O_IMPORT},

@@ -30,16 +30,10 @@
 	"  -h, --help        this text\n"
 
 static int
-secret_error(const char *what)
-{
-	return tool_error(TOOL_EXIT_USAGE, "%s: %s", what, mdp_err_last());
-}
-
-static int
 read_new_pin(const struct tool_opts *o, char **pin, size_t *len)
 {
-	if (tool_secret_read(&o->new_pin, "new PIN", true, pin, len) != MDP_OK)
-		return secret_error("new PIN");
+	if (tool_pin_read(&o->new_pin, "new PIN", true, pin, len) != MDP_OK)
+		return tool_secret_error("new PIN", "new-pin", &o->new_pin);
 	return TOOL_EXIT_OK;
 }
 
@@ -76,14 +70,15 @@ pin_change(struct tool_card *card, const struct tool_opts *o)
 	enum md_rv rv;
 	int rc;
 
-	if (tool_secret_read(&o->pin, "current PIN", false, &old, &olen) != MDP_OK)
-		return secret_error("current PIN");
+	if (tool_pin_read(&o->pin, "current PIN", false, &old, &olen) != MDP_OK)
+		return tool_secret_error("current PIN", "pin", &o->pin);
 	rc = read_new_pin(o, &new, &nlen);
 	if (rc == TOOL_EXIT_OK) {
+		mdp_err_clear();
 		rv = ksp_change_pin(card->kc, (const uint8_t *)old, olen, (const uint8_t *)new,
 				    nlen);
 		if (rv != MD_OK)
-			rc = tool_md_error(rv, "PIN change");
+			rc = tool_auth_error(card, rv, "PIN change", false);
 		else
 			printf("PIN changed\n");
 	}
@@ -104,13 +99,16 @@ pin_unblock(struct tool_card *card, const struct tool_opts *o)
 
 	if (tool_admin_key_read(&o->admin_key, "admin key", false, key) != MDP_OK) {
 		mdp_wipe(key, sizeof(key));
-		return secret_error("admin key");
+		return tool_secret_error("admin key", "admin-key", &o->admin_key);
 	}
 	rc = read_new_pin(o, &new, &nlen);
 	if (rc == TOOL_EXIT_OK) {
+		mdp_err_clear();
 		rv = ksp_unblock_pin(card->kc, key, sizeof(key), (const uint8_t *)new, nlen);
-		if (rv != MD_OK)
-			rc = tool_md_error(rv, "unblock");
+		if (rv == MD_W_WRONG_CHV)
+			rc = tool_auth_error(card, rv, "unblock", true);
+		else if (rv != MD_OK)
+			rc = tool_auth_error(card, rv, "unblock", false);
 		else
 			printf("PIN set and unblocked\n");
 		mdp_secure_free(new, nlen + 1);
@@ -127,16 +125,17 @@ pin_change_admin(struct tool_card *card, const struct tool_opts *o)
 	int rc = TOOL_EXIT_OK;
 
 	if (tool_admin_key_read(&o->admin_key, "current admin key", false, old) != MDP_OK) {
-		rc = secret_error("current admin key");
+		rc = tool_secret_error("current admin key", "admin-key", &o->admin_key);
 		goto out;
 	}
 	if (tool_admin_key_read(&o->new_admin_key, "new admin key", true, new) != MDP_OK) {
-		rc = secret_error("new admin key");
+		rc = tool_secret_error("new admin key", "new-admin-key", &o->new_admin_key);
 		goto out;
 	}
+	mdp_err_clear();
 	rv = ksp_change_admin_key(card->kc, old, sizeof(old), new, sizeof(new));
 	if (rv != MD_OK)
-		rc = tool_md_error(rv, "admin key change");
+		rc = tool_auth_error(card, rv, "admin key change", true);
 	else
 		printf("Admin key changed\n");
 out:
@@ -164,9 +163,13 @@ tool_cmd_pin(int argc, char **argv)
 	size_t i;
 	int rc;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		pin_help(argc < 2 ? stderr : stdout);
-		return argc < 2 ? TOOL_EXIT_USAGE : TOOL_EXIT_OK;
+	if (argc < 2)
+		return tool_error(TOOL_EXIT_USAGE,
+				  "a pin command is required: change, unblock or "
+				  "change-admin-key (see 'mdp11-tool pin --help')");
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		pin_help(stdout);
+		return TOOL_EXIT_OK;
 	}
 	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
 		if (strcmp(argv[1], subs[i].name) == 0)
@@ -238,10 +241,10 @@ init_blank(struct tool_card *card, const struct tool_opts *o)
 	}
 	if (tool_admin_key_read(&o->admin_key, "admin key to install", true, key) != MDP_OK) {
 		mdp_wipe(key, sizeof(key));
-		return secret_error("admin key");
+		return tool_secret_error("admin key", "admin-key", &o->admin_key);
 	}
-	if (tool_secret_read(&o->new_pin, "new PIN", true, &pin, &plen) != MDP_OK) {
-		rc = secret_error("new PIN");
+	if (tool_pin_read(&o->new_pin, "new PIN", true, &pin, &plen) != MDP_OK) {
+		rc = tool_secret_error("new PIN", "new-pin", &o->new_pin);
 		goto out;
 	}
 	if (plen < 4 || plen > 16) {
@@ -307,15 +310,16 @@ init_reinit(struct tool_card *card, const struct tool_opts *o)
 	}
 	if (tool_admin_key_read(&o->admin_key, "admin key", false, key) != MDP_OK) {
 		mdp_wipe(key, sizeof(key));
-		return secret_error("admin key");
+		return tool_secret_error("admin key", "admin-key", &o->admin_key);
 	}
-	if (new_pin && tool_secret_read(&o->new_pin, "new PIN", true, &pin, &plen) != MDP_OK) {
-		rc = secret_error("new PIN");
+	if (new_pin && tool_pin_read(&o->new_pin, "new PIN", true, &pin, &plen) != MDP_OK) {
+		rc = tool_secret_error("new PIN", "new-pin", &o->new_pin);
 		goto out;
 	}
+	mdp_err_clear();
 	rv = ksp_reinit(card->kc, key, sizeof(key), (const uint8_t *)pin, plen);
 	if (rv != MD_OK) {
-		rc = tool_md_error(rv, "re-initialisation");
+		rc = tool_auth_error(card, rv, "re-initialisation", rv == MD_W_WRONG_CHV);
 		goto out;
 	}
 	printf("Card re-initialised%s\n", pin ? " with a new PIN" : " (PIN unchanged)");

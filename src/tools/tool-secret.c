@@ -211,6 +211,32 @@ tool_secret_read(const struct tool_secret_src *src, const char *prompt, bool con
 }
 
 enum mdp_err
+tool_pin_read(const struct tool_secret_src *src, const char *prompt, bool confirm, char **out,
+	      size_t *len)
+{
+	char *s = NULL;
+	size_t n = 0;
+	enum mdp_err rv;
+
+	rv = tool_secret_read(src, prompt, confirm, &s, &n);
+	if (rv != MDP_OK)
+		return rv;
+	if (n == 0) {
+		mdp_secure_free(s, 1);
+		if (src->file)
+			return mdp_err_reason(MDP_ERR_FORMAT, "%s: the %s is empty", src->file,
+					      prompt);
+		if (src->env)
+			return mdp_err_reason(MDP_ERR_FORMAT, "the %s in %s is empty", prompt,
+					      src->env);
+		return mdp_err_reason(MDP_ERR_FORMAT, "the %s is empty", prompt);
+	}
+	*out = s;
+	*len = n;
+	return MDP_OK;
+}
+
+enum mdp_err
 tool_admin_key_read(const struct tool_secret_src *src, const char *prompt, bool confirm,
 		    uint8_t key[24])
 {

@@ -168,6 +168,12 @@ bool tool_parse_type(const char *text, int *key_type, unsigned *bits);
 enum mdp_err tool_secret_read(const struct tool_secret_src *src, const char *prompt, bool confirm,
 			      char **out, size_t *len);
 /*
+ * A PIN: as tool_secret_read(), but an empty PIN is MDP_ERR_FORMAT ("the PIN is empty"), so
+ * that an empty file or variable is reported as such instead of reaching the card.
+ */
+enum mdp_err tool_pin_read(const struct tool_secret_src *src, const char *prompt, bool confirm,
+			   char **out, size_t *len);
+/*
  * An admin key: 48 hex digits (':' ' ' '-' separators allowed) from any source, or a file of
  * exactly 24 raw bytes. key receives 24 bytes.
  */

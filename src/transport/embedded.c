@@ -14,10 +14,12 @@
 
 /*
  * Transactions: the engine locks its state file around every change, which
- * makes each APDU atomic across processes. Inside this process, several
- * transports may open the same state file (one per PKCS#11 slot user); a
- * transaction takes a process-wide lock for that path so that one
- * multi-APDU operation is not interleaved with another's.
+ * makes each APDU atomic across processes. A transaction makes a multi-APDU
+ * operation (a host's read-modify-write of cmapfile, say) atomic as well: it
+ * takes a process-wide lock for that path (several transports in this
+ * process may open the same state file), then holds the engine's file lock
+ * until it ends, so that another process using the same file (a browser and
+ * mdp11-tool, say) waits instead of interleaving its own changes.
  */
 struct path_lock {
 	struct path_lock *next;
@@ -121,12 +123,18 @@ emb_begin(void *priv)
 {
 	struct embedded *e = priv;
 
+	enum mdp_err rv;
+
 	if (e->lock) {
 		pthread_mutex_lock(&e->lock->mutex);
+		rv = vcard_lock(e->vc);
+		if (rv != MDP_OK) {
+			pthread_mutex_unlock(&e->lock->mutex);
+			return rv;
+		}
 		e->locked = true;
 	}
-	if (e->removed)
-		return MDP_OK; /* transmit reports it */
+	/* a removed card is reported by transmit */
 	return MDP_OK;
 }
 
@@ -139,6 +147,7 @@ emb_end(void *priv, enum mdp_disposition disp)
 		vcard_reset(e->vc);
 	if (e->locked) {
 		e->locked = false;
+		vcard_unlock(e->vc);
 		pthread_mutex_unlock(&e->lock->mutex);
 	}
 	return MDP_OK;
@@ -177,8 +186,10 @@ emb_free(void *priv)
 
 	if (!e)
 		return;
-	if (e->locked)
+	if (e->locked) {
+		vcard_unlock(e->vc);
 		pthread_mutex_unlock(&e->lock->mutex);
+	}
 	path_lock_put(e->lock);
 	vcard_free(e->vc);
 	free(e);

@@ -57,9 +57,9 @@
 #define VC_AM_TERMINATE 0x20
 #define VC_AM_ACTIVATE 0x10
 #define VC_AM_GENERATE 0x08 /* key file; EF: deactivate */
-#define VC_AM_MSE 0x04      /* key file */
-#define VC_AM_PUT 0x02      /* EF: PUT DATA; key file: PUT KEY */
-#define VC_AM_GET 0x01      /* EF: GET DATA; key file: read public key */
+#define VC_AM_MSE 0x04	    /* key file */
+#define VC_AM_PUT 0x02	    /* EF: PUT DATA; key file: PUT KEY */
+#define VC_AM_GET 0x01	    /* EF: GET DATA; key file: read public key */
 
 /* Limits; beyond them the card answers 6A84 (§11). */
 #define VC_MAX_FILES 192
@@ -72,8 +72,8 @@
 #define VC_PIN_MAX 16
 #define VC_DEFAULT_TRIES 3
 
-#define VC_CK_LEN 32     /* card key: AES-256 */
-#define VC_WRAP_LEN 60   /* 12-byte nonce || 32-byte ciphertext || 16-byte tag */
+#define VC_CK_LEN 32   /* card key: AES-256 */
+#define VC_WRAP_LEN 60 /* 12-byte nonce || 32-byte ciphertext || 16-byte tag */
 #define VC_SALT_LEN 16
 #define VC_UUID_LEN 16
 #define VC_KDF_DEFAULT_COST 15 /* scrypt N = 2^15, r = 8, p = 1 */
@@ -101,8 +101,8 @@ struct vc_file {
 	uint8_t *crt; /* raw value of tag A5 */
 	size_t crt_len;
 	uint8_t key_type; /* VC_KEY_* */
-	uint8_t alg;      /* mechanism id: 02, 06..09, 0C..0E */
-	uint8_t *sym;     /* admin key, VCARD_ADMIN_KEY_LEN bytes */
+	uint8_t alg;	  /* mechanism id: 02, 06..09, 0C..0E */
+	uint8_t *sym;	  /* admin key, VCARD_ADMIN_KEY_LEN bytes */
 	size_t sym_len;
 	uint8_t *pub; /* SubjectPublicKeyInfo DER */
 	size_t pub_len;
@@ -155,6 +155,7 @@ struct vcard {
 	char *lock_path;
 	int lock_fd;
 	bool locked;
+	unsigned held; /* vcard_lock depth: the lock stays taken between APDUs */
 	struct vc_file_id seen;
 	bool dirty;
 	enum mdp_err io_err; /* set when a save failed during this APDU */
@@ -239,6 +240,7 @@ enum mdp_err vc_admin_wrap_key(const struct vc_state *st, const uint8_t *admin, 
 enum mdp_err vc_wrap_ck(const struct vc_state *st, const uint8_t kek[VC_CK_LEN], const char *label,
 			const uint8_t ck[VC_CK_LEN], uint8_t wrap[VC_WRAP_LEN]);
 enum mdp_err vc_unwrap_ck(const struct vc_state *st, const uint8_t kek[VC_CK_LEN],
-			  const char *label, const uint8_t wrap[VC_WRAP_LEN], uint8_t ck[VC_CK_LEN]);
+			  const char *label, const uint8_t wrap[VC_WRAP_LEN],
+			  uint8_t ck[VC_CK_LEN]);
 
 #endif

@@ -237,7 +237,8 @@ put_public(struct vc_file *f, struct mdp_buf *out)
 		    !EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_EC_PUB_Y, &b))
 			goto out;
 		pt[0] = 0x04;
-		if (BN_bn2binpad(a, pt + 1, (int)fs) < 0 || BN_bn2binpad(b, pt + 1 + fs, (int)fs) < 0)
+		if (BN_bn2binpad(a, pt + 1, (int)fs) < 0 ||
+		    BN_bn2binpad(b, pt + 1 + fs, (int)fs) < 0)
 			goto out;
 		buf_put_tlv(out, 0x86, pt, 1 + 2 * fs);
 	}
@@ -341,8 +342,8 @@ static EVP_PKEY *
 rsa_from_template(const uint8_t *p, size_t len)
 {
 	static const char *const names[8] = {
-		OSSL_PKEY_PARAM_RSA_N,         OSSL_PKEY_PARAM_RSA_E,
-		OSSL_PKEY_PARAM_RSA_D,         OSSL_PKEY_PARAM_RSA_FACTOR1,
+		OSSL_PKEY_PARAM_RSA_N,	       OSSL_PKEY_PARAM_RSA_E,
+		OSSL_PKEY_PARAM_RSA_D,	       OSSL_PKEY_PARAM_RSA_FACTOR1,
 		OSSL_PKEY_PARAM_RSA_FACTOR2,   OSSL_PKEY_PARAM_RSA_EXPONENT1,
 		OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
 	};
@@ -651,8 +652,7 @@ rsa_op(EVP_PKEY *pkey, bool sign, int pad, const uint8_t *in, size_t in_len, str
 		ok = EVP_PKEY_sign_init(ctx) == 1 && EVP_PKEY_CTX_set_rsa_padding(ctx, pad) == 1 &&
 		     EVP_PKEY_sign(ctx, res, &res_len, in, in_len) == 1;
 	} else {
-		ok = EVP_PKEY_decrypt_init(ctx) == 1 &&
-		     EVP_PKEY_CTX_set_rsa_padding(ctx, pad) == 1;
+		ok = EVP_PKEY_decrypt_init(ctx) == 1 && EVP_PKEY_CTX_set_rsa_padding(ctx, pad) == 1;
 #ifdef OSSL_ASYM_CIPHER_PARAM_IMPLICIT_REJECTION
 		if (ok && pad == RSA_PKCS1_PADDING) {
 			/* The card reports bad padding (6A80) rather than returning noise. */
@@ -789,13 +789,13 @@ vc_cmd_ecdh(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 	fs = ((size_t)EVP_PKEY_get_bits(pkey) + 7) / 8;
 	if (pt.len != 1 + 2 * fs || pt.p[0] != 0x04)
 		return SW_WRONG_DATA;
-	if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
-					    sizeof(group), NULL))
+	if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+					    NULL))
 		return SW_MEMORY_FAILURE;
 	sw = SW_WRONG_DATA;
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pt.p,
-						      pt.len);
+	params[1] =
+		OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pt.p, pt.len);
 	params[2] = OSSL_PARAM_construct_end();
 	pctx = mdp_pkey_ctx_new(EVP_PKEY_EC);
 	if (!pctx || EVP_PKEY_fromdata_init(pctx) != 1 ||
@@ -930,7 +930,8 @@ vc_admin_auth(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 	}
 	if (has_rsp && !has_ch && vc->auth_stage == 2 && rsp.len == 8) {
 		vc->auth_stage = 0;
-		if (!des3(f->sym, true, vc->auth_r2, 8, plain) || mdp_memeq_ct(plain, rsp.p, 8) != 0)
+		if (!des3(f->sym, true, vc->auth_r2, 8, plain) ||
+		    mdp_memeq_ct(plain, rsp.p, 8) != 0)
 			goto out;
 		admin_granted(vc, f->sym);
 		sw = SW_OK;

@@ -2,6 +2,7 @@
 /* The virtual card's state file: encoding, checks, atomic writes, locking and key sealing. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -451,10 +452,10 @@ vc_pin_key(const struct vc_state *st, const uint8_t *pin, size_t pin_len,
 	ctx = EVP_KDF_CTX_new(kdf);
 	if (!ctx)
 		goto out;
-	params[0] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, (void *)pin,
-						      pin_len);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt,
-						      VC_SALT_LEN);
+	params[0] =
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, (void *)pin, pin_len);
+	params[1] =
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, VC_SALT_LEN);
 	params[2] = OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_N, &n);
 	params[3] = OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_R, &r);
 	params[4] = OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_P, &p);
@@ -486,8 +487,7 @@ vc_admin_wrap_key(const struct vc_state *st, const uint8_t *admin, size_t admin_
 	if (!ctx)
 		goto out;
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)admin,
-						      admin_len);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)admin, admin_len);
 	params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)st->uuid,
 						      VC_UUID_LEN);
 	params[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info,
@@ -572,8 +572,8 @@ file_id_of(const struct stat *sb, struct vc_file_id *id)
 static bool
 file_id_eq(const struct vc_file_id *a, const struct vc_file_id *b)
 {
-	return a->valid && b->valid && a->dev == b->dev && a->ino == b->ino &&
-	       a->size == b->size && a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
+	return a->valid && b->valid && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
 }
 
 /* Move the volatile key caches of unchanged keys from old to new. */
@@ -760,7 +760,7 @@ write_temp(const char *path, const uint8_t *data, size_t len, char **tmp_out)
 	}
 	*tmp_out = tmp;
 	return MDP_OK;
-fail: {
+fail : {
 	enum mdp_err e = mdp_err_reason(MDP_ERR_IO, "%s: %s", tmp, strerror(errno));
 
 	if (fd >= 0)
@@ -769,6 +769,37 @@ fail: {
 	free(tmp);
 	return e;
 }
+}
+
+/*
+ * Remove temporary files a killed writer left next to path. Called with the
+ * card lock held: every writer of an existing card holds it while its
+ * temporary file exists, so any "<name>.tmpXXXXXX" seen now is stale.
+ */
+static void
+remove_stale_temps(const char *path)
+{
+	char *dir = dir_of(path);
+	const char *base = strrchr(path, '/');
+	size_t blen;
+	struct dirent *e;
+	DIR *d;
+
+	base = base ? base + 1 : path;
+	blen = strlen(base);
+	if (!dir)
+		return;
+	d = opendir(dir);
+	if (d) {
+		while ((e = readdir(d)) != NULL) {
+			if (strlen(e->d_name) == blen + 10 && !strncmp(e->d_name, base, blen) &&
+			    !strncmp(e->d_name + blen, ".tmp", 4) &&
+			    unlinkat(dirfd(d), e->d_name, 0) == 0)
+				log_info("removed a stale temporary file %s/%s", dir, e->d_name);
+		}
+		closedir(d);
+	}
+	free(dir);
 }
 
 enum mdp_err
@@ -783,6 +814,8 @@ vc_save(struct vcard *vc)
 		vc->dirty = false;
 		return MDP_OK;
 	}
+	if (vc->locked)
+		remove_stale_temps(vc->path);
 	vc->st.generation++;
 	err = vc_state_encode(&vc->st, &b);
 	if (err)
@@ -845,8 +878,7 @@ vc_lock(struct vcard *vc)
 	if (vc->lock_fd < 0) {
 		vc->lock_fd = open(vc->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 		if (vc->lock_fd < 0)
-			return mdp_err_reason(MDP_ERR_IO, "%s: %s", vc->lock_path,
-					      strerror(errno));
+			return mdp_err_reason(MDP_ERR_IO, "%s: %s", vc->lock_path, strerror(errno));
 	}
 	while (flock(vc->lock_fd, LOCK_EX) != 0) {
 		if (errno != EINTR)

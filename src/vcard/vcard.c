@@ -207,8 +207,10 @@ masterfile(uint8_t out[141])
 		const char *dir, *name;
 		uint16_t tag, fid;
 	} rec[5] = {
-		{"mscp", "", 0, 0xA000},           {"", "cardid", 0xDF20, 0xA012},
-		{"", "cardapps", 0xDF21, 0xA010}, {"", "cardcf", 0xDF22, 0xA010},
+		{"mscp", "", 0, 0xA000},
+		{"", "cardid", 0xDF20, 0xA012},
+		{"", "cardapps", 0xDF21, 0xA010},
+		{"", "cardcf", 0xDF22, 0xA010},
 		{"mscp", "cmapfile", 0xDF23, 0xA010},
 	};
 	size_t i;
@@ -473,6 +475,33 @@ vcard_free(struct vcard *vc)
 	free(vc);
 }
 
+enum mdp_err
+vcard_lock(struct vcard *vc)
+{
+	enum mdp_err err;
+
+	if (!vc)
+		return MDP_ERR_ARGS;
+	if (!vc->path)
+		return MDP_OK;
+	if (vc->held == 0) {
+		err = vc_lock(vc);
+		if (err)
+			return err;
+	}
+	vc->held++;
+	return MDP_OK;
+}
+
+void
+vcard_unlock(struct vcard *vc)
+{
+	if (!vc || !vc->path || vc->held == 0)
+		return;
+	if (--vc->held == 0)
+		vc_unlock(vc);
+}
+
 void
 vcard_reset(struct vcard *vc)
 {
@@ -521,6 +550,7 @@ vcard_get_info(struct vcard *vc, struct vcard_info *info)
 	r.pin_tries_left = vc->st.pin_left;
 	r.pin_tries_max = vc->st.pin_max;
 	r.format_version = VC_FORMAT_VERSION;
+	r.kdf_cost = vc->st.kdf_cost;
 	f = vc_find_file(&vc->st, 0xA012);
 	for (i = 0; f && i < f->n_dos; i++) {
 		if (f->dos[i].tag == 0xDF20 && f->dos[i].len <= sizeof(r.cardid)) {
@@ -1078,6 +1108,8 @@ check_pin(struct vcard *vc, const uint8_t *pin, size_t len)
 	sw = vc_commit(vc);
 	if (sw)
 		return sw;
+	log_debug("counter saved, comparing the user PIN (%u tries left if wrong)",
+		  (unsigned)vc->st.pin_left);
 	if (!pin_matches(vc, pin, len)) {
 		vc->pin_ok = false;
 		if (!vc->admin_ok)
@@ -1322,7 +1354,8 @@ process(struct vcard *vc, const uint8_t *apdu, size_t len, uint8_t *resp, uint16
 	}
 	pend_clear(vc);
 
-	if (vc->chaining && (c.ins != vc->chain_ins || c.p1 != vc->chain_p1 || c.p2 != vc->chain_p2)) {
+	if (vc->chaining &&
+	    (c.ins != vc->chain_ins || c.p1 != vc->chain_p1 || c.p2 != vc->chain_p2)) {
 		chain_abort(vc);
 		*sw = SW_CHAIN_BROKEN;
 		return 0;
@@ -1369,7 +1402,7 @@ process(struct vcard *vc, const uint8_t *apdu, size_t len, uint8_t *resp, uint16
 
 	/* Work on the freshest state; changes are made under the file lock. */
 	vc->io_err = MDP_OK;
-	if (vc->path && mutating(c.ins)) {
+	if (vc->path && mutating(c.ins) && !vc->locked) {
 		err = vc_lock(vc);
 		if (err) {
 			vc->io_err = err;
@@ -1427,6 +1460,10 @@ vcard_transmit(struct vcard *vc, const uint8_t *apdu, size_t apdu_len, uint8_t *
 	if (!vc || !apdu || !resp || !resp_len)
 		return MDP_ERR_ARGS;
 	n = process(vc, apdu, apdu_len, resp, &sw);
+	/* Header and status only: the data field may hold a PIN or key material. */
+	if (apdu_len >= 4)
+		log_debug("%02X %02X %02X %02X (%zu bytes) -> %zu bytes %04X", apdu[0], apdu[1],
+			  apdu[2], apdu[3], apdu_len, n, sw);
 	resp[n] = (uint8_t)(sw >> 8);
 	resp[n + 1] = (uint8_t)sw;
 	*resp_len = n + 2;

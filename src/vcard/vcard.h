@@ -67,6 +67,16 @@ enum mdp_err vcard_set_atr(struct vcard *vc, const uint8_t *atr, size_t len);
 enum mdp_err vcard_transmit(struct vcard *vc, const uint8_t *apdu, size_t apdu_len,
 			    uint8_t *resp, size_t *resp_len);
 
+/*
+ * Hold the state file's lock over several APDUs (a reader transaction, so
+ * that a host's read-modify-write of a file is not interleaved with another
+ * process's). Other processes' changes wait until the matching
+ * vcard_unlock; their reads go on. Nests. A no-op for in-memory cards.
+ * MDP_ERR_IO when the lock file cannot be opened or locked.
+ */
+enum mdp_err vcard_lock(struct vcard *vc);
+void vcard_unlock(struct vcard *vc);
+
 /* Summary for mdp11-vcard info (public facts only). */
 struct vcard_info {
 	bool initialized;       /* application operational */
@@ -77,6 +87,7 @@ struct vcard_info {
 	unsigned key_files;     /* key files B081.. present */
 	unsigned data_objects;  /* DOs stored in all EFs */
 	uint32_t format_version;
+	unsigned kdf_cost;      /* log2 of the scrypt N that derives the PIN key */
 };
 enum mdp_err vcard_get_info(struct vcard *vc, struct vcard_info *info);
 

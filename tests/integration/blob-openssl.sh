@@ -133,7 +133,8 @@ ok
 ok
 [ -z "$(ls | grep '\.tmp')" ] || fail "temporary files left behind"
 
-# ---- errors: exit status 1 with one line "mdp11-tool: <reason>", no output file ----
+# ---- errors: one line "mdp11-tool: <reason>", no output file; exit 7 for a bad input
+# file (as the card commands), 2 for a bad command line, 1 when the output cannot be written ----
 expect_fail() { # status pattern args...
 	want_status=$1
 	pattern=$2
@@ -149,29 +150,61 @@ expect_fail() { # status pattern args...
 }
 openssl rsa -in k1024.pem -outform MSBLOB -out k1024.blob 2>/dev/null
 head -c 595 k1024.blob >trunc.blob
-expect_fail 1 "595 bytes, expected 596 for bitlen 1024" blob show trunc.blob
-expect_fail 1 "expected 596" blob convert --in trunc.blob --out x.out --to pem
+expect_fail 7 "595 bytes, expected 596 for bitlen 1024" blob show trunc.blob
+expect_fail 7 "expected 596" blob convert --in trunc.blob --out x.out --to pem
 [ ! -e x.out ] || fail "a failed conversion left x.out"
 cp k1024.blob long.blob && printf 'x' >>long.blob
-expect_fail 1 "597 bytes, expected 596" blob show long.blob
-expect_fail 1 "No such file" blob show missing.blob
-expect_fail 1 "holds EC keys" blob convert --in k1024.pem --out x.out --to cng-ecc-public
+expect_fail 7 "597 bytes, expected 596" blob show long.blob
+expect_fail 7 "No such file" blob show missing.blob
+expect_fail 7 "holds EC keys" blob convert --in k1024.pem --out x.out --to cng-ecc-public
 [ ! -e x.out ] || fail "a failed conversion left x.out"
-expect_fail 1 "needs a private key" blob convert --in pub.out --out x.out --to capi-private
-expect_fail 1 "does not fit" blob convert --in ec.pem --out x.out --to cng-ecc-public \
+expect_fail 7 "needs a private key" blob convert --in pub.out --out x.out --to capi-private
+expect_fail 7 "does not fit" blob convert --in ec.pem --out x.out --to cng-ecc-public \
 	--key-spec ecdsa-p256
 printf 'garbage here' >junk.bin
-expect_fail 1 "unrecognised key blob" blob show junk.bin
+expect_fail 7 "unrecognised key blob" blob show junk.bin
 # A CAPI exponent must fit 32 bits (CNG takes up to 64).
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 \
 	-pkeyopt rsa_keygen_pubexp:4294967297 -out bige.pem 2>/dev/null
-expect_fail 1 "CAPI holds 32" blob convert --in bige.pem --out x.out --to capi-public
+expect_fail 7 "CAPI holds 32" blob convert --in bige.pem --out x.out --to capi-public
 [ ! -e x.out ] || fail "a failed conversion left x.out"
 "$tool" blob convert --in bige.pem --out bige.cng --to cng-rsa-full
 "$tool" blob convert --in bige.cng --out got.pem --to pem
 openssl pkey -in bige.pem -out ref.pem
 same ref.pem got.pem "RSA with a 33-bit exponent through CNG"
 
+expect_fail 7 "Is a directory" blob show .
+expect_fail 7 "Is a directory" blob convert --in . --out x.out --to pem
+: >empty.bin
+expect_fail 7 "empty" blob show empty.bin
+head -c 1048577 /dev/zero >huge.bin
+expect_fail 7 "larger than 1048576 bytes" blob show huge.bin
+expect_fail 1 "No such file" blob convert --in k1024.pem --out nodir/x.out --to pem
+mkdir adir
+expect_fail 1 "adir: Is a directory" blob convert --in k1024.pem --out adir --to pem
+expect_fail 1 "Is a directory" blob convert --in k1024.pem --out . --to pem
+[ -z "$(ls adir)" ] || fail "a failed conversion wrote into adir/"
+mkdir ro && chmod 555 ro
+if [ "$(id -u)" != 0 ]; then
+	expect_fail 1 "Permission denied" blob convert --in k1024.pem --out ro/x.out --to pem
+elif command -v setpriv >/dev/null 2>&1; then
+	chmod 711 "$tmp"
+	chmod 644 k1024.pem
+	set +e
+	setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$tool" blob convert --in k1024.pem --out ro/x.out --to pem >out.txt 2>err.txt
+	status=$?
+	set -e
+	[ "$status" = 1 ] || fail "unwritable directory: exit $status"
+	[ "$(wc -l <err.txt)" = 1 ] && grep -q "Permission denied" err.txt ||
+		fail "unwritable directory: $(cat err.txt)"
+	ok
+fi
+[ -z "$(ls ro)" ] || fail "a failed conversion left files in ro/"
+[ -z "$(ls | grep '\.tmp')" ] || fail "temporary files left behind"
+expect_fail 2 "unknown option '--bogus'" blob convert --bogus
+expect_fail 2 "unknown option '-x'" blob show -x k1024.pem
+expect_fail 2 "option '--to' needs a value" blob convert --in k1024.pem --out x.out --to
 expect_fail 2 "unknown output format" blob convert --in k1024.pem --out x.out --to msblob
 expect_fail 2 "unknown output format" blob convert --in k1024.pem --out x.out --to traditional
 expect_fail 2 "unknown key spec" blob convert --in k1024.pem --out x.out --to pem --key-spec x

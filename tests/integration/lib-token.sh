@@ -34,7 +34,7 @@ token_find_mdp11()
 	if [ -z "${MODULE:-}" ]; then
 		MODULE=$top_builddir/.libs/mdp11.so
 	fi
-	VCARD_TOOL=${VCARD_TOOL:-$top_builddir/mdp11-vcard}
+	VCARD_TOOL=${VCARD_TOOL:-$top_builddir/src/tools/mdp11-vcard}
 	[ -f "$MODULE" ] || fail "module $MODULE is not built"
 	[ -x "$VCARD_TOOL" ] || fail "$VCARD_TOOL is not built"
 }
@@ -112,7 +112,7 @@ token_setup()
 
 	p11 --login --pin "$PIN" --keypairgen --key-type rsa:2048 --id "$RSA_ID" \
 		--label "rsa2048" >"$WORK/keygen-rsa.log" 2>&1 || fail "RSA-2048 key generation failed"
-	p11 --login --pin "$PIN" --keypairgen --key-type EC:prime256v1 --id "$EC_ID" \
+	p11 --login --pin "$PIN" --keypairgen --key-type EC:prime256v1 --usage-sign --id "$EC_ID" \
 		--label "p256" >"$WORK/keygen-ec.log" 2>&1 || fail "P-256 key generation failed"
 
 	p11 --read-object --type pubkey --id "$RSA_ID" -o "$WORK/rsa-pub.der" \

@@ -15,6 +15,9 @@ pcsc_start "$state"
 fifo="$PCSC_TMP/probe.in"
 out="$PCSC_TMP/probe.out"
 mkfifo "$fifo"
+# The probe's redirections wait for the FIFO's writer, so create its output file first: ask()
+# must never read a file that does not exist yet.
+: >"$out"
 "$probe" "$PCSC_READER" session <"$fifo" >"$out" 2>"$PCSC_TMP/probe.log" &
 probe_pid=$!
 exec 3>"$fifo"

@@ -7,21 +7,59 @@ if [ -z "${VCARD_BIN:-}" ] && [ -x "$top_builddir/src/tools/mdp11-vcard" ]; then
 	VCARD_BIN=$top_builddir/src/tools/mdp11-vcard
 fi
 . "$top_srcdir/tests/integration/lib-pcsc.sh"
+[ -x "$VCARD_BIN" ] || pcsc_skip "mdp11-vcard is not built"
 pcsc_enter_ns "$@"
 
 PIN=123456
 ADMIN=0102030405060708090a0b0c0d0e0f101112131415161718
 MODULE=$top_builddir/.libs/mdp11.so
 [ -f "$MODULE" ] || pcsc_fail "$MODULE is not built"
+asan_lib=$(ldd "$MODULE" 2>/dev/null | awk '/libasan/ {print $3; exit}')
 
-[ -x "$VCARD_BIN" ] || pcsc_fail "$VCARD_BIN is not built"
 "$top_builddir/tests/module/mkcard" "$PCSC_TMP/card.vcard" "$PIN" "$ADMIN" 3 ||
 	pcsc_fail "creating the virtual card failed"
 pcsc_start "$PCSC_TMP/card.vcard"
 
-# 1. Every module test, through pcscd.
-MDP11_TEST_PCSC=1 MDP11_TEST_MODULE=$MODULE "$top_builddir/tests/module/test-module" \
-	>"$PCSC_TMP/test-module.log" 2>&1 || {
+# 1. Every module test, through pcscd, with a card reset by another process and card removal
+# and reinsertion: the test asks for them on a FIFO, this script resets the card (opensc-tool)
+# or stops and restarts the card server.
+fifo=$PCSC_TMP/events
+mkfifo "$fifo.req" "$fifo.ack"
+MDP11_TEST_PCSC=1 MDP11_TEST_MODULE=$MODULE MDP11_TEST_EVENT_FIFO=$fifo \
+	"$top_builddir/tests/module/test-module" >"$PCSC_TMP/test-module.log" 2>&1 &
+test_pid=$!
+pcsc_add_cleanup "kill $test_pid 2>/dev/null"
+# If the test ends without asking for reinsertion (it failed), unblock the loop below.
+(
+	while kill -0 "$test_pid" 2>/dev/null; do
+		sleep 1
+	done
+	echo exit >"$fifo.req"
+) &
+watch_pid=$!
+pcsc_add_cleanup "kill $watch_pid 2>/dev/null"
+while read -r req <"$fifo.req"; do
+	case "$req" in
+	exit)
+		break
+		;;
+	reset)
+		opensc-tool --reader 0 --reset warm >/dev/null 2>&1 ||
+			pcsc_fail "opensc-tool could not reset the card"
+		;;
+	remove)
+		vcard_stop
+		pcsc_wait_card absent
+		;;
+	insert)
+		vcard_start "$PCSC_TMP/card.vcard"
+		pcsc_wait_card present
+		;;
+	esac
+	echo done >"$fifo.ack"
+	[ "$req" = insert ] && break
+done
+wait "$test_pid" || {
 	tail -n 80 "$PCSC_TMP/test-module.log"
 	pcsc_fail "the module tests failed over PC/SC"
 }
@@ -35,6 +73,13 @@ rm -f "$PCSC_TMP/card.vcard"
 "$top_builddir/tests/module/mkcard" "$PCSC_TMP/card.vcard" "$PIN" "$ADMIN" ||
 	pcsc_fail "creating the virtual card failed"
 pcsc_start "$PCSC_TMP/card.vcard"
+# --enable-asan: the sanitizer runtime first in the uninstrumented clients (OpenSC tools);
+# set after pcscd and the card server are running.
+if [ -n "$asan_lib" ]; then
+	LD_PRELOAD=$asan_lib
+	ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0
+	export LD_PRELOAD ASAN_OPTIONS
+fi
 printf '[readers]\npcsc = yes\n' >"$PCSC_TMP/mdp11.conf"
 MDP11_CONF=$PCSC_TMP/mdp11.conf
 export MDP11_CONF

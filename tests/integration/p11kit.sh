@@ -6,6 +6,8 @@
 # (P11_KIT_SERVER_ADDRESS) lists it, signs with both keys (verified by openssl) and verifies.
 set -eu
 . "$top_srcdir/tests/integration/lib-run.sh"
+. "$top_srcdir/tests/integration/lib-p11kit.sh"
+p11kit_enter_ns "$@"
 run_init p11kit
 LIBDIR=${P11KIT_LIBDIR:-/usr/lib/x86_64-linux-gnu}
 PROXY=$LIBDIR/p11-kit-proxy.so
@@ -14,12 +16,7 @@ need_tool openssl pkcs11-tool python3 p11-kit "$PROXY" "$CLIENT"
 . "$top_srcdir/tests/integration/lib-token.sh"
 token_setup
 
-# p11-kit 0.24 merges the user's module files (~/.config/pkcs11/modules) with the system ones.
-HOME=$WORK/home
-XDG_CONFIG_HOME=$HOME/.config
-export HOME XDG_CONFIG_HOME
-mkdir -p "$HOME/.config/pkcs11/modules"
-printf 'module: %s\n' "$MODULE" >"$HOME/.config/pkcs11/modules/mdp11-test.module"
+p11kit_register mdp11-test
 
 run_to 60 list-modules p11-kit list-modules || fail "p11-kit list-modules failed"
 python3 - "$WORK/list-modules.log" "$TOKEN_LABEL" "$MODULE" <<'PY' ||

@@ -65,7 +65,7 @@ ssh_run()
 {
 	_n=$1
 	shift
-	run_to 60 "$_n" ssh -F /dev/null -p "$PORT" -o BatchMode=no -o StrictHostKeyChecking=yes \
+	run_to 60 "$_n" ssh -F none -p "$PORT" -o BatchMode=no -o StrictHostKeyChecking=yes \
 		-o UserKnownHostsFile="$WORK/known_hosts" -o IdentitiesOnly=yes \
 		-o PreferredAuthentications=publickey -o ConnectTimeout=10 -v "$@" \
 		"$USER_NAME@127.0.0.1" 'echo mdp11-ssh-ok' </dev/null &&

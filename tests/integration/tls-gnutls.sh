@@ -1,11 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # TLS client authentication with GnuTLS: the module registered for p11-kit through a test-local
-# module file (under a temporary HOME); gnutls-cli takes key and certificate as pkcs11: URIs
+# module file (tests/integration/lib-p11kit.sh); gnutls-cli takes key and certificate as pkcs11: URIs
 # against openssl s_server requiring a client certificate (RSA-2048 TLS 1.3 and 1.2, EC P-256
 # TLS 1.3); p11tool --list-all shows the card's objects and p11tool --test-sign signs with each key.
 set -eu
 . "$top_srcdir/tests/integration/lib-run.sh"
+. "$top_srcdir/tests/integration/lib-p11kit.sh"
+p11kit_enter_ns "$@"
 run_init tls-gnutls
 need_tool openssl pkcs11-tool python3 gnutls-cli p11tool
 . "$top_srcdir/tests/integration/lib-token.sh"
@@ -13,12 +15,7 @@ need_tool openssl pkcs11-tool python3 gnutls-cli p11tool
 token_setup
 token_server_cert
 
-# p11-kit 0.24 merges the user's module files (~/.config/pkcs11/modules) with the system ones.
-HOME=$WORK/home
-XDG_CONFIG_HOME=$HOME/.config
-export HOME XDG_CONFIG_HOME
-mkdir -p "$HOME/.config/pkcs11/modules"
-printf 'module: %s\n' "$MODULE" >"$HOME/.config/pkcs11/modules/mdp11-test.module"
+p11kit_register mdp11-test
 GNUTLS_PIN=$PIN
 export GNUTLS_PIN
 

@@ -44,6 +44,12 @@ run() {
 }
 grep_out() { grep -q -- "$1" "$tmp/out" || fail "stdout lacks '$1'"; ok; }
 grep_err() { grep -q -- "$1" "$tmp/err" || fail "stderr lacks '$1'"; ok; }
+# The message of a failure is one line, with a reason (never a leftover "success").
+one_line_err() {
+	[ "$(wc -l <"$tmp/err")" = 1 ] || fail "stderr is not one line"
+	! grep -q "success" "$tmp/err" || fail "stderr gives no reason"
+	ok
+}
 hex2bin() { perl -ne 'next if /^\s*#/; s/\s+//g; print pack("H*", $_)' "$1" >"$2"; }
 # json EXPR: evaluate a Python expression over the last stdout parsed as JSON (d).
 json() {
@@ -74,6 +80,7 @@ run 2 "$tool" bogus
 run 2 "$tool" list --bogus
 grep_err "unknown option"
 run 2 "$tool" pin
+one_line_err
 run 2 "$tool" pin frobnicate
 
 # ---- no card at all ----
@@ -203,7 +210,8 @@ grep_out 'container 0 "alice"'
 spki_of rsa.pem rsa.spki
 check_pub 0 rsa.spki
 
-run 0 "$tool" import $sel $opin --in rsa2.capi --name capi
+# --format (the blob format names) gives the input format, as --from does.
+run 0 "$tool" import $sel $opin --in rsa2.capi --format capi-private --name capi
 grep_out "keyexchange"
 spki_of rsa2.pem rsa2.spki
 check_pub 1 rsa2.spki
@@ -250,6 +258,17 @@ run 0 "$tool" list $sel
 grep_out "Alice Example"
 grep_out "CN=Bob P12"
 grep_out "cngpriv"
+# The card facts and the table columns; the expiry is the certificate's notAfter date.
+grep_out "card: *GIDS"
+grep_out "serial: *0011223344556677"
+grep_out "cardid: *00112233445566778899aabbccddeeff"
+grep_out "PIN: *3 of 3 tries left"
+grep_out "containers free, free bytes not reported by the card"
+grep_out "cache: *memory (cardcf: "
+grep_out "IDX  NAME .* KEY SPEC  *BITS DEF EXPIRES  *CERTIFICATE SUBJECT"
+expiry=$(openssl x509 -in rsa.crt -noout -enddate -dateopt iso_8601 | sed 's/notAfter=//' |
+	cut -c1-10)
+grep_out "^    0  *alice  *keyexchange  *2048 yes $expiry O=mdp11 test,CN=Alice Example"
 run 0 "$tool" list $sel --json
 [ "$(json '[c["index"] for c in d["cards"][0]["containers"]]')" = \
 	"[0, 1, 2, 3, 4, 5, 6, 7, 8, 20]" ] || fail "container indexes"
@@ -301,6 +320,18 @@ unchanged before
 run 7 "$tool" import $sel $opin --in garbage.bin
 unchanged before
 run 7 "$tool" import $sel $opin --in nonexistent.pem
+run 7 "$tool" import $sel $opin --in rsa2.pem --format capi-private
+one_line_err
+run 7 "$tool" import $sel $opin --in .
+grep_err "Is a directory"
+: >empty.pin
+run 2 "$tool" import $sel --pin-file empty.pin --in rsa2.pem
+grep_err "the PIN is empty"
+one_line_err
+run 2 "$tool" import $sel --pin-file nonexistent.pin --in rsa2.pem
+grep_err "nonexistent.pin: No such file"
+one_line_err
+unchanged before
 run 7 "$tool" import $sel $opin --in rsa6.pub
 grep_err "private key"
 run 7 "$tool" import $sel $opin --in rsa2.pem --cert rsa.crt
@@ -315,8 +346,11 @@ run 2 "$tool" import $sel --in rsa2.pem
 grep_err "PIN"
 run 9 "$tool" import $sel $opin --in rsa2.pem --name alice
 grep_err "KSP_E_EXISTS"
+grep_err "overwrite"
 unchanged before
 run 4 "$tool" import $sel --pin-file badpin --in rsa2.pem
+grep_err "wrong PIN (2 tries left)"
+one_line_err
 # A wrong PIN spends a try: take the snapshot again after a good login resets the counter.
 run 0 "$tool" generate $sel $opin --type ec:p256 --name reset-tries
 run 0 "$tool" delete $sel $opin --name reset-tries
@@ -409,6 +443,26 @@ cp conf.saved "$MDP11_CONF"
 printf '[policy]\nrsa_max_bits = 2048\nrsa_default_bits = 2048\n' >>"$MDP11_CONF"
 run 6 "$tool" generate $sel $opin --type rsa:3072
 cp conf.saved "$MDP11_CONF"
+# Progress: on a terminal a slow generation shows the elapsed seconds (script(1) gives a pty;
+# a generation can be quicker than the first tick, so up to three tries).
+if command -v script >/dev/null 2>&1; then
+	shown=no
+	for i in 1 2 3; do
+		script -qec "'$tool' generate $sel $opin --type rsa:4096 --name gen-progress" \
+			/dev/null </dev/null >tty.out 2>&1 || fail "generate on a terminal"
+		"$tool" delete $sel $opin --name gen-progress >/dev/null 2>&1 || fail "delete"
+		grep -q "Generated RSA-4096" tty.out || fail "generate on a terminal: $(cat tty.out)"
+		if grep -q "generating RSA-4096 on the card\.\.\. [0-9]*s" tty.out; then
+			shown=yes
+			break
+		fi
+	done
+	[ "$shown" = yes ] || fail "no progress shown on a terminal"
+	ok
+fi
+run 0 "$tool" generate $sel $opin --type rsa:1024 --name gen-quiet
+grep -q "generating" "$tmp/err" && fail "progress shown when stderr is not a terminal"
+run 0 "$tool" delete $sel $opin --name gen-quiet
 run 0 "$tool" list $sel --json
 python3 - "$tmp/out" <<'EOF' || fail "generated keys in the listing"
 import json, sys
@@ -467,6 +521,11 @@ ok
 printf '%s\n' 24682468 >pin2
 run 4 "$tool" pin change $sel --pin-file badpin --new-pin-file pin2
 grep_err "wrong PIN"
+one_line_err
+printf '12\n' >short.pin
+run 1 "$tool" pin change $sel --pin-file pin --new-pin-file short.pin
+grep_err "refused the PIN (GIDS cards take 4 to 16"
+one_line_err
 run 0 "$tool" pin change $sel --pin-file pin --new-pin-file pin2
 run 4 "$tool" generate $sel $opin --type ec:p256
 run 0 "$tool" generate $sel --pin-file pin2 --type ec:p256 --name after-change
@@ -492,10 +551,14 @@ run 0 "$tool" list $sel --json
 ok
 run 5 "$tool" import $sel $opin --in rsa2.pem
 run 4 "$tool" pin unblock $sel --admin-key-file badadmin --new-pin-file pin
+grep_err "unblock: wrong admin key"
+one_line_err
 run 0 "$tool" pin unblock $sel --admin-key-file admin --new-pin-file pin
 run 0 "$tool" generate $sel $opin --type ec:p256 --name after-unblock
 printf '%s\n' 0f0e0d0c0b0a09080f0e0d0c0b0a09080f0e0d0c0b0a0908 >admin2
 run 4 "$tool" pin change-admin-key $sel --admin-key-file badadmin --new-admin-key-file admin2
+grep_err "wrong admin key"
+one_line_err
 run 0 "$tool" pin change-admin-key $sel --admin-key-file admin --new-admin-key-file admin2
 run 4 "$tool" pin unblock $sel --admin-key-file admin --new-pin-file pin
 run 0 env ADMIN2="$(cat admin2)" "$tool" pin unblock $sel --admin-key-env ADMIN2 \

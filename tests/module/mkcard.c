@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Test helper: create an initialized virtual card state file (mkcard FILE PIN ADMIN-HEX [TRIES]). */
+/* Test helper: create an initialized virtual card state file (mkcard FILE PIN ADMIN-HEX [TRIES]).
+ */
 #include "config.h"
 
 #include <stdio.h>
@@ -11,7 +12,7 @@
 int
 main(int argc, char **argv)
 {
-	struct vcard_init_params params = { 0 };
+	struct vcard_init_params params = {0};
 	uint8_t admin[VCARD_ADMIN_KEY_LEN];
 	size_t i;
 

@@ -43,9 +43,9 @@ p11test_module_path(void)
 int
 p11test_setup(void)
 {
-	static const uint8_t admin[24] = { 1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12,
-					   13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24 };
-	struct vcard_init_params params = { 0 };
+	static const uint8_t admin[24] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12,
+					  13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24};
+	struct vcard_init_params params = {0};
 	CK_C_GetFunctionList get;
 	FILE *f;
 
@@ -140,20 +140,20 @@ CK_RV
 p11test_gen_rsa(CK_SESSION_HANDLE s, CK_ULONG bits, bool exchange, const char *id,
 		CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv)
 {
-	CK_MECHANISM mech = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
+	CK_MECHANISM mech = {CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0};
 	CK_BBOOL t = CK_TRUE, x = exchange ? CK_TRUE : CK_FALSE;
-	CK_BYTE e[] = { 1, 0, 1 };
+	CK_BYTE e[] = {1, 0, 1};
 	CK_ATTRIBUTE pubt[] = {
-		{ CKA_TOKEN, &t, sizeof(t) },
-		{ CKA_MODULUS_BITS, &bits, sizeof(bits) },
-		{ CKA_PUBLIC_EXPONENT, e, sizeof(e) },
-		{ CKA_VERIFY, &t, sizeof(t) },
+		{CKA_TOKEN, &t, sizeof(t)},
+		{CKA_MODULUS_BITS, &bits, sizeof(bits)},
+		{CKA_PUBLIC_EXPONENT, e, sizeof(e)},
+		{CKA_VERIFY, &t, sizeof(t)},
 	};
 	CK_ATTRIBUTE privt[] = {
-		{ CKA_TOKEN, &t, sizeof(t) },
-		{ CKA_SIGN, &t, sizeof(t) },
-		{ CKA_DECRYPT, &x, sizeof(x) },
-		{ CKA_ID, (void *)id, id ? strlen(id) : 0 },
+		{CKA_TOKEN, &t, sizeof(t)},
+		{CKA_SIGN, &t, sizeof(t)},
+		{CKA_DECRYPT, &x, sizeof(x)},
+		{CKA_ID, (void *)id, id ? strlen(id) : 0},
 	};
 
 	return p11->C_GenerateKeyPair(s, &mech, pubt, 4, privt, id ? 4 : 3, pub, priv);
@@ -177,19 +177,19 @@ CK_RV
 p11test_gen_ec(CK_SESSION_HANDLE s, const char *curve_oid_hex, bool derive, const char *id,
 	       CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv)
 {
-	CK_MECHANISM mech = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+	CK_MECHANISM mech = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
 	CK_BBOOL t = CK_TRUE, d = derive ? CK_TRUE : CK_FALSE, sg = derive ? CK_FALSE : CK_TRUE;
 	CK_BYTE params[64];
 	size_t plen = unhex(curve_oid_hex, params);
 	CK_ATTRIBUTE pubt[] = {
-		{ CKA_TOKEN, &t, sizeof(t) },
-		{ CKA_EC_PARAMS, params, plen },
+		{CKA_TOKEN, &t, sizeof(t)},
+		{CKA_EC_PARAMS, params, plen},
 	};
 	CK_ATTRIBUTE privt[] = {
-		{ CKA_TOKEN, &t, sizeof(t) },
-		{ CKA_SIGN, &sg, sizeof(sg) },
-		{ CKA_DERIVE, &d, sizeof(d) },
-		{ CKA_ID, (void *)id, id ? strlen(id) : 0 },
+		{CKA_TOKEN, &t, sizeof(t)},
+		{CKA_SIGN, &sg, sizeof(sg)},
+		{CKA_DERIVE, &d, sizeof(d)},
+		{CKA_ID, (void *)id, id ? strlen(id) : 0},
 	};
 
 	return p11->C_GenerateKeyPair(s, &mech, pubt, 2, privt, id ? 4 : 3, pub, priv);
@@ -198,7 +198,7 @@ p11test_gen_ec(CK_SESSION_HANDLE s, const char *curve_oid_hex, bool derive, cons
 void *
 p11test_attr(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE t, CK_ULONG *len)
 {
-	CK_ATTRIBUTE a = { t, NULL, 0 };
+	CK_ATTRIBUTE a = {t, NULL, 0};
 	void *p;
 
 	if (p11->C_GetAttributeValue(s, o, &a, 1) != CKR_OK ||
@@ -221,7 +221,7 @@ p11test_attr(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE t, CK_UL
 CK_ULONG
 p11test_count(CK_SESSION_HANDLE s, CK_ATTRIBUTE_TYPE t, CK_ULONG v)
 {
-	CK_ATTRIBUTE a = { t, &v, sizeof(v) };
+	CK_ATTRIBUTE a = {t, &v, sizeof(v)};
 	CK_OBJECT_HANDLE h[64];
 	CK_ULONG n = 0;
 

@@ -77,7 +77,7 @@ app_unlock(void *m)
 static void
 test_initialize_rules(void)
 {
-	CK_C_INITIALIZE_ARGS args = { 0 };
+	CK_C_INITIALIZE_ARGS args = {0};
 	CK_INFO info;
 	CK_ULONG n = 0;
 
@@ -117,7 +117,7 @@ test_interfaces(void)
 	CK_C_GetInterfaceList get_list;
 	CK_C_GetInterface get;
 	CK_INTERFACE list[4], *itf = NULL;
-	CK_VERSION v30 = { 3, 0 }, v240 = { 2, 40 }, v99 = { 9, 9 };
+	CK_VERSION v30 = {3, 0}, v240 = {2, 40}, v99 = {9, 9};
 	CK_ULONG n = 0;
 	CK_FUNCTION_LIST_3_0 *f3;
 	void *dl = dlopen(p11test_module_path(), RTLD_NOW | RTLD_NOLOAD);
@@ -149,7 +149,7 @@ test_interfaces(void)
 	CU_ASSERT_EQUAL_FATAL(p11test_init(), CKR_OK);
 	{
 		CK_SESSION_HANDLE s = p11test_open(false, false);
-		CK_MECHANISM m = { CKM_SHA256, NULL, 0 };
+		CK_MECHANISM m = {CKM_SHA256, NULL, 0};
 
 		CU_ASSERT_EQUAL(f3->C_MessageSignInit(s, &m, 0), CKR_FUNCTION_NOT_SUPPORTED);
 		CU_ASSERT_EQUAL(f3->C_EncryptMessage(s, NULL, 0, NULL, 0, NULL, 0, NULL, NULL),
@@ -177,8 +177,7 @@ test_exports(void)
 	int c_syms = 0, others = 0;
 	FILE *p;
 
-	snprintf(cmd, sizeof(cmd), "nm -D --defined-only '%s' 2>/dev/null",
-		 p11test_module_path());
+	snprintf(cmd, sizeof(cmd), "nm -D --defined-only '%s' 2>/dev/null", p11test_module_path());
 	p = popen(cmd, "r");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	while (fgets(line, sizeof(line), p)) {
@@ -221,6 +220,74 @@ test_bad_config(void)
 	unlink(path);
 }
 
+static void *
+waiter(void *arg)
+{
+	CK_SLOT_ID id;
+
+	return (void *)(long)p11->C_WaitForSlotEvent(0, &id, NULL);
+}
+
+/* A blocked C_WaitForSlotEvent returns when another thread calls C_Finalize. */
+static void
+test_wait_finalize(void)
+{
+	pthread_t th;
+	void *r = NULL;
+	CK_SLOT_ID id;
+
+	CU_ASSERT_EQUAL_FATAL(p11test_init(), CKR_OK);
+	CU_ASSERT_EQUAL(p11->C_WaitForSlotEvent(CKF_DONT_BLOCK, NULL, NULL), CKR_ARGUMENTS_BAD);
+	CU_ASSERT_EQUAL(p11->C_WaitForSlotEvent(CKF_DONT_BLOCK, &id, &id), CKR_ARGUMENTS_BAD);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, waiter, NULL), 0);
+	usleep(300000);
+	CU_ASSERT_EQUAL(p11->C_Finalize(NULL), CKR_OK);
+	CU_ASSERT_EQUAL(pthread_join(th, &r), 0);
+	CU_ASSERT_EQUAL((CK_RV)(long)r, CKR_CRYPTOKI_NOT_INITIALIZED);
+}
+
+/* A virtual card named in the configuration file, with a token label override. */
+static void
+test_config_vcard(void)
+{
+	char path[600];
+	char *keep_conf = strdup(getenv("MDP11_CONF")), *keep_vcard = NULL;
+	CK_SLOT_ID slots[4];
+	CK_SLOT_INFO si;
+	CK_TOKEN_INFO ti;
+	CK_ULONG n = 4;
+	FILE *f;
+
+	if (p11test_pcsc()) {
+		free(keep_conf);
+		return;
+	}
+	keep_vcard = strdup(getenv("MDP11_VCARD"));
+	snprintf(path, sizeof(path), "%s.vc.conf", p11test_card_path());
+	f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fprintf(f,
+		"debug = 0\n[readers]\npcsc = no\n[token]\nlabel = \"Configured\"\n"
+		"[vcard \"my card\"]\npath = %s\n",
+		p11test_card_path());
+	fclose(f);
+	setenv("MDP11_CONF", path, 1);
+	unsetenv("MDP11_VCARD");
+	CU_ASSERT_EQUAL_FATAL(p11->C_Initialize(NULL), CKR_OK);
+	CU_ASSERT_EQUAL(p11->C_GetSlotList(CK_TRUE, slots, &n), CKR_OK);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_EQUAL(p11->C_GetSlotInfo(slots[0], &si), CKR_OK);
+	CU_ASSERT(memcmp(si.slotDescription, "my card ", 8) == 0);
+	CU_ASSERT_EQUAL(p11->C_GetTokenInfo(slots[0], &ti), CKR_OK);
+	CU_ASSERT(memcmp(ti.label, "Configured ", 11) == 0);
+	CU_ASSERT_EQUAL(p11->C_Finalize(NULL), CKR_OK);
+	setenv("MDP11_CONF", keep_conf, 1);
+	setenv("MDP11_VCARD", keep_vcard, 1);
+	free(keep_conf);
+	free(keep_vcard);
+	unlink(path);
+}
+
 /* ---- slots and tokens ---- */
 
 static void
@@ -237,7 +304,11 @@ test_slots(void)
 	CU_ASSERT_EQUAL_FATAL(p11test_init(), CKR_OK);
 	CU_ASSERT_EQUAL(p11->C_GetSlotList(CK_FALSE, NULL, NULL), CKR_ARGUMENTS_BAD);
 	CU_ASSERT_EQUAL(p11->C_GetSlotList(CK_FALSE, NULL, &n), CKR_OK);
-	CU_ASSERT_EQUAL(n, 1);
+	if (p11test_pcsc()) {
+		CU_ASSERT(n >= 1); /* vpcd offers two readers, one with the card */
+	} else {
+		CU_ASSERT_EQUAL(n, 1);
+	}
 	n = 0;
 	CU_ASSERT_EQUAL(p11->C_GetSlotList(CK_TRUE, slots, &n), CKR_BUFFER_TOO_SMALL);
 	CU_ASSERT_EQUAL(n, 1);
@@ -346,13 +417,13 @@ test_keygen(void)
 {
 	CK_SESSION_HANDLE ro = p11test_open(false, false), s = p11test_open(true, false);
 	CK_OBJECT_HANDLE pub, priv;
-	CK_MECHANISM mech = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+	CK_MECHANISM mech = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
 	CK_BBOOL f = CK_FALSE, t = CK_TRUE;
-	CK_BYTE p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
-	CK_ATTRIBUTE sess_tmpl[] = { { CKA_TOKEN, &f, 1 }, { CKA_EC_PARAMS, p256, sizeof(p256) } };
-	CK_ATTRIBUTE both[] = { { CKA_SIGN, &t, 1 }, { CKA_DERIVE, &t, 1 } };
-	CK_ATTRIBUTE ec_name[] = { { CKA_EC_PARAMS, (void *)"\x13\x0aprime256v1", 12 } };
-	CK_ATTRIBUTE none[] = { { CKA_SIGN, &t, 1 } };
+	CK_BYTE p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+	CK_ATTRIBUTE sess_tmpl[] = {{CKA_TOKEN, &f, 1}, {CKA_EC_PARAMS, p256, sizeof(p256)}};
+	CK_ATTRIBUTE both[] = {{CKA_SIGN, &t, 1}, {CKA_DERIVE, &t, 1}};
+	CK_ATTRIBUTE ec_name[] = {{CKA_EC_PARAMS, (void *)"\x13\x0aprime256v1", 12}};
+	CK_ATTRIBUTE none[] = {{CKA_SIGN, &t, 1}};
 
 	CU_ASSERT_EQUAL(p11test_gen_rsa(s, 2048, true, "rsa1", &pub, &priv),
 			CKR_USER_NOT_LOGGED_IN);
@@ -373,11 +444,11 @@ test_keygen(void)
 	CU_ASSERT_EQUAL(p11->C_GenerateKeyPair(s, &mech, none, 1, none, 1, &pub, &priv),
 			CKR_MECHANISM_INVALID);
 	{
-		CK_MECHANISM rm = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
+		CK_MECHANISM rm = {CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0};
 		CK_ULONG bits = 2048;
-		CK_BYTE e3[] = { 3 };
-		CK_ATTRIBUTE bad_e[] = { { CKA_MODULUS_BITS, &bits, sizeof(bits) },
-					 { CKA_PUBLIC_EXPONENT, e3, 1 } };
+		CK_BYTE e3[] = {3};
+		CK_ATTRIBUTE bad_e[] = {{CKA_MODULUS_BITS, &bits, sizeof(bits)},
+					{CKA_PUBLIC_EXPONENT, e3, 1}};
 
 		CU_ASSERT_EQUAL(p11->C_GenerateKeyPair(s, &rm, bad_e, 2, none, 1, &pub, &priv),
 				CKR_ATTRIBUTE_VALUE_INVALID);
@@ -393,6 +464,49 @@ test_keygen(void)
 	mech.mechanism = CKM_EC_KEY_PAIR_GEN;
 	CU_ASSERT_EQUAL(p11->C_GenerateKeyPair(s, &mech, ec_name, 1, none, 1, &pub, &priv), CKR_OK);
 	CU_ASSERT_EQUAL(p11->C_DestroyObject(s, priv), CKR_OK);
+	/* Vendor attributes: container index and key spec chosen, overwrite asked for. */
+	{
+		CK_ULONG idx = 7, spec = 6 /* AT_ECDHE_P256 */, got = 0;
+		CK_BYTE p384[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
+		CK_ATTRIBUTE pt[] = {{CKA_EC_PARAMS, p256, sizeof(p256)}};
+		CK_ATTRIBUTE vt[] = {{CKA_MDP11_CONTAINER_INDEX, &idx, sizeof(idx)},
+				     {CKA_MDP11_KEY_SPEC, &spec, sizeof(spec)},
+				     {CKA_ID, (void *)"vendor", 6}};
+		CK_ATTRIBUTE ow[] = {{CKA_MDP11_OVERWRITE, &t, 1}, {CKA_ID, (void *)"vendor", 6}};
+		CK_ATTRIBUTE q = {CKA_MDP11_CONTAINER_INDEX, &got, sizeof(got)};
+		CK_ATTRIBUTE q2 = {CKA_MDP11_KEY_SPEC, &got, sizeof(got)};
+		CK_ATTRIBUTE p384t[] = {{CKA_EC_PARAMS, p384, sizeof(p384)}};
+
+		CU_ASSERT_EQUAL(p11->C_GenerateKeyPair(s, &mech, pt, 1, vt, 3, &pub, &priv),
+				CKR_OK);
+		CU_ASSERT_EQUAL(p11->C_GetAttributeValue(s, priv, &q, 1), CKR_OK);
+		CU_ASSERT_EQUAL(got, 7);
+		CU_ASSERT_EQUAL(p11->C_GetAttributeValue(s, priv, &q2, 1), CKR_OK);
+		CU_ASSERT_EQUAL(got, 6);
+		/* The same CKA_ID again: refused, unless overwriting is asked for. */
+		CU_ASSERT_EQUAL(p11->C_GenerateKeyPair(s, &mech, p384t, 1, &ow[1], 1, &pub, &priv),
+				CKR_ATTRIBUTE_VALUE_INVALID);
+		CU_ASSERT_EQUAL(p11->C_GenerateKeyPair(s, &mech, p384t, 1, ow, 2, &pub, &priv),
+				CKR_OK);
+		q2.pValue = &got;
+		CU_ASSERT_EQUAL(p11->C_GetAttributeValue(s, priv, &q2, 1), CKR_OK);
+		CU_ASSERT_EQUAL(got, 4); /* AT_ECDSA_P384 */
+		spec = 1;		 /* an RSA key spec for an EC key */
+		CU_ASSERT_EQUAL(p11->C_GenerateKeyPair(s, &mech, pt, 1, vt, 2, &pub, &priv),
+				CKR_TEMPLATE_INCONSISTENT);
+	}
+	{
+		CK_OBJECT_HANDLE h[4];
+		CK_ULONG n = 0;
+		CK_ATTRIBUTE a = {CKA_ID, (void *)"vendor", 6};
+
+		CU_ASSERT_EQUAL(p11->C_FindObjectsInit(s, &a, 1), CKR_OK);
+		CU_ASSERT_EQUAL(p11->C_FindObjects(s, h, 4, &n), CKR_OK);
+		CU_ASSERT_EQUAL(p11->C_FindObjectsFinal(s), CKR_OK);
+		CU_ASSERT_EQUAL(n, 2); /* one key pair left: the overwritten one is gone */
+		for (CK_ULONG i = 0; i < n; i++)
+			p11->C_DestroyObject(s, h[i]);
+	}
 	CU_ASSERT_EQUAL(p11->C_CloseAllSessions(test_slot), CKR_OK);
 }
 
@@ -406,22 +520,19 @@ test_attributes(void)
 	CK_BBOOL sens = 0, extr = 1, local = 0, decrypt = 0;
 	CK_BYTE small[4], *p;
 	CK_ATTRIBUTE tmpl[] = {
-		{ CKA_CLASS, &cls, sizeof(cls) },
-		{ CKA_SENSITIVE, &sens, 1 },
-		{ CKA_EXTRACTABLE, &extr, 1 },
-		{ CKA_LOCAL, &local, 1 },
-		{ CKA_DECRYPT, &decrypt, 1 },
-		{ CKA_MDP11_KEY_SPEC, &spec, sizeof(spec) },
+		{CKA_CLASS, &cls, sizeof(cls)}, {CKA_SENSITIVE, &sens, 1},
+		{CKA_EXTRACTABLE, &extr, 1},	{CKA_LOCAL, &local, 1},
+		{CKA_DECRYPT, &decrypt, 1},	{CKA_MDP11_KEY_SPEC, &spec, sizeof(spec)},
 	};
 	CK_ATTRIBUTE q[] = {
-		{ CKA_MODULUS, NULL, 0 },
-		{ CKA_PRIVATE_EXPONENT, NULL, 0 },
-		{ CKA_VALUE_BITS, NULL, 0 },
+		{CKA_MODULUS, NULL, 0},
+		{CKA_PRIVATE_EXPONENT, NULL, 0},
+		{CKA_VALUE_BITS, NULL, 0},
 	};
-	CK_ATTRIBUTE tiny = { CKA_MODULUS, small, sizeof(small) };
-	CK_ATTRIBUTE mb = { CKA_MODULUS_BITS, &bits, sizeof(bits) };
-	CK_ATTRIBUTE setl = { CKA_LABEL, (void *)"new label", 9 };
-	CK_ATTRIBUTE setcls = { CKA_CLASS, &cls, sizeof(cls) };
+	CK_ATTRIBUTE tiny = {CKA_MODULUS, small, sizeof(small)};
+	CK_ATTRIBUTE mb = {CKA_MODULUS_BITS, &bits, sizeof(bits)};
+	CK_ATTRIBUTE setl = {CKA_LABEL, (void *)"new label", 9};
+	CK_ATTRIBUTE setcls = {CKA_CLASS, &cls, sizeof(cls)};
 
 	CU_ASSERT_EQUAL(p11->C_GetAttributeValue(s, rsa_priv, tmpl, 6), CKR_OK);
 	CU_ASSERT_EQUAL(cls, CKO_PRIVATE_KEY);
@@ -478,11 +589,14 @@ test_data_objects(void)
 	CK_OBJECT_CLASS cls = CKO_DATA;
 	CK_BBOOL t = CK_TRUE, f = CK_FALSE;
 	CK_ATTRIBUTE tmpl[] = {
-		{ CKA_CLASS, &cls, sizeof(cls) },     { CKA_TOKEN, &t, 1 },
-		{ CKA_PRIVATE, &f, 1 },              { CKA_LABEL, (void *)"note", 4 },
-		{ CKA_APPLICATION, (void *)"test", 4 }, { CKA_VALUE, (void *)"hello", 5 },
+		{CKA_CLASS, &cls, sizeof(cls)},
+		{CKA_TOKEN, &t, 1},
+		{CKA_PRIVATE, &f, 1},
+		{CKA_LABEL, (void *)"note", 4},
+		{CKA_APPLICATION, (void *)"test", 4},
+		{CKA_VALUE, (void *)"hello", 5},
 	};
-	CK_ATTRIBUTE setv = { CKA_VALUE, (void *)"world!", 6 };
+	CK_ATTRIBUTE setv = {CKA_VALUE, (void *)"world!", 6};
 	CK_OBJECT_HANDLE h = 0;
 	CK_ULONG len;
 	char *v;
@@ -531,13 +645,13 @@ test_certificate(void)
 	CK_OBJECT_HANDLE h = 0, found[4];
 	CK_ULONG n = 0, len;
 	CK_ATTRIBUTE tmpl[] = {
-		{ CKA_CLASS, &cls, sizeof(cls) },
-		{ CKA_CERTIFICATE_TYPE, &ct, sizeof(ct) },
-		{ CKA_TOKEN, &t, 1 },
-		{ CKA_VALUE, NULL, 0 },
-		{ CKA_LABEL, (void *)"my cert", 7 },
+		{CKA_CLASS, &cls, sizeof(cls)},
+		{CKA_CERTIFICATE_TYPE, &ct, sizeof(ct)},
+		{CKA_TOKEN, &t, 1},
+		{CKA_VALUE, NULL, 0},
+		{CKA_LABEL, (void *)"my cert", 7},
 	};
-	CK_ATTRIBUTE byid[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_ID, (void *)"rsa1", 4 } };
+	CK_ATTRIBUTE byid[] = {{CKA_CLASS, &cls, sizeof(cls)}, {CKA_ID, (void *)"rsa1", 4}};
 	char *v;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
@@ -658,8 +772,8 @@ ossl_verify(EVP_PKEY *k, CK_MECHANISM_TYPE m, const CK_BYTE *data, size_t len, c
 									 : RSA_NO_PADDING) > 0 &&
 		     EVP_PKEY_verify_recover(ctx, rec, &rlen, sig, sig_len) > 0 && rlen >= len &&
 		     memcmp(rec + rlen - len, data, len) == 0;
-	} else if (m == CKM_RSA_PKCS_PSS || (m >= CKM_SHA256_RSA_PKCS_PSS &&
-					     m <= CKM_SHA512_RSA_PKCS_PSS) ||
+	} else if (m == CKM_RSA_PKCS_PSS ||
+		   (m >= CKM_SHA256_RSA_PKCS_PSS && m <= CKM_SHA512_RSA_PKCS_PSS) ||
 		   m == CKM_SHA1_RSA_PKCS_PSS || m == CKM_SHA224_RSA_PKCS_PSS) {
 		ok = EVP_PKEY_verify_init(ctx) > 0 &&
 		     EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) > 0 &&
@@ -708,27 +822,27 @@ static void
 test_sign(void)
 {
 	static const CK_MECHANISM_TYPE rsa_hash[] = {
-		CKM_SHA1_RSA_PKCS,       CKM_SHA224_RSA_PKCS,     CKM_SHA256_RSA_PKCS,
-		CKM_SHA384_RSA_PKCS,     CKM_SHA512_RSA_PKCS,
+		CKM_SHA1_RSA_PKCS,   CKM_SHA224_RSA_PKCS, CKM_SHA256_RSA_PKCS,
+		CKM_SHA384_RSA_PKCS, CKM_SHA512_RSA_PKCS,
 	};
 	static const CK_MECHANISM_TYPE pss_hash[][2] = {
-		{ CKM_SHA1_RSA_PKCS_PSS, CKM_SHA_1 },     { CKM_SHA224_RSA_PKCS_PSS, CKM_SHA224 },
-		{ CKM_SHA256_RSA_PKCS_PSS, CKM_SHA256 }, { CKM_SHA384_RSA_PKCS_PSS, CKM_SHA384 },
-		{ CKM_SHA512_RSA_PKCS_PSS, CKM_SHA512 },
+		{CKM_SHA1_RSA_PKCS_PSS, CKM_SHA_1},    {CKM_SHA224_RSA_PKCS_PSS, CKM_SHA224},
+		{CKM_SHA256_RSA_PKCS_PSS, CKM_SHA256}, {CKM_SHA384_RSA_PKCS_PSS, CKM_SHA384},
+		{CKM_SHA512_RSA_PKCS_PSS, CKM_SHA512},
 	};
-	static const CK_RSA_PKCS_MGF_TYPE mgfs[] = { CKG_MGF1_SHA1, CKG_MGF1_SHA224, CKG_MGF1_SHA256,
-						     CKG_MGF1_SHA384, CKG_MGF1_SHA512 };
-	static const CK_MECHANISM_TYPE ec_hash[] = { CKM_ECDSA_SHA1, CKM_ECDSA_SHA224,
-						     CKM_ECDSA_SHA256, CKM_ECDSA_SHA384,
-						     CKM_ECDSA_SHA512 };
+	static const CK_RSA_PKCS_MGF_TYPE mgfs[] = {CKG_MGF1_SHA1, CKG_MGF1_SHA224, CKG_MGF1_SHA256,
+						    CKG_MGF1_SHA384, CKG_MGF1_SHA512};
+	static const CK_MECHANISM_TYPE ec_hash[] = {CKM_ECDSA_SHA1, CKM_ECDSA_SHA224,
+						    CKM_ECDSA_SHA256, CKM_ECDSA_SHA384,
+						    CKM_ECDSA_SHA512};
 	CK_SESSION_HANDLE s = p11test_open(false, true);
 	EVP_PKEY *rk = card_pkey(s, rsa_pub), *ek = card_pkey(s, ec_pub);
 	const CK_BYTE msg[] = "The quick brown fox jumps over the lazy dog, twice over.";
-	CK_BYTE dinfo[19 + 32] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
-				   0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20 };
-	CK_BYTE digest[32], raw[256] = { 0 }, sig[300];
-	CK_RSA_PKCS_PSS_PARAMS pss = { CKM_SHA256, CKG_MGF1_SHA256, 32 };
-	CK_MECHANISM m = { 0, NULL, 0 };
+	CK_BYTE dinfo[19 + 32] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+				  0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20};
+	CK_BYTE digest[32], raw[256] = {0}, sig[300];
+	CK_RSA_PKCS_PSS_PARAMS pss = {CKM_SHA256, CKG_MGF1_SHA256, 32};
+	CK_MECHANISM m = {0, NULL, 0};
 	CK_ULONG sl;
 	size_t i;
 
@@ -748,8 +862,8 @@ test_sign(void)
 	raw[255] = 0x17;
 	sign_and_check(s, rsa_priv, rsa_pub, rk, &m, raw, sizeof(raw), false);
 	for (i = 0; i < sizeof(pss_hash) / sizeof(pss_hash[0]); i++) {
-		CK_RSA_PKCS_PSS_PARAMS p = { pss_hash[i][1], mgfs[i],
-					     (CK_ULONG)EVP_MD_get_size(md_of(pss_hash[i][0])) };
+		CK_RSA_PKCS_PSS_PARAMS p = {pss_hash[i][1], mgfs[i],
+					    (CK_ULONG)EVP_MD_get_size(md_of(pss_hash[i][0]))};
 
 		m.mechanism = pss_hash[i][0];
 		m.pParameter = &p;
@@ -819,11 +933,11 @@ static void
 test_encrypt_decrypt(void)
 {
 	CK_SESSION_HANDLE s = p11test_open(false, true);
-	CK_RSA_PKCS_OAEP_PARAMS oaep = { CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED,
-					 (void *)"label", 5 };
-	CK_MECHANISM mechs[] = { { CKM_RSA_PKCS, NULL, 0 },
-				 { CKM_RSA_PKCS_OAEP, &oaep, sizeof(oaep) },
-				 { CKM_RSA_X_509, NULL, 0 } };
+	CK_RSA_PKCS_OAEP_PARAMS oaep = {CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED,
+					(void *)"label", 5};
+	CK_MECHANISM mechs[] = {{CKM_RSA_PKCS, NULL, 0},
+				{CKM_RSA_PKCS_OAEP, &oaep, sizeof(oaep)},
+				{CKM_RSA_X_509, NULL, 0}};
 	CK_BYTE plain[256], ct[256], out[256];
 	CK_ULONG cl, ol, pl;
 	size_t i;
@@ -874,7 +988,7 @@ static void
 test_digest(void)
 {
 	CK_SESSION_HANDLE s = p11test_open(false, false);
-	CK_MECHANISM m = { CKM_SHA256, NULL, 0 };
+	CK_MECHANISM m = {CKM_SHA256, NULL, 0};
 	CK_BYTE out[64], ref[32];
 	CK_ULONG ol = sizeof(out);
 
@@ -902,22 +1016,25 @@ test_derive(void)
 	EVP_PKEY *peer = EVP_EC_gen("P-256"), *card = card_pkey(s, ecdh_pub);
 	unsigned char point[65], ref[32], *pt = point;
 	size_t rl = sizeof(ref);
-	CK_ECDH1_DERIVE_PARAMS p = { CKD_NULL, 0, NULL, 65, point };
-	CK_MECHANISM m = { CKM_ECDH1_DERIVE, &p, sizeof(p) };
+	CK_ECDH1_DERIVE_PARAMS p = {CKD_NULL, 0, NULL, 65, point};
+	CK_MECHANISM m = {CKM_ECDH1_DERIVE, &p, sizeof(p)};
 	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
 	CK_KEY_TYPE kt = CKK_GENERIC_SECRET;
 	CK_BBOOL f = CK_FALSE, t = CK_TRUE;
 	CK_ULONG vl = 32, len;
-	CK_ATTRIBUTE tmpl[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_KEY_TYPE, &kt, sizeof(kt) },
-				{ CKA_SENSITIVE, &f, 1 },          { CKA_EXTRACTABLE, &t, 1 },
-				{ CKA_VALUE_LEN, &vl, sizeof(vl) } };
+	CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)},
+			       {CKA_KEY_TYPE, &kt, sizeof(kt)},
+			       {CKA_SENSITIVE, &f, 1},
+			       {CKA_EXTRACTABLE, &t, 1},
+			       {CKA_VALUE_LEN, &vl, sizeof(vl)}};
 	CK_OBJECT_HANDLE h = 0;
 	EVP_PKEY_CTX *ctx;
 	CK_BYTE *v;
 
 	CU_ASSERT_FATAL(peer && card);
-	CU_ASSERT_EQUAL_FATAL(EVP_PKEY_get_octet_string_param(peer, "encoded-pub-key", point,
-							      sizeof(point), &rl), 1);
+	CU_ASSERT_EQUAL_FATAL(
+		EVP_PKEY_get_octet_string_param(peer, "encoded-pub-key", point, sizeof(point), &rl),
+		1);
 	ctx = EVP_PKEY_CTX_new(peer, NULL);
 	rl = sizeof(ref);
 	CU_ASSERT(EVP_PKEY_derive_init(ctx) > 0 && EVP_PKEY_derive_set_peer(ctx, card) > 0 &&
@@ -965,11 +1082,17 @@ test_import(void)
 {
 	CK_SESSION_HANDLE s = p11test_open(true, true);
 	EVP_PKEY *rk = EVP_RSA_gen(2048), *ek = EVP_EC_gen("P-384");
-	static const char *names[] = { "n", "e", "d", "rsa-factor1", "rsa-factor2",
-				       "rsa-exponent1", "rsa-exponent2", "rsa-coefficient1" };
-	static const CK_ATTRIBUTE_TYPE types[] = { CKA_MODULUS, CKA_PUBLIC_EXPONENT,
-						   CKA_PRIVATE_EXPONENT, CKA_PRIME_1, CKA_PRIME_2,
-						   CKA_EXPONENT_1, CKA_EXPONENT_2, CKA_COEFFICIENT };
+	static const char *names[] = {"n",
+				      "e",
+				      "d",
+				      "rsa-factor1",
+				      "rsa-factor2",
+				      "rsa-exponent1",
+				      "rsa-exponent2",
+				      "rsa-coefficient1"};
+	static const CK_ATTRIBUTE_TYPE types[] = {
+		CKA_MODULUS, CKA_PUBLIC_EXPONENT, CKA_PRIVATE_EXPONENT, CKA_PRIME_1,
+		CKA_PRIME_2, CKA_EXPONENT_1,	  CKA_EXPONENT_2,	CKA_COEFFICIENT};
 	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
 	CK_KEY_TYPE kt = CKK_RSA;
 	CK_BBOOL t = CK_TRUE;
@@ -977,19 +1100,19 @@ test_import(void)
 	CK_BYTE *parts[8];
 	CK_ULONG n = 0, i, len;
 	CK_OBJECT_HANDLE h = 0;
-	CK_MECHANISM m = { CKM_SHA256_RSA_PKCS, NULL, 0 };
-	CK_BYTE sig[256], p384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 };
+	CK_MECHANISM m = {CKM_SHA256_RSA_PKCS, NULL, 0};
+	CK_BYTE sig[256], p384[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
 	CK_ULONG sl = sizeof(sig);
 
 	CU_ASSERT_FATAL(rk && ek);
-	tmpl[n++] = (CK_ATTRIBUTE){ CKA_CLASS, &cls, sizeof(cls) };
-	tmpl[n++] = (CK_ATTRIBUTE){ CKA_KEY_TYPE, &kt, sizeof(kt) };
-	tmpl[n++] = (CK_ATTRIBUTE){ CKA_TOKEN, &t, 1 };
-	tmpl[n++] = (CK_ATTRIBUTE){ CKA_SIGN, &t, 1 };
-	tmpl[n++] = (CK_ATTRIBUTE){ CKA_ID, (void *)"imported", 8 };
+	tmpl[n++] = (CK_ATTRIBUTE){CKA_CLASS, &cls, sizeof(cls)};
+	tmpl[n++] = (CK_ATTRIBUTE){CKA_KEY_TYPE, &kt, sizeof(kt)};
+	tmpl[n++] = (CK_ATTRIBUTE){CKA_TOKEN, &t, 1};
+	tmpl[n++] = (CK_ATTRIBUTE){CKA_SIGN, &t, 1};
+	tmpl[n++] = (CK_ATTRIBUTE){CKA_ID, (void *)"imported", 8};
 	for (i = 0; i < 8; i++) {
 		parts[i] = bn_bytes(rk, names[i], &len);
-		tmpl[n++] = (CK_ATTRIBUTE){ types[i], parts[i], len };
+		tmpl[n++] = (CK_ATTRIBUTE){types[i], parts[i], len};
 	}
 	CU_ASSERT_EQUAL(p11->C_CreateObject(s, tmpl, 6, &h), CKR_TEMPLATE_INCOMPLETE);
 	CU_ASSERT_EQUAL(p11->C_CreateObject(s, tmpl, n, &h), CKR_OK);
@@ -999,8 +1122,9 @@ test_import(void)
 	{
 		CK_BBOOL local = 1, ns = 1;
 		CK_ULONG spec = 0;
-		CK_ATTRIBUTE q[] = { { CKA_LOCAL, &local, 1 }, { CKA_NEVER_EXTRACTABLE, &ns, 1 },
-				     { CKA_MDP11_KEY_SPEC, &spec, sizeof(spec) } };
+		CK_ATTRIBUTE q[] = {{CKA_LOCAL, &local, 1},
+				    {CKA_NEVER_EXTRACTABLE, &ns, 1},
+				    {CKA_MDP11_KEY_SPEC, &spec, sizeof(spec)}};
 
 		CU_ASSERT_EQUAL(p11->C_GetAttributeValue(s, h, q, 3), CKR_OK);
 		CU_ASSERT_EQUAL(local, CK_FALSE);
@@ -1013,10 +1137,10 @@ test_import(void)
 	/* EC: only d, the public point is computed. */
 	kt = CKK_EC;
 	n = 5;
-	tmpl[4] = (CK_ATTRIBUTE){ CKA_ID, (void *)"imported-ec", 11 };
-	tmpl[n++] = (CK_ATTRIBUTE){ CKA_EC_PARAMS, p384, sizeof(p384) };
+	tmpl[4] = (CK_ATTRIBUTE){CKA_ID, (void *)"imported-ec", 11};
+	tmpl[n++] = (CK_ATTRIBUTE){CKA_EC_PARAMS, p384, sizeof(p384)};
 	parts[0] = bn_bytes(ek, "priv", &len);
-	tmpl[n++] = (CK_ATTRIBUTE){ CKA_VALUE, parts[0], len };
+	tmpl[n++] = (CK_ATTRIBUTE){CKA_VALUE, parts[0], len};
 	CU_ASSERT_EQUAL(p11->C_CreateObject(s, tmpl, n, &h), CKR_OK);
 	m.mechanism = CKM_ECDSA_SHA384;
 	sl = sizeof(sig);
@@ -1036,7 +1160,7 @@ static void *
 signer_thread(void *arg)
 {
 	CK_SESSION_HANDLE s = 0;
-	CK_MECHANISM m = { CKM_ECDSA_SHA256, NULL, 0 };
+	CK_MECHANISM m = {CKM_ECDSA_SHA256, NULL, 0};
 	CK_BYTE sig[64];
 	CK_ULONG sl;
 	long bad = 0;
@@ -1076,7 +1200,7 @@ test_persistence(void)
 {
 	CK_SESSION_HANDLE s;
 	CK_BYTE id[] = "rsa1";
-	CK_ATTRIBUTE a = { CKA_ID, id, 4 };
+	CK_ATTRIBUTE a = {CKA_ID, id, 4};
 	CK_OBJECT_HANDLE h[8];
 	CK_ULONG n = 0;
 
@@ -1090,7 +1214,7 @@ test_persistence(void)
 	/* Handles were handed out anew: refresh the ones the later suites use. */
 	{
 		CK_OBJECT_CLASS c = CKO_PRIVATE_KEY;
-		CK_ATTRIBUTE t[] = { { CKA_CLASS, &c, sizeof(c) }, { CKA_ID, (void *)"ec1", 3 } };
+		CK_ATTRIBUTE t[] = {{CKA_CLASS, &c, sizeof(c)}, {CKA_ID, (void *)"ec1", 3}};
 
 		CU_ASSERT_EQUAL(p11->C_FindObjectsInit(s, t, 2), CKR_OK);
 		CU_ASSERT_EQUAL(p11->C_FindObjects(s, &ec_priv, 1, &n), CKR_OK);
@@ -1194,38 +1318,128 @@ test_pin_lifecycle(void)
 	CU_ASSERT_EQUAL(p11->C_CloseSession(s), CKR_OK);
 }
 
+/*
+ * Card removal and reinsertion (PC/SC only: tests/integration/module-pcsc.sh runs the card
+ * server and answers "remove" / "insert" requests on the FIFOs MDP11_TEST_EVENT_FIFO.req and
+ * .ack by stopping and restarting it).
+ */
+static void
+card_event(const char *what)
+{
+	char path[512], line[64];
+	const char *base = getenv("MDP11_TEST_EVENT_FIFO");
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s.req", base);
+	f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fprintf(f, "%s\n", what);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s.ack", base);
+	f = fopen(path, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_PTR_NOT_NULL(fgets(line, sizeof(line), f));
+	fclose(f);
+}
+
+static void
+test_removal(void)
+{
+	CK_SESSION_HANDLE s = p11test_open(false, true);
+	CK_MECHANISM m = {CKM_ECDSA, NULL, 0};
+	CK_SESSION_INFO si;
+	CK_SLOT_ID slots[4], ev = 999;
+	CK_BYTE sig[64], dig[32] = {1};
+	CK_ULONG n, sl = sizeof(sig);
+	int i;
+
+	/* Reset by another process: the login is gone, the session and handles stay. */
+	card_event("reset");
+	CU_ASSERT_EQUAL(p11->C_GetSessionInfo(s, &si), CKR_OK);
+	CU_ASSERT_EQUAL(si.state, CKS_RO_PUBLIC_SESSION);
+	CU_ASSERT_EQUAL(p11->C_SignInit(s, &m, ec_priv), CKR_USER_NOT_LOGGED_IN);
+	CU_ASSERT_EQUAL(p11->C_Login(s, CKU_USER, (CK_UTF8CHAR *)TEST_PIN, 6), CKR_OK);
+	CU_ASSERT_EQUAL(p11->C_SignInit(s, &m, ec_priv), CKR_OK);
+	CU_ASSERT_EQUAL(p11->C_Sign(s, dig, 32, sig, &sl), CKR_OK);
+
+	CU_ASSERT_EQUAL(p11->C_SignInit(s, &m, ec_priv), CKR_OK);
+	card_event("remove");
+	CU_ASSERT_EQUAL(p11->C_Sign(s, dig, 32, sig, &sl), CKR_DEVICE_REMOVED);
+	CU_ASSERT_EQUAL(p11->C_GetSessionInfo(s, &si), CKR_DEVICE_REMOVED);
+	CU_ASSERT_EQUAL(p11->C_CloseSession(s), CKR_OK);
+	n = 4;
+	CU_ASSERT_EQUAL(p11->C_GetSlotList(CK_TRUE, slots, &n), CKR_OK);
+	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_EQUAL(p11->C_WaitForSlotEvent(CKF_DONT_BLOCK, &ev, NULL), CKR_OK);
+	CU_ASSERT_EQUAL(ev, test_slot);
+	card_event("insert");
+	for (i = 0, n = 0; i < 100 && n == 0; i++) {
+		n = 4;
+		CU_ASSERT_EQUAL(p11->C_GetSlotList(CK_TRUE, slots, &n), CKR_OK);
+		if (n == 0)
+			usleep(100000);
+	}
+	CU_ASSERT_EQUAL_FATAL(n, 1);
+	CU_ASSERT_EQUAL(slots[0], test_slot); /* the slot id is stable */
+	s = p11test_open(false, true);
+	/* Handles of the old insertion are gone; the key is found again by its CKA_ID. */
+	CU_ASSERT_EQUAL(p11->C_SignInit(s, &m, ec_priv), CKR_KEY_HANDLE_INVALID);
+	{
+		CK_OBJECT_CLASS c = CKO_PRIVATE_KEY;
+		CK_ATTRIBUTE t[] = {{CKA_CLASS, &c, sizeof(c)}, {CKA_ID, (void *)"ec1", 3}};
+
+		CU_ASSERT_EQUAL(p11->C_FindObjectsInit(s, t, 2), CKR_OK);
+		CU_ASSERT_EQUAL(p11->C_FindObjects(s, &ec_priv, 1, &n), CKR_OK);
+		CU_ASSERT_EQUAL(p11->C_FindObjectsFinal(s), CKR_OK);
+		CU_ASSERT_EQUAL(n, 1);
+	}
+	sl = sizeof(sig);
+	CU_ASSERT_EQUAL(p11->C_SignInit(s, &m, ec_priv), CKR_OK);
+	CU_ASSERT_EQUAL(p11->C_Sign(s, dig, 32, sig, &sl), CKR_OK);
+	CU_ASSERT_EQUAL(p11->C_CloseSession(s), CKR_OK);
+}
+
 int
 main(void)
 {
 	CU_TestInfo init_tests[] = {
-		{ "C_Initialize argument and state rules", test_initialize_rules },
-		{ "interfaces (3.0)", test_interfaces },
-		{ "only three exported symbols", test_exports },
-		{ "configuration errors", test_bad_config },
+		{"C_Initialize argument and state rules", test_initialize_rules},
+		{"interfaces (3.0)", test_interfaces},
+		{"only three exported symbols", test_exports},
+		{"configuration errors", test_bad_config},
+		{"virtual card and token label from the configuration", test_config_vcard},
+		{"C_Finalize wakes C_WaitForSlotEvent", test_wait_finalize},
 		CU_TEST_INFO_NULL,
 	};
 	CU_TestInfo token_tests[] = {
-		{ "slots, token, mechanisms", test_slots },
-		{ "sessions and login", test_sessions },
-		{ "key generation", test_keygen },
-		{ "attributes", test_attributes },
-		{ "data objects", test_data_objects },
-		{ "certificates", test_certificate },
-		{ "sign and verify, every mechanism", test_sign },
-		{ "encrypt and decrypt", test_encrypt_decrypt },
-		{ "digest", test_digest },
-		{ "ECDH derive", test_derive },
-		{ "private key import", test_import },
-		{ "threads", test_threads },
-		{ "persistence across C_Finalize", test_persistence },
-		{ "fork", test_fork },
-		{ "destroy", test_destroy },
-		{ "PIN change, lock, unblock, re-personalise", test_pin_lifecycle },
+		{"slots, token, mechanisms", test_slots},
+		{"sessions and login", test_sessions},
+		{"key generation", test_keygen},
+		{"attributes", test_attributes},
+		{"data objects", test_data_objects},
+		{"certificates", test_certificate},
+		{"sign and verify, every mechanism", test_sign},
+		{"encrypt and decrypt", test_encrypt_decrypt},
+		{"digest", test_digest},
+		{"ECDH derive", test_derive},
+		{"private key import", test_import},
+		{"threads", test_threads},
+		{"persistence across C_Finalize", test_persistence},
+		{"fork", test_fork},
+		{"destroy", test_destroy},
+		{"card removal and reinsertion (PC/SC)", test_removal},
+		{"PIN change, lock, unblock, re-personalise", test_pin_lifecycle},
 		CU_TEST_INFO_NULL,
 	};
+	size_t nt = sizeof(token_tests) / sizeof(token_tests[0]);
+
+	/* The removal test needs a card server to stop: only under module-pcsc.sh. */
+	if (!getenv("MDP11_TEST_EVENT_FIFO")) {
+		memmove(&token_tests[nt - 3], &token_tests[nt - 2], 2 * sizeof(token_tests[0]));
+	}
 	CU_SuiteInfo suites[] = {
-		{ "init", suite_init, NULL, NULL, NULL, init_tests },
-		{ "token", NULL, suite_clean, NULL, NULL, token_tests },
+		{"init", suite_init, NULL, NULL, NULL, init_tests},
+		{"token", NULL, suite_clean, NULL, NULL, token_tests},
 		CU_SUITE_INFO_NULL,
 	};
 

@@ -1183,6 +1183,42 @@ test_pins(void)
 }
 
 static void
+test_pin_state_other_handle(void)
+{
+	char *dir = test_tmpdir(), state[512];
+	struct vcard_init_params p = card_params();
+	struct mdp_transport *ta = NULL, *tb = NULL;
+	struct ksp_card *ka, *kb;
+	struct ksp_pin_info pi;
+	int i;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+	snprintf(state, sizeof(state), "%s/card.state", dir);
+	CU_ASSERT_EQUAL_FATAL(vcard_create(state, &p), MDP_OK);
+	CU_ASSERT_EQUAL_FATAL(mdp_transport_embedded_new(state, NULL, &ta), MDP_OK);
+	CU_ASSERT_EQUAL_FATAL(mdp_transport_embedded_new(state, NULL, &tb), MDP_OK);
+	ka = open_ksp(ta, NULL);
+	kb = open_ksp(tb, NULL);
+	for (i = 0; i < 3; i++)
+		CU_ASSERT_NOT_EQUAL(ksp_login_user(ka, (const uint8_t *)"0000", 4), MD_OK);
+	CU_ASSERT_EQUAL(ksp_pin_info(ka, &pi), MD_OK);
+	CU_ASSERT_TRUE(pi.blocked);
+	/* the other handle unblocks: the PIN counter of cardcf tells the first one */
+	CU_ASSERT_EQUAL(ksp_unblock_pin(kb, admin_key, 24, (const uint8_t *)"4444", 4), MD_OK);
+	CU_ASSERT_EQUAL(ksp_card_refresh(ka, NULL), MD_OK);
+	CU_ASSERT_EQUAL(ksp_pin_info(ka, &pi), MD_OK);
+	CU_ASSERT_FALSE(pi.blocked);
+	CU_ASSERT_EQUAL(pi.tries_left, -1);
+	CU_ASSERT_EQUAL(ksp_login_user(ka, (const uint8_t *)"4444", 4), MD_OK);
+	ksp_card_free(ka);
+	ksp_card_free(kb);
+	mdp_transport_free(ta);
+	mdp_transport_free(tb);
+	test_rmtree(dir);
+	free(dir);
+}
+
+static void
 test_data_objects(void)
 {
 	char *dir = test_tmpdir(), state[512], cache[512];
@@ -1360,6 +1396,7 @@ static CU_TestInfo card_tests[] = {
 	{ "RSA sign/decrypt byte orders checked with OpenSSL", test_rsa_operations },
 	{ "ECDSA, ECDH and EC import checked with OpenSSL", test_ec_operations },
 	{ "PIN change, lockout, unblock, admin login, init PIN", test_pins },
+	{ "PIN state changed by another handle", test_pin_state_other_handle },
 	{ "data objects, public and private", test_data_objects },
 	{ "re-personalisation", test_reinit },
 	{ "a card reset drops the login", test_reset_drops_login },

@@ -98,6 +98,8 @@ test_opts_errors(void)
 	char *bad_type[] = {"generate", "--type", "dsa:1024", NULL};
 	char *bad_cardid[] = {"init", "--card-id", "0011", NULL};
 	char *bad_from[] = {"import", "--from", "jpeg", NULL};
+	char *bad_format[] = {"import", "--format", "jpeg", NULL};
+	char *import_format[] = {"import", "--format", "capi-private", NULL};
 	char *empty_name[] = {"delete", "--name", "", NULL};
 	struct tool_opts o;
 	char err[200];
@@ -120,6 +122,10 @@ test_opts_errors(void)
 	CU_ASSERT_EQUAL(parse(bad_type, TOOL_O_GENERATE, &o, err, sizeof(err)), TOOL_EXIT_USAGE);
 	CU_ASSERT_EQUAL(parse(bad_cardid, TOOL_O_INIT, &o, err, sizeof(err)), TOOL_EXIT_USAGE);
 	CU_ASSERT_EQUAL(parse(bad_from, TOOL_O_IMPORT, &o, err, sizeof(err)), TOOL_EXIT_USAGE);
+	CU_ASSERT_EQUAL(parse(bad_format, TOOL_O_IMPORT, &o, err, sizeof(err)), TOOL_EXIT_USAGE);
+	/* import's --format is its input format (the blob format names), as --from. */
+	CU_ASSERT_EQUAL(parse(import_format, TOOL_O_IMPORT, &o, err, sizeof(err)), TOOL_EXIT_OK);
+	CU_ASSERT_STRING_EQUAL(o.from, "capi-private");
 	CU_ASSERT_EQUAL(parse(empty_name, del, &o, err, sizeof(err)), TOOL_EXIT_USAGE);
 }
 
@@ -454,6 +460,52 @@ test_secret_sources(void)
 	free(dir);
 }
 
+/* A PIN from an empty file or variable is refused before it reaches a card. */
+static void
+test_pin_read(void)
+{
+	char *dir = test_tmpdir();
+	char path[512];
+	struct tool_secret_src src;
+	char *s = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+	snprintf(path, sizeof(path), "%s/empty", dir);
+	f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("\n", f);
+	fclose(f);
+	memset(&src, 0, sizeof(src));
+	src.file = path;
+	CU_ASSERT_EQUAL(tool_pin_read(&src, "PIN", false, &s, &len), MDP_ERR_FORMAT);
+	CU_ASSERT_PTR_NULL(s);
+	CU_ASSERT_PTR_NOT_NULL(strstr(mdp_err_last(), "the PIN is empty"));
+	/* The same file is a valid (empty) secret for tool_secret_read: a PKCS#12 password. */
+	CU_ASSERT_EQUAL(tool_secret_read(&src, "password", false, &s, &len), MDP_OK);
+	CU_ASSERT_EQUAL(len, 0);
+	mdp_secure_free(s, len + 1);
+	s = NULL;
+
+	memset(&src, 0, sizeof(src));
+	setenv("TEST_TOOL_EMPTY_PIN", "", 1);
+	src.env = "TEST_TOOL_EMPTY_PIN";
+	CU_ASSERT_EQUAL(tool_pin_read(&src, "PIN", false, &s, &len), MDP_ERR_FORMAT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(mdp_err_last(), "TEST_TOOL_EMPTY_PIN"));
+	src.env = "TEST_TOOL_UNSET_VARIABLE";
+	CU_ASSERT_EQUAL(tool_pin_read(&src, "PIN", false, &s, &len), MDP_ERR_NOT_FOUND);
+
+	memset(&src, 0, sizeof(src));
+	src.insecure = "1234";
+	CU_ASSERT_EQUAL(tool_pin_read(&src, "PIN", false, &s, &len), MDP_OK);
+	CU_ASSERT_EQUAL(len, 4);
+	CU_ASSERT_STRING_EQUAL(s, "1234");
+	mdp_secure_free(s, len + 1);
+	test_rmtree(dir);
+	free(dir);
+}
+
 static void
 test_secret_no_terminal(void)
 {
@@ -500,6 +552,7 @@ static CU_TestInfo json_tests[] = {
 
 static CU_TestInfo secret_tests[] = {
 	{"file, env, insecure, admin key", test_secret_sources},
+	{"empty PIN", test_pin_read},
 	{"no terminal", test_secret_no_terminal},
 	CU_TEST_INFO_NULL,
 };

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/bytes.h"
@@ -490,6 +491,100 @@ test_embedded_state_file(void)
 	free(dir);
 }
 
+/* One raw APDU; the status word, or 0 when the link failed. */
+static uint16_t
+raw(struct mdp_transport *t, const uint8_t *apdu, size_t len, uint8_t *resp, size_t *n)
+{
+	*n = VCARD_MAX_RESPONSE;
+	if (mdp_transport_transmit(t, apdu, len, resp, *n, n) != MDP_OK || *n < 2)
+		return 0;
+	return (uint16_t)(resp[*n - 2] << 8 | resp[*n - 1]);
+}
+
+/* Inside a transaction: VERIFY, read the counter DO DF40 of EF A010 (absent: 0), write it + 1. */
+static int
+bump_counter(struct mdp_transport *t, int go_fd)
+{
+	static const uint8_t verify[] = { 0x00, 0x20, 0x00, 0x80, 0x04, '1', '2', '3', '4' };
+	static const uint8_t get[] = { 0x00, 0xCB, 0xA0, 0x10, 0x04, 0x5C, 0x02, 0xDF, 0x40, 0x00 };
+	uint8_t put[] = { 0x00, 0xDB, 0xA0, 0x10, 0x04, 0xDF, 0x40, 0x01, 0x00 };
+	uint8_t resp[VCARD_MAX_RESPONSE];
+	size_t n = 0;
+	uint16_t sw;
+	int v = -1;
+
+	if (mdp_transport_begin(t) != MDP_OK)
+		return -1;
+	if (raw(t, verify, sizeof(verify), resp, &n) != 0x9000)
+		goto out;
+	sw = raw(t, get, sizeof(get), resp, &n);
+	if (sw == 0x6A88)
+		v = 0;
+	else if (sw == 0x9000 && n == 6 && resp[0] == 0xDF && resp[1] == 0x40 && resp[2] == 1)
+		v = resp[3];
+	if (v < 0)
+		goto out;
+	if (go_fd >= 0) {
+		/* let the other process try to change the card now, then take our time */
+		if (write(go_fd, "g", 1) != 1)
+			v = -1;
+		usleep(300000);
+	}
+	put[8] = (uint8_t)(v + 1);
+	if (v >= 0 && raw(t, put, sizeof(put), resp, &n) != 0x9000)
+		v = -1;
+out:
+	mdp_transport_end(t, MDP_LEAVE_CARD);
+	return v < 0 ? -1 : v + 1;
+}
+
+/*
+ * Two processes on one state file: a transaction excludes the other process's
+ * changes, so a read-modify-write is never lost (the other one waits).
+ */
+static void
+test_embedded_two_processes(void)
+{
+	static const uint8_t admin[24] = { 0 };
+	struct vcard_init_params p = { .pin = "1234", .admin_key = admin };
+	char *dir = test_tmpdir(), path[512];
+	struct mdp_transport *t = NULL;
+	int go[2] = { -1, -1 }, status = -1;
+	pid_t pid;
+	char c;
+
+	setenv("MDP11_VCARD_KDF_COST", "4", 1);
+	snprintf(path, sizeof(path), "%s/shared.state", dir);
+	CU_ASSERT_EQUAL_FATAL(vcard_create(path, &p), MDP_OK);
+	CU_ASSERT_EQUAL_FATAL(pipe(go), 0);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		int rc;
+
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(3);
+		if (mdp_transport_embedded_new(path, NULL, &t) != MDP_OK)
+			_exit(4);
+		rc = bump_counter(t, -1) > 0 ? 0 : 5;
+		mdp_transport_free(t);
+		_exit(rc);
+	}
+	close(go[0]);
+	CU_ASSERT_EQUAL_FATAL(mdp_transport_embedded_new(path, NULL, &t), MDP_OK);
+	CU_ASSERT_EQUAL(bump_counter(t, go[1]), 1);
+	close(go[1]);
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT(WIFEXITED(status));
+	CU_ASSERT_EQUAL(WEXITSTATUS(status), 0);
+	/* both increments are there */
+	CU_ASSERT_EQUAL(bump_counter(t, -1), 3);
+	mdp_transport_free(t);
+	test_rmtree(dir);
+	free(dir);
+}
+
 /* Without pcscd the PC/SC calls fail cleanly (the PC/SC paths are tested in tests/integration). */
 static void
 test_pcsc_args(void)
@@ -520,6 +615,7 @@ static CU_TestInfo transport_tests[] = {
 	{ "pcsc argument checks", test_pcsc_args },
 	{ "embedded card", test_embedded },
 	{ "embedded state file", test_embedded_state_file },
+	{ "embedded transactions across processes", test_embedded_two_processes },
 	CU_TEST_INFO_NULL,
 };
 

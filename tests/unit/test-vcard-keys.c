@@ -64,8 +64,8 @@ create_key_file(struct vcard *vc, uint8_t kid, uint8_t id, bool decrypt)
 		size_t i, t;
 
 		if (ec) {
-			uint8_t tpl[9] = {0x80, 0x01, (uint8_t)(0x10 | id), 0x83, 0x01, kid,
-					  0x95, 0x01, 0x40};
+			uint8_t tpl[9] = {0x80, 0x01, (uint8_t)(0x10 | id), 0x83, 0x01, kid, 0x95,
+					  0x01, 0x40};
 
 			buf_put_tlv(&b, 0xB6, tpl, 9);
 			if (decrypt) {
@@ -75,13 +75,15 @@ create_key_file(struct vcard *vc, uint8_t kid, uint8_t id, bool decrypt)
 		} else {
 			for (i = 0; decrypt && i < 3; i++) {
 				uint8_t tpl[9] = {0x80, 0x01, (uint8_t)(rsa_dec[i] | id),
-						  0x83, 0x01, kid, 0x95, 0x01, 0x40};
+						  0x83, 0x01, kid,
+						  0x95, 0x01, 0x40};
 
 				buf_put_tlv(&b, 0xB8, tpl, 9);
 			}
 			for (t = 0; t < 2; t++) {
 				uint8_t tpl[9] = {0x80, 0x01, (uint8_t)(rsa_sig[t] | id),
-						  0x83, 0x01, 0x83, 0x95, 0x01, 0x40};
+						  0x83, 0x01, 0x83,
+						  0x95, 0x01, 0x40};
 
 				buf_put_tlv(&b, 0xB6, tpl, 9);
 			}
@@ -172,9 +174,9 @@ pso(struct vcard *vc, bool sign, const uint8_t *in, size_t len, uint8_t **out, s
 
 static const uint8_t digest_info[51] = {
 	0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
-	0x02, 0x01, 0x05, 0x00, 0x04, 0x20, 1,    2,    3,    4,    5,    6,    7,
-	8,    9,    10,   11,   12,   13,   14,   15,   16,   17,   18,   19,   20,
-	21,   22,   23,   24,   25,   26,   27,   28,   29,   30,   31,   32};
+	0x02, 0x01, 0x05, 0x00, 0x04, 0x20, 1,	  2,	3,    4,    5,	  6,	7,
+	8,    9,    10,	  11,	12,   13,   14,	  15,	16,   17,   18,	  19,	20,
+	21,   22,   23,	  24,	25,   26,   27,	  28,	29,   30,   31,	  32};
 
 static bool
 rsa_verify_pkcs1(EVP_PKEY *pub, const uint8_t *sig, size_t sig_len, const uint8_t *tbs,
@@ -420,8 +422,8 @@ static void
 rsa_template(struct mdp_buf *b, EVP_PKEY *key, uint8_t kid, bool sign_byte, bool corrupt)
 {
 	static const char *const names[8] = {
-		OSSL_PKEY_PARAM_RSA_N,         OSSL_PKEY_PARAM_RSA_E,
-		OSSL_PKEY_PARAM_RSA_D,         OSSL_PKEY_PARAM_RSA_FACTOR1,
+		OSSL_PKEY_PARAM_RSA_N,	       OSSL_PKEY_PARAM_RSA_E,
+		OSSL_PKEY_PARAM_RSA_D,	       OSSL_PKEY_PARAM_RSA_FACTOR1,
 		OSSL_PKEY_PARAM_RSA_FACTOR2,   OSSL_PKEY_PARAM_RSA_EXPONENT1,
 		OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
 	};
@@ -691,9 +693,9 @@ test_key_files(void)
 	/* bad FCPs */
 	CU_ASSERT_EQUAL(tx(vc, "00E000000462028201", &r), 0x6A80);
 	CU_ASSERT_EQUAL(tx(vc, "00E00000086206820118830181", &r), 0x6A80);
-	CU_ASSERT_EQUAL(tx(vc, "00E0000009620782011883024081", &r), 0x6A80); /* key FID */
-	CU_ASSERT_EQUAL(tx(vc, "00E0000009620782013983 02B090", &r), 0x6A80);  /* EF FID */
-	CU_ASSERT_EQUAL(tx(vc, "00E0000009620782010183 02A020", &r), 0x6A81);  /* descriptor */
+	CU_ASSERT_EQUAL(tx(vc, "00E0000009620782011883024081", &r), 0x6A80);  /* key FID */
+	CU_ASSERT_EQUAL(tx(vc, "00E0000009620782013983 02B090", &r), 0x6A80); /* EF FID */
+	CU_ASSERT_EQUAL(tx(vc, "00E0000009620782010183 02A020", &r), 0x6A81); /* descriptor */
 	CU_ASSERT_EQUAL(tx(vc, "00E000000D620B820139830240208C020330", &r), 0x6A80);
 	CU_ASSERT_EQUAL(tx(vc, "00E0010009620782013983 02A020", &r), 0x6A86);
 	CU_ASSERT_EQUAL(tx(vc, "00E0000009630782013983 02A020", &r), 0x6A80);
@@ -734,6 +736,17 @@ test_key_files(void)
 	CU_ASSERT_EQUAL(tx(vc, "00A4000C02B0FF", &r), 0x9000);
 	CU_ASSERT_EQUAL(tx(vc, "00E40000", &r), 0x9000);
 	CU_ASSERT_EQUAL(create_key_file(vc, 0xFF, 0x07, true), 0x9000);
+	/* 192 files at most: 6 EFs, B080 and 127 key files leave room for 58 more EFs */
+	for (i = 0; i < 100; i++) {
+		uint8_t fcp[14] = {0x62, 0x0C, 0x82, 0x01, 0x39, 0x83, 0x02, 0x40,
+				   (uint8_t)i, 0x8C, 0x03, 0x03, 0x30, 0x00};
+
+		sw = tx_chunk(vc, 0x00, 0xE0, 0x00, 0x00, fcp, sizeof(fcp), -1, &r);
+		if (sw != 0x9000)
+			break;
+	}
+	CU_ASSERT_EQUAL(sw, 0x6A84);
+	CU_ASSERT_EQUAL(i, 58);
 	vcard_free(vc);
 }
 
@@ -816,8 +829,7 @@ test_admin_unblock(void)
 	CU_ASSERT_EQUAL(tx(vc, "00200082", &r), 0x9000);
 
 	/* GENERAL AUTHENTICATE without MSE, MSE errors */
-	CU_ASSERT_EQUAL(tx(vc, "00870000147C128110000102030405060708090A0B0C0D0E0F00", &r),
-			0x6985);
+	CU_ASSERT_EQUAL(tx(vc, "00870000147C128110000102030405060708090A0B0C0D0E0F00", &r), 0x6985);
 	CU_ASSERT_EQUAL(tx(vc, "0022C1A403830181", &r), 0x6A88);
 	CU_ASSERT_EQUAL(tx(vc, "0022C1A4039A0180", &r), 0x6A80);
 	/* wrong admin key */
@@ -931,8 +943,7 @@ test_init_sequence(void)
 	CU_ASSERT_EQUAL(tx(vc, "00A4040C09A00000039742544659", &r), 0x9000);
 	CU_ASSERT_EQUAL(tx(vc, "00CBA000045C02DF1F00", &r), 0x6A82);
 	/* GENERAL AUTHENTICATE and RESET RETRY COUNTER are refused in creation state */
-	CU_ASSERT_EQUAL(tx(vc, "00870000147C128110000102030405060708090A0B0C0D0E0F00", &r),
-			0x6986);
+	CU_ASSERT_EQUAL(tx(vc, "00870000147C128110000102030405060708090A0B0C0D0E0F00", &r), 0x6986);
 	CU_ASSERT_EQUAL(tx(vc, "002C028006313233343536", &r), 0x6986);
 	/* 2: set the PIN */
 	CU_ASSERT_EQUAL(tx(vc, "0024018003313233", &r), 0x6700);
@@ -950,8 +961,13 @@ test_init_sequence(void)
 			0x9000);
 	CU_ASSERT_EQUAL(tx(vc, "00440000", &r), 0x9000);
 	CU_ASSERT_EQUAL(tx(vc,
-			   "00DB3FFF26" "7024" "840180" "A51F" "8718"
-			   "010203040506070801020304050607080102030405060708" "8803B073DC",
+			   "00DB3FFF26"
+			   "7024"
+			   "840180"
+			   "A51F"
+			   "8718"
+			   "010203040506070801020304050607080102030405060708"
+			   "8803B073DC",
 			   &r),
 			0x9000);
 	/* 6: masterfile, cardapps, cardcf, cmapfile, cardid */
@@ -965,8 +981,7 @@ test_init_sequence(void)
 		put[2] = 0x81;
 		put[3] = 141;
 		memcpy(put + 4, rec, sizeof(rec));
-		CU_ASSERT_EQUAL(tx_chunk(vc, 0x00, 0xDB, 0xA0, 0x00, put, 4 + 141, -1, &r),
-				0x9000);
+		CU_ASSERT_EQUAL(tx_chunk(vc, 0x00, 0xDB, 0xA0, 0x00, put, 4 + 141, -1, &r), 0x9000);
 	}
 	CU_ASSERT_EQUAL(tx(vc, "00DBA0100BDF21086D73637000000000", &r), 0x9000);
 	CU_ASSERT_EQUAL(tx(vc, "00DBA01009DF2206000000000000", &r), 0x9000);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -15,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "common/bytes.h"
+#include "common/log.h"
 #include "tests/unit/testutil.h"
 #include "tests/unit/vcard-testlib.h"
 #include "vcard/vcard.h"
@@ -90,6 +92,18 @@ sign_81(struct vcard *vc)
 	return len;
 }
 
+static bool
+write_file(const char *path, const uint8_t *p, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fwrite(p, 1, len, f) == len;
+	return fclose(f) == 0 && ok;
+}
+
 static void
 test_create_reload(void)
 {
@@ -122,9 +136,19 @@ test_create_reload(void)
 		free(none);
 	}
 
-	vc = open_card(path);
-	CU_ASSERT_EQUAL(tx(vc, "0020008006313131313131", &r), 0x63C2);
-	vcard_free(vc);
+	/* a temporary file left by a killed writer is removed by the next save */
+	{
+		size_t n = strlen(path) + 16;
+		char *stale = malloc(n);
+
+		snprintf(stale, n, "%s.tmpAbC123", path);
+		CU_ASSERT(write_file(stale, (const uint8_t *)"partial", 7));
+		vc = open_card(path);
+		CU_ASSERT_EQUAL(tx(vc, "0020008006313131313131", &r), 0x63C2);
+		vcard_free(vc);
+		CU_ASSERT_EQUAL(access(stale, F_OK), -1);
+		free(stale);
+	}
 	/* the retry counter survived */
 	vc = open_card(path);
 	CU_ASSERT_EQUAL(tx(vc, "00CB3FFF045C027F7100", &r), 0x9000);
@@ -203,18 +227,6 @@ test_blank_file(void)
 	free(path);
 }
 
-static bool
-write_file(const char *path, const uint8_t *p, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	bool ok;
-
-	if (!f)
-		return false;
-	ok = fwrite(p, 1, len, f) == len;
-	return fclose(f) == 0 && ok;
-}
-
 static void
 expect_refused(const char *path, const uint8_t *p, size_t len)
 {
@@ -254,8 +266,8 @@ test_damaged(void)
 	CU_ASSERT_FATAL(len > 600);
 	copy = malloc(len + 1);
 	{
-		const size_t offs[] = {0, 3, 7, 8, 11, 12, 15, 16, 40, 100, len / 2, len - 40,
-				       len - 33, len - 32, len - 1};
+		const size_t offs[] = {0,  3,	7,	 8,	   11,	     12,       15,     16,
+				       40, 100, len / 2, len - 40, len - 33, len - 32, len - 1};
 
 		for (i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
 			memcpy(copy, data, len);
@@ -442,16 +454,29 @@ test_write_failure(void)
 		size_t n = 0;
 		static const uint8_t put[] = {0x00, 0xDB, 0xA0, 0x10, 0x04, 0xDF, 0x24, 0x01, 0x55};
 		static const uint8_t verify[] = {0x00, 0x20, 0x00, 0x80, 0x06, '2',
-						 '4',  '6',  '8',  '1',  '3', '0'};
+						 '4',  '6',  '8',  '1',	 '3',  '0'};
+
+		int logp[2];
+		char log[4096];
+		ssize_t got;
 
 		signal(SIGXFSZ, SIG_IGN);
 		if (vcard_open(path, NULL, &vc) != MDP_OK)
 			_exit(10);
+		/* the engine's debug log goes to a pipe (RLIMIT_FSIZE does not apply to it) */
+		if (pipe(logp) != 0 || fcntl(logp[0], F_SETFL, O_NONBLOCK) != 0 ||
+		    dup2(logp[1], 2) < 0 || mdp_log_configure("debug:vcard", NULL) != 0)
+			_exit(20);
 		if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
 			_exit(11);
 		if (vcard_transmit(vc, verify, sizeof(verify), resp, &n) != MDP_ERR_IO || n != 2 ||
 		    resp[0] != 0x65 || resp[1] != 0x81)
 			_exit(12);
+		/* the counter could not be saved: the PIN was never compared */
+		got = read(logp[0], log, sizeof(log) - 1);
+		log[got > 0 ? got : 0] = '\0';
+		if (!strstr(log, "00 20 00 80") || strstr(log, "comparing the user PIN"))
+			_exit(21);
 		/* not verified: PUT still refused, counter unchanged */
 		if (tx(vc, "00200080", &r) != 0x63C3)
 			_exit(13);
@@ -459,6 +484,12 @@ test_write_failure(void)
 		setrlimit(RLIMIT_FSIZE, &rl);
 		if (tx(vc, "0020008006323436383130", &r) != 0x9000)
 			_exit(14);
+		/* with a writable file the comparison comes after the save */
+		got = read(logp[0], log, sizeof(log) - 1);
+		log[got > 0 ? got : 0] = '\0';
+		if (!strstr(log, "comparing the user PIN (2 tries left if wrong)"))
+			_exit(22);
+		mdp_log_shutdown();
 		rl.rlim_cur = 64;
 		setrlimit(RLIMIT_FSIZE, &rl);
 		if (vcard_transmit(vc, put, sizeof(put), resp, &n) != MDP_ERR_IO || n != 2 ||
@@ -479,6 +510,53 @@ test_write_failure(void)
 	free(path);
 }
 
+static double
+ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/*
+ * The PIN key comes from a slow KDF: a card created without MDP11_VCARD_KDF_COST
+ * records scrypt N = 2^15 (32 MiB), and every PIN comparison, right or wrong,
+ * pays for it (more than 10 ms on any machine; a cheap cost takes well under).
+ */
+static void
+test_kdf_cost(void)
+{
+	struct vcard_init_params p = {.pin = "246810", .admin_key = admin_key};
+	char *path = card_path("slow.card");
+	struct vcard *vc = NULL;
+	struct vcard_info info;
+	struct timespec t0;
+	struct rapdu r;
+
+	unsetenv("MDP11_VCARD_KDF_COST");
+	CU_ASSERT_EQUAL_FATAL(vcard_create(path, &p), MDP_OK);
+	setenv("MDP11_VCARD_KDF_COST", "4", 1);
+	vc = open_card(path);
+	CU_ASSERT_EQUAL(vcard_get_info(vc, &info), MDP_OK);
+	CU_ASSERT_EQUAL(info.kdf_cost, 15);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CU_ASSERT_EQUAL(tx(vc, "0020008006313131313131", &r), 0x63C2);
+	CU_ASSERT(ms_since(&t0) > 10.0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CU_ASSERT_EQUAL(tx(vc, "0020008006323436383130", &r), 0x9000);
+	CU_ASSERT(ms_since(&t0) > 10.0);
+	vcard_free(vc);
+	free(path);
+	/* the cost is the one recorded at creation, whatever the environment says now */
+	path = new_card_file("cheap.card");
+	vc = open_card(path);
+	CU_ASSERT_EQUAL(vcard_get_info(vc, &info), MDP_OK);
+	CU_ASSERT_EQUAL(info.kdf_cost, 4);
+	vcard_free(vc);
+	free(path);
+}
+
 static CU_TestInfo state_tests[] = {
 	{"create, reload, retry counter persists", test_create_reload},
 	{"blank card file initialized by APDUs", test_blank_file},
@@ -486,6 +564,7 @@ static CU_TestInfo state_tests[] = {
 	{"two handles on one file", test_two_handles},
 	{"two processes writing at once", test_two_processes},
 	{"write failure answers 6581 and rolls back", test_write_failure},
+	{"slow PIN KDF by default", test_kdf_cost},
 	CU_TEST_INFO_NULL,
 };
 

@@ -11,6 +11,7 @@
 #include <openssl/rand.h>
 
 #include "common/bytes.h"
+#include "common/log.h"
 #include "tests/unit/testutil.h"
 #include "tests/unit/vcard-testlib.h"
 #include "vcard/vcard.h"
@@ -65,13 +66,13 @@ test_select_and_probes(void)
 	CU_ASSERT_EQUAL(tx(vc, "00A40000023F0000", &r), 0x6A82);
 
 	/* §4.1 probes of other drivers */
-	CU_ASSERT_EQUAL(tx(vc, "00A4040006A0000000010100", &r), 0x6A82);         /* muscle */
+	CU_ASSERT_EQUAL(tx(vc, "00A4040006A0000000010100", &r), 0x6A82); /* muscle */
 	CU_ASSERT_EQUAL(tx(vc, "00A404000BE82B0601040181C31F020100", &r), 0x6A82);
 	CU_ASSERT_EQUAL(tx(vc, "00A4040009A0000003080000100000", &r), 0x6A82); /* PIV */
 	CU_ASSERT_EQUAL(tx(vc, "00A4040007A000000079010000", &r), 0x6A82);     /* CAC */
-	CU_ASSERT_EQUAL(tx(vc, "00A4040005A00000039700", &r), 0x6A82);        /* too short */
-	CU_ASSERT_EQUAL(tx(vc, "00CADF3005", &r), 0x6D00);                      /* setcos */
-	CU_ASSERT_EQUAL(tx(vc, "00CB3FFF035C017E00", &r), 0x6A88);            /* PIV */
+	CU_ASSERT_EQUAL(tx(vc, "00A4040005A00000039700", &r), 0x6A82);	       /* too short */
+	CU_ASSERT_EQUAL(tx(vc, "00CADF3005", &r), 0x6D00);		       /* setcos */
+	CU_ASSERT_EQUAL(tx(vc, "00CB3FFF035C017E00", &r), 0x6A88);	       /* PIV */
 	CU_ASSERT_EQUAL(tx(vc, "80CA9F7F00", &r), 0x6E00);
 	CU_ASSERT_EQUAL(tx(vc, "B0A4000C023FFF", &r), 0x6E00);
 	CU_ASSERT_EQUAL(tx(vc, "0CCB3FFF045C027F7100", &r), 0x6882);
@@ -115,8 +116,7 @@ test_atr_and_reset(void)
 	CU_ASSERT_EQUAL(tx(vc, "00200080", &r), 0x63C3);
 	CU_ASSERT_EQUAL(tx(vc, "00CB000000", &r), 0x6A80);
 	CU_ASSERT_EQUAL(tx(vc, "00CB0000045C027F7100", &r), 0x9000);
-	CU_ASSERT_EQUAL(vcard_transmit(NULL, (const uint8_t *)"", 0, r.data, &r.len),
-			MDP_ERR_ARGS);
+	CU_ASSERT_EQUAL(vcard_transmit(NULL, (const uint8_t *)"", 0, r.data, &r.len), MDP_ERR_ARGS);
 	vcard_free(vc);
 	vcard_free(NULL);
 }
@@ -131,9 +131,9 @@ test_initialized_layout(void)
 	struct vcard_info info;
 	uint8_t *mf = NULL;
 	size_t mf_len = 0;
-	static const uint8_t rec1[28] = {0,   0,   0,   0,   0,   0,   0,    0,    0,    'c',
-					 'a', 'r', 'd', 'i', 'd', 0,   0,    0,    0,    0,
-					 0x20, 0xDF, 0, 0, 0x12, 0xA0, 0, 0};
+	static const uint8_t rec1[28] = {0,    0,    0,	  0,   0,    0,	   0, 0, 0, 'c',
+					 'a',  'r',  'd', 'i', 'd',  0,	   0, 0, 0, 0,
+					 0x20, 0xDF, 0,	  0,   0x12, 0xA0, 0, 0};
 
 	/* §4.4: masterfile, cmapfile, cardid, 7F71, 7F73 */
 	CU_ASSERT_EQUAL(xfer(vc, "00CBA000045C02DF1F00", &mf, &mf_len), 0x9000);
@@ -192,7 +192,7 @@ test_get_data_errors(void)
 	CU_ASSERT_EQUAL(tx(vc, "00CBA014045C02DF2000", &r), 0x6982); /* admin only */
 	CU_ASSERT_EQUAL(tx(vc, "00CBB080045C02DF2000", &r), 0x6981); /* key file */
 	CU_ASSERT_EQUAL(tx(vc, "00CBA010045D02DF2000", &r), 0x6A80); /* not a tag list */
-	CU_ASSERT_EQUAL(tx(vc, "00CBA010045C03DF20", &r), 0x6A80); /* truncated TLV */
+	CU_ASSERT_EQUAL(tx(vc, "00CBA010045C03DF20", &r), 0x6A80);   /* truncated TLV */
 	CU_ASSERT_EQUAL(tx(vc, "00CB3FFF045C02DF2000", &r), 0x6A88);
 	CU_ASSERT_EQUAL(tx(vc, "00CB3FFF025C0000", &r), 0x6A88);
 	/* the PIN opens A013 */
@@ -268,6 +268,30 @@ test_put_data(void)
 	}
 	CU_ASSERT_EQUAL(vcard_get_info(vc, &info), MDP_OK);
 	CU_ASSERT_EQUAL(info.data_objects, 5 + 3 + 1);
+	/* an EF holds at most 384 KiB: the sixth 64 KiB DO does not fit */
+	{
+		size_t n = 65535, k;
+		uint8_t *big = calloc(1, n + 5), *out = NULL;
+		size_t out_len = 0;
+		uint16_t sw = 0;
+
+		big[0] = 0xDF;
+		big[2] = 0x82;
+		big[3] = 0xFF;
+		big[4] = 0xFF;
+		for (k = 0; k < 8; k++) {
+			big[1] = (uint8_t)(0x40 + k);
+			sw = xfer_bytes(vc, 0xDB, 0xA0, 0x10, big, n + 5, &out, &out_len);
+			free(out);
+			if (sw != 0x9000)
+				break;
+		}
+		CU_ASSERT_EQUAL(sw, 0x6A84);
+		CU_ASSERT_EQUAL(k, 5);
+		CU_ASSERT_EQUAL(tx(vc, "00CBA010045C02DF4400", &r), 0x6100);
+		CU_ASSERT_EQUAL(tx(vc, "00CBA010045C02DF4500", &r), 0x6A88);
+		free(big);
+	}
 	vcard_free(vc);
 }
 
@@ -375,7 +399,8 @@ test_pin(void)
 	CU_ASSERT_EQUAL(tx(vc, "0020018006313233343536", &r), 0x6A86);
 	/* change: old || new split by the stored length; stays verified */
 	CU_ASSERT_EQUAL(tx(vc, "0024008009313233343536616263", &r), 0x6700);
-	CU_ASSERT_EQUAL(tx(vc, "0024008017313233343536616263646566676869707172737475767778", &r), 0x6700);
+	CU_ASSERT_EQUAL(tx(vc, "0024008017313233343536616263646566676869707172737475767778", &r),
+			0x6700);
 	CU_ASSERT_EQUAL(tx(vc, "002400800B3132333435376162636465", &r), 0x63C2);
 	CU_ASSERT_EQUAL(tx(vc, "002400800B3132333435366162636465", &r), 0x9000);
 	CU_ASSERT_EQUAL(tx(vc, "00200080", &r), 0x9000);
@@ -475,5 +500,6 @@ static CU_SuiteInfo suites[] = {
 int
 main(void)
 {
+	mdp_log_init_env(); /* MDP11_DEBUG=debug:vcard traces every APDU header and SW */
 	return test_run("test-vcard", suites);
 }

@@ -86,8 +86,8 @@ collect(struct vcard *vc, uint16_t sw, struct rapdu *r, uint8_t **out, size_t *o
 }
 
 uint16_t
-xfer_bytes(struct vcard *vc, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data,
-	   size_t len, uint8_t **out, size_t *out_len)
+xfer_bytes(struct vcard *vc, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data, size_t len,
+	   uint8_t **out, size_t *out_len)
 {
 	struct rapdu r;
 	size_t pos = 0;
