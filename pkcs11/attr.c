@@ -87,8 +87,12 @@ attr_pad(CK_UTF8CHAR *dst, size_t dstlen, const char *src)
 {
 	size_t n = src ? strlen(src) : 0;
 
-	if (n > dstlen)
+	if (n > dstlen) {
+		/* Cut at a character boundary: never half of a UTF-8 sequence. */
 		n = dstlen;
+		while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+			n--;
+	}
 	memset(dst, ' ', dstlen);
 	if (n)
 		memcpy(dst, src, n);

@@ -55,7 +55,7 @@ tests_module_mkcard_LDADD = libmdp11vcard.la libmdp11common.la $(CRYPTO_LIBS)
 
 # Integration tests through real clients.
 TESTS += tests/integration/pkcs11-tool.sh tests/integration/nss.sh \
-	tests/integration/module-pcsc.sh
+	tests/integration/libp11.sh tests/integration/module-pcsc.sh
 EXTRA_DIST += tests/integration/lib-module.sh tests/integration/pkcs11-tool.sh \
 	tests/integration/nss.sh tests/integration/libp11.sh tests/integration/module-pcsc.sh \
 	scripts/demo docs/pkcs11.md

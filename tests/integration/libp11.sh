@@ -11,8 +11,6 @@ module_setup
 
 pkcs11-tool --module "$MODULE" --login --pin "$PIN" --keypairgen --key-type rsa:2048 --id 01 \
 	--label csrkey >/dev/null || fail "RSA key generation"
-pkcs11-tool --module "$MODULE" --login --pin "$PIN" --keypairgen --key-type EC:prime256v1 --usage-sign \
-	--id 02 --label csrec >/dev/null || fail "EC key generation"
 
 cat >"$WORK/openssl.cnf" <<CNF
 openssl_conf = openssl_init
@@ -33,7 +31,7 @@ CNF
 export OPENSSL_CONF="$WORK/openssl.cnf"
 
 for key in "pkcs11:token=card.vcard;object=csrkey;type=private" \
-	   "pkcs11:token=card.vcard;id=%02;type=private"; do
+	   "pkcs11:token=card.vcard;id=%01;type=private"; do
 	openssl req -new -engine pkcs11 -keyform engine -key "$key" -subj "/CN=mdp11 libp11" \
 		-out "$WORK/req.pem" 2>"$WORK/err" || {
 		cat "$WORK/err"
@@ -42,4 +40,4 @@ for key in "pkcs11:token=card.vcard;object=csrkey;type=private" \
 	openssl req -in "$WORK/req.pem" -verify -noout 2>&1 | grep -q "verify OK" ||
 		fail "the CSR signed with $key does not verify"
 done
-echo "libp11: CSRs signed by card keys verify"
+module_done "CSRs signed by card keys verify"

@@ -14,6 +14,7 @@ PIN=123456
 ADMIN=0102030405060708090a0b0c0d0e0f101112131415161718
 MODULE=$top_builddir/.libs/mdp11.so
 [ -f "$MODULE" ] || pcsc_fail "$MODULE is not built"
+asan_lib=$(ldd "$MODULE" 2>/dev/null | awk '/libasan/ {print $3; exit}')
 
 "$top_builddir/tests/module/mkcard" "$PCSC_TMP/card.vcard" "$PIN" "$ADMIN" 3 ||
 	pcsc_fail "creating the virtual card failed"
@@ -72,6 +73,13 @@ rm -f "$PCSC_TMP/card.vcard"
 "$top_builddir/tests/module/mkcard" "$PCSC_TMP/card.vcard" "$PIN" "$ADMIN" ||
 	pcsc_fail "creating the virtual card failed"
 pcsc_start "$PCSC_TMP/card.vcard"
+# --enable-asan: the sanitizer runtime first in the uninstrumented clients (OpenSC tools);
+# set after pcscd and the card server are running.
+if [ -n "$asan_lib" ]; then
+	LD_PRELOAD=$asan_lib
+	ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0
+	export LD_PRELOAD ASAN_OPTIONS
+fi
 printf '[readers]\npcsc = yes\n' >"$PCSC_TMP/mdp11.conf"
 MDP11_CONF=$PCSC_TMP/mdp11.conf
 export MDP11_CONF

@@ -35,4 +35,4 @@ grep -q "rsa" "$WORK/k" && grep -q "ec" "$WORK/k" || {
 	cat "$WORK/k"
 	fail "certutil -K does not list both keys"
 }
-echo "nss: token and keys visible"
+module_done "token and keys visible"
