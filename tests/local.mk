@@ -10,3 +10,10 @@ EXTRA_DIST += tests/data
 # configure names the Debian package of a missing dependency.
 TESTS += tests/integration/configure-deps.sh
 EXTRA_DIST += tests/integration/configure-deps.sh
+
+# With --enable-asan the shell tests run their programs with the ASan runtime preloaded, since
+# uninstrumented programs (pkcs11-tool, certutil...) load the instrumented module (see the file).
+if ASAN
+AM_SH_LOG_FLAGS = $(top_srcdir)/tests/integration/asan-run.sh
+endif
+EXTRA_DIST += tests/integration/asan-run.sh

@@ -14,6 +14,8 @@ if [ -f "$top_srcdir/config.status" ]; then
 	exit 77
 fi
 
+# configure compiles test programs: no sanitizer runtime preloaded into the compiler (ASan build).
+unset LD_PRELOAD
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
