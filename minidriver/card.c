@@ -941,6 +941,11 @@ md_rsa_decrypt(struct md_card *card, struct md_rsa_decrypt_info *info)
 		return MD_ERROR_REVISION_MISMATCH;
 	if (!MDP_KEY_SPEC_IS_RSA(info->key_spec))
 		return MD_E_INVALID_PARAMETER;
+	/* the v1 structure has no padding fields: the module returns the raw block (§4.6) */
+	if (info->version < 2) {
+		info->padding_type = MD_PADDING_NONE;
+		info->padding_info = NULL;
+	}
 	if (info->version >= 2 && info->padding_type != MD_PADDING_NONE &&
 	    info->padding_type != MD_PADDING_PKCS1 && info->padding_type != MD_PADDING_OAEP)
 		return MD_E_INVALID_PARAMETER;

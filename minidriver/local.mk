@@ -74,7 +74,8 @@ tests_integration_md_probe_LDADD = libmdp11minidriver.la $(CRYPTO_LIBS) $(ZLIB_L
 
 check_PROGRAMS += tests/unit/test-card-gids
 TESTS += tests/unit/test-card-gids
-tests_unit_test_card_gids_SOURCES = tests/unit/test-card-gids.c
+tests_unit_test_card_gids_SOURCES = tests/unit/test-card-gids.c \
+	tests/mock/mock-transport.c tests/mock/mock-transport.h
 tests_unit_test_card_gids_CFLAGS = $(TEST_CFLAGS) $(ZLIB_CFLAGS)
 tests_unit_test_card_gids_LDADD = libmdp11minidriver.la $(TEST_LIBS) $(ZLIB_LIBS)
 

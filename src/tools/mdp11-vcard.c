@@ -217,6 +217,7 @@ cmd_info(const struct vcard_opts *o)
 	       info.initialized && info.pin_tries_left == 0 ? " (blocked)" : "");
 	printf("key files:       %u\n", info.key_files);
 	printf("data objects:    %u\n", info.data_objects);
+	printf("PIN KDF:         scrypt, N = 2^%u, r = 8, p = 1\n", info.kdf_cost);
 	rc = VCARD_EXIT_OK;
 out:
 	free(hex);

@@ -350,13 +350,14 @@ text_card(FILE *f, struct tool_ctx *ctx, struct tool_card *card)
 			fprintf(f, "  PIN:         tries left unknown\n");
 	}
 	fprintf(f, "  free space:  ");
+	if (card->info.free_containers != UINT32_MAX)
+		fprintf(f, "%u of %u containers free, ", card->info.free_containers,
+			card->info.max_containers);
+	/* GIDS has no command that tells the free memory (CARD_DATA_VALUE_UNKNOWN). */
 	if (card->info.free_bytes == UINT32_MAX)
-		fprintf(f, "unknown bytes");
+		fprintf(f, "free bytes not reported by the card");
 	else
 		fprintf(f, "%u bytes", card->info.free_bytes);
-	if (card->info.free_containers != UINT32_MAX)
-		fprintf(f, ", %u of %u containers free", card->info.free_containers,
-			card->info.max_containers);
 	fputc('\n', f);
 	fprintf(f, "  cache:       %s", cache_mode_name(ctx->cache_mode));
 	if (ctx->cache_mode == TOOL_CACHE_PERSISTENT)

@@ -550,6 +550,7 @@ vcard_get_info(struct vcard *vc, struct vcard_info *info)
 	r.pin_tries_left = vc->st.pin_left;
 	r.pin_tries_max = vc->st.pin_max;
 	r.format_version = VC_FORMAT_VERSION;
+	r.kdf_cost = vc->st.kdf_cost;
 	f = vc_find_file(&vc->st, 0xA012);
 	for (i = 0; f && i < f->n_dos; i++) {
 		if (f->dos[i].tag == 0xDF20 && f->dos[i].len <= sizeof(r.cardid)) {
@@ -1107,6 +1108,8 @@ check_pin(struct vcard *vc, const uint8_t *pin, size_t len)
 	sw = vc_commit(vc);
 	if (sw)
 		return sw;
+	log_debug("counter saved, comparing the user PIN (%u tries left if wrong)",
+		  (unsigned)vc->st.pin_left);
 	if (!pin_matches(vc, pin, len)) {
 		vc->pin_ok = false;
 		if (!vc->admin_ok)

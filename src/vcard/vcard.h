@@ -87,6 +87,7 @@ struct vcard_info {
 	unsigned key_files;     /* key files B081.. present */
 	unsigned data_objects;  /* DOs stored in all EFs */
 	uint32_t format_version;
+	unsigned kdf_cost;      /* log2 of the scrypt N that derives the PIN key */
 };
 enum mdp_err vcard_get_info(struct vcard *vc, struct vcard_info *info);
 

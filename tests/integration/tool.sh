@@ -258,6 +258,17 @@ run 0 "$tool" list $sel
 grep_out "Alice Example"
 grep_out "CN=Bob P12"
 grep_out "cngpriv"
+# The card facts and the table columns; the expiry is the certificate's notAfter date.
+grep_out "card: *GIDS"
+grep_out "serial: *0011223344556677"
+grep_out "cardid: *00112233445566778899aabbccddeeff"
+grep_out "PIN: *3 of 3 tries left"
+grep_out "containers free, free bytes not reported by the card"
+grep_out "cache: *memory (cardcf: "
+grep_out "IDX  NAME .* KEY SPEC  *BITS DEF EXPIRES  *CERTIFICATE SUBJECT"
+expiry=$(openssl x509 -in rsa.crt -noout -enddate -dateopt iso_8601 | sed 's/notAfter=//' |
+	cut -c1-10)
+grep_out "^    0  *alice  *keyexchange  *2048 yes $expiry O=mdp11 test,CN=Alice Example"
 run 0 "$tool" list $sel --json
 [ "$(json '[c["index"] for c in d["cards"][0]["containers"]]')" = \
 	"[0, 1, 2, 3, 4, 5, 6, 7, 8, 20]" ] || fail "container indexes"
@@ -432,6 +443,26 @@ cp conf.saved "$MDP11_CONF"
 printf '[policy]\nrsa_max_bits = 2048\nrsa_default_bits = 2048\n' >>"$MDP11_CONF"
 run 6 "$tool" generate $sel $opin --type rsa:3072
 cp conf.saved "$MDP11_CONF"
+# Progress: on a terminal a slow generation shows the elapsed seconds (script(1) gives a pty;
+# a generation can be quicker than the first tick, so up to three tries).
+if command -v script >/dev/null 2>&1; then
+	shown=no
+	for i in 1 2 3; do
+		script -qec "'$tool' generate $sel $opin --type rsa:4096 --name gen-progress" \
+			/dev/null </dev/null >tty.out 2>&1 || fail "generate on a terminal"
+		"$tool" delete $sel $opin --name gen-progress >/dev/null 2>&1 || fail "delete"
+		grep -q "Generated RSA-4096" tty.out || fail "generate on a terminal: $(cat tty.out)"
+		if grep -q "generating RSA-4096 on the card\.\.\. [0-9]*s" tty.out; then
+			shown=yes
+			break
+		fi
+	done
+	[ "$shown" = yes ] || fail "no progress shown on a terminal"
+	ok
+fi
+run 0 "$tool" generate $sel $opin --type rsa:1024 --name gen-quiet
+grep -q "generating" "$tmp/err" && fail "progress shown when stderr is not a terminal"
+run 0 "$tool" delete $sel $opin --name gen-quiet
 run 0 "$tool" list $sel --json
 python3 - "$tmp/out" <<'EOF' || fail "generated keys in the listing"
 import json, sys

@@ -88,6 +88,13 @@ expect 2 create --pin 123 --admin-key "$ADMIN" "$W/u.card"
 expect 2 create --force --pin 12 --admin-key "$ADMIN" "$W/f.card"
 expect 0 info "$W/f.card"
 [ "$(field 'PIN tries left')" = "5 of 5" ] || fail "a refused --force damaged the old card"
+# The PIN key derivation cost is the one of the environment at creation, shown by info.
+MDP11_VCARD_KDF_COST=6 expect 0 create --pin 123456 --admin-key "$ADMIN" "$W/k.card"
+expect 0 info "$W/k.card"
+[ "$(field 'PIN KDF')" = "scrypt, N = 2^6, r = 8, p = 1" ] || fail "KDF: $(field 'PIN KDF')"
+MDP11_VCARD_KDF_COST=21 expect 1 create --pin 123456 --admin-key "$ADMIN" "$W/k21.card"
+grep -q MDP11_VCARD_KDF_COST "$W/out" || fail "no reason given for a bad KDF cost"
+[ ! -e "$W/k21.card" ] || fail "a bad KDF cost left a file"
 # Secrets never appear.
 expect 0 info "$W/f.card"
 grep -qi "$ADMIN" "$W/out" && fail "info shows the admin key"
@@ -104,22 +111,24 @@ head -c $((size / 2)) "$W/f.card" >"$W/trunc.card"
 expect 1 info "$W/trunc.card"
 expect 1 serve --vpcd 127.0.0.1:9 "$W/foreign.card"
 
-# ---- serve: keeps retrying while nobody listens, stops cleanly on SIGTERM ----
-"$VCARD_BIN" serve --verbose --vpcd 127.0.0.1:9 "$W/f.card" >"$W/serve.out" 2>&1 &
-SPID=$!
-sleep 1
-kill -0 "$SPID" 2>/dev/null || fail "serve gave up while vpcd was away: $(cat "$W/serve.out")"
-grep -q "retrying" "$W/serve.out" || fail "serve does not say it is retrying"
-kill -TERM "$SPID"
-n=0
-while kill -0 "$SPID" 2>/dev/null && [ $n -lt 30 ]; do
-	sleep 0.1
-	n=$((n + 1))
+# ---- serve: keeps retrying while nobody listens, stops cleanly on SIGTERM, SIGINT, SIGHUP ----
+for sig in TERM INT HUP; do
+	"$VCARD_BIN" serve --verbose --vpcd 127.0.0.1:9 "$W/f.card" >"$W/serve.out" 2>&1 &
+	SPID=$!
+	sleep 1
+	kill -0 "$SPID" 2>/dev/null || fail "serve gave up while vpcd was away: $(cat "$W/serve.out")"
+	grep -q "retrying" "$W/serve.out" || fail "serve does not say it is retrying"
+	kill -"$sig" "$SPID"
+	n=0
+	while kill -0 "$SPID" 2>/dev/null && [ $n -lt 30 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	kill -0 "$SPID" 2>/dev/null && fail "serve ignored SIG$sig"
+	wait "$SPID"
+	rc=$?
+	SPID=""
+	[ "$rc" = 0 ] || fail "serve exited $rc after SIG$sig"
 done
-kill -0 "$SPID" 2>/dev/null && fail "serve ignored SIGTERM"
-wait "$SPID"
-rc=$?
-SPID=""
-[ "$rc" = 0 ] || fail "serve exited $rc after SIGTERM"
 expect 0 info "$W/f.card"
 echo "vcard-cli: OK"

@@ -15,6 +15,7 @@
 #include "common/bytes.h"
 #include "common/secmem.h"
 #include "minidriver/card.h"
+#include "tests/mock/mock-transport.h"
 #include "tests/unit/testutil.h"
 #include "transport/apdu.h"
 #include "transport/transport.h"
@@ -1001,6 +1002,391 @@ test_reset(void)
 	fx_close(&f);
 }
 
+/* The ECDH secret of container idx with peer, through TRUNCATE (little-endian), compared with OpenSSL. */
+static bool
+ecdh_matches(struct fx *f, uint8_t idx, uint32_t spec, EVP_PKEY *mine)
+{
+	static const char *const names[] = { "P-256", "P-384", "P-521" };
+	EVP_PKEY *peer = EVP_EC_gen(names[(spec - MD_AT_ECDHE_P256) % 3]);
+	struct mdp_key *pk = NULL;
+	uint8_t *blob = NULL, secret[80];
+	size_t bl = 0, sl = sizeof(secret), j;
+	struct md_dh_agreement_info ai = { .version = 2, .container_index = idx };
+	struct md_derive_key dk = { .version = 2, .kdf = MD_KDF_TRUNCATE };
+	EVP_PKEY_CTX *c = NULL;
+	bool ok = false;
+
+	if (!peer || mdp_key_from_pkey(peer, (enum mdp_key_spec)spec, &pk) != MDP_OK ||
+	    blob_write(pk, BLOB_FMT_CNG_ECC_PUBLIC, (enum mdp_key_spec)spec, &blob, &bl) != MDP_OK)
+		goto out;
+	ai.public_key = blob;
+	ai.public_key_len = bl;
+	if (md_construct_dh_agreement(f->card, &ai) != MD_OK)
+		goto out;
+	c = EVP_PKEY_CTX_new(peer, NULL);
+	if (!c || EVP_PKEY_derive_init(c) != 1 || EVP_PKEY_derive_set_peer(c, mine) != 1 ||
+	    EVP_PKEY_derive(c, secret, &sl) != 1)
+		goto out;
+	dk.secret_agreement_index = ai.secret_agreement_index;
+	if (md_derive_key(f->card, &dk) != MD_OK || dk.derived_key_len != sl)
+		goto out;
+	ok = true;
+	for (j = 0; j < sl; j++)
+		ok = ok && dk.derived_key[j] == secret[sl - 1 - j];
+	md_destroy_dh_agreement(f->card, ai.secret_agreement_index, 0);
+out:
+	free(dk.derived_key);
+	EVP_PKEY_CTX_free(c);
+	free(blob);
+	mdp_key_free(pk);
+	EVP_PKEY_free(peer);
+	return ok;
+}
+
+/*
+ * Import for every key spec (§4.2), each key used afterwards; blobs of a type
+ * the spec does not name for import are SCARD_E_INVALID_PARAMETER and leave
+ * the index empty.
+ */
+static void
+test_import_every_spec(void)
+{
+	static const char *const curves[] = { "P-256", "P-384", "P-521" };
+	struct fx f;
+	uint32_t spec;
+	uint8_t h[32];
+	struct md_container_info ci = { .version = 1 };
+
+	sha256("every spec", 10, h);
+	fx_open(&f);
+	login(&f);
+	for (spec = MD_AT_KEYEXCHANGE; spec <= MD_AT_ECDHE_P521; spec++) {
+		uint8_t idx = (uint8_t)(spec + 10);
+		EVP_PKEY *key = MDP_KEY_SPEC_IS_RSA(spec)
+					? EVP_RSA_gen(1024)
+					: EVP_EC_gen(curves[(spec - MD_AT_ECDSA_P256) % 3]);
+		struct mdp_key *k = NULL;
+		uint8_t *blob = NULL;
+		size_t bl = 0;
+		EVP_PKEY *pub;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(key);
+		CU_ASSERT_EQUAL_FATAL(mdp_key_from_pkey(key, (enum mdp_key_spec)spec, &k), MDP_OK);
+		CU_ASSERT_EQUAL_FATAL(blob_write(k,
+						 MDP_KEY_SPEC_IS_RSA(spec) ? BLOB_FMT_CAPI_PRIVATE
+									   : BLOB_FMT_CNG_ECC_PRIVATE,
+						 (enum mdp_key_spec)spec, &blob, &bl),
+				      MDP_OK);
+		CU_ASSERT_EQUAL(md_create_container(f.card, idx, MD_CREATE_KEY_IMPORT, spec, 0, blob,
+						    bl),
+				MD_OK);
+		mdp_secure_free(blob, bl);
+		blob = NULL;
+		pub = container_key(&f, idx, spec);
+		CU_ASSERT_EQUAL(EVP_PKEY_eq(pub, key), 1);
+		if (MDP_KEY_SPEC_IS_ECDH(spec)) {
+			CU_ASSERT_TRUE(ecdh_matches(&f, idx, spec, pub));
+		} else {
+			struct md_signing_info si = { .version = 2, .container_index = idx,
+						      .key_spec = spec, .data = h, .data_len = 32,
+						      .hash_alg = MDP_KEY_SPEC_IS_RSA(spec)
+									  ? MDP_CALG_SHA_256
+									  : 0 };
+
+			CU_ASSERT_EQUAL(md_sign_data(f.card, &si), MD_OK);
+			CU_ASSERT_TRUE(MDP_KEY_SPEC_IS_RSA(spec)
+					       ? verify_rsa(key, RSA_PKCS1_PADDING, EVP_sha256(), 0, h,
+							    32, si.signature, si.signature_len)
+					       : verify_ecdsa(key, h, 32, si.signature,
+							      si.signature_len));
+			free(si.signature);
+		}
+		/* the public half, PKCS#8 and SPKI are not import formats */
+		CU_ASSERT_EQUAL_FATAL(blob_write(k,
+						 MDP_KEY_SPEC_IS_RSA(spec) ? BLOB_FMT_CAPI_PUBLIC
+									   : BLOB_FMT_CNG_ECC_PUBLIC,
+						 (enum mdp_key_spec)spec, &blob, &bl),
+				      MDP_OK);
+		CU_ASSERT_EQUAL(md_create_container(f.card, 40, MD_CREATE_KEY_IMPORT, spec, 0, blob,
+						    bl),
+				MD_E_INVALID_PARAMETER);
+		free(blob);
+		CU_ASSERT_EQUAL_FATAL(blob_write(k, BLOB_FMT_PKCS8, (enum mdp_key_spec)spec, &blob,
+						 &bl),
+				      MDP_OK);
+		CU_ASSERT_EQUAL(md_create_container(f.card, 40, MD_CREATE_KEY_IMPORT, spec, 0, blob,
+						    bl),
+				MD_E_INVALID_PARAMETER);
+		mdp_secure_free(blob, bl);
+		if (MDP_KEY_SPEC_IS_RSA(spec)) {
+			/* a CNG RSA private blob is not the CAPI form the spec names */
+			CU_ASSERT_EQUAL_FATAL(blob_write(k, BLOB_FMT_CNG_RSA_FULL,
+							 (enum mdp_key_spec)spec, &blob, &bl),
+					      MDP_OK);
+			CU_ASSERT_EQUAL(md_create_container(f.card, 40, MD_CREATE_KEY_IMPORT, spec,
+							    0, blob, bl),
+					MD_E_INVALID_PARAMETER);
+			mdp_secure_free(blob, bl);
+		}
+		EVP_PKEY_free(pub);
+		mdp_key_free(k);
+		EVP_PKEY_free(key);
+	}
+	/* random bytes */
+	{
+		uint8_t junk[300];
+		size_t i;
+
+		for (i = 0; i < sizeof(junk); i++)
+			junk[i] = (uint8_t)(i * 37 + 11);
+		CU_ASSERT_EQUAL(md_create_container(f.card, 40, MD_CREATE_KEY_IMPORT,
+						    MD_AT_KEYEXCHANGE, 0, junk, sizeof(junk)),
+				MD_E_INVALID_PARAMETER);
+	}
+	/* RSA of a size the card does not take (1536 bits) */
+	{
+		EVP_PKEY *odd = EVP_RSA_gen(1536);
+		struct mdp_key *k = NULL;
+		uint8_t *blob = NULL;
+		size_t bl = 0;
+
+		CU_ASSERT_EQUAL_FATAL(mdp_key_from_pkey(odd, MDP_AT_SIGNATURE, &k), MDP_OK);
+		CU_ASSERT_EQUAL_FATAL(blob_write(k, BLOB_FMT_CAPI_PRIVATE, MDP_AT_SIGNATURE, &blob,
+						 &bl),
+				      MDP_OK);
+		CU_ASSERT_EQUAL(md_create_container(f.card, 40, MD_CREATE_KEY_IMPORT,
+						    MD_AT_SIGNATURE, 0, blob, bl),
+				MD_E_INVALID_PARAMETER);
+		mdp_secure_free(blob, bl);
+		mdp_key_free(k);
+		EVP_PKEY_free(odd);
+	}
+	/* nothing of the refused imports reached the card */
+	CU_ASSERT_EQUAL(md_get_container_info(f.card, 40, 0, &ci), MD_E_NO_KEY_CONTAINER);
+	fx_close(&f);
+}
+
+/* The rules of §2-§4.11 not covered above: structure versions, flags, ranges, properties. */
+static void
+test_more_rules(void)
+{
+	struct fx f;
+	struct md_capabilities caps = { .version = 2 };
+	struct md_free_space fs = { .version = 2 };
+	struct md_key_sizes ks = { .version = 2 };
+	struct md_file_info fi = { .version = 2 };
+	struct md_derive_key dk = { .version = 3, .kdf = MD_KDF_TRUNCATE };
+	struct md_dh_agreement_info ai = { .version = 2, .flags = 1,
+					   .public_key = (const uint8_t *)"x", .public_key_len = 1 };
+	struct md_pin_info pi = { .version = 7 };
+	struct md_container_info ci = { .version = 1 };
+	uint8_t *ch = NULL, buf[64];
+	char *names = (char *)buf; /* must come back NULL on failure */
+	size_t n = 0;
+	uint32_t v = 0;
+	EVP_PKEY *a;
+
+	fx_open(&f);
+	/* structure versions above the current one */
+	CU_ASSERT_EQUAL(md_query_capabilities(f.card, &caps), MD_ERROR_REVISION_MISMATCH);
+	CU_ASSERT_EQUAL(md_query_free_space(f.card, 0, &fs), MD_ERROR_REVISION_MISMATCH);
+	CU_ASSERT_EQUAL(md_query_key_sizes(f.card, MD_AT_KEYEXCHANGE, 0, &ks),
+			MD_ERROR_REVISION_MISMATCH);
+	CU_ASSERT_EQUAL(md_get_file_info(f.card, NULL, "cardid", &fi), MD_ERROR_REVISION_MISMATCH);
+	CU_ASSERT_EQUAL(md_derive_key(f.card, &dk), MD_ERROR_REVISION_MISMATCH);
+	CU_ASSERT_EQUAL(md_get_property(f.card, MD_CP_CARD_PIN_INFO, &pi, sizeof(pi), &n,
+					MD_ROLE_USER),
+			MD_ERROR_REVISION_MISMATCH);
+	/* version 0 counts as 1 */
+	caps.version = 0;
+	CU_ASSERT_EQUAL(md_query_capabilities(f.card, &caps), MD_OK);
+	CU_ASSERT_EQUAL(caps.version, 1);
+	fi.version = 0;
+	CU_ASSERT_EQUAL(md_get_file_info(f.card, NULL, "cardid", &fi), MD_OK);
+	CU_ASSERT(fi.version == 1 && fi.size == 16 && fi.access == MD_AC_EVERYONE_READ_ADMIN_WRITE);
+	/* flags that must be 0 */
+	CU_ASSERT_EQUAL(md_query_free_space(f.card, 1, &fs), MD_E_INVALID_PARAMETER);
+	CU_ASSERT_EQUAL(md_write_file(f.card, NULL, "cardcf", 1, buf, 6), MD_E_INVALID_PARAMETER);
+	CU_ASSERT_EQUAL(md_delete_file(f.card, "mscp", "cmapfile", 1), MD_E_INVALID_PARAMETER);
+	CU_ASSERT_EQUAL(md_enum_files(f.card, "mscp", &names, &n, 1), MD_E_INVALID_PARAMETER);
+	CU_ASSERT_PTR_NULL(names);
+	CU_ASSERT_EQUAL(md_get_challenge_ex(f.card, MD_ROLE_ADMIN, &ch, &n, 1),
+			MD_E_INVALID_PARAMETER);
+	CU_ASSERT_EQUAL(md_deauthenticate_ex(f.card, MD_PIN_SET(MD_ROLE_USER), 1),
+			MD_E_INVALID_PARAMETER);
+	CU_ASSERT_EQUAL(md_construct_dh_agreement(f.card, &ai), MD_E_INVALID_PARAMETER);
+	CU_ASSERT_EQUAL(md_destroy_dh_agreement(f.card, 0, 1), MD_E_INVALID_PARAMETER);
+	CU_ASSERT_EQUAL(md_set_property(f.card, MD_CP_PARENT_WINDOW, &v, sizeof(v), 1),
+			MD_E_INVALID_PARAMETER);
+	CU_ASSERT_EQUAL(md_get_container_property(f.card, 0, MD_CCP_PIN_IDENTIFIER, &v, sizeof(v),
+						  &n, 1),
+			MD_E_INVALID_PARAMETER);
+	CU_ASSERT_EQUAL(md_set_container_property(f.card, 0, MD_CCP_PIN_IDENTIFIER, &v, sizeof(v),
+						  1),
+			MD_E_INVALID_PARAMETER);
+	/* CardDeleteContainer on an index past the card's range succeeds as well (v7) */
+	CU_ASSERT_EQUAL(md_delete_container(f.card, 255, 0), MD_OK);
+	CU_ASSERT_EQUAL(md_get_container_info(f.card, 255, 0, &ci), MD_E_NO_KEY_CONTAINER);
+	/* properties not covered elsewhere */
+	CU_ASSERT_EQUAL(md_get_property(f.card, MD_CP_CARD_PIN_STRENGTH_CHANGE, &v, sizeof(v), &n,
+					MD_ROLE_USER),
+			MD_OK);
+	CU_ASSERT_EQUAL(v, MD_PIN_STRENGTH_PLAINTEXT);
+	CU_ASSERT_EQUAL(md_get_property(f.card, MD_CP_CARD_PIN_STRENGTH_UNBLOCK, &v, sizeof(v), &n,
+					MD_ROLE_USER),
+			MD_OK);
+	CU_ASSERT_EQUAL(md_get_property(f.card, MD_CP_CARD_PIN_STRENGTH_VERIFY, &v, sizeof(v), &n,
+					4),
+			MD_E_INVALID_PARAMETER);
+	CU_ASSERT_EQUAL(md_get_property(f.card, MD_CP_ENUM_ALGORITHMS, buf, sizeof(buf), &n, 0),
+			MD_E_UNSUPPORTED_FEATURE);
+	CU_ASSERT_EQUAL(md_get_property(f.card, MD_CP_CARD_KEYSIZES, buf, sizeof(buf), &n, 0),
+			MD_E_INVALID_PARAMETER);
+	CU_ASSERT_EQUAL(md_set_property(f.card, MD_CP_PIN_CONTEXT_STRING, "x", 2, 0), MD_OK);
+	CU_ASSERT_EQUAL(md_set_property(f.card, MD_CP_CARD_GUID, buf, 16, 0),
+			MD_E_UNSUPPORTED_FEATURE);
+	/* a too small buffer says how much is needed */
+	CU_ASSERT_EQUAL(md_get_property(f.card, MD_CP_CARD_PIN_INFO, buf, 2, &n, MD_ROLE_USER),
+			MD_ERROR_INSUFFICIENT_BUFFER);
+	CU_ASSERT_EQUAL(n, sizeof(struct md_pin_info));
+
+	/* CardCreateContainer overwrites an index holding a key of another kind */
+	login(&f);
+	CU_ASSERT_EQUAL_FATAL(md_create_container(f.card, 3, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE,
+						  1024, NULL, 0),
+			      MD_OK);
+	CU_ASSERT_EQUAL_FATAL(md_create_container(f.card, 3, MD_CREATE_KEY_GEN, MD_AT_ECDSA_P384, 0,
+						  NULL, 0),
+			      MD_OK);
+	a = container_key(&f, 3, MD_AT_ECDSA_P384); /* checks the exchange slot is empty now */
+	EVP_PKEY_free(a);
+	CU_ASSERT_EQUAL(md_get_container_property(f.card, 3, MD_CCP_ASSOCIATED_ECDH_KEY, &v,
+						  sizeof(v), &n, 0),
+			MD_E_UNSUPPORTED_FEATURE);
+	fx_close(&f);
+}
+
+/* Negotiated CARD_DATA versions: what exists below v7, and the v1 decrypt structure at v6. */
+static void
+test_versions(void)
+{
+	struct vcard_init_params ip = { .pin = "1234", .admin_key = admin_key };
+	struct mdp_transport *t = NULL;
+	struct md_card *card = NULL;
+	uint32_t v = 0;
+	size_t n = 0, k = 128, i;
+	uint8_t ct[128], le[128];
+	EVP_PKEY *pk;
+	EVP_PKEY_CTX *c;
+	struct fx f;
+	struct md_dh_agreement_info ai = { .version = 2, .public_key = (const uint8_t *)"x",
+					   .public_key_len = 1 };
+	struct md_rsa_decrypt_info di = { .version = 1, .key_spec = MD_AT_KEYEXCHANGE,
+					  .padding_type = MD_PADDING_PKCS1 };
+
+	CU_ASSERT_EQUAL_FATAL(mdp_transport_embedded_new(NULL, &ip, &t), MDP_OK);
+	CU_ASSERT_EQUAL(md_card_acquire(NULL, t, 3, 0, &card), MD_ERROR_REVISION_MISMATCH);
+	CU_ASSERT_PTR_NULL(card);
+	CU_ASSERT_EQUAL_FATAL(md_card_acquire(NULL, t, 9, 0, &card), MD_OK);
+	CU_ASSERT_EQUAL(card->version, 7);
+	md_card_delete(card);
+	/* v4: no properties, no ECDH */
+	CU_ASSERT_EQUAL_FATAL(md_card_acquire(NULL, t, 4, 0, &card), MD_OK);
+	CU_ASSERT_EQUAL(card->version, 4);
+	CU_ASSERT_EQUAL(md_get_property(card, MD_CP_CARD_READ_ONLY, &v, sizeof(v), &n, 0),
+			MD_E_UNSUPPORTED_FEATURE);
+	CU_ASSERT_EQUAL(md_construct_dh_agreement(card, &ai), MD_E_UNSUPPORTED_FEATURE);
+	md_card_delete(card);
+	/* v6: the v1 decrypt structure gives the raw block, padding still in place */
+	CU_ASSERT_EQUAL_FATAL(md_card_acquire(NULL, t, 6, 0, &card), MD_OK);
+	f.t = t;
+	f.card = card;
+	login(&f);
+	CU_ASSERT_EQUAL_FATAL(md_create_container(card, 0, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE,
+						  1024, NULL, 0),
+			      MD_OK);
+	pk = container_key(&f, 0, MD_AT_KEYEXCHANGE);
+	c = EVP_PKEY_CTX_new(pk, NULL);
+	CU_ASSERT(EVP_PKEY_encrypt_init(c) == 1 &&
+		  EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING) == 1 &&
+		  EVP_PKEY_encrypt(c, ct, &k, (const uint8_t *)"v1", 2) == 1);
+	EVP_PKEY_CTX_free(c);
+	for (i = 0; i < k; i++)
+		le[i] = ct[k - 1 - i];
+	di.data = le;
+	di.data_len = k;
+	CU_ASSERT_EQUAL(md_rsa_decrypt(card, &di), MD_OK);
+	CU_ASSERT_EQUAL(di.data_len, 128);
+	/* little-endian: 00 02 ... 00 'v' '1' read backwards */
+	CU_ASSERT(le[127] == 0x00 && le[126] == 0x02 && le[1] == 'v' && le[0] == '1' &&
+		  le[2] == 0x00);
+	EVP_PKEY_free(pk);
+	md_card_delete(card);
+	mdp_transport_free(t);
+}
+
+/* Every Card* call runs inside one card transaction: no APDU is sent outside one. */
+struct txn_card {
+	struct vcard *vc;
+	struct mock_stats *st;
+	unsigned apdus, outside;
+};
+
+static enum mdp_err
+txn_card_fn(void *ctx, const uint8_t *apdu, size_t len, uint8_t *resp, size_t *resp_len)
+{
+	struct txn_card *c = ctx;
+
+	c->apdus++;
+	if (c->st->begins <= c->st->ends)
+		c->outside++;
+	return vcard_transmit(c->vc, apdu, len, resp, resp_len);
+}
+
+static void
+test_transactions(void)
+{
+	struct vcard_init_params ip = { .pin = "1234", .admin_key = admin_key, .serial = serial,
+					.serial_len = sizeof(serial) };
+	struct mock_stats st = { 0 };
+	struct txn_card c = { .st = &st };
+	struct fx f = { 0 };
+	uint8_t h[32] = { 7 }, *p = NULL;
+	size_t n = 0;
+	unsigned before;
+	struct md_signing_info si = { .version = 2, .key_spec = MD_AT_KEYEXCHANGE,
+				      .hash_alg = MDP_CALG_SHA_256, .data = h, .data_len = 32 };
+	struct md_container_info ci = { .version = 1 };
+
+	CU_ASSERT_EQUAL_FATAL(vcard_open(NULL, &ip, &c.vc), MDP_OK);
+	CU_ASSERT_EQUAL_FATAL(mock_transport_new(txn_card_fn, &c, &st, &f.t), MDP_OK);
+	CU_ASSERT_EQUAL_FATAL(md_card_acquire(NULL, f.t, 7, 0, &f.card), MD_OK);
+	before = st.begins;
+	login(&f);
+	CU_ASSERT_EQUAL_FATAL(md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE,
+						  1024, NULL, 0),
+			      MD_OK);
+	CU_ASSERT_EQUAL(md_get_container_info(f.card, 0, 0, &ci), MD_OK);
+	md_container_info_clear(&ci);
+	CU_ASSERT_EQUAL(md_sign_data(f.card, &si), MD_OK);
+	free(si.signature);
+	CU_ASSERT_EQUAL(md_create_file(f.card, "mscp", "kxc00", 0, MD_AC_EVERYONE_READ_USER_WRITE),
+			MD_OK);
+	CU_ASSERT_EQUAL(md_write_file(f.card, "mscp", "kxc00", 0, h, sizeof(h)), MD_OK);
+	CU_ASSERT_EQUAL(md_read_file(f.card, "mscp", "kxc00", 0, &p, &n), MD_OK);
+	free(p);
+	CU_ASSERT_EQUAL(md_delete_container(f.card, 0, 0), MD_OK);
+	CU_ASSERT_EQUAL(md_deauthenticate_ex(f.card, MD_PIN_SET(MD_ROLE_USER), 0), MD_OK);
+	/* one transaction per call (9 calls), each around all of its APDUs */
+	CU_ASSERT_EQUAL(st.begins - before, 9);
+	CU_ASSERT_EQUAL(st.begins, st.ends);
+	CU_ASSERT(c.apdus > 9);
+	CU_ASSERT_EQUAL(c.outside, 0);
+	md_card_delete(f.card);
+	mdp_transport_free(f.t);
+	vcard_free(c.vc);
+}
+
 static CU_TestInfo tests[] = {
 	{ "files and certificates", test_files },
 	{ "PINs, admin challenge/response, unblock", test_pins },
@@ -1012,6 +1398,10 @@ static CU_TestInfo tests[] = {
 	{ "spec rules", test_rules },
 	{ "properties", test_properties },
 	{ "reset and removal", test_reset },
+	{ "key import for every key spec, refused types", test_import_every_spec },
+	{ "structure versions, flags, properties", test_more_rules },
+	{ "CARD_DATA version negotiation", test_versions },
+	{ "a transaction around every call", test_transactions },
 	CU_TEST_INFO_NULL,
 };
 

@@ -94,6 +94,80 @@ test_buf_writes(void)
 }
 
 static void
+test_cursor_skip(void)
+{
+	static const uint8_t d[] = { 1, 2, 3, 4 };
+	struct mdp_cursor c;
+
+	cur_init(&c, d, sizeof(d));
+	CU_ASSERT_TRUE(cur_skip(&c, 0));
+	CU_ASSERT_TRUE(cur_skip(&c, 2));
+	CU_ASSERT_EQUAL(cur_get_u8(&c), 3);
+	/* Skipping past the end fails, marks the cursor and does not move it. */
+	CU_ASSERT_FALSE(cur_skip(&c, 2));
+	CU_ASSERT_TRUE(c.bad);
+	CU_ASSERT_EQUAL(c.pos, 3);
+	CU_ASSERT_EQUAL(cur_left(&c), 1);
+	cur_init(&c, d, sizeof(d));
+	CU_ASSERT_FALSE(cur_skip(&c, SIZE_MAX));
+	CU_ASSERT_EQUAL(c.pos, 0);
+}
+
+static void
+test_buf_reserve_reverse(void)
+{
+	static const uint8_t want[] = { 0x81, 0x7f, 0x49, 0x5f, 0x7f, 0x21, 0x00, 0x7f,
+					0x81, 0x80, 0x82, 0x01, 0x00, 0x83, 0x01, 0x00, 0x00 };
+	uint8_t r[] = { 1, 2, 3, 4, 5 };
+	struct mdp_buf b;
+	uint8_t *p;
+	size_t n;
+
+	buf_init(&b);
+	CU_ASSERT_TRUE(buf_reserve(&b, 1000));
+	CU_ASSERT_TRUE(b.cap >= 1000);
+	CU_ASSERT_EQUAL(b.len, 0);
+	/* Tags of 1 to 3 bytes, lengths in short form and long form of 1 to 3 bytes. */
+	buf_put_tag(&b, 0x81);
+	buf_put_tag(&b, 0x7f49);
+	buf_put_tag(&b, 0x5f7f21);
+	buf_put_len(&b, 0);
+	buf_put_len(&b, 0x7f);
+	buf_put_len(&b, 0x80);
+	buf_put_len(&b, 0x100);
+	buf_put_len(&b, 0x10000);
+	CU_ASSERT_FALSE(b.bad);
+	p = buf_steal(&b, &n);
+	CU_ASSERT_EQUAL_FATAL(n, sizeof(want));
+	CU_ASSERT_MEM_EQUAL(p, want, n);
+	free(p);
+
+	/* A length BER-TLV cannot state, or a reservation that overflows, spoils the buffer. */
+	buf_init(&b);
+	buf_put_len(&b, 0x1000000);
+	CU_ASSERT_TRUE(b.bad);
+	CU_ASSERT_PTR_NULL(buf_steal(&b, &n));
+	buf_free(&b);
+	buf_init(&b);
+	buf_put_u8(&b, 1);
+	CU_ASSERT_FALSE(buf_reserve(&b, SIZE_MAX));
+	CU_ASSERT_TRUE(b.bad);
+	CU_ASSERT_FALSE(buf_reserve(&b, 1));
+	buf_free(&b);
+
+	mdp_reverse(r, 5);
+	CU_ASSERT_EQUAL(r[0], 5);
+	CU_ASSERT_EQUAL(r[2], 3);
+	CU_ASSERT_EQUAL(r[4], 1);
+	mdp_reverse(r, 4);
+	CU_ASSERT_EQUAL(r[0], 2);
+	CU_ASSERT_EQUAL(r[3], 5);
+	CU_ASSERT_EQUAL(r[4], 1);
+	mdp_reverse(r, 0);
+	CU_ASSERT_EQUAL(r[0], 2);
+}
+
+static void
 test_tlv(void)
 {
 	struct mdp_buf b;
@@ -188,6 +262,14 @@ test_config_parse(void)
 	CU_ASSERT_TRUE(b);
 	CU_ASSERT_EQUAL(mdp_config_get_bool(cfg, "global", NULL, "debug", false, &b),
 			MDP_ERR_CONFIG);
+	/* find: the entry with its line, sections told apart by name. */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mdp_config_find(cfg, "policy", NULL, "allow_import"));
+	CU_ASSERT_EQUAL(mdp_config_find(cfg, "policy", NULL, "allow_import")->line, 5);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mdp_config_find(cfg, "vcard", "demo card", "path"));
+	CU_ASSERT_EQUAL(mdp_config_find(cfg, "vcard", "demo card", "path")->line, 7);
+	CU_ASSERT_PTR_NULL(mdp_config_find(cfg, "vcard", NULL, "path"));
+	CU_ASSERT_PTR_NULL(mdp_config_find(cfg, "vcard", "other card", "path"));
+	CU_ASSERT_PTR_NULL(mdp_config_find(cfg, "policy", NULL, "missing"));
 	CU_ASSERT_EQUAL(mdp_config_check_keys(cfg, allowed), MDP_OK);
 	CU_ASSERT_EQUAL(mdp_config_check_keys(cfg, allowed + 1), MDP_ERR_CONFIG);
 	CU_ASSERT_PTR_NOT_NULL(strstr(mdp_err_last(), "t.conf:2"));
@@ -330,6 +412,8 @@ static CU_TestInfo common_tests[] = {
 	{ "provider-only key contexts", test_ossl },
 	{ "error names and reasons", test_error_names },
 	{ "cursor reads", test_cursor_reads },
+	{ "cursor skip", test_cursor_skip },
+	{ "buffer reserve, tags, lengths, reverse", test_buf_reserve_reverse },
 	{ "buffer writes", test_buf_writes },
 	{ "BER-TLV", test_tlv },
 	{ "hex", test_hex },

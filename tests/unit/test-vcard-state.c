@@ -7,14 +7,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 
 #include "common/bytes.h"
+#include "common/log.h"
 #include "tests/unit/testutil.h"
 #include "tests/unit/vcard-testlib.h"
 #include "vcard/vcard.h"
@@ -454,14 +459,27 @@ test_write_failure(void)
 		static const uint8_t verify[] = {0x00, 0x20, 0x00, 0x80, 0x06, '2',
 						 '4',  '6',  '8',  '1',	 '3',  '0'};
 
+		int logp[2];
+		char log[4096];
+		ssize_t got;
+
 		signal(SIGXFSZ, SIG_IGN);
 		if (vcard_open(path, NULL, &vc) != MDP_OK)
 			_exit(10);
+		/* the engine's debug log goes to a pipe (RLIMIT_FSIZE does not apply to it) */
+		if (pipe(logp) != 0 || fcntl(logp[0], F_SETFL, O_NONBLOCK) != 0 ||
+		    dup2(logp[1], 2) < 0 || mdp_log_configure("debug:vcard", NULL) != 0)
+			_exit(20);
 		if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
 			_exit(11);
 		if (vcard_transmit(vc, verify, sizeof(verify), resp, &n) != MDP_ERR_IO || n != 2 ||
 		    resp[0] != 0x65 || resp[1] != 0x81)
 			_exit(12);
+		/* the counter could not be saved: the PIN was never compared */
+		got = read(logp[0], log, sizeof(log) - 1);
+		log[got > 0 ? got : 0] = '\0';
+		if (!strstr(log, "00 20 00 80") || strstr(log, "comparing the user PIN"))
+			_exit(21);
 		/* not verified: PUT still refused, counter unchanged */
 		if (tx(vc, "00200080", &r) != 0x63C3)
 			_exit(13);
@@ -469,6 +487,12 @@ test_write_failure(void)
 		setrlimit(RLIMIT_FSIZE, &rl);
 		if (tx(vc, "0020008006323436383130", &r) != 0x9000)
 			_exit(14);
+		/* with a writable file the comparison comes after the save */
+		got = read(logp[0], log, sizeof(log) - 1);
+		log[got > 0 ? got : 0] = '\0';
+		if (!strstr(log, "comparing the user PIN (2 tries left if wrong)"))
+			_exit(22);
+		mdp_log_shutdown();
 		rl.rlim_cur = 64;
 		setrlimit(RLIMIT_FSIZE, &rl);
 		if (vcard_transmit(vc, put, sizeof(put), resp, &n) != MDP_ERR_IO || n != 2 ||
@@ -489,6 +513,137 @@ test_write_failure(void)
 	free(path);
 }
 
+static double
+ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/*
+ * The PIN key comes from a slow KDF: a card created without MDP11_VCARD_KDF_COST
+ * records scrypt N = 2^15 (32 MiB), and every PIN comparison, right or wrong,
+ * pays for it (more than 10 ms on any machine; a cheap cost takes well under).
+ */
+static void
+test_kdf_cost(void)
+{
+	struct vcard_init_params p = {.pin = "246810", .admin_key = admin_key};
+	char *path = card_path("slow.card");
+	struct vcard *vc = NULL;
+	struct vcard_info info;
+	struct timespec t0;
+	struct rapdu r;
+
+	unsetenv("MDP11_VCARD_KDF_COST");
+	CU_ASSERT_EQUAL_FATAL(vcard_create(path, &p), MDP_OK);
+	setenv("MDP11_VCARD_KDF_COST", "4", 1);
+	vc = open_card(path);
+	CU_ASSERT_EQUAL(vcard_get_info(vc, &info), MDP_OK);
+	CU_ASSERT_EQUAL(info.kdf_cost, 15);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CU_ASSERT_EQUAL(tx(vc, "0020008006313131313131", &r), 0x63C2);
+	CU_ASSERT(ms_since(&t0) > 10.0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CU_ASSERT_EQUAL(tx(vc, "0020008006323436383130", &r), 0x9000);
+	CU_ASSERT(ms_since(&t0) > 10.0);
+	vcard_free(vc);
+	free(path);
+	/* the cost is the one recorded at creation, whatever the environment says now */
+	path = new_card_file("cheap.card");
+	vc = open_card(path);
+	CU_ASSERT_EQUAL(vcard_get_info(vc, &info), MDP_OK);
+	CU_ASSERT_EQUAL(info.kdf_cost, 4);
+	vcard_free(vc);
+	free(path);
+}
+
+/* Is the big-endian value of an RSA part of key anywhere in the file? */
+static bool
+part_in_file(EVP_PKEY *key, const char *name, const uint8_t *file, size_t flen)
+{
+	BIGNUM *bn = NULL;
+	uint8_t v[256];
+	int n;
+	bool found;
+
+	if (EVP_PKEY_get_bn_param(key, name, &bn) != 1)
+		return true;
+	n = BN_bn2bin(bn, v);
+	BN_clear_free(bn);
+	found = n > 0 && memmem(file, flen, v, (size_t)n) != NULL;
+	OPENSSL_cleanse(v, sizeof(v));
+	return found;
+}
+
+/*
+ * Private keys are never in the state file in clear (sealed under the card
+ * key), neither after an import nor after a PIN change; the public modulus
+ * is there (the check can see what it looks for).
+ */
+static void
+test_keys_sealed(void)
+{
+	static const char *const secret[] = {OSSL_PKEY_PARAM_RSA_D, OSSL_PKEY_PARAM_RSA_FACTOR1,
+					     OSSL_PKEY_PARAM_RSA_FACTOR2,
+					     OSSL_PKEY_PARAM_RSA_EXPONENT1,
+					     OSSL_PKEY_PARAM_RSA_EXPONENT2,
+					     OSSL_PKEY_PARAM_RSA_COEFFICIENT1};
+	char *path = new_card_file("sealed.card");
+	struct vcard *vc = open_card(path);
+	EVP_PKEY *key = EVP_RSA_gen(1024);
+	uint8_t *der = NULL, *out = NULL, *file = NULL, kid = 0x81;
+	int der_len;
+	size_t out_len = 0, flen = 0, i, m70, ma5;
+	struct mdp_buf b;
+	struct rapdu r;
+	int pass;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(key);
+	der_len = i2d_PrivateKey(key, &der); /* RSAPrivateKey: the 9 INTEGERs of §8.5 */
+	CU_ASSERT_FATAL(der_len > 0);
+	CU_ASSERT_EQUAL(tx(vc, "0020008006323436383130", &r), 0x9000);
+	CU_ASSERT_EQUAL(tx_chunk(vc, 0x00, 0xE0, 0x00, 0x00, key_fcp, sizeof(key_fcp), -1, &r),
+			0x9000);
+	CU_ASSERT_EQUAL(tx(vc, "00440000", &r), 0x9000);
+	buf_init(&b);
+	m70 = buf_tlv_open(&b, 0x70);
+	buf_put_tlv(&b, 0x84, &kid, 1);
+	ma5 = buf_tlv_open(&b, 0xA5);
+	buf_put_tlv(&b, 0x83, "\x02", 1);
+	buf_put_tlv(&b, 0x84, "\x00", 1);
+	buf_put_tlv(&b, 0x87, der, (size_t)der_len);
+	buf_tlv_close(&b, ma5);
+	buf_tlv_close(&b, m70);
+	CU_ASSERT_EQUAL(xfer_bytes(vc, 0xDB, 0x3F, 0xFF, b.data, b.len, &out, &out_len), 0x9000);
+	free(out);
+	CU_ASSERT_EQUAL(sign_81(vc), 128);
+	for (pass = 0; pass < 2; pass++) {
+		file = test_read_file(path, &flen);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(file);
+		CU_ASSERT_TRUE(part_in_file(key, OSSL_PKEY_PARAM_RSA_N, file, flen));
+		for (i = 0; i < sizeof(secret) / sizeof(secret[0]); i++)
+			CU_ASSERT_FALSE(part_in_file(key, secret[i], file, flen));
+		CU_ASSERT_PTR_NULL(memmem(file, flen, der, (size_t)der_len));
+		free(file);
+		/* change the PIN (old || new), then look again */
+		if (pass == 0)
+			CU_ASSERT_EQUAL(tx(vc, "002400800C323436383130313335373931", &r), 0x9000);
+	}
+	vcard_free(vc);
+	/* the key still works with the new PIN after a reload */
+	vc = open_card(path);
+	CU_ASSERT_EQUAL(tx(vc, "0020008006313335373931", &r), 0x9000);
+	CU_ASSERT_EQUAL(sign_81(vc), 128);
+	vcard_free(vc);
+	buf_free(&b);
+	OPENSSL_clear_free(der, (size_t)der_len);
+	EVP_PKEY_free(key);
+	free(path);
+}
+
 static CU_TestInfo state_tests[] = {
 	{"create, reload, retry counter persists", test_create_reload},
 	{"blank card file initialized by APDUs", test_blank_file},
@@ -496,6 +651,8 @@ static CU_TestInfo state_tests[] = {
 	{"two handles on one file", test_two_handles},
 	{"two processes writing at once", test_two_processes},
 	{"write failure answers 6581 and rolls back", test_write_failure},
+	{"slow PIN KDF by default", test_kdf_cost},
+	{"private keys sealed in the file", test_keys_sealed},
 	CU_TEST_INFO_NULL,
 };
 
