@@ -494,7 +494,7 @@ attach_card(struct slot *s)
 			return CKR_TOKEN_NOT_PRESENT;
 		if (err != MDP_OK) {
 			log_warn("slot %lu (%s): %s", s->id, s->name, mdp_err_last());
-			return err == MDP_ERR_NOMEM ? CKR_HOST_MEMORY : CKR_DEVICE_ERROR;
+			return ckr_from_mdp(err);
 		}
 	}
 	if (s->unrecognized)
