@@ -312,6 +312,14 @@ assert c["kind"] == "vcard" and c["card_name"] == "GIDS"
 EOF
 ok
 
+# '-' reads the key from standard input.
+"$tool" import $sel $opin --in - --name from-stdin <rsa2.capi >"$tmp/out" 2>"$tmp/err" ||
+	fail "import --in - (standard input)"
+grep_out 'container .* "from-stdin"'
+run 0 "$tool" delete $sel $opin --name from-stdin
+run 7 "$tool" import $sel $opin --in - --name from-stdin
+grep_err "empty"
+
 # ---- refused and failed imports leave the card unchanged ----
 snapshot before
 run 6 "$tool" import $sel $opin --in wine-rsa512.blob
@@ -510,6 +518,14 @@ unchanged before
 run 0 "$tool" delete $sel $opin --container 0 --cert-only
 run 8 "$tool" export $sel --container 0 --cert
 run 0 "$tool" export $sel --container 0 --out /dev/null
+# A FIFO (like a device such as /dev/null) is written in place, never replaced by a file.
+mkfifo out.fifo
+timeout 20 cat out.fifo >fifo.got &
+run 0 "$tool" export $sel --container 0 --out out.fifo
+wait
+[ -p out.fifo ] || fail "export --out FIFO replaced the FIFO"
+grep -q "BEGIN PUBLIC KEY" fifo.got || fail "export --out FIFO: nothing arrived"
+ok
 run 0 "$tool" delete $sel $opin --name capi
 run 8 "$tool" export $sel --name capi
 run 0 "$tool" list $sel --json
