@@ -6,3 +6,10 @@ libmdp11testutil_la_CFLAGS = $(TEST_CFLAGS) -DTEST_SRCDIR=\"$(abs_top_srcdir)\"
 libmdp11testutil_la_LIBADD = libmdp11common.la $(CUNIT_LIBS)
 
 EXTRA_DIST += tests/data
+
+# With --enable-asan the shell tests run their programs with the ASan runtime preloaded, since
+# uninstrumented programs (pkcs11-tool, certutil...) load the instrumented module (see the file).
+if ASAN
+AM_SH_LOG_FLAGS = $(top_srcdir)/tests/integration/asan-run.sh
+endif
+EXTRA_DIST += tests/integration/asan-run.sh
