@@ -40,13 +40,23 @@ mdp11-remove-la:
 	rm -f "$(DESTDIR)$(mdp11dir)/mdp11.la"
 
 # Module tests: they dlopen the built module and go through C_GetFunctionList.
-MDP11_MODULE_CFLAGS = -DMDP11_MODULE_PATH=\"$(abs_top_builddir)/.libs/mdp11.so\"
+MDP11_MODULE_CFLAGS = -DMDP11_MODULE_PATH=\"$(abs_top_builddir)/.libs/mdp11.so\" \
+	-DMDP11_TEST_PLUGIN=\"$(abs_top_builddir)/.libs/mdp11-test-plugin.so\"
 check_PROGRAMS += tests/module/test-module
 TESTS += tests/module/test-module
 tests_module_test_module_SOURCES = tests/module/test-module.c \
 	tests/module/p11test.c tests/module/p11test.h
 tests_module_test_module_CFLAGS = $(TEST_CFLAGS) $(MDP11_MODULE_CFLAGS)
 tests_module_test_module_LDADD = libmdp11vcard.la $(TEST_LIBS) $(LIBS)
+
+# Internals (settings, SO PIN, curves, names, template helpers), linked like the module.
+check_PROGRAMS += tests/unit/test-pkcs11
+TESTS += tests/unit/test-pkcs11
+tests_unit_test_pkcs11_SOURCES = tests/unit/test-pkcs11.c
+tests_unit_test_pkcs11_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_pkcs11_LDADD = libmdp11pkcs11.la $(MDP11_LOWER_LIBS:%.la=.libs/%.a) \
+	$(TEST_LIBS) $(PCSC_LIBS) $(ZLIB_LIBS) $(LIBS)
+tests_unit_test_pkcs11_DEPENDENCIES = libmdp11pkcs11.la $(MDP11_LOWER_LIBS) libmdp11testutil.la
 
 # A test helper that makes a virtual card state file (independent of the mdp11-vcard tool).
 check_PROGRAMS += tests/module/mkcard

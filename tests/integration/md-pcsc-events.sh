@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# The PC/SC transport under the card module: card server stopped mid-session (removal), restarted
-# (reinsertion = reset), pcscd restarted (context re-established).
+# The PC/SC transport under the card module: a reset by another application (SCARD_W_RESET_CARD),
+# card server stopped mid-session (removal), restarted (reinsertion = reset), pcscd restarted
+# (context re-established).
 . "$top_srcdir/tests/integration/lib-pcsc.sh"
 pcsc_enter_ns "$@"
 
@@ -37,25 +38,30 @@ ask() {
 
 [ "$(ask 1)" = MD_OK ] || pcsc_fail "first read: $(sed -n 1p "$out")"
 
+# another application resets the card (SCARD_W_RESET_CARD): one reset report, then it works
+opensc-tool --reader 0 --reset warm >/dev/null 2>&1 || pcsc_fail "opensc-tool could not reset the card"
+[ "$(ask 2)" = MD_W_RESET_CARD ] || pcsc_fail "after a reset by another application: $(sed -n 2p "$out")"
+[ "$(ask 3)" = MD_OK ] || pcsc_fail "after the reset: $(sed -n 3p "$out")"
+
 # the card goes away: removed once, then no card
 vcard_stop
 pcsc_wait_card absent
-r=$(ask 2)
+r=$(ask 4)
 [ "$r" = MD_W_REMOVED_CARD ] || [ "$r" = MD_E_NO_SMARTCARD ] || pcsc_fail "after removal: $r"
-[ "$(ask 3)" = MD_E_NO_SMARTCARD ] || pcsc_fail "no card: $(sed -n 3p "$out")"
+[ "$(ask 5)" = MD_E_NO_SMARTCARD ] || pcsc_fail "no card: $(sed -n 5p "$out")"
 
 # it comes back: one reset report, then it works
 vcard_start "$state"
 pcsc_wait_card present
-[ "$(ask 4)" = MD_W_RESET_CARD ] || pcsc_fail "reinsertion: $(sed -n 4p "$out")"
-[ "$(ask 5)" = MD_OK ] || pcsc_fail "after reinsertion: $(sed -n 5p "$out")"
+[ "$(ask 6)" = MD_W_RESET_CARD ] || pcsc_fail "reinsertion: $(sed -n 6p "$out")"
+[ "$(ask 7)" = MD_OK ] || pcsc_fail "after reinsertion: $(sed -n 7p "$out")"
 
 # pcscd restarts under us: the context is re-established
 pcscd_restart
 pcsc_wait_card present
-r=$(ask 6)
+r=$(ask 8)
 [ "$r" = MD_W_RESET_CARD ] || [ "$r" = MD_OK ] || pcsc_fail "after pcscd restart: $r"
-[ "$(ask 7)" = MD_OK ] || pcsc_fail "after pcscd restart: $(sed -n 7p "$out")"
+[ "$(ask 9)" = MD_OK ] || pcsc_fail "after pcscd restart: $(sed -n 9p "$out")"
 echo quit >&3
 wait "$probe_pid" || pcsc_fail "md-probe exit status"
 echo "md-pcsc-events: OK"

@@ -390,6 +390,7 @@ test_trace_secret_response(void)
 	static const uint8_t ct[4] = { 1, 2, 3, 4 };
 	struct mdp_apdu dec = { .ins = 0x2A, .p1 = 0x80, .p2 = 0x86, .data = ct, .lc = 4,
 				.le = 256 };
+	struct mdp_apdu ecdh = { .ins = 0x87, .data = ct, .lc = 4, .le = 256 };
 	struct mdp_buf b;
 	uint16_t sw;
 
@@ -400,12 +401,24 @@ test_trace_secret_response(void)
 	CU_ASSERT_EQUAL(mdp_apdu_exchange(t, &dec, &b, &sw), MDP_OK);
 	CU_ASSERT_EQUAL(b.len, 266);
 	buf_free(&b);
+	/* the ECDH answer of GENERAL AUTHENTICATE (§9), continued by GET RESPONSE */
+	buf_init_secret(&b);
+	CU_ASSERT_EQUAL(mdp_apdu_exchange(t, &ecdh, &b, &sw), MDP_OK);
+	CU_ASSERT_EQUAL(b.len, 266);
+	buf_free(&b);
 	mdp_log_shutdown();
 	log = slurp(path);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(log);
 	CU_ASSERT_PTR_NULL(strstr(log, "D5"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(log, "[256 bytes hidden] 61 0A"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(log, "[10 bytes hidden] 90 00"));
+	/* two commands, each continued once */
+	{
+		const char *second = strstr(log, "[10 bytes hidden] 90 00");
+
+		second = second ? strstr(second, "[256 bytes hidden] 61 0A") : NULL;
+		CU_ASSERT(second && strstr(second, "[10 bytes hidden] 90 00"));
+	}
 	free(log);
 	mdp_transport_free(t);
 	test_rmtree(dir);

@@ -13,7 +13,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 
 #include "common/bytes.h"
 #include "common/log.h"
@@ -557,6 +560,90 @@ test_kdf_cost(void)
 	free(path);
 }
 
+/* Is the big-endian value of an RSA part of key anywhere in the file? */
+static bool
+part_in_file(EVP_PKEY *key, const char *name, const uint8_t *file, size_t flen)
+{
+	BIGNUM *bn = NULL;
+	uint8_t v[256];
+	int n;
+	bool found;
+
+	if (EVP_PKEY_get_bn_param(key, name, &bn) != 1)
+		return true;
+	n = BN_bn2bin(bn, v);
+	BN_clear_free(bn);
+	found = n > 0 && memmem(file, flen, v, (size_t)n) != NULL;
+	OPENSSL_cleanse(v, sizeof(v));
+	return found;
+}
+
+/*
+ * Private keys are never in the state file in clear (sealed under the card
+ * key), neither after an import nor after a PIN change; the public modulus
+ * is there (the check can see what it looks for).
+ */
+static void
+test_keys_sealed(void)
+{
+	static const char *const secret[] = {OSSL_PKEY_PARAM_RSA_D, OSSL_PKEY_PARAM_RSA_FACTOR1,
+					     OSSL_PKEY_PARAM_RSA_FACTOR2,
+					     OSSL_PKEY_PARAM_RSA_EXPONENT1,
+					     OSSL_PKEY_PARAM_RSA_EXPONENT2,
+					     OSSL_PKEY_PARAM_RSA_COEFFICIENT1};
+	char *path = new_card_file("sealed.card");
+	struct vcard *vc = open_card(path);
+	EVP_PKEY *key = EVP_RSA_gen(1024);
+	uint8_t *der = NULL, *out = NULL, *file = NULL, kid = 0x81;
+	int der_len;
+	size_t out_len = 0, flen = 0, i, m70, ma5;
+	struct mdp_buf b;
+	struct rapdu r;
+	int pass;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(key);
+	der_len = i2d_PrivateKey(key, &der); /* RSAPrivateKey: the 9 INTEGERs of §8.5 */
+	CU_ASSERT_FATAL(der_len > 0);
+	CU_ASSERT_EQUAL(tx(vc, "0020008006323436383130", &r), 0x9000);
+	CU_ASSERT_EQUAL(tx_chunk(vc, 0x00, 0xE0, 0x00, 0x00, key_fcp, sizeof(key_fcp), -1, &r),
+			0x9000);
+	CU_ASSERT_EQUAL(tx(vc, "00440000", &r), 0x9000);
+	buf_init(&b);
+	m70 = buf_tlv_open(&b, 0x70);
+	buf_put_tlv(&b, 0x84, &kid, 1);
+	ma5 = buf_tlv_open(&b, 0xA5);
+	buf_put_tlv(&b, 0x83, "\x02", 1);
+	buf_put_tlv(&b, 0x84, "\x00", 1);
+	buf_put_tlv(&b, 0x87, der, (size_t)der_len);
+	buf_tlv_close(&b, ma5);
+	buf_tlv_close(&b, m70);
+	CU_ASSERT_EQUAL(xfer_bytes(vc, 0xDB, 0x3F, 0xFF, b.data, b.len, &out, &out_len), 0x9000);
+	free(out);
+	CU_ASSERT_EQUAL(sign_81(vc), 128);
+	for (pass = 0; pass < 2; pass++) {
+		file = test_read_file(path, &flen);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(file);
+		CU_ASSERT_TRUE(part_in_file(key, OSSL_PKEY_PARAM_RSA_N, file, flen));
+		for (i = 0; i < sizeof(secret) / sizeof(secret[0]); i++)
+			CU_ASSERT_FALSE(part_in_file(key, secret[i], file, flen));
+		CU_ASSERT_PTR_NULL(memmem(file, flen, der, (size_t)der_len));
+		free(file);
+		/* change the PIN (old || new), then look again */
+		if (pass == 0)
+			CU_ASSERT_EQUAL(tx(vc, "002400800C323436383130313335373931", &r), 0x9000);
+	}
+	vcard_free(vc);
+	/* the key still works with the new PIN after a reload */
+	vc = open_card(path);
+	CU_ASSERT_EQUAL(tx(vc, "0020008006313335373931", &r), 0x9000);
+	CU_ASSERT_EQUAL(sign_81(vc), 128);
+	vcard_free(vc);
+	buf_free(&b);
+	OPENSSL_clear_free(der, (size_t)der_len);
+	EVP_PKEY_free(key);
+	free(path);
+}
+
 static CU_TestInfo state_tests[] = {
 	{"create, reload, retry counter persists", test_create_reload},
 	{"blank card file initialized by APDUs", test_blank_file},
@@ -565,6 +652,7 @@ static CU_TestInfo state_tests[] = {
 	{"two processes writing at once", test_two_processes},
 	{"write failure answers 6581 and rolls back", test_write_failure},
 	{"slow PIN KDF by default", test_kdf_cost},
+	{"private keys sealed in the file", test_keys_sealed},
 	CU_TEST_INFO_NULL,
 };
 

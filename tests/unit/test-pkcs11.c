@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Internals of the PKCS#11 layer: settings, reader patterns, SO PIN decoding, curves, names. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pkcs11/module.h"
+#include "tests/unit/testutil.h"
+
+static char *
+write_conf(const char *dir, const char *text)
+{
+	char *path = malloc(strlen(dir) + 16);
+	FILE *f;
+
+	sprintf(path, "%s/t.conf", dir);
+	f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+static void
+test_settings(void)
+{
+	char *dir = test_tmpdir(), *path;
+	struct settings s;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+	path = write_conf(dir, "debug = 2\n[readers]\ninclude = Gemalto*\ninclude = Virtual*\n"
+			       "exclude = *01\n[policy]\nrsa_min_bits = 2048\n"
+			       "allow_private_signature_key_import = no\n"
+			       "[vcard \"a\"]\npath = /x/a.vcard\n[cache]\nmode = persistent\n"
+			       "dir = /tmp/c\n");
+	setenv("MDP11_CONF", path, 1);
+	setenv("MDP11_VCARD", "/y/b.vcard:/z/c.vcard", 1);
+	CU_ASSERT_EQUAL_FATAL(settings_load(&s), CKR_OK);
+	CU_ASSERT_EQUAL(s.debug, 2);
+	CU_ASSERT_EQUAL(s.rsa_min_bits, 2048);
+	CU_ASSERT_EQUAL(s.rsa_max_bits, 4096);
+	CU_ASSERT_EQUAL(s.rsa_default_bits, 2048);
+	CU_ASSERT_FALSE(s.allow_import_signature);
+	CU_ASSERT_TRUE(s.allow_import_exchange);
+	CU_ASSERT_EQUAL(s.cache_mode, SETTINGS_CACHE_PERSISTENT);
+	CU_ASSERT_STRING_EQUAL(s.cache_dir, "/tmp/c");
+	CU_ASSERT_EQUAL_FATAL(s.n_vcards, 3);
+	CU_ASSERT_STRING_EQUAL(s.vcards[0].label, "a");
+	CU_ASSERT_STRING_EQUAL(s.vcards[1].label, "b.vcard");
+	CU_ASSERT_STRING_EQUAL(s.vcards[2].path, "/z/c.vcard");
+	CU_ASSERT_TRUE(settings_reader_wanted(&s, "Virtual PCD 00 00"));
+	CU_ASSERT_FALSE(settings_reader_wanted(&s, "Virtual PCD 00 01"));
+	CU_ASSERT_TRUE(settings_reader_wanted(&s, "Gemalto PC Twin Reader"));
+	CU_ASSERT_FALSE(settings_reader_wanted(&s, "Yubico YubiKey"));
+	settings_clear(&s);
+
+	/* Errors name their line; they fail C_Initialize. */
+	free(path);
+	path = write_conf(dir, "[policy]\nrsa_min_bits = 4096\nrsa_max_bits = 2048\n");
+	CU_ASSERT_EQUAL(settings_load(&s), CKR_GENERAL_ERROR);
+	free(path);
+	path = write_conf(dir, "[cache]\nmode = none\n");
+	CU_ASSERT_EQUAL(settings_load(&s), CKR_GENERAL_ERROR);
+	free(path);
+	path = write_conf(dir, "[cache]\nmode = persistent\n");
+	CU_ASSERT_EQUAL(settings_load(&s), CKR_GENERAL_ERROR);
+	free(path);
+	path = write_conf(dir, "[vcard]\npath = /x\n");
+	CU_ASSERT_EQUAL(settings_load(&s), CKR_GENERAL_ERROR);
+	free(path);
+	path = write_conf(dir, "[readers]\npcsc = maybe\n");
+	CU_ASSERT_EQUAL(settings_load(&s), CKR_GENERAL_ERROR);
+	/* No file at the installed path is fine; a named file that is missing is not. */
+	setenv("MDP11_CONF", "/nonexistent/mdp11.conf", 1);
+	CU_ASSERT_EQUAL(settings_load(&s), CKR_GENERAL_ERROR);
+	unsetenv("MDP11_CONF");
+	unsetenv("MDP11_VCARD");
+	free(path);
+	test_rmtree(dir);
+	free(dir);
+}
+
+static void
+test_admin_key(void)
+{
+	uint8_t key[24];
+	const char *hex = "0102030405060708090a0b0c0d0e0f101112131415161718";
+	const char *bad = "0102030405060708090a0b0c0d0e0f10111213141516171x";
+
+	CU_ASSERT_EQUAL(slot_admin_key((const uint8_t *)hex, 48, key), CKR_OK);
+	CU_ASSERT(key[0] == 1 && key[9] == 0x0a && key[23] == 0x18);
+	CU_ASSERT_EQUAL(slot_admin_key((const uint8_t *)"ABCDEFGHIJKLMNOPQRSTUVWX", 24, key),
+			CKR_OK);
+	CU_ASSERT_EQUAL(key[0], 'A');
+	CU_ASSERT_EQUAL(slot_admin_key((const uint8_t *)bad, 48, key), CKR_PIN_INVALID);
+	CU_ASSERT_EQUAL(slot_admin_key((const uint8_t *)hex, 47, key), CKR_PIN_LEN_RANGE);
+	CU_ASSERT_EQUAL(slot_admin_key(NULL, 48, key), CKR_ARGUMENTS_BAD);
+}
+
+static void
+test_curves(void)
+{
+	enum mdp_key_spec spec = MDP_AT_NONE;
+
+	CU_ASSERT_EQUAL(keygen_curve_from_params((const uint8_t *)"\x06\x08\x2a\x86\x48\xce\x3d\x03"
+								  "\x01\x07",
+						 10, &spec),
+			CKR_OK);
+	CU_ASSERT_EQUAL(spec, MDP_AT_ECDSA_P256);
+	CU_ASSERT_EQUAL(keygen_curve_from_params((const uint8_t *)"\x13\x09secp384r1", 11, &spec),
+			CKR_OK);
+	CU_ASSERT_EQUAL(spec, MDP_AT_ECDSA_P384);
+	CU_ASSERT_EQUAL(
+		keygen_curve_from_params((const uint8_t *)"\x06\x05\x2b\x81\x04\x00\x23", 7, &spec),
+		CKR_OK);
+	CU_ASSERT_EQUAL(spec, MDP_AT_ECDSA_P521);
+	CU_ASSERT_EQUAL(
+		keygen_curve_from_params((const uint8_t *)"\x06\x05\x2b\x81\x04\x00\x0a", 7, &spec),
+		CKR_CURVE_NOT_SUPPORTED);
+	CU_ASSERT_EQUAL(keygen_curve_from_params((const uint8_t *)"\x30\x00", 2, &spec),
+			CKR_ATTRIBUTE_VALUE_INVALID);
+	CU_ASSERT_EQUAL(keygen_curve_from_params(NULL, 0, &spec), CKR_ATTRIBUTE_VALUE_INVALID);
+}
+
+static void
+test_names_and_pad(void)
+{
+	CK_UTF8CHAR field[8];
+	CK_ATTRIBUTE a = {CKA_LABEL, NULL, 0};
+	char buf[4];
+
+	CU_ASSERT_STRING_EQUAL(ckr_name(CKR_PIN_INCORRECT), "CKR_PIN_INCORRECT");
+	CU_ASSERT_STRING_EQUAL(ckr_name(0x12345678UL), "CKR_0x12345678");
+	CU_ASSERT_EQUAL(ckr_from_mdp(MDP_ERR_NOMEM), CKR_HOST_MEMORY);
+	CU_ASSERT_EQUAL(ckr_from_mdp(MDP_ERR_CARD_REMOVED), CKR_DEVICE_REMOVED);
+	CU_ASSERT_EQUAL(ckr_from_mdp(MDP_ERR_NO_CARD), CKR_TOKEN_NOT_PRESENT);
+	CU_ASSERT_EQUAL(ckr_from_mdp(MDP_ERR_INTERNAL), CKR_FUNCTION_FAILED);
+	attr_pad(field, sizeof(field), "abc");
+	CU_ASSERT(memcmp(field, "abc     ", 8) == 0);
+	/* "abcdefg" + e-acute (2 bytes) does not fit: cut before the character, not inside it. */
+	attr_pad(field, sizeof(field), "abcdefg\xc3\xa9");
+	CU_ASSERT(memcmp(field, "abcdefg ", 8) == 0);
+	CU_ASSERT_EQUAL(attr_put(&a, "xyz", 3), CKR_OK);
+	CU_ASSERT_EQUAL(a.ulValueLen, 3);
+	a.pValue = buf;
+	a.ulValueLen = 2;
+	CU_ASSERT_EQUAL(attr_put(&a, "xyz", 3), CKR_BUFFER_TOO_SMALL);
+	CU_ASSERT_EQUAL(a.ulValueLen, CK_UNAVAILABLE_INFORMATION);
+	a.ulValueLen = 4;
+	CU_ASSERT_EQUAL(attr_put(&a, "xyz", 3), CKR_OK);
+	CU_ASSERT(a.ulValueLen == 3 && memcmp(buf, "xyz", 3) == 0);
+}
+
+static void
+test_template_helpers(void)
+{
+	CK_BBOOL t = CK_TRUE, bad = 7;
+	CK_ULONG v = 42, got = 0;
+	CK_ATTRIBUTE tmpl[] = {{CKA_SIGN, &t, 1},
+			       {CKA_DERIVE, &bad, 1},
+			       {CKA_MODULUS_BITS, &v, sizeof(v)},
+			       {CKA_CLASS, &v, 2}};
+	CK_BBOOL b;
+
+	CU_ASSERT_TRUE(attr_is_true(tmpl, 4, CKA_SIGN));
+	CU_ASSERT_FALSE(attr_is_false(tmpl, 4, CKA_SIGN));
+	CU_ASSERT_FALSE(attr_is_true(tmpl, 4, CKA_DECRYPT));
+	CU_ASSERT_EQUAL(attr_get_bool(tmpl, 4, CKA_DERIVE, &b), CKR_ATTRIBUTE_VALUE_INVALID);
+	CU_ASSERT_EQUAL(attr_get_bool(tmpl, 4, CKA_DECRYPT, &b), CKR_TEMPLATE_INCOMPLETE);
+	CU_ASSERT_EQUAL(attr_get_ulong(tmpl, 4, CKA_MODULUS_BITS, &got), CKR_OK);
+	CU_ASSERT_EQUAL(got, 42);
+	CU_ASSERT_EQUAL(attr_get_ulong(tmpl, 4, CKA_CLASS, &got), CKR_ATTRIBUTE_VALUE_INVALID);
+	CU_ASSERT_PTR_NULL(attr_find(NULL, 0, CKA_SIGN));
+}
+
+int
+main(void)
+{
+	CU_TestInfo tests[] = {
+		{"settings from file and environment", test_settings},
+		{"SO PIN as admin key", test_admin_key},
+		{"EC curves from CKA_EC_PARAMS", test_curves},
+		{"CK_RV names, error map, padded strings, size rules", test_names_and_pad},
+		{"template helpers", test_template_helpers},
+		CU_TEST_INFO_NULL,
+	};
+	CU_SuiteInfo suites[] = {
+		{"pkcs11", NULL, NULL, NULL, NULL, tests},
+		CU_SUITE_INFO_NULL,
+	};
+
+	return test_run("test-pkcs11", suites);
+}
