@@ -510,6 +510,7 @@ unchanged before
 run 0 "$tool" delete $sel $opin --container 0 --cert-only
 run 8 "$tool" export $sel --container 0 --cert
 run 0 "$tool" export $sel --container 0 --out /dev/null
+[ -c /dev/null ] || fail "export --out /dev/null replaced the device with a regular file"
 run 0 "$tool" delete $sel $opin --name capi
 run 8 "$tool" export $sel --name capi
 run 0 "$tool" list $sel --json
