@@ -80,5 +80,7 @@ tests_unit_test_card_gids_CFLAGS = $(TEST_CFLAGS) $(ZLIB_CFLAGS)
 tests_unit_test_card_gids_LDADD = libmdp11minidriver.la $(TEST_LIBS) $(ZLIB_LIBS)
 
 # PC/SC link events and OpenSC interop through pcscd + vpcd + mdp11-vcard (tests/integration/lib-pcsc.sh).
-TESTS += tests/integration/md-pcsc-events.sh tests/integration/md-opensc-interop.sh
-EXTRA_DIST += tests/integration/md-pcsc-events.sh tests/integration/md-opensc-interop.sh
+TESTS += tests/integration/md-pcsc-events.sh tests/integration/md-opensc-interop.sh \
+	tests/integration/md-pcsc-shared.sh
+EXTRA_DIST += tests/integration/md-pcsc-events.sh tests/integration/md-opensc-interop.sh \
+	tests/integration/md-pcsc-shared.sh

@@ -40,7 +40,8 @@ mdp11-remove-la:
 	rm -f "$(DESTDIR)$(mdp11dir)/mdp11.la"
 
 # Module tests: they dlopen the built module and go through C_GetFunctionList.
-MDP11_MODULE_CFLAGS = -DMDP11_MODULE_PATH=\"$(abs_top_builddir)/.libs/mdp11.so\"
+MDP11_MODULE_CFLAGS = -DMDP11_MODULE_PATH=\"$(abs_top_builddir)/.libs/mdp11.so\" \
+	-DMDP11_TEST_PLUGIN=\"$(abs_top_builddir)/.libs/mdp11-test-plugin.so\"
 check_PROGRAMS += tests/module/test-module
 TESTS += tests/module/test-module
 tests_module_test_module_SOURCES = tests/module/test-module.c \

@@ -301,10 +301,13 @@ scan_readers_inlock(void)
 		mdp_pcsc_free_readers(readers, n);
 }
 
+/* A card is there: a token we can use, or a card no card module knows (§10.1). */
 static bool
 card_present_slocked(struct slot *s)
 {
-	return slot_token_slocked(s) == CKR_OK;
+	CK_RV rv = slot_token_slocked(s);
+
+	return rv == CKR_OK || rv == CKR_TOKEN_NOT_RECOGNIZED;
 }
 
 CK_RV
@@ -352,8 +355,6 @@ slot_info_slocked(struct slot *s, CK_SLOT_INFO *info)
 		info->flags |= CKF_REMOVABLE_DEVICE;
 	if (s->attached && card_present_slocked(s))
 		info->flags |= CKF_TOKEN_PRESENT;
-	else if (s->unrecognized)
-		info->flags |= CKF_TOKEN_PRESENT; /* a card is there, no module knows it */
 	return CKR_OK;
 }
 

@@ -7,6 +7,10 @@ libmdp11testutil_la_LIBADD = libmdp11common.la $(CUNIT_LIBS)
 
 EXTRA_DIST += tests/data
 
+# configure names the Debian package of a missing dependency.
+TESTS += tests/integration/configure-deps.sh
+EXTRA_DIST += tests/integration/configure-deps.sh
+
 # With --enable-asan the shell tests run their programs with the ASan runtime preloaded, since
 # uninstrumented programs (pkcs11-tool, certutil...) load the instrumented module (see the file).
 if ASAN

@@ -12,7 +12,8 @@
  *     enum md_rv md_card_acquire_context_v1(struct md_card *card, unsigned flags);
  *
  * (symbol name MD_CARD_MODULE_ENTRY). mdp11 loads a plugin named in its
- * configuration ([card_module "name"] with atr, atr_mask and path), checks
+ * configuration ([card_module "name"] with atr, atr_mask and module = the
+ * plugin's path), checks
  * that the exported MD_CARD_MODULE_INTERFACE_SYMBOL variable (an unsigned
  * int) equals MD_CARD_MODULE_INTERFACE_VERSION, fills the host half of the
  * struct md_card and calls the entry point, exactly like CardAcquireContext:

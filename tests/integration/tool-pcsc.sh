@@ -60,6 +60,39 @@ run 0 "$tool" generate "$sel" --pin-file pin --type ec:p256 --name gen
 run 0 "$tool" export "$sel" --name gen --format cng-ecc-public --out gen.blob
 run 0 "$tool" blob show gen.blob
 grep_out "ECS1"
+# The CNG and PKCS#8 formats through PC/SC too, each compared with OpenSSL's public key.
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa2.pem 2>/dev/null
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out ec.pem 2>/dev/null
+"$tool" blob convert --in rsa2.pem --out rsa2.cng --to cng-rsa-full || pcsc_fail "convert"
+"$tool" blob convert --in ec.pem --out ec.cng --to cng-ecc-private || pcsc_fail "convert"
+"$tool" blob convert --in rsa2.pem --out rsa2.p8 --to pkcs8 || pcsc_fail "convert"
+for f in rsa2.cng:rsa2.pem ec.cng:ec.pem rsa2.p8:rsa2.pem; do
+	in=${f%%:*}
+	ref=${f#*:}
+	name=$(echo "$in" | tr . -)
+	run 0 "$tool" import "$sel" --pin-file pin --in "$in" --name "$name"
+	run 0 "$tool" export "$sel" --name "$name" --format der --out "$name.spki"
+	openssl pkey -in "$ref" -pubout -outform DER -out ref.spki 2>/dev/null
+	cmp -s "$name.spki" ref.spki || pcsc_fail "$in imported through PC/SC is not the same key"
+done
+# Signatures through the PKCS#11 module over the same pcscd, verified with OpenSSL.
+module="$top_builddir/.libs/mdp11.so"
+if [ -f "$module" ] && command -v pkcs11-tool >/dev/null 2>&1; then
+	head -c 1000 /dev/urandom >data
+	for n in capi:SHA256-RSA-PKCS rsa2-cng:SHA256-RSA-PKCS ec-cng:ECDSA-SHA256 \
+		rsa2-p8:SHA256-RSA-PKCS; do
+		name=${n%%:*}
+		mech=${n#*:}
+		id=$(printf '%s' "$name" | od -An -tx1 | tr -d ' \n')
+		run 0 "$tool" export "$sel" --name "$name" --out "$name.pub.pem"
+		pkcs11-tool --module "$module" --login --pin "$PIN" --sign --mechanism "$mech" \
+			--id "$id" --input-file data --output-file sig --signature-format openssl \
+			>/dev/null 2>&1 || pcsc_fail "pkcs11-tool signs with $name through pcscd"
+		openssl dgst -sha256 -verify "$name.pub.pem" -signature sig data >/dev/null 2>&1 ||
+			pcsc_fail "the signature of $name does not verify"
+		echo "signature of $name ($mech) through pcscd verified by OpenSSL"
+	done
+fi
 run 0 "$tool" list "$sel" --json
 grep_out '"kind":"pcsc"'
 grep_out '"name":"capi"'
@@ -69,6 +102,16 @@ run 4 "$tool" pin change "$sel" --insecure-pin 000000 --new-pin-file pin
 run 0 "$tool" pin change "$sel" --pin-file pin --insecure-new-pin 24682468
 run 0 "$tool" delete "$sel" --insecure-pin 24682468 --name gen
 run 8 "$tool" export "$sel" --name gen
+# Blocked PIN, unblock with the admin key, admin key change: through PC/SC.
+for i in 1 2 3; do
+	"$tool" pin change "$sel" --insecure-pin 000000 --new-pin-file pin >/dev/null 2>&1
+done
+run 5 "$tool" pin change "$sel" --insecure-pin 24682468 --new-pin-file pin
+run 0 "$tool" pin unblock "$sel" --admin-key-file admin --new-pin-file pin
+printf '%s\n' 0f0e0d0c0b0a09080f0e0d0c0b0a09080f0e0d0c0b0a0908 >admin2
+run 0 "$tool" pin change-admin-key "$sel" --admin-key-file admin --new-admin-key-file admin2
+run 4 "$tool" pin unblock "$sel" --admin-key-file admin --new-pin-file pin
+run 0 "$tool" pin change-admin-key "$sel" --admin-key-file admin2 --new-admin-key-file admin
 run 0 "$tool" init "$sel" --admin-key-file admin --new-pin-file pin --force
 run 0 "$tool" list "$sel" --json
 grep -q '"containers":\[\]' out || pcsc_fail "re-initialisation left containers"

@@ -288,6 +288,48 @@ test_config_vcard(void)
 	unlink(path);
 }
 
+/* A card that the configured card module does not recognise: CKR_TOKEN_NOT_RECOGNIZED. */
+static void
+test_unrecognized(void)
+{
+	char path[600];
+	char *keep_conf = strdup(getenv("MDP11_CONF"));
+	CK_SLOT_ID slots[4];
+	CK_SLOT_INFO si;
+	CK_TOKEN_INFO ti;
+	CK_SESSION_HANDLE h;
+	CK_ULONG n = 4;
+	FILE *f;
+
+	if (p11test_pcsc()) {
+		free(keep_conf);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s.plugin.conf", p11test_card_path());
+	f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	/* The test plugin selects its own application, which the virtual card does not have. */
+	fprintf(f,
+		"[readers]\npcsc = no\n[card_module \"other\"]\natr = 3B:80:80:01:01\n"
+		"module = %s\n",
+		MDP11_TEST_PLUGIN);
+	fclose(f);
+	setenv("MDP11_CONF", path, 1);
+	CU_ASSERT_EQUAL_FATAL(p11->C_Initialize(NULL), CKR_OK);
+	CU_ASSERT_EQUAL(p11->C_GetSlotList(CK_TRUE, slots, &n), CKR_OK);
+	CU_ASSERT_EQUAL_FATAL(n, 1);
+	CU_ASSERT_EQUAL(p11->C_GetSlotInfo(slots[0], &si), CKR_OK);
+	CU_ASSERT(si.flags & CKF_TOKEN_PRESENT);
+	CU_ASSERT_EQUAL(p11->C_GetTokenInfo(slots[0], &ti), CKR_TOKEN_NOT_RECOGNIZED);
+	CU_ASSERT_EQUAL(p11->C_GetTokenInfo(slots[0], &ti), CKR_TOKEN_NOT_RECOGNIZED);
+	CU_ASSERT_EQUAL(p11->C_OpenSession(slots[0], CKF_SERIAL_SESSION, NULL, NULL, &h),
+			CKR_TOKEN_NOT_RECOGNIZED);
+	CU_ASSERT_EQUAL(p11->C_Finalize(NULL), CKR_OK);
+	setenv("MDP11_CONF", keep_conf, 1);
+	free(keep_conf);
+	unlink(path);
+}
+
 /* ---- slots and tokens ---- */
 
 static void
@@ -1409,6 +1451,7 @@ main(void)
 		{"configuration errors", test_bad_config},
 		{"virtual card and token label from the configuration", test_config_vcard},
 		{"C_Finalize wakes C_WaitForSlotEvent", test_wait_finalize},
+		{"a card no card module knows", test_unrecognized},
 		CU_TEST_INFO_NULL,
 	};
 	CU_TestInfo token_tests[] = {

@@ -142,6 +142,20 @@ test_config(void)
 	md_registry_free(reg);
 	mdp_config_free(cfg);
 
+	/* a byte inside the mask differs: no match, so the GIDS probe, which this card refuses */
+	snprintf(text, sizeof(text),
+		 "[card_module \"script\"]\natr = 3B:80:80:FF:FF\natr_mask = FF:FF:FF:FF:00\n"
+		 "module = %s\n",
+		 TEST_PLUGIN);
+	CU_ASSERT_EQUAL_FATAL(mdp_config_parse(text, strlen(text), "test", &cfg), MDP_OK);
+	CU_ASSERT_EQUAL_FATAL(md_registry_new(cfg, &reg), MD_OK);
+	card = NULL;
+	CU_ASSERT_EQUAL(md_card_acquire(reg, t, MD_CARD_DATA_CURRENT_VERSION, 0, &card),
+			MD_E_UNKNOWN_CARD);
+	CU_ASSERT_PTR_NULL(card);
+	md_registry_free(reg);
+	mdp_config_free(cfg);
+
 	/* no binding matches: the GIDS probe, which this card refuses */
 	card = NULL;
 	CU_ASSERT_EQUAL_FATAL(mdp_config_parse(other, strlen(other), "test", &cfg), MDP_OK);
