@@ -387,7 +387,8 @@ tool_card_open_slot(struct tool_ctx *ctx, size_t i, struct tool_card *card)
 	}
 	/* Keep the layers' reason before probing (the probe may overwrite it). */
 	card_fail(card, rv == MD_E_UNKNOWN_CARD ? TOOL_CARD_UNKNOWN : TOOL_CARD_ERROR, rv,
-		  "%s (%s)", mdp_err_last(), ksp_rv_name(rv));
+		  "%s (%s)", mdp_err_has_reason() ? mdp_err_last() : "card not usable",
+		  ksp_rv_name(rv));
 	ksp_card_free(card->kc);
 	card->kc = NULL;
 	if (rv == MD_E_NO_SMARTCARD || rv == MD_W_REMOVED_CARD) {
@@ -678,13 +679,11 @@ policy_hint(enum md_rv rv, const char *reason)
 	return "see [policy] in mdp11.conf";
 }
 
-/* The reason the layers recorded, or "" when they recorded none (mdp_err_last() says "success"). */
+/* The reason the layers recorded, or "" when they recorded none. */
 static void
 last_reason(char *buf, size_t cap)
 {
-	const char *r = mdp_err_last();
-
-	snprintf(buf, cap, "%s", strcmp(r, mdp_err_str(MDP_OK)) == 0 ? "" : r);
+	snprintf(buf, cap, "%s", mdp_err_has_reason() ? mdp_err_last() : "");
 }
 
 int

@@ -27,8 +27,11 @@ test_error_names(void)
 	CU_ASSERT_STRING_EQUAL(mdp_err_name((enum mdp_err)999), "MDP_ERR_UNKNOWN");
 	CU_ASSERT_EQUAL(mdp_err_reason(MDP_ERR_FORMAT, "bad %d", 7), MDP_ERR_FORMAT);
 	CU_ASSERT_STRING_EQUAL(mdp_err_last(), "bad 7");
+	CU_ASSERT_TRUE(mdp_err_has_reason());
 	mdp_err_clear();
-	CU_ASSERT_STRING_EQUAL(mdp_err_last(), "success");
+	CU_ASSERT_FALSE(mdp_err_has_reason());
+	/* Read after a failure that recorded nothing: never "success". */
+	CU_ASSERT_STRING_EQUAL(mdp_err_last(), "no further details");
 }
 
 static void
