@@ -645,7 +645,8 @@ note_cardcf(struct gids *g, const uint8_t *cf, size_t len)
 {
 	uint8_t v[6] = { 0 };
 
-	memcpy(v, cf, len < 6 ? len : 6);
+	if (len) /* an empty cardcf (no data, NULL) reads as zero counters */
+		memcpy(v, cf, len < 6 ? len : 6);
 	if (g->cardcf_valid) {
 		/* files counter changed: masterfile and files; containers counter: keys */
 		if (memcmp(v + 4, g->cardcf + 4, 2) != 0 || memcmp(v + 2, g->cardcf + 2, 2) != 0)
@@ -989,7 +990,8 @@ gids_read_file(struct md_card *card, const char *dir, const char *file, uint32_t
 	if (is_cf)
 		note_cardcf(g, b.data, b.len);
 	if (!dir && strcasecmp(file, "cardid") == 0 && b.len <= sizeof(g->cardid)) {
-		memcpy(g->cardid, b.data, b.len);
+		if (b.len)
+			memcpy(g->cardid, b.data, b.len);
 		g->cardid_len = b.len;
 	}
 	if (is_cert_file(dir, file)) {

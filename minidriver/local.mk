@@ -44,7 +44,8 @@ libmdp11minidriver_la_LIBADD = libmdp11blob.la libmdp11transport.la libmdp11comm
 check_PROGRAMS += tests/unit/test-card-hostile
 TESTS += tests/unit/test-card-hostile
 tests_unit_test_card_hostile_SOURCES = tests/unit/test-card-hostile.c \
-	tests/mock/mock-transport.c tests/mock/mock-transport.h
+	tests/mock/mock-transport.c tests/mock/mock-transport.h \
+	tests/mock/card-ops.c tests/mock/card-ops.h
 tests_unit_test_card_hostile_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_card_hostile_LDADD = libmdp11minidriver.la $(TEST_LIBS) $(ZLIB_LIBS)
 
@@ -84,3 +85,23 @@ TESTS += tests/integration/md-pcsc-events.sh tests/integration/md-opensc-interop
 	tests/integration/md-pcsc-shared.sh
 EXTRA_DIST += tests/integration/md-pcsc-events.sh tests/integration/md-opensc-interop.sh \
 	tests/integration/md-pcsc-shared.sh
+
+# Fuzz target: the GIDS card module against a card whose answers come from the input (the
+# scripted transport and the operation driver of tests/mock/ are shared with test-card-hostile).
+FUZZ_GIDS_SOURCES = tests/fuzz/fuzz-gids-answers.c \
+	tests/mock/mock-transport.c tests/mock/mock-transport.h \
+	tests/mock/card-ops.c tests/mock/card-ops.h
+if FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz-gids-answers
+tests_fuzz_fuzz_gids_answers_SOURCES = $(FUZZ_GIDS_SOURCES)
+tests_fuzz_fuzz_gids_answers_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_gids_answers_LDFLAGS = -fsanitize=fuzzer
+else
+check_PROGRAMS += tests/fuzz/fuzz-gids-answers
+TESTS += tests/fuzz/fuzz-gids-answers
+tests_fuzz_fuzz_gids_answers_SOURCES = $(FUZZ_GIDS_SOURCES) tests/fuzz/replay-main.c
+tests_fuzz_fuzz_gids_answers_CFLAGS = $(AM_CFLAGS) \
+	-DFUZZ_CORPUS_DIR=\"$(abs_top_srcdir)/tests/fuzz/corpus/gids-answers\"
+endif
+tests_fuzz_fuzz_gids_answers_LDADD = libmdp11minidriver.la $(CRYPTO_LIBS) $(ZLIB_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/gids-answers

@@ -247,6 +247,9 @@ buf_steal(struct mdp_buf *b, size_t *len)
 	p = b->data;
 	if (!p)
 		p = malloc(1);
+	/* The caller wipes len bytes only: clear the slack a secret buffer may have left there. */
+	else if (b->secret && b->cap > b->len)
+		mdp_wipe(p + b->len, b->cap - b->len);
 	*len = b->len;
 	b->data = NULL;
 	b->len = b->cap = 0;
@@ -428,6 +431,9 @@ buf_tlv_close(struct mdp_buf *b, size_t mark)
 	memmove(b->data + mark - 4 + hlen, b->data + mark, vlen);
 	memcpy(b->data + mark - 4, hdr, hlen);
 	b->len = mark - 4 + hlen + vlen;
+	/* The move leaves a copy of the value's last 4 - hlen bytes past the end. */
+	if (b->secret)
+		mdp_wipe(b->data + b->len, 4 - hlen);
 }
 
 char *

@@ -15,3 +15,28 @@ TESTS += tests/unit/test-common
 tests_unit_test_common_SOURCES = tests/unit/test-common.c
 tests_unit_test_common_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_common_LDADD = libmdp11common.la $(TEST_LIBS)
+
+# Fuzz targets over the configuration parser and the cursor/TLV reader. With --enable-fuzzing
+# (clang, see tests/fuzz/build-fuzz.sh) they are libFuzzer binaries; otherwise
+# tests/fuzz/replay-main.c replays their seed corpus in make check.
+if FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz-config tests/fuzz/fuzz-tlv
+tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz-config.c
+tests_fuzz_fuzz_config_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_config_LDFLAGS = -fsanitize=fuzzer
+tests_fuzz_fuzz_tlv_SOURCES = tests/fuzz/fuzz-tlv.c
+tests_fuzz_fuzz_tlv_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_tlv_LDFLAGS = -fsanitize=fuzzer
+else
+check_PROGRAMS += tests/fuzz/fuzz-config tests/fuzz/fuzz-tlv
+TESTS += tests/fuzz/fuzz-config tests/fuzz/fuzz-tlv
+tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz-config.c tests/fuzz/replay-main.c
+tests_fuzz_fuzz_config_CFLAGS = $(AM_CFLAGS) \
+	-DFUZZ_CORPUS_DIR=\"$(abs_top_srcdir)/tests/fuzz/corpus/config\"
+tests_fuzz_fuzz_tlv_SOURCES = tests/fuzz/fuzz-tlv.c tests/fuzz/replay-main.c
+tests_fuzz_fuzz_tlv_CFLAGS = $(AM_CFLAGS) \
+	-DFUZZ_CORPUS_DIR=\"$(abs_top_srcdir)/tests/fuzz/corpus/tlv\"
+endif
+tests_fuzz_fuzz_config_LDADD = libmdp11common.la $(CRYPTO_LIBS)
+tests_fuzz_fuzz_tlv_LDADD = libmdp11common.la $(CRYPTO_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/config tests/fuzz/corpus/tlv

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -118,9 +119,38 @@ out:
 	return rv;
 }
 
+/* Write data to an existing file that is not a regular file (/dev/null, a FIFO, a tty). */
+static enum mdp_err
+write_file_direct(const char *path, const uint8_t *data, size_t len)
+{
+	enum mdp_err rv = MDP_OK;
+	size_t off = 0;
+	ssize_t w;
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return mdp_err_reason(MDP_ERR_IO, "%s: %s", path, strerror(errno));
+	while (off < len) {
+		w = write(fd, data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			rv = mdp_err_reason(MDP_ERR_IO, "%s: write failed: %s", path,
+					    strerror(errno));
+			break;
+		}
+		off += (size_t)w;
+	}
+	if (close(fd) != 0 && rv == MDP_OK)
+		rv = mdp_err_reason(MDP_ERR_IO, "%s: close failed: %s", path, strerror(errno));
+	return rv;
+}
+
 /*
  * Write data to path atomically: a temporary file in the same directory, fsync, rename.
  * Private data gets mode 0600; public data 0644 minus the umask. On failure nothing is left.
+ * An existing path that is not a regular file (/dev/null, a FIFO) is written in place: a
+ * rename would replace the device with a regular file.
  */
 static enum mdp_err
 write_file_atomic(const char *path, const uint8_t *data, size_t len, bool private_data)
@@ -136,6 +166,8 @@ write_file_atomic(const char *path, const uint8_t *data, size_t len, bool privat
 
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		return mdp_err_reason(MDP_ERR_IO, "%s: %s", path, strerror(EISDIR));
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return write_file_direct(path, data, len);
 	tmp = malloc(plen + sizeof(".tmpXXXXXX"));
 	if (tmp == NULL)
 		return mdp_err_reason(MDP_ERR_NOMEM, "out of memory");

@@ -916,6 +916,26 @@ tool_write_output(const char *path, const uint8_t *data, size_t len)
 	}
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		return tool_error(TOOL_EXIT_FAIL, "%s: %s", path, strerror(EISDIR));
+	/* Not a regular file (/dev/null, a FIFO): written in place, a rename would replace it. */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			return tool_error(TOOL_EXIT_FAIL, "%s: %s", path, strerror(errno));
+		while (off < len) {
+			w = write(fd, data + off, len - off);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				rc = tool_error(TOOL_EXIT_FAIL, "%s: write failed: %s", path,
+						strerror(errno));
+				break;
+			}
+			off += (size_t)w;
+		}
+		if (close(fd) != 0 && rc == TOOL_EXIT_OK)
+			rc = tool_error(TOOL_EXIT_FAIL, "%s: %s", path, strerror(errno));
+		return rc;
+	}
 	tmp = malloc(plen + sizeof(".tmpXXXXXX"));
 	if (tmp == NULL)
 		return tool_error(TOOL_EXIT_FAIL, "out of memory");

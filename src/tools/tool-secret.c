@@ -118,9 +118,9 @@ read_tty(const char *prompt, char **out, size_t *out_len)
 		}
 		buf[len++] = c;
 	}
-	c = 0;
 	(void)!write(fd, "\n", 1);
 out:
+	mdp_wipe(&c, sizeof(c)); /* the last character read, on the stack */
 	if (restore)
 		tcsetattr(fd, TCSAFLUSH, &old);
 	close(fd);

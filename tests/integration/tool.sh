@@ -510,6 +510,15 @@ unchanged before
 run 0 "$tool" delete $sel $opin --container 0 --cert-only
 run 8 "$tool" export $sel --container 0 --cert
 run 0 "$tool" export $sel --container 0 --out /dev/null
+# A non-regular output (here a FIFO) is written in place, not replaced by a rename.
+mkfifo out.fifo || fail "mkfifo"
+timeout 20 cat out.fifo >fifo.data &
+reader=$!
+run 0 timeout 20 "$tool" export $sel --container 0 --out out.fifo
+wait "$reader" || fail "nothing read from the FIFO"
+[ -p out.fifo ] || fail "export --out FIFO replaced the FIFO with a regular file"
+grep -q 'BEGIN' fifo.data || fail "export --out FIFO wrote nothing"
+ok
 run 0 "$tool" delete $sel $opin --name capi
 run 8 "$tool" export $sel --name capi
 run 0 "$tool" list $sel --json

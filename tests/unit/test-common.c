@@ -411,6 +411,45 @@ test_ossl(void)
 	CU_ASSERT_PTR_NULL(mdp_pkey_keygen_ec("no-such-curve"));
 }
 
+/*
+ * A secret buffer leaves no copy of its bytes past its length: buf_tlv_close moves the value
+ * down over the unused length bytes, and buf_steal hands out len bytes that the caller wipes
+ * (mdp_secure_free(p, len)), so whatever lies between len and the capacity must be clear.
+ */
+static void
+test_buf_secret_slack(void)
+{
+	static const uint8_t key[10] = { 0xA1, 0xA2, 0xA3, 0xA4, 0xA5,
+					 0xA6, 0xA7, 0xA8, 0xA9, 0xAA };
+	struct mdp_buf b;
+	size_t mark, n = 0, cap, i;
+	uint8_t *p;
+
+	buf_init_secret(&b);
+	mark = buf_tlv_open(&b, 0x87);
+	buf_put_bytes(&b, key, sizeof(key));
+	buf_tlv_close(&b, mark);
+	CU_ASSERT_FALSE_FATAL(b.bad);
+	CU_ASSERT_EQUAL_FATAL(b.len, 2 + sizeof(key));
+	CU_ASSERT_MEM_EQUAL(b.data + 2, key, sizeof(key));
+	/* the 3 bytes the value moved away from, still inside the block */
+	CU_ASSERT_FATAL(b.cap >= b.len + 3);
+	for (i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL(b.data[b.len + i], 0);
+	buf_free(&b);
+
+	buf_init_secret(&b);
+	buf_put_bytes(&b, key, sizeof(key));
+	b.len = 4; /* a writer that drops what it wrote last */
+	cap = b.cap;
+	p = buf_steal(&b, &n);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(n, 4);
+	for (i = n; i < cap; i++)
+		CU_ASSERT_EQUAL(p[i], 0);
+	mdp_secure_free(p, cap);
+}
+
 static CU_TestInfo common_tests[] = {
 	{ "provider-only key contexts", test_ossl },
 	{ "error names and reasons", test_error_names },
@@ -419,6 +458,7 @@ static CU_TestInfo common_tests[] = {
 	{ "buffer reserve, tags, lengths, reverse", test_buf_reserve_reverse },
 	{ "buffer writes", test_buf_writes },
 	{ "BER-TLV", test_tlv },
+	{ "secret buffer leaves no copy past its length", test_buf_secret_slack },
 	{ "hex", test_hex },
 	{ "secure memory", test_secmem },
 	CU_TEST_INFO_NULL,
