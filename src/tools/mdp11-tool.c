@@ -18,14 +18,13 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/secmem.h"
+#include "tools/tool-card.h"
 #include "tools/tool.h"
 
 #define EXIT_OK 0
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
 #define EXIT_BAD_INPUT 7 /* = TOOL_EXIT_BAD_INPUT: the card commands use the same code */
-
-#define TOOL_MAX_INPUT (1024 * 1024) /* no key blob comes near this */
 
 static const char *progname = "mdp11-tool";
 
@@ -77,170 +76,23 @@ bad_option(const char *cmd, int c, char **argv)
 	return usage_error(cmd, "unknown option '%s'", arg);
 }
 
-/* Read a whole file into wiped-on-free memory (it may hold a private key). */
-static enum mdp_err
-read_file(const char *path, uint8_t **out, size_t *out_len)
-{
-	FILE *f = NULL;
-	uint8_t *p = NULL;
-	size_t len = 0, n;
-	enum mdp_err rv = MDP_OK;
-
-	f = fopen(path, "rb");
-	if (f == NULL)
-		return mdp_err_reason(errno == ENOENT ? MDP_ERR_NOT_FOUND : MDP_ERR_IO, "%s: %s",
-				      path, strerror(errno));
-	p = mdp_zalloc(TOOL_MAX_INPUT + 1);
-	if (p == NULL) {
-		rv = mdp_err_reason(MDP_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	while ((n = fread(p + len, 1, TOOL_MAX_INPUT + 1 - len, f)) > 0) {
-		len += n;
-		if (len > TOOL_MAX_INPUT)
-			break;
-	}
-	if (ferror(f)) {
-		rv = mdp_err_reason(MDP_ERR_IO, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (len > TOOL_MAX_INPUT) {
-		rv = mdp_err_reason(MDP_ERR_OVERFLOW, "%s: larger than %d bytes, not a key blob",
-				    path, TOOL_MAX_INPUT);
-		goto out;
-	}
-	*out = p;
-	*out_len = len;
-	p = NULL;
-out:
-	mdp_secure_free(p, TOOL_MAX_INPUT + 1);
-	if (f)
-		fclose(f);
-	return rv;
-}
-
-/* Write data to an existing file that is not a regular file (/dev/null, a FIFO, a tty). */
-static enum mdp_err
-write_file_direct(const char *path, const uint8_t *data, size_t len)
-{
-	enum mdp_err rv = MDP_OK;
-	size_t off = 0;
-	ssize_t w;
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return mdp_err_reason(MDP_ERR_IO, "%s: %s", path, strerror(errno));
-	while (off < len) {
-		w = write(fd, data + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			rv = mdp_err_reason(MDP_ERR_IO, "%s: write failed: %s", path,
-					    strerror(errno));
-			break;
-		}
-		off += (size_t)w;
-	}
-	if (close(fd) != 0 && rv == MDP_OK)
-		rv = mdp_err_reason(MDP_ERR_IO, "%s: close failed: %s", path, strerror(errno));
-	return rv;
-}
-
-/*
- * Write data to path atomically: a temporary file in the same directory, fsync, rename.
- * Private data gets mode 0600; public data 0644 minus the umask. On failure nothing is left.
- * An existing path that is not a regular file (/dev/null, a FIFO) is written in place: a
- * rename would replace the device with a regular file.
- */
-static enum mdp_err
-write_file_atomic(const char *path, const uint8_t *data, size_t len, bool private_data)
-{
-	enum mdp_err rv = MDP_OK;
-	size_t plen = strlen(path);
-	char *tmp = NULL;
-	int fd = -1;
-	size_t off = 0;
-	ssize_t w;
-	mode_t mask;
-	struct stat st;
-
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return mdp_err_reason(MDP_ERR_IO, "%s: %s", path, strerror(EISDIR));
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
-		return write_file_direct(path, data, len);
-	tmp = malloc(plen + sizeof(".tmpXXXXXX"));
-	if (tmp == NULL)
-		return mdp_err_reason(MDP_ERR_NOMEM, "out of memory");
-	memcpy(tmp, path, plen);
-	memcpy(tmp + plen, ".tmpXXXXXX", sizeof(".tmpXXXXXX"));
-	fd = mkstemp(tmp); /* mode 0600 */
-	if (fd < 0) {
-		rv = mdp_err_reason(MDP_ERR_IO, "%s: cannot create a temporary file: %s", path,
-				    strerror(errno));
-		free(tmp);
-		return rv;
-	}
-	if (!private_data) {
-		mask = umask(0);
-		umask(mask);
-		if (fchmod(fd, 0644 & ~mask) != 0) {
-			rv = mdp_err_reason(MDP_ERR_IO, "%s: chmod: %s", tmp, strerror(errno));
-			goto out;
-		}
-	}
-	while (off < len) {
-		w = write(fd, data + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			rv = mdp_err_reason(MDP_ERR_IO, "%s: write failed: %s", path,
-					    strerror(errno));
-			goto out;
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) != 0) {
-		rv = mdp_err_reason(MDP_ERR_IO, "%s: fsync failed: %s", path, strerror(errno));
-		goto out;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		rv = mdp_err_reason(MDP_ERR_IO, "%s: close failed: %s", path, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0) {
-		rv = mdp_err_reason(MDP_ERR_IO, "%s: rename failed: %s", path, strerror(errno));
-		goto out;
-	}
-out:
-	if (fd >= 0)
-		close(fd);
-	if (rv != MDP_OK)
-		unlink(tmp);
-	free(tmp);
-	return rv;
-}
-
-static enum mdp_err
+/* Read and parse a key file ('-': standard input); prints the reason, returns an exit code. */
+static int
 load_key(const char *path, enum blob_format fmt, unsigned flags, struct mdp_key **out)
 {
-	enum mdp_err rv;
 	uint8_t *data = NULL;
 	size_t len = 0;
+	enum mdp_err rv;
+	int rc;
 
-	rv = read_file(path, &data, &len);
-	if (rv != MDP_OK)
-		return rv;
+	rc = tool_read_input(path, &data, &len);
+	if (rc != EXIT_OK)
+		return rc;
 	rv = blob_parse(data, len, fmt, flags, out);
-	if (rv != MDP_OK) {
-		char reason[256];
-
-		snprintf(reason, sizeof(reason), "%s", mdp_err_last());
-		rv = mdp_err_reason(rv, "%s: %s", path, reason);
-	}
-	mdp_secure_free(data, TOOL_MAX_INPUT + 1);
-	return rv;
+	mdp_secure_free(data, TOOL_INPUT_ALLOC);
+	if (rv != MDP_OK)
+		return fail(EXIT_BAD_INPUT, "%s: %s", path, mdp_err_last());
+	return EXIT_OK;
 }
 
 /* ---- blob show ---- */
@@ -251,8 +103,9 @@ blob_show_help(FILE *f)
 	fprintf(f,
 		"Usage: %s blob show [--from FORMAT] [--no-validate] FILE\n"
 		"\n"
-		"Describe the key in FILE (format detected): format, type, size, curve, key\n"
-		"spec, CAPI ALG_ID or CNG magic, and the SHA-256 of its SubjectPublicKeyInfo.\n"
+		"Describe the key in FILE ('-': standard input; format detected): format, type,\n"
+		"size, curve, key spec, CAPI ALG_ID or CNG magic, and the SHA-256 of its\n"
+		"SubjectPublicKeyInfo.\n"
 		"Private values are never printed.\n"
 		"\n"
 		"  --from FORMAT   read FILE as FORMAT instead of detecting it\n"
@@ -315,9 +168,9 @@ blob_show(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return usage_error("blob show", "expected one FILE");
-	rv = load_key(argv[optind], from, flags, &k);
-	if (rv != MDP_OK)
-		return fail(EXIT_BAD_INPUT, "%s", mdp_err_last());
+	c = load_key(argv[optind], from, flags, &k);
+	if (c != EXIT_OK)
+		return c;
 	rv = mdp_key_public_sha256(k, digest);
 	if (rv != MDP_OK) {
 		mdp_key_free(k);
@@ -380,8 +233,8 @@ blob_convert_help(FILE *f)
 		"        (cng-ecc-*: ECDSA or ECDH magic). Default: what the input says, else\n"
 		"        keyexchange for RSA and ECDSA for EC.\n"
 		"\n"
-		"  --in FILE        input key\n"
-		"  --out FILE       output file (replaced)\n"
+		"  --in FILE        input key ('-': standard input)\n"
+		"  --out FILE       output file, replaced atomically ('-': standard output)\n"
 		"  --to FORMAT      output format\n"
 		"  --key-spec SPEC  key spec written into the output\n"
 		"  --from FORMAT    read the input as FORMAT instead of detecting it\n"
@@ -449,20 +302,18 @@ blob_convert(int argc, char **argv)
 	to = blob_format_from_name(to_name);
 	if (to == BLOB_FMT_UNKNOWN || to == BLOB_FMT_TRADITIONAL)
 		return usage_error("blob convert", "unknown output format '%s'", to_name);
-	rv = load_key(in, from, flags, &k);
-	if (rv != MDP_OK)
-		return fail(EXIT_BAD_INPUT, "%s", mdp_err_last());
+	status = load_key(in, from, flags, &k);
+	if (status != EXIT_OK)
+		return status;
 	/* A key the output format or key spec cannot hold is a fault of the input, too. */
 	rv = blob_write(k, to, spec, &data, &len);
 	if (rv != MDP_OK) {
 		status = fail(EXIT_BAD_INPUT, "%s", mdp_err_last());
 		goto out;
 	}
-	rv = write_file_atomic(outpath, data, len,
-			       blob_format_is_private(to) ||
-				       (to == BLOB_FMT_PEM && mdp_key_is_private(k)));
-	if (rv != MDP_OK)
-		status = fail(EXIT_FAIL, "%s", mdp_err_last());
+	status = tool_write_output(outpath, data, len,
+				   blob_format_is_private(to) ||
+					   (to == BLOB_FMT_PEM && mdp_key_is_private(k)));
 out:
 	if (data)
 		mdp_secure_free(data, len);

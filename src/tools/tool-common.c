@@ -899,14 +899,34 @@ tool_read_input(const char *path, uint8_t **out, size_t *len)
 	return TOOL_EXIT_OK;
 }
 
-int
-tool_write_output(const char *path, const uint8_t *data, size_t len)
+/* Write all of data to fd; false with errno set on failure. */
+static bool
+write_all(int fd, const uint8_t *data, size_t len)
 {
-	size_t plen = strlen(path), off = 0;
-	char *tmp = NULL;
-	mode_t mask;
-	struct stat st;
+	size_t off = 0;
 	ssize_t w;
+
+	while (off < len) {
+		w = write(fd, data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return false;
+		}
+		off += (size_t)w;
+	}
+	return true;
+}
+
+int
+tool_write_output(const char *path, const uint8_t *data, size_t len, bool private_data)
+{
+	char *tmp = NULL, *target = NULL;
+	size_t plen;
+	struct stat st;
+	mode_t mask;
 	int fd, rc = TOOL_EXIT_OK;
 
 	if (strcmp(path, "-") == 0) {
@@ -916,65 +936,63 @@ tool_write_output(const char *path, const uint8_t *data, size_t len)
 	}
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		return tool_error(TOOL_EXIT_FAIL, "%s: %s", path, strerror(EISDIR));
-	/* Not a regular file (/dev/null, a FIFO): written in place, a rename would replace it. */
 	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		fd = open(path, O_WRONLY | O_CLOEXEC);
+		/* A device or FIFO (/dev/null, /dev/stdout): written in place, never replaced. */
+		fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
 		if (fd < 0)
 			return tool_error(TOOL_EXIT_FAIL, "%s: %s", path, strerror(errno));
-		while (off < len) {
-			w = write(fd, data + off, len - off);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0) {
-				rc = tool_error(TOOL_EXIT_FAIL, "%s: write failed: %s", path,
-						strerror(errno));
-				break;
-			}
-			off += (size_t)w;
-		}
+		if (!write_all(fd, data, len))
+			rc = tool_error(TOOL_EXIT_FAIL, "%s: write failed: %s", path,
+					strerror(errno));
 		if (close(fd) != 0 && rc == TOOL_EXIT_OK)
 			rc = tool_error(TOOL_EXIT_FAIL, "%s: %s", path, strerror(errno));
 		return rc;
 	}
-	tmp = malloc(plen + sizeof(".tmpXXXXXX"));
-	if (tmp == NULL)
+	/* A symbolic link stays a link: the file it points to is replaced. */
+	target = realpath(path, NULL);
+	if (target == NULL && errno != ENOENT)
+		return tool_error(TOOL_EXIT_FAIL, "%s: %s", path, strerror(errno));
+	if (target == NULL && (target = strdup(path)) == NULL)
 		return tool_error(TOOL_EXIT_FAIL, "out of memory");
-	memcpy(tmp, path, plen);
+	plen = strlen(target);
+	tmp = malloc(plen + sizeof(".tmpXXXXXX"));
+	if (tmp == NULL) {
+		free(target);
+		return tool_error(TOOL_EXIT_FAIL, "out of memory");
+	}
+	memcpy(tmp, target, plen);
 	memcpy(tmp + plen, ".tmpXXXXXX", sizeof(".tmpXXXXXX"));
-	fd = mkstemp(tmp);
+	fd = mkstemp(tmp); /* mode 0600 */
 	if (fd < 0) {
-		rc = tool_error(TOOL_EXIT_FAIL, "%s: %s", path, strerror(errno));
+		rc = tool_error(TOOL_EXIT_FAIL, "%s: cannot create a temporary file: %s", path,
+				strerror(errno));
 		free(tmp);
+		free(target);
 		return rc;
 	}
-	mask = umask(0);
-	umask(mask);
-	if (fchmod(fd, 0644 & ~mask) != 0) {
-		rc = tool_error(TOOL_EXIT_FAIL, "%s: chmod: %s", path, strerror(errno));
-		goto out;
-	}
-	while (off < len) {
-		w = write(fd, data + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			rc = tool_error(TOOL_EXIT_FAIL, "%s: write failed: %s", path,
-					strerror(errno));
+	if (!private_data) {
+		mask = umask(0);
+		umask(mask);
+		if (fchmod(fd, 0644 & ~mask) != 0) {
+			rc = tool_error(TOOL_EXIT_FAIL, "%s: chmod: %s", path, strerror(errno));
 			goto out;
 		}
-		off += (size_t)w;
+	}
+	if (!write_all(fd, data, len)) {
+		rc = tool_error(TOOL_EXIT_FAIL, "%s: write failed: %s", path, strerror(errno));
+		goto out;
 	}
 	if (fsync(fd) != 0) {
 		rc = tool_error(TOOL_EXIT_FAIL, "%s: %s", path, strerror(errno));
 		goto out;
 	}
-	w = close(fd);
-	fd = -1;
-	if (w != 0) {
+	if (close(fd) != 0) {
+		fd = -1;
 		rc = tool_error(TOOL_EXIT_FAIL, "%s: %s", path, strerror(errno));
 		goto out;
 	}
-	if (rename(tmp, path) != 0)
+	fd = -1;
+	if (rename(tmp, target) != 0)
 		rc = tool_error(TOOL_EXIT_FAIL, "%s: %s", path, strerror(errno));
 out:
 	if (fd >= 0)
@@ -982,6 +1000,7 @@ out:
 	if (rc != TOOL_EXIT_OK)
 		unlink(tmp);
 	free(tmp);
+	free(target);
 	return rc;
 }
 

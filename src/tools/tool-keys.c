@@ -224,7 +224,7 @@ tool_cmd_export(int argc, char **argv)
 			goto out;
 		}
 	}
-	rc = tool_write_output(o.out ? o.out : "-", data, len);
+	rc = tool_write_output(o.out ? o.out : "-", data, len, false);
 out:
 	if (data)
 		mdp_secure_free(data, len);

@@ -312,6 +312,14 @@ assert c["kind"] == "vcard" and c["card_name"] == "GIDS"
 EOF
 ok
 
+# '-' reads the key from standard input.
+"$tool" import $sel $opin --in - --name from-stdin <rsa2.capi >"$tmp/out" 2>"$tmp/err" ||
+	fail "import --in - (standard input)"
+grep_out 'container .* "from-stdin"'
+run 0 "$tool" delete $sel $opin --name from-stdin
+run 7 "$tool" import $sel $opin --in - --name from-stdin
+grep_err "empty"
+
 # ---- refused and failed imports leave the card unchanged ----
 snapshot before
 run 6 "$tool" import $sel $opin --in wine-rsa512.blob
