@@ -27,10 +27,8 @@ ECO_TESTS = \
 	tests/integration/p11kit.sh \
 	tests/integration/firefox.sh \
 	tests/integration/firefox-wrong-pin.sh
-TESTS += $(ECO_TESTS) tests/integration/tls-openssl-ec.sh
-# The EC key through libp11's engine on the embedded virtual card (see the script).
-XFAIL_TESTS += tests/integration/tls-openssl-ec.sh
-EXTRA_DIST += $(ECO_TEST_LIBS) $(ECO_TESTS) tests/integration/tls-openssl-ec.sh
+TESTS += $(ECO_TESTS)
+EXTRA_DIST += $(ECO_TEST_LIBS) $(ECO_TESTS)
 CLEANFILES += tests/integration/firefox-screenshot.png tests/integration/firefox-screenshot-ec.png
 
 # ---- the benchmark suite: make bench (bench/run-bench.sh) ----

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/x509.h>
+
 #include "common/bytes.h"
 #include "common/conf.h"
 #include "common/error.h"
@@ -414,6 +416,51 @@ test_ossl(void)
 	CU_ASSERT_PTR_NULL(mdp_pkey_keygen_ec("no-such-curve"));
 }
 
+/* DER through the provider decoders, with d2i-like pointer semantics. */
+static void
+test_ossl_decode(void)
+{
+	EVP_PKEY *k = mdp_pkey_keygen_ec("P-256"), *d;
+	unsigned char *der = NULL, *buf;
+	const uint8_t *p;
+	BIGNUM *x = NULL;
+	int n;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+	n = i2d_PUBKEY(k, &der);
+	CU_ASSERT_FATAL(n > 0);
+	buf = malloc((size_t)n + 3);
+	memcpy(buf, der, (size_t)n);
+	memcpy(buf + n, "\x05\x00\x00", 3);
+
+	p = buf;
+	d = mdp_pkey_decode_der(&p, (size_t)n, "SubjectPublicKeyInfo", NULL, EVP_PKEY_PUBLIC_KEY);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT(p == buf + n);
+	CU_ASSERT_EQUAL(EVP_PKEY_eq(k, d), 1);
+	/* A provider key: its parameters can be read (an ENGINE-backed one refuses). */
+	CU_ASSERT_EQUAL(EVP_PKEY_get_bn_param(d, "qx", &x), 1);
+	BN_free(x);
+	EVP_PKEY_free(d);
+
+	/* Trailing bytes are left for the caller to see. */
+	p = buf;
+	d = mdp_pkey_decode_der(&p, (size_t)n + 3, "SubjectPublicKeyInfo", NULL,
+				EVP_PKEY_PUBLIC_KEY);
+	if (d)
+		CU_ASSERT(p == buf + n);
+	EVP_PKEY_free(d);
+
+	/* Truncated: NULL, pointer unchanged. */
+	p = buf;
+	CU_ASSERT_PTR_NULL(mdp_pkey_decode_der(&p, (size_t)n - 1, "SubjectPublicKeyInfo", NULL,
+					       EVP_PKEY_PUBLIC_KEY));
+	CU_ASSERT(p == buf);
+	OPENSSL_free(der);
+	free(buf);
+	EVP_PKEY_free(k);
+}
+
 /*
  * A secret buffer leaves no copy of its bytes past its length: buf_tlv_close moves the value
  * down over the unused length bytes, and buf_steal hands out len bytes that the caller wipes
@@ -455,6 +502,7 @@ test_buf_secret_slack(void)
 
 static CU_TestInfo common_tests[] = {
 	{ "provider-only key contexts", test_ossl },
+	{ "provider DER decoding", test_ossl_decode },
 	{ "error names and reasons", test_error_names },
 	{ "cursor reads", test_cursor_reads },
 	{ "cursor skip", test_cursor_skip },
