@@ -340,6 +340,9 @@ test_log(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
 	snprintf(path, sizeof(path), "%s/log", dir);
+	/* Off by default: nothing is enabled before a configuration or MDP11_DEBUG says so. */
+	CU_ASSERT_FALSE(mdp_log_enabled(MDP_LOG_ERROR, MDP_AREA_BLOB));
+	CU_ASSERT_FALSE(mdp_log_enabled(MDP_LOG_ERROR, MDP_AREA_TOOL));
 	CU_ASSERT_EQUAL(mdp_log_configure("bogus", NULL), -1);
 	CU_ASSERT_EQUAL(mdp_log_configure("4:nosuch", NULL), -1);
 	CU_ASSERT_EQUAL(mdp_log_configure("debug:blob,card", path), 0);
