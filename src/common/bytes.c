@@ -453,8 +453,8 @@ mdp_hex_encode(const uint8_t *p, size_t len)
 	return s;
 }
 
-static int
-hexval(int c)
+int
+mdp_hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -475,7 +475,7 @@ mdp_hex_decode(const char *hex, uint8_t *out, size_t cap)
 
 		if (isspace((unsigned char)*hex) || *hex == ':')
 			continue;
-		v = hexval((unsigned char)*hex);
+		v = mdp_hex_digit((unsigned char)*hex);
 		if (v < 0)
 			return -1;
 		if (hi < 0) {

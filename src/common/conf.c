@@ -12,6 +12,30 @@
 
 #define CONFIG_MAX_SIZE (1024 * 1024)
 
+/* conf/mdp11.conf.example documents each one; the module and mdp11-tool check against it. */
+const char *const mdp_config_module_keys[] = {
+	"global.debug",
+	"global.debug_file",
+	"readers.pcsc",
+	"readers.include",
+	"readers.exclude",
+	"vcard.path",
+	"token.label",
+	"cache.mode",
+	"cache.dir",
+	"policy.rsa_min_bits",
+	"policy.rsa_max_bits",
+	"policy.rsa_default_bits",
+	"policy.allow_private_exchange_key_import",
+	"policy.allow_private_signature_key_import",
+	"policy.allow_private_ecdsa_key_import",
+	"policy.allow_private_ecdhe_key_import",
+	"card_module.atr",
+	"card_module.atr_mask",
+	"card_module.module",
+	NULL,
+};
+
 static bool
 is_ident(const char *s)
 {

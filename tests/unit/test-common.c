@@ -2,6 +2,7 @@
 /* Unit tests for src/common: errors, cursor, buffer, TLV, hex, config, log, secmem. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -226,6 +227,13 @@ test_hex(void)
 	CU_ASSERT_STRING_EQUAL(s, "0abcff");
 	free(s);
 	CU_ASSERT_EQUAL(mdp_hex_decode("abc", out, sizeof(out)), -1);
+	CU_ASSERT_EQUAL(mdp_hex_digit('0'), 0);
+	CU_ASSERT_EQUAL(mdp_hex_digit('9'), 9);
+	CU_ASSERT_EQUAL(mdp_hex_digit('a'), 10);
+	CU_ASSERT_EQUAL(mdp_hex_digit('F'), 15);
+	CU_ASSERT_EQUAL(mdp_hex_digit('g'), -1);
+	CU_ASSERT_EQUAL(mdp_hex_digit(':'), -1);
+	CU_ASSERT_EQUAL(mdp_hex_digit(0xC1), -1);
 	CU_ASSERT_EQUAL(mdp_hex_decode("zz", out, sizeof(out)), -1);
 	CU_ASSERT_EQUAL(mdp_hex_decode("0102030405", out, sizeof(out)), -1);
 }
@@ -274,6 +282,34 @@ test_config_parse(void)
 	CU_ASSERT_EQUAL(mdp_config_check_keys(cfg, allowed + 1), MDP_ERR_CONFIG);
 	CU_ASSERT_PTR_NOT_NULL(strstr(mdp_err_last(), "t.conf:2"));
 	mdp_config_free(cfg);
+}
+
+/* The module's option list: the documented example passes it, a misspelt option does not. */
+static void
+test_config_module_keys(void)
+{
+	static const char typo[] = "[policy]\nrsa_min_bit = 2048\n";
+	char *data = test_data_path(".."), *path = NULL;
+	struct mdp_config *cfg = NULL;
+	size_t i;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(data);
+	path = malloc(strlen(data) + sizeof("/../conf/mdp11.conf.example"));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(path);
+	sprintf(path, "%s/../conf/mdp11.conf.example", data);
+	CU_ASSERT_EQUAL_FATAL(mdp_config_load(path, &cfg), MDP_OK);
+	CU_ASSERT(cfg->count > 10);
+	CU_ASSERT_EQUAL(mdp_config_check_keys(cfg, mdp_config_module_keys), MDP_OK);
+	mdp_config_free(cfg);
+	cfg = NULL;
+	for (i = 0; mdp_config_module_keys[i]; i++)
+		CU_ASSERT_PTR_NOT_NULL(strchr(mdp_config_module_keys[i], '.'));
+	CU_ASSERT(i > 10);
+	CU_ASSERT_EQUAL_FATAL(mdp_config_parse(typo, strlen(typo), "t.conf", &cfg), MDP_OK);
+	CU_ASSERT_EQUAL(mdp_config_check_keys(cfg, mdp_config_module_keys), MDP_ERR_CONFIG);
+	mdp_config_free(cfg);
+	free(path);
+	free(data);
 }
 
 static void
@@ -464,6 +500,7 @@ static CU_TestInfo common_tests[] = {
 static CU_TestInfo config_tests[] = {
 	{ "parse", test_config_parse },
 	{ "errors with line numbers", test_config_errors },
+	{ "the module's option list", test_config_module_keys },
 	{ "load file", test_config_load_file },
 	CU_TEST_INFO_NULL,
 };
