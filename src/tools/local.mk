@@ -40,7 +40,8 @@ tests_integration_vcard_crash_helper_LDADD = libmdp11vcard.la libmdp11common.la 
 # ---- mdp11-tool card commands (list, init, import, export, generate, delete, pin) ----
 TOOL_CARD_HELPERS = \
 	src/tools/tool.h \
-	src/tools/tool-opts.c src/tools/tool-uri.c src/tools/tool-json.c src/tools/tool-secret.c
+	src/tools/tool-opts.c src/tools/tool-uri.c src/tools/tool-json.c src/tools/tool-secret.c \
+	src/tools/tool-file.c
 src_tools_mdp11_tool_SOURCES += $(TOOL_CARD_HELPERS) \
 	src/tools/tool-card.h src/tools/tool-common.c src/tools/tool-list.c \
 	src/tools/tool-keys.c src/tools/tool-pin.c \

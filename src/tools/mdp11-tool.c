@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -24,7 +25,6 @@
 #define EXIT_USAGE 2
 #define EXIT_BAD_INPUT 7 /* = TOOL_EXIT_BAD_INPUT: the card commands use the same code */
 
-#define TOOL_MAX_INPUT (1024 * 1024) /* no key blob comes near this */
 
 static const char *progname = "mdp11-tool";
 
@@ -80,113 +80,15 @@ bad_option(const char *cmd, int c, char **argv)
 static enum mdp_err
 read_file(const char *path, uint8_t **out, size_t *out_len)
 {
-	FILE *f = NULL;
-	uint8_t *p = NULL;
-	size_t len = 0, n;
-	enum mdp_err rv = MDP_OK;
+	enum mdp_err rv;
+	int fd;
 
-	f = fopen(path, "rb");
-	if (f == NULL)
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return mdp_err_reason(errno == ENOENT ? MDP_ERR_NOT_FOUND : MDP_ERR_IO, "%s: %s",
 				      path, strerror(errno));
-	p = mdp_zalloc(TOOL_MAX_INPUT + 1);
-	if (p == NULL) {
-		rv = mdp_err_reason(MDP_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	while ((n = fread(p + len, 1, TOOL_MAX_INPUT + 1 - len, f)) > 0) {
-		len += n;
-		if (len > TOOL_MAX_INPUT)
-			break;
-	}
-	if (ferror(f)) {
-		rv = mdp_err_reason(MDP_ERR_IO, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (len > TOOL_MAX_INPUT) {
-		rv = mdp_err_reason(MDP_ERR_OVERFLOW, "%s: larger than %d bytes, not a key blob",
-				    path, TOOL_MAX_INPUT);
-		goto out;
-	}
-	*out = p;
-	*out_len = len;
-	p = NULL;
-out:
-	mdp_secure_free(p, TOOL_MAX_INPUT + 1);
-	if (f)
-		fclose(f);
-	return rv;
-}
-
-/*
- * Write data to path atomically: a temporary file in the same directory, fsync, rename.
- * Private data gets mode 0600; public data 0644 minus the umask. On failure nothing is left.
- */
-static enum mdp_err
-write_file_atomic(const char *path, const uint8_t *data, size_t len, bool private_data)
-{
-	enum mdp_err rv = MDP_OK;
-	size_t plen = strlen(path);
-	char *tmp = NULL;
-	int fd = -1;
-	size_t off = 0;
-	ssize_t w;
-	mode_t mask;
-	struct stat st;
-
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return mdp_err_reason(MDP_ERR_IO, "%s: %s", path, strerror(EISDIR));
-	tmp = malloc(plen + sizeof(".tmpXXXXXX"));
-	if (tmp == NULL)
-		return mdp_err_reason(MDP_ERR_NOMEM, "out of memory");
-	memcpy(tmp, path, plen);
-	memcpy(tmp + plen, ".tmpXXXXXX", sizeof(".tmpXXXXXX"));
-	fd = mkstemp(tmp); /* mode 0600 */
-	if (fd < 0) {
-		rv = mdp_err_reason(MDP_ERR_IO, "%s: cannot create a temporary file: %s", path,
-				    strerror(errno));
-		free(tmp);
-		return rv;
-	}
-	if (!private_data) {
-		mask = umask(0);
-		umask(mask);
-		if (fchmod(fd, 0644 & ~mask) != 0) {
-			rv = mdp_err_reason(MDP_ERR_IO, "%s: chmod: %s", tmp, strerror(errno));
-			goto out;
-		}
-	}
-	while (off < len) {
-		w = write(fd, data + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			rv = mdp_err_reason(MDP_ERR_IO, "%s: write failed: %s", path,
-					    strerror(errno));
-			goto out;
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) != 0) {
-		rv = mdp_err_reason(MDP_ERR_IO, "%s: fsync failed: %s", path, strerror(errno));
-		goto out;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		rv = mdp_err_reason(MDP_ERR_IO, "%s: close failed: %s", path, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0) {
-		rv = mdp_err_reason(MDP_ERR_IO, "%s: rename failed: %s", path, strerror(errno));
-		goto out;
-	}
-out:
-	if (fd >= 0)
-		close(fd);
-	if (rv != MDP_OK)
-		unlink(tmp);
-	free(tmp);
+	rv = tool_file_read_fd(fd, path, out, out_len);
+	close(fd);
 	return rv;
 }
 
@@ -207,7 +109,7 @@ load_key(const char *path, enum blob_format fmt, unsigned flags, struct mdp_key 
 		snprintf(reason, sizeof(reason), "%s", mdp_err_last());
 		rv = mdp_err_reason(rv, "%s: %s", path, reason);
 	}
-	mdp_secure_free(data, TOOL_MAX_INPUT + 1);
+	mdp_secure_free(data, TOOL_INPUT_ALLOC);
 	return rv;
 }
 
@@ -426,7 +328,7 @@ blob_convert(int argc, char **argv)
 		status = fail(EXIT_BAD_INPUT, "%s", mdp_err_last());
 		goto out;
 	}
-	rv = write_file_atomic(outpath, data, len,
+	rv = tool_file_write(outpath, data, len,
 			       blob_format_is_private(to) ||
 				       (to == BLOB_FMT_PEM && mdp_key_is_private(k)));
 	if (rv != MDP_OK)

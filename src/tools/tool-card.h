@@ -119,7 +119,6 @@ int tool_pick_slot(const struct ksp_container *c, const struct tool_opts *o, enu
  * bytes (free with mdp_secure_free(p, TOOL_INPUT_ALLOC)); returns a tool exit code (message
  * printed).
  */
-#define TOOL_INPUT_ALLOC (1024 * 1024 + 1)
 int tool_read_input(const char *path, uint8_t **out, size_t *len);
 /* Write a file atomically (mode 0644 minus umask); returns a tool exit code. */
 int tool_write_output(const char *path, const uint8_t *data, size_t len);

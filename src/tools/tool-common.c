@@ -21,8 +21,6 @@
 #include "common/secmem.h"
 #include "tools/tool-card.h"
 
-#define TOOL_MAX_FILE (TOOL_INPUT_ALLOC - 1)
-
 int
 tool_error(int code, const char *fmt, ...)
 {
@@ -837,36 +835,17 @@ tool_read_input(const char *path, uint8_t **out, size_t *len)
 {
 	uint8_t *p = NULL;
 	size_t n = 0;
-	ssize_t r;
+	enum mdp_err rv;
 	int fd;
 
 	fd = strcmp(path, "-") == 0 ? dup(0) : open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return tool_error(TOOL_EXIT_BAD_INPUT, "%s: %s", path, strerror(errno));
-	p = mdp_zalloc(TOOL_INPUT_ALLOC);
-	if (p == NULL) {
-		close(fd);
-		return tool_error(TOOL_EXIT_FAIL, "out of memory");
-	}
-	while (n <= TOOL_MAX_FILE) {
-		r = read(fd, p + n, TOOL_MAX_FILE + 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			close(fd);
-			mdp_secure_free(p, TOOL_INPUT_ALLOC);
-			return tool_error(TOOL_EXIT_BAD_INPUT, "%s: %s", path, strerror(errno));
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
+	rv = tool_file_read_fd(fd, path, &p, &n);
 	close(fd);
-	if (n > TOOL_MAX_FILE) {
-		mdp_secure_free(p, TOOL_INPUT_ALLOC);
-		return tool_error(TOOL_EXIT_BAD_INPUT, "%s: larger than %d bytes", path,
-				  TOOL_MAX_FILE);
-	}
+	if (rv != MDP_OK)
+		return tool_error(rv == MDP_ERR_NOMEM ? TOOL_EXIT_FAIL : TOOL_EXIT_BAD_INPUT, "%s",
+				  mdp_err_last());
 	if (n == 0) {
 		mdp_secure_free(p, TOOL_INPUT_ALLOC);
 		return tool_error(TOOL_EXIT_BAD_INPUT, "%s: empty file", path);
@@ -879,67 +858,14 @@ tool_read_input(const char *path, uint8_t **out, size_t *len)
 int
 tool_write_output(const char *path, const uint8_t *data, size_t len)
 {
-	size_t plen = strlen(path), off = 0;
-	char *tmp = NULL;
-	mode_t mask;
-	struct stat st;
-	ssize_t w;
-	int fd, rc = TOOL_EXIT_OK;
-
 	if (strcmp(path, "-") == 0) {
 		if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0)
 			return tool_error(TOOL_EXIT_FAIL, "writing to standard output failed");
 		return TOOL_EXIT_OK;
 	}
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return tool_error(TOOL_EXIT_FAIL, "%s: %s", path, strerror(EISDIR));
-	tmp = malloc(plen + sizeof(".tmpXXXXXX"));
-	if (tmp == NULL)
-		return tool_error(TOOL_EXIT_FAIL, "out of memory");
-	memcpy(tmp, path, plen);
-	memcpy(tmp + plen, ".tmpXXXXXX", sizeof(".tmpXXXXXX"));
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		rc = tool_error(TOOL_EXIT_FAIL, "%s: %s", path, strerror(errno));
-		free(tmp);
-		return rc;
-	}
-	mask = umask(0);
-	umask(mask);
-	if (fchmod(fd, 0644 & ~mask) != 0) {
-		rc = tool_error(TOOL_EXIT_FAIL, "%s: chmod: %s", path, strerror(errno));
-		goto out;
-	}
-	while (off < len) {
-		w = write(fd, data + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			rc = tool_error(TOOL_EXIT_FAIL, "%s: write failed: %s", path,
-					strerror(errno));
-			goto out;
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) != 0) {
-		rc = tool_error(TOOL_EXIT_FAIL, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	w = close(fd);
-	fd = -1;
-	if (w != 0) {
-		rc = tool_error(TOOL_EXIT_FAIL, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (rename(tmp, path) != 0)
-		rc = tool_error(TOOL_EXIT_FAIL, "%s: %s", path, strerror(errno));
-out:
-	if (fd >= 0)
-		close(fd);
-	if (rc != TOOL_EXIT_OK)
-		unlink(tmp);
-	free(tmp);
-	return rc;
+	if (tool_file_write(path, data, len, false) != MDP_OK)
+		return tool_error(TOOL_EXIT_FAIL, "%s", mdp_err_last());
+	return TOOL_EXIT_OK;
 }
 
 void
