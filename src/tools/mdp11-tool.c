@@ -25,7 +25,6 @@
 #define EXIT_USAGE 2
 #define EXIT_BAD_INPUT 7 /* = TOOL_EXIT_BAD_INPUT: the card commands use the same code */
 
-
 static const char *progname = "mdp11-tool";
 
 struct command {
@@ -329,8 +328,8 @@ blob_convert(int argc, char **argv)
 		goto out;
 	}
 	rv = tool_file_write(outpath, data, len,
-			       blob_format_is_private(to) ||
-				       (to == BLOB_FMT_PEM && mdp_key_is_private(k)));
+			     blob_format_is_private(to) ||
+				     (to == BLOB_FMT_PEM && mdp_key_is_private(k)));
 	if (rv != MDP_OK)
 		status = fail(EXIT_FAIL, "%s", mdp_err_last());
 out:
