@@ -76,7 +76,7 @@ push_vcard(struct settings *s, const char *label, const char *path)
 static CK_RV
 load_env_vcards(struct settings *s)
 {
-	const char *env = getenv("MDP11_VCARD");
+	const char *env = secure_getenv("MDP11_VCARD");
 	char *copy, *tok, *save = NULL;
 	CK_RV rv = CKR_OK;
 
@@ -200,10 +200,14 @@ read_config(struct settings *s, const struct mdp_config *cfg)
 	return CKR_OK;
 }
 
+/*
+ * The environment is read with secure_getenv(): in a set-user-ID or otherwise privileged
+ * program that loads the module, MDP11_CONF and MDP11_VCARD are ignored.
+ */
 CK_RV
 settings_load(struct settings *s)
 {
-	const char *path = getenv("MDP11_CONF");
+	const char *path = secure_getenv("MDP11_CONF");
 	struct mdp_config *cfg = NULL;
 	enum mdp_err err;
 	CK_RV rv;
@@ -222,7 +226,7 @@ settings_load(struct settings *s)
 	err = mdp_config_load(path, &cfg);
 	if (err == MDP_ERR_NOT_FOUND) {
 		/* A named file that is missing is an error; the installed default may be absent. */
-		if (getenv("MDP11_CONF") && *getenv("MDP11_CONF"))
+		if (secure_getenv("MDP11_CONF") && *secure_getenv("MDP11_CONF"))
 			return config_error();
 		err = mdp_config_parse("", 0, path, &cfg);
 	}

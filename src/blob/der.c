@@ -13,6 +13,7 @@
 
 #define MDP_LOG_AREA MDP_AREA_BLOB
 #include "blob/internal.h"
+#include "common/ossl.h"
 #include "common/log.h"
 #include "common/secmem.h"
 
@@ -134,15 +135,23 @@ der_parse(const uint8_t *p, size_t len, enum blob_format fmt, unsigned flags, st
 			return mdp_err_reason(MDP_ERR_UNSUPPORTED,
 					      "encrypted PKCS#8 (EncryptedPrivateKeyInfo) is not "
 					      "supported: decrypt it first");
+		/* The PKCS#8 structure is parsed first so that trailing bytes are told apart
+		 * from a key the decoder does not know. */
 		p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &q, (long)len);
-		if (p8 != NULL && q == p + len)
-			pkey = EVP_PKCS82PKEY(p8);
+		if (p8 != NULL && q == p + len) {
+			const unsigned char *r = p;
+
+			pkey = mdp_pkey_decode_der(&r, len, "PrivateKeyInfo", NULL,
+						   EVP_PKEY_KEYPAIR);
+		}
 		break;
 	case BLOB_FMT_SPKI:
-		pkey = d2i_PUBKEY(NULL, &q, (long)len);
+		pkey = mdp_pkey_decode_der(&q, len, "SubjectPublicKeyInfo", NULL,
+					   EVP_PKEY_PUBLIC_KEY);
 		break;
 	default:
-		pkey = d2i_PrivateKey(t2 == 0x02 ? EVP_PKEY_RSA : EVP_PKEY_EC, NULL, &q, (long)len);
+		pkey = mdp_pkey_decode_der(&q, len, "type-specific", t2 == 0x02 ? "RSA" : "EC",
+					   EVP_PKEY_KEYPAIR);
 		break;
 	}
 	if (pkey == NULL && (p8 == NULL || q == p + len)) {

@@ -72,7 +72,15 @@ mdp_err_last(void)
 {
 	if (last_reason[0])
 		return last_reason;
-	return mdp_err_str(last_err);
+	if (last_err != MDP_OK)
+		return mdp_err_str(last_err);
+	return "no further details";
+}
+
+bool
+mdp_err_has_reason(void)
+{
+	return last_reason[0] != '\0';
 }
 
 void

@@ -3,6 +3,8 @@
 #ifndef MDP11_COMMON_ERROR_H
 #define MDP11_COMMON_ERROR_H
 
+#include <stdbool.h>
+
 /*
  * Every function in src/ returns one of these. A failing function may also
  * record a human-readable reason with mdp_err_reason(); callers that report
@@ -47,8 +49,14 @@ const char *mdp_err_str(enum mdp_err err);
  */
 enum mdp_err mdp_err_reason(enum mdp_err err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* The last reason recorded on this thread, or the error's description. */
+/*
+ * The last reason recorded on this thread; without one, the description of
+ * the last error recorded, or "no further details" (never "success": it is
+ * read after a failure).
+ */
 const char *mdp_err_last(void);
+/* Whether a reason was recorded since the last mdp_err_clear(). */
+bool mdp_err_has_reason(void);
 /* Forget the recorded reason. */
 void mdp_err_clear(void);
 

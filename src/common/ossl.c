@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <openssl/core_names.h>
+#include <openssl/decoder.h>
 #include <openssl/params.h>
 
 #include "common/ossl.h"
@@ -52,4 +53,27 @@ mdp_pkey_keygen_ec(const char *curve)
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)curve, 0);
 	params[1] = OSSL_PARAM_construct_end();
 	return keygen(EVP_PKEY_EC, params);
+}
+
+EVP_PKEY *
+mdp_pkey_decode_der(const uint8_t **pp, size_t len, const char *structure, const char *keytype,
+		    int selection)
+{
+	OSSL_DECODER_CTX *dctx;
+	EVP_PKEY *pkey = NULL;
+	const unsigned char *p = *pp;
+	size_t left = len;
+
+	dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "DER", structure, keytype, selection, NULL,
+					     NULL);
+	if (dctx == NULL)
+		return NULL;
+	if (OSSL_DECODER_from_data(dctx, &p, &left) != 1 || pkey == NULL) {
+		EVP_PKEY_free(pkey);
+		pkey = NULL;
+	} else {
+		*pp += len - left;
+	}
+	OSSL_DECODER_CTX_free(dctx);
+	return pkey;
 }

@@ -4,6 +4,7 @@
 #define MDP11_COMMON_OSSL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <openssl/evp.h>
 
@@ -22,5 +23,20 @@ EVP_PKEY_CTX *mdp_pkey_ctx_new(int type);
 EVP_PKEY *mdp_pkey_keygen_rsa(size_t bits);
 /* EC key pair on a named curve ("P-256", "P-384", "P-521"); NULL on failure. */
 EVP_PKEY *mdp_pkey_keygen_ec(const char *curve);
+
+/*
+ * DER decoding through OSSL_DECODER, which always yields provider keys: the
+ * d2i_* functions fall back to an ENGINE's legacy methods when the
+ * application made one the default, and the resulting keys then refuse
+ * EVP_PKEY_get_bn_param and friends.
+ *
+ * structure: "PrivateKeyInfo" (PKCS#8), "SubjectPublicKeyInfo", or
+ * "type-specific" (PKCS#1 RSAPrivateKey, SEC1 ECPrivateKey); keytype "RSA",
+ * "EC" or NULL for any; selection EVP_PKEY_KEYPAIR or EVP_PKEY_PUBLIC_KEY.
+ * Like d2i_*, *pp is advanced past the bytes consumed (so a caller can
+ * refuse trailing bytes); NULL on failure with *pp unchanged.
+ */
+EVP_PKEY *mdp_pkey_decode_der(const uint8_t **pp, size_t len, const char *structure,
+			      const char *keytype, int selection);
 
 #endif

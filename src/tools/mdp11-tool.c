@@ -18,6 +18,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/secmem.h"
+#include "tools/tool-card.h"
 #include "tools/tool.h"
 
 #define EXIT_OK 0
@@ -75,41 +76,23 @@ bad_option(const char *cmd, int c, char **argv)
 	return usage_error(cmd, "unknown option '%s'", arg);
 }
 
-/* Read a whole file into wiped-on-free memory (it may hold a private key). */
-static enum mdp_err
-read_file(const char *path, uint8_t **out, size_t *out_len)
-{
-	enum mdp_err rv;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return mdp_err_reason(errno == ENOENT ? MDP_ERR_NOT_FOUND : MDP_ERR_IO, "%s: %s",
-				      path, strerror(errno));
-	rv = tool_file_read_fd(fd, path, out, out_len);
-	close(fd);
-	return rv;
-}
-
-static enum mdp_err
+/* Read and parse a key file ('-': standard input); prints the reason, returns an exit code. */
+static int
 load_key(const char *path, enum blob_format fmt, unsigned flags, struct mdp_key **out)
 {
-	enum mdp_err rv;
 	uint8_t *data = NULL;
 	size_t len = 0;
+	enum mdp_err rv;
+	int rc;
 
-	rv = read_file(path, &data, &len);
-	if (rv != MDP_OK)
-		return rv;
+	rc = tool_read_input(path, &data, &len);
+	if (rc != EXIT_OK)
+		return rc;
 	rv = blob_parse(data, len, fmt, flags, out);
-	if (rv != MDP_OK) {
-		char reason[256];
-
-		snprintf(reason, sizeof(reason), "%s", mdp_err_last());
-		rv = mdp_err_reason(rv, "%s: %s", path, reason);
-	}
 	mdp_secure_free(data, TOOL_INPUT_ALLOC);
-	return rv;
+	if (rv != MDP_OK)
+		return fail(EXIT_BAD_INPUT, "%s: %s", path, mdp_err_last());
+	return EXIT_OK;
 }
 
 /* ---- blob show ---- */
@@ -120,8 +103,9 @@ blob_show_help(FILE *f)
 	fprintf(f,
 		"Usage: %s blob show [--from FORMAT] [--no-validate] FILE\n"
 		"\n"
-		"Describe the key in FILE (format detected): format, type, size, curve, key\n"
-		"spec, CAPI ALG_ID or CNG magic, and the SHA-256 of its SubjectPublicKeyInfo.\n"
+		"Describe the key in FILE ('-': standard input; format detected): format, type,\n"
+		"size, curve, key spec, CAPI ALG_ID or CNG magic, and the SHA-256 of its\n"
+		"SubjectPublicKeyInfo.\n"
 		"Private values are never printed.\n"
 		"\n"
 		"  --from FORMAT   read FILE as FORMAT instead of detecting it\n"
@@ -184,9 +168,9 @@ blob_show(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return usage_error("blob show", "expected one FILE");
-	rv = load_key(argv[optind], from, flags, &k);
-	if (rv != MDP_OK)
-		return fail(EXIT_BAD_INPUT, "%s", mdp_err_last());
+	c = load_key(argv[optind], from, flags, &k);
+	if (c != EXIT_OK)
+		return c;
 	rv = mdp_key_public_sha256(k, digest);
 	if (rv != MDP_OK) {
 		mdp_key_free(k);
@@ -249,8 +233,8 @@ blob_convert_help(FILE *f)
 		"        (cng-ecc-*: ECDSA or ECDH magic). Default: what the input says, else\n"
 		"        keyexchange for RSA and ECDSA for EC.\n"
 		"\n"
-		"  --in FILE        input key\n"
-		"  --out FILE       output file (replaced)\n"
+		"  --in FILE        input key ('-': standard input)\n"
+		"  --out FILE       output file, replaced atomically ('-': standard output)\n"
 		"  --to FORMAT      output format\n"
 		"  --key-spec SPEC  key spec written into the output\n"
 		"  --from FORMAT    read the input as FORMAT instead of detecting it\n"
@@ -318,20 +302,18 @@ blob_convert(int argc, char **argv)
 	to = blob_format_from_name(to_name);
 	if (to == BLOB_FMT_UNKNOWN || to == BLOB_FMT_TRADITIONAL)
 		return usage_error("blob convert", "unknown output format '%s'", to_name);
-	rv = load_key(in, from, flags, &k);
-	if (rv != MDP_OK)
-		return fail(EXIT_BAD_INPUT, "%s", mdp_err_last());
+	status = load_key(in, from, flags, &k);
+	if (status != EXIT_OK)
+		return status;
 	/* A key the output format or key spec cannot hold is a fault of the input, too. */
 	rv = blob_write(k, to, spec, &data, &len);
 	if (rv != MDP_OK) {
 		status = fail(EXIT_BAD_INPUT, "%s", mdp_err_last());
 		goto out;
 	}
-	rv = tool_file_write(outpath, data, len,
-			     blob_format_is_private(to) ||
-				     (to == BLOB_FMT_PEM && mdp_key_is_private(k)));
-	if (rv != MDP_OK)
-		status = fail(EXIT_FAIL, "%s", mdp_err_last());
+	status = tool_write_output(outpath, data, len,
+				   blob_format_is_private(to) ||
+					   (to == BLOB_FMT_PEM && mdp_key_is_private(k)));
 out:
 	if (data)
 		mdp_secure_free(data, len);

@@ -119,9 +119,16 @@ int tool_pick_slot(const struct ksp_container *c, const struct tool_opts *o, enu
  * bytes (free with mdp_secure_free(p, TOOL_INPUT_ALLOC)); returns a tool exit code (message
  * printed).
  */
+#define TOOL_INPUT_ALLOC (1024 * 1024 + 1)
 int tool_read_input(const char *path, uint8_t **out, size_t *len);
-/* Write a file atomically (mode 0644 minus umask); returns a tool exit code. */
-int tool_write_output(const char *path, const uint8_t *data, size_t len);
+/*
+ * Write a file ('-': standard output): a regular file is replaced atomically (a temporary file
+ * in its directory, fsync, rename; mode 0600 for private data, else 0644 minus the umask; a
+ * symbolic link stays and its target is replaced); a device or FIFO (/dev/null) is written in
+ * place. On failure an existing file is left as it was. Returns a tool exit code (message
+ * printed).
+ */
+int tool_write_output(const char *path, const uint8_t *data, size_t len, bool private_data);
 
 /* "2027-01-31T12:00:00Z" of an ASN1_TIME (cap >= 21); "?" when it cannot be read. */
 void tool_asn1_time(const ASN1_TIME *t, char *buf, size_t cap);

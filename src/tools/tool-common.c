@@ -21,6 +21,8 @@
 #include "common/secmem.h"
 #include "tools/tool-card.h"
 
+#define TOOL_MAX_FILE (TOOL_INPUT_ALLOC - 1)
+
 int
 tool_error(int code, const char *fmt, ...)
 {
@@ -361,7 +363,8 @@ tool_card_open_slot(struct tool_ctx *ctx, size_t i, struct tool_card *card)
 	}
 	/* Keep the layers' reason before probing (the probe may overwrite it). */
 	card_fail(card, rv == MD_E_UNKNOWN_CARD ? TOOL_CARD_UNKNOWN : TOOL_CARD_ERROR, rv,
-		  "%s (%s)", mdp_err_last(), ksp_rv_name(rv));
+		  "%s (%s)", mdp_err_has_reason() ? mdp_err_last() : "card not usable",
+		  ksp_rv_name(rv));
 	ksp_card_free(card->kc);
 	card->kc = NULL;
 	if (rv == MD_E_NO_SMARTCARD || rv == MD_W_REMOVED_CARD) {
@@ -652,13 +655,11 @@ policy_hint(enum md_rv rv, const char *reason)
 	return "see [policy] in mdp11.conf";
 }
 
-/* The reason the layers recorded, or "" when they recorded none (mdp_err_last() says "success"). */
+/* The reason the layers recorded, or "" when they recorded none. */
 static void
 last_reason(char *buf, size_t cap)
 {
-	const char *r = mdp_err_last();
-
-	snprintf(buf, cap, "%s", strcmp(r, mdp_err_str(MDP_OK)) == 0 ? "" : r);
+	snprintf(buf, cap, "%s", mdp_err_has_reason() ? mdp_err_last() : "");
 }
 
 int
@@ -835,17 +836,36 @@ tool_read_input(const char *path, uint8_t **out, size_t *len)
 {
 	uint8_t *p = NULL;
 	size_t n = 0;
-	enum mdp_err rv;
+	ssize_t r;
 	int fd;
 
 	fd = strcmp(path, "-") == 0 ? dup(0) : open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return tool_error(TOOL_EXIT_BAD_INPUT, "%s: %s", path, strerror(errno));
-	rv = tool_file_read_fd(fd, path, &p, &n);
+	p = mdp_zalloc(TOOL_INPUT_ALLOC);
+	if (p == NULL) {
+		close(fd);
+		return tool_error(TOOL_EXIT_FAIL, "out of memory");
+	}
+	while (n <= TOOL_MAX_FILE) {
+		r = read(fd, p + n, TOOL_MAX_FILE + 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			close(fd);
+			mdp_secure_free(p, TOOL_INPUT_ALLOC);
+			return tool_error(TOOL_EXIT_BAD_INPUT, "%s: %s", path, strerror(errno));
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
 	close(fd);
-	if (rv != MDP_OK)
-		return tool_error(rv == MDP_ERR_NOMEM ? TOOL_EXIT_FAIL : TOOL_EXIT_BAD_INPUT, "%s",
-				  mdp_err_last());
+	if (n > TOOL_MAX_FILE) {
+		mdp_secure_free(p, TOOL_INPUT_ALLOC);
+		return tool_error(TOOL_EXIT_BAD_INPUT, "%s: larger than %d bytes", path,
+				  TOOL_MAX_FILE);
+	}
 	if (n == 0) {
 		mdp_secure_free(p, TOOL_INPUT_ALLOC);
 		return tool_error(TOOL_EXIT_BAD_INPUT, "%s: empty file", path);
@@ -855,17 +875,109 @@ tool_read_input(const char *path, uint8_t **out, size_t *len)
 	return TOOL_EXIT_OK;
 }
 
-int
-tool_write_output(const char *path, const uint8_t *data, size_t len)
+/* Write all of data to fd; false with errno set on failure. */
+static bool
+write_all(int fd, const uint8_t *data, size_t len)
 {
+	size_t off = 0;
+	ssize_t w;
+
+	while (off < len) {
+		w = write(fd, data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return false;
+		}
+		off += (size_t)w;
+	}
+	return true;
+}
+
+int
+tool_write_output(const char *path, const uint8_t *data, size_t len, bool private_data)
+{
+	char *tmp = NULL, *target = NULL;
+	size_t plen;
+	struct stat st;
+	mode_t mask;
+	int fd, rc = TOOL_EXIT_OK;
+
 	if (strcmp(path, "-") == 0) {
 		if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0)
 			return tool_error(TOOL_EXIT_FAIL, "writing to standard output failed");
 		return TOOL_EXIT_OK;
 	}
-	if (tool_file_write(path, data, len, false) != MDP_OK)
-		return tool_error(TOOL_EXIT_FAIL, "%s", mdp_err_last());
-	return TOOL_EXIT_OK;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return tool_error(TOOL_EXIT_FAIL, "%s: %s", path, strerror(EISDIR));
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* A device or FIFO (/dev/null, /dev/stdout): written in place, never replaced. */
+		fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0)
+			return tool_error(TOOL_EXIT_FAIL, "%s: %s", path, strerror(errno));
+		if (!write_all(fd, data, len))
+			rc = tool_error(TOOL_EXIT_FAIL, "%s: write failed: %s", path,
+					strerror(errno));
+		if (close(fd) != 0 && rc == TOOL_EXIT_OK)
+			rc = tool_error(TOOL_EXIT_FAIL, "%s: %s", path, strerror(errno));
+		return rc;
+	}
+	/* A symbolic link stays a link: the file it points to is replaced. */
+	target = realpath(path, NULL);
+	if (target == NULL && errno != ENOENT)
+		return tool_error(TOOL_EXIT_FAIL, "%s: %s", path, strerror(errno));
+	if (target == NULL && (target = strdup(path)) == NULL)
+		return tool_error(TOOL_EXIT_FAIL, "out of memory");
+	plen = strlen(target);
+	tmp = malloc(plen + sizeof(".tmpXXXXXX"));
+	if (tmp == NULL) {
+		free(target);
+		return tool_error(TOOL_EXIT_FAIL, "out of memory");
+	}
+	memcpy(tmp, target, plen);
+	memcpy(tmp + plen, ".tmpXXXXXX", sizeof(".tmpXXXXXX"));
+	fd = mkstemp(tmp); /* mode 0600 */
+	if (fd < 0) {
+		rc = tool_error(TOOL_EXIT_FAIL, "%s: cannot create a temporary file: %s", path,
+				strerror(errno));
+		free(tmp);
+		free(target);
+		return rc;
+	}
+	if (!private_data) {
+		mask = umask(0);
+		umask(mask);
+		if (fchmod(fd, 0644 & ~mask) != 0) {
+			rc = tool_error(TOOL_EXIT_FAIL, "%s: chmod: %s", path, strerror(errno));
+			goto out;
+		}
+	}
+	if (!write_all(fd, data, len)) {
+		rc = tool_error(TOOL_EXIT_FAIL, "%s: write failed: %s", path, strerror(errno));
+		goto out;
+	}
+	if (fsync(fd) != 0) {
+		rc = tool_error(TOOL_EXIT_FAIL, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		rc = tool_error(TOOL_EXIT_FAIL, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, target) != 0)
+		rc = tool_error(TOOL_EXIT_FAIL, "%s: %s", path, strerror(errno));
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc != TOOL_EXIT_OK)
+		unlink(tmp);
+	free(tmp);
+	free(target);
+	return rc;
 }
 
 void

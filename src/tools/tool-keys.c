@@ -224,7 +224,7 @@ tool_cmd_export(int argc, char **argv)
 			goto out;
 		}
 	}
-	rc = tool_write_output(o.out ? o.out : "-", data, len);
+	rc = tool_write_output(o.out ? o.out : "-", data, len, false);
 out:
 	if (data)
 		mdp_secure_free(data, len);
@@ -253,7 +253,8 @@ import_help(FILE *f)
 		"\n"
 		"SPEC: keyexchange (default for RSA unless a CAPI blob says CALG_RSA_SIGN),\n"
 		"  signature, ecdsa / ecdsa-p256.. (default for EC unless a CNG blob has an ECDH\n"
-		"  magic), ecdh / ecdhe-p256..\n"
+		"  magic), ecdh / ecdhe-p256.. (for an EC key keyexchange means ECDH and\n"
+		"  signature ECDSA: the slot)\n"
 		"\n"
 		"  --in FILE            the key ('-': standard input)\n"
 		"  --format FORMAT      read FILE as FORMAT (blob format names, or pkcs12)\n"
@@ -571,6 +572,7 @@ generate_help(FILE *f)
 		"TYPE: rsa (the policy's default size, rsa_default_bits), rsa:1024 .. rsa:4096,\n"
 		"      ec:p256, ec:p384, ec:p521. Default: rsa.\n"
 		"SPEC: keyexchange (RSA default), signature, ecdsa (EC default), ecdh.\n"
+		"      For an EC key keyexchange means ECDH and signature ECDSA (the slot).\n"
 		"\n"
 		"  --type TYPE       key type and size\n"
 		"  --key-spec SPEC   key spec on the card\n"

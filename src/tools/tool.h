@@ -182,20 +182,4 @@ enum mdp_err tool_admin_key_read(const struct tool_secret_src *src, const char *
 /* Hex digits (separators ':' ' ' '-' allowed) into exactly len bytes. */
 bool tool_hex_decode(const char *s, uint8_t *out, size_t len);
 
-/*
- * Files (tool-file.c). Input may hold a private key: it is read whole, at most TOOL_MAX_FILE
- * bytes, into zeroed memory of TOOL_INPUT_ALLOC bytes that the caller frees with
- * mdp_secure_free(p, TOOL_INPUT_ALLOC). name labels the reasons ("name: ..."); a read error is
- * MDP_ERR_IO, a larger input MDP_ERR_OVERFLOW. fd stays open.
- */
-#define TOOL_MAX_FILE (1024 * 1024)
-#define TOOL_INPUT_ALLOC (TOOL_MAX_FILE + 1)
-enum mdp_err tool_file_read_fd(int fd, const char *name, uint8_t **out, size_t *len);
-/*
- * Replace path atomically: a temporary file in the same directory, fsync, rename. Private data
- * gets mode 0600, other data 0644 minus the umask. On failure nothing is left behind and the
- * reason names the path (MDP_ERR_IO, MDP_ERR_NOMEM).
- */
-enum mdp_err tool_file_write(const char *path, const uint8_t *data, size_t len, bool private_data);
-
 #endif

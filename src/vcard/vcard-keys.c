@@ -62,7 +62,6 @@ key_aad(const struct vc_state *st, const struct vc_file *f, uint8_t aad[24])
 static uint16_t
 get_pkey(struct vcard *vc, struct vc_file *f, EVP_PKEY **out)
 {
-	PKCS8_PRIV_KEY_INFO *p8 = NULL;
 	uint8_t aad[24];
 	uint8_t *der = NULL;
 	const uint8_t *p;
@@ -83,10 +82,7 @@ get_pkey(struct vcard *vc, struct vc_file *f, EVP_PKEY **out)
 		return SW_DATA_INVALID;
 	}
 	p = der;
-	p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)der_len);
-	if (p8)
-		pkey = EVP_PKCS82PKEY(p8);
-	PKCS8_PRIV_KEY_INFO_free(p8);
+	pkey = mdp_pkey_decode_der(&p, der_len, "PrivateKeyInfo", NULL, EVP_PKEY_KEYPAIR);
 	mdp_secure_free(der, der_len);
 	if (!pkey)
 		return SW_DATA_INVALID;
@@ -215,7 +211,8 @@ static uint16_t
 put_public(struct vc_file *f, struct mdp_buf *out)
 {
 	const uint8_t *p = f->pub;
-	EVP_PKEY *pub = d2i_PUBKEY(NULL, &p, (long)f->pub_len);
+	EVP_PKEY *pub = mdp_pkey_decode_der(&p, f->pub_len, "SubjectPublicKeyInfo", NULL,
+					    EVP_PKEY_PUBLIC_KEY);
 	BIGNUM *a = NULL, *b = NULL;
 	uint8_t pt[1 + 2 * 66];
 	size_t fs, m;
@@ -410,7 +407,7 @@ static EVP_PKEY *
 ec_from_template(const uint8_t *p, size_t len)
 {
 	const uint8_t *q = p;
-	EVP_PKEY *pkey = d2i_PrivateKey(EVP_PKEY_EC, NULL, &q, (long)len);
+	EVP_PKEY *pkey = mdp_pkey_decode_der(&q, len, "type-specific", "EC", EVP_PKEY_KEYPAIR);
 	EVP_PKEY_CTX *chk = NULL;
 
 	if (!pkey)

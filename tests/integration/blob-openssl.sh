@@ -202,6 +202,30 @@ elif command -v setpriv >/dev/null 2>&1; then
 fi
 [ -z "$(ls ro)" ] || fail "a failed conversion left files in ro/"
 [ -z "$(ls | grep '\.tmp')" ] || fail "temporary files left behind"
+# Standard input and output; a device is written in place (never replaced by a file, which
+# root could do with a rename); a symbolic link stays a link and its target gets the key.
+"$tool" blob convert --in - --out - --to spki <k1024.pem >stdio.spki || fail "convert - -"
+openssl pkey -in k1024.pem -pubout -outform DER | cmp -s - stdio.spki ||
+	fail "convert from standard input to standard output"
+"$tool" blob show - <k1024.pem | grep -q "RSA private key" || fail "blob show -"
+mkfifo out.fifo
+timeout 20 cat out.fifo >fifo.got &
+"$tool" blob convert --in k1024.pem --out out.fifo --to spki || fail "convert to a FIFO"
+wait
+[ -p out.fifo ] || fail "blob convert --out FIFO replaced the FIFO"
+cmp -s fifo.got stdio.spki || fail "blob convert --out FIFO: not the key"
+printf 'old' >target.der
+ln -s target.der link.der
+"$tool" blob convert --in k1024.pem --out link.der --to spki || fail "convert to a link"
+[ -L link.der ] || fail "the symbolic link was replaced"
+cmp -s target.der stdio.spki || fail "the link's target does not hold the key"
+ok
+# A failed conversion leaves an existing output file as it was.
+printf 'keep me' >kept.out
+expect_fail 7 "expected 596" blob convert --in trunc.blob --out kept.out --to pem
+expect_fail 7 "holds EC keys" blob convert --in k1024.pem --out kept.out --to cng-ecc-public
+[ "$(cat kept.out)" = "keep me" ] || fail "a failed conversion changed kept.out"
+ok
 expect_fail 2 "unknown option '--bogus'" blob convert --bogus
 expect_fail 2 "unknown option '-x'" blob show -x k1024.pem
 expect_fail 2 "option '--to' needs a value" blob convert --in k1024.pem --out x.out --to

@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The Firefox test's wrong-PIN variant must fail fast, not hang: with a wrong PIN the prompt is
-# answered once, the second prompt is cancelled, no client certificate is sent, and firefox.sh
-# exits with a failure well within its time limit.
+# answered once, every later prompt is cancelled (Firefox may ask again for a retried
+# connection: how often is its choice), no client certificate is sent, and firefox.sh exits with
+# a failure well within its time limit.
 set -eu
 command -v "${FIREFOX:-firefox-esr}" >/dev/null 2>&1 || { echo "firefox-esr is not installed: skipped"; exit 77; }
 start=$(date +%s)
@@ -17,8 +18,8 @@ case $rc in
 77) echo "firefox.sh skipped"; exit 77 ;;
 124 | 137) echo "FAIL: the wrong-PIN run hung (killed after ${took}s)"; printf '%s\n' "$out"; exit 1 ;;
 esac
-printf '%s\n' "$out" | grep -q '"answered": 1, "cancelled": 1' || {
-	echo "FAIL: the wrong PIN was not answered once and the second prompt cancelled"
+printf '%s\n' "$out" | grep -Eq '"answered": 1, "cancelled": [1-9][0-9]*' || {
+	echo "FAIL: the wrong PIN was not answered exactly once with the later prompts cancelled"
 	printf '%s\n' "$out"
 	exit 1
 }

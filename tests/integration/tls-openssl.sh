@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # TLS client authentication with OpenSSL: openssl s_client signs with the card's key through
 # libp11's pkcs11 engine (pkcs11: URIs) against openssl s_server requiring a client certificate;
-# RSA-2048 under TLS 1.3 (RSA-PSS) and TLS 1.2 (PKCS#1 v1.5), EC P-256 under TLS 1.3 (that case
-# runs as tls-openssl-ec.sh). TLS_OPENSSL_CASES selects cases: rsa13 rsa12 ec13 none.
+# RSA-2048 under TLS 1.3 (RSA-PSS) and TLS 1.2 (PKCS#1 v1.5), EC P-256 under TLS 1.3.
+# TLS_OPENSSL_CASES selects cases: rsa13 rsa12 ec13 none.
 set -eu
-CASES=${TLS_OPENSSL_CASES:-rsa13 rsa12 none}
+CASES=${TLS_OPENSSL_CASES:-rsa13 rsa12 ec13 none}
 RAN=0
 has_case()
 {

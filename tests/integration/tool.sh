@@ -83,6 +83,14 @@ run 2 "$tool" pin
 one_line_err
 run 2 "$tool" pin frobnicate
 
+# A bad configuration line is a usage error naming the file and line; a missing MDP11_CONF too.
+printf '[readers]\npcsc = no\n[policy]\nrsa_min_bits = 2048\nbogus = 1\n' >bad.conf
+run 2 env MDP11_CONF="$tmp/bad.conf" "$tool" list
+grep_err "bad.conf:5: unknown option \"bogus\""
+one_line_err
+run 2 env MDP11_CONF="$tmp/missing.conf" "$tool" list
+grep_err "missing.conf: no such file"
+
 # ---- no card at all ----
 run 0 "$tool" list
 grep_out "No reader and no virtual card"
@@ -312,6 +320,14 @@ assert c["kind"] == "vcard" and c["card_name"] == "GIDS"
 EOF
 ok
 
+# '-' reads the key from standard input.
+"$tool" import $sel $opin --in - --name from-stdin <rsa2.capi >"$tmp/out" 2>"$tmp/err" ||
+	fail "import --in - (standard input)"
+grep_out 'container .* "from-stdin"'
+run 0 "$tool" delete $sel $opin --name from-stdin
+run 7 "$tool" import $sel $opin --in - --name from-stdin
+grep_err "empty"
+
 # ---- refused and failed imports leave the card unchanged ----
 snapshot before
 run 6 "$tool" import $sel $opin --in wine-rsa512.blob
@@ -510,6 +526,15 @@ unchanged before
 run 0 "$tool" delete $sel $opin --container 0 --cert-only
 run 8 "$tool" export $sel --container 0 --cert
 run 0 "$tool" export $sel --container 0 --out /dev/null
+# A non-regular output (here a FIFO) is written in place, not replaced by a rename.
+mkfifo out.fifo || fail "mkfifo"
+timeout 20 cat out.fifo >fifo.data &
+reader=$!
+run 0 timeout 20 "$tool" export $sel --container 0 --out out.fifo
+wait "$reader" || fail "nothing read from the FIFO"
+[ -p out.fifo ] || fail "export --out FIFO replaced the FIFO with a regular file"
+grep -q 'BEGIN' fifo.data || fail "export --out FIFO wrote nothing"
+ok
 run 0 "$tool" delete $sel $opin --name capi
 run 8 "$tool" export $sel --name capi
 run 0 "$tool" list $sel --json

@@ -1351,6 +1351,36 @@ test_pin_lifecycle(void)
 	CU_ASSERT_EQUAL(p11->C_GetTokenInfo(test_slot, &ti), CKR_OK);
 	CU_ASSERT_FALSE(ti.flags & (CKF_USER_PIN_LOCKED | CKF_USER_PIN_COUNT_LOW));
 	CU_ASSERT_EQUAL(p11->C_CloseSession(s), CKR_OK);
+
+	/* The SO changes the admin key (C_SetPIN in an SO session), and back. */
+	{
+		const char *other = "1112131415161718191a1b1c1d1e1f202122232425262728";
+
+		s = p11test_open(true, false);
+		CU_ASSERT_EQUAL(p11->C_Login(s, CKU_SO, (CK_UTF8CHAR *)other, 48),
+				CKR_PIN_INCORRECT);
+		CU_ASSERT_EQUAL(p11->C_Login(s, CKU_SO, (CK_UTF8CHAR *)TEST_ADMIN_HEX, 48), CKR_OK);
+		CU_ASSERT_EQUAL(p11->C_SetPIN(s, (CK_UTF8CHAR *)TEST_ADMIN_HEX, 48,
+					      (CK_UTF8CHAR *)other, 48),
+				CKR_OK);
+		CU_ASSERT_EQUAL(p11->C_Logout(s), CKR_OK);
+		CU_ASSERT_EQUAL(p11->C_Login(s, CKU_SO, (CK_UTF8CHAR *)other, 48), CKR_OK);
+		CU_ASSERT_EQUAL(p11->C_SetPIN(s, (CK_UTF8CHAR *)other, 48,
+					      (CK_UTF8CHAR *)TEST_ADMIN_HEX, 48),
+				CKR_OK);
+		CU_ASSERT_EQUAL(p11->C_CloseSession(s), CKR_OK);
+	}
+	/* C_InitToken: not with sessions open, not with a wrong admin key. */
+	s = p11test_open(false, false);
+	CU_ASSERT_EQUAL(p11->C_InitToken(test_slot, (CK_UTF8CHAR *)TEST_ADMIN_HEX, 48,
+					 (CK_UTF8CHAR *)"fresh                           "),
+			CKR_SESSION_EXISTS);
+	CU_ASSERT_EQUAL(p11->C_CloseSession(s), CKR_OK);
+	CU_ASSERT_EQUAL(
+		p11->C_InitToken(test_slot,
+				 (CK_UTF8CHAR *)"1112131415161718191a1b1c1d1e1f202122232425262728",
+				 48, (CK_UTF8CHAR *)"fresh                           "),
+		CKR_PIN_INCORRECT);
 	/* Re-personalise: every key is gone. */
 	CU_ASSERT_EQUAL(p11->C_InitToken(test_slot, (CK_UTF8CHAR *)TEST_ADMIN_HEX, 48,
 					 (CK_UTF8CHAR *)"fresh                           "),

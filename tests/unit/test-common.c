@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/x509.h>
+
 #include "common/bytes.h"
 #include "common/conf.h"
 #include "common/error.h"
@@ -28,8 +30,11 @@ test_error_names(void)
 	CU_ASSERT_STRING_EQUAL(mdp_err_name((enum mdp_err)999), "MDP_ERR_UNKNOWN");
 	CU_ASSERT_EQUAL(mdp_err_reason(MDP_ERR_FORMAT, "bad %d", 7), MDP_ERR_FORMAT);
 	CU_ASSERT_STRING_EQUAL(mdp_err_last(), "bad 7");
+	CU_ASSERT_TRUE(mdp_err_has_reason());
 	mdp_err_clear();
-	CU_ASSERT_STRING_EQUAL(mdp_err_last(), "success");
+	CU_ASSERT_FALSE(mdp_err_has_reason());
+	/* Read after a failure that recorded nothing: never "success". */
+	CU_ASSERT_STRING_EQUAL(mdp_err_last(), "no further details");
 }
 
 static void
@@ -369,6 +374,9 @@ test_log(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
 	snprintf(path, sizeof(path), "%s/log", dir);
+	/* Off by default: nothing is enabled before a configuration or MDP11_DEBUG says so. */
+	CU_ASSERT_FALSE(mdp_log_enabled(MDP_LOG_ERROR, MDP_AREA_BLOB));
+	CU_ASSERT_FALSE(mdp_log_enabled(MDP_LOG_ERROR, MDP_AREA_TOOL));
 	CU_ASSERT_EQUAL(mdp_log_configure("bogus", NULL), -1);
 	CU_ASSERT_EQUAL(mdp_log_configure("4:nosuch", NULL), -1);
 	CU_ASSERT_EQUAL(mdp_log_configure("debug:blob,card", path), 0);
@@ -442,6 +450,51 @@ test_ossl(void)
 	CU_ASSERT_PTR_NULL(mdp_pkey_keygen_ec("no-such-curve"));
 }
 
+/* DER through the provider decoders, with d2i-like pointer semantics. */
+static void
+test_ossl_decode(void)
+{
+	EVP_PKEY *k = mdp_pkey_keygen_ec("P-256"), *d;
+	unsigned char *der = NULL, *buf;
+	const uint8_t *p;
+	BIGNUM *x = NULL;
+	int n;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+	n = i2d_PUBKEY(k, &der);
+	CU_ASSERT_FATAL(n > 0);
+	buf = malloc((size_t)n + 3);
+	memcpy(buf, der, (size_t)n);
+	memcpy(buf + n, "\x05\x00\x00", 3);
+
+	p = buf;
+	d = mdp_pkey_decode_der(&p, (size_t)n, "SubjectPublicKeyInfo", NULL, EVP_PKEY_PUBLIC_KEY);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT(p == buf + n);
+	CU_ASSERT_EQUAL(EVP_PKEY_eq(k, d), 1);
+	/* A provider key: its parameters can be read (an ENGINE-backed one refuses). */
+	CU_ASSERT_EQUAL(EVP_PKEY_get_bn_param(d, "qx", &x), 1);
+	BN_free(x);
+	EVP_PKEY_free(d);
+
+	/* Trailing bytes are left for the caller to see. */
+	p = buf;
+	d = mdp_pkey_decode_der(&p, (size_t)n + 3, "SubjectPublicKeyInfo", NULL,
+				EVP_PKEY_PUBLIC_KEY);
+	if (d)
+		CU_ASSERT(p == buf + n);
+	EVP_PKEY_free(d);
+
+	/* Truncated: NULL, pointer unchanged. */
+	p = buf;
+	CU_ASSERT_PTR_NULL(mdp_pkey_decode_der(&p, (size_t)n - 1, "SubjectPublicKeyInfo", NULL,
+					       EVP_PKEY_PUBLIC_KEY));
+	CU_ASSERT(p == buf);
+	OPENSSL_free(der);
+	free(buf);
+	EVP_PKEY_free(k);
+}
+
 /*
  * A secret buffer leaves no copy of its bytes past its length: buf_tlv_close moves the value
  * down over the unused length bytes, and buf_steal hands out len bytes that the caller wipes
@@ -482,6 +535,7 @@ test_buf_secret_slack(void)
 
 static CU_TestInfo common_tests[] = {
 	{"provider-only key contexts", test_ossl},
+	{"provider DER decoding", test_ossl_decode},
 	{"error names and reasons", test_error_names},
 	{"cursor reads", test_cursor_reads},
 	{"cursor skip", test_cursor_skip},

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -183,6 +182,9 @@ test_spec_resolve(void)
 	CU_ASSERT_EQUAL(tool_spec_resolve("ecdsa", EVP_PKEY_RSA, 2048), MDP_AT_NONE);
 	CU_ASSERT_EQUAL(tool_spec_resolve("keyexchange", EVP_PKEY_EC, 999), MDP_AT_NONE);
 	CU_ASSERT_EQUAL(tool_spec_resolve("signature", EVP_PKEY_EC, 256), MDP_AT_ECDSA_P256);
+	/* For an EC key the slot names mean ECDH (exchange slot) and ECDSA (signature slot). */
+	CU_ASSERT_EQUAL(tool_spec_resolve("keyexchange", EVP_PKEY_EC, 384), MDP_AT_ECDHE_P384);
+	CU_ASSERT_EQUAL(tool_spec_resolve("exchange", EVP_PKEY_EC, 521), MDP_AT_ECDHE_P521);
 	CU_ASSERT_EQUAL(tool_spec_resolve("bogus", EVP_PKEY_RSA, 2048), MDP_AT_NONE);
 }
 
@@ -526,59 +528,6 @@ test_secret_no_terminal(void)
 	CU_ASSERT_PTR_NULL(s);
 }
 
-/* Whole-file input (bounded, into TOOL_INPUT_ALLOC bytes) and atomic output with its modes. */
-static void
-test_files(void)
-{
-	static const uint8_t data[] = "private key bytes";
-	char *dir = test_tmpdir(), path[512], big[512];
-	uint8_t *p = NULL;
-	size_t n = 0;
-	struct stat st;
-	mode_t mask;
-	int fd;
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
-	snprintf(path, sizeof(path), "%s/out.bin", dir);
-	CU_ASSERT_EQUAL(tool_file_write(path, data, sizeof(data), true), MDP_OK);
-	CU_ASSERT_EQUAL(stat(path, &st), 0);
-	CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
-	fd = open(path, O_RDONLY);
-	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT_EQUAL(tool_file_read_fd(fd, path, &p, &n), MDP_OK);
-	close(fd);
-	CU_ASSERT_EQUAL(n, sizeof(data));
-	if (p)
-		CU_ASSERT_MEM_EQUAL(p, data, sizeof(data));
-	mdp_secure_free(p, TOOL_INPUT_ALLOC);
-	/* replaced in place, public mode */
-	mask = umask(022);
-	CU_ASSERT_EQUAL(tool_file_write(path, data, 3, false), MDP_OK);
-	umask(mask);
-	CU_ASSERT_EQUAL(stat(path, &st), 0);
-	CU_ASSERT_EQUAL(st.st_mode & 0777, 0644);
-	CU_ASSERT_EQUAL(st.st_size, 3);
-	/* a directory is refused, nothing left behind */
-	CU_ASSERT_EQUAL(tool_file_write(dir, data, 3, false), MDP_ERR_IO);
-	/* a file one byte over the limit */
-	snprintf(big, sizeof(big), "%s/big.bin", dir);
-	fd = open(big, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT_EQUAL(ftruncate(fd, TOOL_MAX_FILE + 1), 0);
-	close(fd);
-	fd = open(big, O_RDONLY);
-	CU_ASSERT_FATAL(fd >= 0);
-	p = NULL;
-	CU_ASSERT_EQUAL(tool_file_read_fd(fd, "big.bin", &p, &n), MDP_ERR_OVERFLOW);
-	CU_ASSERT_PTR_NULL(p);
-	CU_ASSERT_PTR_NOT_NULL(strstr(mdp_err_last(), "big.bin: larger than"));
-	close(fd);
-	/* a read error */
-	CU_ASSERT_EQUAL(tool_file_read_fd(-1, "nothing", &p, &n), MDP_ERR_IO);
-	test_rmtree(dir);
-	free(dir);
-}
-
 static CU_TestInfo opts_tests[] = {
 	{"basic", test_opts_basic},
 	{"defaults", test_opts_defaults},
@@ -586,7 +535,6 @@ static CU_TestInfo opts_tests[] = {
 	{"errors", test_opts_errors},
 	{"help and arguments", test_opts_help_and_args},
 	{"secret sources", test_opts_secrets},
-	{"file input and output", test_files},
 	{"key spec names", test_spec_resolve},
 	{"key types", test_parse_type},
 	{"hex", test_hex_decode},
