@@ -6,7 +6,7 @@
 EXTRA_PROGRAMS += bench/bench-sign
 bench_bench_sign_SOURCES = bench/bench-sign.c
 bench_bench_sign_CFLAGS = $(AM_CFLAGS) $(MDP11_MODULE_CFLAGS)
-bench_bench_sign_LDADD = libmdp11vcard.la libmdp11common.la $(CRYPTO_LIBS) $(LIBS)
+bench_bench_sign_LDADD = $(MDP11_LIBS_VCARD) $(LIBS)
 bench_bench_sign_DEPENDENCIES = libmdp11vcard.la libmdp11common.la mdp11.la
 CLEANFILES += bench/bench-sign
 

@@ -3,6 +3,7 @@
 
 # The host role (minidriver/ksp.c): libmdp11ksp.la, linked with the card layer's library.
 noinst_LTLIBRARIES += libmdp11ksp.la
+EXTRA_libmdp11ksp_la_DEPENDENCIES = $(MDP11_LAYER_DEPS)
 libmdp11ksp_la_SOURCES = \
 	minidriver/ksp.c minidriver/ksp.h minidriver/ksp-int.h \
 	minidriver/ksp-format.c minidriver/ksp-cache.c minidriver/ksp-pad.c
@@ -14,18 +15,18 @@ check_PROGRAMS += tests/unit/test-ksp
 TESTS += tests/unit/test-ksp
 tests_unit_test_ksp_SOURCES = tests/unit/test-ksp.c
 tests_unit_test_ksp_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_ksp_LDADD = libmdp11ksp.la libmdp11minidriver.la $(TEST_LIBS) $(ZLIB_LIBS)
+tests_unit_test_ksp_LDADD = $(MDP11_LIBS_KSP) $(TEST_LIBS)
 
 check_PROGRAMS += tests/unit/test-ksp-card
 TESTS += tests/unit/test-ksp-card
 tests_unit_test_ksp_card_SOURCES = tests/unit/test-ksp-card.c
 tests_unit_test_ksp_card_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_ksp_card_LDADD = libmdp11ksp.la libmdp11minidriver.la $(TEST_LIBS) $(ZLIB_LIBS)
+tests_unit_test_ksp_card_LDADD = $(MDP11_LIBS_KSP) $(TEST_LIBS)
 
 # A card laid out by the host role, used by OpenSC and changed by it (tests/integration/lib-pcsc.sh).
 check_PROGRAMS += tests/integration/ksp-probe
 tests_integration_ksp_probe_SOURCES = tests/integration/ksp-probe.c
-tests_integration_ksp_probe_LDADD = libmdp11ksp.la libmdp11minidriver.la $(CRYPTO_LIBS) $(ZLIB_LIBS)
+tests_integration_ksp_probe_LDADD = $(MDP11_LIBS_KSP)
 TESTS += tests/integration/ksp-opensc-interop.sh
 EXTRA_DIST += tests/integration/ksp-opensc-interop.sh
 
@@ -33,13 +34,13 @@ EXTRA_DIST += tests/integration/ksp-opensc-interop.sh
 mdp11include_HEADERS += include/mdp11/card-module.h
 EXTRA_DIST += minidriver/card.h
 noinst_LTLIBRARIES += libmdp11minidriver.la
+EXTRA_libmdp11minidriver_la_DEPENDENCIES = $(MDP11_LAYER_DEPS)
 libmdp11minidriver_la_SOURCES = \
 	minidriver/card.c minidriver/card.h minidriver/card-int.h \
 	minidriver/registry.c \
 	minidriver/card-gids.c
 libmdp11minidriver_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS) -fPIC
-libmdp11minidriver_la_LIBADD = libmdp11blob.la libmdp11transport.la libmdp11common.la \
-	$(CRYPTO_LIBS) $(ZLIB_LIBS)
+libmdp11minidriver_la_LIBADD = $(CRYPTO_LIBS) $(ZLIB_LIBS)
 
 check_PROGRAMS += tests/unit/test-card-hostile
 TESTS += tests/unit/test-card-hostile
@@ -47,7 +48,7 @@ tests_unit_test_card_hostile_SOURCES = tests/unit/test-card-hostile.c \
 	tests/mock/mock-transport.c tests/mock/mock-transport.h \
 	tests/mock/card-ops.c tests/mock/card-ops.h
 tests_unit_test_card_hostile_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_card_hostile_LDADD = libmdp11minidriver.la $(TEST_LIBS) $(ZLIB_LIBS)
+tests_unit_test_card_hostile_LDADD = $(MDP11_LIBS_MINIDRIVER) $(TEST_LIBS)
 
 # A small external card module for tests/unit/test-card-registry (never installed).
 noinst_LTLIBRARIES += mdp11-test-plugin.la mdp11-test-plugin-v2.la
@@ -65,20 +66,20 @@ tests_unit_test_card_registry_SOURCES = tests/unit/test-card-registry.c \
 tests_unit_test_card_registry_CFLAGS = $(TEST_CFLAGS) \
 	-DTEST_PLUGIN=\"$(abs_top_builddir)/.libs/mdp11-test-plugin.so\" \
 	-DTEST_PLUGIN_V2=\"$(abs_top_builddir)/.libs/mdp11-test-plugin-v2.so\"
-tests_unit_test_card_registry_LDADD = libmdp11minidriver.la $(TEST_LIBS) $(ZLIB_LIBS)
+tests_unit_test_card_registry_LDADD = $(MDP11_LIBS_MINIDRIVER) $(TEST_LIBS)
 EXTRA_tests_unit_test_card_registry_DEPENDENCIES = mdp11-test-plugin.la mdp11-test-plugin-v2.la
 
 # Drives the card module over a PC/SC reader from the shell tests (not installed).
 check_PROGRAMS += tests/integration/md-probe
 tests_integration_md_probe_SOURCES = tests/integration/md-probe.c
-tests_integration_md_probe_LDADD = libmdp11minidriver.la $(CRYPTO_LIBS) $(ZLIB_LIBS)
+tests_integration_md_probe_LDADD = $(MDP11_LIBS_MINIDRIVER)
 
 check_PROGRAMS += tests/unit/test-card-gids
 TESTS += tests/unit/test-card-gids
 tests_unit_test_card_gids_SOURCES = tests/unit/test-card-gids.c \
 	tests/mock/mock-transport.c tests/mock/mock-transport.h
 tests_unit_test_card_gids_CFLAGS = $(TEST_CFLAGS) $(ZLIB_CFLAGS)
-tests_unit_test_card_gids_LDADD = libmdp11minidriver.la $(TEST_LIBS) $(ZLIB_LIBS)
+tests_unit_test_card_gids_LDADD = $(MDP11_LIBS_MINIDRIVER) $(TEST_LIBS)
 
 # PC/SC link events and OpenSC interop through pcscd + vpcd + mdp11-vcard (tests/integration/lib-pcsc.sh).
 TESTS += tests/integration/md-pcsc-events.sh tests/integration/md-opensc-interop.sh \
@@ -103,5 +104,5 @@ tests_fuzz_fuzz_gids_answers_SOURCES = $(FUZZ_GIDS_SOURCES) tests/fuzz/replay-ma
 tests_fuzz_fuzz_gids_answers_CFLAGS = $(AM_CFLAGS) \
 	-DFUZZ_CORPUS_DIR=\"$(abs_top_srcdir)/tests/fuzz/corpus/gids-answers\"
 endif
-tests_fuzz_fuzz_gids_answers_LDADD = libmdp11minidriver.la $(CRYPTO_LIBS) $(ZLIB_LIBS)
+tests_fuzz_fuzz_gids_answers_LDADD = $(MDP11_LIBS_MINIDRIVER)
 EXTRA_DIST += tests/fuzz/corpus/gids-answers

@@ -3,6 +3,7 @@
 # One source list, built as a convenience library (tests link its internals) and as the
 # module mdp11.so, which exports only C_GetFunctionList, C_GetInterfaceList, C_GetInterface.
 noinst_LTLIBRARIES += libmdp11pkcs11.la
+EXTRA_libmdp11pkcs11_la_DEPENDENCIES = $(MDP11_LAYER_DEPS)
 libmdp11pkcs11_la_SOURCES = \
 	pkcs11/module.c pkcs11/module.h pkcs11/pkcs11-3.h \
 	pkcs11/lock.c \
@@ -17,18 +18,12 @@ libmdp11pkcs11_la_SOURCES = \
 libmdp11pkcs11_la_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS) -fPIC
 mdp11include_HEADERS += include/mdp11/pkcs11-vendor.h
 
-# The module. Its own objects are linked whole (libmdp11pkcs11.la holds the entry points);
-# the lower layers' archives are searched like ordinary static libraries, so only what the
-# module uses is pulled in and the copies of libmdp11common that each convenience library
-# carries never clash. Only the three entry points are exported.
+# The module: every layer's convenience library, each once (see MDP11_LIBS_* in Makefile.am).
+# Only the three entry points are exported.
 mdp11dir = $(p11_module_path)
 mdp11_LTLIBRARIES = mdp11.la
 mdp11_la_SOURCES =
-MDP11_LOWER_LIBS = libmdp11ksp.la libmdp11minidriver.la libmdp11transport.la \
-	libmdp11vcard.la libmdp11blob.la libmdp11common.la
-mdp11_la_LIBADD = libmdp11pkcs11.la $(MDP11_LOWER_LIBS:%.la=.libs/%.a) \
-	$(CRYPTO_LIBS) $(PCSC_LIBS) $(ZLIB_LIBS) $(LIBS)
-mdp11_la_DEPENDENCIES = libmdp11pkcs11.la $(MDP11_LOWER_LIBS)
+mdp11_la_LIBADD = $(MDP11_LIBS_PKCS11)
 mdp11_la_LDFLAGS = -module -avoid-version -shared -no-undefined \
 	-export-symbols-regex '^C_(GetFunctionList|GetInterfaceList|GetInterface)$$'
 
@@ -47,21 +42,19 @@ TESTS += tests/module/test-module
 tests_module_test_module_SOURCES = tests/module/test-module.c \
 	tests/module/p11test.c tests/module/p11test.h
 tests_module_test_module_CFLAGS = $(TEST_CFLAGS) $(MDP11_MODULE_CFLAGS)
-tests_module_test_module_LDADD = libmdp11vcard.la $(TEST_LIBS) $(LIBS)
+tests_module_test_module_LDADD = $(MDP11_LIBS_VCARD) $(TEST_LIBS) $(LIBS)
 
 # Internals (settings, SO PIN, curves, names, template helpers), linked like the module.
 check_PROGRAMS += tests/unit/test-pkcs11
 TESTS += tests/unit/test-pkcs11
 tests_unit_test_pkcs11_SOURCES = tests/unit/test-pkcs11.c
 tests_unit_test_pkcs11_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_pkcs11_LDADD = libmdp11pkcs11.la $(MDP11_LOWER_LIBS:%.la=.libs/%.a) \
-	$(TEST_LIBS) $(PCSC_LIBS) $(ZLIB_LIBS) $(LIBS)
-tests_unit_test_pkcs11_DEPENDENCIES = libmdp11pkcs11.la $(MDP11_LOWER_LIBS) libmdp11testutil.la
+tests_unit_test_pkcs11_LDADD = $(MDP11_LIBS_PKCS11) $(TEST_LIBS)
 
 # A test helper that makes a virtual card state file (independent of the mdp11-vcard tool).
 check_PROGRAMS += tests/module/mkcard
 tests_module_mkcard_SOURCES = tests/module/mkcard.c
-tests_module_mkcard_LDADD = libmdp11vcard.la libmdp11common.la $(CRYPTO_LIBS)
+tests_module_mkcard_LDADD = $(MDP11_LIBS_VCARD)
 
 # Integration tests through real clients.
 TESTS += tests/integration/pkcs11-tool.sh tests/integration/nss.sh \

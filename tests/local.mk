@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Shared test helpers: CUnit runner, test-vector loader.
 check_LTLIBRARIES = libmdp11testutil.la
+EXTRA_libmdp11testutil_la_DEPENDENCIES = $(MDP11_LAYER_DEPS)
 libmdp11testutil_la_SOURCES = tests/unit/testutil.c tests/unit/testutil.h
 libmdp11testutil_la_CFLAGS = $(TEST_CFLAGS) -DTEST_SRCDIR=\"$(abs_top_srcdir)\"
-libmdp11testutil_la_LIBADD = libmdp11common.la $(CUNIT_LIBS)
+libmdp11testutil_la_LIBADD = $(CUNIT_LIBS)
 
 EXTRA_DIST += tests/data
 

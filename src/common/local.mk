@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 noinst_LTLIBRARIES += libmdp11common.la
+EXTRA_libmdp11common_la_DEPENDENCIES = $(MDP11_LAYER_DEPS)
 libmdp11common_la_SOURCES = \
 	src/common/error.c src/common/error.h \
 	src/common/log.c src/common/log.h \
@@ -14,7 +15,7 @@ check_PROGRAMS += tests/unit/test-common
 TESTS += tests/unit/test-common
 tests_unit_test_common_SOURCES = tests/unit/test-common.c
 tests_unit_test_common_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_common_LDADD = libmdp11common.la $(TEST_LIBS)
+tests_unit_test_common_LDADD = $(MDP11_LIBS_COMMON) $(TEST_LIBS)
 
 # Fuzz targets over the configuration parser and the cursor/TLV reader. With --enable-fuzzing
 # (clang, see tests/fuzz/build-fuzz.sh) they are libFuzzer binaries; otherwise
@@ -37,6 +38,6 @@ tests_fuzz_fuzz_tlv_SOURCES = tests/fuzz/fuzz-tlv.c tests/fuzz/replay-main.c
 tests_fuzz_fuzz_tlv_CFLAGS = $(AM_CFLAGS) \
 	-DFUZZ_CORPUS_DIR=\"$(abs_top_srcdir)/tests/fuzz/corpus/tlv\"
 endif
-tests_fuzz_fuzz_config_LDADD = libmdp11common.la $(CRYPTO_LIBS)
-tests_fuzz_fuzz_tlv_LDADD = libmdp11common.la $(CRYPTO_LIBS)
+tests_fuzz_fuzz_config_LDADD = $(MDP11_LIBS_COMMON)
+tests_fuzz_fuzz_tlv_LDADD = $(MDP11_LIBS_COMMON)
 EXTRA_DIST += tests/fuzz/corpus/config tests/fuzz/corpus/tlv

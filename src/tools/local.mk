@@ -2,7 +2,6 @@
 # ---- mdp11-tool: key blob inspection and conversion (card commands join its table later) ----
 bin_PROGRAMS += src/tools/mdp11-tool
 src_tools_mdp11_tool_SOURCES = src/tools/mdp11-tool.c
-src_tools_mdp11_tool_LDADD = libmdp11blob.la libmdp11common.la $(CRYPTO_LIBS)
 dist_man_MANS += man/mdp11-tool.1
 
 TESTS += tests/integration/blob-openssl.sh
@@ -16,14 +15,14 @@ VCARD_TOOL_SOURCES = \
 
 bin_PROGRAMS += src/tools/mdp11-vcard
 src_tools_mdp11_vcard_SOURCES = src/tools/mdp11-vcard.c $(VCARD_TOOL_SOURCES)
-src_tools_mdp11_vcard_LDADD = libmdp11vcard.la libmdp11common.la $(CRYPTO_LIBS)
+src_tools_mdp11_vcard_LDADD = $(MDP11_LIBS_VCARD)
 dist_man_MANS += man/mdp11-vcard.1
 
 check_PROGRAMS += tests/unit/test-vcard-tool
 TESTS += tests/unit/test-vcard-tool
 tests_unit_test_vcard_tool_SOURCES = tests/unit/test-vcard-tool.c $(VCARD_TOOL_SOURCES)
 tests_unit_test_vcard_tool_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_vcard_tool_LDADD = libmdp11common.la $(TEST_LIBS)
+tests_unit_test_vcard_tool_LDADD = $(MDP11_LIBS_COMMON) $(TEST_LIBS)
 
 # The pcscd + vpcd harness (tests/integration/lib-pcsc.sh) and the integration tests using it.
 TESTS += tests/integration/vcard-cli.sh tests/integration/pcsc-harness.sh \
@@ -34,7 +33,7 @@ EXTRA_DIST += tests/integration/lib-pcsc.sh tests/integration/vcard-cli.sh \
 # The crash test's writer links the card engine in-process.
 check_PROGRAMS += tests/integration/vcard-crash-helper
 tests_integration_vcard_crash_helper_SOURCES = tests/integration/vcard-crash-helper.c
-tests_integration_vcard_crash_helper_LDADD = libmdp11vcard.la libmdp11common.la $(CRYPTO_LIBS)
+tests_integration_vcard_crash_helper_LDADD = $(MDP11_LIBS_VCARD)
 # ---- end mdp11-vcard ----
 
 # ---- mdp11-tool card commands (list, init, import, export, generate, delete, pin) ----
@@ -46,22 +45,20 @@ src_tools_mdp11_tool_SOURCES += $(TOOL_CARD_HELPERS) \
 	src/tools/tool-keys.c src/tools/tool-pin.c \
 	minidriver/gids-init.c minidriver/gids-init.h
 src_tools_mdp11_tool_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS)
-src_tools_mdp11_tool_LDADD += libmdp11ksp.la libmdp11minidriver.la libmdp11transport.la \
-	libmdp11blob.la libmdp11common.la $(PCSC_LIBS) $(ZLIB_LIBS) $(CRYPTO_LIBS) -lpthread
+src_tools_mdp11_tool_LDADD = $(MDP11_LIBS_KSP) -lpthread
 
 check_PROGRAMS += tests/unit/test-tool
 TESTS += tests/unit/test-tool
 tests_unit_test_tool_SOURCES = tests/unit/test-tool.c $(TOOL_CARD_HELPERS)
 tests_unit_test_tool_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_tool_LDADD = libmdp11blob.la libmdp11common.la $(TEST_LIBS)
+tests_unit_test_tool_LDADD = $(MDP11_LIBS_BLOB) $(TEST_LIBS)
 
 check_PROGRAMS += tests/unit/test-gids-init
 TESTS += tests/unit/test-gids-init
 tests_unit_test_gids_init_SOURCES = tests/unit/test-gids-init.c \
 	minidriver/gids-init.c minidriver/gids-init.h
 tests_unit_test_gids_init_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_gids_init_LDADD = libmdp11ksp.la libmdp11minidriver.la libmdp11transport.la \
-	libmdp11vcard.la libmdp11blob.la libmdp11common.la $(TEST_LIBS) $(PCSC_LIBS) $(ZLIB_LIBS)
+tests_unit_test_gids_init_LDADD = $(MDP11_LIBS_KSP) $(TEST_LIBS)
 
 TESTS += tests/integration/tool.sh tests/integration/tool-pcsc.sh
 EXTRA_DIST += tests/integration/tool.sh tests/integration/tool-pcsc.sh docs/tool.md

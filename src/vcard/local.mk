@@ -1,34 +1,35 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The virtual GIDS card engine (spec/gids.md §13), its unit tests and fuzz target.
 noinst_LTLIBRARIES += libmdp11vcard.la
+EXTRA_libmdp11vcard_la_DEPENDENCIES = $(MDP11_LAYER_DEPS)
 libmdp11vcard_la_SOURCES = \
 	src/vcard/vcard.c src/vcard/vcard.h \
 	src/vcard/vcard-int.h \
 	src/vcard/vcard-keys.c \
 	src/vcard/vcard-state.c
 libmdp11vcard_la_CFLAGS = $(AM_CFLAGS) -fPIC
-libmdp11vcard_la_LIBADD = libmdp11common.la $(CRYPTO_LIBS)
+libmdp11vcard_la_LIBADD = $(CRYPTO_LIBS)
 
 check_PROGRAMS += tests/unit/test-vcard
 TESTS += tests/unit/test-vcard
 tests_unit_test_vcard_SOURCES = tests/unit/test-vcard.c \
 	tests/unit/vcard-testlib.c tests/unit/vcard-testlib.h
 tests_unit_test_vcard_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_vcard_LDADD = libmdp11vcard.la $(TEST_LIBS)
+tests_unit_test_vcard_LDADD = $(MDP11_LIBS_VCARD) $(TEST_LIBS)
 
 check_PROGRAMS += tests/unit/test-vcard-keys
 TESTS += tests/unit/test-vcard-keys
 tests_unit_test_vcard_keys_SOURCES = tests/unit/test-vcard-keys.c \
 	tests/unit/vcard-testlib.c tests/unit/vcard-testlib.h
 tests_unit_test_vcard_keys_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_vcard_keys_LDADD = libmdp11vcard.la $(TEST_LIBS)
+tests_unit_test_vcard_keys_LDADD = $(MDP11_LIBS_VCARD) $(TEST_LIBS)
 
 check_PROGRAMS += tests/unit/test-vcard-state
 TESTS += tests/unit/test-vcard-state
 tests_unit_test_vcard_state_SOURCES = tests/unit/test-vcard-state.c \
 	tests/unit/vcard-testlib.c tests/unit/vcard-testlib.h
 tests_unit_test_vcard_state_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_vcard_state_LDADD = libmdp11vcard.la $(TEST_LIBS)
+tests_unit_test_vcard_state_LDADD = $(MDP11_LIBS_VCARD) $(TEST_LIBS)
 
 # Fuzz target over vcard_transmit. With --enable-fuzzing (clang, see tests/fuzz/build-fuzz.sh) it
 # is a libFuzzer binary; otherwise tests/fuzz/replay-main.c replays its corpus in make check.
@@ -44,5 +45,5 @@ tests_fuzz_fuzz_vcard_SOURCES = tests/fuzz/fuzz-vcard.c tests/fuzz/replay-main.c
 tests_fuzz_fuzz_vcard_CFLAGS = $(AM_CFLAGS) \
 	-DFUZZ_CORPUS_DIR=\"$(abs_top_srcdir)/tests/fuzz/corpus/vcard\"
 endif
-tests_fuzz_fuzz_vcard_LDADD = libmdp11vcard.la libmdp11common.la $(CRYPTO_LIBS)
+tests_fuzz_fuzz_vcard_LDADD = $(MDP11_LIBS_VCARD)
 EXTRA_DIST += tests/fuzz/corpus/vcard

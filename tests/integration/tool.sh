@@ -83,6 +83,14 @@ run 2 "$tool" pin
 one_line_err
 run 2 "$tool" pin frobnicate
 
+# A bad configuration line is a usage error naming the file and line; a missing MDP11_CONF too.
+printf '[readers]\npcsc = no\n[policy]\nrsa_min_bits = 2048\nbogus = 1\n' >bad.conf
+run 2 env MDP11_CONF="$tmp/bad.conf" "$tool" list
+grep_err "bad.conf:5: unknown option \"bogus\""
+one_line_err
+run 2 env MDP11_CONF="$tmp/missing.conf" "$tool" list
+grep_err "missing.conf: no such file"
+
 # ---- no card at all ----
 run 0 "$tool" list
 grep_out "No reader and no virtual card"
@@ -126,6 +134,8 @@ run 3 "$tool" list --token 'pkcs11:token=a.vcard;serial=1'
 run 3 "$tool" list --token 'pkcs11:token=a.vcard;library-version=1'
 run 2 "$tool" list --token 'pkcs11:token=%zz'
 run 2 "$tool" list --token 'pkcs11:token=a.vcard?pin-value=123456'
+run 2 "$tool" list --token 'pkcs11:token=a.vcard?pin-source=file:pin'
+grep_err "pin-source"
 run 2 "$tool" list --card 0 --serial 00
 
 # ---- init: blank card B ----

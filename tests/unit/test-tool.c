@@ -182,6 +182,9 @@ test_spec_resolve(void)
 	CU_ASSERT_EQUAL(tool_spec_resolve("ecdsa", EVP_PKEY_RSA, 2048), MDP_AT_NONE);
 	CU_ASSERT_EQUAL(tool_spec_resolve("keyexchange", EVP_PKEY_EC, 999), MDP_AT_NONE);
 	CU_ASSERT_EQUAL(tool_spec_resolve("signature", EVP_PKEY_EC, 256), MDP_AT_ECDSA_P256);
+	/* For an EC key the slot names mean ECDH (exchange slot) and ECDSA (signature slot). */
+	CU_ASSERT_EQUAL(tool_spec_resolve("keyexchange", EVP_PKEY_EC, 384), MDP_AT_ECDHE_P384);
+	CU_ASSERT_EQUAL(tool_spec_resolve("exchange", EVP_PKEY_EC, 521), MDP_AT_ECDHE_P521);
 	CU_ASSERT_EQUAL(tool_spec_resolve("bogus", EVP_PKEY_RSA, 2048), MDP_AT_NONE);
 }
 
