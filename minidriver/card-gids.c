@@ -24,14 +24,14 @@
 
 /* ---- constants (spec/gids.md §2) ---- */
 
-static const uint8_t gids_aid[] = { 0xA0, 0x00, 0x00, 0x03, 0x97, 0x42, 0x54, 0x46, 0x59 };
+static const uint8_t gids_aid[] = {0xA0, 0x00, 0x00, 0x03, 0x97, 0x42, 0x54, 0x46, 0x59};
 
-#define EF_UCDD 0xA000u   /* UserCreateDeleteDirAc: masterfile, keymap */
-#define EF_ERUW 0xA010u   /* EveryoneReadUserWriteAc */
-#define EF_UWE 0xA011u    /* UserWriteExecuteAc */
-#define EF_ERAW 0xA012u   /* EveryoneReadAdminWriteAc */
-#define EF_URW 0xA013u    /* UserReadWriteAc */
-#define EF_ARW 0xA014u    /* AdminReadWriteAc */
+#define EF_UCDD 0xA000u /* UserCreateDeleteDirAc: masterfile, keymap */
+#define EF_ERUW 0xA010u /* EveryoneReadUserWriteAc */
+#define EF_UWE 0xA011u	/* UserWriteExecuteAc */
+#define EF_ERAW 0xA012u /* EveryoneReadAdminWriteAc */
+#define EF_URW 0xA013u	/* UserReadWriteAc */
+#define EF_ARW 0xA014u	/* AdminReadWriteAc */
 #define DO_MASTERFILE 0xDF1Fu
 #define DO_KEYMAP 0xDF20u
 #define DO_FIRST_FREE 0xDF21u
@@ -68,8 +68,8 @@ alg_for_rsa_bits(unsigned bits)
 static unsigned
 bits_for_alg(uint8_t alg)
 {
-	static const unsigned t[] = { [0x06] = 1024, [0x07] = 2048, [0x08] = 3072, [0x09] = 4096,
-				      [0x0C] = 256,  [0x0D] = 384,  [0x0E] = 521 };
+	static const unsigned t[] = {[0x06] = 1024, [0x07] = 2048, [0x08] = 3072, [0x09] = 4096,
+				     [0x0C] = 256,  [0x0D] = 384,  [0x0E] = 521};
 
 	return alg < sizeof(t) / sizeof(t[0]) ? t[alg] : 0;
 }
@@ -106,9 +106,9 @@ struct agreement {
 /* What one container holds (from the keymap, or the cmapfile as a fallback). */
 struct key_desc {
 	bool present;
-	uint32_t spec;  /* MD_AT_* of the key */
+	uint32_t spec; /* MD_AT_* of the key */
 	unsigned bits;
-	uint8_t alg;    /* GIDS algorithm id */
+	uint8_t alg; /* GIDS algorithm id */
 };
 
 struct gids {
@@ -238,8 +238,14 @@ static enum md_rv
 xfer(struct md_card *card, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data,
      size_t lc, int le, struct mdp_buf *resp, uint16_t *sw)
 {
-	struct mdp_apdu a = { .cla = cla, .ins = ins, .p1 = p1, .p2 = p2, .data = data, .lc = lc,
-			      .le = le, .chain = lc > 255 };
+	struct mdp_apdu a = {.cla = cla,
+			     .ins = ins,
+			     .p1 = p1,
+			     .p2 = p2,
+			     .data = data,
+			     .lc = lc,
+			     .le = le,
+			     .chain = lc > 255};
 	enum mdp_err e;
 
 	e = md_card_exchange(card, &a, resp, sw);
@@ -297,7 +303,7 @@ sync_card(struct md_card *card)
 static enum md_rv
 get_do(struct md_card *card, uint16_t fid, uint16_t tag, struct mdp_buf *value, bool *present)
 {
-	uint8_t req[4] = { 0x5C, 0x02, (uint8_t)(tag >> 8), (uint8_t)tag };
+	uint8_t req[4] = {0x5C, 0x02, (uint8_t)(tag >> 8), (uint8_t)tag};
 	struct mdp_buf b;
 	struct mdp_cursor v;
 	uint16_t sw = 0;
@@ -479,7 +485,8 @@ store_mf(struct md_card *card, uint8_t *mf, size_t len)
 	return MD_OK;
 }
 
-/* Files every initialised GIDS card has at fixed places (gids-tool, Windows): no masterfile read needed. */
+/* Files every initialised GIDS card has at fixed places (gids-tool, Windows): no masterfile read
+ * needed. */
 static bool
 well_known(const char *dir, const char *file, uint16_t *fid, uint16_t *tag)
 {
@@ -643,7 +650,7 @@ cert_decompress(const uint8_t *p, size_t len, uint8_t **out, size_t *out_len)
 static void
 note_cardcf(struct gids *g, const uint8_t *cf, size_t len)
 {
-	uint8_t v[6] = { 0 };
+	uint8_t v[6] = {0};
 
 	if (len) /* an empty cardcf (no data, NULL) reads as zero counters */
 		memcpy(v, cf, len < 6 ? len : 6);
@@ -784,7 +791,8 @@ describe(struct md_card *card, uint8_t index, struct key_desc *kd)
 		state = cur_get_le32(&c);
 		alg = cur_get_u8(&c);
 		type = cur_get_u8(&c);
-		if (state == 1 && bits_for_alg(alg) && (type == KEYTYPE_KX || type == KEYTYPE_SIG)) {
+		if (state == 1 && bits_for_alg(alg) &&
+		    (type == KEYTYPE_KX || type == KEYTYPE_SIG)) {
 			kd->present = true;
 			kd->alg = alg;
 			kd->bits = bits_for_alg(alg);
@@ -837,9 +845,10 @@ keymap_update(struct md_card *card, uint8_t index, const struct key_desc *kd, si
 		if (i == index) {
 			buf_put_le32(&b, kd->present ? 1 : 0);
 			buf_put_u8(&b, kd->present ? kd->alg : 0);
-			buf_put_u8(&b, kd->present ? (MDP_KEY_SPEC_IS_SIG_SLOT(kd->spec) ? KEYTYPE_SIG
-											 : KEYTYPE_KX)
-						   : 0);
+			buf_put_u8(&b, kd->present
+					       ? (MDP_KEY_SPEC_IS_SIG_SLOT(kd->spec) ? KEYTYPE_SIG
+										     : KEYTYPE_KX)
+					       : 0);
 			buf_put_le16(&b, kd->present ? (uint16_t)(0xB000 | (0x81 + i)) : 0xFFFF);
 			buf_put_le16(&b, 0xFFFF);
 			buf_put_le16(&b, 0);
@@ -935,7 +944,8 @@ gids_query_free_space(struct md_card *card, uint32_t flags, struct md_free_space
 			used++;
 	fs->bytes_available = MD_VALUE_UNKNOWN; /* GIDS cannot tell */
 	fs->max_containers = MAX_CONTAINERS;
-	fs->containers_available = (uint32_t)(MAX_CONTAINERS - (used < MAX_CONTAINERS ? used : MAX_CONTAINERS));
+	fs->containers_available =
+		(uint32_t)(MAX_CONTAINERS - (used < MAX_CONTAINERS ? used : MAX_CONTAINERS));
 	return MD_OK;
 }
 
@@ -1012,7 +1022,7 @@ static enum md_rv
 align_keymap(struct md_card *card, size_t cmap_records)
 {
 	struct gids *g = G(card);
-	struct key_desc none = { 0 };
+	struct key_desc none = {0};
 	enum md_rv rv;
 
 	rv = load_keymap(card);
@@ -1291,8 +1301,7 @@ gids_enum_files(struct md_card *card, const char *dir, char **names, size_t *len
 }
 
 static enum md_rv
-gids_get_file_info(struct md_card *card, const char *dir, const char *file,
-		   struct md_file_info *fi)
+gids_get_file_info(struct md_card *card, const char *dir, const char *file, struct md_file_info *fi)
 {
 	uint8_t *data = NULL;
 	size_t len = 0;
@@ -1357,8 +1366,8 @@ static enum md_rv
 read_pubkey(struct md_card *card, uint8_t index, const struct key_desc *kd)
 {
 	struct gids *g = G(card);
-	uint8_t req[10] = { 0x70, 0x08, 0x84, 0x01, (uint8_t)(0x81 + index), 0xA5, 0x03,
-			    0x7F, 0x49, 0x80 };
+	uint8_t req[10] = {0x70, 0x08, 0x84, 0x01, (uint8_t)(0x81 + index),
+			   0xA5, 0x03, 0x7F, 0x49, 0x80};
 	struct mdp_buf b;
 	uint16_t sw = 0;
 	enum md_rv rv;
@@ -1415,7 +1424,7 @@ gids_get_container_info(struct md_card *card, uint8_t index, uint32_t flags,
 static enum md_rv
 delete_key_file(struct md_card *card, uint8_t index)
 {
-	uint8_t fid[2] = { 0xB0, (uint8_t)(0x81 + index) };
+	uint8_t fid[2] = {0xB0, (uint8_t)(0x81 + index)};
 	uint16_t sw = 0;
 	enum md_rv rv;
 
@@ -1437,7 +1446,7 @@ static enum md_rv
 gids_delete_container(struct md_card *card, uint8_t index, uint32_t reserved)
 {
 	struct gids *g = G(card);
-	struct key_desc kd, none = { 0 };
+	struct key_desc kd, none = {0};
 	enum md_rv rv;
 
 	/* v7: an empty or invalid index is not an error (§4.3) */
@@ -1473,38 +1482,37 @@ create_key_file(struct md_card *card, uint8_t index, const struct key_desc *kd, 
 	buf_init(&b);
 	fcp = buf_tlv_open(&b, 0x62);
 	buf_put_tlv(&b, 0x82, "\x18", 1);
-	buf_put_tlv(&b, 0x83, (uint8_t[]){ 0xB0, kid }, 2);
+	buf_put_tlv(&b, 0x83, (uint8_t[]){0xB0, kid}, 2);
 	/* generate = PIN, MSE = PIN, put key = PIN, read public = always */
 	buf_put_tlv(&b, 0x8C, "\x8F\x10\x10\x10\x00", 5);
 	a5 = buf_tlv_open(&b, 0xA5);
 	if (kd->spec == MD_AT_KEYEXCHANGE) {
-		static const uint8_t modes[] = { 0x00, 0x80, 0x40 };
+		static const uint8_t modes[] = {0x00, 0x80, 0x40};
 		size_t i;
 
 		for (i = 0; i < 3; i++)
 			buf_put_tlv(&b, 0xB8,
-				    (uint8_t[]){ 0x80, 0x01, (uint8_t)(modes[i] | kd->alg), 0x83,
-						 0x01, kid, 0x95, 0x01, 0x40 },
+				    (uint8_t[]){0x80, 0x01, (uint8_t)(modes[i] | kd->alg), 0x83,
+						0x01, kid, 0x95, 0x01, 0x40},
 				    9);
 	}
 	if (MDP_KEY_SPEC_IS_RSA(kd->spec)) {
 		buf_put_tlv(&b, 0xB6,
-			    (uint8_t[]){ 0x80, 0x01, (uint8_t)(0x10 | kd->alg), 0x83, 0x01, kid,
-					 0x95, 0x01, 0x40 },
+			    (uint8_t[]){0x80, 0x01, (uint8_t)(0x10 | kd->alg), 0x83, 0x01, kid,
+					0x95, 0x01, 0x40},
 			    9);
 		buf_put_tlv(&b, 0xB6,
-			    (uint8_t[]){ 0x80, 0x01, (uint8_t)(0x50 | kd->alg), 0x83, 0x01, kid,
-					 0x95, 0x01, 0x40 },
+			    (uint8_t[]){0x80, 0x01, (uint8_t)(0x50 | kd->alg), 0x83, 0x01, kid,
+					0x95, 0x01, 0x40},
 			    9);
 	} else if (MDP_KEY_SPEC_IS_ECDSA(kd->spec)) {
 		buf_put_tlv(&b, 0xB6,
-			    (uint8_t[]){ 0x80, 0x01, (uint8_t)(0x10 | kd->alg), 0x83, 0x01, kid,
-					 0x95, 0x01, 0x40 },
+			    (uint8_t[]){0x80, 0x01, (uint8_t)(0x10 | kd->alg), 0x83, 0x01, kid,
+					0x95, 0x01, 0x40},
 			    9);
 	} else {
 		buf_put_tlv(&b, 0xA6,
-			    (uint8_t[]){ 0x80, 0x01, kd->alg, 0x83, 0x01, kid, 0x95, 0x01, 0x40 },
-			    9);
+			    (uint8_t[]){0x80, 0x01, kd->alg, 0x83, 0x01, kid, 0x95, 0x01, 0x40}, 9);
 	}
 	buf_tlv_close(&b, a5);
 	buf_tlv_close(&b, fcp);
@@ -1559,9 +1567,9 @@ put_der_int(struct mdp_buf *b, const uint8_t *p, size_t n)
 static enum md_rv
 import_template(const struct mdp_key *k, uint8_t kid, struct mdp_buf *b)
 {
-	static const enum blob_rsa_part parts[] = { BLOB_RSA_N, BLOB_RSA_E, BLOB_RSA_D,
-						    BLOB_RSA_P, BLOB_RSA_Q, BLOB_RSA_DP,
-						    BLOB_RSA_DQ, BLOB_RSA_QINV };
+	static const enum blob_rsa_part parts[] = {BLOB_RSA_N,	BLOB_RSA_E,   BLOB_RSA_D,
+						   BLOB_RSA_P,	BLOB_RSA_Q,   BLOB_RSA_DP,
+						   BLOB_RSA_DQ, BLOB_RSA_QINV};
 	struct mdp_buf v;
 	uint8_t *part = NULL, *der = NULL;
 	size_t plen = 0, i, t70, ta5;
@@ -1617,15 +1625,16 @@ parse_import(uint32_t spec, const uint8_t *data, size_t len, struct mdp_key **ou
 	     struct key_desc *kd)
 {
 	struct mdp_key *k = NULL;
-	enum blob_format want = MDP_KEY_SPEC_IS_RSA(spec) ? BLOB_FMT_CAPI_PRIVATE
-							  : BLOB_FMT_CNG_ECC_PRIVATE;
+	enum blob_format want =
+		MDP_KEY_SPEC_IS_RSA(spec) ? BLOB_FMT_CAPI_PRIVATE : BLOB_FMT_CNG_ECC_PRIVATE;
 
 	if (blob_detect(data, len) != want || blob_parse(data, len, want, 0, &k) != MDP_OK) {
 		log_info("import: not a valid %s for key spec %u: %s", blob_format_name(want),
 			 (unsigned)spec, mdp_err_last());
 		return MD_E_INVALID_PARAMETER;
 	}
-	/* CALG_RSA_KEYX for AT_KEYEXCHANGE, CALG_RSA_SIGN for AT_SIGNATURE; ECK / ECS magic and curve */
+	/* CALG_RSA_KEYX for AT_KEYEXCHANGE, CALG_RSA_SIGN for AT_SIGNATURE; ECK / ECS magic and
+	 * curve */
 	if (mdp_key_spec(k) != (enum mdp_key_spec)spec) {
 		mdp_key_free(k);
 		return MD_E_INVALID_PARAMETER;
@@ -1647,7 +1656,7 @@ gids_create_container(struct md_card *card, uint8_t index, uint32_t flags, uint3
 		      uint32_t size, const uint8_t *data, size_t len, uint32_t pin_id)
 {
 	struct gids *g = G(card);
-	struct key_desc kd = { 0 };
+	struct key_desc kd = {0};
 	struct mdp_key *k = NULL;
 	struct mdp_buf b, tmpl;
 	uint16_t sw = 0;
@@ -1694,8 +1703,8 @@ gids_create_container(struct md_card *card, uint8_t index, uint32_t flags, uint3
 	g->pub[index] = NULL;
 	g->pub_len[index] = 0;
 	if (flags == MD_CREATE_KEY_GEN) {
-		uint8_t gen[8] = { 0xAC, 0x06, 0x80, 0x01, kd.alg, 0x83, 0x01,
-				   (uint8_t)(0x81 + index) };
+		uint8_t gen[8] = {0xAC,	  0x06, 0x80, 0x01,
+				  kd.alg, 0x83, 0x01, (uint8_t)(0x81 + index)};
 
 		/* with Le the card answers the public key at once (§8.3) */
 		rv = xfer(card, 0x00, 0x47, 0x00, 0x00, gen, sizeof(gen), 256, &b, &sw);
@@ -1725,7 +1734,8 @@ gids_create_container(struct md_card *card, uint8_t index, uint32_t flags, uint3
 		if (blob_write(k,
 			       MDP_KEY_SPEC_IS_RSA(spec) ? BLOB_FMT_CAPI_PUBLIC
 							 : BLOB_FMT_CNG_ECC_PUBLIC,
-			       (enum mdp_key_spec)spec, &g->pub[index], &g->pub_len[index]) != MDP_OK) {
+			       (enum mdp_key_spec)spec, &g->pub[index],
+			       &g->pub_len[index]) != MDP_OK) {
 			rv = MD_E_UNEXPECTED;
 			goto out;
 		}
@@ -1863,8 +1873,8 @@ gids_get_challenge_ex(struct md_card *card, uint32_t pin_id, uint8_t **challenge
 	rv = sync_card(card);
 	if (rv != MD_OK)
 		goto out;
-	rv = xfer(card, 0x00, 0x22, 0xC1, 0xA4, (const uint8_t *)"\x83\x01\x80", 3,
-		  MDP_APDU_NO_LE, NULL, &sw);
+	rv = xfer(card, 0x00, 0x22, 0xC1, 0xA4, (const uint8_t *)"\x83\x01\x80", 3, MDP_APDU_NO_LE,
+		  NULL, &sw);
 	if (rv != MD_OK)
 		goto out;
 	g->mse_valid = false;
@@ -1958,8 +1968,8 @@ gids_change_authenticator_ex(struct md_card *card, uint32_t flags, uint32_t auth
 		}
 		memcpy(both, auth, auth_len);
 		memcpy(both + auth_len, target, target_len);
-		rv = xfer(card, 0x00, 0x24, 0x00, 0x80, both, auth_len + target_len,
-			  MDP_APDU_NO_LE, NULL, &sw);
+		rv = xfer(card, 0x00, 0x24, 0x00, 0x80, both, auth_len + target_len, MDP_APDU_NO_LE,
+			  NULL, &sw);
 		if (rv != MD_OK)
 			goto out;
 		if (MDP_SW_IS_OK(sw))
@@ -2038,7 +2048,7 @@ static enum md_rv
 mse(struct md_card *card, uint8_t crt, uint8_t alg, uint8_t kid)
 {
 	struct gids *g = G(card);
-	uint8_t d[6] = { 0x80, 0x01, alg, 0x84, 0x01, kid };
+	uint8_t d[6] = {0x80, 0x01, alg, 0x84, 0x01, kid};
 	uint16_t sw = 0;
 	enum md_rv rv;
 
@@ -2174,16 +2184,16 @@ gids_sign_data(struct md_card *card, struct md_signing_info *si)
 		alg = (uint8_t)(0x10 | kd.alg);
 		buf_put_bytes(&in, si->data, si->data_len);
 	} else {
-		uint32_t pad = (si->flags & MD_PADDING_INFO_PRESENT) ? si->padding_type
-								      : MD_PADDING_PKCS1;
+		uint32_t pad =
+			(si->flags & MD_PADDING_INFO_PRESENT) ? si->padding_type : MD_PADDING_PKCS1;
 
 		if (pad == MD_PADDING_PKCS1) {
 			size_t want = 0;
 
 			alg = (uint8_t)(0x50 | kd.alg);
 			if (si->flags & MD_PADDING_INFO_PRESENT) {
-				const char *name = si->padding_info ? si->padding_info->alg_id
-								    : NULL;
+				const char *name =
+					si->padding_info ? si->padding_info->alg_id : NULL;
 
 				if (name) {
 					prefix = md_digest_info_prefix_by_name(name, &plen);
@@ -2344,8 +2354,8 @@ gids_rsa_decrypt(struct md_card *card, struct md_rsa_decrypt_info *di)
 		goto out;
 	}
 	if (di->padding_type == MD_PADDING_OAEP &&
-	    (!di->padding_info || !md_by_name(di->padding_info->alg_id ? di->padding_info->alg_id
-								       : "SHA1"))) {
+	    (!di->padding_info ||
+	     !md_by_name(di->padding_info->alg_id ? di->padding_info->alg_id : "SHA1"))) {
 		rv = di->padding_info ? MD_E_UNSUPPORTED_FEATURE : MD_E_INVALID_PARAMETER;
 		goto out;
 	}
@@ -2588,7 +2598,8 @@ gids_derive_key(struct md_card *card, struct md_derive_key *dk)
 				prm[0] = OSSL_PARAM_construct_utf8_string(
 					OSSL_MAC_PARAM_DIGEST, (char *)EVP_MD_get0_name(md), 0);
 				prm[1] = OSSL_PARAM_construct_end();
-				if (!mc || EVP_MAC_init(mc, kp ? kp : (const void *)"", kl, prm) != 1 ||
+				if (!mc ||
+				    EVP_MAC_init(mc, kp ? kp : (const void *)"", kl, prm) != 1 ||
 				    (pre && EVP_MAC_update(mc, pre->data, pre->len) != 1) ||
 				    EVP_MAC_update(mc, a->secret, a->len) != 1 ||
 				    (app && EVP_MAC_update(mc, app->data, app->len) != 1) ||
@@ -2599,10 +2610,11 @@ gids_derive_key(struct md_card *card, struct md_derive_key *dk)
 			}
 		}
 	} else if (strcmp(dk->kdf, MD_KDF_SP800_56A_CONCAT) == 0) {
-		/* single-step KDF (NIST SP 800-56A): OtherInfo = AlgorithmID || PartyU || PartyV || SuppPub || SuppPriv */
-		static const uint32_t parts[] = { MD_KDF_ALGORITHMID, MD_KDF_PARTYUINFO,
-						  MD_KDF_PARTYVINFO, MD_KDF_SUPPPUBINFO,
-						  MD_KDF_SUPPPRIVINFO };
+		/* single-step KDF (NIST SP 800-56A): OtherInfo = AlgorithmID || PartyU || PartyV ||
+		 * SuppPub || SuppPriv */
+		static const uint32_t parts[] = {MD_KDF_ALGORITHMID, MD_KDF_PARTYUINFO,
+						 MD_KDF_PARTYVINFO, MD_KDF_SUPPPUBINFO,
+						 MD_KDF_SUPPPRIVINFO};
 		struct mdp_buf info;
 
 		md = kdf_hash(dk, &bad);
@@ -2613,8 +2625,8 @@ gids_derive_key(struct md_card *card, struct md_derive_key *dk)
 		if (!kdf_param(dk, MD_KDF_ALGORITHMID) || !kdf_param(dk, MD_KDF_PARTYUINFO) ||
 		    !kdf_param(dk, MD_KDF_PARTYVINFO))
 			return MD_E_INVALID_PARAMETER;
-		out_len = dk->version >= 2 && dk->key_len ? dk->key_len
-							  : (size_t)EVP_MD_get_size(md);
+		out_len =
+			dk->version >= 2 && dk->key_len ? dk->key_len : (size_t)EVP_MD_get_size(md);
 		if (out_len > 1024)
 			return MD_E_INVALID_PARAMETER;
 		if (!(dk->flags & MD_BUFFER_SIZE_ONLY)) {
@@ -2634,10 +2646,9 @@ gids_derive_key(struct md_card *card, struct md_derive_key *dk)
 								  (char *)EVP_MD_get0_name(md), 0);
 			prm[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, a->secret,
 								   a->len);
-			prm[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
-								   info.data ? info.data
-									     : (uint8_t *)"",
-								   info.len);
+			prm[2] = OSSL_PARAM_construct_octet_string(
+				OSSL_KDF_PARAM_INFO, info.data ? info.data : (uint8_t *)"",
+				info.len);
 			prm[3] = OSSL_PARAM_construct_end();
 			if (!out || info.bad || !kc || EVP_KDF_derive(kc, out, out_len, prm) != 1)
 				rv = out ? MD_E_UNEXPECTED : MD_E_NO_MEMORY;
@@ -2739,19 +2750,19 @@ gids_get_property(struct md_card *card, const char *name, void *data, size_t cap
 	if (!flagged && flags != 0)
 		return MD_E_INVALID_PARAMETER;
 	if (strcmp(name, MD_CP_CARD_FREE_SPACE) == 0) {
-		struct md_free_space fs = { .version = MD_FREE_SPACE_VERSION };
+		struct md_free_space fs = {.version = MD_FREE_SPACE_VERSION};
 
 		rv = gids_query_free_space(card, 0, &fs);
 		return rv == MD_OK ? prop_out(&fs, sizeof(fs), data, cap, len) : rv;
 	}
 	if (strcmp(name, MD_CP_CARD_CAPABILITIES) == 0) {
-		struct md_capabilities c = { .version = MD_CAPABILITIES_VERSION };
+		struct md_capabilities c = {.version = MD_CAPABILITIES_VERSION};
 
 		gids_query_capabilities(card, &c);
 		return prop_out(&c, sizeof(c), data, cap, len);
 	}
 	if (strcmp(name, MD_CP_CARD_KEYSIZES) == 0) {
-		struct md_key_sizes ks = { .version = MD_KEY_SIZES_VERSION };
+		struct md_key_sizes ks = {.version = MD_KEY_SIZES_VERSION};
 
 		if (flags < MD_AT_KEYEXCHANGE || flags > MD_AT_ECDHE_P521)
 			return MD_E_INVALID_PARAMETER;
@@ -2811,7 +2822,8 @@ gids_get_property(struct md_card *card, const char *name, void *data, size_t cap
 		return prop_out(&v, sizeof(v), data, cap, len);
 	}
 	if (strcmp(name, MD_CP_KEY_IMPORT_SUPPORT) == 0) {
-		/* plain-text key pairs through create_container(KEY_IMPORT); no secure key injection */
+		/* plain-text key pairs through create_container(KEY_IMPORT); no secure key
+		 * injection */
 		v = MD_KEY_IMPORT_PLAIN_TEXT;
 		return prop_out(&v, sizeof(v), data, cap, len);
 	}
@@ -2850,7 +2862,7 @@ gids_get_container_property(struct md_card *card, uint8_t index, const char *nam
 	if (!kd.present)
 		return MD_E_NO_KEY_CONTAINER;
 	if (strcmp(name, MD_CCP_CONTAINER_INFO) == 0) {
-		struct md_container_info ci = { .version = MD_CONTAINER_INFO_VERSION };
+		struct md_container_info ci = {.version = MD_CONTAINER_INFO_VERSION};
 
 		*len = sizeof(ci);
 		if (!data || cap < sizeof(ci))
@@ -2872,8 +2884,8 @@ gids_get_container_property(struct md_card *card, uint8_t index, const char *nam
 }
 
 static enum md_rv
-gids_set_container_property(struct md_card *card, uint8_t index, const char *name,
-			    const void *data, size_t len, uint32_t flags)
+gids_set_container_property(struct md_card *card, uint8_t index, const char *name, const void *data,
+			    size_t len, uint32_t flags)
 {
 	struct key_desc kd;
 	enum md_rv rv;

@@ -9,7 +9,7 @@
 struct md_host_data {
 	struct mdp_transport *transport;
 	struct md_cache_callbacks cache;
-	void *plugin;   /* dlopen handle of the module's plugin, closed after delete_context */
+	void *plugin; /* dlopen handle of the module's plugin, closed after delete_context */
 	char name[64];
 };
 

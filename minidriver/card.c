@@ -20,8 +20,8 @@ const char *
 md_rv_name(enum md_rv rv)
 {
 	switch (rv) {
-#define N(x)                                                                                       \
-	case x:                                                                                    \
+#define N(x)    \
+	case x: \
 		return #x
 		N(MD_OK);
 		N(MD_ERROR_FILE_EXISTS);
@@ -115,8 +115,8 @@ hd(const struct md_card *card)
 }
 
 static enum md_rv
-host_transmit(struct md_card *card, const uint8_t *apdu, size_t apdu_len, uint8_t *resp,
-	      size_t cap, size_t *resp_len)
+host_transmit(struct md_card *card, const uint8_t *apdu, size_t apdu_len, uint8_t *resp, size_t cap,
+	      size_t *resp_len)
 {
 	enum mdp_err e;
 
@@ -131,8 +131,14 @@ host_exchange(struct md_card *card, uint8_t cla, uint8_t ins, uint8_t p1, uint8_
 	      const uint8_t *data, size_t lc, int le, bool chain, uint8_t **resp, size_t *resp_len,
 	      uint16_t *sw)
 {
-	struct mdp_apdu a = { .cla = cla, .ins = ins, .p1 = p1, .p2 = p2, .data = data, .lc = lc,
-			      .le = le, .chain = chain };
+	struct mdp_apdu a = {.cla = cla,
+			     .ins = ins,
+			     .p1 = p1,
+			     .p2 = p2,
+			     .data = data,
+			     .lc = lc,
+			     .le = le,
+			     .chain = chain};
 	struct mdp_buf b;
 	enum mdp_err e;
 
@@ -192,8 +198,7 @@ static const struct md_host host_callbacks = {
 };
 
 enum mdp_err
-md_card_exchange(struct md_card *card, const struct mdp_apdu *a, struct mdp_buf *resp,
-		 uint16_t *sw)
+md_card_exchange(struct md_card *card, const struct mdp_apdu *a, struct mdp_buf *resp, uint16_t *sw)
 {
 	enum mdp_err e;
 
@@ -218,8 +223,8 @@ md_negotiate_version(struct md_card *card, uint32_t min, uint32_t max)
 }
 
 enum md_rv
-md_card_acquire(struct md_registry *reg, struct mdp_transport *t, uint32_t version,
-		unsigned flags, struct md_card **out)
+md_card_acquire(struct md_registry *reg, struct mdp_transport *t, uint32_t version, unsigned flags,
+		struct md_card **out)
 {
 	struct md_card *card = NULL;
 	struct md_host_data *h = NULL;
@@ -373,7 +378,7 @@ leave(struct md_card *card, enum md_rv rv)
 	return rv;
 }
 
-#define CALL(card, op, ...)                                                                        \
+#define CALL(card, op, ...) \
 	((card)->ops->op ? (card)->ops->op((card), __VA_ARGS__) : MD_E_UNSUPPORTED_FEATURE)
 
 static bool
@@ -470,8 +475,8 @@ md_create_container_ex(struct md_card *card, uint8_t index, uint32_t flags, uint
 	rv = enter(card);
 	if (rv != MD_OK)
 		return rv;
-	return leave(card, CALL(card, create_container, index, flags, key_spec, key_size,
-				key_data, key_data_len, pin_id));
+	return leave(card, CALL(card, create_container, index, flags, key_spec, key_size, key_data,
+				key_data_len, pin_id));
 }
 
 enum md_rv
@@ -539,8 +544,8 @@ md_authenticate_ex(struct md_card *card, uint32_t pin_id, uint32_t flags, const 
 		   size_t pin_len, uint8_t **session_pin, size_t *session_pin_len,
 		   uint32_t *tries_left)
 {
-	const uint32_t known = MD_AUTH_GENERATE_SESSION_PIN | MD_AUTH_SESSION_PIN |
-			       MD_PIN_SILENT_CONTEXT;
+	const uint32_t known =
+		MD_AUTH_GENERATE_SESSION_PIN | MD_AUTH_SESSION_PIN | MD_PIN_SILENT_CONTEXT;
 	enum md_rv rv;
 
 	if (!valid_card(card) || pin_id >= MD_MAX_PINS || pin_id == MD_ROLE_EVERYONE)
@@ -649,9 +654,9 @@ md_unblock_pin(struct md_card *card, const char *user, const uint8_t *auth, size
 }
 
 enum md_rv
-md_change_authenticator(struct md_card *card, const char *user, const uint8_t *cur,
-			size_t cur_len, const uint8_t *new_auth, size_t new_len,
-			uint32_t retry_count, uint32_t flags, uint32_t *tries_left)
+md_change_authenticator(struct md_card *card, const char *user, const uint8_t *cur, size_t cur_len,
+			const uint8_t *new_auth, size_t new_len, uint32_t retry_count,
+			uint32_t flags, uint32_t *tries_left)
 {
 	int id = user_to_pin_id(user);
 
@@ -661,9 +666,8 @@ md_change_authenticator(struct md_card *card, const char *user, const uint8_t *c
 		return MD_E_INVALID_PARAMETER;
 	if (retry_count != 0)
 		return MD_E_UNSUPPORTED_FEATURE;
-	return md_change_authenticator_ex(card, MD_PIN_CHANGE_CHANGEPIN, (uint32_t)id, cur,
-					  cur_len, (uint32_t)id, new_auth, new_len, 0,
-					  tries_left);
+	return md_change_authenticator_ex(card, MD_PIN_CHANGE_CHANGEPIN, (uint32_t)id, cur, cur_len,
+					  (uint32_t)id, new_auth, new_len, 0, tries_left);
 }
 
 enum md_rv
@@ -693,7 +697,7 @@ enum md_rv
 md_admin_response_3des(const uint8_t key[24], const uint8_t *challenge, size_t len,
 		       uint8_t **response, size_t *response_len)
 {
-	static const uint8_t iv[8] = { 0 };
+	static const uint8_t iv[8] = {0};
 	EVP_CIPHER_CTX *ctx = NULL;
 	uint8_t *out = NULL;
 	int n = 0, m = 0;
@@ -825,8 +829,7 @@ md_enum_files(struct md_card *card, const char *dir, char **names, size_t *len, 
 }
 
 enum md_rv
-md_get_file_info(struct md_card *card, const char *dir, const char *file,
-		 struct md_file_info *info)
+md_get_file_info(struct md_card *card, const char *dir, const char *file, struct md_file_info *info)
 {
 	struct md_file_info fi;
 	enum md_rv rv;
@@ -908,8 +911,8 @@ md_sign_data(struct md_card *card, struct md_signing_info *info)
 		/* padding info exists from structure version 2 on */
 		if (info->version < 2)
 			return MD_ERROR_REVISION_MISMATCH;
-		if (info->padding_type != MD_PADDING_NONE && info->padding_type != MD_PADDING_PKCS1 &&
-		    info->padding_type != MD_PADDING_PSS)
+		if (info->padding_type != MD_PADDING_NONE &&
+		    info->padding_type != MD_PADDING_PKCS1 && info->padding_type != MD_PADDING_PSS)
 			return MD_E_INVALID_PARAMETER;
 		if (info->padding_type == MD_PADDING_PSS &&
 		    (!info->padding_info || !info->padding_info->alg_id))
@@ -978,8 +981,8 @@ md_construct_dh_agreement(struct md_card *card, struct md_dh_agreement_info *inf
 enum md_rv
 md_derive_key(struct md_card *card, struct md_derive_key *info)
 {
-	const uint32_t known = MD_BUFFER_SIZE_ONLY | MD_KDF_USE_SECRET_AS_HMAC_KEY |
-			       MD_RETURN_KEY_HANDLE;
+	const uint32_t known =
+		MD_BUFFER_SIZE_ONLY | MD_KDF_USE_SECRET_AS_HMAC_KEY | MD_RETURN_KEY_HANDLE;
 	enum md_rv rv;
 
 	if (!valid_card(card) || !info || !info->kdf || (info->param_count && !info->params))
@@ -1067,8 +1070,8 @@ md_get_container_property(struct md_card *card, uint8_t index, const char *name,
 }
 
 enum md_rv
-md_set_container_property(struct md_card *card, uint8_t index, const char *name,
-			  const void *data, size_t len, uint32_t flags)
+md_set_container_property(struct md_card *card, uint8_t index, const char *name, const void *data,
+			  size_t len, uint32_t flags)
 {
 	enum md_rv rv;
 
@@ -1091,35 +1094,47 @@ static const struct {
 	uint8_t prefix[20];
 	size_t prefix_len;
 } hashes[] = {
-	{ MDP_CALG_MD5, "MD5", 16,
-	  { 0x30, 0x20, 0x30, 0x0c, 0x06, 0x08, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x02, 0x05,
-	    0x05, 0x00, 0x04, 0x10 },
-	  18 },
-	{ MDP_CALG_SHA1, "SHA1", 20,
-	  { 0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04,
-	    0x14 },
-	  15 },
-	{ 0, "SHA224", 28,
-	  { 0x30, 0x2d, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-	    0x04, 0x05, 0x00, 0x04, 0x1c },
-	  19 },
-	{ MDP_CALG_SHA_256, "SHA256", 32,
-	  { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-	    0x01, 0x05, 0x00, 0x04, 0x20 },
-	  19 },
-	{ MDP_CALG_SHA_384, "SHA384", 48,
-	  { 0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-	    0x02, 0x05, 0x00, 0x04, 0x30 },
-	  19 },
-	{ MDP_CALG_SHA_512, "SHA512", 64,
-	  { 0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-	    0x03, 0x05, 0x00, 0x04, 0x40 },
-	  19 },
-	{ 0x8007, "RIPEMD160", 20,
-	  { 0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x24, 0x03, 0x02, 0x01, 0x05, 0x00, 0x04,
-	    0x14 },
-	  15 },
-	{ MDP_CALG_SSL3_SHAMD5, "SHAMD5", 36, { 0 }, 0 },
+	{MDP_CALG_MD5,
+	 "MD5",
+	 16,
+	 {0x30, 0x20, 0x30, 0x0c, 0x06, 0x08, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x02, 0x05, 0x05,
+	  0x00, 0x04, 0x10},
+	 18},
+	{MDP_CALG_SHA1,
+	 "SHA1",
+	 20,
+	 {0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14},
+	 15},
+	{0,
+	 "SHA224",
+	 28,
+	 {0x30, 0x2d, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x04,
+	  0x05, 0x00, 0x04, 0x1c},
+	 19},
+	{MDP_CALG_SHA_256,
+	 "SHA256",
+	 32,
+	 {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
+	  0x05, 0x00, 0x04, 0x20},
+	 19},
+	{MDP_CALG_SHA_384,
+	 "SHA384",
+	 48,
+	 {0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02,
+	  0x05, 0x00, 0x04, 0x30},
+	 19},
+	{MDP_CALG_SHA_512,
+	 "SHA512",
+	 64,
+	 {0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03,
+	  0x05, 0x00, 0x04, 0x40},
+	 19},
+	{0x8007,
+	 "RIPEMD160",
+	 20,
+	 {0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x24, 0x03, 0x02, 0x01, 0x05, 0x00, 0x04, 0x14},
+	 15},
+	{MDP_CALG_SSL3_SHAMD5, "SHAMD5", 36, {0}, 0},
 };
 
 const uint8_t *

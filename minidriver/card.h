@@ -35,7 +35,8 @@ struct md_registry;
 
 /* "MD_E_INVALID_PARAMETER", ...; "MD_UNKNOWN" for other values. Never NULL. */
 const char *md_rv_name(enum md_rv rv);
-/* The md_rv for a src/ layer error (transport events become MD_W_RESET_CARD, MD_W_REMOVED_CARD, ...). */
+/* The md_rv for a src/ layer error (transport events become MD_W_RESET_CARD, MD_W_REMOVED_CARD,
+ * ...). */
 enum md_rv md_rv_from_err(enum mdp_err err);
 
 /* ---- registry (minidriver/registry.c) ---- */
@@ -86,7 +87,8 @@ const char *md_card_name(const struct md_card *card);
  */
 enum md_rv md_negotiate_version(struct md_card *card, uint32_t min, uint32_t max);
 
-/* Host cache callbacks (pfnCspCache*File); any may be NULL. ctx is passed back as card->cache_context. */
+/* Host cache callbacks (pfnCspCache*File); any may be NULL. ctx is passed back as
+ * card->cache_context. */
 struct md_cache_callbacks {
 	enum md_rv (*add)(void *ctx, const char *tag, const uint8_t *data, size_t len);
 	enum md_rv (*lookup)(void *ctx, const char *tag, uint8_t **data, size_t *len);
@@ -142,15 +144,15 @@ enum md_rv md_authenticate_challenge(struct md_card *card, const uint8_t *respon
 enum md_rv md_unblock_pin(struct md_card *card, const char *user, const uint8_t *auth,
 			  size_t auth_len, const uint8_t *new_pin, size_t new_pin_len,
 			  uint32_t retry_count, uint32_t flags);
-/* CardChangeAuthenticator: change the user PIN ("user", flags _PIN) or the admin key ("admin", flags _CHALLENGE_RESPONSE). */
+/* CardChangeAuthenticator: change the user PIN ("user", flags _PIN) or the admin key ("admin",
+ * flags _CHALLENGE_RESPONSE). */
 enum md_rv md_change_authenticator(struct md_card *card, const char *user, const uint8_t *cur,
 				   size_t cur_len, const uint8_t *new_auth, size_t new_len,
 				   uint32_t retry_count, uint32_t flags, uint32_t *tries_left);
 enum md_rv md_change_authenticator_ex(struct md_card *card, uint32_t flags, uint32_t auth_pin_id,
-				      const uint8_t *auth, size_t auth_len,
-				      uint32_t target_pin_id, const uint8_t *target,
-				      size_t target_len, uint32_t retry_count,
-				      uint32_t *tries_left);
+				      const uint8_t *auth, size_t auth_len, uint32_t target_pin_id,
+				      const uint8_t *target, size_t target_len,
+				      uint32_t retry_count, uint32_t *tries_left);
 enum md_rv md_deauthenticate(struct md_card *card, const char *user, uint32_t flags);
 enum md_rv md_deauthenticate_ex(struct md_card *card, uint32_t pin_set, uint32_t flags);
 
@@ -170,8 +172,7 @@ enum md_rv md_read_file(struct md_card *card, const char *dir, const char *file,
 			uint8_t **data, size_t *len);
 enum md_rv md_write_file(struct md_card *card, const char *dir, const char *file, uint32_t flags,
 			 const uint8_t *data, size_t len);
-enum md_rv md_delete_file(struct md_card *card, const char *dir, const char *file,
-			  uint32_t flags);
+enum md_rv md_delete_file(struct md_card *card, const char *dir, const char *file, uint32_t flags);
 enum md_rv md_enum_files(struct md_card *card, const char *dir, char **names, size_t *len,
 			 uint32_t flags);
 enum md_rv md_get_file_info(struct md_card *card, const char *dir, const char *file,

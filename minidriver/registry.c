@@ -18,7 +18,7 @@ struct binding {
 	uint8_t atr[MDP_ATR_MAX];
 	uint8_t mask[MDP_ATR_MAX];
 	size_t atr_len;
-	char *plugin_path;        /* NULL: built-in GIDS */
+	char *plugin_path;	  /* NULL: built-in GIDS */
 	md_card_acquire_fn entry; /* for plugins, valid while check_handle is open */
 	void *check_handle;
 };
@@ -67,7 +67,8 @@ md_registry_new(const struct mdp_config *cfg, struct md_registry **out)
 		mask_s = mdp_config_get(cfg, "card_module", e->name, "atr_mask");
 		mod = mdp_config_get(cfg, "card_module", e->name, "module");
 		if (!atr_s || !mod) {
-			mdp_err_reason(MDP_ERR_CONFIG, "%s:%d: card_module \"%s\" needs atr and module",
+			mdp_err_reason(MDP_ERR_CONFIG,
+				       "%s:%d: card_module \"%s\" needs atr and module",
 				       cfg->origin, e->line, e->name);
 			rv = MD_E_INVALID_PARAMETER;
 			goto out;
@@ -75,7 +76,8 @@ md_registry_new(const struct mdp_config *cfg, struct md_registry **out)
 		alen = mdp_hex_decode(atr_s, atr, sizeof(atr));
 		mlen = mask_s ? mdp_hex_decode(mask_s, mask, sizeof(mask)) : alen;
 		if (alen < 2 || mlen != alen) {
-			mdp_err_reason(MDP_ERR_CONFIG, "%s:%d: card_module \"%s\": bad atr or atr_mask",
+			mdp_err_reason(MDP_ERR_CONFIG,
+				       "%s:%d: card_module \"%s\": bad atr or atr_mask",
 				       cfg->origin, e->line, e->name);
 			rv = MD_E_INVALID_PARAMETER;
 			goto out;
@@ -130,8 +132,8 @@ load_plugin(const char *path, void **handle, md_card_acquire_fn *entry)
 }
 
 enum md_rv
-md_registry_add(struct md_registry *reg, const char *name, const uint8_t *atr,
-		const uint8_t *mask, size_t atr_len, const char *module)
+md_registry_add(struct md_registry *reg, const char *name, const uint8_t *atr, const uint8_t *mask,
+		size_t atr_len, const char *module)
 {
 	struct binding b, *nb;
 	size_t i;

@@ -108,7 +108,8 @@ enum md_rv {
 #define MD_CARD_DATA_CURRENT_VERSION 7u
 
 /* acquire flags */
-#define MD_ACQUIRE_NO_CARD_MODE 0x1u /* CARD_SECURE_KEY_INJECTION_NO_CARD_MODE: not supported by mdp11 */
+#define MD_ACQUIRE_NO_CARD_MODE \
+	0x1u /* CARD_SECURE_KEY_INJECTION_NO_CARD_MODE: not supported by mdp11 */
 
 /* Key specs: enum mdp_key_spec values (AT_KEYEXCHANGE 1 ... AT_ECDHE_P521 8). */
 #define MD_AT_KEYEXCHANGE 1u
@@ -187,10 +188,11 @@ enum md_dir_access {
 struct md_capabilities {
 	uint32_t version;
 	uint32_t certificate_compression; /* the module compresses certificates itself */
-	uint32_t key_gen;                 /* on-card key generation */
+	uint32_t key_gen;		  /* on-card key generation */
 };
 
-/* Public keys as blobs (§4.4): RSA PUBLICKEYBLOB, EC BCRYPT_ECCPUBLIC_BLOB. Free with md_container_info_clear(). */
+/* Public keys as blobs (§4.4): RSA PUBLICKEYBLOB, EC BCRYPT_ECCPUBLIC_BLOB. Free with
+ * md_container_info_clear(). */
 struct md_container_info {
 	uint32_t version;
 	uint32_t reserved;
@@ -208,7 +210,7 @@ struct md_file_info {
 
 struct md_free_space {
 	uint32_t version;
-	uint32_t bytes_available;       /* MD_VALUE_UNKNOWN when not known */
+	uint32_t bytes_available; /* MD_VALUE_UNKNOWN when not known */
 	uint32_t containers_available;
 	uint32_t max_containers;
 };
@@ -243,14 +245,14 @@ struct md_signing_info {
 	uint32_t version;
 	uint8_t container_index;
 	uint32_t key_spec;
-	uint32_t flags;          /* MD_PADDING_INFO_PRESENT | MD_BUFFER_SIZE_ONLY */
+	uint32_t flags; /* MD_PADDING_INFO_PRESENT | MD_BUFFER_SIZE_ONLY */
 	uint32_t hash_alg;
 	const uint8_t *data;
 	size_t data_len;
-	uint8_t *signature;      /* out */
-	size_t signature_len;    /* out */
+	uint8_t *signature;			    /* out */
+	size_t signature_len;			    /* out */
 	const struct md_padding_info *padding_info; /* v2, with MD_PADDING_INFO_PRESENT */
-	uint32_t padding_type;   /* v2: MD_PADDING_NONE / PKCS1 / PSS */
+	uint32_t padding_type;			    /* v2: MD_PADDING_NONE / PKCS1 / PSS */
 };
 
 /*
@@ -302,21 +304,21 @@ struct md_kdf_param {
 /* KDF names (CNG) */
 #define MD_KDF_HASH "HASH"
 #define MD_KDF_HMAC "HMAC"
-#define MD_KDF_TRUNCATE "TRUNCATE"       /* raw secret, little-endian */
+#define MD_KDF_TRUNCATE "TRUNCATE" /* raw secret, little-endian */
 #define MD_KDF_SP800_56A_CONCAT "SP800_56A_CONCAT"
 
 /* CARD_DERIVE_KEY (§4.7). derived_key is malloc'ed (secret: wipe before free). */
 struct md_derive_key {
 	uint32_t version;
-	uint32_t flags;          /* MD_BUFFER_SIZE_ONLY, MD_KDF_USE_SECRET_AS_HMAC_KEY */
+	uint32_t flags; /* MD_BUFFER_SIZE_ONLY, MD_KDF_USE_SECRET_AS_HMAC_KEY */
 	const char *kdf;
 	uint8_t secret_agreement_index;
 	const struct md_kdf_param *params;
 	size_t param_count;
-	uint8_t *derived_key;    /* out */
-	size_t derived_key_len;  /* out */
-	const char *alg_id;      /* v2: unused by mdp11 modules */
-	uint32_t key_len;        /* v2: wanted length in bytes for SP800_56A_CONCAT (0: hash length) */
+	uint8_t *derived_key;	/* out */
+	size_t derived_key_len; /* out */
+	const char *alg_id;	/* v2: unused by mdp11 modules */
+	uint32_t key_len; /* v2: wanted length in bytes for SP800_56A_CONCAT (0: hash length) */
 };
 
 /* PIN_INFO (§6.2) */
@@ -343,36 +345,36 @@ enum md_pin_cache_type {
 };
 struct md_pin_info {
 	uint32_t version;
-	uint32_t pin_type;           /* enum md_secret_type */
-	uint32_t purpose;            /* enum md_secret_purpose */
+	uint32_t pin_type;	     /* enum md_secret_type */
+	uint32_t purpose;	     /* enum md_secret_purpose */
 	uint32_t change_permission;  /* PIN_SET */
 	uint32_t unblock_permission; /* PIN_SET */
 	struct {
 		uint32_t version;
-		uint32_t type;       /* enum md_pin_cache_type */
+		uint32_t type; /* enum md_pin_cache_type */
 		uint32_t info;
 	} cache_policy;
 	uint32_t flags;
 };
 
 /* Card properties (§4.11): names as ASCII strings. */
-#define MD_CP_CARD_FREE_SPACE "Free Space"                 /* struct md_free_space */
-#define MD_CP_CARD_CAPABILITIES "Capabilities"             /* struct md_capabilities */
-#define MD_CP_CARD_KEYSIZES "Key Sizes"                    /* struct md_key_sizes, flags = key spec */
-#define MD_CP_CARD_READ_ONLY "Read Only Mode"              /* uint32_t bool */
-#define MD_CP_CARD_CACHE_MODE "Cache Mode"                 /* uint32_t */
+#define MD_CP_CARD_FREE_SPACE "Free Space"     /* struct md_free_space */
+#define MD_CP_CARD_CAPABILITIES "Capabilities" /* struct md_capabilities */
+#define MD_CP_CARD_KEYSIZES "Key Sizes"	       /* struct md_key_sizes, flags = key spec */
+#define MD_CP_CARD_READ_ONLY "Read Only Mode"  /* uint32_t bool */
+#define MD_CP_CARD_CACHE_MODE "Cache Mode"     /* uint32_t */
 #define MD_CP_SUPPORTS_WIN_X509_ENROLLMENT "Supports Windows x.509 Enrollment" /* uint32_t bool */
-#define MD_CP_CARD_GUID "Card Identifier"                  /* bytes of cardid */
-#define MD_CP_CARD_SERIAL_NO "Card Serial Number"          /* bytes */
-#define MD_CP_CARD_PIN_INFO "PIN Information"              /* struct md_pin_info, flags = PIN id */
-#define MD_CP_CARD_LIST_PINS "PIN List"                    /* uint32_t PIN_SET */
+#define MD_CP_CARD_GUID "Card Identifier"				       /* bytes of cardid */
+#define MD_CP_CARD_SERIAL_NO "Card Serial Number"			       /* bytes */
+#define MD_CP_CARD_PIN_INFO "PIN Information" /* struct md_pin_info, flags = PIN id */
+#define MD_CP_CARD_LIST_PINS "PIN List"	      /* uint32_t PIN_SET */
 #define MD_CP_CARD_AUTHENTICATED_STATE "Authenticated State" /* uint32_t PIN_SET */
 #define MD_CP_CARD_PIN_STRENGTH_VERIFY "PIN Strength Verify" /* uint32_t, flags = PIN id */
 #define MD_CP_CARD_PIN_STRENGTH_CHANGE "PIN Strength Change"
 #define MD_CP_CARD_PIN_STRENGTH_UNBLOCK "PIN Strength Unblock"
-#define MD_CP_PARENT_WINDOW "Parent Window"                /* set only */
-#define MD_CP_PIN_CONTEXT_STRING "PIN Context String"      /* set only */
-#define MD_CP_KEY_IMPORT_SUPPORT "Key Import Support"      /* uint32_t mask */
+#define MD_CP_PARENT_WINDOW "Parent Window"	      /* set only */
+#define MD_CP_PIN_CONTEXT_STRING "PIN Context String" /* set only */
+#define MD_CP_KEY_IMPORT_SUPPORT "Key Import Support" /* uint32_t mask */
 #define MD_CP_ENUM_ALGORITHMS "Algorithms"
 #define MD_CP_PADDING_SCHEMES "Padding Schemes"
 #define MD_CP_CHAINING_MODES "Chaining Modes"
@@ -388,8 +390,8 @@ struct md_pin_info {
 #define MD_KEY_IMPORT_SHARED_SYMMETRIC 0x8u
 
 /* Container properties */
-#define MD_CCP_CONTAINER_INFO "Container Info"        /* struct md_container_info (get only) */
-#define MD_CCP_PIN_IDENTIFIER "PIN Identifier"        /* uint32_t PIN id */
+#define MD_CCP_CONTAINER_INFO "Container Info"		 /* struct md_container_info (get only) */
+#define MD_CCP_PIN_IDENTIFIER "PIN Identifier"		 /* uint32_t PIN id */
 #define MD_CCP_ASSOCIATED_ECDH_KEY "Associated ECDH Key" /* uint8_t container index */
 
 struct md_card;
@@ -406,10 +408,12 @@ struct md_card_ops {
 	enum md_rv (*delete_context)(struct md_card *card);
 	enum md_rv (*query_capabilities)(struct md_card *card, struct md_capabilities *caps);
 	enum md_rv (*delete_container)(struct md_card *card, uint8_t index, uint32_t reserved);
-	/* CardCreateContainerEx: flags MD_CREATE_KEY_GEN or _IMPORT; key_data is the import blob. */
+	/* CardCreateContainerEx: flags MD_CREATE_KEY_GEN or _IMPORT; key_data is the import blob.
+	 */
 	enum md_rv (*create_container)(struct md_card *card, uint8_t index, uint32_t flags,
-				       uint32_t key_spec, uint32_t key_size, const uint8_t *key_data,
-				       size_t key_data_len, uint32_t pin_id);
+				       uint32_t key_spec, uint32_t key_size,
+				       const uint8_t *key_data, size_t key_data_len,
+				       uint32_t pin_id);
 	enum md_rv (*get_container_info)(struct md_card *card, uint8_t index, uint32_t flags,
 					 struct md_container_info *info);
 	/*
@@ -451,10 +455,12 @@ struct md_card_ops {
 				      struct md_key_sizes *sizes);
 	enum md_rv (*sign_data)(struct md_card *card, struct md_signing_info *info);
 	enum md_rv (*rsa_decrypt)(struct md_card *card, struct md_rsa_decrypt_info *info);
-	enum md_rv (*construct_dh_agreement)(struct md_card *card, struct md_dh_agreement_info *info);
+	enum md_rv (*construct_dh_agreement)(struct md_card *card,
+					     struct md_dh_agreement_info *info);
 	enum md_rv (*derive_key)(struct md_card *card, struct md_derive_key *info);
 	enum md_rv (*destroy_dh_agreement)(struct md_card *card, uint8_t index, uint32_t flags);
-	/* Properties: data of cap bytes; *len = size written, or needed with MD_ERROR_INSUFFICIENT_BUFFER. */
+	/* Properties: data of cap bytes; *len = size written, or needed with
+	 * MD_ERROR_INSUFFICIENT_BUFFER. */
 	enum md_rv (*get_property)(struct md_card *card, const char *name, void *data, size_t cap,
 				   size_t *len, uint32_t flags);
 	enum md_rv (*set_property)(struct md_card *card, const char *name, const void *data,
@@ -494,16 +500,16 @@ struct md_host {
 
 /* The card context (the CARD_DATA role). */
 struct md_card {
-	uint32_t struct_size;            /* sizeof(struct md_card) as the host built it */
-	uint32_t version;                /* in: wanted CARD_DATA version; out: negotiated */
+	uint32_t struct_size; /* sizeof(struct md_card) as the host built it */
+	uint32_t version;     /* in: wanted CARD_DATA version; out: negotiated */
 	uint8_t atr[33];
 	size_t atr_len;
-	char card_name[64];              /* registered card name ("GIDS", a plugin's name) */
-	const struct md_host *host;      /* host callbacks */
-	void *host_data;                 /* the host's, not for modules */
-	void *cache_context;             /* the host's cache context */
-	const struct md_card_ops *ops;   /* set by the module */
-	void *module;                    /* the module's private data */
+	char card_name[64];	       /* registered card name ("GIDS", a plugin's name) */
+	const struct md_host *host;    /* host callbacks */
+	void *host_data;	       /* the host's, not for modules */
+	void *cache_context;	       /* the host's cache context */
+	const struct md_card_ops *ops; /* set by the module */
+	void *module;		       /* the module's private data */
 	/*
 	 * Incremented by the host whenever it saw the card reset (by another
 	 * application, a reconnect, a PC/SC service restart). A module keeps its

@@ -80,7 +80,7 @@ cur_get_le32(struct mdp_cursor *c)
 	const uint8_t *p = cur_get_bytes(c, 4);
 
 	return p ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-			   (uint32_t)p[3] << 24
+			       (uint32_t)p[3] << 24
 		 : 0;
 }
 
@@ -98,7 +98,7 @@ cur_get_be32(struct mdp_cursor *c)
 	const uint8_t *p = cur_get_bytes(c, 4);
 
 	return p ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-			   (uint32_t)p[3]
+			       (uint32_t)p[3]
 		 : 0;
 }
 
@@ -206,7 +206,7 @@ buf_put_u8(struct mdp_buf *b, uint8_t v)
 void
 buf_put_le16(struct mdp_buf *b, uint16_t v)
 {
-	uint8_t t[2] = { (uint8_t)v, (uint8_t)(v >> 8) };
+	uint8_t t[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
 
 	buf_put_bytes(b, t, 2);
 }
@@ -214,7 +214,7 @@ buf_put_le16(struct mdp_buf *b, uint16_t v)
 void
 buf_put_le32(struct mdp_buf *b, uint32_t v)
 {
-	uint8_t t[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+	uint8_t t[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
 
 	buf_put_bytes(b, t, 4);
 }
@@ -222,7 +222,7 @@ buf_put_le32(struct mdp_buf *b, uint32_t v)
 void
 buf_put_be16(struct mdp_buf *b, uint16_t v)
 {
-	uint8_t t[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+	uint8_t t[2] = {(uint8_t)(v >> 8), (uint8_t)v};
 
 	buf_put_bytes(b, t, 2);
 }
@@ -230,7 +230,7 @@ buf_put_be16(struct mdp_buf *b, uint16_t v)
 void
 buf_put_be32(struct mdp_buf *b, uint32_t v)
 {
-	uint8_t t[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+	uint8_t t[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
 
 	buf_put_bytes(b, t, 4);
 }
@@ -453,8 +453,8 @@ mdp_hex_encode(const uint8_t *p, size_t len)
 	return s;
 }
 
-static int
-hexval(int c)
+int
+mdp_hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -475,7 +475,7 @@ mdp_hex_decode(const char *hex, uint8_t *out, size_t cap)
 
 		if (isspace((unsigned char)*hex) || *hex == ':')
 			continue;
-		v = hexval((unsigned char)*hex);
+		v = mdp_hex_digit((unsigned char)*hex);
 		if (v < 0)
 			return -1;
 		if (hi < 0) {

@@ -96,6 +96,8 @@ void buf_tlv_close(struct mdp_buf *b, size_t mark);
 
 /* Hex helpers for tools and tests: lower-case output, whitespace-tolerant input. */
 char *mdp_hex_encode(const uint8_t *p, size_t len);
+/* Value of one hex digit (either case), -1 for any other character. */
+int mdp_hex_digit(int c);
 /* Bytes decoded, or -1 on a bad digit, odd count or overflow (out may then be partly written). */
 long mdp_hex_decode(const char *hex, uint8_t *out, size_t cap);
 

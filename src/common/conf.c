@@ -12,6 +12,30 @@
 
 #define CONFIG_MAX_SIZE (1024 * 1024)
 
+/* conf/mdp11.conf.example documents each one; the module and mdp11-tool check against it. */
+const char *const mdp_config_module_keys[] = {
+	"global.debug",
+	"global.debug_file",
+	"readers.pcsc",
+	"readers.include",
+	"readers.exclude",
+	"vcard.path",
+	"token.label",
+	"cache.mode",
+	"cache.dir",
+	"policy.rsa_min_bits",
+	"policy.rsa_max_bits",
+	"policy.rsa_default_bits",
+	"policy.allow_private_exchange_key_import",
+	"policy.allow_private_signature_key_import",
+	"policy.allow_private_ecdsa_key_import",
+	"policy.allow_private_ecdhe_key_import",
+	"card_module.atr",
+	"card_module.atr_mask",
+	"card_module.module",
+	NULL,
+};
+
 static bool
 is_ident(const char *s)
 {
@@ -86,8 +110,10 @@ parse_section(struct mdp_config *cfg, char *s, int line, const char **section, c
 	char *sp, *rest;
 
 	if (!end || *trim(end + 1))
-		return mdp_err_reason(MDP_ERR_CONFIG, "%s:%d: section header must be [name] or "
-				      "[name \"label\"]", cfg->origin, line);
+		return mdp_err_reason(MDP_ERR_CONFIG,
+				      "%s:%d: section header must be [name] or "
+				      "[name \"label\"]",
+				      cfg->origin, line);
 	*end = '\0';
 	s = trim(s + 1);
 	sp = strpbrk(s, " \t");
@@ -96,13 +122,15 @@ parse_section(struct mdp_config *cfg, char *s, int line, const char **section, c
 		*sp = '\0';
 		rest = trim(sp + 1);
 		if (*rest != '"' || !unquote(rest, &end) || *trim(end))
-			return mdp_err_reason(MDP_ERR_CONFIG, "%s:%d: section label must be "
-					      "\"quoted\"", cfg->origin, line);
+			return mdp_err_reason(MDP_ERR_CONFIG,
+					      "%s:%d: section label must be "
+					      "\"quoted\"",
+					      cfg->origin, line);
 		*name = rest;
 	}
 	if (!is_ident(s))
-		return mdp_err_reason(MDP_ERR_CONFIG, "%s:%d: bad section name \"%s\"",
-				      cfg->origin, line, s);
+		return mdp_err_reason(MDP_ERR_CONFIG, "%s:%d: bad section name \"%s\"", cfg->origin,
+				      line, s);
 	*section = s;
 	return MDP_OK;
 }
@@ -165,8 +193,10 @@ mdp_config_parse(const char *text, size_t len, const char *origin, struct mdp_co
 		}
 		if (*value == '"') {
 			if (!unquote(value, &rest) || (*(rest = trim(rest)) && *rest != '#')) {
-				err = mdp_err_reason(MDP_ERR_CONFIG, "%s:%d: unterminated or "
-						     "malformed quoted value", cfg->origin, lineno);
+				err = mdp_err_reason(MDP_ERR_CONFIG,
+						     "%s:%d: unterminated or "
+						     "malformed quoted value",
+						     cfg->origin, lineno);
 				goto out;
 			}
 		} else {
@@ -212,7 +242,8 @@ mdp_config_load(const char *path, struct mdp_config **out)
 			if (cap > CONFIG_MAX_SIZE) {
 				free(text);
 				fclose(f);
-				return mdp_err_reason(MDP_ERR_CONFIG, "%s: larger than 1 MiB", path);
+				return mdp_err_reason(MDP_ERR_CONFIG, "%s: larger than 1 MiB",
+						      path);
 			}
 			t = realloc(text, cap);
 			if (!t) {
@@ -274,8 +305,7 @@ mdp_config_find(const struct mdp_config *cfg, const char *section, const char *n
 }
 
 const char *
-mdp_config_get(const struct mdp_config *cfg, const char *section, const char *name,
-	       const char *key)
+mdp_config_get(const struct mdp_config *cfg, const char *section, const char *name, const char *key)
 {
 	const struct mdp_config_entry *e = mdp_config_find(cfg, section, name, key);
 
@@ -287,8 +317,8 @@ mdp_config_get_bool(const struct mdp_config *cfg, const char *section, const cha
 		    const char *key, bool def, bool *out)
 {
 	const struct mdp_config_entry *e = mdp_config_find(cfg, section, name, key);
-	static const char *const yes[] = { "yes", "true", "on", "1" };
-	static const char *const no[] = { "no", "false", "off", "0" };
+	static const char *const yes[] = {"yes", "true", "on", "1"};
+	static const char *const no[] = {"no", "false", "off", "0"};
 	size_t i;
 
 	if (!e) {
@@ -349,9 +379,10 @@ mdp_config_check_keys(const struct mdp_config *cfg, const char *const *allowed)
 			ok = strncmp(allowed[j], e->section, sl) == 0 && allowed[j][sl] == '.' &&
 			     strcmp(allowed[j] + sl + 1, e->key) == 0;
 		if (!ok)
-			return mdp_err_reason(MDP_ERR_CONFIG, "%s:%d: unknown option \"%s\" in "
-					      "section [%s]", cfg->origin, e->line, e->key,
-					      e->section);
+			return mdp_err_reason(MDP_ERR_CONFIG,
+					      "%s:%d: unknown option \"%s\" in "
+					      "section [%s]",
+					      cfg->origin, e->line, e->key, e->section);
 	}
 	return MDP_OK;
 }

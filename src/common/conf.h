@@ -60,5 +60,7 @@ enum mdp_err mdp_config_get_long(const struct mdp_config *cfg, const char *secti
  * of "section.key" strings ("vcard.path", "global.debug").
  */
 enum mdp_err mdp_config_check_keys(const struct mdp_config *cfg, const char *const *allowed);
+/* Every option of mdp11.conf the module reads, as "section.key", NULL-terminated. */
+extern const char *const mdp_config_module_keys[];
 
 #endif

@@ -12,28 +12,28 @@
  */
 enum mdp_err {
 	MDP_OK = 0,
-	MDP_ERR_NOMEM,          /* allocation failed */
-	MDP_ERR_ARGS,           /* API misuse: bad pointer, flag or argument */
-	MDP_ERR_FORMAT,         /* malformed input (blob, TLV, config, card answer) */
-	MDP_ERR_TRUNCATED,      /* input ends before its declared length */
-	MDP_ERR_OVERFLOW,       /* a length or value does not fit */
-	MDP_ERR_UNSUPPORTED,    /* well-formed but not supported (algorithm, curve, format) */
-	MDP_ERR_INVALID_KEY,    /* key material fails validation */
-	MDP_ERR_CRYPTO,         /* OpenSSL failed */
+	MDP_ERR_NOMEM,	     /* allocation failed */
+	MDP_ERR_ARGS,	     /* API misuse: bad pointer, flag or argument */
+	MDP_ERR_FORMAT,	     /* malformed input (blob, TLV, config, card answer) */
+	MDP_ERR_TRUNCATED,   /* input ends before its declared length */
+	MDP_ERR_OVERFLOW,    /* a length or value does not fit */
+	MDP_ERR_UNSUPPORTED, /* well-formed but not supported (algorithm, curve, format) */
+	MDP_ERR_INVALID_KEY, /* key material fails validation */
+	MDP_ERR_CRYPTO,	     /* OpenSSL failed */
 	MDP_ERR_BUFFER_TOO_SMALL,
-	MDP_ERR_NOT_FOUND,      /* file, reader, object absent */
+	MDP_ERR_NOT_FOUND, /* file, reader, object absent */
 	MDP_ERR_EXISTS,
-	MDP_ERR_IO,             /* file system or socket error */
-	MDP_ERR_CONFIG,         /* bad configuration line */
-	MDP_ERR_STATE,          /* damaged or foreign state file */
-	MDP_ERR_BUSY,           /* locked by someone else, try later */
-	MDP_ERR_TRANSPORT,      /* link to the card failed */
-	MDP_ERR_NO_SERVICE,     /* PC/SC service not running */
-	MDP_ERR_NO_CARD,        /* no card in the reader */
-	MDP_ERR_CARD_REMOVED,   /* card removed during use */
-	MDP_ERR_CARD_RESET,     /* card reset by someone else: state lost */
+	MDP_ERR_IO,	      /* file system or socket error */
+	MDP_ERR_CONFIG,	      /* bad configuration line */
+	MDP_ERR_STATE,	      /* damaged or foreign state file */
+	MDP_ERR_BUSY,	      /* locked by someone else, try later */
+	MDP_ERR_TRANSPORT,    /* link to the card failed */
+	MDP_ERR_NO_SERVICE,   /* PC/SC service not running */
+	MDP_ERR_NO_CARD,      /* no card in the reader */
+	MDP_ERR_CARD_REMOVED, /* card removed during use */
+	MDP_ERR_CARD_RESET,   /* card reset by someone else: state lost */
 	MDP_ERR_TIMEOUT,
-	MDP_ERR_INTERNAL,       /* our bug */
+	MDP_ERR_INTERNAL, /* our bug */
 	MDP_ERR__COUNT
 };
 

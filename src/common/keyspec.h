@@ -7,7 +7,7 @@
 enum mdp_key_spec {
 	MDP_AT_NONE = 0,
 	MDP_AT_KEYEXCHANGE = 1, /* RSA, sign + decrypt */
-	MDP_AT_SIGNATURE = 2,   /* RSA, sign only */
+	MDP_AT_SIGNATURE = 2,	/* RSA, sign only */
 	MDP_AT_ECDSA_P256 = 3,
 	MDP_AT_ECDSA_P384 = 4,
 	MDP_AT_ECDSA_P521 = 5,

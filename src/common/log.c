@@ -18,19 +18,17 @@ static struct {
 	unsigned areas;
 	FILE *file; /* NULL = stderr */
 	pthread_mutex_t lock;
-} log_state = { MDP_LOG_NONE, MDP_AREA_ALL, NULL, PTHREAD_MUTEX_INITIALIZER };
+} log_state = {MDP_LOG_NONE, MDP_AREA_ALL, NULL, PTHREAD_MUTEX_INITIALIZER};
 
-static const char *const level_names[] = { "none", "error", "warn", "info", "debug", "trace" };
+static const char *const level_names[] = {"none", "error", "warn", "info", "debug", "trace"};
 
 static const struct {
 	const char *name;
 	unsigned bit;
 } area_names[] = {
-	{ "common", MDP_AREA_COMMON }, { "blob", MDP_AREA_BLOB },
-	{ "vcard", MDP_AREA_VCARD },   { "transport", MDP_AREA_TRANSPORT },
-	{ "card", MDP_AREA_CARD },     { "ksp", MDP_AREA_KSP },
-	{ "pkcs11", MDP_AREA_PKCS11 }, { "tool", MDP_AREA_TOOL },
-	{ "all", MDP_AREA_ALL },
+	{"common", MDP_AREA_COMMON},	   {"blob", MDP_AREA_BLOB}, {"vcard", MDP_AREA_VCARD},
+	{"transport", MDP_AREA_TRANSPORT}, {"card", MDP_AREA_CARD}, {"ksp", MDP_AREA_KSP},
+	{"pkcs11", MDP_AREA_PKCS11},	   {"tool", MDP_AREA_TOOL}, {"all", MDP_AREA_ALL},
 };
 
 static int

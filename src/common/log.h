@@ -55,10 +55,11 @@ void mdp_log_hex(enum mdp_log_level level, unsigned area, const char *file, int 
 #define MDP_LOG_AREA MDP_AREA_COMMON
 #endif
 
-#define MDP_LOG_AT(lvl, ...)                                                                       \
-	do {                                                                                       \
-		if (mdp_log_enabled((lvl), MDP_LOG_AREA))                                          \
-			mdp_log_msg((lvl), MDP_LOG_AREA, __FILE__, __LINE__, __func__, __VA_ARGS__); \
+#define MDP_LOG_AT(lvl, ...)                                                           \
+	do {                                                                           \
+		if (mdp_log_enabled((lvl), MDP_LOG_AREA))                              \
+			mdp_log_msg((lvl), MDP_LOG_AREA, __FILE__, __LINE__, __func__, \
+				    __VA_ARGS__);                                      \
 	} while (0)
 
 #define log_error(...) MDP_LOG_AT(MDP_LOG_ERROR, __VA_ARGS__)
@@ -66,11 +67,11 @@ void mdp_log_hex(enum mdp_log_level level, unsigned area, const char *file, int 
 #define log_info(...) MDP_LOG_AT(MDP_LOG_INFO, __VA_ARGS__)
 #define log_debug(...) MDP_LOG_AT(MDP_LOG_DEBUG, __VA_ARGS__)
 #define log_trace(...) MDP_LOG_AT(MDP_LOG_TRACE, __VA_ARGS__)
-#define log_hex(lvl, label, data, len)                                                             \
-	do {                                                                                       \
-		if (mdp_log_enabled((lvl), MDP_LOG_AREA))                                          \
-			mdp_log_hex((lvl), MDP_LOG_AREA, __FILE__, __LINE__, __func__, (label),    \
-				    (data), (len));                                                \
+#define log_hex(lvl, label, data, len)                                                          \
+	do {                                                                                    \
+		if (mdp_log_enabled((lvl), MDP_LOG_AREA))                                       \
+			mdp_log_hex((lvl), MDP_LOG_AREA, __FILE__, __LINE__, __func__, (label), \
+				    (data), (len));                                             \
 	} while (0)
 
 #endif

@@ -23,30 +23,6 @@
 
 #define TOOL_MAX_FILE (TOOL_INPUT_ALLOC - 1)
 
-/* The module's option names (conf/mdp11.conf.example documents each one). */
-static const char *const allowed_keys[] = {
-	"global.debug",
-	"global.debug_file",
-	"readers.pcsc",
-	"readers.include",
-	"readers.exclude",
-	"vcard.path",
-	"token.label",
-	"cache.mode",
-	"cache.dir",
-	"policy.rsa_min_bits",
-	"policy.rsa_max_bits",
-	"policy.rsa_default_bits",
-	"policy.allow_private_exchange_key_import",
-	"policy.allow_private_signature_key_import",
-	"policy.allow_private_ecdsa_key_import",
-	"policy.allow_private_ecdhe_key_import",
-	"card_module.atr",
-	"card_module.atr_mask",
-	"card_module.module",
-	NULL,
-};
-
 int
 tool_error(int code, const char *fmt, ...)
 {
@@ -259,7 +235,7 @@ tool_ctx_init(struct tool_ctx *ctx, bool verbose, bool want_pcsc)
 		err = mdp_config_parse("", 0, path, &ctx->cfg);
 	if (err != MDP_OK)
 		return config_error();
-	if (mdp_config_check_keys(ctx->cfg, allowed_keys))
+	if (mdp_config_check_keys(ctx->cfg, mdp_config_module_keys))
 		return config_error();
 	if (mdp_config_get_long(ctx->cfg, "global", NULL, "debug", 0, 5, 0, &level))
 		return config_error();

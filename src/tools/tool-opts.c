@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 
 #include "blob/blob.h"
+#include "common/bytes.h"
 #include "tools/tool.h"
 
 enum opt_id {
@@ -429,13 +430,8 @@ tool_hex_decode(const char *s, uint8_t *out, size_t len)
 	for (; *s; s++) {
 		if (*s == ':' || *s == ' ' || *s == '-')
 			continue;
-		if (*s >= '0' && *s <= '9')
-			d = *s - '0';
-		else if (*s >= 'a' && *s <= 'f')
-			d = *s - 'a' + 10;
-		else if (*s >= 'A' && *s <= 'F')
-			d = *s - 'A' + 10;
-		else
+		d = mdp_hex_digit((unsigned char)*s);
+		if (d < 0)
 			return false;
 		if (hi < 0) {
 			hi = d;

@@ -57,7 +57,7 @@ pin_help(FILE *f)
 		"\n"
 		"  --pin-file F / --pin-env VAR / --insecure-pin P   the current PIN\n" NEW_PIN_HELP
 			ADMIN_HELP "  --new-admin-key-file F / --new-admin-key-env VAR / "
-				   "--insecure-new-admin-key HEX\n"
+		"--insecure-new-admin-key HEX\n"
 		"                    the new admin key (none: asked twice on the "
 		"terminal)\n" SELECT_HELP TAIL_HELP);
 }

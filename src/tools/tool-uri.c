@@ -8,20 +8,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/bytes.h"
 #include "common/secmem.h"
 #include "tools/tool.h"
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 enum mdp_err
 tool_percent_decode(const char *s, size_t len, char **out, size_t *out_len)
@@ -45,8 +34,8 @@ tool_percent_decode(const char *s, size_t len, char **out, size_t *out_len)
 					      "%%XX escape",
 					      (int)len, s);
 		}
-		hi = hexval(s[i + 1]);
-		lo = hexval(s[i + 2]);
+		hi = mdp_hex_digit((unsigned char)s[i + 1]);
+		lo = mdp_hex_digit((unsigned char)s[i + 2]);
 		if (hi < 0 || lo < 0) {
 			free(d);
 			return mdp_err_reason(MDP_ERR_FORMAT, "bad escape '%%%c%c' in \"%.*s\"",

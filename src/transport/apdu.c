@@ -128,7 +128,7 @@ mdp_apdu_exchange(struct mdp_transport *t, const struct mdp_apdu *a, struct mdp_
 		goto out;
 
 	while ((sw & 0xFF00u) == 0x6100u) {
-		struct mdp_apdu gr = { .cla = (uint8_t)(a->cla & 0xEF), .ins = 0xC0, .le = 256 };
+		struct mdp_apdu gr = {.cla = (uint8_t)(a->cla & 0xEF), .ins = 0xC0, .le = 256};
 
 		if (++rounds > MAX_GET_RESPONSE) {
 			rv = mdp_err_reason(MDP_ERR_FORMAT, "endless GET RESPONSE");
@@ -156,30 +156,30 @@ mdp_sw_str(uint16_t sw)
 		uint16_t sw, mask;
 		const char *s;
 	} t[] = {
-		{ 0x9000, 0xFF00, "success" },
-		{ 0x6100, 0xFF00, "more data available" },
-		{ 0x63C0, 0xFFF0, "verification failed, tries left in low nibble" },
-		{ 0x6581, 0xFFFF, "memory failure" },
-		{ 0x6700, 0xFFFF, "wrong length" },
-		{ 0x6882, 0xFFFF, "secure messaging not supported" },
-		{ 0x6884, 0xFFFF, "command chaining not supported" },
-		{ 0x6900, 0xFFFF, "command not allowed" },
-		{ 0x6981, 0xFFFF, "command incompatible with file structure" },
-		{ 0x6982, 0xFFFF, "security status not satisfied" },
-		{ 0x6983, 0xFFFF, "authentication method blocked" },
-		{ 0x6984, 0xFFFF, "reference data not usable" },
-		{ 0x6985, 0xFFFF, "conditions of use not satisfied" },
-		{ 0x6986, 0xFFFF, "command not allowed (no current EF)" },
-		{ 0x6A80, 0xFFFF, "incorrect data" },
-		{ 0x6A81, 0xFFFF, "function not supported" },
-		{ 0x6A82, 0xFFFF, "file or application not found" },
-		{ 0x6A84, 0xFFFF, "not enough memory" },
-		{ 0x6A86, 0xFFFF, "incorrect P1 P2" },
-		{ 0x6A88, 0xFFFF, "referenced data not found" },
-		{ 0x6A89, 0xFFFF, "file already exists" },
-		{ 0x6C00, 0xFF00, "wrong Le" },
-		{ 0x6D00, 0xFFFF, "instruction not supported" },
-		{ 0x6E00, 0xFFFF, "class not supported" },
+		{0x9000, 0xFF00, "success"},
+		{0x6100, 0xFF00, "more data available"},
+		{0x63C0, 0xFFF0, "verification failed, tries left in low nibble"},
+		{0x6581, 0xFFFF, "memory failure"},
+		{0x6700, 0xFFFF, "wrong length"},
+		{0x6882, 0xFFFF, "secure messaging not supported"},
+		{0x6884, 0xFFFF, "command chaining not supported"},
+		{0x6900, 0xFFFF, "command not allowed"},
+		{0x6981, 0xFFFF, "command incompatible with file structure"},
+		{0x6982, 0xFFFF, "security status not satisfied"},
+		{0x6983, 0xFFFF, "authentication method blocked"},
+		{0x6984, 0xFFFF, "reference data not usable"},
+		{0x6985, 0xFFFF, "conditions of use not satisfied"},
+		{0x6986, 0xFFFF, "command not allowed (no current EF)"},
+		{0x6A80, 0xFFFF, "incorrect data"},
+		{0x6A81, 0xFFFF, "function not supported"},
+		{0x6A82, 0xFFFF, "file or application not found"},
+		{0x6A84, 0xFFFF, "not enough memory"},
+		{0x6A86, 0xFFFF, "incorrect P1 P2"},
+		{0x6A88, 0xFFFF, "referenced data not found"},
+		{0x6A89, 0xFFFF, "file already exists"},
+		{0x6C00, 0xFF00, "wrong Le"},
+		{0x6D00, 0xFFFF, "instruction not supported"},
+		{0x6E00, 0xFFFF, "class not supported"},
 	};
 	size_t i;
 

@@ -13,7 +13,7 @@
 
 /* Status words the card layer tests by name. */
 #define MDP_SW_OK 0x9000u
-#define MDP_SW_IS_OK(sw) (((sw) & 0xFF00u) == 0x9000u)
+#define MDP_SW_IS_OK(sw) (((sw)&0xFF00u) == 0x9000u)
 
 /* Le value meaning "no Le field" (case 1 and 3). */
 #define MDP_APDU_NO_LE (-1)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The PC/SC transport over pcsc-lite: connect, transactions, reset/removal recovery, reader monitor. */
+/* The PC/SC transport over pcsc-lite: connect, transactions, reset/removal recovery, reader
+ * monitor. */
 #include "config.h"
 
 #include <pthread.h>
@@ -82,8 +83,8 @@ connect_card(struct pcsc *p)
 {
 	LONG rv;
 
-	rv = SCardConnect(p->ctx, p->reader, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
-			  &p->h, &p->proto);
+	rv = SCardConnect(p->ctx, p->reader, SCARD_SHARE_SHARED,
+			  SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &p->h, &p->proto);
 	if (rv != SCARD_S_SUCCESS)
 		return fail("SCardConnect", rv);
 	p->connected = true;
@@ -226,7 +227,8 @@ pcsc_end(void *priv, enum mdp_disposition disp)
 	if (!p->in_transaction || !p->connected)
 		return MDP_OK;
 	p->in_transaction = false;
-	rv = SCardEndTransaction(p->h, disp == MDP_RESET_CARD ? SCARD_RESET_CARD : SCARD_LEAVE_CARD);
+	rv = SCardEndTransaction(p->h,
+				 disp == MDP_RESET_CARD ? SCARD_RESET_CARD : SCARD_LEAVE_CARD);
 	if (rv != SCARD_S_SUCCESS) {
 		enum mdp_err e = map_rv(rv);
 
@@ -249,7 +251,8 @@ pcsc_reconnect(void *priv, enum mdp_disposition disp)
 	if (p->lost || !p->connected)
 		return relink(p);
 	rv = SCardReconnect(p->h, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
-			    disp == MDP_RESET_CARD ? SCARD_RESET_CARD : SCARD_LEAVE_CARD, &p->proto);
+			    disp == MDP_RESET_CARD ? SCARD_RESET_CARD : SCARD_LEAVE_CARD,
+			    &p->proto);
 	if (rv != SCARD_S_SUCCESS) {
 		enum mdp_err e = recover(p, map_rv(rv));
 
@@ -452,7 +455,7 @@ struct mdp_pcsc_monitor {
 	pthread_mutex_t lock;
 	SCARD_READERSTATE rs[MONITOR_MAX + 1];
 	char *names[MONITOR_MAX];
-	size_t n;          /* readers tracked, rs[n] is the PnP entry */
+	size_t n; /* readers tracked, rs[n] is the PnP entry */
 	bool primed;
 };
 

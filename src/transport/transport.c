@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The generic transport object: dispatch to a link, transaction nesting, APDU trace with secrets blanked. */
+/* The generic transport object: dispatch to a link, transaction nesting, APDU trace with secrets
+ * blanked. */
 #include "config.h"
 
 #include <stdio.h>
@@ -15,9 +16,10 @@ struct mdp_transport {
 	const struct mdp_transport_ops *ops;
 	void *priv;
 	char *name;
-	unsigned depth;          /* transaction nesting */
-	unsigned long apdus;     /* statistics */
-	bool secret_response;    /* the last command answers with secret data (GET RESPONSE continues it) */
+	unsigned depth;	      /* transaction nesting */
+	unsigned long apdus;  /* statistics */
+	bool secret_response; /* the last command answers with secret data (GET RESPONSE continues
+				 it) */
 	mdp_transport_observer observer;
 	void *observer_ctx;
 };
@@ -109,7 +111,8 @@ trace_command(const uint8_t *apdu, size_t len)
 	size_t header = len > 5 ? 5 : len;
 	bool secret = command_is_secret(apdu, len);
 
-	/* A secret command shows CLA INS P1 P2 Lc only; trailing Le is not worth the special case. */
+	/* A secret command shows CLA INS P1 P2 Lc only; trailing Le is not worth the special case.
+	 */
 	trace_bytes("->", apdu, len, header, secret);
 }
 
@@ -127,8 +130,8 @@ trace_response(const uint8_t *resp, size_t len, bool secret)
 }
 
 enum mdp_err
-mdp_transport_transmit(struct mdp_transport *t, const uint8_t *apdu, size_t apdu_len,
-		       uint8_t *resp, size_t cap, size_t *resp_len)
+mdp_transport_transmit(struct mdp_transport *t, const uint8_t *apdu, size_t apdu_len, uint8_t *resp,
+		       size_t cap, size_t *resp_len)
 {
 	enum mdp_err rv;
 	size_t n = cap;

@@ -47,8 +47,8 @@ enum mdp_disposition {
 #define MDP_ATR_MAX 33
 
 struct mdp_transport_status {
-	bool present;               /* a card is in the reader */
-	bool changed;               /* the card was removed/reset/replaced since the last status call */
+	bool present; /* a card is in the reader */
+	bool changed; /* the card was removed/reset/replaced since the last status call */
 	uint8_t atr[MDP_ATR_MAX];
 	size_t atr_len;
 };
@@ -80,7 +80,8 @@ struct mdp_transport_ops {
 enum mdp_err mdp_transport_new(const struct mdp_transport_ops *ops, void *priv, const char *name,
 			       struct mdp_transport **out);
 void mdp_transport_free(struct mdp_transport *t);
-/* The priv pointer of a transport made with these ops (NULL otherwise): for link implementations. */
+/* The priv pointer of a transport made with these ops (NULL otherwise): for link implementations.
+ */
 void *mdp_transport_priv(struct mdp_transport *t, const struct mdp_transport_ops *ops);
 
 /*
@@ -165,8 +166,8 @@ enum mdp_err mdp_transport_pcsc_new(const char *reader, struct mdp_transport **o
 struct mdp_pcsc_monitor;
 
 struct mdp_pcsc_event {
-	char reader[128];  /* reader whose state changed ("" when the reader list changed) */
-	bool present;      /* card present after the change */
+	char reader[128]; /* reader whose state changed ("" when the reader list changed) */
+	bool present;	  /* card present after the change */
 };
 
 enum mdp_err mdp_pcsc_monitor_new(struct mdp_pcsc_monitor **out);

@@ -12,8 +12,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* A few keys of the real configuration, so that check_keys sees both outcomes. */
 static const char *const allowed[] = {
-	"global.debug", "global.debug_file", "readers.pcsc", "vcard.path", "vcard.label",
-	"card_module.atr", "card_module.atr_mask", "card_module.module", NULL,
+	"global.debug",		"global.debug_file",  "readers.pcsc",
+	"vcard.path",		"vcard.label",	      "card_module.atr",
+	"card_module.atr_mask", "card_module.module", NULL,
 };
 
 static bool

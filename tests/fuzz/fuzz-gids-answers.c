@@ -71,12 +71,12 @@ make_blobs(uint8_t **rsa, size_t *rsa_len, uint8_t **peer, size_t *peer_len)
 {
 	EVP_PKEY *r = mdp_pkey_keygen_rsa(1024), *e = mdp_pkey_keygen_ec("P-256");
 	struct mdp_key *kr = NULL, *ke = NULL;
-	bool ok = r && e && mdp_key_from_pkey(r, MDP_AT_KEYEXCHANGE, &kr) == MDP_OK &&
-		  mdp_key_from_pkey(e, MDP_AT_ECDHE_P256, &ke) == MDP_OK &&
-		  blob_write(kr, BLOB_FMT_CAPI_PRIVATE, MDP_AT_KEYEXCHANGE, rsa, rsa_len) ==
-			  MDP_OK &&
-		  blob_write(ke, BLOB_FMT_CNG_ECC_PUBLIC, MDP_AT_ECDHE_P256, peer, peer_len) ==
-			  MDP_OK;
+	bool ok =
+		r && e && mdp_key_from_pkey(r, MDP_AT_KEYEXCHANGE, &kr) == MDP_OK &&
+		mdp_key_from_pkey(e, MDP_AT_ECDHE_P256, &ke) == MDP_OK &&
+		blob_write(kr, BLOB_FMT_CAPI_PRIVATE, MDP_AT_KEYEXCHANGE, rsa, rsa_len) == MDP_OK &&
+		blob_write(ke, BLOB_FMT_CNG_ECC_PUBLIC, MDP_AT_ECDHE_P256, peer, peer_len) ==
+			MDP_OK;
 
 	mdp_key_free(kr);
 	mdp_key_free(ke);
@@ -90,7 +90,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t *rsa, *peer;
 	static size_t rsa_len, peer_len;
-	struct feed f = { .p = data, .len = size, .pos = 1 };
+	struct feed f = {.p = data, .len = size, .pos = 1};
 	struct mdp_transport *t = NULL;
 	struct md_card *card = NULL;
 

@@ -14,7 +14,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void
 check_inside(const struct mdp_cursor *v, const uint8_t *p, size_t len)
 {
-	if (v->pos != 0 || v->bad || v->len > len || (v->len && (v->p < p || v->p + v->len > p + len)))
+	if (v->pos != 0 || v->bad || v->len > len ||
+	    (v->len && (v->p < p || v->p + v->len > p + len)))
 		abort();
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Test driver for the card module over a PC/SC reader: list, generate, sign, certificates (not a user tool). */
+/* Test driver for the card module over a PC/SC reader: list, generate, sign, certificates (not a
+ * user tool). */
 #include "config.h"
 
 #include <stdio.h>
@@ -20,14 +21,12 @@
  *   gen IDX SPEC BITS NAME        create a key (spec: keyexchange|signature|ecdsa-p256|...)
  *                                 and its cmapfile record, as a host does (§11)
  *   pubkey IDX OUT.pem            the public key of a container as PEM
- *   sign IDX IN OUT               RSA PKCS#1 v1.5 / ECDSA over SHA-256 of IN, big-endian / r||s to OUT
- *   putcert IDX IN.der            store a certificate as mscp/kxcNN or kscNN
- *   getcert IDX OUT.der           read it back
- *   session                       read lines from stdin: "read" reads cardid and prints the
- *                                 result name (MD_OK, MD_W_REMOVED_CARD, ...); "quit" ends.
- *                                 The context stays open: the shell tests stop and restart
- *                                 the card server and pcscd in between.
- * READER "-" takes the first reader. Exit 0 on success, 1 with a message otherwise.
+ *   sign IDX IN OUT               RSA PKCS#1 v1.5 / ECDSA over SHA-256 of IN, big-endian / r||s to
+ * OUT putcert IDX IN.der            store a certificate as mscp/kxcNN or kscNN getcert IDX OUT.der
+ * read it back session                       read lines from stdin: "read" reads cardid and prints
+ * the result name (MD_OK, MD_W_REMOVED_CARD, ...); "quit" ends. The context stays open: the shell
+ * tests stop and restart the card server and pcscd in between. READER "-" takes the first reader.
+ * Exit 0 on success, 1 with a message otherwise.
  */
 
 static struct md_card *card;
@@ -159,7 +158,7 @@ cmd_gen(unsigned idx, const char *spec_name, unsigned bits, const char *name)
 	struct mdp_buf_like {
 		uint8_t *d;
 		size_t len;
-	} m = { 0 };
+	} m = {0};
 	enum md_rv rv;
 	unsigned key_bits = MDP_KEY_SPEC_IS_RSA(spec) ? bits : 0;
 
@@ -182,9 +181,9 @@ cmd_gen(unsigned idx, const char *spec_name, unsigned bits, const char *name)
 		rec[2 * i] = (uint8_t)name[i];
 	rec[80] = 0x01;
 	if (!MDP_KEY_SPEC_IS_RSA(spec))
-		bits = spec == MDP_AT_ECDSA_P256 || spec == MDP_AT_ECDHE_P256 ? 256
+		bits = spec == MDP_AT_ECDSA_P256 || spec == MDP_AT_ECDHE_P256	? 256
 		       : spec == MDP_AT_ECDSA_P384 || spec == MDP_AT_ECDHE_P384 ? 384
-										 : 521;
+										: 521;
 	rec[MDP_KEY_SPEC_IS_SIG_SLOT(spec) ? 82 : 84] = (uint8_t)bits;
 	rec[MDP_KEY_SPEC_IS_SIG_SLOT(spec) ? 83 : 85] = (uint8_t)(bits >> 8);
 	memcpy(m.d + (size_t)idx * 86, rec, 86);
@@ -207,15 +206,16 @@ slot_of(unsigned idx, uint32_t *spec, unsigned *bits)
 	if (*bits >= 1024)
 		*spec = r[idx].kx ? MD_AT_KEYEXCHANGE : MD_AT_SIGNATURE;
 	else
-		*spec = (r[idx].kx ? MD_AT_ECDHE_P256 : MD_AT_ECDSA_P256) +
-			(*bits == 384 ? 1 : *bits == 521 ? 2 : 0);
+		*spec = (r[idx].kx ? MD_AT_ECDHE_P256 : MD_AT_ECDSA_P256) + (*bits == 384   ? 1
+									     : *bits == 521 ? 2
+											    : 0);
 	return MD_OK;
 }
 
 static int
 cmd_pubkey(unsigned idx, const char *out)
 {
-	struct md_container_info ci = { .version = 1 };
+	struct md_container_info ci = {.version = 1};
 	struct mdp_key *k = NULL;
 	uint8_t *pem = NULL;
 	size_t pl = 0;
@@ -248,8 +248,11 @@ cmd_sign(unsigned idx, const char *in, const char *out)
 	unsigned hl = 0, bits = 0;
 	size_t n = 0, i;
 	uint32_t spec = 0;
-	struct md_signing_info si = { .version = 2, .container_index = (uint8_t)idx,
-				      .hash_alg = MDP_CALG_SHA_256, .data = h, .data_len = 32 };
+	struct md_signing_info si = {.version = 2,
+				     .container_index = (uint8_t)idx,
+				     .hash_alg = MDP_CALG_SHA_256,
+				     .data = h,
+				     .data_len = 32};
 	enum md_rv rv;
 	int ret;
 

@@ -9,8 +9,8 @@
 #include "tests/mock/card-ops.h"
 
 /* The FCI of the GIDS application (spec/gids.md, SELECT): AID and the application template. */
-static const uint8_t gids_fci[] = { 0x61, 0x12, 0x4F, 0x0B, 0xA0, 0x00, 0x00, 0x03, 0x97, 0x42,
-				    0x54, 0x46, 0x59, 0x02, 0x01, 0x73, 0x03, 0x40, 0x01, 0xC0 };
+static const uint8_t gids_fci[] = {0x61, 0x12, 0x4F, 0x0B, 0xA0, 0x00, 0x00, 0x03, 0x97, 0x42,
+				   0x54, 0x46, 0x59, 0x02, 0x01, 0x73, 0x03, 0x40, 0x01, 0xC0};
 
 bool
 mock_gids_select(const uint8_t *apdu, size_t len, uint8_t *r, size_t *rlen)
@@ -33,32 +33,36 @@ void
 mock_card_run_all(struct md_card *card, const uint8_t *rsa_blob, size_t rsa_len,
 		  const uint8_t *peer, size_t peer_len, mock_op_hook hook, void *ctx)
 {
-	uint8_t hash[32] = { 1, 2, 3 }, ct[128] = { 5 }, *p = NULL;
+	uint8_t hash[32] = {1, 2, 3}, ct[128] = {5}, *p = NULL;
 	size_t n = 0, i;
 	char *names = NULL;
-	struct md_container_info ci = { 0 };
-	struct md_file_info fi = { 0 };
-	struct md_free_space fs = { 0 };
-	struct md_signing_info si = { .version = 2, .key_spec = MD_AT_KEYEXCHANGE,
-				      .hash_alg = MDP_CALG_SHA_256, .data = hash,
-				      .data_len = sizeof(hash) };
-	struct md_rsa_decrypt_info di = { .version = 2, .key_spec = MD_AT_KEYEXCHANGE,
-					  .data = ct, .data_len = sizeof(ct),
-					  .padding_type = MD_PADDING_PKCS1 };
-	struct md_dh_agreement_info ai = { .version = 2, .public_key = peer,
-					   .public_key_len = peer_len };
+	struct md_container_info ci = {0};
+	struct md_file_info fi = {0};
+	struct md_free_space fs = {0};
+	struct md_signing_info si = {.version = 2,
+				     .key_spec = MD_AT_KEYEXCHANGE,
+				     .hash_alg = MDP_CALG_SHA_256,
+				     .data = hash,
+				     .data_len = sizeof(hash)};
+	struct md_rsa_decrypt_info di = {.version = 2,
+					 .key_spec = MD_AT_KEYEXCHANGE,
+					 .data = ct,
+					 .data_len = sizeof(ct),
+					 .padding_type = MD_PADDING_PKCS1};
+	struct md_dh_agreement_info ai = {
+		.version = 2, .public_key = peer, .public_key_len = peer_len};
 	uint8_t prop[64];
 	uint32_t tries = 0;
-	uint8_t resp[40] = { 0 };
+	uint8_t resp[40] = {0};
 	enum md_rv agreed = MD_E_UNEXPECTED;
 
-#define OP(call)                                                                                   \
-	do {                                                                                       \
-		if (hook)                                                                          \
-			hook(ctx, true);                                                           \
-		(void)(call);                                                                      \
-		if (hook)                                                                          \
-			hook(ctx, false);                                                          \
+#define OP(call)                          \
+	do {                              \
+		if (hook)                 \
+			hook(ctx, true);  \
+		(void)(call);             \
+		if (hook)                 \
+			hook(ctx, false); \
 	} while (0)
 
 	OP(md_read_file(card, NULL, "cardid", 0, &p, &n));
@@ -97,8 +101,9 @@ mock_card_run_all(struct md_card *card, const uint8_t *rsa_blob, size_t rsa_len,
 	OP(md_rsa_decrypt(card, &di));
 	OP(agreed = md_construct_dh_agreement(card, &ai));
 	if (agreed == MD_OK) {
-		struct md_derive_key dk = { .version = 2, .kdf = MD_KDF_TRUNCATE,
-					    .secret_agreement_index = ai.secret_agreement_index };
+		struct md_derive_key dk = {.version = 2,
+					   .kdf = MD_KDF_TRUNCATE,
+					   .secret_agreement_index = ai.secret_agreement_index};
 
 		OP(md_derive_key(card, &dk));
 		if (dk.derived_key)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* A small external card module (plugin) for the "scripted" test card: files over READ/UPDATE BINARY. */
+/* A small external card module (plugin) for the "scripted" test card: files over READ/UPDATE
+ * BINARY. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -22,7 +23,7 @@
 __attribute__((visibility("default"))) const unsigned md_card_module_interface_version =
 	PLUGIN_INTERFACE;
 
-static const uint8_t aid[] = { 0xF0, 0x6D, 0x64, 0x70, 0x31, 0x31 };
+static const uint8_t aid[] = {0xF0, 0x6D, 0x64, 0x70, 0x31, 0x31};
 
 static int
 file_no(const char *dir, const char *file)
@@ -60,7 +61,8 @@ sc_read_file(struct md_card *card, const char *dir, const char *file, uint32_t f
 	enum md_rv rv;
 
 	if (!n)
-		return dir && strcasecmp(dir, "mscp") != 0 ? MD_E_DIR_NOT_FOUND : MD_E_FILE_NOT_FOUND;
+		return dir && strcasecmp(dir, "mscp") != 0 ? MD_E_DIR_NOT_FOUND
+							   : MD_E_FILE_NOT_FOUND;
 	rv = card->host->exchange(card, 0x00, 0xB0, 0x00, (uint8_t)n, NULL, 0, 256, false, data,
 				  len, &sw);
 	if (rv != MD_OK)
@@ -118,8 +120,7 @@ sc_enum_files(struct md_card *card, const char *dir, char **names, size_t *len, 
 }
 
 static enum md_rv
-sc_query_key_sizes(struct md_card *card, uint32_t key_spec, uint32_t flags,
-		   struct md_key_sizes *ks)
+sc_query_key_sizes(struct md_card *card, uint32_t key_spec, uint32_t flags, struct md_key_sizes *ks)
 {
 	return MD_E_UNSUPPORTED_FEATURE;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The whole Card* surface of the GIDS card module against the in-memory virtual card, checked with OpenSSL. */
+/* The whole Card* surface of the GIDS card module against the in-memory virtual card, checked with
+ * OpenSSL. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -21,10 +22,10 @@
 #include "transport/transport.h"
 #include "vcard/vcard.h"
 
-static const uint8_t admin_key[24] = { 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4,
-				       5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8 };
-static const uint8_t serial[16] = { 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
-				    0x18, 0x19, 0x1A, 0x1B, 0x1C, 0x1D, 0x1E, 0x1F };
+static const uint8_t admin_key[24] = {1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4,
+				      5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8};
+static const uint8_t serial[16] = {0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+				   0x18, 0x19, 0x1A, 0x1B, 0x1C, 0x1D, 0x1E, 0x1F};
 
 struct fx {
 	struct mdp_transport *t;
@@ -34,13 +35,15 @@ struct fx {
 static void
 fx_open(struct fx *f)
 {
-	struct vcard_init_params p = { .pin = "1234", .admin_key = admin_key, .serial = serial,
-				       .serial_len = sizeof(serial) };
+	struct vcard_init_params p = {.pin = "1234",
+				      .admin_key = admin_key,
+				      .serial = serial,
+				      .serial_len = sizeof(serial)};
 
 	memset(f, 0, sizeof(*f));
 	CU_ASSERT_EQUAL_FATAL(mdp_transport_embedded_new(NULL, &p, &f->t), MDP_OK);
-	CU_ASSERT_EQUAL_FATAL(md_card_acquire(NULL, f->t, MD_CARD_DATA_CURRENT_VERSION, 0, &f->card),
-			      MD_OK);
+	CU_ASSERT_EQUAL_FATAL(
+		md_card_acquire(NULL, f->t, MD_CARD_DATA_CURRENT_VERSION, 0, &f->card), MD_OK);
 }
 
 static void
@@ -93,7 +96,7 @@ host_cmap(struct fx *f, uint8_t idx, uint32_t spec, unsigned bits)
 static EVP_PKEY *
 container_key(struct fx *f, uint8_t idx, uint32_t spec)
 {
-	struct md_container_info ci = { .version = 1 };
+	struct md_container_info ci = {.version = 1};
 	struct mdp_key *k = NULL;
 	EVP_PKEY *pk = NULL;
 	const uint8_t *blob;
@@ -104,9 +107,8 @@ container_key(struct fx *f, uint8_t idx, uint32_t spec)
 	len = MDP_KEY_SPEC_IS_SIG_SLOT(spec) ? ci.sig_public_key_len : ci.kx_public_key_len;
 	CU_ASSERT_PTR_NOT_NULL_FATAL(blob);
 	CU_ASSERT_PTR_NULL(MDP_KEY_SPEC_IS_SIG_SLOT(spec) ? ci.kx_public_key : ci.sig_public_key);
-	CU_ASSERT_EQUAL(blob_detect(blob, len), MDP_KEY_SPEC_IS_RSA(spec)
-							 ? BLOB_FMT_CAPI_PUBLIC
-							 : BLOB_FMT_CNG_ECC_PUBLIC);
+	CU_ASSERT_EQUAL(blob_detect(blob, len),
+			MDP_KEY_SPEC_IS_RSA(spec) ? BLOB_FMT_CAPI_PUBLIC : BLOB_FMT_CNG_ECC_PUBLIC);
 	CU_ASSERT_EQUAL_FATAL(blob_parse(blob, len, BLOB_FMT_UNKNOWN, 0, &k), MDP_OK);
 	CU_ASSERT_EQUAL(mdp_key_spec(k), (enum mdp_key_spec)spec);
 	pk = mdp_key_pkey(k);
@@ -125,8 +127,8 @@ sha256(const void *p, size_t n, uint8_t out[32])
 }
 
 static bool
-verify_rsa(EVP_PKEY *pk, int pad, const EVP_MD *md, int saltlen, const uint8_t *hash,
-	   size_t hlen, const uint8_t *sig_le, size_t slen)
+verify_rsa(EVP_PKEY *pk, int pad, const EVP_MD *md, int saltlen, const uint8_t *hash, size_t hlen,
+	   const uint8_t *sig_le, size_t slen)
 {
 	uint8_t sig[512];
 	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(pk, NULL);
@@ -147,8 +149,8 @@ static bool
 verify_ecdsa(EVP_PKEY *pk, const uint8_t *hash, size_t hlen, const uint8_t *rs, size_t len)
 {
 	ECDSA_SIG *s = ECDSA_SIG_new();
-	BIGNUM *r = BN_bin2bn(rs, (int)(len / 2), NULL), *ss = BN_bin2bn(rs + len / 2,
-									  (int)(len / 2), NULL);
+	BIGNUM *r = BN_bin2bn(rs, (int)(len / 2), NULL),
+	       *ss = BN_bin2bn(rs + len / 2, (int)(len / 2), NULL);
 	uint8_t *der = NULL;
 	int dl;
 	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(pk, NULL);
@@ -170,12 +172,12 @@ static void
 test_files(void)
 {
 	struct fx f;
-	uint8_t *p = NULL, big[700], cert[1200], raw_req[4] = { 0x5C, 0x02, 0xDF, 0x24 };
+	uint8_t *p = NULL, big[700], cert[1200], raw_req[4] = {0x5C, 0x02, 0xDF, 0x24};
 	size_t n = 0, i;
 	char *names = NULL;
-	struct md_file_info fi = { 0 };
-	struct mdp_apdu get = { .ins = 0xCB, .p1 = 0xA0, .p2 = 0x10, .data = raw_req, .lc = 4,
-				.le = 256 };
+	struct md_file_info fi = {0};
+	struct mdp_apdu get = {
+		.ins = 0xCB, .p1 = 0xA0, .p2 = 0x10, .data = raw_req, .lc = 4, .le = 256};
 	struct mdp_buf b;
 	uint16_t sw = 0;
 	uLongf zl;
@@ -319,7 +321,7 @@ test_pins(void)
 	size_t n = 0;
 	uint8_t *ch = NULL, *resp = NULL, newkey[24];
 	size_t cl = 0, rl = 0;
-	struct md_pin_info pi = { .version = 6 };
+	struct md_pin_info pi = {.version = 6};
 
 	fx_open(&f);
 	CU_ASSERT_EQUAL(md_authenticate_pin(f.card, "user", (const uint8_t *)"9999", 4, &tries),
@@ -327,24 +329,24 @@ test_pins(void)
 	CU_ASSERT_EQUAL(tries, 2);
 	CU_ASSERT_EQUAL(md_authenticate_pin(f.card, "user", (const uint8_t *)"1234", 4, &tries),
 			MD_OK);
-	CU_ASSERT_EQUAL(md_get_property(f.card, MD_CP_CARD_AUTHENTICATED_STATE, &v, sizeof(v), &n,
-					0),
-			MD_OK);
+	CU_ASSERT_EQUAL(
+		md_get_property(f.card, MD_CP_CARD_AUTHENTICATED_STATE, &v, sizeof(v), &n, 0),
+		MD_OK);
 	CU_ASSERT_EQUAL(v, MD_PIN_SET(MD_ROLE_USER));
 	CU_ASSERT_EQUAL(md_deauthenticate_ex(f.card, MD_PIN_SET(MD_ROLE_USER), 0), MD_OK);
-	CU_ASSERT_EQUAL(md_get_property(f.card, MD_CP_CARD_AUTHENTICATED_STATE, &v, sizeof(v), &n,
-					0),
-			MD_OK);
+	CU_ASSERT_EQUAL(
+		md_get_property(f.card, MD_CP_CARD_AUTHENTICATED_STATE, &v, sizeof(v), &n, 0),
+		MD_OK);
 	CU_ASSERT_EQUAL(v, 0);
 	CU_ASSERT_EQUAL(md_deauthenticate_ex(f.card, 0, 0), MD_E_INVALID_PARAMETER);
 	CU_ASSERT_EQUAL(md_authenticate_pin(f.card, "nobody", (const uint8_t *)"1", 1, NULL),
 			MD_E_INVALID_PARAMETER);
-	CU_ASSERT_EQUAL(md_authenticate_ex(f.card, 1, 0x1, (const uint8_t *)"1234", 4, NULL, NULL,
-					   NULL),
-			MD_E_INVALID_PARAMETER);
-	CU_ASSERT_EQUAL(md_authenticate_ex(f.card, 3, 0, (const uint8_t *)"1234", 4, NULL, NULL,
-					   NULL),
-			MD_E_INVALID_PARAMETER);
+	CU_ASSERT_EQUAL(
+		md_authenticate_ex(f.card, 1, 0x1, (const uint8_t *)"1234", 4, NULL, NULL, NULL),
+		MD_E_INVALID_PARAMETER);
+	CU_ASSERT_EQUAL(
+		md_authenticate_ex(f.card, 3, 0, (const uint8_t *)"1234", 4, NULL, NULL, NULL),
+		MD_E_INVALID_PARAMETER);
 	/* the admin response without a challenge */
 	CU_ASSERT_EQUAL(md_authenticate_challenge(f.card, admin_key, 24, NULL),
 			MD_E_INVALID_PARAMETER);
@@ -400,14 +402,14 @@ test_pins(void)
 	admin_auth(&f, newkey, MD_OK);
 
 	/* PIN information */
-	CU_ASSERT_EQUAL(md_get_property(f.card, MD_CP_CARD_PIN_INFO, &pi, sizeof(pi), &n,
-					MD_ROLE_USER),
-			MD_OK);
+	CU_ASSERT_EQUAL(
+		md_get_property(f.card, MD_CP_CARD_PIN_INFO, &pi, sizeof(pi), &n, MD_ROLE_USER),
+		MD_OK);
 	CU_ASSERT_EQUAL(pi.pin_type, MD_PIN_ALPHANUMERIC);
 	CU_ASSERT_EQUAL(pi.unblock_permission, MD_PIN_SET(MD_ROLE_ADMIN));
-	CU_ASSERT_EQUAL(md_get_property(f.card, MD_CP_CARD_PIN_INFO, &pi, sizeof(pi), &n,
-					MD_ROLE_ADMIN),
-			MD_OK);
+	CU_ASSERT_EQUAL(
+		md_get_property(f.card, MD_CP_CARD_PIN_INFO, &pi, sizeof(pi), &n, MD_ROLE_ADMIN),
+		MD_OK);
 	CU_ASSERT_EQUAL(pi.pin_type, MD_PIN_CHALLENGE_RESPONSE);
 	CU_ASSERT_EQUAL(md_get_property(f.card, MD_CP_CARD_PIN_INFO, &pi, sizeof(pi), &n, 5),
 			MD_E_INVALID_PARAMETER);
@@ -421,10 +423,14 @@ sign_rsa_all(struct fx *f, uint8_t idx, uint32_t spec, unsigned bits)
 {
 	EVP_PKEY *pk = container_key(f, idx, spec);
 	uint8_t h[32], raw[512];
-	struct md_padding_info pss = { .alg_id = "SHA256", .salt_len = 32 };
-	struct md_padding_info pk1 = { .alg_id = "SHA256" };
-	struct md_signing_info si = { .version = 2, .container_index = idx, .key_spec = spec,
-				      .hash_alg = MDP_CALG_SHA_256, .data = h, .data_len = 32 };
+	struct md_padding_info pss = {.alg_id = "SHA256", .salt_len = 32};
+	struct md_padding_info pk1 = {.alg_id = "SHA256"};
+	struct md_signing_info si = {.version = 2,
+				     .container_index = idx,
+				     .key_spec = spec,
+				     .hash_alg = MDP_CALG_SHA_256,
+				     .data = h,
+				     .data_len = 32};
 	size_t k = bits / 8, i;
 	EVP_PKEY_CTX *c;
 	uint8_t back[512];
@@ -492,12 +498,12 @@ decrypt_all(struct fx *f, uint8_t idx, unsigned bits)
 	static const uint8_t msg[] = "session key 0123456789abcdef";
 	uint8_t ct[512], le[512];
 	size_t cl = sizeof(ct), k = bits / 8, i;
-	struct md_padding_info oaep = { .alg_id = "SHA256", .label = (const uint8_t *)"lbl",
-					.label_len = 3 };
-	struct md_rsa_decrypt_info di = { .version = 2, .container_index = idx,
-					  .key_spec = MD_AT_KEYEXCHANGE };
+	struct md_padding_info oaep = {
+		.alg_id = "SHA256", .label = (const uint8_t *)"lbl", .label_len = 3};
+	struct md_rsa_decrypt_info di = {
+		.version = 2, .container_index = idx, .key_spec = MD_AT_KEYEXCHANGE};
 	EVP_PKEY_CTX *c;
-	int pads[2] = { RSA_PKCS1_PADDING, RSA_PKCS1_OAEP_PADDING };
+	int pads[2] = {RSA_PKCS1_PADDING, RSA_PKCS1_OAEP_PADDING};
 	int j;
 
 	for (j = 0; j < 2; j++) {
@@ -541,41 +547,43 @@ static void
 test_rsa(void)
 {
 	struct fx f;
-	static const unsigned sizes[] = { 1024, 2048 };
+	static const unsigned sizes[] = {1024, 2048};
 	size_t i;
 
 	fx_open(&f);
 	login(&f);
 	for (i = 0; i < 2; i++) {
-		CU_ASSERT_EQUAL_FATAL(md_create_container_ex(f.card, (uint8_t)i,
-							     MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE,
-							     sizes[i], NULL, 0, MD_ROLE_USER),
+		CU_ASSERT_EQUAL_FATAL(md_create_container_ex(f.card, (uint8_t)i, MD_CREATE_KEY_GEN,
+							     MD_AT_KEYEXCHANGE, sizes[i], NULL, 0,
+							     MD_ROLE_USER),
 				      MD_OK);
 		host_cmap(&f, (uint8_t)i, MD_AT_KEYEXCHANGE, sizes[i]);
 		sign_rsa_all(&f, (uint8_t)i, MD_AT_KEYEXCHANGE, sizes[i]);
 		decrypt_all(&f, (uint8_t)i, sizes[i]);
 	}
 	/* a signature-only key signs but does not decrypt */
-	CU_ASSERT_EQUAL_FATAL(md_create_container(f.card, 2, MD_CREATE_KEY_GEN, MD_AT_SIGNATURE,
-						  1024, NULL, 0),
-			      MD_OK);
+	CU_ASSERT_EQUAL_FATAL(
+		md_create_container(f.card, 2, MD_CREATE_KEY_GEN, MD_AT_SIGNATURE, 1024, NULL, 0),
+		MD_OK);
 	host_cmap(&f, 2, MD_AT_SIGNATURE, 1024);
 	sign_rsa_all(&f, 2, MD_AT_SIGNATURE, 1024);
 	{
-		uint8_t d[128] = { 0 };
-		struct md_rsa_decrypt_info di = { .version = 2, .container_index = 2,
-						  .key_spec = MD_AT_SIGNATURE, .data = d,
-						  .data_len = 128,
-						  .padding_type = MD_PADDING_PKCS1 };
+		uint8_t d[128] = {0};
+		struct md_rsa_decrypt_info di = {.version = 2,
+						 .container_index = 2,
+						 .key_spec = MD_AT_SIGNATURE,
+						 .data = d,
+						 .data_len = 128,
+						 .padding_type = MD_PADDING_PKCS1};
 
 		/* decryption with a signature key is refused (as OpenSC does, §4.6) */
 		CU_ASSERT_EQUAL(md_rsa_decrypt(f.card, &di), MD_E_INVALID_PARAMETER);
 	}
 	/* keymap and cmapfile agree in record count (§5.6) */
 	{
-		uint8_t req[4] = { 0x5C, 0x02, 0xDF, 0x20 };
-		struct mdp_apdu a = { .ins = 0xCB, .p1 = 0xA0, .p2 = 0x00, .data = req, .lc = 4,
-				      .le = 256 };
+		uint8_t req[4] = {0x5C, 0x02, 0xDF, 0x20};
+		struct mdp_apdu a = {
+			.ins = 0xCB, .p1 = 0xA0, .p2 = 0x00, .data = req, .lc = 4, .le = 256};
 		struct mdp_buf b;
 		struct mdp_cursor v;
 		uint16_t sw = 0;
@@ -596,13 +604,13 @@ test_rsa_large(void)
 
 	fx_open(&f);
 	login(&f);
-	CU_ASSERT_EQUAL_FATAL(md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE,
-						  3072, NULL, 0),
-			      MD_OK);
+	CU_ASSERT_EQUAL_FATAL(
+		md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE, 3072, NULL, 0),
+		MD_OK);
 	sign_rsa_all(&f, 0, MD_AT_KEYEXCHANGE, 3072);
-	CU_ASSERT_EQUAL_FATAL(md_create_container(f.card, 1, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE,
-						  4096, NULL, 0),
-			      MD_OK);
+	CU_ASSERT_EQUAL_FATAL(
+		md_create_container(f.card, 1, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE, 4096, NULL, 0),
+		MD_OK);
 	sign_rsa_all(&f, 1, MD_AT_KEYEXCHANGE, 4096);
 	decrypt_all(&f, 1, 4096);
 	fx_close(&f);
@@ -611,8 +619,8 @@ test_rsa_large(void)
 static void
 test_ec(void)
 {
-	static const uint32_t specs[] = { MD_AT_ECDSA_P256, MD_AT_ECDSA_P384, MD_AT_ECDSA_P521 };
-	static const char *const curves[] = { "P-256", "P-384", "P-521" };
+	static const uint32_t specs[] = {MD_AT_ECDSA_P256, MD_AT_ECDSA_P384, MD_AT_ECDSA_P521};
+	static const char *const curves[] = {"P-256", "P-384", "P-521"};
 	struct fx f;
 	size_t i;
 
@@ -621,8 +629,11 @@ test_ec(void)
 	for (i = 0; i < 3; i++) {
 		uint8_t h[32];
 		EVP_PKEY *pk;
-		struct md_signing_info si = { .version = 2, .container_index = (uint8_t)i,
-					      .key_spec = specs[i], .data = h, .data_len = 32 };
+		struct md_signing_info si = {.version = 2,
+					     .container_index = (uint8_t)i,
+					     .key_spec = specs[i],
+					     .data = h,
+					     .data_len = 32};
 
 		CU_ASSERT_EQUAL_FATAL(md_create_container(f.card, (uint8_t)i, MD_CREATE_KEY_GEN,
 							  specs[i], 0, NULL, 0),
@@ -641,8 +652,8 @@ test_ec(void)
 static void
 test_ecdh(void)
 {
-	static const uint32_t specs[] = { MD_AT_ECDHE_P256, MD_AT_ECDHE_P384, MD_AT_ECDHE_P521 };
-	static const char *const names[] = { "P-256", "P-384", "P-521" };
+	static const uint32_t specs[] = {MD_AT_ECDHE_P256, MD_AT_ECDHE_P384, MD_AT_ECDHE_P521};
+	static const char *const names[] = {"P-256", "P-384", "P-521"};
 	struct fx f;
 	size_t i;
 
@@ -654,9 +665,9 @@ test_ecdh(void)
 		uint8_t *blob = NULL, secret[80], *dk_out;
 		size_t bl = 0, sl = sizeof(secret), j;
 		EVP_PKEY_CTX *c;
-		struct md_dh_agreement_info ai = { .version = 2, .container_index = (uint8_t)i };
-		struct md_derive_key dk = { .version = 2, .kdf = MD_KDF_TRUNCATE };
-		struct md_kdf_param hp = { MD_KDF_HASH_ALGORITHM, "SHA256", 6 };
+		struct md_dh_agreement_info ai = {.version = 2, .container_index = (uint8_t)i};
+		struct md_derive_key dk = {.version = 2, .kdf = MD_KDF_TRUNCATE};
+		struct md_kdf_param hp = {MD_KDF_HASH_ALGORITHM, "SHA256", 6};
 		uint8_t h[32];
 
 		CU_ASSERT_EQUAL_FATAL(md_create_container(f.card, (uint8_t)i, MD_CREATE_KEY_GEN,
@@ -691,7 +702,8 @@ test_ecdh(void)
 		free(dk.derived_key);
 		dk.kdf = "TLS_PRF";
 		CU_ASSERT_EQUAL(md_derive_key(f.card, &dk), MD_E_UNSUPPORTED_FEATURE);
-		CU_ASSERT_EQUAL(md_destroy_dh_agreement(f.card, ai.secret_agreement_index, 0), MD_OK);
+		CU_ASSERT_EQUAL(md_destroy_dh_agreement(f.card, ai.secret_agreement_index, 0),
+				MD_OK);
 		CU_ASSERT_EQUAL(md_destroy_dh_agreement(f.card, ai.secret_agreement_index, 0),
 				MD_E_INVALID_PARAMETER);
 		dk.kdf = MD_KDF_TRUNCATE;
@@ -703,8 +715,8 @@ test_ecdh(void)
 	}
 	/* v1 agreement structures are obsolete */
 	{
-		struct md_dh_agreement_info ai = { .version = 1, .public_key = (const uint8_t *)"x",
-						   .public_key_len = 1 };
+		struct md_dh_agreement_info ai = {
+			.version = 1, .public_key = (const uint8_t *)"x", .public_key_len = 1};
 
 		CU_ASSERT_EQUAL(md_construct_dh_agreement(f.card, &ai), MD_ERROR_REVISION_MISMATCH);
 	}
@@ -719,8 +731,11 @@ test_import(void)
 	struct mdp_key *k = NULL;
 	uint8_t *blob = NULL, h[32];
 	size_t bl = 0;
-	struct md_signing_info si = { .version = 2, .key_spec = MD_AT_KEYEXCHANGE,
-				      .hash_alg = MDP_CALG_SHA_256, .data = h, .data_len = 32 };
+	struct md_signing_info si = {.version = 2,
+				     .key_spec = MD_AT_KEYEXCHANGE,
+				     .hash_alg = MDP_CALG_SHA_256,
+				     .data = h,
+				     .data_len = 32};
 
 	sha256("import", 6, h);
 	fx_open(&f);
@@ -729,12 +744,12 @@ test_import(void)
 	CU_ASSERT_EQUAL_FATAL(blob_write(k, BLOB_FMT_CAPI_PRIVATE, MDP_AT_KEYEXCHANGE, &blob, &bl),
 			      MDP_OK);
 	/* a key exchange blob for a signature key is the wrong type */
-	CU_ASSERT_EQUAL(md_create_container(f.card, 0, MD_CREATE_KEY_IMPORT, MD_AT_SIGNATURE, 0,
-					    blob, bl),
-			MD_E_INVALID_PARAMETER);
-	CU_ASSERT_EQUAL(md_create_container(f.card, 0, MD_CREATE_KEY_IMPORT, MD_AT_ECDSA_P256, 0,
-					    blob, bl),
-			MD_E_INVALID_PARAMETER);
+	CU_ASSERT_EQUAL(
+		md_create_container(f.card, 0, MD_CREATE_KEY_IMPORT, MD_AT_SIGNATURE, 0, blob, bl),
+		MD_E_INVALID_PARAMETER);
+	CU_ASSERT_EQUAL(
+		md_create_container(f.card, 0, MD_CREATE_KEY_IMPORT, MD_AT_ECDSA_P256, 0, blob, bl),
+		MD_E_INVALID_PARAMETER);
 	CU_ASSERT_EQUAL(md_create_container(f.card, 0, MD_CREATE_KEY_IMPORT, MD_AT_KEYEXCHANGE, 0,
 					    blob, bl - 1),
 			MD_E_INVALID_PARAMETER);
@@ -753,15 +768,14 @@ test_import(void)
 
 	/* EC import */
 	CU_ASSERT_EQUAL_FATAL(mdp_key_from_pkey(ec, MD_AT_ECDSA_P256, &k), MDP_OK);
-	CU_ASSERT_EQUAL_FATAL(blob_write(k, BLOB_FMT_CNG_ECC_PRIVATE, MDP_AT_ECDSA_P256, &blob,
-					 &bl),
-			      MDP_OK);
-	CU_ASSERT_EQUAL(md_create_container(f.card, 1, MD_CREATE_KEY_IMPORT, MD_AT_ECDHE_P256, 0,
-					    blob, bl),
-			MD_E_INVALID_PARAMETER);
-	CU_ASSERT_EQUAL(md_create_container(f.card, 1, MD_CREATE_KEY_IMPORT, MD_AT_ECDSA_P256, 0,
-					    blob, bl),
-			MD_OK);
+	CU_ASSERT_EQUAL_FATAL(
+		blob_write(k, BLOB_FMT_CNG_ECC_PRIVATE, MDP_AT_ECDSA_P256, &blob, &bl), MDP_OK);
+	CU_ASSERT_EQUAL(
+		md_create_container(f.card, 1, MD_CREATE_KEY_IMPORT, MD_AT_ECDHE_P256, 0, blob, bl),
+		MD_E_INVALID_PARAMETER);
+	CU_ASSERT_EQUAL(
+		md_create_container(f.card, 1, MD_CREATE_KEY_IMPORT, MD_AT_ECDSA_P256, 0, blob, bl),
+		MD_OK);
 	mdp_secure_free(blob, bl);
 	mdp_key_free(k);
 	si.container_index = 1;
@@ -779,39 +793,42 @@ static void
 test_rules(void)
 {
 	struct fx f;
-	struct md_container_info ci = { 0 };
-	struct md_key_sizes ks = { 0 };
-	uint8_t h[32] = { 0 };
-	struct md_signing_info si = { .version = 2, .key_spec = MD_AT_KEYEXCHANGE,
-				      .hash_alg = MDP_CALG_SHA_256, .data = h, .data_len = 32 };
+	struct md_container_info ci = {0};
+	struct md_key_sizes ks = {0};
+	uint8_t h[32] = {0};
+	struct md_signing_info si = {.version = 2,
+				     .key_spec = MD_AT_KEYEXCHANGE,
+				     .hash_alg = MDP_CALG_SHA_256,
+				     .data = h,
+				     .data_len = 32};
 	EVP_PKEY *a, *b;
 
 	fx_open(&f);
-	CU_ASSERT_EQUAL(md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_ECDSA_P256, 256,
-					    NULL, 0),
-			MD_E_INVALID_PARAMETER);
+	CU_ASSERT_EQUAL(
+		md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_ECDSA_P256, 256, NULL, 0),
+		MD_E_INVALID_PARAMETER);
 	CU_ASSERT_EQUAL(md_create_container(f.card, 0, MD_CREATE_KEY_GEN, 9, 2048, NULL, 0),
 			MD_E_INVALID_PARAMETER);
 	CU_ASSERT_EQUAL(md_create_container(f.card, 0, MD_CREATE_KEY_GEN, 0, 2048, NULL, 0),
 			MD_E_INVALID_PARAMETER);
 	CU_ASSERT_EQUAL(md_create_container(f.card, 0, 3, MD_AT_KEYEXCHANGE, 2048, NULL, 0),
 			MD_E_INVALID_PARAMETER);
-	CU_ASSERT_EQUAL(md_create_container(f.card, 0, MD_CREATE_KEY_IMPORT, MD_AT_KEYEXCHANGE, 0,
-					    NULL, 0),
-			MD_E_INVALID_PARAMETER);
+	CU_ASSERT_EQUAL(
+		md_create_container(f.card, 0, MD_CREATE_KEY_IMPORT, MD_AT_KEYEXCHANGE, 0, NULL, 0),
+		MD_E_INVALID_PARAMETER);
 	CU_ASSERT_EQUAL(md_create_container_ex(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE,
 					       2048, NULL, 0, MD_ROLE_ADMIN),
 			MD_W_SECURITY_VIOLATION);
 	CU_ASSERT_EQUAL(md_create_container_ex(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE,
 					       2048, NULL, 0, 3),
 			MD_E_INVALID_PARAMETER);
-	CU_ASSERT_EQUAL(md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE, 1536,
-					    NULL, 0),
-			MD_E_INVALID_PARAMETER);
+	CU_ASSERT_EQUAL(
+		md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE, 1536, NULL, 0),
+		MD_E_INVALID_PARAMETER);
 	/* without the PIN the card refuses key generation */
-	CU_ASSERT_EQUAL(md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE, 1024,
-					    NULL, 0),
-			MD_W_SECURITY_VIOLATION);
+	CU_ASSERT_EQUAL(
+		md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE, 1024, NULL, 0),
+		MD_W_SECURITY_VIOLATION);
 	CU_ASSERT_EQUAL(md_get_container_info(f.card, 0, 0, &ci), MD_E_NO_KEY_CONTAINER);
 	CU_ASSERT_EQUAL(md_get_container_info(f.card, 0, 1, &ci), MD_E_INVALID_PARAMETER);
 	ci.version = 2;
@@ -832,13 +849,13 @@ test_rules(void)
 
 	login(&f);
 	/* CardCreateContainer overwrites an existing index */
-	CU_ASSERT_EQUAL_FATAL(md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE,
-						  1024, NULL, 0),
-			      MD_OK);
+	CU_ASSERT_EQUAL_FATAL(
+		md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE, 1024, NULL, 0),
+		MD_OK);
 	a = container_key(&f, 0, MD_AT_KEYEXCHANGE);
-	CU_ASSERT_EQUAL_FATAL(md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE,
-						  1024, NULL, 0),
-			      MD_OK);
+	CU_ASSERT_EQUAL_FATAL(
+		md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE, 1024, NULL, 0),
+		MD_OK);
 	b = container_key(&f, 0, MD_AT_KEYEXCHANGE);
 	CU_ASSERT_NOT_EQUAL(EVP_PKEY_eq(a, b), 1);
 	EVP_PKEY_free(a);
@@ -884,8 +901,8 @@ test_properties(void)
 	uint8_t buf[128];
 	uint32_t v = 0;
 	size_t n = 0;
-	struct md_free_space fs = { 0 };
-	struct md_capabilities caps = { 0 };
+	struct md_free_space fs = {0};
+	struct md_capabilities caps = {0};
 
 	fx_open(&f);
 	CU_ASSERT_EQUAL(md_query_capabilities(f.card, &caps), MD_OK);
@@ -908,9 +925,9 @@ test_properties(void)
 	CU_ASSERT_EQUAL(md_get_property(f.card, MD_CP_KEY_IMPORT_SUPPORT, &v, sizeof(v), &n, 0),
 			MD_OK);
 	CU_ASSERT_EQUAL(v, MD_KEY_IMPORT_PLAIN_TEXT);
-	CU_ASSERT_EQUAL(md_get_property(f.card, MD_CP_SUPPORTS_WIN_X509_ENROLLMENT, &v, sizeof(v),
-					&n, 0),
-			MD_OK);
+	CU_ASSERT_EQUAL(
+		md_get_property(f.card, MD_CP_SUPPORTS_WIN_X509_ENROLLMENT, &v, sizeof(v), &n, 0),
+		MD_OK);
 	CU_ASSERT_EQUAL(md_get_property(f.card, MD_CP_CARD_PIN_STRENGTH_VERIFY, &v, sizeof(v), &n,
 					MD_ROLE_USER),
 			MD_OK);
@@ -934,16 +951,16 @@ test_properties(void)
 	CU_ASSERT_EQUAL(md_set_property(f.card, MD_CP_CARD_READ_ONLY, &v, sizeof(v), 0),
 			MD_E_UNSUPPORTED_FEATURE);
 	/* container properties */
-	CU_ASSERT_EQUAL(md_get_container_property(f.card, 0, MD_CCP_PIN_IDENTIFIER, &v, sizeof(v),
-						  &n, 0),
-			MD_E_NO_KEY_CONTAINER);
+	CU_ASSERT_EQUAL(
+		md_get_container_property(f.card, 0, MD_CCP_PIN_IDENTIFIER, &v, sizeof(v), &n, 0),
+		MD_E_NO_KEY_CONTAINER);
 	login(&f);
-	CU_ASSERT_EQUAL_FATAL(md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_ECDSA_P256, 0,
-						  NULL, 0),
-			      MD_OK);
-	CU_ASSERT_EQUAL(md_get_container_property(f.card, 0, MD_CCP_PIN_IDENTIFIER, &v, sizeof(v),
-						  &n, 0),
-			MD_OK);
+	CU_ASSERT_EQUAL_FATAL(
+		md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_ECDSA_P256, 0, NULL, 0),
+		MD_OK);
+	CU_ASSERT_EQUAL(
+		md_get_container_property(f.card, 0, MD_CCP_PIN_IDENTIFIER, &v, sizeof(v), &n, 0),
+		MD_OK);
 	CU_ASSERT_EQUAL(v, MD_ROLE_USER);
 	{
 		struct md_container_info ci;
@@ -954,13 +971,13 @@ test_properties(void)
 		CU_ASSERT(ci.sig_public_key && ci.sig_public_key_len == 8 + 64);
 		md_container_info_clear(&ci);
 	}
-	CU_ASSERT_EQUAL(md_set_container_property(f.card, 0, MD_CCP_PIN_IDENTIFIER, &v, sizeof(v),
-						  0),
-			MD_OK);
+	CU_ASSERT_EQUAL(
+		md_set_container_property(f.card, 0, MD_CCP_PIN_IDENTIFIER, &v, sizeof(v), 0),
+		MD_OK);
 	v = 3;
-	CU_ASSERT_EQUAL(md_set_container_property(f.card, 0, MD_CCP_PIN_IDENTIFIER, &v, sizeof(v),
-						  0),
-			MD_E_INVALID_PARAMETER);
+	CU_ASSERT_EQUAL(
+		md_set_container_property(f.card, 0, MD_CCP_PIN_IDENTIFIER, &v, sizeof(v), 0),
+		MD_E_INVALID_PARAMETER);
 	fx_close(&f);
 }
 
@@ -969,16 +986,16 @@ static void
 test_reset(void)
 {
 	struct fx f;
-	uint8_t h[32] = { 1 };
-	struct md_signing_info si = { .version = 2, .key_spec = MD_AT_ECDSA_P256, .data = h,
-				      .data_len = 32 };
+	uint8_t h[32] = {1};
+	struct md_signing_info si = {
+		.version = 2, .key_spec = MD_AT_ECDSA_P256, .data = h, .data_len = 32};
 	unsigned long before;
 
 	fx_open(&f);
 	login(&f);
-	CU_ASSERT_EQUAL_FATAL(md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_ECDSA_P256, 0,
-						  NULL, 0),
-			      MD_OK);
+	CU_ASSERT_EQUAL_FATAL(
+		md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_ECDSA_P256, 0, NULL, 0),
+		MD_OK);
 	CU_ASSERT_EQUAL(md_sign_data(f.card, &si), MD_OK);
 	free(si.signature);
 	/* APDU budget: a signature is MSE + PSO, the next one on the same key only PSO */
@@ -1002,17 +1019,18 @@ test_reset(void)
 	fx_close(&f);
 }
 
-/* The ECDH secret of container idx with peer, through TRUNCATE (little-endian), compared with OpenSSL. */
+/* The ECDH secret of container idx with peer, through TRUNCATE (little-endian), compared with
+ * OpenSSL. */
 static bool
 ecdh_matches(struct fx *f, uint8_t idx, uint32_t spec, EVP_PKEY *mine)
 {
-	static const char *const names[] = { "P-256", "P-384", "P-521" };
+	static const char *const names[] = {"P-256", "P-384", "P-521"};
 	EVP_PKEY *peer = EVP_EC_gen(names[(spec - MD_AT_ECDHE_P256) % 3]);
 	struct mdp_key *pk = NULL;
 	uint8_t *blob = NULL, secret[80];
 	size_t bl = 0, sl = sizeof(secret), j;
-	struct md_dh_agreement_info ai = { .version = 2, .container_index = idx };
-	struct md_derive_key dk = { .version = 2, .kdf = MD_KDF_TRUNCATE };
+	struct md_dh_agreement_info ai = {.version = 2, .container_index = idx};
+	struct md_derive_key dk = {.version = 2, .kdf = MD_KDF_TRUNCATE};
 	EVP_PKEY_CTX *c = NULL;
 	bool ok = false;
 
@@ -1051,11 +1069,11 @@ out:
 static void
 test_import_every_spec(void)
 {
-	static const char *const curves[] = { "P-256", "P-384", "P-521" };
+	static const char *const curves[] = {"P-256", "P-384", "P-521"};
 	struct fx f;
 	uint32_t spec;
 	uint8_t h[32];
-	struct md_container_info ci = { .version = 1 };
+	struct md_container_info ci = {.version = 1};
 
 	sha256("every spec", 10, h);
 	fx_open(&f);
@@ -1073,13 +1091,14 @@ test_import_every_spec(void)
 		CU_ASSERT_PTR_NOT_NULL_FATAL(key);
 		CU_ASSERT_EQUAL_FATAL(mdp_key_from_pkey(key, (enum mdp_key_spec)spec, &k), MDP_OK);
 		CU_ASSERT_EQUAL_FATAL(blob_write(k,
-						 MDP_KEY_SPEC_IS_RSA(spec) ? BLOB_FMT_CAPI_PRIVATE
-									   : BLOB_FMT_CNG_ECC_PRIVATE,
+						 MDP_KEY_SPEC_IS_RSA(spec)
+							 ? BLOB_FMT_CAPI_PRIVATE
+							 : BLOB_FMT_CNG_ECC_PRIVATE,
 						 (enum mdp_key_spec)spec, &blob, &bl),
 				      MDP_OK);
-		CU_ASSERT_EQUAL(md_create_container(f.card, idx, MD_CREATE_KEY_IMPORT, spec, 0, blob,
-						    bl),
-				MD_OK);
+		CU_ASSERT_EQUAL(
+			md_create_container(f.card, idx, MD_CREATE_KEY_IMPORT, spec, 0, blob, bl),
+			MD_OK);
 		mdp_secure_free(blob, bl);
 		blob = NULL;
 		pub = container_key(&f, idx, spec);
@@ -1087,36 +1106,38 @@ test_import_every_spec(void)
 		if (MDP_KEY_SPEC_IS_ECDH(spec)) {
 			CU_ASSERT_TRUE(ecdh_matches(&f, idx, spec, pub));
 		} else {
-			struct md_signing_info si = { .version = 2, .container_index = idx,
-						      .key_spec = spec, .data = h, .data_len = 32,
-						      .hash_alg = MDP_KEY_SPEC_IS_RSA(spec)
-									  ? MDP_CALG_SHA_256
-									  : 0 };
+			struct md_signing_info si = {
+				.version = 2,
+				.container_index = idx,
+				.key_spec = spec,
+				.data = h,
+				.data_len = 32,
+				.hash_alg = MDP_KEY_SPEC_IS_RSA(spec) ? MDP_CALG_SHA_256 : 0};
 
 			CU_ASSERT_EQUAL(md_sign_data(f.card, &si), MD_OK);
-			CU_ASSERT_TRUE(MDP_KEY_SPEC_IS_RSA(spec)
-					       ? verify_rsa(key, RSA_PKCS1_PADDING, EVP_sha256(), 0, h,
-							    32, si.signature, si.signature_len)
-					       : verify_ecdsa(key, h, 32, si.signature,
-							      si.signature_len));
+			CU_ASSERT_TRUE(
+				MDP_KEY_SPEC_IS_RSA(spec)
+					? verify_rsa(key, RSA_PKCS1_PADDING, EVP_sha256(), 0, h, 32,
+						     si.signature, si.signature_len)
+					: verify_ecdsa(key, h, 32, si.signature, si.signature_len));
 			free(si.signature);
 		}
 		/* the public half, PKCS#8 and SPKI are not import formats */
 		CU_ASSERT_EQUAL_FATAL(blob_write(k,
-						 MDP_KEY_SPEC_IS_RSA(spec) ? BLOB_FMT_CAPI_PUBLIC
-									   : BLOB_FMT_CNG_ECC_PUBLIC,
+						 MDP_KEY_SPEC_IS_RSA(spec)
+							 ? BLOB_FMT_CAPI_PUBLIC
+							 : BLOB_FMT_CNG_ECC_PUBLIC,
 						 (enum mdp_key_spec)spec, &blob, &bl),
 				      MDP_OK);
-		CU_ASSERT_EQUAL(md_create_container(f.card, 40, MD_CREATE_KEY_IMPORT, spec, 0, blob,
-						    bl),
-				MD_E_INVALID_PARAMETER);
+		CU_ASSERT_EQUAL(
+			md_create_container(f.card, 40, MD_CREATE_KEY_IMPORT, spec, 0, blob, bl),
+			MD_E_INVALID_PARAMETER);
 		free(blob);
-		CU_ASSERT_EQUAL_FATAL(blob_write(k, BLOB_FMT_PKCS8, (enum mdp_key_spec)spec, &blob,
-						 &bl),
-				      MDP_OK);
-		CU_ASSERT_EQUAL(md_create_container(f.card, 40, MD_CREATE_KEY_IMPORT, spec, 0, blob,
-						    bl),
-				MD_E_INVALID_PARAMETER);
+		CU_ASSERT_EQUAL_FATAL(
+			blob_write(k, BLOB_FMT_PKCS8, (enum mdp_key_spec)spec, &blob, &bl), MDP_OK);
+		CU_ASSERT_EQUAL(
+			md_create_container(f.card, 40, MD_CREATE_KEY_IMPORT, spec, 0, blob, bl),
+			MD_E_INVALID_PARAMETER);
 		mdp_secure_free(blob, bl);
 		if (MDP_KEY_SPEC_IS_RSA(spec)) {
 			/* a CNG RSA private blob is not the CAPI form the spec names */
@@ -1151,9 +1172,8 @@ test_import_every_spec(void)
 		size_t bl = 0;
 
 		CU_ASSERT_EQUAL_FATAL(mdp_key_from_pkey(odd, MDP_AT_SIGNATURE, &k), MDP_OK);
-		CU_ASSERT_EQUAL_FATAL(blob_write(k, BLOB_FMT_CAPI_PRIVATE, MDP_AT_SIGNATURE, &blob,
-						 &bl),
-				      MDP_OK);
+		CU_ASSERT_EQUAL_FATAL(
+			blob_write(k, BLOB_FMT_CAPI_PRIVATE, MDP_AT_SIGNATURE, &blob, &bl), MDP_OK);
 		CU_ASSERT_EQUAL(md_create_container(f.card, 40, MD_CREATE_KEY_IMPORT,
 						    MD_AT_SIGNATURE, 0, blob, bl),
 				MD_E_INVALID_PARAMETER);
@@ -1171,15 +1191,15 @@ static void
 test_more_rules(void)
 {
 	struct fx f;
-	struct md_capabilities caps = { .version = 2 };
-	struct md_free_space fs = { .version = 2 };
-	struct md_key_sizes ks = { .version = 2 };
-	struct md_file_info fi = { .version = 2 };
-	struct md_derive_key dk = { .version = 3, .kdf = MD_KDF_TRUNCATE };
-	struct md_dh_agreement_info ai = { .version = 2, .flags = 1,
-					   .public_key = (const uint8_t *)"x", .public_key_len = 1 };
-	struct md_pin_info pi = { .version = 7 };
-	struct md_container_info ci = { .version = 1 };
+	struct md_capabilities caps = {.version = 2};
+	struct md_free_space fs = {.version = 2};
+	struct md_key_sizes ks = {.version = 2};
+	struct md_file_info fi = {.version = 2};
+	struct md_derive_key dk = {.version = 3, .kdf = MD_KDF_TRUNCATE};
+	struct md_dh_agreement_info ai = {
+		.version = 2, .flags = 1, .public_key = (const uint8_t *)"x", .public_key_len = 1};
+	struct md_pin_info pi = {.version = 7};
+	struct md_container_info ci = {.version = 1};
 	uint8_t *ch = NULL, buf[64];
 	char *names = (char *)buf; /* must come back NULL on failure */
 	size_t n = 0;
@@ -1194,9 +1214,9 @@ test_more_rules(void)
 			MD_ERROR_REVISION_MISMATCH);
 	CU_ASSERT_EQUAL(md_get_file_info(f.card, NULL, "cardid", &fi), MD_ERROR_REVISION_MISMATCH);
 	CU_ASSERT_EQUAL(md_derive_key(f.card, &dk), MD_ERROR_REVISION_MISMATCH);
-	CU_ASSERT_EQUAL(md_get_property(f.card, MD_CP_CARD_PIN_INFO, &pi, sizeof(pi), &n,
-					MD_ROLE_USER),
-			MD_ERROR_REVISION_MISMATCH);
+	CU_ASSERT_EQUAL(
+		md_get_property(f.card, MD_CP_CARD_PIN_INFO, &pi, sizeof(pi), &n, MD_ROLE_USER),
+		MD_ERROR_REVISION_MISMATCH);
 	/* version 0 counts as 1 */
 	caps.version = 0;
 	CU_ASSERT_EQUAL(md_query_capabilities(f.card, &caps), MD_OK);
@@ -1218,12 +1238,12 @@ test_more_rules(void)
 	CU_ASSERT_EQUAL(md_destroy_dh_agreement(f.card, 0, 1), MD_E_INVALID_PARAMETER);
 	CU_ASSERT_EQUAL(md_set_property(f.card, MD_CP_PARENT_WINDOW, &v, sizeof(v), 1),
 			MD_E_INVALID_PARAMETER);
-	CU_ASSERT_EQUAL(md_get_container_property(f.card, 0, MD_CCP_PIN_IDENTIFIER, &v, sizeof(v),
-						  &n, 1),
-			MD_E_INVALID_PARAMETER);
-	CU_ASSERT_EQUAL(md_set_container_property(f.card, 0, MD_CCP_PIN_IDENTIFIER, &v, sizeof(v),
-						  1),
-			MD_E_INVALID_PARAMETER);
+	CU_ASSERT_EQUAL(
+		md_get_container_property(f.card, 0, MD_CCP_PIN_IDENTIFIER, &v, sizeof(v), &n, 1),
+		MD_E_INVALID_PARAMETER);
+	CU_ASSERT_EQUAL(
+		md_set_container_property(f.card, 0, MD_CCP_PIN_IDENTIFIER, &v, sizeof(v), 1),
+		MD_E_INVALID_PARAMETER);
 	/* CardDeleteContainer on an index past the card's range succeeds as well (v7) */
 	CU_ASSERT_EQUAL(md_delete_container(f.card, 255, 0), MD_OK);
 	CU_ASSERT_EQUAL(md_get_container_info(f.card, 255, 0, &ci), MD_E_NO_KEY_CONTAINER);
@@ -1235,9 +1255,9 @@ test_more_rules(void)
 	CU_ASSERT_EQUAL(md_get_property(f.card, MD_CP_CARD_PIN_STRENGTH_UNBLOCK, &v, sizeof(v), &n,
 					MD_ROLE_USER),
 			MD_OK);
-	CU_ASSERT_EQUAL(md_get_property(f.card, MD_CP_CARD_PIN_STRENGTH_VERIFY, &v, sizeof(v), &n,
-					4),
-			MD_E_INVALID_PARAMETER);
+	CU_ASSERT_EQUAL(
+		md_get_property(f.card, MD_CP_CARD_PIN_STRENGTH_VERIFY, &v, sizeof(v), &n, 4),
+		MD_E_INVALID_PARAMETER);
 	CU_ASSERT_EQUAL(md_get_property(f.card, MD_CP_ENUM_ALGORITHMS, buf, sizeof(buf), &n, 0),
 			MD_E_UNSUPPORTED_FEATURE);
 	CU_ASSERT_EQUAL(md_get_property(f.card, MD_CP_CARD_KEYSIZES, buf, sizeof(buf), &n, 0),
@@ -1252,12 +1272,12 @@ test_more_rules(void)
 
 	/* CardCreateContainer overwrites an index holding a key of another kind */
 	login(&f);
-	CU_ASSERT_EQUAL_FATAL(md_create_container(f.card, 3, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE,
-						  1024, NULL, 0),
-			      MD_OK);
-	CU_ASSERT_EQUAL_FATAL(md_create_container(f.card, 3, MD_CREATE_KEY_GEN, MD_AT_ECDSA_P384, 0,
-						  NULL, 0),
-			      MD_OK);
+	CU_ASSERT_EQUAL_FATAL(
+		md_create_container(f.card, 3, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE, 1024, NULL, 0),
+		MD_OK);
+	CU_ASSERT_EQUAL_FATAL(
+		md_create_container(f.card, 3, MD_CREATE_KEY_GEN, MD_AT_ECDSA_P384, 0, NULL, 0),
+		MD_OK);
 	a = container_key(&f, 3, MD_AT_ECDSA_P384); /* checks the exchange slot is empty now */
 	EVP_PKEY_free(a);
 	CU_ASSERT_EQUAL(md_get_container_property(f.card, 3, MD_CCP_ASSOCIATED_ECDH_KEY, &v,
@@ -1270,7 +1290,7 @@ test_more_rules(void)
 static void
 test_versions(void)
 {
-	struct vcard_init_params ip = { .pin = "1234", .admin_key = admin_key };
+	struct vcard_init_params ip = {.pin = "1234", .admin_key = admin_key};
 	struct mdp_transport *t = NULL;
 	struct md_card *card = NULL;
 	uint32_t v = 0;
@@ -1279,10 +1299,10 @@ test_versions(void)
 	EVP_PKEY *pk;
 	EVP_PKEY_CTX *c;
 	struct fx f;
-	struct md_dh_agreement_info ai = { .version = 2, .public_key = (const uint8_t *)"x",
-					   .public_key_len = 1 };
-	struct md_rsa_decrypt_info di = { .version = 1, .key_spec = MD_AT_KEYEXCHANGE,
-					  .padding_type = MD_PADDING_PKCS1 };
+	struct md_dh_agreement_info ai = {
+		.version = 2, .public_key = (const uint8_t *)"x", .public_key_len = 1};
+	struct md_rsa_decrypt_info di = {
+		.version = 1, .key_spec = MD_AT_KEYEXCHANGE, .padding_type = MD_PADDING_PKCS1};
 
 	CU_ASSERT_EQUAL_FATAL(mdp_transport_embedded_new(NULL, &ip, &t), MDP_OK);
 	CU_ASSERT_EQUAL(md_card_acquire(NULL, t, 3, 0, &card), MD_ERROR_REVISION_MISMATCH);
@@ -1302,9 +1322,9 @@ test_versions(void)
 	f.t = t;
 	f.card = card;
 	login(&f);
-	CU_ASSERT_EQUAL_FATAL(md_create_container(card, 0, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE,
-						  1024, NULL, 0),
-			      MD_OK);
+	CU_ASSERT_EQUAL_FATAL(
+		md_create_container(card, 0, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE, 1024, NULL, 0),
+		MD_OK);
 	pk = container_key(&f, 0, MD_AT_KEYEXCHANGE);
 	c = EVP_PKEY_CTX_new(pk, NULL);
 	CU_ASSERT(EVP_PKEY_encrypt_init(c) == 1 &&
@@ -1346,26 +1366,31 @@ txn_card_fn(void *ctx, const uint8_t *apdu, size_t len, uint8_t *resp, size_t *r
 static void
 test_transactions(void)
 {
-	struct vcard_init_params ip = { .pin = "1234", .admin_key = admin_key, .serial = serial,
-					.serial_len = sizeof(serial) };
-	struct mock_stats st = { 0 };
-	struct txn_card c = { .st = &st };
-	struct fx f = { 0 };
-	uint8_t h[32] = { 7 }, *p = NULL;
+	struct vcard_init_params ip = {.pin = "1234",
+				       .admin_key = admin_key,
+				       .serial = serial,
+				       .serial_len = sizeof(serial)};
+	struct mock_stats st = {0};
+	struct txn_card c = {.st = &st};
+	struct fx f = {0};
+	uint8_t h[32] = {7}, *p = NULL;
 	size_t n = 0;
 	unsigned before;
-	struct md_signing_info si = { .version = 2, .key_spec = MD_AT_KEYEXCHANGE,
-				      .hash_alg = MDP_CALG_SHA_256, .data = h, .data_len = 32 };
-	struct md_container_info ci = { .version = 1 };
+	struct md_signing_info si = {.version = 2,
+				     .key_spec = MD_AT_KEYEXCHANGE,
+				     .hash_alg = MDP_CALG_SHA_256,
+				     .data = h,
+				     .data_len = 32};
+	struct md_container_info ci = {.version = 1};
 
 	CU_ASSERT_EQUAL_FATAL(vcard_open(NULL, &ip, &c.vc), MDP_OK);
 	CU_ASSERT_EQUAL_FATAL(mock_transport_new(txn_card_fn, &c, &st, &f.t), MDP_OK);
 	CU_ASSERT_EQUAL_FATAL(md_card_acquire(NULL, f.t, 7, 0, &f.card), MD_OK);
 	before = st.begins;
 	login(&f);
-	CU_ASSERT_EQUAL_FATAL(md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE,
-						  1024, NULL, 0),
-			      MD_OK);
+	CU_ASSERT_EQUAL_FATAL(
+		md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE, 1024, NULL, 0),
+		MD_OK);
 	CU_ASSERT_EQUAL(md_get_container_info(f.card, 0, 0, &ci), MD_OK);
 	md_container_info_clear(&ci);
 	CU_ASSERT_EQUAL(md_sign_data(f.card, &si), MD_OK);
@@ -1388,25 +1413,25 @@ test_transactions(void)
 }
 
 static CU_TestInfo tests[] = {
-	{ "files and certificates", test_files },
-	{ "PINs, admin challenge/response, unblock", test_pins },
-	{ "RSA 1024/2048 sign and decrypt", test_rsa },
-	{ "RSA 3072/4096", test_rsa_large },
-	{ "ECDSA P-256/384/521", test_ec },
-	{ "ECDH P-256/384/521", test_ecdh },
-	{ "key import", test_import },
-	{ "spec rules", test_rules },
-	{ "properties", test_properties },
-	{ "reset and removal", test_reset },
-	{ "key import for every key spec, refused types", test_import_every_spec },
-	{ "structure versions, flags, properties", test_more_rules },
-	{ "CARD_DATA version negotiation", test_versions },
-	{ "a transaction around every call", test_transactions },
+	{"files and certificates", test_files},
+	{"PINs, admin challenge/response, unblock", test_pins},
+	{"RSA 1024/2048 sign and decrypt", test_rsa},
+	{"RSA 3072/4096", test_rsa_large},
+	{"ECDSA P-256/384/521", test_ec},
+	{"ECDH P-256/384/521", test_ecdh},
+	{"key import", test_import},
+	{"spec rules", test_rules},
+	{"properties", test_properties},
+	{"reset and removal", test_reset},
+	{"key import for every key spec, refused types", test_import_every_spec},
+	{"structure versions, flags, properties", test_more_rules},
+	{"CARD_DATA version negotiation", test_versions},
+	{"a transaction around every call", test_transactions},
 	CU_TEST_INFO_NULL,
 };
 
 static CU_SuiteInfo suites[] = {
-	{ "gids", NULL, NULL, NULL, NULL, tests },
+	{"gids", NULL, NULL, NULL, NULL, tests},
 	CU_SUITE_INFO_NULL,
 };
 

@@ -19,17 +19,17 @@
  * RESPONSE) the module must not write anything in that operation.
  */
 enum hostile {
-	H_EMPTY_OK,        /* 90 00, no data */
-	H_ONE_BYTE,        /* 1 byte + 90 00 */
-	H_SHORT_SW,        /* a single byte: no status word */
-	H_LONG_TLV,        /* a TLV announcing far more than it carries */
-	H_WRONG_TAG,       /* well-formed TLV of another tag */
-	H_ENDLESS_61,      /* 61 00 forever */
-	H_OVERSIZED,       /* more bytes than the reader buffer */
-	H_RANDOM,          /* random bytes + 90 00 */
-	H_NESTED_BAD,      /* right outer tag, broken inside */
-	H_ERROR_SW,        /* 6F 00 */
-	H_BAD_MASTERFILE,  /* masterfile-shaped garbage: version 1, odd size */
+	H_EMPTY_OK,	  /* 90 00, no data */
+	H_ONE_BYTE,	  /* 1 byte + 90 00 */
+	H_SHORT_SW,	  /* a single byte: no status word */
+	H_LONG_TLV,	  /* a TLV announcing far more than it carries */
+	H_WRONG_TAG,	  /* well-formed TLV of another tag */
+	H_ENDLESS_61,	  /* 61 00 forever */
+	H_OVERSIZED,	  /* more bytes than the reader buffer */
+	H_RANDOM,	  /* random bytes + 90 00 */
+	H_NESTED_BAD,	  /* right outer tag, broken inside */
+	H_ERROR_SW,	  /* 6F 00 */
+	H_BAD_MASTERFILE, /* masterfile-shaped garbage: version 1, odd size */
 	H__COUNT
 };
 
@@ -188,7 +188,7 @@ test_hostile(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(rsa);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(peer);
 	for (mode = 0; mode < H__COUNT; mode++) {
-		struct script s = { .mode = (enum hostile)mode, .rng = 1 };
+		struct script s = {.mode = (enum hostile)mode, .rng = 1};
 		struct mdp_transport *t = NULL;
 		struct md_card *card = NULL;
 		enum md_rv rv;
@@ -230,13 +230,13 @@ test_foreign(void)
 }
 
 static CU_TestInfo tests[] = {
-	{ "every operation against every bad answer", test_hostile },
-	{ "foreign card refused", test_foreign },
+	{"every operation against every bad answer", test_hostile},
+	{"foreign card refused", test_foreign},
 	CU_TEST_INFO_NULL,
 };
 
 static CU_SuiteInfo suites[] = {
-	{ "hostile card", NULL, NULL, NULL, NULL, tests },
+	{"hostile card", NULL, NULL, NULL, NULL, tests},
 	CU_SUITE_INFO_NULL,
 };
 

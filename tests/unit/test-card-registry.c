@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Registry, plugin loading, version negotiation and the host-side argument rules of minidriver/card.h. */
+/* Registry, plugin loading, version negotiation and the host-side argument rules of
+ * minidriver/card.h. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -46,18 +47,18 @@ scripted(void *ctx, const uint8_t *apdu, size_t len, uint8_t *r, size_t *rlen)
 	return MDP_OK;
 }
 
-static const uint8_t atr[5] = { 0x3B, 0x80, 0x80, 0x01, 0x01 }; /* what the mock reports */
+static const uint8_t atr[5] = {0x3B, 0x80, 0x80, 0x01, 0x01}; /* what the mock reports */
 
 static void
 test_plugin(void)
 {
-	struct scard c = { .len = { 0, 16, 6, 0 } };
+	struct scard c = {.len = {0, 16, 6, 0}};
 	struct mdp_transport *t = NULL;
 	struct md_registry *reg = NULL;
 	struct md_card *card = NULL;
-	struct md_capabilities caps = { 0 };
-	struct md_signing_info si = { 0 };
-	uint8_t *data = NULL, hash[20] = { 0 };
+	struct md_capabilities caps = {0};
+	struct md_signing_info si = {0};
+	uint8_t *data = NULL, hash[20] = {0};
 	size_t n = 0;
 	char *names = NULL;
 
@@ -108,9 +109,9 @@ test_plugin_version(void)
 	CU_ASSERT_EQUAL(md_registry_add(reg, "future", atr, NULL, sizeof(atr), TEST_PLUGIN_V2),
 			MD_E_UNKNOWN_CARD);
 	CU_ASSERT_PTR_NOT_NULL(strstr(mdp_err_last(), "interface version 2"));
-	CU_ASSERT_EQUAL(md_registry_add(reg, "missing", atr, NULL, sizeof(atr),
-					"/nonexistent/plugin.so"),
-			MD_E_UNKNOWN_CARD);
+	CU_ASSERT_EQUAL(
+		md_registry_add(reg, "missing", atr, NULL, sizeof(atr), "/nonexistent/plugin.so"),
+		MD_E_UNKNOWN_CARD);
 	CU_ASSERT_EQUAL(md_registry_add(reg, "short", atr, NULL, 1, "gids"),
 			MD_E_INVALID_PARAMETER);
 	md_registry_free(reg);
@@ -122,7 +123,7 @@ test_config(void)
 	char text[512];
 	struct mdp_config *cfg = NULL;
 	struct md_registry *reg = NULL;
-	struct scard c = { 0 };
+	struct scard c = {0};
 	struct mdp_transport *t = NULL;
 	struct md_card *card = NULL;
 	static const char bad[] = "[card_module \"x\"]\natr = 3B:80\n";
@@ -178,7 +179,7 @@ test_config(void)
 static void
 test_acquire_args(void)
 {
-	struct scard c = { 0 };
+	struct scard c = {0};
 	struct mdp_transport *t = NULL;
 	struct md_card *card = NULL;
 
@@ -227,7 +228,7 @@ test_hash_tables(void)
 static void
 test_admin_response(void)
 {
-	uint8_t key[24], ch[40], *resp = NULL, back[48], iv[8] = { 0 };
+	uint8_t key[24], ch[40], *resp = NULL, back[48], iv[8] = {0};
 	size_t n = 0;
 	int l1 = 0, l2 = 0;
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
@@ -252,18 +253,18 @@ test_admin_response(void)
 }
 
 static CU_TestInfo tests[] = {
-	{ "plugin card module", test_plugin },
-	{ "plugin interface version", test_plugin_version },
-	{ "ATR bindings from the configuration", test_config },
-	{ "acquire arguments", test_acquire_args },
-	{ "result names", test_names },
-	{ "hash tables", test_hash_tables },
-	{ "admin response", test_admin_response },
+	{"plugin card module", test_plugin},
+	{"plugin interface version", test_plugin_version},
+	{"ATR bindings from the configuration", test_config},
+	{"acquire arguments", test_acquire_args},
+	{"result names", test_names},
+	{"hash tables", test_hash_tables},
+	{"admin response", test_admin_response},
 	CU_TEST_INFO_NULL,
 };
 
 static CU_SuiteInfo suites[] = {
-	{ "registry", NULL, NULL, NULL, NULL, tests },
+	{"registry", NULL, NULL, NULL, NULL, tests},
 	CU_SUITE_INFO_NULL,
 };
 

@@ -2,6 +2,7 @@
 /* Unit tests for src/common: errors, cursor, buffer, TLV, hex, config, log, secmem. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -39,7 +40,7 @@ test_error_names(void)
 static void
 test_cursor_reads(void)
 {
-	static const uint8_t d[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+	static const uint8_t d[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
 	struct mdp_cursor c, sub;
 
 	cur_init(&c, d, sizeof(d));
@@ -70,9 +71,9 @@ test_buf_writes(void)
 	struct mdp_buf b;
 	uint8_t *p;
 	size_t n;
-	static const uint8_t want[] = { 0xaa, 0x01, 0x02, 0x04, 0x03, 0x02, 0x01, 0x01, 0x02,
-					0x01, 0x02, 0x03, 0x04, 3, 2, 1, 0, 0 };
-	static const uint8_t rev[] = { 1, 2, 3 };
+	static const uint8_t want[] = {0xaa, 0x01, 0x02, 0x04, 0x03, 0x02, 0x01, 0x01, 0x02,
+				       0x01, 0x02, 0x03, 0x04, 3,    2,	   1,	 0,    0};
+	static const uint8_t rev[] = {1, 2, 3};
 	int i;
 
 	buf_init(&b);
@@ -101,7 +102,7 @@ test_buf_writes(void)
 static void
 test_cursor_skip(void)
 {
-	static const uint8_t d[] = { 1, 2, 3, 4 };
+	static const uint8_t d[] = {1, 2, 3, 4};
 	struct mdp_cursor c;
 
 	cur_init(&c, d, sizeof(d));
@@ -121,9 +122,9 @@ test_cursor_skip(void)
 static void
 test_buf_reserve_reverse(void)
 {
-	static const uint8_t want[] = { 0x81, 0x7f, 0x49, 0x5f, 0x7f, 0x21, 0x00, 0x7f,
-					0x81, 0x80, 0x82, 0x01, 0x00, 0x83, 0x01, 0x00, 0x00 };
-	uint8_t r[] = { 1, 2, 3, 4, 5 };
+	static const uint8_t want[] = {0x81, 0x7f, 0x49, 0x5f, 0x7f, 0x21, 0x00, 0x7f, 0x81,
+				       0x80, 0x82, 0x01, 0x00, 0x83, 0x01, 0x00, 0x00};
+	uint8_t r[] = {1, 2, 3, 4, 5};
 	struct mdp_buf b;
 	uint8_t *p;
 	size_t n;
@@ -231,6 +232,13 @@ test_hex(void)
 	CU_ASSERT_STRING_EQUAL(s, "0abcff");
 	free(s);
 	CU_ASSERT_EQUAL(mdp_hex_decode("abc", out, sizeof(out)), -1);
+	CU_ASSERT_EQUAL(mdp_hex_digit('0'), 0);
+	CU_ASSERT_EQUAL(mdp_hex_digit('9'), 9);
+	CU_ASSERT_EQUAL(mdp_hex_digit('a'), 10);
+	CU_ASSERT_EQUAL(mdp_hex_digit('F'), 15);
+	CU_ASSERT_EQUAL(mdp_hex_digit('g'), -1);
+	CU_ASSERT_EQUAL(mdp_hex_digit(':'), -1);
+	CU_ASSERT_EQUAL(mdp_hex_digit(0xC1), -1);
 	CU_ASSERT_EQUAL(mdp_hex_decode("zz", out, sizeof(out)), -1);
 	CU_ASSERT_EQUAL(mdp_hex_decode("0102030405", out, sizeof(out)), -1);
 }
@@ -249,8 +257,8 @@ test_config_parse(void)
 	struct mdp_config *cfg = NULL;
 	long v;
 	bool b;
-	static const char *const allowed[] = { "global.debug", "policy.rsa_min_bits",
-					       "policy.allow_import", "vcard.path", NULL };
+	static const char *const allowed[] = {"global.debug", "policy.rsa_min_bits",
+					      "policy.allow_import", "vcard.path", NULL};
 
 	CU_ASSERT_EQUAL_FATAL(mdp_config_parse(text, strlen(text), "t.conf", &cfg), MDP_OK);
 	CU_ASSERT_STRING_EQUAL(mdp_config_get(cfg, "global", NULL, "debug"), "3");
@@ -261,7 +269,8 @@ test_config_parse(void)
 	CU_ASSERT_EQUAL(mdp_config_get_long(cfg, "policy", NULL, "rsa_min_bits", 512, 1024, 0, &v),
 			MDP_ERR_CONFIG);
 	CU_ASSERT_PTR_NOT_NULL(strstr(mdp_err_last(), "t.conf:4"));
-	CU_ASSERT_EQUAL(mdp_config_get_bool(cfg, "policy", NULL, "allow_import", false, &b), MDP_OK);
+	CU_ASSERT_EQUAL(mdp_config_get_bool(cfg, "policy", NULL, "allow_import", false, &b),
+			MDP_OK);
 	CU_ASSERT_TRUE(b);
 	CU_ASSERT_EQUAL(mdp_config_get_bool(cfg, "policy", NULL, "missing", true, &b), MDP_OK);
 	CU_ASSERT_TRUE(b);
@@ -281,6 +290,34 @@ test_config_parse(void)
 	mdp_config_free(cfg);
 }
 
+/* The module's option list: the documented example passes it, a misspelt option does not. */
+static void
+test_config_module_keys(void)
+{
+	static const char typo[] = "[policy]\nrsa_min_bit = 2048\n";
+	char *data = test_data_path(".."), *path = NULL;
+	struct mdp_config *cfg = NULL;
+	size_t i;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(data);
+	path = malloc(strlen(data) + sizeof("/../conf/mdp11.conf.example"));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(path);
+	sprintf(path, "%s/../conf/mdp11.conf.example", data);
+	CU_ASSERT_EQUAL_FATAL(mdp_config_load(path, &cfg), MDP_OK);
+	CU_ASSERT(cfg->count > 10);
+	CU_ASSERT_EQUAL(mdp_config_check_keys(cfg, mdp_config_module_keys), MDP_OK);
+	mdp_config_free(cfg);
+	cfg = NULL;
+	for (i = 0; mdp_config_module_keys[i]; i++)
+		CU_ASSERT_PTR_NOT_NULL(strchr(mdp_config_module_keys[i], '.'));
+	CU_ASSERT(i > 10);
+	CU_ASSERT_EQUAL_FATAL(mdp_config_parse(typo, strlen(typo), "t.conf", &cfg), MDP_OK);
+	CU_ASSERT_EQUAL(mdp_config_check_keys(cfg, mdp_config_module_keys), MDP_ERR_CONFIG);
+	mdp_config_free(cfg);
+	free(path);
+	free(data);
+}
+
 static void
 test_config_errors(void)
 {
@@ -288,12 +325,9 @@ test_config_errors(void)
 		const char *text;
 		const char *where;
 	} bad[] = {
-		{ "a = 1\nnot a pair\n", ":2:" },
-		{ "[sec\n", ":1:" },
-		{ "[sec name]\n", ":1:" },
-		{ "\n\nkey with space = 1\n", ":3:" },
-		{ "k = \"unterminated\n", ":1:" },
-		{ "[bad/name]\n", ":1:" },
+		{"a = 1\nnot a pair\n", ":2:"},	 {"[sec\n", ":1:"},
+		{"[sec name]\n", ":1:"},	 {"\n\nkey with space = 1\n", ":3:"},
+		{"k = \"unterminated\n", ":1:"}, {"[bad/name]\n", ":1:"},
 	};
 	struct mdp_config *cfg = NULL;
 	size_t i;
@@ -336,7 +370,7 @@ test_log(void)
 	char path[512];
 	size_t len = 0;
 	char *text;
-	static const uint8_t bytes[] = { 0xde, 0xad };
+	static const uint8_t bytes[] = {0xde, 0xad};
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
 	snprintf(path, sizeof(path), "%s/log", dir);
@@ -469,8 +503,7 @@ test_ossl_decode(void)
 static void
 test_buf_secret_slack(void)
 {
-	static const uint8_t key[10] = { 0xA1, 0xA2, 0xA3, 0xA4, 0xA5,
-					 0xA6, 0xA7, 0xA8, 0xA9, 0xAA };
+	static const uint8_t key[10] = {0xA1, 0xA2, 0xA3, 0xA4, 0xA5, 0xA6, 0xA7, 0xA8, 0xA9, 0xAA};
 	struct mdp_buf b;
 	size_t mark, n = 0, cap, i;
 	uint8_t *p;
@@ -501,36 +534,37 @@ test_buf_secret_slack(void)
 }
 
 static CU_TestInfo common_tests[] = {
-	{ "provider-only key contexts", test_ossl },
-	{ "provider DER decoding", test_ossl_decode },
-	{ "error names and reasons", test_error_names },
-	{ "cursor reads", test_cursor_reads },
-	{ "cursor skip", test_cursor_skip },
-	{ "buffer reserve, tags, lengths, reverse", test_buf_reserve_reverse },
-	{ "buffer writes", test_buf_writes },
-	{ "BER-TLV", test_tlv },
-	{ "secret buffer leaves no copy past its length", test_buf_secret_slack },
-	{ "hex", test_hex },
-	{ "secure memory", test_secmem },
+	{"provider-only key contexts", test_ossl},
+	{"provider DER decoding", test_ossl_decode},
+	{"error names and reasons", test_error_names},
+	{"cursor reads", test_cursor_reads},
+	{"cursor skip", test_cursor_skip},
+	{"buffer reserve, tags, lengths, reverse", test_buf_reserve_reverse},
+	{"buffer writes", test_buf_writes},
+	{"BER-TLV", test_tlv},
+	{"secret buffer leaves no copy past its length", test_buf_secret_slack},
+	{"hex", test_hex},
+	{"secure memory", test_secmem},
 	CU_TEST_INFO_NULL,
 };
 
 static CU_TestInfo config_tests[] = {
-	{ "parse", test_config_parse },
-	{ "errors with line numbers", test_config_errors },
-	{ "load file", test_config_load_file },
+	{"parse", test_config_parse},
+	{"errors with line numbers", test_config_errors},
+	{"the module's option list", test_config_module_keys},
+	{"load file", test_config_load_file},
 	CU_TEST_INFO_NULL,
 };
 
 static CU_TestInfo log_tests[] = {
-	{ "levels, areas, file", test_log },
+	{"levels, areas, file", test_log},
 	CU_TEST_INFO_NULL,
 };
 
 static CU_SuiteInfo suites[] = {
-	{ "common", NULL, NULL, NULL, NULL, common_tests },
-	{ "config", NULL, NULL, NULL, NULL, config_tests },
-	{ "log", NULL, NULL, NULL, NULL, log_tests },
+	{"common", NULL, NULL, NULL, NULL, common_tests},
+	{"config", NULL, NULL, NULL, NULL, config_tests},
+	{"log", NULL, NULL, NULL, NULL, log_tests},
 	CU_SUITE_INFO_NULL,
 };
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Unit tests for src/transport: APDU framing, chaining, GET RESPONSE, 6Cxx, trace blanking, links. */
+/* Unit tests for src/transport: APDU framing, chaining, GET RESPONSE, 6Cxx, trace blanking, links.
+ */
 #include "config.h"
 
 #include <stdio.h>
@@ -107,10 +108,10 @@ new_mock(struct card *c, struct mock_stats *st)
 static void
 test_build_cases(void)
 {
-	static const uint8_t d[] = { 0xA0, 0x00, 0x00, 0x03, 0x97 };
+	static const uint8_t d[] = {0xA0, 0x00, 0x00, 0x03, 0x97};
 	uint8_t out[300];
 	size_t n = 0;
-	struct mdp_apdu a = { .cla = 0, .ins = 0xA4, .p1 = 4, .p2 = 0, .le = MDP_APDU_NO_LE };
+	struct mdp_apdu a = {.cla = 0, .ins = 0xA4, .p1 = 4, .p2 = 0, .le = MDP_APDU_NO_LE};
 
 	/* case 1 */
 	CU_ASSERT_EQUAL(mdp_apdu_build(&a, out, sizeof(out), &n), MDP_OK);
@@ -151,11 +152,16 @@ test_build_cases(void)
 static void
 test_chaining(void)
 {
-	struct card c = { .mode = M_CHAIN };
+	struct card c = {.mode = M_CHAIN};
 	struct mdp_transport *t = new_mock(&c, NULL);
 	uint8_t data[600];
-	struct mdp_apdu a = { .ins = 0xDB, .p1 = 0xA0, .p2 = 0x10, .data = data, .lc = sizeof(data),
-			      .le = MDP_APDU_NO_LE, .chain = true };
+	struct mdp_apdu a = {.ins = 0xDB,
+			     .p1 = 0xA0,
+			     .p2 = 0x10,
+			     .data = data,
+			     .lc = sizeof(data),
+			     .le = MDP_APDU_NO_LE,
+			     .chain = true};
 	uint16_t sw = 0;
 	size_t i;
 
@@ -189,9 +195,9 @@ test_chaining(void)
 static void
 test_get_response(void)
 {
-	struct card c = { .mode = M_GETRESP };
+	struct card c = {.mode = M_GETRESP};
 	struct mdp_transport *t = new_mock(&c, NULL);
-	struct mdp_apdu a = { .ins = 0xCB, .p1 = 0x3F, .p2 = 0xFF, .le = 256 };
+	struct mdp_apdu a = {.ins = 0xCB, .p1 = 0x3F, .p2 = 0xFF, .le = 256};
 	struct mdp_buf b;
 	uint16_t sw = 0;
 
@@ -218,9 +224,9 @@ test_get_response(void)
 static void
 test_wrong_le(void)
 {
-	struct card c = { .mode = M_6C };
+	struct card c = {.mode = M_6C};
 	struct mdp_transport *t = new_mock(&c, NULL);
-	struct mdp_apdu a = { .ins = 0xCA, .le = 256 };
+	struct mdp_apdu a = {.ins = 0xCA, .le = 256};
 	struct mdp_buf b;
 	uint16_t sw = 0;
 
@@ -236,11 +242,11 @@ test_wrong_le(void)
 static void
 test_malformed(void)
 {
-	struct card c = { .mode = M_SHORT };
+	struct card c = {.mode = M_SHORT};
 	struct mdp_transport *t = new_mock(&c, NULL);
-	struct mdp_apdu a = { .ins = 0xCA, .le = 256 };
+	struct mdp_apdu a = {.ins = 0xCA, .le = 256};
 	uint16_t sw = 0;
-	uint8_t raw[4] = { 0, 0xCA, 0, 0 }, resp[MDP_APDU_SHORT_RESPONSE];
+	uint8_t raw[4] = {0, 0xCA, 0, 0}, resp[MDP_APDU_SHORT_RESPONSE];
 	size_t n = 0;
 
 	CU_ASSERT_EQUAL(mdp_apdu_exchange(t, &a, NULL, &sw), MDP_ERR_FORMAT);
@@ -256,8 +262,8 @@ test_malformed(void)
 static void
 test_transactions(void)
 {
-	struct card c = { .mode = M_ECHO };
-	struct mock_stats st = { 0 };
+	struct card c = {.mode = M_ECHO};
+	struct mock_stats st = {0};
 	struct mdp_transport *t = new_mock(&c, &st);
 	struct mdp_transport_status s;
 
@@ -314,23 +320,32 @@ slurp(const char *path)
 static void
 test_trace_blanking(void)
 {
-	struct card c = { .mode = M_ECHO };
+	struct card c = {.mode = M_ECHO};
 	struct mdp_transport *t = new_mock(&c, NULL);
 	char *dir = test_tmpdir(), path[512], *log = NULL;
 	static const uint8_t pin[] = "q7Zk9w";
 	uint8_t key[600];
-	struct mdp_apdu verify = { .ins = 0x20, .p2 = 0x80, .data = pin, .lc = 6,
-				   .le = MDP_APDU_NO_LE };
-	struct mdp_apdu change = { .ins = 0x24, .p2 = 0x80, .data = pin, .lc = 6,
-				   .le = MDP_APDU_NO_LE };
-	struct mdp_apdu rrc = { .ins = 0x2C, .p1 = 2, .p2 = 0x80, .data = pin, .lc = 6,
-				.le = MDP_APDU_NO_LE };
-	struct mdp_apdu import = { .ins = 0xDB, .p1 = 0x3F, .p2 = 0xFF, .data = key,
-				   .lc = sizeof(key), .le = MDP_APDU_NO_LE, .chain = true };
-	struct mdp_apdu ga = { .ins = 0x87, .data = pin, .lc = 6, .le = 256 };
-	struct mdp_apdu plain = { .ins = 0xCB, .p1 = 0xA0, .p2 = 0x10,
-				  .data = (const uint8_t *)"\x5C\x02\xDF\x23", .lc = 4, .le = 256 };
-	struct observed o = { 0 };
+	struct mdp_apdu verify = {
+		.ins = 0x20, .p2 = 0x80, .data = pin, .lc = 6, .le = MDP_APDU_NO_LE};
+	struct mdp_apdu change = {
+		.ins = 0x24, .p2 = 0x80, .data = pin, .lc = 6, .le = MDP_APDU_NO_LE};
+	struct mdp_apdu rrc = {
+		.ins = 0x2C, .p1 = 2, .p2 = 0x80, .data = pin, .lc = 6, .le = MDP_APDU_NO_LE};
+	struct mdp_apdu import = {.ins = 0xDB,
+				  .p1 = 0x3F,
+				  .p2 = 0xFF,
+				  .data = key,
+				  .lc = sizeof(key),
+				  .le = MDP_APDU_NO_LE,
+				  .chain = true};
+	struct mdp_apdu ga = {.ins = 0x87, .data = pin, .lc = 6, .le = 256};
+	struct mdp_apdu plain = {.ins = 0xCB,
+				 .p1 = 0xA0,
+				 .p2 = 0x10,
+				 .data = (const uint8_t *)"\x5C\x02\xDF\x23",
+				 .lc = 4,
+				 .le = 256};
+	struct observed o = {0};
 	uint16_t sw;
 
 	memset(key, 0xE7, sizeof(key));
@@ -387,10 +402,9 @@ test_trace_secret_response(void)
 {
 	struct mdp_transport *t = NULL;
 	char *dir = test_tmpdir(), path[512], *log = NULL;
-	static const uint8_t ct[4] = { 1, 2, 3, 4 };
-	struct mdp_apdu dec = { .ins = 0x2A, .p1 = 0x80, .p2 = 0x86, .data = ct, .lc = 4,
-				.le = 256 };
-	struct mdp_apdu ecdh = { .ins = 0x87, .data = ct, .lc = 4, .le = 256 };
+	static const uint8_t ct[4] = {1, 2, 3, 4};
+	struct mdp_apdu dec = {.ins = 0x2A, .p1 = 0x80, .p2 = 0x86, .data = ct, .lc = 4, .le = 256};
+	struct mdp_apdu ecdh = {.ins = 0x87, .data = ct, .lc = 4, .le = 256};
 	struct mdp_buf b;
 	uint16_t sw;
 
@@ -437,11 +451,11 @@ test_sw_str(void)
 static void
 test_embedded(void)
 {
-	static const uint8_t admin[24] = { 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4,
-					   5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8 };
-	struct vcard_init_params p = { .pin = "1234", .admin_key = admin };
-	static const uint8_t aid[] = { 0xA0, 0x00, 0x00, 0x03, 0x97, 0x42, 0x54, 0x46, 0x59 };
-	struct mdp_apdu sel = { .ins = 0xA4, .p1 = 4, .data = aid, .lc = sizeof(aid), .le = 256 };
+	static const uint8_t admin[24] = {1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4,
+					  5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8};
+	struct vcard_init_params p = {.pin = "1234", .admin_key = admin};
+	static const uint8_t aid[] = {0xA0, 0x00, 0x00, 0x03, 0x97, 0x42, 0x54, 0x46, 0x59};
+	struct mdp_apdu sel = {.ins = 0xA4, .p1 = 4, .data = aid, .lc = sizeof(aid), .le = 256};
 	struct mdp_transport *t = NULL;
 	struct mdp_transport_status st;
 	struct mdp_buf b;
@@ -484,8 +498,8 @@ test_embedded(void)
 static void
 test_embedded_state_file(void)
 {
-	static const uint8_t admin[24] = { 0 };
-	struct vcard_init_params p = { .pin = "1234", .admin_key = admin };
+	static const uint8_t admin[24] = {0};
+	struct vcard_init_params p = {.pin = "1234", .admin_key = admin};
 	char *dir = test_tmpdir(), path[512];
 	struct mdp_transport *t = NULL, *t2 = NULL;
 
@@ -518,9 +532,9 @@ raw(struct mdp_transport *t, const uint8_t *apdu, size_t len, uint8_t *resp, siz
 static int
 bump_counter(struct mdp_transport *t, int go_fd)
 {
-	static const uint8_t verify[] = { 0x00, 0x20, 0x00, 0x80, 0x04, '1', '2', '3', '4' };
-	static const uint8_t get[] = { 0x00, 0xCB, 0xA0, 0x10, 0x04, 0x5C, 0x02, 0xDF, 0x40, 0x00 };
-	uint8_t put[] = { 0x00, 0xDB, 0xA0, 0x10, 0x04, 0xDF, 0x40, 0x01, 0x00 };
+	static const uint8_t verify[] = {0x00, 0x20, 0x00, 0x80, 0x04, '1', '2', '3', '4'};
+	static const uint8_t get[] = {0x00, 0xCB, 0xA0, 0x10, 0x04, 0x5C, 0x02, 0xDF, 0x40, 0x00};
+	uint8_t put[] = {0x00, 0xDB, 0xA0, 0x10, 0x04, 0xDF, 0x40, 0x01, 0x00};
 	uint8_t resp[VCARD_MAX_RESPONSE];
 	size_t n = 0;
 	uint16_t sw;
@@ -558,11 +572,11 @@ out:
 static void
 test_embedded_two_processes(void)
 {
-	static const uint8_t admin[24] = { 0 };
-	struct vcard_init_params p = { .pin = "1234", .admin_key = admin };
+	static const uint8_t admin[24] = {0};
+	struct vcard_init_params p = {.pin = "1234", .admin_key = admin};
 	char *dir = test_tmpdir(), path[512];
 	struct mdp_transport *t = NULL;
-	int go[2] = { -1, -1 }, status = -1;
+	int go[2] = {-1, -1}, status = -1;
 	pid_t pid;
 	char c;
 
@@ -612,29 +626,29 @@ test_pcsc_args(void)
 }
 
 static CU_TestInfo framing_tests[] = {
-	{ "build cases 1-4", test_build_cases },
-	{ "command chaining", test_chaining },
-	{ "GET RESPONSE", test_get_response },
-	{ "6Cxx resend", test_wrong_le },
-	{ "malformed answers", test_malformed },
-	{ "status word names", test_sw_str },
+	{"build cases 1-4", test_build_cases},
+	{"command chaining", test_chaining},
+	{"GET RESPONSE", test_get_response},
+	{"6Cxx resend", test_wrong_le},
+	{"malformed answers", test_malformed},
+	{"status word names", test_sw_str},
 	CU_TEST_INFO_NULL,
 };
 
 static CU_TestInfo transport_tests[] = {
-	{ "transactions nest", test_transactions },
-	{ "trace blanks secrets", test_trace_blanking },
-	{ "trace blanks secret answers", test_trace_secret_response },
-	{ "pcsc argument checks", test_pcsc_args },
-	{ "embedded card", test_embedded },
-	{ "embedded state file", test_embedded_state_file },
-	{ "embedded transactions across processes", test_embedded_two_processes },
+	{"transactions nest", test_transactions},
+	{"trace blanks secrets", test_trace_blanking},
+	{"trace blanks secret answers", test_trace_secret_response},
+	{"pcsc argument checks", test_pcsc_args},
+	{"embedded card", test_embedded},
+	{"embedded state file", test_embedded_state_file},
+	{"embedded transactions across processes", test_embedded_two_processes},
 	CU_TEST_INFO_NULL,
 };
 
 static CU_SuiteInfo suites[] = {
-	{ "framing", NULL, NULL, NULL, NULL, framing_tests },
-	{ "transport", NULL, NULL, NULL, NULL, transport_tests },
+	{"framing", NULL, NULL, NULL, NULL, framing_tests},
+	{"transport", NULL, NULL, NULL, NULL, transport_tests},
 	CU_SUITE_INFO_NULL,
 };
 
