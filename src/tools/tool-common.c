@@ -538,6 +538,12 @@ tool_card_select(struct tool_ctx *ctx, const struct tool_opts *o, bool allow_bla
 					  "--token: pin-value in a URI is refused "
 					  "(give the PIN with --pin-file or --pin-env)");
 		}
+		if (uri.pin_source) {
+			tool_uri_clear(&uri);
+			return tool_error(TOOL_EXIT_USAGE,
+					  "--token: pin-source in a URI is not read (give the PIN "
+					  "file with --pin-file)");
+		}
 		if (uri.slot_id >= 0) {
 			tool_uri_clear(&uri);
 			return tool_error(TOOL_EXIT_USAGE, "--token: slot-id is a PKCS#11 module's "

@@ -134,6 +134,8 @@ run 3 "$tool" list --token 'pkcs11:token=a.vcard;serial=1'
 run 3 "$tool" list --token 'pkcs11:token=a.vcard;library-version=1'
 run 2 "$tool" list --token 'pkcs11:token=%zz'
 run 2 "$tool" list --token 'pkcs11:token=a.vcard?pin-value=123456'
+run 2 "$tool" list --token 'pkcs11:token=a.vcard?pin-source=file:pin'
+grep_err "pin-source"
 run 2 "$tool" list --card 0 --serial 00
 
 # ---- init: blank card B ----
