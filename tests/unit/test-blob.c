@@ -17,6 +17,7 @@
 #include <openssl/x509.h>
 
 #include "blob/blob.h"
+#include "common/bytes.h"
 #include "common/error.h"
 #include "common/secmem.h"
 #include "tests/unit/testutil.h"
@@ -365,19 +366,6 @@ parse_vector(const char *name, enum mdp_err want, uint8_t **raw, size_t *rawlen)
 	return k;
 }
 
-static void
-reverse(uint8_t *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n / 2; i++) {
-		uint8_t t = p[i];
-
-		p[i] = p[n - 1 - i];
-		p[n - 1 - i] = t;
-	}
-}
-
 /* Raw RSA verification: PKCS#1 v1.5 over a digest, with or without DigestInfo (md NULL). */
 static bool
 rsa_verify_digest(EVP_PKEY *pkey, const EVP_MD *md, const uint8_t *dgst, size_t dlen,
@@ -422,7 +410,7 @@ test_vector_capi(void)
 	sb = test_load_vector("capi_simpleblob_rc4", &sblen);
 	CU_ASSERT_FATAL(sb != NULL && sblen >= 12 + 128);
 	CU_ASSERT_EQUAL(blob_detect(sb, sblen), BLOB_FMT_UNKNOWN);
-	reverse(sb + 12, 128);
+	mdp_reverse(sb + 12, 128);
 	ctx = EVP_PKEY_CTX_new(mdp_key_pkey(priv), NULL);
 	ptlen = sizeof(pt);
 	CU_ASSERT(ctx && EVP_PKEY_decrypt_init(ctx) > 0 &&
@@ -448,8 +436,8 @@ test_vector_capi(void)
 	CU_ASSERT_FATAL(sig && sig2 && siglen == 128 && sig2len == 128);
 	/* Little-endian as CAPI gives it: verifies only once reversed to big-endian. */
 	CU_ASSERT_FALSE(rsa_verify_digest(mdp_key_pkey(pub), EVP_sha1(), dgst, 20, sig, siglen));
-	reverse(sig, siglen);
-	reverse(sig2, sig2len);
+	mdp_reverse(sig, siglen);
+	mdp_reverse(sig2, sig2len);
 	CU_ASSERT(rsa_verify_digest(mdp_key_pkey(pub), EVP_sha1(), dgst, 20, sig, siglen));
 	CU_ASSERT(rsa_verify_digest(mdp_key_pkey(pub), NULL, dgst, 20, sig2, sig2len));
 	CU_ASSERT_FALSE(rsa_verify_digest(mdp_key_pkey(priv), EVP_sha1(), dgst, 20, sig, siglen));
@@ -596,7 +584,7 @@ test_vector_ecdh(void)
 	CU_ASSERT_FATAL(raw_le && kdf && raw_len == 32 && kdf_len == 20);
 	EVP_Digest(secret, 32, sha, NULL, EVP_sha1(), NULL);
 	CU_ASSERT(memcmp(sha, kdf, 20) == 0);
-	reverse(secret, 32);
+	mdp_reverse(secret, 32);
 	CU_ASSERT(memcmp(secret, raw_le, 32) == 0);
 	free(raw_le);
 	free(kdf);

@@ -8,6 +8,7 @@
 #include "minidriver/gids-init.h"
 #include "minidriver/ksp.h"
 #include "testutil.h"
+#include "transport/apdu.h"
 #include "transport/transport.h"
 #include "vcard/vcard.h"
 
@@ -91,9 +92,50 @@ test_probe_initialized(void)
 	mdp_transport_free(t);
 }
 
+/* Send one APDU the way a personalisation does; the status word must be 9000. */
+static void
+send_ok(struct mdp_transport *t, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data,
+	size_t len)
+{
+	struct mdp_apdu a = {0x00, ins, p1, p2, data, len, MDP_APDU_NO_LE, false};
+	uint16_t sw = 0;
+
+	CU_ASSERT_EQUAL_FATAL(mdp_apdu_exchange(t, &a, NULL, &sw), MDP_OK);
+	CU_ASSERT_EQUAL_FATAL(sw, 0x9000);
+}
+
+/*
+ * An interrupted personalisation (EF A000 created, no masterfile yet) is told apart from a
+ * blank card and refused: it cannot be personalised again without a factory reset.
+ */
+static void
+test_probe_partial(void)
+{
+	static const uint8_t a000_fcp[] = {0x62, 0x0C, 0x82, 0x01, 0x39, 0x83, 0x02,
+					   0xA0, 0x00, 0x8C, 0x03, 0x03, 0x30, 0x00};
+	struct mdp_transport *t = NULL;
+	enum gids_state st = GIDS_STATE_NOT_GIDS;
+
+	CU_ASSERT_EQUAL_FATAL(mdp_transport_embedded_new(NULL, NULL, &t), MDP_OK);
+	CU_ASSERT_EQUAL(gids_probe(t, &st), MDP_OK);
+	CU_ASSERT_EQUAL(st, GIDS_STATE_BLANK);
+	send_ok(t, 0xA4, 0x04, 0x00,
+		(const uint8_t[]){0xA0, 0x00, 0x00, 0x03, 0x97, 0x42, 0x54, 0x46, 0x59}, 9);
+	send_ok(t, 0x24, 0x01, 0x80, (const uint8_t *)"123456", 6);
+	send_ok(t, 0xE0, 0x00, 0x00, a000_fcp, sizeof(a000_fcp));
+	send_ok(t, 0x44, 0x00, 0x00, NULL, 0);
+	CU_ASSERT_EQUAL(gids_probe(t, &st), MDP_OK);
+	CU_ASSERT_EQUAL(st, GIDS_STATE_PARTIAL);
+	CU_ASSERT_EQUAL(gids_initialize(t, (const uint8_t *)"123456", 6, admin_key, cardid),
+			MDP_ERR_STATE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(mdp_err_last(), "half initialised"));
+	mdp_transport_free(t);
+}
+
 static CU_TestInfo gids_tests[] = {
 	{"initialise a blank card", test_initialize_blank},
 	{"probe an initialised card", test_probe_initialized},
+	{"an interrupted personalisation is refused", test_probe_partial},
 	CU_TEST_INFO_NULL,
 };
 
