@@ -185,6 +185,9 @@ struct vc_job {
 	int pad; /* RSA: RSA_PKCS1_PADDING or RSA_NO_PADDING */
 	uint8_t in[512];
 	size_t in_len;
+	size_t ne;       /* Le of the command (0: none): the rest waits for GET RESPONSE */
+	unsigned chan;   /* its channel, and the card's reset count then */
+	uint64_t resets;
 };
 
 struct vcard {
@@ -192,6 +195,8 @@ struct vcard {
 	bool defer_ok;      /* vcard_transmit can run a deferred signature */
 	struct vc_job job;
 	struct vc_chan chans[VC_CHANNELS]; /* [0] unused: channel 0 is in the fields below */
+	uint64_t resets;                   /* vcard_reset calls (channels closed) */
+	unsigned cur_chan;                 /* the channel of the command being processed */
 
 	/* persistence */
 	char *path;

@@ -706,14 +706,16 @@ out:
 
 /*
  * Everything is checked: leave the private-key work to vcard_transmit, outside the engine's
- * lock, when the whole answer fits in Le (so nothing waits for GET RESPONSE).
+ * lock (what does not fit in Le then waits for GET RESPONSE on the command's channel).
  */
 static bool
-defer(struct vcard *vc, const struct vc_cmd *c, EVP_PKEY *pkey, bool ec, int pad, size_t out_len)
+defer(struct vcard *vc, const struct vc_cmd *c, EVP_PKEY *pkey, bool ec, int pad)
 {
-	if (!vc->defer_ok || !c->has_le || c->ne < out_len || c->lc > sizeof(vc->job.in) ||
-	    !EVP_PKEY_up_ref(pkey))
+	if (!vc->defer_ok || c->lc > sizeof(vc->job.in) || !EVP_PKEY_up_ref(pkey))
 		return false;
+	vc->job.ne = c->has_le ? c->ne : 0;
+	vc->job.chan = vc->cur_chan;
+	vc->job.resets = vc->resets;
 	vc->job.pkey = pkey;
 	vc->job.ec = ec;
 	vc->job.pad = pad;
@@ -754,8 +756,7 @@ vc_cmd_pso(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 		if (f->key_type == VC_KEY_EC) {
 			if (in_len < 1 || in_len > 64)
 				return SW_WRONG_LENGTH;
-			k = 2 * (((size_t)EVP_PKEY_get_bits(pkey) + 7) / 8);
-			if (defer(vc, c, pkey, true, 0, k))
+			if (defer(vc, c, pkey, true, 0))
 				return SW_DEFERRED;
 			return ecdsa_sign(pkey, in, in_len, out);
 		}
@@ -764,13 +765,13 @@ vc_cmd_pso(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 			/* DigestInfo (or any short block): the card adds type-1 padding (§8.6). */
 			if (in_len < 1 || in_len > k - 11)
 				return SW_WRONG_LENGTH;
-			if (defer(vc, c, pkey, false, RSA_PKCS1_PADDING, k))
+			if (defer(vc, c, pkey, false, RSA_PKCS1_PADDING))
 				return SW_DEFERRED;
 			return rsa_op(pkey, true, RSA_PKCS1_PADDING, in, in_len, out);
 		}
 		if (in_len != k)
 			return SW_WRONG_LENGTH;
-		if (defer(vc, c, pkey, false, RSA_NO_PADDING, k))
+		if (defer(vc, c, pkey, false, RSA_NO_PADDING))
 			return SW_DEFERRED;
 		return rsa_op(pkey, true, RSA_NO_PADDING, in, in_len, out);
 	}

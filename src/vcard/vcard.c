@@ -617,7 +617,21 @@ vcard_reset(struct vcard *vc)
 	vc->cur_fid = 0x3FFF;
 	for (i = 1; i < VC_CHANNELS; i++)
 		chan_close(&vc->chans[i]);
+	vc->resets++;
 	pthread_mutex_unlock(&vc->mu);
+}
+
+uint64_t
+vcard_resets(struct vcard *vc)
+{
+	uint64_t n;
+
+	if (!vc)
+		return 0;
+	pthread_mutex_lock(&vc->mu);
+	n = vc->resets;
+	pthread_mutex_unlock(&vc->mu);
+	return n;
 }
 
 size_t
@@ -1628,6 +1642,7 @@ process(struct vcard *vc, const uint8_t *apdu, size_t len, uint8_t *resp, uint16
 	}
 	if (apdu[1] == 0x70 && !(apdu[0] & 0x1C))
 		return manage_channel(vc, apdu, len, chan, resp, sw);
+	vc->cur_chan = chan;
 	if (!chan)
 		return process_cmd(vc, apdu, len, resp, sw);
 	chan_save(vc, &base);
@@ -1638,9 +1653,39 @@ process(struct vcard *vc, const uint8_t *apdu, size_t len, uint8_t *resp, uint16
 	return n;
 }
 
-enum mdp_err
-vcard_transmit(struct vcard *vc, const uint8_t *apdu, size_t apdu_len, uint8_t *resp,
-	       size_t *resp_len)
+/* The rest of a deferred answer waits for GET RESPONSE on its channel (if it is still open). */
+static uint16_t
+defer_pending(struct vcard *vc, const struct vc_job *job, struct mdp_buf *out, size_t sent)
+{
+	struct vc_chan ch;
+	size_t left = out->len - sent;
+	uint16_t sw = SW_CONDITIONS;
+
+	pthread_mutex_lock(&vc->mu);
+	if (vc->resets == job->resets && (job->chan == 0 || vc->chans[job->chan].open)) {
+		if (job->chan == 0) {
+			pend_clear(vc);
+			vc->pend = buf_steal(out, &vc->pend_len);
+			vc->pend_pos = sent;
+		} else {
+			/* outside a command channel 0's registers are in place: swap as process does */
+			chan_save(vc, &ch);
+			chan_load(vc, &vc->chans[job->chan]);
+			pend_clear(vc);
+			vc->pend = buf_steal(out, &vc->pend_len);
+			vc->pend_pos = sent;
+			chan_save(vc, &vc->chans[job->chan]);
+			chan_load(vc, &ch);
+		}
+		sw = (uint16_t)(0x6100 | (left > 255 ? 0 : left));
+	}
+	pthread_mutex_unlock(&vc->mu);
+	return sw;
+}
+
+static enum mdp_err
+transmit(struct vcard *vc, const uint64_t *since, const uint8_t *apdu, size_t apdu_len,
+	 uint8_t *resp, size_t *resp_len)
 {
 	struct vc_job job;
 	struct mdp_buf out;
@@ -1651,6 +1696,10 @@ vcard_transmit(struct vcard *vc, const uint8_t *apdu, size_t apdu_len, uint8_t *
 	if (!vc || !apdu || !resp || !resp_len)
 		return MDP_ERR_ARGS;
 	pthread_mutex_lock(&vc->mu);
+	if (since && *since != vc->resets) {
+		pthread_mutex_unlock(&vc->mu);
+		return mdp_err_reason(MDP_ERR_CARD_RESET, "the card was reset: channel closed");
+	}
 	vc->defer_ok = true;
 	n = process(vc, apdu, apdu_len, resp, &sw);
 	vc->defer_ok = false;
@@ -1664,11 +1713,13 @@ vcard_transmit(struct vcard *vc, const uint8_t *apdu, size_t apdu_len, uint8_t *
 		buf_init_secret(&out);
 		sw = vc_job_run(&job, &out);
 		n = 0;
-		if (sw == SW_OK && (out.bad || out.len > VCARD_MAX_RESPONSE - 2))
+		if (sw == SW_OK && out.bad)
 			sw = SW_MEMORY_FAILURE;
 		if (sw == SW_OK) {
-			memcpy(resp, out.data, out.len);
-			n = out.len;
+			n = out.len < job.ne ? out.len : job.ne;
+			memcpy(resp, out.data, n);
+			if (out.len > n)
+				sw = defer_pending(vc, &job, &out, n);
 		}
 		buf_free(&out);
 	}
@@ -1681,4 +1732,18 @@ vcard_transmit(struct vcard *vc, const uint8_t *apdu, size_t apdu_len, uint8_t *
 	resp[n + 1] = (uint8_t)sw;
 	*resp_len = n + 2;
 	return err;
+}
+
+enum mdp_err
+vcard_transmit(struct vcard *vc, const uint8_t *apdu, size_t apdu_len, uint8_t *resp,
+	       size_t *resp_len)
+{
+	return transmit(vc, NULL, apdu, apdu_len, resp, resp_len);
+}
+
+enum mdp_err
+vcard_transmit_since(struct vcard *vc, uint64_t resets, const uint8_t *apdu, size_t apdu_len,
+		     uint8_t *resp, size_t *resp_len)
+{
+	return transmit(vc, &resets, apdu, apdu_len, resp, resp_len);
 }
