@@ -4,8 +4,9 @@
 # figure to bench/results.csv (in the build directory): signatures per second through mdp11 on
 # the embedded virtual card (1 and 2 threads), raw OpenSSL in the same process (the limit) and
 # SoftHSM2 through the same harness; RSA-2048 key generation against openssl genpkey; APDUs and
-# start-up time through pcscd + vpcd for mdp11 and OpenSC. No assertions: the table reports the
-# figures against the targets.
+# start-up time through pcscd + vpcd for mdp11 and OpenSC; then bench/bench-sign's second opinion
+# on the one-thread ratios (the module signs exactly the input EVP_PKEY_sign gets). No
+# assertions: the tables report the figures against the targets.
 #   BENCH_SECONDS  seconds per signature measurement (default 2)
 set -eu
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
@@ -19,7 +20,8 @@ SOFTHSM=${SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
 CSV=$top_builddir/bench/results.csv
 PIN=648219
 
-for f in "$BENCH" "$MODULE" "$VCARD"; do
+SIGN=$top_builddir/bench/bench-sign
+for f in "$BENCH" "$SIGN" "$MODULE" "$VCARD"; do
 	if [ ! -e "$f" ]; then
 		echo "make bench: $f is not built (run make first)" >&2
 		exit 1
@@ -85,3 +87,10 @@ fi
 } >"$CSV"
 python3 "$top_srcdir/bench/table.py" "$CSV"
 echo "CSV: $CSV"
+
+# One thread, the same prepared input on both sides: CKM_RSA_PKCS with the DigestInfo / CKM_ECDSA
+# through the module against EVP_PKEY_sign with a reused context (per second of CPU time).
+note "bench-sign"
+echo
+echo "One thread, same input on both sides (bench/bench-sign: CKM_RSA_PKCS / CKM_ECDSA vs EVP_PKEY_sign, CPU time)"
+MDP11_BENCH_MODULE=$MODULE "$SIGN" "$SECS" || note "bench-sign failed"

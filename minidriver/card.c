@@ -354,6 +354,14 @@ md_card_end(struct md_card *card, bool reset)
 		mdp_transport_end(hd(card)->transport, reset ? MDP_RESET_CARD : MDP_LEAVE_CARD));
 }
 
+bool
+md_card_mark(struct md_card *card, uint64_t *mark)
+{
+	if (!card || !card->host_data || !mark)
+		return false;
+	return mdp_transport_mark(hd(card)->transport, mark) == MDP_OK;
+}
+
 /*
  * Every wrapper: check, enter a transaction, call, leave. A reset seen when
  * the transaction starts ends the call with MD_W_RESET_CARD before the

@@ -102,6 +102,12 @@ enum md_rv md_card_begin(struct md_card *card);
 enum md_rv md_card_end(struct md_card *card, bool reset);
 
 /*
+ * The transport's change mark (mdp_transport_mark): true and *mark when the link can tell that
+ * nobody else touched the card between two marks, false when it cannot (PC/SC).
+ */
+bool md_card_mark(struct md_card *card, uint64_t *mark);
+
+/*
  * For built-in modules: one command with framing (apdu.h) through the
  * context's transport; a reset seen here increments card->resets and is
  * returned as MDP_ERR_CARD_RESET.

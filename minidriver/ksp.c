@@ -49,6 +49,8 @@ struct ksp_card {
 	uint8_t cardcf[6];
 	size_t cardcf_len; /* as found on the card (6; kept if a foreign host wrote more) */
 	bool have_cardcf;
+	bool have_mark;    /* mark: the transport's change mark when cardcf was last read */
+	uint64_t mark;
 	uint32_t resets_seen;
 	struct ksp_cache cache;
 
@@ -1000,6 +1002,19 @@ save_cache(struct ksp_card *kc)
 		kc->cache.dirty = false;
 }
 
+/*
+ * Whether the transport proves that nobody else touched the card since cardcf was last read
+ * (the embedded card: its state file is the one we saw then, or changed only by our own
+ * commands, whose cardcf bumps we made ourselves). PC/SC cannot tell: always false.
+ */
+static bool
+unchanged(struct ksp_card *kc)
+{
+	uint64_t m;
+
+	return kc->have_cardcf && kc->have_mark && md_card_mark(kc->md, &m) && m == kc->mark;
+}
+
 /* Read cardcf and drop what its counters say changed (spec/minidriver.md §5.3). */
 static enum md_rv
 sync_cardcf(struct ksp_card *kc)
@@ -1012,9 +1027,13 @@ sync_cardcf(struct ksp_card *kc)
 
 	if (kc->md->resets != kc->resets_seen)
 		note_reset(kc);
+	if (unchanged(kc))
+		return MD_OK;
 	rv = read_file(kc, NULL, "cardcf", &cf, &len);
 	if (rv != MD_OK)
 		return rv;
+	/* Inside the transaction: nobody else can change the card before it ends. */
+	kc->have_mark = md_card_mark(kc->md, &kc->mark);
 	memset(now, 0, sizeof(now));
 	memcpy(now, cf, len < 6 ? len : 6);
 	free(cf);
@@ -1072,6 +1091,13 @@ ksp_card_refresh(struct ksp_card *kc, bool *changed)
 
 	if (!kc)
 		return MD_E_INVALID_PARAMETER;
+	/* Nothing to read and nothing can have changed: no transaction, no APDU. */
+	if (kc->view_ok && kc->have_pin_info && kc->md->resets == kc->resets_seen &&
+	    unchanged(kc)) {
+		if (changed)
+			*changed = false;
+		return MD_OK;
+	}
 	rv = md_card_begin(kc->md);
 	if (rv != MD_OK) {
 		check_reset(kc, rv);

@@ -51,6 +51,13 @@ tests_unit_test_pkcs11_SOURCES = tests/unit/test-pkcs11.c
 tests_unit_test_pkcs11_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_pkcs11_LDADD = $(MDP11_LIBS_PKCS11) $(TEST_LIBS)
 
+# APDU budgets through the embedded transport (warm open, login, signatures, polling).
+check_PROGRAMS += tests/unit/test-pkcs11-apdu
+TESTS += tests/unit/test-pkcs11-apdu
+tests_unit_test_pkcs11_apdu_SOURCES = tests/unit/test-pkcs11-apdu.c
+tests_unit_test_pkcs11_apdu_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_pkcs11_apdu_LDADD = $(MDP11_LIBS_PKCS11) $(TEST_LIBS)
+
 # A test helper that makes a virtual card state file (independent of the mdp11-vcard tool).
 check_PROGRAMS += tests/module/mkcard
 tests_module_mkcard_SOURCES = tests/module/mkcard.c

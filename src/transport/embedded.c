@@ -89,12 +89,15 @@ struct embedded {
 	bool removed;
 	enum pending pending;
 	bool changed;
+	uint64_t own;    /* the card's commits made by commands of this transport */
+	uint64_t events; /* simulated resets and removals (mdp_transport_embedded_event) */
 };
 
 static enum mdp_err
 emb_transmit(void *priv, const uint8_t *apdu, size_t apdu_len, uint8_t *resp, size_t *resp_len)
 {
 	struct embedded *e = priv;
+	struct vcard_changes before, after;
 	size_t n = 0;
 	enum mdp_err rv;
 
@@ -111,7 +114,10 @@ emb_transmit(void *priv, const uint8_t *apdu, size_t apdu_len, uint8_t *resp, si
 	}
 	if (*resp_len < VCARD_MAX_RESPONSE)
 		return mdp_err_reason(MDP_ERR_ARGS, "response buffer too small");
+	vcard_changes(e->vc, false, &before);
 	rv = vcard_transmit(e->vc, apdu, apdu_len, resp, &n);
+	vcard_changes(e->vc, false, &after);
+	e->own += after.commits - before.commits;
 	if (rv != MDP_OK)
 		return rv;
 	*resp_len = n;
@@ -179,6 +185,26 @@ emb_status(void *priv, struct mdp_transport_status *st)
 	return MDP_OK;
 }
 
+/*
+ * The mark: changes made by others (picked up from the state file, or made through the card
+ * handle directly, as tests do), plus simulated events. One stat of the state file.
+ */
+static enum mdp_err
+emb_mark(void *priv, uint64_t *mark)
+{
+	struct embedded *e = priv;
+	struct vcard_changes c;
+	enum mdp_err rv;
+
+	if (e->removed)
+		return mdp_err_reason(MDP_ERR_NO_CARD, "no card");
+	rv = vcard_changes(e->vc, true, &c);
+	if (rv != MDP_OK)
+		return rv;
+	*mark = c.reloads + (c.commits - e->own) + e->events;
+	return MDP_OK;
+}
+
 static void
 emb_free(void *priv)
 {
@@ -203,6 +229,7 @@ static const struct mdp_transport_ops embedded_ops = {
 	.reconnect = emb_reconnect,
 	.status = emb_status,
 	.free = emb_free,
+	.mark = emb_mark,
 };
 
 enum mdp_err
@@ -253,6 +280,7 @@ mdp_transport_embedded_event(struct mdp_transport *t, bool removed)
 	if (!e)
 		return MDP_ERR_ARGS;
 	e->changed = true;
+	e->events++;
 	if (removed) {
 		e->removed = true;
 		e->pending = EV_REMOVED;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <PCSC/winscard.h>
 #include <PCSC/wintypes.h>
@@ -15,15 +16,37 @@
 #include "common/log.h"
 #include "transport/transport.h"
 
+/*
+ * Held transactions. A host reads cardcf at the start of each transaction to learn whether
+ * another application changed the card (spec/minidriver.md §5.3); PC/SC reports nothing about
+ * other applications' transactions, so that read would be needed before every PKCS#11 call.
+ * Instead the PC/SC transaction outlives the end of ours by up to HOLD_MS of idleness: while
+ * it is held nobody else can reach the card, the change mark stays the same, and the host
+ * trusts what it read. A burst of calls (listing a token, logging in, signing) is then one
+ * PC/SC transaction with one cardcf read. A helper thread ends a held transaction after
+ * HOLD_MS without a call; a reset disposition ends it at once. Other applications wait at
+ * most HOLD_MS longer than without holding.
+ */
+#define HOLD_MS 100
+
 struct pcsc {
 	SCARDCONTEXT ctx;
 	SCARDHANDLE h;
 	bool connected;
 	DWORD proto;
 	char *reader;
-	bool in_transaction;
+	bool in_transaction; /* the PC/SC transaction is ours (active or held) */
+	bool active;         /* between begin and end: never released under a caller */
 	bool changed;
 	bool lost; /* the card went away: the next call reconnects or reports NO_CARD */
+	uint64_t epoch;      /* the change mark: moves whenever others may have had the card */
+	struct timespec idle_since;
+	/* every op and the releaser thread run under mu */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t releaser;
+	bool releaser_running;
+	bool quit;
 };
 
 static enum mdp_err
@@ -76,6 +99,7 @@ drop_handle(struct pcsc *p)
 		SCardDisconnect(p->h, SCARD_LEAVE_CARD);
 	p->connected = false;
 	p->in_transaction = false;
+	p->epoch++;
 }
 
 static enum mdp_err
@@ -120,6 +144,7 @@ recover(struct pcsc *p, enum mdp_err ev)
 	enum mdp_err e;
 
 	p->changed = true;
+	p->epoch++;
 	switch (ev) {
 	case MDP_ERR_CARD_RESET:
 		rv = SCardReconnect(p->h, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
@@ -162,7 +187,7 @@ relink(struct pcsc *p)
 }
 
 static enum mdp_err
-pcsc_transmit(void *priv, const uint8_t *apdu, size_t apdu_len, uint8_t *resp, size_t *resp_len)
+transmit_locked(void *priv, const uint8_t *apdu, size_t apdu_len, uint8_t *resp, size_t *resp_len)
 {
 	struct pcsc *p = priv;
 	const SCARD_IO_REQUEST *pci;
@@ -188,13 +213,14 @@ pcsc_transmit(void *priv, const uint8_t *apdu, size_t apdu_len, uint8_t *resp, s
 }
 
 static enum mdp_err
-pcsc_begin(void *priv)
+begin_locked(struct pcsc *p)
 {
-	struct pcsc *p = priv;
 	enum mdp_err e, ret = MDP_OK;
 	LONG rv;
 	int attempt;
 
+	if (p->in_transaction && p->connected && !p->lost)
+		return MDP_OK; /* still held: nobody else had the card */
 	for (attempt = 0; attempt < 2; attempt++) {
 		if (p->lost || !p->connected) {
 			e = relink(p);
@@ -205,6 +231,7 @@ pcsc_begin(void *priv)
 		rv = SCardBeginTransaction(p->h);
 		if (rv == SCARD_S_SUCCESS) {
 			p->in_transaction = true;
+			p->epoch++;
 			if (ret == MDP_ERR_CARD_RESET)
 				return mdp_err_reason(MDP_ERR_CARD_RESET, "card reconnected");
 			return MDP_OK;
@@ -219,14 +246,14 @@ pcsc_begin(void *priv)
 }
 
 static enum mdp_err
-pcsc_end(void *priv, enum mdp_disposition disp)
+end_locked(struct pcsc *p, enum mdp_disposition disp)
 {
-	struct pcsc *p = priv;
 	LONG rv;
 
 	if (!p->in_transaction || !p->connected)
 		return MDP_OK;
 	p->in_transaction = false;
+	p->epoch++;
 	rv = SCardEndTransaction(p->h,
 				 disp == MDP_RESET_CARD ? SCARD_RESET_CARD : SCARD_LEAVE_CARD);
 	if (rv != SCARD_S_SUCCESS) {
@@ -243,11 +270,11 @@ pcsc_end(void *priv, enum mdp_disposition disp)
 }
 
 static enum mdp_err
-pcsc_reconnect(void *priv, enum mdp_disposition disp)
+reconnect_locked(struct pcsc *p, enum mdp_disposition disp)
 {
-	struct pcsc *p = priv;
 	LONG rv;
 
+	p->epoch++;
 	if (p->lost || !p->connected)
 		return relink(p);
 	rv = SCardReconnect(p->h, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
@@ -263,9 +290,8 @@ pcsc_reconnect(void *priv, enum mdp_disposition disp)
 }
 
 static enum mdp_err
-pcsc_status(void *priv, struct mdp_transport_status *st)
+status_locked(struct pcsc *p, struct mdp_transport_status *st)
 {
-	struct pcsc *p = priv;
 	SCARD_READERSTATE rs;
 	LONG rv;
 	int attempt;
@@ -305,17 +331,147 @@ pcsc_status(void *priv, struct mdp_transport_status *st)
 }
 
 static void
+now_mono(struct timespec *ts)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+}
+
+/* Ends a held transaction after HOLD_MS without a call. */
+static void *
+releaser_main(void *arg)
+{
+	struct pcsc *p = arg;
+	struct timespec now, deadline;
+
+	pthread_mutex_lock(&p->mu);
+	while (!p->quit) {
+		if (p->in_transaction && !p->active && p->connected) {
+			deadline = p->idle_since;
+			deadline.tv_nsec += (long)HOLD_MS * 1000000L;
+			deadline.tv_sec += deadline.tv_nsec / 1000000000L;
+			deadline.tv_nsec %= 1000000000L;
+			now_mono(&now);
+			if (now.tv_sec > deadline.tv_sec ||
+			    (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec)) {
+				end_locked(p, MDP_LEAVE_CARD);
+				continue;
+			}
+			pthread_cond_timedwait(&p->cv, &p->mu, &deadline);
+		} else {
+			pthread_cond_wait(&p->cv, &p->mu);
+		}
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static enum mdp_err
+pcsc_transmit(void *priv, const uint8_t *apdu, size_t apdu_len, uint8_t *resp, size_t *resp_len)
+{
+	struct pcsc *p = priv;
+	enum mdp_err e;
+
+	pthread_mutex_lock(&p->mu);
+	e = transmit_locked(p, apdu, apdu_len, resp, resp_len);
+	pthread_mutex_unlock(&p->mu);
+	return e;
+}
+
+static enum mdp_err
+pcsc_begin(void *priv)
+{
+	struct pcsc *p = priv;
+	enum mdp_err e;
+
+	pthread_mutex_lock(&p->mu);
+	e = begin_locked(p);
+	p->active = e == MDP_OK || e == MDP_ERR_CARD_RESET;
+	pthread_mutex_unlock(&p->mu);
+	return e;
+}
+
+static enum mdp_err
+pcsc_end(void *priv, enum mdp_disposition disp)
+{
+	struct pcsc *p = priv;
+	enum mdp_err e = MDP_OK;
+
+	pthread_mutex_lock(&p->mu);
+	p->active = false;
+	if (disp == MDP_RESET_CARD || !p->in_transaction || !p->connected) {
+		e = end_locked(p, disp);
+	} else {
+		/* Hold it: the next begin within HOLD_MS needs no SCardBeginTransaction. */
+		now_mono(&p->idle_since);
+		if (!p->releaser_running &&
+		    pthread_create(&p->releaser, NULL, releaser_main, p) == 0)
+			p->releaser_running = true;
+		if (p->releaser_running)
+			pthread_cond_signal(&p->cv);
+		else
+			e = end_locked(p, disp);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return e;
+}
+
+static enum mdp_err
+pcsc_reconnect(void *priv, enum mdp_disposition disp)
+{
+	struct pcsc *p = priv;
+	enum mdp_err e;
+
+	pthread_mutex_lock(&p->mu);
+	e = reconnect_locked(p, disp);
+	pthread_mutex_unlock(&p->mu);
+	return e;
+}
+
+static enum mdp_err
+pcsc_status(void *priv, struct mdp_transport_status *st)
+{
+	struct pcsc *p = priv;
+	enum mdp_err e;
+
+	pthread_mutex_lock(&p->mu);
+	e = status_locked(p, st);
+	pthread_mutex_unlock(&p->mu);
+	return e;
+}
+
+static enum mdp_err
+pcsc_mark(void *priv, uint64_t *mark)
+{
+	struct pcsc *p = priv;
+
+	pthread_mutex_lock(&p->mu);
+	*mark = p->epoch;
+	pthread_mutex_unlock(&p->mu);
+	return MDP_OK;
+}
+
+static void
 pcsc_free(void *priv)
 {
 	struct pcsc *p = priv;
 
 	if (!p)
 		return;
-	if (p->in_transaction)
+	if (p->releaser_running) {
+		pthread_mutex_lock(&p->mu);
+		p->quit = true;
+		pthread_cond_signal(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		pthread_join(p->releaser, NULL);
+	}
+	if (p->in_transaction && p->connected)
 		SCardEndTransaction(p->h, SCARD_LEAVE_CARD);
+	p->in_transaction = false;
 	drop_handle(p);
 	if (p->ctx)
 		SCardReleaseContext(p->ctx);
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
 	free(p->reader);
 	free(p);
 }
@@ -328,6 +484,7 @@ static const struct mdp_transport_ops pcsc_ops = {
 	.reconnect = pcsc_reconnect,
 	.status = pcsc_status,
 	.free = pcsc_free,
+	.mark = pcsc_mark,
 };
 
 enum mdp_err
@@ -342,6 +499,15 @@ mdp_transport_pcsc_new(const char *reader, struct mdp_transport **out)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return MDP_ERR_NOMEM;
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&p->cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	pthread_mutex_init(&p->mu, NULL);
 	p->reader = strdup(reader);
 	if (!p->reader) {
 		e = MDP_ERR_NOMEM;

@@ -219,6 +219,22 @@ mdp_transport_status(struct mdp_transport *t, struct mdp_transport_status *st)
 	return rv;
 }
 
+enum mdp_err
+mdp_transport_mark(struct mdp_transport *t, uint64_t *mark)
+{
+	uint64_t m = 0;
+	enum mdp_err rv;
+
+	if (!t || !mark)
+		return MDP_ERR_ARGS;
+	if (!t->ops->mark)
+		return MDP_ERR_UNSUPPORTED;
+	rv = t->ops->mark(t->priv, &m);
+	if (rv == MDP_OK)
+		*mark = m;
+	return rv;
+}
+
 const char *
 mdp_transport_name(const struct mdp_transport *t)
 {

@@ -70,6 +70,8 @@ struct mdp_transport_ops {
 	enum mdp_err (*reconnect)(void *priv, enum mdp_disposition disp);
 	enum mdp_err (*status)(void *priv, struct mdp_transport_status *st);
 	void (*free)(void *priv);
+	/* optional: see mdp_transport_mark() */
+	enum mdp_err (*mark)(void *priv, uint64_t *mark);
 };
 
 /*
@@ -101,6 +103,15 @@ enum mdp_err mdp_transport_end(struct mdp_transport *t, enum mdp_disposition dis
 enum mdp_err mdp_transport_reconnect(struct mdp_transport *t, enum mdp_disposition disp);
 /* Presence, change since the last call, and ATR. */
 enum mdp_err mdp_transport_status(struct mdp_transport *t, struct mdp_transport_status *st);
+/*
+ * Change mark: a value that moves whenever someone else (another process or connection, a reset
+ * or removal) may have changed the card since the previous call. Equal marks at two moments prove
+ * that only this transport's own commands touched the card in between, so a host need not re-read
+ * what it already knows (the cardcf freshness counters). Taken inside a transaction, a mark also
+ * covers the rest of it. MDP_ERR_UNSUPPORTED when the link cannot tell (PC/SC: other
+ * applications' transactions are invisible).
+ */
+enum mdp_err mdp_transport_mark(struct mdp_transport *t, uint64_t *mark);
 /* Reader name or label; never NULL. */
 const char *mdp_transport_name(const struct mdp_transport *t);
 /* "pcsc", "embedded", ...; never NULL. */

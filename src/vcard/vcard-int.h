@@ -157,6 +157,9 @@ struct vcard {
 	bool locked;
 	unsigned held; /* vcard_lock depth: the lock stays taken between APDUs */
 	struct vc_file_id seen;
+	uint64_t commits; /* changes made by this handle (vcard_changes) */
+	uint64_t reloads; /* changes by others picked up from the state file */
+	bool loaded;      /* the state file was loaded once */
 	bool dirty;
 	enum mdp_err io_err; /* set when a save failed during this APDU */
 

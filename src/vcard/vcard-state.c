@@ -651,6 +651,9 @@ vc_load(struct vcard *vc)
 	}
 	vc_state_free(&vc->st);
 	vc->st = st;
+	if (vc->loaded)
+		vc->reloads++; /* not the first load: someone else's change (or a roll-back) */
+	vc->loaded = true;
 	vc->seen = id;
 	if (vc->st.has_ck_clear && !vc->ck_ok) {
 		memcpy(vc->ck, vc->st.ck_clear, VC_CK_LEN);
@@ -812,6 +815,7 @@ vc_save(struct vcard *vc)
 
 	if (!vc->path) {
 		vc->dirty = false;
+		vc->commits++;
 		return MDP_OK;
 	}
 	if (vc->locked)
@@ -839,6 +843,7 @@ vc_save(struct vcard *vc)
 	else
 		vc->seen.valid = false;
 	vc->dirty = false;
+	vc->commits++;
 	return MDP_OK;
 }
 

@@ -502,6 +502,23 @@ vcard_unlock(struct vcard *vc)
 		vc_unlock(vc);
 }
 
+enum mdp_err
+vcard_changes(struct vcard *vc, bool check, struct vcard_changes *out)
+{
+	enum mdp_err err;
+
+	if (!vc || !out)
+		return MDP_ERR_ARGS;
+	if (check) {
+		err = vc_refresh(vc);
+		if (err)
+			return err;
+	}
+	out->commits = vc->commits;
+	out->reloads = vc->reloads;
+	return MDP_OK;
+}
+
 void
 vcard_reset(struct vcard *vc)
 {

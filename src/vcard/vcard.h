@@ -77,6 +77,19 @@ enum mdp_err vcard_transmit(struct vcard *vc, const uint8_t *apdu, size_t apdu_l
 enum mdp_err vcard_lock(struct vcard *vc);
 void vcard_unlock(struct vcard *vc);
 
+/*
+ * Change counters of this handle: commits are the commands that changed the card's state through
+ * it; reloads are the changes made by others (other handles or processes on the same state file)
+ * that it picked up. With check the state file is looked at first (a stat; a change is loaded
+ * now). Equal counters at two moments mean the card's persistent state did not change in between.
+ * MDP_ERR_NOT_FOUND / MDP_ERR_IO / MDP_ERR_STATE when the file cannot be looked at or loaded.
+ */
+struct vcard_changes {
+	uint64_t commits;
+	uint64_t reloads;
+};
+enum mdp_err vcard_changes(struct vcard *vc, bool check, struct vcard_changes *out);
+
 /* Summary for mdp11-vcard info (public facts only). */
 struct vcard_info {
 	bool initialized;       /* application operational */

@@ -544,13 +544,21 @@ test_certificates(void)
 static void
 test_appdata_survives(void)
 {
-	struct mdp_transport *t = new_card();
-	struct ksp_card *kc = open_ksp(t, NULL);
+	char *dir = test_tmpdir(), state[512];
+	struct vcard_init_params vp = card_params();
+	struct mdp_transport *t = NULL, *tb = NULL;
+	struct ksp_card *kc;
+	struct md_card *other = NULL;
 	const struct ksp_container *c;
 	uint8_t idx = 0, idx2 = 0, u[KSP_CMAP_NAME_BYTES], *p, *grown;
 	size_t len = 0;
 	struct ksp_new_key req;
 
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+	snprintf(state, sizeof(state), "%s/card.state", dir);
+	CU_ASSERT_EQUAL_FATAL(vcard_create(state, &vp), MDP_OK);
+	CU_ASSERT_EQUAL_FATAL(mdp_transport_embedded_new(state, NULL, &t), MDP_OK);
+	kc = open_ksp(t, NULL);
 	login(kc);
 	memset(&req, 0, sizeof(req));
 	req.spec = MDP_AT_ECDSA_P256;
@@ -580,10 +588,16 @@ test_appdata_survives(void)
 
 	/*
 	 * A container another host made (not in mdp11's data): a record written
-	 * straight into cmapfile for a key created through the card module.
+	 * straight into cmapfile for a key created through the card module, by
+	 * another process (its own connection to the card).
 	 */
-	CU_ASSERT_EQUAL(md_create_container(ksp_card_md(kc), 2, MD_CREATE_KEY_GEN,
-					    MD_AT_ECDSA_P256, 0, NULL, 0),
+	CU_ASSERT_EQUAL_FATAL(mdp_transport_embedded_new(state, NULL, &tb), MDP_OK);
+	CU_ASSERT_EQUAL_FATAL(md_card_acquire(NULL, tb, MD_CARD_DATA_CURRENT_VERSION, 0, &other),
+			      MD_OK);
+	CU_ASSERT_EQUAL(md_authenticate_pin(other, "user", (const uint8_t *)PIN, PINLEN, NULL),
+			MD_OK);
+	CU_ASSERT_EQUAL(md_create_container(other, 2, MD_CREATE_KEY_GEN, MD_AT_ECDSA_P256, 0,
+					    NULL, 0),
 			MD_OK);
 	p = raw_file(kc, "mscp", "cmapfile", &len);
 	grown = realloc(p, len + KSP_CMAP_RECORD);
@@ -594,8 +608,7 @@ test_appdata_survives(void)
 	grown[len + 80] = 0x01;
 	grown[len + 82] = 0x00;
 	grown[len + 83] = 0x01;
-	CU_ASSERT_EQUAL(md_write_file(ksp_card_md(kc), "mscp", "cmapfile", 0, grown,
-				      len + KSP_CMAP_RECORD),
+	CU_ASSERT_EQUAL(md_write_file(other, "mscp", "cmapfile", 0, grown, len + KSP_CMAP_RECORD),
 			MD_OK);
 	free(grown);
 	/* the other host bumps cardcf as hosts must */
@@ -605,8 +618,10 @@ test_appdata_survives(void)
 		raw_cardcf(kc, cf);
 		cf[2]++;
 		cf[4]++;
-		CU_ASSERT_EQUAL(md_write_file(ksp_card_md(kc), NULL, "cardcf", 0, cf, 6), MD_OK);
+		CU_ASSERT_EQUAL(md_write_file(other, NULL, "cardcf", 0, cf, 6), MD_OK);
 	}
+	md_card_delete(other);
+	mdp_transport_free(tb);
 	{
 		bool changed = false;
 
@@ -621,6 +636,7 @@ test_appdata_survives(void)
 	CU_ASSERT_EQUAL(c->slot[KSP_SLOT_SIGNATURE].origin, KSP_ORIGIN_UNKNOWN);
 	ksp_card_free(kc);
 	mdp_transport_free(t);
+	free(dir);
 }
 
 static void
@@ -732,10 +748,18 @@ test_persistent_cache(void)
 	CU_ASSERT_EQUAL(ksp_card_containers(ka, &list, &n), MD_OK);
 	poll = mdp_transport_apdu_count(ta);
 	CU_ASSERT_EQUAL(poll, 0);
-	/* a refresh with nothing changed is one APDU (cardcf) */
+	/*
+	 * a refresh with nothing changed costs nothing: the embedded transport's change mark
+	 * proves that nobody else wrote the state file since cardcf was read
+	 */
 	CU_ASSERT_EQUAL(ksp_card_refresh(ka, &changed), MD_OK);
 	CU_ASSERT_FALSE(changed);
-	CU_ASSERT_EQUAL(mdp_transport_apdu_count(ta), 1);
+	CU_ASSERT_EQUAL(mdp_transport_apdu_count(ta), 0);
+	/* a simulated reset by someone else moves the mark: cardcf is read again */
+	CU_ASSERT_EQUAL(mdp_transport_embedded_event(ta, false), MDP_OK);
+	CU_ASSERT_EQUAL(ksp_card_refresh(ka, &changed), MD_OK);
+	CU_ASSERT_TRUE(mdp_transport_apdu_count(ta) >= 1);
+	login(ka);
 
 	/* another handle changes the card: the first one notices */
 	CU_ASSERT_EQUAL_FATAL(mdp_transport_embedded_new(state, NULL, &tb), MDP_OK);
