@@ -2485,7 +2485,7 @@ put_reversed(const uint8_t *le, size_t len, uint8_t *out, size_t k)
 }
 
 static enum md_rv
-sign_call(struct ksp_card *kc, uint8_t index, enum mdp_key_spec spec, uint32_t padding,
+sign_call(struct md_card *md, uint8_t index, enum mdp_key_spec spec, uint32_t padding,
 	  const struct md_padding_info *pi, const uint8_t *data, size_t len, uint8_t **sig,
 	  size_t *sig_len)
 {
@@ -2503,8 +2503,7 @@ sign_call(struct ksp_card *kc, uint8_t index, enum mdp_key_spec spec, uint32_t p
 		si.padding_type = padding;
 		si.padding_info = pi;
 	}
-	rv = md_sign_data(kc->md, &si);
-	check_reset(kc, rv);
+	rv = md_sign_data(md, &si);
 	if (rv != MD_OK) {
 		free(si.signature);
 		return rv;
@@ -2515,17 +2514,12 @@ sign_call(struct ksp_card *kc, uint8_t index, enum mdp_key_spec spec, uint32_t p
 }
 
 enum md_rv
-ksp_sign(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const struct ksp_padding *pad,
-	 const uint8_t *data, size_t len, uint8_t *sig, size_t *sig_len)
+ksp_sign_key_get(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, struct ksp_sign_key *out)
 {
 	const struct ksp_key *k;
-	struct md_padding_info pi;
-	uint8_t *out = NULL, *block = NULL;
-	size_t out_len = 0, n, hlen = 0;
-	const char *cng = NULL;
 	enum md_rv rv;
 
-	if (!kc || !pad || (!data && len) || !sig_len)
+	if (!kc || !out)
 		return MD_E_INVALID_PARAMETER;
 	rv = ensure_view(kc);
 	if (rv != MD_OK)
@@ -2533,20 +2527,55 @@ ksp_sign(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const struct ks
 	k = key_at(kc, index, slot);
 	if (!k)
 		return KSP_RV(KSP_E_NOT_FOUND);
+	memset(out, 0, sizeof(*out));
+	out->index = index;
+	out->spec = k->spec;
+	out->bits = k->bits;
+	if (MDP_KEY_SPEC_IS_EC(k->spec))
+		out->ec_field = mdp_key_ec_field_len(k->pub);
+	out->pub = mdp_key_pkey(k->pub);
+	if (!out->pub || !EVP_PKEY_up_ref(out->pub)) {
+		out->pub = NULL;
+		return MD_E_NO_MEMORY;
+	}
+	return MD_OK;
+}
+
+void
+ksp_sign_key_clear(struct ksp_sign_key *k)
+{
+	if (!k)
+		return;
+	EVP_PKEY_free(k->pub);
+	memset(k, 0, sizeof(*k));
+}
+
+enum md_rv
+ksp_sign_on(struct md_card *md, const struct ksp_sign_key *sk, const struct ksp_padding *pad,
+	    const uint8_t *data, size_t len, uint8_t *sig, size_t *sig_len)
+{
+	struct md_padding_info pi;
+	uint8_t *out = NULL, *block = NULL;
+	size_t out_len = 0, n, hlen = 0;
+	const char *cng = NULL;
+	enum md_rv rv;
+
+	if (!md || !sk || !pad || (!data && len) || !sig_len)
+		return MD_E_INVALID_PARAMETER;
 	memset(&pi, 0, sizeof(pi));
-	if (MDP_KEY_SPEC_IS_EC(k->spec)) {
-		if (!MDP_KEY_SPEC_IS_ECDSA(k->spec))
+	if (MDP_KEY_SPEC_IS_EC(sk->spec)) {
+		if (!MDP_KEY_SPEC_IS_ECDSA(sk->spec))
 			return reason(KSP_RV(KSP_E_BAD_KEY), "an ECDH key cannot sign%s", "");
 		if (pad->type != KSP_PAD_NONE || len == 0)
 			return KSP_RV(KSP_E_BAD_DATA);
-		n = 2 * mdp_key_ec_field_len(k->pub);
+		n = 2 * sk->ec_field;
 		if (!sig) {
 			*sig_len = n;
 			return MD_OK;
 		}
 		if (*sig_len < n)
 			return MD_E_INSUFFICIENT_BUFFER;
-		rv = sign_call(kc, index, k->spec, 0, NULL, data, len, &out, &out_len);
+		rv = sign_call(md, sk->index, sk->spec, 0, NULL, data, len, &out, &out_len);
 		if (rv == MD_OK && out_len != n)
 			rv = MD_E_UNEXPECTED;
 		if (rv == MD_OK) {
@@ -2556,7 +2585,7 @@ ksp_sign(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const struct ks
 		free(out);
 		return rv;
 	}
-	n = (k->bits + 7) / 8;
+	n = (sk->bits + 7) / 8;
 	if (!sig) {
 		*sig_len = n;
 		return MD_OK;
@@ -2572,7 +2601,7 @@ ksp_sign(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const struct ks
 		if (!block)
 			return MD_E_NO_MEMORY;
 		memcpy(block + n - len, data, len);
-		rv = sign_call(kc, index, k->spec, MD_PADDING_NONE, &pi, block, n, &out, &out_len);
+		rv = sign_call(md, sk->index, sk->spec, MD_PADDING_NONE, &pi, block, n, &out, &out_len);
 		break;
 	case KSP_PAD_PKCS1:
 		if (pad->hash != KSP_HASH_NONE) {
@@ -2582,7 +2611,7 @@ ksp_sign(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const struct ks
 		} else if (len == 0 || len + 11 > n) {
 			return KSP_RV(KSP_E_BAD_DATA);
 		}
-		rv = sign_call(kc, index, k->spec, MD_PADDING_PKCS1, &pi, data, len, &out,
+		rv = sign_call(md, sk->index, sk->spec, MD_PADDING_PKCS1, &pi, data, len, &out,
 			       &out_len);
 		break;
 	case KSP_PAD_PSS: {
@@ -2594,7 +2623,7 @@ ksp_sign(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const struct ks
 		if (mgf == pad->hash) {
 			pi.alg_id = cng;
 			pi.salt_len = (uint32_t)pad->salt_len;
-			rv = sign_call(kc, index, k->spec, MD_PADDING_PSS, &pi, data, len, &out,
+			rv = sign_call(md, sk->index, sk->spec, MD_PADDING_PSS, &pi, data, len, &out,
 				       &out_len);
 		}
 		if (rv == MD_E_UNSUPPORTED_FEATURE) {
@@ -2607,13 +2636,13 @@ ksp_sign(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const struct ks
 			block = calloc(1, n);
 			if (!block)
 				return MD_E_NO_MEMORY;
-			if (!ksp_pss_encode(mdp_key_pkey(k->pub), cng, mcng, data, len,
+			if (!ksp_pss_encode(sk->pub, cng, mcng, data, len,
 					    pad->salt_len, block, n)) {
 				rv = KSP_RV(KSP_E_BAD_DATA);
 				break;
 			}
 			memset(&pi, 0, sizeof(pi));
-			rv = sign_call(kc, index, k->spec, MD_PADDING_NONE, &pi, block, n, &out,
+			rv = sign_call(md, sk->index, sk->spec, MD_PADDING_NONE, &pi, block, n, &out,
 				       &out_len);
 		}
 		break;
@@ -2627,6 +2656,25 @@ ksp_sign(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const struct ks
 		*sig_len = n;
 	free(out);
 	free(block);
+	return rv;
+}
+
+
+enum md_rv
+ksp_sign(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const struct ksp_padding *pad,
+	 const uint8_t *data, size_t len, uint8_t *sig, size_t *sig_len)
+{
+	struct ksp_sign_key sk;
+	enum md_rv rv;
+
+	if (!kc || !pad || (!data && len) || !sig_len)
+		return MD_E_INVALID_PARAMETER;
+	rv = ksp_sign_key_get(kc, index, slot, &sk);
+	if (rv != MD_OK)
+		return rv;
+	rv = ksp_sign_on(kc->md, &sk, pad, data, len, sig, sig_len);
+	check_reset(kc, rv);
+	ksp_sign_key_clear(&sk);
 	return rv;
 }
 

@@ -270,6 +270,26 @@ struct ksp_padding {
 enum md_rv ksp_sign(struct ksp_card *kc, uint8_t index, enum ksp_slot slot,
 		    const struct ksp_padding *pad, const uint8_t *data, size_t len, uint8_t *sig,
 		    size_t *sig_len);
+/*
+ * The same in two steps, for signing without the view (on another card-module context, such as
+ * a logical channel of the embedded card, while the caller's lock on kc is released):
+ * ksp_sign_key_get copies what a signature needs of the key (holding a reference to its public
+ * key; ksp_sign_key_clear releases it), ksp_sign_on signs through md. A reset seen by md is the
+ * caller's to handle.
+ */
+struct ksp_sign_key {
+	uint8_t index;
+	enum mdp_key_spec spec;
+	unsigned bits;
+	size_t ec_field;   /* EC: bytes of a field element */
+	struct evp_pkey_st *pub;
+};
+enum md_rv ksp_sign_key_get(struct ksp_card *kc, uint8_t index, enum ksp_slot slot,
+			    struct ksp_sign_key *out);
+void ksp_sign_key_clear(struct ksp_sign_key *k);
+enum md_rv ksp_sign_on(struct md_card *md, const struct ksp_sign_key *k,
+		       const struct ksp_padding *pad, const uint8_t *data, size_t len, uint8_t *sig,
+		       size_t *sig_len);
 /* RSA decrypt of one big-endian block (exchange keys only); out NULL: *out_len = modulus size. */
 enum md_rv ksp_decrypt(struct ksp_card *kc, uint8_t index, enum ksp_slot slot,
 		       const struct ksp_padding *pad, const uint8_t *in, size_t len, uint8_t *out,

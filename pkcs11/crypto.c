@@ -469,6 +469,56 @@ ecdsa_input(const uint8_t *in, size_t len, unsigned bits, uint8_t *out, size_t *
 	*out_len = flen;
 }
 
+/*
+ * Sign on a lane (a logical channel of an embedded card with its own card-module context)
+ * without the slot lock, so that another session's signature runs at the same time. The key's
+ * facts, the padding and the input are copied under the lock; the session is marked busy (its
+ * other calls wait, a close is deferred). *done false: no lane, or the lane failed — the caller
+ * signs the usual way, which gives the authoritative answer (a logout, a reset, a key gone).
+ */
+static enum md_rv
+sign_on_lane(struct session *se, const struct object *o, const struct op *op, const uint8_t *data,
+	     size_t len, uint8_t *sig, size_t *sig_len, bool *done)
+{
+	struct slot *s = se->slot;
+	struct ksp_padding pad = op->pad;
+	struct ksp_sign_key sk;
+	unsigned long gen = s->gen;
+	uint8_t in[1024];
+	size_t sl = *sig_len;
+	struct lane *l;
+	enum md_rv mrv;
+
+	*done = false;
+	if (len > sizeof(in) || pad.label)
+		return MD_OK;
+	l = slot_lane_take_slocked(s);
+	if (!l)
+		return MD_OK;
+	if (ksp_sign_key_get(s->kc, o->index, o->kslot, &sk) != MD_OK) {
+		slot_lane_put_slocked(s, l, true);
+		return MD_OK;
+	}
+	memcpy(in, data, len);
+	se->busy = true;
+	lock_release(s->lock);
+	mrv = ksp_sign_on(l->md, &sk, &pad, in, len, sig, &sl);
+	lock_take(s->lock);
+	se->busy = false;
+	mdp_wipe(in, sizeof(in));
+	ksp_sign_key_clear(&sk);
+	slot_lane_put_slocked(s, l, mrv == MD_OK);
+	if (s->gen != gen || !s->kc) {
+		*done = true;
+		return MD_W_REMOVED_CARD;
+	}
+	if (mrv == MD_OK) {
+		*sig_len = sl;
+		*done = true;
+	}
+	return mrv;
+}
+
 static CK_RV
 do_sign(struct session *se, struct op *op, const uint8_t *data, size_t len, uint8_t *sig,
 	size_t *sig_len)
@@ -503,7 +553,14 @@ do_sign(struct session *se, struct op *op, const uint8_t *data, size_t len, uint
 		if (len != (size_t)EVP_MD_get_size(hash_md(op->pad.hash)))
 			return CKR_DATA_LEN_RANGE;
 	}
-	mrv = ksp_sign(s->kc, o->index, o->kslot, &op->pad, data, len, sig, sig_len);
+	{
+		bool done = false;
+
+		mrv = sign_on_lane(se, o, op, data, len, sig, sig_len, &done);
+		if (!done)
+			mrv = ksp_sign(s->kc, o->index, o->kslot, &op->pad, data, len, sig,
+				       sig_len);
+	}
 	mdp_wipe(block, sizeof(block));
 	if (mrv == KSP_RV(KSP_E_BAD_DATA))
 		return CKR_DATA_LEN_RANGE;

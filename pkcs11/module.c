@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MDP_LOG_AREA MDP_AREA_PKCS11
@@ -165,13 +166,24 @@ enter_session_mode(CK_SESSION_HANDLE h, struct session **out, bool fresh)
 
 	if (!is_initialized())
 		return CKR_CRYPTOKI_NOT_INITIALIZED;
-	lock_take(mod.lock);
-	se = session_lookup_inlock(h);
-	if (se)
-		lock_take(se->slot->lock);
-	lock_release(mod.lock);
-	if (!se)
-		return CKR_SESSION_HANDLE_INVALID;
+	for (;;) {
+		lock_take(mod.lock);
+		se = session_lookup_inlock(h);
+		if (se)
+			lock_take(se->slot->lock);
+		lock_release(mod.lock);
+		if (!se)
+			return CKR_SESSION_HANDLE_INVALID;
+		if (!se->busy)
+			break;
+		/* Another thread signs on this session without the slot lock: one call at a time. */
+		lock_release(se->slot->lock);
+		{
+			struct timespec ts = {0, 20000};
+
+			nanosleep(&ts, NULL);
+		}
+	}
 	if (se->gen == se->slot->gen) {
 		rv = fresh ? slot_token_slocked(se->slot) : slot_present_slocked(se->slot);
 		if (rv == CKR_OK && se->gen == se->slot->gen) {
@@ -199,7 +211,11 @@ enter_session_light(CK_SESSION_HANDLE h, struct session **out)
 static void
 leave_session(struct session *se)
 {
-	lock_release(se->slot->lock);
+	struct slot *s = se->slot;
+
+	if (se->closed && !se->busy)
+		session_free(se); /* closed by another thread while this call signed */
+	lock_release(s->lock);
 }
 
 /* ---- general purpose ---- */

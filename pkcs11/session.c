@@ -143,7 +143,10 @@ unlink_session(struct session *s)
 			ksp_logout(slot->kc);
 		slot->login = LOGIN_NONE;
 	}
-	session_free(s);
+	if (s->busy)
+		s->closed = true; /* the call signing on it frees it when it leaves */
+	else
+		session_free(s);
 }
 
 CK_RV

@@ -168,10 +168,81 @@ slot_table_init_inlock(void)
 	return CKR_OK;
 }
 
+/* ---- signing lanes (logical channels of an embedded card) ---- */
+
+static void
+lane_free(struct lane *l)
+{
+	if (!l)
+		return;
+	md_card_delete(l->md);
+	mdp_transport_free(l->tr);
+	free(l);
+}
+
+static void
+lanes_drop(struct slot *s)
+{
+	while (s->nlanes)
+		lane_free(s->lanes[--s->nlanes]);
+	s->no_lanes = false;
+}
+
+struct lane *
+slot_lane_take_slocked(struct slot *s)
+{
+	unsigned long gen;
+	struct mdp_transport *tr = NULL;
+	struct md_card *md = NULL;
+	struct lane *l;
+	enum mdp_err err;
+
+	if (!s->tr || !s->kc || !s->vcard_path || s->no_lanes)
+		return NULL;
+	gen = ksp_card_generation(s->kc);
+	while (s->nlanes) {
+		l = s->lanes[--s->nlanes];
+		if (l->parent == s->tr && l->view_gen == gen)
+			return l;
+		lane_free(l); /* the view changed: its card-module caches may be stale */
+	}
+	err = mdp_transport_embedded_channel(s->tr, &tr);
+	if (err != MDP_OK) {
+		if (err != MDP_ERR_BUSY)
+			s->no_lanes = true;
+		return NULL;
+	}
+	l = calloc(1, sizeof(*l));
+	if (!l || md_card_acquire(NULL, tr, MD_CARD_DATA_CURRENT_VERSION, 0, &md) != MD_OK) {
+		log_debug("slot %lu: no signing lane (%s)", s->id, mdp_err_last());
+		free(l);
+		mdp_transport_free(tr);
+		s->no_lanes = true;
+		return NULL;
+	}
+	l->tr = tr;
+	l->md = md;
+	l->parent = s->tr;
+	l->view_gen = gen;
+	return l;
+}
+
+void
+slot_lane_put_slocked(struct slot *s, struct lane *l, bool ok)
+{
+	if (ok && s->kc && l->parent == s->tr && l->view_gen == ksp_card_generation(s->kc) &&
+	    s->nlanes < SLOT_MAX_LANES) {
+		s->lanes[s->nlanes++] = l;
+		return;
+	}
+	lane_free(l);
+}
+
 /* Drop the card of a slot: objects, sessions' access, login. Keeps the slot. */
 static void
 detach_card(struct slot *s)
 {
+	lanes_drop(s);
 	object_view_clear_slocked(s);
 	ksp_card_free(s->kc);
 	s->kc = NULL;
@@ -537,6 +608,7 @@ card_changed(struct slot *s)
 
 	if (have_old)
 		memcpy(old_id, ti.cardid, sizeof(old_id));
+	lanes_drop(s);
 	ksp_card_free(s->kc);
 	s->kc = NULL;
 	mdp_transport_free(s->tr);

@@ -4,6 +4,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,7 +92,22 @@ struct embedded {
 	bool changed;
 	uint64_t own;    /* the card's commits made by commands of this transport */
 	uint64_t events; /* simulated resets and removals (mdp_transport_embedded_event) */
+	unsigned refs;   /* the transport and its open channels (atomic) */
 };
+
+static void
+emb_put(struct embedded *e)
+{
+	if (!e || __atomic_sub_fetch(&e->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	if (e->locked) {
+		vcard_unlock(e->vc);
+		pthread_mutex_unlock(&e->lock->mutex);
+	}
+	path_lock_put(e->lock);
+	vcard_free(e->vc);
+	free(e);
+}
 
 static enum mdp_err
 emb_transmit(void *priv, const uint8_t *apdu, size_t apdu_len, uint8_t *resp, size_t *resp_len)
@@ -213,12 +229,11 @@ emb_free(void *priv)
 	if (!e)
 		return;
 	if (e->locked) {
+		e->locked = false;
 		vcard_unlock(e->vc);
 		pthread_mutex_unlock(&e->lock->mutex);
 	}
-	path_lock_put(e->lock);
-	vcard_free(e->vc);
-	free(e);
+	emb_put(e);
 }
 
 static const struct mdp_transport_ops embedded_ops = {
@@ -245,6 +260,7 @@ mdp_transport_embedded_new(const char *state_path, const struct vcard_init_param
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return MDP_ERR_NOMEM;
+	e->refs = 1;
 	rv = vcard_open(state_path, state_path ? NULL : params, &e->vc);
 	if (rv != MDP_OK)
 		goto out;
@@ -282,13 +298,127 @@ mdp_transport_embedded_event(struct mdp_transport *t, bool removed)
 	e->changed = true;
 	e->events++;
 	if (removed) {
-		e->removed = true;
+		__atomic_store_n(&e->removed, true, __ATOMIC_RELEASE);
 		e->pending = EV_REMOVED;
 		return MDP_OK;
 	}
 	/* Reinsertion or a reset by someone else: power cycle, report once. */
-	e->removed = false;
+	__atomic_store_n(&e->removed, false, __ATOMIC_RELEASE);
 	vcard_reset(e->vc);
 	e->pending = EV_RESET;
 	return MDP_OK;
+}
+
+/* ---- logical channels ---- */
+
+/*
+ * A channel shares the card (and keeps it alive) but not the transport: its commands run beside
+ * the transport's and other channels' (the engine serialises them and signs outside its lock).
+ * It has no transactions: it carries commands that need none (MSE + PSO of a signature), and the
+ * state file is not locked for them.
+ */
+struct emb_channel {
+	struct embedded *e;
+	uint8_t chan;
+	uint64_t resets; /* the card's reset count when the channel was opened */
+};
+
+static enum mdp_err
+chan_transmit(void *priv, const uint8_t *apdu, size_t apdu_len, uint8_t *resp, size_t *resp_len)
+{
+	struct emb_channel *c = priv;
+	uint8_t cmd[5 + 255 + 1];
+	size_t n = 0;
+	enum mdp_err rv;
+
+	if (__atomic_load_n(&c->e->removed, __ATOMIC_ACQUIRE))
+		return mdp_err_reason(MDP_ERR_NO_CARD, "no card");
+	if (apdu_len > sizeof(cmd) || apdu_len < 4)
+		return mdp_err_reason(MDP_ERR_ARGS, "not a short APDU");
+	if (*resp_len < VCARD_MAX_RESPONSE)
+		return mdp_err_reason(MDP_ERR_ARGS, "response buffer too small");
+	memcpy(cmd, apdu, apdu_len);
+	cmd[0] = (uint8_t)((cmd[0] & ~0x03) | c->chan);
+	rv = vcard_transmit_since(c->e->vc, c->resets, cmd, apdu_len, resp, &n);
+	if (rv != MDP_OK)
+		return rv;
+	*resp_len = n;
+	return MDP_OK;
+}
+
+static enum mdp_err
+chan_status(void *priv, struct mdp_transport_status *st)
+{
+	struct emb_channel *c = priv;
+
+	st->present = !__atomic_load_n(&c->e->removed, __ATOMIC_ACQUIRE);
+	st->changed = false;
+	st->atr_len = st->present ? vcard_atr(c->e->vc, st->atr, sizeof(st->atr)) : 0;
+	return MDP_OK;
+}
+
+static void
+chan_free(void *priv)
+{
+	struct emb_channel *c = priv;
+	uint8_t cmd[4] = { 0x00, 0x70, 0x80, 0x00 }, resp[VCARD_MAX_RESPONSE];
+	size_t n = 0;
+
+	if (!c)
+		return;
+	/* MANAGE CHANNEL close, unless a reset closed it already (the number may be reused) */
+	cmd[3] = c->chan;
+	vcard_transmit_since(c->e->vc, c->resets, cmd, sizeof(cmd), resp, &n);
+	emb_put(c->e);
+	free(c);
+}
+
+static const struct mdp_transport_ops channel_ops = {
+	.kind = "embedded-channel",
+	.transmit = chan_transmit,
+	.status = chan_status,
+	.free = chan_free,
+};
+
+enum mdp_err
+mdp_transport_embedded_channel(struct mdp_transport *t, struct mdp_transport **out)
+{
+	struct embedded *e = mdp_transport_priv(t, &embedded_ops);
+	static const uint8_t open_cmd[5] = { 0x00, 0x70, 0x00, 0x00, 0x01 };
+	struct emb_channel *c = NULL;
+	uint8_t resp[VCARD_MAX_RESPONSE];
+	size_t n = 0;
+	uint64_t resets;
+	enum mdp_err rv;
+	char name[64];
+
+	if (!e || !out)
+		return mdp_err_reason(MDP_ERR_UNSUPPORTED, "not an embedded card");
+	resets = vcard_resets(e->vc);
+	rv = mdp_transport_transmit(t, open_cmd, sizeof(open_cmd), resp, sizeof(resp), &n);
+	if (rv != MDP_OK)
+		return rv;
+	if (n != 3 || resp[1] != 0x90 || resp[2] != 0x00 || resp[0] == 0 || resp[0] > 3)
+		return mdp_err_reason(MDP_ERR_BUSY, "no free logical channel");
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		goto fail;
+	c->e = e;
+	c->chan = resp[0];
+	c->resets = resets;
+	__atomic_add_fetch(&e->refs, 1, __ATOMIC_ACQ_REL);
+	snprintf(name, sizeof(name), "%s, channel %u", mdp_transport_name(t), c->chan);
+	rv = mdp_transport_new(&channel_ops, c, name, out);
+	if (rv != MDP_OK) {
+		chan_free(c);
+		return rv;
+	}
+	return MDP_OK;
+fail:
+	{
+		uint8_t close_cmd[4] = { 0x00, 0x70, 0x80, resp[0] };
+
+		vcard_transmit_since(e->vc, resets, close_cmd, sizeof(close_cmd), resp, &n);
+	}
+	return MDP_ERR_NOMEM;
 }

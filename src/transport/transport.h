@@ -153,6 +153,19 @@ struct vcard *mdp_transport_embedded_vcard(struct mdp_transport *t);
  */
 enum mdp_err mdp_transport_embedded_event(struct mdp_transport *t, bool removed);
 
+/*
+ * Open a logical channel of the embedded card behind t (MANAGE CHANNEL, sent through t, so the
+ * caller must own t at that moment): a transport of its own whose commands carry the channel in
+ * CLA. It shares the card's security status (a PIN verified on any channel counts on all) but
+ * has its own selection and security environment, and its commands run beside those of t and
+ * of other channels from other threads: two signatures compute at the same time. It has no
+ * transactions and never locks the state file: use it for commands that need neither (MSE +
+ * PSO). A reset of the card closes it (its commands then fail with MDP_ERR_CARD_RESET). It keeps
+ * the card alive after t is freed; mdp_transport_free closes it. MDP_ERR_UNSUPPORTED for other
+ * kinds of transport, MDP_ERR_BUSY when the card's three channels are taken.
+ */
+enum mdp_err mdp_transport_embedded_channel(struct mdp_transport *t, struct mdp_transport **out);
+
 /* ---- pcsc: pcsc-lite ---- */
 
 /*

@@ -3,6 +3,7 @@
 #ifndef MDP11_VCARD_VCARD_INT_H
 #define MDP11_VCARD_VCARD_INT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -149,7 +150,54 @@ struct vc_file_id {
 	bool valid;
 };
 
+/*
+ * Logical channels (ISO 7816-4 §5.4.2, CLA bits 0-1, MANAGE CHANNEL): channel 0's registers are
+ * the fields of struct vcard below; channels 1..3 keep theirs here and are swapped in for each of
+ * their commands. The security status (PIN, admin, card key) is shared by all channels, as ISO
+ * allows; selection, security environment, chaining and pending response are per channel.
+ */
+#define VC_CHANNELS 4
+struct vc_chan {
+	bool open;
+	uint16_t cur_fid;
+	enum vc_mse_op mse;
+	uint8_t mse_alg;
+	uint8_t mse_kid;
+	int auth_stage;
+	uint8_t auth_r1[16];
+	uint8_t auth_r2[16];
+	bool chaining;
+	uint8_t chain_ins, chain_p1, chain_p2;
+	struct mdp_buf chain;
+	uint8_t *pend;
+	size_t pend_len;
+	size_t pend_pos;
+};
+
+/*
+ * A signature whose private-key work runs after the engine's lock is dropped (vcard_transmit),
+ * so that two channels sign at the same time: the key (a reference), the input and the form.
+ */
+#define SW_DEFERRED 0x0001 /* internal: never sent */
+struct vc_job {
+	EVP_PKEY *pkey;
+	bool ec;
+	int pad; /* RSA: RSA_PKCS1_PADDING or RSA_NO_PADDING */
+	uint8_t in[512];
+	size_t in_len;
+	size_t ne;       /* Le of the command (0: none): the rest waits for GET RESPONSE */
+	unsigned chan;   /* its channel, and the card's reset count then */
+	uint64_t resets;
+};
+
 struct vcard {
+	pthread_mutex_t mu; /* one command at a time (channels may be used from several threads) */
+	bool defer_ok;      /* vcard_transmit can run a deferred signature */
+	struct vc_job job;
+	struct vc_chan chans[VC_CHANNELS]; /* [0] unused: channel 0 is in the fields below */
+	uint64_t resets;                   /* vcard_reset calls (channels closed) */
+	unsigned cur_chan;                 /* the channel of the command being processed */
+
 	/* persistence */
 	char *path;
 	char *lock_path;
@@ -191,6 +239,10 @@ struct vcard {
 	uint8_t atr[33];
 	size_t atr_len;
 };
+
+/* Run a deferred signature into out (SW_OK or an error SW); vc_job_clear wipes and releases. */
+uint16_t vc_job_run(const struct vc_job *j, struct mdp_buf *out);
+void vc_job_clear(struct vc_job *j);
 
 /* One parsed command (after chaining). */
 struct vc_cmd {

@@ -704,6 +704,41 @@ out:
 	return sw;
 }
 
+/*
+ * Everything is checked: leave the private-key work to vcard_transmit, outside the engine's
+ * lock (what does not fit in Le then waits for GET RESPONSE on the command's channel).
+ */
+static bool
+defer(struct vcard *vc, const struct vc_cmd *c, EVP_PKEY *pkey, bool ec, int pad)
+{
+	if (!vc->defer_ok || c->lc > sizeof(vc->job.in) || !EVP_PKEY_up_ref(pkey))
+		return false;
+	vc->job.ne = c->has_le ? c->ne : 0;
+	vc->job.chan = vc->cur_chan;
+	vc->job.resets = vc->resets;
+	vc->job.pkey = pkey;
+	vc->job.ec = ec;
+	vc->job.pad = pad;
+	memcpy(vc->job.in, c->data, c->lc);
+	vc->job.in_len = c->lc;
+	return true;
+}
+
+uint16_t
+vc_job_run(const struct vc_job *j, struct mdp_buf *out)
+{
+	if (j->ec)
+		return ecdsa_sign(j->pkey, j->in, j->in_len, out);
+	return rsa_op(j->pkey, true, j->pad, j->in, j->in_len, out);
+}
+
+void
+vc_job_clear(struct vc_job *j)
+{
+	EVP_PKEY_free(j->pkey);
+	mdp_wipe(j, sizeof(*j));
+}
+
 uint16_t
 vc_cmd_pso(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 {
@@ -721,6 +756,8 @@ vc_cmd_pso(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 		if (f->key_type == VC_KEY_EC) {
 			if (in_len < 1 || in_len > 64)
 				return SW_WRONG_LENGTH;
+			if (defer(vc, c, pkey, true, 0))
+				return SW_DEFERRED;
 			return ecdsa_sign(pkey, in, in_len, out);
 		}
 		k = (size_t)EVP_PKEY_get_size(pkey);
@@ -728,10 +765,14 @@ vc_cmd_pso(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 			/* DigestInfo (or any short block): the card adds type-1 padding (§8.6). */
 			if (in_len < 1 || in_len > k - 11)
 				return SW_WRONG_LENGTH;
+			if (defer(vc, c, pkey, false, RSA_PKCS1_PADDING))
+				return SW_DEFERRED;
 			return rsa_op(pkey, true, RSA_PKCS1_PADDING, in, in_len, out);
 		}
 		if (in_len != k)
 			return SW_WRONG_LENGTH;
+		if (defer(vc, c, pkey, false, RSA_NO_PADDING))
+			return SW_DEFERRED;
 		return rsa_op(pkey, true, RSA_NO_PADDING, in, in_len, out);
 	}
 	if (c->p1 == 0x80 && c->p2 == 0x86) {

@@ -100,6 +100,8 @@ vc_drop_secrets(struct vcard *vc)
 	}
 	mdp_wipe(vc->ck, sizeof(vc->ck));
 	vc->ck_ok = false;
+	for (i = 1; i < VC_CHANNELS; i++)
+		vc->chans[i].mse = VC_MSE_NONE;
 	if (vc->st.has_ck_clear) {
 		memcpy(vc->ck, vc->st.ck_clear, VC_CK_LEN);
 		vc->ck_ok = true;
@@ -152,6 +154,69 @@ chain_abort(struct vcard *vc)
 	buf_free(&vc->chain);
 	buf_init_secret(&vc->chain);
 	vc->chaining = false;
+}
+
+/* ---- logical channels ---- */
+
+static void
+chan_save(const struct vcard *vc, struct vc_chan *ch)
+{
+	ch->cur_fid = vc->cur_fid;
+	ch->mse = vc->mse;
+	ch->mse_alg = vc->mse_alg;
+	ch->mse_kid = vc->mse_kid;
+	ch->auth_stage = vc->auth_stage;
+	memcpy(ch->auth_r1, vc->auth_r1, sizeof(ch->auth_r1));
+	memcpy(ch->auth_r2, vc->auth_r2, sizeof(ch->auth_r2));
+	ch->chaining = vc->chaining;
+	ch->chain_ins = vc->chain_ins;
+	ch->chain_p1 = vc->chain_p1;
+	ch->chain_p2 = vc->chain_p2;
+	ch->chain = vc->chain;
+	ch->pend = vc->pend;
+	ch->pend_len = vc->pend_len;
+	ch->pend_pos = vc->pend_pos;
+}
+
+static void
+chan_load(struct vcard *vc, const struct vc_chan *ch)
+{
+	vc->cur_fid = ch->cur_fid;
+	vc->mse = ch->mse;
+	vc->mse_alg = ch->mse_alg;
+	vc->mse_kid = ch->mse_kid;
+	vc->auth_stage = ch->auth_stage;
+	memcpy(vc->auth_r1, ch->auth_r1, sizeof(vc->auth_r1));
+	memcpy(vc->auth_r2, ch->auth_r2, sizeof(vc->auth_r2));
+	vc->chaining = ch->chaining;
+	vc->chain_ins = ch->chain_ins;
+	vc->chain_p1 = ch->chain_p1;
+	vc->chain_p2 = ch->chain_p2;
+	vc->chain = ch->chain;
+	vc->pend = ch->pend;
+	vc->pend_len = ch->pend_len;
+	vc->pend_pos = ch->pend_pos;
+}
+
+/* A channel as a reset leaves one: the application selected, nothing else. */
+static void
+chan_open(struct vc_chan *ch)
+{
+	memset(ch, 0, sizeof(*ch));
+	ch->open = true;
+	ch->cur_fid = 0x3FFF;
+	ch->mse = VC_MSE_NONE;
+	buf_init_secret(&ch->chain);
+}
+
+static void
+chan_close(struct vc_chan *ch)
+{
+	if (!ch->open)
+		return;
+	buf_free(&ch->chain);
+	mdp_secure_free(ch->pend, ch->pend_len);
+	mdp_wipe(ch, sizeof(*ch));
 }
 
 /* ---- initial states ---- */
@@ -408,6 +473,7 @@ vcard_alloc(void)
 
 	if (!vc)
 		return NULL;
+	pthread_mutex_init(&vc->mu, NULL);
 	vc->lock_fd = -1;
 	vc->cur_fid = 0x3FFF;
 	buf_init_secret(&vc->chain);
@@ -461,27 +527,31 @@ out:
 void
 vcard_free(struct vcard *vc)
 {
+	size_t i;
+
 	if (!vc)
 		return;
 	vc_drop_secrets(vc);
 	vc_state_free(&vc->st);
 	buf_free(&vc->chain);
 	pend_clear(vc);
+	for (i = 1; i < VC_CHANNELS; i++)
+		chan_close(&vc->chans[i]);
+	vc_job_clear(&vc->job);
 	if (vc->lock_fd >= 0)
 		close(vc->lock_fd);
 	free(vc->path);
 	free(vc->lock_path);
+	pthread_mutex_destroy(&vc->mu);
 	mdp_wipe(vc, sizeof(*vc));
 	free(vc);
 }
 
-enum mdp_err
-vcard_lock(struct vcard *vc)
+static enum mdp_err
+lock_locked(struct vcard *vc)
 {
 	enum mdp_err err;
 
-	if (!vc)
-		return MDP_ERR_ARGS;
 	if (!vc->path)
 		return MDP_OK;
 	if (vc->held == 0) {
@@ -493,41 +563,75 @@ vcard_lock(struct vcard *vc)
 	return MDP_OK;
 }
 
+enum mdp_err
+vcard_lock(struct vcard *vc)
+{
+	enum mdp_err err;
+
+	if (!vc)
+		return MDP_ERR_ARGS;
+	pthread_mutex_lock(&vc->mu);
+	err = lock_locked(vc);
+	pthread_mutex_unlock(&vc->mu);
+	return err;
+}
+
 void
 vcard_unlock(struct vcard *vc)
 {
-	if (!vc || !vc->path || vc->held == 0)
+	if (!vc)
 		return;
-	if (--vc->held == 0)
+	pthread_mutex_lock(&vc->mu);
+	if (vc->path && vc->held > 0 && --vc->held == 0)
 		vc_unlock(vc);
+	pthread_mutex_unlock(&vc->mu);
 }
 
 enum mdp_err
 vcard_changes(struct vcard *vc, bool check, struct vcard_changes *out)
 {
-	enum mdp_err err;
+	enum mdp_err err = MDP_OK;
 
 	if (!vc || !out)
 		return MDP_ERR_ARGS;
-	if (check) {
+	pthread_mutex_lock(&vc->mu);
+	if (check)
 		err = vc_refresh(vc);
-		if (err)
-			return err;
-	}
 	out->commits = vc->commits;
 	out->reloads = vc->reloads;
-	return MDP_OK;
+	pthread_mutex_unlock(&vc->mu);
+	return err;
 }
 
 void
 vcard_reset(struct vcard *vc)
 {
+	size_t i;
+
 	if (!vc)
 		return;
+	pthread_mutex_lock(&vc->mu);
 	chain_abort(vc);
 	pend_clear(vc);
 	logout(vc);
 	vc->cur_fid = 0x3FFF;
+	for (i = 1; i < VC_CHANNELS; i++)
+		chan_close(&vc->chans[i]);
+	vc->resets++;
+	pthread_mutex_unlock(&vc->mu);
+}
+
+uint64_t
+vcard_resets(struct vcard *vc)
+{
+	uint64_t n;
+
+	if (!vc)
+		return 0;
+	pthread_mutex_lock(&vc->mu);
+	n = vc->resets;
+	pthread_mutex_unlock(&vc->mu);
+	return n;
 }
 
 size_t
@@ -549,16 +653,14 @@ vcard_set_atr(struct vcard *vc, const uint8_t *atr, size_t len)
 	return MDP_OK;
 }
 
-enum mdp_err
-vcard_get_info(struct vcard *vc, struct vcard_info *info)
+static enum mdp_err
+get_info_locked(struct vcard *vc, struct vcard_info *info)
 {
 	struct vcard_info r;
 	struct vc_file *f;
 	enum mdp_err err;
 	size_t i;
 
-	if (!vc || !info)
-		return MDP_ERR_ARGS;
 	err = vc_refresh(vc);
 	if (err)
 		return err;
@@ -584,6 +686,19 @@ vcard_get_info(struct vcard *vc, struct vcard_info *info)
 	}
 	*info = r;
 	return MDP_OK;
+}
+
+enum mdp_err
+vcard_get_info(struct vcard *vc, struct vcard_info *info)
+{
+	enum mdp_err err;
+
+	if (!vc || !info)
+		return MDP_ERR_ARGS;
+	pthread_mutex_lock(&vc->mu);
+	err = get_info_locked(vc, info);
+	pthread_mutex_unlock(&vc->mu);
+	return err;
 }
 
 /* ---- SELECT ---- */
@@ -1314,7 +1429,7 @@ emit(struct vcard *vc, size_t ne, uint8_t *resp, uint16_t *sw)
 
 /* Parse the APDU, handle chaining, run the command; returns the data length in resp. */
 static size_t
-process(struct vcard *vc, const uint8_t *apdu, size_t len, uint8_t *resp, uint16_t *sw)
+process_cmd(struct vcard *vc, const uint8_t *apdu, size_t len, uint8_t *resp, uint16_t *sw)
 {
 	struct vc_cmd c;
 	struct mdp_buf out;
@@ -1348,7 +1463,7 @@ process(struct vcard *vc, const uint8_t *apdu, size_t len, uint8_t *resp, uint16
 			c.ne = apdu[len - 1] ? apdu[len - 1] : 256;
 		}
 	}
-	if (c.cla & 0xE3) {
+	if (c.cla & 0xE0) {
 		*sw = SW_CLA_UNSUPPORTED;
 		return 0;
 	}
@@ -1467,16 +1582,148 @@ out:
 	return n;
 }
 
-enum mdp_err
-vcard_transmit(struct vcard *vc, const uint8_t *apdu, size_t apdu_len, uint8_t *resp,
-	       size_t *resp_len)
+#define SW_CHANNEL_UNSUPPORTED 0x6881
+
+/*
+ * MANAGE CHANNEL: 00 70 00 00 opens the lowest free channel (1..3) and answers its number;
+ * 00 70 80 0X closes channel X (from any channel; P2 00: the command's own channel). The basic
+ * channel 0 is always open and cannot be closed.
+ */
+static size_t
+manage_channel(struct vcard *vc, const uint8_t *apdu, size_t len, unsigned chan, uint8_t *resp,
+	       uint16_t *sw)
 {
+	unsigned i, target;
+
+	if (len != 4 && len != 5) {
+		*sw = SW_WRONG_LENGTH;
+		return 0;
+	}
+	if (apdu[2] == 0x00 && apdu[3] == 0x00) {
+		for (i = 1; i < VC_CHANNELS; i++) {
+			if (!vc->chans[i].open) {
+				chan_open(&vc->chans[i]);
+				resp[0] = (uint8_t)i;
+				*sw = SW_OK;
+				return 1;
+			}
+		}
+		*sw = SW_CHANNEL_UNSUPPORTED;
+		return 0;
+	}
+	if (apdu[2] == 0x80 && apdu[3] < VC_CHANNELS) {
+		target = apdu[3] ? apdu[3] : chan;
+		if (target == 0 || !vc->chans[target].open) {
+			*sw = SW_CHANNEL_UNSUPPORTED;
+			return 0;
+		}
+		chan_close(&vc->chans[target]);
+		*sw = SW_OK;
+		return 0;
+	}
+	*sw = SW_WRONG_P1P2;
+	return 0;
+}
+
+/* The command's channel (CLA bits 0-1): its registers swapped in around the command. */
+static size_t
+process(struct vcard *vc, const uint8_t *apdu, size_t len, uint8_t *resp, uint16_t *sw)
+{
+	struct vc_chan base;
+	unsigned chan;
+	size_t n;
+
+	if (len < 4 || (apdu[0] & 0xE0))
+		return process_cmd(vc, apdu, len, resp, sw);
+	chan = apdu[0] & 0x03;
+	if (chan && !vc->chans[chan].open) {
+		*sw = SW_CHANNEL_UNSUPPORTED;
+		return 0;
+	}
+	if (apdu[1] == 0x70 && !(apdu[0] & 0x1C))
+		return manage_channel(vc, apdu, len, chan, resp, sw);
+	vc->cur_chan = chan;
+	if (!chan)
+		return process_cmd(vc, apdu, len, resp, sw);
+	chan_save(vc, &base);
+	chan_load(vc, &vc->chans[chan]);
+	n = process_cmd(vc, apdu, len, resp, sw);
+	chan_save(vc, &vc->chans[chan]);
+	chan_load(vc, &base);
+	return n;
+}
+
+/* The rest of a deferred answer waits for GET RESPONSE on its channel (if it is still open). */
+static uint16_t
+defer_pending(struct vcard *vc, const struct vc_job *job, struct mdp_buf *out, size_t sent)
+{
+	struct vc_chan ch;
+	size_t left = out->len - sent;
+	uint16_t sw = SW_CONDITIONS;
+
+	pthread_mutex_lock(&vc->mu);
+	if (vc->resets == job->resets && (job->chan == 0 || vc->chans[job->chan].open)) {
+		if (job->chan == 0) {
+			pend_clear(vc);
+			vc->pend = buf_steal(out, &vc->pend_len);
+			vc->pend_pos = sent;
+		} else {
+			/* outside a command channel 0's registers are in place: swap as process does */
+			chan_save(vc, &ch);
+			chan_load(vc, &vc->chans[job->chan]);
+			pend_clear(vc);
+			vc->pend = buf_steal(out, &vc->pend_len);
+			vc->pend_pos = sent;
+			chan_save(vc, &vc->chans[job->chan]);
+			chan_load(vc, &ch);
+		}
+		sw = (uint16_t)(0x6100 | (left > 255 ? 0 : left));
+	}
+	pthread_mutex_unlock(&vc->mu);
+	return sw;
+}
+
+static enum mdp_err
+transmit(struct vcard *vc, const uint64_t *since, const uint8_t *apdu, size_t apdu_len,
+	 uint8_t *resp, size_t *resp_len)
+{
+	struct vc_job job;
+	struct mdp_buf out;
+	enum mdp_err err = MDP_OK;
 	uint16_t sw = SW_OK;
 	size_t n;
 
 	if (!vc || !apdu || !resp || !resp_len)
 		return MDP_ERR_ARGS;
+	pthread_mutex_lock(&vc->mu);
+	if (since && *since != vc->resets) {
+		pthread_mutex_unlock(&vc->mu);
+		return mdp_err_reason(MDP_ERR_CARD_RESET, "the card was reset: channel closed");
+	}
+	vc->defer_ok = true;
 	n = process(vc, apdu, apdu_len, resp, &sw);
+	vc->defer_ok = false;
+	if (sw == SW_MEMORY_FAILURE && vc->io_err != MDP_OK)
+		err = vc->io_err;
+	job = vc->job;
+	memset(&vc->job, 0, sizeof(vc->job));
+	pthread_mutex_unlock(&vc->mu);
+	if (sw == SW_DEFERRED) {
+		/* Checked and accepted under the lock; the private-key work runs without it. */
+		buf_init_secret(&out);
+		sw = vc_job_run(&job, &out);
+		n = 0;
+		if (sw == SW_OK && out.bad)
+			sw = SW_MEMORY_FAILURE;
+		if (sw == SW_OK) {
+			n = out.len < job.ne ? out.len : job.ne;
+			memcpy(resp, out.data, n);
+			if (out.len > n)
+				sw = defer_pending(vc, &job, &out, n);
+		}
+		buf_free(&out);
+	}
+	vc_job_clear(&job);
 	/* Header and status only: the data field may hold a PIN or key material. */
 	if (apdu_len >= 4)
 		log_debug("%02X %02X %02X %02X (%zu bytes) -> %zu bytes %04X", apdu[0], apdu[1],
@@ -1484,7 +1731,19 @@ vcard_transmit(struct vcard *vc, const uint8_t *apdu, size_t apdu_len, uint8_t *
 	resp[n] = (uint8_t)(sw >> 8);
 	resp[n + 1] = (uint8_t)sw;
 	*resp_len = n + 2;
-	if (sw == SW_MEMORY_FAILURE && vc->io_err != MDP_OK)
-		return vc->io_err;
-	return MDP_OK;
+	return err;
+}
+
+enum mdp_err
+vcard_transmit(struct vcard *vc, const uint8_t *apdu, size_t apdu_len, uint8_t *resp,
+	       size_t *resp_len)
+{
+	return transmit(vc, NULL, apdu, apdu_len, resp, resp_len);
+}
+
+enum mdp_err
+vcard_transmit_since(struct vcard *vc, uint64_t resets, const uint8_t *apdu, size_t apdu_len,
+		     uint8_t *resp, size_t *resp_len)
+{
+	return transmit(vc, &resets, apdu, apdu_len, resp, resp_len);
 }

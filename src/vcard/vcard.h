@@ -68,6 +68,21 @@ enum mdp_err vcard_transmit(struct vcard *vc, const uint8_t *apdu, size_t apdu_l
 			    uint8_t *resp, size_t *resp_len);
 
 /*
+ * Logical channels: commands with CLA bits 0-1 = N go to channel N, opened by MANAGE CHANNEL
+ * (00 70 00 00 01) and closed by 00 70 80 0N or a reset. Each channel has its own selection and
+ * security environment; the security status is shared. Commands of different channels may come
+ * from different threads: the engine serialises them, but runs the private-key work of a
+ * signature outside its lock, so two signatures proceed at the same time.
+ *
+ * vcard_resets counts vcard_reset calls. vcard_transmit_since refuses (MDP_ERR_CARD_RESET) a
+ * command when the card was reset after resets was read: a channel opened before a reset is
+ * gone and its number may since belong to someone else.
+ */
+uint64_t vcard_resets(struct vcard *vc);
+enum mdp_err vcard_transmit_since(struct vcard *vc, uint64_t resets, const uint8_t *apdu,
+				  size_t apdu_len, uint8_t *resp, size_t *resp_len);
+
+/*
  * Hold the state file's lock over several APDUs (a reader transaction, so
  * that a host's read-modify-write of a file is not interleaved with another
  * process's). Other processes' changes wait until the matching

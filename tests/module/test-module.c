@@ -1198,42 +1198,93 @@ test_import(void)
 
 /* ---- threads, persistence, fork, destroy, PIN life cycle ---- */
 
+/* Each thread signs on its own session (EC and RSA) and checks every signature. */
+static EVP_PKEY *thread_ec, *thread_rsa;
+
 static void *
 signer_thread(void *arg)
 {
 	CK_SESSION_HANDLE s = 0;
-	CK_MECHANISM m = {CKM_ECDSA_SHA256, NULL, 0};
-	CK_BYTE sig[64];
+	CK_MECHANISM m = {CKM_ECDSA_SHA256, NULL, 0}, mr = {CKM_SHA256_RSA_PKCS, NULL, 0};
+	CK_BYTE sig[512], msg[16];
 	CK_ULONG sl;
 	long bad = 0;
 	int i;
 
+	(void)arg;
 	if (p11->C_OpenSession(test_slot, CKF_SERIAL_SESSION, NULL, NULL, &s) != CKR_OK)
 		return (void *)1L;
 	for (i = 0; i < 20; i++) {
+		snprintf((char *)msg, sizeof(msg), "thread %p %d", (void *)&s, i);
 		sl = sizeof(sig);
 		if (p11->C_SignInit(s, &m, ec_priv) != CKR_OK ||
-		    p11->C_Sign(s, (CK_BYTE *)"thread", 6, sig, &sl) != CKR_OK || sl != 64)
+		    p11->C_Sign(s, msg, sizeof(msg), sig, &sl) != CKR_OK || sl != 64 ||
+		    !ossl_verify(thread_ec, CKM_ECDSA_SHA256, msg, sizeof(msg), sig, sl))
+			bad++;
+		sl = sizeof(sig);
+		if (i % 5 == 0 &&
+		    (p11->C_SignInit(s, &mr, rsa_priv) != CKR_OK ||
+		     p11->C_Sign(s, msg, sizeof(msg), sig, &sl) != CKR_OK ||
+		     !ossl_verify(thread_rsa, CKM_SHA256_RSA_PKCS, msg, sizeof(msg), sig, sl)))
 			bad++;
 	}
 	p11->C_CloseSession(s);
 	return (void *)bad;
 }
 
+/* Signs in a loop until its session is closed under it by another thread. */
+static void *
+closed_signer_thread(void *arg)
+{
+	CK_SESSION_HANDLE s = *(CK_SESSION_HANDLE *)arg;
+	CK_MECHANISM m = {CKM_ECDSA_SHA256, NULL, 0};
+	CK_BYTE sig[64];
+	CK_ULONG sl;
+	CK_RV rv;
+	int i;
+
+	for (i = 0; i < 100000; i++) {
+		sl = sizeof(sig);
+		rv = p11->C_SignInit(s, &m, ec_priv);
+		if (rv == CKR_OK)
+			rv = p11->C_Sign(s, (CK_BYTE *)"x", 1, sig, &sl);
+		if (rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED)
+			return NULL;
+		if (rv != CKR_OK)
+			return (void *)1L;
+	}
+	return (void *)2L;
+}
+
 static void
 test_threads(void)
 {
-	CK_SESSION_HANDLE keep = p11test_open(false, true);
+	CK_SESSION_HANDLE keep = p11test_open(false, true), victim = 0;
 	pthread_t th[4];
 	void *r;
 	int i;
 
+	thread_ec = card_pkey(keep, ec_pub);
+	thread_rsa = card_pkey(keep, rsa_pub);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(thread_ec);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(thread_rsa);
+	/* four signers: three on the embedded card's logical channels, one more the usual way */
 	for (i = 0; i < 4; i++)
 		CU_ASSERT_EQUAL(pthread_create(&th[i], NULL, signer_thread, NULL), 0);
 	for (i = 0; i < 4; i++) {
 		pthread_join(th[i], &r);
 		CU_ASSERT_PTR_NULL(r);
 	}
+	/* a session closed while another thread signs on it */
+	CU_ASSERT_EQUAL_FATAL(p11->C_OpenSession(test_slot, CKF_SERIAL_SESSION, NULL, NULL, &victim),
+			      CKR_OK);
+	CU_ASSERT_EQUAL(pthread_create(&th[0], NULL, closed_signer_thread, &victim), 0);
+	usleep(20000);
+	CU_ASSERT_EQUAL(p11->C_CloseSession(victim), CKR_OK);
+	pthread_join(th[0], &r);
+	CU_ASSERT_PTR_NULL(r);
+	EVP_PKEY_free(thread_ec);
+	EVP_PKEY_free(thread_rsa);
 	CU_ASSERT_EQUAL(p11->C_CloseSession(keep), CKR_OK);
 }
 

@@ -2,6 +2,7 @@
 /* APDU-level tests of the virtual card's keys, admin authentication and initialization. */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1030,6 +1031,126 @@ test_init_sequence(void)
 	vcard_free(vc);
 }
 
+/* ---- logical channels: separate security environments, shared security status ---- */
+
+struct chan_signer {
+	struct vcard *vc;
+	uint8_t chan;
+	EVP_PKEY *pub;
+	unsigned good, bad;
+};
+
+static uint16_t
+chan_pso(struct vcard *vc, uint8_t chan, const uint8_t *hash, struct rapdu *r)
+{
+	return tx_chunk(vc, chan, 0x2A, 0x9E, 0x9A, hash, 32, 256, r);
+}
+
+static void *
+chan_sign_loop(void *arg)
+{
+	struct chan_signer *s = arg;
+	struct rapdu r;
+	uint8_t hash[32];
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		RAND_bytes(hash, sizeof(hash));
+		if (chan_pso(s->vc, s->chan, hash, &r) == 0x9000 && r.len == 64 &&
+		    ecdsa_verify_rs(s->pub, r.data, r.len, hash, 32))
+			s->good++;
+		else
+			s->bad++;
+	}
+	return NULL;
+}
+
+static void
+test_channels(void)
+{
+	struct vcard *vc = new_card();
+	struct chan_signer sg[2];
+	pthread_t th[2];
+	EVP_PKEY *pub1 = NULL, *pub2 = NULL;
+	uint8_t hash[32], d[6] = {0x80, 0x01, 0x1C, 0x84, 0x01, 0x81};
+	struct rapdu r;
+	int i;
+
+	login(vc);
+	CU_ASSERT_EQUAL(create_key_file(vc, 0x81, 0x0C, false), 0x9000);
+	CU_ASSERT_EQUAL(generate(vc, 0x0C, 0x81, false, &r), 0x9000);
+	CU_ASSERT_EQUAL(create_key_file(vc, 0x82, 0x0C, false), 0x9000);
+	CU_ASSERT_EQUAL(generate(vc, 0x0C, 0x82, false, &r), 0x9000);
+	pub1 = read_public(vc, 0x81, "P-256");
+	pub2 = read_public(vc, 0x82, "P-256");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pub1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pub2);
+
+	/* MANAGE CHANNEL: open 1, 2, 3, then none left; close; unopened channels refused */
+	CU_ASSERT_EQUAL(tx(vc, "01CB3FFF045C027F7100", &r), 0x6881);
+	CU_ASSERT_EQUAL(tx(vc, "0070000001", &r), 0x9000);
+	CU_ASSERT_HEX(r, "01");
+	CU_ASSERT_EQUAL(tx(vc, "0070000001", &r), 0x9000);
+	CU_ASSERT_HEX(r, "02");
+	CU_ASSERT_EQUAL(tx(vc, "0070000001", &r), 0x9000);
+	CU_ASSERT_HEX(r, "03");
+	CU_ASSERT_EQUAL(tx(vc, "0070000001", &r), 0x6881);
+	CU_ASSERT_EQUAL(tx(vc, "0070800400", &r), 0x6A86);
+	CU_ASSERT_EQUAL(tx(vc, "03708000", &r), 0x9000); /* closes itself */
+	CU_ASSERT_EQUAL(tx(vc, "00708003", &r), 0x6881);
+	CU_ASSERT_EQUAL(tx(vc, "03CB3FFF045C027F7100", &r), 0x6881);
+	CU_ASSERT_EQUAL(tx(vc, "00708000", &r), 0x6881); /* the basic channel stays */
+	CU_ASSERT_EQUAL(tx(vc, "0070010000", &r), 0x6A86);
+	/* a new channel has the application selected: GET DATA works at once */
+	CU_ASSERT_EQUAL(tx(vc, "01CB3FFF045C027F7100", &r), 0x9000);
+
+	/* one security environment per channel */
+	CU_ASSERT_EQUAL(tx_chunk(vc, 0x01, 0x22, 0x41, 0xB6, d, sizeof(d), -1, &r), 0x9000);
+	d[5] = 0x82;
+	CU_ASSERT_EQUAL(tx_chunk(vc, 0x02, 0x22, 0x41, 0xB6, d, sizeof(d), -1, &r), 0x9000);
+	RAND_bytes(hash, sizeof(hash));
+	CU_ASSERT_NOT_EQUAL(chan_pso(vc, 0x00, hash, &r), 0x9000); /* channel 0 has none */
+	CU_ASSERT_EQUAL(chan_pso(vc, 0x01, hash, &r), 0x9000);
+	CU_ASSERT(ecdsa_verify_rs(pub1, r.data, r.len, hash, 32));
+	CU_ASSERT_EQUAL(chan_pso(vc, 0x02, hash, &r), 0x9000);
+	CU_ASSERT(ecdsa_verify_rs(pub2, r.data, r.len, hash, 32));
+	/* a signature whose answer does not fit Le waits for GET RESPONSE on its own channel */
+	CU_ASSERT_EQUAL(tx_chunk(vc, 0x01, 0x2A, 0x9E, 0x9A, hash, 32, 16, &r), 0x6130);
+	CU_ASSERT_EQUAL(tx(vc, "02C0000030", &r), 0x6985);
+	CU_ASSERT_EQUAL(tx(vc, "01C0000030", &r), 0x9000);
+
+	/* two threads sign at once, each on its channel, each with its key */
+	for (i = 0; i < 2; i++) {
+		memset(&sg[i], 0, sizeof(sg[i]));
+		sg[i].vc = vc;
+		sg[i].chan = (uint8_t)(i + 1);
+		sg[i].pub = i ? pub2 : pub1;
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, chan_sign_loop, &sg[i]), 0);
+	}
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	CU_ASSERT_EQUAL(sg[0].good, 200);
+	CU_ASSERT_EQUAL(sg[1].good, 200);
+	CU_ASSERT_EQUAL(sg[0].bad + sg[1].bad, 0);
+
+	/* the security status is shared: a logout on channel 0 ends every channel's (and, as on
+	 * the basic channel, clears their security environments) */
+	CU_ASSERT_EQUAL(tx(vc, "00200082", &r), 0x9000);
+	CU_ASSERT_EQUAL(chan_pso(vc, 0x01, hash, &r), 0x6985);
+	d[5] = 0x81;
+	CU_ASSERT_EQUAL(tx_chunk(vc, 0x01, 0x22, 0x41, 0xB6, d, sizeof(d), -1, &r), 0x6982);
+	d[5] = 0x82;
+	login(vc);
+	CU_ASSERT_EQUAL(tx_chunk(vc, 0x02, 0x22, 0x41, 0xB6, d, sizeof(d), -1, &r), 0x9000);
+	CU_ASSERT_EQUAL(chan_pso(vc, 0x02, hash, &r), 0x9000);
+	/* a reset closes every channel */
+	vcard_reset(vc);
+	CU_ASSERT_EQUAL(chan_pso(vc, 0x02, hash, &r), 0x6881);
+	EVP_PKEY_free(pub1);
+	EVP_PKEY_free(pub2);
+	vcard_free(vc);
+}
+
 static CU_TestInfo rsa_tests[] = {
 	{"generate, sign, decipher (1024, 2048)", test_rsa_generate},
 	{"RSA 3072 and 4096", test_rsa_large},
@@ -1039,6 +1160,7 @@ static CU_TestInfo rsa_tests[] = {
 
 static CU_TestInfo ec_tests[] = {
 	{"generate, ECDSA, ECDH, import", test_ec},
+	{"logical channels: own environments, shared status, two threads", test_channels},
 	CU_TEST_INFO_NULL,
 };
 
