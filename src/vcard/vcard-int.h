@@ -181,6 +181,8 @@ struct vc_chan {
 #define SW_DEFERRED 0x0001 /* internal: never sent */
 struct vc_job {
 	EVP_PKEY *pkey;
+	EVP_PKEY_CTX *ctx; /* a signing context of this key kept by the channel, or NULL */
+	uint64_t secrets;  /* the card's secrets generation then */
 	bool ec;
 	int pad; /* RSA: RSA_PKCS1_PADDING or RSA_NO_PADDING */
 	uint8_t in[512];
@@ -197,6 +199,14 @@ struct vcard {
 	struct vc_chan chans[VC_CHANNELS]; /* [0] unused: channel 0 is in the fields below */
 	uint64_t resets;                   /* vcard_reset calls (channels closed) */
 	unsigned cur_chan;                 /* the channel of the command being processed */
+	/* per channel, the signing context of its last deferred signature (reused for the next) */
+	struct {
+		EVP_PKEY *pkey; /* a reference */
+		EVP_PKEY_CTX *ctx;
+		bool ec;
+		int pad;
+	} sctx[VC_CHANNELS];
+	uint64_t secrets; /* vc_drop_secrets calls: a kept signing context older than that is dropped */
 
 	/* persistence */
 	char *path;
@@ -240,9 +250,13 @@ struct vcard {
 	size_t atr_len;
 };
 
-/* Run a deferred signature into out (SW_OK or an error SW); vc_job_clear wipes and releases. */
-uint16_t vc_job_run(const struct vc_job *j, struct mdp_buf *out);
+/*
+ * Run a deferred signature into out (SW_OK or an error SW), making j->ctx when it has none;
+ * vc_job_clear wipes and releases. vc_sctx_drop releases a channel's kept signing context.
+ */
+uint16_t vc_job_run(struct vc_job *j, struct mdp_buf *out);
 void vc_job_clear(struct vc_job *j);
+void vc_sctx_drop(struct vcard *vc, unsigned chan);
 
 /* One parsed command (after chaining). */
 struct vc_cmd {

@@ -711,11 +711,21 @@ out:
 static bool
 defer(struct vcard *vc, const struct vc_cmd *c, EVP_PKEY *pkey, bool ec, int pad)
 {
+	unsigned ch = vc->cur_chan;
+
 	if (!vc->defer_ok || c->lc > sizeof(vc->job.in) || !EVP_PKEY_up_ref(pkey))
 		return false;
 	vc->job.ne = c->has_le ? c->ne : 0;
-	vc->job.chan = vc->cur_chan;
+	vc->job.chan = ch;
 	vc->job.resets = vc->resets;
+	vc->job.secrets = vc->secrets;
+	/* the channel's context from its last signature, if it is for this key and form */
+	if (vc->sctx[ch].ctx && vc->sctx[ch].pkey == pkey && vc->sctx[ch].ec == ec &&
+	    vc->sctx[ch].pad == pad) {
+		vc->job.ctx = vc->sctx[ch].ctx;
+		vc->sctx[ch].ctx = NULL;
+	}
+	vc_sctx_drop(vc, ch);
 	vc->job.pkey = pkey;
 	vc->job.ec = ec;
 	vc->job.pad = pad;
@@ -725,18 +735,68 @@ defer(struct vcard *vc, const struct vc_cmd *c, EVP_PKEY *pkey, bool ec, int pad
 }
 
 uint16_t
-vc_job_run(const struct vc_job *j, struct mdp_buf *out)
+vc_job_run(struct vc_job *j, struct mdp_buf *out)
 {
-	if (j->ec)
-		return ecdsa_sign(j->pkey, j->in, j->in_len, out);
-	return rsa_op(j->pkey, true, j->pad, j->in, j->in_len, out);
+	uint8_t der[160], rs[132], *res = NULL;
+	const uint8_t *p = der;
+	size_t len, fs, cap = 0;
+	ECDSA_SIG *sig = NULL;
+	const BIGNUM *r, *s;
+	uint16_t sw = SW_MEMORY_FAILURE;
+
+	if (!j->ctx) {
+		j->ctx = EVP_PKEY_CTX_new_from_pkey(NULL, j->pkey, NULL);
+		if (!j->ctx || EVP_PKEY_sign_init(j->ctx) != 1 ||
+		    (!j->ec && EVP_PKEY_CTX_set_rsa_padding(j->ctx, j->pad) != 1)) {
+			EVP_PKEY_CTX_free(j->ctx);
+			j->ctx = NULL;
+			return SW_MEMORY_FAILURE;
+		}
+	}
+	if (j->ec) {
+		fs = ((size_t)EVP_PKEY_get_bits(j->pkey) + 7) / 8;
+		len = sizeof(der);
+		if (fs > 66 || EVP_PKEY_sign(j->ctx, der, &len, j->in, j->in_len) != 1)
+			goto out;
+		sig = d2i_ECDSA_SIG(NULL, &p, (long)len);
+		if (!sig)
+			goto out;
+		ECDSA_SIG_get0(sig, &r, &s);
+		if (BN_bn2binpad(r, rs, (int)fs) < 0 || BN_bn2binpad(s, rs + fs, (int)fs) < 0)
+			goto out;
+		buf_put_bytes(out, rs, 2 * fs);
+	} else {
+		cap = len = (size_t)EVP_PKEY_get_size(j->pkey);
+		res = mdp_zalloc(cap);
+		if (!res)
+			goto out;
+		if (EVP_PKEY_sign(j->ctx, res, &len, j->in, j->in_len) != 1) {
+			sw = SW_WRONG_DATA;
+			goto out;
+		}
+		buf_put_bytes(out, res, len);
+	}
+	sw = out->bad ? SW_MEMORY_FAILURE : SW_OK;
+out:
+	ECDSA_SIG_free(sig);
+	mdp_secure_free(res, cap);
+	return sw;
 }
 
 void
 vc_job_clear(struct vc_job *j)
 {
+	EVP_PKEY_CTX_free(j->ctx);
 	EVP_PKEY_free(j->pkey);
 	mdp_wipe(j, sizeof(*j));
+}
+
+void
+vc_sctx_drop(struct vcard *vc, unsigned chan)
+{
+	EVP_PKEY_CTX_free(vc->sctx[chan].ctx);
+	EVP_PKEY_free(vc->sctx[chan].pkey);
+	memset(&vc->sctx[chan], 0, sizeof(vc->sctx[chan]));
 }
 
 uint16_t

@@ -102,6 +102,9 @@ vc_drop_secrets(struct vcard *vc)
 	vc->ck_ok = false;
 	for (i = 1; i < VC_CHANNELS; i++)
 		vc->chans[i].mse = VC_MSE_NONE;
+	for (i = 0; i < VC_CHANNELS; i++)
+		vc_sctx_drop(vc, (unsigned)i);
+	vc->secrets++;
 	if (vc->st.has_ck_clear) {
 		memcpy(vc->ck, vc->st.ck_clear, VC_CK_LEN);
 		vc->ck_ok = true;
@@ -212,6 +215,7 @@ chan_open(struct vc_chan *ch)
 static void
 chan_close(struct vc_chan *ch)
 {
+	/* (its kept signing context goes with the next signature or vc_drop_secrets) */
 	if (!ch->open)
 		return;
 	buf_free(&ch->chain);
@@ -1653,6 +1657,30 @@ process(struct vcard *vc, const uint8_t *apdu, size_t len, uint8_t *resp, uint16
 	return n;
 }
 
+/*
+ * Keep the job's signing context for the channel's next signature with the same key, unless the
+ * card forgot its secrets (logout, reset) or the channel meanwhile.
+ */
+static void
+keep_context(struct vcard *vc, struct vc_job *job)
+{
+	unsigned ch = job->chan;
+
+	if (!job->ctx)
+		return;
+	pthread_mutex_lock(&vc->mu);
+	if (vc->secrets == job->secrets && vc->resets == job->resets &&
+	    (ch == 0 || vc->chans[ch].open) && !vc->sctx[ch].ctx) {
+		vc->sctx[ch].ctx = job->ctx;
+		vc->sctx[ch].pkey = job->pkey;
+		vc->sctx[ch].ec = job->ec;
+		vc->sctx[ch].pad = job->pad;
+		job->ctx = NULL;
+		job->pkey = NULL;
+	}
+	pthread_mutex_unlock(&vc->mu);
+}
+
 /* The rest of a deferred answer waits for GET RESPONSE on its channel (if it is still open). */
 static uint16_t
 defer_pending(struct vcard *vc, const struct vc_job *job, struct mdp_buf *out, size_t sent)
@@ -1722,6 +1750,7 @@ transmit(struct vcard *vc, const uint64_t *since, const uint8_t *apdu, size_t ap
 				sw = defer_pending(vc, &job, &out, n);
 		}
 		buf_free(&out);
+		keep_context(vc, &job);
 	}
 	vc_job_clear(&job);
 	/* Header and status only: the data field may hold a PIN or key material. */
