@@ -5,6 +5,11 @@
 # connection: how often is its choice), no client certificate is sent, and firefox.sh exits with
 # a failure well within its time limit.
 set -eu
+# An ASan build preloads the sanitizer runtime into every process of a test (asan-run.sh).
+if [ "${MDP11_ASAN:-}" = 1 ]; then
+	echo "firefox-wrong-pin.sh: skipped under ASan: Firefox does not run with a preloaded sanitizer runtime"
+	exit 77
+fi
 command -v "${FIREFOX:-firefox-esr}" >/dev/null 2>&1 || { echo "firefox-esr is not installed: skipped"; exit 77; }
 start=$(date +%s)
 rc=0

@@ -7,6 +7,11 @@
 # tests/integration/firefox-screenshot.png in the build directory.
 # FIREFOX_PIN=WRONG runs the wrong-PIN variant: it must fail within seconds, not hang.
 set -eu
+# An ASan build preloads the sanitizer runtime into every process of a test (asan-run.sh).
+if [ "${MDP11_ASAN:-}" = 1 ]; then
+	echo "firefox.sh: skipped under ASan: Firefox does not run with a preloaded sanitizer runtime"
+	exit 77
+fi
 . "$top_srcdir/tests/integration/lib-run.sh"
 run_init firefox
 FIREFOX=${FIREFOX:-firefox-esr}
