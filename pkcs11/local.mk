@@ -66,6 +66,9 @@ tests_module_mkcard_LDADD = $(MDP11_LIBS_VCARD)
 # Integration tests through real clients.
 TESTS += tests/integration/pkcs11-tool.sh tests/integration/nss.sh \
 	tests/integration/libp11.sh tests/integration/module-pcsc.sh
+# APDU budgets through pcscd + vpcd (held PC/SC transactions).
+TESTS += tests/integration/pcsc-apdu-budget.sh
+EXTRA_DIST += tests/integration/pcsc-apdu-budget.sh
 EXTRA_DIST += tests/integration/lib-module.sh tests/integration/pkcs11-tool.sh \
 	tests/integration/nss.sh tests/integration/libp11.sh tests/integration/module-pcsc.sh \
 	scripts/demo docs/pkcs11.md
