@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Benchmark harness: signature rate, key generation and start-up cost of a PKCS#11 module; raw OpenSSL as the limit. */
+/* Benchmark harness: signature rate, key generation and start-up cost of a PKCS#11 module; raw
+ * OpenSSL as the limit. */
 #include "config.h"
 
 #include <dlfcn.h>
@@ -34,20 +35,20 @@ struct key_info {
 	const char *name;
 	bool rsa;
 	unsigned bits;
-	const char *curve;         /* OpenSSL group name */
-	const uint8_t *oid;        /* DER OBJECT IDENTIFIER of the curve */
+	const char *curve;  /* OpenSSL group name */
+	const uint8_t *oid; /* DER OBJECT IDENTIFIER of the curve */
 	size_t oid_len;
 	const EVP_MD *(*md)(void); /* digest signed */
 };
 
-static const uint8_t oid_p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
-static const uint8_t oid_p384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 };
+static const uint8_t oid_p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+static const uint8_t oid_p384[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
 
 static const struct key_info keys[KEY_COUNT] = {
-	[KEY_RSA2048] = { "rsa2048", true, 2048, NULL, NULL, 0, EVP_sha256 },
-	[KEY_RSA3072] = { "rsa3072", true, 3072, NULL, NULL, 0, EVP_sha256 },
-	[KEY_P256] = { "p256", false, 256, "P-256", oid_p256, sizeof(oid_p256), EVP_sha256 },
-	[KEY_P384] = { "p384", false, 384, "P-384", oid_p384, sizeof(oid_p384), EVP_sha384 },
+	[KEY_RSA2048] = {"rsa2048", true, 2048, NULL, NULL, 0, EVP_sha256},
+	[KEY_RSA3072] = {"rsa3072", true, 3072, NULL, NULL, 0, EVP_sha256},
+	[KEY_P256] = {"p256", false, 256, "P-256", oid_p256, sizeof(oid_p256), EVP_sha256},
+	[KEY_P384] = {"p384", false, 384, "P-384", oid_p384, sizeof(oid_p384), EVP_sha384},
 };
 
 /* The message signed: 64 bytes, hashed by the module (RSA) or by the caller (ECDSA). */
@@ -123,7 +124,7 @@ p11_load(struct p11 *p, const char *path)
 static void
 p11_init(struct p11 *p)
 {
-	CK_C_INITIALIZE_ARGS args = { .flags = CKF_OS_LOCKING_OK };
+	CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK};
 	CK_RV rv = p->f->C_Initialize(&args);
 
 	if (rv != CKR_OK)
@@ -168,7 +169,8 @@ static CK_SESSION_HANDLE
 p11_session(struct p11 *p)
 {
 	CK_SESSION_HANDLE s = 0;
-	CK_RV rv = p->f->C_OpenSession(p->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s);
+	CK_RV rv =
+		p->f->C_OpenSession(p->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s);
 
 	if (rv != CKR_OK)
 		die("C_OpenSession", rv);
@@ -191,10 +193,10 @@ p11_keygen(struct p11 *p, CK_SESSION_HANDLE s, const struct key_info *k, uint8_t
 {
 	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 	CK_ULONG bits = k->bits;
-	CK_BYTE e[] = { 1, 0, 1 };
+	CK_BYTE e[] = {1, 0, 1};
 	CK_BYTE ckid = id;
 	char label[32];
-	CK_MECHANISM mech = { k->rsa ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+	CK_MECHANISM mech = {k->rsa ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN, NULL, 0};
 	CK_ATTRIBUTE pubt[6];
 	CK_ATTRIBUTE privt[6];
 	CK_ULONG np = 0, nq = 0;
@@ -202,22 +204,22 @@ p11_keygen(struct p11 *p, CK_SESSION_HANDLE s, const struct key_info *k, uint8_t
 	CK_RV rv;
 
 	snprintf(label, sizeof(label), "bench-%s-%u", k->name, id);
-	pubt[np++] = (CK_ATTRIBUTE){ CKA_TOKEN, &yes, sizeof(yes) };
-	pubt[np++] = (CK_ATTRIBUTE){ CKA_VERIFY, &yes, sizeof(yes) };
-	pubt[np++] = (CK_ATTRIBUTE){ CKA_ID, &ckid, 1 };
-	pubt[np++] = (CK_ATTRIBUTE){ CKA_LABEL, label, strlen(label) };
+	pubt[np++] = (CK_ATTRIBUTE){CKA_TOKEN, &yes, sizeof(yes)};
+	pubt[np++] = (CK_ATTRIBUTE){CKA_VERIFY, &yes, sizeof(yes)};
+	pubt[np++] = (CK_ATTRIBUTE){CKA_ID, &ckid, 1};
+	pubt[np++] = (CK_ATTRIBUTE){CKA_LABEL, label, strlen(label)};
 	if (k->rsa) {
-		pubt[np++] = (CK_ATTRIBUTE){ CKA_MODULUS_BITS, &bits, sizeof(bits) };
-		pubt[np++] = (CK_ATTRIBUTE){ CKA_PUBLIC_EXPONENT, e, sizeof(e) };
+		pubt[np++] = (CK_ATTRIBUTE){CKA_MODULUS_BITS, &bits, sizeof(bits)};
+		pubt[np++] = (CK_ATTRIBUTE){CKA_PUBLIC_EXPONENT, e, sizeof(e)};
 	} else {
-		pubt[np++] = (CK_ATTRIBUTE){ CKA_EC_PARAMS, (void *)k->oid, k->oid_len };
+		pubt[np++] = (CK_ATTRIBUTE){CKA_EC_PARAMS, (void *)k->oid, k->oid_len};
 	}
-	privt[nq++] = (CK_ATTRIBUTE){ CKA_TOKEN, &yes, sizeof(yes) };
-	privt[nq++] = (CK_ATTRIBUTE){ CKA_PRIVATE, &yes, sizeof(yes) };
-	privt[nq++] = (CK_ATTRIBUTE){ CKA_SENSITIVE, &yes, sizeof(yes) };
-	privt[nq++] = (CK_ATTRIBUTE){ CKA_SIGN, &yes, sizeof(yes) };
-	privt[nq++] = (CK_ATTRIBUTE){ CKA_ID, &ckid, 1 };
-	privt[nq++] = (CK_ATTRIBUTE){ CKA_DECRYPT, &no, sizeof(no) };
+	privt[nq++] = (CK_ATTRIBUTE){CKA_TOKEN, &yes, sizeof(yes)};
+	privt[nq++] = (CK_ATTRIBUTE){CKA_PRIVATE, &yes, sizeof(yes)};
+	privt[nq++] = (CK_ATTRIBUTE){CKA_SENSITIVE, &yes, sizeof(yes)};
+	privt[nq++] = (CK_ATTRIBUTE){CKA_SIGN, &yes, sizeof(yes)};
+	privt[nq++] = (CK_ATTRIBUTE){CKA_ID, &ckid, 1};
+	privt[nq++] = (CK_ATTRIBUTE){CKA_DECRYPT, &no, sizeof(no)};
 	t0 = now();
 	rv = p->f->C_GenerateKeyPair(s, &mech, pubt, np, privt, nq, pub, priv);
 	if (rv != CKR_OK)
@@ -230,7 +232,7 @@ static CK_RV
 p11_sign_once(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
 	      const struct key_info *k, const uint8_t *digest, unsigned dlen)
 {
-	CK_MECHANISM mech = { k->rsa ? CKM_SHA256_RSA_PKCS : CKM_ECDSA, NULL, 0 };
+	CK_MECHANISM mech = {k->rsa ? CKM_SHA256_RSA_PKCS : CKM_ECDSA, NULL, 0};
 	uint8_t sig[1024];
 	CK_ULONG siglen = sizeof(sig);
 	CK_RV rv = f->C_SignInit(s, &mech, h);
@@ -372,7 +374,7 @@ print_rates(const char *impl, const char *key, unsigned n, double wall, double p
 static int
 cmd_module(const struct opts *o)
 {
-	struct p11 p = { 0 };
+	struct p11 p = {0};
 	CK_SESSION_HANDLE s;
 
 	p11_load(&p, o->module);
@@ -398,7 +400,8 @@ cmd_module(const struct opts *o)
 				p.f->C_DestroyObject(s, xq);
 				p.f->C_DestroyObject(s, xp);
 			}
-			printf("%s,%s,keygen_mean_s,%.3f\n", o->name, k->name, sum / o->keygen_runs);
+			printf("%s,%s,keygen_mean_s,%.3f\n", o->name, k->name,
+			       sum / o->keygen_runs);
 		}
 		for (unsigned n = 1; n <= o->threads; n++) {
 			struct worker w[16];
@@ -462,7 +465,8 @@ cmd_openssl(const struct opts *o)
 				EVP_PKEY_free(ossl_keygen(k, &g));
 				sum += g;
 			}
-			printf("%s,%s,keygen_mean_s,%.3f\n", o->name, k->name, sum / o->keygen_runs);
+			printf("%s,%s,keygen_mean_s,%.3f\n", o->name, k->name,
+			       sum / o->keygen_runs);
 		}
 		for (unsigned n = 1; n <= o->threads; n++) {
 			struct worker w[16];
@@ -510,7 +514,7 @@ apdu_count(const char *log)
 static unsigned
 list_objects(struct p11 *p, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls)
 {
-	CK_ATTRIBUTE t = { CKA_CLASS, &cls, sizeof(cls) };
+	CK_ATTRIBUTE t = {CKA_CLASS, &cls, sizeof(cls)};
 	CK_OBJECT_HANDLE h[32];
 	CK_ULONG n = 0;
 	CK_RV rv;
@@ -525,9 +529,9 @@ list_objects(struct p11 *p, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls)
 	for (CK_ULONG i = 0; i < n; i++) {
 		uint8_t label[256], id[256], value[8192];
 		CK_ATTRIBUTE a[3] = {
-			{ CKA_LABEL, label, sizeof(label) },
-			{ CKA_ID, id, sizeof(id) },
-			{ CKA_VALUE, value, sizeof(value) },
+			{CKA_LABEL, label, sizeof(label)},
+			{CKA_ID, id, sizeof(id)},
+			{CKA_VALUE, value, sizeof(value)},
 		};
 
 		rv = p->f->C_GetAttributeValue(s, h[i], a, cls == CKO_CERTIFICATE ? 3 : 2);
@@ -540,12 +544,12 @@ list_objects(struct p11 *p, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls)
 static int
 cmd_startup(const struct opts *o)
 {
-	struct p11 p = { 0 };
+	struct p11 p = {0};
 	CK_SESSION_HANDLE s;
 	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
 	CK_KEY_TYPE kt = 0;
-	CK_ATTRIBUTE ta = { CKA_KEY_TYPE, &kt, sizeof(kt) };
-	CK_ATTRIBUTE find = { CKA_CLASS, &cls, sizeof(cls) };
+	CK_ATTRIBUTE ta = {CKA_KEY_TYPE, &kt, sizeof(kt)};
+	CK_ATTRIBUTE find = {CKA_CLASS, &cls, sizeof(cls)};
 	CK_OBJECT_HANDLE key = 0;
 	CK_ULONG n = 0;
 	uint8_t digest[EVP_MAX_MD_SIZE];
@@ -610,31 +614,31 @@ cmd_startup(const struct opts *o)
 static void
 usage(FILE *fp)
 {
-	fprintf(fp,
-		"usage: bench-p11 module  --module SO --name NAME --pin PIN [--token LABEL]\n"
-		"                         [--seconds S] [--threads N] [--keygen-runs N]\n"
-		"       bench-p11 openssl --name NAME [--seconds S] [--threads N] [--keygen-runs N]\n"
-		"       bench-p11 startup --module SO --name NAME --pin PIN [--token LABEL]\n"
-		"                         [--apdu-log PCSCD_LOG]\n"
-		"Prints CSV lines: impl,key,metric,value\n");
+	fprintf(fp, "usage: bench-p11 module  --module SO --name NAME --pin PIN [--token LABEL]\n"
+		    "                         [--seconds S] [--threads N] [--keygen-runs N]\n"
+		    "       bench-p11 openssl --name NAME [--seconds S] [--threads N] "
+		    "[--keygen-runs N]\n"
+		    "       bench-p11 startup --module SO --name NAME --pin PIN [--token LABEL]\n"
+		    "                         [--apdu-log PCSCD_LOG]\n"
+		    "Prints CSV lines: impl,key,metric,value\n");
 }
 
 int
 main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "module", required_argument, NULL, 'm' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "pin", required_argument, NULL, 'p' },
-		{ "token", required_argument, NULL, 't' },
-		{ "seconds", required_argument, NULL, 's' },
-		{ "threads", required_argument, NULL, 'j' },
-		{ "keygen-runs", required_argument, NULL, 'k' },
-		{ "apdu-log", required_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"module", required_argument, NULL, 'm'},
+		{"name", required_argument, NULL, 'n'},
+		{"pin", required_argument, NULL, 'p'},
+		{"token", required_argument, NULL, 't'},
+		{"seconds", required_argument, NULL, 's'},
+		{"threads", required_argument, NULL, 'j'},
+		{"keygen-runs", required_argument, NULL, 'k'},
+		{"apdu-log", required_argument, NULL, 'a'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
-	struct opts o = { .seconds = 1.0, .threads = 2, .keygen_runs = 3 };
+	struct opts o = {.seconds = 1.0, .threads = 2, .keygen_runs = 3};
 	int c;
 
 	if (argc < 2) {
@@ -645,16 +649,36 @@ main(int argc, char **argv)
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
-		case 'm': o.module = optarg; break;
-		case 'n': o.name = optarg; break;
-		case 'p': o.pin = optarg; break;
-		case 't': o.token = optarg; break;
-		case 's': o.seconds = strtod(optarg, NULL); break;
-		case 'j': o.threads = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'k': o.keygen_runs = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'a': o.apdu_log = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'm':
+			o.module = optarg;
+			break;
+		case 'n':
+			o.name = optarg;
+			break;
+		case 'p':
+			o.pin = optarg;
+			break;
+		case 't':
+			o.token = optarg;
+			break;
+		case 's':
+			o.seconds = strtod(optarg, NULL);
+			break;
+		case 'j':
+			o.threads = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'k':
+			o.keygen_runs = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'a':
+			o.apdu_log = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (!o.name || o.seconds <= 0 || o.threads < 1 || o.threads > 16) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The host role's store of public card data, keyed by tag, with cardcf freshness classes and a disk copy. */
+/* The host role's store of public card data, keyed by tag, with cardcf freshness classes and a disk
+ * copy. */
 #include "config.h"
 
 #include <errno.h>
@@ -191,7 +192,7 @@ ksp_cardcf_bump(uint8_t cf[6], unsigned classes)
  *     u8 tag length, tag, u8 classes, u8 absent, u32 data length, data
  *   32 bytes SHA-256 of everything above
  */
-static const uint8_t magic[8] = { 'm', 'd', 'p', '1', '1', 'k', 'c', 0x01 };
+static const uint8_t magic[8] = {'m', 'd', 'p', '1', '1', 'k', 'c', 0x01};
 
 static char *
 cache_path(const char *dir, const uint8_t *cardid, size_t cardid_len, const char *suffix)
@@ -210,8 +211,8 @@ cache_path(const char *dir, const uint8_t *cardid, size_t cardid_len, const char
 }
 
 bool
-ksp_cache_save(const struct ksp_cache *c, const char *dir, const uint8_t *cardid,
-	       size_t cardid_len, const uint8_t cardcf[6])
+ksp_cache_save(const struct ksp_cache *c, const char *dir, const uint8_t *cardid, size_t cardid_len,
+	       const uint8_t cardcf[6])
 {
 	struct mdp_buf b;
 	uint8_t digest[SHA256_DIGEST_LENGTH];

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* On-card formats the host role owns: cmapfile records, names, certificate files, mdp11 application data. */
+/* On-card formats the host role owns: cmapfile records, names, certificate files, mdp11 application
+ * data. */
 #include "config.h"
 
 #include <stdio.h>
@@ -163,7 +164,8 @@ ksp_name_to_utf16(const char *name, size_t len, uint8_t out[KSP_CMAP_NAME_BYTES]
 		i += n;
 		if (cp >= 0x10000) {
 			uint32_t v = cp - 0x10000;
-			uint16_t hi = (uint16_t)(0xd800 + (v >> 10)), lo = (uint16_t)(0xdc00 + (v & 0x3ff));
+			uint16_t hi = (uint16_t)(0xd800 + (v >> 10)),
+				 lo = (uint16_t)(0xdc00 + (v & 0x3ff));
 
 			if (units + 2 > KSP_CMAP_NAME_MAX)
 				return false;
@@ -194,10 +196,9 @@ ksp_guid_name(char out[39])
 		return false;
 	g[6] = (uint8_t)((g[6] & 0x0f) | 0x40); /* version 4 */
 	g[8] = (uint8_t)((g[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-	snprintf(out, 39,
-		 "{%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X}", g[0],
-		 g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12], g[13],
-		 g[14], g[15]);
+	snprintf(out, 39, "{%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X}",
+		 g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12],
+		 g[13], g[14], g[15]);
 	return true;
 }
 

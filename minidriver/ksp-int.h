@@ -60,16 +60,16 @@ bool ksp_cert_decompress(const uint8_t *p, size_t len, uint8_t **out, size_t *ou
 /* mdp11/keyattr: application data per key slot (docs/ksp.md). */
 struct ksp_keyattr {
 	uint8_t index;
-	uint8_t slot;          /* enum ksp_slot */
-	char *name;            /* container name the record belongs to */
+	uint8_t slot;		/* enum ksp_slot */
+	char *name;		/* container name the record belongs to */
 	uint8_t pub_sha256[32]; /* SHA-256 of the key's SubjectPublicKeyInfo */
 	bool has_pub;
-	uint8_t *id;           /* CKA_ID (has_id: may be empty) */
+	uint8_t *id; /* CKA_ID (has_id: may be empty) */
 	size_t id_len;
 	bool has_id;
-	char *label;           /* NULL: default */
-	char *cert_label;      /* NULL: default */
-	uint8_t origin;        /* enum ksp_origin */
+	char *label;	  /* NULL: default */
+	char *cert_label; /* NULL: default */
+	uint8_t origin;	  /* enum ksp_origin */
 };
 void ksp_keyattr_clear(struct ksp_keyattr *a);
 /* Parse the whole file; unknown tags inside a record are skipped. */
@@ -113,9 +113,10 @@ int ksp_oaep_decode(const uint8_t *em, size_t k, const char *hash, const char *m
 
 /* ---- ksp-cache.c: the tagged store of public card data ---- */
 
-/* Freshness classes (spec/minidriver.md §5.3): an entry is dropped when a counter it depends on moves. */
+/* Freshness classes (spec/minidriver.md §5.3): an entry is dropped when a counter it depends on
+ * moves. */
 #define KSP_C_STATIC 0x00u     /* valid as long as the cardid: capabilities, key sizes */
-#define KSP_C_PIN 0x01u        /* bPinsFreshness */
+#define KSP_C_PIN 0x01u	       /* bPinsFreshness */
 #define KSP_C_CONTAINERS 0x02u /* wContainersFreshness */
 #define KSP_C_FILES 0x04u      /* wFilesFreshness */
 #define KSP_C_PRIVATE 0x80u    /* never written to disk, dropped at logout */
@@ -138,7 +139,8 @@ struct ksp_cache {
 void ksp_cache_init(struct ksp_cache *c);
 void ksp_cache_clear(struct ksp_cache *c);
 const struct ksp_cache_entry *ksp_cache_get(const struct ksp_cache *c, const char *tag);
-/* Store a copy (replacing any entry with the tag); data NULL with absent. False on allocation failure. */
+/* Store a copy (replacing any entry with the tag); data NULL with absent. False on allocation
+ * failure. */
 bool ksp_cache_put(struct ksp_cache *c, const char *tag, unsigned classes, bool absent,
 		   const uint8_t *data, size_t len);
 void ksp_cache_drop_tag(struct ksp_cache *c, const char *tag);
@@ -157,7 +159,7 @@ void ksp_cardcf_bump(uint8_t cf[6], unsigned classes);
  */
 bool ksp_cache_save(const struct ksp_cache *c, const char *dir, const uint8_t *cardid,
 		    size_t cardid_len, const uint8_t cardcf[6]);
-bool ksp_cache_load(struct ksp_cache *c, const char *dir, const uint8_t *cardid,
-		    size_t cardid_len, uint8_t cardcf[6]);
+bool ksp_cache_load(struct ksp_cache *c, const char *dir, const uint8_t *cardid, size_t cardid_len,
+		    uint8_t cardcf[6]);
 
 #endif

@@ -19,8 +19,8 @@ md_by_cng(const char *name)
 	static const struct {
 		const char *cng, *ossl;
 	} map[] = {
-		{ "MD5", "MD5" },	  { "SHA1", "SHA1" },	  { "SHA224", "SHA224" },
-		{ "SHA256", "SHA256" }, { "SHA384", "SHA384" }, { "SHA512", "SHA512" },
+		{"MD5", "MD5"},	      {"SHA1", "SHA1"},	    {"SHA224", "SHA224"},
+		{"SHA256", "SHA256"}, {"SHA384", "SHA384"}, {"SHA512", "SHA512"},
 	};
 	size_t i;
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The host role on top of a card module: cardcf-driven view, container map, names, certificates, policy. */
+/* The host role on top of a card module: cardcf-driven view, container map, names, certificates,
+ * policy. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -49,7 +50,7 @@ struct ksp_card {
 	uint8_t cardcf[6];
 	size_t cardcf_len; /* as found on the card (6; kept if a foreign host wrote more) */
 	bool have_cardcf;
-	bool have_mark;    /* mark: the transport's change mark when cardcf was last read */
+	bool have_mark; /* mark: the transport's change mark when cardcf was last read */
 	uint64_t mark;
 	uint32_t resets_seen;
 	struct ksp_cache cache;
@@ -86,16 +87,11 @@ static const struct {
 	enum ksp_rv rv;
 	const char *name;
 } ksp_names[] = {
-	{ KSP_E_BAD_KEY, "KSP_E_BAD_KEY" },
-	{ KSP_E_KEY_SIZE, "KSP_E_KEY_SIZE" },
-	{ KSP_E_BAD_DATA, "KSP_E_BAD_DATA" },
-	{ KSP_E_PROHIBITED, "KSP_E_PROHIBITED" },
-	{ KSP_E_EXISTS, "KSP_E_EXISTS" },
-	{ KSP_E_POLICY, "KSP_E_POLICY" },
-	{ KSP_E_NOT_FOUND, "KSP_E_NOT_FOUND" },
-	{ KSP_E_CERT_MISMATCH, "KSP_E_CERT_MISMATCH" },
-	{ KSP_E_NO_ROOM, "KSP_E_NO_ROOM" },
-	{ KSP_E_DECRYPT, "KSP_E_DECRYPT" },
+	{KSP_E_BAD_KEY, "KSP_E_BAD_KEY"},     {KSP_E_KEY_SIZE, "KSP_E_KEY_SIZE"},
+	{KSP_E_BAD_DATA, "KSP_E_BAD_DATA"},   {KSP_E_PROHIBITED, "KSP_E_PROHIBITED"},
+	{KSP_E_EXISTS, "KSP_E_EXISTS"},	      {KSP_E_POLICY, "KSP_E_POLICY"},
+	{KSP_E_NOT_FOUND, "KSP_E_NOT_FOUND"}, {KSP_E_CERT_MISMATCH, "KSP_E_CERT_MISMATCH"},
+	{KSP_E_NO_ROOM, "KSP_E_NO_ROOM"},     {KSP_E_DECRYPT, "KSP_E_DECRYPT"},
 };
 
 const char *
@@ -239,7 +235,8 @@ tag_of(const char *kind, const char *dir, const char *name)
 	char *t = malloc(n);
 
 	if (t)
-		snprintf(t, n, "%s:%s%s%s", kind, dir ? dir : "", name ? "/" : "", name ? name : "");
+		snprintf(t, n, "%s:%s%s%s", kind, dir ? dir : "", name ? "/" : "",
+			 name ? name : "");
 	return t;
 }
 
@@ -349,7 +346,8 @@ listing_has(const struct ksp_cache_entry *ls, const char *name)
 	return false;
 }
 
-/* Container info through the cache: "ci:NN" = u32 LE sig length, sig blob, u32 LE kx length, kx blob. */
+/* Container info through the cache: "ci:NN" = u32 LE sig length, sig blob, u32 LE kx length, kx
+ * blob. */
 static enum md_rv
 load_container_info(struct ksp_card *kc, uint8_t index, const struct ksp_cache_entry **out)
 {
@@ -477,7 +475,8 @@ load_static(struct ksp_card *kc)
 	return MD_OK;
 }
 
-/* Key sizes of one key spec through the cache ("ks:N" = min, default, max, increment; absent: unsupported). */
+/* Key sizes of one key spec through the cache ("ks:N" = min, default, max, increment; absent:
+ * unsupported). */
 static enum md_rv
 load_key_sizes(struct ksp_card *kc, enum mdp_key_spec spec, struct ksp_key_sizes *out)
 {
@@ -541,7 +540,7 @@ load_key_sizes(struct ksp_card *kc, enum mdp_key_spec spec, struct ksp_key_sizes
 static enum md_rv
 load_pin_info(struct ksp_card *kc)
 {
-	uint32_t ids[2] = { MD_ROLE_USER, MD_ROLE_ADMIN }, types[2];
+	uint32_t ids[2] = {MD_ROLE_USER, MD_ROLE_ADMIN}, types[2];
 	int i;
 
 	for (i = 0; i < 2; i++) {
@@ -748,8 +747,8 @@ build_slot(struct ksp_card *kc, struct ksp_container *ct, struct slot_store *st,
 
 	e = blob_parse(blob, blob_len, BLOB_FMT_UNKNOWN, 0, &st->pub);
 	if (e != MDP_OK) {
-		log_warn("container %u: unreadable public key (%s): %s", ct->index,
-			 mdp_err_name(e), mdp_err_last());
+		log_warn("container %u: unreadable public key (%s): %s", ct->index, mdp_err_name(e),
+			 mdp_err_last());
 		return MD_OK;
 	}
 	k->spec = spec_from_key(st->pub, (enum ksp_slot)slot);
@@ -1044,7 +1043,8 @@ sync_cardcf(struct ksp_card *kc)
 		ksp_cache_drop(&kc->cache, diff);
 		kc->view_ok = false;
 		if (diff & KSP_C_PIN) {
-			/* another host changed or unblocked the PIN: what we knew of its counter is old */
+			/* another host changed or unblocked the PIN: what we knew of its counter is
+			 * old */
 			kc->have_pin_info = false;
 			kc->tries_left = -1;
 			kc->blocked = false;
@@ -1313,8 +1313,8 @@ find_by_pkey(struct ksp_card *kc, EVP_PKEY *pk, uint8_t *index, enum ksp_slot *s
 }
 
 enum md_rv
-ksp_find_container_for_public_key(struct ksp_card *kc, const struct mdp_key *pub,
-				  uint8_t *index, enum ksp_slot *slot)
+ksp_find_container_for_public_key(struct ksp_card *kc, const struct mdp_key *pub, uint8_t *index,
+				  enum ksp_slot *slot)
 {
 	enum md_rv rv;
 
@@ -1327,8 +1327,8 @@ ksp_find_container_for_public_key(struct ksp_card *kc, const struct mdp_key *pub
 }
 
 enum md_rv
-ksp_find_key_for_certificate(struct ksp_card *kc, const uint8_t *der, size_t len,
-			     uint8_t *index, enum ksp_slot *slot)
+ksp_find_key_for_certificate(struct ksp_card *kc, const uint8_t *der, size_t len, uint8_t *index,
+			     enum ksp_slot *slot)
 {
 	EVP_PKEY *pk;
 	enum md_rv rv;
@@ -1456,8 +1456,8 @@ change_end(struct ksp_card *kc, enum md_rv rv)
 
 /* Write a whole file, creating it (and mdp11's directory) when missing. */
 static enum md_rv
-write_file(struct ksp_card *kc, const char *dir, const char *name, const uint8_t *data,
-	   size_t len, enum md_file_access access)
+write_file(struct ksp_card *kc, const char *dir, const char *name, const uint8_t *data, size_t len,
+	   enum md_file_access access)
 {
 	enum md_rv rv = md_write_file(kc->md, dir, name, 0, data, len);
 
@@ -1541,9 +1541,8 @@ cmap_put(struct ksp_card *kc, const uint8_t *recs, size_t count)
 	enum md_rv rv = write_file(kc, MSCP, "cmapfile", recs, len, MD_AC_EVERYONE_READ_USER_WRITE);
 
 	drop_file_tag(kc, MSCP, "cmapfile");
-	if (rv == MD_OK &&
-	    !ksp_cache_put(&kc->cache, "f:" MSCP "/cmapfile", KSP_C_CONTAINERS | KSP_C_FILES,
-			   false, recs, len))
+	if (rv == MD_OK && !ksp_cache_put(&kc->cache, "f:" MSCP "/cmapfile",
+					  KSP_C_CONTAINERS | KSP_C_FILES, false, recs, len))
 		rv = MD_E_NO_MEMORY;
 	kc->view_ok = false;
 	return rv;
@@ -1571,8 +1570,7 @@ keyattr_rewrite(struct ksp_card *kc, int drop, int drop_slot, const struct ksp_k
 		const struct ksp_container *c = container_at(kc, a->index);
 
 		if (((int)a->index == drop && (drop_slot < 0 || drop_slot == a->slot)) || !c ||
-		    strcmp(c->name, a->name) != 0 ||
-		    c->slot[a->slot].spec == MDP_AT_NONE)
+		    strcmp(c->name, a->name) != 0 || c->slot[a->slot].spec == MDP_AT_NONE)
 			continue;
 		if (find_attr(kc, a->index, a->slot, a->name, c->slot[a->slot].pub) != a)
 			continue;
@@ -1587,8 +1585,8 @@ keyattr_rewrite(struct ksp_card *kc, int drop, int drop_slot, const struct ksp_k
 	free(list);
 	rv = write_file(kc, APPDIR, KEYATTR, data, len, MD_AC_EVERYONE_READ_USER_WRITE);
 	drop_file_tag(kc, APPDIR, KEYATTR);
-	if (rv == MD_OK && !ksp_cache_put(&kc->cache, "f:" APPDIR "/" KEYATTR, KSP_C_FILES, false,
-					  data, len))
+	if (rv == MD_OK &&
+	    !ksp_cache_put(&kc->cache, "f:" APPDIR "/" KEYATTR, KSP_C_FILES, false, data, len))
 		rv = MD_E_NO_MEMORY;
 	free(data);
 	kc->view_ok = false;
@@ -1755,11 +1753,13 @@ static bool
 import_allowed(const struct ksp_policy *p, enum mdp_key_spec spec, const char **option)
 {
 	if (spec == MDP_AT_KEYEXCHANGE) {
-		*option = "allow_private_exchange_key_import (Windows: AllowPrivateExchangeKeyImport)";
+		*option = "allow_private_exchange_key_import (Windows: "
+			  "AllowPrivateExchangeKeyImport)";
 		return p->allow_exchange_import;
 	}
 	if (spec == MDP_AT_SIGNATURE) {
-		*option = "allow_private_signature_key_import (Windows: AllowPrivateSignatureKeyImport)";
+		*option = "allow_private_signature_key_import (Windows: "
+			  "AllowPrivateSignatureKeyImport)";
 		return p->allow_signature_import;
 	}
 	if (MDP_KEY_SPEC_IS_ECDSA(spec)) {
@@ -1823,8 +1823,8 @@ delete_certs(struct ksp_card *kc, uint8_t index)
 
 /* Common tail of generate and import: the key is on the card at index. */
 static enum md_rv
-finish_new_key(struct ksp_card *kc, const struct ksp_new_key *req, uint8_t index,
-	       const char *name, enum ksp_origin origin)
+finish_new_key(struct ksp_card *kc, const struct ksp_new_key *req, uint8_t index, const char *name,
+	       enum ksp_origin origin)
 {
 	struct md_container_info ci;
 	struct ksp_keyattr a;
@@ -1920,21 +1920,21 @@ create_key(struct ksp_card *kc, const struct ksp_new_key *req, uint32_t flags, u
 		goto out;
 	}
 	rv = finish_new_key(kc, req, index, name,
-			    flags == MD_CREATE_KEY_GEN ? KSP_ORIGIN_GENERATED : KSP_ORIGIN_IMPORTED);
+			    flags == MD_CREATE_KEY_GEN ? KSP_ORIGIN_GENERATED
+						       : KSP_ORIGIN_IMPORTED);
 	if (rv != MD_OK) {
 		undo_new_key(kc, index);
 		goto out;
 	}
 	log_info("key %s created in container %u (%s)", mdp_key_spec_name(req->spec), index, name);
-out:
-	{
-		char tag[16];
+out : {
+	char tag[16];
 
-		snprintf(tag, sizeof(tag), "ci:%02x", index);
-		ksp_cache_drop_tag(&kc->cache, tag);
-		ksp_cache_drop_tag(&kc->cache, "free");
-		kc->view_ok = false;
-	}
+	snprintf(tag, sizeof(tag), "ci:%02x", index);
+	ksp_cache_drop_tag(&kc->cache, tag);
+	ksp_cache_drop_tag(&kc->cache, "free");
+	kc->view_ok = false;
+}
 	rv = change_end(kc, rv);
 	if (rv == MD_OK && index_out)
 		*index_out = index;
@@ -2270,8 +2270,7 @@ out:
 }
 
 enum md_rv
-ksp_set_certificate_label(struct ksp_card *kc, uint8_t index, enum ksp_slot slot,
-			  const char *label)
+ksp_set_certificate_label(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const char *label)
 {
 	const struct ksp_container *c;
 	enum md_rv rv;
@@ -2450,9 +2449,9 @@ static const struct {
 	const char *cng;
 	size_t len;
 } hashes[] = {
-	{ KSP_HASH_MD5, "MD5", 16 },	   { KSP_HASH_SHA1, "SHA1", 20 },
-	{ KSP_HASH_SHA224, "SHA224", 28 }, { KSP_HASH_SHA256, "SHA256", 32 },
-	{ KSP_HASH_SHA384, "SHA384", 48 }, { KSP_HASH_SHA512, "SHA512", 64 },
+	{KSP_HASH_MD5, "MD5", 16},	 {KSP_HASH_SHA1, "SHA1", 20},
+	{KSP_HASH_SHA224, "SHA224", 28}, {KSP_HASH_SHA256, "SHA256", 32},
+	{KSP_HASH_SHA384, "SHA384", 48}, {KSP_HASH_SHA512, "SHA512", 64},
 };
 
 static bool
@@ -2601,7 +2600,8 @@ ksp_sign_on(struct md_card *md, const struct ksp_sign_key *sk, const struct ksp_
 		if (!block)
 			return MD_E_NO_MEMORY;
 		memcpy(block + n - len, data, len);
-		rv = sign_call(md, sk->index, sk->spec, MD_PADDING_NONE, &pi, block, n, &out, &out_len);
+		rv = sign_call(md, sk->index, sk->spec, MD_PADDING_NONE, &pi, block, n, &out,
+			       &out_len);
 		break;
 	case KSP_PAD_PKCS1:
 		if (pad->hash != KSP_HASH_NONE) {
@@ -2623,11 +2623,12 @@ ksp_sign_on(struct md_card *md, const struct ksp_sign_key *sk, const struct ksp_
 		if (mgf == pad->hash) {
 			pi.alg_id = cng;
 			pi.salt_len = (uint32_t)pad->salt_len;
-			rv = sign_call(md, sk->index, sk->spec, MD_PADDING_PSS, &pi, data, len, &out,
-				       &out_len);
+			rv = sign_call(md, sk->index, sk->spec, MD_PADDING_PSS, &pi, data, len,
+				       &out, &out_len);
 		}
 		if (rv == MD_E_UNSUPPORTED_FEATURE) {
-			/* Host-side EMSA-PSS over raw RSA (spec/minidriver.md §3: pfnCspPadData). */
+			/* Host-side EMSA-PSS over raw RSA (spec/minidriver.md §3: pfnCspPadData).
+			 */
 			const char *mcng = NULL;
 			size_t mlen = 0;
 
@@ -2636,14 +2637,14 @@ ksp_sign_on(struct md_card *md, const struct ksp_sign_key *sk, const struct ksp_
 			block = calloc(1, n);
 			if (!block)
 				return MD_E_NO_MEMORY;
-			if (!ksp_pss_encode(sk->pub, cng, mcng, data, len,
-					    pad->salt_len, block, n)) {
+			if (!ksp_pss_encode(sk->pub, cng, mcng, data, len, pad->salt_len, block,
+					    n)) {
 				rv = KSP_RV(KSP_E_BAD_DATA);
 				break;
 			}
 			memset(&pi, 0, sizeof(pi));
-			rv = sign_call(md, sk->index, sk->spec, MD_PADDING_NONE, &pi, block, n, &out,
-				       &out_len);
+			rv = sign_call(md, sk->index, sk->spec, MD_PADDING_NONE, &pi, block, n,
+				       &out, &out_len);
 		}
 		break;
 	}
@@ -2658,7 +2659,6 @@ ksp_sign_on(struct md_card *md, const struct ksp_sign_key *sk, const struct ksp_
 	free(block);
 	return rv;
 }
-
 
 enum md_rv
 ksp_sign(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const struct ksp_padding *pad,
@@ -2776,7 +2776,8 @@ ksp_decrypt(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const struct
 			mdp_reverse(buf, m);
 			memmove(buf + (n - m), buf, m);
 			memset(buf, 0, n - m);
-			r = ksp_oaep_decode(buf, n, cng, mcng, pad->label, pad->label_len, plain, n);
+			r = ksp_oaep_decode(buf, n, cng, mcng, pad->label, pad->label_len, plain,
+					    n);
 			if (r < 0) {
 				rv = KSP_RV(KSP_E_DECRYPT);
 				break;
@@ -3090,8 +3091,8 @@ pin_changed(struct ksp_card *kc)
 }
 
 enum md_rv
-ksp_change_pin(struct ksp_card *kc, const uint8_t *old_pin, size_t old_len,
-	       const uint8_t *new_pin, size_t new_len)
+ksp_change_pin(struct ksp_card *kc, const uint8_t *old_pin, size_t old_len, const uint8_t *new_pin,
+	       size_t new_len)
 {
 	uint32_t tries = MD_VALUE_UNKNOWN;
 	enum md_rv rv;
@@ -3126,12 +3127,11 @@ ksp_change_admin_key(struct ksp_card *kc, const uint8_t *old_key, size_t old_len
 		return rv;
 	rv = admin_response(kc, old_key, old_len, &resp, &resp_len);
 	if (rv == MD_OK)
-		rv = md_change_authenticator(
-			kc->md, "admin", resp, resp_len, new_key, new_len, 0,
-			kc->admin_pin_type == MD_PIN_CHALLENGE_RESPONSE
-				? MD_AUTHENTICATE_PIN_CHALLENGE_RESPONSE
-				: MD_AUTHENTICATE_PIN_PIN,
-			&tries);
+		rv = md_change_authenticator(kc->md, "admin", resp, resp_len, new_key, new_len, 0,
+					     kc->admin_pin_type == MD_PIN_CHALLENGE_RESPONSE
+						     ? MD_AUTHENTICATE_PIN_CHALLENGE_RESPONSE
+						     : MD_AUTHENTICATE_PIN_PIN,
+					     &tries);
 	check_reset(kc, rv);
 	if (rv == MD_OK)
 		rv = bump_cardcf(kc, KSP_C_PIN);

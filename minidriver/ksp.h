@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The host role (Windows' Base CSP / Smart Card KSP) on top of a card module: containers, cache, policy. */
+/* The host role (Windows' Base CSP / Smart Card KSP) on top of a card module: containers, cache,
+ * policy. */
 #ifndef MDP11_MINIDRIVER_KSP_H
 #define MDP11_MINIDRIVER_KSP_H
 
@@ -30,19 +31,19 @@ struct ksp_card;
 
 /* Host-role outcomes, outside the SCARD range (the NTE_* values of spec/minidriver.md §7). */
 enum ksp_rv {
-	KSP_E_BAD_KEY = 0x80090003u,       /* NTE_BAD_KEY: key material unusable, or key of the wrong
-					      kind for the operation or key spec */
-	KSP_E_KEY_SIZE = 0x80090004u,      /* NTE_BAD_LEN: RSA size outside the allowed range */
-	KSP_E_BAD_DATA = 0x80090005u,      /* NTE_BAD_DATA: input of the wrong length or form */
-	KSP_E_PROHIBITED = 0x8009000Bu,    /* NTE_BAD_KEY_STATE: the change would destroy another
-					      key (e.g. delete one slot while the other is in use) */
-	KSP_E_EXISTS = 0x8009000Fu,        /* NTE_EXISTS: container name, CKA_ID or slot in use and
-					      no overwrite asked (NCryptCreatePersistedKey's rule) */
-	KSP_E_POLICY = 0x80090010u,        /* NTE_PERM: refused by struct ksp_policy */
-	KSP_E_NOT_FOUND = 0x80090011u,     /* NTE_NOT_FOUND: no such container slot / object */
+	KSP_E_BAD_KEY = 0x80090003u,	/* NTE_BAD_KEY: key material unusable, or key of the wrong
+					   kind for the operation or key spec */
+	KSP_E_KEY_SIZE = 0x80090004u,	/* NTE_BAD_LEN: RSA size outside the allowed range */
+	KSP_E_BAD_DATA = 0x80090005u,	/* NTE_BAD_DATA: input of the wrong length or form */
+	KSP_E_PROHIBITED = 0x8009000Bu, /* NTE_BAD_KEY_STATE: the change would destroy another
+					   key (e.g. delete one slot while the other is in use) */
+	KSP_E_EXISTS = 0x8009000Fu,	/* NTE_EXISTS: container name, CKA_ID or slot in use and
+					   no overwrite asked (NCryptCreatePersistedKey's rule) */
+	KSP_E_POLICY = 0x80090010u,	/* NTE_PERM: refused by struct ksp_policy */
+	KSP_E_NOT_FOUND = 0x80090011u,	/* NTE_NOT_FOUND: no such container slot / object */
 	KSP_E_CERT_MISMATCH = 0x80090015u, /* NTE_BAD_PUBLIC_KEY: certificate matches no key */
-	KSP_E_NO_ROOM = 0x80090023u,       /* NTE_TOKEN_KEYSET_STORAGE_FULL: no free container index */
-	KSP_E_DECRYPT = 0x8009002Cu,       /* NTE_DECRYPTION_FAILURE: padding check failed */
+	KSP_E_NO_ROOM = 0x80090023u, /* NTE_TOKEN_KEYSET_STORAGE_FULL: no free container index */
+	KSP_E_DECRYPT = 0x8009002Cu, /* NTE_DECRYPTION_FAILURE: padding check failed */
 };
 
 /* A host-role code as the enum md_rv every function returns. */
@@ -52,21 +53,21 @@ const char *ksp_rv_name(enum md_rv rv);
 
 /* Configuration (conf/mdp11.conf [policy] and [cache]). ksp_policy_default() fills defaults. */
 struct ksp_policy {
-	unsigned rsa_min_bits;     /* 0: the card's minimum */
-	unsigned rsa_max_bits;     /* 0: the card's maximum */
+	unsigned rsa_min_bits;	   /* 0: the card's minimum */
+	unsigned rsa_max_bits;	   /* 0: the card's maximum */
 	unsigned rsa_default_bits; /* 0 or default: 2048 */
 	/* Windows' AllowPrivate*KeyImport: which key specs accept an imported private key. */
 	bool allow_exchange_import;  /* AT_KEYEXCHANGE; default true */
 	bool allow_signature_import; /* AT_SIGNATURE; default true */
 	bool allow_ecdsa_import;     /* AT_ECDSA_P*; default true */
 	bool allow_ecdhe_import;     /* AT_ECDHE_P*; default true */
-	const char *cache_dir;       /* persistent public-data cache; NULL: memory only */
+	const char *cache_dir;	     /* persistent public-data cache; NULL: memory only */
 };
 void ksp_policy_default(struct ksp_policy *policy);
 
 /* The two key slots of a container (spec/minidriver.md §8: one exchange and one signature key). */
 enum ksp_slot {
-	KSP_SLOT_EXCHANGE = 0,  /* AT_KEYEXCHANGE, AT_ECDHE_*: kxcNN */
+	KSP_SLOT_EXCHANGE = 0,	/* AT_KEYEXCHANGE, AT_ECDHE_*: kxcNN */
 	KSP_SLOT_SIGNATURE = 1, /* AT_SIGNATURE, AT_ECDSA_*: kscNN */
 };
 #define KSP_SLOTS 2
@@ -76,32 +77,34 @@ enum ksp_slot ksp_slot_of(enum mdp_key_spec spec);
 /* How the private key came to be (from mdp11's application data; UNKNOWN for foreign cards). */
 enum ksp_origin {
 	KSP_ORIGIN_UNKNOWN = 0,
-	KSP_ORIGIN_GENERATED = 1, /* KEY_GEN on the card: CKA_LOCAL, ALWAYS_SENSITIVE, NEVER_EXTRACTABLE */
-	KSP_ORIGIN_IMPORTED = 2,  /* KEY_IMPORT */
+	KSP_ORIGIN_GENERATED =
+		1, /* KEY_GEN on the card: CKA_LOCAL, ALWAYS_SENSITIVE, NEVER_EXTRACTABLE */
+	KSP_ORIGIN_IMPORTED = 2, /* KEY_IMPORT */
 };
 
-/* One occupied slot of a container. Pointers stay valid until the next call that changes the view. */
+/* One occupied slot of a container. Pointers stay valid until the next call that changes the view.
+ */
 struct ksp_key {
-	enum mdp_key_spec spec; /* MDP_AT_NONE: the slot is empty (other fields zero) */
-	unsigned bits;          /* RSA modulus bits, or 256/384/521 */
-	const struct mdp_key *pub;   /* public key parsed from the CONTAINER_INFO blob */
-	const uint8_t *pub_blob;     /* that blob as the card module returned it */
+	enum mdp_key_spec spec;	   /* MDP_AT_NONE: the slot is empty (other fields zero) */
+	unsigned bits;		   /* RSA modulus bits, or 256/384/521 */
+	const struct mdp_key *pub; /* public key parsed from the CONTAINER_INFO blob */
+	const uint8_t *pub_blob;   /* that blob as the card module returned it */
 	size_t pub_blob_len;
-	const uint8_t *cert;         /* certificate DER (decompressed), NULL when none */
+	const uint8_t *cert; /* certificate DER (decompressed), NULL when none */
 	size_t cert_len;
-	const uint8_t *id;           /* CKA_ID: application data, else the container name (UTF-8) */
+	const uint8_t *id; /* CKA_ID: application data, else the container name (UTF-8) */
 	size_t id_len;
-	const char *label;           /* CKA_LABEL of the key pair: application data, else the
-				        certificate subject CN, else the container name */
-	const char *cert_label;      /* CKA_LABEL of the certificate: application data, else label */
-	bool id_is_default;          /* no application data: id/label are the derived defaults */
+	const char *label;	/* CKA_LABEL of the key pair: application data, else the
+				   certificate subject CN, else the container name */
+	const char *cert_label; /* CKA_LABEL of the certificate: application data, else label */
+	bool id_is_default;	/* no application data: id/label are the derived defaults */
 	enum ksp_origin origin;
 };
 
 struct ksp_container {
-	uint8_t index;                 /* cmapfile record, key reference 0x81 + index on GIDS */
-	char name[4 * 39 + 1];         /* UTF-8 of the UTF-16LE cmapfile name */
-	bool is_default;               /* CONTAINER_MAP_DEFAULT_CONTAINER */
+	uint8_t index;	       /* cmapfile record, key reference 0x81 + index on GIDS */
+	char name[4 * 39 + 1]; /* UTF-8 of the UTF-16LE cmapfile name */
+	bool is_default;       /* CONTAINER_MAP_DEFAULT_CONTAINER */
 	struct ksp_key slot[KSP_SLOTS];
 };
 
@@ -136,11 +139,10 @@ unsigned long ksp_card_generation(const struct ksp_card *kc);
 enum md_rv ksp_card_containers(struct ksp_card *kc, const struct ksp_container **list,
 			       size_t *count);
 /* Container with this index, or KSP_E_NOT_FOUND. */
-enum md_rv ksp_card_container(struct ksp_card *kc, uint8_t index,
-			      const struct ksp_container **out);
+enum md_rv ksp_card_container(struct ksp_card *kc, uint8_t index, const struct ksp_container **out);
 /* First key whose CKA_ID equals id, or KSP_E_NOT_FOUND. */
-enum md_rv ksp_find_key_by_id(struct ksp_card *kc, const uint8_t *id, size_t id_len,
-			      uint8_t *index, enum ksp_slot *slot);
+enum md_rv ksp_find_key_by_id(struct ksp_card *kc, const uint8_t *id, size_t id_len, uint8_t *index,
+			      enum ksp_slot *slot);
 /* The key whose public key equals pub (EVP_PKEY_eq), or KSP_E_NOT_FOUND. */
 enum md_rv ksp_find_container_for_public_key(struct ksp_card *kc, const struct mdp_key *pub,
 					     uint8_t *index, enum ksp_slot *slot);
@@ -151,18 +153,19 @@ enum md_rv ksp_find_key_for_certificate(struct ksp_card *kc, const uint8_t *der,
 /* Token facts (all from the cache: no APDU unless the cache is stale). */
 struct ksp_key_sizes {
 	bool supported;
-	unsigned min_bits, default_bits, max_bits, incr_bits; /* for RSA: already intersected with the policy */
+	unsigned min_bits, default_bits, max_bits,
+		incr_bits; /* for RSA: already intersected with the policy */
 };
 struct ksp_token_info {
 	uint8_t cardid[16];
-	char serial[17];             /* 16 hex digits (spec/minidriver.md §10.1) */
-	char card_name[64];          /* card module's name for the card ("GIDS") */
-	uint32_t free_bytes;         /* UINT32_MAX: unknown */
-	uint32_t free_containers;    /* UINT32_MAX: unknown */
+	char serial[17];	  /* 16 hex digits (spec/minidriver.md §10.1) */
+	char card_name[64];	  /* card module's name for the card ("GIDS") */
+	uint32_t free_bytes;	  /* UINT32_MAX: unknown */
+	uint32_t free_containers; /* UINT32_MAX: unknown */
 	uint32_t max_containers;
 	struct ksp_key_sizes sizes[MDP_AT_ECDHE_P521 + 1]; /* indexed by key spec */
 	bool read_only;
-	bool keygen;                 /* the card generates key pairs */
+	bool keygen; /* the card generates key pairs */
 	unsigned pin_min_len, pin_max_len;
 };
 enum md_rv ksp_token_info(struct ksp_card *kc, struct ksp_token_info *out);
@@ -170,14 +173,14 @@ enum md_rv ksp_token_info(struct ksp_card *kc, struct ksp_token_info *out);
 /* Creating keys (spec/minidriver.md §10.2 "Generation", "Import", "Name collision"). */
 struct ksp_new_key {
 	enum mdp_key_spec spec;
-	unsigned bits;          /* RSA: 0 = policy default; EC: must be 0 */
-	int index;              /* -1: first zeroed record, else append; 0..254: that record */
-	const char *name;       /* container name, 1..39 chars without '\'; NULL: the id when it is
-				   a valid name, else a GUID string "{XXXXXXXX-...}" */
-	const uint8_t *id;      /* CKA_ID; NULL: the container name */
+	unsigned bits;	   /* RSA: 0 = policy default; EC: must be 0 */
+	int index;	   /* -1: first zeroed record, else append; 0..254: that record */
+	const char *name;  /* container name, 1..39 chars without '\'; NULL: the id when it is
+			      a valid name, else a GUID string "{XXXXXXXX-...}" */
+	const uint8_t *id; /* CKA_ID; NULL: the container name */
 	size_t id_len;
-	const char *label;      /* CKA_LABEL; NULL: default */
-	bool overwrite;         /* replace a key whose name, id or slot is taken (else KSP_E_EXISTS) */
+	const char *label; /* CKA_LABEL; NULL: default */
+	bool overwrite;	   /* replace a key whose name, id or slot is taken (else KSP_E_EXISTS) */
 };
 /* Generate on card (CardCreateContainer KEY_GEN). Needs the user logged in. */
 enum md_rv ksp_generate(struct ksp_card *kc, const struct ksp_new_key *req, uint8_t *index_out);
@@ -208,20 +211,20 @@ enum md_rv ksp_set_certificate_label(struct ksp_card *kc, uint8_t index, enum ks
 
 /* Data objects (CKO_DATA), kept in mdp11's application directory; see docs/ksp.md. */
 struct ksp_data_object {
-	unsigned num;             /* file number (mdp11/dobNNN, private: dopNNN), stable while the
+	unsigned num;		  /* file number (mdp11/dobNNN, private: dopNNN), stable while the
 				     object exists */
-	bool is_private;          /* readable only by the user (UserReadWriteAc) */
-	bool loaded;              /* false: private and not logged in, only num is known */
+	bool is_private;	  /* readable only by the user (UserReadWriteAc) */
+	bool loaded;		  /* false: private and not logged in, only num is known */
 	const char *application;  /* CKA_APPLICATION */
-	const char *label;        /* CKA_LABEL */
+	const char *label;	  /* CKA_LABEL */
 	const uint8_t *object_id; /* CKA_OBJECT_ID (DER), NULL when absent */
 	size_t object_id_len;
-	const uint8_t *value;     /* CKA_VALUE */
+	const uint8_t *value; /* CKA_VALUE */
 	size_t value_len;
 };
 struct ksp_data_new {
 	const char *application; /* NULL: "" */
-	const char *label;       /* NULL: "" */
+	const char *label;	 /* NULL: "" */
 	const uint8_t *object_id;
 	size_t object_id_len;
 	const uint8_t *value;
@@ -247,17 +250,17 @@ enum ksp_hash {
 };
 enum ksp_pad {
 	KSP_PAD_NONE = 0, /* raw RSA (input = modulus-size block) / ECDSA / raw decrypt */
-	KSP_PAD_PKCS1,    /* sign: type 1 with a DigestInfo for .hash (NONE: data is the DigestInfo);
-			     decrypt: type 2 */
-	KSP_PAD_PSS,      /* sign: data is the .hash digest */
-	KSP_PAD_OAEP,     /* decrypt */
+	KSP_PAD_PKCS1, /* sign: type 1 with a DigestInfo for .hash (NONE: data is the DigestInfo);
+			  decrypt: type 2 */
+	KSP_PAD_PSS,   /* sign: data is the .hash digest */
+	KSP_PAD_OAEP,  /* decrypt */
 };
 struct ksp_padding {
 	enum ksp_pad type;
 	enum ksp_hash hash;
 	enum ksp_hash mgf1_hash; /* PSS/OAEP; NONE: same as hash */
-	size_t salt_len;         /* PSS */
-	const uint8_t *label;    /* OAEP label */
+	size_t salt_len;	 /* PSS */
+	const uint8_t *label;	 /* OAEP label */
 	size_t label_len;
 };
 /*
@@ -281,7 +284,7 @@ struct ksp_sign_key {
 	uint8_t index;
 	enum mdp_key_spec spec;
 	unsigned bits;
-	size_t ec_field;   /* EC: bytes of a field element */
+	size_t ec_field; /* EC: bytes of a field element */
 	struct evp_pkey_st *pub;
 };
 enum md_rv ksp_sign_key_get(struct ksp_card *kc, uint8_t index, enum ksp_slot slot,
@@ -300,12 +303,12 @@ enum md_rv ksp_ecdh(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, cons
 
 /* PINs (spec/minidriver.md §10.3). */
 struct ksp_pin_info {
-	int tries_left;       /* -1: unknown (no authentication yet and the card does not say) */
-	int tries_max;        /* -1: unknown */
+	int tries_left; /* -1: unknown (no authentication yet and the card does not say) */
+	int tries_max;	/* -1: unknown */
 	bool blocked;
 	bool user_logged_in;
 	bool admin_logged_in;
-	bool external;        /* PIN pad (ExternalPinType) */
+	bool external;	      /* PIN pad (ExternalPinType) */
 	bool admin_challenge; /* admin is a 24-byte 3DES key (ChallengeResponsePinType) */
 };
 /* From the cache (refreshed with cardcf PIN freshness and after each authentication). */

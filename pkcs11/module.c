@@ -176,7 +176,8 @@ enter_session_mode(CK_SESSION_HANDLE h, struct session **out, bool fresh)
 			return CKR_SESSION_HANDLE_INVALID;
 		if (!se->busy)
 			break;
-		/* Another thread signs on this session without the slot lock: one call at a time. */
+		/* Another thread signs on this session without the slot lock: one call at a time.
+		 */
 		lock_release(se->slot->lock);
 		{
 			struct timespec ts = {0, 20000};

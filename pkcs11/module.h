@@ -164,7 +164,7 @@ struct lane {
 	struct mdp_transport *tr;
 	struct md_card *md;
 	struct mdp_transport *parent; /* the slot's transport it was opened from */
-	unsigned long view_gen;       /* ksp_card_generation when it was made */
+	unsigned long view_gen;	      /* ksp_card_generation when it was made */
 };
 #define SLOT_MAX_LANES 3
 

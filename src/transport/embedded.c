@@ -90,9 +90,9 @@ struct embedded {
 	bool removed;
 	enum pending pending;
 	bool changed;
-	uint64_t own;    /* the card's commits made by commands of this transport */
+	uint64_t own;	 /* the card's commits made by commands of this transport */
 	uint64_t events; /* simulated resets and removals (mdp_transport_embedded_event) */
-	unsigned refs;   /* the transport and its open channels (atomic) */
+	unsigned refs;	 /* the transport and its open channels (atomic) */
 };
 
 static void
@@ -361,7 +361,7 @@ static void
 chan_free(void *priv)
 {
 	struct emb_channel *c = priv;
-	uint8_t cmd[4] = { 0x00, 0x70, 0x80, 0x00 }, resp[VCARD_MAX_RESPONSE];
+	uint8_t cmd[4] = {0x00, 0x70, 0x80, 0x00}, resp[VCARD_MAX_RESPONSE];
 	size_t n = 0;
 
 	if (!c)
@@ -384,7 +384,7 @@ enum mdp_err
 mdp_transport_embedded_channel(struct mdp_transport *t, struct mdp_transport **out)
 {
 	struct embedded *e = mdp_transport_priv(t, &embedded_ops);
-	static const uint8_t open_cmd[5] = { 0x00, 0x70, 0x00, 0x00, 0x01 };
+	static const uint8_t open_cmd[5] = {0x00, 0x70, 0x00, 0x00, 0x01};
 	struct emb_channel *c = NULL;
 	uint8_t resp[VCARD_MAX_RESPONSE];
 	size_t n = 0;
@@ -414,11 +414,10 @@ mdp_transport_embedded_channel(struct mdp_transport *t, struct mdp_transport **o
 		return rv;
 	}
 	return MDP_OK;
-fail:
-	{
-		uint8_t close_cmd[4] = { 0x00, 0x70, 0x80, resp[0] };
+fail : {
+	uint8_t close_cmd[4] = {0x00, 0x70, 0x80, resp[0]};
 
-		vcard_transmit_since(e->vc, resets, close_cmd, sizeof(close_cmd), resp, &n);
-	}
+	vcard_transmit_since(e->vc, resets, close_cmd, sizeof(close_cmd), resp, &n);
+}
 	return MDP_ERR_NOMEM;
 }

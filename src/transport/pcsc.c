@@ -36,10 +36,10 @@ struct pcsc {
 	DWORD proto;
 	char *reader;
 	bool in_transaction; /* the PC/SC transaction is ours (active or held) */
-	bool active;         /* between begin and end: never released under a caller */
+	bool active;	     /* between begin and end: never released under a caller */
 	bool changed;
-	bool lost; /* the card went away: the next call reconnects or reports NO_CARD */
-	uint64_t epoch;      /* the change mark: moves whenever others may have had the card */
+	bool lost;	/* the card went away: the next call reconnects or reports NO_CARD */
+	uint64_t epoch; /* the change mark: moves whenever others may have had the card */
 	struct timespec idle_since;
 	/* every op and the releaser thread run under mu */
 	pthread_mutex_t mu;

@@ -187,18 +187,18 @@ struct vc_job {
 	int pad; /* RSA: RSA_PKCS1_PADDING or RSA_NO_PADDING */
 	uint8_t in[512];
 	size_t in_len;
-	size_t ne;       /* Le of the command (0: none): the rest waits for GET RESPONSE */
-	unsigned chan;   /* its channel, and the card's reset count then */
+	size_t ne;     /* Le of the command (0: none): the rest waits for GET RESPONSE */
+	unsigned chan; /* its channel, and the card's reset count then */
 	uint64_t resets;
 };
 
 struct vcard {
 	pthread_mutex_t mu; /* one command at a time (channels may be used from several threads) */
-	bool defer_ok;      /* vcard_transmit can run a deferred signature */
+	bool defer_ok;	    /* vcard_transmit can run a deferred signature */
 	struct vc_job job;
 	struct vc_chan chans[VC_CHANNELS]; /* [0] unused: channel 0 is in the fields below */
-	uint64_t resets;                   /* vcard_reset calls (channels closed) */
-	unsigned cur_chan;                 /* the channel of the command being processed */
+	uint64_t resets;		   /* vcard_reset calls (channels closed) */
+	unsigned cur_chan;		   /* the channel of the command being processed */
 	/* per channel, the signing context of its last deferred signature (reused for the next) */
 	struct {
 		EVP_PKEY *pkey; /* a reference */
@@ -206,7 +206,8 @@ struct vcard {
 		bool ec;
 		int pad;
 	} sctx[VC_CHANNELS];
-	uint64_t secrets; /* vc_drop_secrets calls: a kept signing context older than that is dropped */
+	uint64_t secrets; /* vc_drop_secrets calls: a kept signing context older than that is
+			     dropped */
 
 	/* persistence */
 	char *path;
@@ -217,7 +218,7 @@ struct vcard {
 	struct vc_file_id seen;
 	uint64_t commits; /* changes made by this handle (vcard_changes) */
 	uint64_t reloads; /* changes by others picked up from the state file */
-	bool loaded;      /* the state file was loaded once */
+	bool loaded;	  /* the state file was loaded once */
 	bool dirty;
 	enum mdp_err io_err; /* set when a save failed during this APDU */
 

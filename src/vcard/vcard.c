@@ -1696,7 +1696,8 @@ defer_pending(struct vcard *vc, const struct vc_job *job, struct mdp_buf *out, s
 			vc->pend = buf_steal(out, &vc->pend_len);
 			vc->pend_pos = sent;
 		} else {
-			/* outside a command channel 0's registers are in place: swap as process does */
+			/* outside a command channel 0's registers are in place: swap as process
+			 * does */
 			chan_save(vc, &ch);
 			chan_load(vc, &vc->chans[job->chan]);
 			pend_clear(vc);

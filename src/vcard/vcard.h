@@ -25,11 +25,11 @@ struct vcard;
 
 /* Parameters for an initialized card (mdp11-vcard create --pin ...). */
 struct vcard_init_params {
-	const char *pin;             /* user PIN, 4..16 bytes */
-	const uint8_t *admin_key;    /* 24-byte 3DES admin key */
-	const uint8_t *serial;       /* cardid, 16 bytes; NULL: random */
-	size_t serial_len;           /* 1..16 */
-	unsigned pin_tries;          /* 0: default 3 */
+	const char *pin;	  /* user PIN, 4..16 bytes */
+	const uint8_t *admin_key; /* 24-byte 3DES admin key */
+	const uint8_t *serial;	  /* cardid, 16 bytes; NULL: random */
+	size_t serial_len;	  /* 1..16 */
+	unsigned pin_tries;	  /* 0: default 3 */
 };
 
 /*
@@ -64,8 +64,8 @@ enum mdp_err vcard_set_atr(struct vcard *vc, const uint8_t *atr, size_t len);
  * arguments) or a state file that cannot be written (the card then answers
  * 6581 "memory failure" and keeps the previous state).
  */
-enum mdp_err vcard_transmit(struct vcard *vc, const uint8_t *apdu, size_t apdu_len,
-			    uint8_t *resp, size_t *resp_len);
+enum mdp_err vcard_transmit(struct vcard *vc, const uint8_t *apdu, size_t apdu_len, uint8_t *resp,
+			    size_t *resp_len);
 
 /*
  * Logical channels: commands with CLA bits 0-1 = N go to channel N, opened by MANAGE CHANNEL
@@ -107,15 +107,15 @@ enum mdp_err vcard_changes(struct vcard *vc, bool check, struct vcard_changes *o
 
 /* Summary for mdp11-vcard info (public facts only). */
 struct vcard_info {
-	bool initialized;       /* application operational */
+	bool initialized; /* application operational */
 	uint8_t cardid[32];
 	size_t cardid_len;
 	unsigned pin_tries_left;
 	unsigned pin_tries_max;
-	unsigned key_files;     /* key files B081.. present */
-	unsigned data_objects;  /* DOs stored in all EFs */
+	unsigned key_files;    /* key files B081.. present */
+	unsigned data_objects; /* DOs stored in all EFs */
 	uint32_t format_version;
-	unsigned kdf_cost;      /* log2 of the scrypt N that derives the PIN key */
+	unsigned kdf_cost; /* log2 of the scrypt N that derives the PIN key */
 };
 enum mdp_err vcard_get_info(struct vcard *vc, struct vcard_info *info);
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Drives the host role (minidriver/ksp.c) on a virtual card state file, for the OpenSC interop test. */
+/* Drives the host role (minidriver/ksp.c) on a virtual card state file, for the OpenSC interop
+ * test. */
 #include "config.h"
 
 #include <stdio.h>

@@ -1276,8 +1276,8 @@ test_threads(void)
 		CU_ASSERT_PTR_NULL(r);
 	}
 	/* a session closed while another thread signs on it */
-	CU_ASSERT_EQUAL_FATAL(p11->C_OpenSession(test_slot, CKF_SERIAL_SESSION, NULL, NULL, &victim),
-			      CKR_OK);
+	CU_ASSERT_EQUAL_FATAL(
+		p11->C_OpenSession(test_slot, CKF_SERIAL_SESSION, NULL, NULL, &victim), CKR_OK);
 	CU_ASSERT_EQUAL(pthread_create(&th[0], NULL, closed_signer_thread, &victim), 0);
 	usleep(20000);
 	CU_ASSERT_EQUAL(p11->C_CloseSession(victim), CKR_OK);

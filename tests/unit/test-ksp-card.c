@@ -29,9 +29,9 @@
 
 /* ---- against the embedded virtual card ---- */
 
-static const uint8_t admin_key[24] = { 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4,
-				       5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8 };
-static const uint8_t serial[16] = { 0xC0, 0xFF, 0xEE, 0x00, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+static const uint8_t admin_key[24] = {1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4,
+				      5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8};
+static const uint8_t serial[16] = {0xC0, 0xFF, 0xEE, 0x00, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
 #define PIN "123456"
 #define PINLEN 6
 
@@ -67,7 +67,8 @@ open_ksp(struct mdp_transport *t, const struct ksp_policy *pol)
 	struct ksp_card *kc = NULL;
 	struct ksp_policy def;
 
-	CU_ASSERT_EQUAL_FATAL(md_card_acquire(NULL, t, MD_CARD_DATA_CURRENT_VERSION, 0, &md), MD_OK);
+	CU_ASSERT_EQUAL_FATAL(md_card_acquire(NULL, t, MD_CARD_DATA_CURRENT_VERSION, 0, &md),
+			      MD_OK);
 	if (!pol) {
 		ksp_policy_default(&def);
 		pol = &def;
@@ -110,8 +111,8 @@ raw_cardcf(struct ksp_card *kc, uint8_t cf[6])
 static uint8_t *
 raw_do(struct mdp_transport *t, uint16_t fid, uint16_t tag, size_t *len)
 {
-	uint8_t req[4] = { 0x5C, 0x02, (uint8_t)(tag >> 8), (uint8_t)tag };
-	struct mdp_apdu a = { 0x00, 0xCB, (uint8_t)(fid >> 8), (uint8_t)fid, req, 4, 256, false };
+	uint8_t req[4] = {0x5C, 0x02, (uint8_t)(tag >> 8), (uint8_t)tag};
+	struct mdp_apdu a = {0x00, 0xCB, (uint8_t)(fid >> 8), (uint8_t)fid, req, 4, 256, false};
 	struct mdp_buf b;
 	struct mdp_cursor c, v;
 	uint32_t got = 0;
@@ -141,8 +142,8 @@ cont(struct ksp_card *kc, uint8_t index)
 }
 
 static enum md_rv
-gen(struct ksp_card *kc, enum mdp_key_spec spec, unsigned bits, const char *name,
-    const char *id, uint8_t *index)
+gen(struct ksp_card *kc, enum mdp_key_spec spec, unsigned bits, const char *name, const char *id,
+    uint8_t *index)
 {
 	struct ksp_new_key req;
 
@@ -443,7 +444,8 @@ test_names_and_overwrite(void)
 	CU_ASSERT_EQUAL(ksp_generate(kc, &req, &idx2), MD_OK);
 	CU_ASSERT_EQUAL(idx2, idx);
 	CU_ASSERT_EQUAL(cont(kc, idx)->slot[KSP_SLOT_SIGNATURE].bits, 384);
-	CU_ASSERT_NOT_EQUAL(EVP_PKEY_eq(before, mdp_key_pkey(cont(kc, idx)->slot[KSP_SLOT_SIGNATURE].pub)), 1);
+	CU_ASSERT_NOT_EQUAL(
+		EVP_PKEY_eq(before, mdp_key_pkey(cont(kc, idx)->slot[KSP_SLOT_SIGNATURE].pub)), 1);
 	EVP_PKEY_free(before);
 	ksp_card_free(kc);
 	mdp_transport_free(t);
@@ -571,7 +573,8 @@ test_appdata_survives(void)
 	CU_ASSERT_EQUAL(ksp_set_key_attrs(kc, idx2, KSP_SLOT_SIGNATURE, (const uint8_t *)"\x07", 1,
 					  "renamed"),
 			MD_OK);
-	KSP_ASSERT_RV(ksp_set_key_attrs(kc, idx2, KSP_SLOT_EXCHANGE, NULL, 0, "x"), KSP_E_NOT_FOUND);
+	KSP_ASSERT_RV(ksp_set_key_attrs(kc, idx2, KSP_SLOT_EXCHANGE, NULL, 0, "x"),
+		      KSP_E_NOT_FOUND);
 	ksp_card_free(kc);
 
 	/* a fresh context on the same card sees the application data */
@@ -596,9 +599,9 @@ test_appdata_survives(void)
 			      MD_OK);
 	CU_ASSERT_EQUAL(md_authenticate_pin(other, "user", (const uint8_t *)PIN, PINLEN, NULL),
 			MD_OK);
-	CU_ASSERT_EQUAL(md_create_container(other, 2, MD_CREATE_KEY_GEN, MD_AT_ECDSA_P256, 0,
-					    NULL, 0),
-			MD_OK);
+	CU_ASSERT_EQUAL(
+		md_create_container(other, 2, MD_CREATE_KEY_GEN, MD_AT_ECDSA_P256, 0, NULL, 0),
+		MD_OK);
 	p = raw_file(kc, "mscp", "cmapfile", &len);
 	grown = realloc(p, len + KSP_CMAP_RECORD);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(grown);
@@ -672,9 +675,9 @@ test_cardcf_counters(void)
 	raw_cardcf(kc, b);
 	CU_ASSERT_EQUAL(ksp_cardcf_diff(a, b), KSP_C_FILES);
 	memcpy(a, b, 6);
-	CU_ASSERT_EQUAL(ksp_change_pin(kc, (const uint8_t *)PIN, PINLEN, (const uint8_t *)"654321",
-				       6),
-			MD_OK);
+	CU_ASSERT_EQUAL(
+		ksp_change_pin(kc, (const uint8_t *)PIN, PINLEN, (const uint8_t *)"654321", 6),
+		MD_OK);
 	raw_cardcf(kc, b);
 	CU_ASSERT_EQUAL(ksp_cardcf_diff(a, b), KSP_C_PIN);
 	memcpy(a, b, 6);
@@ -877,7 +880,8 @@ test_policy(void)
 	req.spec = MDP_AT_KEYEXCHANGE;
 	CU_ASSERT_EQUAL(ksp_import(kc, k, &req, &idx), MD_OK);
 	CU_ASSERT_EQUAL(cont(kc, idx)->slot[KSP_SLOT_EXCHANGE].origin, KSP_ORIGIN_IMPORTED);
-	CU_ASSERT_EQUAL(EVP_PKEY_eq(pk, mdp_key_pkey(cont(kc, idx)->slot[KSP_SLOT_EXCHANGE].pub)), 1);
+	CU_ASSERT_EQUAL(EVP_PKEY_eq(pk, mdp_key_pkey(cont(kc, idx)->slot[KSP_SLOT_EXCHANGE].pub)),
+			1);
 	/* a public key or a key of the wrong family is refused */
 	req.spec = MDP_AT_ECDSA_P256;
 	KSP_ASSERT_RV(ksp_import(kc, k, &req, &idx), KSP_E_BAD_KEY);
@@ -990,7 +994,8 @@ test_rsa_operations(void)
 		CU_ASSERT_EQUAL(EVP_PKEY_encrypt(ctx, ct, &cl, msg, sizeof(msg)), 1);
 		EVP_PKEY_CTX_free(ctx);
 		ol = sizeof(out);
-		CU_ASSERT_EQUAL(ksp_decrypt(kc, idx, KSP_SLOT_EXCHANGE, &pad, ct, cl, out, &ol), MD_OK);
+		CU_ASSERT_EQUAL(ksp_decrypt(kc, idx, KSP_SLOT_EXCHANGE, &pad, ct, cl, out, &ol),
+				MD_OK);
 		CU_ASSERT_EQUAL(ol, sizeof(msg));
 		CU_ASSERT_MEM_EQUAL(out, msg, sizeof(msg));
 		/* too small an output buffer */
@@ -1001,16 +1006,18 @@ test_rsa_operations(void)
 			/* a damaged PKCS#1 block */
 			ct[10] ^= 0x55;
 			ol = sizeof(out);
-			KSP_ASSERT_RV(ksp_decrypt(kc, idx, KSP_SLOT_EXCHANGE, &pad, ct, cl, out, &ol),
-				      KSP_E_DECRYPT);
+			KSP_ASSERT_RV(
+				ksp_decrypt(kc, idx, KSP_SLOT_EXCHANGE, &pad, ct, cl, out, &ol),
+				KSP_E_DECRYPT);
 			ct[10] ^= 0x55;
 		}
 		if (mode >= 2) {
 			/* a wrong label fails the padding check */
 			pad.label = (const uint8_t *)"M";
 			ol = sizeof(out);
-			KSP_ASSERT_RV(ksp_decrypt(kc, idx, KSP_SLOT_EXCHANGE, &pad, ct, cl, out, &ol),
-				      KSP_E_DECRYPT);
+			KSP_ASSERT_RV(
+				ksp_decrypt(kc, idx, KSP_SLOT_EXCHANGE, &pad, ct, cl, out, &ol),
+				KSP_E_DECRYPT);
 		}
 	}
 	/* raw decrypt of a raw public-key encryption gives the block back */
@@ -1131,7 +1138,8 @@ test_ec_operations(void)
 	CU_ASSERT_MEM_EQUAL(secret, want, wl);
 	KSP_ASSERT_RV(ksp_ecdh(kc, didx, KSP_SLOT_EXCHANGE, peer_pt, pl - 1, secret, &ol),
 		      KSP_E_BAD_DATA);
-	KSP_ASSERT_RV(ksp_ecdh(kc, sidx, KSP_SLOT_SIGNATURE, peer_pt, pl, secret, &ol), KSP_E_BAD_KEY);
+	KSP_ASSERT_RV(ksp_ecdh(kc, sidx, KSP_SLOT_SIGNATURE, peer_pt, pl, secret, &ol),
+		      KSP_E_BAD_KEY);
 	EVP_PKEY_free(peer);
 	EVP_PKEY_free(imp);
 	ksp_card_free(kc);
@@ -1155,9 +1163,9 @@ test_pins(void)
 	CU_ASSERT_EQUAL(ksp_pin_info(kc, &pi), MD_OK);
 	CU_ASSERT_TRUE(pi.user_logged_in);
 	CU_ASSERT_EQUAL(pi.tries_left, -1); /* reset by the good PIN, to a value the card keeps */
-	CU_ASSERT_EQUAL(ksp_change_pin(kc, (const uint8_t *)PIN, PINLEN, (const uint8_t *)"1111",
-				       4),
-			MD_OK);
+	CU_ASSERT_EQUAL(
+		ksp_change_pin(kc, (const uint8_t *)PIN, PINLEN, (const uint8_t *)"1111", 4),
+		MD_OK);
 	CU_ASSERT_EQUAL(ksp_logout(kc), MD_OK);
 	CU_ASSERT_EQUAL(ksp_pin_info(kc, &pi), MD_OK);
 	CU_ASSERT_FALSE(pi.user_logged_in);
@@ -1408,31 +1416,30 @@ test_reset_drops_login(void)
 }
 
 static CU_TestInfo card_tests[] = {
-	{ "open a fresh card: empty view, token and PIN info", test_open_fresh_card },
-	{ "generate: names, cmapfile, keymap and masterfile as gids.md §5", test_generate_layout },
-	{ "default flag moves on delete, zeroed records reused", test_default_and_reuse },
-	{ "names and ids: duplicates refused unless overwrite", test_names_and_overwrite },
-	{ "certificates kxcNN/kscNN linked to their keys", test_certificates },
-	{ "application data survives a fresh open; foreign containers", test_appdata_survives },
-	{ "cardcf counters bump per kind of change", test_cardcf_counters },
-	{ "persistent cache: warm start, zero-APDU polling, staleness", test_persistent_cache },
-	{ "policy: RSA sizes and import per key spec", test_policy },
-	{ "RSA sign/decrypt byte orders checked with OpenSSL", test_rsa_operations },
-	{ "ECDSA, ECDH and EC import checked with OpenSSL", test_ec_operations },
-	{ "PIN change, lockout, unblock, admin login, init PIN", test_pins },
-	{ "PIN state changed by another handle", test_pin_state_other_handle },
-	{ "data objects, public and private", test_data_objects },
-	{ "re-personalisation", test_reinit },
-	{ "a card reset drops the login", test_reset_drops_login },
+	{"open a fresh card: empty view, token and PIN info", test_open_fresh_card},
+	{"generate: names, cmapfile, keymap and masterfile as gids.md §5", test_generate_layout},
+	{"default flag moves on delete, zeroed records reused", test_default_and_reuse},
+	{"names and ids: duplicates refused unless overwrite", test_names_and_overwrite},
+	{"certificates kxcNN/kscNN linked to their keys", test_certificates},
+	{"application data survives a fresh open; foreign containers", test_appdata_survives},
+	{"cardcf counters bump per kind of change", test_cardcf_counters},
+	{"persistent cache: warm start, zero-APDU polling, staleness", test_persistent_cache},
+	{"policy: RSA sizes and import per key spec", test_policy},
+	{"RSA sign/decrypt byte orders checked with OpenSSL", test_rsa_operations},
+	{"ECDSA, ECDH and EC import checked with OpenSSL", test_ec_operations},
+	{"PIN change, lockout, unblock, admin login, init PIN", test_pins},
+	{"PIN state changed by another handle", test_pin_state_other_handle},
+	{"data objects, public and private", test_data_objects},
+	{"re-personalisation", test_reinit},
+	{"a card reset drops the login", test_reset_drops_login},
 	CU_TEST_INFO_NULL,
 };
-
 
 int
 main(void)
 {
 	CU_SuiteInfo suites[] = {
-		{ "card", NULL, NULL, NULL, NULL, card_tests },
+		{"card", NULL, NULL, NULL, NULL, card_tests},
 		CU_SUITE_INFO_NULL,
 	};
 

@@ -56,8 +56,8 @@ test_names(void)
 {
 	uint8_t u[KSP_CMAP_NAME_BYTES];
 	char back[200], long39[40], long40[41];
-	const char *euro = "\xe2\x82\xac-key";       /* U+20AC */
-	const char *smile = "\xf0\x9f\x98\x80";       /* U+1F600: a surrogate pair */
+	const char *euro = "\xe2\x82\xac-key";	/* U+20AC */
+	const char *smile = "\xf0\x9f\x98\x80"; /* U+1F600: a surrogate pair */
 
 	CU_ASSERT_TRUE(ksp_name_to_utf16("My key", 6, u));
 	CU_ASSERT_EQUAL(u[0], 'M');
@@ -87,7 +87,7 @@ test_names(void)
 	CU_ASSERT_FALSE(ksp_name_to_utf16("", 0, NULL));
 	CU_ASSERT_FALSE(ksp_name_to_utf16("a\\b", 3, NULL));
 	CU_ASSERT_FALSE(ksp_name_to_utf16("a\x01", 2, NULL));
-	CU_ASSERT_FALSE(ksp_name_to_utf16("\xc0\x80", 2, NULL)); /* overlong */
+	CU_ASSERT_FALSE(ksp_name_to_utf16("\xc0\x80", 2, NULL));     /* overlong */
 	CU_ASSERT_FALSE(ksp_name_to_utf16("\xed\xa0\x80", 3, NULL)); /* surrogate */
 	/* 38 units plus a pair does not fit in 39 */
 	{
@@ -248,8 +248,8 @@ test_keyattr_roundtrip(void)
 	free(data);
 	/* An unknown field inside a record is skipped. */
 	{
-		static const uint8_t f[] = { 0x01, 0xE0, 0x0D, 0x80, 0x01, 0x05, 0x81, 0x01, 0x00,
-					     0x82, 0x01, 'k',  0x9F, 0x20, 0x01, 0xAA };
+		static const uint8_t f[] = {0x01, 0xE0, 0x0D, 0x80, 0x01, 0x05, 0x81, 0x01,
+					    0x00, 0x82, 0x01, 'k',  0x9F, 0x20, 0x01, 0xAA};
 		CU_ASSERT_TRUE(ksp_keyattr_parse(f, sizeof(f), &out, &n));
 		CU_ASSERT_EQUAL(n, 1);
 		if (n == 1)
@@ -305,7 +305,7 @@ test_dob_roundtrip(void)
 static void
 test_cardcf(void)
 {
-	uint8_t a[6] = { 1, 0xff, 0xff, 0xff, 0x10, 0 }, b[6];
+	uint8_t a[6] = {1, 0xff, 0xff, 0xff, 0x10, 0}, b[6];
 
 	memcpy(b, a, 6);
 	CU_ASSERT_EQUAL(ksp_cardcf_diff(a, b), 0);
@@ -359,7 +359,7 @@ static void
 test_cache_disk(void)
 {
 	struct ksp_cache c, d;
-	uint8_t id[16], other[16], cf[6] = { 1, 2, 3, 0, 4, 0 }, got[6];
+	uint8_t id[16], other[16], cf[6] = {1, 2, 3, 0, 4, 0}, got[6];
 	char *dir = test_tmpdir(), path[512];
 	char *hex;
 	uint8_t *file;
@@ -468,33 +468,32 @@ test_pss_oaep_helpers(void)
 	CU_ASSERT_EQUAL(ksp_oaep_decode(raw, 256, "SHA256", "SHA1", (const uint8_t *)"lab", 2, em,
 					sizeof(em)),
 			-1);
-	CU_ASSERT_EQUAL(ksp_oaep_decode(raw, 256, "SHA256", "SHA256", (const uint8_t *)"lab", 3,
-					em, sizeof(em)),
+	CU_ASSERT_EQUAL(ksp_oaep_decode(raw, 256, "SHA256", "SHA256", (const uint8_t *)"lab", 3, em,
+					sizeof(em)),
 			-1);
 	EVP_PKEY_free(pk);
 }
 
-
 static CU_TestInfo format_tests[] = {
-	{ "cmapfile record layout", test_cmap_record },
-	{ "container names UTF-8 <-> UTF-16LE and validity", test_names },
-	{ "GUID container names", test_guid },
-	{ "certificate file names", test_cert_names },
-	{ "certificate compression", test_cert_compression },
-	{ "mdp11/keyattr round trip and damage", test_keyattr_roundtrip },
-	{ "mdp11 data object files", test_dob_roundtrip },
+	{"cmapfile record layout", test_cmap_record},
+	{"container names UTF-8 <-> UTF-16LE and validity", test_names},
+	{"GUID container names", test_guid},
+	{"certificate file names", test_cert_names},
+	{"certificate compression", test_cert_compression},
+	{"mdp11/keyattr round trip and damage", test_keyattr_roundtrip},
+	{"mdp11 data object files", test_dob_roundtrip},
 	CU_TEST_INFO_NULL,
 };
 
 static CU_TestInfo cache_tests[] = {
-	{ "cardcf counters: diff and bump", test_cardcf },
-	{ "freshness classes", test_cache_classes },
-	{ "persistent cache file", test_cache_disk },
+	{"cardcf counters: diff and bump", test_cardcf},
+	{"freshness classes", test_cache_classes},
+	{"persistent cache file", test_cache_disk},
 	CU_TEST_INFO_NULL,
 };
 
 static CU_TestInfo pad_tests[] = {
-	{ "host-side PSS and OAEP", test_pss_oaep_helpers },
+	{"host-side PSS and OAEP", test_pss_oaep_helpers},
 	CU_TEST_INFO_NULL,
 };
 
@@ -502,9 +501,9 @@ int
 main(void)
 {
 	CU_SuiteInfo suites[] = {
-		{ "format", NULL, NULL, NULL, NULL, format_tests },
-		{ "cache", NULL, NULL, NULL, NULL, cache_tests },
-		{ "padding", NULL, NULL, NULL, NULL, pad_tests },
+		{"format", NULL, NULL, NULL, NULL, format_tests},
+		{"cache", NULL, NULL, NULL, NULL, cache_tests},
+		{"padding", NULL, NULL, NULL, NULL, pad_tests},
 		CU_SUITE_INFO_NULL,
 	};
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* APDU budgets of the PKCS#11 module on the embedded virtual card: warm open, login, signatures, polling. */
+/* APDU budgets of the PKCS#11 module on the embedded virtual card: warm open, login, signatures,
+ * polling. */
 #include "config.h"
 
 #include <stdio.h>
@@ -18,9 +19,9 @@
 
 #define PIN "648219"
 
-static const uint8_t admin_key[24] = { 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4,
-				       5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8 };
-static const uint8_t p256_oid[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
+static const uint8_t admin_key[24] = {1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4,
+				      5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8};
+static const uint8_t p256_oid[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
 
 static CK_FUNCTION_LIST_PTR f;
 
@@ -57,7 +58,7 @@ the_slot(void)
 static unsigned
 find(CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE *first)
 {
-	CK_ATTRIBUTE t = { CKA_CLASS, &cls, sizeof(cls) };
+	CK_ATTRIBUTE t = {CKA_CLASS, &cls, sizeof(cls)};
 	CK_OBJECT_HANDLE h[8];
 	CK_ULONG n = 0;
 
@@ -72,7 +73,7 @@ find(CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE *first)
 static CK_RV
 sign(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key)
 {
-	CK_MECHANISM m = { CKM_ECDSA, NULL, 0 };
+	CK_MECHANISM m = {CKM_ECDSA, NULL, 0};
 	CK_BYTE digest[32], sig[64];
 	CK_ULONG len = sizeof(sig);
 	CK_RV rv;
@@ -93,19 +94,19 @@ test_apdu_budgets(void)
 	CK_SLOT_ID id;
 	CK_OBJECT_HANDLE pub = 0, priv = 0, key = 0;
 	CK_BBOOL yes = CK_TRUE;
-	CK_BYTE ckid[] = { 0x42 };
+	CK_BYTE ckid[] = {0x42};
 	CK_KEY_TYPE kt = CKK_EC;
-	CK_MECHANISM gen = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+	CK_MECHANISM gen = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
 	CK_ATTRIBUTE pubt[] = {
-		{ CKA_TOKEN, &yes, sizeof(yes) },
-		{ CKA_KEY_TYPE, &kt, sizeof(kt) },
-		{ CKA_EC_PARAMS, (void *)p256_oid, sizeof(p256_oid) },
-		{ CKA_ID, ckid, sizeof(ckid) },
+		{CKA_TOKEN, &yes, sizeof(yes)},
+		{CKA_KEY_TYPE, &kt, sizeof(kt)},
+		{CKA_EC_PARAMS, (void *)p256_oid, sizeof(p256_oid)},
+		{CKA_ID, ckid, sizeof(ckid)},
 	};
 	CK_ATTRIBUTE privt[] = {
-		{ CKA_TOKEN, &yes, sizeof(yes) },
-		{ CKA_SIGN, &yes, sizeof(yes) },
-		{ CKA_ID, ckid, sizeof(ckid) },
+		{CKA_TOKEN, &yes, sizeof(yes)},
+		{CKA_SIGN, &yes, sizeof(yes)},
+		{CKA_ID, ckid, sizeof(ckid)},
 	};
 	CK_SLOT_INFO si;
 	CK_TOKEN_INFO ti;
@@ -135,9 +136,8 @@ test_apdu_budgets(void)
 	/* first process: a P-256 key on the card, the cache written */
 	CU_ASSERT_EQUAL_FATAL(f->C_Initialize(NULL), CKR_OK);
 	id = the_slot();
-	CU_ASSERT_EQUAL_FATAL(f->C_OpenSession(id, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
-					       &s),
-			      CKR_OK);
+	CU_ASSERT_EQUAL_FATAL(
+		f->C_OpenSession(id, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s), CKR_OK);
 	CU_ASSERT_EQUAL_FATAL(f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)PIN, 6), CKR_OK);
 	CU_ASSERT_EQUAL_FATAL(f->C_GenerateKeyPair(s, &gen, pubt, 4, privt, 3, &pub, &priv),
 			      CKR_OK);
@@ -191,9 +191,9 @@ test_apdu_budgets(void)
 	{
 		struct vcard *vc = NULL;
 		/* PUT DATA A010/DF22 (cardcf) with a bumped files counter */
-		uint8_t apdu[] = { 0x00, 0xDB, 0xA0, 0x10, 0x09, 0xDF, 0x22, 0x06,
-				   0x00, 0x05, 0x09, 0x00, 0x0B, 0x00 };
-		uint8_t vpin[] = { 0x00, 0x20, 0x00, 0x80, 0x06, '6', '4', '8', '2', '1', '9' };
+		uint8_t apdu[] = {0x00, 0xDB, 0xA0, 0x10, 0x09, 0xDF, 0x22,
+				  0x06, 0x00, 0x05, 0x09, 0x00, 0x0B, 0x00};
+		uint8_t vpin[] = {0x00, 0x20, 0x00, 0x80, 0x06, '6', '4', '8', '2', '1', '9'};
 		uint8_t resp[VCARD_MAX_RESPONSE];
 		size_t rlen = 0;
 

@@ -586,11 +586,10 @@ part_in_file(EVP_PKEY *key, const char *name, const uint8_t *file, size_t flen)
 static void
 test_keys_sealed(void)
 {
-	static const char *const secret[] = {OSSL_PKEY_PARAM_RSA_D, OSSL_PKEY_PARAM_RSA_FACTOR1,
-					     OSSL_PKEY_PARAM_RSA_FACTOR2,
-					     OSSL_PKEY_PARAM_RSA_EXPONENT1,
-					     OSSL_PKEY_PARAM_RSA_EXPONENT2,
-					     OSSL_PKEY_PARAM_RSA_COEFFICIENT1};
+	static const char *const secret[] = {
+		OSSL_PKEY_PARAM_RSA_D,	       OSSL_PKEY_PARAM_RSA_FACTOR1,
+		OSSL_PKEY_PARAM_RSA_FACTOR2,   OSSL_PKEY_PARAM_RSA_EXPONENT1,
+		OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1};
 	char *path = new_card_file("sealed.card");
 	struct vcard *vc = open_card(path);
 	EVP_PKEY *key = EVP_RSA_gen(1024);
