@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <openssl/asn1.h>
 #include <openssl/evp.h>
@@ -132,5 +133,13 @@ int tool_write_output(const char *path, const uint8_t *data, size_t len, bool pr
 
 /* "2027-01-31T12:00:00Z" of an ASN1_TIME (cap >= 21); "?" when it cannot be read. */
 void tool_asn1_time(const ASN1_TIME *t, char *buf, size_t cap);
+
+/*
+ * The start every card command shares: parse the options allowed by mask, print the help
+ * (help(stdout)) for --help, refuse stray arguments. Returns true when the command should go
+ * on; otherwise *rc is the exit code to return (usage errors already reported).
+ */
+bool tool_cmd_opts(int argc, char **argv, unsigned mask, const char *name, void (*help)(FILE *),
+		   struct tool_opts *o, int *rc);
 
 #endif

@@ -998,3 +998,26 @@ tool_asn1_time(const ASN1_TIME *t, char *buf, size_t cap)
 	}
 	strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
+
+bool
+tool_cmd_opts(int argc, char **argv, unsigned mask, const char *name, void (*help)(FILE *),
+	      struct tool_opts *o, int *rc)
+{
+	char err[256];
+
+	*rc = tool_opts_parse(argc, argv, mask, o, err, sizeof(err));
+	if (*rc != TOOL_EXIT_OK) {
+		*rc = tool_error(*rc, "%s (see 'mdp11-tool %s --help')", err, name);
+		return false;
+	}
+	if (o->help) {
+		help(stdout);
+		*rc = TOOL_EXIT_OK;
+		return false;
+	}
+	if (o->nargs) {
+		*rc = tool_error(TOOL_EXIT_USAGE, "unexpected argument '%s'", o->args[0]);
+		return false;
+	}
+	return true;
+}

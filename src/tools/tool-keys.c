@@ -141,21 +141,13 @@ tool_cmd_export(int argc, char **argv)
 	enum blob_format fmt = BLOB_FMT_PEM;
 	uint8_t *data = NULL;
 	size_t len = 0;
-	char err[256];
 	int rc;
 
 	memset(&card, 0, sizeof(card));
 	memset(&ctx, 0, sizeof(ctx));
-	rc = tool_opts_parse(argc, argv, TOOL_O_CARD | TOOL_O_CONTAINER | TOOL_O_EXPORT, &o, err,
-			     sizeof(err));
-	if (rc != TOOL_EXIT_OK)
-		return tool_error(rc, "%s (see 'mdp11-tool export --help')", err);
-	if (o.help) {
-		export_help(stdout);
-		return TOOL_EXIT_OK;
-	}
-	if (o.nargs)
-		return tool_error(TOOL_EXIT_USAGE, "unexpected argument '%s'", o.args[0]);
+	if (!tool_cmd_opts(argc, argv, TOOL_O_CARD | TOOL_O_CONTAINER | TOOL_O_EXPORT, "export",
+			   export_help, &o, &rc))
+		return rc;
 	if (o.container < 0 && o.name == NULL)
 		return tool_error(TOOL_EXIT_USAGE, "choose the container with --container N or "
 						   "--name NAME (see 'mdp11-tool export --help')");
@@ -451,22 +443,14 @@ tool_cmd_import(int argc, char **argv)
 	enum mdp_key_spec spec;
 	enum md_rv mrv;
 	uint8_t index = 0;
-	char err[256], desc[32];
+	char desc[32];
 	int rc;
 
 	memset(&card, 0, sizeof(card));
 	memset(&ctx, 0, sizeof(ctx));
-	rc = tool_opts_parse(argc, argv,
-			     TOOL_O_CARD | TOOL_O_CONTAINER | TOOL_O_PIN | TOOL_O_IMPORT, &o, err,
-			     sizeof(err));
-	if (rc != TOOL_EXIT_OK)
-		return tool_error(rc, "%s (see 'mdp11-tool import --help')", err);
-	if (o.help) {
-		import_help(stdout);
-		return TOOL_EXIT_OK;
-	}
-	if (o.nargs)
-		return tool_error(TOOL_EXIT_USAGE, "unexpected argument '%s'", o.args[0]);
+	if (!tool_cmd_opts(argc, argv, TOOL_O_CARD | TOOL_O_CONTAINER | TOOL_O_PIN | TOOL_O_IMPORT,
+			   "import", import_help, &o, &rc))
+		return rc;
 	if (o.in == NULL)
 		return tool_error(TOOL_EXIT_USAGE, "--in FILE is required (see 'mdp11-tool import "
 						   "--help')");
@@ -674,23 +658,16 @@ tool_cmd_generate(int argc, char **argv)
 	int key_type = EVP_PKEY_RSA;
 	unsigned bits = 0;
 	uint8_t index = 0;
-	char err[256], what[32];
+	char what[32];
 	struct timespec t0, t1;
 	int rc;
 
 	memset(&card, 0, sizeof(card));
 	memset(&ctx, 0, sizeof(ctx));
-	rc = tool_opts_parse(argc, argv,
-			     TOOL_O_CARD | TOOL_O_CONTAINER | TOOL_O_PIN | TOOL_O_GENERATE, &o, err,
-			     sizeof(err));
-	if (rc != TOOL_EXIT_OK)
-		return tool_error(rc, "%s (see 'mdp11-tool generate --help')", err);
-	if (o.help) {
-		generate_help(stdout);
-		return TOOL_EXIT_OK;
-	}
-	if (o.nargs)
-		return tool_error(TOOL_EXIT_USAGE, "unexpected argument '%s'", o.args[0]);
+	if (!tool_cmd_opts(argc, argv,
+			   TOOL_O_CARD | TOOL_O_CONTAINER | TOOL_O_PIN | TOOL_O_GENERATE,
+			   "generate", generate_help, &o, &rc))
+		return rc;
 	if (o.type && !tool_parse_type(o.type, &key_type, &bits))
 		return tool_error(TOOL_EXIT_USAGE, "unknown key type '%s'", o.type);
 	spec = tool_spec_resolve(o.key_spec, key_type, key_type == EVP_PKEY_RSA ? 2048 : bits);
@@ -760,23 +737,14 @@ tool_cmd_delete(int argc, char **argv)
 	const struct ksp_container *c = NULL;
 	enum ksp_slot slot = KSP_SLOT_EXCHANGE;
 	enum md_rv mrv;
-	char err[256];
 	unsigned index;
 	int rc;
 
 	memset(&card, 0, sizeof(card));
 	memset(&ctx, 0, sizeof(ctx));
-	rc = tool_opts_parse(argc, argv,
-			     TOOL_O_CARD | TOOL_O_CONTAINER | TOOL_O_PIN | TOOL_O_DELETE, &o, err,
-			     sizeof(err));
-	if (rc != TOOL_EXIT_OK)
-		return tool_error(rc, "%s (see 'mdp11-tool delete --help')", err);
-	if (o.help) {
-		delete_help(stdout);
-		return TOOL_EXIT_OK;
-	}
-	if (o.nargs)
-		return tool_error(TOOL_EXIT_USAGE, "unexpected argument '%s'", o.args[0]);
+	if (!tool_cmd_opts(argc, argv, TOOL_O_CARD | TOOL_O_CONTAINER | TOOL_O_PIN | TOOL_O_DELETE,
+			   "delete", delete_help, &o, &rc))
+		return rc;
 	if (o.container < 0 && o.name == NULL)
 		return tool_error(TOOL_EXIT_USAGE, "choose the container with --container N or "
 						   "--name NAME (see 'mdp11-tool delete --help')");

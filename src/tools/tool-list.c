@@ -400,20 +400,12 @@ tool_cmd_list(int argc, char **argv)
 	struct tool_opts o;
 	struct tool_ctx ctx;
 	struct tool_card card;
-	char err[256];
 	size_t i;
 	bool selected;
 	int rc;
 
-	rc = tool_opts_parse(argc, argv, TOOL_O_CARD | TOOL_O_JSON, &o, err, sizeof(err));
-	if (rc != TOOL_EXIT_OK)
-		return tool_error(rc, "%s (see 'mdp11-tool list --help')", err);
-	if (o.help) {
-		list_help(stdout);
-		return TOOL_EXIT_OK;
-	}
-	if (o.nargs)
-		return tool_error(TOOL_EXIT_USAGE, "unexpected argument '%s'", o.args[0]);
+	if (!tool_cmd_opts(argc, argv, TOOL_O_CARD | TOOL_O_JSON, "list", list_help, &o, &rc))
+		return rc;
 	rc = tool_ctx_init(&ctx, o.verbose, true);
 	if (rc != TOOL_EXIT_OK) {
 		tool_ctx_clear(&ctx);

@@ -336,21 +336,12 @@ tool_cmd_init(int argc, char **argv)
 	struct tool_opts o;
 	struct tool_ctx ctx;
 	struct tool_card card;
-	char err[256];
 	int rc;
 
-	rc = tool_opts_parse(argc, argv,
-			     TOOL_O_CARD | TOOL_O_ADMIN | TOOL_O_NEW_PIN | TOOL_O_FORCE |
-				     TOOL_O_INIT,
-			     &o, err, sizeof(err));
-	if (rc != TOOL_EXIT_OK)
-		return tool_error(rc, "%s (see 'mdp11-tool init --help')", err);
-	if (o.help) {
-		init_help(stdout);
-		return TOOL_EXIT_OK;
-	}
-	if (o.nargs)
-		return tool_error(TOOL_EXIT_USAGE, "unexpected argument '%s'", o.args[0]);
+	if (!tool_cmd_opts(argc, argv,
+			   TOOL_O_CARD | TOOL_O_ADMIN | TOOL_O_NEW_PIN | TOOL_O_FORCE | TOOL_O_INIT,
+			   "init", init_help, &o, &rc))
+		return rc;
 	memset(&card, 0, sizeof(card));
 	rc = tool_ctx_init(&ctx, o.verbose, true);
 	if (rc == TOOL_EXIT_OK)
