@@ -1,0 +1,1459 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The PIV card module: identification, APDUs, identity and freshness, PINs, management key. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#define MDP_LOG_AREA MDP_AREA_CARD
+#include "blob/blob.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "minidriver/card-piv.h"
+#include "transport/apdu.h"
+
+/* ---- constants (shared/spec/piv.md §2.1, §3) ---- */
+
+/* OpenSC's 9-byte form of the PIV AID; cards accept any prefix of 5 bytes or more. */
+static const uint8_t piv_aid[] = {0xA0, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00};
+/* YubiKey management application: selecting it drops the PIV security state (§3). */
+static const uint8_t yk_mgmt_aid[] = {0xA0, 0x00, 0x00, 0x05, 0x27, 0x47, 0x11, 0x17};
+static const uint8_t default_mgmt_key[24] = {1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4,
+					     5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8};
+
+/*
+ * ATRs of PIV cards: YubiKey NEO, 4 and 5 (§3). Their historical bytes spell "Yubikey" /
+ * "YubiKey"; any ATR whose historical bytes contain that word (either case) counts, which also
+ * covers the virtual PIV card (it presents the YubiKey 5 ATR).
+ */
+bool
+md_piv_atr_known(const uint8_t *atr, size_t len)
+{
+	static const char word[] = "ubikey";
+	size_t i, j;
+
+	for (i = 0; i + 6 <= len; i++) {
+		for (j = 0; j < 6; j++) {
+			uint8_t c = atr[i + j];
+
+			if (c >= 'A' && c <= 'Z')
+				c = (uint8_t)(c - 'A' + 'a');
+			if (c != (uint8_t)word[j])
+				break;
+		}
+		if (j == 6)
+			return true;
+	}
+	return false;
+}
+
+enum md_rv
+piv_refuse(enum md_rv rv, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	mdp_err_reason(MDP_ERR_UNSUPPORTED, "%s", msg);
+	log_info("PIV: %s", msg);
+	return rv;
+}
+
+/* ---- APDUs ---- */
+
+enum md_rv
+piv_sw_rv(uint16_t sw)
+{
+	if (MDP_SW_IS_OK(sw))
+		return MD_OK;
+	if ((sw & 0xFFF0) == 0x63C0)
+		return (sw & 0x0F) ? MD_W_WRONG_CHV : MD_W_CHV_BLOCKED;
+	switch (sw) {
+	case 0x6982:
+		return MD_W_SECURITY_VIOLATION;
+	case 0x6983:
+		return MD_W_CHV_BLOCKED;
+	case 0x6985:
+		return MD_E_INVALID_CHV; /* a new PIN/PUK of the wrong length or form (§4.5) */
+	case 0x6A82:
+		return MD_E_FILE_NOT_FOUND;
+	case 0x6A88:
+		return MD_E_NO_KEY_CONTAINER;
+	case 0x6A84:
+	case 0x6581:
+		return MD_E_WRITE_TOO_MANY;
+	case 0x6D00:
+	case 0x6E00:
+	case 0x6A81:
+		return MD_E_UNSUPPORTED_FEATURE;
+	case 0x6A80:
+	case 0x6A86:
+	case 0x6700:
+	case 0x6B00:
+		return MD_E_INVALID_PARAMETER;
+	default:
+		return MD_E_UNEXPECTED;
+	}
+}
+
+/* What a reset takes away: the card session's security state and selection. */
+static void
+forget_session(struct piv *p)
+{
+	p->selected = false;
+	p->authenticated = 0;
+	mdp_wipe(p->oneshot_pin, sizeof(p->oneshot_pin));
+	p->oneshot_valid = false;
+	p->chuid_valid = false;
+	p->challenge_alg = 0;
+	p->default_key_failed = false;
+}
+
+enum md_rv
+piv_xfer(struct md_card *card, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data, size_t lc,
+	 int le, struct mdp_buf *resp, uint16_t *sw)
+{
+	struct mdp_apdu a = {.cla = 0x00,
+			     .ins = ins,
+			     .p1 = p1,
+			     .p2 = p2,
+			     .data = data,
+			     .lc = lc,
+			     .le = le,
+			     .chain = lc > 255};
+	enum mdp_err e;
+
+	e = md_card_exchange(card, &a, resp, sw);
+	if (e != MDP_OK) {
+		if (e == MDP_ERR_CARD_RESET)
+			forget_session(piv_of(card));
+		log_debug("exchange: %s", mdp_err_last());
+		return md_rv_from_err(e);
+	}
+	return MD_OK;
+}
+
+/*
+ * SELECT of the PIV application. When identifying the card the answer must be the application
+ * property template (61, or an FCI 6F) naming the PIV PIX or AID, so that a card that answers
+ * 90 00 to every SELECT is not taken for PIV (§2.1, §3).
+ */
+static enum md_rv
+select_app(struct md_card *card, bool identify)
+{
+	struct mdp_buf b;
+	struct mdp_cursor v, aid;
+	uint16_t sw = 0;
+	enum md_rv rv;
+
+	buf_init(&b);
+	rv = piv_xfer(card, 0xA4, 0x04, 0x00, piv_aid, sizeof(piv_aid), 256, &b, &sw);
+	if (rv != MD_OK)
+		goto out;
+	if (!MDP_SW_IS_OK(sw)) {
+		rv = MD_E_UNKNOWN_CARD;
+		goto out;
+	}
+	if (identify) {
+		bool ok = false;
+
+		if ((piv_object_value(b.data, b.len, 0x61, &v) == MDP_OK ||
+		     piv_object_value(b.data, b.len, 0x6F, &v) == MDP_OK) &&
+		    tlv_find(v.p + v.pos, cur_left(&v), 0x4F, &aid) == MDP_OK) {
+			size_t n = cur_left(&aid);
+			const uint8_t *a = aid.p + aid.pos;
+
+			/* the PIX (00 00 10 00 ..) or the AID from its RID on */
+			ok = (n >= 4 && memcmp(a, piv_aid + 5, 4) == 0) ||
+			     (n >= 9 && memcmp(a, piv_aid, 9) == 0);
+		}
+		if (!ok) {
+			rv = MD_E_UNKNOWN_CARD;
+			goto out;
+		}
+	}
+	piv_of(card)->selected = true;
+out:
+	buf_free(&b);
+	return rv;
+}
+
+enum md_rv
+piv_sync(struct md_card *card)
+{
+	struct piv *p = piv_of(card);
+
+	if (card->resets != p->resets_seen) {
+		p->resets_seen = card->resets;
+		forget_session(p);
+	}
+	if (p->selected)
+		return MD_OK;
+	return select_app(card, false);
+}
+
+enum md_rv
+piv_get_object(struct md_card *card, uint32_t tag, struct mdp_buf *value)
+{
+	struct mdp_buf f, r;
+	struct mdp_cursor v;
+	uint16_t sw = 0;
+	enum md_rv rv;
+
+	buf_init(&f);
+	buf_init(&r);
+	piv_get_data_field(&f, tag);
+	rv = f.bad ? MD_E_NO_MEMORY
+		   : piv_xfer(card, 0xCB, 0x3F, 0xFF, f.data, f.len, 256, &r, &sw);
+	if (rv != MD_OK)
+		goto out;
+	if (!MDP_SW_IS_OK(sw)) {
+		rv = piv_sw_rv(sw);
+		goto out;
+	}
+	if (piv_object_value(r.data, r.len, tag == PIV_OBJ_DISCOVERY ? tag : 0x53, &v) != MDP_OK) {
+		log_warn("object %X: %s", (unsigned)tag, mdp_err_last());
+		rv = MD_E_COMM_DATA_LOST;
+		goto out;
+	}
+	buf_put_bytes(value, v.p + v.pos, cur_left(&v));
+	if (value->bad)
+		rv = MD_E_NO_MEMORY;
+out:
+	buf_free(&f);
+	buf_free(&r);
+	return rv;
+}
+
+enum md_rv
+piv_put_object(struct md_card *card, uint32_t tag, const uint8_t *value, size_t len)
+{
+	struct mdp_buf f;
+	uint16_t sw = 0;
+	enum md_rv rv;
+
+	if (len > PIV_OBJECT_MAX)
+		return piv_refuse(MD_E_WRITE_TOO_MANY, "object %X of %zu bytes: a PIV object holds "
+				  "at most %d", (unsigned)tag, len, PIV_OBJECT_MAX);
+	rv = piv_need_admin(card);
+	if (rv != MD_OK)
+		return rv;
+	buf_init(&f);
+	piv_put_data_field(&f, tag, value, len);
+	rv = f.bad ? MD_E_NO_MEMORY
+		   : piv_xfer(card, 0xDB, 0x3F, 0xFF, f.data, f.len, MDP_APDU_NO_LE, NULL, &sw);
+	if (rv == MD_OK && !MDP_SW_IS_OK(sw)) {
+		rv = piv_sw_rv(sw);
+		if (rv == MD_E_FILE_NOT_FOUND) /* a tag the card does not store */
+			rv = MD_E_UNSUPPORTED_FEATURE;
+		if (sw == 0x6982)
+			piv_of(card)->authenticated &= ~MD_PIN_SET(MD_ROLE_ADMIN);
+	}
+	buf_free(&f);
+	return rv;
+}
+
+/* ---- card facts: version, serial, metadata (§6) ---- */
+
+static void
+load_version(struct md_card *card)
+{
+	struct piv *p = piv_of(card);
+	struct mdp_buf b;
+	uint16_t sw = 0;
+
+	if (p->have_version)
+		return;
+	p->have_version = true; /* asked: a card without GET VERSION keeps 0.0.0 */
+	buf_init(&b);
+	if (piv_xfer(card, 0xFD, 0x00, 0x00, NULL, 0, 256, &b, &sw) == MD_OK && MDP_SW_IS_OK(sw) &&
+	    b.len == 3)
+		memcpy(p->version, b.data, 3);
+	else if (sw == 0 || !MDP_SW_IS_OK(sw))
+		memset(p->version, 0, 3);
+	buf_free(&b);
+}
+
+bool
+piv_version_at_least(struct md_card *card, uint8_t major, uint8_t minor, uint8_t patch)
+{
+	struct piv *p = piv_of(card);
+	uint32_t have, want = (uint32_t)major << 16 | (uint32_t)minor << 8 | patch;
+
+	load_version(card);
+	have = (uint32_t)p->version[0] << 16 | (uint32_t)p->version[1] << 8 | p->version[2];
+	return have != 0 && have >= want;
+}
+
+static void
+load_serial(struct md_card *card)
+{
+	struct piv *p = piv_of(card);
+	struct mdp_buf b;
+	uint16_t sw = 0;
+
+	if (p->serial_asked)
+		return;
+	p->serial_asked = true;
+	if (!piv_version_at_least(card, 5, 0, 0))
+		return; /* YubiKey 4 reads it from the OTP application: not worth a context switch */
+	buf_init(&b);
+	if (piv_xfer(card, 0xF8, 0x00, 0x00, NULL, 0, 256, &b, &sw) == MD_OK && MDP_SW_IS_OK(sw) &&
+	    b.len == 4) {
+		memcpy(p->serial, b.data, 4);
+		p->have_serial = true;
+	}
+	buf_free(&b);
+}
+
+enum md_rv
+piv_get_metadata(struct md_card *card, uint8_t ref, struct mdp_buf *answer, struct piv_metadata *md)
+{
+	uint16_t sw = 0;
+	enum md_rv rv;
+
+	if (!piv_version_at_least(card, 5, 3, 0))
+		return MD_E_UNSUPPORTED_FEATURE;
+	rv = piv_xfer(card, 0xF7, 0x00, ref, NULL, 0, 256, answer, &sw);
+	if (rv != MD_OK)
+		return rv;
+	if (sw == 0x6A88 || sw == 0x6A80)
+		return MD_E_NO_KEY_CONTAINER; /* empty slot (§6.6; both forms are seen) */
+	if (!MDP_SW_IS_OK(sw))
+		return sw == 0x6D00 ? MD_E_UNSUPPORTED_FEATURE : piv_sw_rv(sw);
+	if (piv_metadata_parse(answer->data, answer->len, md) != MDP_OK) {
+		log_warn("GET METADATA %02X: %s", ref, mdp_err_last());
+		return MD_E_COMM_DATA_LOST;
+	}
+	return MD_OK;
+}
+
+/* ---- identity and freshness: the CHUID (docs/piv.md "cardid and cardcf") ---- */
+
+void
+piv_drop_view(struct piv *p)
+{
+	size_t i;
+
+	for (i = 0; i < PIV_SLOTS; i++) {
+		free(p->slots[i].cert);
+		mdp_key_free(p->slots[i].pub);
+	}
+	memset(p->slots, 0, sizeof(p->slots));
+	memset(p->cont, 0, sizeof(p->cont));
+	p->ncont = 0;
+	p->have_map = false;
+	p->view_valid = false;
+	piv_store_clear(&p->store);
+	p->store_valid = false;
+	p->store_objects = 0;
+	p->kh_valid = false;
+	free(p->roots);
+	p->roots = NULL;
+	p->roots_len = 0;
+	p->roots_valid = false;
+	p->admin_data_known = false;
+}
+
+static bool
+all_zero(const uint8_t *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+/*
+ * cardid: the first ten bytes of the CHUID GUID (mdp11 renews only the last six, which carry
+ * the cardcf counters), so the card keeps its identity across mdp11's own changes; without a
+ * GUID, a digest of the FASC-N, else of the serial number.
+ */
+static void
+derive_cardid(struct md_card *card)
+{
+	struct piv *p = piv_of(card);
+	uint8_t h[32];
+	unsigned hl = 0;
+
+	memset(p->cardid, 0, sizeof(p->cardid));
+	if (p->ch.has_guid && !all_zero(p->ch.guid, 10)) {
+		memcpy(p->cardid, p->ch.guid, 10);
+		return;
+	}
+	if (p->ch.fascn_len &&
+	    EVP_Digest(p->ch.fascn, p->ch.fascn_len, h, &hl, EVP_sha256(), NULL) == 1) {
+		memcpy(p->cardid, h, 16);
+		return;
+	}
+	load_serial(card);
+	if (p->have_serial) {
+		EVP_MD_CTX *c = EVP_MD_CTX_new();
+
+		if (c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
+		    EVP_DigestUpdate(c, "mdp11 PIV", 9) == 1 &&
+		    EVP_DigestUpdate(c, p->serial, 4) == 1 && EVP_DigestFinal_ex(c, h, &hl) == 1)
+			memcpy(p->cardid, h, 10);
+		EVP_MD_CTX_free(c);
+	}
+}
+
+enum md_rv
+piv_load_chuid(struct md_card *card)
+{
+	struct piv *p = piv_of(card);
+	struct mdp_buf b;
+	uint8_t old_guid[16];
+	bool had_guid = p->ch.has_guid;
+	uint64_t m = 0;
+	bool marked;
+	enum md_rv rv;
+
+	marked = md_card_mark(card, &m);
+	if (p->chuid_valid && p->chuid_marked && marked && m == p->chuid_mark)
+		return MD_OK;
+	memcpy(old_guid, p->ch.guid, 16);
+	buf_init(&b);
+	rv = piv_get_object(card, PIV_OBJ_CHUID, &b);
+	free(p->chuid);
+	p->chuid = NULL;
+	p->chuid_len = 0;
+	memset(&p->ch, 0, sizeof(p->ch));
+	if (rv == MD_E_FILE_NOT_FOUND) {
+		rv = MD_OK; /* a card without CHUID: mdp11 writes one at its first change */
+	} else if (rv == MD_OK && b.len) {
+		if (piv_chuid_parse(b.data, b.len, &p->ch) != MDP_OK) {
+			log_warn("CHUID: %s", mdp_err_last());
+			rv = MD_E_COMM_DATA_LOST;
+			goto out;
+		}
+		p->chuid_len = b.len;
+		p->chuid = buf_steal(&b, &p->chuid_len);
+		if (!p->chuid) {
+			rv = MD_E_NO_MEMORY;
+			goto out;
+		}
+	}
+	if (rv != MD_OK)
+		goto out;
+	/* another host changed the card (ykman renews the GUID, §5.1): read everything again */
+	if (had_guid != p->ch.has_guid || memcmp(old_guid, p->ch.guid, 16) != 0)
+		piv_drop_view(p);
+	derive_cardid(card);
+	p->chuid_valid = true;
+	p->chuid_marked = marked;
+	p->chuid_mark = m;
+out:
+	buf_free(&b);
+	return rv;
+}
+
+void
+piv_cardcf(struct md_card *card, uint8_t out[6])
+{
+	struct piv *p = piv_of(card);
+
+	out[0] = 0x01; /* CARD_CACHE_FILE_CURRENT_VERSION */
+	out[1] = p->pin_fresh;
+	if (p->ch.has_guid)
+		memcpy(out + 2, p->ch.guid + 12, 4);
+	else
+		memset(out + 2, 0, 4);
+}
+
+enum md_rv
+piv_write_cardcf(struct md_card *card, const uint8_t *data, size_t len)
+{
+	struct piv *p = piv_of(card);
+	struct mdp_buf v;
+	uint8_t cur[6], guid[16];
+	enum md_rv rv;
+
+	if (len < 6)
+		return MD_E_INVALID_PARAMETER;
+	rv = piv_load_chuid(card);
+	if (rv != MD_OK)
+		return rv;
+	piv_cardcf(card, cur);
+	p->pin_fresh = data[1];
+	/* PIN changes need no card write: nothing cached about the PIN lives on the card. */
+	if (memcmp(cur + 2, data + 2, 4) == 0)
+		return MD_OK;
+	if (p->chuid && !p->ch.has_guid && p->ch.fascn_len == 0)
+		return piv_refuse(MD_E_COMM_DATA_LOST, "the CHUID has neither GUID nor FASC-N: "
+				  "mdp11 does not rewrite what it cannot read");
+	/* a new GUID tells every host that caches by CHUID (Windows, §5.1) that the card changed */
+	if (p->ch.has_guid) {
+		memcpy(guid, p->ch.guid, 10);
+	} else {
+		memcpy(guid, p->cardid, 10);
+		if (all_zero(guid, 10) && RAND_bytes(guid, 10) != 1)
+			return MD_E_UNEXPECTED;
+	}
+	if (RAND_bytes(guid + 10, 2) != 1)
+		return MD_E_UNEXPECTED;
+	memcpy(guid + 12, data + 2, 4);
+	buf_init(&v);
+	if (piv_chuid_with_guid(p->chuid, p->chuid_len, guid, &v) != MDP_OK) {
+		rv = MD_E_NO_MEMORY;
+		goto out;
+	}
+	rv = piv_put_object(card, PIV_OBJ_CHUID, v.data, v.len);
+	if (rv != MD_OK)
+		goto out;
+	free(p->chuid);
+	p->chuid_len = v.len;
+	p->chuid = buf_steal(&v, &p->chuid_len);
+	if (!p->chuid || piv_chuid_parse(p->chuid, p->chuid_len, &p->ch) != MDP_OK) {
+		p->chuid_valid = false;
+		rv = MD_E_NO_MEMORY;
+	}
+	/* the cardid keeps its ten bytes, so the card is still the same card (derive_cardid) */
+out:
+	buf_free(&v);
+	return rv;
+}
+
+/* ---- the management key (§4.7, §5.6, §6.3) ---- */
+
+static const EVP_CIPHER *
+mgmt_cipher(uint8_t alg)
+{
+	switch (alg) {
+	case PIV_ALG_3DES:
+		return EVP_des_ede3_ecb();
+	case PIV_ALG_AES128:
+		return EVP_aes_128_ecb();
+	case PIV_ALG_AES192:
+		return EVP_aes_192_ecb();
+	case PIV_ALG_AES256:
+		return EVP_aes_256_ecb();
+	default:
+		return NULL;
+	}
+}
+
+/* One block of ECB with the management key (no padding). */
+static bool
+mgmt_block(uint8_t alg, const uint8_t *key, const uint8_t *in, uint8_t *out, bool enc)
+{
+	const EVP_CIPHER *c = mgmt_cipher(alg);
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	size_t bl = piv_mgmt_block(alg);
+	int n = 0, f = 0;
+	bool ok;
+
+	ok = c && ctx && EVP_CipherInit_ex(ctx, c, NULL, key, NULL, enc ? 1 : 0) == 1 &&
+	     EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 &&
+	     EVP_CipherUpdate(ctx, out, &n, in, (int)bl) == 1 &&
+	     EVP_CipherFinal_ex(ctx, out + n, &f) == 1 && (size_t)(n + f) == bl;
+	EVP_CIPHER_CTX_free(ctx);
+	return ok;
+}
+
+/*
+ * PIV mutual authentication with the management key (§4.7): the card sends a witness encrypted
+ * under the key, the host returns it decrypted with its own challenge, and the card proves the
+ * key by encrypting that challenge. MD_E_INVALID_PARAMETER when the card does not take this
+ * algorithm, MD_W_WRONG_CHV for a wrong key, MD_E_COMM_DATA_LOST when the card's proof fails.
+ */
+static enum md_rv
+mgmt_mutual(struct md_card *card, uint8_t alg, const uint8_t *key)
+{
+	static const uint8_t step1[] = {0x7C, 0x02, 0x80, 0x00};
+	size_t bl = piv_mgmt_block(alg);
+	uint8_t w[16], ch[16], expect[16];
+	struct mdp_buf r, req;
+	struct mdp_cursor e;
+	uint16_t sw = 0;
+	size_t m;
+	enum md_rv rv;
+
+	buf_init(&r);
+	buf_init_secret(&req);
+	rv = piv_xfer(card, 0x87, alg, PIV_SLOT_MGMT, step1, sizeof(step1), 256, &r, &sw);
+	if (rv != MD_OK)
+		goto out;
+	if (!MDP_SW_IS_OK(sw)) {
+		rv = (sw == 0x6A80 || sw == 0x6A86) ? MD_E_INVALID_PARAMETER : piv_sw_rv(sw);
+		goto out;
+	}
+	if (piv_ga_response(r.data, r.len, 0x80, &e) != MDP_OK || cur_left(&e) != bl) {
+		rv = MD_E_COMM_DATA_LOST;
+		goto out;
+	}
+	if (!mgmt_block(alg, key, e.p + e.pos, w, false) || RAND_bytes(ch, (int)bl) != 1 ||
+	    !mgmt_block(alg, key, ch, expect, true)) {
+		rv = MD_E_UNEXPECTED;
+		goto out;
+	}
+	m = buf_tlv_open(&req, 0x7C);
+	buf_put_tlv(&req, 0x80, w, bl);
+	buf_put_tlv(&req, 0x81, ch, bl);
+	buf_put_tlv(&req, 0x82, NULL, 0);
+	buf_tlv_close(&req, m);
+	buf_free(&r);
+	buf_init(&r);
+	rv = req.bad ? MD_E_NO_MEMORY
+		     : piv_xfer(card, 0x87, alg, PIV_SLOT_MGMT, req.data, req.len, 256, &r, &sw);
+	if (rv != MD_OK)
+		goto out;
+	if (!MDP_SW_IS_OK(sw)) {
+		rv = sw == 0x6982 ? MD_W_WRONG_CHV : piv_sw_rv(sw);
+		goto out;
+	}
+	if (piv_ga_response(r.data, r.len, 0x82, &e) != MDP_OK || cur_left(&e) != bl ||
+	    CRYPTO_memcmp(e.p + e.pos, expect, bl) != 0) {
+		log_warn("PIV: the card did not prove the management key");
+		rv = MD_E_COMM_DATA_LOST;
+		goto out;
+	}
+	piv_of(card)->authenticated |= MD_PIN_SET(MD_ROLE_ADMIN);
+	piv_of(card)->mgmt_alg = alg;
+out:
+	mdp_wipe(w, sizeof(w));
+	mdp_wipe(ch, sizeof(ch));
+	mdp_wipe(expect, sizeof(expect));
+	buf_free(&r);
+	buf_free(&req);
+	return rv;
+}
+
+/*
+ * The algorithms a management key of len bytes may be for, most likely first: the card says
+ * (GET METADATA 9B, 5.3+) or a length decides; 24 bytes are 3DES before 5.7 and AES-192 from
+ * 5.7 on (the factory defaults, §2.5), the other one is tried second.
+ */
+static size_t
+mgmt_candidates(struct md_card *card, size_t len, uint8_t out[2])
+{
+	struct piv *p = piv_of(card);
+	struct piv_metadata md;
+	struct mdp_buf b;
+	size_t n = 0;
+
+	if (p->mgmt_alg && piv_mgmt_key_len(p->mgmt_alg) == len) {
+		out[0] = p->mgmt_alg;
+		return 1;
+	}
+	buf_init(&b);
+	if (piv_get_metadata(card, PIV_SLOT_MGMT, &b, &md) == MD_OK && piv_mgmt_block(md.alg)) {
+		p->mgmt_alg = md.alg;
+		buf_free(&b);
+		if (piv_mgmt_key_len(md.alg) != len)
+			return 0;
+		out[0] = md.alg;
+		return 1;
+	}
+	buf_free(&b);
+	if (len == 16)
+		out[n++] = PIV_ALG_AES128;
+	else if (len == 32)
+		out[n++] = PIV_ALG_AES256;
+	else if (len == 24 && piv_version_at_least(card, 5, 7, 0)) {
+		out[n++] = PIV_ALG_AES192;
+		out[n++] = PIV_ALG_3DES;
+	} else if (len == 24) {
+		out[n++] = PIV_ALG_3DES;
+		out[n++] = PIV_ALG_AES192;
+	}
+	return n;
+}
+
+static enum md_rv
+mgmt_authenticate(struct md_card *card, const uint8_t *key, size_t len)
+{
+	uint8_t algs[2];
+	size_t n = mgmt_candidates(card, len, algs), i;
+	enum md_rv rv = MD_E_INVALID_CHV;
+
+	if (n == 0)
+		return piv_refuse(MD_E_INVALID_CHV, "a management key of %zu bytes does not suit "
+				  "the card (3DES 24, AES 16, 24 or 32 bytes)", len);
+	for (i = 0; i < n; i++) {
+		rv = mgmt_mutual(card, algs[i], key);
+		if (rv != MD_E_INVALID_PARAMETER)
+			break;
+	}
+	if (rv == MD_E_INVALID_PARAMETER)
+		rv = MD_W_WRONG_CHV; /* no algorithm of that key length is the card's */
+	return rv;
+}
+
+/* The PIN-protected management key (§5.6): with the PIN verified, from Printed. */
+static enum md_rv
+protected_mgmt_key(struct md_card *card, bool *tried)
+{
+	struct piv *p = piv_of(card);
+	struct mdp_buf a, pr;
+	struct mdp_cursor k;
+	struct piv_admin_data ad;
+	enum md_rv rv;
+
+	*tried = false;
+	buf_init(&a);
+	buf_init_secret(&pr);
+	if (!p->admin_data_known) {
+		rv = piv_get_object(card, PIV_OBJ_ADMIN_DATA, &a);
+		if (rv == MD_E_FILE_NOT_FOUND ||
+		    (rv == MD_OK && piv_admin_data_parse(a.data, a.len, &p->admin_data) != MDP_OK))
+			memset(&p->admin_data, 0, sizeof(p->admin_data));
+		else if (rv != MD_OK)
+			goto out;
+		p->admin_data_known = true;
+	}
+	ad = p->admin_data;
+	rv = MD_OK;
+	if (!(ad.flags & PIV_ADMIN_MGMT_PROTECTED)) {
+		if (ad.has_salt)
+			piv_refuse(MD_OK, "the card's management key is PIN-derived (deprecated): "
+				   "log in as SO with the key");
+		goto out;
+	}
+	*tried = true;
+	rv = piv_get_object(card, PIV_OBJ_PRINTED, &pr);
+	if (rv != MD_OK)
+		goto out;
+	if (piv_printed_mgmt_key(pr.data, pr.len, &k) != MDP_OK) {
+		rv = piv_refuse(MD_W_SECURITY_VIOLATION, "ADMIN DATA says PIN-protected management "
+				"key, but Printed holds none");
+		goto out;
+	}
+	rv = mgmt_authenticate(card, k.p + k.pos, cur_left(&k));
+	if (rv == MD_OK)
+		log_debug("PIV: PIN-protected management key used");
+out:
+	buf_free(&a);
+	buf_free(&pr);
+	return rv;
+}
+
+enum md_rv
+piv_need_admin(struct md_card *card)
+{
+	struct piv *p = piv_of(card);
+	bool tried = false;
+	enum md_rv rv;
+
+	if (p->authenticated & MD_PIN_SET(MD_ROLE_ADMIN))
+		return MD_OK;
+	rv = piv_load_chuid(card);
+	if (rv != MD_OK)
+		return rv;
+	if (p->ch.signed_by_issuer)
+		return piv_refuse(MD_E_READ_ONLY_CARD, "the CHUID carries its issuer's signature: "
+				  "mdp11 does not change issued PIV cards");
+	if (p->authenticated & MD_PIN_SET(MD_ROLE_USER)) {
+		rv = protected_mgmt_key(card, &tried);
+		if (tried || rv != MD_OK)
+			return rv;
+	}
+	if (!p->default_key_failed) {
+		rv = mgmt_authenticate(card, default_mgmt_key, sizeof(default_mgmt_key));
+		if (rv == MD_OK) {
+			log_info("PIV: the card uses the factory default management key");
+			return MD_OK;
+		}
+		if (rv != MD_W_WRONG_CHV)
+			return rv;
+		p->default_key_failed = true;
+	}
+	return piv_refuse(MD_W_SECURITY_VIOLATION,
+			  "changing this PIV card needs its management key: log in as SO with it "
+			  "(hex), or set the card up with a PIN-protected management key");
+}
+
+/* ---- PINs and roles (docs/piv.md "PINs and roles") ---- */
+
+static enum md_rv
+pin_result(uint16_t sw, uint32_t *tries_left)
+{
+	if ((sw & 0xFFF0) == 0x63C0 && tries_left)
+		*tries_left = sw & 0x0F;
+	if (sw == 0x6983 && tries_left)
+		*tries_left = 0;
+	return piv_sw_rv(sw);
+}
+
+static enum md_rv
+verify(struct md_card *card, uint8_t ref, const uint8_t *pin, size_t len, uint32_t *tries_left)
+{
+	uint8_t blk[8];
+	uint16_t sw = 0;
+	enum md_rv rv;
+
+	if (!piv_pin_block(pin, len, blk))
+		return piv_refuse(MD_E_INVALID_CHV, "a PIV PIN has 1 to 8 characters (%zu given)",
+				  len);
+	rv = piv_xfer(card, 0x20, 0x00, ref, blk, 8, MDP_APDU_NO_LE, NULL, &sw);
+	mdp_wipe(blk, sizeof(blk));
+	if (rv != MD_OK)
+		return rv;
+	return pin_result(sw, tries_left);
+}
+
+static enum md_rv
+piv_authenticate_ex(struct md_card *card, uint32_t pin_id, uint32_t flags, const uint8_t *pin,
+		    size_t len, uint8_t **session_pin, size_t *session_pin_len, uint32_t *tries_left)
+{
+	struct piv *p = piv_of(card);
+	enum md_rv rv;
+
+	if (flags & (MD_AUTH_GENERATE_SESSION_PIN | MD_AUTH_SESSION_PIN))
+		return piv_refuse(MD_E_UNSUPPORTED_FEATURE, "PIV has no session PINs");
+	if (flags & ~MD_PIN_SILENT_CONTEXT)
+		return MD_E_INVALID_PARAMETER;
+	rv = piv_sync(card);
+	if (rv != MD_OK)
+		return rv;
+	switch (pin_id) {
+	case MD_ROLE_USER:
+		if (!pin)
+			return MD_E_INVALID_PARAMETER; /* no PIN pad */
+		rv = verify(card, PIV_REF_PIN, pin, len, tries_left);
+		if (rv == MD_OK)
+			p->authenticated |= MD_PIN_SET(MD_ROLE_USER);
+		else if (rv == MD_W_WRONG_CHV || rv == MD_W_CHV_BLOCKED)
+			p->authenticated &= ~MD_PIN_SET(MD_ROLE_USER);
+		return rv;
+	case MD_ROLE_ADMIN: {
+		uint8_t alg = p->challenge_alg;
+
+		p->challenge_alg = 0;
+		if (!pin)
+			return MD_E_INVALID_PARAMETER;
+		if (alg && len == piv_mgmt_block(alg)) {
+			/* the response to get_challenge_ex: external authentication step 2 */
+			struct mdp_buf req;
+			uint16_t sw = 0;
+
+			buf_init_secret(&req);
+			{
+				size_t m = buf_tlv_open(&req, 0x7C);
+
+				buf_put_tlv(&req, 0x82, pin, len);
+				buf_tlv_close(&req, m);
+			}
+			rv = req.bad ? MD_E_NO_MEMORY
+				     : piv_xfer(card, 0x87, alg, PIV_SLOT_MGMT, req.data, req.len,
+						MDP_APDU_NO_LE, NULL, &sw);
+			buf_free(&req);
+			p->mgmt_alg = alg;
+			if (rv == MD_OK && !MDP_SW_IS_OK(sw))
+				rv = sw == 0x6982 ? MD_W_WRONG_CHV : piv_sw_rv(sw);
+		} else {
+			rv = mgmt_authenticate(card, pin, len);
+		}
+		if (rv == MD_OK)
+			p->authenticated |= MD_PIN_SET(MD_ROLE_ADMIN);
+		if (tries_left && rv == MD_W_WRONG_CHV)
+			*tries_left = MD_VALUE_UNKNOWN; /* the management key has no retry counter */
+		return rv;
+	}
+	case PIV_PIN_ID_PUK:
+		return piv_refuse(MD_E_UNSUPPORTED_FEATURE,
+				  "the PIV PUK cannot be verified on its own: it unblocks the PIN");
+	default:
+		return MD_E_INVALID_PARAMETER;
+	}
+}
+
+/* CardGetChallengeEx for ROLE_ADMIN: step 1 of external authentication with the key (§4.7). */
+static enum md_rv
+piv_get_challenge_ex(struct md_card *card, uint32_t pin_id, uint8_t **challenge, size_t *len,
+		     uint32_t flags)
+{
+	static const uint8_t step1[] = {0x7C, 0x02, 0x81, 0x00};
+	struct piv *p = piv_of(card);
+	struct mdp_buf r, md_answer;
+	struct mdp_cursor c;
+	struct piv_metadata md;
+	uint16_t sw = 0;
+	uint8_t alg;
+	enum md_rv rv;
+
+	if (pin_id != MD_ROLE_ADMIN)
+		return piv_refuse(MD_E_UNSUPPORTED_FEATURE, "PIV challenges only the management key");
+	rv = piv_sync(card);
+	if (rv != MD_OK)
+		return rv;
+	alg = p->mgmt_alg;
+	if (!alg) {
+		buf_init(&md_answer);
+		if (piv_get_metadata(card, PIV_SLOT_MGMT, &md_answer, &md) == MD_OK &&
+		    piv_mgmt_block(md.alg))
+			alg = md.alg;
+		buf_free(&md_answer);
+	}
+	if (!alg)
+		alg = piv_version_at_least(card, 5, 7, 0) ? PIV_ALG_AES192 : PIV_ALG_3DES;
+	buf_init(&r);
+	rv = piv_xfer(card, 0x87, alg, PIV_SLOT_MGMT, step1, sizeof(step1), 256, &r, &sw);
+	if (rv == MD_OK && !MDP_SW_IS_OK(sw))
+		rv = piv_sw_rv(sw);
+	if (rv == MD_OK && (piv_ga_response(r.data, r.len, 0x81, &c) != MDP_OK ||
+			    cur_left(&c) != piv_mgmt_block(alg)))
+		rv = MD_E_COMM_DATA_LOST;
+	if (rv == MD_OK) {
+		*challenge = mdp_memdup(c.p + c.pos, cur_left(&c));
+		*len = cur_left(&c);
+		if (!*challenge)
+			rv = MD_E_NO_MEMORY;
+		else
+			p->challenge_alg = alg;
+	}
+	buf_free(&r);
+	return rv;
+}
+
+/*
+ * CardDeauthenticateEx: a YubiKey drops the PIV security state when another application is
+ * selected (§3); other cards cannot log out, and the host then resets the card.
+ */
+static enum md_rv
+piv_deauthenticate_ex(struct md_card *card, uint32_t pin_set, uint32_t flags)
+{
+	struct piv *p = piv_of(card);
+	uint16_t sw = 0;
+	enum md_rv rv;
+
+	if (flags != 0)
+		return MD_E_INVALID_PARAMETER;
+	mdp_wipe(p->oneshot_pin, sizeof(p->oneshot_pin));
+	p->oneshot_valid = false;
+	if (!(p->authenticated & pin_set))
+		return MD_OK;
+	if (!piv_version_at_least(card, 4, 0, 0))
+		return MD_E_UNSUPPORTED_FEATURE;
+	rv = piv_xfer(card, 0xA4, 0x04, 0x00, yk_mgmt_aid, sizeof(yk_mgmt_aid), MDP_APDU_NO_LE,
+		      NULL, &sw);
+	if (rv != MD_OK)
+		return rv;
+	p->selected = false;
+	if (!MDP_SW_IS_OK(sw))
+		return MD_E_UNSUPPORTED_FEATURE;
+	/* every PIN of the card session is gone, not only those of pin_set */
+	p->authenticated = 0;
+	p->challenge_alg = 0;
+	return piv_sync(card);
+}
+
+/* SET MANAGEMENT KEY (§6.3), keeping a PIN-protected key's copy in Printed current (§5.6). */
+static enum md_rv
+set_mgmt_key(struct md_card *card, const uint8_t *key, size_t len)
+{
+	struct piv *p = piv_of(card);
+	struct mdp_buf d, pr;
+	uint8_t alg;
+	uint16_t sw = 0;
+	bool protect;
+	enum md_rv rv;
+
+	if (len == 16)
+		alg = PIV_ALG_AES128;
+	else if (len == 32)
+		alg = PIV_ALG_AES256;
+	else if (len == 24)
+		alg = p->mgmt_alg == PIV_ALG_AES192 ? PIV_ALG_AES192 : PIV_ALG_3DES;
+	else
+		return piv_refuse(MD_E_INVALID_CHV, "a new management key has 16, 24 or 32 bytes");
+	if (alg != PIV_ALG_3DES && !piv_version_at_least(card, 5, 4, 2))
+		return piv_refuse(MD_E_UNSUPPORTED_FEATURE,
+				  "AES management keys need a YubiKey 5.4.2 or later");
+	if (!p->admin_data_known) {
+		bool tried = false;
+
+		/* reads ADMIN DATA (and nothing else while the PIN is not verified) */
+		uint32_t saved = p->authenticated;
+
+		p->authenticated &= ~MD_PIN_SET(MD_ROLE_USER);
+		rv = protected_mgmt_key(card, &tried);
+		p->authenticated = saved;
+		if (rv != MD_OK)
+			return rv;
+	}
+	protect = (p->admin_data.flags & PIV_ADMIN_MGMT_PROTECTED) != 0;
+	if (protect && !(p->authenticated & MD_PIN_SET(MD_ROLE_USER)))
+		return piv_refuse(MD_W_SECURITY_VIOLATION,
+				  "the management key is PIN-protected: verify the PIN too, so that "
+				  "its copy on the card follows the change");
+	buf_init_secret(&d);
+	buf_init_secret(&pr);
+	buf_put_u8(&d, alg);
+	buf_put_u8(&d, PIV_SLOT_MGMT);
+	buf_put_u8(&d, (uint8_t)len);
+	buf_put_bytes(&d, key, len);
+	rv = d.bad ? MD_E_NO_MEMORY
+		   : piv_xfer(card, 0xFF, 0xFF, 0xFF, d.data, d.len, MDP_APDU_NO_LE, NULL, &sw);
+	if (rv == MD_OK && !MDP_SW_IS_OK(sw))
+		rv = piv_sw_rv(sw);
+	if (rv != MD_OK)
+		goto out;
+	p->mgmt_alg = alg;
+	if (protect) {
+		size_t m = buf_tlv_open(&pr, 0x88);
+
+		buf_put_tlv(&pr, 0x89, key, len);
+		buf_tlv_close(&pr, m);
+		rv = pr.bad ? MD_E_NO_MEMORY : piv_put_object(card, PIV_OBJ_PRINTED, pr.data, pr.len);
+		if (rv != MD_OK)
+			log_error("PIV: management key changed, but its PIN-protected copy was not "
+				  "updated (%s)", md_rv_name(rv));
+	}
+out:
+	buf_free(&d);
+	buf_free(&pr);
+	return rv;
+}
+
+static enum md_rv
+piv_change_authenticator_ex(struct md_card *card, uint32_t flags, uint32_t auth_id,
+			    const uint8_t *auth, size_t auth_len, uint32_t target_id,
+			    const uint8_t *target, size_t target_len, uint32_t retry_count,
+			    uint32_t *tries_left)
+{
+	struct piv *p = piv_of(card);
+	uint8_t blk[16];
+	uint16_t sw = 0;
+	uint8_t ins, ref;
+	enum md_rv rv;
+
+	if (!auth || !target)
+		return MD_E_INVALID_PARAMETER;
+	rv = piv_sync(card);
+	if (rv != MD_OK)
+		return rv;
+	if ((flags & MD_PIN_CHANGE_CHANGEPIN) && auth_id == MD_ROLE_ADMIN) {
+		rv = mgmt_authenticate(card, auth, auth_len);
+		if (rv == MD_OK)
+			p->authenticated |= MD_PIN_SET(MD_ROLE_ADMIN);
+		else
+			return rv;
+		return set_mgmt_key(card, target, target_len);
+	}
+	if ((flags & MD_PIN_CHANGE_UNBLOCK) && auth_id == MD_ROLE_ADMIN)
+		return piv_refuse(MD_E_UNSUPPORTED_FEATURE,
+				  "a PIV PIN is unblocked with the PUK, not with the management key "
+				  "(mdp11-tool pin unblock --puk)");
+	if (flags & MD_PIN_CHANGE_CHANGEPIN) {
+		/* CHANGE REFERENCE DATA of the PIN (80) or the PUK (81), old || new (§4.5) */
+		if (auth_id != MD_ROLE_USER && auth_id != PIV_PIN_ID_PUK)
+			return MD_E_INVALID_PARAMETER;
+		ins = 0x24;
+		ref = auth_id == MD_ROLE_USER ? PIV_REF_PIN : PIV_REF_PUK;
+	} else {
+		/* RESET RETRY COUNTER: PUK || new PIN (§4.6) */
+		if (auth_id != PIV_PIN_ID_PUK || target_id != MD_ROLE_USER)
+			return MD_E_INVALID_PARAMETER;
+		ins = 0x2C;
+		ref = PIV_REF_PIN;
+	}
+	if (target_len < 6 || target_len > 8)
+		return piv_refuse(MD_E_INVALID_CHV, "a new PIV %s has 6 to 8 characters",
+				  target_id == PIV_PIN_ID_PUK ? "PUK" : "PIN");
+	if (!piv_pin_block(auth, auth_len, blk) || !piv_pin_block(target, target_len, blk + 8)) {
+		mdp_wipe(blk, sizeof(blk));
+		return piv_refuse(MD_E_INVALID_CHV, "a PIV PIN or PUK has 1 to 8 characters");
+	}
+	rv = piv_xfer(card, ins, 0x00, ref, blk, sizeof(blk), MDP_APDU_NO_LE, NULL, &sw);
+	mdp_wipe(blk, sizeof(blk));
+	if (rv != MD_OK)
+		return rv;
+	return pin_result(sw, tries_left);
+}
+
+/* ---- properties (spec/minidriver.md §4.11) ---- */
+
+static enum md_rv
+piv_query_capabilities(struct md_card *card, struct md_capabilities *caps)
+{
+	/* the module stores certificates in PIV's own form (plain, or gzip when too large) */
+	caps->certificate_compression = 1;
+	caps->key_gen = 1;
+	return MD_OK;
+}
+
+static enum md_rv
+piv_query_key_sizes(struct md_card *card, uint32_t spec, uint32_t flags, struct md_key_sizes *ks)
+{
+	enum md_rv rv = piv_sync(card);
+
+	if (rv != MD_OK)
+		return rv;
+	if (spec == MD_AT_KEYEXCHANGE || spec == MD_AT_SIGNATURE) {
+		ks->minimum = 1024;
+		ks->default_bits = 2048;
+		/* RSA 3072 and 4096 from YubiKey 5.7 on (§2.4) */
+		ks->maximum = piv_version_at_least(card, 5, 7, 0) ? 4096 : 2048;
+		ks->increment = 1024;
+		return MD_OK;
+	}
+	if (spec == MD_AT_ECDSA_P256 || spec == MD_AT_ECDHE_P256 || spec == MD_AT_ECDSA_P384 ||
+	    spec == MD_AT_ECDHE_P384) {
+		unsigned bits = spec == MD_AT_ECDSA_P256 || spec == MD_AT_ECDHE_P256 ? 256 : 384;
+
+		ks->minimum = ks->default_bits = ks->maximum = bits;
+		ks->increment = 1;
+		return MD_OK;
+	}
+	return piv_refuse(MD_E_UNSUPPORTED_FEATURE, "PIV has no P-521 keys (SP 800-78 names "
+			  "P-256 and P-384 only)");
+}
+
+static enum md_rv
+piv_query_free_space(struct md_card *card, uint32_t flags, struct md_free_space *fs)
+{
+	struct piv *p = piv_of(card);
+	size_t used = 0, i;
+	enum md_rv rv;
+
+	rv = piv_sync(card);
+	if (rv == MD_OK)
+		rv = piv_load_view(card);
+	if (rv != MD_OK)
+		return rv;
+	for (i = 0; i < p->ncont; i++)
+		if (p->cont[i].used)
+			used++;
+	fs->bytes_available = MD_VALUE_UNKNOWN; /* a YubiKey does not say (§5.5) */
+	fs->max_containers = PIV_SLOTS;
+	fs->containers_available = (uint32_t)(used < PIV_SLOTS ? PIV_SLOTS - used : 0);
+	return MD_OK;
+}
+
+static enum md_rv
+prop_out(const void *v, size_t n, void *data, size_t cap, size_t *len)
+{
+	*len = n;
+	if (cap < n || !data)
+		return MD_ERROR_INSUFFICIENT_BUFFER;
+	memcpy(data, v, n);
+	return MD_OK;
+}
+
+static bool
+pin_id_known(uint32_t id)
+{
+	return id == MD_ROLE_USER || id == MD_ROLE_ADMIN || id == PIV_PIN_ID_PUK;
+}
+
+static void
+pin_info_of(uint32_t id, struct md_pin_info *pi)
+{
+	memset(pi, 0, sizeof(*pi));
+	pi->version = MD_PIN_INFO_VERSION;
+	pi->cache_policy.version = MD_PIN_INFO_VERSION;
+	pi->cache_policy.type = MD_PIN_CACHE_NORMAL;
+	/* every PIV secret is handed to the module as it is: the management key too, which the
+	 * module proves to the card by mutual authentication (docs/piv.md) */
+	pi->pin_type = MD_PIN_ALPHANUMERIC;
+	if (id == MD_ROLE_USER) {
+		pi->purpose = MD_PURPOSE_PRIMARY_CARD;
+		pi->change_permission = MD_PIN_SET(MD_ROLE_USER);
+		pi->unblock_permission = MD_PIN_SET(PIV_PIN_ID_PUK);
+	} else if (id == MD_ROLE_ADMIN) {
+		pi->purpose = MD_PURPOSE_ADMINISTRATOR;
+		pi->change_permission = MD_PIN_SET(MD_ROLE_ADMIN);
+	} else {
+		pi->purpose = MD_PURPOSE_UNBLOCK_ONLY;
+		pi->change_permission = MD_PIN_SET(PIV_PIN_ID_PUK);
+	}
+}
+
+static enum md_rv
+piv_get_property(struct md_card *card, const char *name, void *data, size_t cap, size_t *len,
+		 uint32_t flags)
+{
+	struct piv *p = piv_of(card);
+	uint32_t v;
+	enum md_rv rv;
+	bool flagged = strcmp(name, MD_CP_CARD_KEYSIZES) == 0 ||
+		       strcmp(name, MD_CP_CARD_PIN_INFO) == 0 ||
+		       strcmp(name, MD_CP_CARD_PIN_STRENGTH_VERIFY) == 0 ||
+		       strcmp(name, MD_CP_CARD_PIN_STRENGTH_CHANGE) == 0 ||
+		       strcmp(name, MD_CP_CARD_PIN_STRENGTH_UNBLOCK) == 0;
+
+	if (!flagged && flags != 0)
+		return MD_E_INVALID_PARAMETER;
+	if (strcmp(name, MD_CP_CARD_FREE_SPACE) == 0) {
+		struct md_free_space fs = {.version = MD_FREE_SPACE_VERSION};
+
+		rv = piv_query_free_space(card, 0, &fs);
+		return rv == MD_OK ? prop_out(&fs, sizeof(fs), data, cap, len) : rv;
+	}
+	if (strcmp(name, MD_CP_CARD_CAPABILITIES) == 0) {
+		struct md_capabilities c = {.version = MD_CAPABILITIES_VERSION};
+
+		piv_query_capabilities(card, &c);
+		return prop_out(&c, sizeof(c), data, cap, len);
+	}
+	if (strcmp(name, MD_CP_CARD_KEYSIZES) == 0) {
+		struct md_key_sizes ks = {.version = MD_KEY_SIZES_VERSION};
+
+		if (flags < MD_AT_KEYEXCHANGE || flags > MD_AT_ECDHE_P521)
+			return MD_E_INVALID_PARAMETER;
+		rv = piv_query_key_sizes(card, flags, 0, &ks);
+		return rv == MD_OK ? prop_out(&ks, sizeof(ks), data, cap, len) : rv;
+	}
+	if (strcmp(name, MD_CP_CARD_READ_ONLY) == 0 ||
+	    strcmp(name, MD_CP_SUPPORTS_WIN_X509_ENROLLMENT) == 0) {
+		rv = piv_sync(card);
+		if (rv == MD_OK)
+			rv = piv_load_chuid(card);
+		if (rv != MD_OK)
+			return rv;
+		/* an issuer-signed card is never changed; others need the management key */
+		v = p->ch.signed_by_issuer;
+		if (strcmp(name, MD_CP_SUPPORTS_WIN_X509_ENROLLMENT) == 0)
+			v = !v;
+		return prop_out(&v, sizeof(v), data, cap, len);
+	}
+	if (strcmp(name, MD_CP_CARD_CACHE_MODE) == 0) {
+		/* the synthesised cardcf follows the CHUID, which mdp11 renews on every change */
+		v = MD_CP_CACHE_MODE_GLOBAL_CACHE;
+		return prop_out(&v, sizeof(v), data, cap, len);
+	}
+	if (strcmp(name, MD_CP_CARD_GUID) == 0 || strcmp(name, MD_CP_CARD_SERIAL_NO) == 0) {
+		rv = piv_sync(card);
+		if (rv == MD_OK)
+			rv = piv_load_chuid(card);
+		if (rv != MD_OK)
+			return rv;
+		if (strcmp(name, MD_CP_CARD_SERIAL_NO) == 0) {
+			load_serial(card);
+			if (p->have_serial)
+				return prop_out(p->serial, 4, data, cap, len);
+		}
+		return prop_out(p->cardid, sizeof(p->cardid), data, cap, len);
+	}
+	if (strcmp(name, MD_CP_CARD_PIN_INFO) == 0) {
+		struct md_pin_info pi;
+
+		if (!pin_id_known(flags))
+			return MD_E_INVALID_PARAMETER;
+		if (data && cap >= sizeof(uint32_t)) {
+			uint32_t want;
+
+			memcpy(&want, data, sizeof(want));
+			if (want != 0 && want != MD_PIN_INFO_VERSION)
+				return MD_ERROR_REVISION_MISMATCH;
+		}
+		pin_info_of(flags, &pi);
+		return prop_out(&pi, sizeof(pi), data, cap, len);
+	}
+	if (strcmp(name, MD_CP_CARD_LIST_PINS) == 0) {
+		v = MD_PIN_SET(MD_ROLE_USER) | MD_PIN_SET(MD_ROLE_ADMIN) |
+		    MD_PIN_SET(PIV_PIN_ID_PUK);
+		return prop_out(&v, sizeof(v), data, cap, len);
+	}
+	if (strcmp(name, MD_CP_CARD_AUTHENTICATED_STATE) == 0) {
+		if (card->resets != p->resets_seen)
+			p->authenticated = 0;
+		v = p->authenticated;
+		return prop_out(&v, sizeof(v), data, cap, len);
+	}
+	if (strcmp(name, MD_CP_CARD_PIN_STRENGTH_VERIFY) == 0 ||
+	    strcmp(name, MD_CP_CARD_PIN_STRENGTH_CHANGE) == 0 ||
+	    strcmp(name, MD_CP_CARD_PIN_STRENGTH_UNBLOCK) == 0) {
+		if (!pin_id_known(flags))
+			return MD_E_INVALID_PARAMETER;
+		v = MD_PIN_STRENGTH_PLAINTEXT;
+		return prop_out(&v, sizeof(v), data, cap, len);
+	}
+	if (strcmp(name, MD_CP_KEY_IMPORT_SUPPORT) == 0) {
+		v = MD_KEY_IMPORT_PLAIN_TEXT; /* IMPORT ASYMMETRIC KEY (§6.2) */
+		return prop_out(&v, sizeof(v), data, cap, len);
+	}
+	if (strcmp(name, MD_CP_PARENT_WINDOW) == 0 || strcmp(name, MD_CP_PIN_CONTEXT_STRING) == 0)
+		return MD_E_INVALID_PARAMETER; /* write-only */
+	if (strcmp(name, MD_CP_ENUM_ALGORITHMS) == 0 || strcmp(name, MD_CP_PADDING_SCHEMES) == 0 ||
+	    strcmp(name, MD_CP_CHAINING_MODES) == 0)
+		return MD_E_UNSUPPORTED_FEATURE; /* secure key injection only */
+	return MD_E_INVALID_PARAMETER;
+}
+
+static enum md_rv
+piv_set_property(struct md_card *card, const char *name, const void *data, size_t len,
+		 uint32_t flags)
+{
+	if (flags != 0)
+		return MD_E_INVALID_PARAMETER;
+	if (strcmp(name, MD_CP_PARENT_WINDOW) == 0 || strcmp(name, MD_CP_PIN_CONTEXT_STRING) == 0)
+		return MD_OK;
+	return MD_E_UNSUPPORTED_FEATURE;
+}
+
+/* Write the container map from the module's table (a container property changed). */
+enum md_rv piv_save_map(struct md_card *card);
+
+static enum md_rv
+piv_get_container_property(struct md_card *card, uint8_t index, const char *name, void *data,
+			   size_t cap, size_t *len, uint32_t flags)
+{
+	struct piv *p = piv_of(card);
+	struct piv_cont *c;
+	enum md_rv rv;
+
+	rv = piv_sync(card);
+	if (rv == MD_OK)
+		rv = piv_load_view(card);
+	if (rv != MD_OK)
+		return rv;
+	c = piv_cont_at(p, index);
+	if (!c)
+		return MD_E_NO_KEY_CONTAINER;
+	if (strcmp(name, MD_CCP_CONTAINER_INFO) == 0) {
+		struct md_container_info ci = {.version = MD_CONTAINER_INFO_VERSION};
+
+		*len = sizeof(ci);
+		if (!data || cap < sizeof(ci))
+			return MD_ERROR_INSUFFICIENT_BUFFER;
+		rv = piv_get_container_info(card, index, 0, &ci);
+		if (rv != MD_OK)
+			return rv;
+		memcpy(data, &ci, sizeof(ci));
+		return MD_OK;
+	}
+	if (strcmp(name, MD_CCP_PIN_IDENTIFIER) == 0) {
+		uint32_t v = MD_ROLE_USER;
+
+		return prop_out(&v, sizeof(v), data, cap, len);
+	}
+	if (strcmp(name, MD_CCP_ASSOCIATED_ECDH_KEY) == 0) {
+		struct piv_cont *e = c->ecdh < p->ncont ? piv_cont_at(p, c->ecdh) : NULL;
+		uint8_t v;
+
+		/* only an ECDSA container pairs with an ECDH one (minidriver v7) */
+		if (!MDP_KEY_SPEC_IS_ECDSA(c->spec) || !e || !MDP_KEY_SPEC_IS_ECDH(e->spec))
+			return MD_E_INVALID_PARAMETER;
+		v = c->ecdh;
+		return prop_out(&v, sizeof(v), data, cap, len);
+	}
+	return MD_E_INVALID_PARAMETER;
+}
+
+static enum md_rv
+piv_set_container_property(struct md_card *card, uint8_t index, const char *name, const void *data,
+			   size_t len, uint32_t flags)
+{
+	struct piv *p = piv_of(card);
+	struct piv_cont *c, *e;
+	uint32_t v;
+	enum md_rv rv;
+
+	rv = piv_sync(card);
+	if (rv == MD_OK)
+		rv = piv_load_view(card);
+	if (rv != MD_OK)
+		return rv;
+	c = piv_cont_at(p, index);
+	if (!c)
+		return MD_E_NO_KEY_CONTAINER;
+	if (strcmp(name, MD_CCP_PIN_IDENTIFIER) == 0) {
+		if (len != sizeof(v))
+			return MD_E_INVALID_PARAMETER;
+		memcpy(&v, data, sizeof(v));
+		return v == MD_ROLE_USER ? MD_OK : MD_E_INVALID_PARAMETER;
+	}
+	if (strcmp(name, MD_CCP_ASSOCIATED_ECDH_KEY) == 0) {
+		uint8_t old = c->ecdh;
+
+		if (len != 1)
+			return MD_E_INVALID_PARAMETER;
+		e = piv_cont_at(p, *(const uint8_t *)data);
+		if (!MDP_KEY_SPEC_IS_ECDSA(c->spec) || !e || !MDP_KEY_SPEC_IS_ECDH(e->spec))
+			return MD_E_INVALID_PARAMETER;
+		/* kept in the MSCMAP record's associated_echd_container field (§7.2) */
+		c->ecdh = *(const uint8_t *)data;
+		rv = piv_save_map(card);
+		if (rv != MD_OK)
+			c->ecdh = old;
+		return rv;
+	}
+	return MD_E_INVALID_PARAMETER;
+}
+
+/* ---- context ---- */
+
+static enum md_rv
+piv_delete_context(struct md_card *card)
+{
+	struct piv *p = piv_of(card);
+
+	if (!p)
+		return MD_OK;
+	piv_drop_view(p);
+	piv_drop_agreements(p);
+	free(p->chuid);
+	mdp_secure_free(p, sizeof(*p));
+	card->module = NULL;
+	return MD_OK;
+}
+
+static const struct md_card_ops piv_ops = {
+	.delete_context = piv_delete_context,
+	.query_capabilities = piv_query_capabilities,
+	.delete_container = piv_delete_container,
+	.create_container = piv_create_container,
+	.get_container_info = piv_get_container_info,
+	.authenticate_ex = piv_authenticate_ex,
+	.get_challenge_ex = piv_get_challenge_ex,
+	.deauthenticate_ex = piv_deauthenticate_ex,
+	.change_authenticator_ex = piv_change_authenticator_ex,
+	.create_directory = piv_create_directory,
+	.delete_directory = piv_delete_directory,
+	.create_file = piv_create_file,
+	.read_file = piv_read_file,
+	.write_file = piv_write_file,
+	.delete_file = piv_delete_file,
+	.enum_files = piv_enum_files,
+	.get_file_info = piv_get_file_info,
+	.query_free_space = piv_query_free_space,
+	.query_key_sizes = piv_query_key_sizes,
+	.sign_data = piv_sign_data,
+	.rsa_decrypt = piv_rsa_decrypt,
+	.construct_dh_agreement = piv_construct_dh_agreement,
+	.derive_key = piv_derive_key,
+	.destroy_dh_agreement = piv_destroy_dh_agreement,
+	.get_property = piv_get_property,
+	.set_property = piv_set_property,
+	.get_container_property = piv_get_container_property,
+	.set_container_property = piv_set_container_property,
+};
+
+/* CardAcquireContext for PIV: SELECT of the PIV application and its template (§2.1), 1 APDU. */
+enum md_rv
+md_piv_acquire(struct md_card *card, unsigned flags)
+{
+	struct piv *p = NULL;
+	enum md_rv rv;
+
+	rv = md_negotiate_version(card, MD_CARD_DATA_VERSION_FOUR, MD_CARD_DATA_CURRENT_VERSION);
+	if (rv != MD_OK)
+		return rv;
+	p = mdp_zalloc(sizeof(*p));
+	if (!p)
+		return MD_E_NO_MEMORY;
+	card->module = p;
+	p->resets_seen = card->resets;
+	p->yubikey_atr = md_piv_atr_known(card->atr, card->atr_len);
+	rv = select_app(card, true);
+	if (rv != MD_OK) {
+		card->module = NULL;
+		mdp_secure_free(p, sizeof(*p));
+		return rv;
+	}
+	snprintf(card->card_name, sizeof(card->card_name), "PIV");
+	card->ops = &piv_ops;
+	return MD_OK;
+}
