@@ -10,6 +10,8 @@ struct mdp_key;
 
 /* PIN ids of the minidriver view (docs/piv.md "PINs and roles"). */
 #define PIV_PIN_ID_PUK 3u
+/* The PIN again, for one private-key operation of a key whose PIN policy is "always" (9C). */
+#define PIV_PIN_ID_CONSENT 4u
 
 #define PIV_MAX_AGREEMENTS 8
 #define PIV_MAX_CONTAINERS PIV_MSCMAP_MAX_RECORDS
@@ -29,15 +31,16 @@ struct piv_cont {
 
 /* What the module knows about one key slot. */
 struct piv_slot {
-	bool cert_known;  /* the certificate object was read (cert NULL: the slot has none) */
-	uint8_t *cert;	  /* DER */
+	bool cert_known; /* the certificate object was read (cert NULL: the slot has none) */
+	uint8_t *cert;	 /* DER */
 	size_t cert_len;
 	struct mdp_key *pub; /* public key: GENERATE/IMPORT, GET METADATA, mdp11's store, cert */
-	bool meta_known;  /* GET METADATA was asked (has_meta: it answered for a key) */
+	bool meta_known;     /* GET METADATA was asked (has_meta: it answered for a key) */
 	bool has_meta;
 	uint8_t alg;	    /* from metadata, 0 when unknown */
 	uint8_t pin_policy; /* effective PIN policy */
-	bool unsupported; /* the slot holds a key the minidriver model cannot express (Ed25519...) */
+	bool unsupported;   /* the slot holds a key the minidriver model cannot express (Ed25519...)
+			     */
 };
 
 struct piv_agreement {
@@ -81,8 +84,8 @@ struct piv {
 	uint8_t *roots; /* msroots joined from MSROOTS1..5 */
 	size_t roots_len;
 	/* management key */
-	uint8_t mgmt_alg;      /* 0 until known */
-	uint8_t challenge_alg; /* external authentication in progress (get_challenge_ex) */
+	uint8_t mgmt_alg;	 /* 0 until known */
+	uint8_t challenge_alg;	 /* external authentication in progress (get_challenge_ex) */
 	bool default_key_failed; /* the factory key was tried in this card session */
 	bool admin_data_known;
 	struct piv_admin_data admin_data;
@@ -134,7 +137,20 @@ void piv_drop_view(struct piv *p);
 /* Refuse with a reason a person can read (mdp_err_last(), and the log at info level). */
 enum md_rv piv_refuse(enum md_rv rv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* ---- card-piv-fs.c: the minidriver view ---- */
+/* ---- card-piv-auth.c: management key, PIN, PUK ---- */
+
+enum md_rv piv_authenticate_ex(struct md_card *card, uint32_t pin_id, uint32_t flags,
+			       const uint8_t *pin, size_t len, uint8_t **session_pin,
+			       size_t *session_pin_len, uint32_t *tries_left);
+enum md_rv piv_get_challenge_ex(struct md_card *card, uint32_t pin_id, uint8_t **challenge,
+				size_t *len, uint32_t flags);
+enum md_rv piv_deauthenticate_ex(struct md_card *card, uint32_t pin_set, uint32_t flags);
+enum md_rv piv_change_authenticator_ex(struct md_card *card, uint32_t flags, uint32_t auth_id,
+				       const uint8_t *auth, size_t auth_len, uint32_t target_id,
+				       const uint8_t *target, size_t target_len,
+				       uint32_t retry_count, uint32_t *tries_left);
+
+/* ---- card-piv-view.c: the minidriver view ---- */
 
 enum md_rv piv_load_view(struct md_card *card);
 /* The container at index, NULL when none (used or key_gone). */
@@ -148,6 +164,8 @@ enum md_rv piv_slot_pub(struct md_card *card, int si, struct mdp_key **pub);
 enum md_rv piv_slot_set_pub(struct md_card *card, int si, struct mdp_key *pub, bool persist);
 /* Write the certificate object of a slot (NULL, 0: empty it). */
 enum md_rv piv_slot_write_cert(struct md_card *card, int si, const uint8_t *der, size_t len);
+/* Write the container map from the module's table (MSCMAP in Windows' form). */
+enum md_rv piv_save_map(struct md_card *card);
 /* Write mdp11's store back (after a change of store). */
 enum md_rv piv_store_save(struct md_card *card);
 /* Keep the Key History object naming every retired slot in use (spec §5.4). */
@@ -155,14 +173,24 @@ enum md_rv piv_update_key_history(struct md_card *card);
 /* Whether a slot is free for a new key (no container uses it and the card holds no key there). */
 enum md_rv piv_slot_free(struct md_card *card, int si, bool *is_free);
 
+/* Chunked objects (MSROOTS, mdp11's store) from tag on, at most max objects (§7.4). */
+enum md_rv piv_read_chunks(struct md_card *card, uint32_t tag, size_t max, struct mdp_buf *out,
+			   size_t *objects);
+enum md_rv piv_write_chunks(struct md_card *card, uint32_t tag, size_t max, const uint8_t *data,
+			    size_t len, size_t old_objects, size_t *objects);
+/* cmapfile records (86 bytes each) of the container table, and the host's write of them. */
+void piv_cmap_encode(const struct piv *p, struct mdp_buf *b);
+enum md_rv piv_write_cmap(struct md_card *card, const uint8_t *data, size_t len);
+
+/* ---- card-piv-fs.c: the virtual files ---- */
+
 enum md_rv piv_read_file(struct md_card *card, const char *dir, const char *file, uint32_t flags,
 			 uint8_t **data, size_t *len);
 enum md_rv piv_write_file(struct md_card *card, const char *dir, const char *file, uint32_t flags,
 			  const uint8_t *data, size_t len);
-enum md_rv piv_create_file(struct md_card *card, const char *dir, const char *file,
-			   uint32_t size, enum md_file_access ac);
-enum md_rv piv_delete_file(struct md_card *card, const char *dir, const char *file,
-			   uint32_t flags);
+enum md_rv piv_create_file(struct md_card *card, const char *dir, const char *file, uint32_t size,
+			   enum md_file_access ac);
+enum md_rv piv_delete_file(struct md_card *card, const char *dir, const char *file, uint32_t flags);
 enum md_rv piv_enum_files(struct md_card *card, const char *dir, char **names, size_t *len,
 			  uint32_t flags);
 enum md_rv piv_get_file_info(struct md_card *card, const char *dir, const char *file,
@@ -174,14 +202,16 @@ enum md_rv piv_delete_directory(struct md_card *card, const char *dir);
 
 enum md_rv piv_get_container_info(struct md_card *card, uint8_t index, uint32_t flags,
 				  struct md_container_info *info);
-enum md_rv piv_create_container(struct md_card *card, uint8_t index, uint32_t flags,
-				uint32_t spec, uint32_t bits, const uint8_t *key_data,
-				size_t key_len, uint32_t pin_id);
+enum md_rv piv_create_container(struct md_card *card, uint8_t index, uint32_t flags, uint32_t spec,
+				uint32_t bits, const uint8_t *key_data, size_t key_len,
+				uint32_t pin_id);
 enum md_rv piv_delete_container(struct md_card *card, uint8_t index, uint32_t reserved);
 enum md_rv piv_sign_data(struct md_card *card, struct md_signing_info *si);
 enum md_rv piv_rsa_decrypt(struct md_card *card, struct md_rsa_decrypt_info *di);
 enum md_rv piv_construct_dh_agreement(struct md_card *card, struct md_dh_agreement_info *ai);
 enum md_rv piv_derive_key(struct md_card *card, struct md_derive_key *dk);
+/* The PIN policy of a container's key (GET METADATA on 5.3+, else the slot's default, §2.6). */
+uint8_t piv_pin_policy(struct md_card *card, const struct piv_cont *c);
 enum md_rv piv_destroy_dh_agreement(struct md_card *card, uint8_t index, uint32_t flags);
 void piv_drop_agreements(struct piv *p);
 

@@ -9,7 +9,8 @@ EXTRA_libmdp11minidriver_la_DEPENDENCIES = $(MDP11_LAYER_DEPS)
 libmdp11minidriver_la_SOURCES = \
 	minidriver/card.c minidriver/card.h minidriver/card-int.h \
 	minidriver/registry.c \
-	minidriver/card-gids.c
+	minidriver/card-gids.c \
+	minidriver/piv.h minidriver/piv-format.c
 libmdp11minidriver_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS) -fPIC
 libmdp11minidriver_la_LIBADD = $(CRYPTO_LIBS) $(ZLIB_LIBS)
 
@@ -77,3 +78,10 @@ tests_fuzz_fuzz_gids_answers_CFLAGS = $(AM_CFLAGS) \
 endif
 tests_fuzz_fuzz_gids_answers_LDADD = $(MDP11_LIBS_MINIDRIVER)
 EXTRA_DIST += tests/fuzz/corpus/gids-answers
+
+# The PIV codecs (minidriver/piv-format.c): MSCMAP, CHUID, certificates, chunks, mdp11's store.
+check_PROGRAMS += tests/unit/test-piv-format
+TESTS += tests/unit/test-piv-format
+tests_unit_test_piv_format_SOURCES = tests/unit/test-piv-format.c
+tests_unit_test_piv_format_CFLAGS = $(TEST_CFLAGS) $(ZLIB_CFLAGS)
+tests_unit_test_piv_format_LDADD = $(MDP11_LIBS_MINIDRIVER) $(TEST_LIBS) $(ZLIB_LIBS)

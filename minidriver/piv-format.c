@@ -112,7 +112,8 @@ piv_default_spec(uint8_t ref, bool rsa, unsigned bits)
 {
 	/* spec §8.7: 9C and 9E sign, 9A authenticates (exchange for RSA, as Windows logon keys
 	 * are), 9D and the retired slots are key-management (decrypt / ECDH) keys. */
-	bool sig = ref == PIV_SLOT_SIGN || ref == PIV_SLOT_CARDAUTH || (!rsa && ref == PIV_SLOT_AUTH);
+	bool sig =
+		ref == PIV_SLOT_SIGN || ref == PIV_SLOT_CARDAUTH || (!rsa && ref == PIV_SLOT_AUTH);
 
 	if (rsa)
 		return sig ? MDP_AT_SIGNATURE : MDP_AT_KEYEXCHANGE;
@@ -532,7 +533,8 @@ name_in(const uint8_t *p, bool wide, uint16_t out[40])
 			break;
 		}
 		if (!wide) {
-			out[u++] = (uint16_t)cp; /* surrogates are checked by the host's name rules */
+			out[u++] =
+				(uint16_t)cp; /* surrogates are checked by the host's name rules */
 			continue;
 		}
 		if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
@@ -894,8 +896,8 @@ piv_public_key_parse(const uint8_t *p, size_t len, uint8_t alg, struct mdp_key *
 		size_t want = 1 + 2 * (piv_alg_bits(alg) / 8);
 
 		if (tlv_find(p, len, 0x86, &n) != MDP_OK || cur_left(&n) != want)
-			return mdp_err_reason(MDP_ERR_FORMAT, "EC public key: no point of %zu bytes",
-					      want);
+			return mdp_err_reason(MDP_ERR_FORMAT,
+					      "EC public key: no point of %zu bytes", want);
 		err = blob_ec_public_from_point(alg == PIV_ALG_P256 ? MDP_AT_ECDSA_P256
 								    : MDP_AT_ECDSA_P384,
 						n.p + n.pos, cur_left(&n), out);

@@ -113,7 +113,7 @@ struct piv_chuid {
 	uint8_t fascn[25];
 	size_t fascn_len; /* 0 when absent */
 	uint8_t guid[16];
-	bool has_guid; /* tag 34 with 16 bytes */
+	bool has_guid;	       /* tag 34 with 16 bytes */
 	bool signed_by_issuer; /* tag 3E with a non-empty signature */
 };
 /* Parse the value of the CHUID object. MDP_ERR_FORMAT when it is not a TLV list. */
@@ -249,13 +249,13 @@ enum mdp_err piv_ecdsa_der_to_raw(const uint8_t *der, size_t len, size_t field_l
 
 /* GET METADATA (YubiKey 5.3+): the parts mdp11 uses. */
 struct piv_metadata {
-	uint8_t alg;	     /* tag 01 */
-	uint8_t pin_policy;  /* tag 02 byte 0 (0 when absent) */
-	uint8_t origin;	     /* tag 03: 1 generated, 2 imported (0 when absent) */
-	const uint8_t *pub;  /* tag 04 contents (into the answer), NULL when absent */
+	uint8_t alg;	    /* tag 01 */
+	uint8_t pin_policy; /* tag 02 byte 0 (0 when absent) */
+	uint8_t origin;	    /* tag 03: 1 generated, 2 imported (0 when absent) */
+	const uint8_t *pub; /* tag 04 contents (into the answer), NULL when absent */
 	size_t pub_len;
-	bool is_default;     /* tag 05 */
-	int retries_total;   /* tag 06, -1 when absent */
+	bool is_default;   /* tag 05 */
+	int retries_total; /* tag 06, -1 when absent */
 	int retries_left;
 };
 enum mdp_err piv_metadata_parse(const uint8_t *p, size_t len, struct piv_metadata *out);
