@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The virtual GIDS card: APDU framing, file system, data objects, PIN and life cycle. */
+/*
+ * The virtual card: APDU framing (channels, chaining, GET RESPONSE) for every card edge; the GIDS
+ * file system, data objects, PIN and life cycle. The PIV applet is in piv.c and piv-keys.c.
+ */
 #include "config.h"
 
 #include <stdlib.h>
@@ -119,11 +122,13 @@ vc_ck_available(struct vcard *vc)
 	return vc->ck_ok;
 }
 
-static void
-logout(struct vcard *vc)
+void
+vc_logout(struct vcard *vc)
 {
 	vc->pin_ok = false;
 	vc->admin_ok = false;
+	vc->pin_always = false;
+	vc->pin_always_now = false;
 	vc_drop_secrets(vc);
 }
 
@@ -225,9 +230,9 @@ chan_close(struct vc_chan *ch)
 
 /* ---- initial states ---- */
 
-static enum mdp_err
-add_file(struct vc_state *st, uint16_t fid, uint8_t desc, const uint8_t *acl, size_t acl_len,
-	 struct vc_file **out)
+enum mdp_err
+vc_add_file(struct vc_state *st, uint16_t fid, uint8_t desc, const uint8_t *acl, size_t acl_len,
+	    struct vc_file **out)
 {
 	struct vc_file *files, *f;
 
@@ -340,6 +345,10 @@ build_state(struct vc_state *out, const struct vcard_init_params *params, uint8_
 	enum mdp_err err;
 
 	memset(&st, 0, sizeof(st));
+	if (params && params->type == VCARD_TYPE_PIV)
+		return vc_piv_build_state(out, params, kdf_cost);
+	if (params && params->type != VCARD_TYPE_GIDS)
+		return mdp_err_reason(MDP_ERR_ARGS, "unknown card type %d", (int)params->type);
 	if (params) {
 		err = check_params(params);
 		if (err)
@@ -365,11 +374,11 @@ build_state(struct vc_state *out, const struct vcard_init_params *params, uint8_
 	for (i = 0; i < 6; i++) {
 		uint8_t acl[3] = {0x03, efs[i].put, efs[i].get};
 
-		err = add_file(&st, efs[i].fid, VC_DESC_EF, acl, sizeof(acl), &f);
+		err = vc_add_file(&st, efs[i].fid, VC_DESC_EF, acl, sizeof(acl), &f);
 		if (err)
 			goto out;
 	}
-	err = add_file(&st, 0xB080, VC_DESC_KEY, admin_acl, sizeof(admin_acl), &f);
+	err = vc_add_file(&st, 0xB080, VC_DESC_KEY, admin_acl, sizeof(admin_acl), &f);
 	if (err)
 		goto out;
 	f->crt = mdp_memdup(admin_crt, sizeof(admin_crt));
@@ -486,6 +495,16 @@ vcard_alloc(void)
 	return vc;
 }
 
+/* What the card's type sets in a new handle: the ATR. */
+static void
+type_defaults(struct vcard *vc)
+{
+	if (vc->st.type == VCARD_TYPE_PIV) {
+		memcpy(vc->atr, vc_piv_atr, sizeof(vc_piv_atr));
+		vc->atr_len = sizeof(vc_piv_atr);
+	}
+}
+
 enum mdp_err
 vcard_open(const char *path, const struct vcard_init_params *params, struct vcard **out)
 {
@@ -506,6 +525,13 @@ vcard_open(const char *path, const struct vcard_init_params *params, struct vcar
 			memcpy(vc->ck, vc->st.ck_clear, VC_CK_LEN);
 			vc->ck_ok = true;
 		}
+		/* A card that is never written: its device key lives and dies with it. */
+		if (RAND_bytes(vc->dk, VC_CK_LEN) != 1) {
+			err = MDP_ERR_CRYPTO;
+			goto out;
+		}
+		vc->dk_ok = true;
+		type_defaults(vc);
 		*out = vc;
 		return MDP_OK;
 	}
@@ -521,6 +547,7 @@ vcard_open(const char *path, const struct vcard_init_params *params, struct vcar
 	err = vc_load(vc);
 	if (err)
 		goto out;
+	type_defaults(vc);
 	*out = vc;
 	return MDP_OK;
 out:
@@ -617,7 +644,7 @@ vcard_reset(struct vcard *vc)
 	pthread_mutex_lock(&vc->mu);
 	chain_abort(vc);
 	pend_clear(vc);
-	logout(vc);
+	vc_logout(vc);
 	vc->cur_fid = 0x3FFF;
 	for (i = 1; i < VC_CHANNELS; i++)
 		chan_close(&vc->chans[i]);
@@ -669,6 +696,10 @@ get_info_locked(struct vcard *vc, struct vcard_info *info)
 	if (err)
 		return err;
 	memset(&r, 0, sizeof(r));
+	if (vc->st.type == VCARD_TYPE_PIV) {
+		vc_piv_info(vc, info);
+		return MDP_OK;
+	}
 	r.initialized = vc->st.app_lcs == VC_LCS_OPERATIONAL;
 	r.pin_tries_left = vc->st.pin_left;
 	r.pin_tries_max = vc->st.pin_max;
@@ -796,8 +827,8 @@ cmd_select(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 
 /* ---- GET DATA / PUT DATA ---- */
 
-static struct vc_do *
-find_do(struct vc_file *f, uint32_t tag)
+struct vc_do *
+vc_find_do(struct vc_file *f, uint32_t tag)
 {
 	size_t i;
 
@@ -889,7 +920,7 @@ cmd_get_data(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 			buf_put_tlv(out, f->dos[i].tag, f->dos[i].val, f->dos[i].len);
 		return SW_OK;
 	}
-	d = find_do(f, want);
+	d = vc_find_do(f, want);
 	if (!d)
 		return SW_REF_NOT_FOUND;
 	buf_put_tlv(out, d->tag, d->val, d->len);
@@ -897,10 +928,10 @@ cmd_get_data(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 }
 
 /* Store one DO with the replace and empty-DO rules of §6. */
-static uint16_t
-store_do(struct vc_file *f, uint32_t tag, const uint8_t *val, size_t len)
+uint16_t
+vc_store_do(struct vc_file *f, uint32_t tag, const uint8_t *val, size_t len)
 {
-	struct vc_do *d = find_do(f, tag);
+	struct vc_do *d = vc_find_do(f, tag);
 	uint8_t *copy = NULL;
 
 	if (len) {
@@ -977,7 +1008,7 @@ cmd_put_data(struct vcard *vc, const struct vc_cmd *c)
 		}
 		if (val.len > VC_MAX_DO_LEN)
 			return SW_NO_MEMORY;
-		d = find_do(f, tag);
+		d = vc_find_do(f, tag);
 		if (d)
 			total -= d->len;
 		else if (f->n_dos + count >= VC_MAX_DOS_PER_EF)
@@ -991,7 +1022,7 @@ cmd_put_data(struct vcard *vc, const struct vc_cmd *c)
 	if (total > VC_MAX_EF_BYTES)
 		return SW_NO_MEMORY;
 	for (i = 0; i < count; i++) {
-		sw = store_do(f, items[i].tag, items[i].p, items[i].len);
+		sw = vc_store_do(f, items[i].tag, items[i].p, items[i].len);
 		if (sw != SW_OK)
 			return sw;
 	}
@@ -1267,7 +1298,7 @@ cmd_verify(struct vcard *vc, const struct vc_cmd *c)
 		return SW_WRONG_P1P2;
 	if (c->p2 == 0x82) {
 		/* GIDS logout: clears the PIN and the admin state (§7.1). */
-		logout(vc);
+		vc_logout(vc);
 		return SW_OK;
 	}
 	if (c->p2 == 0x81)
@@ -1412,6 +1443,72 @@ dispatch(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 	}
 }
 
+static const struct vc_applet gids_applet = {
+	.dispatch = dispatch,
+	.chainable = chainable,
+	.mutating = mutating,
+	.max_data = VC_MAX_CHAIN,
+	.extended = false,
+	.ne_absent = 0, /* §3: 61xx, the data waits for GET RESPONSE */
+};
+
+static const struct vc_applet *
+applet_of(const struct vcard *vc)
+{
+	return vc->st.type == VCARD_TYPE_PIV ? &vc_piv_applet : &gids_applet;
+}
+
+/*
+ * Lc, data and Le of a command. Short APDUs always; extended ones (B1 = 00) only where the card
+ * edge takes them. An Le above 256 counts as 256: one response never carries more (the rest waits
+ * for GET RESPONSE). False: wrong length.
+ */
+static bool
+parse_lengths(const struct vc_applet *app, const uint8_t *apdu, size_t len, struct vc_cmd *c)
+{
+	size_t n;
+
+	if (len == 4)
+		return true;
+	if (len == 5) {
+		c->has_le = true;
+		c->ne = apdu[4] ? apdu[4] : 256;
+		return true;
+	}
+	if (apdu[4] != 0x00) {
+		c->lc = apdu[4];
+		c->data = apdu + 5;
+		if (len != 5 + c->lc && len != 6 + c->lc)
+			return false;
+		if (len == 6 + c->lc) {
+			c->has_le = true;
+			c->ne = apdu[len - 1] ? apdu[len - 1] : 256;
+		}
+		return true;
+	}
+	/* Lc 00: extended length (GIDS §3 offers short APDUs only) */
+	if (!app->extended || len < 7)
+		return false;
+	n = (size_t)apdu[5] << 8 | apdu[6];
+	if (len == 7) {
+		c->has_le = true;
+		c->ne = 256;
+		return true;
+	}
+	if (n == 0)
+		return false;
+	c->lc = n;
+	c->data = apdu + 7;
+	if (len == 7 + n)
+		return true;
+	if (len != 9 + n)
+		return false;
+	c->has_le = true;
+	n = (size_t)apdu[len - 2] << 8 | apdu[len - 1];
+	c->ne = n && n < 256 ? n : 256;
+	return true;
+}
+
 /* Copy up to ne pending bytes into resp, with 61xx while more remain. */
 static size_t
 emit(struct vcard *vc, size_t ne, uint8_t *resp, uint16_t *sw)
@@ -1435,6 +1532,7 @@ emit(struct vcard *vc, size_t ne, uint8_t *resp, uint16_t *sw)
 static size_t
 process_cmd(struct vcard *vc, const uint8_t *apdu, size_t len, uint8_t *resp, uint16_t *sw)
 {
+	const struct vc_applet *app = applet_of(vc);
 	struct vc_cmd c;
 	struct mdp_buf out;
 	enum mdp_err err;
@@ -1451,21 +1549,9 @@ process_cmd(struct vcard *vc, const uint8_t *apdu, size_t len, uint8_t *resp, ui
 	c.ins = apdu[1];
 	c.p1 = apdu[2];
 	c.p2 = apdu[3];
-	if (len == 5) {
-		c.has_le = true;
-		c.ne = apdu[4] ? apdu[4] : 256;
-	} else if (len > 5) {
-		c.lc = apdu[4];
-		c.data = apdu + 5;
-		if (c.lc == 0 || (len != 5 + c.lc && len != 6 + c.lc)) {
-			/* Extended length (Lc 00) is not offered: short APDUs only (§3). */
-			*sw = SW_WRONG_LENGTH;
-			return 0;
-		}
-		if (len == 6 + c.lc) {
-			c.has_le = true;
-			c.ne = apdu[len - 1] ? apdu[len - 1] : 256;
-		}
+	if (!parse_lengths(app, apdu, len, &c)) {
+		*sw = SW_WRONG_LENGTH;
+		return 0;
 	}
 	if (c.cla & 0xE0) {
 		*sw = SW_CLA_UNSUPPORTED;
@@ -1497,12 +1583,12 @@ process_cmd(struct vcard *vc, const uint8_t *apdu, size_t len, uint8_t *resp, ui
 		return 0;
 	}
 	if (chained) {
-		if (!chainable(c.ins)) {
+		if (!app->chainable(c.ins)) {
 			chain_abort(vc);
 			*sw = SW_CHAIN_UNSUPPORTED;
 			return 0;
 		}
-		if (vc->chain.len + c.lc > VC_MAX_CHAIN) {
+		if (vc->chain.len + c.lc > app->max_data) {
 			chain_abort(vc);
 			*sw = SW_NO_MEMORY;
 			return 0;
@@ -1521,7 +1607,7 @@ process_cmd(struct vcard *vc, const uint8_t *apdu, size_t len, uint8_t *resp, ui
 		return 0;
 	}
 	if (vc->chaining) {
-		if (vc->chain.len + c.lc > VC_MAX_CHAIN) {
+		if (vc->chain.len + c.lc > app->max_data) {
 			chain_abort(vc);
 			*sw = SW_NO_MEMORY;
 			return 0;
@@ -1534,11 +1620,14 @@ process_cmd(struct vcard *vc, const uint8_t *apdu, size_t len, uint8_t *resp, ui
 		}
 		c.data = vc->chain.data;
 		c.lc = vc->chain.len;
+	} else if (c.lc > app->max_data) {
+		*sw = SW_NO_MEMORY;
+		return 0;
 	}
 
 	/* Work on the freshest state; changes are made under the file lock. */
 	vc->io_err = MDP_OK;
-	if (vc->path && mutating(c.ins) && !vc->locked) {
+	if (vc->path && app->mutating(c.ins) && !vc->locked) {
 		err = vc_lock(vc);
 		if (err) {
 			vc->io_err = err;
@@ -1555,7 +1644,7 @@ process_cmd(struct vcard *vc, const uint8_t *apdu, size_t len, uint8_t *resp, ui
 		goto out;
 	}
 	vc->dirty = false;
-	*sw = dispatch(vc, &c, &out);
+	*sw = app->dispatch(vc, &c, &out);
 	if (vc->dirty && *sw != SW_MEMORY_FAILURE) {
 		if (vc_commit(vc))
 			*sw = SW_MEMORY_FAILURE;
@@ -1574,8 +1663,8 @@ process_cmd(struct vcard *vc, const uint8_t *apdu, size_t len, uint8_t *resp, ui
 		}
 		vc->pend = buf_steal(&out, &vc->pend_len);
 		vc->pend_pos = 0;
-		/* No Le: the data waits for GET RESPONSE (§3). */
-		n = emit(vc, c.has_le ? c.ne : 0, resp, sw);
+		/* No Le: GIDS keeps the data for GET RESPONSE (§3), PIV sends it (piv.md §3). */
+		n = emit(vc, c.has_le ? c.ne : app->ne_absent, resp, sw);
 	}
 out:
 	if (locked)
