@@ -466,6 +466,10 @@ vcard_create(const char *path, const struct vcard_init_params *params)
 
 	if (!path)
 		return mdp_err_reason(MDP_ERR_ARGS, "vcard_create needs a path");
+	if (params && params->type == VCARD_TYPE_PIV)
+		return mdp_err_reason(MDP_ERR_UNSUPPORTED,
+				      "a PIV card is in memory only for now (its state file comes "
+				      "with the sealed state format)");
 	if (access(path, F_OK) == 0)
 		return mdp_err_reason(MDP_ERR_EXISTS, "%s already exists", path);
 	err = kdf_cost_from_env(&cost);

@@ -1006,6 +1006,10 @@ test_info_params(void)
 	CU_ASSERT_EQUAL(vcard_open(NULL, &p, &vc), MDP_ERR_ARGS);
 	p.type = (enum vcard_type)7;
 	CU_ASSERT_EQUAL(vcard_open(NULL, &p, &vc), MDP_ERR_ARGS);
+	/* no state file yet */
+	memset(&p, 0, sizeof(p));
+	p.type = VCARD_TYPE_PIV;
+	CU_ASSERT_EQUAL(vcard_create("/nonexistent/piv.card", &p), MDP_ERR_UNSUPPORTED);
 }
 
 static CU_TestInfo card_tests[] = {
