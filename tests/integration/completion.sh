@@ -7,8 +7,8 @@ set -u
 : "${top_builddir:=$top_srcdir/build}"
 bc=/usr/share/bash-completion/bash_completion
 [ -r "$bc" ] || { echo "SKIP: bash-completion is not installed"; exit 77; }
-tool=$top_builddir/src/tools/mdp11-tool
-vcard=$top_builddir/src/tools/mdp11-vcard
+tool=$top_builddir/tools/mdp11-tool
+vcard=$top_builddir/tools/mdp11-vcard
 [ -x "$tool" ] && [ -x "$vcard" ] || { echo "FAIL: the tools are not built"; exit 1; }
 
 # shellcheck disable=SC1090
