@@ -268,22 +268,44 @@ struct vc_cmd {
 	size_t ne; /* 1..256 when has_le */
 };
 
-/* vcard.c */
-struct vc_file *vc_find_file(struct vc_state *st, uint16_t fid);
+/* vcard.c: the engine */
 /* Save now (before a PIN comparison); 0 or SW_MEMORY_FAILURE. */
 uint16_t vc_commit(struct vcard *vc);
+
+/* vcard-fs.c: access rules, the initial card, file system commands */
+struct vc_file *vc_find_file(struct vc_state *st, uint16_t fid);
 bool vc_acl_ok(const struct vcard *vc, const struct vc_file *f, uint8_t bit);
+/* A blank card (params NULL) or the card gids-tool --initialize leaves. */
+enum mdp_err vc_build_state(struct vc_state *out, const struct vcard_init_params *params,
+			    uint8_t kdf_cost);
+/* The KDF cost of a new card: MDP11_VCARD_KDF_COST, or the default. */
+enum mdp_err vc_kdf_cost_from_env(uint8_t *cost);
+uint16_t vc_cmd_select(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out);
+uint16_t vc_cmd_get_data(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out);
+uint16_t vc_cmd_put_data(struct vcard *vc, const struct vc_cmd *c);
+uint16_t vc_cmd_create(struct vcard *vc, const struct vc_cmd *c);
+uint16_t vc_cmd_activate(struct vcard *vc, const struct vc_cmd *c);
+uint16_t vc_cmd_delete(struct vcard *vc, const struct vc_cmd *c);
+
+/* vcard-auth.c: security state, PIN, admin key */
 void vc_drop_secrets(struct vcard *vc);
 bool vc_ck_available(struct vcard *vc);
+/* Log out: PIN and admin state and every secret forgotten. */
+void vc_logout(struct vcard *vc);
+uint16_t vc_cmd_verify(struct vcard *vc, const struct vc_cmd *c);
+uint16_t vc_cmd_change_ref(struct vcard *vc, const struct vc_cmd *c);
+uint16_t vc_cmd_reset_retry(struct vcard *vc, const struct vc_cmd *c);
+uint16_t vc_admin_auth(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out);
 
 /* vcard-keys.c */
+/* Key file B0kid, or NULL. */
+struct vc_file *vc_key_file(struct vcard *vc, uint8_t kid);
 uint16_t vc_cmd_mse(struct vcard *vc, const struct vc_cmd *c);
 uint16_t vc_cmd_generate(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out);
 uint16_t vc_cmd_pso(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out);
 uint16_t vc_cmd_ecdh(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out);
 uint16_t vc_get_public(struct vcard *vc, const uint8_t *data, size_t len, struct mdp_buf *out);
 uint16_t vc_put_key(struct vcard *vc, const uint8_t *data, size_t len);
-uint16_t vc_admin_auth(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out);
 void vc_file_clear_key(struct vc_file *f);
 
 /* vcard-state.c */
