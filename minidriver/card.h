@@ -7,7 +7,7 @@
  * The interface types (enum md_rv, struct md_card, struct md_card_ops, the
  * versioned structures and constants) live in the installed header
  * mdp11/card-module.h, because external card modules implement them too.
- * This header adds what the host (minidriver/ksp.c, tools, tests) calls:
+ * This header adds what the host (ksp/ksp.c, tools, tests) calls:
  *
  *  - md_card_acquire() picks the card module through the registry (GIDS by
  *    AID probe, configured ATR bindings, plugins), negotiates the CARD_DATA

@@ -6,6 +6,8 @@ EXTRA_libmdp11vcard_la_DEPENDENCIES = $(MDP11_LAYER_DEPS)
 libmdp11vcard_la_SOURCES = \
 	src/vcard/vcard.c src/vcard/vcard.h \
 	src/vcard/vcard-int.h \
+	src/vcard/vcard-auth.c \
+	src/vcard/vcard-fs.c \
 	src/vcard/vcard-keys.c \
 	src/vcard/vcard-state.c \
 	src/vcard/piv.c src/vcard/piv-int.h \

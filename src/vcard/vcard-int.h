@@ -316,22 +316,43 @@ struct vc_applet {
 };
 extern const struct vc_applet vc_piv_applet;
 
-/* vcard.c */
+/* vcard.c: the engine */
+/* Save now (before a PIN comparison); 0 or SW_MEMORY_FAILURE. */
+uint16_t vc_commit(struct vcard *vc);
+
+/* vcard-fs.c: access rules, the initial card, file system commands */
 struct vc_file *vc_find_file(struct vc_state *st, uint16_t fid);
 struct vc_do *vc_find_do(struct vc_file *f, uint32_t tag);
 /* Store one DO (replace; an empty value over an empty DO deletes it); SW_OK or 6581. */
 uint16_t vc_store_do(struct vc_file *f, uint32_t tag, const uint8_t *val, size_t len);
 enum mdp_err vc_add_file(struct vc_state *st, uint16_t fid, uint8_t desc, const uint8_t *acl,
 			 size_t acl_len, struct vc_file **out);
-/* PIN and admin state cleared, secrets dropped. */
-void vc_logout(struct vcard *vc);
-/* Save now (before a PIN comparison); 0 or SW_MEMORY_FAILURE. */
-uint16_t vc_commit(struct vcard *vc);
 bool vc_acl_ok(const struct vcard *vc, const struct vc_file *f, uint8_t bit);
+/* A blank card (params NULL) or the card gids-tool --initialize leaves. */
+enum mdp_err vc_build_state(struct vc_state *out, const struct vcard_init_params *params,
+			    uint8_t kdf_cost);
+/* The KDF cost of a new card: MDP11_VCARD_KDF_COST, or the default. */
+enum mdp_err vc_kdf_cost_from_env(uint8_t *cost);
+uint16_t vc_cmd_select(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out);
+uint16_t vc_cmd_get_data(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out);
+uint16_t vc_cmd_put_data(struct vcard *vc, const struct vc_cmd *c);
+uint16_t vc_cmd_create(struct vcard *vc, const struct vc_cmd *c);
+uint16_t vc_cmd_activate(struct vcard *vc, const struct vc_cmd *c);
+uint16_t vc_cmd_delete(struct vcard *vc, const struct vc_cmd *c);
+
+/* vcard-auth.c: security state, PIN, admin key */
 void vc_drop_secrets(struct vcard *vc);
 bool vc_ck_available(struct vcard *vc);
+/* Log out: PIN and admin state and every secret forgotten. */
+void vc_logout(struct vcard *vc);
+uint16_t vc_cmd_verify(struct vcard *vc, const struct vc_cmd *c);
+uint16_t vc_cmd_change_ref(struct vcard *vc, const struct vc_cmd *c);
+uint16_t vc_cmd_reset_retry(struct vcard *vc, const struct vc_cmd *c);
+uint16_t vc_admin_auth(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out);
 
 /* vcard-keys.c */
+/* Key file B0kid, or NULL. */
+struct vc_file *vc_key_file(struct vcard *vc, uint8_t kid);
 /*
  * Seal pkey into key file f under key (the card key when NULL), recording type and alg; extra is
  * bound into the additional data (PIV: the PIN policy). vc_key_open unseals it (cached).
@@ -354,7 +375,6 @@ uint16_t vc_cmd_pso(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *ou
 uint16_t vc_cmd_ecdh(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out);
 uint16_t vc_get_public(struct vcard *vc, const uint8_t *data, size_t len, struct mdp_buf *out);
 uint16_t vc_put_key(struct vcard *vc, const uint8_t *data, size_t len);
-uint16_t vc_admin_auth(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out);
 void vc_file_clear_key(struct vc_file *f);
 
 /* piv.c (the PIV applet; its own internals are in piv-int.h) */

@@ -34,8 +34,8 @@ vc_file_clear_key(struct vc_file *f)
 	f->alg = 0;
 }
 
-static struct vc_file *
-key_file(struct vcard *vc, uint8_t kid)
+struct vc_file *
+vc_key_file(struct vcard *vc, uint8_t kid)
 {
 	struct vc_file *f = vc_find_file(&vc->st, (uint16_t)(0xB000 | kid));
 
@@ -286,7 +286,7 @@ vc_get_public(struct vcard *vc, const uint8_t *data, size_t len, struct mdp_buf 
 		return SW_WRONG_DATA;
 	if (tlv_find(tpl.p, tpl.len, 0x84, &kid) != MDP_OK || kid.len != 1)
 		return SW_WRONG_DATA;
-	f = key_file(vc, kid.p[0]);
+	f = vc_key_file(vc, kid.p[0]);
 	if (!f)
 		return SW_REF_NOT_FOUND;
 	if (!vc_acl_ok(vc, f, VC_AM_GET))
@@ -321,7 +321,7 @@ vc_cmd_generate(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 	kid = v.p[0];
 	if (!((alg >= 0x06 && alg <= 0x09) || (alg >= 0x0C && alg <= 0x0E)))
 		return SW_FUNC_UNSUPPORTED;
-	f = key_file(vc, kid);
+	f = vc_key_file(vc, kid);
 	if (!f || kid < 0x81)
 		return SW_REF_NOT_FOUND;
 	if (f->lcs != VC_LCS_OPERATIONAL)
@@ -508,7 +508,7 @@ vc_put_key(struct vcard *vc, const uint8_t *data, size_t len)
 		return SW_FUNC_UNSUPPORTED; /* wrapped import: not offered */
 	if (tlv_find(a5.p, a5.len, 0x87, &v) != MDP_OK)
 		return SW_WRONG_DATA;
-	f = key_file(vc, kid);
+	f = vc_key_file(vc, kid);
 	if (!f)
 		return SW_REF_NOT_FOUND;
 	if (f->lcs != VC_LCS_OPERATIONAL)
@@ -600,7 +600,7 @@ vc_cmd_mse(struct vcard *vc, const struct vc_cmd *c)
 			return SW_WRONG_DATA;
 		if (v.p[0] != 0x80)
 			return SW_REF_NOT_FOUND;
-		f = key_file(vc, 0x80);
+		f = vc_key_file(vc, 0x80);
 		if (!f || f->key_type != VC_KEY_SYM)
 			return SW_REF_NOT_FOUND;
 		if (!vc_acl_ok(vc, f, VC_AM_MSE))
@@ -619,7 +619,7 @@ vc_cmd_mse(struct vcard *vc, const struct vc_cmd *c)
 	if (tlv_find(c->data, c->lc, 0x84, &v) != MDP_OK || v.len != 1)
 		return SW_WRONG_DATA;
 	kid = v.p[0];
-	f = key_file(vc, kid);
+	f = vc_key_file(vc, kid);
 	if (!f || kid < 0x81)
 		return SW_REF_NOT_FOUND;
 	/* Key use needs what the key file says (normally the user PIN), checked here (§8.2). */
@@ -645,7 +645,7 @@ mse_key(struct vcard *vc, enum vc_mse_op op, struct vc_file **fp, EVP_PKEY **pke
 
 	if (vc->mse != op)
 		return SW_CONDITIONS;
-	f = key_file(vc, vc->mse_kid);
+	f = vc_key_file(vc, vc->mse_kid);
 	if (!f)
 		return SW_REF_NOT_FOUND;
 	if (!vc_acl_ok(vc, f, VC_AM_MSE))
@@ -979,137 +979,5 @@ vc_cmd_ecdh(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 		sw = out->bad ? SW_MEMORY_FAILURE : SW_OK;
 	}
 	mdp_wipe(secret, sizeof(secret));
-	return sw;
-}
-
-/* ---- GENERAL AUTHENTICATE: admin key (§7.3) ---- */
-
-/* 3DES-CBC, zero IV, no padding (what the Microsoft minidriver uses). */
-static bool
-des3(const uint8_t *key, bool enc, const uint8_t *in, size_t len, uint8_t *out)
-{
-	static const uint8_t iv[8] = {0};
-	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-	int n = 0, fin = 0;
-	bool ok;
-
-	ok = ctx && EVP_CipherInit_ex2(ctx, EVP_des_ede3_cbc(), key, iv, enc ? 1 : 0, NULL) == 1 &&
-	     EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 &&
-	     EVP_CipherUpdate(ctx, out, &n, in, (int)len) == 1 &&
-	     EVP_CipherFinal_ex(ctx, out + n, &fin) == 1 && (size_t)(n + fin) == len;
-	EVP_CIPHER_CTX_free(ctx);
-	return ok;
-}
-
-static void
-admin_granted(struct vcard *vc, const uint8_t *key)
-{
-	uint8_t kek[VC_CK_LEN], ck[VC_CK_LEN];
-
-	vc->admin_ok = true;
-	vc->auth_stage = 0;
-	if (vc->st.has_wrap_admin && !vc->ck_ok &&
-	    vc_admin_wrap_key(&vc->st, key, VCARD_ADMIN_KEY_LEN, kek) == MDP_OK &&
-	    vc_unwrap_ck(&vc->st, kek, "admin", vc->st.wrap_admin, ck) == MDP_OK) {
-		memcpy(vc->ck, ck, VC_CK_LEN);
-		vc->ck_ok = true;
-	}
-	mdp_wipe(kek, sizeof(kek));
-	mdp_wipe(ck, sizeof(ck));
-}
-
-uint16_t
-vc_admin_auth(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
-{
-	struct mdp_cursor cur, tpl, ch, rsp;
-	struct vc_file *f;
-	uint8_t buf[40], plain[40];
-	uint32_t tag;
-	bool has_ch, has_rsp;
-	size_t m;
-	uint16_t sw = SW_SECURITY;
-
-	if (vc->st.app_lcs == VC_LCS_CREATION)
-		return SW_NOT_ALLOWED;
-	if (c->p1 != 0x00 || c->p2 != 0x00)
-		return SW_WRONG_P1P2;
-	if (vc->mse != VC_MSE_AUTH)
-		return SW_CONDITIONS;
-	f = key_file(vc, 0x80);
-	if (!f || f->key_type != VC_KEY_SYM || f->sym_len != VCARD_ADMIN_KEY_LEN)
-		return SW_REF_NOT_FOUND;
-	cur_init(&cur, c->data, c->lc);
-	if (tlv_read(&cur, &tag, &tpl) != MDP_OK || tag != 0x7C) {
-		vc->auth_stage = 0;
-		return SW_WRONG_DATA;
-	}
-	has_ch = tlv_find(tpl.p, tpl.len, 0x81, &ch) == MDP_OK;
-	has_rsp = tlv_find(tpl.p, tpl.len, 0x82, &rsp) == MDP_OK;
-	if (has_ch && !has_rsp && ch.len == 16) {
-		/* Mutual authentication, step 1: keep R1, answer R2. */
-		memcpy(vc->auth_r1, ch.p, 16);
-		if (RAND_bytes(vc->auth_r2, 16) != 1)
-			return SW_MEMORY_FAILURE;
-		vc->auth_stage = 1;
-		m = buf_tlv_open(out, 0x7C);
-		buf_put_tlv(out, 0x81, vc->auth_r2, 16);
-		buf_tlv_close(out, m);
-		return SW_OK;
-	}
-	if (has_ch && !has_rsp && ch.len == 0) {
-		/* External authentication: an 8-byte challenge. */
-		if (RAND_bytes(vc->auth_r2, 8) != 1)
-			return SW_MEMORY_FAILURE;
-		vc->auth_stage = 2;
-		m = buf_tlv_open(out, 0x7C);
-		buf_put_tlv(out, 0x81, vc->auth_r2, 8);
-		buf_tlv_close(out, m);
-		return SW_OK;
-	}
-	if (has_rsp && !has_ch && vc->auth_stage == 1 && rsp.len == 40) {
-		vc->auth_stage = 0;
-		if (!des3(f->sym, false, rsp.p, 40, plain))
-			goto out;
-		if (mdp_memeq_ct(plain, vc->auth_r2, 16) != 0 ||
-		    mdp_memeq_ct(plain + 16, vc->auth_r1, 16) != 0 || plain[39] != 0x80)
-			goto out;
-		/* C2 = 3DES(K, R1 || R2 || Z2), Z2 = 7 random bytes || 80. */
-		memcpy(buf, vc->auth_r1, 16);
-		memcpy(buf + 16, vc->auth_r2, 16);
-		if (RAND_bytes(buf + 32, 7) != 1) {
-			sw = SW_MEMORY_FAILURE;
-			goto out;
-		}
-		buf[39] = 0x80;
-		if (!des3(f->sym, true, buf, 40, plain)) {
-			sw = SW_MEMORY_FAILURE;
-			goto out;
-		}
-		admin_granted(vc, f->sym);
-		m = buf_tlv_open(out, 0x7C);
-		buf_put_tlv(out, 0x82, plain, 40);
-		buf_tlv_close(out, m);
-		sw = SW_OK;
-		goto out;
-	}
-	if (has_rsp && !has_ch && vc->auth_stage == 2 && rsp.len == 8) {
-		vc->auth_stage = 0;
-		if (!des3(f->sym, true, vc->auth_r2, 8, plain) ||
-		    mdp_memeq_ct(plain, rsp.p, 8) != 0)
-			goto out;
-		admin_granted(vc, f->sym);
-		sw = SW_OK;
-		goto out;
-	}
-	vc->auth_stage = 0;
-	sw = has_rsp ? SW_SECURITY : SW_WRONG_DATA;
-out:
-	if (sw == SW_SECURITY && vc->admin_ok) {
-		vc->admin_ok = false;
-		if (!vc->pin_ok)
-			vc_drop_secrets(vc);
-	}
-	mdp_wipe(plain, sizeof(plain));
-	mdp_wipe(buf, sizeof(buf));
 	return sw;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Drives the host role (minidriver/ksp.c) on a virtual card state file, for the OpenSC interop
+/* Drives the host role (ksp/ksp.c) on a virtual card state file, for the OpenSC interop
  * test. */
 #include "config.h"
 
@@ -15,7 +15,7 @@
 #include "common/log.h"
 #include "common/secmem.h"
 #include "minidriver/card.h"
-#include "minidriver/ksp.h"
+#include "ksp/ksp.h"
 #include "transport/transport.h"
 
 /*

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Tests of the host role (minidriver/ksp.c) against the embedded virtual GIDS card. */
+/* Tests of the host role (ksp/ksp.c) against the embedded virtual GIDS card. */
 #include "config.h"
 
 #include <stdio.h>
@@ -20,8 +20,8 @@
 #include "common/log.h"
 #include "common/secmem.h"
 #include "minidriver/card.h"
-#include "minidriver/ksp-int.h"
-#include "minidriver/ksp.h"
+#include "ksp/ksp-int.h"
+#include "ksp/ksp.h"
 #include "transport/apdu.h"
 #include "transport/transport.h"
 #include "vcard/vcard.h"

@@ -16,7 +16,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/secmem.h"
-#include "minidriver/ksp-int.h"
+#include "ksp/ksp-int.h"
 #include "tests/unit/testutil.h"
 
 /* ---- formats ---- */

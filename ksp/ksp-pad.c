@@ -11,7 +11,7 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
-#include "minidriver/ksp-int.h"
+#include "ksp/ksp-int.h"
 
 static const EVP_MD *
 md_by_cng(const char *name)

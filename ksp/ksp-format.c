@@ -12,7 +12,7 @@
 #include <zlib.h>
 
 #include "common/secmem.h"
-#include "minidriver/ksp-int.h"
+#include "ksp/ksp-int.h"
 
 void
 ksp_cmap_rec_parse(const uint8_t rec[KSP_CMAP_RECORD], struct ksp_cmap_rec *out)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The host role (Windows' Base CSP / Smart Card KSP) on top of a card module: containers, cache,
  * policy. */
-#ifndef MDP11_MINIDRIVER_KSP_H
-#define MDP11_MINIDRIVER_KSP_H
+#ifndef MDP11_KSP_KSP_H
+#define MDP11_KSP_KSP_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -19,8 +19,8 @@
 #include "common/log.h"
 #include "common/secmem.h"
 #include "minidriver/card.h"
-#include "minidriver/ksp-int.h"
-#include "minidriver/ksp.h"
+#include "ksp/ksp-int.h"
+#include "ksp/ksp.h"
 
 #define MSCP "mscp"
 #define APPDIR "mdp11"

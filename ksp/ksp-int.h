@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Internals of the host role shared by ksp.c, ksp-format.c and ksp-cache.c (and their tests). */
-#ifndef MDP11_MINIDRIVER_KSP_INT_H
-#define MDP11_MINIDRIVER_KSP_INT_H
+#ifndef MDP11_KSP_KSP_INT_H
+#define MDP11_KSP_KSP_INT_H
 
 #include <stdbool.h>
 #include <stddef.h>
