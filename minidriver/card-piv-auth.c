@@ -262,7 +262,8 @@ piv_need_admin(struct md_card *card)
 			log_info("PIV: the card uses the factory default management key");
 			return MD_OK;
 		}
-		if (rv != MD_W_WRONG_CHV)
+		/* a wrong key, or a key of another length than the card's algorithm wants */
+		if (rv != MD_W_WRONG_CHV && rv != MD_E_INVALID_CHV)
 			return rv;
 		p->default_key_failed = true;
 	}

@@ -285,7 +285,8 @@ piv_create_container(struct md_card *card, uint8_t index, uint32_t flags, uint32
 		rv = piv_slot_write_cert(card, si, NULL, 0);
 	p->slots[si].meta_known = false;
 	p->slots[si].unsupported = false;
-	p->slots[si].pin_policy = 0;
+	/* mdp11 makes keys with the slot's default policies */
+	p->slots[si].pin_policy = piv_default_pin_policy(ref);
 	if (p->store.freed & (1u << si)) {
 		p->store.freed &= ~(1u << si);
 		if (rv == MD_OK)
@@ -342,11 +343,13 @@ piv_delete_container(struct md_card *card, uint8_t index, uint32_t reserved)
 		return rv;
 	ref = c->slot;
 	si = piv_slot_index(ref);
+	rv = MD_E_UNSUPPORTED_FEATURE;
 	if (piv_version_at_least(card, 5, 7, 0)) {
 		rv = piv_xfer(card, 0xF6, 0xFF, ref, NULL, 0, MDP_APDU_NO_LE, NULL, &sw);
 		if (rv == MD_OK && !MDP_SW_IS_OK(sw))
 			rv = piv_sw_rv(sw);
-	} else {
+	}
+	if (rv == MD_E_UNSUPPORTED_FEATURE) {
 		rv = generate(card, ref, PIV_ALG_P256, &junk);
 		mdp_key_free(junk);
 		if (rv == MD_OK) {
@@ -420,14 +423,22 @@ piv_pin_policy(struct md_card *card, const struct piv_cont *c)
 	return s->pin_policy;
 }
 
+/*
+ * Send the consent given through PIN id 4 as a VERIFY right before the operation. Whether the
+ * key wants it is known without an APDU: the policy already read, else the slot's default (a
+ * key generated elsewhere with "always" in another slot is caught by the card's 6982, and the
+ * operation is tried again with the consent, see private_op).
+ */
 static enum md_rv
-consent(struct md_card *card, const struct piv_cont *c)
+consent(struct md_card *card, const struct piv_cont *c, bool force)
 {
 	struct piv *p = piv_of(card);
+	struct piv_slot *s = &p->slots[piv_slot_index(c->slot)];
+	uint8_t policy = s->pin_policy ? s->pin_policy : piv_default_pin_policy(c->slot);
 	uint16_t sw = 0;
 	enum md_rv rv;
 
-	if (piv_pin_policy(card, c) != PIV_PIN_POLICY_ALWAYS || !p->oneshot_valid)
+	if ((!force && policy != PIV_PIN_POLICY_ALWAYS) || !p->oneshot_valid)
 		return MD_OK;
 	rv = piv_xfer(card, 0x20, 0x00, PIV_REF_PIN, p->oneshot_pin, 8, MDP_APDU_NO_LE, NULL, &sw);
 	mdp_wipe(p->oneshot_pin, sizeof(p->oneshot_pin));
@@ -446,16 +457,28 @@ private_op(struct md_card *card, const struct piv_cont *c, uint8_t tag, const ui
 	struct mdp_buf req, r;
 	struct mdp_cursor e;
 	uint16_t sw = 0;
+	bool retry;
 	enum md_rv rv;
 
-	rv = consent(card, c);
+	rv = consent(card, c, false);
 	if (rv != MD_OK)
 		return rv;
+	retry = piv_of(card)->oneshot_valid;
 	buf_init_secret(&req);
 	buf_init_secret(&r);
 	piv_ga_request(&req, tag, in, in_len);
 	rv = req.bad ? MD_E_NO_MEMORY
 		     : piv_xfer(card, 0x87, alg, c->slot, req.data, req.len, 256, &r, &sw);
+	if (rv == MD_OK && sw == 0x6982 && retry) {
+		/* the key wants the PIN right before each use although its slot does not */
+		piv_of(card)->slots[piv_slot_index(c->slot)].pin_policy = PIV_PIN_POLICY_ALWAYS;
+		rv = consent(card, c, true);
+		if (rv == MD_OK) {
+			buf_free(&r);
+			buf_init_secret(&r);
+			rv = piv_xfer(card, 0x87, alg, c->slot, req.data, req.len, 256, &r, &sw);
+		}
+	}
 	if (rv == MD_OK && !MDP_SW_IS_OK(sw))
 		rv = sw == 0x6A80 ? MD_E_INVALID_PARAMETER : piv_sw_rv(sw);
 	if (rv == MD_OK && piv_ga_response(r.data, r.len, 0x82, &e) != MDP_OK) {

@@ -485,6 +485,7 @@ synthesise(struct md_card *card, int si)
 	c->bits = bits;
 	c->flags = CMAP_VALID;
 	c->ecdh = PIV_MSCMAP_NO_ECDH;
+	c->synth = true;
 	synth_name(p, ref, c->name);
 	if (idx >= p->ncont)
 		p->ncont = idx + 1;
@@ -703,8 +704,13 @@ piv_save_map(struct md_card *card)
 	}
 	rv = b.bad ? MD_E_NO_MEMORY : piv_put_object(card, PIV_OBJ_MSCMAP, b.data, b.len);
 	buf_free(&b);
-	if (rv == MD_OK)
+	if (rv == MD_OK) {
+		size_t i;
+
 		p->have_map = n > 0;
+		for (i = 0; i < p->ncont; i++)
+			p->cont[i].synth = false;
+	}
 	return rv;
 }
 
@@ -759,6 +765,7 @@ piv_write_cmap(struct md_card *card, const uint8_t *data, size_t len)
 			c->name[j] = j < 39 ? (uint16_t)(r[2 * j] | r[2 * j + 1] << 8) : 0;
 		c->flags = r[80] & (CMAP_VALID | CMAP_DEFAULT);
 		c->pending = false;
+		c->synth = false;
 	}
 	p->ncont = n;
 	rv = piv_save_map(card);

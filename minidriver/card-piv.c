@@ -491,6 +491,22 @@ piv_write_cardcf(struct md_card *card, const uint8_t *data, size_t len)
 		return piv_refuse(MD_E_COMM_DATA_LOST,
 				  "the CHUID has neither GUID nor FASC-N: "
 				  "mdp11 does not rewrite what it cannot read");
+	/*
+	 * Containers synthesised from slots are named after the CHUID GUID: before it changes they
+	 * go into the container map, so that their names (and the CKA_IDs made of them) stay.
+	 */
+	if (p->view_valid) {
+		size_t i;
+		bool synth = false;
+
+		for (i = 0; i < p->ncont; i++)
+			synth |= p->cont[i].used && p->cont[i].synth;
+		if (synth) {
+			rv = piv_save_map(card);
+			if (rv != MD_OK)
+				return rv;
+		}
+	}
 	/* a new GUID tells every host that caches by CHUID (Windows, §5.1) that the card changed */
 	if (p->ch.has_guid) {
 		memcpy(guid, p->ch.guid, 10);

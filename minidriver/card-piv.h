@@ -21,6 +21,7 @@ struct piv_cont {
 	bool used;	   /* a valid record (or a key created and not yet recorded) */
 	bool pending;	   /* created by create_container, not yet in a cmapfile the host wrote */
 	bool key_gone;	   /* deleted by delete_container; the host still has to zero the record */
+	bool synth;	   /* synthesised from a slot: not (yet) in the card's MSCMAP */
 	uint8_t slot;	   /* PIV key reference */
 	uint32_t spec;	   /* minidriver key spec */
 	unsigned bits;	   /* RSA bits or 256 / 384 */

@@ -10,7 +10,9 @@ libmdp11minidriver_la_SOURCES = \
 	minidriver/card.c minidriver/card.h minidriver/card-int.h \
 	minidriver/registry.c \
 	minidriver/card-gids.c \
-	minidriver/piv.h minidriver/piv-format.c
+	minidriver/piv.h minidriver/piv-format.c \
+	minidriver/card-piv.h minidriver/card-piv.c minidriver/card-piv-auth.c \
+	minidriver/card-piv-view.c minidriver/card-piv-fs.c minidriver/card-piv-keys.c
 libmdp11minidriver_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS) -fPIC
 libmdp11minidriver_la_LIBADD = $(CRYPTO_LIBS) $(ZLIB_LIBS)
 
@@ -85,3 +87,10 @@ TESTS += tests/unit/test-piv-format
 tests_unit_test_piv_format_SOURCES = tests/unit/test-piv-format.c
 tests_unit_test_piv_format_CFLAGS = $(TEST_CFLAGS) $(ZLIB_CFLAGS)
 tests_unit_test_piv_format_LDADD = $(MDP11_LIBS_MINIDRIVER) $(TEST_LIBS) $(ZLIB_LIBS)
+
+# The PIV card module against the in-memory virtual PIV card.
+check_PROGRAMS += tests/unit/test-card-piv
+TESTS += tests/unit/test-card-piv
+tests_unit_test_card_piv_SOURCES = tests/unit/test-card-piv.c
+tests_unit_test_card_piv_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_card_piv_LDADD = $(MDP11_LIBS_MINIDRIVER) $(TEST_LIBS)
