@@ -92,18 +92,18 @@ choose_slot(struct md_card *card, int *out)
 static bool
 spec_supported(struct md_card *card, uint32_t spec, unsigned bits, bool *rsa)
 {
-	*rsa = spec == MD_AT_KEYEXCHANGE || spec == MD_AT_SIGNATURE;
+	*rsa = spec == MDP_AT_KEYEXCHANGE || spec == MDP_AT_SIGNATURE;
 	if (*rsa)
 		return bits == 1024 || bits == 2048 ||
 		       ((bits == 3072 || bits == 4096) && piv_version_at_least(card, 5, 7, 0));
-	return spec == MD_AT_ECDSA_P256 || spec == MD_AT_ECDHE_P256 || spec == MD_AT_ECDSA_P384 ||
-	       spec == MD_AT_ECDHE_P384;
+	return spec == MDP_AT_ECDSA_P256 || spec == MDP_AT_ECDHE_P256 ||
+	       spec == MDP_AT_ECDSA_P384 || spec == MDP_AT_ECDHE_P384;
 }
 
 static unsigned
 ec_bits(uint32_t spec)
 {
-	return spec == MD_AT_ECDSA_P256 || spec == MD_AT_ECDHE_P256 ? 256 : 384;
+	return spec == MDP_AT_ECDSA_P256 || spec == MDP_AT_ECDHE_P256 ? 256 : 384;
 }
 
 /* GENERATE ASYMMETRIC KEY PAIR (§4.8) with the slot's default policies. */
@@ -153,7 +153,7 @@ import_key(struct md_card *card, uint8_t ref, uint32_t spec, const uint8_t *data
 	if (blob_parse(data, len, rsa ? BLOB_FMT_CAPI_PRIVATE : BLOB_FMT_CNG_ECC_PRIVATE, 0, &k) !=
 		    MDP_OK ||
 	    (rsa && mdp_key_alg_id(k) !=
-			    (spec == MD_AT_KEYEXCHANGE ? MDP_CALG_RSA_KEYX : MDP_CALG_RSA_SIGN)) ||
+			    (spec == MDP_AT_KEYEXCHANGE ? MDP_CALG_RSA_KEYX : MDP_CALG_RSA_SIGN)) ||
 	    (!rsa && mdp_key_spec(k) != (enum mdp_key_spec)spec)) {
 		rv = piv_refuse(MD_E_INVALID_PARAMETER,
 				"import: the key blob does not suit key "
@@ -253,7 +253,7 @@ piv_create_container(struct md_card *card, uint8_t index, uint32_t flags, uint32
 						  ? " (RSA 3072/4096 need a YubiKey 5.7)"
 						  : "");
 		alg = piv_alg_for(rsa, bits);
-	} else if (spec == MD_AT_ECDSA_P521 || spec == MD_AT_ECDHE_P521) {
+	} else if (spec == MDP_AT_ECDSA_P521 || spec == MDP_AT_ECDHE_P521) {
 		return piv_refuse(MD_E_UNSUPPORTED_FEATURE, "PIV has no P-521 keys");
 	}
 	rv = piv_sync(card);
@@ -618,7 +618,7 @@ piv_rsa_decrypt(struct md_card *card, struct md_rsa_decrypt_info *di)
 	rv = key_for(card, di->container_index, di->key_spec, &c);
 	if (rv != MD_OK)
 		goto out;
-	if (c->spec != MD_AT_KEYEXCHANGE) {
+	if (c->spec != MDP_AT_KEYEXCHANGE) {
 		rv = MD_E_INVALID_PARAMETER;
 		goto out;
 	}

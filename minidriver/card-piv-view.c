@@ -409,8 +409,9 @@ slot_bound(const struct piv *p, uint8_t ref)
 static bool
 spec_ok(uint32_t spec)
 {
-	return spec == MD_AT_KEYEXCHANGE || spec == MD_AT_SIGNATURE || spec == MD_AT_ECDSA_P256 ||
-	       spec == MD_AT_ECDSA_P384 || spec == MD_AT_ECDHE_P256 || spec == MD_AT_ECDHE_P384;
+	return spec == MDP_AT_KEYEXCHANGE || spec == MDP_AT_SIGNATURE ||
+	       spec == MDP_AT_ECDSA_P256 || spec == MDP_AT_ECDSA_P384 ||
+	       spec == MDP_AT_ECDHE_P256 || spec == MDP_AT_ECDHE_P384;
 }
 
 /*
@@ -535,8 +536,8 @@ load_map(struct md_card *card)
 		c->slot = r[i].slot;
 		c->spec = r[i].key_spec;
 		c->bits = MDP_KEY_SPEC_IS_RSA(c->spec) ? r[i].key_bits
-			  : c->spec == MD_AT_ECDSA_P256 || c->spec == MD_AT_ECDHE_P256 ? 256
-										       : 384;
+			  : c->spec == MDP_AT_ECDSA_P256 || c->spec == MDP_AT_ECDHE_P256 ? 256
+											 : 384;
 		memcpy(c->name, r[i].name, sizeof(c->name));
 		c->flags = r[i].flags & (CMAP_VALID | CMAP_DEFAULT);
 		c->ecdh = r[i].ecdh;

@@ -557,7 +557,7 @@ piv_query_key_sizes(struct md_card *card, uint32_t spec, uint32_t flags, struct 
 
 	if (rv != MD_OK)
 		return rv;
-	if (spec == MD_AT_KEYEXCHANGE || spec == MD_AT_SIGNATURE) {
+	if (spec == MDP_AT_KEYEXCHANGE || spec == MDP_AT_SIGNATURE) {
 		ks->minimum = 1024;
 		ks->default_bits = 2048;
 		/* RSA 3072 and 4096 from YubiKey 5.7 on (§2.4) */
@@ -565,9 +565,9 @@ piv_query_key_sizes(struct md_card *card, uint32_t spec, uint32_t flags, struct 
 		ks->increment = 1024;
 		return MD_OK;
 	}
-	if (spec == MD_AT_ECDSA_P256 || spec == MD_AT_ECDHE_P256 || spec == MD_AT_ECDSA_P384 ||
-	    spec == MD_AT_ECDHE_P384) {
-		unsigned bits = spec == MD_AT_ECDSA_P256 || spec == MD_AT_ECDHE_P256 ? 256 : 384;
+	if (spec == MDP_AT_ECDSA_P256 || spec == MDP_AT_ECDHE_P256 || spec == MDP_AT_ECDSA_P384 ||
+	    spec == MDP_AT_ECDHE_P384) {
+		unsigned bits = spec == MDP_AT_ECDSA_P256 || spec == MDP_AT_ECDHE_P256 ? 256 : 384;
 
 		ks->minimum = ks->default_bits = ks->maximum = bits;
 		ks->increment = 1;
@@ -674,7 +674,7 @@ piv_get_property(struct md_card *card, const char *name, void *data, size_t cap,
 	if (strcmp(name, MD_CP_CARD_KEYSIZES) == 0) {
 		struct md_key_sizes ks = {.version = MD_KEY_SIZES_VERSION};
 
-		if (flags < MD_AT_KEYEXCHANGE || flags > MD_AT_ECDHE_P521)
+		if (flags < MDP_AT_KEYEXCHANGE || flags > MDP_AT_ECDHE_P521)
 			return MD_E_INVALID_PARAMETER;
 		rv = piv_query_key_sizes(card, flags, 0, &ks);
 		return rv == MD_OK ? prop_out(&ks, sizeof(ks), data, cap, len) : rv;

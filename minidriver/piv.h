@@ -17,7 +17,7 @@
 
 #include "common/bytes.h"
 #include "common/error.h"
-#include "common/keyspec.h"
+#include "mdp11/keyspec.h"
 
 struct mdp_key;
 

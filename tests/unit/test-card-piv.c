@@ -446,20 +446,20 @@ test_generate_map(void)
 	CU_ASSERT_EQUAL(fs.max_containers, 24u);
 	CU_ASSERT_EQUAL(fs.containers_available, 24u);
 	login(&f);
-	host_generate(&f, 0, MD_AT_KEYEXCHANGE, 2048, "{first}");
-	host_generate(&f, 1, MD_AT_ECDSA_P256, 256, "{second}");
+	host_generate(&f, 0, MDP_AT_KEYEXCHANGE, 2048, "{first}");
+	host_generate(&f, 1, MDP_AT_ECDSA_P256, 256, "{second}");
 	/* the map: Windows' 107-byte records, 9A first, then the retired slots */
 	CU_ASSERT_EQUAL(card_map(&f, &r), 2u);
 	if (r) {
 		CU_ASSERT_EQUAL(r[0].slot, 0x9A);
-		CU_ASSERT_EQUAL(r[0].key_spec, MD_AT_KEYEXCHANGE);
+		CU_ASSERT_EQUAL(r[0].key_spec, MDP_AT_KEYEXCHANGE);
 		CU_ASSERT_EQUAL(r[0].key_bits, 2048);
 		CU_ASSERT_EQUAL(r[0].flags, 0x03);
 		CU_ASSERT_EQUAL(r[0].pin_id, 1);
 		CU_ASSERT_EQUAL(r[0].ecdh, 0xFF);
 		CU_ASSERT_EQUAL(r[0].name[0], '{');
 		CU_ASSERT_EQUAL(r[1].slot, 0x82);
-		CU_ASSERT_EQUAL(r[1].key_spec, MD_AT_ECDSA_P256);
+		CU_ASSERT_EQUAL(r[1].key_spec, MDP_AT_ECDSA_P256);
 		CU_ASSERT_EQUAL(r[1].key_bits, 256);
 		CU_ASSERT_EQUAL(r[1].flags, 0x01);
 	}
@@ -469,8 +469,8 @@ test_generate_map(void)
 	CU_ASSERT_TRUE(get_object(&f, PIV_OBJ_KEY_HISTORY, &kh));
 	CU_ASSERT(kh.len == 8 && memcmp(kh.data, "\xC1\x01\x01\xC2\x01\x00\xFE\x00", 8) == 0);
 	buf_free(&kh);
-	k0 = container_key(&f, 0, MD_AT_KEYEXCHANGE);
-	k1 = container_key(&f, 1, MD_AT_ECDSA_P256);
+	k0 = container_key(&f, 0, MDP_AT_KEYEXCHANGE);
+	k1 = container_key(&f, 1, MDP_AT_ECDSA_P256);
 	CU_ASSERT_EQUAL(EVP_PKEY_get_bits(k0), 2048);
 	/* another context reads the same view from the card (public keys by GET METADATA) */
 	{
@@ -480,10 +480,10 @@ test_generate_map(void)
 
 		CU_ASSERT_EQUAL_FATAL(md_card_acquire(NULL, f.t, 7, 0, &c2), MD_OK);
 		g.card = c2;
-		again = container_key(&g, 0, MD_AT_KEYEXCHANGE);
+		again = container_key(&g, 0, MDP_AT_KEYEXCHANGE);
 		CU_ASSERT_EQUAL(EVP_PKEY_eq(again, k0), 1);
 		EVP_PKEY_free(again);
-		again = container_key(&g, 1, MD_AT_ECDSA_P256);
+		again = container_key(&g, 1, MDP_AT_ECDSA_P256);
 		CU_ASSERT_EQUAL(EVP_PKEY_eq(again, k1), 1);
 		EVP_PKEY_free(again);
 		CU_ASSERT_EQUAL(md_read_file(c2, "mscp", "cmapfile", 0, &p, &n), MD_OK);
@@ -544,14 +544,14 @@ test_rsa_ops(void)
 
 	fx_open(&f);
 	login(&f);
-	host_generate(&f, 0, MD_AT_KEYEXCHANGE, 2048, "rsa");
-	pk = container_key(&f, 0, MD_AT_KEYEXCHANGE);
+	host_generate(&f, 0, MDP_AT_KEYEXCHANGE, 2048, "rsa");
+	pk = container_key(&f, 0, MDP_AT_KEYEXCHANGE);
 	sha256("data", 4, hash);
 	/* PKCS#1 v1.5 with the DigestInfo of CALG_SHA_256, then PSS, then raw */
 	memset(&si, 0, sizeof(si));
 	si.version = 2;
 	si.container_index = 0;
-	si.key_spec = MD_AT_KEYEXCHANGE;
+	si.key_spec = MDP_AT_KEYEXCHANGE;
 	si.hash_alg = MDP_CALG_SHA_256;
 	si.data = hash;
 	si.data_len = 32;
@@ -581,9 +581,9 @@ test_rsa_ops(void)
 	CU_ASSERT_EQUAL(md_sign_data(f.card, &si), MD_E_INVALID_PARAMETER);
 	/* the wrong key spec for the container */
 	si.hash_alg = MDP_CALG_SHA_256;
-	si.key_spec = MD_AT_SIGNATURE;
+	si.key_spec = MDP_AT_SIGNATURE;
 	CU_ASSERT_EQUAL(md_sign_data(f.card, &si), MD_E_NO_KEY_CONTAINER);
-	si.key_spec = MD_AT_KEYEXCHANGE;
+	si.key_spec = MDP_AT_KEYEXCHANGE;
 	si.container_index = 5;
 	CU_ASSERT_EQUAL(md_sign_data(f.card, &si), MD_E_NO_KEY_CONTAINER);
 
@@ -615,7 +615,7 @@ test_rsa_ops(void)
 		memset(&di, 0, sizeof(di));
 		di.version = 2;
 		di.container_index = 0;
-		di.key_spec = MD_AT_KEYEXCHANGE;
+		di.key_spec = MDP_AT_KEYEXCHANGE;
 		di.data = le;
 		di.data_len = ctl;
 		di.padding_type = pad == 0   ? MD_PADDING_PKCS1
@@ -659,17 +659,17 @@ test_ec_ops(void)
 
 	fx_open(&f);
 	login(&f);
-	host_generate(&f, 0, MD_AT_ECDSA_P256, 256, "ecdsa");
-	host_generate(&f, 1, MD_AT_ECDHE_P384, 384, "ecdh");
-	pk = container_key(&f, 0, MD_AT_ECDSA_P256);
-	pk2 = container_key(&f, 1, MD_AT_ECDHE_P384);
+	host_generate(&f, 0, MDP_AT_ECDSA_P256, 256, "ecdsa");
+	host_generate(&f, 1, MDP_AT_ECDHE_P384, 384, "ecdh");
+	pk = container_key(&f, 0, MDP_AT_ECDSA_P256);
+	pk2 = container_key(&f, 1, MDP_AT_ECDHE_P384);
 	/* a hash of the field's size, a shorter and a longer one (truncated as FIPS 186) */
 	for (size_t hl = 20; hl <= 48; hl += 12) {
 		for (i = 0; i < hl; i++)
 			hash[i] = (uint8_t)(i * 7 + 1);
 		memset(&si, 0, sizeof(si));
 		si.version = 2;
-		si.key_spec = MD_AT_ECDSA_P256;
+		si.key_spec = MDP_AT_ECDSA_P256;
 		si.data = hash;
 		si.data_len = hl;
 		CU_ASSERT_EQUAL_FATAL(md_sign_data(f.card, &si), MD_OK);
@@ -679,7 +679,7 @@ test_ec_ops(void)
 	}
 	/* an ECDH key does not sign, an ECDSA key does not agree */
 	si.container_index = 1;
-	si.key_spec = MD_AT_ECDHE_P384;
+	si.key_spec = MDP_AT_ECDHE_P384;
 	CU_ASSERT_NOT_EQUAL(md_sign_data(f.card, &si), MD_OK);
 	CU_ASSERT_EQUAL(mdp_key_from_pkey(peer, MDP_AT_ECDHE_P384, &pm), MDP_OK);
 	CU_ASSERT_EQUAL(blob_write(pm, BLOB_FMT_CNG_ECC_PUBLIC, MDP_AT_ECDHE_P384, &blob, &bl),
@@ -739,26 +739,26 @@ test_import_delete(void)
 	blob_write(k, BLOB_FMT_CAPI_PRIVATE, MDP_AT_SIGNATURE, &blob, &bl);
 	mdp_key_free(k);
 	/* the blob's CALG must be the key spec's */
-	CU_ASSERT_EQUAL(md_create_container(f.card, 0, MD_CREATE_KEY_IMPORT, MD_AT_KEYEXCHANGE,
+	CU_ASSERT_EQUAL(md_create_container(f.card, 0, MD_CREATE_KEY_IMPORT, MDP_AT_KEYEXCHANGE,
 					    1024, blob, bl),
 			MD_E_INVALID_PARAMETER);
-	CU_ASSERT_EQUAL_FATAL(md_create_container(f.card, 0, MD_CREATE_KEY_IMPORT, MD_AT_SIGNATURE,
+	CU_ASSERT_EQUAL_FATAL(md_create_container(f.card, 0, MD_CREATE_KEY_IMPORT, MDP_AT_SIGNATURE,
 						  1024, blob, bl),
 			      MD_OK);
 	mdp_secure_free(blob, bl);
-	host_record(&f, 0, MD_AT_SIGNATURE, 1024, "imported rsa");
-	got = container_key(&f, 0, MD_AT_SIGNATURE);
+	host_record(&f, 0, MDP_AT_SIGNATURE, 1024, "imported rsa");
+	got = container_key(&f, 0, MDP_AT_SIGNATURE);
 	CU_ASSERT_EQUAL(EVP_PKEY_eq(got, rk), 1);
 	EVP_PKEY_free(got);
 	mdp_key_from_pkey(ek, MDP_AT_ECDHE_P384, &k);
 	blob_write(k, BLOB_FMT_CNG_ECC_PRIVATE, MDP_AT_ECDHE_P384, &blob, &bl);
 	mdp_key_free(k);
-	CU_ASSERT_EQUAL_FATAL(
-		md_create_container(f.card, 1, MD_CREATE_KEY_IMPORT, MD_AT_ECDHE_P384, 0, blob, bl),
-		MD_OK);
+	CU_ASSERT_EQUAL_FATAL(md_create_container(f.card, 1, MD_CREATE_KEY_IMPORT,
+						  MDP_AT_ECDHE_P384, 0, blob, bl),
+			      MD_OK);
 	mdp_secure_free(blob, bl);
-	host_record(&f, 1, MD_AT_ECDHE_P384, 384, "imported ec");
-	got = container_key(&f, 1, MD_AT_ECDHE_P384);
+	host_record(&f, 1, MDP_AT_ECDHE_P384, 384, "imported ec");
+	got = container_key(&f, 1, MDP_AT_ECDHE_P384);
 	CU_ASSERT_EQUAL(EVP_PKEY_eq(got, ek), 1);
 	EVP_PKEY_free(got);
 
@@ -813,7 +813,7 @@ test_import_delete(void)
 	CU_ASSERT_EQUAL(card_map(&f, &r), 1u);
 	free(r);
 	/* its slot is free again: the next key takes it */
-	host_generate(&f, 1, MD_AT_ECDSA_P256, 256, "again");
+	host_generate(&f, 1, MDP_AT_ECDSA_P256, 256, "again");
 	CU_ASSERT_EQUAL(card_map(&f, &r), 2u);
 	if (r)
 		CU_ASSERT_EQUAL(r[1].slot, 0x82);
@@ -899,10 +899,10 @@ test_foreign_slots(void)
 	}
 	buf_free(&ch);
 	free(p);
-	got = container_key(&f, 1, MD_AT_SIGNATURE);
+	got = container_key(&f, 1, MDP_AT_SIGNATURE);
 	CU_ASSERT_EQUAL(EVP_PKEY_eq(got, k9c), 1);
 	EVP_PKEY_free(got);
-	got = container_key(&f, 4, MD_AT_ECDHE_P384);
+	got = container_key(&f, 4, MDP_AT_ECDHE_P384);
 	CU_ASSERT_EQUAL(EVP_PKEY_eq(got, k82), 1);
 	EVP_PKEY_free(got);
 	CU_ASSERT_EQUAL(md_enum_files(f.card, "mscp", &names, &n, 0), MD_OK);
@@ -924,7 +924,7 @@ test_foreign_slots(void)
 		uint8_t hash[32];
 		struct md_signing_info si = {.version = 2,
 					     .container_index = 1,
-					     .key_spec = MD_AT_SIGNATURE,
+					     .key_spec = MDP_AT_SIGNATURE,
 					     .hash_alg = MDP_CALG_SHA_256,
 					     .data = hash,
 					     .data_len = 32};
@@ -967,7 +967,7 @@ test_foreign_slots(void)
 			md_card_delete(f.card);
 			CU_ASSERT_EQUAL_FATAL(md_card_acquire(NULL, f.t, 7, 0, &f.card), MD_OK);
 			s2.container_index = 5;
-			s2.key_spec = MD_AT_ECDHE_P256;
+			s2.key_spec = MDP_AT_ECDHE_P256;
 			/* an ECDH key in a retired slot: not a signing key; use ECDH instead */
 			CU_ASSERT_EQUAL(md_authenticate_ex(f.card, 4, 0, (const uint8_t *)"123456",
 							   6, NULL, NULL, NULL),
@@ -997,13 +997,13 @@ test_foreign_slots(void)
 		/* 9E needs no PIN at all (PIN policy never) */
 		CU_ASSERT_EQUAL(md_deauthenticate_ex(f.card, MD_PIN_SET_ALL_ROLES, 0), MD_OK);
 		si.container_index = 3;
-		si.key_spec = MD_AT_ECDSA_P256;
+		si.key_spec = MDP_AT_ECDSA_P256;
 		CU_ASSERT_EQUAL(md_sign_data(f.card, &si), MD_OK);
 		free(si.signature);
 	}
 	/* the first write through mdp11 keeps these containers where they are, in a map */
 	login(&f);
-	host_generate(&f, 0, MD_AT_KEYEXCHANGE, 1024, "new");
+	host_generate(&f, 0, MDP_AT_KEYEXCHANGE, 1024, "new");
 	{
 		struct piv_cmap_rec *r = NULL;
 
@@ -1014,13 +1014,13 @@ test_foreign_slots(void)
 			CU_ASSERT_EQUAL(r[2].slot, 0x9D);
 			CU_ASSERT_EQUAL(r[3].slot, 0x9E);
 			CU_ASSERT_EQUAL(r[4].slot, 0x82);
-			CU_ASSERT_EQUAL(r[4].key_spec, MD_AT_ECDHE_P384);
+			CU_ASSERT_EQUAL(r[4].key_spec, MDP_AT_ECDHE_P384);
 			CU_ASSERT_EQUAL(r[5].slot, 0x83);
 		}
 		free(r);
 	}
 	/* the next key skips the retired slots that hold keys */
-	host_generate(&f, 6, MD_AT_ECDSA_P256, 256, "next");
+	host_generate(&f, 6, MDP_AT_ECDSA_P256, 256, "next");
 	{
 		struct piv_cmap_rec *r = NULL;
 		struct mdp_buf kh;
@@ -1060,7 +1060,7 @@ test_wide_map(void)
 	rec[8] = 'd';
 	rec[12] = 'e';
 	rec[160] = 0x9A;
-	rec[161] = MD_AT_ECDSA_P256;
+	rec[161] = MDP_AT_ECDSA_P256;
 	rec[162] = 0x00;
 	rec[163] = 0x01;
 	rec[164] = 0x03;
@@ -1240,13 +1240,13 @@ test_mgmt_keys(void)
 		reset_card(&f);
 		CU_ASSERT_EQUAL_FATAL(md_card_acquire(NULL, f.t, 7, 0, &f.card), MD_OK);
 		login(&f);
-		CU_ASSERT_EQUAL(md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_ECDSA_P256,
+		CU_ASSERT_EQUAL(md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MDP_AT_ECDSA_P256,
 						    0, NULL, 0),
 				MD_W_SECURITY_VIOLATION);
 		CU_ASSERT_EQUAL(md_authenticate_ex(f.card, MD_ROLE_ADMIN, 0, newkey, klen[i], NULL,
 						   NULL, NULL),
 				MD_OK);
-		CU_ASSERT_EQUAL(md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_ECDSA_P256,
+		CU_ASSERT_EQUAL(md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MDP_AT_ECDSA_P256,
 						    0, NULL, 0),
 				MD_OK);
 		fx_close(&f);
@@ -1291,11 +1291,11 @@ test_protected_mgmt(void)
 	CU_ASSERT_EQUAL_FATAL(md_card_acquire(NULL, f.t, 7, 0, &f.card), MD_OK);
 	/* without the PIN the key stays unknown; with it, the card can be changed */
 	CU_ASSERT_EQUAL(
-		md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_ECDSA_P256, 0, NULL, 0),
+		md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MDP_AT_ECDSA_P256, 0, NULL, 0),
 		MD_W_SECURITY_VIOLATION);
 	login(&f);
 	CU_ASSERT_EQUAL(
-		md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_ECDSA_P256, 0, NULL, 0),
+		md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MDP_AT_ECDSA_P256, 0, NULL, 0),
 		MD_OK);
 	/* a key change keeps the PIN-protected copy current */
 	{
@@ -1338,7 +1338,7 @@ test_signed_chuid(void)
 	CU_ASSERT_EQUAL(ro, 1u);
 	login(&f);
 	CU_ASSERT_EQUAL(
-		md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_ECDSA_P256, 0, NULL, 0),
+		md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MDP_AT_ECDSA_P256, 0, NULL, 0),
 		MD_E_READ_ONLY_CARD);
 	fx_close(&f);
 }
@@ -1351,16 +1351,16 @@ test_sizes_refused(void)
 	struct md_key_sizes ks = {.version = 1};
 
 	fx_open(&f);
-	CU_ASSERT_EQUAL(md_query_key_sizes(f.card, MD_AT_KEYEXCHANGE, 0, &ks), MD_OK);
+	CU_ASSERT_EQUAL(md_query_key_sizes(f.card, MDP_AT_KEYEXCHANGE, 0, &ks), MD_OK);
 	CU_ASSERT_EQUAL(ks.maximum, 2048u);
-	CU_ASSERT_EQUAL(md_query_key_sizes(f.card, MD_AT_ECDSA_P521, 0, &ks),
+	CU_ASSERT_EQUAL(md_query_key_sizes(f.card, MDP_AT_ECDSA_P521, 0, &ks),
 			MD_E_UNSUPPORTED_FEATURE);
 	login(&f);
 	CU_ASSERT_EQUAL(
-		md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_ECDHE_P521, 0, NULL, 0),
+		md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MDP_AT_ECDHE_P521, 0, NULL, 0),
 		MD_E_UNSUPPORTED_FEATURE);
 	CU_ASSERT_EQUAL(
-		md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_SIGNATURE, 3072, NULL, 0),
+		md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MDP_AT_SIGNATURE, 3072, NULL, 0),
 		MD_E_UNSUPPORTED_FEATURE);
 	fx_close(&f);
 	/* a card of version 5.7 has RSA 3072 and 4096 */
@@ -1369,19 +1369,19 @@ test_sizes_refused(void)
 	p.version[1] = 7;
 	p.version[2] = 1;
 	fx_open_with(&f, &p);
-	CU_ASSERT_EQUAL(md_query_key_sizes(f.card, MD_AT_SIGNATURE, 0, &ks), MD_OK);
+	CU_ASSERT_EQUAL(md_query_key_sizes(f.card, MDP_AT_SIGNATURE, 0, &ks), MD_OK);
 	CU_ASSERT_EQUAL(ks.maximum, 4096u);
 	login(&f);
-	host_generate(&f, 0, MD_AT_SIGNATURE, 3072, "big");
+	host_generate(&f, 0, MDP_AT_SIGNATURE, 3072, "big");
 	{
-		EVP_PKEY *k = container_key(&f, 0, MD_AT_SIGNATURE);
+		EVP_PKEY *k = container_key(&f, 0, MDP_AT_SIGNATURE);
 
 		CU_ASSERT_EQUAL(EVP_PKEY_get_bits(k), 3072);
 		EVP_PKEY_free(k);
 	}
 	/* the deleted key is gone from the slot */
 	{
-		EVP_PKEY *old = container_key(&f, 0, MD_AT_SIGNATURE);
+		EVP_PKEY *old = container_key(&f, 0, MDP_AT_SIGNATURE);
 		struct mdp_buf r;
 		struct piv_metadata md;
 		struct mdp_key *now = NULL;
@@ -1493,14 +1493,14 @@ test_apdu_budget(void)
 	size_t n = 0;
 	unsigned long before;
 	struct md_signing_info si = {.version = 2,
-				     .key_spec = MD_AT_KEYEXCHANGE,
+				     .key_spec = MDP_AT_KEYEXCHANGE,
 				     .hash_alg = MDP_CALG_SHA_256,
 				     .data = hash,
 				     .data_len = 32};
 
 	fx_open(&f);
 	login(&f);
-	host_generate(&f, 0, MD_AT_KEYEXCHANGE, 1024, "k");
+	host_generate(&f, 0, MDP_AT_KEYEXCHANGE, 1024, "k");
 	sha256("y", 1, hash);
 	/* a signature with the PIN verified: one GENERAL AUTHENTICATE */
 	before = mdp_transport_apdu_count(f.t);

@@ -113,7 +113,7 @@ test_keys(void)
 				  .id = (const uint8_t *)"\x01",
 				  .id_len = 1,
 				  .label = "mine"};
-	struct ksp_padding pad = {.type = KSP_PAD_PKCS1, .hash = KSP_HASH_SHA256};
+	struct ksp_padding pad = {.type = KSP_PAD_PKCS1, .hash = MDP_HASH_SHA256};
 	const struct ksp_container *c = NULL;
 	uint8_t idx = 99, hash[32], sig[256], *der = NULL;
 	size_t sl = sizeof(sig), dl = 0;
