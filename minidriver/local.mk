@@ -94,3 +94,12 @@ TESTS += tests/unit/test-card-piv
 tests_unit_test_card_piv_SOURCES = tests/unit/test-card-piv.c
 tests_unit_test_card_piv_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_card_piv_LDADD = $(MDP11_LIBS_MINIDRIVER) $(TEST_LIBS)
+
+# The PIV card module against a hostile card (tests/mock/piv-ops.c answers the PIV SELECT).
+check_PROGRAMS += tests/unit/test-card-piv-hostile
+TESTS += tests/unit/test-card-piv-hostile
+tests_unit_test_card_piv_hostile_SOURCES = tests/unit/test-card-piv-hostile.c \
+	tests/mock/mock-transport.c tests/mock/mock-transport.h \
+	tests/mock/card-ops.c tests/mock/card-ops.h tests/mock/piv-ops.c tests/mock/piv-ops.h
+tests_unit_test_card_piv_hostile_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_card_piv_hostile_LDADD = $(MDP11_LIBS_MINIDRIVER) $(TEST_LIBS)
