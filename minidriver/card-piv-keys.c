@@ -681,17 +681,6 @@ out:
 
 /* ---- ECDH (§4.7: tag 85) ---- */
 
-void
-piv_drop_agreements(struct piv *p)
-{
-	size_t i;
-
-	for (i = 0; i < PIV_MAX_AGREEMENTS; i++) {
-		mdp_secure_free(p->agreements[i].secret, p->agreements[i].len);
-		memset(&p->agreements[i], 0, sizeof(p->agreements[i]));
-	}
-}
-
 enum md_rv
 piv_construct_dh_agreement(struct md_card *card, struct md_dh_agreement_info *ai)
 {
@@ -700,7 +689,7 @@ piv_construct_dh_agreement(struct md_card *card, struct md_dh_agreement_info *ai
 	struct mdp_key *peer = NULL;
 	struct mdp_buf x;
 	uint8_t *pt = NULL;
-	size_t ptlen = 0, slot;
+	size_t ptlen = 0;
 	enum md_rv rv;
 
 	buf_init_secret(&x);
@@ -714,9 +703,7 @@ piv_construct_dh_agreement(struct md_card *card, struct md_dh_agreement_info *ai
 		rv = MD_E_NO_KEY_CONTAINER;
 		goto out;
 	}
-	for (slot = 0; slot < PIV_MAX_AGREEMENTS && p->agreements[slot].used; slot++)
-		;
-	if (slot == PIV_MAX_AGREEMENTS) {
+	if (!md_agreement_room(&p->agreements)) {
 		rv = MD_E_NO_MEMORY;
 		goto out;
 	}
@@ -733,14 +720,7 @@ piv_construct_dh_agreement(struct md_card *card, struct md_dh_agreement_info *ai
 	}
 	if (rv != MD_OK)
 		goto out;
-	p->agreements[slot].len = x.len;
-	p->agreements[slot].secret = buf_steal(&x, &p->agreements[slot].len);
-	if (!p->agreements[slot].secret) {
-		rv = MD_E_NO_MEMORY;
-		goto out;
-	}
-	p->agreements[slot].used = true;
-	ai->secret_agreement_index = (uint8_t)slot;
+	rv = md_agreement_add(&p->agreements, x.data, x.len, &ai->secret_agreement_index);
 out:
 	free(pt);
 	mdp_key_free(peer);
@@ -751,37 +731,13 @@ out:
 enum md_rv
 piv_derive_key(struct md_card *card, struct md_derive_key *dk)
 {
-	struct piv *p = piv_of(card);
-	struct piv_agreement *a;
-	size_t i;
-
-	if (dk->secret_agreement_index >= PIV_MAX_AGREEMENTS ||
-	    !p->agreements[dk->secret_agreement_index].used)
-		return MD_E_INVALID_PARAMETER;
-	a = &p->agreements[dk->secret_agreement_index];
-	if (!dk->kdf || strcmp(dk->kdf, MD_KDF_TRUNCATE) != 0)
-		return piv_refuse(MD_E_UNSUPPORTED_FEATURE,
-				  "the PIV module derives only with TRUNCATE so far (%s asked)",
-				  dk->kdf ? dk->kdf : "none");
-	dk->derived_key_len = a->len;
-	if (dk->flags & MD_BUFFER_SIZE_ONLY)
-		return MD_OK;
-	dk->derived_key = mdp_zalloc(a->len);
-	if (!dk->derived_key)
-		return MD_E_NO_MEMORY;
-	for (i = 0; i < a->len; i++) /* the raw secret little-endian, as CNG (§4.7) */
-		dk->derived_key[i] = a->secret[a->len - 1 - i];
-	return MD_OK;
+	return md_agreement_derive(&piv_of(card)->agreements, dk);
 }
 
 enum md_rv
 piv_destroy_dh_agreement(struct md_card *card, uint8_t index, uint32_t flags)
 {
-	struct piv *p = piv_of(card);
-
-	if (flags != 0 || index >= PIV_MAX_AGREEMENTS || !p->agreements[index].used)
+	if (flags != 0)
 		return MD_E_INVALID_PARAMETER;
-	mdp_secure_free(p->agreements[index].secret, p->agreements[index].len);
-	memset(&p->agreements[index], 0, sizeof(p->agreements[index]));
-	return MD_OK;
+	return md_agreement_destroy(&piv_of(card)->agreements, index);
 }

@@ -869,7 +869,7 @@ piv_delete_context(struct md_card *card)
 	if (!p)
 		return MD_OK;
 	piv_drop_view(p);
-	piv_drop_agreements(p);
+	md_agreement_clear(&p->agreements);
 	free(p->chuid);
 	mdp_secure_free(p, sizeof(*p));
 	card->module = NULL;

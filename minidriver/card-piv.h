@@ -3,6 +3,7 @@
 #ifndef MDP11_MINIDRIVER_CARD_PIV_H
 #define MDP11_MINIDRIVER_CARD_PIV_H
 
+#include "minidriver/agreement.h"
 #include "minidriver/card-int.h"
 #include "minidriver/piv.h"
 
@@ -13,7 +14,6 @@ struct mdp_key;
 /* The PIN again, for one private-key operation of a key whose PIN policy is "always" (9C). */
 #define PIV_PIN_ID_CONSENT 4u
 
-#define PIV_MAX_AGREEMENTS 8
 #define PIV_MAX_CONTAINERS PIV_MSCMAP_MAX_RECORDS
 
 /* One container of the minidriver view: a record of MSCMAP, or synthesised from a slot. */
@@ -42,12 +42,6 @@ struct piv_slot {
 	uint8_t pin_policy; /* effective PIN policy */
 	bool unsupported;   /* the slot holds a key the minidriver model cannot express (Ed25519...)
 			     */
-};
-
-struct piv_agreement {
-	bool used;
-	uint8_t *secret; /* x coordinate, big-endian */
-	size_t len;
 };
 
 struct piv {
@@ -93,7 +87,7 @@ struct piv {
 	/* consent for one private-key operation of a PIN-always key (PIN id 4, docs/piv.md) */
 	uint8_t oneshot_pin[8];
 	bool oneshot_valid;
-	struct piv_agreement agreements[PIV_MAX_AGREEMENTS];
+	struct md_agreements agreements; /* ECDH secrets (minidriver/agreement.c) */
 };
 
 static inline struct piv *
@@ -214,6 +208,5 @@ enum md_rv piv_derive_key(struct md_card *card, struct md_derive_key *dk);
 /* The PIN policy of a container's key (GET METADATA on 5.3+, else the slot's default, §2.6). */
 uint8_t piv_pin_policy(struct md_card *card, const struct piv_cont *c);
 enum md_rv piv_destroy_dh_agreement(struct md_card *card, uint8_t index, uint32_t flags);
-void piv_drop_agreements(struct piv *p);
 
 #endif

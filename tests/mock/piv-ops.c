@@ -35,11 +35,26 @@ mock_piv_select(const uint8_t *apdu, size_t len, uint8_t *r, size_t *rlen)
 }
 
 void
+mock_piv_admin_login(struct md_card *card)
+{
+	static const uint8_t key24[24] = {1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4,
+					  5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8};
+	uint8_t *ch = NULL, *resp = NULL;
+	size_t cl = 0, rl = 0;
+
+	if (md_get_challenge(card, &ch, &cl) == MD_OK &&
+	    md_admin_response_3des(key24, ch, cl, &resp, &rl) == MD_OK)
+		(void)md_authenticate_challenge(card, resp, rl, NULL);
+	free(ch);
+	free(resp);
+}
+
+void
 mock_piv_run_extra(struct md_card *card, mock_op_hook hook, void *ctx)
 {
 	static const uint8_t key24[24] = {1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4,
 					  5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8};
-	uint8_t cf[6] = {1, 0, 5, 0, 7, 0}, rec[2 * 86], hash[32] = {9}, ct[256] = {3};
+	uint8_t cf[6] = {1, 0, 5, 0, 7, 0}, rec[3 * 86], hash[32] = {9}, ct[128] = {3};
 	uint8_t *p = NULL, prop[64], e = 1;
 	size_t n = 0;
 	uint32_t tries = 0;
@@ -51,6 +66,7 @@ mock_piv_run_extra(struct md_card *card, mock_op_hook hook, void *ctx)
 				     .data = hash,
 				     .data_len = sizeof(hash)};
 	struct md_rsa_decrypt_info di = {.version = 2,
+					 .container_index = 2,
 					 .key_spec = MDP_AT_KEYEXCHANGE,
 					 .data = ct,
 					 .data_len = sizeof(ct),
@@ -66,12 +82,17 @@ mock_piv_run_extra(struct md_card *card, mock_op_hook hook, void *ctx)
 			hook(ctx, false); \
 	} while (0)
 
+	/* the records of what mock_card_run_all made: an ECDSA key at 1, an RSA-1024 import at 2 */
 	memset(rec, 0, sizeof(rec));
-	rec[0] = 'k';
-	rec[80] = 0x03;
-	rec[84] = 0x00;
-	rec[85] = 0x08;
-	OP(md_authenticate_ex(card, MD_ROLE_ADMIN, 0, key24, sizeof(key24), NULL, NULL, &tries));
+	rec[86] = 'e';
+	rec[86 + 80] = 0x03;
+	rec[86 + 82] = 0x00;
+	rec[86 + 83] = 0x01;
+	rec[2 * 86] = 'r';
+	rec[2 * 86 + 80] = 0x01;
+	rec[2 * 86 + 84] = 0x00;
+	rec[2 * 86 + 85] = 0x04;
+	OP(mock_piv_admin_login(card));
 	OP(md_write_file(card, NULL, "cardcf", 0, cf, sizeof(cf)));
 	OP(md_write_file(card, "mscp", "cmapfile", 0, rec, sizeof(rec)));
 	OP(md_read_file(card, "mdp11", "keyattr", 0, &p, &n));
@@ -79,6 +100,8 @@ mock_piv_run_extra(struct md_card *card, mock_op_hook hook, void *ctx)
 	p = NULL;
 	OP(md_create_file(card, "mdp11", "keyattr", 0, MD_AC_EVERYONE_READ_USER_WRITE));
 	OP(md_write_file(card, "mdp11", "keyattr", 0, rec, sizeof(rec)));
+	OP(md_create_file(card, "mscp", "kxc02", 0, MD_AC_EVERYONE_READ_USER_WRITE));
+	OP(md_write_file(card, "mscp", "kxc02", 0, rec, sizeof(rec)));
 	OP(md_enum_files(card, "mdp11", (char **)&p, &n, 0));
 	free(p);
 	p = NULL;
@@ -90,7 +113,7 @@ mock_piv_run_extra(struct md_card *card, mock_op_hook hook, void *ctx)
 	OP(md_sign_data(card, &si));
 	free(si.signature);
 	si.signature = NULL;
-	si.container_index = 0;
+	si.container_index = 2;
 	si.key_spec = MDP_AT_KEYEXCHANGE;
 	si.flags = MD_PADDING_INFO_PRESENT;
 	si.padding_type = MD_PADDING_PSS;
@@ -100,6 +123,7 @@ mock_piv_run_extra(struct md_card *card, mock_op_hook hook, void *ctx)
 	OP(md_rsa_decrypt(card, &di));
 	OP(md_change_authenticator_ex(card, MD_PIN_CHANGE_UNBLOCK, 3, (const uint8_t *)"12345678",
 				      8, 1, (const uint8_t *)"123456", 6, 0, &tries));
+	OP(md_authenticate_ex(card, MD_ROLE_ADMIN, 0, key24, sizeof(key24), NULL, NULL, &tries));
 	OP(md_change_authenticator_ex(card, MD_PIN_CHANGE_CHANGEPIN, 2, key24, sizeof(key24), 2,
 				      key24, sizeof(key24), 0, &tries));
 	OP(md_get_container_property(card, 1, MD_CCP_ASSOCIATED_ECDH_KEY, prop, sizeof(prop), &n,

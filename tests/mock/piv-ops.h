@@ -17,6 +17,13 @@
 bool mock_piv_select(const uint8_t *apdu, size_t len, uint8_t *r, size_t *rlen);
 
 /*
+ * Authenticate the factory management key by external authentication (the card's challenge
+ * encrypted on the host): deterministic for a recorded card, unlike mutual authentication,
+ * whose host challenge is random, so replayed sessions reach the writes.
+ */
+void mock_piv_admin_login(struct md_card *card);
+
+/*
  * Run what a PIV card does beyond mock_card_run_all: the host's cardcf and cmapfile writes
  * (CHUID renewal, MSCMAP), mdp11's files, msroots, the management key, PIN id 3 (PUK) and 4
  * (consent), PSS, OAEP, ECDSA, the ECDH pairing property. Results are ignored.

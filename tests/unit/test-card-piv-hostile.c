@@ -209,6 +209,7 @@ test_hostile(void)
 		CU_ASSERT_EQUAL(rv, MD_OK);
 		if (card) {
 			CU_ASSERT_STRING_EQUAL(md_card_name(card), "PIV");
+			mock_piv_admin_login(card);
 			mock_card_run_all(card, rsa, rsa_len, peer, peer_len, op_hook, &s);
 			mock_piv_run_extra(card, op_hook, &s);
 			md_card_delete(card);
