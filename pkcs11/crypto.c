@@ -883,6 +883,9 @@ crypto_derive_slocked(struct session *se, const CK_MECHANISM *mech, CK_OBJECT_HA
 		return CKR_MECHANISM_INVALID;
 	if (!p || mech->ulParameterLen != sizeof(*p))
 		return CKR_MECHANISM_PARAM_INVALID;
+	rv = attr_check_template(tmpl, n);
+	if (rv != CKR_OK)
+		return rv;
 	/* The card returns the raw x coordinate only: no KDF on top (§10.2 "Derive"). */
 	if (p->kdf != CKD_NULL || p->ulSharedDataLen || !p->pPublicData || !p->ulPublicDataLen)
 		return CKR_MECHANISM_PARAM_INVALID;
@@ -893,12 +896,12 @@ crypto_derive_slocked(struct session *se, const CK_MECHANISM *mech, CK_OBJECT_HA
 		return CKR_KEY_FUNCTION_NOT_PERMITTED;
 	if (attr_is_true(tmpl, n, CKA_TOKEN))
 		return CKR_TEMPLATE_INCONSISTENT;
-	if (attr_find(tmpl, n, CKA_CLASS)) {
+	if (attr_has(tmpl, n, CKA_CLASS)) {
 		rv = attr_get_ulong(tmpl, n, CKA_CLASS, &v);
 		if (rv != CKR_OK || v != CKO_SECRET_KEY)
 			return CKR_TEMPLATE_INCONSISTENT;
 	}
-	if (attr_find(tmpl, n, CKA_KEY_TYPE)) {
+	if (attr_has(tmpl, n, CKA_KEY_TYPE)) {
 		rv = attr_get_ulong(tmpl, n, CKA_KEY_TYPE, &v);
 		if (rv != CKR_OK || v != CKK_GENERIC_SECRET)
 			return CKR_TEMPLATE_INCONSISTENT;
@@ -928,7 +931,7 @@ crypto_derive_slocked(struct session *se, const CK_MECHANISM *mech, CK_OBJECT_HA
 			return CKR_MECHANISM_PARAM_INVALID;
 		return slot_rv(s, mrv);
 	}
-	if (attr_find(tmpl, n, CKA_VALUE_LEN)) {
+	if (attr_has(tmpl, n, CKA_VALUE_LEN)) {
 		rv = attr_get_ulong(tmpl, n, CKA_VALUE_LEN, &v);
 		if (rv != CKR_OK || v == 0 || v > slen) {
 			mdp_secure_free(secret, flen);

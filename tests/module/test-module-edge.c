@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The module at its edges, through C_GetFunctionList on the embedded virtual card: malformed
+ * templates, answers that must not be silent (a second certificate, a CKA_ID that disagrees),
+ * the return codes PKCS#11 asks for, and PIN changes that must not trust the card's split.
+ */
+#include "config.h"
+
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mdp11/pkcs11-vendor.h"
+#include "tests/module/p11test.h"
+#include "tests/unit/testutil.h"
+
+#define P256 "06082a8648ce3d030107"
+
+static CK_OBJECT_HANDLE rsa_pub, rsa_priv, ec_pub, ec_priv, ecdh_pub, ecdh_priv;
+
+static int
+suite_init(void)
+{
+	CK_SESSION_HANDLE s;
+	int rv = 0;
+
+	/* The card's PIN key derivation at its cheapest: these tests log in often. */
+	setenv("MDP11_VCARD_KDF_COST", "4", 1);
+	if (p11test_setup() != 0 || p11test_init() != CKR_OK)
+		return -1;
+	if (p11->C_OpenSession(test_slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s) !=
+		    CKR_OK ||
+	    p11->C_Login(s, CKU_USER, (CK_UTF8CHAR *)TEST_PIN, 6) != CKR_OK)
+		return -1;
+	if (p11test_gen_rsa(s, 1024, true, "rsa", &rsa_pub, &rsa_priv) != CKR_OK ||
+	    p11test_gen_ec(s, P256, false, "ec1", &ec_pub, &ec_priv) != CKR_OK ||
+	    p11test_gen_ec(s, P256, true, "ecdh", &ecdh_pub, &ecdh_priv) != CKR_OK)
+		rv = -1;
+	p11->C_CloseSession(s);
+	return rv;
+}
+
+static int
+suite_clean(void)
+{
+	p11test_teardown();
+	return 0;
+}
+
+/* ---- templates: every attribute is read through one checked accessor ---- */
+
+static void
+test_template_null_values(void)
+{
+	CK_SESSION_HANDLE s = p11test_open(true, true);
+	CK_OBJECT_CLASS data = CKO_DATA;
+	CK_BBOOL t = CK_TRUE;
+	CK_ULONG four = 4, count_before = p11test_count(s, CKA_CLASS, CKO_DATA);
+	CK_OBJECT_HANDLE h = 0, pub = 0, priv = 0;
+	CK_MECHANISM gen = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
+	CK_BYTE p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+	CK_ATTRIBUTE label_null[] = {
+		{CKA_CLASS, &data, sizeof(data)},
+		{CKA_TOKEN, &t, 1},
+		{CKA_LABEL, NULL, 5},
+		{CKA_VALUE, (void *)"x", 1},
+	};
+	CK_ATTRIBUTE app_null[] = {
+		{CKA_CLASS, &data, sizeof(data)},
+		{CKA_APPLICATION, NULL, 4},
+	};
+	CK_ATTRIBUTE bool_size[] = {
+		{CKA_CLASS, &data, sizeof(data)},
+		{CKA_TOKEN, &four, sizeof(four)}, /* a CK_BBOOL of the size of a CK_ULONG */
+	};
+	CK_ATTRIBUTE ulong_size[] = {{CKA_CLASS, &t, 1}};
+	CK_ATTRIBUTE pubt[] = {{CKA_EC_PARAMS, p256, sizeof(p256)}};
+	CK_ATTRIBUTE privt[] = {{CKA_SIGN, &t, 1}, {CKA_LABEL, NULL, 3}};
+	CK_ATTRIBUTE id_null = {CKA_ID, NULL, 3}; /* as long as "ec1": compared if not checked */
+	CK_ATTRIBUTE label_set = {CKA_LABEL, NULL, 2};
+
+	/* SIGSEGV in dup_label before the accessor existed. */
+	CU_ASSERT_EQUAL(p11->C_CreateObject(s, label_null, 4, &h), CKR_ATTRIBUTE_VALUE_INVALID);
+	CU_ASSERT_EQUAL(p11->C_CreateObject(s, app_null, 2, &h), CKR_ATTRIBUTE_VALUE_INVALID);
+	CU_ASSERT_EQUAL(p11->C_CreateObject(s, bool_size, 2, &h), CKR_ATTRIBUTE_VALUE_INVALID);
+	CU_ASSERT_EQUAL(p11->C_CreateObject(s, ulong_size, 1, &h), CKR_ATTRIBUTE_VALUE_INVALID);
+	CU_ASSERT_EQUAL(p11->C_CreateObject(s, NULL, 2, &h), CKR_ARGUMENTS_BAD);
+	CU_ASSERT_EQUAL(p11test_count(s, CKA_CLASS, CKO_DATA), count_before);
+	CU_ASSERT_EQUAL(p11->C_GenerateKeyPair(s, &gen, pubt, 1, privt, 2, &pub, &priv),
+			CKR_ATTRIBUTE_VALUE_INVALID);
+	CU_ASSERT_EQUAL(p11->C_FindObjectsInit(s, &id_null, 1), CKR_ATTRIBUTE_VALUE_INVALID);
+	CU_ASSERT_EQUAL(p11->C_FindObjectsFinal(s), CKR_OPERATION_NOT_INITIALIZED);
+	CU_ASSERT_EQUAL(p11->C_SetAttributeValue(s, ec_priv, &label_set, 1),
+			CKR_ATTRIBUTE_VALUE_INVALID);
+	/* A derived secret's template is read the same way. */
+	{
+		EVP_PKEY *peer = EVP_EC_gen("P-256");
+		unsigned char point[65];
+		size_t pl = sizeof(point);
+		CK_ECDH1_DERIVE_PARAMS p = {CKD_NULL, 0, NULL, 65, point};
+		CK_MECHANISM m = {CKM_ECDH1_DERIVE, &p, sizeof(p)};
+		CK_ATTRIBUTE dt[] = {{CKA_LABEL, NULL, 4}};
+
+		CU_ASSERT_FATAL(peer != NULL);
+		CU_ASSERT_EQUAL_FATAL(EVP_PKEY_get_octet_string_param(peer, "encoded-pub-key",
+								      point, sizeof(point), &pl),
+				      1);
+		CU_ASSERT_EQUAL(p11->C_DeriveKey(s, &m, ecdh_priv, dt, 1, &h),
+				CKR_ATTRIBUTE_VALUE_INVALID);
+		EVP_PKEY_free(peer);
+	}
+	CU_ASSERT_EQUAL(p11->C_CloseSession(s), CKR_OK);
+}
+
+int
+main(void)
+{
+	CU_TestInfo tests[] = {
+		{"templates: NULL values, wrong sizes", test_template_null_values},
+		CU_TEST_INFO_NULL,
+	};
+	CU_SuiteInfo suites[] = {
+		{"edge", suite_init, suite_clean, NULL, NULL, tests},
+		CU_SUITE_INFO_NULL,
+	};
+
+	return test_run("test-module-edge", suites);
+}
