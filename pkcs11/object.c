@@ -914,6 +914,45 @@ object_set_attrs_slocked(struct session *se, struct object *o, CK_ATTRIBUTE *tmp
 	return refresh_view(s);
 }
 
+/*
+ * The rules a new certificate meets besides matching a key: the key has no certificate yet (or
+ * CKA_MDP11_OVERWRITE TRUE asks to replace it, as for keys), and a CKA_ID in the template is the
+ * key's (a certificate shares its key's CKA_ID, §10.2: another one is refused, never silently
+ * replaced).
+ */
+static CK_RV
+certificate_fits(struct slot *s, const CK_ATTRIBUTE *tmpl, CK_ULONG n, uint8_t index,
+		 enum ksp_slot kslot)
+{
+	const struct ksp_container *c = NULL;
+	const struct ksp_key *k;
+	const void *id;
+	size_t id_len;
+	CK_RV rv;
+
+	if (ksp_card_container(s->kc, index, &c) != MD_OK || !c)
+		return CKR_FUNCTION_FAILED;
+	k = &c->slot[kslot];
+	if (attr_has(tmpl, n, CKA_ID)) {
+		rv = attr_get(tmpl, n, CKA_ID, &id, &id_len);
+		if (rv != CKR_OK)
+			return rv;
+		if (id_len != k->id_len || (id_len && memcmp(id, k->id, id_len) != 0)) {
+			log_info("certificate refused: its CKA_ID is not the one of its key "
+				 "(container %u)",
+				 index);
+			return CKR_ATTRIBUTE_VALUE_INVALID;
+		}
+	}
+	if (k->cert && !attr_is_true(tmpl, n, CKA_MDP11_OVERWRITE)) {
+		log_info("certificate refused: the key in container %u has one "
+			 "(CKA_MDP11_OVERWRITE TRUE replaces it)",
+			 index);
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	}
+	return CKR_OK;
+}
+
 static CK_RV
 create_certificate(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out)
 {
@@ -954,6 +993,9 @@ create_certificate(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_
 		log_info("certificate refused: no key on the card matches its public key");
 		return slot_rv(s, mrv);
 	}
+	rv = certificate_fits(s, tmpl, n, index, kslot);
+	if (rv != CKR_OK)
+		return rv;
 	if (attr_has(tmpl, n, CKA_LABEL)) {
 		rv = attr_get_string(tmpl, n, CKA_LABEL, &label_str);
 		if (rv != CKR_OK)

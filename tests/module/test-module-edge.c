@@ -8,6 +8,7 @@
 
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,11 +115,97 @@ test_template_null_values(void)
 	CU_ASSERT_EQUAL(p11->C_CloseSession(s), CKR_OK);
 }
 
+/* ---- certificates: never silently replaced, never silently renamed ---- */
+
+static unsigned char *
+make_cert(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE pubh, const char *cn, int *len)
+{
+	CK_ULONG dl = 0;
+	unsigned char *spki = p11test_attr(s, pubh, CKA_PUBLIC_KEY_INFO, &dl), *der = NULL;
+	const unsigned char *p = spki;
+	EVP_PKEY *pub = spki ? d2i_PUBKEY(NULL, &p, (long)dl) : NULL, *signer = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	X509_NAME *name = X509_NAME_new();
+
+	*len = -1;
+	if (pub && signer && x && name) {
+		X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1,
+					   -1, 0);
+		X509_set_version(x, 2);
+		ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
+		X509_set_subject_name(x, name);
+		X509_set_issuer_name(x, name);
+		X509_gmtime_adj(X509_getm_notBefore(x), 0);
+		X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+		X509_set_pubkey(x, pub);
+		if (X509_sign(x, signer, EVP_sha256()) > 0)
+			*len = i2d_X509(x, &der);
+	}
+	X509_NAME_free(name);
+	X509_free(x);
+	EVP_PKEY_free(pub);
+	EVP_PKEY_free(signer);
+	free(spki);
+	return der;
+}
+
+static void
+test_certificate_overwrite(void)
+{
+	CK_SESSION_HANDLE s = p11test_open(true, true);
+	CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
+	CK_BBOOL t = CK_TRUE;
+	int l1 = 0, l2 = 0;
+	unsigned char *c1 = make_cert(s, ec_pub, "first", &l1),
+		      *c2 = make_cert(s, ec_pub, "second", &l2);
+	CK_ATTRIBUTE tmpl[] = {
+		{CKA_CLASS, &cls, sizeof(cls)}, {CKA_TOKEN, &t, 1},
+		{CKA_VALUE, c1, (CK_ULONG)l1},	{CKA_ID, (void *)"ec1", 3},
+		{CKA_MDP11_OVERWRITE, &t, 1},
+	};
+	CK_OBJECT_HANDLE h1 = 0, h2 = 0;
+	CK_ULONG len = 0;
+	unsigned char *v;
+
+	CU_ASSERT_FATAL(l1 > 0 && l2 > 0);
+	CU_ASSERT_EQUAL(p11->C_CreateObject(s, tmpl, 4, &h1), CKR_OK);
+	/* A second certificate for the same key: refused, the first stays. */
+	tmpl[2].pValue = c2;
+	tmpl[2].ulValueLen = (CK_ULONG)l2;
+	CU_ASSERT_EQUAL(p11->C_CreateObject(s, tmpl, 4, &h2), CKR_ATTRIBUTE_VALUE_INVALID);
+	v = p11test_attr(s, h1, CKA_VALUE, &len);
+	CU_ASSERT(v && len == (CK_ULONG)l1 && memcmp(v, c1, len) == 0);
+	free(v);
+	/* A CKA_ID that is not the key's: refused, never replaced by the key's. */
+	tmpl[3].pValue = (void *)"\x77";
+	tmpl[3].ulValueLen = 1;
+	CU_ASSERT_EQUAL(p11->C_CreateObject(s, tmpl, 5, &h2), CKR_ATTRIBUTE_VALUE_INVALID);
+	v = p11test_attr(s, h1, CKA_VALUE, &len);
+	CU_ASSERT(v && len == (CK_ULONG)l1 && memcmp(v, c1, len) == 0);
+	free(v);
+	/* Overwriting asked for, with the key's CKA_ID (or none): the second replaces the first. */
+	tmpl[3].pValue = (void *)"ec1";
+	tmpl[3].ulValueLen = 3;
+	CU_ASSERT_EQUAL(p11->C_CreateObject(s, tmpl, 5, &h2), CKR_OK);
+	v = p11test_attr(s, h2, CKA_VALUE, &len);
+	CU_ASSERT(v && len == (CK_ULONG)l2 && memcmp(v, c2, len) == 0);
+	free(v);
+	v = p11test_attr(s, h2, CKA_ID, &len);
+	CU_ASSERT(v && len == 3 && memcmp(v, "ec1", 3) == 0);
+	free(v);
+	CU_ASSERT_EQUAL(p11->C_DestroyObject(s, h2), CKR_OK);
+	OPENSSL_free(c1);
+	OPENSSL_free(c2);
+	CU_ASSERT_EQUAL(p11->C_CloseSession(s), CKR_OK);
+}
+
 int
 main(void)
 {
 	CU_TestInfo tests[] = {
 		{"templates: NULL values, wrong sizes", test_template_null_values},
+		{"certificates: no silent replacement, no silent CKA_ID",
+		 test_certificate_overwrite},
 		CU_TEST_INFO_NULL,
 	};
 	CU_SuiteInfo suites[] = {
