@@ -244,6 +244,11 @@ keygen_pair_slocked(struct session *se, const CK_MECHANISM *mech, const CK_ATTRI
 			rv = attr_get_ulong(pub, npub, CKA_MODULUS_BITS, &bits);
 			if (rv != CKR_OK)
 				return rv;
+			/* Absent means the policy's default; 0 is no size at all. */
+			if (bits == 0) {
+				log_info("CKA_MODULUS_BITS 0 refused");
+				return CKR_ATTRIBUTE_VALUE_INVALID;
+			}
 		}
 		if (attr_has(pub, npub, CKA_PUBLIC_EXPONENT)) {
 			static const uint8_t f4[] = {0x01, 0x00, 0x01};

@@ -199,6 +199,21 @@ test_certificate_overwrite(void)
 	CU_ASSERT_EQUAL(p11->C_CloseSession(s), CKR_OK);
 }
 
+/* ---- key generation: CKA_MODULUS_BITS 0 is no size ---- */
+
+static void
+test_modulus_bits_zero(void)
+{
+	CK_SESSION_HANDLE s = p11test_open(true, true);
+	CK_ULONG before = p11test_count(s, CKA_CLASS, CKO_PRIVATE_KEY);
+	CK_OBJECT_HANDLE pub = 0, priv = 0;
+
+	CU_ASSERT_EQUAL(p11test_gen_rsa(s, 0, false, "zero", &pub, &priv),
+			CKR_ATTRIBUTE_VALUE_INVALID);
+	CU_ASSERT_EQUAL(p11test_count(s, CKA_CLASS, CKO_PRIVATE_KEY), before);
+	CU_ASSERT_EQUAL(p11->C_CloseSession(s), CKR_OK);
+}
+
 int
 main(void)
 {
@@ -206,6 +221,7 @@ main(void)
 		{"templates: NULL values, wrong sizes", test_template_null_values},
 		{"certificates: no silent replacement, no silent CKA_ID",
 		 test_certificate_overwrite},
+		{"CKA_MODULUS_BITS 0", test_modulus_bits_zero},
 		CU_TEST_INFO_NULL,
 	};
 	CU_SuiteInfo suites[] = {
