@@ -233,10 +233,11 @@ keygen_pair_slocked(struct session *se, const CK_MECHANISM *mech, const CK_ATTRI
 		rv = attr_check_template(priv, npriv);
 	if (rv != CKR_OK)
 		return rv;
-	rv = check_writable(se);
+	/* The template first: a session key pair is refused as such in any session. */
+	rv = check_card_key_template(priv, npriv, pub, npub);
 	if (rv != CKR_OK)
 		return rv;
-	rv = check_card_key_template(priv, npriv, pub, npub);
+	rv = check_writable(se);
 	if (rv != CKR_OK)
 		return rv;
 	if (rsa) {

@@ -615,7 +615,8 @@ object_attr(struct slot *s, const struct object *o, CK_ATTRIBUTE_TYPE type, stru
 		put_mechanisms(b, spec);
 		return CKR_OK;
 	case CKA_DERIVE:
-		put_bool(b, o->kind == OBJ_PRIVATE_KEY && MDP_KEY_SPEC_IS_ECDH(spec));
+		/* Both halves of an ECDH key pair (what p11test's usage check expects). */
+		put_bool(b, MDP_KEY_SPEC_IS_ECDH(spec));
 		return CKR_OK;
 	case CKA_SUBJECT:
 		if (k->cert)

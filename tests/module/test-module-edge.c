@@ -214,6 +214,62 @@ test_modulus_bits_zero(void)
 	CU_ASSERT_EQUAL(p11->C_CloseSession(s), CKR_OK);
 }
 
+/* ---- return codes ---- */
+
+static void
+test_codes(void)
+{
+	CK_SESSION_HANDLE s = p11test_open(false, true);
+	CK_MECHANISM x509 = {CKM_RSA_X_509, NULL, 0};
+	CK_BYTE big[128], sig[256], out[256];
+	CK_ULONG sl, ol, len = 0;
+	CK_BBOOL *derive;
+
+	/* Raw RSA: a block at or above the modulus is invalid data, a longer one out of range. */
+	memset(big, 0xff, sizeof(big));
+	CU_ASSERT_EQUAL(p11->C_SignInit(s, &x509, rsa_priv), CKR_OK);
+	sl = sizeof(sig);
+	CU_ASSERT_EQUAL(p11->C_Sign(s, big, sizeof(big), sig, &sl), CKR_DATA_INVALID);
+	CU_ASSERT_EQUAL(p11->C_SignInit(s, &x509, rsa_priv), CKR_OK);
+	sl = sizeof(sig);
+	CU_ASSERT_EQUAL(p11->C_Sign(s, sig, 129, sig, &sl), CKR_DATA_LEN_RANGE);
+	CU_ASSERT_EQUAL(p11->C_EncryptInit(s, &x509, rsa_pub), CKR_OK);
+	ol = sizeof(out);
+	CU_ASSERT_EQUAL(p11->C_Encrypt(s, big, sizeof(big), out, &ol), CKR_DATA_INVALID);
+	CU_ASSERT_EQUAL(p11->C_DecryptInit(s, &x509, rsa_priv), CKR_OK);
+	ol = sizeof(out);
+	CU_ASSERT_EQUAL(p11->C_Decrypt(s, big, sizeof(big), out, &ol), CKR_ENCRYPTED_DATA_INVALID);
+	CU_ASSERT_EQUAL(p11->C_CloseSession(s), CKR_OK);
+
+	/* A session key pair in a read-only session: the template is what is wrong. */
+	s = p11test_open(false, true);
+	{
+		CK_MECHANISM gen = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
+		CK_BBOOL f = CK_FALSE, t = CK_TRUE;
+		CK_BYTE p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+		CK_ATTRIBUTE pubt[] = {{CKA_TOKEN, &f, 1}, {CKA_EC_PARAMS, p256, sizeof(p256)}};
+		CK_ATTRIBUTE privt[] = {{CKA_TOKEN, &f, 1}, {CKA_SIGN, &t, 1}};
+		CK_OBJECT_CLASS data = CKO_DATA;
+		CK_ATTRIBUTE dt[] = {{CKA_CLASS, &data, sizeof(data)}, {CKA_TOKEN, &f, 1}};
+		CK_OBJECT_HANDLE pub = 0, priv = 0;
+
+		CU_ASSERT_EQUAL(p11->C_GenerateKeyPair(s, &gen, pubt, 2, privt, 2, &pub, &priv),
+				CKR_TEMPLATE_INCONSISTENT);
+		CU_ASSERT_EQUAL(p11->C_CreateObject(s, dt, 2, &pub), CKR_TEMPLATE_INCONSISTENT);
+	}
+	/* An ECDH key pair derives: both halves say so (p11test usage_test). */
+	derive = p11test_attr(s, ecdh_pub, CKA_DERIVE, &len);
+	CU_ASSERT(derive && len == 1 && *derive == CK_TRUE);
+	free(derive);
+	derive = p11test_attr(s, ecdh_priv, CKA_DERIVE, &len);
+	CU_ASSERT(derive && len == 1 && *derive == CK_TRUE);
+	free(derive);
+	derive = p11test_attr(s, ec_pub, CKA_DERIVE, &len);
+	CU_ASSERT(derive && len == 1 && *derive == CK_FALSE);
+	free(derive);
+	CU_ASSERT_EQUAL(p11->C_CloseSession(s), CKR_OK);
+}
+
 int
 main(void)
 {
@@ -222,6 +278,7 @@ main(void)
 		{"certificates: no silent replacement, no silent CKA_ID",
 		 test_certificate_overwrite},
 		{"CKA_MODULUS_BITS 0", test_modulus_bits_zero},
+		{"return codes: raw RSA, read-only session objects, ECDH derive", test_codes},
 		CU_TEST_INFO_NULL,
 	};
 	CU_SuiteInfo suites[] = {
