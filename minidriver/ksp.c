@@ -3090,24 +3090,71 @@ pin_changed(struct ksp_card *kc)
 	return rv;
 }
 
+/*
+ * After a change authenticated by the old PIN or key: a role that was not logged in before is
+ * logged out again (the card keeps a PIN verified after CHANGE REFERENCE DATA, and another
+ * PC/SC client must not inherit that).
+ */
+static void
+change_logout(struct ksp_card *kc, bool user_was_in, bool admin_was_in)
+{
+	if (user_was_in || admin_was_in || (!kc->user_in && !kc->admin_in))
+		return;
+	if (md_deauthenticate_ex(kc->md, MD_PIN_SET_ALL_ROLES, 0) == MD_OK) {
+		kc->user_in = false;
+		kc->admin_in = false;
+		drop_private(kc);
+	}
+}
+
+/*
+ * The old PIN is verified, whole, before the change (a rule of the host role, so every card
+ * module gets it): GIDS CHANGE REFERENCE DATA carries old||new and the card splits it at the
+ * stored PIN's length, so an old PIN of another length could pass as a prefix ("12345678" for
+ * "123456" would set "78123456"). The host never relies on that split: VERIFY compares the
+ * whole PIN (a card that refuses an impossible length does so without spending a try), and
+ * the change runs in the same transaction, with the PIN that was just verified.
+ */
 enum md_rv
 ksp_change_pin(struct ksp_card *kc, const uint8_t *old_pin, size_t old_len, const uint8_t *new_pin,
 	       size_t new_len)
 {
 	uint32_t tries = MD_VALUE_UNKNOWN;
+	bool user_was_in, admin_was_in;
 	enum md_rv rv;
 
 	if (!kc || !old_pin || !new_pin || !old_len || !new_len)
 		return MD_E_INVALID_PARAMETER;
-	rv = md_change_authenticator_ex(kc->md, MD_PIN_CHANGE_CHANGEPIN, MD_ROLE_USER, old_pin,
-					old_len, MD_ROLE_USER, new_pin, new_len, 0, &tries);
-	check_reset(kc, rv);
-	note_tries(kc, rv, tries);
+	rv = ensure_view(kc);
 	if (rv != MD_OK)
 		return rv;
-	return pin_changed(kc);
+	rv = md_card_begin(kc->md);
+	if (rv != MD_OK) {
+		check_reset(kc, rv);
+		return rv;
+	}
+	user_was_in = kc->user_in;
+	admin_was_in = kc->admin_in;
+	rv = md_authenticate_ex(kc->md, MD_ROLE_USER, 0, old_pin, old_len, NULL, NULL, &tries);
+	check_reset(kc, rv);
+	note_tries(kc, rv, tries);
+	if (rv == MD_OK) {
+		kc->user_in = true;
+		tries = MD_VALUE_UNKNOWN;
+		rv = md_change_authenticator_ex(kc->md, MD_PIN_CHANGE_CHANGEPIN, MD_ROLE_USER,
+						old_pin, old_len, MD_ROLE_USER, new_pin, new_len, 0,
+						&tries);
+		check_reset(kc, rv);
+		note_tries(kc, rv, tries);
+	}
+	if (rv == MD_OK)
+		rv = pin_changed(kc);
+	change_logout(kc, user_was_in, admin_was_in);
+	md_card_end(kc->md, false);
+	return rv;
 }
 
+/* The same rule for the admin key: authenticated with the old key first, then changed. */
 enum md_rv
 ksp_change_admin_key(struct ksp_card *kc, const uint8_t *old_key, size_t old_len,
 		     const uint8_t *new_key, size_t new_len)
@@ -3115,6 +3162,7 @@ ksp_change_admin_key(struct ksp_card *kc, const uint8_t *old_key, size_t old_len
 	uint8_t *resp = NULL;
 	size_t resp_len = 0;
 	uint32_t tries = MD_VALUE_UNKNOWN;
+	bool user_was_in, admin_was_in;
 	enum md_rv rv;
 
 	if (!kc || !old_key || !new_key || !old_len || !new_len || new_len > 64)
@@ -3125,7 +3173,13 @@ ksp_change_admin_key(struct ksp_card *kc, const uint8_t *old_key, size_t old_len
 	rv = md_card_begin(kc->md);
 	if (rv != MD_OK)
 		return rv;
-	rv = admin_response(kc, old_key, old_len, &resp, &resp_len);
+	user_was_in = kc->user_in;
+	admin_was_in = kc->admin_in;
+	rv = admin_auth(kc, old_key, old_len);
+	if (rv == MD_OK) {
+		kc->admin_in = true;
+		rv = admin_response(kc, old_key, old_len, &resp, &resp_len);
+	}
 	if (rv == MD_OK)
 		rv = md_change_authenticator(kc->md, "admin", resp, resp_len, new_key, new_len, 0,
 					     kc->admin_pin_type == MD_PIN_CHALLENGE_RESPONSE
@@ -3140,6 +3194,7 @@ ksp_change_admin_key(struct ksp_card *kc, const uint8_t *old_key, size_t old_len
 		memcpy(kc->admin_key, new_key, new_len < ADMIN_KEY_LEN ? new_len : ADMIN_KEY_LEN);
 	}
 	save_cache(kc);
+	change_logout(kc, user_was_in, admin_was_in);
 	md_card_end(kc->md, false);
 	mdp_secure_free(resp, resp_len);
 	return rv;

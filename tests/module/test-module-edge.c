@@ -270,6 +270,44 @@ test_codes(void)
 	CU_ASSERT_EQUAL(p11->C_CloseSession(s), CKR_OK);
 }
 
+/* ---- PINs: the old PIN is verified, whole, before it is changed ---- */
+
+static void
+test_set_pin_checks_old(void)
+{
+	CK_SESSION_HANDLE s = p11test_open(true, false);
+	CK_TOKEN_INFO ti;
+
+	/* The card splits old||new at the stored PIN's length: "12345678" is not "123456". */
+	CU_ASSERT_EQUAL(p11->C_SetPIN(s, (CK_UTF8CHAR *)"12345678", 8, (CK_UTF8CHAR *)TEST_PIN, 6),
+			CKR_PIN_INCORRECT);
+	CU_ASSERT_EQUAL(p11->C_Login(s, CKU_USER, (CK_UTF8CHAR *)TEST_PIN, 6), CKR_OK);
+	CU_ASSERT_EQUAL(p11->C_Logout(s), CKR_OK);
+	CU_ASSERT_EQUAL(p11->C_SetPIN(s, (CK_UTF8CHAR *)"12345", 5, (CK_UTF8CHAR *)"1234567", 7),
+			CKR_PIN_INCORRECT);
+	CU_ASSERT_EQUAL(p11->C_Login(s, CKU_USER, (CK_UTF8CHAR *)"78123456", 8), CKR_PIN_INCORRECT);
+	CU_ASSERT_EQUAL(p11->C_Login(s, CKU_USER, (CK_UTF8CHAR *)TEST_PIN, 6), CKR_OK);
+	CU_ASSERT_EQUAL(p11->C_Logout(s), CKR_OK);
+	/* The right old PIN still works, and a public session stays public afterwards. */
+	CU_ASSERT_EQUAL(p11->C_SetPIN(s, (CK_UTF8CHAR *)TEST_PIN, 6, (CK_UTF8CHAR *)"24682468", 8),
+			CKR_OK);
+	CU_ASSERT_EQUAL(p11test_count(s, CKA_CLASS, CKO_PRIVATE_KEY), 0);
+	CU_ASSERT_EQUAL(p11->C_SetPIN(s, (CK_UTF8CHAR *)"24682468", 8, (CK_UTF8CHAR *)TEST_PIN, 6),
+			CKR_OK);
+	CU_ASSERT_EQUAL(p11->C_GetTokenInfo(test_slot, &ti), CKR_OK);
+	CU_ASSERT_FALSE(ti.flags & (CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_LOCKED));
+	/* The admin key: a wrong old key changes nothing. */
+	CU_ASSERT_EQUAL(p11->C_Login(s, CKU_SO, (CK_UTF8CHAR *)TEST_ADMIN_HEX, 48), CKR_OK);
+	CU_ASSERT_EQUAL(
+		p11->C_SetPIN(s, (CK_UTF8CHAR *)"2122232425262728292a2b2c2d2e2f303132333435363738",
+			      48, (CK_UTF8CHAR *)"1112131415161718191a1b1c1d1e1f202122232425262728",
+			      48),
+		CKR_PIN_INCORRECT);
+	CU_ASSERT_EQUAL(p11->C_Logout(s), CKR_OK);
+	CU_ASSERT_EQUAL(p11->C_Login(s, CKU_SO, (CK_UTF8CHAR *)TEST_ADMIN_HEX, 48), CKR_OK);
+	CU_ASSERT_EQUAL(p11->C_CloseSession(s), CKR_OK);
+}
+
 int
 main(void)
 {
@@ -279,6 +317,7 @@ main(void)
 		 test_certificate_overwrite},
 		{"CKA_MODULUS_BITS 0", test_modulus_bits_zero},
 		{"return codes: raw RSA, read-only session objects, ECDH derive", test_codes},
+		{"C_SetPIN verifies the old PIN", test_set_pin_checks_old},
 		CU_TEST_INFO_NULL,
 	};
 	CU_SuiteInfo suites[] = {
