@@ -2713,6 +2713,40 @@ load_cardid(struct md_card *card)
 	return rv;
 }
 
+/* The user PIN's retry counter from the PIN status DO (spec/gids.md §7.2, one GET DATA). */
+static enum md_rv
+pin_tries(struct md_card *card, struct md_pin_tries *pt)
+{
+	static const uint8_t tag[] = {0x5C, 0x02, 0x7F, 0x71};
+	struct mdp_cursor v, t;
+	struct mdp_buf b;
+	uint16_t sw = 0;
+	enum md_rv rv;
+
+	buf_init(&b);
+	rv = sync_card(card);
+	if (rv == MD_OK)
+		rv = xfer(card, 0x00, 0xCB, 0x3F, 0xFF, tag, sizeof(tag), 256, &b, &sw);
+	if (rv != MD_OK)
+		goto out;
+	/* tag 97 tries left (9F17 on older cards), tag 93 the limit */
+	if (!MDP_SW_IS_OK(sw) || tlv_find(b.data, b.len, 0x7F71, &v) != MDP_OK ||
+	    ((tlv_find(v.p + v.pos, cur_left(&v), 0x97, &t) != MDP_OK &&
+	      tlv_find(v.p + v.pos, cur_left(&v), 0x9F17, &t) != MDP_OK) ||
+	     cur_left(&t) != 1)) {
+		rv = MD_E_UNSUPPORTED_FEATURE;
+		goto out;
+	}
+	pt->version = MD_PIN_TRIES_VERSION;
+	pt->left = t.p[t.pos];
+	pt->max = MD_VALUE_UNKNOWN;
+	if (tlv_find(v.p + v.pos, cur_left(&v), 0x93, &t) == MDP_OK && cur_left(&t) == 1)
+		pt->max = t.p[t.pos];
+out:
+	buf_free(&b);
+	return rv;
+}
+
 static void
 pin_info_of(uint32_t id, struct md_pin_info *pi)
 {
@@ -2743,6 +2777,7 @@ gids_get_property(struct md_card *card, const char *name, void *data, size_t cap
 	/* properties whose flags carry a meaning */
 	bool flagged = strcmp(name, MD_CP_CARD_KEYSIZES) == 0 ||
 		       strcmp(name, MD_CP_CARD_PIN_INFO) == 0 ||
+		       strcmp(name, MD_CP_MDP11_PIN_TRIES) == 0 ||
 		       strcmp(name, MD_CP_CARD_PIN_STRENGTH_VERIFY) == 0 ||
 		       strcmp(name, MD_CP_CARD_PIN_STRENGTH_CHANGE) == 0 ||
 		       strcmp(name, MD_CP_CARD_PIN_STRENGTH_UNBLOCK) == 0;
@@ -2802,6 +2837,14 @@ gids_get_property(struct md_card *card, const char *name, void *data, size_t cap
 		}
 		pin_info_of(flags, &pi);
 		return prop_out(&pi, sizeof(pi), data, cap, len);
+	}
+	if (strcmp(name, MD_CP_MDP11_PIN_TRIES) == 0) {
+		struct md_pin_tries pt;
+
+		if (flags != MD_ROLE_USER)
+			return MD_E_INVALID_PARAMETER; /* the admin key has no counter to read */
+		rv = pin_tries(card, &pt);
+		return rv == MD_OK ? prop_out(&pt, sizeof(pt), data, cap, len) : rv;
 	}
 	if (strcmp(name, MD_CP_CARD_LIST_PINS) == 0) {
 		v = MD_PIN_SET(MD_ROLE_USER) | MD_PIN_SET(MD_ROLE_ADMIN);

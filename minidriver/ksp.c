@@ -75,6 +75,8 @@ struct ksp_card {
 
 	/* PIN state */
 	int tries_left, tries_max;
+	bool tries_fresh; /* the counter was read since the card was last seen changed */
+	bool no_tries;	  /* the card module cannot read the counter */
 	bool blocked, user_in, admin_in;
 	uint32_t user_pin_type, admin_pin_type;
 	bool have_pin_info;
@@ -1033,6 +1035,8 @@ sync_cardcf(struct ksp_card *kc)
 		return rv;
 	/* Inside the transaction: nobody else can change the card before it ends. */
 	kc->have_mark = md_card_mark(kc->md, &kc->mark);
+	/* someone else may have used the card: a wrong PIN moves no cardcf counter */
+	kc->tries_fresh = false;
 	memset(now, 0, sizeof(now));
 	memcpy(now, cf, len < 6 ? len : 6);
 	free(cf);
@@ -2923,6 +2927,42 @@ ksp_pin_info(struct ksp_card *kc, struct ksp_pin_info *out)
 	pi.external = kc->user_pin_type == MD_PIN_EXTERNAL;
 	pi.admin_challenge = kc->admin_pin_type == MD_PIN_CHALLENGE_RESPONSE;
 	*out = pi;
+	return MD_OK;
+}
+
+enum md_rv
+ksp_pin_tries_refresh(struct ksp_card *kc)
+{
+	struct md_pin_tries pt;
+	size_t len = 0;
+	enum md_rv rv;
+
+	if (!kc)
+		return MD_E_INVALID_PARAMETER;
+	rv = ensure_view(kc);
+	if (rv != MD_OK || kc->tries_fresh || kc->no_tries)
+		return rv;
+	memset(&pt, 0, sizeof(pt));
+	rv = md_card_begin(kc->md);
+	if (rv == MD_OK) {
+		rv = md_get_property(kc->md, MD_CP_MDP11_PIN_TRIES, &pt, sizeof(pt), &len,
+				     MD_ROLE_USER);
+		md_card_end(kc->md, false);
+	}
+	check_reset(kc, rv);
+	if (rv == MD_E_UNSUPPORTED_FEATURE || rv == MD_E_INVALID_PARAMETER) {
+		log_debug("the card module does not read the PIN retry counter");
+		kc->no_tries = true;
+		return MD_OK;
+	}
+	if (rv != MD_OK)
+		return rv;
+	if (len < sizeof(pt) || pt.left > 255)
+		return MD_E_UNEXPECTED;
+	kc->tries_left = (int)pt.left;
+	kc->tries_max = pt.max == MD_VALUE_UNKNOWN || pt.max > 255 ? -1 : (int)pt.max;
+	kc->blocked = pt.left == 0;
+	kc->tries_fresh = true;
 	return MD_OK;
 }
 

@@ -1272,6 +1272,19 @@ test_pin_state_other_handle(void)
 	CU_ASSERT_EQUAL_FATAL(mdp_transport_embedded_new(state, NULL, &tb), MDP_OK);
 	ka = open_ksp(ta, NULL);
 	kb = open_ksp(tb, NULL);
+	/* the retry counter as the card keeps it: another handle's wrong PIN shows here */
+	CU_ASSERT_EQUAL(ksp_pin_tries_refresh(ka), MD_OK);
+	CU_ASSERT_EQUAL(ksp_pin_info(ka, &pi), MD_OK);
+	CU_ASSERT_EQUAL(pi.tries_left, 3);
+	CU_ASSERT_EQUAL(pi.tries_max, 3);
+	KSP_ASSERT_RV(ksp_login_user(kb, (const uint8_t *)"0000", 4), MD_W_WRONG_CHV);
+	CU_ASSERT_EQUAL(ksp_card_refresh(ka, NULL), MD_OK);
+	CU_ASSERT_EQUAL(ksp_pin_tries_refresh(ka), MD_OK);
+	CU_ASSERT_EQUAL(ksp_pin_info(ka, &pi), MD_OK);
+	CU_ASSERT_EQUAL(pi.tries_left, 2);
+	CU_ASSERT_FALSE(pi.blocked);
+	CU_ASSERT_EQUAL(ksp_login_user(kb, (const uint8_t *)PIN, PINLEN), MD_OK);
+	CU_ASSERT_EQUAL(ksp_logout(kb), MD_OK);
 	for (i = 0; i < 3; i++)
 		CU_ASSERT_NOT_EQUAL(ksp_login_user(ka, (const uint8_t *)"0000", 4), MD_OK);
 	CU_ASSERT_EQUAL(ksp_pin_info(ka, &pi), MD_OK);
