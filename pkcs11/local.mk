@@ -53,6 +53,14 @@ tests_module_test_module_edge_SOURCES = tests/module/test-module-edge.c \
 tests_module_test_module_edge_CFLAGS = $(TEST_CFLAGS) $(MDP11_MODULE_CFLAGS)
 tests_module_test_module_edge_LDADD = $(MDP11_LIBS_VCARD) $(TEST_LIBS) $(LIBS)
 
+# The module under threads: C_Finalize with calls in flight, fork while a thread signs.
+check_PROGRAMS += tests/module/test-module-threads
+TESTS += tests/module/test-module-threads
+tests_module_test_module_threads_SOURCES = tests/module/test-module-threads.c \
+	tests/module/p11test.c tests/module/p11test.h
+tests_module_test_module_threads_CFLAGS = $(TEST_CFLAGS) $(MDP11_MODULE_CFLAGS)
+tests_module_test_module_threads_LDADD = $(MDP11_LIBS_VCARD) $(TEST_LIBS) $(LIBS)
+
 # Internals (settings, SO PIN, curves, names, template helpers), linked like the module.
 check_PROGRAMS += tests/unit/test-pkcs11
 TESTS += tests/unit/test-pkcs11
