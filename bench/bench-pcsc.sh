@@ -7,7 +7,7 @@
 # Runs inside lib-pcsc.sh's private namespaces. Environment: top_srcdir, top_builddir,
 # BENCH_WORK (a directory for the card and the caches).
 set -eu
-: "${VCARD_BIN:=$top_builddir/src/tools/mdp11-vcard}"
+: "${VCARD_BIN:=$top_builddir/tools/mdp11-vcard}"
 export VCARD_BIN
 . "$top_srcdir/tests/integration/lib-pcsc.sh"
 pcsc_enter_ns "$@"

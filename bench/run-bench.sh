@@ -15,7 +15,7 @@ export top_srcdir top_builddir
 SECS=${BENCH_SECONDS:-2}
 BENCH=$top_builddir/bench/bench-p11
 MODULE=$top_builddir/.libs/mdp11.so
-VCARD=$top_builddir/src/tools/mdp11-vcard
+VCARD=$top_builddir/tools/mdp11-vcard
 SOFTHSM=${SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
 CSV=$top_builddir/bench/results.csv
 PIN=648219

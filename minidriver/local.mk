@@ -1,46 +1,25 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# The minidriver core: the card-module interface, the GIDS card module, the registry.
+# The card-module layer: the card-module interface (minidriver/card.h, include/mdp11/card-module.h),
+# the registry and the card modules (GIDS).
 
-# The host role (minidriver/ksp.c): libmdp11ksp.la, linked with the card layer's library.
-noinst_LTLIBRARIES += libmdp11ksp.la
-EXTRA_libmdp11ksp_la_DEPENDENCIES = $(MDP11_LAYER_DEPS)
-libmdp11ksp_la_SOURCES = \
-	minidriver/ksp.c minidriver/ksp.h minidriver/ksp-int.h \
-	minidriver/ksp-format.c minidriver/ksp-cache.c minidriver/ksp-pad.c
-libmdp11ksp_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS) -fPIC
-libmdp11ksp_la_LIBADD = $(ZLIB_LIBS) $(CRYPTO_LIBS)
-EXTRA_DIST += docs/ksp.md
-
-check_PROGRAMS += tests/unit/test-ksp
-TESTS += tests/unit/test-ksp
-tests_unit_test_ksp_SOURCES = tests/unit/test-ksp.c
-tests_unit_test_ksp_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_ksp_LDADD = $(MDP11_LIBS_KSP) $(TEST_LIBS)
-
-check_PROGRAMS += tests/unit/test-ksp-card
-TESTS += tests/unit/test-ksp-card
-tests_unit_test_ksp_card_SOURCES = tests/unit/test-ksp-card.c
-tests_unit_test_ksp_card_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_ksp_card_LDADD = $(MDP11_LIBS_KSP) $(TEST_LIBS)
-
-# A card laid out by the host role, used by OpenSC and changed by it (tests/integration/lib-pcsc.sh).
-check_PROGRAMS += tests/integration/ksp-probe
-tests_integration_ksp_probe_SOURCES = tests/integration/ksp-probe.c
-tests_integration_ksp_probe_LDADD = $(MDP11_LIBS_KSP)
-TESTS += tests/integration/ksp-opensc-interop.sh
-EXTRA_DIST += tests/integration/ksp-opensc-interop.sh
-
-# The card modules.
-mdp11include_HEADERS += include/mdp11/card-module.h
+mdp11include_HEADERS += include/mdp11/card-module.h include/mdp11/keyspec.h
 EXTRA_DIST += minidriver/card.h
 noinst_LTLIBRARIES += libmdp11minidriver.la
 EXTRA_libmdp11minidriver_la_DEPENDENCIES = $(MDP11_LAYER_DEPS)
 libmdp11minidriver_la_SOURCES = \
 	minidriver/card.c minidriver/card.h minidriver/card-int.h \
 	minidriver/registry.c \
-	minidriver/card-gids.c
+	minidriver/agreement.c minidriver/agreement.h \
+	minidriver/card-gids.c minidriver/gids-int.h minidriver/gids-fs.c minidriver/gids-keys.c \
+	minidriver/gids-auth.c minidriver/gids-crypto.c
 libmdp11minidriver_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS) -fPIC
 libmdp11minidriver_la_LIBADD = $(CRYPTO_LIBS) $(ZLIB_LIBS)
+
+check_PROGRAMS += tests/unit/test-agreement
+TESTS += tests/unit/test-agreement
+tests_unit_test_agreement_SOURCES = tests/unit/test-agreement.c
+tests_unit_test_agreement_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_agreement_LDADD = $(MDP11_LIBS_MINIDRIVER) $(TEST_LIBS)
 
 check_PROGRAMS += tests/unit/test-card-hostile
 TESTS += tests/unit/test-card-hostile

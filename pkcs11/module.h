@@ -111,7 +111,7 @@ CK_OBJECT_HANDLE module_new_handle(void);
 /* ---- the object and session model ---- */
 #include <openssl/evp.h>
 
-#include "minidriver/ksp.h"
+#include "ksp/ksp.h"
 
 enum obj_kind {
 	OBJ_PRIVATE_KEY,

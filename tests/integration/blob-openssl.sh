@@ -4,7 +4,7 @@
 # the CAPI MSBLOB format and of PKCS#8/SPKI), and checks the tool's exit codes and messages.
 set -eu
 
-tool="${top_builddir:?}/src/tools/mdp11-tool"
+tool="${top_builddir:?}/tools/mdp11-tool"
 command -v openssl >/dev/null 2>&1 || { echo "openssl not installed"; exit 77; }
 [ -x "$tool" ] || { echo "FAIL: $tool not built"; exit 1; }
 

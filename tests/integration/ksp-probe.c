@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Drives the host role (minidriver/ksp.c) on a virtual card state file, for the OpenSC interop
+/* Drives the host role (ksp/ksp.c) on a virtual card state file, for the OpenSC interop
  * test. */
 #include "config.h"
 
@@ -15,7 +15,7 @@
 #include "common/log.h"
 #include "common/secmem.h"
 #include "minidriver/card.h"
-#include "minidriver/ksp.h"
+#include "ksp/ksp.h"
 #include "transport/transport.h"
 
 /*
@@ -219,7 +219,7 @@ cmd_sign(const char *name, const char *in, const char *out)
 	free(data);
 	memset(&pad, 0, sizeof(pad));
 	pad.type = KSP_PAD_PKCS1;
-	pad.hash = KSP_HASH_SHA256;
+	pad.hash = MDP_HASH_SHA256;
 	rv = ksp_sign(kc, c->index,
 		      c->slot[KSP_SLOT_EXCHANGE].spec != MDP_AT_NONE ? KSP_SLOT_EXCHANGE
 								     : KSP_SLOT_SIGNATURE,

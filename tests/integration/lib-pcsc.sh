@@ -29,7 +29,7 @@
 # The functions also work in scripts running with "set -eu".
 #
 # Variables (set by the harness unless given):
-#   VCARD_BIN     mdp11-vcard binary ($top_builddir/src/tools/mdp11-vcard)
+#   VCARD_BIN     mdp11-vcard binary ($top_builddir/tools/mdp11-vcard)
 #   PCSC_TMP      private work directory, removed at exit (kept when MDP11_KEEP_TMP=1)
 #   PCSC_PORT     vpcd TCP port (slot 0; vpcd also opens PCSC_PORT+1 for slot 1)
 #   PCSC_READER   name of the reader the card is in ("Virtual PCD 00 00")
@@ -41,7 +41,7 @@ set -u
 
 : "${top_builddir:=$(pwd)}"
 : "${top_srcdir:=$top_builddir}"
-: "${VCARD_BIN:=$top_builddir/src/tools/mdp11-vcard}"
+: "${VCARD_BIN:=$top_builddir/tools/mdp11-vcard}"
 : "${PCSC_TIMEOUT:=20}"
 PCSC_READER="Virtual PCD 00 00"
 PCSC_PORT=""

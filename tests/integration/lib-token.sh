@@ -34,7 +34,7 @@ token_find_mdp11()
 	if [ -z "${MODULE:-}" ]; then
 		MODULE=$top_builddir/.libs/mdp11.so
 	fi
-	VCARD_TOOL=${VCARD_TOOL:-$top_builddir/src/tools/mdp11-vcard}
+	VCARD_TOOL=${VCARD_TOOL:-$top_builddir/tools/mdp11-vcard}
 	[ -f "$MODULE" ] || fail "module $MODULE is not built"
 	[ -x "$VCARD_TOOL" ] || fail "$VCARD_TOOL is not built"
 }

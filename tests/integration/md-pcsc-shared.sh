@@ -6,7 +6,7 @@
 . "$top_srcdir/tests/integration/lib-pcsc.sh"
 pcsc_enter_ns "$@"
 
-tool="$top_builddir/src/tools/mdp11-tool"
+tool="$top_builddir/tools/mdp11-tool"
 module="$top_builddir/.libs/mdp11.so"
 opensc=/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so
 [ -x "$VCARD_BIN" ] || pcsc_skip "mdp11-vcard is not built"

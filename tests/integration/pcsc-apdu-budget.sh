@@ -5,8 +5,8 @@
 # PC/SC transaction is held across the burst of calls, so cardcf is read once), and a login is
 # one VERIFY (after one read of the PIN's retry counter for the token flags). Another PC/SC
 # client gets the card while mdp11 is idle (the hold is released).
-if [ -z "${VCARD_BIN:-}" ] && [ -x "$top_builddir/src/tools/mdp11-vcard" ]; then
-	VCARD_BIN=$top_builddir/src/tools/mdp11-vcard
+if [ -z "${VCARD_BIN:-}" ] && [ -x "$top_builddir/tools/mdp11-vcard" ]; then
+	VCARD_BIN=$top_builddir/tools/mdp11-vcard
 fi
 . "$top_srcdir/tests/integration/lib-pcsc.sh"
 [ -x "$VCARD_BIN" ] || pcsc_skip "mdp11-vcard is not built"

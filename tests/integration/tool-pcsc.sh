@@ -5,7 +5,7 @@
 . "$top_srcdir/tests/integration/lib-pcsc.sh"
 pcsc_enter_ns "$@"
 
-tool="$top_builddir/src/tools/mdp11-tool"
+tool="$top_builddir/tools/mdp11-tool"
 [ -x "$tool" ] || pcsc_fail "$tool not built"
 [ -x "$VCARD_BIN" ] || pcsc_skip "mdp11-vcard is not built"
 command -v openssl >/dev/null 2>&1 || pcsc_skip "openssl not installed"

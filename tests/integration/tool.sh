@@ -8,8 +8,8 @@ set -u
 : "${top_builddir:?}"
 : "${top_srcdir:?}"
 : "${MDP11_TEST_DATA:=$top_srcdir/tests/data}"
-tool="$top_builddir/src/tools/mdp11-tool"
-vcardtool="$top_builddir/src/tools/mdp11-vcard"
+tool="$top_builddir/tools/mdp11-tool"
+vcardtool="$top_builddir/tools/mdp11-vcard"
 module="$top_builddir/.libs/mdp11.so"
 
 [ -x "$tool" ] || { echo "FAIL: $tool not built"; exit 1; }

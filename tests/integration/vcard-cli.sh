@@ -3,7 +3,7 @@
 # mdp11-vcard's command line: help, exit codes (0 ok, 1 failure, 2 usage), create in both forms,
 # PIN sources, info, refusal of damaged files, serve's shutdown on SIGTERM while pcscd is away.
 : "${top_builddir:=$(pwd)}"
-VCARD_BIN=${VCARD_BIN:-$top_builddir/src/tools/mdp11-vcard}
+VCARD_BIN=${VCARD_BIN:-$top_builddir/tools/mdp11-vcard}
 W=$(mktemp -d "${TMPDIR:-/tmp}/mdp11-vcard-cli.XXXXXX") || exit 1
 SPID=""
 cleanup() {

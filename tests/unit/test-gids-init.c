@@ -6,7 +6,7 @@
 
 #include "minidriver/card.h"
 #include "minidriver/gids-init.h"
-#include "minidriver/ksp.h"
+#include "ksp/ksp.h"
 #include "testutil.h"
 #include "transport/apdu.h"
 #include "transport/transport.h"

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # ---- mdp11-tool: key blob inspection and conversion (card commands join its table later) ----
-bin_PROGRAMS += src/tools/mdp11-tool
-src_tools_mdp11_tool_SOURCES = src/tools/mdp11-tool.c
+bin_PROGRAMS += tools/mdp11-tool
+tools_mdp11_tool_SOURCES = tools/mdp11-tool.c
 dist_man_MANS += man/mdp11-tool.1
 
 TESTS += tests/integration/blob-openssl.sh
@@ -10,12 +10,12 @@ EXTRA_DIST += tests/integration/blob-openssl.sh
 
 # ---- mdp11-vcard: the virtual card's command-line tool (create / serve over vpcd / info) ----
 VCARD_TOOL_SOURCES = \
-	src/tools/vpcd.c src/tools/vpcd.h \
-	src/tools/vcard-opts.c src/tools/vcard-opts.h
+	tools/vpcd.c tools/vpcd.h \
+	tools/vcard-opts.c tools/vcard-opts.h
 
-bin_PROGRAMS += src/tools/mdp11-vcard
-src_tools_mdp11_vcard_SOURCES = src/tools/mdp11-vcard.c $(VCARD_TOOL_SOURCES)
-src_tools_mdp11_vcard_LDADD = $(MDP11_LIBS_VCARD)
+bin_PROGRAMS += tools/mdp11-vcard
+tools_mdp11_vcard_SOURCES = tools/mdp11-vcard.c $(VCARD_TOOL_SOURCES)
+tools_mdp11_vcard_LDADD = $(MDP11_LIBS_VCARD)
 dist_man_MANS += man/mdp11-vcard.1
 
 check_PROGRAMS += tests/unit/test-vcard-tool
@@ -38,14 +38,14 @@ tests_integration_vcard_crash_helper_LDADD = $(MDP11_LIBS_VCARD)
 
 # ---- mdp11-tool card commands (list, init, import, export, generate, delete, pin) ----
 TOOL_CARD_HELPERS = \
-	src/tools/tool.h \
-	src/tools/tool-opts.c src/tools/tool-uri.c src/tools/tool-json.c src/tools/tool-secret.c
-src_tools_mdp11_tool_SOURCES += $(TOOL_CARD_HELPERS) \
-	src/tools/tool-card.h src/tools/tool-common.c src/tools/tool-list.c \
-	src/tools/tool-keys.c src/tools/tool-pin.c \
+	tools/tool.h \
+	tools/tool-opts.c tools/tool-uri.c tools/tool-json.c tools/tool-secret.c
+tools_mdp11_tool_SOURCES += $(TOOL_CARD_HELPERS) \
+	tools/tool-card.h tools/tool-common.c tools/tool-list.c \
+	tools/tool-keys.c tools/tool-pin.c \
 	minidriver/gids-init.c minidriver/gids-init.h
-src_tools_mdp11_tool_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS)
-src_tools_mdp11_tool_LDADD = $(MDP11_LIBS_KSP) -lpthread
+tools_mdp11_tool_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS)
+tools_mdp11_tool_LDADD = $(MDP11_LIBS_KSP) -lpthread
 
 check_PROGRAMS += tests/unit/test-tool
 TESTS += tests/unit/test-tool

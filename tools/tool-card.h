@@ -15,7 +15,7 @@
 #include "common/conf.h"
 #include "minidriver/card.h"
 #include "minidriver/gids-init.h"
-#include "minidriver/ksp.h"
+#include "ksp/ksp.h"
 #include "tools/tool.h"
 #include "transport/transport.h"
 

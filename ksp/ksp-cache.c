@@ -16,7 +16,7 @@
 #define MDP_LOG_AREA MDP_AREA_KSP
 #include "common/log.h"
 #include "common/secmem.h"
-#include "minidriver/ksp-int.h"
+#include "ksp/ksp-int.h"
 
 void
 ksp_cache_init(struct ksp_cache *c)
