@@ -381,6 +381,54 @@ piv_authenticate_ex(struct md_card *card, uint32_t pin_id, uint32_t flags, const
 	}
 }
 
+/*
+ * The retry counter of the PIN (PIN ids 1 and 4) or the PUK (3), mdp11's MD_CP_MDP11_PIN_TRIES:
+ * GET METADATA 80/81 on a YubiKey 5.3+ (tries left and total), else for the PIN an empty VERIFY
+ * (63Cx: x left; 6983: blocked; 90 00: verified, so the counter is full: reported as 15, the
+ * most a 63Cx can say, with the maximum unknown). The PUK has no other way to be asked.
+ */
+enum md_rv
+piv_pin_tries(struct md_card *card, uint32_t pin_id, struct md_pin_tries *pt)
+{
+	struct piv_metadata md;
+	struct mdp_buf b;
+	uint8_t ref = pin_id == PIV_PIN_ID_PUK ? PIV_REF_PUK : PIV_REF_PIN;
+	uint16_t sw = 0;
+	enum md_rv rv;
+
+	if (pin_id != MD_ROLE_USER && pin_id != PIV_PIN_ID_CONSENT && pin_id != PIV_PIN_ID_PUK)
+		return MD_E_INVALID_PARAMETER; /* the management key has no counter */
+	rv = piv_sync(card);
+	if (rv != MD_OK)
+		return rv;
+	pt->version = MD_PIN_TRIES_VERSION;
+	buf_init(&b);
+	rv = piv_get_metadata(card, ref, &b, &md);
+	buf_free(&b);
+	if (rv == MD_OK && md.retries_left >= 0) {
+		pt->left = (uint32_t)md.retries_left;
+		pt->max = md.retries_total >= 0 ? (uint32_t)md.retries_total : MD_VALUE_UNKNOWN;
+		return MD_OK;
+	}
+	if (rv != MD_OK && rv != MD_E_UNSUPPORTED_FEATURE && rv != MD_E_NO_KEY_CONTAINER)
+		return rv;
+	if (ref == PIV_REF_PUK)
+		return MD_E_UNSUPPORTED_FEATURE;
+	rv = piv_xfer(card, 0x20, 0x00, PIV_REF_PIN, NULL, 0, MDP_APDU_NO_LE, NULL, &sw);
+	if (rv != MD_OK)
+		return rv;
+	pt->max = MD_VALUE_UNKNOWN;
+	if ((sw & 0xFFF0) == 0x63C0)
+		pt->left = sw & 0x0F;
+	else if (sw == 0x6983)
+		pt->left = 0;
+	else if (MDP_SW_IS_OK(sw))
+		pt->left = 15;
+	else
+		return MD_E_UNSUPPORTED_FEATURE;
+	return MD_OK;
+}
+
 /* CardGetChallengeEx for ROLE_ADMIN: step 1 of external authentication with the key (§4.7). */
 enum md_rv
 piv_get_challenge_ex(struct md_card *card, uint32_t pin_id, uint8_t **challenge, size_t *len,

@@ -653,6 +653,7 @@ piv_get_property(struct md_card *card, const char *name, void *data, size_t cap,
 	enum md_rv rv;
 	bool flagged = strcmp(name, MD_CP_CARD_KEYSIZES) == 0 ||
 		       strcmp(name, MD_CP_CARD_PIN_INFO) == 0 ||
+		       strcmp(name, MD_CP_MDP11_PIN_TRIES) == 0 ||
 		       strcmp(name, MD_CP_CARD_PIN_STRENGTH_VERIFY) == 0 ||
 		       strcmp(name, MD_CP_CARD_PIN_STRENGTH_CHANGE) == 0 ||
 		       strcmp(name, MD_CP_CARD_PIN_STRENGTH_UNBLOCK) == 0;
@@ -724,6 +725,12 @@ piv_get_property(struct md_card *card, const char *name, void *data, size_t cap,
 		}
 		pin_info_of(flags, &pi);
 		return prop_out(&pi, sizeof(pi), data, cap, len);
+	}
+	if (strcmp(name, MD_CP_MDP11_PIN_TRIES) == 0) {
+		struct md_pin_tries pt;
+
+		rv = piv_pin_tries(card, flags, &pt);
+		return rv == MD_OK ? prop_out(&pt, sizeof(pt), data, cap, len) : rv;
 	}
 	if (strcmp(name, MD_CP_CARD_LIST_PINS) == 0) {
 		v = MD_PIN_SET(MD_ROLE_USER) | MD_PIN_SET(MD_ROLE_ADMIN) |

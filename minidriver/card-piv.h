@@ -139,6 +139,8 @@ enum md_rv piv_authenticate_ex(struct md_card *card, uint32_t pin_id, uint32_t f
 			       size_t *session_pin_len, uint32_t *tries_left);
 enum md_rv piv_get_challenge_ex(struct md_card *card, uint32_t pin_id, uint8_t **challenge,
 				size_t *len, uint32_t flags);
+/* mdp11's PIN-tries property (include/mdp11/card-module.h) for PIN ids 1, 3 and 4. */
+enum md_rv piv_pin_tries(struct md_card *card, uint32_t pin_id, struct md_pin_tries *pt);
 enum md_rv piv_deauthenticate_ex(struct md_card *card, uint32_t pin_set, uint32_t flags);
 enum md_rv piv_change_authenticator_ex(struct md_card *card, uint32_t flags, uint32_t auth_id,
 				       const uint8_t *auth, size_t auth_len, uint32_t target_id,

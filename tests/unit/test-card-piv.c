@@ -1109,6 +1109,18 @@ test_pins(void)
 	CU_ASSERT_EQUAL(md_authenticate_ex(f.card, MD_ROLE_USER, 0, (const uint8_t *)"123456789", 9,
 					   NULL, NULL, &tries),
 			MD_E_INVALID_CHV);
+	{
+		struct md_pin_tries pt = {.version = 1};
+
+		CU_ASSERT_EQUAL(
+			md_get_property(f.card, MD_CP_MDP11_PIN_TRIES, &pt, sizeof(pt), &n, 1),
+			MD_OK);
+		CU_ASSERT_EQUAL(pt.left, 2u);
+		CU_ASSERT_EQUAL(pt.max, 3u);
+		CU_ASSERT_EQUAL(
+			md_get_property(f.card, MD_CP_MDP11_PIN_TRIES, &pt, sizeof(pt), &n, 2),
+			MD_E_INVALID_PARAMETER);
+	}
 	login(&f);
 	CU_ASSERT_EQUAL(
 		md_get_property(f.card, MD_CP_CARD_AUTHENTICATED_STATE, &v, sizeof(v), &n, 0),
@@ -1181,6 +1193,35 @@ test_pins(void)
 	CU_ASSERT_EQUAL(pi.cache_policy.type, MD_PIN_CACHE_ALWAYS_PROMPT);
 	CU_ASSERT_EQUAL(md_get_property(f.card, MD_CP_CARD_PIN_INFO, &pi, sizeof(pi), &n, 5),
 			MD_E_INVALID_PARAMETER);
+	fx_close(&f);
+}
+
+/* A card without GET METADATA (before YubiKey 5.3): the PIN counter from an empty VERIFY. */
+static void
+test_tries_old_card(void)
+{
+	struct vcard_init_params p;
+	struct fx f;
+	struct md_pin_tries pt = {.version = 1};
+	size_t n = 0;
+
+	memset(&p, 0, sizeof(p));
+	p.version[0] = 5;
+	p.version[1] = 1;
+	fx_open_with(&f, &p);
+	CU_ASSERT_EQUAL(
+		md_authenticate_ex(f.card, 1, 0, (const uint8_t *)"000000", 6, NULL, NULL, NULL),
+		MD_W_WRONG_CHV);
+	CU_ASSERT_EQUAL(md_get_property(f.card, MD_CP_MDP11_PIN_TRIES, &pt, sizeof(pt), &n, 1),
+			MD_OK);
+	CU_ASSERT_EQUAL(pt.left, 2u);
+	CU_ASSERT_EQUAL(pt.max, MD_VALUE_UNKNOWN);
+	CU_ASSERT_EQUAL(md_get_property(f.card, MD_CP_MDP11_PIN_TRIES, &pt, sizeof(pt), &n, 3),
+			MD_E_UNSUPPORTED_FEATURE);
+	login(&f);
+	CU_ASSERT_EQUAL(md_get_property(f.card, MD_CP_MDP11_PIN_TRIES, &pt, sizeof(pt), &n, 1),
+			MD_OK);
+	CU_ASSERT_EQUAL(pt.left, 15u); /* verified: the counter is full, its size unknown */
 	fx_close(&f);
 }
 
@@ -1541,6 +1582,7 @@ static CU_TestInfo key_tests[] = {
 
 static CU_TestInfo auth_tests[] = {
 	{"PIN, PUK and their roles", test_pins},
+	{"PIN counter without GET METADATA", test_tries_old_card},
 	{"management keys 3DES, AES-128/192/256", test_mgmt_keys},
 	{"PIN-protected management key", test_protected_mgmt},
 	{"issuer-signed CHUID: read-only", test_signed_chuid},
