@@ -50,6 +50,8 @@ vc_logout(struct vcard *vc)
 {
 	vc->pin_ok = false;
 	vc->admin_ok = false;
+	vc->pin_always = false;
+	vc->pin_always_now = false;
 	vc_drop_secrets(vc);
 }
 

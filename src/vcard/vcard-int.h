@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Internal types of the virtual GIDS card, shared by its source files. */
+/* Internal types of the virtual card (GIDS and PIV), shared by its source files. */
 #ifndef MDP11_VCARD_VCARD_INT_H
 #define MDP11_VCARD_VCARD_INT_H
 
@@ -113,8 +113,35 @@ struct vc_file {
 	EVP_PKEY *cache; /* volatile: the unsealed private key */
 };
 
+/*
+ * PIV (docs/vcard-piv.md): the data objects are the DOs of one EF, the key slots 9A..95 and the
+ * management key 9B are key files B0xx (slot = low byte). A slot's key file keeps its PIN policy,
+ * touch policy and origin in the bytes of crt (VC_PIV_ATTR_*).
+ */
+#define VC_PIV_OBJ_FID 0x5F00
+#define VC_PIV_ATTR_PIN 0    /* PIN policy: 01 never, 02 once, 03 always */
+#define VC_PIV_ATTR_TOUCH 1  /* touch policy: 01 never, 02 always, 03 cached (stored only) */
+#define VC_PIV_ATTR_ORIGIN 2 /* 01 generated, 02 imported */
+#define VC_PIV_ATTR_LEN 3
+#define VC_PIV_DEFAULT_PIN 0x01 /* vc_piv_state.flags: the value is still the factory default */
+#define VC_PIV_DEFAULT_PUK 0x02
+#define VC_PIV_DEFAULT_MGM 0x04
+
+/* What a PIV card keeps beyond the GIDS record: the PUK, serial, version. */
+struct vc_piv_state {
+	uint8_t puk_max; /* 1..255 */
+	uint8_t puk_left;
+	uint8_t puk_salt[VC_SALT_LEN];
+	uint8_t wrap_puk[VC_WRAP_LEN]; /* the card key under scrypt(PUK) */
+	uint32_t serial;
+	uint8_t version[3];
+	uint8_t flags; /* VC_PIV_DEFAULT_* */
+};
+
 /* Everything that survives a power cycle (the state file). */
 struct vc_state {
+	uint8_t type; /* enum vcard_type */
+	struct vc_piv_state piv;
 	uint8_t uuid[VC_UUID_LEN];
 	uint64_t generation;
 	uint8_t app_lcs;
@@ -184,7 +211,8 @@ struct vc_job {
 	EVP_PKEY_CTX *ctx; /* a signing context of this key kept by the channel, or NULL */
 	uint64_t secrets;  /* the card's secrets generation then */
 	bool ec;
-	int pad; /* RSA: RSA_PKCS1_PADDING or RSA_NO_PADDING */
+	int pad;  /* RSA: RSA_PKCS1_PADDING or RSA_NO_PADDING */
+	bool piv; /* PIV form: the result in 7C{82 ..}, ECDSA as DER (GIDS: bare, r||s) */
 	uint8_t in[512];
 	size_t in_len;
 	size_t ne;     /* Le of the command (0: none): the rest waits for GET RESPONSE */
@@ -226,9 +254,15 @@ struct vcard {
 
 	/* volatile security state */
 	bool pin_ok;
-	bool admin_ok;
+	bool admin_ok; /* GIDS admin key / PIV management key authenticated */
 	bool ck_ok;
 	uint8_t ck[VC_CK_LEN];
+	/* PIV: the card's device key seals the keys usable without any PIN (PIN policy never) */
+	bool dk_ok;
+	uint8_t dk[VC_CK_LEN];
+	/* PIV "PIN always": armed by a VERIFY, good for the very next command only */
+	bool pin_always;
+	bool pin_always_now;
 	uint16_t cur_fid; /* 0x3FFF: the application */
 	enum vc_mse_op mse;
 	uint8_t mse_alg;
@@ -265,8 +299,22 @@ struct vc_cmd {
 	const uint8_t *data;
 	size_t lc;
 	bool has_le;
-	size_t ne; /* 1..256 when has_le */
+	size_t ne; /* 1..256 when has_le (an extended Le above 256 is cut to 256) */
 };
+
+/*
+ * The card edge behind the framing of vcard.c (CLA, channels, chaining, GET RESPONSE): chosen by
+ * the card's type.
+ */
+struct vc_applet {
+	uint16_t (*dispatch)(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out);
+	bool (*chainable)(uint8_t ins);
+	bool (*mutating)(uint8_t ins); /* needs the state file's lock */
+	size_t max_data;	       /* command data after chaining; beyond: 6A84 */
+	bool extended;		       /* extended-length APDUs accepted */
+	size_t ne_absent; /* answer bytes sent at once by a command without Le (the rest: 61xx) */
+};
+extern const struct vc_applet vc_piv_applet;
 
 /* vcard.c: the engine */
 /* Save now (before a PIN comparison); 0 or SW_MEMORY_FAILURE. */
@@ -274,6 +322,11 @@ uint16_t vc_commit(struct vcard *vc);
 
 /* vcard-fs.c: access rules, the initial card, file system commands */
 struct vc_file *vc_find_file(struct vc_state *st, uint16_t fid);
+struct vc_do *vc_find_do(struct vc_file *f, uint32_t tag);
+/* Store one DO (replace; an empty value over an empty DO deletes it); SW_OK or 6581. */
+uint16_t vc_store_do(struct vc_file *f, uint32_t tag, const uint8_t *val, size_t len);
+enum mdp_err vc_add_file(struct vc_state *st, uint16_t fid, uint8_t desc, const uint8_t *acl,
+			 size_t acl_len, struct vc_file **out);
 bool vc_acl_ok(const struct vcard *vc, const struct vc_file *f, uint8_t bit);
 /* A blank card (params NULL) or the card gids-tool --initialize leaves. */
 enum mdp_err vc_build_state(struct vc_state *out, const struct vcard_init_params *params,
@@ -300,6 +353,22 @@ uint16_t vc_admin_auth(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf 
 /* vcard-keys.c */
 /* Key file B0kid, or NULL. */
 struct vc_file *vc_key_file(struct vcard *vc, uint8_t kid);
+/*
+ * Seal pkey into key file f under key (the card key when NULL), recording type and alg; extra is
+ * bound into the additional data (PIV: the PIN policy). vc_key_open unseals it (cached).
+ */
+uint16_t vc_key_seal(struct vcard *vc, struct vc_file *f, EVP_PKEY *pkey, uint8_t type, uint8_t alg,
+		     const uint8_t *key, uint8_t extra);
+uint16_t vc_key_open(struct vcard *vc, struct vc_file *f, const uint8_t *key, uint8_t extra,
+		     EVP_PKEY **out);
+/* The 7F49 public key template of a key file. */
+uint16_t vc_put_public(const struct vc_file *f, struct mdp_buf *out);
+/* Hand a checked signature to vcard_transmit (false: run it now with vc_job_run). */
+bool vc_defer(struct vcard *vc, const struct vc_cmd *c, const uint8_t *in, size_t in_len,
+	      EVP_PKEY *pkey, bool ec, int pad, bool piv);
+/* ECDH with a peer point 04||X||Y (validated); secret is the field size. */
+uint16_t vc_ecdh_derive(EVP_PKEY *pkey, const uint8_t *pt, size_t pt_len, uint8_t *secret,
+			size_t *secret_len);
 uint16_t vc_cmd_mse(struct vcard *vc, const struct vc_cmd *c);
 uint16_t vc_cmd_generate(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out);
 uint16_t vc_cmd_pso(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out);
@@ -307,6 +376,12 @@ uint16_t vc_cmd_ecdh(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *o
 uint16_t vc_get_public(struct vcard *vc, const uint8_t *data, size_t len, struct mdp_buf *out);
 uint16_t vc_put_key(struct vcard *vc, const uint8_t *data, size_t len);
 void vc_file_clear_key(struct vc_file *f);
+
+/* piv.c (the PIV applet; its own internals are in piv-int.h) */
+extern const uint8_t vc_piv_atr[23];
+enum mdp_err vc_piv_build_state(struct vc_state *out, const struct vcard_init_params *params,
+				uint8_t kdf_cost);
+void vc_piv_info(struct vcard *vc, struct vcard_info *info);
 
 /* vcard-state.c */
 void vc_state_free(struct vc_state *st);
