@@ -20,12 +20,13 @@
 
 #include "blob/blob.h"
 #include "common/bytes.h"
+#include "common/hash.h"
 #include "tools/tool-card.h"
 
 #define SELFSIGN_DEFAULT_DAYS 365
 
 struct sign_plan {
-	enum ksp_hash hash;
+	enum mdp_hash hash;
 	const EVP_MD *md;
 	int md_nid;
 	bool pss;
@@ -148,18 +149,12 @@ plan_signature(const struct tool_opts *o, const struct ksp_key *k, struct sign_p
 	if (hash == NULL)
 		hash = "sha256";
 	plan->pss = o->padding && strcmp(o->padding, "pss") == 0;
-	if (strcmp(hash, "sha384") == 0) {
-		plan->hash = KSP_HASH_SHA384;
-		plan->md_nid = NID_sha384;
-	} else if (strcmp(hash, "sha512") == 0) {
-		plan->hash = KSP_HASH_SHA512;
-		plan->md_nid = NID_sha512;
-	} else {
-		plan->hash = KSP_HASH_SHA256;
-		plan->md_nid = NID_sha256;
-	}
-	plan->md = EVP_get_digestbynid(plan->md_nid);
-	return plan->md ? TOOL_EXIT_OK : tool_error(TOOL_EXIT_FAIL, "no %s in OpenSSL", hash);
+	plan->hash = mdp_hash_by_name(hash); /* the option parser allows SHA-256/384/512 only */
+	plan->md = mdp_hash_md(plan->hash);
+	if (plan->md == NULL)
+		return tool_error(TOOL_EXIT_FAIL, "no %s in OpenSSL", hash);
+	plan->md_nid = EVP_MD_get_type(plan->md);
+	return TOOL_EXIT_OK;
 }
 
 /* RSASSA-PSS-params: the hash, MGF1 with the same hash, a salt as long as the hash. */
@@ -247,7 +242,7 @@ card_sign(struct tool_card *card, const struct ksp_container *c, enum ksp_slot s
 	in_len = dlen;
 	if (plan->ec_field) {
 		pad.type = KSP_PAD_NONE;
-		pad.hash = KSP_HASH_NONE;
+		pad.hash = MDP_HASH_NONE;
 		if (in_len > plan->ec_field) /* ECDSA takes the leftmost bits of the hash */
 			in_len = plan->ec_field;
 	} else if (plan->pss) {
