@@ -6,11 +6,16 @@ libmdp11vcard_la_SOURCES = \
 	src/vcard/vcard.c src/vcard/vcard.h \
 	src/vcard/vcard-int.h \
 	src/vcard/vcard-auth.c \
+	src/vcard/vcard-crypt.c \
+	src/vcard/vcard-file.c \
 	src/vcard/vcard-fs.c \
+	src/vcard/vcard-keep.c \
 	src/vcard/vcard-keys.c \
-	src/vcard/vcard-state.c
-libmdp11vcard_la_CFLAGS = $(AM_CFLAGS) -fPIC
-libmdp11vcard_la_LIBADD = $(CRYPTO_LIBS)
+	src/vcard/vcard-seal.c \
+	src/vcard/vcard-state.c \
+	src/vcard/vcard-tpm.c
+libmdp11vcard_la_CFLAGS = $(AM_CFLAGS) $(TSS2_CFLAGS) -fPIC
+libmdp11vcard_la_LIBADD = $(CRYPTO_LIBS) $(TSS2_LIBS)
 
 check_PROGRAMS += tests/unit/test-vcard
 TESTS += tests/unit/test-vcard
