@@ -11,6 +11,7 @@
 #include <openssl/rand.h>
 #include <zlib.h>
 
+#include "common/bytes.h"
 #include "common/secmem.h"
 #include "ksp/ksp-int.h"
 
@@ -208,18 +209,6 @@ ksp_cert_file_name(uint8_t index, bool signature, char out[9])
 	snprintf(out, 9, "%s%02X", signature ? "ksc" : "kxc", index);
 }
 
-static int
-hexdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 bool
 ksp_cert_file_parse(const char *name, uint8_t *index, bool *signature)
 {
@@ -234,8 +223,8 @@ ksp_cert_file_parse(const char *name, uint8_t *index, bool *signature)
 		sig = false;
 	else
 		return false;
-	hi = hexdigit(name[3]);
-	lo = hexdigit(name[4]);
+	hi = mdp_hex_digit((unsigned char)name[3]);
+	lo = mdp_hex_digit((unsigned char)name[4]);
 	if (hi < 0 || lo < 0)
 		return false;
 	*index = (uint8_t)(hi << 4 | lo);

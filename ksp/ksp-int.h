@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "common/bytes.h"
-#include "common/keyspec.h"
+#include "mdp11/keyspec.h"
 
 /* ---- ksp-format.c: the on-card formats the host owns ---- */
 
@@ -94,22 +94,6 @@ bool ksp_dob_write(const struct ksp_dob *d, uint8_t **out, size_t *out_len);
 #define KSP_DOB_MAX 1000
 void ksp_dob_file_name(unsigned num, bool is_private, char out[9]);
 bool ksp_dob_file_parse(const char *name, unsigned *num, bool *is_private);
-
-/* ---- ksp-pad.c: host-side RSA padding for what a card module cannot do ---- */
-
-struct evp_pkey_st;
-/*
- * EMSA-PSS encoding (RFC 8017 §9.1.1) of the digest mhash into em (k = modulus
- * bytes) for the RSA public key pub; hash and mgf1 are CNG names ("SHA256").
- */
-bool ksp_pss_encode(struct evp_pkey_st *pub, const char *hash, const char *mgf1,
-		    const uint8_t *mhash, size_t mhash_len, size_t salt_len, uint8_t *em, size_t k);
-/*
- * EME-OAEP decoding (RFC 8017 §7.1.2) of the k-byte block em; the message
- * goes to out (cap bytes). Returns its length, or -1 (constant-time check).
- */
-int ksp_oaep_decode(const uint8_t *em, size_t k, const char *hash, const char *mgf1,
-		    const uint8_t *label, size_t label_len, uint8_t *out, size_t cap);
 
 /* ---- ksp-cache.c: the tagged store of public card data ---- */
 

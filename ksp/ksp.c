@@ -17,6 +17,7 @@
 #include "common/bytes.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/pad.h"
 #include "common/secmem.h"
 #include "minidriver/card.h"
 #include "ksp/ksp-int.h"
@@ -2444,29 +2445,11 @@ out:
 
 /* ---- private-key operations ---- */
 
-static const struct {
-	enum ksp_hash h;
-	const char *cng;
-	size_t len;
-} hashes[] = {
-	{KSP_HASH_MD5, "MD5", 16},	 {KSP_HASH_SHA1, "SHA1", 20},
-	{KSP_HASH_SHA224, "SHA224", 28}, {KSP_HASH_SHA256, "SHA256", 32},
-	{KSP_HASH_SHA384, "SHA384", 48}, {KSP_HASH_SHA512, "SHA512", 64},
-};
-
-static bool
-hash_info(enum ksp_hash h, const char **cng, size_t *len)
+/* A hash the host computes with (common/hash.h); NULL for NONE and hashes OpenSSL lacks. */
+static const struct mdp_hash_info *
+hash_of(enum mdp_hash h)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++) {
-		if (hashes[i].h == h) {
-			*cng = hashes[i].cng;
-			*len = hashes[i].len;
-			return true;
-		}
-	}
-	return false;
+	return mdp_hash_md(h) ? mdp_hash_get(h) : NULL;
 }
 
 /* The RSA signature the module returned (little-endian) as k big-endian bytes. */
@@ -2555,8 +2538,8 @@ ksp_sign_on(struct md_card *md, const struct ksp_sign_key *sk, const struct ksp_
 {
 	struct md_padding_info pi;
 	uint8_t *out = NULL, *block = NULL;
-	size_t out_len = 0, n, hlen = 0;
-	const char *cng = NULL;
+	const struct mdp_hash_info *hi = NULL;
+	size_t out_len = 0, n;
 	enum md_rv rv;
 
 	if (!md || !sk || !pad || (!data && len) || !sig_len)
@@ -2604,10 +2587,11 @@ ksp_sign_on(struct md_card *md, const struct ksp_sign_key *sk, const struct ksp_
 			       &out_len);
 		break;
 	case KSP_PAD_PKCS1:
-		if (pad->hash != KSP_HASH_NONE) {
-			if (!hash_info(pad->hash, &cng, &hlen) || len != hlen)
+		if (pad->hash != MDP_HASH_NONE) {
+			hi = hash_of(pad->hash);
+			if (!hi || len != hi->len)
 				return KSP_RV(KSP_E_BAD_DATA);
-			pi.alg_id = cng;
+			pi.alg_id = hi->name;
 		} else if (len == 0 || len + 11 > n) {
 			return KSP_RV(KSP_E_BAD_DATA);
 		}
@@ -2615,13 +2599,14 @@ ksp_sign_on(struct md_card *md, const struct ksp_sign_key *sk, const struct ksp_
 			       &out_len);
 		break;
 	case KSP_PAD_PSS: {
-		enum ksp_hash mgf = pad->mgf1_hash == KSP_HASH_NONE ? pad->hash : pad->mgf1_hash;
+		enum mdp_hash mgf = pad->mgf1_hash == MDP_HASH_NONE ? pad->hash : pad->mgf1_hash;
 
-		if (!hash_info(pad->hash, &cng, &hlen) || len != hlen)
+		hi = hash_of(pad->hash);
+		if (!hi || len != hi->len)
 			return KSP_RV(KSP_E_BAD_DATA);
 		rv = MD_E_UNSUPPORTED_FEATURE;
 		if (mgf == pad->hash) {
-			pi.alg_id = cng;
+			pi.alg_id = hi->name;
 			pi.salt_len = (uint32_t)pad->salt_len;
 			rv = sign_call(md, sk->index, sk->spec, MD_PADDING_PSS, &pi, data, len,
 				       &out, &out_len);
@@ -2629,16 +2614,13 @@ ksp_sign_on(struct md_card *md, const struct ksp_sign_key *sk, const struct ksp_
 		if (rv == MD_E_UNSUPPORTED_FEATURE) {
 			/* Host-side EMSA-PSS over raw RSA (spec/minidriver.md §3: pfnCspPadData).
 			 */
-			const char *mcng = NULL;
-			size_t mlen = 0;
-
-			if (!hash_info(mgf, &mcng, &mlen))
+			if (!hash_of(mgf))
 				return KSP_RV(KSP_E_BAD_DATA);
 			block = calloc(1, n);
 			if (!block)
 				return MD_E_NO_MEMORY;
-			if (!ksp_pss_encode(sk->pub, cng, mcng, data, len, pad->salt_len, block,
-					    n)) {
+			if (mdp_pad_pss(pad->hash, mgf, data, len, pad->salt_len, sk->bits, block,
+					n) != MDP_OK) {
 				rv = KSP_RV(KSP_E_BAD_DATA);
 				break;
 			}
@@ -2707,8 +2689,7 @@ ksp_decrypt(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const struct
 	const struct ksp_key *k;
 	struct md_padding_info pi;
 	uint8_t *buf = NULL, *plain = NULL;
-	size_t n, m = 0, i, hlen = 0;
-	const char *cng = NULL, *mcng = NULL;
+	size_t n, m = 0, i;
 	enum md_rv rv;
 
 	if (!kc || !pad || !in || !out_len)
@@ -2748,41 +2729,39 @@ ksp_decrypt(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const struct
 		rv = decrypt_call(kc, index, k->spec, MD_PADDING_PKCS1, &pi, buf, &m);
 		break;
 	case KSP_PAD_OAEP: {
-		enum ksp_hash h = pad->hash == KSP_HASH_NONE ? KSP_HASH_SHA1 : pad->hash;
-		enum ksp_hash mgf = pad->mgf1_hash == KSP_HASH_NONE ? h : pad->mgf1_hash;
+		enum mdp_hash h = pad->hash == MDP_HASH_NONE ? MDP_HASH_SHA1 : pad->hash;
+		enum mdp_hash mgf = pad->mgf1_hash == MDP_HASH_NONE ? h : pad->mgf1_hash;
 
-		if (!hash_info(h, &cng, &hlen) || !hash_info(mgf, &mcng, &hlen)) {
+		if (!hash_of(h) || !hash_of(mgf)) {
 			rv = KSP_RV(KSP_E_BAD_DATA);
 			break;
 		}
 		rv = MD_E_UNSUPPORTED_FEATURE;
 		if (mgf == h) {
-			pi.alg_id = cng;
+			pi.alg_id = hash_of(h)->name;
 			pi.label = pad->label;
 			pi.label_len = pad->label_len;
 			rv = decrypt_call(kc, index, k->spec, MD_PADDING_OAEP, &pi, buf, &m);
 		}
 		if (rv == MD_E_UNSUPPORTED_FEATURE) {
-			/* Raw RSA on the card, OAEP decoding here. */
-			int r;
-
+			/* Raw RSA on the card, constant-time OAEP decoding here (common/pad.h). */
 			for (i = 0; i < n; i++)
 				buf[i] = in[n - 1 - i];
 			m = n;
 			memset(&pi, 0, sizeof(pi));
 			rv = decrypt_call(kc, index, k->spec, MD_PADDING_NONE, &pi, buf, &m);
+			if (rv == MD_OK && m > n)
+				rv = MD_E_UNEXPECTED;
 			if (rv != MD_OK)
 				break;
 			mdp_reverse(buf, m);
 			memmove(buf + (n - m), buf, m);
 			memset(buf, 0, n - m);
-			r = ksp_oaep_decode(buf, n, cng, mcng, pad->label, pad->label_len, plain,
-					    n);
-			if (r < 0) {
+			if (mdp_unpad_oaep(h, mgf, pad->label, pad->label_len, buf, n, plain, n,
+					   &m) != MDP_OK) {
 				rv = KSP_RV(KSP_E_DECRYPT);
 				break;
 			}
-			m = (size_t)r;
 			if (*out_len < m) {
 				rv = MD_E_INSUFFICIENT_BUFFER;
 				break;

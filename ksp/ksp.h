@@ -8,7 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/keyspec.h"
+#include "common/hash.h"
+#include "mdp11/keyspec.h"
 #include "minidriver/card.h"
 
 struct mdp_key; /* blob/blob.h */
@@ -239,15 +240,6 @@ enum md_rv ksp_data_update(struct ksp_card *kc, unsigned num, const struct ksp_d
 enum md_rv ksp_data_delete(struct ksp_card *kc, unsigned num);
 
 /* Private-key operations: no file I/O, one card-module call each. */
-enum ksp_hash {
-	KSP_HASH_NONE = 0,
-	KSP_HASH_MD5,
-	KSP_HASH_SHA1,
-	KSP_HASH_SHA224,
-	KSP_HASH_SHA256,
-	KSP_HASH_SHA384,
-	KSP_HASH_SHA512,
-};
 enum ksp_pad {
 	KSP_PAD_NONE = 0, /* raw RSA (input = modulus-size block) / ECDSA / raw decrypt */
 	KSP_PAD_PKCS1, /* sign: type 1 with a DigestInfo for .hash (NONE: data is the DigestInfo);
@@ -257,8 +249,8 @@ enum ksp_pad {
 };
 struct ksp_padding {
 	enum ksp_pad type;
-	enum ksp_hash hash;
-	enum ksp_hash mgf1_hash; /* PSS/OAEP; NONE: same as hash */
+	enum mdp_hash hash;	 /* common/hash.h */
+	enum mdp_hash mgf1_hash; /* PSS/OAEP; NONE: same as hash */
 	size_t salt_len;	 /* PSS */
 	const uint8_t *label;	 /* OAEP label */
 	size_t label_len;

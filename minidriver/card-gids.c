@@ -17,7 +17,9 @@
 #define MDP_LOG_AREA MDP_AREA_CARD
 #include "blob/blob.h"
 #include "common/bytes.h"
+#include "common/hash.h"
 #include "common/log.h"
+#include "common/pad.h"
 #include "common/secmem.h"
 #include "minidriver/card-int.h"
 #include "transport/apdu.h"
@@ -78,11 +80,11 @@ static uint8_t
 alg_for_ec_spec(uint32_t spec)
 {
 	switch (spec) {
-	case MD_AT_ECDSA_P256:
-	case MD_AT_ECDHE_P256:
+	case MDP_AT_ECDSA_P256:
+	case MDP_AT_ECDHE_P256:
 		return 0x0C;
-	case MD_AT_ECDSA_P384:
-	case MD_AT_ECDHE_P384:
+	case MDP_AT_ECDSA_P384:
+	case MDP_AT_ECDHE_P384:
 		return 0x0D;
 	default:
 		return 0x0E;
@@ -106,7 +108,7 @@ struct agreement {
 /* What one container holds (from the keymap, or the cmapfile as a fallback). */
 struct key_desc {
 	bool present;
-	uint32_t spec; /* MD_AT_* of the key */
+	uint32_t spec; /* MDP_AT_* of the key */
 	unsigned bits;
 	uint8_t alg; /* GIDS algorithm id */
 };
@@ -739,13 +741,13 @@ spec_from(bool exchange, uint8_t alg)
 {
 	switch (alg) {
 	case 0x0C:
-		return exchange ? MD_AT_ECDHE_P256 : MD_AT_ECDSA_P256;
+		return exchange ? MDP_AT_ECDHE_P256 : MDP_AT_ECDSA_P256;
 	case 0x0D:
-		return exchange ? MD_AT_ECDHE_P384 : MD_AT_ECDSA_P384;
+		return exchange ? MDP_AT_ECDHE_P384 : MDP_AT_ECDSA_P384;
 	case 0x0E:
-		return exchange ? MD_AT_ECDHE_P521 : MD_AT_ECDSA_P521;
+		return exchange ? MDP_AT_ECDHE_P521 : MDP_AT_ECDSA_P521;
 	default:
-		return exchange ? MD_AT_KEYEXCHANGE : MD_AT_SIGNATURE;
+		return exchange ? MDP_AT_KEYEXCHANGE : MDP_AT_SIGNATURE;
 	}
 }
 
@@ -1486,7 +1488,7 @@ create_key_file(struct md_card *card, uint8_t index, const struct key_desc *kd, 
 	/* generate = PIN, MSE = PIN, put key = PIN, read public = always */
 	buf_put_tlv(&b, 0x8C, "\x8F\x10\x10\x10\x00", 5);
 	a5 = buf_tlv_open(&b, 0xA5);
-	if (kd->spec == MD_AT_KEYEXCHANGE) {
+	if (kd->spec == MDP_AT_KEYEXCHANGE) {
 		static const uint8_t modes[] = {0x00, 0x80, 0x40};
 		size_t i;
 
@@ -2034,9 +2036,9 @@ key_for(struct md_card *card, uint8_t index, uint32_t spec, struct key_desc *kd)
 		return MD_E_NO_KEY_CONTAINER;
 	if (MDP_KEY_SPEC_IS_RSA(spec) && MDP_KEY_SPEC_IS_RSA(kd->spec)) {
 		/* an exchange key may sign; a signature key answers only for AT_SIGNATURE */
-		if (spec == MD_AT_SIGNATURE && kd->spec != MD_AT_SIGNATURE)
+		if (spec == MDP_AT_SIGNATURE && kd->spec != MDP_AT_SIGNATURE)
 			return MD_E_NO_KEY_CONTAINER;
-		if (spec == MD_AT_KEYEXCHANGE && kd->spec != MD_AT_KEYEXCHANGE)
+		if (spec == MDP_AT_KEYEXCHANGE && kd->spec != MDP_AT_KEYEXCHANGE)
 			return MD_E_NO_KEY_CONTAINER;
 		return MD_OK;
 	}
@@ -2065,96 +2067,6 @@ mse(struct md_card *card, uint8_t crt, uint8_t alg, uint8_t kid)
 	g->mse_alg = alg;
 	g->mse_kid = kid;
 	return MD_OK;
-}
-
-/* MGF1 mask of len bytes over seed, XORed into out. */
-static bool
-mgf1_xor(const EVP_MD *md, const uint8_t *seed, size_t seed_len, uint8_t *out, size_t len)
-{
-	uint8_t h[EVP_MAX_MD_SIZE], c[4];
-	unsigned hl = 0;
-	size_t done = 0, i;
-	uint32_t counter = 0;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	bool ok = ctx != NULL;
-
-	while (ok && done < len) {
-		c[0] = (uint8_t)(counter >> 24);
-		c[1] = (uint8_t)(counter >> 16);
-		c[2] = (uint8_t)(counter >> 8);
-		c[3] = (uint8_t)counter;
-		ok = EVP_DigestInit_ex(ctx, md, NULL) == 1 &&
-		     EVP_DigestUpdate(ctx, seed, seed_len) == 1 &&
-		     EVP_DigestUpdate(ctx, c, 4) == 1 && EVP_DigestFinal_ex(ctx, h, &hl) == 1;
-		for (i = 0; ok && i < hl && done < len; i++)
-			out[done++] ^= h[i];
-		counter++;
-	}
-	EVP_MD_CTX_free(ctx);
-	mdp_wipe(h, sizeof(h));
-	return ok;
-}
-
-static const EVP_MD *
-md_by_name(const char *name)
-{
-	if (!name)
-		return NULL;
-	if (strcasecmp(name, "SHA1") == 0)
-		return EVP_sha1();
-	if (strcasecmp(name, "SHA224") == 0)
-		return EVP_sha224();
-	if (strcasecmp(name, "SHA256") == 0)
-		return EVP_sha256();
-	if (strcasecmp(name, "SHA384") == 0)
-		return EVP_sha384();
-	if (strcasecmp(name, "SHA512") == 0)
-		return EVP_sha512();
-	if (strcasecmp(name, "MD5") == 0)
-		return EVP_md5();
-	return NULL;
-}
-
-/* EMSA-PSS encoding (RFC 8017 §9.1.1) of a hash into a k-byte block for raw RSA. */
-static enum md_rv
-pss_encode(const EVP_MD *md, const uint8_t *mhash, size_t hlen, size_t salt_len, unsigned bits,
-	   uint8_t *em, size_t k)
-{
-	size_t embits = bits - 1, emlen = (embits + 7) / 8, dblen, i;
-	uint8_t salt[512], h[EVP_MAX_MD_SIZE], *db;
-	unsigned hl = 0;
-	EVP_MD_CTX *ctx = NULL;
-	enum md_rv rv = MD_E_UNEXPECTED;
-
-	if (hlen != (size_t)EVP_MD_get_size(md) || salt_len > sizeof(salt) ||
-	    emlen < hlen + salt_len + 2)
-		return MD_E_INVALID_PARAMETER;
-	memset(em, 0, k);
-	db = em + (k - emlen);
-	dblen = emlen - hlen - 1;
-	if (salt_len && RAND_bytes(salt, (int)salt_len) != 1)
-		goto out;
-	ctx = EVP_MD_CTX_new();
-	if (!ctx || EVP_DigestInit_ex(ctx, md, NULL) != 1 ||
-	    EVP_DigestUpdate(ctx, "\0\0\0\0\0\0\0\0", 8) != 1 ||
-	    EVP_DigestUpdate(ctx, mhash, hlen) != 1 || EVP_DigestUpdate(ctx, salt, salt_len) != 1 ||
-	    EVP_DigestFinal_ex(ctx, h, &hl) != 1)
-		goto out;
-	/* DB = PS || 01 || salt; maskedDB = DB xor MGF1(H) */
-	db[dblen - salt_len - 1] = 0x01;
-	memcpy(db + dblen - salt_len, salt, salt_len);
-	if (!mgf1_xor(md, h, hl, db, dblen))
-		goto out;
-	db[0] &= (uint8_t)(0xFF >> (8 * emlen - embits));
-	memcpy(db + dblen, h, hl);
-	db[dblen + hl] = 0xBC;
-	for (i = 0; i < k - emlen; i++)
-		em[i] = 0;
-	rv = MD_OK;
-out:
-	EVP_MD_CTX_free(ctx);
-	mdp_wipe(salt, sizeof(salt));
-	return rv;
 }
 
 static enum md_rv
@@ -2188,32 +2100,32 @@ gids_sign_data(struct md_card *card, struct md_signing_info *si)
 			(si->flags & MD_PADDING_INFO_PRESENT) ? si->padding_type : MD_PADDING_PKCS1;
 
 		if (pad == MD_PADDING_PKCS1) {
-			size_t want = 0;
+			/* The card pads (alg 0x50); the host sends DigestInfo || digest (§4.5). */
+			enum mdp_hash h = MDP_HASH_NONE;
+			const struct mdp_hash_info *hi;
 
 			alg = (uint8_t)(0x50 | kd.alg);
 			if (si->flags & MD_PADDING_INFO_PRESENT) {
 				const char *name =
 					si->padding_info ? si->padding_info->alg_id : NULL;
 
-				if (name) {
-					prefix = md_digest_info_prefix_by_name(name, &plen);
-					want = md_hash_len_by_name(name);
-					if (!want) {
-						rv = MD_E_UNSUPPORTED_FEATURE;
-						goto out;
-					}
-				}
-			} else if (si->hash_alg) {
-				prefix = md_digest_info_prefix(si->hash_alg, &plen);
-				want = md_hash_len(si->hash_alg);
-				if (!want) {
+				if (name && (h = mdp_hash_by_name(name)) == MDP_HASH_NONE) {
 					rv = MD_E_UNSUPPORTED_FEATURE;
 					goto out;
 				}
-			}
-			if (want && si->data_len != want) {
-				rv = MD_E_INVALID_PARAMETER;
+			} else if (si->hash_alg &&
+				   (h = mdp_hash_by_calg(si->hash_alg)) == MDP_HASH_NONE) {
+				rv = MD_E_UNSUPPORTED_FEATURE;
 				goto out;
+			}
+			hi = mdp_hash_get(h);
+			if (hi) {
+				prefix = hi->prefix;
+				plen = hi->prefix_len;
+				if (si->data_len != hi->len) {
+					rv = MD_E_INVALID_PARAMETER;
+					goto out;
+				}
 			}
 			if (plen + si->data_len > k - 11) {
 				rv = MD_E_INSUFFICIENT_BUFFER;
@@ -2222,10 +2134,11 @@ gids_sign_data(struct md_card *card, struct md_signing_info *si)
 			buf_put_bytes(&in, prefix, plen);
 			buf_put_bytes(&in, si->data, si->data_len);
 		} else if (pad == MD_PADDING_PSS) {
-			const EVP_MD *md = md_by_name(si->padding_info->alg_id);
+			enum mdp_hash h = mdp_hash_by_name(si->padding_info->alg_id);
+			enum mdp_err err;
 
 			alg = (uint8_t)(0x10 | kd.alg);
-			if (!md) {
+			if (!mdp_hash_md(h)) {
 				rv = MD_E_UNSUPPORTED_FEATURE;
 				goto out;
 			}
@@ -2234,10 +2147,14 @@ gids_sign_data(struct md_card *card, struct md_signing_info *si)
 				rv = MD_E_NO_MEMORY;
 				goto out;
 			}
-			rv = pss_encode(md, si->data, si->data_len, si->padding_info->salt_len,
-					kd.bits, block, k);
-			if (rv != MD_OK)
+			/* The card signs raw (alg 0x10); EMSA-PSS with MGF1 over the same hash. */
+			err = mdp_pad_pss(h, h, si->data, si->data_len, si->padding_info->salt_len,
+					  kd.bits, block, k);
+			if (err != MDP_OK) {
+				rv = err == MDP_ERR_CRYPTO ? MD_E_UNEXPECTED
+							   : MD_E_INVALID_PARAMETER;
 				goto out;
+			}
 			buf_put_bytes(&in, block, k);
 		} else {
 			/* raw: the caller's block, left-padded to the modulus length */
@@ -2287,48 +2204,12 @@ out:
 	return rv;
 }
 
-/* EME-OAEP decoding (RFC 8017 §7.1.2) of a k-byte block; constant time until the length check. */
-static enum md_rv
-oaep_decode(const EVP_MD *md, const uint8_t *label, size_t label_len, uint8_t *em, size_t k,
-	    size_t *msg_off, size_t *msg_len)
-{
-	uint8_t lhash[EVP_MAX_MD_SIZE];
-	unsigned hl = 0;
-	size_t h = (size_t)EVP_MD_get_size(md), i, one = 0;
-	unsigned bad = 0, found = 0;
-
-	if (k < 2 * h + 2)
-		return MD_E_INVALID_PARAMETER;
-	if (EVP_Digest(label, label_len, lhash, &hl, md, NULL) != 1)
-		return MD_E_UNEXPECTED;
-	/* seed ^= MGF(maskedDB); DB ^= MGF(seed) */
-	if (!mgf1_xor(md, em + 1 + h, k - h - 1, em + 1, h) ||
-	    !mgf1_xor(md, em + 1, h, em + 1 + h, k - h - 1))
-		return MD_E_UNEXPECTED;
-	bad |= em[0];
-	bad |= (unsigned)CRYPTO_memcmp(em + 1 + h, lhash, h);
-	for (i = 1 + 2 * h; i < k; i++) {
-		unsigned is_one = (em[i] == 0x01), is_zero = (em[i] == 0x00);
-
-		if (!found && is_one)
-			one = i;
-		bad |= (!found && !is_one && !is_zero);
-		found |= is_one;
-	}
-	bad |= !found;
-	if (bad)
-		return MD_E_INVALID_PARAMETER;
-	*msg_off = one + 1;
-	*msg_len = k - one - 1;
-	return MD_OK;
-}
-
 static enum md_rv
 gids_rsa_decrypt(struct md_card *card, struct md_rsa_decrypt_info *di)
 {
 	struct key_desc kd;
 	struct mdp_buf out;
-	uint8_t *ct = NULL;
+	uint8_t *ct = NULL, *plain = NULL;
 	size_t k = 0, off = 0, mlen = 0;
 	uint8_t alg;
 	uint16_t sw = 0;
@@ -2340,7 +2221,7 @@ gids_rsa_decrypt(struct md_card *card, struct md_rsa_decrypt_info *di)
 		rv = key_for(card, di->container_index, di->key_spec, &kd);
 	if (rv != MD_OK)
 		goto out;
-	if (kd.spec != MD_AT_KEYEXCHANGE) {
+	if (kd.spec != MDP_AT_KEYEXCHANGE) {
 		rv = MD_E_INVALID_PARAMETER;
 		goto out;
 	}
@@ -2355,7 +2236,8 @@ gids_rsa_decrypt(struct md_card *card, struct md_rsa_decrypt_info *di)
 	}
 	if (di->padding_type == MD_PADDING_OAEP &&
 	    (!di->padding_info ||
-	     !md_by_name(di->padding_info->alg_id ? di->padding_info->alg_id : "SHA1"))) {
+	     !mdp_hash_md(mdp_hash_by_name(di->padding_info->alg_id ? di->padding_info->alg_id
+								    : "SHA1")))) {
 		rv = di->padding_info ? MD_E_UNSUPPORTED_FEATURE : MD_E_INVALID_PARAMETER;
 		goto out;
 	}
@@ -2394,11 +2276,21 @@ gids_rsa_decrypt(struct md_card *card, struct md_rsa_decrypt_info *di)
 		}
 		if (di->padding_type == MD_PADDING_OAEP) {
 			const struct md_padding_info *pi = di->padding_info;
+			enum mdp_hash h = mdp_hash_by_name(pi->alg_id ? pi->alg_id : "SHA1");
 
-			rv = oaep_decode(md_by_name(pi->alg_id ? pi->alg_id : "SHA1"), pi->label,
-					 pi->label_len, out.data, k, &off, &mlen);
-			if (rv != MD_OK)
+			/* The card decrypts raw (alg 0x00); constant-time unpadding (common/pad.h).
+			 */
+			plain = mdp_zalloc(k);
+			if (!plain) {
+				rv = MD_E_NO_MEMORY;
 				goto out;
+			}
+			if (mdp_unpad_oaep(h, h, pi->label, pi->label_len, out.data, k, plain, k,
+					   &mlen) != MDP_OK) {
+				rv = MD_E_INVALID_PARAMETER;
+				goto out;
+			}
+			memcpy(out.data, plain, mlen);
 		}
 	}
 	/* result little-endian, in place */
@@ -2409,6 +2301,8 @@ gids_rsa_decrypt(struct md_card *card, struct md_rsa_decrypt_info *di)
 out:
 	if (ct)
 		mdp_secure_free(ct, k);
+	if (plain)
+		mdp_secure_free(plain, k);
 	buf_free(&out);
 	return rv;
 }
@@ -2526,7 +2420,7 @@ kdf_hash(const struct md_derive_key *dk, bool *bad)
 	}
 	memcpy(name, p->data, n);
 	name[n] = '\0';
-	return md_by_name(name);
+	return mdp_hash_md(mdp_hash_by_name(name));
 }
 
 static enum md_rv
@@ -2764,7 +2658,7 @@ gids_get_property(struct md_card *card, const char *name, void *data, size_t cap
 	if (strcmp(name, MD_CP_CARD_KEYSIZES) == 0) {
 		struct md_key_sizes ks = {.version = MD_KEY_SIZES_VERSION};
 
-		if (flags < MD_AT_KEYEXCHANGE || flags > MD_AT_ECDHE_P521)
+		if (flags < MDP_AT_KEYEXCHANGE || flags > MDP_AT_ECDHE_P521)
 			return MD_E_INVALID_PARAMETER;
 		gids_query_key_sizes(card, flags, 0, &ks);
 		return prop_out(&ks, sizeof(ks), data, cap, len);

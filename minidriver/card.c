@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <openssl/evp.h>
 
@@ -410,7 +409,7 @@ check_version(uint32_t *v, uint32_t current)
 static bool
 known_key_spec(uint32_t spec)
 {
-	return spec >= MD_AT_KEYEXCHANGE && spec <= MD_AT_ECDHE_P521;
+	return spec >= MDP_AT_KEYEXCHANGE && spec <= MDP_AT_ECDHE_P521;
 }
 
 static bool
@@ -1094,108 +1093,4 @@ md_set_container_property(struct md_card *card, uint8_t index, const char *name,
 	if (rv != MD_OK)
 		return rv;
 	return leave(card, CALL(card, set_container_property, index, name, data, len, flags));
-}
-
-/* ---- hashes (§4.5 table) ---- */
-
-static const struct {
-	uint32_t calg;
-	const char *name;
-	size_t hash_len;
-	uint8_t prefix[20];
-	size_t prefix_len;
-} hashes[] = {
-	{MDP_CALG_MD5,
-	 "MD5",
-	 16,
-	 {0x30, 0x20, 0x30, 0x0c, 0x06, 0x08, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x02, 0x05, 0x05,
-	  0x00, 0x04, 0x10},
-	 18},
-	{MDP_CALG_SHA1,
-	 "SHA1",
-	 20,
-	 {0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14},
-	 15},
-	{0,
-	 "SHA224",
-	 28,
-	 {0x30, 0x2d, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x04,
-	  0x05, 0x00, 0x04, 0x1c},
-	 19},
-	{MDP_CALG_SHA_256,
-	 "SHA256",
-	 32,
-	 {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
-	  0x05, 0x00, 0x04, 0x20},
-	 19},
-	{MDP_CALG_SHA_384,
-	 "SHA384",
-	 48,
-	 {0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02,
-	  0x05, 0x00, 0x04, 0x30},
-	 19},
-	{MDP_CALG_SHA_512,
-	 "SHA512",
-	 64,
-	 {0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03,
-	  0x05, 0x00, 0x04, 0x40},
-	 19},
-	{0x8007,
-	 "RIPEMD160",
-	 20,
-	 {0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x24, 0x03, 0x02, 0x01, 0x05, 0x00, 0x04, 0x14},
-	 15},
-	{MDP_CALG_SSL3_SHAMD5, "SHAMD5", 36, {0}, 0},
-};
-
-const uint8_t *
-md_digest_info_prefix(uint32_t calg, size_t *len)
-{
-	size_t i;
-
-	for (i = 0; calg && i < sizeof(hashes) / sizeof(hashes[0]); i++) {
-		if (hashes[i].calg == calg) {
-			*len = hashes[i].prefix_len;
-			return hashes[i].prefix_len ? hashes[i].prefix : NULL;
-		}
-	}
-	*len = 0;
-	return NULL;
-}
-
-const uint8_t *
-md_digest_info_prefix_by_name(const char *name, size_t *len)
-{
-	size_t i;
-
-	for (i = 0; name && i < sizeof(hashes) / sizeof(hashes[0]); i++) {
-		if (strcasecmp(hashes[i].name, name) == 0) {
-			*len = hashes[i].prefix_len;
-			return hashes[i].prefix_len ? hashes[i].prefix : NULL;
-		}
-	}
-	*len = 0;
-	return NULL;
-}
-
-size_t
-md_hash_len(uint32_t calg)
-{
-	size_t i;
-
-	for (i = 0; calg && i < sizeof(hashes) / sizeof(hashes[0]); i++)
-		if (hashes[i].calg == calg)
-			return hashes[i].hash_len;
-	return 0;
-}
-
-size_t
-md_hash_len_by_name(const char *name)
-{
-	size_t i;
-
-	for (i = 0; name && i < sizeof(hashes) / sizeof(hashes[0]); i++)
-		if (strcasecmp(hashes[i].name, name) == 0)
-			return hashes[i].hash_len;
-	return 0;
 }

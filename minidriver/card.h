@@ -26,7 +26,7 @@
  */
 
 #include "common/error.h"
-#include "common/keyspec.h"
+#include "mdp11/keyspec.h"
 #include "mdp11/card-module.h"
 #include "transport/transport.h"
 
@@ -201,14 +201,5 @@ enum md_rv md_get_container_property(struct md_card *card, uint8_t index, const 
 				     void *data, size_t cap, size_t *len, uint32_t flags);
 enum md_rv md_set_container_property(struct md_card *card, uint8_t index, const char *name,
 				     const void *data, size_t len, uint32_t flags);
-
-/* ---- helpers shared by card modules ---- */
-
-/* DER DigestInfo prefix for a CALG_* hash (NULL, 0 when none) and for a CNG name. */
-const uint8_t *md_digest_info_prefix(uint32_t calg, size_t *len);
-const uint8_t *md_digest_info_prefix_by_name(const char *cng_name, size_t *len);
-/* The hash length of a CALG_* / CNG name; 0 when unknown. */
-size_t md_hash_len(uint32_t calg);
-size_t md_hash_len_by_name(const char *cng_name);
 
 #endif

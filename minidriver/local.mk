@@ -2,7 +2,7 @@
 # The card-module layer: the card-module interface (minidriver/card.h, include/mdp11/card-module.h),
 # the registry and the card modules (GIDS).
 
-mdp11include_HEADERS += include/mdp11/card-module.h
+mdp11include_HEADERS += include/mdp11/card-module.h include/mdp11/keyspec.h
 EXTRA_DIST += minidriver/card.h
 noinst_LTLIBRARIES += libmdp11minidriver.la
 EXTRA_libmdp11minidriver_la_DEPENDENCIES = $(MDP11_LAYER_DEPS)

@@ -10,6 +10,7 @@
 
 #define MDP_LOG_AREA MDP_AREA_PKCS11
 #include "blob/blob.h"
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/secmem.h"
 #include "pkcs11/module.h"
@@ -22,59 +23,59 @@ struct mech {
 	CK_MECHANISM_TYPE type;
 	enum mfam fam;
 	enum ksp_pad pad;   /* RSA: padding; ECDSA: NONE */
-	enum ksp_hash hash; /* hash-then-sign / digest; NONE for raw mechanisms */
+	enum mdp_hash hash; /* hash-then-sign / digest; NONE for raw mechanisms */
 	CK_FLAGS flags;
 };
 
 #define ECF (CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS)
 static const struct mech mechs[] = {
-	{CKM_RSA_PKCS_KEY_PAIR_GEN, FAM_RSA_GEN, KSP_PAD_NONE, KSP_HASH_NONE,
+	{CKM_RSA_PKCS_KEY_PAIR_GEN, FAM_RSA_GEN, KSP_PAD_NONE, MDP_HASH_NONE,
 	 CKF_HW | CKF_GENERATE_KEY_PAIR},
-	{CKM_RSA_PKCS, FAM_RSA, KSP_PAD_PKCS1, KSP_HASH_NONE,
+	{CKM_RSA_PKCS, FAM_RSA, KSP_PAD_PKCS1, MDP_HASH_NONE,
 	 CKF_HW | CKF_SIGN | CKF_VERIFY | CKF_ENCRYPT | CKF_DECRYPT},
-	{CKM_RSA_X_509, FAM_RSA, KSP_PAD_NONE, KSP_HASH_NONE,
+	{CKM_RSA_X_509, FAM_RSA, KSP_PAD_NONE, MDP_HASH_NONE,
 	 CKF_HW | CKF_SIGN | CKF_VERIFY | CKF_ENCRYPT | CKF_DECRYPT},
-	{CKM_RSA_PKCS_PSS, FAM_RSA, KSP_PAD_PSS, KSP_HASH_NONE, CKF_HW | CKF_SIGN | CKF_VERIFY},
-	{CKM_RSA_PKCS_OAEP, FAM_RSA, KSP_PAD_OAEP, KSP_HASH_NONE,
+	{CKM_RSA_PKCS_PSS, FAM_RSA, KSP_PAD_PSS, MDP_HASH_NONE, CKF_HW | CKF_SIGN | CKF_VERIFY},
+	{CKM_RSA_PKCS_OAEP, FAM_RSA, KSP_PAD_OAEP, MDP_HASH_NONE,
 	 CKF_HW | CKF_ENCRYPT | CKF_DECRYPT},
-	{CKM_SHA1_RSA_PKCS, FAM_RSA, KSP_PAD_PKCS1, KSP_HASH_SHA1, CKF_HW | CKF_SIGN | CKF_VERIFY},
-	{CKM_SHA224_RSA_PKCS, FAM_RSA, KSP_PAD_PKCS1, KSP_HASH_SHA224,
+	{CKM_SHA1_RSA_PKCS, FAM_RSA, KSP_PAD_PKCS1, MDP_HASH_SHA1, CKF_HW | CKF_SIGN | CKF_VERIFY},
+	{CKM_SHA224_RSA_PKCS, FAM_RSA, KSP_PAD_PKCS1, MDP_HASH_SHA224,
 	 CKF_HW | CKF_SIGN | CKF_VERIFY},
-	{CKM_SHA256_RSA_PKCS, FAM_RSA, KSP_PAD_PKCS1, KSP_HASH_SHA256,
+	{CKM_SHA256_RSA_PKCS, FAM_RSA, KSP_PAD_PKCS1, MDP_HASH_SHA256,
 	 CKF_HW | CKF_SIGN | CKF_VERIFY},
-	{CKM_SHA384_RSA_PKCS, FAM_RSA, KSP_PAD_PKCS1, KSP_HASH_SHA384,
+	{CKM_SHA384_RSA_PKCS, FAM_RSA, KSP_PAD_PKCS1, MDP_HASH_SHA384,
 	 CKF_HW | CKF_SIGN | CKF_VERIFY},
-	{CKM_SHA512_RSA_PKCS, FAM_RSA, KSP_PAD_PKCS1, KSP_HASH_SHA512,
+	{CKM_SHA512_RSA_PKCS, FAM_RSA, KSP_PAD_PKCS1, MDP_HASH_SHA512,
 	 CKF_HW | CKF_SIGN | CKF_VERIFY},
-	{CKM_SHA1_RSA_PKCS_PSS, FAM_RSA, KSP_PAD_PSS, KSP_HASH_SHA1,
+	{CKM_SHA1_RSA_PKCS_PSS, FAM_RSA, KSP_PAD_PSS, MDP_HASH_SHA1,
 	 CKF_HW | CKF_SIGN | CKF_VERIFY},
-	{CKM_SHA224_RSA_PKCS_PSS, FAM_RSA, KSP_PAD_PSS, KSP_HASH_SHA224,
+	{CKM_SHA224_RSA_PKCS_PSS, FAM_RSA, KSP_PAD_PSS, MDP_HASH_SHA224,
 	 CKF_HW | CKF_SIGN | CKF_VERIFY},
-	{CKM_SHA256_RSA_PKCS_PSS, FAM_RSA, KSP_PAD_PSS, KSP_HASH_SHA256,
+	{CKM_SHA256_RSA_PKCS_PSS, FAM_RSA, KSP_PAD_PSS, MDP_HASH_SHA256,
 	 CKF_HW | CKF_SIGN | CKF_VERIFY},
-	{CKM_SHA384_RSA_PKCS_PSS, FAM_RSA, KSP_PAD_PSS, KSP_HASH_SHA384,
+	{CKM_SHA384_RSA_PKCS_PSS, FAM_RSA, KSP_PAD_PSS, MDP_HASH_SHA384,
 	 CKF_HW | CKF_SIGN | CKF_VERIFY},
-	{CKM_SHA512_RSA_PKCS_PSS, FAM_RSA, KSP_PAD_PSS, KSP_HASH_SHA512,
+	{CKM_SHA512_RSA_PKCS_PSS, FAM_RSA, KSP_PAD_PSS, MDP_HASH_SHA512,
 	 CKF_HW | CKF_SIGN | CKF_VERIFY},
-	{CKM_EC_KEY_PAIR_GEN, FAM_EC_GEN, KSP_PAD_NONE, KSP_HASH_NONE,
+	{CKM_EC_KEY_PAIR_GEN, FAM_EC_GEN, KSP_PAD_NONE, MDP_HASH_NONE,
 	 CKF_HW | CKF_GENERATE_KEY_PAIR | ECF},
-	{CKM_ECDSA, FAM_ECDSA, KSP_PAD_NONE, KSP_HASH_NONE, CKF_HW | CKF_SIGN | CKF_VERIFY | ECF},
-	{CKM_ECDSA_SHA1, FAM_ECDSA, KSP_PAD_NONE, KSP_HASH_SHA1,
+	{CKM_ECDSA, FAM_ECDSA, KSP_PAD_NONE, MDP_HASH_NONE, CKF_HW | CKF_SIGN | CKF_VERIFY | ECF},
+	{CKM_ECDSA_SHA1, FAM_ECDSA, KSP_PAD_NONE, MDP_HASH_SHA1,
 	 CKF_HW | CKF_SIGN | CKF_VERIFY | ECF},
-	{CKM_ECDSA_SHA224, FAM_ECDSA, KSP_PAD_NONE, KSP_HASH_SHA224,
+	{CKM_ECDSA_SHA224, FAM_ECDSA, KSP_PAD_NONE, MDP_HASH_SHA224,
 	 CKF_HW | CKF_SIGN | CKF_VERIFY | ECF},
-	{CKM_ECDSA_SHA256, FAM_ECDSA, KSP_PAD_NONE, KSP_HASH_SHA256,
+	{CKM_ECDSA_SHA256, FAM_ECDSA, KSP_PAD_NONE, MDP_HASH_SHA256,
 	 CKF_HW | CKF_SIGN | CKF_VERIFY | ECF},
-	{CKM_ECDSA_SHA384, FAM_ECDSA, KSP_PAD_NONE, KSP_HASH_SHA384,
+	{CKM_ECDSA_SHA384, FAM_ECDSA, KSP_PAD_NONE, MDP_HASH_SHA384,
 	 CKF_HW | CKF_SIGN | CKF_VERIFY | ECF},
-	{CKM_ECDSA_SHA512, FAM_ECDSA, KSP_PAD_NONE, KSP_HASH_SHA512,
+	{CKM_ECDSA_SHA512, FAM_ECDSA, KSP_PAD_NONE, MDP_HASH_SHA512,
 	 CKF_HW | CKF_SIGN | CKF_VERIFY | ECF},
-	{CKM_ECDH1_DERIVE, FAM_ECDH, KSP_PAD_NONE, KSP_HASH_NONE, CKF_HW | CKF_DERIVE | ECF},
-	{CKM_SHA_1, FAM_DIGEST, KSP_PAD_NONE, KSP_HASH_SHA1, CKF_DIGEST},
-	{CKM_SHA224, FAM_DIGEST, KSP_PAD_NONE, KSP_HASH_SHA224, CKF_DIGEST},
-	{CKM_SHA256, FAM_DIGEST, KSP_PAD_NONE, KSP_HASH_SHA256, CKF_DIGEST},
-	{CKM_SHA384, FAM_DIGEST, KSP_PAD_NONE, KSP_HASH_SHA384, CKF_DIGEST},
-	{CKM_SHA512, FAM_DIGEST, KSP_PAD_NONE, KSP_HASH_SHA512, CKF_DIGEST},
+	{CKM_ECDH1_DERIVE, FAM_ECDH, KSP_PAD_NONE, MDP_HASH_NONE, CKF_HW | CKF_DERIVE | ECF},
+	{CKM_SHA_1, FAM_DIGEST, KSP_PAD_NONE, MDP_HASH_SHA1, CKF_DIGEST},
+	{CKM_SHA224, FAM_DIGEST, KSP_PAD_NONE, MDP_HASH_SHA224, CKF_DIGEST},
+	{CKM_SHA256, FAM_DIGEST, KSP_PAD_NONE, MDP_HASH_SHA256, CKF_DIGEST},
+	{CKM_SHA384, FAM_DIGEST, KSP_PAD_NONE, MDP_HASH_SHA384, CKF_DIGEST},
+	{CKM_SHA512, FAM_DIGEST, KSP_PAD_NONE, MDP_HASH_SHA512, CKF_DIGEST},
 };
 #define N_MECHS (sizeof(mechs) / sizeof(mechs[0]))
 
@@ -89,60 +90,41 @@ mech_find(CK_MECHANISM_TYPE t)
 	return NULL;
 }
 
-static const EVP_MD *
-hash_md(enum ksp_hash h)
-{
-	switch (h) {
-	case KSP_HASH_SHA1:
-		return EVP_sha1();
-	case KSP_HASH_SHA224:
-		return EVP_sha224();
-	case KSP_HASH_SHA256:
-		return EVP_sha256();
-	case KSP_HASH_SHA384:
-		return EVP_sha384();
-	case KSP_HASH_SHA512:
-		return EVP_sha512();
-	default:
-		return NULL;
-	}
-}
-
-static enum ksp_hash
+static enum mdp_hash
 hash_from_ckm(CK_MECHANISM_TYPE t)
 {
 	switch (t) {
 	case CKM_SHA_1:
-		return KSP_HASH_SHA1;
+		return MDP_HASH_SHA1;
 	case CKM_SHA224:
-		return KSP_HASH_SHA224;
+		return MDP_HASH_SHA224;
 	case CKM_SHA256:
-		return KSP_HASH_SHA256;
+		return MDP_HASH_SHA256;
 	case CKM_SHA384:
-		return KSP_HASH_SHA384;
+		return MDP_HASH_SHA384;
 	case CKM_SHA512:
-		return KSP_HASH_SHA512;
+		return MDP_HASH_SHA512;
 	default:
-		return KSP_HASH_NONE;
+		return MDP_HASH_NONE;
 	}
 }
 
-static enum ksp_hash
+static enum mdp_hash
 hash_from_mgf(CK_RSA_PKCS_MGF_TYPE m)
 {
 	switch (m) {
 	case CKG_MGF1_SHA1:
-		return KSP_HASH_SHA1;
+		return MDP_HASH_SHA1;
 	case CKG_MGF1_SHA224:
-		return KSP_HASH_SHA224;
+		return MDP_HASH_SHA224;
 	case CKG_MGF1_SHA256:
-		return KSP_HASH_SHA256;
+		return MDP_HASH_SHA256;
 	case CKG_MGF1_SHA384:
-		return KSP_HASH_SHA384;
+		return MDP_HASH_SHA384;
 	case CKG_MGF1_SHA512:
-		return KSP_HASH_SHA512;
+		return MDP_HASH_SHA512;
 	default:
-		return KSP_HASH_NONE;
+		return MDP_HASH_NONE;
 	}
 }
 
@@ -272,18 +254,18 @@ static CK_RV
 check_pss(const struct mech *m, const CK_MECHANISM *mech, const struct ksp_key *k, struct op *op)
 {
 	const CK_RSA_PKCS_PSS_PARAMS *p = mech->pParameter;
-	enum ksp_hash h, mgf;
+	enum mdp_hash h, mgf;
 	const EVP_MD *md;
 
 	if (!p || mech->ulParameterLen != sizeof(*p))
 		return CKR_MECHANISM_PARAM_INVALID;
 	h = hash_from_ckm(p->hashAlg);
 	mgf = hash_from_mgf(p->mgf);
-	if (h == KSP_HASH_NONE || mgf == KSP_HASH_NONE)
+	if (h == MDP_HASH_NONE || mgf == MDP_HASH_NONE)
 		return CKR_MECHANISM_PARAM_INVALID;
-	if (m->hash != KSP_HASH_NONE && m->hash != h)
+	if (m->hash != MDP_HASH_NONE && m->hash != h)
 		return CKR_MECHANISM_PARAM_INVALID;
-	md = hash_md(h);
+	md = mdp_hash_md(h);
 	/* RFC 8017 §9.1.1: emLen >= hLen + sLen + 2. */
 	if (p->sLen + (size_t)EVP_MD_get_size(md) + 2 > key_bytes(k))
 		return CKR_MECHANISM_PARAM_INVALID;
@@ -298,13 +280,13 @@ static CK_RV
 check_oaep(const CK_MECHANISM *mech, struct op *op)
 {
 	const CK_RSA_PKCS_OAEP_PARAMS *p = mech->pParameter;
-	enum ksp_hash h, mgf;
+	enum mdp_hash h, mgf;
 
 	if (!p || mech->ulParameterLen != sizeof(*p))
 		return CKR_MECHANISM_PARAM_INVALID;
 	h = hash_from_ckm(p->hashAlg);
 	mgf = hash_from_mgf(p->mgf);
-	if (h == KSP_HASH_NONE || mgf == KSP_HASH_NONE)
+	if (h == MDP_HASH_NONE || mgf == MDP_HASH_NONE)
 		return CKR_MECHANISM_PARAM_INVALID;
 	if (p->source != 0 && p->source != CKZ_DATA_SPECIFIED)
 		return CKR_MECHANISM_PARAM_INVALID;
@@ -341,7 +323,7 @@ crypto_init_slocked(struct session *se, enum op_kind kind, const CK_MECHANISM *m
 		if (mech->pParameter || mech->ulParameterLen)
 			return CKR_MECHANISM_PARAM_INVALID;
 		memset(op, 0, sizeof(*op));
-		op->md = hash_md(m->hash);
+		op->md = mdp_hash_md(m->hash);
 		op->mdctx = EVP_MD_CTX_new();
 		if (!op->mdctx || !EVP_DigestInit_ex(op->mdctx, op->md, NULL)) {
 			session_op_clear(op);
@@ -384,8 +366,8 @@ crypto_init_slocked(struct session *se, enum op_kind kind, const CK_MECHANISM *m
 		session_op_clear(op);
 		return rv;
 	}
-	if (m->hash != KSP_HASH_NONE) {
-		op->md = hash_md(m->hash);
+	if (m->hash != MDP_HASH_NONE) {
+		op->md = mdp_hash_md(m->hash);
 		op->mdctx = EVP_MD_CTX_new();
 		if (!op->mdctx || !EVP_DigestInit_ex(op->mdctx, op->md, NULL)) {
 			session_op_clear(op);
@@ -546,11 +528,11 @@ do_sign(struct session *se, struct op *op, const uint8_t *data, size_t len, uint
 		memcpy(block + key_bytes(k) - len, data, len);
 		data = block;
 		len = key_bytes(k);
-	} else if (op->pad.type == KSP_PAD_PKCS1 && op->pad.hash == KSP_HASH_NONE) {
+	} else if (op->pad.type == KSP_PAD_PKCS1 && op->pad.hash == MDP_HASH_NONE) {
 		if (len + 11 > key_bytes(k))
 			return CKR_DATA_LEN_RANGE;
 	} else if (op->pad.type == KSP_PAD_PSS && !op->md) {
-		if (len != (size_t)EVP_MD_get_size(hash_md(op->pad.hash)))
+		if (len != (size_t)EVP_MD_get_size(mdp_hash_md(op->pad.hash)))
 			return CKR_DATA_LEN_RANGE;
 	}
 	{
@@ -649,8 +631,8 @@ do_encrypt(struct op *op, const uint8_t *in, size_t len, uint8_t *out, CK_ULONG 
 	if (pad == RSA_PKCS1_OAEP_PADDING) {
 		uint8_t *label = NULL;
 
-		if (EVP_PKEY_CTX_set_rsa_oaep_md(ctx, hash_md(op->pad.hash)) <= 0 ||
-		    EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, hash_md(op->pad.mgf1_hash)) <= 0)
+		if (EVP_PKEY_CTX_set_rsa_oaep_md(ctx, mdp_hash_md(op->pad.hash)) <= 0 ||
+		    EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, mdp_hash_md(op->pad.mgf1_hash)) <= 0)
 			goto out;
 		if (op->pad.label_len) {
 			label = OPENSSL_memdup(op->pad.label, op->pad.label_len);
@@ -841,8 +823,9 @@ crypto_verify_slocked(struct session *se, const uint8_t *data, size_t len, bool 
 			goto out;
 		if (op->pad.type == KSP_PAD_PSS) {
 			if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) <= 0 ||
-			    EVP_PKEY_CTX_set_signature_md(ctx, hash_md(op->pad.hash)) <= 0 ||
-			    EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, hash_md(op->pad.mgf1_hash)) <= 0 ||
+			    EVP_PKEY_CTX_set_signature_md(ctx, mdp_hash_md(op->pad.hash)) <= 0 ||
+			    EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, mdp_hash_md(op->pad.mgf1_hash)) <=
+				    0 ||
 			    EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, (int)op->pad.salt_len) <= 0)
 				goto out;
 		} else {

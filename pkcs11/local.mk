@@ -27,12 +27,15 @@ mdp11_la_LIBADD = $(MDP11_LIBS_PKCS11)
 mdp11_la_LDFLAGS = -module -avoid-version -shared -no-undefined \
 	-export-symbols-regex '^C_(GetFunctionList|GetInterfaceList|GetInterface)$$'
 
-# A loadable module needs no libtool archive next to it.
+# A loadable module needs no libtool archive next to it. Without the archive libtool's
+# uninstall cannot find the module, so uninstall removes it by name.
 install-data-hook: mdp11-remove-la
-uninstall-hook: mdp11-remove-la
-.PHONY: mdp11-remove-la
+uninstall-hook: mdp11-remove-la mdp11-remove-so
+.PHONY: mdp11-remove-la mdp11-remove-so
 mdp11-remove-la:
 	rm -f "$(DESTDIR)$(mdp11dir)/mdp11.la"
+mdp11-remove-so:
+	rm -f "$(DESTDIR)$(mdp11dir)/mdp11.so"
 
 # Module tests: they dlopen the built module and go through C_GetFunctionList.
 MDP11_MODULE_CFLAGS = -DMDP11_MODULE_PATH=\"$(abs_top_builddir)/.libs/mdp11.so\" \

@@ -14,30 +14,6 @@
 
 #define MDP11_DEFAULT_CONF MDP11_SYSCONFDIR "/mdp11/mdp11.conf"
 
-/* Every option the module knows; conf/mdp11.conf.example documents each one. */
-static const char *const allowed_keys[] = {
-	"global.debug",
-	"global.debug_file",
-	"readers.pcsc",
-	"readers.include",
-	"readers.exclude",
-	"vcard.path",
-	"token.label",
-	"cache.mode",
-	"cache.dir",
-	"policy.rsa_min_bits",
-	"policy.rsa_max_bits",
-	"policy.rsa_default_bits",
-	"policy.allow_private_exchange_key_import",
-	"policy.allow_private_signature_key_import",
-	"policy.allow_private_ecdsa_key_import",
-	"policy.allow_private_ecdhe_key_import",
-	"card_module.atr",
-	"card_module.atr_mask",
-	"card_module.module",
-	NULL,
-};
-
 static bool
 push_str(char ***list, size_t *n, const char *v)
 {
@@ -115,7 +91,7 @@ read_config(struct settings *s, const struct mdp_config *cfg)
 	size_t i;
 	const char *str;
 
-	if (mdp_config_check_keys(cfg, allowed_keys))
+	if (mdp_config_check_keys(cfg, mdp_config_module_keys))
 		return config_error();
 	if (mdp_config_get_long(cfg, "global", NULL, "debug", 0, 5, 0, &v))
 		return config_error();

@@ -9,7 +9,7 @@
 #include <stdio.h>
 
 #include "common/error.h"
-#include "common/keyspec.h"
+#include "mdp11/keyspec.h"
 
 /*
  * Exit status of every command (documented in mdp11-tool(1) and docs/tool.md; scripts rely

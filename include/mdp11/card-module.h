@@ -53,6 +53,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mdp11/keyspec.h"
+
 #define MD_CARD_MODULE_INTERFACE_VERSION 1u
 #define MD_CARD_MODULE_ENTRY "md_card_acquire_context_v1"
 #define MD_CARD_MODULE_INTERFACE_SYMBOL "md_card_module_interface_version"
@@ -111,15 +113,8 @@ enum md_rv {
 #define MD_ACQUIRE_NO_CARD_MODE \
 	0x1u /* CARD_SECURE_KEY_INJECTION_NO_CARD_MODE: not supported by mdp11 */
 
-/* Key specs: enum mdp_key_spec values (AT_KEYEXCHANGE 1 ... AT_ECDHE_P521 8). */
-#define MD_AT_KEYEXCHANGE 1u
-#define MD_AT_SIGNATURE 2u
-#define MD_AT_ECDSA_P256 3u
-#define MD_AT_ECDSA_P384 4u
-#define MD_AT_ECDSA_P521 5u
-#define MD_AT_ECDHE_P256 6u
-#define MD_AT_ECDHE_P384 7u
-#define MD_AT_ECDHE_P521 8u
+/* Key specs (the key_spec fields): enum mdp_key_spec, MDP_AT_KEYEXCHANGE ... MDP_AT_ECDHE_P521,
+ * and CALG_* hash ids (hash_alg) come from mdp11/keyspec.h. */
 
 /* create_container flags (§4.2) */
 #define MD_CREATE_KEY_GEN 0x1u

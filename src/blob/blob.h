@@ -11,7 +11,7 @@
 #include <openssl/evp.h>
 
 #include "common/error.h"
-#include "common/keyspec.h"
+#include "mdp11/keyspec.h"
 
 /*
  * Layouts: spec/blobs.md. Decisions (odd RSA sizes, strictness): docs/blobs.md.

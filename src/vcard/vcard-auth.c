@@ -26,6 +26,8 @@ vc_drop_secrets(struct vcard *vc)
 	}
 	mdp_wipe(vc->ck, sizeof(vc->ck));
 	vc->ck_ok = false;
+	mdp_wipe(vc->dk, sizeof(vc->dk));
+	vc->dk_ok = false;
 	for (i = 1; i < VC_CHANNELS; i++)
 		vc->chans[i].mse = VC_MSE_NONE;
 	for (i = 0; i < VC_CHANNELS; i++)
@@ -35,9 +37,8 @@ vc_drop_secrets(struct vcard *vc)
 	vc->auth_stage = 0;
 }
 
-/* The SW for a secret that could not be unsealed: a missing seal, or a damaged state. */
-static uint16_t
-unseal_failed(struct vcard *vc, enum mdp_err err)
+uint16_t
+vc_unseal_failed(struct vcard *vc, enum mdp_err err)
 {
 	if (err == MDP_ERR_SEAL)
 		return vc_seal_failed(vc);
@@ -46,20 +47,19 @@ unseal_failed(struct vcard *vc, enum mdp_err err)
 	return SW_MEMORY_FAILURE;
 }
 
-/* The card key from item GCK, which the seal alone opens. */
-static uint16_t
-ck_from_seal(struct vcard *vc)
+uint16_t
+vc_ck_from_seal(struct vcard *vc)
 {
 	uint8_t *p = NULL;
 	size_t n = 0;
 	enum mdp_err err;
 
-	err = vc_item_get(vc, VC_ITEM_GIDS_CK, &p, &n);
+	err = vc_item_get(vc, VC_ITEM_CK, &p, &n);
 	if (!err && n != VC_CK_LEN)
 		err = mdp_err_reason(MDP_ERR_STATE, "state file: bad card key item");
 	if (err) {
 		mdp_secure_free(p, n);
-		return unseal_failed(vc, err);
+		return vc_unseal_failed(vc, err);
 	}
 	memcpy(vc->ck, p, VC_CK_LEN);
 	vc->ck_ok = true;
@@ -74,13 +74,35 @@ vc_need_ck(struct vcard *vc)
 		return SW_OK;
 	if (!vc->st.ck_open)
 		return SW_SECURITY;
-	return ck_from_seal(vc);
+	return vc_ck_from_seal(vc);
 }
 
 enum mdp_err
 vc_ck_to_seal(struct vcard *vc)
 {
-	return vc_item_put(vc, VC_ITEM_GIDS_CK, vc->ck, VC_CK_LEN);
+	return vc_item_put(vc, VC_ITEM_CK, vc->ck, VC_CK_LEN);
+}
+
+uint16_t
+vc_need_dk(struct vcard *vc)
+{
+	uint8_t *p = NULL;
+	size_t n = 0;
+	enum mdp_err err;
+
+	if (vc->dk_ok)
+		return SW_OK;
+	err = vc_item_get(vc, VC_ITEM_DK, &p, &n);
+	if (!err && n != VC_CK_LEN)
+		err = mdp_err_reason(MDP_ERR_STATE, "state file: bad device key item");
+	if (err) {
+		mdp_secure_free(p, n);
+		return vc_unseal_failed(vc, err);
+	}
+	memcpy(vc->dk, p, VC_CK_LEN);
+	vc->dk_ok = true;
+	mdp_secure_free(p, n);
+	return SW_OK;
 }
 
 void
@@ -88,6 +110,8 @@ vc_logout(struct vcard *vc)
 {
 	vc->pin_ok = false;
 	vc->admin_ok = false;
+	vc->pin_always = false;
+	vc->pin_always_now = false;
 	vc_drop_secrets(vc);
 }
 
@@ -107,12 +131,12 @@ pin_wrap(struct vcard *vc, uint8_t wrap[VC_WRAP_LEN])
 	size_t n = 0;
 	enum mdp_err err;
 
-	err = vc_item_get(vc, VC_ITEM_GIDS_PIN, &p, &n);
+	err = vc_item_get(vc, VC_ITEM_PIN, &p, &n);
 	if (!err && n != VC_WRAP_LEN)
 		err = mdp_err_reason(MDP_ERR_STATE, "state file: bad PIN item");
 	if (err) {
 		mdp_secure_free(p, n);
-		return unseal_failed(vc, err);
+		return vc_unseal_failed(vc, err);
 	}
 	memcpy(wrap, p, VC_WRAP_LEN);
 	mdp_secure_free(p, n);
@@ -157,9 +181,9 @@ set_pin(struct vcard *vc, const uint8_t *pin, size_t len)
 	    vc_scrypt(pin, len, salt, vc->st.kdf_cost, kek) != MDP_OK ||
 	    vc_wrap_ck(&vc->st, kek, "pin", vc->ck, wrap) != MDP_OK)
 		goto out;
-	err = vc_item_put(vc, VC_ITEM_GIDS_PIN, wrap, sizeof(wrap));
+	err = vc_item_put(vc, VC_ITEM_PIN, wrap, sizeof(wrap));
 	if (err) {
-		sw = unseal_failed(vc, err);
+		sw = vc_unseal_failed(vc, err);
 		goto out;
 	}
 	memcpy(vc->st.pin_salt, salt, sizeof(salt));
@@ -326,7 +350,7 @@ admin_granted(struct vcard *vc)
 {
 	vc->admin_ok = true;
 	vc->auth_stage = 0;
-	if (vc->st.ck_admin && !vc->ck_ok && ck_from_seal(vc) != SW_OK) {
+	if (vc->st.ck_admin && !vc->ck_ok && vc_ck_from_seal(vc) != SW_OK) {
 		/* the seal answered a moment ago: a damaged item; the admin has no card key */
 		vc->io_err = MDP_OK;
 		log_error("the admin path's card key does not open: %s", mdp_err_last());
@@ -342,7 +366,7 @@ admin_key(struct vcard *vc, const struct vc_file *f, uint8_t key[VC_SYM_MAX])
 
 	err = vc_sym_get(vc, f, key, &len);
 	if (err)
-		return unseal_failed(vc, err);
+		return vc_unseal_failed(vc, err);
 	if (len != VCARD_ADMIN_KEY_LEN) {
 		mdp_wipe(key, VC_SYM_MAX);
 		return SW_REF_NOT_FOUND;
@@ -372,7 +396,7 @@ vc_import_admin_key(struct vcard *vc, struct vc_file *f, const uint8_t *key, siz
 			mdp_secure_free(tmp.sym, tmp.sym_len);
 	}
 	if (err)
-		return unseal_failed(vc, err);
+		return vc_unseal_failed(vc, err);
 	vc_file_clear_key(f);
 	f->sym = tmp.sym;
 	f->sym_len = tmp.sym_len;

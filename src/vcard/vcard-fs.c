@@ -89,9 +89,9 @@ vc_acl_ok(const struct vcard *vc, const struct vc_file *f, uint8_t bit)
 
 /* ---- initial states ---- */
 
-static enum mdp_err
-add_file(struct vc_state *st, uint16_t fid, uint8_t desc, const uint8_t *acl, size_t acl_len,
-	 struct vc_file **out)
+enum mdp_err
+vc_add_file(struct vc_state *st, uint16_t fid, uint8_t desc, const uint8_t *acl, size_t acl_len,
+	    struct vc_file **out)
 {
 	struct vc_file *files, *f;
 
@@ -203,11 +203,11 @@ initial_files(struct vcard *vc, const struct vcard_init_params *params)
 	for (i = 0; i < 6; i++) {
 		uint8_t acl[3] = {0x03, efs[i].put, efs[i].get};
 
-		err = add_file(st, efs[i].fid, VC_DESC_EF, acl, sizeof(acl), &f);
+		err = vc_add_file(st, efs[i].fid, VC_DESC_EF, acl, sizeof(acl), &f);
 		if (err)
 			return err;
 	}
-	err = add_file(st, 0xB080, VC_DESC_KEY, admin_acl, sizeof(admin_acl), &f);
+	err = vc_add_file(st, 0xB080, VC_DESC_KEY, admin_acl, sizeof(admin_acl), &f);
 	if (err)
 		return err;
 	f->crt = mdp_memdup(admin_crt, sizeof(admin_crt));
@@ -239,13 +239,17 @@ initial_files(struct vcard *vc, const struct vcard_init_params *params)
 }
 
 enum mdp_err
-vc_build_gids(struct vcard *vc, const struct vcard_init_params *params)
+vc_build_card(struct vcard *vc, const struct vcard_init_params *params)
 {
 	struct vc_state *st = &vc->st;
 	uint8_t kek[VC_CK_LEN], wrap[VC_WRAP_LEN];
 	const char *pin = params ? params->pin : NULL;
 	enum mdp_err err;
 
+	if (params && params->type == VCARD_TYPE_PIV)
+		return vc_piv_build(vc, params);
+	if (params && params->type != VCARD_TYPE_GIDS)
+		return mdp_err_reason(MDP_ERR_ARGS, "unknown card type %d", (int)params->type);
 	if (pin || (params && params->admin_key)) {
 		err = vc_check_init_params(params);
 		if (err)
@@ -275,7 +279,7 @@ vc_build_gids(struct vcard *vc, const struct vcard_init_params *params)
 	if (!err)
 		err = vc_wrap_ck(st, kek, "pin", vc->ck, wrap);
 	if (!err)
-		err = vc_item_put(vc, VC_ITEM_GIDS_PIN, wrap, sizeof(wrap));
+		err = vc_item_put(vc, VC_ITEM_PIN, wrap, sizeof(wrap));
 	if (!err)
 		vc_pin_kdf_keep(vc, (const uint8_t *)pin, st->pin_len, st->pin_salt, st->kdf_cost,
 				kek);
@@ -379,8 +383,8 @@ vc_cmd_select(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 
 /* ---- GET DATA / PUT DATA ---- */
 
-static struct vc_do *
-find_do(struct vc_file *f, uint32_t tag)
+struct vc_do *
+vc_find_do(struct vc_file *f, uint32_t tag)
 {
 	size_t i;
 
@@ -472,7 +476,7 @@ vc_cmd_get_data(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 			buf_put_tlv(out, f->dos[i].tag, f->dos[i].val, f->dos[i].len);
 		return SW_OK;
 	}
-	d = find_do(f, want);
+	d = vc_find_do(f, want);
 	if (!d)
 		return SW_REF_NOT_FOUND;
 	buf_put_tlv(out, d->tag, d->val, d->len);
@@ -480,10 +484,10 @@ vc_cmd_get_data(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 }
 
 /* Store one DO with the replace and empty-DO rules of §6. */
-static uint16_t
-store_do(struct vc_file *f, uint32_t tag, const uint8_t *val, size_t len)
+uint16_t
+vc_store_do(struct vc_file *f, uint32_t tag, const uint8_t *val, size_t len)
 {
-	struct vc_do *d = find_do(f, tag);
+	struct vc_do *d = vc_find_do(f, tag);
 	uint8_t *copy = NULL;
 
 	if (len) {
@@ -560,7 +564,7 @@ vc_cmd_put_data(struct vcard *vc, const struct vc_cmd *c)
 		}
 		if (val.len > VC_MAX_DO_LEN)
 			return SW_NO_MEMORY;
-		d = find_do(f, tag);
+		d = vc_find_do(f, tag);
 		if (d)
 			total -= d->len;
 		else if (f->n_dos + count >= VC_MAX_DOS_PER_EF)
@@ -574,7 +578,7 @@ vc_cmd_put_data(struct vcard *vc, const struct vc_cmd *c)
 	if (total > VC_MAX_EF_BYTES)
 		return SW_NO_MEMORY;
 	for (i = 0; i < count; i++) {
-		sw = store_do(f, items[i].tag, items[i].p, items[i].len);
+		sw = vc_store_do(f, items[i].tag, items[i].p, items[i].len);
 		if (sw != SW_OK)
 			return sw;
 	}
@@ -714,7 +718,7 @@ vc_cmd_activate(struct vcard *vc, const struct vc_cmd *c)
 		if (vc->st.pin_set) {
 			vc->st.ck_open = false;
 			if (!vc->st.ck_admin)
-				vc_item_del(&vc->st, VC_ITEM_GIDS_CK);
+				vc_item_del(&vc->st, VC_ITEM_CK);
 		}
 		if (!vc->pin_ok && !vc->admin_ok)
 			vc_drop_secrets(vc);

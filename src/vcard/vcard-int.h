@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Internal types of the virtual GIDS card, shared by its source files. */
+/* Internal types of the virtual card (GIDS and PIV), shared by its source files. */
 #ifndef MDP11_VCARD_VCARD_INT_H
 #define MDP11_VCARD_VCARD_INT_H
 
@@ -95,8 +95,10 @@
 #define VC_ITEM(a, b, c, d)                                            \
 	((uint32_t)(uint8_t)(a) << 24 | (uint32_t)(uint8_t)(b) << 16 | \
 	 (uint32_t)(uint8_t)(c) << 8 | (uint32_t)(uint8_t)(d))
-#define VC_ITEM_GIDS_PIN VC_ITEM('G', 'P', 'I', 'N') /* the PIN wrap of the card key */
-#define VC_ITEM_GIDS_CK VC_ITEM('G', 'C', 'K', ' ')  /* the card key, sealed by the seal alone */
+#define VC_ITEM_PIN VC_ITEM('P', 'I', 'N', 'W') /* the card key wrapped under the PIN's KDF */
+#define VC_ITEM_PUK VC_ITEM('P', 'U', 'K', 'W') /* PIV: the same under the PUK's */
+#define VC_ITEM_CK VC_ITEM('C', 'A', 'R', 'D')	/* the card key, sealed by the seal alone */
+#define VC_ITEM_DK VC_ITEM('D', 'E', 'V', 'K')	/* PIV: the device key (PIN policy never) */
 #define VC_MAX_ITEMS 64
 #define VC_MAX_ITEM_LEN 8192
 
@@ -126,11 +128,35 @@ struct vc_file {
 	size_t sym_len;
 	uint8_t *pub; /* SubjectPublicKeyInfo DER */
 	size_t pub_len;
-	uint8_t *priv; /* sealed private key: under the card key, or the seal (priv_seal) */
+	uint8_t *priv; /* sealed private key: under the card key (PIV: or the device key) */
 	size_t priv_len;
-	uint8_t priv_seal; /* 0: under the card key; 1: by the seal alone (vc_seal_data) */
 
 	EVP_PKEY *cache; /* volatile: the unsealed private key */
+};
+
+/*
+ * PIV (docs/vcard-piv.md): the data objects are the DOs of one EF, the key slots 9A..95 and the
+ * management key 9B are key files B0xx (slot = low byte). A slot's key file keeps its PIN policy,
+ * touch policy and origin in the bytes of crt (VC_PIV_ATTR_*).
+ */
+#define VC_PIV_OBJ_FID 0x5F00
+#define VC_PIV_ATTR_PIN 0    /* PIN policy: 01 never, 02 once, 03 always */
+#define VC_PIV_ATTR_TOUCH 1  /* touch policy: 01 never, 02 always, 03 cached (stored only) */
+#define VC_PIV_ATTR_ORIGIN 2 /* 01 generated, 02 imported */
+#define VC_PIV_ATTR_LEN 3
+#define VC_PIV_DEFAULT_PIN 0x01 /* vc_piv_state.flags: the value is still the factory default */
+#define VC_PIV_DEFAULT_PUK 0x02
+#define VC_PIV_DEFAULT_MGM 0x04
+
+/* What a PIV card keeps beyond the GIDS record: the PUK, serial, version. */
+struct vc_piv_state {
+	uint8_t puk_max; /* 1..255 */
+	uint8_t puk_left;
+	uint8_t puk_salt[VC_SALT_LEN];
+	/* the PUK wrap of the card key: item PUKW */
+	uint32_t serial;
+	uint8_t version[3];
+	uint8_t flags; /* VC_PIV_DEFAULT_* */
 };
 
 /* The seal record of a state file: how its secrets are sealed. */
@@ -152,6 +178,7 @@ struct vc_item {
 struct vc_state {
 	uint32_t format; /* VC_FORMAT_V1 or _V2: what the file is written as */
 	uint8_t type;	 /* enum vcard_type */
+	struct vc_piv_state piv;
 	uint8_t uuid[VC_UUID_LEN];
 	uint64_t generation;
 	struct vc_seal_rec seal;
@@ -160,14 +187,14 @@ struct vc_state {
 
 	/* GIDS */
 	uint8_t app_lcs;
-	bool pin_set; /* then item GPIN: the card key wrapped under the PIN KDF */
+	bool pin_set; /* then item PINW: the card key wrapped under the PIN KDF */
 	uint8_t pin_len;
 	uint8_t pin_max;
 	uint8_t pin_left;
 	uint8_t kdf_cost;
 	uint8_t pin_salt[VC_SALT_LEN];
-	bool ck_open;  /* the card key is free to use (creation state, no PIN): item GCK */
-	bool ck_admin; /* admin authentication reaches the card key: item GCK */
+	bool ck_open;  /* the card key is free to use (creation state, no PIN): item CARD */
+	bool ck_admin; /* admin authentication reaches the card key: item CARD */
 	struct vc_file *files;
 	size_t n_files;
 };
@@ -223,7 +250,8 @@ struct vc_job {
 	EVP_PKEY_CTX *ctx; /* a signing context of this key kept by the channel, or NULL */
 	uint64_t secrets;  /* the card's secrets generation then */
 	bool ec;
-	int pad; /* RSA: RSA_PKCS1_PADDING or RSA_NO_PADDING */
+	int pad;  /* RSA: RSA_PKCS1_PADDING or RSA_NO_PADDING */
+	bool piv; /* PIV form: the result in 7C{82 ..}, ECDSA as DER (GIDS: bare, r||s) */
 	uint8_t in[512];
 	size_t in_len;
 	size_t ne;     /* Le of the command (0: none): the rest waits for GET RESPONSE */
@@ -272,9 +300,15 @@ struct vcard {
 
 	/* volatile security state */
 	bool pin_ok;
-	bool admin_ok;
+	bool admin_ok; /* GIDS admin key / PIV management key authenticated */
 	bool ck_ok;
 	uint8_t ck[VC_CK_LEN];
+	/* PIV: the card's device key seals the keys usable without any PIN (PIN policy never) */
+	bool dk_ok;
+	uint8_t dk[VC_CK_LEN];
+	/* PIV "PIN always": armed by a VERIFY, good for the very next command only */
+	bool pin_always;
+	bool pin_always_now;
 	uint16_t cur_fid; /* 0x3FFF: the application */
 	enum vc_mse_op mse;
 	uint8_t mse_alg;
@@ -311,8 +345,22 @@ struct vc_cmd {
 	const uint8_t *data;
 	size_t lc;
 	bool has_le;
-	size_t ne; /* 1..256 when has_le */
+	size_t ne; /* 1..256 when has_le (an extended Le above 256 is cut to 256) */
 };
+
+/*
+ * The card edge behind the framing of vcard.c (CLA, channels, chaining, GET RESPONSE): chosen by
+ * the card's type.
+ */
+struct vc_applet {
+	uint16_t (*dispatch)(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out);
+	bool (*chainable)(uint8_t ins);
+	bool (*mutating)(uint8_t ins); /* needs the state file's lock */
+	size_t max_data;	       /* command data after chaining; beyond: 6A84 */
+	bool extended;		       /* extended-length APDUs accepted */
+	size_t ne_absent; /* answer bytes sent at once by a command without Le (the rest: 61xx) */
+};
+extern const struct vc_applet vc_piv_applet;
 
 /* vcard.c: the engine */
 /* Save now (before a PIN comparison); 0 or SW_MEMORY_FAILURE. */
@@ -322,6 +370,11 @@ void vc_notice(bool *given, const char *fmt, ...) __attribute__((format(printf, 
 
 /* vcard-fs.c: access rules, the initial card, file system commands */
 struct vc_file *vc_find_file(struct vc_state *st, uint16_t fid);
+struct vc_do *vc_find_do(struct vc_file *f, uint32_t tag);
+/* Store one DO (replace; an empty value over an empty DO deletes it); SW_OK or 6581. */
+uint16_t vc_store_do(struct vc_file *f, uint32_t tag, const uint8_t *val, size_t len);
+enum mdp_err vc_add_file(struct vc_state *st, uint16_t fid, uint8_t desc, const uint8_t *acl,
+			 size_t acl_len, struct vc_file **out);
 bool vc_acl_ok(const struct vcard *vc, const struct vc_file *f, uint8_t bit);
 /* The PIN, admin key, serial and tries of an initialized card, checked. */
 enum mdp_err vc_check_init_params(const struct vcard_init_params *params);
@@ -330,7 +383,7 @@ enum mdp_err vc_check_init_params(const struct vcard_init_params *params);
  * creation state, the card key free) or as gids-tool --initialize leaves it. Its secrets are
  * sealed.
  */
-enum mdp_err vc_build_gids(struct vcard *vc, const struct vcard_init_params *params);
+enum mdp_err vc_build_card(struct vcard *vc, const struct vcard_init_params *params);
 uint16_t vc_cmd_select(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out);
 uint16_t vc_cmd_get_data(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out);
 uint16_t vc_cmd_put_data(struct vcard *vc, const struct vc_cmd *c);
@@ -346,8 +399,14 @@ void vc_drop_secrets(struct vcard *vc);
  * SW of a missing seal (vc_seal_failed).
  */
 uint16_t vc_need_ck(struct vcard *vc);
-/* Seal the card key (vc->ck) into item GCK, for the admin path (and the creation state). */
+/* Seal the card key (vc->ck) into item CARD, for the admin path (and the creation state). */
 enum mdp_err vc_ck_to_seal(struct vcard *vc);
+/* The card key from item CARD (after an admin or management key authentication). */
+uint16_t vc_ck_from_seal(struct vcard *vc);
+/* PIV: the device key (vc->dk) from item DEVK: SW_OK or the SW of a missing seal. */
+uint16_t vc_need_dk(struct vcard *vc);
+/* The SW for a secret that could not be unsealed: a missing seal (6985), or a damaged state. */
+uint16_t vc_unseal_failed(struct vcard *vc, enum mdp_err err);
 /* Log out: PIN and admin state and every secret forgotten. */
 void vc_logout(struct vcard *vc);
 uint16_t vc_cmd_verify(struct vcard *vc, const struct vc_cmd *c);
@@ -360,6 +419,22 @@ uint16_t vc_import_admin_key(struct vcard *vc, struct vc_file *f, const uint8_t 
 /* vcard-keys.c */
 /* Key file B0kid, or NULL. */
 struct vc_file *vc_key_file(struct vcard *vc, uint8_t kid);
+/*
+ * Seal pkey into key file f under key (the card key when NULL), recording type and alg; extra is
+ * bound into the additional data (PIV: the PIN policy). vc_key_open unseals it (cached).
+ */
+uint16_t vc_key_seal(struct vcard *vc, struct vc_file *f, EVP_PKEY *pkey, uint8_t type, uint8_t alg,
+		     const uint8_t *key, uint8_t extra);
+uint16_t vc_key_open(struct vcard *vc, struct vc_file *f, const uint8_t *key, uint8_t extra,
+		     EVP_PKEY **out);
+/* The 7F49 public key template of a key file. */
+uint16_t vc_put_public(const struct vc_file *f, struct mdp_buf *out);
+/* Hand a checked signature to vcard_transmit (false: run it now with vc_job_run). */
+bool vc_defer(struct vcard *vc, const struct vc_cmd *c, const uint8_t *in, size_t in_len,
+	      EVP_PKEY *pkey, bool ec, int pad, bool piv);
+/* ECDH with a peer point 04||X||Y (validated); secret is the field size. */
+uint16_t vc_ecdh_derive(EVP_PKEY *pkey, const uint8_t *pt, size_t pt_len, uint8_t *secret,
+			size_t *secret_len);
 uint16_t vc_cmd_mse(struct vcard *vc, const struct vc_cmd *c);
 uint16_t vc_cmd_generate(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out);
 uint16_t vc_cmd_pso(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out);
@@ -367,6 +442,12 @@ uint16_t vc_cmd_ecdh(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *o
 uint16_t vc_get_public(struct vcard *vc, const uint8_t *data, size_t len, struct mdp_buf *out);
 uint16_t vc_put_key(struct vcard *vc, const uint8_t *data, size_t len);
 void vc_file_clear_key(struct vc_file *f);
+
+/* piv.c (the PIV applet; its own internals are in piv-int.h) */
+extern const uint8_t vc_piv_atr[23];
+/* The initial PIV card into vc->st, whose uuid, seal and KDF cost are set; secrets sealed. */
+enum mdp_err vc_piv_build(struct vcard *vc, const struct vcard_init_params *params);
+void vc_piv_info(struct vcard *vc, struct vcard_info *info);
 
 /* vcard-state.c: the state file's encoding (format 1 and 2) */
 void vc_state_free(struct vc_state *st);

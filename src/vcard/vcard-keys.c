@@ -44,9 +44,12 @@ vc_key_file(struct vcard *vc, uint8_t kid)
 	return f;
 }
 
-/* Additional data binding a sealed key to this card, its file and its kind. */
+/*
+ * Additional data binding a sealed key to this card, its file and its kind; extra is 0 for GIDS,
+ * the PIN policy for PIV (so that a policy edited in the file no longer opens the key).
+ */
 static size_t
-key_aad(const struct vc_state *st, const struct vc_file *f, uint8_t aad[24])
+key_aad(const struct vc_state *st, const struct vc_file *f, uint8_t extra, uint8_t aad[24])
 {
 	memcpy(aad, st->uuid, VC_UUID_LEN);
 	memcpy(aad + VC_UUID_LEN, "key", 3);
@@ -54,13 +57,13 @@ key_aad(const struct vc_state *st, const struct vc_file *f, uint8_t aad[24])
 	aad[20] = (uint8_t)f->fid;
 	aad[21] = f->key_type;
 	aad[22] = f->alg;
-	aad[23] = 0;
+	aad[23] = extra;
 	return 24;
 }
 
 /* The unsealed private key of a key file, cached while the card key is known. */
-static uint16_t
-get_pkey(struct vcard *vc, struct vc_file *f, EVP_PKEY **out)
+uint16_t
+vc_key_open(struct vcard *vc, struct vc_file *f, const uint8_t *key, uint8_t extra, EVP_PKEY **out)
 {
 	uint8_t aad[24];
 	uint8_t *der = NULL;
@@ -75,11 +78,14 @@ get_pkey(struct vcard *vc, struct vc_file *f, EVP_PKEY **out)
 		*out = f->cache;
 		return SW_OK;
 	}
-	sw = vc_need_ck(vc);
-	if (sw != SW_OK)
-		return sw;
-	al = key_aad(&vc->st, f, aad);
-	if (vc_gcm_open(vc->ck, aad, al, f->priv, f->priv_len, &der, &der_len) != MDP_OK) {
+	if (!key) {
+		sw = vc_need_ck(vc);
+		if (sw != SW_OK)
+			return sw;
+		key = vc->ck;
+	}
+	al = key_aad(&vc->st, f, extra, aad);
+	if (vc_gcm_open(key, aad, al, f->priv, f->priv_len, &der, &der_len) != MDP_OK) {
 		log_error("key file %04X does not open with the card key", f->fid);
 		return SW_DATA_INVALID;
 	}
@@ -91,6 +97,12 @@ get_pkey(struct vcard *vc, struct vc_file *f, EVP_PKEY **out)
 	f->cache = pkey;
 	*out = pkey;
 	return SW_OK;
+}
+
+static uint16_t
+get_pkey(struct vcard *vc, struct vc_file *f, EVP_PKEY **out)
+{
+	return vc_key_open(vc, f, NULL, 0, out);
 }
 
 static uint8_t
@@ -131,24 +143,25 @@ alg_of(EVP_PKEY *pkey, uint8_t *type)
 	return 0;
 }
 
-/* Seal pkey under the card key into f, replacing what it held; keeps the key cached. */
-static uint16_t
-install_key(struct vcard *vc, struct vc_file *f, EVP_PKEY *pkey)
+/* Seal pkey under key (the card key if NULL) into f, replacing what it held; keeps it cached. */
+uint16_t
+vc_key_seal(struct vcard *vc, struct vc_file *f, EVP_PKEY *pkey, uint8_t type, uint8_t alg,
+	    const uint8_t *key, uint8_t extra)
 {
 	PKCS8_PRIV_KEY_INFO *p8 = NULL;
 	uint8_t *pub = NULL, *der = NULL, *sealed = NULL, *q;
-	uint8_t aad[24], type = 0, alg;
+	uint8_t aad[24];
 	size_t sealed_len = 0, al;
 	int pub_len, der_len = 0;
 	uint16_t sw;
 
-	sw = vc_need_ck(vc);
-	if (sw != SW_OK)
-		return sw;
+	if (!key) {
+		sw = vc_need_ck(vc);
+		if (sw != SW_OK)
+			return sw;
+		key = vc->ck;
+	}
 	sw = SW_MEMORY_FAILURE;
-	alg = alg_of(pkey, &type);
-	if (!alg)
-		return SW_FUNC_UNSUPPORTED;
 	pub_len = i2d_PUBKEY(pkey, NULL);
 	if (pub_len <= 0)
 		goto out;
@@ -173,8 +186,8 @@ install_key(struct vcard *vc, struct vc_file *f, EVP_PKEY *pkey)
 	vc_file_clear_key(f);
 	f->key_type = type;
 	f->alg = alg;
-	al = key_aad(&vc->st, f, aad);
-	if (vc_gcm_seal(vc->ck, aad, al, der, (size_t)der_len, &sealed, &sealed_len) != MDP_OK) {
+	al = key_aad(&vc->st, f, extra, aad);
+	if (vc_gcm_seal(key, aad, al, der, (size_t)der_len, &sealed, &sealed_len) != MDP_OK) {
 		f->key_type = VC_KEY_NONE;
 		f->alg = 0;
 		goto out;
@@ -195,6 +208,21 @@ out:
 	return sw;
 }
 
+static uint16_t
+install_key(struct vcard *vc, struct vc_file *f, EVP_PKEY *pkey)
+{
+	uint8_t type = 0, alg;
+	uint16_t sw;
+
+	sw = vc_need_ck(vc);
+	if (sw != SW_OK)
+		return sw;
+	alg = alg_of(pkey, &type);
+	if (!alg)
+		return SW_FUNC_UNSUPPORTED;
+	return vc_key_seal(vc, f, pkey, type, alg, NULL, 0);
+}
+
 static void
 put_bn(struct mdp_buf *out, uint32_t tag, const BIGNUM *bn)
 {
@@ -211,8 +239,8 @@ put_bn(struct mdp_buf *out, uint32_t tag, const BIGNUM *bn)
 }
 
 /* 7F49 template of §8.4 (RSA: 81 n, 82 e) or §9 (EC: 86 04||X||Y). */
-static uint16_t
-put_public(struct vc_file *f, struct mdp_buf *out)
+uint16_t
+vc_put_public(const struct vc_file *f, struct mdp_buf *out)
 {
 	const uint8_t *p = f->pub;
 	EVP_PKEY *pub = mdp_pkey_decode_der(&p, f->pub_len, "SubjectPublicKeyInfo", NULL,
@@ -271,7 +299,7 @@ vc_get_public(struct vcard *vc, const uint8_t *data, size_t len, struct mdp_buf 
 		return SW_SECURITY;
 	if (f->key_type != VC_KEY_RSA && f->key_type != VC_KEY_EC)
 		return SW_REF_NOT_FOUND;
-	return put_public(f, out);
+	return vc_put_public(f, out);
 }
 
 /* ---- GENERATE ASYMMETRIC KEY PAIR (§8.3, §9) ---- */
@@ -334,7 +362,7 @@ vc_cmd_generate(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 		return sw;
 	/* With Le the public key comes back at once (Windows); without, nothing (OpenSC). */
 	if (c->has_le)
-		return put_public(f, out);
+		return vc_put_public(f, out);
 	return SW_OK;
 }
 
@@ -679,14 +707,16 @@ out:
  * Everything is checked: leave the private-key work to vcard_transmit, outside the engine's
  * lock (what does not fit in Le then waits for GET RESPONSE on the command's channel).
  */
-static bool
-defer(struct vcard *vc, const struct vc_cmd *c, EVP_PKEY *pkey, bool ec, int pad)
+bool
+vc_defer(struct vcard *vc, const struct vc_cmd *c, const uint8_t *in, size_t in_len, EVP_PKEY *pkey,
+	 bool ec, int pad, bool piv)
 {
 	unsigned ch = vc->cur_chan;
+	const struct vc_applet *app = vc->st.type == VCARD_TYPE_PIV ? &vc_piv_applet : NULL;
 
-	if (!vc->defer_ok || c->lc > sizeof(vc->job.in) || !EVP_PKEY_up_ref(pkey))
+	if (!vc->defer_ok || in_len > sizeof(vc->job.in) || !EVP_PKEY_up_ref(pkey))
 		return false;
-	vc->job.ne = c->has_le ? c->ne : 0;
+	vc->job.ne = c->has_le ? c->ne : app ? app->ne_absent : 0;
 	vc->job.chan = ch;
 	vc->job.resets = vc->resets;
 	vc->job.secrets = vc->secrets;
@@ -700,9 +730,16 @@ defer(struct vcard *vc, const struct vc_cmd *c, EVP_PKEY *pkey, bool ec, int pad
 	vc->job.pkey = pkey;
 	vc->job.ec = ec;
 	vc->job.pad = pad;
-	memcpy(vc->job.in, c->data, c->lc);
-	vc->job.in_len = c->lc;
+	vc->job.piv = piv;
+	memcpy(vc->job.in, in, in_len);
+	vc->job.in_len = in_len;
 	return true;
+}
+
+static bool
+defer(struct vcard *vc, const struct vc_cmd *c, EVP_PKEY *pkey, bool ec, int pad)
+{
+	return vc_defer(vc, c, c->data, c->lc, pkey, ec, pad, false);
 }
 
 uint16_t
@@ -710,7 +747,7 @@ vc_job_run(struct vc_job *j, struct mdp_buf *out)
 {
 	uint8_t der[160], rs[132], *res = NULL;
 	const uint8_t *p = der;
-	size_t len, fs, cap = 0;
+	size_t len, fs, cap = 0, m = 0;
 	ECDSA_SIG *sig = NULL;
 	const BIGNUM *r, *s;
 	uint16_t sw = SW_MEMORY_FAILURE;
@@ -724,18 +761,30 @@ vc_job_run(struct vc_job *j, struct mdp_buf *out)
 			return SW_MEMORY_FAILURE;
 		}
 	}
+	if (j->piv) {
+		/* spec/piv.md §4.7: 7C{82 result} */
+		m = buf_tlv_open(out, 0x7C);
+		buf_put_tag(out, 0x82); /* its length follows once known */
+	}
 	if (j->ec) {
 		fs = ((size_t)EVP_PKEY_get_bits(j->pkey) + 7) / 8;
 		len = sizeof(der);
 		if (fs > 66 || EVP_PKEY_sign(j->ctx, der, &len, j->in, j->in_len) != 1)
 			goto out;
-		sig = d2i_ECDSA_SIG(NULL, &p, (long)len);
-		if (!sig)
-			goto out;
-		ECDSA_SIG_get0(sig, &r, &s);
-		if (BN_bn2binpad(r, rs, (int)fs) < 0 || BN_bn2binpad(s, rs + fs, (int)fs) < 0)
-			goto out;
-		buf_put_bytes(out, rs, 2 * fs);
+		if (j->piv) {
+			/* the DER SEQUENCE{r, s} as is */
+			buf_put_len(out, len);
+			buf_put_bytes(out, der, len);
+		} else {
+			sig = d2i_ECDSA_SIG(NULL, &p, (long)len);
+			if (!sig)
+				goto out;
+			ECDSA_SIG_get0(sig, &r, &s);
+			if (BN_bn2binpad(r, rs, (int)fs) < 0 ||
+			    BN_bn2binpad(s, rs + fs, (int)fs) < 0)
+				goto out;
+			buf_put_bytes(out, rs, 2 * fs);
+		}
 	} else {
 		cap = len = (size_t)EVP_PKEY_get_size(j->pkey);
 		res = mdp_zalloc(cap);
@@ -745,8 +794,12 @@ vc_job_run(struct vc_job *j, struct mdp_buf *out)
 			sw = SW_WRONG_DATA;
 			goto out;
 		}
+		if (j->piv)
+			buf_put_len(out, len);
 		buf_put_bytes(out, res, len);
 	}
+	if (j->piv)
+		buf_tlv_close(out, m);
 	sw = out->bad ? SW_MEMORY_FAILURE : SW_OK;
 out:
 	ECDSA_SIG_free(sig);
@@ -833,16 +886,52 @@ vc_cmd_pso(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 /* ---- GENERAL AUTHENTICATE: ECDH (§9) ---- */
 
 uint16_t
+vc_ecdh_derive(EVP_PKEY *pkey, const uint8_t *pt, size_t pt_len, uint8_t *secret,
+	       size_t *secret_len)
+{
+	EVP_PKEY *peer = NULL;
+	EVP_PKEY_CTX *pctx = NULL, *dctx = NULL;
+	OSSL_PARAM params[3];
+	char group[64];
+	size_t fs, slen = *secret_len;
+	uint16_t sw;
+
+	fs = ((size_t)EVP_PKEY_get_bits(pkey) + 7) / 8;
+	if (pt_len != 1 + 2 * fs || pt[0] != 0x04 || slen < fs)
+		return SW_WRONG_DATA;
+	if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+					    NULL))
+		return SW_MEMORY_FAILURE;
+	sw = SW_WRONG_DATA;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pt, pt_len);
+	params[2] = OSSL_PARAM_construct_end();
+	pctx = mdp_pkey_ctx_new(EVP_PKEY_EC);
+	if (!pctx || EVP_PKEY_fromdata_init(pctx) != 1 ||
+	    EVP_PKEY_fromdata(pctx, &peer, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		goto out;
+	dctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+	/* set_peer validates the point: an invalid curve point is refused. */
+	if (!dctx || EVP_PKEY_derive_init(dctx) != 1 || EVP_PKEY_derive_set_peer(dctx, peer) != 1 ||
+	    EVP_PKEY_derive(dctx, secret, &slen) != 1 || slen != fs)
+		goto out;
+	*secret_len = slen;
+	sw = SW_OK;
+out:
+	EVP_PKEY_free(peer);
+	EVP_PKEY_CTX_free(pctx);
+	EVP_PKEY_CTX_free(dctx);
+	return sw;
+}
+
+uint16_t
 vc_cmd_ecdh(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 {
 	struct mdp_cursor cur, tpl, pt;
 	struct vc_file *f = NULL;
-	EVP_PKEY *pkey = NULL, *peer = NULL;
-	EVP_PKEY_CTX *pctx = NULL, *dctx = NULL;
-	OSSL_PARAM params[3];
-	char group[64];
+	EVP_PKEY *pkey = NULL;
 	uint8_t secret[66];
-	size_t fs, slen = sizeof(secret), m;
+	size_t slen = sizeof(secret), m;
 	uint32_t tag;
 	uint16_t sw;
 
@@ -855,34 +944,13 @@ vc_cmd_ecdh(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 	sw = mse_key(vc, VC_MSE_AGREE, &f, &pkey);
 	if (sw != SW_OK)
 		return sw;
-	fs = ((size_t)EVP_PKEY_get_bits(pkey) + 7) / 8;
-	if (pt.len != 1 + 2 * fs || pt.p[0] != 0x04)
-		return SW_WRONG_DATA;
-	if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
-					    NULL))
-		return SW_MEMORY_FAILURE;
-	sw = SW_WRONG_DATA;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
-	params[1] =
-		OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pt.p, pt.len);
-	params[2] = OSSL_PARAM_construct_end();
-	pctx = mdp_pkey_ctx_new(EVP_PKEY_EC);
-	if (!pctx || EVP_PKEY_fromdata_init(pctx) != 1 ||
-	    EVP_PKEY_fromdata(pctx, &peer, EVP_PKEY_PUBLIC_KEY, params) != 1)
-		goto out;
-	dctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-	/* set_peer validates the point: an invalid curve point is refused. */
-	if (!dctx || EVP_PKEY_derive_init(dctx) != 1 || EVP_PKEY_derive_set_peer(dctx, peer) != 1 ||
-	    EVP_PKEY_derive(dctx, secret, &slen) != 1 || slen != fs)
-		goto out;
-	m = buf_tlv_open(out, 0x7C);
-	buf_put_tlv(out, 0x82, secret, slen);
-	buf_tlv_close(out, m);
-	sw = out->bad ? SW_MEMORY_FAILURE : SW_OK;
-out:
+	sw = vc_ecdh_derive(pkey, pt.p, pt.len, secret, &slen);
+	if (sw == SW_OK) {
+		m = buf_tlv_open(out, 0x7C);
+		buf_put_tlv(out, 0x82, secret, slen);
+		buf_tlv_close(out, m);
+		sw = out->bad ? SW_MEMORY_FAILURE : SW_OK;
+	}
 	mdp_wipe(secret, sizeof(secret));
-	EVP_PKEY_free(peer);
-	EVP_PKEY_CTX_free(pctx);
-	EVP_PKEY_CTX_free(dctx);
 	return sw;
 }

@@ -809,20 +809,13 @@ plains_free(struct plain *v, size_t n)
 	free(v);
 }
 
-static char *
-priv_label(uint16_t fid, char label[16])
-{
-	snprintf(label, 16, "key %04X", (unsigned)fid);
-	return label;
-}
-
-/* Unseal every item, symmetric key and seal-only private key of vc's state (current seal). */
+/* Unseal every item and symmetric key of vc's state (with the current seal). */
 static enum mdp_err
 reseal_collect(struct vcard *vc, struct plain **out, size_t *count)
 {
 	struct vc_state *st = &vc->st;
 	struct plain *v;
-	size_t i, n = 0, total = st->n_items + 2 * st->n_files;
+	size_t i, n = 0, total = st->n_items + st->n_files;
 	char label[16];
 	enum mdp_err err = MDP_OK;
 
@@ -841,11 +834,6 @@ reseal_collect(struct vcard *vc, struct plain **out, size_t *count)
 		if (f->sym) {
 			sym_label(f->fid, label);
 			err = vc_unseal_data(vc, label, f->sym, f->sym_len, &v[n].p, &v[n].len);
-			n += !err;
-		}
-		if (!err && f->priv && f->priv_seal) {
-			err = vc_unseal_data(vc, priv_label(f->fid, label), f->priv, f->priv_len,
-					     &v[n].p, &v[n].len);
 			n += !err;
 		}
 	}
@@ -888,16 +876,6 @@ reseal_apply(struct vc_state *st, const uint8_t key[VC_CK_LEN], const struct pla
 			mdp_secure_free(f->sym, f->sym_len);
 			f->sym = b;
 			f->sym_len = bl;
-			n++;
-		}
-		if (f->priv && f->priv_seal) {
-			err = seal_with(st, key, priv_label(f->fid, label), v[n].p, v[n].len, &b,
-					&bl);
-			if (err)
-				return err;
-			free(f->priv);
-			f->priv = b;
-			f->priv_len = bl;
 			n++;
 		}
 	}

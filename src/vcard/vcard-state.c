@@ -116,8 +116,6 @@ encode_files(const struct vc_state *st, struct mdp_buf *b, bool v2)
 			put_blob32(b, f->crt, f->crt_len);
 			buf_put_u8(b, f->key_type);
 			buf_put_u8(b, f->alg);
-			if (v2)
-				buf_put_u8(b, f->priv_seal);
 			put_blob32(b, f->sym, f->sym_len);
 			put_blob32(b, f->pub, f->pub_len);
 			put_blob32(b, f->priv, f->priv_len);
@@ -184,7 +182,7 @@ static enum mdp_err
 encode_v1(const struct vc_state *st, struct mdp_buf *b)
 {
 	static const uint8_t zero[VC_WRAP_LEN];
-	const struct vc_item *pin = item(st, VC_ITEM_GIDS_PIN), *ck = item(st, VC_ITEM_GIDS_CK);
+	const struct vc_item *pin = item(st, VC_ITEM_PIN), *ck = item(st, VC_ITEM_CK);
 	const struct vc_file *adm = NULL;
 	uint8_t wrap_admin[VC_WRAP_LEN], kek[VC_CK_LEN];
 	bool has_wrap_admin = false;
@@ -326,9 +324,7 @@ decode_key_file(struct mdp_cursor *c, struct vc_file *f, bool v2)
 		return STATE_BAD("key file %04X: bad usage list", f->fid);
 	f->key_type = cur_get_u8(c);
 	f->alg = cur_get_u8(c);
-	if (v2)
-		f->priv_seal = cur_get_u8(c);
-	if (c->bad || f->key_type > VC_KEY_EC || f->priv_seal > 1)
+	if (c->bad || f->key_type > VC_KEY_EC)
 		return STATE_BAD("key file %04X: bad key type", f->fid);
 	if (!get_blob32(c, &f->sym, &f->sym_len, sym_max) ||
 	    !get_blob32(c, &f->pub, &f->pub_len, 4096) ||
@@ -336,11 +332,11 @@ decode_key_file(struct mdp_cursor *c, struct vc_file *f, bool v2)
 		return STATE_BAD("key file %04X: bad key material", f->fid);
 	switch (f->key_type) {
 	case VC_KEY_NONE:
-		if (f->sym_len || f->pub_len || f->priv_len || f->priv_seal)
+		if (f->sym_len || f->pub_len || f->priv_len)
 			return STATE_BAD("key file %04X: stray key material", f->fid);
 		break;
 	case VC_KEY_SYM:
-		if (f->sym_len < sym_min || f->pub_len || f->priv_len || f->priv_seal)
+		if (f->sym_len < sym_min || f->pub_len || f->priv_len)
 			return STATE_BAD("key file %04X: bad symmetric key", f->fid);
 		break;
 	default:
@@ -488,7 +484,7 @@ decode_v1(struct mdp_cursor *c, struct vc_state *st)
 	if (err)
 		goto out;
 	st->ck_open = has_ck_clear;
-	if (st->pin_set && (err = v1_item(st, VC_ITEM_GIDS_PIN, wrap_pin, VC_WRAP_LEN)))
+	if (st->pin_set && (err = v1_item(st, VC_ITEM_PIN, wrap_pin, VC_WRAP_LEN)))
 		goto out;
 	for (i = 0; i < st->n_files; i++) {
 		if (st->files[i].fid == 0xB080 && st->files[i].key_type == VC_KEY_SYM)
@@ -502,7 +498,7 @@ decode_v1(struct mdp_cursor *c, struct vc_state *st)
 			goto out;
 	}
 	st->ck_admin = has_wrap_admin && adm;
-	if ((st->ck_open || st->ck_admin) && (err = v1_item(st, VC_ITEM_GIDS_CK, ck, VC_CK_LEN)))
+	if ((st->ck_open || st->ck_admin) && (err = v1_item(st, VC_ITEM_CK, ck, VC_CK_LEN)))
 		goto out;
 	err = check_gids(st);
 out:
@@ -590,8 +586,8 @@ decode_gids(struct mdp_cursor *c, struct vc_state *st)
 	err = check_gids(st);
 	if (err)
 		return err;
-	pin = item(st, VC_ITEM_GIDS_PIN);
-	ck = item(st, VC_ITEM_GIDS_CK);
+	pin = item(st, VC_ITEM_PIN);
+	ck = item(st, VC_ITEM_CK);
 	if (st->pin_set != (pin != NULL) || (pin && pin->len != VC_WRAP_LEN + VC_SEALED_OVERHEAD))
 		return STATE_BAD("the PIN record and its sealed wrap disagree");
 	if ((st->ck_open || st->ck_admin) != (ck != NULL) ||

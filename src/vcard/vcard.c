@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The virtual GIDS card: public API, APDU framing and dispatch, logical channels, transmit. */
+/*
+ * The virtual card: public API, APDU framing and dispatch to the card edge of the card's type
+ * (GIDS here and in vcard-fs.c, vcard-auth.c, vcard-keys.c; PIV in piv.c, piv-keys.c), logical
+ * channels, transmit.
+ */
 #include "config.h"
 
 #include <stdarg.h>
@@ -187,11 +191,14 @@ vcard_alloc(void)
 }
 
 static enum mdp_err
-check_type(const struct vcard_init_params *params)
+check_type(const struct vcard_init_params *params, bool file)
 {
-	if (params && params->type != VCARD_TYPE_GIDS)
-		return mdp_err_reason(MDP_ERR_UNSUPPORTED, "card type %u is not supported",
-				      (unsigned)params->type);
+	if (params && params->type == VCARD_TYPE_PIV && file)
+		return mdp_err_reason(MDP_ERR_UNSUPPORTED,
+				      "a PIV card is in memory only for now (its section of the "
+				      "state file is not written yet)");
+	if (params && params->type != VCARD_TYPE_GIDS && params->type != VCARD_TYPE_PIV)
+		return mdp_err_reason(MDP_ERR_ARGS, "unknown card type %d", (int)params->type);
 	return MDP_OK;
 }
 
@@ -207,7 +214,7 @@ vcard_create(const char *path, const struct vcard_init_params *params)
 		return mdp_err_reason(MDP_ERR_ARGS, "vcard_create needs a path");
 	if (access(path, F_OK) == 0)
 		return mdp_err_reason(MDP_ERR_EXISTS, "%s already exists", path);
-	err = check_type(params);
+	err = check_type(params, true);
 	if (!err && params && (params->pin || params->admin_key))
 		err = vc_check_init_params(params);
 	if (err)
@@ -222,7 +229,7 @@ vcard_create(const char *path, const struct vcard_init_params *params)
 	if (!err)
 		err = vc_seal_new(vc, params ? params->seal : NULL, path, key, &created);
 	if (!err)
-		err = vc_build_gids(vc, params);
+		err = vc_build_card(vc, params);
 	if (!err)
 		err = vc_write_new(path, &vc->st);
 	if (err && created) {
@@ -241,7 +248,7 @@ open_memory(struct vcard *vc, const struct vcard_init_params *params)
 {
 	enum mdp_err err;
 
-	err = check_type(params);
+	err = check_type(params, false);
 	if (!err)
 		err = kdf_cost(params, VC_KDF_MEMORY_COST, &vc->st.kdf_cost);
 	if (err)
@@ -255,7 +262,17 @@ open_memory(struct vcard *vc, const struct vcard_init_params *params)
 	if (RAND_bytes(vc->st.seal.data, VC_CK_LEN) != 1 ||
 	    RAND_bytes(vc->st.uuid, VC_UUID_LEN) != 1)
 		return MDP_ERR_CRYPTO;
-	return vc_build_gids(vc, params);
+	return vc_build_card(vc, params);
+}
+
+/* What the card's type sets in a new handle: the ATR. */
+static void
+type_defaults(struct vcard *vc)
+{
+	if (vc->st.type == VCARD_TYPE_PIV) {
+		memcpy(vc->atr, vc_piv_atr, sizeof(vc_piv_atr));
+		vc->atr_len = sizeof(vc_piv_atr);
+	}
 }
 
 enum mdp_err
@@ -275,6 +292,7 @@ vcard_open(const char *path, const struct vcard_init_params *params, struct vcar
 		err = open_memory(vc, params);
 		if (err)
 			goto out;
+		type_defaults(vc);
 		*out = vc;
 		return MDP_OK;
 	}
@@ -295,6 +313,7 @@ vcard_open(const char *path, const struct vcard_init_params *params, struct vcar
 	err = vc_load(vc);
 	if (err)
 		goto out;
+	type_defaults(vc);
 	*out = vc;
 	return MDP_OK;
 out:
@@ -469,6 +488,13 @@ get_info_locked(struct vcard *vc, struct vcard_info *info)
 	if (err)
 		return err;
 	memset(&r, 0, sizeof(r));
+	if (vc->st.type == VCARD_TYPE_PIV) {
+		vc_piv_info(vc, &r);
+		r.sealed = vc->st.seal.kind != VC_SEAL_NONE;
+		seal_names(vc, &r);
+		*info = r;
+		return MDP_OK;
+	}
 	r.initialized = vc->st.app_lcs == VC_LCS_OPERATIONAL;
 	r.pin_tries_left = vc->st.pin_left;
 	r.pin_tries_max = vc->st.pin_max;
@@ -571,6 +597,72 @@ dispatch(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 	}
 }
 
+static const struct vc_applet gids_applet = {
+	.dispatch = dispatch,
+	.chainable = chainable,
+	.mutating = mutating,
+	.max_data = VC_MAX_CHAIN,
+	.extended = false,
+	.ne_absent = 0, /* §3: 61xx, the data waits for GET RESPONSE */
+};
+
+static const struct vc_applet *
+applet_of(const struct vcard *vc)
+{
+	return vc->st.type == VCARD_TYPE_PIV ? &vc_piv_applet : &gids_applet;
+}
+
+/*
+ * Lc, data and Le of a command. Short APDUs always; extended ones (B1 = 00) only where the card
+ * edge takes them. An Le above 256 counts as 256: one response never carries more (the rest waits
+ * for GET RESPONSE). False: wrong length.
+ */
+static bool
+parse_lengths(const struct vc_applet *app, const uint8_t *apdu, size_t len, struct vc_cmd *c)
+{
+	size_t n;
+
+	if (len == 4)
+		return true;
+	if (len == 5) {
+		c->has_le = true;
+		c->ne = apdu[4] ? apdu[4] : 256;
+		return true;
+	}
+	if (apdu[4] != 0x00) {
+		c->lc = apdu[4];
+		c->data = apdu + 5;
+		if (len != 5 + c->lc && len != 6 + c->lc)
+			return false;
+		if (len == 6 + c->lc) {
+			c->has_le = true;
+			c->ne = apdu[len - 1] ? apdu[len - 1] : 256;
+		}
+		return true;
+	}
+	/* Lc 00: extended length (GIDS §3 offers short APDUs only) */
+	if (!app->extended || len < 7)
+		return false;
+	n = (size_t)apdu[5] << 8 | apdu[6];
+	if (len == 7) {
+		c->has_le = true;
+		c->ne = 256;
+		return true;
+	}
+	if (n == 0)
+		return false;
+	c->lc = n;
+	c->data = apdu + 7;
+	if (len == 7 + n)
+		return true;
+	if (len != 9 + n)
+		return false;
+	c->has_le = true;
+	n = (size_t)apdu[len - 2] << 8 | apdu[len - 1];
+	c->ne = n && n < 256 ? n : 256;
+	return true;
+}
+
 /* Copy up to ne pending bytes into resp, with 61xx while more remain. */
 static size_t
 emit(struct vcard *vc, size_t ne, uint8_t *resp, uint16_t *sw)
@@ -594,6 +686,7 @@ emit(struct vcard *vc, size_t ne, uint8_t *resp, uint16_t *sw)
 static size_t
 process_cmd(struct vcard *vc, const uint8_t *apdu, size_t len, uint8_t *resp, uint16_t *sw)
 {
+	const struct vc_applet *app = applet_of(vc);
 	struct vc_cmd c;
 	struct mdp_buf out;
 	enum mdp_err err;
@@ -610,21 +703,9 @@ process_cmd(struct vcard *vc, const uint8_t *apdu, size_t len, uint8_t *resp, ui
 	c.ins = apdu[1];
 	c.p1 = apdu[2];
 	c.p2 = apdu[3];
-	if (len == 5) {
-		c.has_le = true;
-		c.ne = apdu[4] ? apdu[4] : 256;
-	} else if (len > 5) {
-		c.lc = apdu[4];
-		c.data = apdu + 5;
-		if (c.lc == 0 || (len != 5 + c.lc && len != 6 + c.lc)) {
-			/* Extended length (Lc 00) is not offered: short APDUs only (§3). */
-			*sw = SW_WRONG_LENGTH;
-			return 0;
-		}
-		if (len == 6 + c.lc) {
-			c.has_le = true;
-			c.ne = apdu[len - 1] ? apdu[len - 1] : 256;
-		}
+	if (!parse_lengths(app, apdu, len, &c)) {
+		*sw = SW_WRONG_LENGTH;
+		return 0;
 	}
 	if (c.cla & 0xE0) {
 		*sw = SW_CLA_UNSUPPORTED;
@@ -656,12 +737,12 @@ process_cmd(struct vcard *vc, const uint8_t *apdu, size_t len, uint8_t *resp, ui
 		return 0;
 	}
 	if (chained) {
-		if (!chainable(c.ins)) {
+		if (!app->chainable(c.ins)) {
 			chain_abort(vc);
 			*sw = SW_CHAIN_UNSUPPORTED;
 			return 0;
 		}
-		if (vc->chain.len + c.lc > VC_MAX_CHAIN) {
+		if (vc->chain.len + c.lc > app->max_data) {
 			chain_abort(vc);
 			*sw = SW_NO_MEMORY;
 			return 0;
@@ -680,7 +761,7 @@ process_cmd(struct vcard *vc, const uint8_t *apdu, size_t len, uint8_t *resp, ui
 		return 0;
 	}
 	if (vc->chaining) {
-		if (vc->chain.len + c.lc > VC_MAX_CHAIN) {
+		if (vc->chain.len + c.lc > app->max_data) {
 			chain_abort(vc);
 			*sw = SW_NO_MEMORY;
 			return 0;
@@ -693,11 +774,14 @@ process_cmd(struct vcard *vc, const uint8_t *apdu, size_t len, uint8_t *resp, ui
 		}
 		c.data = vc->chain.data;
 		c.lc = vc->chain.len;
+	} else if (c.lc > app->max_data) {
+		*sw = SW_NO_MEMORY;
+		return 0;
 	}
 
 	/* Work on the freshest state; changes are made under the file lock. */
 	vc->io_err = MDP_OK;
-	if (vc->path && mutating(c.ins) && !vc->locked) {
+	if (vc->path && app->mutating(c.ins) && !vc->locked) {
 		err = vc_lock(vc);
 		if (err) {
 			vc->io_err = err;
@@ -714,7 +798,7 @@ process_cmd(struct vcard *vc, const uint8_t *apdu, size_t len, uint8_t *resp, ui
 		goto out;
 	}
 	vc->dirty = false;
-	*sw = dispatch(vc, &c, &out);
+	*sw = app->dispatch(vc, &c, &out);
 	if (vc->dirty && *sw != SW_MEMORY_FAILURE) {
 		if (vc_commit(vc))
 			*sw = SW_MEMORY_FAILURE;
@@ -733,8 +817,8 @@ process_cmd(struct vcard *vc, const uint8_t *apdu, size_t len, uint8_t *resp, ui
 		}
 		vc->pend = buf_steal(&out, &vc->pend_len);
 		vc->pend_pos = 0;
-		/* No Le: the data waits for GET RESPONSE (§3). */
-		n = emit(vc, c.has_le ? c.ne : 0, resp, sw);
+		/* No Le: GIDS keeps the data for GET RESPONSE (§3), PIV sends it (piv.md §3). */
+		n = emit(vc, c.has_le ? c.ne : app->ne_absent, resp, sw);
 	}
 out:
 	if (locked)

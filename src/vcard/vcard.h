@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The virtual GIDS card: an APDU engine over a persistent state file. */
+/* The virtual smart card (GIDS or PIV): an APDU engine over a persistent state file. */
 #ifndef MDP11_VCARD_VCARD_H
 #define MDP11_VCARD_VCARD_H
 
@@ -10,34 +10,42 @@
 #include "common/error.h"
 
 /*
- * The card knows nothing of the host: it speaks ISO 7816-4 / GIDS APDUs
- * (spec/gids.md §13) and keeps its state in one file (or only in memory
- * when opened with path NULL: tests and fuzzing). One struct vcard is one
- * card in one reader; it is not thread-safe (the caller serialises, as a
- * reader does). Several processes may open the same state file: every
- * change is made under a file lock on the freshest state, and a change by
- * another process is picked up before the next APDU.
+ * The card knows nothing of the host: it speaks ISO 7816-4 APDUs of one card
+ * edge, chosen at creation — GIDS (spec/gids.md §13) or a YubiKey-compatible
+ * PIV applet (spec/piv.md §10, docs/vcard-piv.md) — and keeps its state in one file (or only in
+ * memory when opened with path NULL: tests and fuzzing). One struct vcard is one card in one
+ * reader; it is not thread-safe (the caller serialises, as a reader does). Several processes may
+ * open the same state file: every change is made under a file lock on the freshest state, and a
+ * change by another process is picked up before the next APDU.
  */
 struct vcard;
 
 #define VCARD_MAX_RESPONSE 258 /* 256 data bytes + SW1 SW2 */
 #define VCARD_ADMIN_KEY_LEN 24
 
-/* The applet a card carries (recorded in its state file). */
+/* The card edge a card speaks (recorded in its state file). */
 enum vcard_type {
 	VCARD_TYPE_GIDS = 0,
-	VCARD_TYPE_PIV = 1, /* reserved for the PIV applet */
+	VCARD_TYPE_PIV = 1,
 };
 
 /*
- * Parameters of a new card (vcard_create, vcard_open(NULL, ...)). With pin NULL the card is
+ * Parameters of a new card (vcard_create, vcard_open(NULL, ...)). Zero fields take the
+ * defaults; type 0 is GIDS, so older callers are unchanged. GIDS: with pin NULL the card is
  * blank (creation state); with pin it is initialized (mdp11-vcard create --pin ...). seal and
- * kdf_cost apply to both. vcard_open of a state file uses seal only: where the card's seal is,
- * when not where the file says (its kind must match the file's).
+ * kdf_cost apply to every card. vcard_open of a state file uses seal only: where the card's
+ * seal is, when not where the file says (its kind must match the file's).
+ *
+ * PIV (type VCARD_TYPE_PIV): every field is optional. PIN 123456 and PUK
+ * 12345678 (6..8 bytes, no FF byte), management key 0102030405060708 x 3
+ * (admin_key, admin_key_len 16/24/32 bytes for the algorithm mgm_alg: 03
+ * 3DES, 08/0A/0C AES-128/192/256; default 03 below version 5.7, 0A from
+ * 5.7 on, as a YubiKey), 3 PIN and 3 PUK tries (1..255), version 5.4.3,
+ * a random 8-digit serial. serial/serial_len are not used.
  */
 struct vcard_init_params {
-	const char *pin;	  /* user PIN, 4..16 bytes */
-	const uint8_t *admin_key; /* 24-byte 3DES admin key */
+	const char *pin;	  /* user PIN, 4..16 bytes (PIV: 6..8) */
+	const uint8_t *admin_key; /* 24-byte 3DES admin key (PIV: the management key) */
 	const uint8_t *serial;	  /* cardid, 16 bytes; NULL: random */
 	size_t serial_len;	  /* 1..16 */
 	unsigned pin_tries;	  /* 0: default 3 */
@@ -48,7 +56,14 @@ struct vcard_init_params {
 	const char *seal;
 	unsigned kdf_cost; /* log2 of the scrypt N of the PIN KDF, 1..20; 0: MDP11_VCARD_KDF_COST,
 			      else 15 */
+
 	enum vcard_type type;
+	size_t admin_key_len; /* PIV: 16, 24 or 32; 0: 24 */
+	uint8_t mgm_alg;      /* PIV: 03, 08, 0A, 0C; 0: the version's default */
+	const char *puk;      /* PIV: 6..8 bytes; NULL: 12345678 */
+	unsigned puk_tries;   /* PIV: 1..255; 0: default 3 */
+	uint32_t piv_serial;  /* PIV: GET SERIAL; 0: random */
+	uint8_t version[3];   /* PIV: GET VERSION (major minor patch); 0.0.0: 5.4.3 */
 };
 
 /*
@@ -91,9 +106,12 @@ enum mdp_err vcard_seal_check(struct vcard *vc);
  */
 void vcard_set_notices(bool on);
 
-/* Power cycle: security state cleared, GIDS application selected. */
+/* Power cycle: security state cleared, the card's application (GIDS or PIV) selected. */
 void vcard_reset(struct vcard *vc);
-/* The ATR (3B 80 80 01 01 unless set); returns its length. */
+/*
+ * The ATR unless set: GIDS 3B 80 80 01 01; PIV the YubiKey 5 ATR (T=1; spec/piv.md §3). Returns
+ * its length.
+ */
 size_t vcard_atr(const struct vcard *vc, uint8_t *atr, size_t cap);
 enum mdp_err vcard_set_atr(struct vcard *vc, const uint8_t *atr, size_t len);
 
@@ -147,19 +165,32 @@ enum mdp_err vcard_changes(struct vcard *vc, bool check, struct vcard_changes *o
 
 /* Summary for mdp11-vcard info (public facts only). */
 struct vcard_info {
-	bool initialized; /* application operational */
-	uint8_t cardid[32];
+	enum vcard_type type;
+	bool initialized;   /* application operational */
+	uint8_t cardid[32]; /* PIV: the CHUID GUID (empty without a CHUID) */
 	size_t cardid_len;
 	unsigned pin_tries_left;
 	unsigned pin_tries_max;
-	unsigned key_files;	 /* key files B081.. present */
-	unsigned data_objects;	 /* DOs stored in all EFs */
+	unsigned key_files;	 /* key files B081.. present (PIV: key slots holding a key) */
+	unsigned data_objects;	 /* DOs stored in all EFs (PIV: data objects stored) */
 	uint32_t format_version; /* 1: unsealed (reseal it), 2: sealed */
 	unsigned kdf_cost;	 /* log2 of the scrypt N that derives the PIN key */
-	enum vcard_type type;
-	bool sealed;	     /* false: format 1, the file alone yields every secret */
-	char seal[512];	     /* the seal in use: "keyfile:PATH", "tpm:TCTI", "none", "memory" */
+	bool sealed;		 /* false: format 1, the file alone yields every secret */
+	char seal[512];		 /* the seal in use: "keyfile:PATH", "tpm:TCTI", "none", "memory" */
 	char seal_file[512]; /* the seal the file records, when the one in use differs, else "" */
+
+	/* PIV only */
+	unsigned puk_tries_left;
+	unsigned puk_tries_max;
+	uint32_t piv_serial;
+	uint8_t version[3];
+	uint8_t mgm_alg;       /* 03, 08, 0A, 0C */
+	bool pin_default;      /* still 123456 */
+	bool puk_default;      /* still 12345678 */
+	bool mgm_default;      /* still 0102030405060708 x 3 */
+	uint8_t slots[24];     /* key slots holding a key, in the order 9A 9C 9D 9E 82..95 */
+	uint8_t slot_algs[24]; /* their algorithm ids */
+	size_t n_slots;
 };
 enum mdp_err vcard_get_info(struct vcard *vc, struct vcard_info *info);
 

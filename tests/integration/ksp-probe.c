@@ -219,7 +219,7 @@ cmd_sign(const char *name, const char *in, const char *out)
 	free(data);
 	memset(&pad, 0, sizeof(pad));
 	pad.type = KSP_PAD_PKCS1;
-	pad.hash = KSP_HASH_SHA256;
+	pad.hash = MDP_HASH_SHA256;
 	rv = ksp_sign(kc, c->index,
 		      c->slot[KSP_SLOT_EXCHANGE].spec != MDP_AT_NONE ? KSP_SLOT_EXCHANGE
 								     : KSP_SLOT_SIGNATURE,

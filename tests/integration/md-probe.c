@@ -204,11 +204,11 @@ slot_of(unsigned idx, uint32_t *spec, unsigned *bits)
 		return MD_E_NO_KEY_CONTAINER;
 	*bits = r[idx].kx ? r[idx].kx : r[idx].sig;
 	if (*bits >= 1024)
-		*spec = r[idx].kx ? MD_AT_KEYEXCHANGE : MD_AT_SIGNATURE;
+		*spec = r[idx].kx ? MDP_AT_KEYEXCHANGE : MDP_AT_SIGNATURE;
 	else
-		*spec = (r[idx].kx ? MD_AT_ECDHE_P256 : MD_AT_ECDSA_P256) + (*bits == 384   ? 1
-									     : *bits == 521 ? 2
-											    : 0);
+		*spec = (r[idx].kx ? MDP_AT_ECDHE_P256 : MDP_AT_ECDSA_P256) + (*bits == 384   ? 1
+									       : *bits == 521 ? 2
+											      : 0);
 	return MD_OK;
 }
 

@@ -40,12 +40,12 @@ mock_card_run_all(struct md_card *card, const uint8_t *rsa_blob, size_t rsa_len,
 	struct md_file_info fi = {0};
 	struct md_free_space fs = {0};
 	struct md_signing_info si = {.version = 2,
-				     .key_spec = MD_AT_KEYEXCHANGE,
+				     .key_spec = MDP_AT_KEYEXCHANGE,
 				     .hash_alg = MDP_CALG_SHA_256,
 				     .data = hash,
 				     .data_len = sizeof(hash)};
 	struct md_rsa_decrypt_info di = {.version = 2,
-					 .key_spec = MD_AT_KEYEXCHANGE,
+					 .key_spec = MDP_AT_KEYEXCHANGE,
 					 .data = ct,
 					 .data_len = sizeof(ct),
 					 .padding_type = MD_PADDING_PKCS1};
@@ -90,9 +90,9 @@ mock_card_run_all(struct md_card *card, const uint8_t *rsa_blob, size_t rsa_len,
 		OP(md_get_container_info(card, (uint8_t)i, 0, &ci));
 		md_container_info_clear(&ci);
 	}
-	OP(md_create_container(card, 0, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE, 2048, NULL, 0));
-	OP(md_create_container(card, 1, MD_CREATE_KEY_GEN, MD_AT_ECDSA_P256, 0, NULL, 0));
-	OP(md_create_container(card, 2, MD_CREATE_KEY_IMPORT, MD_AT_KEYEXCHANGE, 0, rsa_blob,
+	OP(md_create_container(card, 0, MD_CREATE_KEY_GEN, MDP_AT_KEYEXCHANGE, 2048, NULL, 0));
+	OP(md_create_container(card, 1, MD_CREATE_KEY_GEN, MDP_AT_ECDSA_P256, 0, NULL, 0));
+	OP(md_create_container(card, 2, MD_CREATE_KEY_IMPORT, MDP_AT_KEYEXCHANGE, 0, rsa_blob,
 			       rsa_len));
 	OP(md_delete_container(card, 0, 0));
 	OP(md_sign_data(card, &si));

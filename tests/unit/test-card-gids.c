@@ -494,14 +494,14 @@ sign_rsa_all(struct fx *f, uint8_t idx, uint32_t spec, unsigned bits)
 static void
 decrypt_all(struct fx *f, uint8_t idx, unsigned bits)
 {
-	EVP_PKEY *pk = container_key(f, idx, MD_AT_KEYEXCHANGE);
+	EVP_PKEY *pk = container_key(f, idx, MDP_AT_KEYEXCHANGE);
 	static const uint8_t msg[] = "session key 0123456789abcdef";
 	uint8_t ct[512], le[512];
 	size_t cl = sizeof(ct), k = bits / 8, i;
 	struct md_padding_info oaep = {
 		.alg_id = "SHA256", .label = (const uint8_t *)"lbl", .label_len = 3};
 	struct md_rsa_decrypt_info di = {
-		.version = 2, .container_index = idx, .key_spec = MD_AT_KEYEXCHANGE};
+		.version = 2, .container_index = idx, .key_spec = MDP_AT_KEYEXCHANGE};
 	EVP_PKEY_CTX *c;
 	int pads[2] = {RSA_PKCS1_PADDING, RSA_PKCS1_OAEP_PADDING};
 	int j;
@@ -554,24 +554,24 @@ test_rsa(void)
 	login(&f);
 	for (i = 0; i < 2; i++) {
 		CU_ASSERT_EQUAL_FATAL(md_create_container_ex(f.card, (uint8_t)i, MD_CREATE_KEY_GEN,
-							     MD_AT_KEYEXCHANGE, sizes[i], NULL, 0,
+							     MDP_AT_KEYEXCHANGE, sizes[i], NULL, 0,
 							     MD_ROLE_USER),
 				      MD_OK);
-		host_cmap(&f, (uint8_t)i, MD_AT_KEYEXCHANGE, sizes[i]);
-		sign_rsa_all(&f, (uint8_t)i, MD_AT_KEYEXCHANGE, sizes[i]);
+		host_cmap(&f, (uint8_t)i, MDP_AT_KEYEXCHANGE, sizes[i]);
+		sign_rsa_all(&f, (uint8_t)i, MDP_AT_KEYEXCHANGE, sizes[i]);
 		decrypt_all(&f, (uint8_t)i, sizes[i]);
 	}
 	/* a signature-only key signs but does not decrypt */
 	CU_ASSERT_EQUAL_FATAL(
-		md_create_container(f.card, 2, MD_CREATE_KEY_GEN, MD_AT_SIGNATURE, 1024, NULL, 0),
+		md_create_container(f.card, 2, MD_CREATE_KEY_GEN, MDP_AT_SIGNATURE, 1024, NULL, 0),
 		MD_OK);
-	host_cmap(&f, 2, MD_AT_SIGNATURE, 1024);
-	sign_rsa_all(&f, 2, MD_AT_SIGNATURE, 1024);
+	host_cmap(&f, 2, MDP_AT_SIGNATURE, 1024);
+	sign_rsa_all(&f, 2, MDP_AT_SIGNATURE, 1024);
 	{
 		uint8_t d[128] = {0};
 		struct md_rsa_decrypt_info di = {.version = 2,
 						 .container_index = 2,
-						 .key_spec = MD_AT_SIGNATURE,
+						 .key_spec = MDP_AT_SIGNATURE,
 						 .data = d,
 						 .data_len = 128,
 						 .padding_type = MD_PADDING_PKCS1};
@@ -604,14 +604,14 @@ test_rsa_large(void)
 
 	fx_open(&f);
 	login(&f);
-	CU_ASSERT_EQUAL_FATAL(
-		md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE, 3072, NULL, 0),
-		MD_OK);
-	sign_rsa_all(&f, 0, MD_AT_KEYEXCHANGE, 3072);
-	CU_ASSERT_EQUAL_FATAL(
-		md_create_container(f.card, 1, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE, 4096, NULL, 0),
-		MD_OK);
-	sign_rsa_all(&f, 1, MD_AT_KEYEXCHANGE, 4096);
+	CU_ASSERT_EQUAL_FATAL(md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MDP_AT_KEYEXCHANGE,
+						  3072, NULL, 0),
+			      MD_OK);
+	sign_rsa_all(&f, 0, MDP_AT_KEYEXCHANGE, 3072);
+	CU_ASSERT_EQUAL_FATAL(md_create_container(f.card, 1, MD_CREATE_KEY_GEN, MDP_AT_KEYEXCHANGE,
+						  4096, NULL, 0),
+			      MD_OK);
+	sign_rsa_all(&f, 1, MDP_AT_KEYEXCHANGE, 4096);
 	decrypt_all(&f, 1, 4096);
 	fx_close(&f);
 }
@@ -619,7 +619,7 @@ test_rsa_large(void)
 static void
 test_ec(void)
 {
-	static const uint32_t specs[] = {MD_AT_ECDSA_P256, MD_AT_ECDSA_P384, MD_AT_ECDSA_P521};
+	static const uint32_t specs[] = {MDP_AT_ECDSA_P256, MDP_AT_ECDSA_P384, MDP_AT_ECDSA_P521};
 	static const char *const curves[] = {"P-256", "P-384", "P-521"};
 	struct fx f;
 	size_t i;
@@ -652,7 +652,7 @@ test_ec(void)
 static void
 test_ecdh(void)
 {
-	static const uint32_t specs[] = {MD_AT_ECDHE_P256, MD_AT_ECDHE_P384, MD_AT_ECDHE_P521};
+	static const uint32_t specs[] = {MDP_AT_ECDHE_P256, MDP_AT_ECDHE_P384, MDP_AT_ECDHE_P521};
 	static const char *const names[] = {"P-256", "P-384", "P-521"};
 	struct fx f;
 	size_t i;
@@ -732,7 +732,7 @@ test_import(void)
 	uint8_t *blob = NULL, h[32];
 	size_t bl = 0;
 	struct md_signing_info si = {.version = 2,
-				     .key_spec = MD_AT_KEYEXCHANGE,
+				     .key_spec = MDP_AT_KEYEXCHANGE,
 				     .hash_alg = MDP_CALG_SHA_256,
 				     .data = h,
 				     .data_len = 32};
@@ -740,25 +740,25 @@ test_import(void)
 	sha256("import", 6, h);
 	fx_open(&f);
 	login(&f);
-	CU_ASSERT_EQUAL_FATAL(mdp_key_from_pkey(rsa, MD_AT_KEYEXCHANGE, &k), MDP_OK);
+	CU_ASSERT_EQUAL_FATAL(mdp_key_from_pkey(rsa, MDP_AT_KEYEXCHANGE, &k), MDP_OK);
 	CU_ASSERT_EQUAL_FATAL(blob_write(k, BLOB_FMT_CAPI_PRIVATE, MDP_AT_KEYEXCHANGE, &blob, &bl),
 			      MDP_OK);
 	/* a key exchange blob for a signature key is the wrong type */
 	CU_ASSERT_EQUAL(
-		md_create_container(f.card, 0, MD_CREATE_KEY_IMPORT, MD_AT_SIGNATURE, 0, blob, bl),
+		md_create_container(f.card, 0, MD_CREATE_KEY_IMPORT, MDP_AT_SIGNATURE, 0, blob, bl),
 		MD_E_INVALID_PARAMETER);
-	CU_ASSERT_EQUAL(
-		md_create_container(f.card, 0, MD_CREATE_KEY_IMPORT, MD_AT_ECDSA_P256, 0, blob, bl),
-		MD_E_INVALID_PARAMETER);
-	CU_ASSERT_EQUAL(md_create_container(f.card, 0, MD_CREATE_KEY_IMPORT, MD_AT_KEYEXCHANGE, 0,
+	CU_ASSERT_EQUAL(md_create_container(f.card, 0, MD_CREATE_KEY_IMPORT, MDP_AT_ECDSA_P256, 0,
+					    blob, bl),
+			MD_E_INVALID_PARAMETER);
+	CU_ASSERT_EQUAL(md_create_container(f.card, 0, MD_CREATE_KEY_IMPORT, MDP_AT_KEYEXCHANGE, 0,
 					    blob, bl - 1),
 			MD_E_INVALID_PARAMETER);
-	CU_ASSERT_EQUAL(md_create_container(f.card, 0, MD_CREATE_KEY_IMPORT, MD_AT_KEYEXCHANGE, 0,
+	CU_ASSERT_EQUAL(md_create_container(f.card, 0, MD_CREATE_KEY_IMPORT, MDP_AT_KEYEXCHANGE, 0,
 					    blob, bl),
 			MD_OK);
 	mdp_secure_free(blob, bl);
 	mdp_key_free(k);
-	pub = container_key(&f, 0, MD_AT_KEYEXCHANGE);
+	pub = container_key(&f, 0, MDP_AT_KEYEXCHANGE);
 	CU_ASSERT_EQUAL(EVP_PKEY_eq(pub, rsa), 1);
 	EVP_PKEY_free(pub);
 	CU_ASSERT_EQUAL(md_sign_data(f.card, &si), MD_OK);
@@ -767,19 +767,19 @@ test_import(void)
 	free(si.signature);
 
 	/* EC import */
-	CU_ASSERT_EQUAL_FATAL(mdp_key_from_pkey(ec, MD_AT_ECDSA_P256, &k), MDP_OK);
+	CU_ASSERT_EQUAL_FATAL(mdp_key_from_pkey(ec, MDP_AT_ECDSA_P256, &k), MDP_OK);
 	CU_ASSERT_EQUAL_FATAL(
 		blob_write(k, BLOB_FMT_CNG_ECC_PRIVATE, MDP_AT_ECDSA_P256, &blob, &bl), MDP_OK);
-	CU_ASSERT_EQUAL(
-		md_create_container(f.card, 1, MD_CREATE_KEY_IMPORT, MD_AT_ECDHE_P256, 0, blob, bl),
-		MD_E_INVALID_PARAMETER);
-	CU_ASSERT_EQUAL(
-		md_create_container(f.card, 1, MD_CREATE_KEY_IMPORT, MD_AT_ECDSA_P256, 0, blob, bl),
-		MD_OK);
+	CU_ASSERT_EQUAL(md_create_container(f.card, 1, MD_CREATE_KEY_IMPORT, MDP_AT_ECDHE_P256, 0,
+					    blob, bl),
+			MD_E_INVALID_PARAMETER);
+	CU_ASSERT_EQUAL(md_create_container(f.card, 1, MD_CREATE_KEY_IMPORT, MDP_AT_ECDSA_P256, 0,
+					    blob, bl),
+			MD_OK);
 	mdp_secure_free(blob, bl);
 	mdp_key_free(k);
 	si.container_index = 1;
-	si.key_spec = MD_AT_ECDSA_P256;
+	si.key_spec = MDP_AT_ECDSA_P256;
 	CU_ASSERT_EQUAL(md_sign_data(f.card, &si), MD_OK);
 	CU_ASSERT_TRUE(verify_ecdsa(ec, h, 32, si.signature, si.signature_len));
 	free(si.signature);
@@ -797,7 +797,7 @@ test_rules(void)
 	struct md_key_sizes ks = {0};
 	uint8_t h[32] = {0};
 	struct md_signing_info si = {.version = 2,
-				     .key_spec = MD_AT_KEYEXCHANGE,
+				     .key_spec = MDP_AT_KEYEXCHANGE,
 				     .hash_alg = MDP_CALG_SHA_256,
 				     .data = h,
 				     .data_len = 32};
@@ -805,30 +805,30 @@ test_rules(void)
 
 	fx_open(&f);
 	CU_ASSERT_EQUAL(
-		md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_ECDSA_P256, 256, NULL, 0),
+		md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MDP_AT_ECDSA_P256, 256, NULL, 0),
 		MD_E_INVALID_PARAMETER);
 	CU_ASSERT_EQUAL(md_create_container(f.card, 0, MD_CREATE_KEY_GEN, 9, 2048, NULL, 0),
 			MD_E_INVALID_PARAMETER);
 	CU_ASSERT_EQUAL(md_create_container(f.card, 0, MD_CREATE_KEY_GEN, 0, 2048, NULL, 0),
 			MD_E_INVALID_PARAMETER);
-	CU_ASSERT_EQUAL(md_create_container(f.card, 0, 3, MD_AT_KEYEXCHANGE, 2048, NULL, 0),
+	CU_ASSERT_EQUAL(md_create_container(f.card, 0, 3, MDP_AT_KEYEXCHANGE, 2048, NULL, 0),
 			MD_E_INVALID_PARAMETER);
-	CU_ASSERT_EQUAL(
-		md_create_container(f.card, 0, MD_CREATE_KEY_IMPORT, MD_AT_KEYEXCHANGE, 0, NULL, 0),
-		MD_E_INVALID_PARAMETER);
-	CU_ASSERT_EQUAL(md_create_container_ex(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE,
+	CU_ASSERT_EQUAL(md_create_container(f.card, 0, MD_CREATE_KEY_IMPORT, MDP_AT_KEYEXCHANGE, 0,
+					    NULL, 0),
+			MD_E_INVALID_PARAMETER);
+	CU_ASSERT_EQUAL(md_create_container_ex(f.card, 0, MD_CREATE_KEY_GEN, MDP_AT_KEYEXCHANGE,
 					       2048, NULL, 0, MD_ROLE_ADMIN),
 			MD_W_SECURITY_VIOLATION);
-	CU_ASSERT_EQUAL(md_create_container_ex(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE,
+	CU_ASSERT_EQUAL(md_create_container_ex(f.card, 0, MD_CREATE_KEY_GEN, MDP_AT_KEYEXCHANGE,
 					       2048, NULL, 0, 3),
 			MD_E_INVALID_PARAMETER);
-	CU_ASSERT_EQUAL(
-		md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE, 1536, NULL, 0),
-		MD_E_INVALID_PARAMETER);
+	CU_ASSERT_EQUAL(md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MDP_AT_KEYEXCHANGE, 1536,
+					    NULL, 0),
+			MD_E_INVALID_PARAMETER);
 	/* without the PIN the card refuses key generation */
-	CU_ASSERT_EQUAL(
-		md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE, 1024, NULL, 0),
-		MD_W_SECURITY_VIOLATION);
+	CU_ASSERT_EQUAL(md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MDP_AT_KEYEXCHANGE, 1024,
+					    NULL, 0),
+			MD_W_SECURITY_VIOLATION);
 	CU_ASSERT_EQUAL(md_get_container_info(f.card, 0, 0, &ci), MD_E_NO_KEY_CONTAINER);
 	CU_ASSERT_EQUAL(md_get_container_info(f.card, 0, 1, &ci), MD_E_INVALID_PARAMETER);
 	ci.version = 2;
@@ -838,25 +838,25 @@ test_rules(void)
 	CU_ASSERT_EQUAL(md_delete_container(f.card, 5, 1), MD_E_INVALID_PARAMETER);
 
 	/* key sizes */
-	CU_ASSERT_EQUAL(md_query_key_sizes(f.card, MD_AT_KEYEXCHANGE, 0, &ks), MD_OK);
+	CU_ASSERT_EQUAL(md_query_key_sizes(f.card, MDP_AT_KEYEXCHANGE, 0, &ks), MD_OK);
 	CU_ASSERT(ks.version == 1 && ks.minimum == 1024 && ks.default_bits == 2048 &&
 		  ks.maximum == 4096 && ks.increment == 1024);
-	CU_ASSERT_EQUAL(md_query_key_sizes(f.card, MD_AT_ECDHE_P384, 0, &ks), MD_OK);
+	CU_ASSERT_EQUAL(md_query_key_sizes(f.card, MDP_AT_ECDHE_P384, 0, &ks), MD_OK);
 	CU_ASSERT(ks.minimum == 384 && ks.maximum == 384);
 	CU_ASSERT_EQUAL(md_query_key_sizes(f.card, 0, 0, &ks), MD_E_INVALID_PARAMETER);
-	CU_ASSERT_EQUAL(md_query_key_sizes(f.card, MD_AT_SIGNATURE, 1, &ks),
+	CU_ASSERT_EQUAL(md_query_key_sizes(f.card, MDP_AT_SIGNATURE, 1, &ks),
 			MD_E_INVALID_PARAMETER);
 
 	login(&f);
 	/* CardCreateContainer overwrites an existing index */
-	CU_ASSERT_EQUAL_FATAL(
-		md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE, 1024, NULL, 0),
-		MD_OK);
-	a = container_key(&f, 0, MD_AT_KEYEXCHANGE);
-	CU_ASSERT_EQUAL_FATAL(
-		md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE, 1024, NULL, 0),
-		MD_OK);
-	b = container_key(&f, 0, MD_AT_KEYEXCHANGE);
+	CU_ASSERT_EQUAL_FATAL(md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MDP_AT_KEYEXCHANGE,
+						  1024, NULL, 0),
+			      MD_OK);
+	a = container_key(&f, 0, MDP_AT_KEYEXCHANGE);
+	CU_ASSERT_EQUAL_FATAL(md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MDP_AT_KEYEXCHANGE,
+						  1024, NULL, 0),
+			      MD_OK);
+	b = container_key(&f, 0, MDP_AT_KEYEXCHANGE);
 	CU_ASSERT_NOT_EQUAL(EVP_PKEY_eq(a, b), 1);
 	EVP_PKEY_free(a);
 	EVP_PKEY_free(b);
@@ -876,9 +876,9 @@ test_rules(void)
 	si.hash_alg = MDP_CALG_SHA1;
 	CU_ASSERT_EQUAL(md_sign_data(f.card, &si), MD_E_INVALID_PARAMETER);
 	si.hash_alg = MDP_CALG_SHA_256;
-	si.key_spec = MD_AT_SIGNATURE;
+	si.key_spec = MDP_AT_SIGNATURE;
 	CU_ASSERT_EQUAL(md_sign_data(f.card, &si), MD_E_NO_KEY_CONTAINER);
-	si.key_spec = MD_AT_KEYEXCHANGE;
+	si.key_spec = MDP_AT_KEYEXCHANGE;
 	si.container_index = 7;
 	CU_ASSERT_EQUAL(md_sign_data(f.card, &si), MD_E_NO_KEY_CONTAINER);
 	si.container_index = 0;
@@ -933,7 +933,7 @@ test_properties(void)
 			MD_OK);
 	CU_ASSERT_EQUAL(v, MD_PIN_STRENGTH_PLAINTEXT);
 	CU_ASSERT_EQUAL(md_get_property(f.card, MD_CP_CARD_KEYSIZES, buf, sizeof(buf), &n,
-					MD_AT_ECDSA_P521),
+					MDP_AT_ECDSA_P521),
 			MD_OK);
 	CU_ASSERT_EQUAL(n, sizeof(struct md_key_sizes));
 	CU_ASSERT_EQUAL(md_get_property(f.card, MD_CP_CARD_FREE_SPACE, buf, sizeof(buf), &n, 0),
@@ -956,7 +956,7 @@ test_properties(void)
 		MD_E_NO_KEY_CONTAINER);
 	login(&f);
 	CU_ASSERT_EQUAL_FATAL(
-		md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_ECDSA_P256, 0, NULL, 0),
+		md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MDP_AT_ECDSA_P256, 0, NULL, 0),
 		MD_OK);
 	CU_ASSERT_EQUAL(
 		md_get_container_property(f.card, 0, MD_CCP_PIN_IDENTIFIER, &v, sizeof(v), &n, 0),
@@ -988,13 +988,13 @@ test_reset(void)
 	struct fx f;
 	uint8_t h[32] = {1};
 	struct md_signing_info si = {
-		.version = 2, .key_spec = MD_AT_ECDSA_P256, .data = h, .data_len = 32};
+		.version = 2, .key_spec = MDP_AT_ECDSA_P256, .data = h, .data_len = 32};
 	unsigned long before;
 
 	fx_open(&f);
 	login(&f);
 	CU_ASSERT_EQUAL_FATAL(
-		md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_ECDSA_P256, 0, NULL, 0),
+		md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MDP_AT_ECDSA_P256, 0, NULL, 0),
 		MD_OK);
 	CU_ASSERT_EQUAL(md_sign_data(f.card, &si), MD_OK);
 	free(si.signature);
@@ -1025,7 +1025,7 @@ static bool
 ecdh_matches(struct fx *f, uint8_t idx, uint32_t spec, EVP_PKEY *mine)
 {
 	static const char *const names[] = {"P-256", "P-384", "P-521"};
-	EVP_PKEY *peer = EVP_EC_gen(names[(spec - MD_AT_ECDHE_P256) % 3]);
+	EVP_PKEY *peer = EVP_EC_gen(names[(spec - MDP_AT_ECDHE_P256) % 3]);
 	struct mdp_key *pk = NULL;
 	uint8_t *blob = NULL, secret[80];
 	size_t bl = 0, sl = sizeof(secret), j;
@@ -1078,11 +1078,11 @@ test_import_every_spec(void)
 	sha256("every spec", 10, h);
 	fx_open(&f);
 	login(&f);
-	for (spec = MD_AT_KEYEXCHANGE; spec <= MD_AT_ECDHE_P521; spec++) {
+	for (spec = MDP_AT_KEYEXCHANGE; spec <= MDP_AT_ECDHE_P521; spec++) {
 		uint8_t idx = (uint8_t)(spec + 10);
 		EVP_PKEY *key = MDP_KEY_SPEC_IS_RSA(spec)
 					? EVP_RSA_gen(1024)
-					: EVP_EC_gen(curves[(spec - MD_AT_ECDSA_P256) % 3]);
+					: EVP_EC_gen(curves[(spec - MDP_AT_ECDSA_P256) % 3]);
 		struct mdp_key *k = NULL;
 		uint8_t *blob = NULL;
 		size_t bl = 0;
@@ -1161,7 +1161,7 @@ test_import_every_spec(void)
 		for (i = 0; i < sizeof(junk); i++)
 			junk[i] = (uint8_t)(i * 37 + 11);
 		CU_ASSERT_EQUAL(md_create_container(f.card, 40, MD_CREATE_KEY_IMPORT,
-						    MD_AT_KEYEXCHANGE, 0, junk, sizeof(junk)),
+						    MDP_AT_KEYEXCHANGE, 0, junk, sizeof(junk)),
 				MD_E_INVALID_PARAMETER);
 	}
 	/* RSA of a size the card does not take (1536 bits) */
@@ -1175,7 +1175,7 @@ test_import_every_spec(void)
 		CU_ASSERT_EQUAL_FATAL(
 			blob_write(k, BLOB_FMT_CAPI_PRIVATE, MDP_AT_SIGNATURE, &blob, &bl), MDP_OK);
 		CU_ASSERT_EQUAL(md_create_container(f.card, 40, MD_CREATE_KEY_IMPORT,
-						    MD_AT_SIGNATURE, 0, blob, bl),
+						    MDP_AT_SIGNATURE, 0, blob, bl),
 				MD_E_INVALID_PARAMETER);
 		mdp_secure_free(blob, bl);
 		mdp_key_free(k);
@@ -1210,7 +1210,7 @@ test_more_rules(void)
 	/* structure versions above the current one */
 	CU_ASSERT_EQUAL(md_query_capabilities(f.card, &caps), MD_ERROR_REVISION_MISMATCH);
 	CU_ASSERT_EQUAL(md_query_free_space(f.card, 0, &fs), MD_ERROR_REVISION_MISMATCH);
-	CU_ASSERT_EQUAL(md_query_key_sizes(f.card, MD_AT_KEYEXCHANGE, 0, &ks),
+	CU_ASSERT_EQUAL(md_query_key_sizes(f.card, MDP_AT_KEYEXCHANGE, 0, &ks),
 			MD_ERROR_REVISION_MISMATCH);
 	CU_ASSERT_EQUAL(md_get_file_info(f.card, NULL, "cardid", &fi), MD_ERROR_REVISION_MISMATCH);
 	CU_ASSERT_EQUAL(md_derive_key(f.card, &dk), MD_ERROR_REVISION_MISMATCH);
@@ -1272,13 +1272,13 @@ test_more_rules(void)
 
 	/* CardCreateContainer overwrites an index holding a key of another kind */
 	login(&f);
+	CU_ASSERT_EQUAL_FATAL(md_create_container(f.card, 3, MD_CREATE_KEY_GEN, MDP_AT_KEYEXCHANGE,
+						  1024, NULL, 0),
+			      MD_OK);
 	CU_ASSERT_EQUAL_FATAL(
-		md_create_container(f.card, 3, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE, 1024, NULL, 0),
+		md_create_container(f.card, 3, MD_CREATE_KEY_GEN, MDP_AT_ECDSA_P384, 0, NULL, 0),
 		MD_OK);
-	CU_ASSERT_EQUAL_FATAL(
-		md_create_container(f.card, 3, MD_CREATE_KEY_GEN, MD_AT_ECDSA_P384, 0, NULL, 0),
-		MD_OK);
-	a = container_key(&f, 3, MD_AT_ECDSA_P384); /* checks the exchange slot is empty now */
+	a = container_key(&f, 3, MDP_AT_ECDSA_P384); /* checks the exchange slot is empty now */
 	EVP_PKEY_free(a);
 	CU_ASSERT_EQUAL(md_get_container_property(f.card, 3, MD_CCP_ASSOCIATED_ECDH_KEY, &v,
 						  sizeof(v), &n, 0),
@@ -1302,7 +1302,7 @@ test_versions(void)
 	struct md_dh_agreement_info ai = {
 		.version = 2, .public_key = (const uint8_t *)"x", .public_key_len = 1};
 	struct md_rsa_decrypt_info di = {
-		.version = 1, .key_spec = MD_AT_KEYEXCHANGE, .padding_type = MD_PADDING_PKCS1};
+		.version = 1, .key_spec = MDP_AT_KEYEXCHANGE, .padding_type = MD_PADDING_PKCS1};
 
 	CU_ASSERT_EQUAL_FATAL(mdp_transport_embedded_new(NULL, &ip, &t), MDP_OK);
 	CU_ASSERT_EQUAL(md_card_acquire(NULL, t, 3, 0, &card), MD_ERROR_REVISION_MISMATCH);
@@ -1323,9 +1323,9 @@ test_versions(void)
 	f.card = card;
 	login(&f);
 	CU_ASSERT_EQUAL_FATAL(
-		md_create_container(card, 0, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE, 1024, NULL, 0),
+		md_create_container(card, 0, MD_CREATE_KEY_GEN, MDP_AT_KEYEXCHANGE, 1024, NULL, 0),
 		MD_OK);
-	pk = container_key(&f, 0, MD_AT_KEYEXCHANGE);
+	pk = container_key(&f, 0, MDP_AT_KEYEXCHANGE);
 	c = EVP_PKEY_CTX_new(pk, NULL);
 	CU_ASSERT(EVP_PKEY_encrypt_init(c) == 1 &&
 		  EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING) == 1 &&
@@ -1377,7 +1377,7 @@ test_transactions(void)
 	size_t n = 0;
 	unsigned before;
 	struct md_signing_info si = {.version = 2,
-				     .key_spec = MD_AT_KEYEXCHANGE,
+				     .key_spec = MDP_AT_KEYEXCHANGE,
 				     .hash_alg = MDP_CALG_SHA_256,
 				     .data = h,
 				     .data_len = 32};
@@ -1388,9 +1388,9 @@ test_transactions(void)
 	CU_ASSERT_EQUAL_FATAL(md_card_acquire(NULL, f.t, 7, 0, &f.card), MD_OK);
 	before = st.begins;
 	login(&f);
-	CU_ASSERT_EQUAL_FATAL(
-		md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MD_AT_KEYEXCHANGE, 1024, NULL, 0),
-		MD_OK);
+	CU_ASSERT_EQUAL_FATAL(md_create_container(f.card, 0, MD_CREATE_KEY_GEN, MDP_AT_KEYEXCHANGE,
+						  1024, NULL, 0),
+			      MD_OK);
 	CU_ASSERT_EQUAL(md_get_container_info(f.card, 0, 0, &ci), MD_OK);
 	md_container_info_clear(&ci);
 	CU_ASSERT_EQUAL(md_sign_data(f.card, &si), MD_OK);

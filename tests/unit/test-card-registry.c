@@ -87,7 +87,7 @@ test_plugin(void)
 	/* operations the module leaves out are unsupported */
 	si.data = hash;
 	si.data_len = sizeof(hash);
-	si.key_spec = MD_AT_KEYEXCHANGE;
+	si.key_spec = MDP_AT_KEYEXCHANGE;
 	CU_ASSERT_EQUAL(md_sign_data(card, &si), MD_E_UNSUPPORTED_FEATURE);
 	CU_ASSERT_EQUAL(md_card_delete(card), MD_OK);
 
@@ -208,22 +208,6 @@ test_names(void)
 	CU_ASSERT_EQUAL(md_rv_from_err(MDP_ERR_FORMAT), MD_E_COMM_DATA_LOST);
 }
 
-static void
-test_hash_tables(void)
-{
-	size_t n = 0;
-	const uint8_t *p = md_digest_info_prefix(MDP_CALG_SHA_256, &n);
-
-	CU_ASSERT(p && n == 19 && p[n - 1] == 0x20);
-	p = md_digest_info_prefix_by_name("sha1", &n);
-	CU_ASSERT(p && n == 15);
-	CU_ASSERT_PTR_NULL(md_digest_info_prefix(MDP_CALG_SSL3_SHAMD5, &n));
-	CU_ASSERT_EQUAL(n, 0);
-	CU_ASSERT_EQUAL(md_hash_len(MDP_CALG_SSL3_SHAMD5), 36);
-	CU_ASSERT_EQUAL(md_hash_len_by_name("SHA512"), 64);
-	CU_ASSERT_EQUAL(md_hash_len(0x1234), 0);
-}
-
 /* The admin response is 3DES-CBC with a zero IV over the whole challenge. */
 static void
 test_admin_response(void)
@@ -258,7 +242,6 @@ static CU_TestInfo tests[] = {
 	{"ATR bindings from the configuration", test_config},
 	{"acquire arguments", test_acquire_args},
 	{"result names", test_names},
-	{"hash tables", test_hash_tables},
 	{"admin response", test_admin_response},
 	CU_TEST_INFO_NULL,
 };

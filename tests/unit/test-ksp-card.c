@@ -600,7 +600,7 @@ test_appdata_survives(void)
 	CU_ASSERT_EQUAL(md_authenticate_pin(other, "user", (const uint8_t *)PIN, PINLEN, NULL),
 			MD_OK);
 	CU_ASSERT_EQUAL(
-		md_create_container(other, 2, MD_CREATE_KEY_GEN, MD_AT_ECDSA_P256, 0, NULL, 0),
+		md_create_container(other, 2, MD_CREATE_KEY_GEN, MDP_AT_ECDSA_P256, 0, NULL, 0),
 		MD_OK);
 	p = raw_file(kc, "mscp", "cmapfile", &len);
 	grown = realloc(p, len + KSP_CMAP_RECORD);
@@ -929,7 +929,7 @@ test_rsa_operations(void)
 
 	/* size query, then PKCS#1 v1.5 with a DigestInfo: big-endian, verified by OpenSSL */
 	pad.type = KSP_PAD_PKCS1;
-	pad.hash = KSP_HASH_SHA256;
+	pad.hash = MDP_HASH_SHA256;
 	sl = 0;
 	CU_ASSERT_EQUAL(ksp_sign(kc, idx, KSP_SLOT_EXCHANGE, &pad, h, 32, NULL, &sl), MD_OK);
 	CU_ASSERT_EQUAL(sl, 256);
@@ -946,7 +946,7 @@ test_rsa_operations(void)
 	sl = sizeof(sig);
 	CU_ASSERT_EQUAL(ksp_sign(kc, idx, KSP_SLOT_EXCHANGE, &pad, h, 32, sig, &sl), MD_OK);
 	verify_rsa(pk, RSA_PKCS1_PSS_PADDING, EVP_sha256(), EVP_sha256(), 32, h, 32, sig, sl);
-	pad.mgf1_hash = KSP_HASH_SHA1;
+	pad.mgf1_hash = MDP_HASH_SHA1;
 	pad.salt_len = 20;
 	sl = sizeof(sig);
 	CU_ASSERT_EQUAL(ksp_sign(kc, idx, KSP_SLOT_EXCHANGE, &pad, h, 32, sig, &sl), MD_OK);
@@ -978,11 +978,11 @@ test_rsa_operations(void)
 		} else {
 			EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING);
 			pad.type = KSP_PAD_OAEP;
-			pad.hash = mode == 1 ? KSP_HASH_SHA1 : KSP_HASH_SHA256;
+			pad.hash = mode == 1 ? MDP_HASH_SHA1 : MDP_HASH_SHA256;
 			EVP_PKEY_CTX_set_rsa_oaep_md(ctx, mode == 1 ? EVP_sha1() : EVP_sha256());
 			if (mode == 3) {
 				EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EVP_sha1());
-				pad.mgf1_hash = KSP_HASH_SHA1;
+				pad.mgf1_hash = MDP_HASH_SHA1;
 			}
 			if (mode >= 2) {
 				EVP_PKEY_CTX_set0_rsa_oaep_label(ctx, OPENSSL_memdup("L", 1), 1);
@@ -1043,7 +1043,7 @@ test_rsa_operations(void)
 	KSP_ASSERT_RV(ksp_decrypt(kc, sidx, KSP_SLOT_SIGNATURE, &pad, sig, 128, out, &ol),
 		      KSP_E_BAD_KEY);
 	pad.type = KSP_PAD_PKCS1;
-	pad.hash = KSP_HASH_SHA1;
+	pad.hash = MDP_HASH_SHA1;
 	sl = sizeof(sig);
 	CU_ASSERT_EQUAL(ksp_sign(kc, sidx, KSP_SLOT_SIGNATURE, &pad, h, 20, sig, &sl), MD_OK);
 	CU_ASSERT_EQUAL(sl, 128);

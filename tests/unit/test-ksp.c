@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Unit tests for the host role's formats, cache and host-side padding (no card needed). */
+/* Unit tests for the host role's formats and cache (no card needed); padding: test-pad.c. */
 #include "config.h"
 
 #include <stdio.h>
@@ -416,64 +416,6 @@ test_cache_disk(void)
 	free(dir);
 }
 
-/* ---- host-side padding ---- */
-
-static void
-test_pss_oaep_helpers(void)
-{
-	EVP_PKEY *pk = EVP_RSA_gen(2048);
-	EVP_PKEY_CTX *ctx = NULL;
-	uint8_t mhash[32], em[256], sig[256], ct[256], raw[256], msg[40];
-	size_t siglen = sizeof(sig), ctlen = sizeof(ct), rawlen = sizeof(raw);
-	int n;
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(pk);
-	RAND_bytes(mhash, sizeof(mhash));
-	CU_ASSERT_TRUE(ksp_pss_encode(pk, "SHA256", "SHA1", mhash, 32, 20, em, 256));
-	/* raw private operation on em, then OpenSSL verifies PSS with MGF1-SHA1 */
-	ctx = EVP_PKEY_CTX_new(pk, NULL);
-	CU_ASSERT_TRUE(EVP_PKEY_decrypt_init(ctx) == 1);
-	CU_ASSERT_TRUE(EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING) == 1);
-	CU_ASSERT_TRUE(EVP_PKEY_decrypt(ctx, sig, &siglen, em, 256) == 1);
-	EVP_PKEY_CTX_free(ctx);
-	ctx = EVP_PKEY_CTX_new(pk, NULL);
-	CU_ASSERT_TRUE(EVP_PKEY_verify_init(ctx) == 1);
-	EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING);
-	EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256());
-	EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EVP_sha1());
-	EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, 20);
-	CU_ASSERT_EQUAL(EVP_PKEY_verify(ctx, sig, siglen, mhash, 32), 1);
-	EVP_PKEY_CTX_free(ctx);
-	CU_ASSERT_FALSE(ksp_pss_encode(pk, "SHA256", "SHA1", mhash, 31, 20, em, 256));
-	CU_ASSERT_FALSE(ksp_pss_encode(pk, "NOPE", "SHA1", mhash, 32, 20, em, 256));
-
-	/* OAEP SHA-256 / MGF1-SHA-1 with a label */
-	memset(msg, 0x33, sizeof(msg));
-	ctx = EVP_PKEY_CTX_new(pk, NULL);
-	EVP_PKEY_encrypt_init(ctx);
-	EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING);
-	EVP_PKEY_CTX_set_rsa_oaep_md(ctx, EVP_sha256());
-	EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EVP_sha1());
-	EVP_PKEY_CTX_set0_rsa_oaep_label(ctx, OPENSSL_memdup("lab", 3), 3);
-	CU_ASSERT_EQUAL(EVP_PKEY_encrypt(ctx, ct, &ctlen, msg, sizeof(msg)), 1);
-	EVP_PKEY_CTX_free(ctx);
-	ctx = EVP_PKEY_CTX_new(pk, NULL);
-	EVP_PKEY_decrypt_init(ctx);
-	EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING);
-	CU_ASSERT_EQUAL(EVP_PKEY_decrypt(ctx, raw, &rawlen, ct, ctlen), 1);
-	EVP_PKEY_CTX_free(ctx);
-	n = ksp_oaep_decode(raw, 256, "SHA256", "SHA1", (const uint8_t *)"lab", 3, em, sizeof(em));
-	CU_ASSERT_EQUAL(n, (int)sizeof(msg));
-	CU_ASSERT_MEM_EQUAL(em, msg, sizeof(msg));
-	CU_ASSERT_EQUAL(ksp_oaep_decode(raw, 256, "SHA256", "SHA1", (const uint8_t *)"lab", 2, em,
-					sizeof(em)),
-			-1);
-	CU_ASSERT_EQUAL(ksp_oaep_decode(raw, 256, "SHA256", "SHA256", (const uint8_t *)"lab", 3, em,
-					sizeof(em)),
-			-1);
-	EVP_PKEY_free(pk);
-}
-
 static CU_TestInfo format_tests[] = {
 	{"cmapfile record layout", test_cmap_record},
 	{"container names UTF-8 <-> UTF-16LE and validity", test_names},
@@ -492,18 +434,12 @@ static CU_TestInfo cache_tests[] = {
 	CU_TEST_INFO_NULL,
 };
 
-static CU_TestInfo pad_tests[] = {
-	{"host-side PSS and OAEP", test_pss_oaep_helpers},
-	CU_TEST_INFO_NULL,
-};
-
 int
 main(void)
 {
 	CU_SuiteInfo suites[] = {
 		{"format", NULL, NULL, NULL, NULL, format_tests},
 		{"cache", NULL, NULL, NULL, NULL, cache_tests},
-		{"padding", NULL, NULL, NULL, NULL, pad_tests},
 		CU_SUITE_INFO_NULL,
 	};
 

@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Minidriver key specs and CAPI algorithm ids shared by the BLOB translator and the card layers. */
-#ifndef MDP11_COMMON_KEYSPEC_H
-#define MDP11_COMMON_KEYSPEC_H
+/* Minidriver key specs and CAPI algorithm ids: the one set every layer and every card module uses.
+ */
+#ifndef MDP11_KEYSPEC_H
+#define MDP11_KEYSPEC_H
 
-/* Key specs of CardCreateContainer (spec/minidriver.md §4.2). */
+/*
+ * Installed with the card-module interface (mdp11/card-module.h includes it): the key_spec
+ * fields of that interface carry these values, and inside mdp11 the BLOB translator, the card
+ * modules, the host role and the PKCS#11 module use the same names. It depends on nothing.
+ */
+
+/* Key specs of CardCreateContainer (spec/minidriver.md §4.2), AT_KEYEXCHANGE ... AT_ECDHE_P521. */
 enum mdp_key_spec {
 	MDP_AT_NONE = 0,
 	MDP_AT_KEYEXCHANGE = 1, /* RSA, sign + decrypt */
@@ -28,6 +35,7 @@ enum mdp_key_spec {
 #define MDP_CALG_RSA_KEYX 0x0000A400u
 #define MDP_CALG_MD5 0x00008003u
 #define MDP_CALG_SHA1 0x00008004u
+#define MDP_CALG_RIPEMD160 0x00008007u
 #define MDP_CALG_SSL3_SHAMD5 0x00008008u
 #define MDP_CALG_SHA_256 0x0000800Cu
 #define MDP_CALG_SHA_384 0x0000800Du
