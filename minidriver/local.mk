@@ -9,9 +9,17 @@ EXTRA_libmdp11minidriver_la_DEPENDENCIES = $(MDP11_LAYER_DEPS)
 libmdp11minidriver_la_SOURCES = \
 	minidriver/card.c minidriver/card.h minidriver/card-int.h \
 	minidriver/registry.c \
-	minidriver/card-gids.c
+	minidriver/agreement.c minidriver/agreement.h \
+	minidriver/card-gids.c minidriver/gids-int.h minidriver/gids-fs.c minidriver/gids-keys.c \
+	minidriver/gids-auth.c minidriver/gids-crypto.c
 libmdp11minidriver_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS) -fPIC
 libmdp11minidriver_la_LIBADD = $(CRYPTO_LIBS) $(ZLIB_LIBS)
+
+check_PROGRAMS += tests/unit/test-agreement
+TESTS += tests/unit/test-agreement
+tests_unit_test_agreement_SOURCES = tests/unit/test-agreement.c
+tests_unit_test_agreement_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_agreement_LDADD = $(MDP11_LIBS_MINIDRIVER) $(TEST_LIBS)
 
 check_PROGRAMS += tests/unit/test-card-hostile
 TESTS += tests/unit/test-card-hostile
