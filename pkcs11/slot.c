@@ -563,7 +563,9 @@ attach_card(struct slot *s)
 
 	if (!s->tr) {
 		if (s->vcard_path)
-			err = mdp_transport_embedded_new(s->vcard_path, NULL, &s->tr);
+			err = mdp_transport_embedded_open(
+				s->vcard_path,
+				settings_vcard_seal(module_settings(), s->vcard_path), &s->tr);
 		else
 			err = mdp_transport_pcsc_new(s->name, &s->tr);
 		if (err == MDP_ERR_NO_CARD || err == MDP_ERR_NOT_FOUND)

@@ -41,6 +41,13 @@ tests_unit_test_vcard_state_SOURCES = tests/unit/test-vcard-state.c \
 tests_unit_test_vcard_state_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_vcard_state_LDADD = $(MDP11_LIBS_VCARD) $(TEST_LIBS)
 
+check_PROGRAMS += tests/unit/test-vcard-seal
+TESTS += tests/unit/test-vcard-seal
+tests_unit_test_vcard_seal_SOURCES = tests/unit/test-vcard-seal.c \
+	tests/unit/vcard-testlib.c tests/unit/vcard-testlib.h
+tests_unit_test_vcard_seal_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_vcard_seal_LDADD = $(MDP11_LIBS_VCARD) $(TEST_LIBS)
+
 check_PROGRAMS += tests/unit/test-vcard-piv
 TESTS += tests/unit/test-vcard-piv
 tests_unit_test_vcard_piv_SOURCES = tests/unit/test-vcard-piv.c \

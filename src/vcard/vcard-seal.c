@@ -888,7 +888,8 @@ reseal_locked(struct vcard *vc, const char *spec)
 	struct plain *v = NULL;
 	struct vc_seal_rec old;
 	uint8_t key[VC_CK_LEN];
-	char *created = NULL;
+	char *created = NULL, *spec_new = NULL;
+	uint64_t gen;
 	size_t n = 0;
 	enum mdp_err err;
 
@@ -910,26 +911,32 @@ reseal_locked(struct vcard *vc, const char *spec)
 	err = reseal_apply(&vc->st, key, v);
 	if (!err) {
 		vc->st.format = VC_FORMAT_V2;
-		vc_seal_forget(vc);
 		err = vc_save(vc);
 	}
+	spec_new = vc->st.seal.spec ? strdup(vc->st.seal.spec) : NULL;
+	gen = vc->st.generation; /* what the save wrote, or tried to */
 	if (err) {
-		/* The file still holds the old card: load it again. */
-		seal_rec_clear(&old);
+		/* Load the file again: the old card, or the new one if the rename went through. */
 		vc->seen.valid = false;
 		vc_seal_forget(vc);
-		if (created)
-			unlink(created);
 		if (vc_refresh(vc) != MDP_OK)
 			log_error("cannot reload the card state: %s", mdp_err_last());
-		goto out;
+		if (vc->st.generation == gen && vc->st.seal.spec && spec_new &&
+		    !strcmp(vc->st.seal.spec, spec_new)) {
+			log_info("the resealed card was written after all");
+			err = MDP_OK;
+		} else if (created) {
+			unlink(created);
+		}
 	}
 	seal_rec_clear(&old);
-	log_info("card resealed by %s", vc->st.seal.spec);
+	if (!err)
+		log_info("card resealed by %s", vc->st.seal.spec);
 out:
 	mdp_wipe(key, sizeof(key));
 	plains_free(v, n);
 	free(created);
+	free(spec_new);
 	return err;
 }
 
