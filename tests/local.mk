@@ -8,6 +8,10 @@ libmdp11testutil_la_LIBADD = $(CUNIT_LIBS)
 
 EXTRA_DIST += tests/data
 
+# The layering test: includes and calls follow the table of allowed directions (CONTRIBUTING.md).
+TESTS += tests/layering.py
+EXTRA_DIST += tests/layering.py
+
 # configure names the Debian package of a missing dependency.
 TESTS += tests/integration/configure-deps.sh
 EXTRA_DIST += tests/integration/configure-deps.sh
