@@ -117,7 +117,7 @@ PY
 exercise() {
 	seal=$1
 	card=$2.vcard
-	"$VCARD" create --pin-file pin --admin-key "$ADMIN" --seal "$seal" "$card" >out 2>&1 ||
+	"$VCARD" create --pin-file pin --admin-key-file admin --seal "$seal" "$card" >out 2>&1 ||
 		fail "create $card: $(cat out)"
 	grep -q "^sealed by $seal" out || fail "create does not say the seal: $(cat out)"
 	conf "$card"
@@ -166,7 +166,7 @@ mv card.key card.key.away
 without_seal kf.vcard "keyfile:$WORK/card.key" "card.key"
 mv card.key.away card.key
 # a key file in the data directory by default, never beside the card
-"$VCARD" create --pin-file pin --admin-key "$ADMIN" dflt.vcard >out 2>&1 || fail "create: $(cat out)"
+"$VCARD" create --pin-file pin --admin-key-file admin dflt.vcard >out 2>&1 || fail "create: $(cat out)"
 grep -Eq "^sealed by (keyfile:$XDG_DATA_HOME/mdp11/vcard-seal/dflt.vcard\.[0-9a-f]{8}\.key|tpm:device:/dev/tpmrm0)$" out ||
 	fail "the default seal: $(cat out)"
 
