@@ -312,10 +312,12 @@ vc_piv_build_state(struct vc_state *out, const struct vcard_init_params *p, uint
 	if (RAND_bytes(st.uuid, VC_UUID_LEN) != 1 || RAND_bytes(ck, VC_CK_LEN) != 1 ||
 	    RAND_bytes(serial, sizeof(serial)) != 1)
 		goto out;
-	if (!st.piv.serial) /* eight decimal digits, as a YubiKey 5's */
-		st.piv.serial = 10000000u + (uint32_t)(serial[0] << 24 | serial[1] << 16 |
-						       serial[2] << 8 | serial[3]) %
-						    90000000u;
+	if (!st.piv.serial) { /* eight decimal digits, as a YubiKey 5's */
+		struct mdp_cursor cur;
+
+		cur_init(&cur, serial, sizeof(serial));
+		st.piv.serial = 10000000u + cur_get_be32(&cur) % 90000000u;
+	}
 	st.piv.flags =
 		(uint8_t)((mdp_memeq_ct(pin, default_pin, PIV_BLOCK) == 0 ? VC_PIV_DEFAULT_PIN
 									  : 0) |

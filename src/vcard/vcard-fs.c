@@ -106,7 +106,8 @@ vc_add_file(struct vc_state *st, uint16_t fid, uint8_t desc, const uint8_t *acl,
 	f->fid = fid;
 	f->desc = desc;
 	f->lcs = VC_LCS_OPERATIONAL;
-	memcpy(f->acl, acl, acl_len);
+	if (acl_len) /* a file without rules may come with acl NULL (PIV's) */
+		memcpy(f->acl, acl, acl_len);
 	f->acl_len = acl_len;
 	*out = f;
 	return MDP_OK;

@@ -148,7 +148,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* Whatever happened, the card is still the same kind of card with a sane state. */
 	if (flags & 0x10) {
-		if (send_apdu(vc, piv_select, sizeof(piv_select)) != 0x9000)
+		/* (the first may only end a chain the input left open: 6900) */
+		if (send_apdu(vc, piv_select, sizeof(piv_select)) != 0x9000 &&
+		    send_apdu(vc, piv_select, sizeof(piv_select)) != 0x9000)
 			abort();
 	} else {
 		send_apdu(vc, select_aid, sizeof(select_aid));

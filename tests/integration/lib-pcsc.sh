@@ -32,7 +32,9 @@
 #   VCARD_BIN     mdp11-vcard binary ($top_builddir/tools/mdp11-vcard)
 #   PCSC_TMP      private work directory, removed at exit (kept when MDP11_KEEP_TMP=1)
 #   PCSC_PORT     vpcd TCP port (slot 0; vpcd also opens PCSC_PORT+1 for slot 1)
-#   PCSC_READER   name of the reader the card is in ("Virtual PCD 00 00")
+#   PCSC_FRIENDLYNAME  the vpcd reader's name in reader.conf ("Virtual PCD"; ykcs11 2.2 sees
+#                 only readers whose name starts with "Yubico"): set it before pcscd_start
+#   PCSC_READER   name of the reader the card is in ("$PCSC_FRIENDLYNAME 00 00")
 #   PCSC_TIMEOUT  readiness timeout in seconds (default 20)
 #   PCSC_DEBUG=1  run pcscd with --debug --apdu (log: $PCSC_TMP/pcscd.log)
 #   HOME          set to $PCSC_TMP/home, so OpenSC's file cache starts empty
@@ -43,7 +45,8 @@ set -u
 : "${top_srcdir:=$top_builddir}"
 : "${VCARD_BIN:=$top_builddir/tools/mdp11-vcard}"
 : "${PCSC_TIMEOUT:=20}"
-PCSC_READER="Virtual PCD 00 00"
+: "${PCSC_FRIENDLYNAME:=Virtual PCD}"
+PCSC_READER="$PCSC_FRIENDLYNAME 00 00"
 PCSC_PORT=""
 PCSC_PCSCD_PID=""
 PCSC_VCARD_PID=""
@@ -202,8 +205,9 @@ pcsc_kill_wait() {
 
 pcscd_start() {
 	[ -n "$PCSC_PORT" ] || PCSC_PORT=$(pcsc_pick_port) || pcsc_fail "no free TCP port for vpcd"
+	PCSC_READER="$PCSC_FRIENDLYNAME 00 00"
 	cat >"$PCSC_TMP/reader.conf.d/vpcd" <<EOF
-FRIENDLYNAME "Virtual PCD"
+FRIENDLYNAME "$PCSC_FRIENDLYNAME"
 DEVICENAME   /dev/null:$PCSC_PORT
 LIBPATH      /usr/lib/pcsc/drivers/serial/libifdvpcd.so
 CHANNELID    $PCSC_PORT
