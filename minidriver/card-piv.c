@@ -808,6 +808,8 @@ piv_get_container_property(struct md_card *card, uint8_t index, const char *name
 
 		return prop_out(&v, sizeof(v), data, cap, len);
 	}
+	if (strcmp(name, MD_CCP_MDP11_KEY_REFERENCE) == 0)
+		return prop_out(&c->slot, 1, data, cap, len);
 	if (strcmp(name, MD_CCP_ASSOCIATED_ECDH_KEY) == 0) {
 		struct piv_cont *e = c->ecdh < p->ncont ? piv_cont_at(p, c->ecdh) : NULL;
 		uint8_t v;
