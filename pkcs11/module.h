@@ -37,6 +37,9 @@ struct settings_vcard {
 	char *path;
 };
 
+/* Errors and warnings (on standard error, or debug_file) unless the configuration says less. */
+#define SETTINGS_DEBUG_DEFAULT 2
+
 struct settings {
 	int debug; /* 0..5, config "debug" (MDP11_DEBUG wins) */
 	char *debug_file;
@@ -192,6 +195,7 @@ struct slot {
 	bool attached;	   /* reader present (always for virtual cards) */
 	unsigned long gen; /* bumped whenever the card goes away */
 	bool unrecognized; /* verdict for the current insertion */
+	char *problem;	   /* why the card cannot be used (slot description), or NULL */
 	bool event;	   /* pending for C_WaitForSlotEvent */
 	struct mdp_transport *tr;
 	struct ksp_card *kc;
