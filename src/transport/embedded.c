@@ -35,12 +35,50 @@ struct path_lock {
 
 static pthread_mutex_t locks_guard = PTHREAD_MUTEX_INITIALIZER;
 static struct path_lock *locks;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+/*
+ * fork(): the child has one thread, copies of the parent's transports (their owners forget
+ * them: the PKCS#11 module's fork handler does) and of this list, whose mutexes may be held by
+ * threads of the parent that the child does not have: a new transport on the same file would
+ * wait for them forever. The list is consistent (the prepare handler holds its guard across
+ * the fork); in the child every mutex starts unlocked. The file lock itself (flock) is shared
+ * with the parent, whose thread releases it for both.
+ */
+static void
+atfork_prepare(void)
+{
+	pthread_mutex_lock(&locks_guard);
+}
+
+static void
+atfork_parent(void)
+{
+	pthread_mutex_unlock(&locks_guard);
+}
+
+static void
+atfork_child(void)
+{
+	struct path_lock *l;
+
+	for (l = locks; l; l = l->next)
+		pthread_mutex_init(&l->mutex, NULL);
+	pthread_mutex_init(&locks_guard, NULL);
+}
+
+static void
+register_atfork(void)
+{
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
 
 static struct path_lock *
 path_lock_get(const char *path)
 {
 	struct path_lock *l;
 
+	pthread_once(&atfork_once, register_atfork);
 	pthread_mutex_lock(&locks_guard);
 	for (l = locks; l; l = l->next)
 		if (strcmp(l->path, path) == 0)
