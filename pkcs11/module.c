@@ -395,8 +395,8 @@ mdp_C_GetInfo(CK_INFO_PTR pInfo)
 		attr_pad(pInfo->manufacturerID, sizeof(pInfo->manufacturerID), "mdp11");
 		attr_pad(pInfo->libraryDescription, sizeof(pInfo->libraryDescription),
 			 "mdp11 minidriver PKCS#11 module");
-		pInfo->libraryVersion.major = 0;
-		pInfo->libraryVersion.minor = 1;
+		pInfo->libraryVersion.major = MDP11_VERSION_MAJOR;
+		pInfo->libraryVersion.minor = MDP11_VERSION_MINOR;
 	}
 	TRACE_OUT("C_GetInfo", rv);
 	return rv;
