@@ -491,9 +491,13 @@ slot_rv(struct slot *s, enum md_rv rv)
 		return CKR_PIN_LOCKED;
 	case MD_E_INVALID_CHV:
 		return CKR_PIN_LEN_RANGE;
+	case MD_E_NO_ACCESS:
+		/* The embedded card refuses so only when its seal is missing (docs/vcard.md). */
+		if (s->vcard_path)
+			return CKR_DEVICE_ERROR;
+		return CKR_USER_NOT_LOGGED_IN;
 	case MD_W_SECURITY_VIOLATION:
 	case MD_W_CARD_NOT_AUTHENTICATED:
-	case MD_E_NO_ACCESS:
 		return CKR_USER_NOT_LOGGED_IN;
 	case MD_W_CANCELLED_BY_USER:
 	case MD_E_CANCELLED:
@@ -590,6 +594,8 @@ link_problem(struct slot *s, enum mdp_err err)
 		snprintf(what, sizeof(what), "no card file");
 	else if (err == MDP_ERR_STATE)
 		snprintf(what, sizeof(what), "not a card file");
+	else if (err == MDP_ERR_SEAL)
+		snprintf(what, sizeof(what), "card's seal not available");
 	else if (strncmp(why, "card file ", 10) == 0 && colon)
 		snprintf(what, sizeof(what), "%.*s", (int)(colon - why), why);
 	else
@@ -607,7 +613,9 @@ attach_card(struct slot *s)
 
 	if (!s->tr) {
 		if (s->vcard_path)
-			err = mdp_transport_embedded_new(s->vcard_path, NULL, &s->tr);
+			err = mdp_transport_embedded_open(
+				s->vcard_path,
+				settings_vcard_seal(module_settings(), s->vcard_path), &s->tr);
 		else
 			err = mdp_transport_pcsc_new(s->name, &s->tr);
 		if (err == MDP_ERR_NO_CARD && !s->vcard_path) {

@@ -326,9 +326,9 @@ usable_card_file(const char *path)
 	return MDP_OK;
 }
 
-enum mdp_err
-mdp_transport_embedded_new(const char *state_path, const struct vcard_init_params *params,
-			   struct mdp_transport **out)
+static enum mdp_err
+embedded_make(const char *state_path, const struct vcard_init_params *params,
+	      struct mdp_transport **out)
 {
 	struct embedded *e = NULL;
 	char real[PATH_MAX];
@@ -342,7 +342,7 @@ mdp_transport_embedded_new(const char *state_path, const struct vcard_init_param
 	e->refs = 1;
 	rv = state_path ? usable_card_file(state_path) : MDP_OK;
 	if (rv == MDP_OK)
-		rv = vcard_open(state_path, state_path ? NULL : params, &e->vc);
+		rv = vcard_open(state_path, params, &e->vc);
 	if (rv != MDP_OK)
 		goto out;
 	if (state_path) {
@@ -359,6 +359,25 @@ mdp_transport_embedded_new(const char *state_path, const struct vcard_init_param
 out:
 	emb_free(e);
 	return rv;
+}
+
+enum mdp_err
+mdp_transport_embedded_new(const char *state_path, const struct vcard_init_params *params,
+			   struct mdp_transport **out)
+{
+	return embedded_make(state_path, state_path ? NULL : params, out);
+}
+
+enum mdp_err
+mdp_transport_embedded_open(const char *state_path, const char *seal, struct mdp_transport **out)
+{
+	struct vcard_init_params p;
+
+	if (!state_path)
+		return MDP_ERR_ARGS;
+	memset(&p, 0, sizeof(p));
+	p.seal = seal;
+	return embedded_make(state_path, &p, out);
 }
 
 struct vcard *
