@@ -21,7 +21,7 @@ CARD=$W/card.vcard
 [ -f "$OPENSC" ] || pcsc_skip "opensc-pkcs11.so is not installed"
 
 # The card: one RSA-2048 key and its certificate, made through mdp11 on the embedded card.
-"$VCARD_BIN" create "$CARD" --pin "$PIN" --admin-key 0102030405060708090a0b0c0d0e0f101112131415161718 \
+"$VCARD_BIN" create "$CARD" --insecure-pin "$PIN" --insecure-admin-key 0102030405060708090a0b0c0d0e0f101112131415161718 \
 	>"$W/create.log" 2>&1 || pcsc_fail "mdp11-vcard create failed"
 MDP11_VCARD=$CARD pkcs11-tool --module "$MODULE" --login --pin "$PIN" --keypairgen \
 	--key-type rsa:2048 --id 01 --label bench >"$W/keygen.log" 2>&1 || pcsc_fail "keygen failed"

@@ -35,7 +35,7 @@ note() { echo "make bench: $*" >&2; }
 
 # mdp11 on the embedded virtual card.
 note "mdp11.so on the embedded virtual card"
-"$VCARD" create "$W/card.vcard" --pin "$PIN" --admin-key 0102030405060708090a0b0c0d0e0f101112131415161718 \
+"$VCARD" create "$W/card.vcard" --insecure-pin "$PIN" --insecure-admin-key 0102030405060708090a0b0c0d0e0f101112131415161718 \
 	>"$W/vcard.log" 2>&1 || { cat "$W/vcard.log" >&2; exit 1; }
 MDP11_VCARD=$W/card.vcard "$BENCH" module --module "$MODULE" --name mdp11 --pin "$PIN" \
 	--seconds "$SECS" --threads 2 >>"$RAW" || note "the mdp11 run failed"

@@ -76,6 +76,8 @@ struct ksp_card {
 
 	/* PIN state */
 	int tries_left, tries_max;
+	bool tries_fresh; /* the counter was read since the card was last seen changed */
+	bool no_tries;	  /* the card module cannot read the counter */
 	bool blocked, user_in, admin_in;
 	uint32_t user_pin_type, admin_pin_type;
 	bool have_pin_info;
@@ -1034,6 +1036,8 @@ sync_cardcf(struct ksp_card *kc)
 		return rv;
 	/* Inside the transaction: nobody else can change the card before it ends. */
 	kc->have_mark = md_card_mark(kc->md, &kc->mark);
+	/* someone else may have used the card: a wrong PIN moves no cardcf counter */
+	kc->tries_fresh = false;
 	memset(now, 0, sizeof(now));
 	memcpy(now, cf, len < 6 ? len : 6);
 	free(cf);
@@ -2905,6 +2909,42 @@ ksp_pin_info(struct ksp_card *kc, struct ksp_pin_info *out)
 	return MD_OK;
 }
 
+enum md_rv
+ksp_pin_tries_refresh(struct ksp_card *kc)
+{
+	struct md_pin_tries pt;
+	size_t len = 0;
+	enum md_rv rv;
+
+	if (!kc)
+		return MD_E_INVALID_PARAMETER;
+	rv = ensure_view(kc);
+	if (rv != MD_OK || kc->tries_fresh || kc->no_tries)
+		return rv;
+	memset(&pt, 0, sizeof(pt));
+	rv = md_card_begin(kc->md);
+	if (rv == MD_OK) {
+		rv = md_get_property(kc->md, MD_CP_MDP11_PIN_TRIES, &pt, sizeof(pt), &len,
+				     MD_ROLE_USER);
+		md_card_end(kc->md, false);
+	}
+	check_reset(kc, rv);
+	if (rv == MD_E_UNSUPPORTED_FEATURE || rv == MD_E_INVALID_PARAMETER) {
+		log_debug("the card module does not read the PIN retry counter");
+		kc->no_tries = true;
+		return MD_OK;
+	}
+	if (rv != MD_OK)
+		return rv;
+	if (len < sizeof(pt) || pt.left > 255)
+		return MD_E_UNEXPECTED;
+	kc->tries_left = (int)pt.left;
+	kc->tries_max = pt.max == MD_VALUE_UNKNOWN || pt.max > 255 ? -1 : (int)pt.max;
+	kc->blocked = pt.left == 0;
+	kc->tries_fresh = true;
+	return MD_OK;
+}
+
 /* Record what an authentication answer says about the retry counter. */
 static void
 note_tries(struct ksp_card *kc, enum md_rv rv, uint32_t tries)
@@ -3069,24 +3109,71 @@ pin_changed(struct ksp_card *kc)
 	return rv;
 }
 
+/*
+ * After a change authenticated by the old PIN or key: a role that was not logged in before is
+ * logged out again (the card keeps a PIN verified after CHANGE REFERENCE DATA, and another
+ * PC/SC client must not inherit that).
+ */
+static void
+change_logout(struct ksp_card *kc, bool user_was_in, bool admin_was_in)
+{
+	if (user_was_in || admin_was_in || (!kc->user_in && !kc->admin_in))
+		return;
+	if (md_deauthenticate_ex(kc->md, MD_PIN_SET_ALL_ROLES, 0) == MD_OK) {
+		kc->user_in = false;
+		kc->admin_in = false;
+		drop_private(kc);
+	}
+}
+
+/*
+ * The old PIN is verified, whole, before the change (a rule of the host role, so every card
+ * module gets it): GIDS CHANGE REFERENCE DATA carries old||new and the card splits it at the
+ * stored PIN's length, so an old PIN of another length could pass as a prefix ("12345678" for
+ * "123456" would set "78123456"). The host never relies on that split: VERIFY compares the
+ * whole PIN (a card that refuses an impossible length does so without spending a try), and
+ * the change runs in the same transaction, with the PIN that was just verified.
+ */
 enum md_rv
 ksp_change_pin(struct ksp_card *kc, const uint8_t *old_pin, size_t old_len, const uint8_t *new_pin,
 	       size_t new_len)
 {
 	uint32_t tries = MD_VALUE_UNKNOWN;
+	bool user_was_in, admin_was_in;
 	enum md_rv rv;
 
 	if (!kc || !old_pin || !new_pin || !old_len || !new_len)
 		return MD_E_INVALID_PARAMETER;
-	rv = md_change_authenticator_ex(kc->md, MD_PIN_CHANGE_CHANGEPIN, MD_ROLE_USER, old_pin,
-					old_len, MD_ROLE_USER, new_pin, new_len, 0, &tries);
-	check_reset(kc, rv);
-	note_tries(kc, rv, tries);
+	rv = ensure_view(kc);
 	if (rv != MD_OK)
 		return rv;
-	return pin_changed(kc);
+	rv = md_card_begin(kc->md);
+	if (rv != MD_OK) {
+		check_reset(kc, rv);
+		return rv;
+	}
+	user_was_in = kc->user_in;
+	admin_was_in = kc->admin_in;
+	rv = md_authenticate_ex(kc->md, MD_ROLE_USER, 0, old_pin, old_len, NULL, NULL, &tries);
+	check_reset(kc, rv);
+	note_tries(kc, rv, tries);
+	if (rv == MD_OK) {
+		kc->user_in = true;
+		tries = MD_VALUE_UNKNOWN;
+		rv = md_change_authenticator_ex(kc->md, MD_PIN_CHANGE_CHANGEPIN, MD_ROLE_USER,
+						old_pin, old_len, MD_ROLE_USER, new_pin, new_len, 0,
+						&tries);
+		check_reset(kc, rv);
+		note_tries(kc, rv, tries);
+	}
+	if (rv == MD_OK)
+		rv = pin_changed(kc);
+	change_logout(kc, user_was_in, admin_was_in);
+	md_card_end(kc->md, false);
+	return rv;
 }
 
+/* The same rule for the admin key: authenticated with the old key first, then changed. */
 enum md_rv
 ksp_change_admin_key(struct ksp_card *kc, const uint8_t *old_key, size_t old_len,
 		     const uint8_t *new_key, size_t new_len)
@@ -3094,6 +3181,7 @@ ksp_change_admin_key(struct ksp_card *kc, const uint8_t *old_key, size_t old_len
 	uint8_t *resp = NULL;
 	size_t resp_len = 0;
 	uint32_t tries = MD_VALUE_UNKNOWN;
+	bool user_was_in, admin_was_in;
 	enum md_rv rv;
 
 	if (!kc || !old_key || !new_key || !old_len || !new_len || new_len > 64)
@@ -3104,7 +3192,13 @@ ksp_change_admin_key(struct ksp_card *kc, const uint8_t *old_key, size_t old_len
 	rv = md_card_begin(kc->md);
 	if (rv != MD_OK)
 		return rv;
-	rv = admin_response(kc, old_key, old_len, &resp, &resp_len);
+	user_was_in = kc->user_in;
+	admin_was_in = kc->admin_in;
+	rv = admin_auth(kc, old_key, old_len);
+	if (rv == MD_OK) {
+		kc->admin_in = true;
+		rv = admin_response(kc, old_key, old_len, &resp, &resp_len);
+	}
 	if (rv == MD_OK)
 		rv = md_change_authenticator(kc->md, "admin", resp, resp_len, new_key, new_len, 0,
 					     kc->admin_pin_type == MD_PIN_CHALLENGE_RESPONSE
@@ -3119,6 +3213,7 @@ ksp_change_admin_key(struct ksp_card *kc, const uint8_t *old_key, size_t old_len
 		memcpy(kc->admin_key, new_key, new_len < ADMIN_KEY_LEN ? new_len : ADMIN_KEY_LEN);
 	}
 	save_cache(kc);
+	change_logout(kc, user_was_in, admin_was_in);
 	md_card_end(kc->md, false);
 	mdp_secure_free(resp, resp_len);
 	return rv;

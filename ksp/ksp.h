@@ -295,7 +295,7 @@ enum md_rv ksp_ecdh(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, cons
 
 /* PINs (spec/minidriver.md §10.3). */
 struct ksp_pin_info {
-	int tries_left; /* -1: unknown (no authentication yet and the card does not say) */
+	int tries_left; /* -1: unknown (nothing read, no authentication yet) */
 	int tries_max;	/* -1: unknown */
 	bool blocked;
 	bool user_logged_in;
@@ -303,8 +303,15 @@ struct ksp_pin_info {
 	bool external;	      /* PIN pad (ExternalPinType) */
 	bool admin_challenge; /* admin is a 24-byte 3DES key (ChallengeResponsePinType) */
 };
-/* From the cache (refreshed with cardcf PIN freshness and after each authentication). */
+/* From memory: what the last counter read or authentication answer said (no card I/O). */
 enum md_rv ksp_pin_info(struct ksp_card *kc, struct ksp_pin_info *out);
+/*
+ * Read the user PIN's retry counter from the card (MD_CP_MDP11_PIN_TRIES, one APDU on GIDS)
+ * unless it is known since the card last changed: after a ksp_card_refresh() that proved nobody
+ * else touched the card (the change mark), it costs nothing. So ksp_pin_info() reports what
+ * other processes' wrong PINs did. A card module without the property: MD_OK, nothing read.
+ */
+enum md_rv ksp_pin_tries_refresh(struct ksp_card *kc);
 enum md_rv ksp_login_user(struct ksp_card *kc, const uint8_t *pin, size_t len);
 /*
  * Admin login with the 24-byte 3DES key: challenge/response computed here.

@@ -364,6 +364,7 @@ gids_get_property(struct md_card *card, const char *name, void *data, size_t cap
 	/* properties whose flags carry a meaning */
 	bool flagged = strcmp(name, MD_CP_CARD_KEYSIZES) == 0 ||
 		       strcmp(name, MD_CP_CARD_PIN_INFO) == 0 ||
+		       strcmp(name, MD_CP_MDP11_PIN_TRIES) == 0 ||
 		       strcmp(name, MD_CP_CARD_PIN_STRENGTH_VERIFY) == 0 ||
 		       strcmp(name, MD_CP_CARD_PIN_STRENGTH_CHANGE) == 0 ||
 		       strcmp(name, MD_CP_CARD_PIN_STRENGTH_UNBLOCK) == 0;
@@ -423,6 +424,14 @@ gids_get_property(struct md_card *card, const char *name, void *data, size_t cap
 		}
 		pin_info_of(flags, &pi);
 		return prop_out(&pi, sizeof(pi), data, cap, len);
+	}
+	if (strcmp(name, MD_CP_MDP11_PIN_TRIES) == 0) {
+		struct md_pin_tries pt;
+
+		if (flags != MD_ROLE_USER)
+			return MD_E_INVALID_PARAMETER; /* the admin key has no counter to read */
+		rv = gids_pin_tries(card, &pt);
+		return rv == MD_OK ? prop_out(&pt, sizeof(pt), data, cap, len) : rv;
 	}
 	if (strcmp(name, MD_CP_CARD_LIST_PINS) == 0) {
 		v = MD_PIN_SET(MD_ROLE_USER) | MD_PIN_SET(MD_ROLE_ADMIN);

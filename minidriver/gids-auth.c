@@ -7,11 +7,46 @@
 
 #include <openssl/rand.h>
 
+#include "common/bytes.h"
 #include "common/secmem.h"
 #include "minidriver/gids-int.h"
 #include "transport/apdu.h"
 
 /* ---- PINs ---- */
+
+/* The user PIN's retry counter from the PIN status DO (spec/gids.md §7.2, one GET DATA). */
+enum md_rv
+gids_pin_tries(struct md_card *card, struct md_pin_tries *pt)
+{
+	static const uint8_t tag[] = {0x5C, 0x02, 0x7F, 0x71};
+	struct mdp_cursor v, t;
+	struct mdp_buf b;
+	uint16_t sw = 0;
+	enum md_rv rv;
+
+	buf_init(&b);
+	rv = gids_sync(card);
+	if (rv == MD_OK)
+		rv = gids_xfer(card, 0x00, 0xCB, 0x3F, 0xFF, tag, sizeof(tag), 256, &b, &sw);
+	if (rv != MD_OK)
+		goto out;
+	/* tag 97 tries left (9F17 on older cards), tag 93 the limit */
+	if (!MDP_SW_IS_OK(sw) || tlv_find(b.data, b.len, 0x7F71, &v) != MDP_OK ||
+	    ((tlv_find(v.p + v.pos, cur_left(&v), 0x97, &t) != MDP_OK &&
+	      tlv_find(v.p + v.pos, cur_left(&v), 0x9F17, &t) != MDP_OK) ||
+	     cur_left(&t) != 1)) {
+		rv = MD_E_UNSUPPORTED_FEATURE;
+		goto out;
+	}
+	pt->version = MD_PIN_TRIES_VERSION;
+	pt->left = t.p[t.pos];
+	pt->max = MD_VALUE_UNKNOWN;
+	if (tlv_find(v.p + v.pos, cur_left(&v), 0x93, &t) == MDP_OK && cur_left(&t) == 1)
+		pt->max = t.p[t.pos];
+out:
+	buf_free(&b);
+	return rv;
+}
 
 static enum md_rv
 pin_result(uint16_t sw, uint32_t *tries_left)

@@ -209,6 +209,8 @@ enum md_rv gids_authenticate_ex(struct md_card *card, uint32_t pin_id, uint32_t 
 enum md_rv gids_get_challenge_ex(struct md_card *card, uint32_t pin_id, uint8_t **challenge,
 				 size_t *len, uint32_t flags);
 enum md_rv gids_deauthenticate_ex(struct md_card *card, uint32_t pin_set, uint32_t flags);
+/* The user PIN's retry counter (MD_CP_MDP11_PIN_TRIES): GET DATA of the PIN status DO 7F71. */
+enum md_rv gids_pin_tries(struct md_card *card, struct md_pin_tries *pt);
 enum md_rv gids_change_authenticator_ex(struct md_card *card, uint32_t flags, uint32_t auth_id,
 					const uint8_t *auth, size_t auth_len, uint32_t target_id,
 					const uint8_t *target, size_t target_len, uint32_t retry,

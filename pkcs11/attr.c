@@ -1,13 +1,123 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Template helpers: typed reads of caller templates and the C_GetAttributeValue size rules. */
+/* Template helpers: the checked accessor for caller templates, the C_GetAttributeValue size rules.
+ */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#define MDP_LOG_AREA MDP_AREA_PKCS11
+#include "common/log.h"
+#include "mdp11/pkcs11-vendor.h"
 #include "pkcs11/module.h"
 
-const CK_ATTRIBUTE *
-attr_find(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type)
+/*
+ * The value types the module reads or compares. A template entry of one of these types must have
+ * the type's size (and a CK_BBOOL must be CK_TRUE or CK_FALSE): anything else is a caller's
+ * mistake, refused before any of the template is used.
+ */
+static const CK_ATTRIBUTE_TYPE bool_types[] = {
+	CKA_TOKEN,
+	CKA_PRIVATE,
+	CKA_MODIFIABLE,
+	CKA_COPYABLE,
+	CKA_DESTROYABLE,
+	CKA_SENSITIVE,
+	CKA_EXTRACTABLE,
+	CKA_ENCRYPT,
+	CKA_DECRYPT,
+	CKA_SIGN,
+	CKA_VERIFY,
+	CKA_WRAP,
+	CKA_UNWRAP,
+	CKA_DERIVE,
+	CKA_SIGN_RECOVER,
+	CKA_VERIFY_RECOVER,
+	CKA_LOCAL,
+	CKA_ALWAYS_SENSITIVE,
+	CKA_NEVER_EXTRACTABLE,
+	CKA_ALWAYS_AUTHENTICATE,
+	CKA_WRAP_WITH_TRUSTED,
+	CKA_TRUSTED,
+	CKA_MDP11_OVERWRITE,
+	CKA_MDP11_DEFAULT_CONTAINER,
+};
+static const CK_ATTRIBUTE_TYPE ulong_types[] = {
+	CKA_CLASS,
+	CKA_KEY_TYPE,
+	CKA_CERTIFICATE_TYPE,
+	CKA_MODULUS_BITS,
+	CKA_VALUE_LEN,
+	CKA_CERTIFICATE_CATEGORY,
+	CKA_KEY_GEN_MECHANISM,
+	CKA_NAME_HASH_ALGORITHM,
+	CKA_JAVA_MIDP_SECURITY_DOMAIN,
+	CKA_MDP11_CONTAINER_INDEX,
+	CKA_MDP11_KEY_SPEC,
+};
+
+/* Longer than anything a card object holds (card files are at most 64 KiB). */
+#define ATTR_MAX_LEN (1UL << 24)
+
+static bool
+type_in(CK_ATTRIBUTE_TYPE t, const CK_ATTRIBUTE_TYPE *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (list[i] == t)
+			return true;
+	return false;
+}
+
+CK_RV
+attr_value(const CK_ATTRIBUTE *a, const void **p, size_t *len)
+{
+	if (a->ulValueLen == CK_UNAVAILABLE_INFORMATION || a->ulValueLen > ATTR_MAX_LEN) {
+		log_info("template attribute 0x%lx: length %lu refused", a->type, a->ulValueLen);
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	}
+	if (!a->pValue && a->ulValueLen) {
+		log_info("template attribute 0x%lx: no value for its %lu bytes", a->type,
+			 a->ulValueLen);
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	}
+	if (type_in(a->type, bool_types, sizeof(bool_types) / sizeof(bool_types[0])) &&
+	    (a->ulValueLen != sizeof(CK_BBOOL) || (*(const CK_BBOOL *)a->pValue != CK_TRUE &&
+						   *(const CK_BBOOL *)a->pValue != CK_FALSE))) {
+		log_info("template attribute 0x%lx: not a CK_BBOOL", a->type);
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	}
+	if (type_in(a->type, ulong_types, sizeof(ulong_types) / sizeof(ulong_types[0])) &&
+	    a->ulValueLen != sizeof(CK_ULONG)) {
+		log_info("template attribute 0x%lx: not a CK_ULONG", a->type);
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	}
+	*p = a->ulValueLen ? a->pValue : NULL;
+	*len = a->ulValueLen;
+	return CKR_OK;
+}
+
+CK_RV
+attr_check_template(const CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+	const void *p;
+	size_t len;
+	CK_ULONG i;
+	CK_RV rv;
+
+	if (!tmpl && n)
+		return CKR_ARGUMENTS_BAD;
+	for (i = 0; i < n; i++) {
+		rv = attr_value(&tmpl[i], &p, &len);
+		if (rv != CKR_OK)
+			return rv;
+	}
+	return CKR_OK;
+}
+
+static const CK_ATTRIBUTE *
+find(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type)
 {
 	CK_ULONG i;
 
@@ -19,33 +129,76 @@ attr_find(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type)
 	return NULL;
 }
 
-CK_RV
-attr_get_bool(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type, CK_BBOOL *out)
+bool
+attr_has(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type)
 {
-	const CK_ATTRIBUTE *a = attr_find(tmpl, n, type);
-	CK_BBOOL v;
+	return find(tmpl, n, type) != NULL;
+}
+
+CK_RV
+attr_get(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type, const void **p, size_t *len)
+{
+	const CK_ATTRIBUTE *a = find(tmpl, n, type);
 
 	if (!a)
 		return CKR_TEMPLATE_INCOMPLETE;
-	if (!a->pValue || a->ulValueLen != sizeof(CK_BBOOL))
+	return attr_value(a, p, len);
+}
+
+CK_RV
+attr_get_bool(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type, CK_BBOOL *out)
+{
+	const void *p;
+	size_t len;
+	CK_RV rv = attr_get(tmpl, n, type, &p, &len);
+
+	if (rv != CKR_OK)
+		return rv;
+	/* attr_value checked the size and the value of a CK_BBOOL type; others are checked here */
+	if (len != sizeof(CK_BBOOL) ||
+	    (*(const CK_BBOOL *)p != CK_TRUE && *(const CK_BBOOL *)p != CK_FALSE))
 		return CKR_ATTRIBUTE_VALUE_INVALID;
-	v = *(const CK_BBOOL *)a->pValue;
-	if (v != CK_TRUE && v != CK_FALSE)
-		return CKR_ATTRIBUTE_VALUE_INVALID;
-	*out = v;
+	*out = *(const CK_BBOOL *)p;
 	return CKR_OK;
 }
 
 CK_RV
 attr_get_ulong(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type, CK_ULONG *out)
 {
-	const CK_ATTRIBUTE *a = attr_find(tmpl, n, type);
+	const void *p;
+	size_t len;
+	CK_RV rv = attr_get(tmpl, n, type, &p, &len);
 
-	if (!a)
-		return CKR_TEMPLATE_INCOMPLETE;
-	if (!a->pValue || a->ulValueLen != sizeof(CK_ULONG))
+	if (rv != CKR_OK)
+		return rv;
+	if (len != sizeof(CK_ULONG))
 		return CKR_ATTRIBUTE_VALUE_INVALID;
-	memcpy(out, a->pValue, sizeof(CK_ULONG));
+	memcpy(out, p, sizeof(CK_ULONG));
+	return CKR_OK;
+}
+
+CK_RV
+attr_get_string(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type, char **out)
+{
+	const void *p;
+	size_t len;
+	char *s;
+	CK_RV rv = attr_get(tmpl, n, type, &p, &len);
+
+	if (rv != CKR_OK)
+		return rv;
+	/* A string with a NUL inside would be stored cut short: refused instead. */
+	if (len && memchr(p, '\0', len)) {
+		log_info("template attribute 0x%lx: a NUL byte inside the string", type);
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	}
+	s = malloc(len + 1);
+	if (!s)
+		return CKR_HOST_MEMORY;
+	if (len)
+		memcpy(s, p, len);
+	s[len] = '\0';
+	*out = s;
 	return CKR_OK;
 }
 

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
 #include <openssl/rsa.h>
 #include <stdlib.h>
@@ -248,6 +249,23 @@ static size_t
 key_bytes(const struct ksp_key *k)
 {
 	return (k->bits + 7) / 8;
+}
+
+/*
+ * RSA works on numbers below the modulus (RFC 8017 §5.1, §5.2): a block of the modulus' size
+ * that is not is invalid data (CKR_DATA_INVALID / CKR_ENCRYPTED_DATA_INVALID), which the
+ * module answers itself rather than passing it to the card and mapping its refusal.
+ */
+static bool
+below_modulus(EVP_PKEY *pub, const uint8_t *block, size_t len)
+{
+	BIGNUM *n = NULL, *m = BN_bin2bn(block, (int)len, NULL);
+	bool ok =
+		m && EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_RSA_N, &n) == 1 && BN_cmp(m, n) < 0;
+
+	BN_clear_free(m);
+	BN_free(n);
+	return ok;
 }
 
 static CK_RV
@@ -528,6 +546,10 @@ do_sign(struct session *se, struct op *op, const uint8_t *data, size_t len, uint
 		memcpy(block + key_bytes(k) - len, data, len);
 		data = block;
 		len = key_bytes(k);
+		if (!below_modulus(mdp_key_pkey(k->pub), block, len)) {
+			mdp_wipe(block, sizeof(block));
+			return CKR_DATA_INVALID;
+		}
 	} else if (op->pad.type == KSP_PAD_PKCS1 && op->pad.hash == MDP_HASH_NONE) {
 		if (len + 11 > key_bytes(k))
 			return CKR_DATA_LEN_RANGE;
@@ -570,6 +592,8 @@ do_decrypt(struct session *se, struct op *op, const uint8_t *in, size_t len, uin
 		return rv;
 	if (len != key_bytes(k))
 		return CKR_ENCRYPTED_DATA_LEN_RANGE;
+	if (!below_modulus(mdp_key_pkey(k->pub), in, len))
+		return CKR_ENCRYPTED_DATA_INVALID;
 	plen = key_bytes(k);
 	plain = mdp_zalloc(plen);
 	if (!plain)
@@ -622,6 +646,10 @@ do_encrypt(struct op *op, const uint8_t *in, size_t len, uint8_t *out, CK_ULONG 
 		memcpy(block + klen - len, in, len);
 		in = block;
 		len = klen;
+		if (!below_modulus(op->pub, block, len)) {
+			mdp_wipe(block, sizeof(block));
+			return CKR_DATA_INVALID;
+		}
 	} else if (pad == RSA_PKCS1_PADDING && len + 11 > klen) {
 		return CKR_DATA_LEN_RANGE;
 	}
@@ -866,6 +894,9 @@ crypto_derive_slocked(struct session *se, const CK_MECHANISM *mech, CK_OBJECT_HA
 		return CKR_MECHANISM_INVALID;
 	if (!p || mech->ulParameterLen != sizeof(*p))
 		return CKR_MECHANISM_PARAM_INVALID;
+	rv = attr_check_template(tmpl, n);
+	if (rv != CKR_OK)
+		return rv;
 	/* The card returns the raw x coordinate only: no KDF on top (§10.2 "Derive"). */
 	if (p->kdf != CKD_NULL || p->ulSharedDataLen || !p->pPublicData || !p->ulPublicDataLen)
 		return CKR_MECHANISM_PARAM_INVALID;
@@ -876,12 +907,12 @@ crypto_derive_slocked(struct session *se, const CK_MECHANISM *mech, CK_OBJECT_HA
 		return CKR_KEY_FUNCTION_NOT_PERMITTED;
 	if (attr_is_true(tmpl, n, CKA_TOKEN))
 		return CKR_TEMPLATE_INCONSISTENT;
-	if (attr_find(tmpl, n, CKA_CLASS)) {
+	if (attr_has(tmpl, n, CKA_CLASS)) {
 		rv = attr_get_ulong(tmpl, n, CKA_CLASS, &v);
 		if (rv != CKR_OK || v != CKO_SECRET_KEY)
 			return CKR_TEMPLATE_INCONSISTENT;
 	}
-	if (attr_find(tmpl, n, CKA_KEY_TYPE)) {
+	if (attr_has(tmpl, n, CKA_KEY_TYPE)) {
 		rv = attr_get_ulong(tmpl, n, CKA_KEY_TYPE, &v);
 		if (rv != CKR_OK || v != CKK_GENERIC_SECRET)
 			return CKR_TEMPLATE_INCONSISTENT;
@@ -911,7 +942,7 @@ crypto_derive_slocked(struct session *se, const CK_MECHANISM *mech, CK_OBJECT_HA
 			return CKR_MECHANISM_PARAM_INVALID;
 		return slot_rv(s, mrv);
 	}
-	if (attr_find(tmpl, n, CKA_VALUE_LEN)) {
+	if (attr_has(tmpl, n, CKA_VALUE_LEN)) {
 		rv = attr_get_ulong(tmpl, n, CKA_VALUE_LEN, &v);
 		if (rv != CKR_OK || v == 0 || v > slen) {
 			mdp_secure_free(secret, flen);

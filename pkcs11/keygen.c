@@ -106,7 +106,7 @@ choose_spec(bool rsa, enum mdp_key_spec ecdsa, const CK_ATTRIBUTE *priv, CK_ULON
 		spec = derive ? (enum mdp_key_spec)(ecdsa + (MDP_AT_ECDHE_P256 - MDP_AT_ECDSA_P256))
 			      : ecdsa;
 	}
-	if (attr_find(priv, np, CKA_MDP11_KEY_SPEC)) {
+	if (attr_has(priv, np, CKA_MDP11_KEY_SPEC)) {
 		rv = attr_get_ulong(priv, np, CKA_MDP11_KEY_SPEC, &v);
 		if (rv != CKR_OK)
 			return rv;
@@ -139,34 +139,32 @@ static CK_RV
 fill_request(const CK_ATTRIBUTE *priv, CK_ULONG np, const CK_ATTRIBUTE *pub, CK_ULONG npub,
 	     struct ksp_new_key *req, char **label)
 {
-	const CK_ATTRIBUTE *a;
-	CK_ULONG idx;
+	const CK_ATTRIBUTE *t = attr_has(priv, np, CKA_ID) ? priv : pub;
+	CK_ULONG nt = t == priv ? np : npub, idx;
+	const void *id;
+	size_t id_len;
 	CK_RV rv;
 
 	req->index = -1;
-	a = attr_find(priv, np, CKA_ID);
-	if (!a)
-		a = attr_find(pub, npub, CKA_ID);
-	if (a && a->ulValueLen) {
-		if (!a->pValue || a->ulValueLen > 255)
+	if (attr_has(t, nt, CKA_ID)) {
+		rv = attr_get(t, nt, CKA_ID, &id, &id_len);
+		if (rv != CKR_OK)
+			return rv;
+		if (id_len > 255)
 			return CKR_ATTRIBUTE_VALUE_INVALID;
-		req->id = a->pValue;
-		req->id_len = a->ulValueLen;
+		req->id = id;
+		req->id_len = id_len;
 	}
-	a = attr_find(priv, np, CKA_LABEL);
-	if (!a)
-		a = attr_find(pub, npub, CKA_LABEL);
-	if (a && a->ulValueLen) {
-		if (!a->pValue)
-			return CKR_ATTRIBUTE_VALUE_INVALID;
-		*label = malloc(a->ulValueLen + 1);
-		if (!*label)
-			return CKR_HOST_MEMORY;
-		memcpy(*label, a->pValue, a->ulValueLen);
-		(*label)[a->ulValueLen] = '\0';
-		req->label = *label;
+	t = attr_has(priv, np, CKA_LABEL) ? priv : pub;
+	nt = t == priv ? np : npub;
+	if (attr_has(t, nt, CKA_LABEL)) {
+		rv = attr_get_string(t, nt, CKA_LABEL, label);
+		if (rv != CKR_OK)
+			return rv;
+		if (**label)
+			req->label = *label;
 	}
-	if (attr_find(priv, np, CKA_MDP11_CONTAINER_INDEX)) {
+	if (attr_has(priv, np, CKA_MDP11_CONTAINER_INDEX)) {
 		rv = attr_get_ulong(priv, np, CKA_MDP11_CONTAINER_INDEX, &idx);
 		if (rv != CKR_OK)
 			return rv;
@@ -215,7 +213,6 @@ keygen_pair_slocked(struct session *se, const CK_MECHANISM *mech, const CK_ATTRI
 	struct ksp_new_key req = {0};
 	enum mdp_key_spec spec, ecdsa = MDP_AT_NONE;
 	const struct ksp_key_sizes *sz;
-	const CK_ATTRIBUTE *a;
 	CK_ULONG bits = 0;
 	char *label = NULL;
 	uint8_t index = 0;
@@ -231,24 +228,39 @@ keygen_pair_slocked(struct session *se, const CK_MECHANISM *mech, const CK_ATTRI
 		return CKR_MECHANISM_INVALID;
 	if (mech->pParameter || mech->ulParameterLen)
 		return CKR_MECHANISM_PARAM_INVALID;
-	rv = check_writable(se);
+	rv = attr_check_template(pub, npub);
+	if (rv == CKR_OK)
+		rv = attr_check_template(priv, npriv);
 	if (rv != CKR_OK)
 		return rv;
+	/* The template first: a session key pair is refused as such in any session. */
 	rv = check_card_key_template(priv, npriv, pub, npub);
 	if (rv != CKR_OK)
 		return rv;
+	rv = check_writable(se);
+	if (rv != CKR_OK)
+		return rv;
 	if (rsa) {
-		if (attr_find(pub, npub, CKA_MODULUS_BITS)) {
+		if (attr_has(pub, npub, CKA_MODULUS_BITS)) {
 			rv = attr_get_ulong(pub, npub, CKA_MODULUS_BITS, &bits);
 			if (rv != CKR_OK)
 				return rv;
+			/* Absent means the policy's default; 0 is no size at all. */
+			if (bits == 0) {
+				log_info("CKA_MODULUS_BITS 0 refused");
+				return CKR_ATTRIBUTE_VALUE_INVALID;
+			}
 		}
-		a = attr_find(pub, npub, CKA_PUBLIC_EXPONENT);
-		if (a) {
+		if (attr_has(pub, npub, CKA_PUBLIC_EXPONENT)) {
 			static const uint8_t f4[] = {0x01, 0x00, 0x01};
-			const uint8_t *e = a->pValue;
-			size_t n = a->ulValueLen;
+			const void *ev;
+			const uint8_t *e;
+			size_t n;
 
+			rv = attr_get(pub, npub, CKA_PUBLIC_EXPONENT, &ev, &n);
+			if (rv != CKR_OK)
+				return rv;
+			e = ev;
 			while (e && n > 3 && *e == 0) {
 				e++;
 				n--;
@@ -258,12 +270,15 @@ keygen_pair_slocked(struct session *se, const CK_MECHANISM *mech, const CK_ATTRI
 				return CKR_ATTRIBUTE_VALUE_INVALID;
 		}
 	} else {
-		a = attr_find(pub, npub, CKA_EC_PARAMS);
-		if (!a)
-			a = attr_find(priv, npriv, CKA_EC_PARAMS);
-		if (!a)
-			return CKR_TEMPLATE_INCOMPLETE;
-		rv = keygen_curve_from_params(a->pValue, a->ulValueLen, &ecdsa);
+		const void *params;
+		size_t plen;
+
+		rv = attr_get(pub, npub, CKA_EC_PARAMS, &params, &plen);
+		if (rv == CKR_TEMPLATE_INCOMPLETE)
+			rv = attr_get(priv, npriv, CKA_EC_PARAMS, &params, &plen);
+		if (rv != CKR_OK)
+			return rv;
+		rv = keygen_curve_from_params(params, plen, &ecdsa);
 		if (rv != CKR_OK)
 			return rv;
 	}
@@ -301,13 +316,17 @@ out:
 	return rv;
 }
 
+/* One big integer of a private key template; absent or empty: *p NULL. */
 static void
 part(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE t, const uint8_t **p, size_t *len)
 {
-	const CK_ATTRIBUTE *a = attr_find(tmpl, n, t);
+	const void *v = NULL;
+	size_t l = 0;
 
-	*p = a && a->ulValueLen ? a->pValue : NULL;
-	*len = *p ? a->ulValueLen : 0;
+	if (attr_get(tmpl, n, t, &v, &l) != CKR_OK)
+		v = NULL;
+	*p = v;
+	*len = v ? l : 0;
 }
 
 CK_RV
@@ -319,7 +338,8 @@ keygen_import_slocked(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
 	struct blob_rsa_parts parts = {0};
 	struct mdp_key *key = NULL;
 	enum mdp_key_spec spec = MDP_AT_NONE, ecdsa = MDP_AT_NONE;
-	const CK_ATTRIBUTE *a;
+	const void *v;
+	size_t vlen;
 	CK_KEY_TYPE type;
 	char *label = NULL;
 	uint8_t index = 0;
@@ -354,20 +374,22 @@ keygen_import_slocked(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
 		}
 		err = blob_rsa_private_from_components(&parts, spec, 0, &key);
 	} else if (type == CKK_EC) {
-		a = attr_find(tmpl, n, CKA_EC_PARAMS);
-		if (!a)
-			return CKR_TEMPLATE_INCOMPLETE;
-		rv = keygen_curve_from_params(a->pValue, a->ulValueLen, &ecdsa);
+		rv = attr_get(tmpl, n, CKA_EC_PARAMS, &v, &vlen);
+		if (rv != CKR_OK)
+			return rv;
+		rv = keygen_curve_from_params(v, vlen, &ecdsa);
 		if (rv != CKR_OK)
 			return rv;
 		rv = choose_spec(false, ecdsa, tmpl, n, NULL, 0, &spec);
 		if (rv != CKR_OK)
 			return rv;
-		a = attr_find(tmpl, n, CKA_VALUE);
-		if (!a || !a->pValue || !a->ulValueLen)
+		rv = attr_get(tmpl, n, CKA_VALUE, &v, &vlen);
+		if (rv != CKR_OK)
+			return rv;
+		if (!vlen)
 			return CKR_TEMPLATE_INCOMPLETE;
 		/* PKCS#11 templates carry no public point: Q = d*G is computed. */
-		err = blob_ec_private_from_scalar(spec, a->pValue, a->ulValueLen, &key);
+		err = blob_ec_private_from_scalar(spec, v, vlen, &key);
 	} else {
 		return CKR_ATTRIBUTE_VALUE_INVALID;
 	}

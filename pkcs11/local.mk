@@ -47,6 +47,23 @@ tests_module_test_module_SOURCES = tests/module/test-module.c \
 tests_module_test_module_CFLAGS = $(TEST_CFLAGS) $(MDP11_MODULE_CFLAGS)
 tests_module_test_module_LDADD = $(MDP11_LIBS_VCARD) $(TEST_LIBS) $(LIBS)
 
+# The module at its edges: malformed templates, refusals that must not be silent, return codes,
+# PIN changes (tests/module/test-module-edge.c).
+check_PROGRAMS += tests/module/test-module-edge
+TESTS += tests/module/test-module-edge
+tests_module_test_module_edge_SOURCES = tests/module/test-module-edge.c \
+	tests/module/p11test.c tests/module/p11test.h
+tests_module_test_module_edge_CFLAGS = $(TEST_CFLAGS) $(MDP11_MODULE_CFLAGS)
+tests_module_test_module_edge_LDADD = $(MDP11_LIBS_VCARD) $(TEST_LIBS) $(LIBS)
+
+# The module under threads: C_Finalize with calls in flight, fork while a thread signs.
+check_PROGRAMS += tests/module/test-module-threads
+TESTS += tests/module/test-module-threads
+tests_module_test_module_threads_SOURCES = tests/module/test-module-threads.c \
+	tests/module/p11test.c tests/module/p11test.h
+tests_module_test_module_threads_CFLAGS = $(TEST_CFLAGS) $(MDP11_MODULE_CFLAGS)
+tests_module_test_module_threads_LDADD = $(MDP11_LIBS_VCARD) $(TEST_LIBS) $(LIBS)
+
 # Internals (settings, SO PIN, curves, names, template helpers), linked like the module.
 check_PROGRAMS += tests/unit/test-pkcs11
 TESTS += tests/unit/test-pkcs11
@@ -65,6 +82,23 @@ tests_unit_test_pkcs11_apdu_LDADD = $(MDP11_LIBS_PKCS11) $(TEST_LIBS)
 check_PROGRAMS += tests/module/mkcard
 tests_module_mkcard_SOURCES = tests/module/mkcard.c
 tests_module_mkcard_LDADD = $(MDP11_LIBS_VCARD)
+
+# Fuzz target: caller templates through the module on an embedded card (tests/fuzz/fuzz-template.c).
+# With --enable-fuzzing it is a libFuzzer binary; otherwise make check replays its corpus.
+if FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz-template
+tests_fuzz_fuzz_template_SOURCES = tests/fuzz/fuzz-template.c
+tests_fuzz_fuzz_template_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_template_LDFLAGS = -fsanitize=fuzzer
+else
+check_PROGRAMS += tests/fuzz/fuzz-template
+TESTS += tests/fuzz/fuzz-template
+tests_fuzz_fuzz_template_SOURCES = tests/fuzz/fuzz-template.c tests/fuzz/replay-main.c
+tests_fuzz_fuzz_template_CFLAGS = $(AM_CFLAGS) \
+	-DFUZZ_CORPUS_DIR=\"$(abs_top_srcdir)/tests/fuzz/corpus/template\"
+endif
+tests_fuzz_fuzz_template_LDADD = $(MDP11_LIBS_PKCS11)
+EXTRA_DIST += tests/fuzz/corpus/template
 
 # Integration tests through real clients.
 TESTS += tests/integration/pkcs11-tool.sh tests/integration/nss.sh \

@@ -32,7 +32,59 @@ static struct {
 	struct settings settings;
 } mod;
 static _Atomic CK_ULONG next_handle = 1;
-static _Atomic int waiters;
+
+/*
+ * Calls in flight (docs/pkcs11.md, Threads): every C_* function that uses the module's state
+ * counts itself in with call_enter() and out with call_leave(). C_Finalize first clears
+ * mod.initialized, so that new calls answer CKR_CRYPTOKI_NOT_INITIALIZED, then waits until the
+ * calls already inside have left before it frees anything: a call in flight finishes, none
+ * touches freed memory. The counter and the flag are sequentially consistent atomics, so a call
+ * either sees the flag cleared or is seen by C_Finalize (the usual store-then-load pairing).
+ */
+static _Atomic int calls;
+static _Atomic bool draining;
+static pthread_mutex_t drain_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t drain_cv = PTHREAD_COND_INITIALIZER;
+
+static void
+call_leave(void)
+{
+	if (atomic_fetch_sub(&calls, 1) == 1 && atomic_load(&draining)) {
+		pthread_mutex_lock(&drain_lock);
+		pthread_cond_broadcast(&drain_cv);
+		pthread_mutex_unlock(&drain_lock);
+	}
+}
+
+static bool
+call_enter(void)
+{
+	atomic_fetch_add(&calls, 1);
+	if (atomic_load(&mod.initialized))
+		return true;
+	call_leave();
+	return false;
+}
+
+/* C_Finalize: wait for the calls in flight, waking C_WaitForSlotEvent callers as they block. */
+static void
+drain_calls(void)
+{
+	struct timespec ts;
+
+	atomic_store(&draining, true);
+	pthread_mutex_lock(&drain_lock);
+	while (atomic_load(&calls) > 0) {
+		slot_cancel_wait();
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&drain_cv, &drain_lock, &ts);
+	}
+	pthread_mutex_unlock(&drain_lock);
+	atomic_store(&draining, false);
+}
 
 CK_OBJECT_HANDLE
 module_new_handle(void)
@@ -72,10 +124,14 @@ static void
 atfork_child(void)
 {
 	pthread_mutex_init(&init_lock, NULL);
+	pthread_mutex_init(&drain_lock, NULL);
+	pthread_cond_init(&drain_cv, NULL);
 	atomic_store(&mod.initialized, false);
 	memset(&mod.settings, 0, sizeof(mod.settings));
 	mod.lock = NULL;
-	atomic_store(&waiters, 0);
+	/* the parent's calls in flight are not this process's */
+	atomic_store(&calls, 0);
+	atomic_store(&draining, false);
 	session_table_forget();
 	slot_table_forget();
 }
@@ -95,17 +151,13 @@ module_running(void)
 bool
 module_wait_enter(void)
 {
-	atomic_fetch_add(&waiters, 1);
-	if (is_initialized())
-		return true;
-	atomic_fetch_sub(&waiters, 1);
-	return false;
+	return call_enter();
 }
 
 void
 module_wait_leave(void)
 {
-	atomic_fetch_sub(&waiters, 1);
+	call_leave();
 }
 
 void
@@ -130,15 +182,17 @@ enter_slot(CK_SLOT_ID id, struct slot **out)
 {
 	struct slot *s;
 
-	if (!is_initialized())
+	if (!call_enter())
 		return CKR_CRYPTOKI_NOT_INITIALIZED;
 	lock_take(mod.lock);
 	s = slot_lookup_inlock(id);
 	if (s)
 		lock_take(s->lock);
 	lock_release(mod.lock);
-	if (!s)
+	if (!s) {
+		call_leave();
 		return CKR_SLOT_ID_INVALID;
+	}
 	*out = s;
 	return CKR_OK;
 }
@@ -147,6 +201,7 @@ static void
 leave_slot(struct slot *s)
 {
 	lock_release(s->lock);
+	call_leave();
 }
 
 /*
@@ -164,7 +219,7 @@ enter_session_mode(CK_SESSION_HANDLE h, struct session **out, bool fresh)
 	struct session *se;
 	CK_RV rv;
 
-	if (!is_initialized())
+	if (!call_enter())
 		return CKR_CRYPTOKI_NOT_INITIALIZED;
 	for (;;) {
 		lock_take(mod.lock);
@@ -172,8 +227,10 @@ enter_session_mode(CK_SESSION_HANDLE h, struct session **out, bool fresh)
 		if (se)
 			lock_take(se->slot->lock);
 		lock_release(mod.lock);
-		if (!se)
+		if (!se) {
+			call_leave();
 			return CKR_SESSION_HANDLE_INVALID;
+		}
 		if (!se->busy)
 			break;
 		/* Another thread signs on this session without the slot lock: one call at a time.
@@ -193,6 +250,7 @@ enter_session_mode(CK_SESSION_HANDLE h, struct session **out, bool fresh)
 		}
 	}
 	lock_release(se->slot->lock);
+	call_leave();
 	return CKR_DEVICE_REMOVED;
 }
 
@@ -217,6 +275,7 @@ leave_session(struct session *se)
 	if (se->closed && !se->busy)
 		session_free(se); /* closed by another thread while this call signed */
 	lock_release(s->lock);
+	call_leave();
 }
 
 /* ---- general purpose ---- */
@@ -299,13 +358,10 @@ mdp_C_Finalize(CK_VOID_PTR pReserved)
 	} else if (!is_initialized()) {
 		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
 	} else {
+		/* New calls fail from here; those in flight (C_WaitForSlotEvent woken) finish
+		 * before anything is freed. */
 		atomic_store(&mod.initialized, false);
-		/* Wake C_WaitForSlotEvent callers and let them leave before anything is freed. */
-		slot_cancel_wait();
-		while (atomic_load(&waiters) > 0) {
-			slot_cancel_wait();
-			usleep(10000);
-		}
+		drain_calls();
 		lock_take(mod.lock);
 		session_table_free_inlock();
 		slot_table_free_inlock();
@@ -336,8 +392,8 @@ mdp_C_GetInfo(CK_INFO_PTR pInfo)
 		attr_pad(pInfo->manufacturerID, sizeof(pInfo->manufacturerID), "mdp11");
 		attr_pad(pInfo->libraryDescription, sizeof(pInfo->libraryDescription),
 			 "mdp11 minidriver PKCS#11 module");
-		pInfo->libraryVersion.major = 0;
-		pInfo->libraryVersion.minor = 1;
+		pInfo->libraryVersion.major = MDP11_VERSION_MAJOR;
+		pInfo->libraryVersion.minor = MDP11_VERSION_MINOR;
 	}
 	TRACE_OUT("C_GetInfo", rv);
 	return rv;
@@ -424,14 +480,17 @@ mdp_C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR 
 	CK_RV rv;
 
 	TRACE_IN("C_GetSlotList(present=%d)", tokenPresent);
-	if (!is_initialized()) {
+	if (!call_enter()) {
 		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
-	} else if (!pulCount) {
-		rv = CKR_ARGUMENTS_BAD;
 	} else {
-		lock_take(mod.lock);
-		rv = slot_list_inlock(tokenPresent, pSlotList, pulCount);
-		lock_release(mod.lock);
+		if (!pulCount) {
+			rv = CKR_ARGUMENTS_BAD;
+		} else {
+			lock_take(mod.lock);
+			rv = slot_list_inlock(tokenPresent, pSlotList, pulCount);
+			lock_release(mod.lock);
+		}
+		call_leave();
 	}
 	TRACE_OUT("C_GetSlotList", rv);
 	return rv;
@@ -595,17 +654,17 @@ mdp_C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication, C
 	CK_RV rv;
 
 	TRACE_IN("C_OpenSession(%lu, flags=0x%lx)", slotID, flags);
-	if (!is_initialized()) {
+	if (!call_enter()) {
 		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
 		goto out;
 	}
 	if (!phSession) {
 		rv = CKR_ARGUMENTS_BAD;
-		goto out;
+		goto leave;
 	}
 	if (!(flags & CKF_SERIAL_SESSION)) {
 		rv = CKR_SESSION_PARALLEL_NOT_SUPPORTED;
-		goto out;
+		goto leave;
 	}
 	lock_take(mod.lock);
 	s = slot_lookup_inlock(slotID);
@@ -619,6 +678,8 @@ mdp_C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication, C
 		lock_release(s->lock);
 	}
 	lock_release(mod.lock);
+leave:
+	call_leave();
 out:
 	TRACE_OUT("C_OpenSession", rv);
 	return rv;
@@ -631,7 +692,7 @@ mdp_C_CloseSession(CK_SESSION_HANDLE hSession)
 	CK_RV rv;
 
 	TRACE_IN("C_CloseSession(%lu)", hSession);
-	if (!is_initialized()) {
+	if (!call_enter()) {
 		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
 		goto out;
 	}
@@ -647,6 +708,7 @@ mdp_C_CloseSession(CK_SESSION_HANDLE hSession)
 		lock_release(s->lock);
 	}
 	lock_release(mod.lock);
+	call_leave();
 out:
 	TRACE_OUT("C_CloseSession", rv);
 	return rv;
@@ -659,7 +721,7 @@ mdp_C_CloseAllSessions(CK_SLOT_ID slotID)
 	CK_RV rv;
 
 	TRACE_IN("C_CloseAllSessions(%lu)", slotID);
-	if (!is_initialized()) {
+	if (!call_enter()) {
 		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
 		goto out;
 	}
@@ -673,6 +735,7 @@ mdp_C_CloseAllSessions(CK_SLOT_ID slotID)
 		lock_release(s->lock);
 	}
 	lock_release(mod.lock);
+	call_leave();
 out:
 	TRACE_OUT("C_CloseAllSessions", rv);
 	return rv;

@@ -66,11 +66,27 @@ void settings_clear(struct settings *s);
 bool settings_reader_wanted(const struct settings *s, const char *reader);
 
 /* ---- attr.c: template helpers ---- */
-const CK_ATTRIBUTE *attr_find(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type);
-/* CKR_OK and *out set when present and well formed; CKR_ATTRIBUTE_VALUE_INVALID if malformed;
- * CKR_TEMPLATE_INCOMPLETE if absent (callers with defaults test attr_find first). */
+/*
+ * The one way to read a caller's template (C_CreateObject, C_GenerateKeyPair, C_DeriveKey,
+ * C_FindObjectsInit, C_SetAttributeValue): no code reads pValue / ulValueLen of a template
+ * entry directly. attr_value checks one entry: a NULL pValue with a length, a length of
+ * CK_UNAVAILABLE_INFORMATION or beyond any card object, a CK_BBOOL or CK_ULONG attribute of
+ * another size (or a CK_BBOOL neither TRUE nor FALSE) are CKR_ATTRIBUTE_VALUE_INVALID;
+ * otherwise *p (NULL when empty) and *len are set. attr_check_template checks every entry
+ * (CKR_ARGUMENTS_BAD for a NULL template with entries): the entry points call it first, so a
+ * malformed template is refused whole, before anything is changed.
+ */
+CK_RV attr_value(const CK_ATTRIBUTE *a, const void **p, size_t *len);
+CK_RV attr_check_template(const CK_ATTRIBUTE *tmpl, CK_ULONG n);
+bool attr_has(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type);
+/* By type: CKR_OK with the checked value; CKR_TEMPLATE_INCOMPLETE when absent (callers with
+ * defaults test attr_has first); CKR_ATTRIBUTE_VALUE_INVALID when malformed. */
+CK_RV attr_get(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type, const void **p,
+	       size_t *len);
 CK_RV attr_get_bool(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type, CK_BBOOL *out);
 CK_RV attr_get_ulong(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type, CK_ULONG *out);
+/* A string attribute as a fresh NUL-terminated copy (free()); a NUL inside is refused. */
+CK_RV attr_get_string(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type, char **out);
 /* Whether the attribute is a CK_BBOOL TRUE / a CK_BBOOL FALSE (absent: false for both). */
 bool attr_is_true(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type);
 bool attr_is_false(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type);

@@ -615,7 +615,8 @@ object_attr(struct slot *s, const struct object *o, CK_ATTRIBUTE_TYPE type, stru
 		put_mechanisms(b, spec);
 		return CKR_OK;
 	case CKA_DERIVE:
-		put_bool(b, o->kind == OBJ_PRIVATE_KEY && MDP_KEY_SPEC_IS_ECDH(spec));
+		/* Both halves of an ECDH key pair (what p11test's usage check expects). */
+		put_bool(b, MDP_KEY_SPEC_IS_ECDH(spec));
 		return CKR_OK;
 	case CKA_SUBJECT:
 		if (k->cert)
@@ -710,19 +711,22 @@ object_get_attrs_slocked(struct session *se, struct object *o, CK_ATTRIBUTE *tmp
 	return rv;
 }
 
-/* Does the object match every attribute of the template (byte comparison)? */
+/* Does the object match every attribute of the (checked) template (byte comparison)? */
 static bool
 matches(struct slot *s, const struct object *o, const CK_ATTRIBUTE *tmpl, CK_ULONG n)
 {
 	struct mdp_buf b;
+	const void *v;
+	size_t len;
 	CK_ULONG i;
 	bool ok = true;
 
 	for (i = 0; i < n && ok; i++) {
+		if (attr_value(&tmpl[i], &v, &len) != CKR_OK)
+			return false;
 		buf_init_secret(&b);
-		ok = object_attr(s, o, tmpl[i].type, &b) == CKR_OK && !b.bad &&
-		     b.len == tmpl[i].ulValueLen &&
-		     (b.len == 0 || memcmp(b.data, tmpl[i].pValue, b.len) == 0);
+		ok = object_attr(s, o, tmpl[i].type, &b) == CKR_OK && !b.bad && b.len == len &&
+		     (len == 0 || memcmp(b.data, v, len) == 0);
 		buf_free(&b);
 	}
 	return ok;
@@ -734,7 +738,10 @@ object_find_init_slocked(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG 
 	struct slot *s = se->slot;
 	CK_OBJECT_HANDLE *found;
 	size_t i, k = 0, pass;
+	CK_RV rv = attr_check_template(tmpl, n);
 
+	if (rv != CKR_OK)
+		return rv;
 	found = calloc(s->nobjs + 1, sizeof(*found));
 	if (!found)
 		return CKR_HOST_MEMORY;
@@ -776,19 +783,6 @@ check_writable(struct session *se)
 	return CKR_OK;
 }
 
-static char *
-dup_label(const CK_ATTRIBUTE *a)
-{
-	char *l = malloc(a->ulValueLen + 1);
-
-	if (!l)
-		return NULL;
-	if (a->ulValueLen)
-		memcpy(l, a->pValue, a->ulValueLen);
-	l[a->ulValueLen] = '\0';
-	return l;
-}
-
 /* After a change on the card: the view follows. */
 static CK_RV
 refresh_view(struct slot *s)
@@ -802,33 +796,44 @@ CK_RV
 object_set_attrs_slocked(struct session *se, struct object *o, CK_ATTRIBUTE *tmpl, CK_ULONG n)
 {
 	struct slot *s = se->slot;
-	const CK_ATTRIBUTE *label = NULL, *id = NULL, *app = NULL, *value = NULL;
+	bool label = false, id = false, app = false, value = false;
+	const void *id_v = NULL, *value_v = NULL, *v;
+	size_t id_len = 0, value_len = 0, len;
 	char *label_str = NULL;
 	enum md_rv mrv = MD_OK;
 	CK_RV rv;
 	CK_ULONG i;
 	struct mdp_buf b;
 
+	rv = attr_check_template(tmpl, n);
+	if (rv != CKR_OK)
+		return rv;
 	for (i = 0; i < n; i++) {
-		if (!tmpl[i].pValue && tmpl[i].ulValueLen)
-			return CKR_ATTRIBUTE_VALUE_INVALID;
+		rv = attr_value(&tmpl[i], &v, &len);
+		if (rv != CKR_OK)
+			return rv;
 		switch (tmpl[i].type) {
 		case CKA_LABEL:
-			label = &tmpl[i];
+			label = true;
 			continue;
 		case CKA_ID:
 			if (o->kind == OBJ_DATA)
 				break;
-			id = &tmpl[i];
+			id = true;
+			id_v = v;
+			id_len = len;
 			continue;
 		case CKA_APPLICATION:
 		case CKA_VALUE:
 			if (o->kind != OBJ_DATA)
 				break;
-			if (tmpl[i].type == CKA_VALUE)
-				value = &tmpl[i];
-			else
-				app = &tmpl[i];
+			if (tmpl[i].type == CKA_VALUE) {
+				value = true;
+				value_v = v;
+				value_len = len;
+			} else {
+				app = true;
+			}
 			continue;
 		default:
 			break;
@@ -836,8 +841,7 @@ object_set_attrs_slocked(struct session *se, struct object *o, CK_ATTRIBUTE *tmp
 		/* Setting an attribute to the value it has is harmless; anything else is not. */
 		buf_init_secret(&b);
 		rv = object_attr(s, o, tmpl[i].type, &b);
-		if (rv == CKR_OK && (b.len != tmpl[i].ulValueLen ||
-				     (b.len && memcmp(b.data, tmpl[i].pValue, b.len) != 0)))
+		if (rv == CKR_OK && (b.len != len || (len && memcmp(b.data, v, len) != 0)))
 			rv = CKR_ATTRIBUTE_READ_ONLY;
 		buf_free(&b);
 		if (rv == CKR_ATTRIBUTE_SENSITIVE)
@@ -847,21 +851,25 @@ object_set_attrs_slocked(struct session *se, struct object *o, CK_ATTRIBUTE *tmp
 	}
 	if (!label && !id && !app && !value)
 		return CKR_OK;
+	if (label) {
+		rv = attr_get_string(tmpl, n, CKA_LABEL, &label_str);
+		if (rv != CKR_OK)
+			return rv;
+	}
 	if (o->kind == OBJ_SECRET) {
-		if (id || app || value)
+		if (id || app || value) {
+			free(label_str);
 			return CKR_ATTRIBUTE_READ_ONLY;
-		label_str = dup_label(label);
-		if (!label_str)
-			return CKR_HOST_MEMORY;
+		}
 		free(o->label);
 		o->label = label_str;
 		return CKR_OK;
 	}
 	rv = check_writable(se);
-	if (rv != CKR_OK)
+	if (rv != CKR_OK) {
+		free(label_str);
 		return rv;
-	if (label && !(label_str = dup_label(label)))
-		return CKR_HOST_MEMORY;
+	}
 	if (o->kind == OBJ_DATA) {
 		const struct ksp_data_object *d = data_object(s, o->num);
 		struct ksp_data_new nd;
@@ -875,14 +883,14 @@ object_set_attrs_slocked(struct session *se, struct object *o, CK_ATTRIBUTE *tmp
 		nd.label = label_str ? label_str : d->label;
 		nd.object_id = d->object_id;
 		nd.object_id_len = d->object_id_len;
-		nd.value = value ? value->pValue : d->value;
-		nd.value_len = value ? value->ulValueLen : d->value_len;
+		nd.value = value ? value_v : d->value;
+		nd.value_len = value ? value_len : d->value_len;
 		nd.is_private = d->is_private;
 		if (app) {
-			app_str = dup_label(app);
-			if (!app_str) {
+			rv = attr_get_string(tmpl, n, CKA_APPLICATION, &app_str);
+			if (rv != CKR_OK) {
 				free(label_str);
-				return CKR_HOST_MEMORY;
+				return rv;
 			}
 			nd.application = app_str;
 		}
@@ -891,12 +899,12 @@ object_set_attrs_slocked(struct session *se, struct object *o, CK_ATTRIBUTE *tmp
 	} else if (o->kind == OBJ_CERTIFICATE && label && !id) {
 		mrv = ksp_set_certificate_label(s->kc, o->index, o->kslot, label_str);
 	} else {
-		if (id && (id->ulValueLen == 0 || id->ulValueLen > 255)) {
+		if (id && (id_len == 0 || id_len > 255)) {
 			free(label_str);
 			return CKR_ATTRIBUTE_VALUE_INVALID;
 		}
-		mrv = ksp_set_key_attrs(s->kc, o->index, o->kslot, id ? id->pValue : NULL,
-					id ? id->ulValueLen : 0,
+		mrv = ksp_set_key_attrs(s->kc, o->index, o->kslot, id ? id_v : NULL,
+					id ? id_len : 0,
 					o->kind == OBJ_CERTIFICATE ? NULL : label_str);
 		if (mrv == MD_OK && o->kind == OBJ_CERTIFICATE && label)
 			mrv = ksp_set_certificate_label(s->kc, o->index, o->kslot, label_str);
@@ -907,12 +915,51 @@ object_set_attrs_slocked(struct session *se, struct object *o, CK_ATTRIBUTE *tmp
 	return refresh_view(s);
 }
 
+/*
+ * The rules a new certificate meets besides matching a key: the key has no certificate yet (or
+ * CKA_MDP11_OVERWRITE TRUE asks to replace it, as for keys), and a CKA_ID in the template is the
+ * key's (a certificate shares its key's CKA_ID, §10.2: another one is refused, never silently
+ * replaced).
+ */
+static CK_RV
+certificate_fits(struct slot *s, const CK_ATTRIBUTE *tmpl, CK_ULONG n, uint8_t index,
+		 enum ksp_slot kslot)
+{
+	const struct ksp_container *c = NULL;
+	const struct ksp_key *k;
+	const void *id;
+	size_t id_len;
+	CK_RV rv;
+
+	if (ksp_card_container(s->kc, index, &c) != MD_OK || !c)
+		return CKR_FUNCTION_FAILED;
+	k = &c->slot[kslot];
+	if (attr_has(tmpl, n, CKA_ID)) {
+		rv = attr_get(tmpl, n, CKA_ID, &id, &id_len);
+		if (rv != CKR_OK)
+			return rv;
+		if (id_len != k->id_len || (id_len && memcmp(id, k->id, id_len) != 0)) {
+			log_info("certificate refused: its CKA_ID is not the one of its key "
+				 "(container %u)",
+				 index);
+			return CKR_ATTRIBUTE_VALUE_INVALID;
+		}
+	}
+	if (k->cert && !attr_is_true(tmpl, n, CKA_MDP11_OVERWRITE)) {
+		log_info("certificate refused: the key in container %u has one "
+			 "(CKA_MDP11_OVERWRITE TRUE replaces it)",
+			 index);
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	}
+	return CKR_OK;
+}
+
 static CK_RV
 create_certificate(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out)
 {
 	struct slot *s = se->slot;
-	const CK_ATTRIBUTE *value = attr_find(tmpl, n, CKA_VALUE);
-	const CK_ATTRIBUTE *label = attr_find(tmpl, n, CKA_LABEL);
+	const void *value = NULL;
+	size_t value_len = 0;
 	const unsigned char *p;
 	CK_ULONG ctype = CKC_X_509;
 	enum ksp_slot kslot;
@@ -922,32 +969,40 @@ create_certificate(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_
 	X509 *x;
 	CK_RV rv;
 
-	if (attr_find(tmpl, n, CKA_CERTIFICATE_TYPE)) {
+	if (attr_has(tmpl, n, CKA_CERTIFICATE_TYPE)) {
 		rv = attr_get_ulong(tmpl, n, CKA_CERTIFICATE_TYPE, &ctype);
 		if (rv != CKR_OK)
 			return rv;
 		if (ctype != CKC_X_509)
 			return CKR_ATTRIBUTE_VALUE_INVALID;
 	}
-	if (!value || !value->pValue || !value->ulValueLen)
+	rv = attr_get(tmpl, n, CKA_VALUE, &value, &value_len);
+	if (rv != CKR_OK)
+		return rv;
+	if (!value_len)
 		return CKR_TEMPLATE_INCOMPLETE;
-	p = value->pValue;
-	x = d2i_X509(NULL, &p, (long)value->ulValueLen);
-	if (!x || p != (const unsigned char *)value->pValue + value->ulValueLen) {
+	p = value;
+	x = d2i_X509(NULL, &p, (long)value_len);
+	if (!x || p != (const unsigned char *)value + value_len) {
 		X509_free(x);
 		return CKR_ATTRIBUTE_VALUE_INVALID;
 	}
 	X509_free(x);
 	/* The container whose key is the certificate's (§10.2): certificates live in kxc/ksc. */
-	mrv = ksp_find_key_for_certificate(s->kc, value->pValue, value->ulValueLen, &index, &kslot);
+	mrv = ksp_find_key_for_certificate(s->kc, value, value_len, &index, &kslot);
 	if (mrv != MD_OK) {
 		log_info("certificate refused: no key on the card matches its public key");
 		return slot_rv(s, mrv);
 	}
-	if (label && !(label_str = dup_label(label)))
-		return CKR_HOST_MEMORY;
-	mrv = ksp_write_certificate(s->kc, index, kslot, value->pValue, value->ulValueLen,
-				    label_str);
+	rv = certificate_fits(s, tmpl, n, index, kslot);
+	if (rv != CKR_OK)
+		return rv;
+	if (attr_has(tmpl, n, CKA_LABEL)) {
+		rv = attr_get_string(tmpl, n, CKA_LABEL, &label_str);
+		if (rv != CKR_OK)
+			return rv;
+	}
+	mrv = ksp_write_certificate(s->kc, index, kslot, value, value_len, label_str);
 	free(label_str);
 	if (mrv != MD_OK)
 		return slot_rv(s, mrv);
@@ -962,36 +1017,39 @@ static CK_RV
 create_data(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out)
 {
 	struct slot *s = se->slot;
-	const CK_ATTRIBUTE *a;
 	struct ksp_data_new nd = {0};
 	char *label = NULL, *app = NULL;
 	CK_BBOOL priv = CK_FALSE;
+	const void *v;
+	size_t len;
 	unsigned num = 0;
 	enum md_rv mrv;
-	CK_RV rv;
+	CK_RV rv = CKR_OK;
 	size_t i;
 
-	if (attr_find(tmpl, n, CKA_PRIVATE)) {
+	if (attr_has(tmpl, n, CKA_PRIVATE))
 		rv = attr_get_bool(tmpl, n, CKA_PRIVATE, &priv);
-		if (rv != CKR_OK)
-			return rv;
+	if (rv == CKR_OK && attr_has(tmpl, n, CKA_LABEL))
+		rv = attr_get_string(tmpl, n, CKA_LABEL, &label);
+	if (rv == CKR_OK && attr_has(tmpl, n, CKA_APPLICATION))
+		rv = attr_get_string(tmpl, n, CKA_APPLICATION, &app);
+	if (rv == CKR_OK && attr_has(tmpl, n, CKA_OBJECT_ID)) {
+		rv = attr_get(tmpl, n, CKA_OBJECT_ID, &v, &len);
+		nd.object_id = v;
+		nd.object_id_len = len;
 	}
-	if ((a = attr_find(tmpl, n, CKA_LABEL)) && !(label = dup_label(a)))
-		return CKR_HOST_MEMORY;
-	if ((a = attr_find(tmpl, n, CKA_APPLICATION)) && !(app = dup_label(a))) {
+	if (rv == CKR_OK && attr_has(tmpl, n, CKA_VALUE)) {
+		rv = attr_get(tmpl, n, CKA_VALUE, &v, &len);
+		nd.value = v;
+		nd.value_len = len;
+	}
+	if (rv != CKR_OK) {
 		free(label);
-		return CKR_HOST_MEMORY;
+		free(app);
+		return rv;
 	}
 	nd.label = label;
 	nd.application = app;
-	if ((a = attr_find(tmpl, n, CKA_OBJECT_ID))) {
-		nd.object_id = a->pValue;
-		nd.object_id_len = a->ulValueLen;
-	}
-	if ((a = attr_find(tmpl, n, CKA_VALUE))) {
-		nd.value = a->pValue;
-		nd.value_len = a->ulValueLen;
-	}
 	nd.is_private = priv == CK_TRUE;
 	mrv = ksp_data_create(s->kc, &nd, &num);
 	free(label);
@@ -1017,6 +1075,9 @@ object_create_slocked(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
 	CK_OBJECT_CLASS cls;
 	CK_RV rv;
 
+	rv = attr_check_template(tmpl, n);
+	if (rv != CKR_OK)
+		return rv;
 	rv = attr_get_ulong(tmpl, n, CKA_CLASS, &cls);
 	if (rv != CKR_OK)
 		return rv;
@@ -1089,11 +1150,24 @@ object_add_secret_slocked(struct session *se, uint8_t *secret, size_t len, const
 			  CK_ULONG n, CK_OBJECT_HANDLE *out)
 {
 	struct slot *s = se->slot;
-	const CK_ATTRIBUTE *a;
 	struct object *o;
+	const void *id = NULL;
+	size_t id_len = 0;
+	char *label = NULL;
+	CK_RV rv;
 
+	/* The template was checked by crypto_derive_slocked; the secret is ours from here. */
+	rv = attr_has(tmpl, n, CKA_LABEL) ? attr_get_string(tmpl, n, CKA_LABEL, &label) : CKR_OK;
+	if (rv == CKR_OK && attr_has(tmpl, n, CKA_ID))
+		rv = attr_get(tmpl, n, CKA_ID, &id, &id_len);
+	if (rv != CKR_OK) {
+		free(label);
+		mdp_secure_free(secret, len);
+		return rv;
+	}
 	o = add_object(s);
 	if (!o) {
+		free(label);
 		mdp_secure_free(secret, len);
 		return CKR_HOST_MEMORY;
 	}
@@ -1105,11 +1179,10 @@ object_add_secret_slocked(struct session *se, uint8_t *secret, size_t len, const
 	o->secret_len = len;
 	o->sensitive = attr_is_true(tmpl, n, CKA_SENSITIVE) ? CK_TRUE : CK_FALSE;
 	o->extractable = attr_is_false(tmpl, n, CKA_EXTRACTABLE) ? CK_FALSE : CK_TRUE;
-	if ((a = attr_find(tmpl, n, CKA_LABEL)) && a->pValue)
-		o->label = dup_label(a);
-	if ((a = attr_find(tmpl, n, CKA_ID)) && a->pValue && a->ulValueLen) {
-		o->id = mdp_memdup(a->pValue, a->ulValueLen);
-		o->id_len = o->id ? a->ulValueLen : 0;
+	o->label = label;
+	if (id_len) {
+		o->id = mdp_memdup(id, id_len);
+		o->id_len = o->id ? id_len : 0;
 	}
 	*out = o->handle;
 	return CKR_OK;

@@ -717,7 +717,10 @@ slot_token_info_slocked(struct slot *s, CK_TOKEN_INFO *info)
 	rv = token_facts(s);
 	if (rv != CKR_OK)
 		return rv;
-	mrv = ksp_pin_info(s->kc, &pi);
+	/* The card's retry counter, read again only when someone else may have used the card. */
+	mrv = ksp_pin_tries_refresh(s->kc);
+	if (mrv == MD_OK)
+		mrv = ksp_pin_info(s->kc, &pi);
 	if (mrv != MD_OK)
 		return slot_rv(s, mrv);
 
@@ -742,8 +745,9 @@ slot_token_info_slocked(struct slot *s, CK_TOKEN_INFO *info)
 		info->flags |= CKF_USER_PIN_LOCKED;
 	else if (pi.tries_left == 1)
 		info->flags |= CKF_USER_PIN_FINAL_TRY | CKF_USER_PIN_COUNT_LOW;
-	else if ((pi.tries_left >= 0 && pi.tries_max > 0 && pi.tries_left < pi.tries_max) ||
-		 s->pin_failed)
+	else if (pi.tries_left >= 0 && pi.tries_max > 0 ? pi.tries_left < pi.tries_max
+							: s->pin_failed)
+		/* the card's counter; this process's own failures only when the card cannot tell */
 		info->flags |= CKF_USER_PIN_COUNT_LOW;
 	for (i = 0; i < s->nsessions; i++) {
 		if (s->sessions[i]->gen != s->gen)

@@ -11,7 +11,7 @@ EXTRA_DIST += tests/integration/blob-openssl.sh
 # ---- mdp11-vcard: the virtual card's command-line tool (create / serve over vpcd / info) ----
 VCARD_TOOL_SOURCES = \
 	tools/vpcd.c tools/vpcd.h \
-	tools/vcard-opts.c tools/vcard-opts.h
+	tools/vcard-opts.c tools/vcard-opts.h tools/tool-secret.c
 
 bin_PROGRAMS += tools/mdp11-vcard
 tools_mdp11_vcard_SOURCES = tools/mdp11-vcard.c $(VCARD_TOOL_SOURCES)
@@ -42,7 +42,7 @@ TOOL_CARD_HELPERS = \
 	tools/tool-opts.c tools/tool-uri.c tools/tool-json.c tools/tool-secret.c
 tools_mdp11_tool_SOURCES += $(TOOL_CARD_HELPERS) \
 	tools/tool-card.h tools/tool-common.c tools/tool-list.c \
-	tools/tool-keys.c tools/tool-pin.c \
+	tools/tool-keys.c tools/tool-pin.c tools/tool-select.c tools/tool-cert.c \
 	minidriver/gids-init.c minidriver/gids-init.h
 tools_mdp11_tool_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS)
 tools_mdp11_tool_LDADD = $(MDP11_LIBS_KSP) -lpthread
@@ -60,6 +60,7 @@ tests_unit_test_gids_init_SOURCES = tests/unit/test-gids-init.c \
 tests_unit_test_gids_init_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_gids_init_LDADD = $(MDP11_LIBS_KSP) $(TEST_LIBS)
 
-TESTS += tests/integration/tool.sh tests/integration/tool-pcsc.sh
-EXTRA_DIST += tests/integration/tool.sh tests/integration/tool-pcsc.sh docs/tool.md
+TESTS += tests/integration/tool.sh tests/integration/tool-pcsc.sh tests/integration/tool-select.sh
+EXTRA_DIST += tests/integration/tool.sh tests/integration/tool-pcsc.sh docs/tool.md \
+	tests/integration/tool-select.sh tests/integration/pty-answer.py
 # ---- end mdp11-tool card commands ----

@@ -379,6 +379,8 @@ static const struct command top_commands[] = {
 	{"generate", tool_cmd_generate, "generate a key pair on the card"},
 	{"delete", tool_cmd_delete, "delete a container's key or certificate"},
 	{"pin", tool_cmd_pin, "change or unblock the user PIN, change the admin key"},
+	{"req", tool_cmd_req, "make a PKCS#10 certificate request signed by a key on the card"},
+	{"selfsign", tool_cmd_selfsign, "make a self-signed certificate for a key on the card"},
 	{NULL, NULL, NULL},
 };
 

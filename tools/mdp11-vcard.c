@@ -42,6 +42,8 @@ cmd_create(const struct vcard_opts *o)
 	struct vcard_init_params params = {0};
 	struct stat st;
 	char *pin = NULL;
+	size_t pin_len = 0;
+	uint8_t admin_key[VCARD_OPTS_ADMIN_KEY_LEN] = {0};
 	enum mdp_err rv;
 	int rc = VCARD_EXIT_FAIL;
 
@@ -57,14 +59,17 @@ cmd_create(const struct vcard_opts *o)
 		}
 	}
 	if (o->initialized) {
-		rv = vcard_opts_read_pin(o, &pin);
+		/* A secret that cannot be read is a usage error, as in mdp11-tool. */
+		rv = vcard_opts_read_pin(o, &pin, &pin_len);
+		if (rv == MDP_OK)
+			rv = vcard_opts_read_admin_key(o, admin_key);
 		if (rv != MDP_OK) {
 			fprintf(stderr, "mdp11-vcard: %s\n", mdp_err_last());
-			rc = rv == MDP_ERR_ARGS ? VCARD_EXIT_USAGE : VCARD_EXIT_FAIL;
+			rc = rv == MDP_ERR_NOMEM ? VCARD_EXIT_FAIL : VCARD_EXIT_USAGE;
 			goto out;
 		}
 		params.pin = pin;
-		params.admin_key = o->admin_key;
+		params.admin_key = admin_key;
 		params.serial = o->serial_len ? o->serial : NULL;
 		params.serial_len = o->serial_len;
 		params.pin_tries = o->pin_tries;
@@ -83,7 +88,8 @@ cmd_create(const struct vcard_opts *o)
 	rc = VCARD_EXIT_OK;
 out:
 	if (pin)
-		mdp_secure_free(pin, strlen(pin) + 1);
+		mdp_secure_free(pin, pin_len + 1);
+	mdp_wipe(admin_key, sizeof(admin_key));
 	return rc;
 }
 

@@ -72,6 +72,9 @@ struct tool_card {
 int tool_ctx_init(struct tool_ctx *ctx, bool verbose, bool want_pcsc);
 void tool_ctx_clear(struct tool_ctx *ctx);
 
+/* How to get a card when there is none: start pcscd, MDP11_VCARD, a [vcard] section. */
+const char *tool_no_card_hint(const struct tool_ctx *ctx);
+
 /* Open the card of slot i (state tells how far it got; TOOL_CARD_READY: usable). */
 void tool_card_open_slot(struct tool_ctx *ctx, size_t i, struct tool_card *card);
 /* Log out, free the host role and the transport. */
@@ -84,6 +87,81 @@ void tool_card_close(struct tool_card *card);
  */
 int tool_card_select(struct tool_ctx *ctx, const struct tool_opts *o, bool allow_blank,
 		     struct tool_card *card);
+
+/* Help text shared by the card commands. */
+#define TOOL_HELP_CARD                                                                        \
+	"  --reader NAME     the card in this reader, or this virtual card (label or path)\n" \
+	"  --card N          card N of 'mdp11-tool list'\n"                                   \
+	"  --serial S        the card with this serial (16 hex digits) or cardid (32)\n"      \
+	"  --token URI       the card (and key) matching a PKCS#11 URI, e.g.\n"               \
+	"                    'pkcs11:token=My%%20card;object=mail;type=private'\n"
+#define TOOL_HELP_KEY                                                                         \
+	"  --container N     the key in container N\n"                                        \
+	"  --name NAME       the key in the container named NAME\n"                           \
+	"  --label TEXT      the key whose label (CKA_LABEL, or its certificate's) is TEXT\n" \
+	"  --id HEX          the key whose CKA_ID is HEX (e.g. 01)\n"                         \
+	"  --key-spec SPEC   which key of a container holding two\n"                          \
+	"                    (what is given must all match, with --token's object=, id=,\n"   \
+	"                    type=; 'mdp11-tool list --json' shows labels and ids)\n"
+#define TOOL_HELP_PIN                                                                        \
+	"  --pin-file F      read the user PIN from the first line of F\n"                   \
+	"  --pin-env VAR     read the user PIN from the environment variable VAR\n"          \
+	"  --insecure-pin P  the PIN on the command line (visible to other users: unsafe)\n" \
+	"                    (none of these: the PIN is asked on the terminal, without echo)\n"
+#define TOOL_HELP_SIGN                                                                        \
+	"  --subject NAME    e.g. /CN=Alice/O=Example (a '\\' escapes the next character)\n"  \
+	"  --hash HASH       sha256, sha384, sha512 (default: sha256; for EC keys the size\n" \
+	"                    that fits the curve)\n"                                          \
+	"  --padding PADDING RSA: pkcs1 (PKCS#1 v1.5, the default) or pss (RSASSA-PSS)\n"     \
+	"  --format pem|der  output encoding (default: pem)\n"                                \
+	"  --out FILE        output file (replaced atomically); default: standard output\n"
+#define TOOL_HELP_COMMON                                               \
+	"  --verbose         APDU trace on stderr (secrets blanked)\n" \
+	"  -h, --help        this text\n"
+
+/* ---- which card a URI names, which key the options select (tool-select.c) ---- */
+
+/*
+ * Parse --token for choosing a card and refuse what cannot be honoured: pin-value, pin-source,
+ * slot-id, an attribute the tool cannot check (x-..., an unknown one), a bad library-version,
+ * and object=/id=/type= for a command that takes no key (o->mask without TOOL_O_CONTAINER).
+ * Prints the reason; returns an exit code (uri filled on success, tool_uri_clear() it).
+ */
+int tool_uri_card_prepare(const struct tool_opts *o, struct tool_uri *uri);
+/* Does the card match every token, slot, library and module attribute of the URI? */
+bool tool_uri_card_matches(const struct tool_uri *u, const struct tool_card *c);
+
+/* An object class of a URI's type= that selects a key pair or its certificate. */
+enum tool_obj_type { TOOL_OBJ_ANY = 0, TOOL_OBJ_PRIVATE, TOOL_OBJ_PUBLIC, TOOL_OBJ_CERT };
+
+/*
+ * What selects a key: --container, --name, --label (the key's or its certificate's CKA_LABEL),
+ * --id (CKA_ID), --key-spec, and the object=, id= and type= of a --token URI; all must match.
+ * import --cert adds the certificate's public key.
+ */
+struct tool_key_sel {
+	int container; /* -1: any */
+	const char *name;
+	const char *label; /* --label or object= */
+	char *label_owned;
+	uint8_t id[255];
+	size_t id_len; /* 0: any */
+	enum tool_obj_type type;
+	const char *key_spec;
+	EVP_PKEY *pub;	/* not owned */
+	char what[320]; /* the selection in words, for messages */
+};
+
+/* Build the selection from the options (a contradiction, e.g. --label A with object=B, or a
+ * type= that names no key is a usage error, printed). Free with tool_key_sel_clear(). */
+int tool_key_sel_init(const struct tool_opts *o, struct tool_key_sel *sel);
+void tool_key_sel_clear(struct tool_key_sel *sel);
+bool tool_key_sel_empty(const struct tool_key_sel *sel);
+/* The one key the selection matches on the card: exit 8 for none, 2 for several (printed). */
+int tool_key_find(struct tool_card *card, const struct tool_key_sel *sel,
+		  const struct ksp_container **c, enum ksp_slot *slot);
+/* Does the card hold a key the selection matches? (quiet; for choosing among cards) */
+bool tool_key_sel_any(struct tool_card *card, const struct tool_key_sel *sel);
 
 /* The tool exit code for a card-layer outcome. */
 int tool_exit_for(enum md_rv rv);
@@ -109,11 +187,13 @@ enum md_rv tool_pin_facts(struct tool_card *card, struct ksp_pin_info *out);
 /* Log the user in with the PIN from o (terminal prompt when no source); returns an exit code. */
 int tool_login_user(struct tool_card *card, const struct tool_opts *o);
 
-/* The container o chooses (--container or --name); prints and returns an exit code. */
-int tool_pick_container(struct tool_card *card, const struct tool_opts *o,
-			const struct ksp_container **out);
-/* The key slot of a container: the one key, or the one --key-spec names. */
-int tool_pick_slot(const struct ksp_container *c, const struct tool_opts *o, enum ksp_slot *out);
+/*
+ * The start of a command on an existing key: the configuration, the card (among several, the
+ * one holding a key sel matches) and the one key sel matches (o->key_filter is set to sel).
+ * Prints and returns an exit code.
+ */
+int tool_open_key(struct tool_ctx *ctx, struct tool_opts *o, const struct tool_key_sel *sel,
+		  struct tool_card *card, const struct ksp_container **c, enum ksp_slot *slot);
 
 /*
  * Read a file ('-': standard input; at most 1 MiB) into secure memory of TOOL_INPUT_ALLOC

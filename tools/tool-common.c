@@ -389,49 +389,16 @@ tool_card_close(struct tool_card *card)
 }
 
 static bool
-streq_ci(const char *a, const char *b)
-{
-	return strcasecmp(a, b) == 0;
-}
-
-/* Does the card match every attribute of the URI the tool can check? */
-static bool
-uri_matches(const struct tool_uri *u, const struct tool_card *c)
-{
-	if (u->unknown)
-		return false;
-	if (u->token && strcmp(u->token, c->label) != 0)
-		return false;
-	if (u->manufacturer && strcmp(u->manufacturer, "mdp11") != 0)
-		return false;
-	if (u->model && strcmp(u->model, c->info.card_name) != 0)
-		return false;
-	if (u->serial && !streq_ci(u->serial, c->info.serial))
-		return false;
-	if (u->slot_description && strcmp(u->slot_description, c->slot->name) != 0)
-		return false;
-	if (u->slot_manufacturer &&
-	    strcmp(u->slot_manufacturer, c->slot->is_vcard ? "mdp11 virtual card" : "PC/SC") != 0)
-		return false;
-	if (u->library_manufacturer && strcmp(u->library_manufacturer, "mdp11") != 0)
-		return false;
-	if (u->library_description &&
-	    strcmp(u->library_description, "mdp11 minidriver PKCS#11 module") != 0)
-		return false;
-	return true;
-}
-
-static bool
 serial_matches(const char *want, const struct tool_card *c)
 {
 	char hex[33];
 	size_t i;
 
-	if (streq_ci(want, c->info.serial))
+	if (strcasecmp(want, c->info.serial) == 0)
 		return true;
 	for (i = 0; i < 16; i++)
 		snprintf(hex + 2 * i, 3, "%02x", c->info.cardid[i]);
-	return streq_ci(want, hex);
+	return strcasecmp(want, hex) == 0;
 }
 
 static int
@@ -458,11 +425,28 @@ open_state_error(const struct tool_card *c, bool allow_blank)
 	}
 }
 
+const char *
+tool_no_card_hint(const struct tool_ctx *ctx)
+{
+	if (ctx->nslots == 0 && ctx->pcsc_problem[0] && !strstr(ctx->pcsc_problem, "turned off"))
+		return "start pcscd (systemctl start pcscd.socket) and connect a reader with a "
+		       "card, "
+		       "or use a virtual card: MDP11_VCARD=FILE or a [vcard \"label\"] section "
+		       "in mdp11.conf ('mdp11-vcard create FILE' makes one)";
+	if (ctx->nslots == 0)
+		return "connect a reader with a card, or use a virtual card: MDP11_VCARD=FILE or a "
+		       "[vcard \"label\"] section in mdp11.conf ('mdp11-vcard create FILE' makes "
+		       "one)";
+	return "insert a card, or use a virtual card: MDP11_VCARD=FILE or a [vcard \"label\"] "
+	       "section in mdp11.conf ('mdp11-vcard create FILE' makes one)";
+}
+
 static int
 no_slots_error(const struct tool_ctx *ctx)
 {
-	return tool_error(TOOL_EXIT_NO_CARD, "no reader and no virtual card%s%s",
-			  ctx->pcsc_problem[0] ? ": " : "", ctx->pcsc_problem);
+	return tool_error(TOOL_EXIT_NO_CARD, "no reader and no virtual card%s%s%s: %s",
+			  ctx->pcsc_problem[0] ? " (" : "", ctx->pcsc_problem,
+			  ctx->pcsc_problem[0] ? ")" : "", tool_no_card_hint(ctx));
 }
 
 int
@@ -470,10 +454,9 @@ tool_card_select(struct tool_ctx *ctx, const struct tool_opts *o, bool allow_bla
 		 struct tool_card *card)
 {
 	struct tool_uri uri;
-	struct tool_card cur;
-	size_t i, found = 0, nmatch = 0, last_fail = (size_t)-1;
-	bool have_uri = false;
-	enum mdp_err err;
+	struct tool_card cur, keyed;
+	size_t i, found = 0, nmatch = 0, nkey = 0, last_fail = (size_t)-1;
+	bool have_uri = false, have_keyed = false, first_keyed = false;
 	int rc = TOOL_EXIT_OK;
 
 	memset(card, 0, sizeof(*card));
@@ -528,36 +511,22 @@ tool_card_select(struct tool_ctx *ctx, const struct tool_opts *o, bool allow_bla
 		return rc;
 	}
 	if (o->token_uri) {
-		err = tool_uri_parse(o->token_uri, &uri);
-		if (err != MDP_OK)
-			return tool_error(TOOL_EXIT_USAGE, "--token: %s", mdp_err_last());
+		rc = tool_uri_card_prepare(o, &uri);
+		if (rc != TOOL_EXIT_OK)
+			return rc;
 		have_uri = true;
-		if (uri.pin_value) {
-			tool_uri_clear(&uri);
-			return tool_error(TOOL_EXIT_USAGE,
-					  "--token: pin-value in a URI is refused "
-					  "(give the PIN with --pin-file or --pin-env)");
-		}
-		if (uri.pin_source) {
-			tool_uri_clear(&uri);
-			return tool_error(TOOL_EXIT_USAGE,
-					  "--token: pin-source in a URI is not read (give the PIN "
-					  "file with --pin-file)");
-		}
-		if (uri.slot_id >= 0) {
-			tool_uri_clear(&uri);
-			return tool_error(TOOL_EXIT_USAGE, "--token: slot-id is a PKCS#11 module's "
-							   "number: use --card N instead");
-		}
 	}
-	/* Open every slot and keep the one card that matches. */
+	/*
+	 * Open every slot and keep the one card that matches. When several do and the command
+	 * works on an existing key, the one card holding a key the selection matches is taken.
+	 */
 	for (i = 0; i < ctx->nslots; i++) {
-		bool match;
+		bool match, keyhit;
 
 		tool_card_open_slot(ctx, i, &cur);
 		if (cur.state == TOOL_CARD_READY)
 			match = (!o->serial || serial_matches(o->serial, &cur)) &&
-				(!have_uri || uri_matches(&uri, &cur));
+				(!have_uri || tool_uri_card_matches(&uri, &cur));
 		else
 			match = cur.state == TOOL_CARD_BLANK && allow_blank && !o->serial &&
 				!have_uri;
@@ -568,14 +537,30 @@ tool_card_select(struct tool_ctx *ctx, const struct tool_opts *o, bool allow_bla
 			continue;
 		}
 		nmatch++;
+		keyhit = o->key_filter && tool_key_sel_any(&cur, o->key_filter);
+		nkey += keyhit;
 		if (nmatch == 1) {
 			*card = cur;
-			continue;
+			first_keyed = keyhit;
+		} else if (keyhit && nkey == 1) {
+			keyed = cur;
+			have_keyed = true;
+		} else {
+			tool_card_close(&cur);
 		}
-		tool_card_close(&cur);
 	}
 	if (have_uri)
 		tool_uri_clear(&uri);
+	if (nmatch > 1 && nkey == 1) {
+		if (!first_keyed) {
+			tool_card_close(card);
+			*card = keyed;
+			have_keyed = false;
+		}
+		nmatch = 1;
+	}
+	if (have_keyed)
+		tool_card_close(&keyed);
 	if (nmatch == 1) {
 		mdp_err_clear(); /* what probing the other slots recorded is not this card's */
 		return TOOL_EXIT_OK;
@@ -598,8 +583,9 @@ tool_card_select(struct tool_ctx *ctx, const struct tool_opts *o, bool allow_bla
 		if (rc != TOOL_EXIT_OK)
 			return rc;
 	}
-	return tool_error(TOOL_EXIT_NO_CARD, "no card found%s%s", ctx->pcsc_problem[0] ? " (" : "",
-			  ctx->pcsc_problem[0] ? ctx->pcsc_problem : "");
+	return tool_error(TOOL_EXIT_NO_CARD, "no card found%s%s%s: %s",
+			  ctx->pcsc_problem[0] ? " (" : "", ctx->pcsc_problem,
+			  ctx->pcsc_problem[0] ? ")" : "", tool_no_card_hint(ctx));
 }
 
 int
@@ -774,66 +760,6 @@ tool_login_user(struct tool_card *card, const struct tool_opts *o)
 	mdp_secure_free(pin, len + 1);
 	if (rv != MD_OK)
 		return tool_auth_error(card, rv, "login", false);
-	return TOOL_EXIT_OK;
-}
-
-int
-tool_pick_container(struct tool_card *card, const struct tool_opts *o,
-		    const struct ksp_container **out)
-{
-	const struct ksp_container *list = NULL;
-	size_t n = 0, i;
-	enum md_rv rv;
-
-	if (o->container < 0 && o->name == NULL)
-		return tool_error(TOOL_EXIT_USAGE, "choose the container with --container N or "
-						   "--name NAME");
-	rv = ksp_card_containers(card->kc, &list, &n);
-	if (rv != MD_OK)
-		return tool_md_error(rv, "reading the container map");
-	for (i = 0; i < n; i++) {
-		if ((o->container >= 0 && list[i].index == o->container) ||
-		    (o->name && strcmp(list[i].name, o->name) == 0)) {
-			*out = &list[i];
-			return TOOL_EXIT_OK;
-		}
-	}
-	if (o->name)
-		return tool_error(TOOL_EXIT_NOT_FOUND, "no container named \"%s\"", o->name);
-	return tool_error(TOOL_EXIT_NOT_FOUND, "no container %d", o->container);
-}
-
-int
-tool_pick_slot(const struct ksp_container *c, const struct tool_opts *o, enum ksp_slot *out)
-{
-	int used = (c->slot[0].spec != MDP_AT_NONE) + (c->slot[1].spec != MDP_AT_NONE);
-	int s;
-
-	if (o->key_spec) {
-		for (s = 0; s < KSP_SLOTS; s++) {
-			const struct ksp_key *k = &c->slot[s];
-
-			if (k->spec == MDP_AT_NONE)
-				continue;
-			if (k->spec == tool_spec_resolve(o->key_spec,
-							 MDP_KEY_SPEC_IS_RSA(k->spec) ? EVP_PKEY_RSA
-										      : EVP_PKEY_EC,
-							 k->bits)) {
-				*out = (enum ksp_slot)s;
-				return TOOL_EXIT_OK;
-			}
-		}
-		return tool_error(TOOL_EXIT_NOT_FOUND, "container %u has no %s key", c->index,
-				  o->key_spec);
-	}
-	if (used == 0)
-		return tool_error(TOOL_EXIT_NOT_FOUND, "container %u holds no key", c->index);
-	if (used == 2)
-		return tool_error(TOOL_EXIT_USAGE,
-				  "container %u holds two keys: choose one with "
-				  "--key-spec",
-				  c->index);
-	*out = c->slot[0].spec != MDP_AT_NONE ? KSP_SLOT_EXCHANGE : KSP_SLOT_SIGNATURE;
 	return TOOL_EXIT_OK;
 }
 

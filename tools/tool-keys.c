@@ -21,21 +21,9 @@
 #include "common/secmem.h"
 #include "tools/tool-card.h"
 
-#define CARD_SELECT_HELP                                                                      \
-	"  --reader NAME     the card in this reader, or this virtual card (label or path)\n" \
-	"  --card N          card N of 'mdp11-tool list'\n"                                   \
-	"  --serial S        the card with this serial (16 hex digits) or cardid (32)\n"      \
-	"  --token URI       the card matching a PKCS#11 URI, e.g. 'pkcs11:token=My%%20card'\n"
-
-#define PIN_HELP                                                                             \
-	"  --pin-file F      read the user PIN from the first line of F\n"                   \
-	"  --pin-env VAR     read the user PIN from the environment variable VAR\n"          \
-	"  --insecure-pin P  the PIN on the command line (visible to other users: unsafe)\n" \
-	"                    (none of these: the PIN is asked on the terminal, without echo)\n"
-
-#define COMMON_HELP                                                    \
-	"  --verbose         APDU trace on stderr (secrets blanked)\n" \
-	"  -h, --help        this text\n"
+#define CARD_SELECT_HELP TOOL_HELP_CARD
+#define PIN_HELP TOOL_HELP_PIN
+#define COMMON_HELP TOOL_HELP_COMMON
 
 /* ---- shared ---- */
 
@@ -59,28 +47,50 @@ open_card(struct tool_ctx *ctx, const struct tool_opts *o, struct tool_card *car
 	return rc;
 }
 
+/*
+ * The label and id a new key gets: --label, --id, and the object= and id= of --token (a key
+ * made with them is then found by the same URI). Fills req->label / req->id from sel.
+ */
+static int
+new_key_attrs(const struct tool_opts *o, struct tool_key_sel *sel, struct ksp_new_key *req)
+{
+	int rc = tool_key_sel_init(o, sel);
+
+	if (rc != TOOL_EXIT_OK)
+		return rc;
+	if (sel->type == TOOL_OBJ_CERT) {
+		tool_key_sel_clear(sel);
+		return tool_error(TOOL_EXIT_USAGE,
+				  "--token: type=cert names a certificate; 'mdp11-tool "
+				  "%s' makes a key pair",
+				  o->cmd);
+	}
+	req->label = sel->label;
+	req->id = sel->id_len ? sel->id : NULL;
+	req->id_len = sel->id_len;
+	return TOOL_EXIT_OK;
+}
+
 /* ---- export ---- */
 
 static void
 export_help(FILE *f)
 {
 	fprintf(f,
-		"Usage: mdp11-tool export (--container N | --name NAME) [--key-spec SPEC] "
-		"[--cert]\n"
-		"                         [--format FORMAT] [--out FILE] [card selection]\n"
+		"Usage: mdp11-tool export KEY [--cert] [--format FORMAT] [--out FILE]\n"
+		"                         [card selection]\n"
+		"KEY: --container N, --name NAME, --label TEXT, --id HEX, --key-spec SPEC,\n"
+		"     --token 'pkcs11:...;object=...;id=...;type=...' (all given must match)\n"
 		"\n"
-		"Write the public key or the certificate of a container. Private keys never\n"
-		"leave a card.\n"
+		"Write the public key or the certificate of a key (type=cert in the URI means\n"
+		"--cert). Private keys never leave a card.\n"
 		"\n"
 		"FORMAT for a public key: pem (SubjectPublicKeyInfo, the default), der or spki\n"
 		"  (DER SubjectPublicKeyInfo), capi-public (PUBLICKEYBLOB, RSA), cng-rsa-public\n"
 		"  (BCRYPT_RSAPUBLIC_BLOB), cng-ecc-public (BCRYPT_ECCPUBLIC_BLOB, ECDSA or ECDH\n"
 		"  magic after the card's key spec)\n"
 		"FORMAT for --cert: pem (the default) or der\n"
-		"\n"
-		"  --container N     container index\n"
-		"  --name NAME       container name\n"
-		"  --key-spec SPEC   which key of a container holding two\n"
+		"\n" TOOL_HELP_KEY
 		"  --cert            export the key's certificate instead of the key\n"
 		"  --format FORMAT   output format\n"
 		"  --out FILE        output file (replaced atomically); default: standard "
@@ -135,6 +145,7 @@ tool_cmd_export(int argc, char **argv)
 	struct tool_opts o;
 	struct tool_ctx ctx;
 	struct tool_card card;
+	struct tool_key_sel sel;
 	const struct ksp_container *c = NULL;
 	const struct ksp_key *k;
 	enum ksp_slot slot = KSP_SLOT_EXCHANGE;
@@ -148,34 +159,39 @@ tool_cmd_export(int argc, char **argv)
 	if (!tool_cmd_opts(argc, argv, TOOL_O_CARD | TOOL_O_CONTAINER | TOOL_O_EXPORT, "export",
 			   export_help, &o, &rc))
 		return rc;
-	if (o.container < 0 && o.name == NULL)
-		return tool_error(TOOL_EXIT_USAGE, "choose the container with --container N or "
-						   "--name NAME (see 'mdp11-tool export --help')");
+	rc = tool_key_sel_init(&o, &sel);
+	if (rc != TOOL_EXIT_OK)
+		return rc;
+	if (o.export_cert && (sel.type == TOOL_OBJ_PRIVATE || sel.type == TOOL_OBJ_PUBLIC)) {
+		rc = tool_error(TOOL_EXIT_USAGE,
+				"--cert and the URI's type=%s contradict each other",
+				sel.type == TOOL_OBJ_PRIVATE ? "private" : "public");
+		goto out;
+	}
+	if (sel.type == TOOL_OBJ_CERT)
+		o.export_cert = true;
 	if (!o.export_cert && o.format) {
 		if (strcmp(o.format, "der") == 0 || strcmp(o.format, "spki") == 0)
 			fmt = BLOB_FMT_SPKI;
 		else
 			fmt = blob_format_from_name(o.format);
 		if (fmt != BLOB_FMT_PEM && fmt != BLOB_FMT_SPKI && fmt != BLOB_FMT_CAPI_PUBLIC &&
-		    fmt != BLOB_FMT_CNG_RSA_PUBLIC && fmt != BLOB_FMT_CNG_ECC_PUBLIC)
-			return tool_error(TOOL_EXIT_USAGE,
-					  "cannot export a public key as '%s' "
-					  "(pem, der, spki, capi-public, cng-rsa-public, "
-					  "cng-ecc-public; private keys never leave a card)",
-					  o.format);
+		    fmt != BLOB_FMT_CNG_RSA_PUBLIC && fmt != BLOB_FMT_CNG_ECC_PUBLIC) {
+			rc = tool_error(TOOL_EXIT_USAGE,
+					"cannot export a public key as '%s' "
+					"(pem, der, spki, capi-public, cng-rsa-public, "
+					"cng-ecc-public; private keys never leave a card)",
+					o.format);
+			goto out;
+		}
 	}
 	if (o.export_cert && o.format && strcmp(o.format, "pem") != 0 &&
-	    strcmp(o.format, "der") != 0)
-		return tool_error(TOOL_EXIT_USAGE,
-				  "a certificate is exported as pem or der, not "
-				  "'%s'",
-				  o.format);
-	rc = open_card(&ctx, &o, &card);
-	if (rc != TOOL_EXIT_OK)
+	    strcmp(o.format, "der") != 0) {
+		rc = tool_error(TOOL_EXIT_USAGE,
+				"a certificate is exported as pem or der, not '%s'", o.format);
 		goto out;
-	rc = tool_pick_container(&card, &o, &c);
-	if (rc == TOOL_EXIT_OK)
-		rc = tool_pick_slot(c, &o, &slot);
+	}
+	rc = tool_open_key(&ctx, &o, &sel, &card, &c, &slot);
 	if (rc != TOOL_EXIT_OK)
 		goto out;
 	k = &c->slot[slot];
@@ -222,6 +238,7 @@ out:
 		mdp_secure_free(data, len);
 	tool_card_close(&card);
 	tool_ctx_clear(&ctx);
+	tool_key_sel_clear(&sel);
 	return rc;
 }
 
@@ -232,11 +249,22 @@ import_help(FILE *f)
 {
 	fprintf(f,
 		"Usage: mdp11-tool import --in FILE [--format FORMAT] [--container N]\n"
-		"                         [--name NAME] [--key-spec SPEC] [--cert FILE]\n"
-		"                         [--overwrite] [--no-validate] [PIN options] [card "
-		"selection]\n"
+		"                         [--name NAME] [--label TEXT] [--id HEX] [--key-spec "
+		"SPEC]\n"
+		"                         [--cert FILE] [--overwrite] [--no-validate] [PIN "
+		"options]\n"
+		"                         [card selection]\n"
+		"       mdp11-tool import --cert FILE [KEY] [--overwrite] [PIN options]\n"
+		"                         [card selection]\n"
 		"\n"
-		"Put a private key on the card. FILE is detected: PEM or DER PKCS#8, PKCS#1 or\n"
+		"Without --in, store the certificate in FILE (PEM or DER) with the key on the "
+		"card\n"
+		"that has its public key (KEY: --container, --name, --label, --id, --key-spec,\n"
+		"--token's object=, id=, type= narrow the choice); another certificate already\n"
+		"stored with that key is replaced only with --overwrite.\n"
+		"\n"
+		"With --in, put a private key on the card. FILE is detected: PEM or DER PKCS#8, "
+		"PKCS#1 or\n"
 		"SEC1, PKCS#12 (its certificate is stored too), a CAPI PRIVATEKEYBLOB\n"
 		"(CryptExportKey), a CNG BCRYPT_RSAPRIVATE_BLOB / BCRYPT_RSAFULLPRIVATE_BLOB /\n"
 		"BCRYPT_ECCPRIVATE_BLOB or an NCRYPT_PKCS8_PRIVATE_KEY_BLOB (NCryptExportKey).\n"
@@ -253,6 +281,9 @@ import_help(FILE *f)
 		"  --from FORMAT        the same as --format\n"
 		"  --container N        container index (default: the first free one)\n"
 		"  --name NAME          container name (default: a GUID, as Windows does)\n"
+		"  --label TEXT         the key's CKA_LABEL (default: the certificate's CN, else\n"
+		"                       the container name)\n"
+		"  --id HEX             the key's CKA_ID (default: the container name)\n"
 		"  --key-spec SPEC      key spec on the card\n"
 		"  --cert FILE          certificate (PEM or DER) to store with the key\n"
 		"  --overwrite          replace a key in the same container / name\n"
@@ -427,6 +458,88 @@ out:
 	return rc;
 }
 
+/* import --cert FILE without --in: the certificate goes to the key that has its public key. */
+static int
+import_cert(struct tool_opts *o)
+{
+	struct tool_ctx ctx;
+	struct tool_card card;
+	struct tool_key_sel sel;
+	const struct ksp_container *c = NULL;
+	const struct ksp_key *k;
+	enum ksp_slot slot = KSP_SLOT_EXCHANGE;
+	uint8_t *cdata = NULL, *der = NULL;
+	size_t clen = 0;
+	X509 *cert = NULL;
+	char name[sizeof(c->name)];
+	enum md_rv mrv;
+	unsigned index;
+	int der_len, rc;
+
+	memset(&card, 0, sizeof(card));
+	memset(&ctx, 0, sizeof(ctx));
+	rc = tool_key_sel_init(o, &sel);
+	if (rc != TOOL_EXIT_OK)
+		return rc;
+	if (sel.type == TOOL_OBJ_CERT) {
+		rc = tool_error(TOOL_EXIT_USAGE,
+				"--token: type=cert selects a stored certificate; "
+				"the key the certificate goes with is type=private "
+				"or type=public");
+		goto out;
+	}
+	rc = tool_read_input(o->cert_file, &cdata, &clen);
+	if (rc == TOOL_EXIT_OK)
+		rc = parse_cert(cdata, clen, o->cert_file, &cert);
+	if (rc != TOOL_EXIT_OK)
+		goto out;
+	der_len = i2d_X509(cert, &der);
+	sel.pub = X509_get0_pubkey(cert);
+	if (der_len <= 0 || sel.pub == NULL) {
+		ERR_clear_error();
+		rc = tool_error(TOOL_EXIT_BAD_INPUT,
+				"%s: the certificate's public key cannot be read", o->cert_file);
+		goto out;
+	}
+	rc = tool_open_key(&ctx, o, &sel, &card, &c, &slot);
+	if (rc != TOOL_EXIT_OK)
+		goto out;
+	k = &c->slot[slot];
+	index = c->index;
+	snprintf(name, sizeof(name), "%s", c->name);
+	if (k->cert && k->cert_len == (size_t)der_len && memcmp(k->cert, der, k->cert_len) == 0) {
+		printf("The certificate is already stored with the %s key of container %u \"%s\"\n",
+		       mdp_key_spec_name(k->spec), index, name);
+		goto out;
+	}
+	if (k->cert && !o->overwrite) {
+		rc = tool_error(TOOL_EXIT_EXISTS,
+				"the %s key of container %u has another certificate: --overwrite "
+				"replaces it",
+				mdp_key_spec_name(k->spec), index);
+		goto out;
+	}
+	rc = tool_login_user(&card, o);
+	if (rc != TOOL_EXIT_OK)
+		goto out;
+	mrv = ksp_write_certificate(card.kc, (uint8_t)index, slot, der, (size_t)der_len, NULL);
+	if (mrv != MD_OK) {
+		rc = tool_md_error(mrv, "storing the certificate");
+		goto out;
+	}
+	printf("Stored the certificate with the %s key of container %u \"%s\"\n",
+	       slot == KSP_SLOT_EXCHANGE ? "exchange" : "signature", index, name);
+out:
+	OPENSSL_free(der);
+	X509_free(cert);
+	if (cdata)
+		mdp_secure_free(cdata, TOOL_INPUT_ALLOC);
+	tool_card_close(&card);
+	tool_ctx_clear(&ctx);
+	tool_key_sel_clear(&sel);
+	return rc;
+}
+
 int
 tool_cmd_import(int argc, char **argv)
 {
@@ -442,18 +555,26 @@ tool_cmd_import(int argc, char **argv)
 	const struct ksp_container *c = NULL;
 	enum mdp_key_spec spec;
 	enum md_rv mrv;
+	struct tool_key_sel sel;
 	uint8_t index = 0;
 	char desc[32];
 	int rc;
 
 	memset(&card, 0, sizeof(card));
 	memset(&ctx, 0, sizeof(ctx));
+	memset(&req, 0, sizeof(req));
 	if (!tool_cmd_opts(argc, argv, TOOL_O_CARD | TOOL_O_CONTAINER | TOOL_O_PIN | TOOL_O_IMPORT,
 			   "import", import_help, &o, &rc))
 		return rc;
+	if (o.in == NULL && o.cert_file)
+		return import_cert(&o);
 	if (o.in == NULL)
-		return tool_error(TOOL_EXIT_USAGE, "--in FILE is required (see 'mdp11-tool import "
-						   "--help')");
+		return tool_error(TOOL_EXIT_USAGE,
+				  "--in FILE (a private key) or --cert FILE (a certificate for a "
+				  "key on the card) is required (see 'mdp11-tool import --help')");
+	rc = new_key_attrs(&o, &sel, &req);
+	if (rc != TOOL_EXIT_OK)
+		return rc;
 	/* Everything about the input is checked before the card is touched. */
 	rc = load_import(&o, &key, &cert);
 	if (rc != TOOL_EXIT_OK)
@@ -498,7 +619,6 @@ tool_cmd_import(int argc, char **argv)
 	rc = tool_login_user(&card, &o);
 	if (rc != TOOL_EXIT_OK)
 		goto out;
-	memset(&req, 0, sizeof(req));
 	req.spec = spec;
 	req.index = o.container;
 	req.name = o.name;
@@ -537,6 +657,7 @@ out:
 	mdp_key_free(key);
 	tool_card_close(&card);
 	tool_ctx_clear(&ctx);
+	tool_key_sel_clear(&sel);
 	return rc;
 }
 
@@ -547,8 +668,8 @@ generate_help(FILE *f)
 {
 	fprintf(f,
 		"Usage: mdp11-tool generate [--type TYPE] [--key-spec SPEC] [--container N]\n"
-		"                           [--name NAME] [--overwrite] [PIN options]\n"
-		"                           [card selection]\n"
+		"                           [--name NAME] [--label TEXT] [--id HEX] [--overwrite]\n"
+		"                           [PIN options] [card selection]\n"
 		"\n"
 		"Generate a key pair on the card (the private key never exists elsewhere).\n"
 		"On a terminal, the seconds spent are shown while the card works.\n"
@@ -562,6 +683,9 @@ generate_help(FILE *f)
 		"  --key-spec SPEC   key spec on the card\n"
 		"  --container N     container index (default: the first free one)\n"
 		"  --name NAME       container name (default: a GUID, as Windows does)\n"
+		"  --label TEXT      the key's CKA_LABEL (default: the container name)\n"
+		"  --id HEX          the key's CKA_ID (default: the container name)\n"
+		"                    (--token's object= and id= set them too)\n"
 		"  --overwrite       replace a key in the same container / name\n" PIN_HELP
 			CARD_SELECT_HELP COMMON_HELP);
 }
@@ -660,10 +784,12 @@ tool_cmd_generate(int argc, char **argv)
 	uint8_t index = 0;
 	char what[32];
 	struct timespec t0, t1;
+	struct tool_key_sel sel;
 	int rc;
 
 	memset(&card, 0, sizeof(card));
 	memset(&ctx, 0, sizeof(ctx));
+	memset(&req, 0, sizeof(req));
 	if (!tool_cmd_opts(argc, argv,
 			   TOOL_O_CARD | TOOL_O_CONTAINER | TOOL_O_PIN | TOOL_O_GENERATE,
 			   "generate", generate_help, &o, &rc))
@@ -674,13 +800,15 @@ tool_cmd_generate(int argc, char **argv)
 	if (spec == MDP_AT_NONE)
 		return tool_error(TOOL_EXIT_USAGE, "key spec '%s' does not suit an %s key",
 				  o.key_spec, key_type == EVP_PKEY_RSA ? "RSA" : "EC");
+	rc = new_key_attrs(&o, &sel, &req);
+	if (rc != TOOL_EXIT_OK)
+		return rc;
 	rc = open_card(&ctx, &o, &card);
 	if (rc != TOOL_EXIT_OK)
 		goto out;
 	rc = tool_login_user(&card, &o);
 	if (rc != TOOL_EXIT_OK)
 		goto out;
-	memset(&req, 0, sizeof(req));
 	req.spec = spec;
 	req.bits = key_type == EVP_PKEY_RSA ? bits : 0;
 	req.index = o.container;
@@ -707,6 +835,7 @@ tool_cmd_generate(int argc, char **argv)
 out:
 	tool_card_close(&card);
 	tool_ctx_clear(&ctx);
+	tool_key_sel_clear(&sel);
 	return rc;
 }
 
@@ -715,15 +844,13 @@ out:
 static void
 delete_help(FILE *f)
 {
-	fprintf(f, "Usage: mdp11-tool delete (--container N | --name NAME) [--key-spec SPEC]\n"
-		   "                         [--cert-only] [PIN options] [card selection]\n"
+	fprintf(f, "Usage: mdp11-tool delete KEY [--cert-only] [PIN options] [card selection]\n"
+		   "KEY: --container N, --name NAME, --label TEXT, --id HEX, --key-spec SPEC,\n"
+		   "     --token 'pkcs11:...;object=...;id=...;type=...' (all given must match)\n"
 		   "\n"
-		   "Delete a container's key (with its container map record and certificate), or\n"
-		   "with --cert-only just the certificate.\n"
-		   "\n"
-		   "  --container N     container index\n"
-		   "  --name NAME       container name\n"
-		   "  --key-spec SPEC   which key of a container holding two\n"
+		   "Delete a key (with its container map record and certificate), or with\n"
+		   "--cert-only (or type=cert in the URI) just its certificate.\n"
+		   "\n" TOOL_HELP_KEY
 		   "  --cert-only       delete the certificate, keep the key\n" PIN_HELP
 			   CARD_SELECT_HELP COMMON_HELP);
 }
@@ -734,6 +861,7 @@ tool_cmd_delete(int argc, char **argv)
 	struct tool_opts o;
 	struct tool_ctx ctx;
 	struct tool_card card;
+	struct tool_key_sel sel;
 	const struct ksp_container *c = NULL;
 	enum ksp_slot slot = KSP_SLOT_EXCHANGE;
 	enum md_rv mrv;
@@ -745,15 +873,12 @@ tool_cmd_delete(int argc, char **argv)
 	if (!tool_cmd_opts(argc, argv, TOOL_O_CARD | TOOL_O_CONTAINER | TOOL_O_PIN | TOOL_O_DELETE,
 			   "delete", delete_help, &o, &rc))
 		return rc;
-	if (o.container < 0 && o.name == NULL)
-		return tool_error(TOOL_EXIT_USAGE, "choose the container with --container N or "
-						   "--name NAME (see 'mdp11-tool delete --help')");
-	rc = open_card(&ctx, &o, &card);
+	rc = tool_key_sel_init(&o, &sel);
 	if (rc != TOOL_EXIT_OK)
-		goto out;
-	rc = tool_pick_container(&card, &o, &c);
-	if (rc == TOOL_EXIT_OK)
-		rc = tool_pick_slot(c, &o, &slot);
+		return rc;
+	if (sel.type == TOOL_OBJ_CERT)
+		o.cert_only = true;
+	rc = tool_open_key(&ctx, &o, &sel, &card, &c, &slot);
 	if (rc != TOOL_EXIT_OK)
 		goto out;
 	index = c->index;
@@ -783,5 +908,6 @@ tool_cmd_delete(int argc, char **argv)
 out:
 	tool_card_close(&card);
 	tool_ctx_clear(&ctx);
+	tool_key_sel_clear(&sel);
 	return rc;
 }

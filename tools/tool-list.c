@@ -400,7 +400,7 @@ tool_cmd_list(int argc, char **argv)
 	struct tool_opts o;
 	struct tool_ctx ctx;
 	struct tool_card card;
-	size_t i;
+	size_t i, cards = 0;
 	bool selected;
 	int rc;
 
@@ -434,6 +434,8 @@ tool_cmd_list(int argc, char **argv)
 			       ctx.pcsc_problem[0] ? ": " : "", ctx.pcsc_problem);
 		for (i = 0; i < ctx.nslots; i++) {
 			tool_card_open_slot(&ctx, i, &card);
+			if (card.state != TOOL_CARD_ABSENT)
+				cards++;
 			if (o.json) {
 				if (i)
 					fputc(',', stdout);
@@ -448,8 +450,11 @@ tool_cmd_list(int argc, char **argv)
 	}
 	if (o.json)
 		fputs("]}\n", stdout);
-	tool_ctx_clear(&ctx);
 	if (fflush(stdout) != 0)
-		return tool_error(TOOL_EXIT_FAIL, "writing to standard output failed");
+		rc = tool_error(TOOL_EXIT_FAIL, "writing to standard output failed");
+	else if (!selected && cards == 0)
+		/* Nothing to work with: say how to get a card, and let scripts see it. */
+		rc = tool_error(TOOL_EXIT_NO_CARD, "no card: %s", tool_no_card_hint(&ctx));
+	tool_ctx_clear(&ctx);
 	return rc;
 }

@@ -51,6 +51,13 @@ enum opt_id {
 	OPT_TYPE,
 	OPT_CERT_ONLY,
 	OPT_CARD_ID,
+	OPT_LABEL,
+	OPT_ID,
+	OPT_SUBJECT,
+	OPT_HASH,
+	OPT_PADDING,
+	OPT_DAYS,
+	OPT_STORE,
 	OPT_VERBOSE,
 	OPT_HELP,
 };
@@ -69,6 +76,8 @@ static const struct opt_def defs[] = {
 	{"token", required_argument, OPT_TOKEN, TOOL_O_CARD},
 	{"container", required_argument, OPT_CONTAINER, TOOL_O_CONTAINER},
 	{"name", required_argument, OPT_NAME, TOOL_O_CONTAINER},
+	{"label", required_argument, OPT_LABEL, TOOL_O_CONTAINER},
+	{"id", required_argument, OPT_ID, TOOL_O_CONTAINER},
 	{"pin-file", required_argument, OPT_PIN_FILE, TOOL_O_PIN},
 	{"pin-env", required_argument, OPT_PIN_ENV, TOOL_O_PIN},
 	{"insecure-pin", required_argument, OPT_INSECURE_PIN, TOOL_O_PIN},
@@ -88,18 +97,24 @@ static const struct opt_def defs[] = {
 	/* --format names the input format of import (the format of export's output) */
 	{"format", required_argument, OPT_FROM, TOOL_O_IMPORT},
 	{"key-spec", required_argument, OPT_KEY_SPEC,
-	 TOOL_O_IMPORT | TOOL_O_GENERATE | TOOL_O_DELETE | TOOL_O_EXPORT},
+	 TOOL_O_IMPORT | TOOL_O_GENERATE | TOOL_O_DELETE | TOOL_O_EXPORT | TOOL_O_SIGN},
 	{"cert", required_argument, OPT_CERT_FILE, TOOL_O_IMPORT},
 	{"p12-pass-file", required_argument, OPT_P12_PASS_FILE, TOOL_O_IMPORT},
 	{"p12-pass-env", required_argument, OPT_P12_PASS_ENV, TOOL_O_IMPORT},
 	{"no-validate", no_argument, OPT_NO_VALIDATE, TOOL_O_IMPORT},
-	{"overwrite", no_argument, OPT_OVERWRITE, TOOL_O_IMPORT | TOOL_O_GENERATE},
+	{"overwrite", no_argument, OPT_OVERWRITE,
+	 TOOL_O_IMPORT | TOOL_O_GENERATE | TOOL_O_SELFSIGN},
 	{"cert", no_argument, OPT_CERT_FLAG, TOOL_O_EXPORT},
-	{"format", required_argument, OPT_FORMAT, TOOL_O_EXPORT},
-	{"out", required_argument, OPT_OUT, TOOL_O_EXPORT},
+	{"format", required_argument, OPT_FORMAT, TOOL_O_EXPORT | TOOL_O_SIGN},
+	{"out", required_argument, OPT_OUT, TOOL_O_EXPORT | TOOL_O_SIGN},
 	{"type", required_argument, OPT_TYPE, TOOL_O_GENERATE},
 	{"cert-only", no_argument, OPT_CERT_ONLY, TOOL_O_DELETE},
 	{"card-id", required_argument, OPT_CARD_ID, TOOL_O_INIT},
+	{"subject", required_argument, OPT_SUBJECT, TOOL_O_SIGN},
+	{"hash", required_argument, OPT_HASH, TOOL_O_SIGN},
+	{"padding", required_argument, OPT_PADDING, TOOL_O_SIGN},
+	{"days", required_argument, OPT_DAYS, TOOL_O_SELFSIGN},
+	{"store", no_argument, OPT_STORE, TOOL_O_SELFSIGN},
 	{"verbose", no_argument, OPT_VERBOSE, 0},
 	{"help", no_argument, OPT_HELP, 0},
 };
@@ -273,6 +288,50 @@ apply(struct tool_opts *o, enum opt_id id, const char *v, char *err, size_t errc
 		o->card_id = v;
 		break;
 	}
+	case OPT_LABEL:
+		if (*v == '\0')
+			return usage(err, errcap, "--label wants a non-empty label");
+		o->label = v;
+		break;
+	case OPT_ID: {
+		uint8_t bytes[255];
+		size_t n;
+
+		if (!tool_hex_decode_var(v, bytes, sizeof(bytes), &n))
+			return usage(err, errcap,
+				     "--id wants 1 to 255 bytes in hex (e.g. 01 or a1:b2), "
+				     "not '%s'",
+				     v);
+		o->id_hex = v;
+		break;
+	}
+	case OPT_SUBJECT:
+		if (*v != '/')
+			return usage(err, errcap,
+				     "--subject wants a name like /CN=Alice/O=Example, not '%s'",
+				     v);
+		o->subject = v;
+		break;
+	case OPT_HASH:
+		if (strcmp(v, "sha256") != 0 && strcmp(v, "sha384") != 0 &&
+		    strcmp(v, "sha512") != 0)
+			return usage(err, errcap, "--hash wants sha256, sha384 or sha512, not '%s'",
+				     v);
+		o->hash = v;
+		break;
+	case OPT_PADDING:
+		if (strcmp(v, "pkcs1") != 0 && strcmp(v, "pss") != 0)
+			return usage(err, errcap, "--padding wants pkcs1 or pss, not '%s'", v);
+		o->padding = v;
+		break;
+	case OPT_DAYS:
+		if (!parse_uint(v, 36500, &o->days) || o->days < 1)
+			return usage(err, errcap,
+				     "--days wants a number of days 1..36500, not '%s'", v);
+		break;
+	case OPT_STORE:
+		o->store = true;
+		break;
 	case OPT_VERBOSE:
 		o->verbose = true;
 		break;
@@ -293,6 +352,8 @@ tool_opts_parse(int argc, char **argv, unsigned mask, struct tool_opts *o, char 
 	memset(o, 0, sizeof(*o));
 	o->card_index = -1;
 	o->container = -1;
+	o->mask = mask;
+	o->cmd = argc > 0 ? argv[0] : NULL;
 	if (errcap)
 		err[0] = '\0';
 	for (i = 0; i < NDEFS; i++) {
@@ -419,28 +480,4 @@ tool_parse_type(const char *text, int *key_type, unsigned *bits)
 		}
 	}
 	return false;
-}
-
-bool
-tool_hex_decode(const char *s, uint8_t *out, size_t len)
-{
-	size_t n = 0;
-	int hi = -1, d;
-
-	for (; *s; s++) {
-		if (*s == ':' || *s == ' ' || *s == '-')
-			continue;
-		d = mdp_hex_digit((unsigned char)*s);
-		if (d < 0)
-			return false;
-		if (hi < 0) {
-			hi = d;
-			continue;
-		}
-		if (n >= len)
-			return false;
-		out[n++] = (uint8_t)(hi << 4 | d);
-		hi = -1;
-	}
-	return hi < 0 && n == len;
 }

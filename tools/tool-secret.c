@@ -11,6 +11,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "common/bytes.h"
 #include "common/secmem.h"
 #include "tools/tool.h"
 
@@ -267,4 +268,37 @@ tool_admin_key_read(const struct tool_secret_src *src, const char *prompt, bool 
 	mdp_wipe(tmp, sizeof(tmp));
 	mdp_secure_free(s, SECRET_BUF);
 	return MDP_OK;
+}
+
+bool
+tool_hex_decode_var(const char *s, uint8_t *out, size_t cap, size_t *len)
+{
+	size_t n = 0;
+	int hi = -1, d;
+
+	for (; *s; s++) {
+		if (*s == ':' || *s == ' ' || *s == '-')
+			continue;
+		d = mdp_hex_digit((unsigned char)*s);
+		if (d < 0)
+			return false;
+		if (hi < 0) {
+			hi = d;
+			continue;
+		}
+		if (n >= cap)
+			return false;
+		out[n++] = (uint8_t)(hi << 4 | d);
+		hi = -1;
+	}
+	*len = n;
+	return hi < 0 && n > 0;
+}
+
+bool
+tool_hex_decode(const char *s, uint8_t *out, size_t len)
+{
+	size_t n = 0;
+
+	return tool_hex_decode_var(s, out, len, &n) && n == len;
 }

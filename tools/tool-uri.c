@@ -61,10 +61,13 @@ tool_uri_clear(struct tool_uri *u)
 	free(u->slot_manufacturer);
 	free(u->library_manufacturer);
 	free(u->library_description);
+	free(u->library_version);
 	free(u->object);
 	free(u->id);
 	free(u->type);
 	free(u->pin_source);
+	free(u->module_name);
+	free(u->module_path);
 	free(u->unknown);
 	memset(u, 0, sizeof(*u));
 	u->slot_id = -1;
@@ -86,6 +89,7 @@ path_field(struct tool_uri *u, const char *name, size_t nlen)
 		{"slot-manufacturer", offsetof(struct tool_uri, slot_manufacturer)},
 		{"library-manufacturer", offsetof(struct tool_uri, library_manufacturer)},
 		{"library-description", offsetof(struct tool_uri, library_description)},
+		{"library-version", offsetof(struct tool_uri, library_version)},
 		{"object", offsetof(struct tool_uri, object)},
 		{"id", offsetof(struct tool_uri, id)},
 		{"type", offsetof(struct tool_uri, type)},
@@ -111,6 +115,32 @@ parse_slot_id(const char *v, long *out)
 	if (errno || *end || n < 0)
 		return mdp_err_reason(MDP_ERR_FORMAT, "slot-id \"%s\" is not a number", v);
 	*out = n;
+	return MDP_OK;
+}
+
+/* Keep the first attribute the tool cannot check, for the caller to refuse. */
+static enum mdp_err
+note_unknown(struct tool_uri *u, const char *name, size_t nlen)
+{
+	if (u->unknown)
+		return MDP_OK;
+	u->unknown = malloc(nlen + 1);
+	if (u->unknown == NULL)
+		return mdp_err_reason(MDP_ERR_NOMEM, "out of memory");
+	memcpy(u->unknown, name, nlen);
+	u->unknown[nlen] = '\0';
+	return MDP_OK;
+}
+
+/* A query attribute that may be given once. */
+static enum mdp_err
+set_once(char **field, char *value, const char *name)
+{
+	if (*field) {
+		free(value);
+		return mdp_err_reason(MDP_ERR_FORMAT, "%s given twice", name);
+	}
+	*field = value;
 	return MDP_OK;
 }
 
@@ -150,9 +180,12 @@ parse_attr(struct tool_uri *u, const char *a, size_t alen, bool query, bool *see
 			u->pin_source = value;
 			return MDP_OK;
 		}
-		/* module-name, module-path, vendor query attributes: nothing to match. */
+		if (nlen == 11 && memcmp(a, "module-name", 11) == 0)
+			return set_once(&u->module_name, value, "module-name");
+		if (nlen == 11 && memcmp(a, "module-path", 11) == 0)
+			return set_once(&u->module_path, value, "module-path");
 		free(value);
-		return MDP_OK;
+		return note_unknown(u, a, nlen);
 	}
 	if (nlen == 7 && memcmp(a, "slot-id", 7) == 0) {
 		if (*seen_slot_id) {
@@ -177,17 +210,8 @@ parse_attr(struct tool_uri *u, const char *a, size_t alen, bool query, bool *see
 		return MDP_OK;
 	}
 	free(value);
-	if (nlen > 2 && memcmp(a, "x-", 2) == 0)
-		return MDP_OK; /* vendor attribute: ignored */
-	/* Another standard attribute (library-version, a future one): it cannot match. */
-	if (u->unknown == NULL) {
-		u->unknown = malloc(nlen + 1);
-		if (u->unknown == NULL)
-			return mdp_err_reason(MDP_ERR_NOMEM, "out of memory");
-		memcpy(u->unknown, a, nlen);
-		u->unknown[nlen] = '\0';
-	}
-	return MDP_OK;
+	/* A vendor attribute (x-...) or a standard one this tool does not know. */
+	return note_unknown(u, a, nlen);
 }
 
 enum mdp_err

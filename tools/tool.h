@@ -36,6 +36,8 @@ int tool_cmd_export(int argc, char **argv);
 int tool_cmd_generate(int argc, char **argv);
 int tool_cmd_delete(int argc, char **argv);
 int tool_cmd_pin(int argc, char **argv);
+int tool_cmd_req(int argc, char **argv);
+int tool_cmd_selfsign(int argc, char **argv);
 
 /* One line "mdp11-tool: <message>" on stderr; returns code. */
 int tool_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -52,22 +54,25 @@ struct tool_uri {
 	char *slot_manufacturer;
 	char *library_manufacturer;
 	char *library_description;
-	char *object; /* object label: selects a container by key label / name */
-	char *id;     /* CKA_ID bytes (may hold any byte: id_len gives the length) */
+	char *library_version; /* "M" or "M.m" */
+	char *object;	       /* object label: selects a container by key label / name */
+	char *id;	       /* CKA_ID bytes (may hold any byte: id_len gives the length) */
 	size_t id_len;
-	char *type;	  /* object class: "private", "public", "cert", ... */
-	char *pin_source; /* query: file holding the PIN */
-	bool pin_value;	  /* query pin-value present (refused: use --pin-file) */
-	long slot_id;	  /* -1 when absent */
-	char *unknown;	  /* first standard attribute we cannot match, or NULL */
+	char *type;	   /* object class: "private", "public", "cert", ... */
+	char *pin_source;  /* query: file holding the PIN */
+	bool pin_value;	   /* query pin-value present (refused: use --pin-file) */
+	char *module_name; /* query: the module's name ("mdp11") */
+	char *module_path; /* query: the module's path (its file name is mdp11.so) */
+	long slot_id;	   /* -1 when absent */
+	char *unknown;	   /* first attribute we cannot check (standard or x-), or NULL */
 };
 
 /*
  * Parse a "pkcs11:" URI: path attributes separated by ';', an optional query after '?'
  * with attributes separated by '&', values percent-decoded. A repeated path attribute, a
  * bad %XX escape, an empty attribute name or a missing '=' is MDP_ERR_FORMAT with a reason.
- * Vendor attributes ("x-...") and the query attributes module-name / module-path are
- * accepted and ignored. Free with tool_uri_clear().
+ * An attribute the tool cannot check (a vendor "x-..." one, a future standard one) is kept in
+ * unknown, for the caller to refuse. Free with tool_uri_clear().
  */
 enum mdp_err tool_uri_parse(const char *text, struct tool_uri *out);
 void tool_uri_clear(struct tool_uri *u);
@@ -93,7 +98,7 @@ struct tool_secret_src {
 
 /* Option groups a command accepts (bits of tool_opts_parse's mask). */
 #define TOOL_O_CARD 0x0001u	 /* --reader --card --serial --token */
-#define TOOL_O_CONTAINER 0x0002u /* --container --name */
+#define TOOL_O_CONTAINER 0x0002u /* --container --name --label --id */
 #define TOOL_O_PIN 0x0004u	 /* --pin-file --pin-env --insecure-pin */
 #define TOOL_O_NEW_PIN 0x0008u	 /* --new-pin-file --new-pin-env --insecure-new-pin */
 #define TOOL_O_ADMIN 0x0010u	 /* --admin-key-file --admin-key-env --insecure-admin-key */
@@ -107,6 +112,10 @@ struct tool_secret_src {
 #define TOOL_O_GENERATE 0x0400u /* --type --key-spec --overwrite */
 #define TOOL_O_DELETE 0x0800u	/* --cert-only --key-spec */
 #define TOOL_O_INIT 0x1000u	/* --card-id */
+#define TOOL_O_SIGN 0x2000u	/* req, selfsign: --subject --hash --padding --out --format */
+#define TOOL_O_SELFSIGN 0x4000u /* --days --store */
+
+struct tool_key_sel;
 
 struct tool_opts {
 	/* card selection */
@@ -114,9 +123,11 @@ struct tool_opts {
 	int card_index; /* -1: none */
 	const char *serial;
 	const char *token_uri;
-	/* container selection */
+	/* container selection (import, generate: the new key's container, label and id) */
 	int container; /* -1: none */
 	const char *name;
+	const char *label;  /* --label: CKA_LABEL */
+	const char *id_hex; /* --id: CKA_ID in hex (checked by the parser) */
 	/* secrets */
 	struct tool_secret_src pin, new_pin, admin_key, new_admin_key;
 	/* files and formats */
@@ -125,11 +136,21 @@ struct tool_opts {
 	const char *key_spec; /* name as given; resolved against the key (tool_spec_resolve) */
 	const char *type;     /* generate: rsa[:BITS] or ec:CURVE */
 	const char *card_id;  /* init: 32 hex digits */
+	const char *subject;  /* req, selfsign: "/CN=.../O=..." */
+	const char *hash;     /* req, selfsign: sha256, sha384, sha512 */
+	const char *padding;  /* req, selfsign: pkcs1 or pss (RSA) */
+	int days;	      /* selfsign: validity in days (0: default) */
+	bool store;	      /* selfsign: store the certificate with the key */
 	bool export_cert;
 	bool cert_only;
 	bool no_validate;
 	bool overwrite;
 	bool json, force, verbose, help;
+	const char *cmd; /* the command's name (argv[0]) */
+	unsigned mask;	 /* the option groups the command accepts */
+	/* card selection narrowed to the cards holding a key the selection matches (set by a
+	 * command that works on an existing key; see tool-card.h) */
+	const struct tool_key_sel *key_filter;
 	/* what remains after the options */
 	int nargs;
 	char **args;
@@ -181,5 +202,7 @@ enum mdp_err tool_admin_key_read(const struct tool_secret_src *src, const char *
 				 bool confirm, uint8_t key[24]);
 /* Hex digits (separators ':' ' ' '-' allowed) into exactly len bytes. */
 bool tool_hex_decode(const char *s, uint8_t *out, size_t len);
+/* Hex digits (separators allowed) into 1..cap bytes; false when not hex or too long. */
+bool tool_hex_decode_var(const char *s, uint8_t *out, size_t cap, size_t *len);
 
 #endif

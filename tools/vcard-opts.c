@@ -18,7 +18,7 @@ static const char usage_all[] =
 	"The mdp11 virtual GIDS smart card: one state file per card.\n"
 	"\n"
 	"Commands:\n"
-	"  create FILE   create a card (blank, or initialized with --pin and --admin-key)\n"
+	"  create FILE   create a card (blank, or initialized with a PIN and an admin key)\n"
 	"  serve FILE    serve the card to pcscd through the vpcd virtual reader\n"
 	"  info FILE     show the card's public state\n"
 	"\n"
@@ -29,14 +29,18 @@ static const char usage_all[] =
 
 static const char usage_create[] =
 	"Usage: mdp11-vcard create [OPTIONS] FILE\n"
-	"Create a new card state file. Without a PIN the card is blank, in creation\n"
-	"state, ready for gids-tool --initialize. With a PIN and an admin key it is\n"
-	"initialized as gids-tool --initialize leaves a card (empty container map).\n"
+	"Create a new card state file. Without PIN and admin-key options the card is\n"
+	"blank, in creation state, ready for mdp11-tool init or gids-tool --initialize.\n"
+	"With them it is initialized as gids-tool --initialize leaves a card (empty\n"
+	"container map); the one of the two not given is asked twice on the terminal.\n"
+	"Secrets are given as to mdp11-tool: never as a plain argument.\n"
 	"\n"
-	"  --pin PIN            user PIN (4 to 16 bytes; visible to other users in ps)\n"
-	"  --pin-file FILE      read the PIN from the first line of FILE\n"
-	"  --pin-env VAR        read the PIN from environment variable VAR\n"
-	"  --admin-key HEX      3DES admin key, 24 bytes as 48 hex digits (needed with a PIN)\n"
+	"  --pin-file F            user PIN (4 to 16 bytes) from the first line of F\n"
+	"  --pin-env VAR           user PIN from the environment variable VAR\n"
+	"  --insecure-pin P        user PIN on the command line (visible to other users)\n"
+	"  --admin-key-file F      3DES admin key (48 hex digits, or 24 raw bytes) from F\n"
+	"  --admin-key-env VAR     admin key (48 hex digits) from the variable VAR\n"
+	"  --insecure-admin-key HEX  admin key on the command line (visible to others)\n"
 	"  --serial HEX         card id, 1 to 16 bytes in hex (default: random)\n"
 	"  --pin-tries N        PIN retry limit, 1 to 15 (default: the card's, 3)\n"
 	"  --force              replace FILE if it exists\n"
@@ -92,10 +96,14 @@ usage_err(char *err, size_t cap, const char *fmt, ...)
 
 /* The options, and the commands that accept each. */
 enum opt_id {
-	OPT_PIN,
+	OPT_PLAIN_PIN,
 	OPT_PIN_FILE,
 	OPT_PIN_ENV,
-	OPT_ADMIN_KEY,
+	OPT_INSECURE_PIN,
+	OPT_PLAIN_ADMIN_KEY,
+	OPT_ADMIN_KEY_FILE,
+	OPT_ADMIN_KEY_ENV,
+	OPT_INSECURE_ADMIN_KEY,
 	OPT_SERIAL,
 	OPT_PIN_TRIES,
 	OPT_FORCE,
@@ -117,10 +125,15 @@ struct opt_def {
 #define ALL_CMDS (CMD_BIT(VCARD_CMD_CREATE) | CMD_BIT(VCARD_CMD_SERVE) | CMD_BIT(VCARD_CMD_INFO))
 
 static const struct opt_def opt_defs[] = {
-	{"pin", 0, OPT_PIN, true, CMD_BIT(VCARD_CMD_CREATE)},
+	/* --pin and --admin-key with a plain value are refused with the replacements. */
+	{"pin", 0, OPT_PLAIN_PIN, true, CMD_BIT(VCARD_CMD_CREATE)},
 	{"pin-file", 0, OPT_PIN_FILE, true, CMD_BIT(VCARD_CMD_CREATE)},
 	{"pin-env", 0, OPT_PIN_ENV, true, CMD_BIT(VCARD_CMD_CREATE)},
-	{"admin-key", 0, OPT_ADMIN_KEY, true, CMD_BIT(VCARD_CMD_CREATE)},
+	{"insecure-pin", 0, OPT_INSECURE_PIN, true, CMD_BIT(VCARD_CMD_CREATE)},
+	{"admin-key", 0, OPT_PLAIN_ADMIN_KEY, true, CMD_BIT(VCARD_CMD_CREATE)},
+	{"admin-key-file", 0, OPT_ADMIN_KEY_FILE, true, CMD_BIT(VCARD_CMD_CREATE)},
+	{"admin-key-env", 0, OPT_ADMIN_KEY_ENV, true, CMD_BIT(VCARD_CMD_CREATE)},
+	{"insecure-admin-key", 0, OPT_INSECURE_ADMIN_KEY, true, CMD_BIT(VCARD_CMD_CREATE)},
 	{"serial", 0, OPT_SERIAL, true, CMD_BIT(VCARD_CMD_CREATE)},
 	{"pin-tries", 0, OPT_PIN_TRIES, true, CMD_BIT(VCARD_CMD_CREATE)},
 	{"force", 0, OPT_FORCE, false, CMD_BIT(VCARD_CMD_CREATE)},
@@ -177,29 +190,47 @@ decode_hex(const char *what, const char *hex, uint8_t *out, size_t min, size_t m
 	return VCARD_EXIT_OK;
 }
 
+/* One source of a secret; a second one for the same secret is a usage error. */
 static int
-parse_value(struct vcard_opts *o, enum opt_id id, const char *v, const char **admin_hex,
-	    const char **serial_hex, const char **atr_hex, const char **tries, const char **vpcd,
-	    char *err, size_t errcap)
+set_secret(struct vcard_opts *o, struct tool_secret_src *s, const char **field, const char *v,
+	   const char *what, char *err, size_t errcap)
+{
+	if (s->file || s->env || s->insecure)
+		return usage_err(err, errcap, "give the %s once (-file, -env or --insecure-)",
+				 what);
+	*field = v;
+	o->initialized = true;
+	return VCARD_EXIT_OK;
+}
+
+static int
+parse_value(struct vcard_opts *o, enum opt_id id, const char *v, const char **serial_hex,
+	    const char **atr_hex, const char **tries, const char **vpcd, char *err, size_t errcap)
 {
 	switch (id) {
-	case OPT_PIN:
+	case OPT_PLAIN_PIN:
+		return usage_err(err, errcap,
+				 "--pin puts the PIN where other users see it: use --pin-file F, "
+				 "--pin-env VAR or --insecure-pin PIN");
+	case OPT_PLAIN_ADMIN_KEY:
+		return usage_err(
+			err, errcap,
+			"--admin-key puts the key where other users see it: use "
+			"--admin-key-file F, --admin-key-env VAR or --insecure-admin-key HEX");
 	case OPT_PIN_FILE:
+		return set_secret(o, &o->pin, &o->pin.file, v, "PIN", err, errcap);
 	case OPT_PIN_ENV:
-		if (o->pin || o->pin_file || o->pin_env)
-			return usage_err(err, errcap,
-					 "give the PIN once (--pin, --pin-file or --pin-env)");
-		if (id == OPT_PIN)
-			o->pin = v;
-		else if (id == OPT_PIN_FILE)
-			o->pin_file = v;
-		else
-			o->pin_env = v;
-		o->initialized = true;
-		break;
-	case OPT_ADMIN_KEY:
-		*admin_hex = v;
-		break;
+		return set_secret(o, &o->pin, &o->pin.env, v, "PIN", err, errcap);
+	case OPT_INSECURE_PIN:
+		return set_secret(o, &o->pin, &o->pin.insecure, v, "PIN", err, errcap);
+	case OPT_ADMIN_KEY_FILE:
+		return set_secret(o, &o->admin_key, &o->admin_key.file, v, "admin key", err,
+				  errcap);
+	case OPT_ADMIN_KEY_ENV:
+		return set_secret(o, &o->admin_key, &o->admin_key.env, v, "admin key", err, errcap);
+	case OPT_INSECURE_ADMIN_KEY:
+		return set_secret(o, &o->admin_key, &o->admin_key.insecure, v, "admin key", err,
+				  errcap);
 	case OPT_SERIAL:
 		*serial_hex = v;
 		break;
@@ -219,24 +250,17 @@ parse_value(struct vcard_opts *o, enum opt_id id, const char *v, const char **ad
 }
 
 static int
-finish_create(struct vcard_opts *o, const char *admin_hex, const char *serial_hex,
-	      const char *tries, char *err, size_t errcap)
+finish_create(struct vcard_opts *o, const char *serial_hex, const char *tries, char *err,
+	      size_t errcap)
 {
-	size_t n = 0;
 	int rc;
 
-	if (!o->initialized && (admin_hex || serial_hex || tries))
+	if (!o->initialized && (serial_hex || tries))
 		return usage_err(err, errcap,
-				 "--admin-key, --serial and --pin-tries need a PIN (--pin, "
-				 "--pin-file or --pin-env)");
+				 "--serial and --pin-tries are for an initialized card: give the "
+				 "PIN and the admin key (--pin-file, --admin-key-file, ...)");
 	if (!o->initialized)
 		return VCARD_EXIT_OK;
-	if (!admin_hex)
-		return usage_err(err, errcap, "an initialized card needs --admin-key");
-	rc = decode_hex("--admin-key", admin_hex, o->admin_key, VCARD_OPTS_ADMIN_KEY_LEN,
-			VCARD_OPTS_ADMIN_KEY_LEN, &n, err, errcap);
-	if (rc != VCARD_EXIT_OK)
-		return rc;
 	if (serial_hex) {
 		rc = decode_hex("--serial", serial_hex, o->serial, 1, VCARD_OPTS_SERIAL_MAX,
 				&o->serial_len, err, errcap);
@@ -278,7 +302,6 @@ finish_serve(struct vcard_opts *o, const char *vpcd, const char *atr_hex, char *
 int
 vcard_opts_parse(int argc, char *const argv[], struct vcard_opts *o, char *err, size_t errcap)
 {
-	const char *admin_hex = NULL;
 	const char *serial_hex = NULL;
 	const char *atr_hex = NULL;
 	const char *tries = NULL;
@@ -350,8 +373,8 @@ vcard_opts_parse(int argc, char *const argv[], struct vcard_opts *o, char *err, 
 			o->verbose = true;
 			break;
 		default:
-			rc = parse_value(o, def->id, value, &admin_hex, &serial_hex, &atr_hex,
-					 &tries, &vpcd, err, errcap);
+			rc = parse_value(o, def->id, value, &serial_hex, &atr_hex, &tries, &vpcd,
+					 err, errcap);
 			if (rc != VCARD_EXIT_OK)
 				return rc;
 			break;
@@ -362,7 +385,7 @@ vcard_opts_parse(int argc, char *const argv[], struct vcard_opts *o, char *err, 
 	if (!o->file)
 		return usage_err(err, errcap, "%s: missing FILE", cmdname);
 	if (o->cmd == VCARD_CMD_CREATE)
-		rc = finish_create(o, admin_hex, serial_hex, tries, err, errcap);
+		rc = finish_create(o, serial_hex, tries, err, errcap);
 	else if (o->cmd == VCARD_CMD_SERVE)
 		rc = finish_serve(o, vpcd, atr_hex, err, errcap);
 	else
@@ -376,79 +399,46 @@ void
 vcard_opts_clear(struct vcard_opts *o)
 {
 	if (o)
-		mdp_wipe(o->admin_key, sizeof(o->admin_key));
-}
-
-/* First line of a file (at most VCARD_OPTS_PIN_MAX + 2 bytes are looked at). */
-static enum mdp_err
-read_pin_file(const char *path, char *out, size_t cap)
-{
-	FILE *f = NULL;
-	size_t n;
-	enum mdp_err rv = MDP_ERR_IO;
-
-	f = fopen(path, "re");
-	if (!f)
-		return mdp_err_reason(MDP_ERR_IO, "cannot read PIN file %s: %s", path,
-				      strerror(errno));
-	n = fread(out, 1, cap - 1, f);
-	if (ferror(f)) {
-		mdp_err_reason(rv, "cannot read PIN file %s", path);
-		goto out;
-	}
-	out[n] = '\0';
-	out[strcspn(out, "\r\n")] = '\0';
-	rv = MDP_OK;
-out:
-	fclose(f);
-	return rv;
+		memset(o, 0, sizeof(*o));
 }
 
 enum mdp_err
-vcard_opts_read_pin(const struct vcard_opts *o, char **pin)
+vcard_opts_read_pin(const struct vcard_opts *o, char **pin, size_t *len)
 {
-	char buf[VCARD_OPTS_PIN_MAX + 4];
-	const char *src = NULL;
-	char *copy = NULL;
-	size_t len;
-	enum mdp_err rv = MDP_ERR_ARGS;
+	char *p = NULL;
+	size_t n = 0;
+	enum mdp_err rv;
 
-	if (!o || !pin)
+	if (!o || !pin || !len)
 		return mdp_err_reason(MDP_ERR_ARGS, "bad PIN call");
-	memset(buf, 0, sizeof(buf));
-	if (o->pin) {
-		src = o->pin;
-	} else if (o->pin_file) {
-		rv = read_pin_file(o->pin_file, buf, sizeof(buf));
-		if (rv != MDP_OK)
-			goto out;
-		src = buf;
-	} else if (o->pin_env) {
-		src = getenv(o->pin_env);
-		if (!src) {
-			rv = mdp_err_reason(MDP_ERR_NOT_FOUND, "environment variable %s is not set",
-					    o->pin_env);
-			goto out;
-		}
-	} else {
-		rv = mdp_err_reason(MDP_ERR_ARGS, "no PIN given");
-		goto out;
+	rv = tool_pin_read(&o->pin, "PIN of the new card", true, &p, &n);
+	if (rv == MDP_ERR_NOT_FOUND && !o->pin.file && !o->pin.env && !o->pin.insecure)
+		return mdp_err_reason(MDP_ERR_ARGS, "no PIN: give --pin-file F or --pin-env VAR "
+						    "(or run on a terminal to be asked)");
+	if (rv != MDP_OK)
+		return rv;
+	if (n < VCARD_OPTS_PIN_MIN || n > VCARD_OPTS_PIN_MAX) {
+		mdp_secure_free(p, n + 1);
+		return mdp_err_reason(MDP_ERR_ARGS, "the PIN must be %d to %d bytes",
+				      VCARD_OPTS_PIN_MIN, VCARD_OPTS_PIN_MAX);
 	}
-	len = strnlen(src, VCARD_OPTS_PIN_MAX + 1);
-	if (len < VCARD_OPTS_PIN_MIN || len > VCARD_OPTS_PIN_MAX) {
-		rv = mdp_err_reason(MDP_ERR_ARGS, "the PIN must be %d to %d bytes",
-				    VCARD_OPTS_PIN_MIN, VCARD_OPTS_PIN_MAX);
-		goto out;
-	}
-	copy = mdp_zalloc(len + 1);
-	if (!copy) {
-		rv = MDP_ERR_NOMEM;
-		goto out;
-	}
-	memcpy(copy, src, len);
-	*pin = copy;
-	rv = MDP_OK;
-out:
-	mdp_wipe(buf, sizeof(buf));
+	*pin = p;
+	*len = n;
+	return MDP_OK;
+}
+
+enum mdp_err
+vcard_opts_read_admin_key(const struct vcard_opts *o, uint8_t key[VCARD_OPTS_ADMIN_KEY_LEN])
+{
+	enum mdp_err rv;
+
+	if (!o || !key)
+		return mdp_err_reason(MDP_ERR_ARGS, "bad admin key call");
+	rv = tool_admin_key_read(&o->admin_key, "admin key of the new card", true, key);
+	if (rv == MDP_ERR_NOT_FOUND && !o->admin_key.file && !o->admin_key.env &&
+	    !o->admin_key.insecure)
+		return mdp_err_reason(MDP_ERR_ARGS,
+				      "no admin key: give --admin-key-file F or --admin-key-env "
+				      "VAR (or run on a terminal to be asked)");
 	return rv;
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "tools/tool.h"
 
 enum vcard_cmd {
 	VCARD_CMD_NONE,
@@ -29,12 +30,12 @@ struct vcard_opts {
 	bool help; /* --help: print the (command's) usage and exit 0 */
 	const char *file;
 
-	/* create */
-	const char *pin;      /* --pin */
-	const char *pin_file; /* --pin-file */
-	const char *pin_env;  /* --pin-env */
-	bool initialized;     /* a PIN source was given: create a ready card */
-	uint8_t admin_key[VCARD_OPTS_ADMIN_KEY_LEN];
+	/* create: secrets as mdp11-tool takes them (file, environment variable, --insecure-
+	 * value, else the terminal) */
+	struct tool_secret_src pin; /* --pin-file --pin-env --insecure-pin */
+	struct tool_secret_src
+		admin_key; /* --admin-key-file --admin-key-env --insecure-admin-key */
+	bool initialized;  /* a PIN or admin-key option was given: create a ready card */
 	uint8_t serial[VCARD_OPTS_SERIAL_MAX];
 	size_t serial_len;  /* 0: random */
 	unsigned pin_tries; /* 0: the card's default */
@@ -55,18 +56,21 @@ struct vcard_opts {
 /*
  * Parse argv (argv[0] is the program). Returns VCARD_EXIT_OK, or
  * VCARD_EXIT_USAGE with a one-line message in err. On success o is filled
- * (it holds the admin key: clear it with vcard_opts_clear).
+ * (it names where the secrets are; it holds none).
  */
 int vcard_opts_parse(int argc, char *const argv[], struct vcard_opts *o, char *err, size_t errcap);
-/* Wipe the secrets held by o. */
+/* Forget o (kept for callers; o holds no secret). */
 void vcard_opts_clear(struct vcard_opts *o);
 
 /*
- * The PIN from --pin, the first line of --pin-file, or the variable named
- * by --pin-env, checked for 4..16 bytes. Free with mdp_secure_free(pin,
- * strlen(pin) + 1).
+ * The new card's PIN: the first line of --pin-file, the variable named by --pin-env, the
+ * --insecure-pin value, or else asked twice on the terminal; checked for 4..16 bytes
+ * (MDP_ERR_ARGS). Free with mdp_secure_free(pin, *len + 1).
  */
-enum mdp_err vcard_opts_read_pin(const struct vcard_opts *o, char **pin);
+enum mdp_err vcard_opts_read_pin(const struct vcard_opts *o, char **pin, size_t *len);
+/* The new card's admin key (24 bytes: 48 hex digits, or a file of 24 raw bytes), likewise. */
+enum mdp_err vcard_opts_read_admin_key(const struct vcard_opts *o,
+				       uint8_t key[VCARD_OPTS_ADMIN_KEY_LEN]);
 
 /* Usage text of a command (VCARD_CMD_NONE: the whole tool). */
 const char *vcard_opts_usage(enum vcard_cmd cmd);

@@ -178,6 +178,7 @@ enum md_dir_access {
 #define MD_DH_AGREEMENT_INFO_VERSION 2u
 #define MD_DERIVE_KEY_VERSION 2u
 #define MD_PIN_INFO_VERSION 6u
+#define MD_PIN_TRIES_VERSION 1u
 #define MD_VALUE_UNKNOWN 0xFFFFFFFFu
 
 struct md_capabilities {
@@ -201,6 +202,12 @@ struct md_file_info {
 	uint32_t version;
 	uint32_t size;
 	uint32_t access; /* enum md_file_access */
+};
+
+struct md_pin_tries {
+	uint32_t version;
+	uint32_t left; /* tries left; 0: blocked */
+	uint32_t max;  /* the retry limit, MD_VALUE_UNKNOWN when the card does not say */
 };
 
 struct md_free_space {
@@ -373,6 +380,15 @@ struct md_pin_info {
 #define MD_CP_ENUM_ALGORITHMS "Algorithms"
 #define MD_CP_PADDING_SCHEMES "Padding Schemes"
 #define MD_CP_CHAINING_MODES "Chaining Modes"
+/*
+ * mdp11's extension (the minidriver specification has no such property): the retry counter of
+ * a PIN as the card keeps it now (struct md_pin_tries, flags = PIN id). The host reads it when
+ * the card may have been used by someone else since it last knew the counter, so that every
+ * process shows the PIN state (PKCS#11 CKF_USER_PIN_COUNT_LOW / _FINAL_TRY / _LOCKED). A module
+ * that cannot tell answers MD_E_UNSUPPORTED_FEATURE; the host then knows only what its own
+ * authentications were told.
+ */
+#define MD_CP_MDP11_PIN_TRIES "mdp11 PIN Tries"
 
 #define MD_CP_CACHE_MODE_GLOBAL_CACHE 1u
 #define MD_CP_CACHE_MODE_SESSION_ONLY 2u

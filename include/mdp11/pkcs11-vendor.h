@@ -26,8 +26,8 @@
 
 /*
  * CK_BBOOL, templates only: replace an existing key with the same CKA_ID or in the same
- * container slot (Windows' NCRYPT_OVERWRITE_KEY_FLAG). Without it such a request fails with
- * CKR_ATTRIBUTE_VALUE_INVALID.
+ * container slot (Windows' NCRYPT_OVERWRITE_KEY_FLAG), or the certificate a key already has.
+ * Without it such a request fails with CKR_ATTRIBUTE_VALUE_INVALID.
  */
 #define CKA_MDP11_OVERWRITE (CKA_MDP11_BASE + 3)
 

@@ -85,6 +85,12 @@ expect "ec:p256 ec:p384 ec:p521" "$tool" generate --type ec
 expect "ecdh ecdhe-p256 ecdhe-p384 ecdhe-p521" "$tool" generate --key-spec ecdh
 export MDP11_COMPLETION_TEST_PIN=1
 has MDP11_COMPLETION_TEST_PIN "$tool" delete --pin-env MDP11_COMPLETION
+# req and selfsign: their options and values.
+has --subject "$tool" req --
+has --store "$tool" selfsign --
+has --label "$tool" export --
+expect "pkcs1 pss" "$tool" selfsign --padding ""
+expect "sha256 sha384 sha512" "$tool" req --hash sha
 # A flag (export --cert) takes no argument: options follow it.
 has --out "$tool" export --cert --
 expect "" "$tool" export --container ""

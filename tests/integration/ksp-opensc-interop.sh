@@ -15,7 +15,7 @@ command -v pkcs15-init >/dev/null 2>&1 || pcsc_skip "pkcs15-init (Debian: opensc
 pin=12345678
 t="$PCSC_TMP"
 state="$t/card.state"
-"$VCARD_BIN" create --pin $pin --admin-key 010203040506070801020304050607080102030405060708 \
+"$VCARD_BIN" create --insecure-pin $pin --insecure-admin-key 010203040506070801020304050607080102030405060708 \
 	"$state" >/dev/null || pcsc_fail "mdp11-vcard create"
 
 make_cert() { # pubkey.pem subject out.der

@@ -50,7 +50,7 @@ token_make_mdp11()
 	token_find_mdp11
 	MDP11_VCARD=$WORK/card.vcard
 	export MDP11_VCARD
-	"$VCARD_TOOL" create "$MDP11_VCARD" --pin "$PIN" --admin-key "$ADMIN_KEY" \
+	"$VCARD_TOOL" create "$MDP11_VCARD" --insecure-pin "$PIN" --insecure-admin-key "$ADMIN_KEY" \
 		>"$WORK/vcard-create.log" 2>&1 || fail "mdp11-vcard create failed"
 	# The token label comes from the card: read it back.
 	TOKEN_LABEL=$(timeout 30 pkcs11-tool --module "$MODULE" -L 2>"$WORK/list.log" |

@@ -13,7 +13,7 @@ command -v pkcs11-tool >/dev/null 2>&1 || pcsc_skip "pkcs11-tool (Debian: opensc
 pin=12345678
 state="$PCSC_TMP/card.state"
 t="$PCSC_TMP"
-"$VCARD_BIN" create --pin $pin --admin-key 010203040506070801020304050607080102030405060708 \
+"$VCARD_BIN" create --insecure-pin $pin --insecure-admin-key 010203040506070801020304050607080102030405060708 \
 	"$state" >/dev/null || pcsc_fail "mdp11-vcard create"
 pcsc_start "$state"
 

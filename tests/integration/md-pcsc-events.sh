@@ -9,7 +9,7 @@ pcsc_enter_ns "$@"
 probe="$top_builddir/tests/integration/md-probe"
 [ -x "$VCARD_BIN" ] || pcsc_skip "mdp11-vcard is not built"
 state="$PCSC_TMP/card.state"
-"$VCARD_BIN" create --pin 12345678 --admin-key 010203040506070801020304050607080102030405060708 \
+"$VCARD_BIN" create --insecure-pin 12345678 --insecure-admin-key 010203040506070801020304050607080102030405060708 \
 	"$state" >/dev/null || pcsc_fail "mdp11-vcard create"
 pcsc_start "$state"
 

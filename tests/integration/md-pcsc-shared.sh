@@ -22,8 +22,8 @@ export MDP11_CONF="$PCSC_TMP/mdp11.conf"
 unset MDP11_VCARD MDP11_DEBUG
 PIN=12345678
 printf '%s\n' $PIN >pin
-MDP11_VCARD_KDF_COST=8 "$VCARD_BIN" create --pin $PIN \
-	--admin-key 010203040506070801020304050607080102030405060708 card.state >/dev/null ||
+MDP11_VCARD_KDF_COST=8 "$VCARD_BIN" create --insecure-pin $PIN \
+	--insecure-admin-key 010203040506070801020304050607080102030405060708 card.state >/dev/null ||
 	pcsc_fail "mdp11-vcard create"
 pcsc_start card.state
 

@@ -3,7 +3,8 @@
 # APDU budgets of mdp11.so through pcscd + vpcd, counted at the reader (pcscd --apdu): with the
 # persistent cache, a second process lists the token with SELECT, cardid and cardcf only (the
 # PC/SC transaction is held across the burst of calls, so cardcf is read once), and a login is
-# one VERIFY. Another PC/SC client gets the card while mdp11 is idle (the hold is released).
+# one VERIFY (after one read of the PIN's retry counter for the token flags). Another PC/SC
+# client gets the card while mdp11 is idle (the hold is released).
 if [ -z "${VCARD_BIN:-}" ] && [ -x "$top_builddir/tools/mdp11-vcard" ]; then
 	VCARD_BIN=$top_builddir/tools/mdp11-vcard
 fi
@@ -55,12 +56,14 @@ b=$(apdus)
 warm=$((b - a))
 echo "warm listing: $warm APDUs"
 [ "$warm" -eq 3 ] || pcsc_fail "a warm listing took $warm APDUs (expected 3)"
-# warm login: the same 3, one VERIFY, and the logout (VERIFY 82) when the last session closes
+# warm login: the same 3, the PIN's retry counter (pkcs11-tool asks C_GetTokenInfo before it
+# logs in; the counter is read once per process, docs/pkcs11.md), one VERIFY, and the logout
+# (VERIFY 82) when the last session closes
 p11 --login --pin "$PIN" --list-objects || pcsc_fail "login failed"
 c=$(apdus)
 login=$((c - b))
 echo "warm listing with login: $login APDUs"
-[ "$login" -eq 5 ] || pcsc_fail "a warm listing with login took $login APDUs (expected 5)"
+[ "$login" -eq 6 ] || pcsc_fail "a warm listing with login took $login APDUs (expected 6)"
 
 # mdp11 logged in and idle in another process (pkcs11-tool waits for its input on a FIFO):
 # another PC/SC client gets the card (the held transaction is released after 100 ms idle)

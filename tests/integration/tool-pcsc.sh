@@ -30,11 +30,13 @@ printf '%s\n' "$PIN" >pin
 printf '%s\n' "$ADMIN" >admin
 sel="--reader=$PCSC_READER"
 
-# No card in the reader yet: the reader is listed, empty.
+# No card in the reader yet: the reader is listed, empty; no card at all is exit 3 with how to
+# get one.
 pcscd_start
-run 0 "$tool" list
+run 3 "$tool" list
 grep_out "reader \"$PCSC_READER\""
 grep_out "absent"
+grep -q "no card: insert a card" err || pcsc_fail "list without a card: no hint: $(cat err)"
 run 3 "$tool" export "$sel" --container 0
 
 # A blank card: init through the reader.

@@ -91,16 +91,19 @@ one_line_err
 run 2 env MDP11_CONF="$tmp/missing.conf" "$tool" list
 grep_err "missing.conf: no such file"
 
-# ---- no card at all ----
-run 0 "$tool" list
+# ---- no card at all: exit 3 and how to get one (tool-select.sh: with PC/SC on) ----
+run 3 "$tool" list
 grep_out "No reader and no virtual card"
-run 0 "$tool" list --json
+grep_err "MDP11_VCARD=FILE or a \[vcard \"label\"\] section"
+one_line_err
+run 3 "$tool" list --json
 [ "$(json 'len(d["cards"])')" = 0 ] || fail "cards listed without any"
 run 3 "$tool" export --container 0
+grep_err "mdp11-vcard create FILE"
 run 3 "$tool" list --card 0
 
 # ---- cards: A initialised, B blank ----
-"$vcardtool" create a.vcard --pin "$PIN" --admin-key "$ADMIN" --serial 00112233445566778899aabbccddeeff \
+"$vcardtool" create a.vcard --pin-file pin --admin-key-file admin --serial 00112233445566778899aabbccddeeff \
 	>/dev/null || fail "mdp11-vcard create a.vcard"
 "$vcardtool" create b.vcard >/dev/null || fail "mdp11-vcard create b.vcard"
 export MDP11_VCARD="$tmp/a.vcard:$tmp/b.vcard"
@@ -132,6 +135,18 @@ grep_out a.vcard
 run 0 "$tool" list --token 'pkcs11:token=a%2evcard'
 run 3 "$tool" list --token 'pkcs11:token=a.vcard;serial=1'
 run 3 "$tool" list --token 'pkcs11:token=a.vcard;library-version=1'
+run 0 "$tool" list --token 'pkcs11:token=a.vcard;library-version=0.1'
+run 2 "$tool" list --token 'pkcs11:token=a.vcard;library-version=x'
+# An attribute the tool cannot check is an error, never silently ignored.
+run 2 "$tool" list --token 'pkcs11:token=a.vcard;x-vendor=1'
+grep_err 'cannot check the attribute "x-vendor"'
+run 2 "$tool" list --token 'pkcs11:token=a.vcard;future-attr=1'
+run 0 "$tool" list --token 'pkcs11:token=a.vcard?module-name=mdp11'
+run 3 "$tool" list --token 'pkcs11:token=a.vcard?module-name=opensc-pkcs11'
+run 0 "$tool" list --token 'pkcs11:token=a.vcard?module-path=/usr/lib/x86_64-linux-gnu/pkcs11/mdp11.so'
+run 3 "$tool" list --token 'pkcs11:token=a.vcard?module-path=/usr/lib/softhsm/libsofthsm2.so'
+# object=, id=, type= select a key: list takes none.
+run 2 "$tool" list --token 'pkcs11:token=a.vcard;object=x'
 run 2 "$tool" list --token 'pkcs11:token=%zz'
 run 2 "$tool" list --token 'pkcs11:token=a.vcard?pin-value=123456'
 run 2 "$tool" list --token 'pkcs11:token=a.vcard?pin-source=file:pin'

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # mdp11-vcard's command line: help, exit codes (0 ok, 1 failure, 2 usage), create in both forms,
-# PIN sources, info, refusal of damaged files, serve's shutdown on SIGTERM while pcscd is away.
+# PIN and admin-key sources (as mdp11-tool takes them: file, variable, --insecure-, terminal),
+# info, refusal of damaged files, serve's shutdown on SIGTERM while pcscd is away.
 : "${top_builddir:=$(pwd)}"
 VCARD_BIN=${VCARD_BIN:-$top_builddir/tools/mdp11-vcard}
 W=$(mktemp -d "${TMPDIR:-/tmp}/mdp11-vcard-cli.XXXXXX") || exit 1
@@ -22,11 +23,12 @@ fail() {
 	exit 1
 }
 
-# expect STATUS COMMAND...: run, keep stdout+stderr in $W/out, check the exit status.
+# expect STATUS COMMAND...: run without a terminal (a missing secret is not asked), keep
+# stdout+stderr in $W/out, check the exit status.
 expect() {
 	want=$1
 	shift
-	"$VCARD_BIN" "$@" >"$W/out" 2>&1
+	setsid -w "$VCARD_BIN" "$@" >"$W/out" 2>&1 </dev/null
 	got=$?
 	[ "$got" = "$want" ] || fail "mdp11-vcard $*: exit $got, expected $want"
 }
@@ -48,10 +50,18 @@ expect 2
 expect 2 frobnicate x
 expect 2 info
 expect 2 info a b
-expect 2 create --pin 1234 "$W/x"
-grep -q "admin-key" "$W/out" || fail "no reason given for a missing --admin-key"
-expect 2 create --pin 1234 --admin-key 0011 "$W/x"
+# A secret is never a plain argument: --pin and --admin-key name the options to use.
+expect 2 create --pin 123456 --insecure-admin-key "$ADMIN" "$W/x"
+grep -q -- "--pin-file F, --pin-env VAR or --insecure-pin" "$W/out" || fail "--pin: no replacements"
 expect 2 create --admin-key "$ADMIN" "$W/x"
+grep -q -- "--admin-key-file" "$W/out" || fail "--admin-key: no replacements"
+# One of the two secrets given, the other missing and no terminal to ask: a usage error.
+expect 2 create --insecure-pin 123456 "$W/x"
+grep -q "no admin key: give --admin-key-file" "$W/out" || fail "no reason given for a missing admin key"
+expect 2 create --insecure-admin-key "$ADMIN" "$W/x"
+grep -q "no PIN: give --pin-file" "$W/out" || fail "no reason given for a missing PIN"
+expect 2 create --insecure-pin 1234 --insecure-admin-key 0011 "$W/x"
+grep -q "48 hex digits" "$W/out" || fail "no reason given for a short admin key"
 expect 2 serve --vpcd host:0 "$W/x"
 expect 2 serve --atr 00 "$W/x"
 expect 2 info --force "$W/x"
@@ -64,7 +74,8 @@ expect 0 info "$W/blank.card"
 [ "$(field 'key files')" = 0 ] || fail "blank card has key files"
 expect 1 create "$W/blank.card"
 grep -q "exists" "$W/out" || fail "no reason given for an existing file"
-expect 0 create --force --pin 123456 --admin-key "$ADMIN" --serial 0a0b0c0d "$W/blank.card"
+expect 0 create --force --insecure-pin 123456 --insecure-admin-key "$ADMIN" --serial 0a0b0c0d \
+	"$W/blank.card"
 expect 0 info "$W/blank.card"
 [ "$(field initialized)" = yes ] || fail "--force did not replace the card"
 [ "$(field 'card id')" = 0a0b0c0d ] || fail "card id $(field 'card id'), expected 0a0b0c0d"
@@ -72,29 +83,53 @@ expect 0 info "$W/blank.card"
 mkdir "$W/dir.card"
 expect 1 create --force "$W/dir.card"
 
-# ---- PIN sources and the retry limit ----
+# ---- PIN and admin-key sources, the retry limit ----
 printf '987654\n' >"$W/pin.txt"
-expect 0 create --pin-file "$W/pin.txt" --admin-key "$ADMIN" --pin-tries 5 "$W/f.card"
+printf '%s\n' "$ADMIN" >"$W/admin.txt"
+expect 0 create --pin-file "$W/pin.txt" --admin-key-file "$W/admin.txt" --pin-tries 5 "$W/f.card"
 expect 0 info "$W/f.card"
 [ "$(field 'PIN tries left')" = "5 of 5" ] || fail "--pin-tries 5: $(field 'PIN tries left')"
 field 'card id' | grep -qE '^[0-9a-f]{32}$' || fail "random card id: $(field 'card id')"
-MDP11_CLI_PIN=24682468 expect 0 create --pin-env MDP11_CLI_PIN --admin-key "$ADMIN" "$W/e.card"
-expect 1 create --pin-env MDP11_CLI_UNSET_VAR --admin-key "$ADMIN" "$W/u.card"
+MDP11_CLI_PIN=24682468 MDP11_CLI_ADMIN=$ADMIN expect 0 create --pin-env MDP11_CLI_PIN \
+	--admin-key-env MDP11_CLI_ADMIN "$W/e.card"
+# The admin key file may also hold the 24 raw bytes.
+printf '%s' "$ADMIN" | xxd -r -p >"$W/admin.bin" 2>/dev/null ||
+	perl -e 'print pack("H*", $ARGV[0])' "$ADMIN" >"$W/admin.bin"
+expect 0 create --insecure-pin 123456 --admin-key-file "$W/admin.bin" "$W/r.card"
+# A secret that cannot be read is a usage error (2), as in mdp11-tool.
+expect 2 create --pin-env MDP11_CLI_UNSET_VAR --insecure-admin-key "$ADMIN" "$W/u.card"
 grep -q MDP11_CLI_UNSET_VAR "$W/out" || fail "no reason given for an unset PIN variable"
-expect 1 create --pin-file "$W/absent.txt" --admin-key "$ADMIN" "$W/u.card"
-expect 2 create --pin 123 --admin-key "$ADMIN" "$W/u.card"
+expect 2 create --pin-file "$W/absent.txt" --insecure-admin-key "$ADMIN" "$W/u.card"
+grep -q "absent.txt" "$W/out" || fail "no reason given for a missing PIN file"
+expect 2 create --insecure-pin 123 --insecure-admin-key "$ADMIN" "$W/u.card"
 [ ! -e "$W/u.card" ] || fail "a failed create left a file"
 # --force with a bad PIN keeps the old card.
-expect 2 create --force --pin 12 --admin-key "$ADMIN" "$W/f.card"
+expect 2 create --force --insecure-pin 12 --insecure-admin-key "$ADMIN" "$W/f.card"
 expect 0 info "$W/f.card"
 [ "$(field 'PIN tries left')" = "5 of 5" ] || fail "a refused --force damaged the old card"
 # The PIN key derivation cost is the one of the environment at creation, shown by info.
-MDP11_VCARD_KDF_COST=6 expect 0 create --pin 123456 --admin-key "$ADMIN" "$W/k.card"
+MDP11_VCARD_KDF_COST=6 expect 0 create --insecure-pin 123456 --insecure-admin-key "$ADMIN" "$W/k.card"
 expect 0 info "$W/k.card"
 [ "$(field 'PIN KDF')" = "scrypt, N = 2^6, r = 8, p = 1" ] || fail "KDF: $(field 'PIN KDF')"
-MDP11_VCARD_KDF_COST=21 expect 1 create --pin 123456 --admin-key "$ADMIN" "$W/k21.card"
+MDP11_VCARD_KDF_COST=21 expect 1 create --insecure-pin 123456 --insecure-admin-key "$ADMIN" \
+	"$W/k21.card"
 grep -q MDP11_VCARD_KDF_COST "$W/out" || fail "no reason given for a bad KDF cost"
 [ ! -e "$W/k21.card" ] || fail "a bad KDF cost left a file"
+# On a terminal, the secret not given is asked twice, without echo; two different entries are
+# refused. (Through a pseudo-terminal: tests/integration/pty-answer.py.)
+if command -v python3 >/dev/null 2>&1; then
+	answer="python3 ${top_srcdir:-$top_builddir/..}/tests/integration/pty-answer.py"
+	$answer 24682468 24682468 -- "$VCARD_BIN" create --admin-key-file "$W/admin.txt" \
+		"$W/t.card" >"$W/out" 2>&1 || fail "create with the PIN asked on the terminal"
+	grep -q "PIN of the new card (again):" "$W/out" || fail "the PIN was not asked twice"
+	grep -q 24682468 "$W/out" && fail "the PIN was echoed"
+	$answer "$ADMIN" "$ADMIN" -- "$VCARD_BIN" create --pin-file "$W/pin.txt" "$W/t2.card" \
+		>"$W/out" 2>&1 || fail "create with the admin key asked on the terminal"
+	$answer 24682468 13571357 -- "$VCARD_BIN" create --admin-key-file "$W/admin.txt" \
+		"$W/t3.card" >"$W/out" 2>&1 && fail "two different PIN entries were accepted"
+	grep -q "differ" "$W/out" || fail "no reason given for two different PIN entries"
+	[ ! -e "$W/t3.card" ] || fail "a refused create left a file"
+fi
 # Secrets never appear.
 expect 0 info "$W/f.card"
 grep -qi "$ADMIN" "$W/out" && fail "info shows the admin key"

@@ -13,7 +13,7 @@ STATE=$PCSC_TMP/card.state
 W=$PCSC_TMP
 # PIN tries: 15, because a kill between the counter decrement and the PIN comparison
 # legitimately costs a try (the counter is saved before the comparison).
-"$VCARD_BIN" create --pin "$PIN" --admin-key "$ADMIN" --pin-tries 15 "$STATE" >/dev/null ||
+"$VCARD_BIN" create --insecure-pin "$PIN" --insecure-admin-key "$ADMIN" --pin-tries 15 "$STATE" >/dev/null ||
 	pcsc_fail "mdp11-vcard create"
 
 # A delay of $1 to $2 milliseconds, different each call.

@@ -1214,6 +1214,47 @@ test_pins(void)
 	mdp_transport_free(t);
 }
 
+/*
+ * C_SetPIN's rule in the host role: the old PIN is verified whole before CHANGE REFERENCE DATA
+ * (the card splits old||new at the stored PIN's length), and a change made without a login
+ * leaves the card logged out.
+ */
+static void
+test_change_pin_verifies_old(void)
+{
+	struct mdp_transport *t = new_card();
+	struct ksp_card *kc = open_ksp(t, NULL);
+	struct ksp_padding pad;
+	uint8_t idx = 0, h[32] = {1}, sig[64];
+	size_t sl = sizeof(sig);
+
+	login(kc);
+	CU_ASSERT_EQUAL_FATAL(gen(kc, MDP_AT_ECDSA_P256, 0, NULL, NULL, &idx), MD_OK);
+	CU_ASSERT_EQUAL(ksp_logout(kc), MD_OK);
+	/* "12345678" starts with the PIN "123456": the card alone would take it */
+	KSP_ASSERT_RV(
+		ksp_change_pin(kc, (const uint8_t *)"12345678", 8, (const uint8_t *)PIN, PINLEN),
+		MD_W_WRONG_CHV);
+	KSP_ASSERT_RV(ksp_login_user(kc, (const uint8_t *)"78123456", 8), MD_W_WRONG_CHV);
+	login(kc);
+	CU_ASSERT_EQUAL(ksp_logout(kc), MD_OK);
+	/* the right old PIN: changed, and the card is not left logged in */
+	CU_ASSERT_EQUAL(
+		ksp_change_pin(kc, (const uint8_t *)PIN, PINLEN, (const uint8_t *)"24682468", 8),
+		MD_OK);
+	memset(&pad, 0, sizeof(pad));
+	CU_ASSERT_NOT_EQUAL(ksp_sign(kc, idx, KSP_SLOT_SIGNATURE, &pad, h, 32, sig, &sl), MD_OK);
+	CU_ASSERT_EQUAL(ksp_login_user(kc, (const uint8_t *)"24682468", 8), MD_OK);
+	/* logged in before: still logged in after */
+	CU_ASSERT_EQUAL(
+		ksp_change_pin(kc, (const uint8_t *)"24682468", 8, (const uint8_t *)PIN, PINLEN),
+		MD_OK);
+	sl = sizeof(sig);
+	CU_ASSERT_EQUAL(ksp_sign(kc, idx, KSP_SLOT_SIGNATURE, &pad, h, 32, sig, &sl), MD_OK);
+	ksp_card_free(kc);
+	mdp_transport_free(t);
+}
+
 static void
 test_pin_state_other_handle(void)
 {
@@ -1231,6 +1272,19 @@ test_pin_state_other_handle(void)
 	CU_ASSERT_EQUAL_FATAL(mdp_transport_embedded_new(state, NULL, &tb), MDP_OK);
 	ka = open_ksp(ta, NULL);
 	kb = open_ksp(tb, NULL);
+	/* the retry counter as the card keeps it: another handle's wrong PIN shows here */
+	CU_ASSERT_EQUAL(ksp_pin_tries_refresh(ka), MD_OK);
+	CU_ASSERT_EQUAL(ksp_pin_info(ka, &pi), MD_OK);
+	CU_ASSERT_EQUAL(pi.tries_left, 3);
+	CU_ASSERT_EQUAL(pi.tries_max, 3);
+	KSP_ASSERT_RV(ksp_login_user(kb, (const uint8_t *)"0000", 4), MD_W_WRONG_CHV);
+	CU_ASSERT_EQUAL(ksp_card_refresh(ka, NULL), MD_OK);
+	CU_ASSERT_EQUAL(ksp_pin_tries_refresh(ka), MD_OK);
+	CU_ASSERT_EQUAL(ksp_pin_info(ka, &pi), MD_OK);
+	CU_ASSERT_EQUAL(pi.tries_left, 2);
+	CU_ASSERT_FALSE(pi.blocked);
+	CU_ASSERT_EQUAL(ksp_login_user(kb, (const uint8_t *)PIN, PINLEN), MD_OK);
+	CU_ASSERT_EQUAL(ksp_logout(kb), MD_OK);
 	for (i = 0; i < 3; i++)
 		CU_ASSERT_NOT_EQUAL(ksp_login_user(ka, (const uint8_t *)"0000", 4), MD_OK);
 	CU_ASSERT_EQUAL(ksp_pin_info(ka, &pi), MD_OK);
@@ -1428,6 +1482,7 @@ static CU_TestInfo card_tests[] = {
 	{"RSA sign/decrypt byte orders checked with OpenSSL", test_rsa_operations},
 	{"ECDSA, ECDH and EC import checked with OpenSSL", test_ec_operations},
 	{"PIN change, lockout, unblock, admin login, init PIN", test_pins},
+	{"PIN change verifies the old PIN first", test_change_pin_verifies_old},
 	{"PIN state changed by another handle", test_pin_state_other_handle},
 	{"data objects, public and private", test_data_objects},
 	{"re-personalisation", test_reinit},

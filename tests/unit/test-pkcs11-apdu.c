@@ -143,7 +143,10 @@ test_apdu_budgets(void)
 			      CKR_OK);
 	CU_ASSERT_EQUAL(f->C_Finalize(NULL), CKR_OK);
 
-	/* warm start: SELECT, cardid, cardcf; the listing itself costs nothing */
+	/*
+	 * warm start: SELECT, cardid, cardcf, and the PIN's retry counter for the token flags
+	 * (C_GetTokenInfo; nobody else's wrong PINs show in cardcf); the listing costs nothing
+	 */
 	CU_ASSERT_EQUAL_FATAL(f->C_Initialize(NULL), CKR_OK);
 	id = the_slot();
 	CU_ASSERT_EQUAL(f->C_GetTokenInfo(id, &ti), CKR_OK);
@@ -152,7 +155,7 @@ test_apdu_budgets(void)
 	CU_ASSERT_EQUAL(find(s, CKO_PUBLIC_KEY, NULL), 1);
 	CU_ASSERT_EQUAL(find(s, CKO_CERTIFICATE, NULL), 0);
 	a = apdus(id);
-	CU_ASSERT_EQUAL(a, 3);
+	CU_ASSERT_EQUAL(a, 4);
 	printf("\n    warm open and listing: %lu APDUs", a);
 
 	/* login: VERIFY */
@@ -213,11 +216,104 @@ test_apdu_budgets(void)
 	free(dir);
 }
 
+/* Another process enters a wrong PIN (straight to the card's state file, as a second process). */
+static void
+other_process_wrong_pin(const char *card)
+{
+	static const uint8_t wrong[] = {0x00, 0x20, 0x00, 0x80, 0x06, '0', '0', '0', '0', '0', '0'};
+	uint8_t resp[VCARD_MAX_RESPONSE];
+	struct vcard *vc = NULL;
+	size_t rlen = 0;
+
+	CU_ASSERT_EQUAL_FATAL(vcard_open(card, NULL, &vc), MDP_OK);
+	CU_ASSERT_EQUAL(vcard_transmit(vc, wrong, sizeof(wrong), resp, &rlen), MDP_OK);
+	CU_ASSERT_EQUAL(rlen, 2);
+	CU_ASSERT_EQUAL(resp[0], 0x63);
+	vcard_free(vc);
+}
+
+static CK_FLAGS
+pin_flags(CK_SLOT_ID id)
+{
+	CK_TOKEN_INFO ti;
+
+	CU_ASSERT_EQUAL(f->C_GetTokenInfo(id, &ti), CKR_OK);
+	return ti.flags & (CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_FINAL_TRY | CKF_USER_PIN_LOCKED);
+}
+
+/*
+ * The token flags come from the card's retry counter in every process: wrong PINs typed
+ * elsewhere show here, and in a process started afterwards; polling while nothing changed
+ * still costs no APDU.
+ */
+static void
+test_pin_state_other_process(void)
+{
+	char *dir = test_tmpdir(), card[512], conf[1100];
+	struct vcard_init_params p;
+	CK_SLOT_ID id;
+	unsigned long a;
+	FILE *fp;
+	int i;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+	snprintf(card, sizeof(card), "%s/card.vcard", dir);
+	snprintf(conf, sizeof(conf), "%s/mdp11.conf", dir);
+	memset(&p, 0, sizeof(p));
+	p.pin = PIN;
+	p.admin_key = admin_key;
+	p.pin_tries = 3;
+	setenv("MDP11_VCARD_KDF_COST", "4", 1);
+	CU_ASSERT_EQUAL_FATAL(vcard_create(card, &p), MDP_OK);
+	fp = fopen(conf, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+	fprintf(fp, "[readers]\npcsc = no\n[vcard \"pins\"]\npath = %s\n", card);
+	fclose(fp);
+	setenv("MDP11_CONF", conf, 1);
+	unsetenv("MDP11_VCARD");
+	CU_ASSERT_EQUAL_FATAL(C_GetFunctionList(&f), CKR_OK);
+
+	CU_ASSERT_EQUAL_FATAL(f->C_Initialize(NULL), CKR_OK);
+	id = the_slot();
+	CU_ASSERT_EQUAL(pin_flags(id), 0);
+	a = apdus(id);
+	for (i = 0; i < 10; i++)
+		CU_ASSERT_EQUAL(pin_flags(id), 0);
+	CU_ASSERT_EQUAL(apdus(id) - a, 0);
+
+	other_process_wrong_pin(card);
+	CU_ASSERT_EQUAL(pin_flags(id), CKF_USER_PIN_COUNT_LOW);
+	/* read once (cardcf and the counter), then polling is free again */
+	a = apdus(id);
+	for (i = 0; i < 10; i++)
+		CU_ASSERT_EQUAL(pin_flags(id), CKF_USER_PIN_COUNT_LOW);
+	CU_ASSERT_EQUAL(apdus(id) - a, 0);
+	other_process_wrong_pin(card);
+	CU_ASSERT_EQUAL(pin_flags(id), CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_FINAL_TRY);
+	CU_ASSERT_EQUAL(f->C_Finalize(NULL), CKR_OK);
+
+	/* a process started afterwards (pkcs11-tool -L, Firefox) sees it at once */
+	CU_ASSERT_EQUAL_FATAL(f->C_Initialize(NULL), CKR_OK);
+	id = the_slot();
+	CU_ASSERT_EQUAL(pin_flags(id), CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_FINAL_TRY);
+	other_process_wrong_pin(card);
+	CU_ASSERT_EQUAL(pin_flags(id), CKF_USER_PIN_LOCKED);
+	CU_ASSERT_EQUAL(f->C_Finalize(NULL), CKR_OK);
+	CU_ASSERT_EQUAL_FATAL(f->C_Initialize(NULL), CKR_OK);
+	CU_ASSERT_EQUAL(pin_flags(the_slot()), CKF_USER_PIN_LOCKED);
+	CU_ASSERT_EQUAL(f->C_Finalize(NULL), CKR_OK);
+	unsetenv("MDP11_CONF");
+	test_rmtree(dir);
+	free(dir);
+}
+
 int
 main(void)
 {
 	CU_TestInfo tests[] = {
 		{"APDU budgets: warm open, login, signatures, polling", test_apdu_budgets},
+		{"PIN state from other processes, polling still free",
+		 test_pin_state_other_process},
 		CU_TEST_INFO_NULL,
 	};
 	CU_SuiteInfo suites[] = {

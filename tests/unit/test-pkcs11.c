@@ -172,7 +172,43 @@ test_template_helpers(void)
 	CU_ASSERT_EQUAL(attr_get_ulong(tmpl, 4, CKA_MODULUS_BITS, &got), CKR_OK);
 	CU_ASSERT_EQUAL(got, 42);
 	CU_ASSERT_EQUAL(attr_get_ulong(tmpl, 4, CKA_CLASS, &got), CKR_ATTRIBUTE_VALUE_INVALID);
-	CU_ASSERT_PTR_NULL(attr_find(NULL, 0, CKA_SIGN));
+	CU_ASSERT_FALSE(attr_has(NULL, 0, CKA_SIGN));
+	CU_ASSERT_TRUE(attr_has(tmpl, 4, CKA_CLASS));
+	/* The checked accessor: every entry, whatever its type. */
+	{
+		CK_ATTRIBUTE ent[] = {{CKA_LABEL, NULL, 5},
+				      {CKA_TOKEN, &v, sizeof(v)},
+				      {CKA_VALUE_LEN, &t, 1},
+				      {CKA_ID, (void *)"x", CK_UNAVAILABLE_INFORMATION},
+				      {CKA_LABEL, (void *)"a\0b", 3},
+				      {CKA_LABEL, (void *)"ok", 2},
+				      {CKA_ID, NULL, 0}};
+		const void *p = (void *)1;
+		size_t len = 9;
+		char *str = NULL;
+
+		CU_ASSERT_EQUAL(attr_value(&ent[0], &p, &len), CKR_ATTRIBUTE_VALUE_INVALID);
+		CU_ASSERT_EQUAL(attr_value(&ent[1], &p, &len), CKR_ATTRIBUTE_VALUE_INVALID);
+		CU_ASSERT_EQUAL(attr_value(&ent[2], &p, &len), CKR_ATTRIBUTE_VALUE_INVALID);
+		CU_ASSERT_EQUAL(attr_value(&ent[3], &p, &len), CKR_ATTRIBUTE_VALUE_INVALID);
+		CU_ASSERT_EQUAL(attr_value(&ent[6], &p, &len), CKR_OK);
+		CU_ASSERT_PTR_NULL(p);
+		CU_ASSERT_EQUAL(len, 0);
+		CU_ASSERT_EQUAL(attr_check_template(ent, 1), CKR_ATTRIBUTE_VALUE_INVALID);
+		CU_ASSERT_EQUAL(attr_check_template(&ent[5], 2), CKR_OK);
+		CU_ASSERT_EQUAL(attr_check_template(NULL, 1), CKR_ARGUMENTS_BAD);
+		CU_ASSERT_EQUAL(attr_check_template(NULL, 0), CKR_OK);
+		CU_ASSERT_EQUAL(attr_get(&ent[5], 1, CKA_LABEL, &p, &len), CKR_OK);
+		CU_ASSERT(len == 2 && memcmp(p, "ok", 2) == 0);
+		CU_ASSERT_EQUAL(attr_get(&ent[5], 1, CKA_ID, &p, &len), CKR_TEMPLATE_INCOMPLETE);
+		CU_ASSERT_EQUAL(attr_get_string(&ent[4], 1, CKA_LABEL, &str),
+				CKR_ATTRIBUTE_VALUE_INVALID);
+		CU_ASSERT_EQUAL(attr_get_string(ent, 1, CKA_LABEL, &str),
+				CKR_ATTRIBUTE_VALUE_INVALID);
+		CU_ASSERT_EQUAL(attr_get_string(&ent[5], 1, CKA_LABEL, &str), CKR_OK);
+		CU_ASSERT_STRING_EQUAL(str, "ok");
+		free(str);
+	}
 }
 
 int

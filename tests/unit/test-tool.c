@@ -83,6 +83,51 @@ test_opts_cert_flag_vs_file(void)
 }
 
 static void
+test_opts_key_and_sign(void)
+{
+	char *exp[] = {"export", "--label", "mail", "--id", "01:ab", "--container", "2", NULL};
+	char *sign[] = {"selfsign", "--label", "x",	    "--subject", "/CN=a",
+			"--hash",   "sha384",  "--padding", "pss",	 "--days",
+			"30",	    "--store", "--out",	    "c.pem",	 NULL};
+	char *req_days[] = {"req", "--days", "30", NULL};
+	char *bad_id[] = {"export", "--id", "0g", NULL};
+	char *odd_id[] = {"export", "--id", "012", NULL};
+	char *empty_label[] = {"export", "--label", "", NULL};
+	char *bad_subject[] = {"req", "--subject", "CN=a", NULL};
+	char *bad_hash[] = {"req", "--hash", "md5", NULL};
+	char *bad_padding[] = {"req", "--padding", "oaep", NULL};
+	char *zero_days[] = {"selfsign", "--days", "0", NULL};
+	unsigned signs = TOOL_O_CONTAINER | TOOL_O_SIGN | TOOL_O_SELFSIGN;
+	struct tool_opts o;
+	char err[200];
+
+	CU_ASSERT_EQUAL(parse(exp, TOOL_O_CONTAINER | TOOL_O_EXPORT, &o, err, sizeof(err)),
+			TOOL_EXIT_OK);
+	CU_ASSERT_STRING_EQUAL(o.label, "mail");
+	CU_ASSERT_STRING_EQUAL(o.id_hex, "01:ab");
+	CU_ASSERT_EQUAL(o.container, 2);
+	CU_ASSERT_STRING_EQUAL(o.cmd, "export");
+	CU_ASSERT_EQUAL(parse(sign, signs, &o, err, sizeof(err)), TOOL_EXIT_OK);
+	CU_ASSERT_STRING_EQUAL(o.subject, "/CN=a");
+	CU_ASSERT_STRING_EQUAL(o.hash, "sha384");
+	CU_ASSERT_STRING_EQUAL(o.padding, "pss");
+	CU_ASSERT_EQUAL(o.days, 30);
+	CU_ASSERT(o.store);
+	CU_ASSERT_STRING_EQUAL(o.out, "c.pem");
+	/* --days and --store are selfsign's only. */
+	CU_ASSERT_EQUAL(parse(req_days, TOOL_O_CONTAINER | TOOL_O_SIGN, &o, err, sizeof(err)),
+			TOOL_EXIT_USAGE);
+	CU_ASSERT_EQUAL(parse(bad_id, TOOL_O_CONTAINER, &o, err, sizeof(err)), TOOL_EXIT_USAGE);
+	CU_ASSERT_EQUAL(parse(odd_id, TOOL_O_CONTAINER, &o, err, sizeof(err)), TOOL_EXIT_USAGE);
+	CU_ASSERT_EQUAL(parse(empty_label, TOOL_O_CONTAINER, &o, err, sizeof(err)),
+			TOOL_EXIT_USAGE);
+	CU_ASSERT_EQUAL(parse(bad_subject, signs, &o, err, sizeof(err)), TOOL_EXIT_USAGE);
+	CU_ASSERT_EQUAL(parse(bad_hash, signs, &o, err, sizeof(err)), TOOL_EXIT_USAGE);
+	CU_ASSERT_EQUAL(parse(bad_padding, signs, &o, err, sizeof(err)), TOOL_EXIT_USAGE);
+	CU_ASSERT_EQUAL(parse(zero_days, signs, &o, err, sizeof(err)), TOOL_EXIT_USAGE);
+}
+
+static void
 test_opts_errors(void)
 {
 	char *unknown[] = {"list", "--bogus", NULL};
@@ -219,6 +264,7 @@ static void
 test_hex_decode(void)
 {
 	uint8_t b[4];
+	size_t n;
 
 	CU_ASSERT(tool_hex_decode("0aFf10:20", b, 4));
 	CU_ASSERT_EQUAL(b[0], 0x0a);
@@ -229,6 +275,13 @@ test_hex_decode(void)
 	CU_ASSERT(!tool_hex_decode("0102030405", b, 4)); /* long */
 	CU_ASSERT(!tool_hex_decode("0102030g", b, 4));
 	CU_ASSERT(!tool_hex_decode("010203040", b, 4)); /* odd */
+	n = 0;
+	CU_ASSERT(tool_hex_decode_var("01:ab", b, 4, &n));
+	CU_ASSERT_EQUAL(n, 2);
+	CU_ASSERT(b[0] == 0x01 && b[1] == 0xab);
+	CU_ASSERT(!tool_hex_decode_var("0102030405", b, 4, &n)); /* too long */
+	CU_ASSERT(!tool_hex_decode_var("", b, 4, &n));		 /* empty */
+	CU_ASSERT(!tool_hex_decode_var("1", b, 4, &n));		 /* odd */
 }
 
 /* ---- URIs ---- */
@@ -267,10 +320,24 @@ test_uri_parse(void)
 	CU_ASSERT_EQUAL(u.id_len, 3);
 	CU_ASSERT(memcmp(u.id, "\x01\x00\xff", 3) == 0);
 	CU_ASSERT_EQUAL(u.slot_id, 7);
-	CU_ASSERT_STRING_EQUAL(u.unknown, "library-version");
+	/* library-version is checked; the vendor attribute is kept for the caller to refuse. */
+	CU_ASSERT_STRING_EQUAL(u.library_version, "1.0");
+	CU_ASSERT_STRING_EQUAL(u.unknown, "x-vendor");
 	CU_ASSERT_STRING_EQUAL(u.pin_source, "file:/p");
+	CU_ASSERT_STRING_EQUAL(u.module_name, "m");
 	CU_ASSERT(!u.pin_value);
 	tool_uri_clear(&u);
+
+	/* A standard attribute this tool does not know, and an unknown query attribute. */
+	CU_ASSERT_EQUAL(tool_uri_parse("pkcs11:token=x;future-attr=1", &u), MDP_OK);
+	CU_ASSERT_STRING_EQUAL(u.unknown, "future-attr");
+	tool_uri_clear(&u);
+	CU_ASSERT_EQUAL(tool_uri_parse("pkcs11:token=x?x-q=1&module-path=/usr/lib/mdp11.so", &u),
+			MDP_OK);
+	CU_ASSERT_STRING_EQUAL(u.unknown, "x-q");
+	CU_ASSERT_STRING_EQUAL(u.module_path, "/usr/lib/mdp11.so");
+	tool_uri_clear(&u);
+	CU_ASSERT_EQUAL(tool_uri_parse("pkcs11:?module-name=a&module-name=b", &u), MDP_ERR_FORMAT);
 
 	CU_ASSERT_EQUAL(tool_uri_parse("pkcs11:token=x?pin-value=1234", &u), MDP_OK);
 	CU_ASSERT(u.pin_value);
@@ -532,6 +599,7 @@ static CU_TestInfo opts_tests[] = {
 	{"basic", test_opts_basic},
 	{"defaults", test_opts_defaults},
 	{"--cert flag and file", test_opts_cert_flag_vs_file},
+	{"key selection and signing options", test_opts_key_and_sign},
 	{"errors", test_opts_errors},
 	{"help and arguments", test_opts_help_and_args},
 	{"secret sources", test_opts_secrets},

@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The module under threads, through C_GetFunctionList on the embedded virtual card: C_Finalize
+ * while other threads are inside the module, fork() while a thread signs. Built with
+ * ThreadSanitizer as well (tests/tsan, docs/testing.md).
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tests/module/p11test.h"
+#include "tests/unit/testutil.h"
+
+#define P256 "06082a8648ce3d030107"
+/* Generous: the machine may be loaded; a hang ends with a message, never a wait forever. */
+#define TIMEOUT_S 120
+
+static CK_OBJECT_HANDLE ec_priv;
+
+/* A call that never returns (a deadlock) ends the program with a message instead of a hang. */
+static void
+on_alarm(int sig)
+{
+	static const char msg[] = "test-module-threads: no progress for a long time: a call hangs "
+				  "in the module\n";
+
+	(void)sig;
+	if (write(2, msg, sizeof(msg) - 1) < 0)
+		_exit(2);
+	_exit(1);
+}
+
+static void
+watchdog(void)
+{
+	signal(SIGALRM, on_alarm);
+	alarm(2 * TIMEOUT_S);
+}
+
+static int
+suite_init(void)
+{
+	CK_SESSION_HANDLE s;
+	CK_OBJECT_HANDLE pub;
+	int rv = 0;
+
+	setenv("MDP11_VCARD_KDF_COST", "4", 1);
+	if (p11test_setup() != 0 || p11test_init() != CKR_OK)
+		return -1;
+	if (p11->C_OpenSession(test_slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s) !=
+		    CKR_OK ||
+	    p11->C_Login(s, CKU_USER, (CK_UTF8CHAR *)TEST_PIN, 6) != CKR_OK)
+		return -1;
+	if (p11test_gen_ec(s, P256, false, "ec", &pub, &ec_priv) != CKR_OK)
+		rv = -1;
+	p11->C_CloseSession(s);
+	return rv;
+}
+
+static int
+suite_clean(void)
+{
+	p11test_teardown();
+	return 0;
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The private key by its CKA_ID (handles change with every C_Initialize). */
+static CK_OBJECT_HANDLE
+find_key(CK_SESSION_HANDLE s)
+{
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof(cls)}, {CKA_ID, (void *)"ec", 2}};
+	CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+	CK_ULONG n = 0;
+
+	if (p11->C_FindObjectsInit(s, t, 2) != CKR_OK)
+		return CK_INVALID_HANDLE;
+	if (p11->C_FindObjects(s, &h, 1, &n) != CKR_OK || n != 1)
+		h = CK_INVALID_HANDLE;
+	p11->C_FindObjectsFinal(s);
+	return h;
+}
+
+/* ---- C_Finalize with calls in flight ---- */
+
+struct busy {
+	pthread_t th;
+	int kind;
+	_Atomic unsigned long calls; /* calls that answered CKR_OK */
+	CK_RV bad;		     /* first answer that is neither OK nor NOT_INITIALIZED */
+};
+
+/* An answer a call in flight may give while C_Finalize runs. */
+static bool
+allowed(CK_RV rv)
+{
+	return rv == CKR_OK || rv == CKR_CRYPTOKI_NOT_INITIALIZED;
+}
+
+#define CHECK(b, call)                                    \
+	do {                                              \
+		CK_RV r_ = (call);                        \
+		if (r_ == CKR_CRYPTOKI_NOT_INITIALIZED)   \
+			return NULL;                      \
+		if (!allowed(r_)) {                       \
+			(b)->bad = r_;                    \
+			return NULL;                      \
+		}                                         \
+		if (r_ == CKR_OK)                         \
+			atomic_fetch_add(&(b)->calls, 1); \
+	} while (0)
+
+/* Calls of every kind until the module says it is no longer initialised. */
+static void *
+busy_thread(void *arg)
+{
+	struct busy *b = arg;
+	CK_MECHANISM m = {CKM_ECDSA, NULL, 0};
+	CK_BYTE digest[32] = {7}, sig[64];
+	CK_SESSION_HANDLE s = 0;
+	CK_TOKEN_INFO ti;
+	CK_SLOT_ID slots[4];
+	CK_ULONG n, sl;
+	CK_OBJECT_HANDLE key;
+
+	for (;;) {
+		switch (b->kind) {
+		case 0: /* sign, on a session of its own */
+			CHECK(b, p11->C_OpenSession(test_slot, CKF_SERIAL_SESSION, NULL, NULL, &s));
+			key = find_key(s);
+			sl = sizeof(sig);
+			CHECK(b, p11->C_SignInit(s, &m, key));
+			CHECK(b, p11->C_Sign(s, digest, sizeof(digest), sig, &sl));
+			CHECK(b, p11->C_CloseSession(s));
+			break;
+		case 1: /* search */
+			CHECK(b, p11->C_OpenSession(test_slot, CKF_SERIAL_SESSION, NULL, NULL, &s));
+			CHECK(b, p11->C_FindObjectsInit(s, NULL, 0));
+			CHECK(b, p11->C_FindObjects(s, slots, 4, &n));
+			CHECK(b, p11->C_FindObjectsFinal(s));
+			CHECK(b, p11->C_CloseSession(s));
+			break;
+		default: /* polling, as a browser does */
+			n = 4;
+			CHECK(b, p11->C_GetSlotList(CK_TRUE, slots, &n));
+			CHECK(b, p11->C_GetTokenInfo(test_slot, &ti));
+			break;
+		}
+	}
+}
+
+/* pthread_join with a limit (CLOCK_REALTIME, as pthread_timedjoin_np counts). */
+static bool
+join_within(pthread_t th, int seconds)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += seconds;
+	return pthread_timedjoin_np(th, NULL, &ts) == 0;
+}
+
+static void
+test_finalize_in_flight(void)
+{
+	struct busy b[6];
+	CK_SESSION_HANDLE s;
+	double deadline;
+	int round, i;
+	bool started;
+
+	for (round = 0; round < 12; round++) {
+		watchdog();
+		CU_ASSERT_EQUAL_FATAL(p11test_init(), CKR_OK);
+		/* a logged-in session keeps the login for the signing threads */
+		s = p11test_open(false, true);
+		CU_ASSERT_NOT_EQUAL(s, CK_INVALID_HANDLE);
+		memset(b, 0, sizeof(b));
+		for (i = 0; i < 6; i++) {
+			b[i].kind = i % 3;
+			CU_ASSERT_EQUAL_FATAL(pthread_create(&b[i].th, NULL, busy_thread, &b[i]),
+					      0);
+		}
+		/* every thread is at work (no fixed sleep: wait for their calls, with a limit) */
+		deadline = now_s() + TIMEOUT_S;
+		do {
+			started = true;
+			for (i = 0; i < 6; i++)
+				started = started && atomic_load(&b[i].calls) >= 3;
+			if (!started)
+				sched_yield();
+		} while (!started && now_s() < deadline);
+		if (!started)
+			fprintf(stderr, "round %d: the threads did not start within %d s\n", round,
+				TIMEOUT_S);
+		CU_ASSERT_TRUE(started);
+		CU_ASSERT_EQUAL(p11->C_Finalize(NULL), CKR_OK);
+		for (i = 0; i < 6; i++) {
+			bool joined = join_within(b[i].th, TIMEOUT_S);
+
+			if (!joined) {
+				fprintf(stderr,
+					"round %d: thread %d still in the module after %d s\n",
+					round, i, TIMEOUT_S);
+				CU_FAIL_FATAL("a call in flight hangs after C_Finalize");
+			}
+			if (b[i].bad)
+				fprintf(stderr, "round %d: thread %d got %#lx\n", round, i,
+					b[i].bad);
+			CU_ASSERT_EQUAL(b[i].bad, CKR_OK);
+		}
+	}
+	alarm(0);
+	CU_ASSERT_EQUAL(p11test_init(), CKR_OK);
+	ec_priv = CK_INVALID_HANDLE;
+}
+
+int
+main(void)
+{
+	CU_TestInfo tests[] = {
+		{"C_Finalize while other threads are in the module", test_finalize_in_flight},
+		CU_TEST_INFO_NULL,
+	};
+	CU_SuiteInfo suites[] = {
+		{"threads", suite_init, suite_clean, NULL, NULL, tests},
+		CU_SUITE_INFO_NULL,
+	};
+
+	return test_run("test-module-threads", suites);
+}
