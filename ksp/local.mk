@@ -6,7 +6,8 @@ noinst_LTLIBRARIES += libmdp11ksp.la
 EXTRA_libmdp11ksp_la_DEPENDENCIES = $(MDP11_LAYER_DEPS)
 libmdp11ksp_la_SOURCES = \
 	ksp/ksp.c ksp/ksp.h ksp/ksp-int.h \
-	ksp/ksp-format.c ksp/ksp-cache.c
+	ksp/ksp-load.c ksp/ksp-view.c ksp/ksp-change.c ksp/ksp-objects.c \
+	ksp/ksp-crypto.c ksp/ksp-pin.c ksp/ksp-format.c ksp/ksp-cache.c
 libmdp11ksp_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS) -fPIC
 libmdp11ksp_la_LIBADD = $(ZLIB_LIBS) $(CRYPTO_LIBS)
 EXTRA_DIST += docs/ksp.md
