@@ -313,9 +313,10 @@ test_without_seal(void)
 	/* the secrets' commands fail naming the seal: vcard_transmit says MDP_ERR_SEAL, 6985 */
 	CU_ASSERT_EQUAL(sealed_sw(vc, "0020008008323436383133353737"), 0x6985);
 	CU_ASSERT_EQUAL(tx(vc, "0020008000", &r), 0x63C5); /* no try spent */
-	CU_ASSERT_EQUAL(sealed_sw(vc, "0087119E267C2482008120"
-				      "0000000000000000000000000000000000000000000000000000000000000000"),
-			0x6985);
+	CU_ASSERT_EQUAL(
+		sealed_sw(vc, "0087119E267C2482008120"
+			      "0000000000000000000000000000000000000000000000000000000000000000"),
+		0x6985);
 	CU_ASSERT_EQUAL(sealed_sw(vc, "0087089B047C028100"), 0x6985);
 	CU_ASSERT(strstr(mdp_err_last(), "key file") != NULL);
 	vcard_free(vc);
