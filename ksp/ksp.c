@@ -108,6 +108,35 @@ ksp_rv_name(enum md_rv rv)
 	return md_rv_name(rv);
 }
 
+const char *
+ksp_rv_text(enum md_rv rv)
+{
+	switch ((uint32_t)rv) {
+	case KSP_E_BAD_KEY:
+		return "the key cannot be used";
+	case KSP_E_KEY_SIZE:
+		return "a key size outside the allowed range";
+	case KSP_E_BAD_DATA:
+		return "input of the wrong length or form";
+	case KSP_E_PROHIBITED:
+		return "the change would destroy another key";
+	case KSP_E_EXISTS:
+		return "a container with that name, index or CKA_ID exists";
+	case KSP_E_POLICY:
+		return "refused by the [policy] of mdp11.conf";
+	case KSP_E_NOT_FOUND:
+		return "no such container or object";
+	case KSP_E_CERT_MISMATCH:
+		return "the certificate matches no key on the card";
+	case KSP_E_NO_ROOM:
+		return "no free container on the card";
+	case KSP_E_DECRYPT:
+		return "decryption failed";
+	default:
+		return md_rv_text(rv);
+	}
+}
+
 void
 ksp_policy_default(struct ksp_policy *policy)
 {
@@ -525,7 +554,11 @@ load_key_sizes(struct ksp_card *kc, enum mdp_key_spec spec, struct ksp_key_sizes
 	out->default_bits = cur_get_le32(&c);
 	out->max_bits = cur_get_le32(&c);
 	out->incr_bits = cur_get_le32(&c);
+	out->card_min_bits = out->min_bits;
+	out->card_max_bits = out->max_bits;
 	if (MDP_KEY_SPEC_IS_RSA(spec)) {
+		out->policy_min_bits = kc->policy.rsa_min_bits;
+		out->policy_max_bits = kc->policy.rsa_max_bits;
 		/* The allowed range is the card's intersected with the policy (docs/ksp.md). */
 		if (kc->policy.rsa_min_bits > out->min_bits)
 			out->min_bits = kc->policy.rsa_min_bits;
@@ -1780,7 +1813,7 @@ check_rsa_bits(struct ksp_card *kc, enum mdp_key_spec spec, unsigned bits)
 {
 	struct ksp_key_sizes ks;
 	enum md_rv rv = load_key_sizes(kc, spec, &ks);
-	char msg[96];
+	char msg[192];
 
 	if (rv != MD_OK)
 		return rv;
@@ -1789,11 +1822,33 @@ check_rsa_bits(struct ksp_card *kc, enum mdp_key_spec spec, unsigned bits)
 			      mdp_key_spec_name(spec));
 	if (bits < ks.min_bits || bits > ks.max_bits ||
 	    (ks.incr_bits > 1 && (bits - ks.min_bits) % ks.incr_bits)) {
-		snprintf(msg, sizeof(msg), "%u bits (allowed %u..%u step %u)", bits, ks.min_bits,
-			 ks.max_bits, ks.incr_bits);
+		ksp_rsa_size_why(&ks, bits, msg, sizeof(msg));
 		return reason(KSP_RV(KSP_E_KEY_SIZE), "RSA key size %s", msg);
 	}
 	return MD_OK;
+}
+
+void
+ksp_rsa_size_why(const struct ksp_key_sizes *ks, unsigned bits, char *buf, size_t cap)
+{
+	if (bits > ks->max_bits && ks->card_max_bits && bits > ks->card_max_bits)
+		snprintf(buf, cap, "%u bits: the card takes at most %u", bits, ks->card_max_bits);
+	else if (bits > ks->max_bits)
+		snprintf(buf, cap,
+			 "%u bits: rsa_max_bits = %u in [policy] of mdp11.conf (the card takes up "
+			 "to %u)",
+			 bits, ks->policy_max_bits, ks->card_max_bits);
+	else if (bits < ks->min_bits && bits < ks->card_min_bits)
+		snprintf(buf, cap, "%u bits: the card takes at least %u", bits, ks->card_min_bits);
+	else if (bits < ks->min_bits)
+		snprintf(
+			buf, cap,
+			"%u bits: rsa_min_bits = %u in [policy] of mdp11.conf (the card takes from "
+			"%u)",
+			bits, ks->policy_min_bits, ks->card_min_bits);
+	else
+		snprintf(buf, cap, "%u bits: the card takes sizes from %u in steps of %u", bits,
+			 ks->min_bits, ks->incr_bits);
 }
 
 /* Delete the certificates of a container index (both slots, whatever case the names have). */

@@ -63,6 +63,81 @@ md_rv_name(enum md_rv rv)
 	return "MD_UNKNOWN";
 }
 
+const char *
+md_rv_text(enum md_rv rv)
+{
+	switch (rv) {
+	case MD_OK:
+		return "done";
+	case MD_ERROR_FILE_EXISTS:
+		return "the file exists";
+	case MD_ERROR_INSUFFICIENT_BUFFER:
+	case MD_E_INSUFFICIENT_BUFFER:
+		return "a buffer is too small";
+	case MD_ERROR_DIR_NOT_EMPTY:
+		return "the directory is not empty";
+	case MD_ERROR_REVISION_MISMATCH:
+		return "the card module does not speak this interface version";
+	case MD_F_INTERNAL_ERROR:
+	case MD_E_UNEXPECTED:
+		return "an internal error";
+	case MD_E_CANCELLED:
+	case MD_W_CANCELLED_BY_USER:
+		return "cancelled";
+	case MD_E_INVALID_HANDLE:
+		return "the card connection is no longer valid";
+	case MD_E_INVALID_PARAMETER:
+		return "the card or card module refused a parameter";
+	case MD_E_NO_MEMORY:
+		return "out of memory";
+	case MD_E_TIMEOUT:
+		return "the card did not answer in time";
+	case MD_E_SHARING_VIOLATION:
+		return "another program holds the card exclusively";
+	case MD_E_NO_SMARTCARD:
+		return "no card in the reader";
+	case MD_E_UNKNOWN_CARD:
+		return "no card module recognises the card";
+	case MD_F_COMM_ERROR:
+	case MD_E_COMM_DATA_LOST:
+		return "communication with the card failed";
+	case MD_E_NOT_TRANSACTED:
+		return "the card operation could not be completed";
+	case MD_E_NO_SERVICE:
+		return "the PC/SC service (pcscd) is not running";
+	case MD_E_UNSUPPORTED_FEATURE:
+		return "the card does not support this";
+	case MD_E_DIR_NOT_FOUND:
+		return "no such directory on the card";
+	case MD_E_FILE_NOT_FOUND:
+		return "no such file on the card";
+	case MD_E_NO_ACCESS:
+		return "the card denies access";
+	case MD_E_WRITE_TOO_MANY:
+		return "the card is full";
+	case MD_E_INVALID_CHV:
+	case MD_W_WRONG_CHV:
+		return "wrong PIN or admin key";
+	case MD_E_NO_KEY_CONTAINER:
+		return "no such key container";
+	case MD_E_READ_ONLY_CARD:
+		return "the card is read-only";
+	case MD_W_UNRESPONSIVE_CARD:
+		return "the card does not respond";
+	case MD_W_RESET_CARD:
+		return "the card was reset by another program";
+	case MD_W_REMOVED_CARD:
+		return "the card was removed";
+	case MD_W_SECURITY_VIOLATION:
+		return "the card refused the operation (security status not satisfied)";
+	case MD_W_CHV_BLOCKED:
+		return "the PIN is blocked";
+	case MD_W_CARD_NOT_AUTHENTICATED:
+		return "the card needs a PIN first";
+	}
+	return "unknown card error";
+}
+
 enum md_rv
 md_rv_from_err(enum mdp_err err)
 {
