@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Internals of the host role shared by ksp.c, ksp-format.c and ksp-cache.c (and their tests). */
+/* Internals of the host role shared by its files (ksp*.c) and their tests. */
 #ifndef MDP11_KSP_KSP_INT_H
 #define MDP11_KSP_KSP_INT_H
 
@@ -8,7 +8,9 @@
 #include <stdint.h>
 
 #include "common/bytes.h"
+#include "ksp/ksp.h"
 #include "mdp11/keyspec.h"
+#include "minidriver/card.h"
 
 /* ---- ksp-format.c: the on-card formats the host owns ---- */
 
@@ -145,5 +147,200 @@ bool ksp_cache_save(const struct ksp_cache *c, const char *dir, const uint8_t *c
 		    size_t cardid_len, const uint8_t cardcf[6]);
 bool ksp_cache_load(struct ksp_cache *c, const char *dir, const uint8_t *cardid, size_t cardid_len,
 		    uint8_t cardcf[6]);
+
+/* ---- struct ksp_card: one card behind one card-module context (ksp.c and the files below) ---- */
+
+#define KSP_DIR_MSCP "mscp"
+#define KSP_DIR_APP "mdp11"
+#define KSP_FILE_KEYATTR "keyattr"
+#define KSP_ADMIN_KEY_LEN 24
+#define KSP_DEFAULT_RSA_BITS 2048u
+/* GIDS key references 0x81..0xFF (spec/gids.md §2.4); other modules report their own maximum. */
+#define KSP_MAX_INDEX_DEFAULT 127u
+
+/* Backing storage for the pointers of one struct ksp_key. */
+struct ksp_slot_store {
+	struct mdp_key *pub;
+	uint8_t *cert;
+	size_t cert_len;
+	uint8_t *id;
+	size_t id_len;
+	char *label;
+	char *cert_label;
+};
+
+struct ksp_card {
+	struct md_card *md;
+	struct ksp_policy policy;
+	char *cache_dir;
+	uint8_t cardid[16];
+	size_t cardid_len;
+	uint8_t cardcf[6];
+	size_t cardcf_len; /* as found on the card (6; kept if a foreign host wrote more) */
+	bool have_cardcf;
+	bool have_mark; /* mark: the transport's change mark when cardcf was last read */
+	uint64_t mark;
+	uint32_t resets_seen;
+	struct ksp_cache cache;
+
+	/* the view, rebuilt from the cache when view_ok is false */
+	bool view_ok;
+	unsigned long generation;
+	struct ksp_container *conts;
+	struct ksp_slot_store (*store)[KSP_SLOTS];
+	size_t nconts;
+	size_t ncmap; /* records in cmapfile */
+	struct ksp_keyattr *attrs;
+	size_t nattrs;
+	struct ksp_data_object *dobs;
+	struct ksp_dob *dob_store;
+	size_t ndobs;
+
+	/* static facts */
+	bool cert_compression, keygen, read_only;
+	uint32_t max_containers;
+	char serial[17];
+
+	/* PIN state */
+	int tries_left, tries_max;
+	bool tries_fresh; /* the counter was read since the card was last seen changed */
+	bool no_tries;	  /* the card module cannot read the counter */
+	bool blocked, user_in, admin_in;
+	uint32_t user_pin_type, admin_pin_type;
+	bool have_pin_info;
+	uint8_t *admin_key;
+};
+
+/* ---- ksp.c: names, life cycle, read access ---- */
+
+enum md_rv ksp_reason(enum md_rv rv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A key spec mdp11 knows (AT_KEYEXCHANGE .. AT_ECDHE_P521). */
+bool ksp_spec_valid(enum mdp_key_spec spec);
+
+/* Curve size of an EC key spec (0 for RSA). */
+unsigned ksp_ec_bits_of(enum mdp_key_spec spec);
+
+/* The key spec of a public key found in a container slot. */
+enum mdp_key_spec ksp_spec_from_key(const struct mdp_key *k, enum ksp_slot slot);
+
+/* Write the persistent cache when it changed (cache_dir set). */
+void ksp_save_cache(struct ksp_card *kc);
+
+/* Bring the view up to date inside a transaction the caller holds. */
+enum md_rv ksp_sync_intx(struct ksp_card *kc, bool *changed);
+
+/* The view, refreshed first when it is not valid. */
+enum md_rv ksp_ensure_view(struct ksp_card *kc);
+
+/* The container with this index / the key in (index, slot) of the view; NULL when none. */
+const struct ksp_container *ksp_container_at(const struct ksp_card *kc, uint8_t index);
+
+const struct ksp_key *ksp_key_at(const struct ksp_card *kc, uint8_t index, enum ksp_slot slot);
+
+/* ---- ksp-load.c: reading the card through the tagged store ---- */
+
+/* The card was reset by someone else: the login state is gone (spec/minidriver.md §10.3). */
+void ksp_note_reset(struct ksp_card *kc);
+
+/* Note a reset the card module reported (MD_W_RESET_CARD). */
+void ksp_check_reset(struct ksp_card *kc, enum md_rv rv);
+
+/* md_read_file, retried once after a reset (reading is idempotent). */
+enum md_rv ksp_read_file(struct ksp_card *kc, const char *dir, const char *name, uint8_t **data,
+			 size_t *len);
+
+/* Cache tag "kind:dir/name" (malloc'ed). */
+char *ksp_tag_of(const char *kind, const char *dir, const char *name);
+
+/* A file through the cache; *out NULL-data with absent set when the file does not exist. */
+enum md_rv ksp_load_file(struct ksp_card *kc, const char *dir, const char *name, unsigned classes,
+			 const struct ksp_cache_entry **out);
+
+/* A directory listing through the cache (multi-string). */
+enum md_rv ksp_load_listing(struct ksp_card *kc, const char *dir,
+			    const struct ksp_cache_entry **out);
+
+/* Iterate a multi-string listing: returns the next name or NULL. */
+const char *ksp_next_name(const struct ksp_cache_entry *ls, size_t *pos);
+
+/* Whether a listing holds the name (any case). */
+bool ksp_listing_has(const struct ksp_cache_entry *ls, const char *name);
+
+/* Container info through the cache: "ci:NN" = u32 LE sig length, sig blob, u32 LE kx length, kx
+ * blob. */
+enum md_rv ksp_load_container_info(struct ksp_card *kc, uint8_t index,
+				   const struct ksp_cache_entry **out);
+
+/* Card facts that never change for one cardid. */
+enum md_rv ksp_load_static(struct ksp_card *kc);
+
+/* Key sizes of one key spec through the cache ("ks:N" = min, default, max, increment; absent:
+ * unsupported). */
+enum md_rv ksp_load_key_sizes(struct ksp_card *kc, enum mdp_key_spec spec,
+			      struct ksp_key_sizes *out);
+
+/* PIN_INFO types of the user and admin PINs ("pin:N", PIN freshness class). */
+enum md_rv ksp_load_pin_info(struct ksp_card *kc);
+
+/* CARD_FREE_SPACE_INFO through the cache ("free": bytes, containers available, maximum). */
+enum md_rv ksp_load_free_space(struct ksp_card *kc, const struct ksp_cache_entry **out);
+
+/* ---- ksp-view.c: the view ---- */
+
+/* Free the view (containers, keys, data objects); the cache stays. */
+void ksp_free_view(struct ksp_card *kc);
+
+/* The public key of a certificate (DER); NULL when it does not parse. */
+struct evp_pkey_st *ksp_cert_pkey(const uint8_t *der, size_t len);
+
+/* mdp11/keyattr record of (index, slot) for the container name and public key; NULL when none. */
+const struct ksp_keyattr *ksp_find_attr(const struct ksp_card *kc, uint8_t index, int slot,
+					const char *name, const struct mdp_key *pub);
+
+/* Find in the mscp listing the certificate file of (index, slot), whatever its case. */
+const char *ksp_find_cert_name(const struct ksp_cache_entry *ls, uint8_t index, bool sig);
+
+/* The view, and what token info needs, so that polling it never reaches the card. */
+enum md_rv ksp_rebuild(struct ksp_card *kc);
+
+/* ---- ksp-change.c: changes ---- */
+
+/* Open a change: transaction, fresh view. */
+enum md_rv ksp_change_begin(struct ksp_card *kc);
+
+/*
+ * Bump the cardcf counters of the kinds of change about to be made and
+ * write cardcf, before the change itself: a host that reads the card after
+ * this sees new counters even if the change is interrupted (as OpenSC does).
+ */
+enum md_rv ksp_bump_cardcf(struct ksp_card *kc, unsigned classes);
+
+/* Close a change: end the transaction (and save the cache); returns rv. */
+enum md_rv ksp_change_end(struct ksp_card *kc, enum md_rv rv);
+
+/* Write a whole file, creating it (and mdp11's directory) when missing. */
+enum md_rv ksp_write_file(struct ksp_card *kc, const char *dir, const char *name,
+			  const uint8_t *data, size_t len, enum md_file_access access);
+
+/* Forget the cached copy of a file (and its directory listing). */
+void ksp_drop_file_tag(struct ksp_card *kc, const char *dir, const char *name);
+
+/* Delete a file; a missing file is success. */
+enum md_rv ksp_delete_file(struct ksp_card *kc, const char *dir, const char *name);
+
+/* The current cmapfile as records (at least n records, zero-filled). */
+enum md_rv ksp_cmap_get(struct ksp_card *kc, size_t n, uint8_t **out, size_t *count);
+
+/* Write the cmapfile records back. */
+enum md_rv ksp_cmap_put(struct ksp_card *kc, const uint8_t *recs, size_t count);
+
+/*
+ * Rewrite mdp11/keyattr: the records of the current view except those of
+ * index `drop` (-1: none) and slot drop_slot (-1: both), plus `add` when
+ * given. Records that no longer match a container are pruned.
+ */
+enum md_rv ksp_keyattr_rewrite(struct ksp_card *kc, int drop, int drop_slot,
+			       const struct ksp_keyattr *add);
 
 #endif

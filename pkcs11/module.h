@@ -48,6 +48,7 @@ void p11_call_result(const char *fn, CK_RV rv);
 struct settings_vcard {
 	char *label;
 	char *path;
+	char *seal; /* [vcard "label"] seal: where its seal is; NULL: the file's (docs/vcard.md) */
 };
 
 struct settings {
@@ -77,6 +78,8 @@ enum { SETTINGS_CACHE_MEMORY = 1, SETTINGS_CACHE_PERSISTENT = 2 };
 CK_RV settings_load(struct settings *s);
 void settings_clear(struct settings *s);
 bool settings_reader_wanted(const struct settings *s, const char *reader);
+/* The [vcard "label"] seal of the card at path, or NULL (docs/vcard.md, "Seal"). */
+const char *settings_vcard_seal(const struct settings *s, const char *path);
 
 /* ---- attr.c: template helpers ---- */
 /*

@@ -161,6 +161,7 @@ ckr_from_mdp(enum mdp_err err)
 	case MDP_ERR_NO_SERVICE:
 	case MDP_ERR_CARD_RESET:
 	case MDP_ERR_TIMEOUT:
+	case MDP_ERR_SEAL:
 		return CKR_DEVICE_ERROR;
 	case MDP_ERR_CONFIG:
 	case MDP_ERR_CRYPTO:

@@ -39,6 +39,7 @@ push_vcard(struct settings *s, const char *label, const char *path)
 	s->vcards = v;
 	v[s->n_vcards].label = strdup(label);
 	v[s->n_vcards].path = strdup(path);
+	v[s->n_vcards].seal = NULL;
 	if (!v[s->n_vcards].label || !v[s->n_vcards].path) {
 		free(v[s->n_vcards].label);
 		free(v[s->n_vcards].path);
@@ -81,6 +82,47 @@ config_error(void)
 	fprintf(stderr, "mdp11: configuration error: %s\n", mdp_err_last());
 	log_error("configuration error: %s", mdp_err_last());
 	return CKR_GENERAL_ERROR;
+}
+
+/* [vcard "label"] seal = SEAL: where that card's seal is (a section with a path). */
+static CK_RV
+read_vcard_seals(struct settings *s, const struct mdp_config *cfg)
+{
+	size_t i, j;
+
+	for (i = 0; i < cfg->count; i++) {
+		const struct mdp_config_entry *e = &cfg->entries[i];
+
+		if (strcmp(e->section, "vcard") != 0 || strcmp(e->key, "seal") != 0)
+			continue;
+		for (j = 0; j < s->n_vcards; j++) {
+			if (e->name && strcmp(s->vcards[j].label, e->name) == 0)
+				break;
+		}
+		if (j == s->n_vcards) {
+			mdp_err_reason(MDP_ERR_CONFIG,
+				       "%s:%d: seal without a path in its [vcard] section",
+				       cfg->origin, e->line);
+			return config_error();
+		}
+		free(s->vcards[j].seal);
+		s->vcards[j].seal = strdup(e->value);
+		if (!s->vcards[j].seal)
+			return CKR_HOST_MEMORY;
+	}
+	return CKR_OK;
+}
+
+const char *
+settings_vcard_seal(const struct settings *s, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_vcards; i++) {
+		if (strcmp(s->vcards[i].path, path) == 0)
+			return s->vcards[i].seal;
+	}
+	return NULL;
 }
 
 static CK_RV
@@ -173,7 +215,7 @@ read_config(struct settings *s, const struct mdp_config *cfg)
 				return CKR_HOST_MEMORY;
 		}
 	}
-	return CKR_OK;
+	return read_vcard_seals(s, cfg);
 }
 
 /*
@@ -238,6 +280,7 @@ settings_clear(struct settings *s)
 	for (i = 0; i < s->n_vcards; i++) {
 		free(s->vcards[i].label);
 		free(s->vcards[i].path);
+		free(s->vcards[i].seal);
 	}
 	free(s->vcards);
 	free(s->token_label);

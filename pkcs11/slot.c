@@ -483,9 +483,13 @@ slot_rv(struct slot *s, enum md_rv rv)
 		return CKR_PIN_LOCKED;
 	case MD_E_INVALID_CHV:
 		return CKR_PIN_LEN_RANGE;
+	case MD_E_NO_ACCESS:
+		/* The embedded card refuses so only when its seal is missing (docs/vcard.md). */
+		if (s->vcard_path)
+			return CKR_DEVICE_ERROR;
+		return CKR_USER_NOT_LOGGED_IN;
 	case MD_W_SECURITY_VIOLATION:
 	case MD_W_CARD_NOT_AUTHENTICATED:
-	case MD_E_NO_ACCESS:
 		return CKR_USER_NOT_LOGGED_IN;
 	case MD_W_CANCELLED_BY_USER:
 	case MD_E_CANCELLED:
@@ -559,7 +563,9 @@ attach_card(struct slot *s)
 
 	if (!s->tr) {
 		if (s->vcard_path)
-			err = mdp_transport_embedded_new(s->vcard_path, NULL, &s->tr);
+			err = mdp_transport_embedded_open(
+				s->vcard_path,
+				settings_vcard_seal(module_settings(), s->vcard_path), &s->tr);
 		else
 			err = mdp_transport_pcsc_new(s->name, &s->tr);
 		if (err == MDP_ERR_NO_CARD || err == MDP_ERR_NOT_FOUND)

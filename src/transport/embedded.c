@@ -247,9 +247,9 @@ static const struct mdp_transport_ops embedded_ops = {
 	.mark = emb_mark,
 };
 
-enum mdp_err
-mdp_transport_embedded_new(const char *state_path, const struct vcard_init_params *params,
-			   struct mdp_transport **out)
+static enum mdp_err
+embedded_make(const char *state_path, const struct vcard_init_params *params,
+	      struct mdp_transport **out)
 {
 	struct embedded *e = NULL;
 	char real[PATH_MAX];
@@ -261,7 +261,7 @@ mdp_transport_embedded_new(const char *state_path, const struct vcard_init_param
 	if (!e)
 		return MDP_ERR_NOMEM;
 	e->refs = 1;
-	rv = vcard_open(state_path, state_path ? NULL : params, &e->vc);
+	rv = vcard_open(state_path, params, &e->vc);
 	if (rv != MDP_OK)
 		goto out;
 	if (state_path) {
@@ -278,6 +278,25 @@ mdp_transport_embedded_new(const char *state_path, const struct vcard_init_param
 out:
 	emb_free(e);
 	return rv;
+}
+
+enum mdp_err
+mdp_transport_embedded_new(const char *state_path, const struct vcard_init_params *params,
+			   struct mdp_transport **out)
+{
+	return embedded_make(state_path, state_path ? NULL : params, out);
+}
+
+enum mdp_err
+mdp_transport_embedded_open(const char *state_path, const char *seal, struct mdp_transport **out)
+{
+	struct vcard_init_params p;
+
+	if (!state_path)
+		return MDP_ERR_ARGS;
+	memset(&p, 0, sizeof(p));
+	p.seal = seal;
+	return embedded_make(state_path, &p, out);
 }
 
 struct vcard *

@@ -143,6 +143,13 @@ struct vcard;
 enum mdp_err mdp_transport_embedded_new(const char *state_path,
 					const struct vcard_init_params *params,
 					struct mdp_transport **out);
+/*
+ * The same for a state file whose seal is not where the file says (seal: "keyfile:PATH" or
+ * "tpm:TCTI" of the same kind, the [vcard "label"] seal setting; NULL: the file's, or
+ * MDP11_VCARD_SEAL). docs/vcard.md, "Seal".
+ */
+enum mdp_err mdp_transport_embedded_open(const char *state_path, const char *seal,
+					 struct mdp_transport **out);
 /* The card behind an embedded transport (NULL for other kinds); tests drive it directly. */
 struct vcard *mdp_transport_embedded_vcard(struct mdp_transport *t);
 /*

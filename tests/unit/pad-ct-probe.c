@@ -45,30 +45,18 @@
 /* ---- the implementation common/pad.c replaced (minidriver/card-gids.c, kept as the control) ----
  */
 
+/* MGF1 mask XORed into out (OpenSSL's MGF1; the old module had its own copy of the same). */
 static bool
 old_mgf1_xor(const EVP_MD *md, const uint8_t *seed, size_t seed_len, uint8_t *out, size_t len)
 {
-	uint8_t h[EVP_MAX_MD_SIZE], c[4];
-	unsigned hl = 0;
-	size_t done = 0, i;
-	uint32_t counter = 0;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	bool ok = ctx != NULL;
+	uint8_t mask[K];
+	size_t i;
 
-	while (ok && done < len) {
-		c[0] = (uint8_t)(counter >> 24);
-		c[1] = (uint8_t)(counter >> 16);
-		c[2] = (uint8_t)(counter >> 8);
-		c[3] = (uint8_t)counter;
-		ok = EVP_DigestInit_ex(ctx, md, NULL) == 1 &&
-		     EVP_DigestUpdate(ctx, seed, seed_len) == 1 &&
-		     EVP_DigestUpdate(ctx, c, 4) == 1 && EVP_DigestFinal_ex(ctx, h, &hl) == 1;
-		for (i = 0; ok && i < hl && done < len; i++)
-			out[done++] ^= h[i];
-		counter++;
-	}
-	EVP_MD_CTX_free(ctx);
-	return ok;
+	if (len > sizeof(mask) || PKCS1_MGF1(mask, (long)len, seed, (long)seed_len, md) != 0)
+		return false;
+	for (i = 0; i < len; i++)
+		out[i] ^= mask[i];
+	return true;
 }
 
 static int
