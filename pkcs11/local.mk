@@ -107,6 +107,9 @@ TESTS += tests/integration/pkcs11-tool.sh tests/integration/nss.sh \
 # Every refusal logged with its reason (MDP11_DEBUG=2), through pkcs11-tool and the module tests.
 TESTS += tests/integration/module-reasons.sh
 EXTRA_DIST += tests/integration/module-reasons.sh
+# Card file and configuration problems are said (slot description, warning, file:line).
+TESTS += tests/integration/module-card-file.sh
+EXTRA_DIST += tests/integration/module-card-file.sh
 # APDU budgets through pcscd + vpcd (held PC/SC transactions).
 TESTS += tests/integration/pcsc-apdu-budget.sh
 EXTRA_DIST += tests/integration/pcsc-apdu-budget.sh

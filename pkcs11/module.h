@@ -36,7 +36,8 @@ CK_RV ckr_from_mdp(enum mdp_err err);
  * p11_refuse records the reason for the refusal about to be returned (never a secret) and
  * returns rv; every entry point starts with p11_call_begin() (forget an older reason) and ends
  * with p11_call_result(), which logs the result at level 5 and a refusal with its reason (or
- * what the code means) at level 2.
+ * what the code means): a refused template or operation at level 2, a call refused because of
+ * the caller's state (not logged in, no card, no such session) at level 3.
  */
 CK_RV p11_refuse(CK_RV rv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void p11_call_begin(void);
@@ -50,6 +51,9 @@ struct settings_vcard {
 	char *path;
 	char *seal; /* [vcard "label"] seal: where its seal is; NULL: the file's (docs/vcard.md) */
 };
+
+/* Errors and warnings (on standard error, or debug_file) unless the configuration says less. */
+#define SETTINGS_DEBUG_DEFAULT 2
 
 struct settings {
 	int debug; /* 0..5, config "debug" (MDP11_DEBUG wins) */
@@ -208,6 +212,7 @@ struct slot {
 	bool attached;	   /* reader present (always for virtual cards) */
 	unsigned long gen; /* bumped whenever the card goes away */
 	bool unrecognized; /* verdict for the current insertion */
+	char *problem;	   /* why the card cannot be used (slot description), or NULL */
 	bool event;	   /* pending for C_WaitForSlotEvent */
 	struct mdp_transport *tr;
 	struct ksp_card *kc;

@@ -2,8 +2,10 @@
 /*
  * Why a call was refused. A refusal site records its reason (p11_refuse(), or a lower layer's
  * mdp_err_reason()); when the entry point returns, p11_call_result() logs one line with the
- * function, the CK_RV and that reason at level 2 (warn), so MDP11_DEBUG=2 tells a user why a
- * template or an operation was refused instead of the bare code.
+ * function, the CK_RV and that reason: at level 2 (warn, the default level) for a refused
+ * template or operation, so a user learns why instead of the bare code; at level 3 (info) for a
+ * call refused because of the caller's state (not logged in, no card, no such session), which
+ * applications meet in their normal course (NSS polls empty slots) and would flood the log.
  */
 #include "config.h"
 
@@ -98,6 +100,38 @@ is_answer(const char *fn, CK_RV rv)
 	}
 }
 
+/* Refusals that answer the caller's state rather than refuse its template or operation. */
+static bool
+is_state(CK_RV rv)
+{
+	switch (rv) {
+	case CKR_SLOT_ID_INVALID:
+	case CKR_TOKEN_NOT_PRESENT:
+	case CKR_TOKEN_NOT_RECOGNIZED:
+	case CKR_DEVICE_REMOVED:
+	case CKR_SESSION_HANDLE_INVALID:
+	case CKR_SESSION_CLOSED:
+	case CKR_SESSION_COUNT:
+	case CKR_SESSION_EXISTS:
+	case CKR_SESSION_READ_ONLY_EXISTS:
+	case CKR_SESSION_READ_WRITE_SO_EXISTS:
+	case CKR_SESSION_PARALLEL_NOT_SUPPORTED:
+	case CKR_OBJECT_HANDLE_INVALID:
+	case CKR_KEY_HANDLE_INVALID:
+	case CKR_OPERATION_ACTIVE:
+	case CKR_OPERATION_NOT_INITIALIZED:
+	case CKR_USER_NOT_LOGGED_IN:
+	case CKR_USER_ALREADY_LOGGED_IN:
+	case CKR_USER_ANOTHER_ALREADY_LOGGED_IN:
+	case CKR_CRYPTOKI_NOT_INITIALIZED:
+	case CKR_CRYPTOKI_ALREADY_INITIALIZED:
+	case CKR_FUNCTION_NOT_PARALLEL:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* What the code means where it is its own reason (the caller's state or arguments). */
 static const char *
 meaning(CK_RV rv)
@@ -169,10 +203,19 @@ meaning(CK_RV rv)
 void
 p11_call_result(const char *fn, CK_RV rv)
 {
+	enum mdp_log_level level;
+
 	log_trace("%s = %s", fn, ckr_name(rv));
-	if (is_answer(fn, rv) || !mdp_log_enabled(MDP_LOG_WARN, MDP_LOG_AREA))
+	if (is_answer(fn, rv))
 		return;
-	if (mdp_err_has_reason())
+	level = is_state(rv) ? MDP_LOG_INFO : MDP_LOG_WARN;
+	if (!mdp_log_enabled(level, MDP_LOG_AREA))
+		return;
+	if (level == MDP_LOG_INFO && mdp_err_has_reason())
+		log_info("%s: %s: %s", fn, ckr_name(rv), mdp_err_last());
+	else if (level == MDP_LOG_INFO)
+		log_info("%s: %s (%s)", fn, ckr_name(rv), meaning(rv));
+	else if (mdp_err_has_reason())
 		log_warn("%s: %s: %s", fn, ckr_name(rv), mdp_err_last());
 	else
 		log_warn("%s: %s (%s)", fn, ckr_name(rv), meaning(rv));

@@ -83,6 +83,29 @@ test_settings(void)
 	free(path);
 	path = write_conf(dir, "[readers]\npcsc = maybe\n");
 	CU_ASSERT_EQUAL(settings_load(&s), CKR_GENERAL_ERROR);
+	/* A virtual card needs a file and a label; one label names one card. */
+	free(path);
+	path = write_conf(dir, "debug = 0\n[vcard \"x\"]\npath =\n");
+	CU_ASSERT_EQUAL(settings_load(&s), CKR_GENERAL_ERROR);
+	CU_ASSERT_PTR_NOT_NULL(strstr(mdp_err_last(), "t.conf:3:"));
+	free(path);
+	path = write_conf(dir, "[vcard \"\"]\npath = /x\n");
+	CU_ASSERT_EQUAL(settings_load(&s), CKR_GENERAL_ERROR);
+	CU_ASSERT_PTR_NOT_NULL(strstr(mdp_err_last(), "t.conf:2:"));
+	free(path);
+	path = write_conf(dir, "[vcard \"a\"]\npath = /x\n[vcard \"a\"]\npath = /y\n");
+	CU_ASSERT_EQUAL(settings_load(&s), CKR_GENERAL_ERROR);
+	CU_ASSERT_PTR_NOT_NULL(strstr(mdp_err_last(), "t.conf:4:"));
+	/* A log file that cannot be written is an error, not silence. */
+	free(path);
+	path = write_conf(dir, "\ndebug_file = /nonexistent/dir/mdp11.log\n");
+	CU_ASSERT_EQUAL(settings_load(&s), CKR_GENERAL_ERROR);
+	CU_ASSERT_PTR_NOT_NULL(strstr(mdp_err_last(), "t.conf:2:"));
+	free(path);
+	path = write_conf(dir, "debug = 0\n");
+	CU_ASSERT_EQUAL_FATAL(settings_load(&s), CKR_OK);
+	CU_ASSERT_EQUAL(s.debug, 0);
+	settings_clear(&s);
 	/* No file at the installed path is fine; a named file that is missing is not. */
 	setenv("MDP11_CONF", "/nonexistent/mdp11.conf", 1);
 	CU_ASSERT_EQUAL(settings_load(&s), CKR_GENERAL_ERROR);
@@ -258,7 +281,9 @@ test_refusal_log(void)
 	p11_call_result("C_GenerateKeyPair", CKR_TEMPLATE_INCONSISTENT);
 	/* The next call starts afresh: its refusal says what the code means. */
 	p11_call_begin();
-	p11_call_result("C_Sign", CKR_OPERATION_NOT_INITIALIZED);
+	p11_call_result("C_Sign", CKR_DATA_LEN_RANGE);
+	/* A refusal because of the caller's state is level 3 (info): not logged at level 2. */
+	p11_call_result("C_SignInit", CKR_USER_NOT_LOGGED_IN);
 	/* Answers are no refusals. */
 	p11_call_begin();
 	p11_call_result("C_GetAttributeValue", CKR_ATTRIBUTE_TYPE_INVALID);
@@ -269,14 +294,26 @@ test_refusal_log(void)
 	p11_call_begin();
 	mdp_err_reason(MDP_ERR_ARGS, "a key named \"%s\" exists", "vendor");
 	p11_call_result("C_CreateObject", CKR_ATTRIBUTE_VALUE_INVALID);
+	/* At level 3 the state refusals come with what the code means. */
 	mdp_log_shutdown();
+	snprintf(path, sizeof(path), "%s/log3", dir);
+	CU_ASSERT_EQUAL_FATAL(mdp_log_configure("3", path), 0);
+	p11_call_begin();
+	p11_call_result("C_SignInit", CKR_USER_NOT_LOGGED_IN);
+	mdp_log_shutdown();
+	log = slurp(path);
+	CU_ASSERT_PTR_NOT_NULL(log && strstr(log, "C_SignInit: CKR_USER_NOT_LOGGED_IN (the "
+						  "operation needs the user logged in (C_Login))"));
+	free(log);
+	snprintf(path, sizeof(path), "%s/log", dir);
 
 	log = slurp(path);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(log);
 	CU_ASSERT_PTR_NOT_NULL(strstr(log, "C_GenerateKeyPair: CKR_TEMPLATE_INCONSISTENT: an EC "
 					   "key is either x\n"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(log, "C_Sign: CKR_OPERATION_NOT_INITIALIZED (no operation of "
-					   "this kind was started in the session)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "C_Sign: CKR_DATA_LEN_RANGE (no further reason "
+					   "recorded)"));
+	CU_ASSERT_PTR_NULL(strstr(log, "C_SignInit"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(log, "C_CreateObject: CKR_ATTRIBUTE_VALUE_INVALID: a key "
 					   "named \"vendor\" exists"));
 	CU_ASSERT_PTR_NULL(strstr(log, "C_GetAttributeValue"));
