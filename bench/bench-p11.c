@@ -27,6 +27,7 @@
  *   bench-p11 module  --module SO --name NAME --pin PIN [--token LABEL] [--seconds S] [--threads N]
  *   bench-p11 openssl --name NAME [--seconds S] [--threads N]
  *   bench-p11 startup --module SO --name NAME --pin PIN [--token LABEL] [--apdu-log FILE]
+ *   bench-p11 login   --module SO --name NAME --pin PIN [--token LABEL]
  */
 
 enum key_type { KEY_RSA2048, KEY_RSA3072, KEY_P256, KEY_P384, KEY_COUNT };
@@ -611,6 +612,50 @@ cmd_startup(const struct opts *o)
 	return 0;
 }
 
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The cost of C_Login: the first in this process (the module may derive a key from the PIN),
+ * then the median of 21 more with the same PIN, each after a C_Logout.
+ */
+static int
+cmd_login(const struct opts *o)
+{
+	struct p11 p = {0};
+	CK_SESSION_HANDLE s;
+	double t0, first, again[21];
+	CK_RV rv;
+
+	p11_load(&p, o->module);
+	p11_init(&p);
+	p11_find_slot(&p, o->token);
+	s = p11_session(&p);
+	t0 = now();
+	p11_login(&p, s, o->pin);
+	first = now() - t0;
+	for (size_t i = 0; i < sizeof(again) / sizeof(again[0]); i++) {
+		rv = p.f->C_Logout(s);
+		if (rv != CKR_OK)
+			die("C_Logout", rv);
+		t0 = now();
+		p11_login(&p, s, o->pin);
+		again[i] = now() - t0;
+	}
+	qsort(again, sizeof(again) / sizeof(again[0]), sizeof(again[0]), cmp_double);
+	printf("%s,login,first_ms,%.2f\n", o->name, first * 1e3);
+	printf("%s,login,repeat_median_ms,%.2f\n", o->name, again[10] * 1e3);
+	p.f->C_Logout(s);
+	p.f->C_CloseSession(s);
+	p.f->C_Finalize(NULL);
+	return 0;
+}
+
 static void
 usage(FILE *fp)
 {
@@ -620,6 +665,7 @@ usage(FILE *fp)
 		    "[--keygen-runs N]\n"
 		    "       bench-p11 startup --module SO --name NAME --pin PIN [--token LABEL]\n"
 		    "                         [--apdu-log PCSCD_LOG]\n"
+		    "       bench-p11 login   --module SO --name NAME --pin PIN [--token LABEL]\n"
 		    "Prints CSV lines: impl,key,metric,value\n");
 }
 
@@ -695,6 +741,8 @@ main(int argc, char **argv)
 		return cmd_module(&o);
 	if (strcmp(o.cmd, "startup") == 0)
 		return cmd_startup(&o);
+	if (strcmp(o.cmd, "login") == 0)
+		return cmd_login(&o);
 	usage(stderr);
 	return 2;
 }

@@ -4,7 +4,8 @@
 # figure to bench/results.csv (in the build directory): signatures per second through mdp11 on
 # the embedded virtual card (1 and 2 threads), raw OpenSSL in the same process (the limit) and
 # SoftHSM2 through the same harness; RSA-2048 key generation against openssl genpkey; APDUs and
-# start-up time through pcscd + vpcd for mdp11 and OpenSC; then bench/bench-sign's second opinion
+# start-up time through pcscd + vpcd for mdp11 and OpenSC; the first and the repeated login, and
+# p11tool --login --list-all against SoftHSM2 with the same keys; then bench/bench-sign's second opinion
 # on the one-thread ratios (the module signs exactly the input EVP_PKEY_sign gets). No
 # assertions: the tables report the figures against the targets.
 #   BENCH_SECONDS  seconds per signature measurement (default 2)
@@ -35,8 +36,9 @@ note() { echo "make bench: $*" >&2; }
 
 # mdp11 on the embedded virtual card.
 note "mdp11.so on the embedded virtual card"
+# Sealed by a key file of the run (docs/vcard.md, "Seal"); the default KDF cost, as a user has it.
 "$VCARD" create "$W/card.vcard" --insecure-pin "$PIN" --insecure-admin-key 0102030405060708090a0b0c0d0e0f101112131415161718 \
-	>"$W/vcard.log" 2>&1 || { cat "$W/vcard.log" >&2; exit 1; }
+	--seal "keyfile:$W/card.key" >"$W/vcard.log" 2>&1 || { cat "$W/vcard.log" >&2; exit 1; }
 MDP11_VCARD=$W/card.vcard "$BENCH" module --module "$MODULE" --name mdp11 --pin "$PIN" \
 	--seconds "$SECS" --threads 2 >>"$RAW" || note "the mdp11 run failed"
 
@@ -53,6 +55,41 @@ if [ -f "$SOFTHSM" ] && command -v softhsm2-util >/dev/null 2>&1; then
 		note "the SoftHSM2 run failed"
 else
 	note "SoftHSM2 is not installed: its column stays empty"
+fi
+
+# Logins: the first in a process and the median of repeated ones; then p11tool --login
+# --list-all (it logs in again and again) on both tokens, which hold the same keys now.
+note "logins, p11tool --login --list-all"
+MDP11_VCARD=$W/card.vcard "$BENCH" login --module "$MODULE" --name mdp11 --pin "$PIN" >>"$RAW" ||
+	note "the mdp11 login run failed"
+if [ -d "$W/softhsm" ]; then
+	SOFTHSM2_CONF=$W/softhsm2.conf "$BENCH" login --module "$SOFTHSM" --name softhsm2 \
+		--token bench --pin "$PIN" >>"$RAW" || note "the SoftHSM2 login run failed"
+fi
+if command -v p11tool >/dev/null 2>&1; then
+	python3 - "$MODULE" "$SOFTHSM" "$PIN" "$W" >>"$RAW" <<'PY' || note "p11tool timing failed"
+import os, statistics, subprocess, sys, time
+module, softhsm, pin, w = sys.argv[1:5]
+runs = [("mdp11", module, "card.vcard", {"MDP11_VCARD": w + "/card.vcard"})]
+if os.path.isdir(w + "/softhsm"):
+    runs.append(("softhsm2", softhsm, "bench", {"SOFTHSM2_CONF": w + "/softhsm2.conf"}))
+for name, so, token, env in runs:
+    times, objects = [], 0
+    for _ in range(3):
+        t = time.monotonic()
+        r = subprocess.run(["p11tool", "--provider", so, "--login", "--set-pin", pin, "--list-all",
+                            "pkcs11:token=" + token], env=dict(os.environ, **env),
+                           capture_output=True, text=True)
+        times.append(time.monotonic() - t)
+        if r.returncode != 0:
+            sys.stderr.write(r.stderr)
+            sys.exit(1)
+        objects = r.stdout.count("Object ")
+    print("%s,p11tool,list_all_login_s,%.3f" % (name, statistics.median(times)))
+    print("%s,p11tool,objects,%d" % (name, objects))
+PY
+else
+	note "p11tool (gnutls-bin) is not installed: no p11tool figures"
 fi
 
 # Raw OpenSSL in the same process: the limit.

@@ -91,6 +91,19 @@ def main():
         fmt(g(("mdp11", "p256", "keygen_s")), "%.3f"),
         fmt(g(("mdp11", "p384", "keygen_s")), "%.3f")))
     print()
+    print("Logins (ms; the first in a process derives the PIN key, a repeated one does not)")
+    print("  mdp11: first %s, repeated %s (median of 21); SoftHSM2: first %s, repeated %s" % (
+        fmt(g(("mdp11", "login", "first_ms")), "%.1f"),
+        fmt(g(("mdp11", "login", "repeat_median_ms")), "%.2f"),
+        fmt(g(("softhsm2", "login", "first_ms")), "%.1f"),
+        fmt(g(("softhsm2", "login", "repeat_median_ms")), "%.2f")))
+    print("  p11tool --login --list-all (s, median of 3): mdp11 %s (%s objects), SoftHSM2 %s "
+          "(%s objects)" % (
+              fmt(g(("mdp11", "p11tool", "list_all_login_s")), "%.3f"),
+              fmt(g(("mdp11", "p11tool", "objects"))),
+              fmt(g(("softhsm2", "p11tool", "list_all_login_s")), "%.3f"),
+              fmt(g(("softhsm2", "p11tool", "objects")))))
+    print()
     print("APDUs at the card through pcscd + vpcd (one RSA-2048 key + certificate; start-up = "
           "C_Initialize to first signature)")
     print("%-13s %13s %6s %6s %6s %16s %12s" % ("run", "listed k/p/c", "list", "login", "sign",
@@ -122,6 +135,13 @@ def main():
     warm = g(("mdp11-warm", "apdu", "before_first_signature"))
     print("  warm start <= 4 APDUs before the first signature: %s (%s)" % (
         fmt(warm), "n/a" if warm is None else ("met" if warm <= 4 else "MISSED")))
+    rl = g(("mdp11", "login", "repeat_median_ms"))
+    print("  repeated login <= 10 ms (median): %s (%s)" % (
+        fmt(rl, "%.2f ms"), "n/a" if rl is None else ("met" if rl <= 10 else "MISSED")))
+    pt = ratio(g(("mdp11", "p11tool", "list_all_login_s")),
+               g(("softhsm2", "p11tool", "list_all_login_s")))
+    print("  p11tool --login --list-all within 3x SoftHSM2: %s (%s)" % (
+        fmt(pt, "%.2fx"), "n/a" if pt is None else ("met" if pt <= 3 else "MISSED")))
     mc, oc = g(("mdp11-cold", "apdu", "list")), g(("opensc-cold", "apdu", "list"))
     half = None if mc is None or not oc else mc / oc
     print("  cold start <= half of OpenSC's APDUs: mdp11 %s, OpenSC %s (%s)" % (

@@ -263,8 +263,7 @@ build_data_objects(struct ksp_card *kc, const struct ksp_cache_entry *app_ls)
 			continue;
 		rv = ksp_load_file(kc, KSP_DIR_APP, name, KSP_C_FILES | (priv ? KSP_C_PRIVATE : 0),
 				   &fe);
-		if (priv && (rv == KSP_E_NOT_LOGGED_IN || rv == KSP_E_NOT_LOGGED_IN ||
-			     rv == KSP_E_NOT_LOGGED_IN)) {
+		if (priv && (rv == KSP_E_NOT_LOGGED_IN || rv == KSP_E_NO_ACCESS)) {
 			rv = KSP_OK;
 			continue;
 		}

@@ -47,6 +47,7 @@ ksp_rv_name(enum ksp_rv rv)
 		N(KSP_E_PIN_BLOCKED);
 		N(KSP_E_PIN_LEN);
 		N(KSP_E_NOT_LOGGED_IN);
+		N(KSP_E_NO_ACCESS);
 		N(KSP_E_BAD_KEY);
 		N(KSP_E_KEY_SIZE);
 		N(KSP_E_BAD_DATA);
@@ -117,8 +118,9 @@ ksp_rv_from_md(enum md_rv rv)
 		return KSP_E_PIN_LEN;
 	case MD_W_SECURITY_VIOLATION:
 	case MD_W_CARD_NOT_AUTHENTICATED:
-	case MD_E_NO_ACCESS:
 		return KSP_E_NOT_LOGGED_IN;
+	case MD_E_NO_ACCESS:
+		return KSP_E_NO_ACCESS;
 	case MD_ERROR_DIR_NOT_EMPTY:
 	case MD_F_INTERNAL_ERROR:
 	case MD_E_INVALID_HANDLE:

@@ -60,6 +60,8 @@ enum ksp_rv {
 	KSP_E_PIN_BLOCKED,   /* the PIN is blocked */
 	KSP_E_PIN_LEN,	     /* a PIN or key of a length the card refuses */
 	KSP_E_NOT_LOGGED_IN, /* the operation needs a login */
+	KSP_E_NO_ACCESS,     /* the card refuses access (SCARD_E_NO_ACCESS): not logged in, or an
+				embedded card whose seal is missing */
 	/* the host role's own (NTE_* of spec/minidriver.md §7) */
 	KSP_E_BAD_KEY,	     /* NTE_BAD_KEY: key material unusable, or key of the wrong kind for
 				the operation or key spec */

@@ -100,6 +100,9 @@ md_rv_from_err(enum mdp_err err)
 	case MDP_ERR_TRUNCATED:
 	case MDP_ERR_OVERFLOW:
 		return MD_E_COMM_DATA_LOST;
+	case MDP_ERR_SEAL:
+		/* a virtual card without its seal refuses what needs its secrets */
+		return MD_E_NO_ACCESS;
 	default:
 		return MD_E_UNEXPECTED;
 	}

@@ -39,7 +39,11 @@ CK_RV ckr_from_mdp(enum mdp_err err);
 struct settings_vcard {
 	char *label;
 	char *path;
+	char *seal; /* [vcard "label"] seal: where its seal is; NULL: the file's (docs/vcard.md) */
 };
+
+/* Errors and warnings (on standard error, or debug_file) unless the configuration says less. */
+#define SETTINGS_DEBUG_DEFAULT 2
 
 struct settings {
 	int debug; /* 0..5, config "debug" (MDP11_DEBUG wins) */
@@ -68,6 +72,8 @@ enum { SETTINGS_CACHE_MEMORY = 1, SETTINGS_CACHE_PERSISTENT = 2 };
 CK_RV settings_load(struct settings *s);
 void settings_clear(struct settings *s);
 bool settings_reader_wanted(const struct settings *s, const char *reader);
+/* The [vcard "label"] seal of the card at path, or NULL (docs/vcard.md, "Seal"). */
+const char *settings_vcard_seal(const struct settings *s, const char *path);
 
 /* ---- attr.c: template helpers ---- */
 /*
@@ -196,6 +202,7 @@ struct slot {
 	bool attached;	   /* reader present (always for virtual cards) */
 	unsigned long gen; /* bumped whenever the card goes away */
 	bool unrecognized; /* verdict for the current insertion */
+	char *problem;	   /* why the card cannot be used (slot description), or NULL */
 	bool event;	   /* pending for C_WaitForSlotEvent */
 	struct mdp_transport *tr;
 	struct ksp_card *kc;

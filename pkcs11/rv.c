@@ -165,6 +165,7 @@ ckr_from_ksp(enum ksp_rv rv)
 	case KSP_E_PIN_LEN:
 		return CKR_PIN_LEN_RANGE;
 	case KSP_E_NOT_LOGGED_IN:
+	case KSP_E_NO_ACCESS: /* on a virtual card: see slot_result_slocked() */
 		return CKR_USER_NOT_LOGGED_IN;
 	case KSP_E_BAD_KEY:
 		return CKR_KEY_TYPE_INCONSISTENT;
@@ -227,6 +228,7 @@ ckr_from_mdp(enum mdp_err err)
 	case MDP_ERR_NO_SERVICE:
 	case MDP_ERR_CARD_RESET:
 	case MDP_ERR_TIMEOUT:
+	case MDP_ERR_SEAL:
 		return CKR_DEVICE_ERROR;
 	case MDP_ERR_CONFIG:
 	case MDP_ERR_CRYPTO:

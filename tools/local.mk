@@ -30,6 +30,9 @@ TESTS += tests/integration/vcard-cli.sh tests/integration/pcsc-harness.sh \
 EXTRA_DIST += tests/integration/lib-pcsc.sh tests/integration/vcard-cli.sh \
 	tests/integration/pcsc-harness.sh tests/integration/vcard-opensc.sh \
 	tests/integration/vcard-crash.sh
+# The seals end to end: key file and TPM (swtpm), with mdp11-tool, the module and pkcs11-tool.
+TESTS += tests/integration/vcard-seal.sh
+EXTRA_DIST += tests/integration/vcard-seal.sh
 # The crash test's writer links the card engine in-process.
 check_PROGRAMS += tests/integration/vcard-crash-helper
 tests_integration_vcard_crash_helper_SOURCES = tests/integration/vcard-crash-helper.c

@@ -20,6 +20,7 @@
 #include "common/secmem.h"
 #include "tools/tool-card.h"
 #include "tools/tool.h"
+#include "vcard/vcard.h"
 
 #define EXIT_OK 0
 #define EXIT_FAIL 1
@@ -405,6 +406,9 @@ main(int argc, char **argv)
 {
 	const struct command *c;
 
+	/* The tool reports a card's problems itself; tpm2-tss's own log stays quiet. */
+	vcard_set_notices(false);
+	setenv("TSS2_LOG", "all+NONE", 0);
 	mdp_log_init_env();
 	if (argc < 2) {
 		top_help(stderr);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* mdp11-vcard: create a virtual GIDS card, serve it to pcscd over vpcd, show its state. */
+/* mdp11-vcard: create a virtual GIDS card, serve it to pcscd over vpcd, show its state, reseal it.
+ */
 #include "config.h"
 
 #include <errno.h>
@@ -34,6 +35,33 @@ static void
 fail(const char *what, const char *file)
 {
 	fprintf(stderr, "mdp11-vcard: %s %s: %s\n", what, file, mdp_err_last());
+}
+
+/* Open a card file, the seal where --seal says (NULL: where the file says). */
+static struct vcard *
+open_card(const char *file, const char *seal)
+{
+	struct vcard_init_params p = {0};
+	struct vcard *vc = NULL;
+
+	p.seal = seal;
+	if (vcard_open(file, &p, &vc) != MDP_OK) {
+		fail("cannot open card", file);
+		return NULL;
+	}
+	return vc;
+}
+
+/* "sealed by ..." after create and reseal. */
+static void
+print_seal(const char *file)
+{
+	struct vcard_info info;
+	struct vcard *vc = open_card(file, NULL);
+
+	if (vc && vcard_get_info(vc, &info) == MDP_OK)
+		printf("sealed by %s\n", info.seal);
+	vcard_free(vc);
 }
 
 static int
@@ -74,17 +102,20 @@ cmd_create(const struct vcard_opts *o)
 		params.serial_len = o->serial_len;
 		params.pin_tries = o->pin_tries;
 	}
+	params.seal = o->seal;
+	params.kdf_cost = o->kdf_cost;
 	/* Replacing: the old card goes only once the new parameters are known to be good. */
 	if (o->force && unlink(o->file) < 0 && errno != ENOENT) {
 		fprintf(stderr, "mdp11-vcard: cannot remove %s: %s\n", o->file, strerror(errno));
 		goto out;
 	}
-	rv = vcard_create(o->file, o->initialized ? &params : NULL);
+	rv = vcard_create(o->file, &params);
 	if (rv != MDP_OK) {
 		fail("cannot create", o->file);
 		goto out;
 	}
 	printf("created %s card %s\n", o->initialized ? "an initialized" : "a blank", o->file);
+	print_seal(o->file);
 	rc = VCARD_EXIT_OK;
 out:
 	if (pin)
@@ -164,11 +195,14 @@ cmd_serve(const struct vcard_opts *o)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 
-	rv = vcard_open(o->file, NULL, &vc);
-	if (rv != MDP_OK) {
-		fail("cannot open card", o->file);
+	vc = open_card(o->file, o->seal);
+	if (!vc)
 		goto out;
-	}
+	if (vcard_seal_check(vc) != MDP_OK)
+		fprintf(stderr,
+			"mdp11-vcard: warning: %s: %s; the card serves its public data only "
+			"(PIN, keys and admin authentication are refused)\n",
+			o->file, mdp_err_last());
 	if (o->atr_len && vcard_set_atr(vc, o->atr, o->atr_len) != MDP_OK) {
 		fail("cannot set the ATR of", o->file);
 		goto out;
@@ -193,19 +227,25 @@ out:
 	return rc;
 }
 
+static const char *
+type_name(enum vcard_type t)
+{
+	return t == VCARD_TYPE_GIDS ? "GIDS" : "PIV";
+}
+
 static int
 cmd_info(const struct vcard_opts *o)
 {
 	struct vcard *vc = NULL;
 	struct vcard_info info;
 	char *hex = NULL;
+	enum mdp_err seal;
 	int rc = VCARD_EXIT_FAIL;
 
 	memset(&info, 0, sizeof(info));
-	if (vcard_open(o->file, NULL, &vc) != MDP_OK) {
-		fail("cannot open card", o->file);
+	vc = open_card(o->file, o->seal);
+	if (!vc)
 		goto out;
-	}
 	if (vcard_get_info(vc, &info) != MDP_OK) {
 		fail("cannot read card", o->file);
 		goto out;
@@ -217,6 +257,7 @@ cmd_info(const struct vcard_opts *o)
 	}
 	printf("file:            %s\n", o->file);
 	printf("format version:  %u\n", (unsigned)info.format_version);
+	printf("card type:       %s\n", type_name(info.type));
 	printf("initialized:     %s\n", info.initialized ? "yes" : "no (creation state)");
 	printf("card id:         %s\n", info.cardid_len ? hex : "(none)");
 	printf("PIN tries left:  %u of %u%s\n", info.pin_tries_left, info.pin_tries_max,
@@ -224,9 +265,47 @@ cmd_info(const struct vcard_opts *o)
 	printf("key files:       %u\n", info.key_files);
 	printf("data objects:    %u\n", info.data_objects);
 	printf("PIN KDF:         scrypt, N = 2^%u, r = 8, p = 1\n", info.kdf_cost);
+	if (!info.sealed) {
+		printf("seal:            none: the file alone yields every key (convert it: "
+		       "mdp11-vcard reseal %s)\n",
+		       o->file);
+	} else {
+		printf("seal:            %s\n", info.seal);
+		if (info.seal_file[0])
+			printf("seal (in file):  %s\n", info.seal_file);
+		seal = vcard_seal_check(vc);
+		printf("seal available:  %s%s\n",
+		       seal == MDP_OK ? "yes" : "no: ", seal == MDP_OK ? "" : mdp_err_last());
+	}
 	rc = VCARD_EXIT_OK;
 out:
 	free(hex);
+	vcard_free(vc);
+	return rc;
+}
+
+static int
+cmd_reseal(const struct vcard_opts *o)
+{
+	struct vcard_info before;
+	struct vcard *vc = open_card(o->file, NULL);
+	int rc = VCARD_EXIT_FAIL;
+
+	if (!vc)
+		return rc;
+	if (vcard_get_info(vc, &before) != MDP_OK) {
+		fail("cannot read card", o->file);
+		goto out;
+	}
+	if (vcard_reseal(vc, o->seal) != MDP_OK) {
+		fail("cannot reseal", o->file);
+		goto out;
+	}
+	printf("resealed %s (was %s)\n", o->file,
+	       before.sealed ? before.seal : "not sealed, format 1");
+	print_seal(o->file);
+	rc = VCARD_EXIT_OK;
+out:
 	vcard_free(vc);
 	return rc;
 }
@@ -238,6 +317,9 @@ main(int argc, char **argv)
 	char err[256];
 	int rc;
 
+	/* The tool reports the card's problems itself; tpm2-tss's own log stays quiet. */
+	vcard_set_notices(false);
+	setenv("TSS2_LOG", "all+NONE", 0);
 	rc = vcard_opts_parse(argc, argv, &o, err, sizeof(err));
 	if (rc != VCARD_EXIT_OK) {
 		fprintf(stderr, "mdp11-vcard: %s\n%s", err,
@@ -261,6 +343,9 @@ main(int argc, char **argv)
 		break;
 	case VCARD_CMD_INFO:
 		rc = cmd_info(&o);
+		break;
+	case VCARD_CMD_RESEAL:
+		rc = cmd_reseal(&o);
 		break;
 	default:
 		fputs(vcard_opts_usage(VCARD_CMD_NONE), stderr);

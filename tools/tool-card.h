@@ -22,8 +22,9 @@
 /* One place a card can be: a PC/SC reader or a virtual card state file. */
 struct tool_slot {
 	bool is_vcard;
-	char *name; /* reader name, or the virtual card's label */
-	char *path; /* virtual card state file */
+	char *name;	  /* reader name, or the virtual card's label */
+	char *path;	  /* virtual card state file */
+	const char *seal; /* its [vcard] seal setting (points into the configuration), or NULL */
 };
 
 enum tool_cache_mode { TOOL_CACHE_NONE, TOOL_CACHE_MEMORY, TOOL_CACHE_PERSISTENT };

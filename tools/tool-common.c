@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/secmem.h"
 #include "tools/tool-card.h"
+#include "vcard/vcard.h"
 
 #define TOOL_MAX_FILE (TOOL_INPUT_ALLOC - 1)
 
@@ -52,6 +53,7 @@ add_slot(struct tool_ctx *ctx, bool is_vcard, const char *name, const char *path
 	ctx->slots = s;
 	s = &ctx->slots[ctx->nslots];
 	s->is_vcard = is_vcard;
+	s->seal = NULL;
 	s->name = strdup(name);
 	s->path = path ? strdup(path) : NULL;
 	if (s->name == NULL || (path && s->path == NULL)) {
@@ -174,6 +176,7 @@ list_slots(struct tool_ctx *ctx, bool want_pcsc)
 					  cfg->origin, e->line);
 		if (!add_slot(ctx, true, e->name, e->value))
 			return tool_error(TOOL_EXIT_FAIL, "out of memory");
+		ctx->slots[ctx->nslots - 1].seal = mdp_config_get(cfg, "vcard", e->name, "seal");
 	}
 	if (env && *env) {
 		copy = strdup(env);
@@ -320,6 +323,22 @@ make_label(struct tool_ctx *ctx, struct tool_card *card)
 	card->label[n] = '\0';
 }
 
+/* A virtual card from before the seal: say so (docs/vcard.md, "Format 1"). */
+static void
+warn_unsealed(const struct tool_slot *s, struct mdp_transport *t)
+{
+	struct vcard *vc = mdp_transport_embedded_vcard(t);
+	struct vcard_info info;
+
+	if (vc && vcard_get_info(vc, &info) == MDP_OK && !info.sealed)
+		fprintf(stderr,
+			"mdp11-tool: warning: the virtual card %s is not sealed (format 1): "
+			"whoever "
+			"copies the file gets every key on it; convert it with 'mdp11-vcard reseal "
+			"%s'\n",
+			s->path, s->path);
+}
+
 void
 tool_card_open_slot(struct tool_ctx *ctx, size_t i, struct tool_card *card)
 {
@@ -338,7 +357,7 @@ tool_card_open_slot(struct tool_ctx *ctx, size_t i, struct tool_card *card)
 				  strerror(errno));
 			return;
 		}
-		err = mdp_transport_embedded_new(s->path, NULL, &card->t);
+		err = mdp_transport_embedded_open(s->path, s->seal, &card->t);
 	} else {
 		err = mdp_transport_pcsc_new(s->name, &card->t);
 	}
@@ -351,6 +370,8 @@ tool_card_open_slot(struct tool_ctx *ctx, size_t i, struct tool_card *card)
 			  mdp_err_last());
 		return;
 	}
+	if (s->is_vcard)
+		warn_unsealed(s, card->t);
 	rv = ksp_rv_from_md(
 		md_card_acquire(ctx->reg, card->t, MD_CARD_DATA_CURRENT_VERSION, 0, &md));
 	if (rv == KSP_OK) {

@@ -20,7 +20,8 @@ static const char usage_all[] =
 	"Commands:\n"
 	"  create FILE   create a card (blank, or initialized with a PIN and an admin key)\n"
 	"  serve FILE    serve the card to pcscd through the vpcd virtual reader\n"
-	"  info FILE     show the card's public state\n"
+	"  info FILE     show the card's public state and its seal\n"
+	"  reseal FILE   seal the card's secrets by another seal (or an unsealed card's)\n"
 	"\n"
 	"  mdp11-vcard COMMAND --help   options of a command\n"
 	"  mdp11-vcard --version\n"
@@ -43,6 +44,10 @@ static const char usage_create[] =
 	"  --insecure-admin-key HEX  admin key on the command line (visible to others)\n"
 	"  --serial HEX         card id, 1 to 16 bytes in hex (default: random)\n"
 	"  --pin-tries N        PIN retry limit, 1 to 15 (default: the card's, 3)\n"
+	"  --seal SEAL          what seals the card's secrets: tpm[:TCTI] or keyfile[:PATH]\n"
+	"                       (default: MDP11_VCARD_SEAL, else the TPM when one answers,\n"
+	"                       else a new key file in ~/.local/share/mdp11/vcard-seal)\n"
+	"  --kdf-cost N         PIN KDF cost, log2 of scrypt N, 1 to 20 (default 15)\n"
 	"  --force              replace FILE if it exists\n"
 	"  -h, --help           this help\n";
 
@@ -53,14 +58,26 @@ static const char usage_serve[] =
 	"\n"
 	"  --vpcd HOST:PORT     vpcd endpoint (default 127.0.0.1:35963)\n"
 	"  --atr HEX            answer-to-reset (default 3B 80 80 01 01)\n"
+	"  --seal SEAL          where the card's seal is, if not where the file says\n"
 	"  -v, --verbose        also log connections (warnings are always logged)\n"
 	"  -h, --help           this help\n";
 
 static const char usage_info[] =
-	"Usage: mdp11-vcard info FILE\n"
-	"Show whether the card is initialized, its card id, PIN tries, key files\n"
-	"and data objects. Never shows secrets.\n"
+	"Usage: mdp11-vcard info [OPTIONS] FILE\n"
+	"Show whether the card is initialized, its card id, PIN tries, key files,\n"
+	"data objects, its seal and whether the seal is available. Never shows secrets.\n"
 	"\n"
+	"  --seal SEAL          where the card's seal is, if not where the file says\n"
+	"  -h, --help           this help\n";
+
+static const char usage_reseal[] =
+	"Usage: mdp11-vcard reseal [OPTIONS] FILE\n"
+	"Seal the card's secrets by a new seal, keeping every key: converts an unsealed\n"
+	"card (format 1) or moves a card to another key file or TPM. The current seal\n"
+	"must be available.\n"
+	"\n"
+	"  --seal SEAL          the new seal: tpm[:TCTI] or keyfile[:PATH] (default as\n"
+	"                       for create)\n"
 	"  -h, --help           this help\n";
 
 const char *
@@ -73,6 +90,8 @@ vcard_opts_usage(enum vcard_cmd cmd)
 		return usage_serve;
 	case VCARD_CMD_INFO:
 		return usage_info;
+	case VCARD_CMD_RESEAL:
+		return usage_reseal;
 	default:
 		return usage_all;
 	}
@@ -106,6 +125,8 @@ enum opt_id {
 	OPT_INSECURE_ADMIN_KEY,
 	OPT_SERIAL,
 	OPT_PIN_TRIES,
+	OPT_SEAL,
+	OPT_KDF_COST,
 	OPT_FORCE,
 	OPT_VPCD,
 	OPT_ATR,
@@ -122,7 +143,9 @@ struct opt_def {
 };
 
 #define CMD_BIT(c) (1u << (c))
-#define ALL_CMDS (CMD_BIT(VCARD_CMD_CREATE) | CMD_BIT(VCARD_CMD_SERVE) | CMD_BIT(VCARD_CMD_INFO))
+#define ALL_CMDS                                                                          \
+	(CMD_BIT(VCARD_CMD_CREATE) | CMD_BIT(VCARD_CMD_SERVE) | CMD_BIT(VCARD_CMD_INFO) | \
+	 CMD_BIT(VCARD_CMD_RESEAL))
 
 static const struct opt_def opt_defs[] = {
 	/* --pin and --admin-key with a plain value are refused with the replacements. */
@@ -136,6 +159,8 @@ static const struct opt_def opt_defs[] = {
 	{"insecure-admin-key", 0, OPT_INSECURE_ADMIN_KEY, true, CMD_BIT(VCARD_CMD_CREATE)},
 	{"serial", 0, OPT_SERIAL, true, CMD_BIT(VCARD_CMD_CREATE)},
 	{"pin-tries", 0, OPT_PIN_TRIES, true, CMD_BIT(VCARD_CMD_CREATE)},
+	{"seal", 0, OPT_SEAL, true, ALL_CMDS},
+	{"kdf-cost", 0, OPT_KDF_COST, true, CMD_BIT(VCARD_CMD_CREATE)},
 	{"force", 0, OPT_FORCE, false, CMD_BIT(VCARD_CMD_CREATE)},
 	{"vpcd", 0, OPT_VPCD, true, CMD_BIT(VCARD_CMD_SERVE)},
 	{"atr", 0, OPT_ATR, true, CMD_BIT(VCARD_CMD_SERVE)},
@@ -190,6 +215,17 @@ decode_hex(const char *what, const char *hex, uint8_t *out, size_t min, size_t m
 	return VCARD_EXIT_OK;
 }
 
+/* "tpm", "tpm:TCTI", "keyfile" or "keyfile:PATH" (the card library checks the rest). */
+static bool
+seal_ok(const char *v)
+{
+	size_t n = strcspn(v, ":");
+
+	if (!(n == 3 && !strncmp(v, "tpm", 3)) && !(n == 7 && !strncmp(v, "keyfile", 7)))
+		return false;
+	return v[n] == '\0' || v[n + 1] != '\0';
+}
+
 /* One source of a secret; a second one for the same secret is a usage error. */
 static int
 set_secret(struct vcard_opts *o, struct tool_secret_src *s, const char **field, const char *v,
@@ -237,6 +273,24 @@ parse_value(struct vcard_opts *o, enum opt_id id, const char *v, const char **se
 	case OPT_PIN_TRIES:
 		*tries = v;
 		break;
+	case OPT_SEAL:
+		if (!seal_ok(v))
+			return usage_err(
+				err, errcap,
+				"--seal: expected tpm[:TCTI] or keyfile[:PATH], not \"%s\"", v);
+		o->seal = v;
+		break;
+	case OPT_KDF_COST: {
+		char *end = NULL;
+		unsigned long c;
+
+		errno = 0;
+		c = strtoul(v, &end, 10);
+		if (errno || !*v || *end || *v == '-' || c < 1 || c > 20)
+			return usage_err(err, errcap, "--kdf-cost must be 1 to 20");
+		o->kdf_cost = (unsigned)c;
+		break;
+	}
 	case OPT_VPCD:
 		*vpcd = v;
 		break;
@@ -317,7 +371,7 @@ vcard_opts_parse(int argc, char *const argv[], struct vcard_opts *o, char *err, 
 		return usage_err(err, errcap, "internal: no arguments");
 	memset(o, 0, sizeof(*o));
 	if (argc < 2)
-		return usage_err(err, errcap, "missing command (create, serve or info)");
+		return usage_err(err, errcap, "missing command (create, serve, info or reseal)");
 	cmdname = argv[1];
 	if (!strcmp(cmdname, "-h") || !strcmp(cmdname, "--help") || !strcmp(cmdname, "help")) {
 		o->help = true;
@@ -333,6 +387,8 @@ vcard_opts_parse(int argc, char *const argv[], struct vcard_opts *o, char *err, 
 		o->cmd = VCARD_CMD_SERVE;
 	else if (!strcmp(cmdname, "info"))
 		o->cmd = VCARD_CMD_INFO;
+	else if (!strcmp(cmdname, "reseal"))
+		o->cmd = VCARD_CMD_RESEAL;
 	else
 		return usage_err(err, errcap, "unknown command \"%s\"", cmdname);
 

@@ -15,6 +15,7 @@ enum vcard_cmd {
 	VCARD_CMD_CREATE,
 	VCARD_CMD_SERVE,
 	VCARD_CMD_INFO,
+	VCARD_CMD_RESEAL,
 	VCARD_CMD_VERSION,
 };
 
@@ -39,7 +40,11 @@ struct vcard_opts {
 	uint8_t serial[VCARD_OPTS_SERIAL_MAX];
 	size_t serial_len;  /* 0: random */
 	unsigned pin_tries; /* 0: the card's default */
+	unsigned kdf_cost;  /* --kdf-cost, 1..20; 0: the default */
 	bool force;
+
+	/* create, reseal: the new seal; serve, info: where the card's seal is */
+	const char *seal; /* --seal, "tpm[:TCTI]" or "keyfile[:PATH]"; NULL: the default */
 
 	/* serve */
 	char host[256];

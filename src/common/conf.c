@@ -20,6 +20,7 @@ const char *const mdp_config_module_keys[] = {
 	"readers.include",
 	"readers.exclude",
 	"vcard.path",
+	"vcard.seal",
 	"token.label",
 	"cache.mode",
 	"cache.dir",

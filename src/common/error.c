@@ -34,6 +34,7 @@ static const struct {
 	[MDP_ERR_CARD_RESET] = {"MDP_ERR_CARD_RESET", "card was reset"},
 	[MDP_ERR_TIMEOUT] = {"MDP_ERR_TIMEOUT", "timed out"},
 	[MDP_ERR_INTERNAL] = {"MDP_ERR_INTERNAL", "internal error"},
+	[MDP_ERR_SEAL] = {"MDP_ERR_SEAL", "the virtual card's seal is not available"},
 };
 
 static _Thread_local char last_reason[256];

@@ -34,6 +34,7 @@ enum mdp_err {
 	MDP_ERR_CARD_RESET,   /* card reset by someone else: state lost */
 	MDP_ERR_TIMEOUT,
 	MDP_ERR_INTERNAL, /* our bug */
+	MDP_ERR_SEAL,	  /* a virtual card's seal (key file, TPM) is not available */
 	MDP_ERR__COUNT
 };
 

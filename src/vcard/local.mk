@@ -7,13 +7,18 @@ libmdp11vcard_la_SOURCES = \
 	src/vcard/vcard.c src/vcard/vcard.h \
 	src/vcard/vcard-int.h \
 	src/vcard/vcard-auth.c \
+	src/vcard/vcard-crypt.c \
+	src/vcard/vcard-file.c \
 	src/vcard/vcard-fs.c \
+	src/vcard/vcard-keep.c \
 	src/vcard/vcard-keys.c \
+	src/vcard/vcard-seal.c \
 	src/vcard/vcard-state.c \
+	src/vcard/vcard-tpm.c \
 	src/vcard/piv.c src/vcard/piv-int.h \
 	src/vcard/piv-keys.c
-libmdp11vcard_la_CFLAGS = $(AM_CFLAGS) -fPIC
-libmdp11vcard_la_LIBADD = $(CRYPTO_LIBS)
+libmdp11vcard_la_CFLAGS = $(AM_CFLAGS) $(TSS2_CFLAGS) -fPIC
+libmdp11vcard_la_LIBADD = $(CRYPTO_LIBS) $(TSS2_LIBS)
 
 check_PROGRAMS += tests/unit/test-vcard
 TESTS += tests/unit/test-vcard
@@ -35,6 +40,13 @@ tests_unit_test_vcard_state_SOURCES = tests/unit/test-vcard-state.c \
 	tests/unit/vcard-testlib.c tests/unit/vcard-testlib.h
 tests_unit_test_vcard_state_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_vcard_state_LDADD = $(MDP11_LIBS_VCARD) $(TEST_LIBS)
+
+check_PROGRAMS += tests/unit/test-vcard-seal
+TESTS += tests/unit/test-vcard-seal
+tests_unit_test_vcard_seal_SOURCES = tests/unit/test-vcard-seal.c \
+	tests/unit/vcard-testlib.c tests/unit/vcard-testlib.h
+tests_unit_test_vcard_seal_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_vcard_seal_LDADD = $(MDP11_LIBS_VCARD) $(TEST_LIBS)
 
 check_PROGRAMS += tests/unit/test-vcard-piv
 TESTS += tests/unit/test-vcard-piv

@@ -45,8 +45,6 @@ size_t piv_mgm_key_len(uint8_t alg, size_t *block);
 void piv_mgm_default(uint8_t *key, size_t len);
 /* The factory default management key algorithm for a version (3DES below 5.7, AES-192 from). */
 uint8_t piv_mgm_default_alg(const uint8_t version[3]);
-/* Wrap the card key (known) under a management key: the SO's path to the card key. */
-enum mdp_err piv_wrap_mgm(struct vcard *vc, const uint8_t *key, size_t len, uint8_t *wrap);
 
 /* piv-keys.c: GENERAL AUTHENTICATE, GENERATE, IMPORT, SET MANAGEMENT KEY, GET METADATA */
 uint16_t piv_cmd_general_auth(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out);

@@ -72,14 +72,25 @@ attr(const struct vc_file *f, size_t i)
 
 /*
  * The key that seals a slot's private key: the device key for PIN policy "never" (the card
- * uses it with no PIN at all), the card key otherwise. NULL when it is not available now.
+ * uses it with no PIN at all; sealed by the card's seal alone), the card key otherwise. SW_OK,
+ * SW_SECURITY when it is not available now, or the SW of a missing seal.
  */
-static const uint8_t *
-seal_key(struct vcard *vc, uint8_t pin_policy)
+static uint16_t
+seal_key(struct vcard *vc, uint8_t pin_policy, const uint8_t **key)
 {
-	if (pin_policy == PIV_PIN_NEVER)
-		return vc->dk_ok ? vc->dk : NULL;
-	return vc->ck_ok ? vc->ck : NULL;
+	uint16_t sw;
+
+	*key = NULL;
+	if (pin_policy == PIV_PIN_NEVER) {
+		sw = vc_need_dk(vc);
+		if (sw == SW_OK)
+			*key = vc->dk;
+		return sw;
+	}
+	if (!vc->ck_ok)
+		return SW_SECURITY;
+	*key = vc->ck;
+	return SW_OK;
 }
 
 /* ---- management key (9B) ---- */
@@ -103,14 +114,14 @@ mgm_cipher(uint8_t alg)
 
 /* One block of the management key's cipher (ECB, no padding; §4.7). */
 static bool
-mgm_crypt(const struct vc_file *f, bool enc, const uint8_t *in, size_t len, uint8_t *out)
+mgm_crypt(uint8_t alg, const uint8_t *key, bool enc, const uint8_t *in, size_t len, uint8_t *out)
 {
-	const EVP_CIPHER *ciph = mgm_cipher(f->alg);
+	const EVP_CIPHER *ciph = mgm_cipher(alg);
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	int n = 0, fin = 0;
 	bool ok;
 
-	ok = ciph && ctx && EVP_CipherInit_ex2(ctx, ciph, f->sym, NULL, enc ? 1 : 0, NULL) == 1 &&
+	ok = ciph && ctx && EVP_CipherInit_ex2(ctx, ciph, key, NULL, enc ? 1 : 0, NULL) == 1 &&
 	     EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 &&
 	     EVP_CipherUpdate(ctx, out, &n, in, (int)len) == 1 &&
 	     EVP_CipherFinal_ex(ctx, out + n, &fin) == 1 && (size_t)(n + fin) == len;
@@ -118,19 +129,15 @@ mgm_crypt(const struct vc_file *f, bool enc, const uint8_t *in, size_t len, uint
 	return ok;
 }
 
+/* The SO is in: the card key, sealed by the seal alone for this path (docs/vcard.md). */
 static void
-mgm_granted(struct vcard *vc, const struct vc_file *f)
+mgm_granted(struct vcard *vc)
 {
-	uint8_t kek[VC_CK_LEN], ck[VC_CK_LEN];
-
 	vc->admin_ok = true;
-	if (!vc->ck_ok && vc_admin_wrap_key(&vc->st, f->sym, f->sym_len, kek) == MDP_OK &&
-	    vc_unwrap_ck(&vc->st, kek, "admin", vc->st.wrap_admin, ck) == MDP_OK) {
-		memcpy(vc->ck, ck, VC_CK_LEN);
-		vc->ck_ok = true;
+	if (vc->st.ck_admin && !vc->ck_ok && vc_ck_from_seal(vc) != SW_OK) {
+		vc->io_err = MDP_OK;
+		log_error("the management key's card key does not open: %s", mdp_err_last());
 	}
-	mdp_wipe(kek, sizeof(kek));
-	mdp_wipe(ck, sizeof(ck));
 }
 
 /* The elements of a dynamic authentication template 7C (§4.7); each at most once. */
@@ -181,11 +188,12 @@ static uint16_t
 mgm_auth(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 {
 	struct vc_file *f = piv_slot(vc, PIV_SLOT_MGM);
-	uint8_t blk[16], res[16];
+	uint8_t blk[16], res[16], key[VC_SYM_MAX];
 	struct dat d;
-	size_t bs;
+	size_t bs, klen = 0;
 	int stage = vc->auth_stage;
 	uint16_t sw = SW_WRONG_DATA;
+	enum mdp_err err;
 
 	vc->auth_stage = 0;
 	if (!f || f->key_type != VC_KEY_SYM || !piv_mgm_key_len(f->alg, &bs))
@@ -193,11 +201,17 @@ mgm_auth(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 	if ((c->p1 != 0x00 && c->p1 != f->alg) || !parse_dat(c, &d) || HAS(&d, 0x83) ||
 	    HAS(&d, 0x84) || HAS(&d, 0x85))
 		return SW_WRONG_DATA;
+	/* The card's side needs the management key itself, sealed by the card's seal. */
+	err = vc_sym_get(vc, f, key, &klen);
+	if (err)
+		return vc_unseal_failed(vc, err);
 	if (HAS(&d, 0x80) && LEN(&d, 0x80) == 0 && !HAS(&d, 0x81) && !HAS(&d, 0x82)) {
 		/* mutual, step 1: a witness, sent encrypted */
 		if (RAND_bytes(vc->auth_r1, (int)bs) != 1 ||
-		    !mgm_crypt(f, true, vc->auth_r1, bs, res))
-			return SW_MEMORY_FAILURE;
+		    !mgm_crypt(f->alg, key, true, vc->auth_r1, bs, res)) {
+			sw = SW_MEMORY_FAILURE;
+			goto out;
+		}
 		vc->auth_stage = 1;
 		put_dat1(out, 0x80, res, bs);
 		sw = SW_OK;
@@ -207,17 +221,19 @@ mgm_auth(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 		sw = SW_SECURITY;
 		if (mdp_memeq_ct(VAL(&d, 0x80), vc->auth_r1, bs) != 0)
 			goto out;
-		if (!mgm_crypt(f, true, VAL(&d, 0x81), bs, res)) {
+		if (!mgm_crypt(f->alg, key, true, VAL(&d, 0x81), bs, res)) {
 			sw = SW_MEMORY_FAILURE;
 			goto out;
 		}
-		mgm_granted(vc, f);
+		mgm_granted(vc);
 		put_dat1(out, 0x82, res, bs);
 		sw = SW_OK;
 	} else if (HAS(&d, 0x81) && LEN(&d, 0x81) == 0 && !HAS(&d, 0x80) && !HAS(&d, 0x82)) {
 		/* external, step 1 (and OpenSC's random numbers): a challenge in clear */
-		if (RAND_bytes(vc->auth_r2, (int)bs) != 1)
-			return SW_MEMORY_FAILURE;
+		if (RAND_bytes(vc->auth_r2, (int)bs) != 1) {
+			sw = SW_MEMORY_FAILURE;
+			goto out;
+		}
 		vc->auth_stage = 2;
 		put_dat1(out, 0x81, vc->auth_r2, bs);
 		sw = SW_OK;
@@ -225,13 +241,13 @@ mgm_auth(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 		   stage == 2) {
 		/* external, step 2: the challenge encrypted */
 		sw = SW_SECURITY;
-		if (!mgm_crypt(f, true, vc->auth_r2, bs, blk)) {
+		if (!mgm_crypt(f->alg, key, true, vc->auth_r2, bs, blk)) {
 			sw = SW_MEMORY_FAILURE;
 			goto out;
 		}
 		if (mdp_memeq_ct(blk, VAL(&d, 0x82), bs) != 0)
 			goto out;
-		mgm_granted(vc, f);
+		mgm_granted(vc);
 		sw = SW_OK;
 	}
 out:
@@ -242,6 +258,7 @@ out:
 	}
 	mdp_wipe(blk, sizeof(blk));
 	mdp_wipe(res, sizeof(res));
+	mdp_wipe(key, sizeof(key));
 	return sw;
 }
 
@@ -272,6 +289,7 @@ static uint16_t
 key_auth(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 {
 	struct vc_file *f = piv_slot(vc, c->p2);
+	const uint8_t *key = NULL;
 	EVP_PKEY *pkey = NULL;
 	uint8_t policy, secret[66];
 	size_t k, slen = sizeof(secret), m;
@@ -293,9 +311,10 @@ key_auth(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 	    (policy == PIV_PIN_ALWAYS && !(vc->pin_ok && vc->pin_always_now)))
 		return SW_SECURITY;
 	vc->pin_always_now = false;
-	if (!seal_key(vc, policy))
-		return SW_SECURITY;
-	sw = vc_key_open(vc, f, seal_key(vc, policy), policy, &pkey);
+	sw = seal_key(vc, policy, &key);
+	if (sw != SW_OK)
+		return sw;
+	sw = vc_key_open(vc, f, key, policy, &pkey);
 	if (sw != SW_OK)
 		return sw;
 	if (HAS(&d, 0x85)) {
@@ -360,12 +379,13 @@ static uint16_t
 install(struct vcard *vc, struct vc_file *f, EVP_PKEY *pkey, const struct piv_alg *a, uint8_t pin,
 	uint8_t touch, uint8_t origin)
 {
-	const uint8_t *key = seal_key(vc, pin);
+	const uint8_t *key = NULL;
 	uint8_t *attrs;
 	uint16_t sw;
 
-	if (!key)
-		return SW_SECURITY;
+	sw = seal_key(vc, pin, &key);
+	if (sw != SW_OK)
+		return sw;
 	attrs = calloc(1, VC_PIV_ATTR_LEN);
 	if (!attrs)
 		return SW_MEMORY_FAILURE;
@@ -389,6 +409,7 @@ piv_cmd_generate(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 	struct mdp_cursor cur, tpl, v;
 	const struct piv_alg *a;
 	struct vc_file *f;
+	const uint8_t *key = NULL;
 	EVP_PKEY *pkey = NULL;
 	uint8_t pin, touch;
 	uint32_t tag;
@@ -411,8 +432,9 @@ piv_cmd_generate(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 	sw = policies(tpl.p, tpl.len, c->p2, &pin, &touch);
 	if (sw != SW_OK)
 		return sw;
-	if (!seal_key(vc, pin))
-		return SW_SECURITY;
+	sw = seal_key(vc, pin, &key);
+	if (sw != SW_OK)
+		return sw;
 	pkey = a->type == VC_KEY_RSA ? mdp_pkey_keygen_rsa(a->bits) : mdp_pkey_keygen_ec(a->curve);
 	if (!pkey)
 		return SW_MEMORY_FAILURE;
@@ -557,6 +579,7 @@ piv_cmd_import(struct vcard *vc, const struct vc_cmd *c)
 	struct mdp_cursor cur, v, part[5];
 	const struct piv_alg *a;
 	struct vc_file *f;
+	const uint8_t *key = NULL;
 	EVP_PKEY *pkey = NULL;
 	uint8_t pin, touch, seen = 0;
 	uint32_t tag;
@@ -592,8 +615,9 @@ piv_cmd_import(struct vcard *vc, const struct vc_cmd *c)
 	sw = policies(c->data, c->lc, c->p2, &pin, &touch);
 	if (sw != SW_OK)
 		return sw;
-	if (!seal_key(vc, pin))
-		return SW_SECURITY;
+	sw = seal_key(vc, pin, &key);
+	if (sw != SW_OK)
+		return sw;
 	pkey = a->type == VC_KEY_RSA ? rsa_from_crt(part, a->bits)
 				     : ec_from_scalar(a, part[0].p, part[0].len);
 	if (!pkey)
@@ -609,8 +633,10 @@ uint16_t
 piv_cmd_set_mgm(struct vcard *vc, const struct vc_cmd *c)
 {
 	struct vc_file *f = piv_slot(vc, PIV_SLOT_MGM);
-	uint8_t wrap[VC_WRAP_LEN], dflt[32], alg, *copy;
+	struct vc_file tmp;
+	uint8_t dflt[32], alg;
 	size_t klen, bs;
+	enum mdp_err err;
 
 	if (c->p1 != 0xFF || c->p2 < 0xFD)
 		return SW_WRONG_P1P2;
@@ -623,20 +649,21 @@ piv_cmd_set_mgm(struct vcard *vc, const struct vc_cmd *c)
 	if (!klen || c->data[2] != klen || c->lc != 3 + klen ||
 	    (alg != 0x03 && !piv_version_ge(&vc->st, 5, 4)))
 		return SW_WRONG_DATA;
-	if (piv_wrap_mgm(vc, c->data + 3, klen, wrap) != MDP_OK)
-		return SW_MEMORY_FAILURE;
-	copy = mdp_memdup(c->data + 3, klen);
-	if (!copy)
-		return SW_MEMORY_FAILURE;
+	/* Sealed by the card's seal; the SO's path to the card key does not depend on it. */
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.fid = f->fid;
+	err = vc_sym_set(vc, &tmp, c->data + 3, klen);
+	if (err)
+		return vc_unseal_failed(vc, err);
 	mdp_secure_free(f->sym, f->sym_len);
-	f->sym = copy;
-	f->sym_len = klen;
+	f->sym = tmp.sym;
+	f->sym_len = tmp.sym_len;
 	f->alg = alg;
 	if (f->crt && f->crt_len > VC_PIV_ATTR_TOUCH) /* FF never, FE always, FD cached */
 		f->crt[VC_PIV_ATTR_TOUCH] = (uint8_t)(0x100 - c->p2);
-	memcpy(vc->st.wrap_admin, wrap, VC_WRAP_LEN);
 	piv_mgm_default(dflt, klen);
-	if (alg == piv_mgm_default_alg(vc->st.piv.version) && mdp_memeq_ct(copy, dflt, klen) == 0)
+	if (alg == piv_mgm_default_alg(vc->st.piv.version) &&
+	    mdp_memeq_ct(c->data + 3, dflt, klen) == 0)
 		vc->st.piv.flags |= VC_PIV_DEFAULT_MGM;
 	else
 		vc->st.piv.flags &= (uint8_t)~VC_PIV_DEFAULT_MGM;

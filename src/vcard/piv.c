@@ -98,19 +98,6 @@ piv_mgm_default_alg(const uint8_t version[3])
 	return version[0] > 5 || (version[0] == 5 && version[1] >= 7) ? 0x0A : 0x03;
 }
 
-enum mdp_err
-piv_wrap_mgm(struct vcard *vc, const uint8_t *key, size_t len, uint8_t *wrap)
-{
-	uint8_t kek[VC_CK_LEN];
-	enum mdp_err err;
-
-	err = vc_admin_wrap_key(&vc->st, key, len, kek);
-	if (!err)
-		err = vc_wrap_ck(&vc->st, kek, "admin", vc->ck, wrap);
-	mdp_wipe(kek, sizeof(kek));
-	return err;
-}
-
 /*
  * A PIN or PUK as the card receives it: 8 bytes, 6..8 of value, padded with FF (spec/piv.md
  * §2.5). A value holding FF itself would be ambiguous and is not accepted as a new value.
@@ -186,20 +173,30 @@ param_block(const char *value, const uint8_t *dflt, const char *what, uint8_t ou
 	return MDP_OK;
 }
 
-/* The card key wrapped under a PIN or PUK block (the comparison of VERIFY is this unwrap). */
+/*
+ * The card key (vc->ck) wrapped under a PIN or PUK block (the comparison of VERIFY is this
+ * unwrap) with a new salt, into its sealed item; the KDF result is kept for the next VERIFY.
+ */
 static enum mdp_err
-wrap_block(const struct vc_state *st, const uint8_t block[PIV_BLOCK], const uint8_t *ck,
-	   const char *label, uint8_t salt[VC_SALT_LEN], uint8_t wrap[VC_WRAP_LEN])
+wrap_block(struct vcard *vc, const uint8_t block[PIV_BLOCK], uint32_t item, const char *label,
+	   uint8_t salt[VC_SALT_LEN])
 {
-	uint8_t kek[VC_CK_LEN];
+	uint8_t kek[VC_CK_LEN], wrap[VC_WRAP_LEN], new_salt[VC_SALT_LEN];
 	enum mdp_err err = MDP_ERR_CRYPTO;
 
-	if (RAND_bytes(salt, VC_SALT_LEN) == 1) {
-		err = vc_pin_key(st, block, PIV_BLOCK, salt, kek);
+	if (RAND_bytes(new_salt, VC_SALT_LEN) == 1) {
+		err = vc_scrypt(block, PIV_BLOCK, new_salt, vc->st.kdf_cost, kek);
 		if (!err)
-			err = vc_wrap_ck(st, kek, label, ck, wrap);
+			err = vc_wrap_ck(&vc->st, kek, label, vc->ck, wrap);
+		if (!err)
+			err = vc_item_put(vc, item, wrap, sizeof(wrap));
+		if (!err) {
+			memcpy(salt, new_salt, VC_SALT_LEN);
+			vc_pin_kdf_keep(vc, block, PIV_BLOCK, salt, vc->st.kdf_cost, kek);
+		}
 	}
 	mdp_wipe(kek, sizeof(kek));
+	mdp_wipe(wrap, sizeof(wrap));
 	return err;
 }
 
@@ -233,8 +230,9 @@ check_piv_params(const struct vcard_init_params *p, uint8_t version[3], uint8_t 
 }
 
 static enum mdp_err
-add_objects_and_slots(struct vc_state *st, uint8_t alg, const uint8_t *key, size_t klen)
+add_objects_and_slots(struct vcard *vc, uint8_t alg, const uint8_t *key, size_t klen)
 {
+	struct vc_state *st = &vc->st;
 	uint8_t guid[16], ccc_id[14], chuid[59], ccc[51];
 	struct vc_file *f = NULL;
 	enum mdp_err err;
@@ -253,15 +251,16 @@ add_objects_and_slots(struct vc_state *st, uint8_t alg, const uint8_t *key, size
 	err = vc_add_file(st, 0xB000 | PIV_SLOT_MGM, VC_DESC_KEY, NULL, 0, &f);
 	if (err)
 		return err;
-	f->sym = mdp_memdup(key, klen);
 	f->crt = calloc(1, VC_PIV_ATTR_LEN);
-	if (!f->sym || !f->crt)
+	if (!f->crt)
 		return MDP_ERR_NOMEM;
-	f->sym_len = klen;
 	f->crt_len = VC_PIV_ATTR_LEN;
 	f->crt[VC_PIV_ATTR_TOUCH] = PIV_TOUCH_NEVER;
 	f->key_type = VC_KEY_SYM;
 	f->alg = alg;
+	err = vc_sym_set(vc, f, key, klen);
+	if (err)
+		return err;
 	for (i = 0; i < sizeof(piv_key_slots); i++) {
 		err = vc_add_file(st, 0xB000 | piv_key_slots[i], VC_DESC_KEY, NULL, 0, &f);
 		if (err)
@@ -272,22 +271,23 @@ add_objects_and_slots(struct vc_state *st, uint8_t alg, const uint8_t *key, size
 
 /*
  * A YubiKey as it leaves the factory, plus a CHUID and a CCC (Windows and OpenSC key their
- * caches and serial on the CHUID; docs/vcard-piv.md).
+ * caches and serial on the CHUID; docs/vcard-piv.md), into vc->st (uuid, seal and KDF cost set).
+ * Its secrets are sealed by the card's seal: the PIN and PUK wraps of the card key, the card key
+ * for the SO's path, the device key, the management key.
  */
 enum mdp_err
-vc_piv_build_state(struct vc_state *out, const struct vcard_init_params *p, uint8_t kdf_cost)
+vc_piv_build(struct vcard *vc, const struct vcard_init_params *p)
 {
-	struct vc_state st;
-	uint8_t pin[PIV_BLOCK], puk[PIV_BLOCK], mgm[32], ck[VC_CK_LEN], alg = 0;
+	struct vc_state *st = &vc->st;
+	uint8_t pin[PIV_BLOCK], puk[PIV_BLOCK], mgm[32], alg = 0;
 	uint8_t serial[4];
 	size_t klen = 0;
 	enum mdp_err err;
 
-	memset(&st, 0, sizeof(st));
-	st.piv.version[0] = 5;
-	st.piv.version[1] = 4;
-	st.piv.version[2] = 3;
-	err = check_piv_params(p, st.piv.version, &alg, &klen);
+	st->piv.version[0] = 5;
+	st->piv.version[1] = 4;
+	st->piv.version[2] = 3;
+	err = check_piv_params(p, st->piv.version, &alg, &klen);
 	if (!err)
 		err = param_block(p->pin, default_pin, "PIN", pin);
 	if (!err)
@@ -298,57 +298,49 @@ vc_piv_build_state(struct vc_state *out, const struct vcard_init_params *p, uint
 		memcpy(mgm, p->admin_key, klen);
 	else
 		piv_mgm_default(mgm, klen);
-	st.type = VCARD_TYPE_PIV;
-	st.kdf_cost = kdf_cost;
-	st.app_lcs = VC_LCS_OPERATIONAL;
-	st.pin_set = true;
-	st.pin_len = PIV_BLOCK;
-	st.pin_max = p->pin_tries ? (uint8_t)p->pin_tries : VC_DEFAULT_TRIES;
-	st.pin_left = st.pin_max;
-	st.piv.puk_max = p->puk_tries ? (uint8_t)p->puk_tries : VC_DEFAULT_TRIES;
-	st.piv.puk_left = st.piv.puk_max;
-	st.piv.serial = p->piv_serial;
+	st->type = VCARD_TYPE_PIV;
+	st->app_lcs = VC_LCS_OPERATIONAL;
+	st->pin_set = true;
+	st->pin_len = PIV_BLOCK;
+	st->pin_max = p->pin_tries ? (uint8_t)p->pin_tries : VC_DEFAULT_TRIES;
+	st->pin_left = st->pin_max;
+	st->piv.puk_max = p->puk_tries ? (uint8_t)p->puk_tries : VC_DEFAULT_TRIES;
+	st->piv.puk_left = st->piv.puk_max;
+	st->piv.serial = p->piv_serial;
 	err = MDP_ERR_CRYPTO;
-	if (RAND_bytes(st.uuid, VC_UUID_LEN) != 1 || RAND_bytes(ck, VC_CK_LEN) != 1 ||
+	if (RAND_bytes(vc->ck, VC_CK_LEN) != 1 || RAND_bytes(vc->dk, VC_CK_LEN) != 1 ||
 	    RAND_bytes(serial, sizeof(serial)) != 1)
 		goto out;
-	if (!st.piv.serial) { /* eight decimal digits, as a YubiKey 5's */
+	vc->ck_ok = true;
+	vc->dk_ok = true;
+	if (!st->piv.serial) { /* eight decimal digits, as a YubiKey 5's */
 		struct mdp_cursor cur;
 
 		cur_init(&cur, serial, sizeof(serial));
-		st.piv.serial = 10000000u + cur_get_be32(&cur) % 90000000u;
+		st->piv.serial = 10000000u + cur_get_be32(&cur) % 90000000u;
 	}
-	st.piv.flags =
+	st->piv.flags =
 		(uint8_t)((mdp_memeq_ct(pin, default_pin, PIV_BLOCK) == 0 ? VC_PIV_DEFAULT_PIN
 									  : 0) |
 			  (mdp_memeq_ct(puk, default_puk, PIV_BLOCK) == 0 ? VC_PIV_DEFAULT_PUK
 									  : 0));
 	if (!p->admin_key)
-		st.piv.flags |= VC_PIV_DEFAULT_MGM;
-	err = wrap_block(&st, pin, ck, "pin", st.pin_salt, st.wrap_pin);
+		st->piv.flags |= VC_PIV_DEFAULT_MGM;
+	err = wrap_block(vc, pin, VC_ITEM_PIN, "pin", st->pin_salt);
 	if (!err)
-		err = wrap_block(&st, puk, ck, "puk", st.piv.puk_salt, st.piv.wrap_puk);
-	if (!err) {
-		uint8_t kek[VC_CK_LEN];
-
-		err = vc_admin_wrap_key(&st, mgm, klen, kek);
-		if (!err)
-			err = vc_wrap_ck(&st, kek, "admin", ck, st.wrap_admin);
-		mdp_wipe(kek, sizeof(kek));
-	}
+		err = wrap_block(vc, puk, VC_ITEM_PUK, "puk", st->piv.puk_salt);
 	if (!err)
-		err = add_objects_and_slots(&st, alg, mgm, klen);
-	if (err)
-		goto out;
-	st.has_wrap_admin = true;
-	*out = st;
-	memset(&st, 0, sizeof(st));
+		err = vc_ck_to_seal(vc);
+	if (!err)
+		err = vc_item_put(vc, VC_ITEM_DK, vc->dk, VC_CK_LEN);
+	if (!err)
+		err = add_objects_and_slots(vc, alg, mgm, klen);
+	if (!err)
+		st->ck_admin = true;
 out:
-	vc_state_free(&st);
 	mdp_wipe(pin, sizeof(pin));
 	mdp_wipe(puk, sizeof(puk));
 	mdp_wipe(mgm, sizeof(mgm));
-	mdp_wipe(ck, sizeof(ck));
 	return err;
 }
 
@@ -364,7 +356,7 @@ vc_piv_info(struct vcard *vc, struct vcard_info *info)
 	memset(&r, 0, sizeof(r));
 	r.type = VCARD_TYPE_PIV;
 	r.initialized = true;
-	r.format_version = VC_FORMAT_VERSION;
+	r.format_version = vc->st.format;
 	r.kdf_cost = vc->st.kdf_cost;
 	r.pin_tries_left = vc->st.pin_left;
 	r.pin_tries_max = vc->st.pin_max;
@@ -535,7 +527,7 @@ struct ref {
 	uint8_t *left;
 	uint8_t max;
 	uint8_t *salt;
-	uint8_t *wrap;
+	uint32_t item; /* the wrap of the card key under it */
 	const char *label;
 	uint8_t flag;
 	const uint8_t *dflt;
@@ -548,7 +540,7 @@ ref_of(struct vcard *vc, bool puk, struct ref *r)
 		r->left = &vc->st.piv.puk_left;
 		r->max = vc->st.piv.puk_max;
 		r->salt = vc->st.piv.puk_salt;
-		r->wrap = vc->st.piv.wrap_puk;
+		r->item = VC_ITEM_PUK;
 		r->label = "puk";
 		r->flag = VC_PIV_DEFAULT_PUK;
 		r->dflt = default_puk;
@@ -556,7 +548,7 @@ ref_of(struct vcard *vc, bool puk, struct ref *r)
 		r->left = &vc->st.pin_left;
 		r->max = vc->st.pin_max;
 		r->salt = vc->st.pin_salt;
-		r->wrap = vc->st.wrap_pin;
+		r->item = VC_ITEM_PIN;
 		r->label = "pin";
 		r->flag = VC_PIV_DEFAULT_PIN;
 		r->dflt = default_pin;
@@ -571,24 +563,39 @@ tries_sw(uint8_t left)
 
 /*
  * One comparison of a PIN or PUK (an unwrap of the card key with it): the counter is decremented
- * and saved first, restored and saved after a success. On success the card key is in vc->ck.
+ * and saved first, restored and saved after a success. On success the card key is in vc->ck. A
+ * card whose seal is missing cannot compare: it says so and spends no try.
  */
 static uint16_t
 check_block(struct vcard *vc, bool puk, const uint8_t block[PIV_BLOCK])
 {
-	uint8_t kek[VC_CK_LEN], ck[VC_CK_LEN];
+	uint8_t kek[VC_CK_LEN], ck[VC_CK_LEN], *wrap = NULL;
+	size_t wl = 0;
 	struct ref r;
 	bool ok;
 	uint16_t sw;
+	enum mdp_err err;
 
 	ref_of(vc, puk, &r);
+	err = vc_item_get(vc, r.item, &wrap, &wl);
+	if (!err && wl != VC_WRAP_LEN)
+		err = mdp_err_reason(MDP_ERR_STATE, "state file: bad %s item", r.label);
+	if (err) {
+		mdp_secure_free(wrap, wl);
+		return vc_unseal_failed(vc, err);
+	}
 	(*r.left)--;
 	sw = vc_commit(vc);
-	if (sw)
+	if (sw) {
+		mdp_secure_free(wrap, wl);
 		return sw;
-	ok = vc_pin_key(&vc->st, block, PIV_BLOCK, r.salt, kek) == MDP_OK &&
-	     vc_unwrap_ck(&vc->st, kek, r.label, r.wrap, ck) == MDP_OK;
+	}
+	ok = vc_pin_kdf(vc, block, PIV_BLOCK, r.salt, vc->st.kdf_cost, kek) == MDP_OK &&
+	     vc_unwrap_ck(&vc->st, kek, r.label, wrap, ck) == MDP_OK;
+	if (ok)
+		vc_pin_kdf_keep(vc, block, PIV_BLOCK, r.salt, vc->st.kdf_cost, kek);
 	mdp_wipe(kek, sizeof(kek));
+	mdp_secure_free(wrap, wl);
 	if (!ok) {
 		mdp_wipe(ck, sizeof(ck));
 		if (!puk) {
@@ -610,16 +617,15 @@ check_block(struct vcard *vc, bool puk, const uint8_t block[PIV_BLOCK])
 static uint16_t
 set_block(struct vcard *vc, bool puk, const uint8_t block[PIV_BLOCK])
 {
-	uint8_t salt[VC_SALT_LEN], wrap[VC_WRAP_LEN];
 	struct ref r;
+	enum mdp_err err;
 
 	if (!vc->ck_ok)
 		return SW_CONDITIONS;
 	ref_of(vc, puk, &r);
-	if (wrap_block(&vc->st, block, vc->ck, r.label, salt, wrap) != MDP_OK)
-		return SW_MEMORY_FAILURE;
-	memcpy(r.salt, salt, VC_SALT_LEN);
-	memcpy(r.wrap, wrap, VC_WRAP_LEN);
+	err = wrap_block(vc, block, r.item, r.label, r.salt);
+	if (err)
+		return vc_unseal_failed(vc, err);
 	*r.left = r.max;
 	set_flag(vc, r.flag, mdp_memeq_ct(block, r.dflt, PIV_BLOCK) == 0);
 	vc->dirty = true;
@@ -734,7 +740,7 @@ static uint16_t
 cmd_reset(struct vcard *vc, const struct vc_cmd *c)
 {
 	struct vcard_init_params p;
-	struct vc_state st;
+	struct vc_state old;
 	enum mdp_err err;
 
 	if (c->p1 != 0x00 || c->p2 != 0x00)
@@ -745,14 +751,28 @@ cmd_reset(struct vcard *vc, const struct vc_cmd *c)
 	p.type = VCARD_TYPE_PIV;
 	p.piv_serial = vc->st.piv.serial;
 	memcpy(p.version, vc->st.piv.version, 3);
-	err = vc_piv_build_state(&st, &p, vc->st.kdf_cost);
-	if (err)
-		return SW_MEMORY_FAILURE;
 	vc_logout(vc);
-	st.generation = vc->st.generation;
-	vc_state_free(&vc->st);
-	vc->st = st;
-	vc->ck_ok = false;
+	/* The same card (uuid, seal, KDF cost, file) with a factory state. */
+	old = vc->st;
+	memset(&vc->st, 0, sizeof(vc->st));
+	vc->st.format = old.format;
+	vc->st.generation = old.generation;
+	vc->st.kdf_cost = old.kdf_cost;
+	memcpy(vc->st.uuid, old.uuid, VC_UUID_LEN);
+	vc->st.seal = old.seal;
+	memset(&old.seal, 0, sizeof(old.seal));
+	err = vc_piv_build(vc, &p);
+	if (err) {
+		log_error("PIV reset: %s", mdp_err_last());
+		old.seal = vc->st.seal;
+		memset(&vc->st.seal, 0, sizeof(vc->st.seal));
+		vc_state_free(&vc->st);
+		vc->st = old;
+		vc_drop_secrets(vc);
+		return err == MDP_ERR_SEAL ? vc_seal_failed(vc) : SW_MEMORY_FAILURE;
+	}
+	vc_state_free(&old);
+	vc_drop_secrets(vc);
 	vc->dirty = true;
 	log_info("PIV application reset");
 	return SW_OK;

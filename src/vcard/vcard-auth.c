@@ -14,7 +14,7 @@
 
 /* ---- security state ---- */
 
-/* Forget the card key and every unsealed private key (a clear card key stays). */
+/* Forget the card key and every unsealed private key. */
 void
 vc_drop_secrets(struct vcard *vc)
 {
@@ -26,23 +26,83 @@ vc_drop_secrets(struct vcard *vc)
 	}
 	mdp_wipe(vc->ck, sizeof(vc->ck));
 	vc->ck_ok = false;
+	mdp_wipe(vc->dk, sizeof(vc->dk));
+	vc->dk_ok = false;
 	for (i = 1; i < VC_CHANNELS; i++)
 		vc->chans[i].mse = VC_MSE_NONE;
 	for (i = 0; i < VC_CHANNELS; i++)
 		vc_sctx_drop(vc, (unsigned)i);
 	vc->secrets++;
-	if (vc->st.has_ck_clear) {
-		memcpy(vc->ck, vc->st.ck_clear, VC_CK_LEN);
-		vc->ck_ok = true;
-	}
 	vc->mse = VC_MSE_NONE;
 	vc->auth_stage = 0;
 }
 
-bool
-vc_ck_available(struct vcard *vc)
+uint16_t
+vc_unseal_failed(struct vcard *vc, enum mdp_err err)
 {
-	return vc->ck_ok;
+	if (err == MDP_ERR_SEAL)
+		return vc_seal_failed(vc);
+	log_error("a sealed secret of the card does not open: %s", mdp_err_last());
+	vc->io_err = err;
+	return SW_MEMORY_FAILURE;
+}
+
+uint16_t
+vc_ck_from_seal(struct vcard *vc)
+{
+	uint8_t *p = NULL;
+	size_t n = 0;
+	enum mdp_err err;
+
+	err = vc_item_get(vc, VC_ITEM_CK, &p, &n);
+	if (!err && n != VC_CK_LEN)
+		err = mdp_err_reason(MDP_ERR_STATE, "state file: bad card key item");
+	if (err) {
+		mdp_secure_free(p, n);
+		return vc_unseal_failed(vc, err);
+	}
+	memcpy(vc->ck, p, VC_CK_LEN);
+	vc->ck_ok = true;
+	mdp_secure_free(p, n);
+	return SW_OK;
+}
+
+uint16_t
+vc_need_ck(struct vcard *vc)
+{
+	if (vc->ck_ok)
+		return SW_OK;
+	if (!vc->st.ck_open)
+		return SW_SECURITY;
+	return vc_ck_from_seal(vc);
+}
+
+enum mdp_err
+vc_ck_to_seal(struct vcard *vc)
+{
+	return vc_item_put(vc, VC_ITEM_CK, vc->ck, VC_CK_LEN);
+}
+
+uint16_t
+vc_need_dk(struct vcard *vc)
+{
+	uint8_t *p = NULL;
+	size_t n = 0;
+	enum mdp_err err;
+
+	if (vc->dk_ok)
+		return SW_OK;
+	err = vc_item_get(vc, VC_ITEM_DK, &p, &n);
+	if (!err && n != VC_CK_LEN)
+		err = mdp_err_reason(MDP_ERR_STATE, "state file: bad device key item");
+	if (err) {
+		mdp_secure_free(p, n);
+		return vc_unseal_failed(vc, err);
+	}
+	memcpy(vc->dk, p, VC_CK_LEN);
+	vc->dk_ok = true;
+	mdp_secure_free(p, n);
+	return SW_OK;
 }
 
 void
@@ -63,17 +123,41 @@ pin_len_ok(size_t n)
 	return n >= VC_PIN_MIN && n <= VC_PIN_MAX;
 }
 
-/* Compare a PIN by unwrapping the card key with it; the key lands in vc->ck. */
+/* The PIN wrap of the card key (item GPIN), opened with the seal. */
+static uint16_t
+pin_wrap(struct vcard *vc, uint8_t wrap[VC_WRAP_LEN])
+{
+	uint8_t *p = NULL;
+	size_t n = 0;
+	enum mdp_err err;
+
+	err = vc_item_get(vc, VC_ITEM_PIN, &p, &n);
+	if (!err && n != VC_WRAP_LEN)
+		err = mdp_err_reason(MDP_ERR_STATE, "state file: bad PIN item");
+	if (err) {
+		mdp_secure_free(p, n);
+		return vc_unseal_failed(vc, err);
+	}
+	memcpy(wrap, p, VC_WRAP_LEN);
+	mdp_secure_free(p, n);
+	return SW_OK;
+}
+
+/*
+ * Compare a PIN by unwrapping the card key with it (the key lands in vc->ck). The KDF result of
+ * a PIN proved right is kept for this handle, so the same PIN again costs no KDF.
+ */
 static bool
-pin_matches(struct vcard *vc, const uint8_t *pin, size_t len)
+pin_matches(struct vcard *vc, const uint8_t wrap[VC_WRAP_LEN], const uint8_t *pin, size_t len)
 {
 	uint8_t kek[VC_CK_LEN], ck[VC_CK_LEN];
 	bool ok = false;
 
-	if (vc_pin_key(&vc->st, pin, len, vc->st.pin_salt, kek) == MDP_OK &&
-	    vc_unwrap_ck(&vc->st, kek, "pin", vc->st.wrap_pin, ck) == MDP_OK) {
+	if (vc_pin_kdf(vc, pin, len, vc->st.pin_salt, vc->st.kdf_cost, kek) == MDP_OK &&
+	    vc_unwrap_ck(&vc->st, kek, "pin", wrap, ck) == MDP_OK) {
 		memcpy(vc->ck, ck, VC_CK_LEN);
 		vc->ck_ok = true;
+		vc_pin_kdf_keep(vc, pin, len, vc->st.pin_salt, vc->st.kdf_cost, kek);
 		ok = true;
 	}
 	mdp_wipe(kek, sizeof(kek));
@@ -81,58 +165,76 @@ pin_matches(struct vcard *vc, const uint8_t *pin, size_t len)
 	return ok;
 }
 
-/* Protect the card key (in vc->ck) with a new PIN: new salt, new wrap. */
+/* Protect the card key (in vc->ck) with a new PIN: new salt, new wrap, sealed. */
 static uint16_t
 set_pin(struct vcard *vc, const uint8_t *pin, size_t len)
 {
 	uint8_t kek[VC_CK_LEN], salt[VC_SALT_LEN], wrap[VC_WRAP_LEN];
-	uint16_t sw = SW_MEMORY_FAILURE;
+	uint16_t sw;
+	enum mdp_err err;
 
-	if (!vc->ck_ok)
-		return SW_CONDITIONS;
+	sw = vc_need_ck(vc);
+	if (sw != SW_OK)
+		return sw == SW_SECURITY ? SW_CONDITIONS : sw;
+	sw = SW_MEMORY_FAILURE;
 	if (RAND_bytes(salt, sizeof(salt)) != 1 ||
-	    vc_pin_key(&vc->st, pin, len, salt, kek) != MDP_OK ||
+	    vc_scrypt(pin, len, salt, vc->st.kdf_cost, kek) != MDP_OK ||
 	    vc_wrap_ck(&vc->st, kek, "pin", vc->ck, wrap) != MDP_OK)
 		goto out;
+	err = vc_item_put(vc, VC_ITEM_PIN, wrap, sizeof(wrap));
+	if (err) {
+		sw = vc_unseal_failed(vc, err);
+		goto out;
+	}
 	memcpy(vc->st.pin_salt, salt, sizeof(salt));
-	memcpy(vc->st.wrap_pin, wrap, sizeof(wrap));
 	vc->st.pin_set = true;
 	vc->st.pin_len = (uint8_t)len;
 	vc->st.pin_left = vc->st.pin_max;
 	vc->dirty = true;
+	vc_pin_kdf_keep(vc, pin, len, salt, vc->st.kdf_cost, kek);
 	sw = SW_OK;
 out:
 	mdp_wipe(kek, sizeof(kek));
+	mdp_wipe(wrap, sizeof(wrap));
 	return sw;
 }
 
 /*
- * One PIN comparison with the §7 rules: the retry counter is decremented and
- * saved before the comparison, restored and saved after a success.
+ * One PIN comparison with the §7 rules: the retry counter is decremented and saved before the
+ * comparison, restored and saved after a success. A card whose seal is missing cannot compare:
+ * it says so and spends no try.
  */
 static uint16_t
 check_pin(struct vcard *vc, const uint8_t *pin, size_t len)
 {
+	uint8_t wrap[VC_WRAP_LEN];
 	uint16_t sw;
 
+	sw = pin_wrap(vc, wrap);
+	if (sw != SW_OK)
+		return sw;
 	vc->st.pin_left--;
 	sw = vc_commit(vc);
 	if (sw)
-		return sw;
+		goto out;
 	log_debug("counter saved, comparing the user PIN (%u tries left if wrong)",
 		  (unsigned)vc->st.pin_left);
-	if (!pin_matches(vc, pin, len)) {
+	if (!pin_matches(vc, wrap, pin, len)) {
 		vc->pin_ok = false;
 		if (!vc->admin_ok)
 			vc_drop_secrets(vc);
-		return SW_PIN_WRONG(vc->st.pin_left);
+		sw = SW_PIN_WRONG(vc->st.pin_left);
+		goto out;
 	}
 	vc->st.pin_left = vc->st.pin_max;
 	sw = vc_commit(vc);
 	if (sw)
-		return sw;
+		goto out;
 	vc->pin_ok = true;
-	return SW_OK;
+	sw = SW_OK;
+out:
+	mdp_wipe(wrap, sizeof(wrap));
+	return sw;
 }
 
 uint16_t
@@ -244,20 +346,65 @@ des3(const uint8_t *key, bool enc, const uint8_t *in, size_t len, uint8_t *out)
 }
 
 static void
-admin_granted(struct vcard *vc, const uint8_t *key)
+admin_granted(struct vcard *vc)
 {
-	uint8_t kek[VC_CK_LEN], ck[VC_CK_LEN];
-
 	vc->admin_ok = true;
 	vc->auth_stage = 0;
-	if (vc->st.has_wrap_admin && !vc->ck_ok &&
-	    vc_admin_wrap_key(&vc->st, key, VCARD_ADMIN_KEY_LEN, kek) == MDP_OK &&
-	    vc_unwrap_ck(&vc->st, kek, "admin", vc->st.wrap_admin, ck) == MDP_OK) {
-		memcpy(vc->ck, ck, VC_CK_LEN);
-		vc->ck_ok = true;
+	if (vc->st.ck_admin && !vc->ck_ok && vc_ck_from_seal(vc) != SW_OK) {
+		/* the seal answered a moment ago: a damaged item; the admin has no card key */
+		vc->io_err = MDP_OK;
+		log_error("the admin path's card key does not open: %s", mdp_err_last());
 	}
-	mdp_wipe(kek, sizeof(kek));
-	mdp_wipe(ck, sizeof(ck));
+}
+
+/* The admin key of B080, unsealed: SW_OK, or the SW of a missing seal. */
+static uint16_t
+admin_key(struct vcard *vc, const struct vc_file *f, uint8_t key[VC_SYM_MAX])
+{
+	size_t len = 0;
+	enum mdp_err err;
+
+	err = vc_sym_get(vc, f, key, &len);
+	if (err)
+		return vc_unseal_failed(vc, err);
+	if (len != VCARD_ADMIN_KEY_LEN) {
+		mdp_wipe(key, VC_SYM_MAX);
+		return SW_REF_NOT_FOUND;
+	}
+	return SW_OK;
+}
+
+uint16_t
+vc_import_admin_key(struct vcard *vc, struct vc_file *f, const uint8_t *key, size_t len)
+{
+	struct vc_file tmp;
+	uint16_t sw;
+	enum mdp_err err;
+
+	if (len != VCARD_ADMIN_KEY_LEN)
+		return SW_WRONG_DATA;
+	/* The admin path must reach the card key, so it must be known now. */
+	sw = vc_need_ck(vc);
+	if (sw != SW_OK)
+		return sw;
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.fid = f->fid;
+	err = vc_sym_set(vc, &tmp, key, len);
+	if (!err) {
+		err = vc_ck_to_seal(vc);
+		if (err)
+			mdp_secure_free(tmp.sym, tmp.sym_len);
+	}
+	if (err)
+		return vc_unseal_failed(vc, err);
+	vc_file_clear_key(f);
+	f->sym = tmp.sym;
+	f->sym_len = tmp.sym_len;
+	f->key_type = VC_KEY_SYM;
+	f->alg = 0x02;
+	vc->st.ck_admin = true;
+	vc->dirty = true;
+	return SW_OK;
 }
 
 uint16_t
@@ -265,7 +412,7 @@ vc_admin_auth(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 {
 	struct mdp_cursor cur, tpl, ch, rsp;
 	struct vc_file *f;
-	uint8_t buf[40], plain[40];
+	uint8_t buf[40], plain[40], key[VC_SYM_MAX];
 	uint32_t tag;
 	bool has_ch, has_rsp;
 	size_t m;
@@ -278,39 +425,52 @@ vc_admin_auth(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 	if (vc->mse != VC_MSE_AUTH)
 		return SW_CONDITIONS;
 	f = vc_key_file(vc, 0x80);
-	if (!f || f->key_type != VC_KEY_SYM || f->sym_len != VCARD_ADMIN_KEY_LEN)
+	if (!f || f->key_type != VC_KEY_SYM)
 		return SW_REF_NOT_FOUND;
 	cur_init(&cur, c->data, c->lc);
 	if (tlv_read(&cur, &tag, &tpl) != MDP_OK || tag != 0x7C) {
 		vc->auth_stage = 0;
 		return SW_WRONG_DATA;
 	}
+	/* The card's side of the protocol needs the admin key itself (docs/vcard.md, Seal). */
+	sw = admin_key(vc, f, key);
+	if (sw != SW_OK) {
+		vc->auth_stage = 0;
+		return sw;
+	}
+	sw = SW_SECURITY;
 	has_ch = tlv_find(tpl.p, tpl.len, 0x81, &ch) == MDP_OK;
 	has_rsp = tlv_find(tpl.p, tpl.len, 0x82, &rsp) == MDP_OK;
 	if (has_ch && !has_rsp && ch.len == 16) {
 		/* Mutual authentication, step 1: keep R1, answer R2. */
 		memcpy(vc->auth_r1, ch.p, 16);
-		if (RAND_bytes(vc->auth_r2, 16) != 1)
-			return SW_MEMORY_FAILURE;
+		if (RAND_bytes(vc->auth_r2, 16) != 1) {
+			sw = SW_MEMORY_FAILURE;
+			goto out;
+		}
 		vc->auth_stage = 1;
 		m = buf_tlv_open(out, 0x7C);
 		buf_put_tlv(out, 0x81, vc->auth_r2, 16);
 		buf_tlv_close(out, m);
-		return SW_OK;
+		sw = SW_OK;
+		goto out;
 	}
 	if (has_ch && !has_rsp && ch.len == 0) {
 		/* External authentication: an 8-byte challenge. */
-		if (RAND_bytes(vc->auth_r2, 8) != 1)
-			return SW_MEMORY_FAILURE;
+		if (RAND_bytes(vc->auth_r2, 8) != 1) {
+			sw = SW_MEMORY_FAILURE;
+			goto out;
+		}
 		vc->auth_stage = 2;
 		m = buf_tlv_open(out, 0x7C);
 		buf_put_tlv(out, 0x81, vc->auth_r2, 8);
 		buf_tlv_close(out, m);
-		return SW_OK;
+		sw = SW_OK;
+		goto out;
 	}
 	if (has_rsp && !has_ch && vc->auth_stage == 1 && rsp.len == 40) {
 		vc->auth_stage = 0;
-		if (!des3(f->sym, false, rsp.p, 40, plain))
+		if (!des3(key, false, rsp.p, 40, plain))
 			goto out;
 		if (mdp_memeq_ct(plain, vc->auth_r2, 16) != 0 ||
 		    mdp_memeq_ct(plain + 16, vc->auth_r1, 16) != 0 || plain[39] != 0x80)
@@ -323,11 +483,11 @@ vc_admin_auth(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 			goto out;
 		}
 		buf[39] = 0x80;
-		if (!des3(f->sym, true, buf, 40, plain)) {
+		if (!des3(key, true, buf, 40, plain)) {
 			sw = SW_MEMORY_FAILURE;
 			goto out;
 		}
-		admin_granted(vc, f->sym);
+		admin_granted(vc);
 		m = buf_tlv_open(out, 0x7C);
 		buf_put_tlv(out, 0x82, plain, 40);
 		buf_tlv_close(out, m);
@@ -336,10 +496,9 @@ vc_admin_auth(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 	}
 	if (has_rsp && !has_ch && vc->auth_stage == 2 && rsp.len == 8) {
 		vc->auth_stage = 0;
-		if (!des3(f->sym, true, vc->auth_r2, 8, plain) ||
-		    mdp_memeq_ct(plain, rsp.p, 8) != 0)
+		if (!des3(key, true, vc->auth_r2, 8, plain) || mdp_memeq_ct(plain, rsp.p, 8) != 0)
 			goto out;
-		admin_granted(vc, f->sym);
+		admin_granted(vc);
 		sw = SW_OK;
 		goto out;
 	}
@@ -353,5 +512,6 @@ out:
 	}
 	mdp_wipe(plain, sizeof(plain));
 	mdp_wipe(buf, sizeof(buf));
+	mdp_wipe(key, sizeof(key));
 	return sw;
 }

@@ -163,8 +163,8 @@ masterfile(uint8_t out[141])
 	}
 }
 
-static enum mdp_err
-check_params(const struct vcard_init_params *p)
+enum mdp_err
+vc_check_init_params(const struct vcard_init_params *p)
 {
 	size_t pl;
 
@@ -180,12 +180,9 @@ check_params(const struct vcard_init_params *p)
 	return MDP_OK;
 }
 
-/*
- * A blank card (params NULL, creation state, card key kept in clear until
- * the application is activated) or the card gids-tool --initialize leaves.
- */
-enum mdp_err
-vc_build_state(struct vc_state *out, const struct vcard_init_params *params, uint8_t kdf_cost)
+/* The files and data objects gids-tool --initialize leaves (admin key sealed into B080). */
+static enum mdp_err
+initial_files(struct vcard *vc, const struct vcard_init_params *params)
 {
 	static const struct {
 		uint16_t fid;
@@ -197,122 +194,103 @@ vc_build_state(struct vc_state *out, const struct vcard_init_params *params, uin
 					      0x01, 0x80, 0x95, 0x01, 0xC0};
 	static const uint8_t cardapps[8] = {'m', 's', 'c', 'p', 0, 0, 0, 0};
 	static const uint8_t cardcf[6] = {0};
-	struct vc_state st;
+	struct vc_state *st = &vc->st;
 	struct vc_file *f = NULL;
-	uint8_t ck[VC_CK_LEN], kek[VC_CK_LEN], mf[141], serial[16];
+	uint8_t mf[141], serial[16];
 	const uint8_t *sp;
 	size_t sl, i;
 	enum mdp_err err;
 
-	memset(&st, 0, sizeof(st));
-	if (params && params->type == VCARD_TYPE_PIV)
-		return vc_piv_build_state(out, params, kdf_cost);
-	if (params && params->type != VCARD_TYPE_GIDS)
-		return mdp_err_reason(MDP_ERR_ARGS, "unknown card type %d", (int)params->type);
-	if (params) {
-		err = check_params(params);
-		if (err)
-			return err;
-	}
-	st.kdf_cost = kdf_cost;
-	st.pin_max = params && params->pin_tries ? (uint8_t)params->pin_tries : VC_DEFAULT_TRIES;
-	st.pin_left = st.pin_max;
-	if (RAND_bytes(st.uuid, VC_UUID_LEN) != 1 || RAND_bytes(ck, VC_CK_LEN) != 1) {
-		err = MDP_ERR_CRYPTO;
-		goto out;
-	}
-	if (!params) {
-		st.app_lcs = VC_LCS_CREATION;
-		st.has_ck_clear = true;
-		memcpy(st.ck_clear, ck, VC_CK_LEN);
-		*out = st;
-		memset(&st, 0, sizeof(st));
-		err = MDP_OK;
-		goto out;
-	}
-	st.app_lcs = VC_LCS_OPERATIONAL;
 	for (i = 0; i < 6; i++) {
 		uint8_t acl[3] = {0x03, efs[i].put, efs[i].get};
 
-		err = vc_add_file(&st, efs[i].fid, VC_DESC_EF, acl, sizeof(acl), &f);
+		err = vc_add_file(st, efs[i].fid, VC_DESC_EF, acl, sizeof(acl), &f);
 		if (err)
-			goto out;
+			return err;
 	}
-	err = vc_add_file(&st, 0xB080, VC_DESC_KEY, admin_acl, sizeof(admin_acl), &f);
+	err = vc_add_file(st, 0xB080, VC_DESC_KEY, admin_acl, sizeof(admin_acl), &f);
 	if (err)
-		goto out;
+		return err;
 	f->crt = mdp_memdup(admin_crt, sizeof(admin_crt));
-	f->sym = mdp_memdup(params->admin_key, VCARD_ADMIN_KEY_LEN);
-	if (!f->crt || !f->sym) {
-		err = MDP_ERR_NOMEM;
-		goto out;
-	}
+	if (!f->crt)
+		return MDP_ERR_NOMEM;
 	f->crt_len = sizeof(admin_crt);
-	f->sym_len = VCARD_ADMIN_KEY_LEN;
 	f->key_type = VC_KEY_SYM;
 	f->alg = 0x02;
-
+	err = vc_sym_set(vc, f, params->admin_key, VCARD_ADMIN_KEY_LEN);
+	if (err)
+		return err;
 	masterfile(mf);
 	if (params->serial) {
 		sp = params->serial;
 		sl = params->serial_len;
 	} else {
-		if (RAND_bytes(serial, sizeof(serial)) != 1) {
-			err = MDP_ERR_CRYPTO;
-			goto out;
-		}
+		if (RAND_bytes(serial, sizeof(serial)) != 1)
+			return MDP_ERR_CRYPTO;
 		sp = serial;
 		sl = sizeof(serial);
 	}
-	if ((err = add_do(vc_find_file(&st, 0xA000), 0xDF1F, mf, sizeof(mf))) ||
-	    (err = add_do(vc_find_file(&st, 0xA010), 0xDF21, cardapps, sizeof(cardapps))) ||
-	    (err = add_do(vc_find_file(&st, 0xA010), 0xDF22, cardcf, sizeof(cardcf))) ||
-	    (err = add_do(vc_find_file(&st, 0xA010), 0xDF23, NULL, 0)) ||
-	    (err = add_do(vc_find_file(&st, 0xA012), 0xDF20, sp, sl)))
-		goto out;
-
-	st.pin_set = true;
-	st.pin_len = (uint8_t)strlen(params->pin);
-	if (RAND_bytes(st.pin_salt, VC_SALT_LEN) != 1) {
-		err = MDP_ERR_CRYPTO;
-		goto out;
-	}
-	err = vc_pin_key(&st, (const uint8_t *)params->pin, st.pin_len, st.pin_salt, kek);
-	if (!err)
-		err = vc_wrap_ck(&st, kek, "pin", ck, st.wrap_pin);
-	if (!err)
-		err = vc_admin_wrap_key(&st, params->admin_key, VCARD_ADMIN_KEY_LEN, kek);
-	if (!err)
-		err = vc_wrap_ck(&st, kek, "admin", ck, st.wrap_admin);
-	if (err)
-		goto out;
-	st.has_wrap_admin = true;
-	*out = st;
-	memset(&st, 0, sizeof(st));
-	err = MDP_OK;
-out:
-	vc_state_free(&st);
-	mdp_wipe(ck, sizeof(ck));
-	mdp_wipe(kek, sizeof(kek));
-	return err;
+	if ((err = add_do(vc_find_file(st, 0xA000), 0xDF1F, mf, sizeof(mf))) ||
+	    (err = add_do(vc_find_file(st, 0xA010), 0xDF21, cardapps, sizeof(cardapps))) ||
+	    (err = add_do(vc_find_file(st, 0xA010), 0xDF22, cardcf, sizeof(cardcf))) ||
+	    (err = add_do(vc_find_file(st, 0xA010), 0xDF23, NULL, 0)) ||
+	    (err = add_do(vc_find_file(st, 0xA012), 0xDF20, sp, sl)))
+		return err;
+	return MDP_OK;
 }
 
 enum mdp_err
-vc_kdf_cost_from_env(uint8_t *cost)
+vc_build_card(struct vcard *vc, const struct vcard_init_params *params)
 {
-	const char *s = getenv("MDP11_VCARD_KDF_COST");
-	char *end = NULL;
-	long v;
+	struct vc_state *st = &vc->st;
+	uint8_t kek[VC_CK_LEN], wrap[VC_WRAP_LEN];
+	const char *pin = params ? params->pin : NULL;
+	enum mdp_err err;
 
-	*cost = VC_KDF_DEFAULT_COST;
-	if (!s || !*s)
-		return MDP_OK;
-	v = strtol(s, &end, 10);
-	if (*end || v < 1 || v > 20)
-		return mdp_err_reason(MDP_ERR_CONFIG,
-				      "MDP11_VCARD_KDF_COST must be 1..20 (log2 of scrypt N)");
-	*cost = (uint8_t)v;
-	return MDP_OK;
+	if (params && params->type == VCARD_TYPE_PIV)
+		return vc_piv_build(vc, params);
+	if (params && params->type != VCARD_TYPE_GIDS)
+		return mdp_err_reason(MDP_ERR_ARGS, "unknown card type %d", (int)params->type);
+	if (pin || (params && params->admin_key)) {
+		err = vc_check_init_params(params);
+		if (err)
+			return err;
+	}
+	st->type = VCARD_TYPE_GIDS;
+	st->pin_max = params && params->pin_tries ? (uint8_t)params->pin_tries : VC_DEFAULT_TRIES;
+	st->pin_left = st->pin_max;
+	if (RAND_bytes(vc->ck, VC_CK_LEN) != 1)
+		return MDP_ERR_CRYPTO;
+	vc->ck_ok = true;
+	/* Blank: the card key is free to use (sealed) until the application is activated. */
+	if (!pin) {
+		st->app_lcs = VC_LCS_CREATION;
+		st->ck_open = true;
+		return vc_ck_to_seal(vc);
+	}
+	st->app_lcs = VC_LCS_OPERATIONAL;
+	err = initial_files(vc, params);
+	if (err)
+		return err;
+	st->pin_set = true;
+	st->pin_len = (uint8_t)strlen(pin);
+	if (RAND_bytes(st->pin_salt, VC_SALT_LEN) != 1)
+		return MDP_ERR_CRYPTO;
+	err = vc_scrypt((const uint8_t *)pin, st->pin_len, st->pin_salt, st->kdf_cost, kek);
+	if (!err)
+		err = vc_wrap_ck(st, kek, "pin", vc->ck, wrap);
+	if (!err)
+		err = vc_item_put(vc, VC_ITEM_PIN, wrap, sizeof(wrap));
+	if (!err)
+		vc_pin_kdf_keep(vc, (const uint8_t *)pin, st->pin_len, st->pin_salt, st->kdf_cost,
+				kek);
+	mdp_wipe(kek, sizeof(kek));
+	mdp_wipe(wrap, sizeof(wrap));
+	if (err)
+		return err;
+	/* The admin path reaches the card key by the seal alone (docs/vcard.md, Seal). */
+	st->ck_admin = true;
+	return vc_ck_to_seal(vc);
 }
 
 /* ---- SELECT ---- */
@@ -735,12 +713,13 @@ vc_cmd_activate(struct vcard *vc, const struct vc_cmd *c)
 			return SW_OK;
 		/*
 		 * End of initialization: checks are enforced from now on, and the
-		 * card key is no longer kept in clear once a PIN protects it.
+		 * card key is no longer free to use once a PIN protects it.
 		 */
 		vc->st.app_lcs = VC_LCS_OPERATIONAL;
 		if (vc->st.pin_set) {
-			vc->st.has_ck_clear = false;
-			mdp_wipe(vc->st.ck_clear, VC_CK_LEN);
+			vc->st.ck_open = false;
+			if (!vc->st.ck_admin)
+				vc_item_del(&vc->st, VC_ITEM_CK);
 		}
 		if (!vc->pin_ok && !vc->admin_ok)
 			vc_drop_secrets(vc);

@@ -78,8 +78,29 @@
 #define VC_SALT_LEN 16
 #define VC_UUID_LEN 16
 #define VC_KDF_DEFAULT_COST 15 /* scrypt N = 2^15, r = 8, p = 1 */
-#define VC_KDF_MEMORY_COST 4   /* in-memory cards: never written, so cheapest */
-#define VC_FORMAT_VERSION 1
+#define VC_KDF_MAX_COST 20
+#define VC_KDF_MEMORY_COST 4  /* in-memory cards: never written, so cheapest */
+#define VC_FORMAT_V1 1	      /* unsealed (before the seal existed): read and written back */
+#define VC_FORMAT_V2 2	      /* sealed: what new cards and resealed cards are */
+#define VC_SYM_MAX 32	      /* symmetric keys in key files: 1..32 bytes */
+#define VC_SEALED_OVERHEAD 28 /* what vc_gcm_seal adds: 12-byte nonce, 16-byte tag */
+
+/* Seal kinds (the state file's seal record, docs/vcard.md). */
+#define VC_SEAL_NONE 0	  /* format 1: the file holds its secrets in clear */
+#define VC_SEAL_KEYFILE 1 /* a random key in a file of its own */
+#define VC_SEAL_TPM 2	  /* a secret sealed by a TPM 2.0 */
+#define VC_SEAL_MEMORY 3  /* in-memory cards: a random secret of the handle, never written */
+
+/* Item ids: four characters. */
+#define VC_ITEM(a, b, c, d)                                            \
+	((uint32_t)(uint8_t)(a) << 24 | (uint32_t)(uint8_t)(b) << 16 | \
+	 (uint32_t)(uint8_t)(c) << 8 | (uint32_t)(uint8_t)(d))
+#define VC_ITEM_PIN VC_ITEM('P', 'I', 'N', 'W') /* the card key wrapped under the PIN's KDF */
+#define VC_ITEM_PUK VC_ITEM('P', 'U', 'K', 'W') /* PIV: the same under the PUK's */
+#define VC_ITEM_CK VC_ITEM('C', 'A', 'R', 'D')	/* the card key, sealed by the seal alone */
+#define VC_ITEM_DK VC_ITEM('D', 'E', 'V', 'K')	/* PIV: the device key (PIN policy never) */
+#define VC_MAX_ITEMS 64
+#define VC_MAX_ITEM_LEN 8192
 
 struct vc_do {
 	uint32_t tag;
@@ -103,11 +124,11 @@ struct vc_file {
 	size_t crt_len;
 	uint8_t key_type; /* VC_KEY_* */
 	uint8_t alg;	  /* mechanism id: 02, 06..09, 0C..0E */
-	uint8_t *sym;	  /* admin key, VCARD_ADMIN_KEY_LEN bytes */
+	uint8_t *sym;	  /* symmetric key (GIDS admin key) as stored: sealed (vc_sym_get) */
 	size_t sym_len;
 	uint8_t *pub; /* SubjectPublicKeyInfo DER */
 	size_t pub_len;
-	uint8_t *priv; /* sealed private key (vc_seal) */
+	uint8_t *priv; /* sealed private key: under the card key (PIV: or the device key) */
 	size_t priv_len;
 
 	EVP_PKEY *cache; /* volatile: the unsealed private key */
@@ -132,30 +153,48 @@ struct vc_piv_state {
 	uint8_t puk_max; /* 1..255 */
 	uint8_t puk_left;
 	uint8_t puk_salt[VC_SALT_LEN];
-	uint8_t wrap_puk[VC_WRAP_LEN]; /* the card key under scrypt(PUK) */
+	/* the PUK wrap of the card key: item PUKW */
 	uint32_t serial;
 	uint8_t version[3];
 	uint8_t flags; /* VC_PIV_DEFAULT_* */
 };
 
+/* The seal record of a state file: how its secrets are sealed. */
+struct vc_seal_rec {
+	uint8_t kind;  /* VC_SEAL_* */
+	char *spec;    /* "keyfile:/abs/path", "tpm:TCTI"; NULL for none and memory */
+	uint8_t *data; /* keyfile: key check (16); tpm: TPM object; memory: the secret (32) */
+	size_t data_len;
+};
+
+/* A secret of the card without a home in a file record (vc_item_put). */
+struct vc_item {
+	uint32_t id;
+	uint8_t *blob; /* sealed (seal kind none: the value itself) */
+	size_t len;
+};
+
 /* Everything that survives a power cycle (the state file). */
 struct vc_state {
-	uint8_t type; /* enum vcard_type */
+	uint32_t format; /* VC_FORMAT_V1 or _V2: what the file is written as */
+	uint8_t type;	 /* enum vcard_type */
 	struct vc_piv_state piv;
 	uint8_t uuid[VC_UUID_LEN];
 	uint64_t generation;
+	struct vc_seal_rec seal;
+	struct vc_item *items;
+	size_t n_items;
+
+	/* GIDS */
 	uint8_t app_lcs;
-	bool pin_set;
+	bool pin_set; /* then item PINW: the card key wrapped under the PIN KDF */
 	uint8_t pin_len;
 	uint8_t pin_max;
 	uint8_t pin_left;
 	uint8_t kdf_cost;
 	uint8_t pin_salt[VC_SALT_LEN];
-	uint8_t wrap_pin[VC_WRAP_LEN];
-	bool has_wrap_admin;
-	uint8_t wrap_admin[VC_WRAP_LEN];
-	bool has_ck_clear;
-	uint8_t ck_clear[VC_CK_LEN];
+	bool ck_open;  /* the card key is free to use (creation state, no PIN): item CARD */
+	bool ck_admin; /* admin authentication reaches the card key: item CARD */
 	struct vc_file *files;
 	size_t n_files;
 };
@@ -248,9 +287,16 @@ struct vcard {
 	uint64_t reloads; /* changes by others picked up from the state file */
 	bool loaded;	  /* the state file was loaded once */
 	bool dirty;
-	enum mdp_err io_err; /* set when a save failed during this APDU */
+	enum mdp_err io_err; /* the failure of this APDU that vcard_transmit returns (save, seal) */
 
 	struct vc_state st;
+
+	/* the seal */
+	char *seal_override; /* where the seal is, if not where the file says (config, env) */
+	unsigned keep;	     /* this handle's slot of locked memory (vcard-keep.c), or 0 */
+	uint64_t keep_token;
+	bool warned;	  /* the unsealed-card warning was given */
+	bool seal_warned; /* the missing-seal notice was given */
 
 	/* volatile security state */
 	bool pin_ok;
@@ -319,6 +365,8 @@ extern const struct vc_applet vc_piv_applet;
 /* vcard.c: the engine */
 /* Save now (before a PIN comparison); 0 or SW_MEMORY_FAILURE. */
 uint16_t vc_commit(struct vcard *vc);
+/* A notice on standard error (vcard_set_notices), once per flag. */
+void vc_notice(bool *given, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* vcard-fs.c: access rules, the initial card, file system commands */
 struct vc_file *vc_find_file(struct vc_state *st, uint16_t fid);
@@ -328,11 +376,14 @@ uint16_t vc_store_do(struct vc_file *f, uint32_t tag, const uint8_t *val, size_t
 enum mdp_err vc_add_file(struct vc_state *st, uint16_t fid, uint8_t desc, const uint8_t *acl,
 			 size_t acl_len, struct vc_file **out);
 bool vc_acl_ok(const struct vcard *vc, const struct vc_file *f, uint8_t bit);
-/* A blank card (params NULL) or the card gids-tool --initialize leaves. */
-enum mdp_err vc_build_state(struct vc_state *out, const struct vcard_init_params *params,
-			    uint8_t kdf_cost);
-/* The KDF cost of a new card: MDP11_VCARD_KDF_COST, or the default. */
-enum mdp_err vc_kdf_cost_from_env(uint8_t *cost);
+/* The PIN, admin key, serial and tries of an initialized card, checked. */
+enum mdp_err vc_check_init_params(const struct vcard_init_params *params);
+/*
+ * The initial GIDS card into vc->st, whose uuid, seal and KDF cost are set: blank (no PIN:
+ * creation state, the card key free) or as gids-tool --initialize leaves it. Its secrets are
+ * sealed.
+ */
+enum mdp_err vc_build_card(struct vcard *vc, const struct vcard_init_params *params);
 uint16_t vc_cmd_select(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out);
 uint16_t vc_cmd_get_data(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out);
 uint16_t vc_cmd_put_data(struct vcard *vc, const struct vc_cmd *c);
@@ -342,13 +393,28 @@ uint16_t vc_cmd_delete(struct vcard *vc, const struct vc_cmd *c);
 
 /* vcard-auth.c: security state, PIN, admin key */
 void vc_drop_secrets(struct vcard *vc);
-bool vc_ck_available(struct vcard *vc);
+/*
+ * The card key for a key operation: SW_OK when it is known (PIN or admin verified) or free to
+ * use (creation state: then unsealed now), SW_SECURITY when it needs an authentication, or the
+ * SW of a missing seal (vc_seal_failed).
+ */
+uint16_t vc_need_ck(struct vcard *vc);
+/* Seal the card key (vc->ck) into item CARD, for the admin path (and the creation state). */
+enum mdp_err vc_ck_to_seal(struct vcard *vc);
+/* The card key from item CARD (after an admin or management key authentication). */
+uint16_t vc_ck_from_seal(struct vcard *vc);
+/* PIV: the device key (vc->dk) from item DEVK: SW_OK or the SW of a missing seal. */
+uint16_t vc_need_dk(struct vcard *vc);
+/* The SW for a secret that could not be unsealed: a missing seal (6985), or a damaged state. */
+uint16_t vc_unseal_failed(struct vcard *vc, enum mdp_err err);
 /* Log out: PIN and admin state and every secret forgotten. */
 void vc_logout(struct vcard *vc);
 uint16_t vc_cmd_verify(struct vcard *vc, const struct vc_cmd *c);
 uint16_t vc_cmd_change_ref(struct vcard *vc, const struct vc_cmd *c);
 uint16_t vc_cmd_reset_retry(struct vcard *vc, const struct vc_cmd *c);
 uint16_t vc_admin_auth(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out);
+/* PUT DATA of a new admin key into B080: sealed, and the admin path reaches the card key. */
+uint16_t vc_import_admin_key(struct vcard *vc, struct vc_file *f, const uint8_t *key, size_t len);
 
 /* vcard-keys.c */
 /* Key file B0kid, or NULL. */
@@ -379,35 +445,121 @@ void vc_file_clear_key(struct vc_file *f);
 
 /* piv.c (the PIV applet; its own internals are in piv-int.h) */
 extern const uint8_t vc_piv_atr[23];
-enum mdp_err vc_piv_build_state(struct vc_state *out, const struct vcard_init_params *params,
-				uint8_t kdf_cost);
+/* The initial PIV card into vc->st, whose uuid, seal and KDF cost are set; secrets sealed. */
+enum mdp_err vc_piv_build(struct vcard *vc, const struct vcard_init_params *params);
 void vc_piv_info(struct vcard *vc, struct vcard_info *info);
 
-/* vcard-state.c */
+/* vcard-state.c: the state file's encoding (format 1 and 2) */
 void vc_state_free(struct vc_state *st);
 void vc_file_free(struct vc_file *f);
 enum mdp_err vc_state_encode(const struct vc_state *st, struct mdp_buf *out);
 enum mdp_err vc_state_decode(const uint8_t *p, size_t len, struct vc_state *st);
+/* The file records of a card-type section (format 2), for any card type. */
+void vc_encode_files(const struct vc_state *st, struct mdp_buf *b);
+enum mdp_err vc_decode_files(struct mdp_cursor *c, struct vc_state *st);
+
+/* vcard-file.c: loading, atomic saves, locks */
 enum mdp_err vc_load(struct vcard *vc);
 enum mdp_err vc_save(struct vcard *vc);
 enum mdp_err vc_refresh(struct vcard *vc);
 enum mdp_err vc_lock(struct vcard *vc);
 void vc_unlock(struct vcard *vc);
 enum mdp_err vc_write_new(const char *path, const struct vc_state *st);
-/* AES-256-GCM: out = nonce || ciphertext || tag. */
-enum mdp_err vc_seal(const uint8_t key[VC_CK_LEN], const uint8_t *aad, size_t aad_len,
-		     const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len);
-enum mdp_err vc_unseal(const uint8_t key[VC_CK_LEN], const uint8_t *aad, size_t aad_len,
-		       const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len);
-enum mdp_err vc_pin_key(const struct vc_state *st, const uint8_t *pin, size_t pin_len,
-			const uint8_t salt[VC_SALT_LEN], uint8_t key[VC_CK_LEN]);
-enum mdp_err vc_admin_wrap_key(const struct vc_state *st, const uint8_t *admin, size_t admin_len,
-			       uint8_t key[VC_CK_LEN]);
-/* Wrap / unwrap the card key (VC_WRAP_LEN bytes) under a derived key. */
+
+/* vcard-crypt.c */
+/* AES-256-GCM with a random nonce: out = nonce || ciphertext || tag. */
+enum mdp_err vc_gcm_seal(const uint8_t key[VC_CK_LEN], const uint8_t *aad, size_t aad_len,
+			 const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len);
+enum mdp_err vc_gcm_open(const uint8_t key[VC_CK_LEN], const uint8_t *aad, size_t aad_len,
+			 const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len);
+/* scrypt(pin, salt, N = 2^cost, r = 8, p = 1), 32 bytes. */
+enum mdp_err vc_scrypt(const uint8_t *pin, size_t pin_len, const uint8_t salt[VC_SALT_LEN],
+		       unsigned cost, uint8_t key[VC_CK_LEN]);
+/* HKDF-SHA256, 32 bytes. */
+enum mdp_err vc_hkdf(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len,
+		     const char *info, uint8_t key[VC_CK_LEN]);
+/* Wrap / unwrap the card key (VC_WRAP_LEN bytes) under a derived key; AAD = uuid || label. */
 enum mdp_err vc_wrap_ck(const struct vc_state *st, const uint8_t kek[VC_CK_LEN], const char *label,
 			const uint8_t ck[VC_CK_LEN], uint8_t wrap[VC_WRAP_LEN]);
 enum mdp_err vc_unwrap_ck(const struct vc_state *st, const uint8_t kek[VC_CK_LEN],
 			  const char *label, const uint8_t wrap[VC_WRAP_LEN],
 			  uint8_t ck[VC_CK_LEN]);
+
+/* vcard-seal.c: the seal (docs/vcard.md, "Seal") */
+/*
+ * Parse "keyfile[:PATH]" or "tpm[:TCTI]": kind and argument (NULL when absent; free()).
+ * MDP_ERR_ARGS with a reason for anything else.
+ */
+enum mdp_err vc_seal_parse(const char *spec, uint8_t *kind, char **arg);
+/*
+ * A new seal for vc's card (uuid set): the record into vc->st.seal, the items key into key (and
+ * the handle's locked memory). spec NULL: MDP11_VCARD_SEAL, else the TPM (device:/dev/tpmrm0)
+ * when one answers, else a key file in the user's data directory named after card_path.
+ * *created names a key file made now (free(); the caller removes it if the card is not
+ * written), or NULL.
+ */
+enum mdp_err vc_seal_new(struct vcard *vc, const char *spec, const char *card_path,
+			 uint8_t key[VC_CK_LEN], char **created);
+/* The items key of the card's seal, from the handle's locked memory or unsealed now. */
+enum mdp_err vc_seal_key(struct vcard *vc, uint8_t key[VC_CK_LEN]);
+/*
+ * A missing seal during a command: record it as the APDU's failure (vcard_transmit returns
+ * MDP_ERR_SEAL, the reason stays in mdp_err_last()) and return the SW to answer (6985).
+ */
+uint16_t vc_seal_failed(struct vcard *vc);
+/* Forget the handle's copy of the seal key (the seal changed). */
+void vc_seal_forget(struct vcard *vc);
+/*
+ * Seal-only sealing: AES-256-GCM under the items key, AAD = uuid || label. For secrets the card
+ * needs without a user secret (GIDS admin key, PIV management key and PIN-never keys). Seal kind
+ * none: the value itself. MDP_ERR_SEAL (reason names the seal) when the seal is unavailable.
+ */
+enum mdp_err vc_seal_data(struct vcard *vc, const char *label, const uint8_t *in, size_t len,
+			  uint8_t **out, size_t *out_len);
+enum mdp_err vc_unseal_data(struct vcard *vc, const char *label, const uint8_t *in, size_t len,
+			    uint8_t **out, size_t *out_len);
+/* Items: id, sealed value in st->items. get: MDP_ERR_NOT_FOUND when absent; free with
+ * mdp_secure_free. */
+enum mdp_err vc_item_put(struct vcard *vc, uint32_t id, const uint8_t *val, size_t len);
+enum mdp_err vc_item_get(struct vcard *vc, uint32_t id, uint8_t **val, size_t *len);
+bool vc_item_has(const struct vc_state *st, uint32_t id);
+void vc_item_del(struct vc_state *st, uint32_t id);
+/* The symmetric key of a key file (key: VC_SYM_MAX bytes), sealed in f->sym. */
+enum mdp_err vc_sym_get(struct vcard *vc, const struct vc_file *f, uint8_t key[VC_SYM_MAX],
+			size_t *len);
+enum mdp_err vc_sym_set(struct vcard *vc, struct vc_file *f, const uint8_t *key, size_t len);
+/*
+ * The PIN KDF (vc_scrypt) of this handle, or its cached result when the same PIN was proved
+ * right with this salt and cost before (vcard-keep.c). vc_pin_kdf_keep caches after a success.
+ */
+enum mdp_err vc_pin_kdf(struct vcard *vc, const uint8_t *pin, size_t len,
+			const uint8_t salt[VC_SALT_LEN], unsigned cost, uint8_t out[VC_CK_LEN]);
+void vc_pin_kdf_keep(struct vcard *vc, const uint8_t *pin, size_t len,
+		     const uint8_t salt[VC_SALT_LEN], unsigned cost, const uint8_t kdf[VC_CK_LEN]);
+
+/* vcard-tpm.c: the TPM seal through tpm2-tss (ESAPI, tctildr) */
+/* Does a TPM answer at tcti (NULL: device:/dev/tpmrm0)? Quiet: for choosing the default seal. */
+bool vc_tpm_usable(const char *tcti);
+/* Seal secret into a new object under the owner hierarchy's storage key: *out = the object. */
+enum mdp_err vc_tpm_seal(const char *tcti, const uint8_t *secret, size_t len, uint8_t **out,
+			 size_t *out_len);
+/* Unseal it (secret: cap bytes). */
+enum mdp_err vc_tpm_unseal(const char *tcti, const uint8_t *obj, size_t obj_len, uint8_t *secret,
+			   size_t cap, size_t *len);
+
+/* vcard-keep.c: per-process locked memory for what a handle keeps between commands */
+/* A slot for a handle (token != 0), or token 0 when none is free (nothing is kept then). */
+void vc_keep_new(unsigned *slot, uint64_t *token);
+void vc_keep_free(unsigned slot, uint64_t token);
+bool vc_keep_key_get(unsigned slot, uint64_t token, const uint8_t id[32], uint8_t key[VC_CK_LEN]);
+void vc_keep_key_set(unsigned slot, uint64_t token, const uint8_t id[32],
+		     const uint8_t key[VC_CK_LEN]);
+void vc_keep_key_drop(unsigned slot, uint64_t token);
+bool vc_keep_pin_get(unsigned slot, uint64_t token, const uint8_t uuid[VC_UUID_LEN],
+		     const uint8_t salt[VC_SALT_LEN], unsigned cost, const uint8_t *pin, size_t len,
+		     uint8_t kdf[VC_CK_LEN]);
+void vc_keep_pin_set(unsigned slot, uint64_t token, const uint8_t uuid[VC_UUID_LEN],
+		     const uint8_t salt[VC_SALT_LEN], unsigned cost, const uint8_t *pin, size_t len,
+		     const uint8_t kdf[VC_CK_LEN]);
 
 #endif

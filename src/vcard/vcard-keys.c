@@ -70,6 +70,7 @@ vc_key_open(struct vcard *vc, struct vc_file *f, const uint8_t *key, uint8_t ext
 	const uint8_t *p;
 	size_t der_len = 0, al;
 	EVP_PKEY *pkey = NULL;
+	uint16_t sw;
 
 	if (f->key_type != VC_KEY_RSA && f->key_type != VC_KEY_EC)
 		return SW_REF_NOT_FOUND;
@@ -78,12 +79,13 @@ vc_key_open(struct vcard *vc, struct vc_file *f, const uint8_t *key, uint8_t ext
 		return SW_OK;
 	}
 	if (!key) {
-		if (!vc_ck_available(vc))
-			return SW_SECURITY;
+		sw = vc_need_ck(vc);
+		if (sw != SW_OK)
+			return sw;
 		key = vc->ck;
 	}
 	al = key_aad(&vc->st, f, extra, aad);
-	if (vc_unseal(key, aad, al, f->priv, f->priv_len, &der, &der_len) != MDP_OK) {
+	if (vc_gcm_open(key, aad, al, f->priv, f->priv_len, &der, &der_len) != MDP_OK) {
 		log_error("key file %04X does not open with the card key", f->fid);
 		return SW_DATA_INVALID;
 	}
@@ -151,13 +153,15 @@ vc_key_seal(struct vcard *vc, struct vc_file *f, EVP_PKEY *pkey, uint8_t type, u
 	uint8_t aad[24];
 	size_t sealed_len = 0, al;
 	int pub_len, der_len = 0;
-	uint16_t sw = SW_MEMORY_FAILURE;
+	uint16_t sw;
 
 	if (!key) {
-		if (!vc_ck_available(vc))
-			return SW_SECURITY;
+		sw = vc_need_ck(vc);
+		if (sw != SW_OK)
+			return sw;
 		key = vc->ck;
 	}
+	sw = SW_MEMORY_FAILURE;
 	pub_len = i2d_PUBKEY(pkey, NULL);
 	if (pub_len <= 0)
 		goto out;
@@ -183,7 +187,7 @@ vc_key_seal(struct vcard *vc, struct vc_file *f, EVP_PKEY *pkey, uint8_t type, u
 	f->key_type = type;
 	f->alg = alg;
 	al = key_aad(&vc->st, f, extra, aad);
-	if (vc_seal(key, aad, al, der, (size_t)der_len, &sealed, &sealed_len) != MDP_OK) {
+	if (vc_gcm_seal(key, aad, al, der, (size_t)der_len, &sealed, &sealed_len) != MDP_OK) {
 		f->key_type = VC_KEY_NONE;
 		f->alg = 0;
 		goto out;
@@ -208,9 +212,11 @@ static uint16_t
 install_key(struct vcard *vc, struct vc_file *f, EVP_PKEY *pkey)
 {
 	uint8_t type = 0, alg;
+	uint16_t sw;
 
-	if (!vc_ck_available(vc))
-		return SW_SECURITY;
+	sw = vc_need_ck(vc);
+	if (sw != SW_OK)
+		return sw;
 	alg = alg_of(pkey, &type);
 	if (!alg)
 		return SW_FUNC_UNSUPPORTED;
@@ -328,8 +334,9 @@ vc_cmd_generate(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 		return SW_CONDITIONS;
 	if (!vc_acl_ok(vc, f, VC_AM_GENERATE))
 		return SW_SECURITY;
-	if (!vc_ck_available(vc))
-		return SW_SECURITY;
+	sw = vc_need_ck(vc);
+	if (sw != SW_OK)
+		return sw;
 	switch (alg) {
 	case 0x06:
 	case 0x07:
@@ -447,40 +454,6 @@ ec_from_template(const uint8_t *p, size_t len)
 	return pkey;
 }
 
-static uint16_t
-import_admin_key(struct vcard *vc, struct vc_file *f, const uint8_t *key, size_t len)
-{
-	uint8_t kek[VC_CK_LEN], wrap[VC_WRAP_LEN];
-	uint8_t *copy = NULL;
-	uint16_t sw = SW_MEMORY_FAILURE;
-
-	if (len != VCARD_ADMIN_KEY_LEN)
-		return SW_WRONG_DATA;
-	/* The card key gets a new admin wrap, so it must be known now. */
-	if (!vc_ck_available(vc))
-		return SW_SECURITY;
-	copy = mdp_memdup(key, len);
-	if (!copy)
-		return SW_MEMORY_FAILURE;
-	if (vc_admin_wrap_key(&vc->st, key, len, kek) != MDP_OK ||
-	    vc_wrap_ck(&vc->st, kek, "admin", vc->ck, wrap) != MDP_OK) {
-		mdp_secure_free(copy, len);
-		goto out;
-	}
-	vc_file_clear_key(f);
-	f->sym = copy;
-	f->sym_len = len;
-	f->key_type = VC_KEY_SYM;
-	f->alg = 0x02;
-	memcpy(vc->st.wrap_admin, wrap, VC_WRAP_LEN);
-	vc->st.has_wrap_admin = true;
-	vc->dirty = true;
-	sw = SW_OK;
-out:
-	mdp_wipe(kek, sizeof(kek));
-	return sw;
-}
-
 uint16_t
 vc_put_key(struct vcard *vc, const uint8_t *data, size_t len)
 {
@@ -519,7 +492,7 @@ vc_put_key(struct vcard *vc, const uint8_t *data, size_t len)
 	case VC_KEY_SYM:
 		if (kid != 0x80)
 			return SW_FUNC_UNSUPPORTED;
-		return import_admin_key(vc, f, v.p, v.len);
+		return vc_import_admin_key(vc, f, v.p, v.len);
 	case VC_KEY_RSA:
 		if (kid == 0x80)
 			return SW_WRONG_DATA;

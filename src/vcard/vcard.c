@@ -6,6 +6,9 @@
  */
 #include "config.h"
 
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,6 +22,30 @@
 #include "vcard/vcard-int.h"
 
 static const uint8_t default_atr[5] = {0x3B, 0x80, 0x80, 0x01, 0x01};
+static _Atomic bool notices = true;
+
+void
+vcard_set_notices(bool on)
+{
+	atomic_store(&notices, on);
+}
+
+void
+vc_notice(bool *given, const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+
+	if (*given)
+		return;
+	*given = true;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warn("%s", msg);
+	if (atomic_load(&notices))
+		fprintf(stderr, "mdp11: %s\n", msg);
+}
 
 /* ---- helpers shared with the other files ---- */
 
@@ -120,30 +147,30 @@ chan_close(struct vc_chan *ch)
 
 /* ---- public API ---- */
 
-enum mdp_err
-vcard_create(const char *path, const struct vcard_init_params *params)
+/* The KDF cost of a new card: params, else MDP11_VCARD_KDF_COST, else the default. */
+static enum mdp_err
+kdf_cost(const struct vcard_init_params *params, uint8_t def, uint8_t *cost)
 {
-	struct vc_state st;
-	uint8_t cost;
-	enum mdp_err err;
+	const char *s = getenv("MDP11_VCARD_KDF_COST");
+	char *end = NULL;
+	long v;
 
-	if (!path)
-		return mdp_err_reason(MDP_ERR_ARGS, "vcard_create needs a path");
-	if (params && params->type == VCARD_TYPE_PIV)
-		return mdp_err_reason(MDP_ERR_UNSUPPORTED,
-				      "a PIV card is in memory only for now (its state file comes "
-				      "with the sealed state format)");
-	if (access(path, F_OK) == 0)
-		return mdp_err_reason(MDP_ERR_EXISTS, "%s already exists", path);
-	err = vc_kdf_cost_from_env(&cost);
-	if (err)
-		return err;
-	err = vc_build_state(&st, params, cost);
-	if (err)
-		return err;
-	err = vc_write_new(path, &st);
-	vc_state_free(&st);
-	return err;
+	*cost = def;
+	if (params && params->kdf_cost) {
+		if (params->kdf_cost > VC_KDF_MAX_COST)
+			return mdp_err_reason(MDP_ERR_ARGS,
+					      "the KDF cost must be 1..20 (log2 of scrypt N)");
+		*cost = (uint8_t)params->kdf_cost;
+		return MDP_OK;
+	}
+	if (!s || !*s)
+		return MDP_OK;
+	v = strtol(s, &end, 10);
+	if (*end || v < 1 || v > VC_KDF_MAX_COST)
+		return mdp_err_reason(MDP_ERR_CONFIG,
+				      "MDP11_VCARD_KDF_COST must be 1..20 (log2 of scrypt N)");
+	*cost = (uint8_t)v;
+	return MDP_OK;
 }
 
 static struct vcard *
@@ -159,7 +186,83 @@ vcard_alloc(void)
 	buf_init_secret(&vc->chain);
 	memcpy(vc->atr, default_atr, sizeof(default_atr));
 	vc->atr_len = sizeof(default_atr);
+	vc_keep_new(&vc->keep, &vc->keep_token);
 	return vc;
+}
+
+static enum mdp_err
+check_type(const struct vcard_init_params *params, bool file)
+{
+	if (params && params->type == VCARD_TYPE_PIV && file)
+		return mdp_err_reason(MDP_ERR_UNSUPPORTED,
+				      "a PIV card is in memory only for now (its section of the "
+				      "state file is not written yet)");
+	if (params && params->type != VCARD_TYPE_GIDS && params->type != VCARD_TYPE_PIV)
+		return mdp_err_reason(MDP_ERR_ARGS, "unknown card type %d", (int)params->type);
+	return MDP_OK;
+}
+
+enum mdp_err
+vcard_create(const char *path, const struct vcard_init_params *params)
+{
+	struct vcard *vc = NULL;
+	uint8_t key[VC_CK_LEN];
+	char *created = NULL;
+	enum mdp_err err;
+
+	if (!path)
+		return mdp_err_reason(MDP_ERR_ARGS, "vcard_create needs a path");
+	if (access(path, F_OK) == 0)
+		return mdp_err_reason(MDP_ERR_EXISTS, "%s already exists", path);
+	err = check_type(params, true);
+	if (!err && params && (params->pin || params->admin_key))
+		err = vc_check_init_params(params);
+	if (err)
+		return err;
+	vc = vcard_alloc();
+	if (!vc)
+		return MDP_ERR_NOMEM;
+	vc->st.format = VC_FORMAT_V2;
+	err = kdf_cost(params, VC_KDF_DEFAULT_COST, &vc->st.kdf_cost);
+	if (!err && RAND_bytes(vc->st.uuid, VC_UUID_LEN) != 1)
+		err = MDP_ERR_CRYPTO;
+	if (!err)
+		err = vc_seal_new(vc, params ? params->seal : NULL, path, key, &created);
+	if (!err)
+		err = vc_build_card(vc, params);
+	if (!err)
+		err = vc_write_new(path, &vc->st);
+	if (err && created) {
+		log_info("removing the key file %s made for the card", created);
+		unlink(created);
+	}
+	free(created);
+	mdp_wipe(key, sizeof(key));
+	vcard_free(vc);
+	return err;
+}
+
+/* A fresh in-memory card: sealed by a random secret of the handle, never written. */
+static enum mdp_err
+open_memory(struct vcard *vc, const struct vcard_init_params *params)
+{
+	enum mdp_err err;
+
+	err = check_type(params, false);
+	if (!err)
+		err = kdf_cost(params, VC_KDF_MEMORY_COST, &vc->st.kdf_cost);
+	if (err)
+		return err;
+	vc->st.format = VC_FORMAT_V2;
+	vc->st.seal.kind = VC_SEAL_MEMORY;
+	vc->st.seal.data = mdp_zalloc(VC_CK_LEN);
+	if (!vc->st.seal.data)
+		return MDP_ERR_NOMEM;
+	vc->st.seal.data_len = VC_CK_LEN;
+	if (RAND_bytes(vc->st.seal.data, VC_CK_LEN) != 1 ||
+	    RAND_bytes(vc->st.uuid, VC_UUID_LEN) != 1)
+		return MDP_ERR_CRYPTO;
+	return vc_build_card(vc, params);
 }
 
 /* What the card's type sets in a new handle: the ATR. */
@@ -176,6 +279,7 @@ enum mdp_err
 vcard_open(const char *path, const struct vcard_init_params *params, struct vcard **out)
 {
 	struct vcard *vc = NULL;
+	const char *override;
 	enum mdp_err err;
 	size_t n;
 
@@ -185,22 +289,17 @@ vcard_open(const char *path, const struct vcard_init_params *params, struct vcar
 	if (!vc)
 		return MDP_ERR_NOMEM;
 	if (!path) {
-		err = vc_build_state(&vc->st, params, VC_KDF_MEMORY_COST);
+		err = open_memory(vc, params);
 		if (err)
 			goto out;
-		if (vc->st.has_ck_clear) {
-			memcpy(vc->ck, vc->st.ck_clear, VC_CK_LEN);
-			vc->ck_ok = true;
-		}
-		/* A card that is never written: its device key lives and dies with it. */
-		if (RAND_bytes(vc->dk, VC_CK_LEN) != 1) {
-			err = MDP_ERR_CRYPTO;
-			goto out;
-		}
-		vc->dk_ok = true;
 		type_defaults(vc);
 		*out = vc;
 		return MDP_OK;
+	}
+	override = params && params->seal ? params->seal : secure_getenv("MDP11_VCARD_SEAL");
+	if (override && *override && !(vc->seal_override = strdup(override))) {
+		err = MDP_ERR_NOMEM;
+		goto out;
 	}
 	n = strlen(path);
 	vc->path = strdup(path);
@@ -240,6 +339,8 @@ vcard_free(struct vcard *vc)
 		close(vc->lock_fd);
 	free(vc->path);
 	free(vc->lock_path);
+	free(vc->seal_override);
+	vc_keep_free(vc->keep, vc->keep_token);
 	pthread_mutex_destroy(&vc->mu);
 	mdp_wipe(vc, sizeof(*vc));
 	free(vc);
@@ -351,6 +452,30 @@ vcard_set_atr(struct vcard *vc, const uint8_t *atr, size_t len)
 	return MDP_OK;
 }
 
+/* The seal in use and, when an override moves it, the one the file records. */
+static void
+seal_names(const struct vcard *vc, struct vcard_info *r)
+{
+	const char *rec = vc->st.seal.spec;
+
+	switch (vc->st.seal.kind) {
+	case VC_SEAL_NONE:
+		snprintf(r->seal, sizeof(r->seal), "none");
+		return;
+	case VC_SEAL_MEMORY:
+		snprintf(r->seal, sizeof(r->seal), "memory");
+		return;
+	default:
+		break;
+	}
+	if (vc->seal_override && strcmp(vc->seal_override, rec ? rec : "") != 0) {
+		snprintf(r->seal, sizeof(r->seal), "%s", vc->seal_override);
+		snprintf(r->seal_file, sizeof(r->seal_file), "%s", rec ? rec : "");
+	} else {
+		snprintf(r->seal, sizeof(r->seal), "%s", rec ? rec : "");
+	}
+}
+
 static enum mdp_err
 get_info_locked(struct vcard *vc, struct vcard_info *info)
 {
@@ -364,14 +489,20 @@ get_info_locked(struct vcard *vc, struct vcard_info *info)
 		return err;
 	memset(&r, 0, sizeof(r));
 	if (vc->st.type == VCARD_TYPE_PIV) {
-		vc_piv_info(vc, info);
+		vc_piv_info(vc, &r);
+		r.sealed = vc->st.seal.kind != VC_SEAL_NONE;
+		seal_names(vc, &r);
+		*info = r;
 		return MDP_OK;
 	}
 	r.initialized = vc->st.app_lcs == VC_LCS_OPERATIONAL;
 	r.pin_tries_left = vc->st.pin_left;
 	r.pin_tries_max = vc->st.pin_max;
-	r.format_version = VC_FORMAT_VERSION;
+	r.format_version = vc->st.format;
 	r.kdf_cost = vc->st.kdf_cost;
+	r.type = (enum vcard_type)vc->st.type;
+	r.sealed = vc->st.seal.kind != VC_SEAL_NONE;
+	seal_names(vc, &r);
 	f = vc_find_file(&vc->st, 0xA012);
 	for (i = 0; f && i < f->n_dos; i++) {
 		if (f->dos[i].tag == 0xDF20 && f->dos[i].len <= sizeof(r.cardid)) {
@@ -842,10 +973,11 @@ transmit(struct vcard *vc, const uint64_t *since, const uint8_t *apdu, size_t ap
 		return mdp_err_reason(MDP_ERR_CARD_RESET, "the card was reset: channel closed");
 	}
 	vc->defer_ok = true;
+	vc->io_err = MDP_OK;
 	n = process(vc, apdu, apdu_len, resp, &sw);
 	vc->defer_ok = false;
-	if (sw == SW_MEMORY_FAILURE && vc->io_err != MDP_OK)
-		err = vc->io_err;
+	if (vc->io_err != MDP_OK)
+		err = vc->io_err; /* a failed save (6581) or a missing seal (6985) */
 	job = vc->job;
 	memset(&vc->job, 0, sizeof(vc->job));
 	pthread_mutex_unlock(&vc->mu);

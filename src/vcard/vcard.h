@@ -30,8 +30,11 @@ enum vcard_type {
 };
 
 /*
- * Parameters for an initialized card (mdp11-vcard create --pin ...). Zero
- * fields take the defaults; type 0 is GIDS, so older callers are unchanged.
+ * Parameters of a new card (vcard_create, vcard_open(NULL, ...)). Zero fields take the
+ * defaults; type 0 is GIDS, so older callers are unchanged. GIDS: with pin NULL the card is
+ * blank (creation state); with pin it is initialized (mdp11-vcard create --pin ...). seal and
+ * kdf_cost apply to every card. vcard_open of a state file uses seal only: where the card's
+ * seal is, when not where the file says (its kind must match the file's).
  *
  * PIV (type VCARD_TYPE_PIV): every field is optional. PIN 123456 and PUK
  * 12345678 (6..8 bytes, no FF byte), management key 0102030405060708 x 3
@@ -46,6 +49,13 @@ struct vcard_init_params {
 	const uint8_t *serial;	  /* cardid, 16 bytes; NULL: random */
 	size_t serial_len;	  /* 1..16 */
 	unsigned pin_tries;	  /* 0: default 3 */
+	/*
+	 * "tpm[:TCTI]" or "keyfile[:PATH]" (docs/vcard.md). NULL: MDP11_VCARD_SEAL, else the TPM
+	 * when one answers at device:/dev/tpmrm0, else a key file in the user's data directory.
+	 */
+	const char *seal;
+	unsigned kdf_cost; /* log2 of the scrypt N of the PIN KDF, 1..20; 0: MDP11_VCARD_KDF_COST,
+			      else 15 */
 
 	enum vcard_type type;
 	size_t admin_key_len; /* PIV: 16, 24 or 32; 0: 24 */
@@ -57,23 +67,44 @@ struct vcard_init_params {
 };
 
 /*
- * Create a new state file. With params NULL the card is blank, in creation
- * state, waiting for gids-tool --initialize (or our own initialisation);
- * with params it is initialized as gids-tool --initialize leaves a card:
- * EFs A000..A014, admin key B080, masterfile, cardapps, cardcf, empty
- * cmapfile, cardid, application operational. Fails with MDP_ERR_EXISTS if
- * path exists. path NULL is not allowed here.
+ * Create a new state file: blank (params NULL, or params->pin NULL), in creation state, waiting
+ * for gids-tool --initialize (or our own initialisation); or initialized as gids-tool
+ * --initialize leaves a card: EFs A000..A014, admin key B080, masterfile, cardapps, cardcf, empty
+ * cmapfile, cardid, application operational. Its secrets are sealed by the seal params choose
+ * (a key file is created if missing). Fails with MDP_ERR_EXISTS if path exists. path NULL is
+ * not allowed here.
  */
 enum mdp_err vcard_create(const char *path, const struct vcard_init_params *params);
 
 /*
- * Open a card. path NULL: a fresh in-memory card (blank, or initialized when
- * params is given) that is never saved. A damaged or foreign state file is
- * refused with MDP_ERR_STATE and a reason in mdp_err_last().
+ * Open a card. path NULL: a fresh in-memory card (blank, or initialized when params->pin is
+ * given) that is never saved. A damaged or foreign state file is refused with MDP_ERR_STATE and
+ * a reason in mdp_err_last(). The seal is not needed to open: without it the card's public
+ * objects can be read, and what needs its secrets (PIN and admin authentication, key
+ * operations) fails with MDP_ERR_SEAL from vcard_transmit (the card answers 6985) and a reason
+ * naming the seal. An unsealed card (format 1) opens with a warning in the log.
  */
 enum mdp_err vcard_open(const char *path, const struct vcard_init_params *params,
 			struct vcard **out);
 void vcard_free(struct vcard *vc);
+
+/*
+ * Seal the card's secrets by a new seal (spec as vcard_init_params.seal; NULL: the default),
+ * under the card's lock, without losing a key: an unsealed (format 1) card becomes format 2.
+ * Needs the current seal. Other handles of the card pick the change up at their next command.
+ */
+enum mdp_err vcard_reseal(struct vcard *vc, const char *seal);
+
+/* Is the card's seal available now? MDP_OK, or MDP_ERR_SEAL with the reason. */
+enum mdp_err vcard_seal_check(struct vcard *vc);
+
+/*
+ * Notices on standard error, once per card handle: a card that is not sealed (format 1), and a
+ * card whose seal is missing when something needs it. On by default, so that a user of any
+ * application that loads the module learns why a login fails; programs that report the
+ * errors themselves (mdp11-tool, mdp11-vcard) turn them off. Process-wide.
+ */
+void vcard_set_notices(bool on);
 
 /* Power cycle: security state cleared, the card's application (GIDS or PIV) selected. */
 void vcard_reset(struct vcard *vc);
@@ -140,10 +171,13 @@ struct vcard_info {
 	size_t cardid_len;
 	unsigned pin_tries_left;
 	unsigned pin_tries_max;
-	unsigned key_files;    /* key files B081.. present (PIV: key slots holding a key) */
-	unsigned data_objects; /* DOs stored in all EFs (PIV: data objects stored) */
-	uint32_t format_version;
-	unsigned kdf_cost; /* log2 of the scrypt N that derives the PIN key */
+	unsigned key_files;	 /* key files B081.. present (PIV: key slots holding a key) */
+	unsigned data_objects;	 /* DOs stored in all EFs (PIV: data objects stored) */
+	uint32_t format_version; /* 1: unsealed (reseal it), 2: sealed */
+	unsigned kdf_cost;	 /* log2 of the scrypt N that derives the PIN key */
+	bool sealed;		 /* false: format 1, the file alone yields every secret */
+	char seal[512];		 /* the seal in use: "keyfile:PATH", "tpm:TCTI", "none", "memory" */
+	char seal_file[512]; /* the seal the file records, when the one in use differs, else "" */
 
 	/* PIV only */
 	unsigned puk_tries_left;

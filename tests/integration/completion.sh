@@ -95,8 +95,11 @@ expect "sha256 sha384 sha512" "$tool" req --hash sha
 has --out "$tool" export --cert --
 expect "" "$tool" export --container ""
 # mdp11-vcard: commands, options, the card file.
-expect "create info serve" "$vcard" ""
+expect "create info reseal serve" "$vcard" ""
 has --pin-file "$vcard" create --
+has --seal "$vcard" create --
+has --kdf-cost "$vcard" create --
+has --seal "$vcard" reseal --
 has --vpcd "$vcard" serve --
 expect "key.blob key.pem" "$vcard" info key
 

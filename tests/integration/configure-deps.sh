@@ -35,7 +35,7 @@ done
 
 checks=0
 for dep in libcrypto:libssl-dev libpcsclite:libpcsclite-dev p11-kit-1:libp11-kit-dev \
-	zlib:zlib1g-dev cunit:libcunit1-dev; do
+	zlib:zlib1g-dev cunit:libcunit1-dev tss2-esys:libtss2-dev tss2-tctildr:libtss2-dev; do
 	mod=${dep%%:*}
 	pkg=${dep#*:}
 	[ -e "$tmp/all/$mod.pc" ] || fail "$mod.pc is not installed: the test needs every dependency"

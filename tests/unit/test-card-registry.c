@@ -206,6 +206,7 @@ test_names(void)
 	CU_ASSERT_EQUAL(md_rv_from_err(MDP_ERR_CARD_REMOVED), MD_W_REMOVED_CARD);
 	CU_ASSERT_EQUAL(md_rv_from_err(MDP_ERR_NO_CARD), MD_E_NO_SMARTCARD);
 	CU_ASSERT_EQUAL(md_rv_from_err(MDP_ERR_FORMAT), MD_E_COMM_DATA_LOST);
+	CU_ASSERT_EQUAL(md_rv_from_err(MDP_ERR_SEAL), MD_E_NO_ACCESS);
 }
 
 /* The admin response is 3DES-CBC with a zero IV over the whole challenge. */

@@ -33,7 +33,8 @@ test_settings(void)
 	path = write_conf(dir, "debug = 2\n[readers]\ninclude = Gemalto*\ninclude = Virtual*\n"
 			       "exclude = *01\n[policy]\nrsa_min_bits = 2048\n"
 			       "allow_private_signature_key_import = no\n"
-			       "[vcard \"a\"]\npath = /x/a.vcard\n[cache]\nmode = persistent\n"
+			       "[vcard \"a\"]\npath = /x/a.vcard\nseal = keyfile:/k/a.key\n"
+			       "[cache]\nmode = persistent\n"
 			       "dir = /tmp/c\n");
 	setenv("MDP11_CONF", path, 1);
 	setenv("MDP11_VCARD", "/y/b.vcard:/z/c.vcard", 1);
@@ -50,6 +51,10 @@ test_settings(void)
 	CU_ASSERT_STRING_EQUAL(s.vcards[0].label, "a");
 	CU_ASSERT_STRING_EQUAL(s.vcards[1].label, "b.vcard");
 	CU_ASSERT_STRING_EQUAL(s.vcards[2].path, "/z/c.vcard");
+	/* [vcard "a"] seal: that card's seal is elsewhere; the others use their files' */
+	CU_ASSERT_STRING_EQUAL(settings_vcard_seal(&s, "/x/a.vcard"), "keyfile:/k/a.key");
+	CU_ASSERT_PTR_NULL(settings_vcard_seal(&s, "/y/b.vcard"));
+	CU_ASSERT_PTR_NULL(settings_vcard_seal(&s, "/nowhere.vcard"));
 	CU_ASSERT_TRUE(settings_reader_wanted(&s, "Virtual PCD 00 00"));
 	CU_ASSERT_FALSE(settings_reader_wanted(&s, "Virtual PCD 00 01"));
 	CU_ASSERT_TRUE(settings_reader_wanted(&s, "Gemalto PC Twin Reader"));
@@ -70,8 +75,35 @@ test_settings(void)
 	path = write_conf(dir, "[vcard]\npath = /x\n");
 	CU_ASSERT_EQUAL(settings_load(&s), CKR_GENERAL_ERROR);
 	free(path);
+	path = write_conf(dir, "[vcard \"a\"]\nseal = tpm\n");
+	CU_ASSERT_EQUAL(settings_load(&s), CKR_GENERAL_ERROR);
+	CU_ASSERT(strstr(mdp_err_last(), "seal without a path") != NULL);
+	free(path);
 	path = write_conf(dir, "[readers]\npcsc = maybe\n");
 	CU_ASSERT_EQUAL(settings_load(&s), CKR_GENERAL_ERROR);
+	/* A virtual card needs a file and a label; one label names one card. */
+	free(path);
+	path = write_conf(dir, "debug = 0\n[vcard \"x\"]\npath =\n");
+	CU_ASSERT_EQUAL(settings_load(&s), CKR_GENERAL_ERROR);
+	CU_ASSERT_PTR_NOT_NULL(strstr(mdp_err_last(), "t.conf:3:"));
+	free(path);
+	path = write_conf(dir, "[vcard \"\"]\npath = /x\n");
+	CU_ASSERT_EQUAL(settings_load(&s), CKR_GENERAL_ERROR);
+	CU_ASSERT_PTR_NOT_NULL(strstr(mdp_err_last(), "t.conf:2:"));
+	free(path);
+	path = write_conf(dir, "[vcard \"a\"]\npath = /x\n[vcard \"a\"]\npath = /y\n");
+	CU_ASSERT_EQUAL(settings_load(&s), CKR_GENERAL_ERROR);
+	CU_ASSERT_PTR_NOT_NULL(strstr(mdp_err_last(), "t.conf:4:"));
+	/* A log file that cannot be written is an error, not silence. */
+	free(path);
+	path = write_conf(dir, "\ndebug_file = /nonexistent/dir/mdp11.log\n");
+	CU_ASSERT_EQUAL(settings_load(&s), CKR_GENERAL_ERROR);
+	CU_ASSERT_PTR_NOT_NULL(strstr(mdp_err_last(), "t.conf:2:"));
+	free(path);
+	path = write_conf(dir, "debug = 0\n");
+	CU_ASSERT_EQUAL_FATAL(settings_load(&s), CKR_OK);
+	CU_ASSERT_EQUAL(s.debug, 0);
+	settings_clear(&s);
 	/* No file at the installed path is fine; a named file that is missing is not. */
 	setenv("MDP11_CONF", "/nonexistent/mdp11.conf", 1);
 	CU_ASSERT_EQUAL(settings_load(&s), CKR_GENERAL_ERROR);
@@ -137,6 +169,7 @@ test_names_and_pad(void)
 	CU_ASSERT_EQUAL(ckr_from_mdp(MDP_ERR_CARD_REMOVED), CKR_DEVICE_REMOVED);
 	CU_ASSERT_EQUAL(ckr_from_mdp(MDP_ERR_NO_CARD), CKR_TOKEN_NOT_PRESENT);
 	CU_ASSERT_EQUAL(ckr_from_mdp(MDP_ERR_INTERNAL), CKR_FUNCTION_FAILED);
+	CU_ASSERT_EQUAL(ckr_from_mdp(MDP_ERR_SEAL), CKR_DEVICE_ERROR);
 	attr_pad(field, sizeof(field), "abc");
 	CU_ASSERT(memcmp(field, "abc     ", 8) == 0);
 	/* "abcdefg" + e-acute (2 bytes) does not fit: cut before the character, not inside it. */

@@ -42,135 +42,12 @@ login(struct vcard *vc)
 	CU_ASSERT_EQUAL(tx(vc, "0020008006313233343536", &r), 0x9000);
 }
 
-/* CREATE FILE + ACTIVATE of a key file as OpenSC writes it (§8.1), or an EC one (§9). */
-static uint16_t
-create_key_file(struct vcard *vc, uint8_t kid, uint8_t id, bool decrypt)
-{
-	struct mdp_buf b;
-	struct rapdu r;
-	size_t m, a5;
-	uint16_t sw;
-	uint8_t fid[2] = {0xB0, kid};
-	uint8_t acl[5] = {0x8F, 0x10, 0x10, 0x10, 0x00};
-	bool ec = id >= 0x0C;
-
-	buf_init(&b);
-	m = buf_tlv_open(&b, 0x62);
-	buf_put_tlv(&b, 0x82, "\x18", 1);
-	buf_put_tlv(&b, 0x83, fid, 2);
-	buf_put_tlv(&b, 0x8C, acl, sizeof(acl));
-	a5 = buf_tlv_open(&b, 0xA5);
-	{
-		const uint8_t rsa_dec[3] = {0x00, 0x80, 0x40}, rsa_sig[2] = {0x10, 0x50};
-		size_t i, t;
-
-		if (ec) {
-			uint8_t tpl[9] = {0x80, 0x01, (uint8_t)(0x10 | id), 0x83, 0x01, kid, 0x95,
-					  0x01, 0x40};
-
-			buf_put_tlv(&b, 0xB6, tpl, 9);
-			if (decrypt) {
-				tpl[2] = id;
-				buf_put_tlv(&b, 0xA6, tpl, 9);
-			}
-		} else {
-			for (i = 0; decrypt && i < 3; i++) {
-				uint8_t tpl[9] = {0x80, 0x01, (uint8_t)(rsa_dec[i] | id),
-						  0x83, 0x01, kid,
-						  0x95, 0x01, 0x40};
-
-				buf_put_tlv(&b, 0xB8, tpl, 9);
-			}
-			for (t = 0; t < 2; t++) {
-				uint8_t tpl[9] = {0x80, 0x01, (uint8_t)(rsa_sig[t] | id),
-						  0x83, 0x01, 0x83,
-						  0x95, 0x01, 0x40};
-
-				buf_put_tlv(&b, 0xB6, tpl, 9);
-			}
-		}
-	}
-	buf_tlv_close(&b, a5);
-	buf_tlv_close(&b, m);
-	sw = tx_chunk(vc, 0x00, 0xE0, 0x00, 0x00, b.data, b.len, -1, &r);
-	buf_free(&b);
-	if (sw != 0x9000)
-		return sw;
-	return tx(vc, "00440000", &r);
-}
-
 static uint16_t
 generate(struct vcard *vc, uint8_t alg, uint8_t kid, bool with_le, struct rapdu *r)
 {
 	uint8_t d[8] = {0xAC, 0x06, 0x80, 0x01, alg, 0x83, 0x01, kid};
 
 	return tx_chunk(vc, 0x00, 0x47, 0x00, 0x00, d, sizeof(d), with_le ? 256 : -1, r);
-}
-
-/* Public key from the card's 7F49 template (GET DATA 3FFF 70{84 kid}). */
-static EVP_PKEY *
-read_public(struct vcard *vc, uint8_t kid, const char *group)
-{
-	uint8_t req[10] = {0x70, 0x08, 0x84, 0x01, kid, 0xA5, 0x03, 0x7F, 0x49, 0x80};
-	uint8_t *resp = NULL;
-	size_t len = 0;
-	struct mdp_cursor c, t, v;
-	uint32_t tag;
-	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL;
-	EVP_PKEY *pkey = NULL;
-	BIGNUM *n = NULL, *e = NULL;
-
-	if (xfer_bytes(vc, 0xCB, 0x3F, 0xFF, req, sizeof(req), &resp, &len) != 0x9000)
-		goto out;
-	cur_init(&c, resp, len);
-	if (tlv_read(&c, &tag, &t) != MDP_OK || tag != 0x7F49 || cur_left(&c))
-		goto out;
-	if (!group) {
-		if (tlv_find(t.p, t.len, 0x81, &v) != MDP_OK || v.p[0] == 0)
-			goto out;
-		n = BN_bin2bn(v.p, (int)v.len, NULL);
-		if (tlv_find(t.p, t.len, 0x82, &v) != MDP_OK)
-			goto out;
-		e = BN_bin2bn(v.p, (int)v.len, NULL);
-		OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n);
-		OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e);
-		ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
-	} else {
-		if (tlv_find(t.p, t.len, 0x86, &v) != MDP_OK)
-			goto out;
-		OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
-		OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, v.p, v.len);
-		ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-	}
-	params = OSSL_PARAM_BLD_to_param(bld);
-	if (!ctx || !params || EVP_PKEY_fromdata_init(ctx) != 1 ||
-	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
-		pkey = NULL;
-out:
-	BN_free(n);
-	BN_free(e);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
-	EVP_PKEY_CTX_free(ctx);
-	free(resp);
-	return pkey;
-}
-
-static uint16_t
-mse(struct vcard *vc, uint8_t kind, uint8_t alg, uint8_t kid)
-{
-	uint8_t d[6] = {0x80, 0x01, alg, 0x84, 0x01, kid};
-	struct rapdu r;
-
-	return tx_chunk(vc, 0x00, 0x22, 0x41, kind, d, sizeof(d), -1, &r);
-}
-
-static uint16_t
-pso(struct vcard *vc, bool sign, const uint8_t *in, size_t len, uint8_t **out, size_t *out_len)
-{
-	return xfer_bytes(vc, 0x2A, sign ? 0x9E : 0x80, sign ? 0x9A : 0x86, in, len, out, out_len);
 }
 
 static const uint8_t digest_info[51] = {
@@ -213,66 +90,67 @@ check_rsa_key(struct vcard *vc, uint8_t kid, uint8_t id, EVP_PKEY *pub)
 	uint8_t *out = NULL, block[512], ct[520], msg[40];
 	size_t out_len = 0, k = (size_t)EVP_PKEY_get_size(pub), ct_len;
 
-	CU_ASSERT_EQUAL_FATAL(mse(vc, 0xB6, 0x50 | id, kid), 0x9000);
-	CU_ASSERT_EQUAL(pso(vc, true, digest_info, sizeof(digest_info), &out, &out_len), 0x9000);
+	CU_ASSERT_EQUAL_FATAL(gids_mse(vc, 0xB6, 0x50 | id, kid), 0x9000);
+	CU_ASSERT_EQUAL(gids_pso(vc, true, digest_info, sizeof(digest_info), &out, &out_len),
+			0x9000);
 	CU_ASSERT_EQUAL(out_len, k);
 	CU_ASSERT(rsa_verify_pkcs1(pub, out, out_len, digest_info, sizeof(digest_info)));
 	free(out);
 	/* a second signature with the same MSE */
-	CU_ASSERT_EQUAL(pso(vc, true, digest_info, 20, &out, &out_len), 0x9000);
+	CU_ASSERT_EQUAL(gids_pso(vc, true, digest_info, 20, &out, &out_len), 0x9000);
 	CU_ASSERT(rsa_verify_pkcs1(pub, out, out_len, digest_info, 20));
 	free(out);
 	/* too long for type-1 padding */
 	memset(block, 0x11, sizeof(block));
-	CU_ASSERT_EQUAL(pso(vc, true, block, k - 10, &out, &out_len), 0x6700);
+	CU_ASSERT_EQUAL(gids_pso(vc, true, block, k - 10, &out, &out_len), 0x6700);
 	free(out);
 	/* raw: the host pads */
-	CU_ASSERT_EQUAL(mse(vc, 0xB6, 0x10 | id, kid), 0x9000);
+	CU_ASSERT_EQUAL(gids_mse(vc, 0xB6, 0x10 | id, kid), 0x9000);
 	block[0] = 0x00;
 	block[1] = 0x01;
 	memset(block + 2, 0xFF, k - 3 - sizeof(digest_info));
 	block[k - 1 - sizeof(digest_info)] = 0x00;
 	memcpy(block + k - sizeof(digest_info), digest_info, sizeof(digest_info));
-	CU_ASSERT_EQUAL(pso(vc, true, block, k, &out, &out_len), 0x9000);
+	CU_ASSERT_EQUAL(gids_pso(vc, true, block, k, &out, &out_len), 0x9000);
 	CU_ASSERT(rsa_verify_pkcs1(pub, out, out_len, digest_info, sizeof(digest_info)));
 	free(out);
-	CU_ASSERT_EQUAL(pso(vc, true, block, k - 1, &out, &out_len), 0x6700);
+	CU_ASSERT_EQUAL(gids_pso(vc, true, block, k - 1, &out, &out_len), 0x6700);
 	free(out);
 
 	/* decipher, PKCS#1 v1.5: bare cryptogram and with the 00 indicator */
 	RAND_bytes(msg, sizeof(msg));
 	ct_len = rsa_encrypt(pub, RSA_PKCS1_PADDING, msg, sizeof(msg), ct + 1);
 	CU_ASSERT_EQUAL_FATAL(ct_len, k);
-	CU_ASSERT_EQUAL(mse(vc, 0xB8, 0x40 | id, kid), 0x9000);
-	CU_ASSERT_EQUAL(pso(vc, false, ct + 1, k, &out, &out_len), 0x9000);
+	CU_ASSERT_EQUAL(gids_mse(vc, 0xB8, 0x40 | id, kid), 0x9000);
+	CU_ASSERT_EQUAL(gids_pso(vc, false, ct + 1, k, &out, &out_len), 0x9000);
 	CU_ASSERT(out_len == sizeof(msg) && memcmp(out, msg, sizeof(msg)) == 0);
 	free(out);
 	ct[0] = 0x00;
-	CU_ASSERT_EQUAL(pso(vc, false, ct, k + 1, &out, &out_len), 0x9000);
+	CU_ASSERT_EQUAL(gids_pso(vc, false, ct, k + 1, &out, &out_len), 0x9000);
 	CU_ASSERT(out_len == sizeof(msg) && memcmp(out, msg, sizeof(msg)) == 0);
 	free(out);
-	CU_ASSERT_EQUAL(pso(vc, false, ct + 1, k - 1, &out, &out_len), 0x6700);
+	CU_ASSERT_EQUAL(gids_pso(vc, false, ct + 1, k - 1, &out, &out_len), 0x6700);
 	free(out);
 	ct[0] = 0x01;
-	CU_ASSERT_EQUAL(pso(vc, false, ct, k + 1, &out, &out_len), 0x6700);
+	CU_ASSERT_EQUAL(gids_pso(vc, false, ct, k + 1, &out, &out_len), 0x6700);
 	free(out);
 	/* bad padding: a raw block that is not type 2 */
 	ct_len = rsa_encrypt(pub, RSA_NO_PADDING, block, k, ct);
-	CU_ASSERT_EQUAL(pso(vc, false, ct, ct_len, &out, &out_len), 0x6A80);
+	CU_ASSERT_EQUAL(gids_pso(vc, false, ct, ct_len, &out, &out_len), 0x6A80);
 	free(out);
 	/* raw decipher returns the whole block */
-	CU_ASSERT_EQUAL(mse(vc, 0xB8, 0x00 | id, kid), 0x9000);
-	CU_ASSERT_EQUAL(pso(vc, false, ct, ct_len, &out, &out_len), 0x9000);
+	CU_ASSERT_EQUAL(gids_mse(vc, 0xB8, 0x00 | id, kid), 0x9000);
+	CU_ASSERT_EQUAL(gids_pso(vc, false, ct, ct_len, &out, &out_len), 0x9000);
 	CU_ASSERT(out_len == k && memcmp(out, block, k) == 0);
 	free(out);
 	/* OAEP (SHA-1) */
 	ct_len = rsa_encrypt(pub, RSA_PKCS1_OAEP_PADDING, msg, sizeof(msg), ct);
-	CU_ASSERT_EQUAL(mse(vc, 0xB8, 0x80 | id, kid), 0x9000);
-	CU_ASSERT_EQUAL(pso(vc, false, ct, ct_len, &out, &out_len), 0x9000);
+	CU_ASSERT_EQUAL(gids_mse(vc, 0xB8, 0x80 | id, kid), 0x9000);
+	CU_ASSERT_EQUAL(gids_pso(vc, false, ct, ct_len, &out, &out_len), 0x9000);
 	CU_ASSERT(out_len == sizeof(msg) && memcmp(out, msg, sizeof(msg)) == 0);
 	free(out);
 	/* PSO of the wrong kind for the current MSE */
-	CU_ASSERT_EQUAL(pso(vc, true, digest_info, 20, &out, &out_len), 0x6985);
+	CU_ASSERT_EQUAL(gids_pso(vc, true, digest_info, 20, &out, &out_len), 0x6985);
 	free(out);
 }
 
@@ -287,14 +165,14 @@ test_rsa_generate(void)
 	struct vcard_info info;
 
 	/* no PIN: no key file, no key */
-	CU_ASSERT_EQUAL(create_key_file(vc, 0x81, 0x06, true), 0x6982);
+	CU_ASSERT_EQUAL(gids_create_key_file(vc, 0x81, 0x06, true), 0x6982);
 	login(vc);
-	CU_ASSERT_EQUAL(create_key_file(vc, 0x81, 0x06, true), 0x9000);
-	CU_ASSERT_EQUAL(create_key_file(vc, 0x81, 0x06, true), 0x6A89);
-	CU_ASSERT_EQUAL(create_key_file(vc, 0x82, 0x07, true), 0x9000);
-	CU_ASSERT_EQUAL(create_key_file(vc, 0x83, 0x06, false), 0x9000);
+	CU_ASSERT_EQUAL(gids_create_key_file(vc, 0x81, 0x06, true), 0x9000);
+	CU_ASSERT_EQUAL(gids_create_key_file(vc, 0x81, 0x06, true), 0x6A89);
+	CU_ASSERT_EQUAL(gids_create_key_file(vc, 0x82, 0x07, true), 0x9000);
+	CU_ASSERT_EQUAL(gids_create_key_file(vc, 0x83, 0x06, false), 0x9000);
 	/* the public key of an empty key file is absent */
-	CU_ASSERT_PTR_NULL(read_public(vc, 0x81, NULL));
+	CU_ASSERT_PTR_NULL(gids_read_public(vc, 0x81, NULL));
 	CU_ASSERT_EQUAL(tx(vc, "00CB3FFF0A700884018AA5037F498000", &r), 0x6A88);
 	/* GENERATE errors */
 	CU_ASSERT_EQUAL(generate(vc, 0x05, 0x81, false, &r), 0x6A81);
@@ -321,7 +199,7 @@ test_rsa_generate(void)
 
 	/* public keys read without the PIN */
 	CU_ASSERT_EQUAL(tx(vc, "00200082", &r), 0x9000);
-	pub = read_public(vc, 0x81, NULL);
+	pub = gids_read_public(vc, 0x81, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 	CU_ASSERT_EQUAL(EVP_PKEY_get_bits(pub), 1024);
 	/* RSA-1024 public key in one APDU: 7F49 8188 {8181 80 n, 8203 e} = 140 bytes (§8.4) */
@@ -330,34 +208,34 @@ test_rsa_generate(void)
 	CU_ASSERT_MEM_EQUAL(r.data, "\x7F\x49\x81\x88\x81\x81\x80", 7);
 
 	/* key use needs the PIN */
-	CU_ASSERT_EQUAL(mse(vc, 0xB6, 0x56, 0x81), 0x6982);
+	CU_ASSERT_EQUAL(gids_mse(vc, 0xB6, 0x56, 0x81), 0x6982);
 	login(vc);
 	/* MSE checks: unknown key, algorithm not in the CRTs, wrong size, sign-only key */
-	CU_ASSERT_EQUAL(mse(vc, 0xB6, 0x56, 0x88), 0x6A88);
-	CU_ASSERT_EQUAL(mse(vc, 0xB6, 0x26, 0x81), 0x6984);
-	CU_ASSERT_EQUAL(mse(vc, 0xB6, 0x57, 0x81), 0x6984);
-	CU_ASSERT_EQUAL(mse(vc, 0xB8, 0x46, 0x83), 0x6984);
-	CU_ASSERT_EQUAL(mse(vc, 0xA6, 0x06, 0x81), 0x6984);
+	CU_ASSERT_EQUAL(gids_mse(vc, 0xB6, 0x56, 0x88), 0x6A88);
+	CU_ASSERT_EQUAL(gids_mse(vc, 0xB6, 0x26, 0x81), 0x6984);
+	CU_ASSERT_EQUAL(gids_mse(vc, 0xB6, 0x57, 0x81), 0x6984);
+	CU_ASSERT_EQUAL(gids_mse(vc, 0xB8, 0x46, 0x83), 0x6984);
+	CU_ASSERT_EQUAL(gids_mse(vc, 0xA6, 0x06, 0x81), 0x6984);
 	CU_ASSERT_EQUAL(tx(vc, "00224AB606800156840181", &r), 0x6A86);
 	CU_ASSERT_EQUAL(tx(vc, "002241B603800156", &r), 0x6A80);
 	/* PSO without MSE */
-	CU_ASSERT_EQUAL(pso(vc, true, digest_info, 20, &out, &out_len), 0x6985);
+	CU_ASSERT_EQUAL(gids_pso(vc, true, digest_info, 20, &out, &out_len), 0x6985);
 	free(out);
 	CU_ASSERT_EQUAL(tx(vc, "002A9EAA0101", &r), 0x6A86);
 
 	check_rsa_key(vc, 0x81, 0x06, pub);
 	EVP_PKEY_free(pub);
-	pub = read_public(vc, 0x82, NULL);
+	pub = gids_read_public(vc, 0x82, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 	CU_ASSERT_EQUAL(EVP_PKEY_get_bits(pub), 2048);
 	check_rsa_key(vc, 0x82, 0x07, pub);
 
 	/* logout ends key use */
-	CU_ASSERT_EQUAL(mse(vc, 0xB6, 0x57, 0x82), 0x9000);
+	CU_ASSERT_EQUAL(gids_mse(vc, 0xB6, 0x57, 0x82), 0x9000);
 	CU_ASSERT_EQUAL(tx(vc, "00200082", &r), 0x9000);
-	CU_ASSERT_EQUAL(pso(vc, true, digest_info, 20, &out, &out_len), 0x6985);
+	CU_ASSERT_EQUAL(gids_pso(vc, true, digest_info, 20, &out, &out_len), 0x6985);
 	free(out);
-	CU_ASSERT_EQUAL(mse(vc, 0xB6, 0x57, 0x82), 0x6982);
+	CU_ASSERT_EQUAL(gids_mse(vc, 0xB6, 0x57, 0x82), 0x6982);
 	CU_ASSERT_EQUAL(generate(vc, 0x06, 0x81, false, &r), 0x6982);
 	CU_ASSERT_EQUAL(vcard_get_info(vc, &info), MDP_OK);
 	CU_ASSERT_EQUAL(info.key_files, 3);
@@ -375,22 +253,23 @@ test_rsa_large(void)
 	size_t out_len = 0;
 
 	login(vc);
-	CU_ASSERT_EQUAL(create_key_file(vc, 0x81, 0x09, true), 0x9000);
-	CU_ASSERT_EQUAL(create_key_file(vc, 0x82, 0x08, false), 0x9000);
+	CU_ASSERT_EQUAL(gids_create_key_file(vc, 0x81, 0x09, true), 0x9000);
+	CU_ASSERT_EQUAL(gids_create_key_file(vc, 0x82, 0x08, false), 0x9000);
 	CU_ASSERT_EQUAL(generate(vc, 0x09, 0x81, true, &r), 0x6100);
 	CU_ASSERT_EQUAL(r.len, 256);
 	CU_ASSERT_EQUAL(generate(vc, 0x08, 0x82, false, &r), 0x9000);
-	pub = read_public(vc, 0x81, NULL);
+	pub = gids_read_public(vc, 0x81, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 	CU_ASSERT_EQUAL(EVP_PKEY_get_bits(pub), 4096);
 	/* a 512-byte signature and a 512-byte cryptogram (chained in 255-byte chunks) */
 	check_rsa_key(vc, 0x81, 0x09, pub);
 	EVP_PKEY_free(pub);
-	pub = read_public(vc, 0x82, NULL);
+	pub = gids_read_public(vc, 0x82, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 	CU_ASSERT_EQUAL(EVP_PKEY_get_bits(pub), 3072);
-	CU_ASSERT_EQUAL(mse(vc, 0xB6, 0x58, 0x82), 0x9000);
-	CU_ASSERT_EQUAL(pso(vc, true, digest_info, sizeof(digest_info), &out, &out_len), 0x9000);
+	CU_ASSERT_EQUAL(gids_mse(vc, 0xB6, 0x58, 0x82), 0x9000);
+	CU_ASSERT_EQUAL(gids_pso(vc, true, digest_info, sizeof(digest_info), &out, &out_len),
+			0x9000);
 	CU_ASSERT_EQUAL(out_len, 384);
 	CU_ASSERT(rsa_verify_pkcs1(pub, out, out_len, digest_info, sizeof(digest_info)));
 	free(out);
@@ -399,58 +278,6 @@ test_rsa_large(void)
 }
 
 /* ---- import ---- */
-
-static void
-put_int(struct mdp_buf *b, EVP_PKEY *key, const char *name, bool sign_byte)
-{
-	BIGNUM *bn = NULL;
-	uint8_t tmp[600];
-	int n;
-
-	CU_ASSERT_FATAL(EVP_PKEY_get_bn_param(key, name, &bn) == 1);
-	n = BN_num_bytes(bn);
-	tmp[0] = 0;
-	BN_bn2bin(bn, tmp + 1);
-	if (sign_byte && (tmp[1] & 0x80))
-		buf_put_tlv(b, 0x02, tmp, (size_t)n + 1);
-	else
-		buf_put_tlv(b, 0x02, tmp + 1, (size_t)n);
-	BN_clear_free(bn);
-}
-
-/* The import template of §8.5; corrupt != 0 damages d. */
-static void
-rsa_template(struct mdp_buf *b, EVP_PKEY *key, uint8_t kid, bool sign_byte, bool corrupt)
-{
-	static const char *const names[8] = {
-		OSSL_PKEY_PARAM_RSA_N,	       OSSL_PKEY_PARAM_RSA_E,
-		OSSL_PKEY_PARAM_RSA_D,	       OSSL_PKEY_PARAM_RSA_FACTOR1,
-		OSSL_PKEY_PARAM_RSA_FACTOR2,   OSSL_PKEY_PARAM_RSA_EXPONENT1,
-		OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
-	};
-	size_t m70, ma5, m87, m30, i, dpos = 0;
-
-	buf_init(b);
-	m70 = buf_tlv_open(b, 0x70);
-	buf_put_tlv(b, 0x84, &kid, 1);
-	ma5 = buf_tlv_open(b, 0xA5);
-	buf_put_tlv(b, 0x83, "\x02", 1);
-	buf_put_tlv(b, 0x84, "\x00", 1);
-	m87 = buf_tlv_open(b, 0x87);
-	m30 = buf_tlv_open(b, 0x30);
-	buf_put_tlv(b, 0x02, "\x00", 1);
-	for (i = 0; i < 8; i++) {
-		if (i == 2)
-			dpos = b->len + 8;
-		put_int(b, key, names[i], sign_byte);
-	}
-	if (corrupt)
-		b->data[dpos] ^= 0x01;
-	buf_tlv_close(b, m30);
-	buf_tlv_close(b, m87);
-	buf_tlv_close(b, ma5);
-	buf_tlv_close(b, m70);
-}
 
 static EVP_PKEY *
 public_of(EVP_PKEY *key)
@@ -480,37 +307,38 @@ test_rsa_import(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(key);
 	pub = public_of(key);
 	login(vc);
-	CU_ASSERT_EQUAL(create_key_file(vc, 0x81, 0x07, true), 0x9000);
-	CU_ASSERT_EQUAL(create_key_file(vc, 0x82, 0x07, true), 0x9000);
+	CU_ASSERT_EQUAL(gids_create_key_file(vc, 0x81, 0x07, true), 0x9000);
+	CU_ASSERT_EQUAL(gids_create_key_file(vc, 0x82, 0x07, true), 0x9000);
 
 	/* OpenSC's encoding: unsigned integers without sign byte, chained in 255-byte chunks */
-	rsa_template(&b, key, 0x81, false, false);
+	gids_rsa_template(&b, key, 0x81, false, false);
 	CU_ASSERT(b.len > 1000);
 	CU_ASSERT_EQUAL(xfer_bytes(vc, 0xDB, 0x3F, 0xFF, b.data, b.len, &out, &out_len), 0x9000);
 	buf_free(&b);
 	free(out);
-	card_pub = read_public(vc, 0x81, NULL);
+	card_pub = gids_read_public(vc, 0x81, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(card_pub);
 	CU_ASSERT_EQUAL(EVP_PKEY_eq(card_pub, pub), 1);
 	check_rsa_key(vc, 0x81, 0x07, pub);
 	EVP_PKEY_free(card_pub);
 
 	/* Windows' encoding: proper DER integers */
-	rsa_template(&b, key, 0x82, true, false);
+	gids_rsa_template(&b, key, 0x82, true, false);
 	CU_ASSERT_EQUAL(xfer_bytes(vc, 0xDB, 0x3F, 0xFF, b.data, b.len, &out, &out_len), 0x9000);
 	buf_free(&b);
 	free(out);
-	CU_ASSERT_EQUAL(mse(vc, 0xB6, 0x57, 0x82), 0x9000);
-	CU_ASSERT_EQUAL(pso(vc, true, digest_info, sizeof(digest_info), &out, &out_len), 0x9000);
+	CU_ASSERT_EQUAL(gids_mse(vc, 0xB6, 0x57, 0x82), 0x9000);
+	CU_ASSERT_EQUAL(gids_pso(vc, true, digest_info, sizeof(digest_info), &out, &out_len),
+			0x9000);
 	CU_ASSERT(rsa_verify_pkcs1(pub, out, out_len, digest_info, sizeof(digest_info)));
 	free(out);
 
 	/* inconsistent key, missing key file, bad templates */
-	rsa_template(&b, key, 0x82, true, true);
+	gids_rsa_template(&b, key, 0x82, true, true);
 	CU_ASSERT_EQUAL(xfer_bytes(vc, 0xDB, 0x3F, 0xFF, b.data, b.len, &out, &out_len), 0x6A80);
 	free(out);
 	buf_free(&b);
-	rsa_template(&b, key, 0x85, true, false);
+	gids_rsa_template(&b, key, 0x85, true, false);
 	CU_ASSERT_EQUAL(xfer_bytes(vc, 0xDB, 0x3F, 0xFF, b.data, b.len, &out, &out_len), 0x6A88);
 	free(out);
 	buf_free(&b);
@@ -521,7 +349,7 @@ test_rsa_import(void)
 	CU_ASSERT_EQUAL(tx(vc, "00DB3FFF03710100", &r), 0x6A80);
 	/* no PIN, no import */
 	CU_ASSERT_EQUAL(tx(vc, "00200082", &r), 0x9000);
-	rsa_template(&b, key, 0x82, true, false);
+	gids_rsa_template(&b, key, 0x82, true, false);
 	CU_ASSERT_EQUAL(xfer_bytes(vc, 0xDB, 0x3F, 0xFF, b.data, b.len, &out, &out_len), 0x6982);
 	free(out);
 	buf_free(&b);
@@ -563,15 +391,15 @@ check_ec_key(struct vcard *vc, uint8_t kid, uint8_t id, EVP_PKEY *pub, size_t fs
 	size_t out_len = 0;
 
 	RAND_bytes(hash, sizeof(hash));
-	CU_ASSERT_EQUAL_FATAL(mse(vc, 0xB6, 0x10 | id, kid), 0x9000);
-	CU_ASSERT_EQUAL(pso(vc, true, hash, 32, &out, &out_len), 0x9000);
+	CU_ASSERT_EQUAL_FATAL(gids_mse(vc, 0xB6, 0x10 | id, kid), 0x9000);
+	CU_ASSERT_EQUAL(gids_pso(vc, true, hash, 32, &out, &out_len), 0x9000);
 	CU_ASSERT_EQUAL(out_len, 2 * fs);
 	CU_ASSERT(ecdsa_verify_rs(pub, out, out_len, hash, 32));
 	free(out);
-	CU_ASSERT_EQUAL(pso(vc, true, hash, 64, &out, &out_len), 0x9000);
+	CU_ASSERT_EQUAL(gids_pso(vc, true, hash, 64, &out, &out_len), 0x9000);
 	CU_ASSERT(ecdsa_verify_rs(pub, out, out_len, hash, 64));
 	free(out);
-	CU_ASSERT_EQUAL(mse(vc, 0xB6, 0x50 | id, kid), 0x6984);
+	CU_ASSERT_EQUAL(gids_mse(vc, 0xB6, 0x50 | id, kid), 0x6984);
 }
 
 static void
@@ -594,7 +422,7 @@ test_ec(void)
 	for (i = 0; i < 3; i++) {
 		uint8_t kid = (uint8_t)(0x81 + i);
 
-		CU_ASSERT_EQUAL(create_key_file(vc, kid, curves[i].id, true), 0x9000);
+		CU_ASSERT_EQUAL(gids_create_key_file(vc, kid, curves[i].id, true), 0x9000);
 		CU_ASSERT_EQUAL(generate(vc, curves[i].id, kid, i == 0, &r), 0x9000);
 		if (i == 0) {
 			/* 7F49 { 86 41 04 X Y } */
@@ -602,14 +430,14 @@ test_ec(void)
 			CU_ASSERT_EQUAL(r.data[3], 0x86);
 			CU_ASSERT_EQUAL(r.data[5], 0x04);
 		}
-		pub = read_public(vc, kid, curves[i].group);
+		pub = gids_read_public(vc, kid, curves[i].group);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 		check_ec_key(vc, kid, curves[i].id, pub, curves[i].fs);
 		EVP_PKEY_free(pub);
 	}
 
 	/* ECDH: the card's secret equals OpenSSL's */
-	pub = read_public(vc, 0x81, "P-256");
+	pub = gids_read_public(vc, 0x81, "P-256");
 	peer = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(peer);
 	dctx = EVP_PKEY_CTX_new_from_pkey(NULL, peer, NULL);
@@ -623,8 +451,8 @@ test_ec(void)
 	buf_tlv_close(&b, m);
 	CU_ASSERT_EQUAL(xfer_bytes(vc, 0x87, 0x00, 0x00, b.data, b.len, &out, &out_len), 0x6985);
 	free(out);
-	CU_ASSERT_EQUAL(mse(vc, 0xA6, 0x0D, 0x81), 0x6984);
-	CU_ASSERT_EQUAL(mse(vc, 0xA6, 0x0C, 0x81), 0x9000);
+	CU_ASSERT_EQUAL(gids_mse(vc, 0xA6, 0x0D, 0x81), 0x6984);
+	CU_ASSERT_EQUAL(gids_mse(vc, 0xA6, 0x0C, 0x81), 0x9000);
 	CU_ASSERT_EQUAL(xfer_bytes(vc, 0x87, 0x00, 0x00, b.data, b.len, &out, &out_len), 0x9000);
 	CU_ASSERT_EQUAL(out_len, 4 + 32);
 	CU_ASSERT(out_len == 36 && out[0] == 0x7C && out[2] == 0x82 &&
@@ -649,7 +477,7 @@ test_ec(void)
 		size_t m70, ma5;
 
 		CU_ASSERT_FATAL(der_len > 0);
-		CU_ASSERT_EQUAL(create_key_file(vc, kid, 0x0D, false), 0x9000);
+		CU_ASSERT_EQUAL(gids_create_key_file(vc, kid, 0x0D, false), 0x9000);
 		buf_init(&b);
 		m70 = buf_tlv_open(&b, 0x70);
 		buf_put_tlv(&b, 0x84, &kid, 1);
@@ -662,7 +490,7 @@ test_ec(void)
 		CU_ASSERT_EQUAL(xfer_bytes(vc, 0xDB, 0x3F, 0xFF, b.data, b.len, &out, &out_len),
 				0x9000);
 		free(out);
-		pub = read_public(vc, kid, "P-384");
+		pub = gids_read_public(vc, kid, "P-384");
 		CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 		CU_ASSERT_EQUAL(EVP_PKEY_eq(pub, key), 1);
 		check_ec_key(vc, kid, 0x0D, pub, 48);
@@ -710,7 +538,7 @@ test_key_files(void)
 	CU_ASSERT_EQUAL(tx(vc, "00CBA020045C02DF0100", &r), 0x9000);
 	CU_ASSERT_EQUAL(tx(vc, "00440000", &r), 0x9000); /* again: no-op */
 	/* select + delete (§8.8) */
-	CU_ASSERT_EQUAL(create_key_file(vc, 0x81, 0x07, true), 0x9000);
+	CU_ASSERT_EQUAL(gids_create_key_file(vc, 0x81, 0x07, true), 0x9000);
 	CU_ASSERT_EQUAL(tx(vc, "00A4000C02B081", &r), 0x9000);
 	CU_ASSERT_EQUAL(tx(vc, "00A4000002B08100", &r), 0x9000);
 	CU_ASSERT_EQUAL(r.data[0], 0x62);
@@ -726,7 +554,7 @@ test_key_files(void)
 	CU_ASSERT_EQUAL(tx(vc, "00CBA020045C02DF0100", &r), 0x6A82);
 	/* 127 key files at most */
 	for (i = 0; i < 127; i++) {
-		sw = create_key_file(vc, (uint8_t)(0x81 + i), 0x07, true);
+		sw = gids_create_key_file(vc, (uint8_t)(0x81 + i), 0x07, true);
 		if (sw != 0x9000)
 			break;
 	}
@@ -736,7 +564,7 @@ test_key_files(void)
 	CU_ASSERT_EQUAL(info.key_files, 127);
 	CU_ASSERT_EQUAL(tx(vc, "00A4000C02B0FF", &r), 0x9000);
 	CU_ASSERT_EQUAL(tx(vc, "00E40000", &r), 0x9000);
-	CU_ASSERT_EQUAL(create_key_file(vc, 0xFF, 0x07, true), 0x9000);
+	CU_ASSERT_EQUAL(gids_create_key_file(vc, 0xFF, 0x07, true), 0x9000);
 	/* 192 files at most: 6 EFs, B080 and 127 key files leave room for 58 more EFs */
 	for (i = 0; i < 100; i++) {
 		uint8_t fcp[14] = {0x62, 0x0C,	     0x82, 0x01, 0x39, 0x83, 0x02,
@@ -753,64 +581,6 @@ test_key_files(void)
 
 /* ---- admin key (§7.3) ---- */
 
-static bool
-des3(const uint8_t *key, int enc, const uint8_t *in, size_t len, uint8_t *out)
-{
-	static const uint8_t iv[8] = {0};
-	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-	int n = 0, fin = 0;
-	bool ok = ctx && EVP_CipherInit_ex2(ctx, EVP_des_ede3_cbc(), key, iv, enc, NULL) == 1 &&
-		  EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 &&
-		  EVP_CipherUpdate(ctx, out, &n, in, (int)len) == 1 &&
-		  EVP_CipherFinal_ex(ctx, out + n, &fin) == 1;
-
-	EVP_CIPHER_CTX_free(ctx);
-	return ok;
-}
-
-/* gids-tool's mutual authentication; returns the SW of the second GENERAL AUTHENTICATE. */
-static uint16_t
-admin_auth(struct vcard *vc, const uint8_t *key, uint8_t p1)
-{
-	uint8_t cmd[46], r1[16], r2[16], buf[40], c1[40], plain[40];
-	uint8_t mse_cmd[3] = {0x83, 0x01, 0x80};
-	struct rapdu r;
-	uint16_t sw;
-
-	if (tx_chunk(vc, 0x00, 0x22, p1, 0xA4, mse_cmd, 3, -1, &r) != 0x9000)
-		return 0;
-	RAND_bytes(r1, 16);
-	cmd[0] = 0x7C;
-	cmd[1] = 0x12;
-	cmd[2] = 0x81;
-	cmd[3] = 0x10;
-	memcpy(cmd + 4, r1, 16);
-	if (tx_chunk(vc, 0x00, 0x87, 0x00, 0x00, cmd, 20, 256, &r) != 0x9000 || r.len != 20 ||
-	    r.data[0] != 0x7C || r.data[2] != 0x81 || r.data[3] != 0x10)
-		return 1;
-	memcpy(r2, r.data + 4, 16);
-	memcpy(buf, r2, 16);
-	memcpy(buf + 16, r1, 16);
-	RAND_bytes(buf + 32, 7);
-	buf[39] = 0x80;
-	if (!des3(key, 1, buf, 40, c1))
-		return 2;
-	cmd[0] = 0x7C;
-	cmd[1] = 0x2A;
-	cmd[2] = 0x82;
-	cmd[3] = 0x28;
-	memcpy(cmd + 4, c1, 40);
-	sw = tx_chunk(vc, 0x00, 0x87, 0x00, 0x00, cmd, 44, 256, &r);
-	if (sw != 0x9000)
-		return sw;
-	/* the card's proof: exactly 44 bytes, R1 || R2 || Z2 with 80 padding */
-	if (r.len != 44 || r.data[0] != 0x7C || r.data[1] != 0x2A || r.data[2] != 0x82 ||
-	    !des3(key, 0, r.data + 4, 40, plain) || memcmp(plain, r1, 16) != 0 ||
-	    memcmp(plain + 16, r2, 16) != 0 || plain[39] != 0x80)
-		return 3;
-	return sw;
-}
-
 static void
 test_admin_unblock(void)
 {
@@ -823,9 +593,9 @@ test_admin_unblock(void)
 
 	/* a key to prove the card key survives the unblock */
 	login(vc);
-	CU_ASSERT_EQUAL(create_key_file(vc, 0x81, 0x06, true), 0x9000);
+	CU_ASSERT_EQUAL(gids_create_key_file(vc, 0x81, 0x06, true), 0x9000);
 	CU_ASSERT_EQUAL(generate(vc, 0x06, 0x81, false, &r), 0x9000);
-	pub = read_public(vc, 0x81, NULL);
+	pub = gids_read_public(vc, 0x81, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
 	CU_ASSERT_EQUAL(tx(vc, "00200082", &r), 0x9000);
 
@@ -836,7 +606,7 @@ test_admin_unblock(void)
 	/* wrong admin key */
 	memcpy(wrong, admin_key, 24);
 	wrong[5] ^= 0x40;
-	CU_ASSERT_EQUAL(admin_auth(vc, wrong, 0xC1), 0x6982);
+	CU_ASSERT_EQUAL(gids_admin_auth(vc, wrong, 0xC1), 0x6982);
 	CU_ASSERT_EQUAL(tx(vc, "00CBA014045C02DF2000", &r), 0x6982);
 	/* a response without the challenge step */
 	CU_ASSERT_EQUAL(tx(vc, "0022C1A403830180", &r), 0x9000);
@@ -852,12 +622,12 @@ test_admin_unblock(void)
 	CU_ASSERT_EQUAL(tx(vc, "0020008006313131313131", &r), 0x63C0);
 	CU_ASSERT_EQUAL(tx(vc, "0020008006313233343536", &r), 0x6983);
 	/* mutual authentication (OpenSC P1=C1, Windows P1=81), then RESET RETRY COUNTER */
-	CU_ASSERT_EQUAL(admin_auth(vc, admin_key, 0x81), 0x9000);
+	CU_ASSERT_EQUAL(gids_admin_auth(vc, admin_key, 0x81), 0x9000);
 	CU_ASSERT_EQUAL(tx(vc, "00CBA014045C02DF2000", &r), 0x6A88); /* admin may read A014 */
 	CU_ASSERT_EQUAL(tx(vc, "00200082", &r), 0x9000);
 	CU_ASSERT_EQUAL(tx(vc, "00CBA014045C02DF2000", &r), 0x6982);
 	CU_ASSERT_EQUAL(tx(vc, "002C028006373737373737", &r), 0x6982);
-	CU_ASSERT_EQUAL(admin_auth(vc, admin_key, 0xC1), 0x9000);
+	CU_ASSERT_EQUAL(gids_admin_auth(vc, admin_key, 0xC1), 0x9000);
 	CU_ASSERT_EQUAL(tx(vc, "002C028003373737", &r), 0x6700);
 	CU_ASSERT_EQUAL(tx(vc, "002C038006373737373737", &r), 0x6A86);
 	CU_ASSERT_EQUAL(tx(vc, "002C028006373737373737", &r), 0x9000);
@@ -868,8 +638,9 @@ test_admin_unblock(void)
 	CU_ASSERT_EQUAL(tx(vc, "0020008006313233343536", &r), 0x63C2);
 	CU_ASSERT_EQUAL(tx(vc, "0020008006373737373737", &r), 0x9000);
 	/* the old key still works with the new PIN (card key rewrapped, not replaced) */
-	CU_ASSERT_EQUAL(mse(vc, 0xB6, 0x56, 0x81), 0x9000);
-	CU_ASSERT_EQUAL(pso(vc, true, digest_info, sizeof(digest_info), &out, &out_len), 0x9000);
+	CU_ASSERT_EQUAL(gids_mse(vc, 0xB6, 0x56, 0x81), 0x9000);
+	CU_ASSERT_EQUAL(gids_pso(vc, true, digest_info, sizeof(digest_info), &out, &out_len),
+			0x9000);
 	CU_ASSERT(rsa_verify_pkcs1(pub, out, out_len, digest_info, sizeof(digest_info)));
 	free(out);
 
@@ -879,7 +650,7 @@ test_admin_unblock(void)
 	CU_ASSERT_EQUAL(tx(vc, "00870000047C02810000", &r), 0x9000);
 	CU_ASSERT_FATAL(r.len == 12 && r.data[2] == 0x81 && r.data[3] == 0x08);
 	memcpy(ch, r.data + 4, 8);
-	CU_ASSERT(des3(admin_key, 1, ch, 8, ct));
+	CU_ASSERT(gids_des3(admin_key, 1, ch, 8, ct));
 	memcpy(cmd, "\x7C\x0A\x82\x08", 4);
 	memcpy(cmd + 4, ct, 8);
 	CU_ASSERT_EQUAL(tx_chunk(vc, 0x00, 0x87, 0x00, 0x00, cmd, 12, -1, &r), 0x9000);
@@ -900,7 +671,7 @@ test_admin_unblock(void)
 		memcpy(imp + 33, "\x88\x03\xB0\x73\xDC", 5);
 		CU_ASSERT_EQUAL(tx_chunk(vc, 0x00, 0xDB, 0x3F, 0xFF, imp, sizeof(imp), -1, &r),
 				0x6982);
-		CU_ASSERT_EQUAL(admin_auth(vc, admin_key, 0xC1), 0x9000);
+		CU_ASSERT_EQUAL(gids_admin_auth(vc, admin_key, 0xC1), 0x9000);
 		CU_ASSERT_EQUAL(tx_chunk(vc, 0x00, 0xDB, 0x3F, 0xFF, imp, sizeof(imp), -1, &r),
 				0x9000);
 		imp[9 + 24 - 1] = 0; /* 23-byte key */
@@ -909,12 +680,12 @@ test_admin_unblock(void)
 				0x6A80);
 	}
 	CU_ASSERT_EQUAL(tx(vc, "00200082", &r), 0x9000);
-	CU_ASSERT_EQUAL(admin_auth(vc, admin_key, 0xC1), 0x6982);
-	CU_ASSERT_EQUAL(admin_auth(vc, wrong, 0xC1), 0x9000);
+	CU_ASSERT_EQUAL(gids_admin_auth(vc, admin_key, 0xC1), 0x6982);
+	CU_ASSERT_EQUAL(gids_admin_auth(vc, wrong, 0xC1), 0x9000);
 	CU_ASSERT_EQUAL(tx(vc, "002C028006393939393939", &r), 0x9000);
 	CU_ASSERT_EQUAL(tx(vc, "0020008006393939393939", &r), 0x9000);
-	CU_ASSERT_EQUAL(mse(vc, 0xB6, 0x56, 0x81), 0x9000);
-	CU_ASSERT_EQUAL(pso(vc, true, digest_info, 20, &out, &out_len), 0x9000);
+	CU_ASSERT_EQUAL(gids_mse(vc, 0xB6, 0x56, 0x81), 0x9000);
+	CU_ASSERT_EQUAL(gids_pso(vc, true, digest_info, 20, &out, &out_len), 0x9000);
 	CU_ASSERT(rsa_verify_pkcs1(pub, out, out_len, digest_info, 20));
 	free(out);
 	EVP_PKEY_free(pub);
@@ -1013,18 +784,18 @@ test_init_sequence(void)
 	CU_ASSERT_EQUAL(tx(vc, "00200080083132333435363738", &r), 0x9000);
 	CU_ASSERT_EQUAL(tx(vc, "00DBA01003DF2300", &r), 0x9000);
 	/* the imported admin key unblocks, and a key generated now still works after it */
-	CU_ASSERT_EQUAL(create_key_file(vc, 0x81, 0x06, true), 0x9000);
+	CU_ASSERT_EQUAL(gids_create_key_file(vc, 0x81, 0x06, true), 0x9000);
 	CU_ASSERT_EQUAL(generate(vc, 0x06, 0x81, false, &r), 0x9000);
 	CU_ASSERT_EQUAL(tx(vc, "00200082", &r), 0x9000);
-	CU_ASSERT_EQUAL(admin_auth(vc, admin_key, 0xC1), 0x9000);
+	CU_ASSERT_EQUAL(gids_admin_auth(vc, admin_key, 0xC1), 0x9000);
 	CU_ASSERT_EQUAL(tx(vc, "002C028006313233343536", &r), 0x9000);
 	CU_ASSERT_EQUAL(tx(vc, "0020008006313233343536", &r), 0x9000);
-	CU_ASSERT_EQUAL(mse(vc, 0xB6, 0x56, 0x81), 0x9000);
+	CU_ASSERT_EQUAL(gids_mse(vc, 0xB6, 0x56, 0x81), 0x9000);
 	{
 		uint8_t *out = NULL;
 		size_t out_len = 0;
 
-		CU_ASSERT_EQUAL(pso(vc, true, digest_info, 20, &out, &out_len), 0x9000);
+		CU_ASSERT_EQUAL(gids_pso(vc, true, digest_info, 20, &out, &out_len), 0x9000);
 		CU_ASSERT_EQUAL(out_len, 128);
 		free(out);
 	}
@@ -1077,12 +848,12 @@ test_channels(void)
 	int i;
 
 	login(vc);
-	CU_ASSERT_EQUAL(create_key_file(vc, 0x81, 0x0C, false), 0x9000);
+	CU_ASSERT_EQUAL(gids_create_key_file(vc, 0x81, 0x0C, false), 0x9000);
 	CU_ASSERT_EQUAL(generate(vc, 0x0C, 0x81, false, &r), 0x9000);
-	CU_ASSERT_EQUAL(create_key_file(vc, 0x82, 0x0C, false), 0x9000);
+	CU_ASSERT_EQUAL(gids_create_key_file(vc, 0x82, 0x0C, false), 0x9000);
 	CU_ASSERT_EQUAL(generate(vc, 0x0C, 0x82, false, &r), 0x9000);
-	pub1 = read_public(vc, 0x81, "P-256");
-	pub2 = read_public(vc, 0x82, "P-256");
+	pub1 = gids_read_public(vc, 0x81, "P-256");
+	pub2 = gids_read_public(vc, 0x82, "P-256");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pub2);
 

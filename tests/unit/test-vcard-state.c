@@ -183,7 +183,8 @@ test_create_reload(void)
 	CU_ASSERT(info.initialized);
 	CU_ASSERT_EQUAL(info.key_files, 1);
 	CU_ASSERT_EQUAL(info.data_objects, 6);
-	CU_ASSERT_EQUAL(info.format_version, 1);
+	CU_ASSERT_EQUAL(info.format_version, 2);
+	CU_ASSERT(info.sealed);
 	vcard_free(vc);
 	free(pub1);
 	free(pub2);
@@ -293,10 +294,10 @@ test_damaged(void)
 		unsigned int n = 0;
 
 		memcpy(copy, data, len);
-		copy[11] = 2;
+		copy[11] = 3;
 		EVP_Digest(copy, len - 32, copy + len - 32, &n, EVP_sha256(), NULL);
 		expect_refused(bad, copy, len);
-		CU_ASSERT(strstr(mdp_err_last(), "version 2") != NULL);
+		CU_ASSERT(strstr(mdp_err_last(), "version 3") != NULL);
 	}
 	/* a file damaged under an open handle: the card answers 6581, nothing is half-loaded */
 	vc = open_card(path);

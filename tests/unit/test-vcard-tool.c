@@ -70,7 +70,11 @@ test_opts_commands(void)
 	CU_ASSERT_EQUAL(P("serve", "-h"), VCARD_EXIT_OK);
 	CU_ASSERT_EQUAL(o.cmd, VCARD_CMD_SERVE);
 	CU_ASSERT_EQUAL(P("info", "--help"), VCARD_EXIT_OK);
-	CU_ASSERT(strstr(vcard_opts_usage(VCARD_CMD_INFO), "info FILE") != NULL);
+	CU_ASSERT(strstr(vcard_opts_usage(VCARD_CMD_INFO), "info [OPTIONS] FILE") != NULL);
+	CU_ASSERT(strstr(vcard_opts_usage(VCARD_CMD_RESEAL), "reseal [OPTIONS] FILE") != NULL);
+	CU_ASSERT(strstr(vcard_opts_usage(VCARD_CMD_NONE), "reseal FILE") != NULL);
+	CU_ASSERT_EQUAL(P("reseal", "--help"), VCARD_EXIT_OK);
+	CU_ASSERT_EQUAL(o.cmd, VCARD_CMD_RESEAL);
 	CU_ASSERT(strstr(vcard_opts_usage(VCARD_CMD_CREATE), "--admin-key-file") != NULL);
 	CU_ASSERT(strstr(vcard_opts_usage(VCARD_CMD_SERVE), "--vpcd") != NULL);
 	CU_ASSERT(strstr(vcard_opts_usage(VCARD_CMD_NONE), "Exit status") != NULL);
@@ -159,6 +163,40 @@ test_opts_create(void)
 			VCARD_EXIT_USAGE);
 	CU_ASSERT_EQUAL(P("create", "--insecure-pin", "1234", "--pin-tries", "-1", "f"),
 			VCARD_EXIT_USAGE);
+
+	/* The seal and the KDF cost: a blank card takes them too. */
+	CU_ASSERT_EQUAL(P("create", "f"), VCARD_EXIT_OK);
+	CU_ASSERT_PTR_NULL(o.seal);
+	CU_ASSERT_EQUAL(o.kdf_cost, 0);
+	CU_ASSERT_EQUAL(P("create", "--seal", "tpm", "--kdf-cost", "12", "f"), VCARD_EXIT_OK);
+	CU_ASSERT_STRING_EQUAL(o.seal, "tpm");
+	CU_ASSERT_EQUAL(o.kdf_cost, 12);
+	CU_ASSERT_EQUAL(P("create", "--seal=tpm:swtpm:host=127.0.0.1,port=2321", "f"),
+			VCARD_EXIT_OK);
+	CU_ASSERT_STRING_EQUAL(o.seal, "tpm:swtpm:host=127.0.0.1,port=2321");
+	CU_ASSERT_EQUAL(P("create", "--seal", "keyfile", "f"), VCARD_EXIT_OK);
+	CU_ASSERT_EQUAL(P("create", "--seal", "keyfile:/a:b", "f"), VCARD_EXIT_OK);
+	CU_ASSERT_STRING_EQUAL(o.seal, "keyfile:/a:b");
+	CU_ASSERT_EQUAL(P("create", "--seal", "keyfile:", "f"), VCARD_EXIT_USAGE);
+	CU_ASSERT(strstr(err, "--seal") != NULL);
+	CU_ASSERT_EQUAL(P("create", "--seal", "tpmx", "f"), VCARD_EXIT_USAGE);
+	CU_ASSERT_EQUAL(P("create", "--seal", "usb", "f"), VCARD_EXIT_USAGE);
+	CU_ASSERT_EQUAL(P("create", "--kdf-cost", "0", "f"), VCARD_EXIT_USAGE);
+	CU_ASSERT(strstr(err, "--kdf-cost") != NULL);
+	CU_ASSERT_EQUAL(P("create", "--kdf-cost", "21", "f"), VCARD_EXIT_USAGE);
+	CU_ASSERT_EQUAL(P("create", "--kdf-cost", "1x", "f"), VCARD_EXIT_USAGE);
+	/* reseal, serve and info take --seal; only create takes --kdf-cost */
+	CU_ASSERT_EQUAL(P("reseal", "--seal", "keyfile:/k", "f"), VCARD_EXIT_OK);
+	CU_ASSERT_EQUAL(o.cmd, VCARD_CMD_RESEAL);
+	CU_ASSERT_STRING_EQUAL(o.seal, "keyfile:/k");
+	CU_ASSERT_STRING_EQUAL(o.file, "f");
+	CU_ASSERT_EQUAL(P("reseal", "f"), VCARD_EXIT_OK);
+	CU_ASSERT_PTR_NULL(o.seal);
+	CU_ASSERT_EQUAL(P("reseal"), VCARD_EXIT_USAGE);
+	CU_ASSERT_EQUAL(P("serve", "--seal", "tpm", "f"), VCARD_EXIT_OK);
+	CU_ASSERT_EQUAL(P("info", "--seal", "tpm", "f"), VCARD_EXIT_OK);
+	CU_ASSERT_EQUAL(P("reseal", "--kdf-cost", "4", "f"), VCARD_EXIT_USAGE);
+	CU_ASSERT_EQUAL(P("reseal", "--insecure-pin", "1234", "f"), VCARD_EXIT_USAGE);
 }
 
 static void

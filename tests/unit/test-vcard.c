@@ -174,7 +174,10 @@ test_initialized_layout(void)
 	CU_ASSERT_EQUAL(info.pin_tries_max, 3);
 	CU_ASSERT_EQUAL(info.key_files, 0);
 	CU_ASSERT_EQUAL(info.data_objects, 5);
-	CU_ASSERT_EQUAL(info.format_version, 1);
+	CU_ASSERT_EQUAL(info.format_version, 2);
+	CU_ASSERT(info.sealed);
+	CU_ASSERT_STRING_EQUAL(info.seal, "memory");
+	CU_ASSERT_EQUAL(info.type, VCARD_TYPE_GIDS);
 	CU_ASSERT_EQUAL(vcard_get_info(vc, NULL), MDP_ERR_ARGS);
 	vcard_free(vc);
 }

@@ -3,9 +3,13 @@
 #ifndef MDP11_TESTS_VCARD_TESTLIB_H
 #define MDP11_TESTS_VCARD_TESTLIB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
+#include "common/bytes.h"
 #include "vcard/vcard.h"
 
 /* One response: data without the status word. */
@@ -34,5 +38,23 @@ uint16_t xfer(struct vcard *vc, const char *hex, uint8_t **out, size_t *out_len)
 int rapdu_is(const struct rapdu *r, const char *hex);
 
 #define CU_ASSERT_HEX(r, hex) CU_ASSERT(rapdu_is(&(r), (hex)))
+
+/* ---- GIDS commands ---- */
+
+/* CREATE FILE + ACTIVATE of a key file as OpenSC writes it (§8.1), or an EC one (§9, id >= 0C). */
+uint16_t gids_create_key_file(struct vcard *vc, uint8_t kid, uint8_t id, bool decrypt);
+/* Public key from the card's 7F49 template (group NULL: RSA); NULL on failure. */
+EVP_PKEY *gids_read_public(struct vcard *vc, uint8_t kid, const char *group);
+/* MSE SET (kind B6 / B8 / A6) of alg and key file kid. */
+uint16_t gids_mse(struct vcard *vc, uint8_t kind, uint8_t alg, uint8_t kid);
+/* PSO sign (CDS) or decipher of any length; the whole answer in *out. */
+uint16_t gids_pso(struct vcard *vc, bool sign, const uint8_t *in, size_t len, uint8_t **out,
+		  size_t *out_len);
+/* The RSA import template of §8.5 for kid (sign_byte: integers with a sign byte; corrupt: d). */
+void gids_rsa_template(struct mdp_buf *b, EVP_PKEY *key, uint8_t kid, bool sign_byte, bool corrupt);
+/* 3DES-CBC with a zero IV, no padding. */
+bool gids_des3(const uint8_t *key, int enc, const uint8_t *in, size_t len, uint8_t *out);
+/* gids-tool's mutual authentication with key (MSE P1 p1); the SW of the second step. */
+uint16_t gids_admin_auth(struct vcard *vc, const uint8_t *key, uint8_t p1);
 
 #endif
