@@ -35,8 +35,6 @@ struct md_registry;
 
 /* "MD_E_INVALID_PARAMETER", ...; "MD_UNKNOWN" for other values. Never NULL. */
 const char *md_rv_name(enum md_rv rv);
-/* What rv means in a few words, for messages to people ("the card did not answer"). */
-const char *md_rv_text(enum md_rv rv);
 /* The md_rv for a src/ layer error (transport events become MD_W_RESET_CARD, MD_W_REMOVED_CARD,
  * ...). */
 enum md_rv md_rv_from_err(enum mdp_err err);

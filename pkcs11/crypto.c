@@ -512,7 +512,7 @@ ecdsa_input(const uint8_t *in, size_t len, unsigned bits, uint8_t *out, size_t *
  * other calls wait, a close is deferred). *done false: no lane, or the lane failed — the caller
  * signs the usual way, which gives the authoritative answer (a logout, a reset, a key gone).
  */
-static enum md_rv
+static enum ksp_rv
 sign_on_lane(struct session *se, const struct object *o, const struct op *op, const uint8_t *data,
 	     size_t len, uint8_t *sig, size_t *sig_len, bool *done)
 {
@@ -523,36 +523,36 @@ sign_on_lane(struct session *se, const struct object *o, const struct op *op, co
 	uint8_t in[1024];
 	size_t sl = *sig_len;
 	struct lane *l;
-	enum md_rv mrv;
+	enum ksp_rv krv;
 
 	*done = false;
 	if (len > sizeof(in) || pad.label)
-		return MD_OK;
+		return KSP_OK;
 	l = slot_lane_take_slocked(s);
 	if (!l)
-		return MD_OK;
-	if (ksp_sign_key_get(s->kc, o->index, o->kslot, &sk) != MD_OK) {
+		return KSP_OK;
+	if (ksp_sign_key_get(s->kc, o->index, o->kslot, &sk) != KSP_OK) {
 		slot_lane_put_slocked(s, l, true);
-		return MD_OK;
+		return KSP_OK;
 	}
 	memcpy(in, data, len);
 	se->busy = true;
 	lock_release(s->lock);
-	mrv = ksp_sign_on(l->md, &sk, &pad, in, len, sig, &sl);
+	krv = ksp_sign_on(l->md, &sk, &pad, in, len, sig, &sl);
 	lock_take(s->lock);
 	se->busy = false;
 	mdp_wipe(in, sizeof(in));
 	ksp_sign_key_clear(&sk);
-	slot_lane_put_slocked(s, l, mrv == MD_OK);
+	slot_lane_put_slocked(s, l, krv == KSP_OK);
 	if (s->gen != gen || !s->kc) {
 		*done = true;
-		return MD_W_REMOVED_CARD;
+		return KSP_E_CARD_REMOVED;
 	}
-	if (mrv == MD_OK) {
+	if (krv == KSP_OK) {
 		*sig_len = sl;
 		*done = true;
 	}
-	return mrv;
+	return krv;
 }
 
 static CK_RV
@@ -564,7 +564,7 @@ do_sign(struct session *se, struct op *op, const uint8_t *data, size_t len, uint
 	struct object *o = NULL;
 	uint8_t block[1024];
 	size_t blen = 0;
-	enum md_rv mrv;
+	enum ksp_rv krv;
 	CK_RV rv;
 
 	rv = key_object(se, op->key, &o, &k);
@@ -605,15 +605,13 @@ do_sign(struct session *se, struct op *op, const uint8_t *data, size_t len, uint
 	{
 		bool done = false;
 
-		mrv = sign_on_lane(se, o, op, data, len, sig, sig_len, &done);
+		krv = sign_on_lane(se, o, op, data, len, sig, sig_len, &done);
 		if (!done)
-			mrv = ksp_sign(s->kc, o->index, o->kslot, &op->pad, data, len, sig,
+			krv = ksp_sign(s->kc, o->index, o->kslot, &op->pad, data, len, sig,
 				       sig_len);
 	}
 	mdp_wipe(block, sizeof(block));
-	if (mrv == KSP_RV(KSP_E_BAD_DATA))
-		return CKR_DATA_LEN_RANGE; /* the host role recorded why */
-	return mrv == MD_OK ? CKR_OK : slot_rv(s, mrv);
+	return krv == KSP_OK ? CKR_OK : slot_result_slocked(s, krv);
 }
 
 static CK_RV
@@ -625,7 +623,7 @@ do_decrypt(struct session *se, struct op *op, const uint8_t *in, size_t len, uin
 	struct object *o = NULL;
 	uint8_t *plain = NULL;
 	size_t plen;
-	enum md_rv mrv;
+	enum ksp_rv krv;
 	CK_RV rv;
 
 	if (op->acc && op->out_len == (size_t)-1) {
@@ -646,12 +644,10 @@ do_decrypt(struct session *se, struct op *op, const uint8_t *in, size_t len, uin
 	plain = mdp_zalloc(plen);
 	if (!plain)
 		return CKR_HOST_MEMORY;
-	mrv = ksp_decrypt(s->kc, o->index, o->kslot, &op->pad, in, len, plain, &plen);
-	if (mrv != MD_OK) {
+	krv = ksp_decrypt(s->kc, o->index, o->kslot, &op->pad, in, len, plain, &plen);
+	if (krv != KSP_OK) {
 		mdp_secure_free(plain, key_bytes(k));
-		if (mrv == KSP_RV(KSP_E_BAD_DATA))
-			return CKR_ENCRYPTED_DATA_LEN_RANGE;
-		return slot_rv(s, mrv);
+		return slot_result_slocked(s, krv);
 	}
 	if (op->acc)
 		mdp_secure_free(op->acc, op->acc_len);
@@ -944,7 +940,7 @@ crypto_derive_slocked(struct session *se, const CK_MECHANISM *mech, CK_OBJECT_HA
 	size_t peer_len, slen, flen;
 	uint8_t *secret = NULL;
 	CK_ULONG v;
-	enum md_rv mrv;
+	enum ksp_rv krv;
 	CK_RV rv;
 
 	if (mech->mechanism != CKM_ECDH1_DERIVE)
@@ -1006,12 +1002,10 @@ crypto_derive_slocked(struct session *se, const CK_MECHANISM *mech, CK_OBJECT_HA
 	secret = mdp_zalloc(flen);
 	if (!secret)
 		return CKR_HOST_MEMORY;
-	mrv = ksp_ecdh(s->kc, o->index, o->kslot, peer, peer_len, secret, &slen);
-	if (mrv != MD_OK) {
+	krv = ksp_ecdh(s->kc, o->index, o->kslot, peer, peer_len, secret, &slen);
+	if (krv != KSP_OK) {
 		mdp_secure_free(secret, flen);
-		if (mrv == KSP_RV(KSP_E_BAD_DATA) || mrv == KSP_RV(KSP_E_BAD_KEY))
-			return CKR_MECHANISM_PARAM_INVALID; /* the host role recorded why */
-		return slot_rv(s, mrv);
+		return slot_result_slocked(s, krv);
 	}
 	if (attr_has(tmpl, n, CKA_VALUE_LEN)) {
 		rv = attr_get_ulong(tmpl, n, CKA_VALUE_LEN, &v);

@@ -239,7 +239,7 @@ keygen_pair_slocked(struct session *se, const CK_MECHANISM *mech, const CK_ATTRI
 	CK_ULONG bits = 0;
 	char *label = NULL;
 	uint8_t index = 0;
-	enum md_rv mrv;
+	enum ksp_rv krv;
 	CK_RV rv;
 	bool rsa;
 
@@ -317,9 +317,9 @@ keygen_pair_slocked(struct session *se, const CK_MECHANISM *mech, const CK_ATTRI
 	if (rv != CKR_OK)
 		return rv;
 	if (!s->info_valid) {
-		mrv = ksp_token_info(s->kc, &s->info);
-		if (mrv != MD_OK)
-			return slot_rv(s, mrv);
+		krv = ksp_token_info(s->kc, &s->info);
+		if (krv != KSP_OK)
+			return slot_result_slocked(s, krv);
 		s->info_valid = true;
 	}
 	sz = &s->info.sizes[spec];
@@ -344,10 +344,10 @@ keygen_pair_slocked(struct session *se, const CK_MECHANISM *mech, const CK_ATTRI
 		goto out;
 	req.spec = spec;
 	req.bits = rsa ? (unsigned)bits : 0;
-	mrv = ksp_generate(s->kc, &req, &index);
-	if (mrv != MD_OK) {
-		rv = slot_rv(s, mrv);
-		log_info("key generation failed: %s (%s)", ksp_rv_name(mrv), mdp_err_last());
+	krv = ksp_generate(s->kc, &req, &index);
+	if (krv != KSP_OK) {
+		rv = slot_result_slocked(s, krv);
+		log_info("key generation failed: %s (%s)", ksp_rv_name(krv), mdp_err_last());
 		goto out;
 	}
 	log_debug("generated %s key in container %u", mdp_key_spec_name(spec), index);
@@ -387,7 +387,7 @@ keygen_import_slocked(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
 	char *label = NULL;
 	uint8_t index = 0;
 	enum mdp_err err;
-	enum md_rv mrv;
+	enum ksp_rv krv;
 	CK_RV rv;
 
 	rv = attr_get_ulong(tmpl, n, CKA_KEY_TYPE, &type);
@@ -447,10 +447,10 @@ keygen_import_slocked(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
 	if (rv != CKR_OK)
 		goto out;
 	req.spec = spec;
-	mrv = ksp_import(s->kc, key, &req, &index);
-	if (mrv != MD_OK) {
-		rv = slot_rv(s, mrv);
-		log_info("key import failed: %s (%s)", ksp_rv_name(mrv), mdp_err_last());
+	krv = ksp_import(s->kc, key, &req, &index);
+	if (krv != KSP_OK) {
+		rv = slot_result_slocked(s, krv);
+		log_info("key import failed: %s (%s)", ksp_rv_name(krv), mdp_err_last());
 		goto out;
 	}
 	rv = handles_after(s, index, spec, NULL, out);

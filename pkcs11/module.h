@@ -29,6 +29,10 @@ void lock_release(struct mod_mutex *m);
 
 /* ---- rv.c: CK_RV names and the error map (spec/minidriver.md §10.4) ---- */
 const char *ckr_name(CK_RV rv);
+/* The one map to CK_RV, pure: from the host layer (enum ksp_rv) and from src/ (enum mdp_err:
+ * the BLOB translator, the configuration). Side effects on the slot: slot_result_slocked(). */
+enum ksp_rv;
+CK_RV ckr_from_ksp(enum ksp_rv rv);
 CK_RV ckr_from_mdp(enum mdp_err err);
 
 /*
@@ -268,8 +272,9 @@ CK_RV slot_init_token_slocked(struct slot *s, const uint8_t *so_pin, size_t so_l
 CK_RV slot_wait_event(CK_FLAGS flags, CK_SLOT_ID *slot);
 /* Wake a blocked C_WaitForSlotEvent (C_Finalize). */
 void slot_cancel_wait(void);
-/* Card-layer error -> CK_RV (spec/minidriver.md §10.4). */
-CK_RV slot_rv(struct slot *s, enum md_rv rv);
+/* An error of the host layer: its side effects on the slot (card gone, login lost), then its
+ * CK_RV from ckr_from_ksp(). */
+CK_RV slot_result_slocked(struct slot *s, enum ksp_rv rv);
 /* The card went away: end sessions (CKR_DEVICE_REMOVED), drop login and objects. */
 void slot_card_gone_slocked(struct slot *s);
 /* Decode an SO PIN (24 bytes binary or 48 hex digits) into key[24]. */

@@ -72,16 +72,16 @@ object_view_rebuild_slocked(struct slot *s)
 	const struct ksp_container *c = NULL;
 	const struct ksp_data_object *d = NULL;
 	size_t nc = 0, nd = 0, i, w;
-	enum md_rv mrv;
+	enum ksp_rv krv;
 	CK_RV rv = CKR_OK;
 	int k;
 
-	mrv = ksp_card_containers(s->kc, &c, &nc);
-	if (mrv != MD_OK)
-		return slot_rv(s, mrv);
-	mrv = ksp_data_objects(s->kc, &d, &nd);
-	if (mrv != MD_OK)
-		return slot_rv(s, mrv);
+	krv = ksp_card_containers(s->kc, &c, &nc);
+	if (krv != KSP_OK)
+		return slot_result_slocked(s, krv);
+	krv = ksp_data_objects(s->kc, &d, &nd);
+	if (krv != KSP_OK)
+		return slot_result_slocked(s, krv);
 	for (i = 0; i < s->nobjs; i++)
 		s->objs[i].seen = s->objs[i].owner != 0; /* session objects stay */
 	for (i = 0; i < nc && rv == CKR_OK; i++) {
@@ -162,7 +162,7 @@ data_object(struct slot *s, unsigned num)
 	const struct ksp_data_object *d = NULL;
 	size_t n = 0, i;
 
-	if (ksp_data_objects(s->kc, &d, &n) != MD_OK)
+	if (ksp_data_objects(s->kc, &d, &n) != KSP_OK)
 		return NULL;
 	for (i = 0; i < n; i++)
 		if (d[i].num == num)
@@ -175,7 +175,7 @@ container_of(struct slot *s, const struct object *o)
 {
 	const struct ksp_container *c = NULL;
 
-	if (ksp_card_container(s->kc, o->index, &c) != MD_OK)
+	if (ksp_card_container(s->kc, o->index, &c) != KSP_OK)
 		return NULL;
 	return c;
 }
@@ -806,7 +806,7 @@ object_set_attrs_slocked(struct session *se, struct object *o, CK_ATTRIBUTE *tmp
 	const void *id_v = NULL, *value_v = NULL, *v;
 	size_t id_len = 0, value_len = 0, len;
 	char *label_str = NULL;
-	enum md_rv mrv = MD_OK;
+	enum ksp_rv krv = KSP_OK;
 	CK_RV rv;
 	CK_ULONG i;
 	struct mdp_buf b;
@@ -905,25 +905,25 @@ object_set_attrs_slocked(struct session *se, struct object *o, CK_ATTRIBUTE *tmp
 			}
 			nd.application = app_str;
 		}
-		mrv = ksp_data_update(s->kc, o->num, &nd);
+		krv = ksp_data_update(s->kc, o->num, &nd);
 		free(app_str);
 	} else if (o->kind == OBJ_CERTIFICATE && label && !id) {
-		mrv = ksp_set_certificate_label(s->kc, o->index, o->kslot, label_str);
+		krv = ksp_set_certificate_label(s->kc, o->index, o->kslot, label_str);
 	} else {
 		if (id && (id_len == 0 || id_len > 255)) {
 			free(label_str);
 			return p11_refuse(CKR_ATTRIBUTE_VALUE_INVALID,
 					  "CKA_ID of %zu bytes: 1 to 255 are kept", id_len);
 		}
-		mrv = ksp_set_key_attrs(s->kc, o->index, o->kslot, id ? id_v : NULL,
+		krv = ksp_set_key_attrs(s->kc, o->index, o->kslot, id ? id_v : NULL,
 					id ? id_len : 0,
 					o->kind == OBJ_CERTIFICATE ? NULL : label_str);
-		if (mrv == MD_OK && o->kind == OBJ_CERTIFICATE && label)
-			mrv = ksp_set_certificate_label(s->kc, o->index, o->kslot, label_str);
+		if (krv == KSP_OK && o->kind == OBJ_CERTIFICATE && label)
+			krv = ksp_set_certificate_label(s->kc, o->index, o->kslot, label_str);
 	}
 	free(label_str);
-	if (mrv != MD_OK)
-		return slot_rv(s, mrv);
+	if (krv != KSP_OK)
+		return slot_result_slocked(s, krv);
 	return refresh_view(s);
 }
 
@@ -943,7 +943,7 @@ certificate_fits(struct slot *s, const CK_ATTRIBUTE *tmpl, CK_ULONG n, uint8_t i
 	size_t id_len;
 	CK_RV rv;
 
-	if (ksp_card_container(s->kc, index, &c) != MD_OK || !c)
+	if (ksp_card_container(s->kc, index, &c) != KSP_OK || !c)
 		return CKR_FUNCTION_FAILED;
 	k = &c->slot[kslot];
 	if (attr_has(tmpl, n, CKA_ID)) {
@@ -976,7 +976,7 @@ create_certificate(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_
 	enum ksp_slot kslot;
 	char *label_str = NULL;
 	uint8_t index;
-	enum md_rv mrv;
+	enum ksp_rv krv;
 	X509 *x;
 	CK_RV rv;
 
@@ -1004,9 +1004,9 @@ create_certificate(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_
 	}
 	X509_free(x);
 	/* The container whose key is the certificate's (§10.2): certificates live in kxc/ksc. */
-	mrv = ksp_find_key_for_certificate(s->kc, value, value_len, &index, &kslot);
-	if (mrv != MD_OK) {
-		rv = slot_rv(s, mrv);
+	krv = ksp_find_key_for_certificate(s->kc, value, value_len, &index, &kslot);
+	if (krv != KSP_OK) {
+		rv = slot_result_slocked(s, krv);
 		return p11_refuse(rv, "certificate refused: no key on the card matches its public "
 				      "key");
 	}
@@ -1018,10 +1018,10 @@ create_certificate(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_
 		if (rv != CKR_OK)
 			return rv;
 	}
-	mrv = ksp_write_certificate(s->kc, index, kslot, value, value_len, label_str);
+	krv = ksp_write_certificate(s->kc, index, kslot, value, value_len, label_str);
 	free(label_str);
-	if (mrv != MD_OK)
-		return slot_rv(s, mrv);
+	if (krv != KSP_OK)
+		return slot_result_slocked(s, krv);
 	rv = refresh_view(s);
 	if (rv != CKR_OK)
 		return rv;
@@ -1039,7 +1039,7 @@ create_data(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_
 	const void *v;
 	size_t len;
 	unsigned num = 0;
-	enum md_rv mrv;
+	enum ksp_rv krv;
 	CK_RV rv = CKR_OK;
 	size_t i;
 
@@ -1067,11 +1067,11 @@ create_data(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_
 	nd.label = label;
 	nd.application = app;
 	nd.is_private = priv == CK_TRUE;
-	mrv = ksp_data_create(s->kc, &nd, &num);
+	krv = ksp_data_create(s->kc, &nd, &num);
 	free(label);
 	free(app);
-	if (mrv != MD_OK)
-		return slot_rv(s, mrv);
+	if (krv != KSP_OK)
+		return slot_result_slocked(s, krv);
 	rv = refresh_view(s);
 	if (rv != CKR_OK)
 		return rv;
@@ -1128,7 +1128,7 @@ CK_RV
 object_destroy_slocked(struct session *se, struct object *o)
 {
 	struct slot *s = se->slot;
-	enum md_rv mrv;
+	enum ksp_rv krv;
 	CK_RV rv;
 	size_t i;
 
@@ -1147,13 +1147,13 @@ object_destroy_slocked(struct session *se, struct object *o)
 		return rv;
 	switch (o->kind) {
 	case OBJ_PRIVATE_KEY:
-		mrv = ksp_delete_key(s->kc, o->index, o->kslot);
+		krv = ksp_delete_key(s->kc, o->index, o->kslot);
 		break;
 	case OBJ_CERTIFICATE:
-		mrv = ksp_delete_certificate(s->kc, o->index, o->kslot);
+		krv = ksp_delete_certificate(s->kc, o->index, o->kslot);
 		break;
 	case OBJ_DATA:
-		mrv = ksp_data_delete(s->kc, o->num);
+		krv = ksp_data_delete(s->kc, o->num);
 		break;
 	default:
 		/* The public half goes with its private key. */
@@ -1161,8 +1161,8 @@ object_destroy_slocked(struct session *se, struct object *o)
 			CKR_ACTION_PROHIBITED,
 			"a public key goes with its private key: destroy the private key");
 	}
-	if (mrv != MD_OK)
-		return slot_rv(s, mrv);
+	if (krv != KSP_OK)
+		return slot_result_slocked(s, krv);
 	return refresh_view(s);
 }
 
