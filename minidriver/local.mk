@@ -138,3 +138,8 @@ tests_fuzz_fuzz_piv_answers_CFLAGS = $(AM_CFLAGS) \
 endif
 tests_fuzz_fuzz_piv_answers_LDADD = $(MDP11_LIBS_MINIDRIVER)
 EXTRA_DIST += tests/fuzz/corpus/piv-answers
+
+# mdp11 and the PIV referees (OpenSC, yubico-piv-tool, ykcs11) on one served virtual PIV card
+# (tests/integration/lib-piv.sh).
+TESTS += tests/integration/piv-mdp11.sh
+EXTRA_DIST += tests/integration/piv-mdp11.sh
