@@ -520,9 +520,17 @@ create_key(struct ksp_card *kc, const struct ksp_new_key *req, uint32_t flags, u
 {
 	char name[4 * 39 + 1];
 	uint8_t index = 0;
+	uint32_t pin_id = MD_ROLE_USER;
 	bool replacing = false;
 	enum ksp_rv rv;
 
+	if (req->always_auth) {
+		pin_id = ksp_pin_id(kc, KSP_PIN_EACH_USE);
+		if (!pin_id)
+			return ksp_reason(
+				KSP_E_UNSUPPORTED,
+				"this card has no PIN asked for before each use of a key");
+	}
 	rv = ksp_change_begin(kc);
 	if (rv != KSP_OK)
 		return rv;
@@ -541,8 +549,8 @@ create_key(struct ksp_card *kc, const struct ksp_new_key *req, uint32_t flags, u
 		if (rv != KSP_OK)
 			goto out;
 	}
-	rv = ksp_rv_from_md(md_create_container(kc->md, index, flags, (uint32_t)req->spec, bits,
-						blob, blob_len));
+	rv = ksp_rv_from_md(md_create_container_ex(kc->md, index, flags, (uint32_t)req->spec, bits,
+						   blob, blob_len, pin_id));
 	if (rv != KSP_OK) {
 		if (replacing)
 			kc->view_ok = false;

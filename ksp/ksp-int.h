@@ -153,7 +153,9 @@ bool ksp_cache_load(struct ksp_cache *c, const char *dir, const uint8_t *cardid,
 #define KSP_DIR_MSCP "mscp"
 #define KSP_DIR_APP "mdp11"
 #define KSP_FILE_KEYATTR "keyattr"
-#define KSP_ADMIN_KEY_LEN 24
+/* a 3DES admin key (GIDS challenge/response); other card modules take keys of up to 32 bytes */
+#define KSP_ADMIN_3DES_LEN 24
+#define KSP_ADMIN_KEY_MAX 32
 #define KSP_DEFAULT_RSA_BITS 2048u
 /* GIDS key references 0x81..0xFF (spec/gids.md §2.4); other modules report their own maximum. */
 #define KSP_MAX_INDEX_DEFAULT 127u
@@ -198,6 +200,8 @@ struct ksp_card {
 
 	/* static facts */
 	bool cert_compression, keygen, read_only;
+	bool admin_writes;		   /* MD_CP_MDP11_ADMIN_WRITES */
+	unsigned pin_min_len, pin_max_len; /* MD_CP_MDP11_PIN_LENGTHS */
 	uint32_t max_containers;
 	char serial[17];
 
@@ -208,8 +212,19 @@ struct ksp_card {
 	bool blocked, user_in, admin_in;
 	uint32_t user_pin_type, admin_pin_type;
 	bool have_pin_info;
-	uint8_t *admin_key;
+	uint8_t *admin_key; /* KSP_ADMIN_KEY_MAX bytes of secure memory */
+	size_t admin_key_len;
 };
+
+/* ---- ksp-pin.c ---- */
+
+/*
+ * A PIN of the card module beside user and admin, found by its PIN_INFO (no APDU): the PUK
+ * (purpose unblock-only) or the PIN given again before each use (cache policy "always prompt",
+ * PIV PIN id 4). 0: the card has none.
+ */
+enum ksp_pin_kind { KSP_PIN_PUK, KSP_PIN_EACH_USE };
+uint32_t ksp_pin_id(struct ksp_card *kc, enum ksp_pin_kind kind);
 
 /* ---- ksp.c: names, life cycle, read access ---- */
 
@@ -268,7 +283,7 @@ const char *ksp_next_name(const struct ksp_cache_entry *ls, size_t *pos);
 bool ksp_listing_has(const struct ksp_cache_entry *ls, const char *name);
 
 /* Container info through the cache: "ci:NN" = u32 LE sig length, sig blob, u32 LE kx length, kx
- * blob. */
+ * blob, u32 LE PIN id (CCP_PIN_IDENTIFIER). */
 enum ksp_rv ksp_load_container_info(struct ksp_card *kc, uint8_t index,
 				    const struct ksp_cache_entry **out);
 

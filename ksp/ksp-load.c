@@ -166,6 +166,35 @@ ksp_listing_has(const struct ksp_cache_entry *ls, const char *name)
 	return false;
 }
 
+/* A "ci:NN" entry with all its fields. */
+static bool
+ci_complete(const struct ksp_cache_entry *e)
+{
+	struct mdp_cursor c;
+
+	if (e->absent)
+		return true;
+	cur_init(&c, e->data, e->len);
+	cur_get_bytes(&c, cur_get_le32(&c));
+	cur_get_bytes(&c, cur_get_le32(&c));
+	cur_get_le32(&c);
+	return !c.bad && cur_left(&c) == 0;
+}
+
+/* The container's PIN (CCP_PIN_IDENTIFIER); the user PIN when the card module does not say. */
+static uint32_t
+container_pin(struct ksp_card *kc, uint8_t index)
+{
+	uint32_t v = MD_ROLE_USER;
+	size_t len = 0;
+
+	if (md_get_container_property(kc->md, index, MD_CCP_PIN_IDENTIFIER, &v, sizeof(v), &len,
+				      0) != MD_OK ||
+	    len != sizeof(v) || v == 0 || v >= MD_MAX_PINS)
+		v = MD_ROLE_USER;
+	return v;
+}
+
 /* Container info through the cache: "ci:NN" = u32 LE sig length, sig blob, u32 LE kx length, kx
  * blob. */
 enum ksp_rv
@@ -182,10 +211,12 @@ ksp_load_container_info(struct ksp_card *kc, uint8_t index, const struct ksp_cac
 
 	snprintf(tag, sizeof(tag), "ci:%02x", index);
 	e = ksp_cache_get(&kc->cache, tag);
-	if (e) {
+	if (e && ci_complete(e)) {
 		*out = e;
 		return KSP_OK;
 	}
+	if (e) /* from a disk cache written before the PIN id was kept */
+		ksp_cache_drop_tag(&kc->cache, tag);
 	memset(&ci, 0, sizeof(ci));
 	ci.version = MD_CONTAINER_INFO_VERSION;
 	rv = ksp_rv_from_md(md_get_container_info(kc->md, index, 0, &ci));
@@ -208,6 +239,7 @@ ksp_load_container_info(struct ksp_card *kc, uint8_t index, const struct ksp_cac
 	buf_put_le32(&b, (uint32_t)ci.kx_public_key_len);
 	buf_put_bytes(&b, ci.kx_public_key, ci.kx_public_key_len);
 	md_container_info_clear(&ci);
+	buf_put_le32(&b, container_pin(kc, index));
 	p = buf_steal(&b, &len);
 	buf_free(&b);
 	if (!p)
@@ -275,6 +307,36 @@ ksp_load_static(struct ksp_card *kc)
 	kc->keygen = cur_get_le32(&c) != 0;
 	kc->read_only = cur_get_le32(&c) != 0;
 	kc->max_containers = cur_get_le32(&c);
+
+	/* mdp11's card-module extensions: admin writes, PIN lengths ("x": 3 bytes) */
+	e = ksp_cache_get(&kc->cache, "x");
+	if (!e) {
+		struct md_pin_lengths pl = {4, 16};
+		uint32_t v = 0;
+		uint8_t b[3];
+
+		len = 0;
+		if (md_get_property(kc->md, MD_CP_MDP11_ADMIN_WRITES, &v, sizeof(v), &len, 0) !=
+			    MD_OK ||
+		    len != sizeof(v))
+			v = 0;
+		len = 0;
+		if (md_get_property(kc->md, MD_CP_MDP11_PIN_LENGTHS, &pl, sizeof(pl), &len,
+				    MD_ROLE_USER) != MD_OK ||
+		    len != sizeof(pl) || pl.min < 1 || pl.max > 255 || pl.min > pl.max) {
+			pl.min = 4;
+			pl.max = 16;
+		}
+		b[0] = v != 0;
+		b[1] = (uint8_t)pl.min;
+		b[2] = (uint8_t)pl.max;
+		if (!ksp_cache_put(&kc->cache, "x", KSP_C_STATIC, false, b, sizeof(b)))
+			return KSP_E_NO_MEMORY;
+		e = ksp_cache_get(&kc->cache, "x");
+	}
+	kc->admin_writes = !e->absent && e->len == 3 && e->data[0];
+	kc->pin_min_len = !e->absent && e->len == 3 ? e->data[1] : 4;
+	kc->pin_max_len = !e->absent && e->len == 3 ? e->data[2] : 16;
 
 	e = ksp_cache_get(&kc->cache, "serial");
 	if (e && !e->absent && e->len > 0) {

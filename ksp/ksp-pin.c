@@ -129,7 +129,10 @@ ksp_login_user(struct ksp_card *kc, const uint8_t *pin, size_t len)
 	return KSP_OK;
 }
 
-/* Admin authentication with the 24-byte key (challenge/response) or an admin PIN. */
+/*
+ * Admin authentication with the 24-byte key (challenge/response computed here), or an admin PIN
+ * or key that the card module checks itself (PIV: a management key of 16, 24 or 32 bytes).
+ */
 static enum ksp_rv
 admin_auth(struct ksp_card *kc, const uint8_t *key, size_t len)
 {
@@ -141,7 +144,7 @@ admin_auth(struct ksp_card *kc, const uint8_t *key, size_t len)
 	if (kc->admin_pin_type != MD_PIN_CHALLENGE_RESPONSE)
 		return ksp_rv_from_md(
 			md_authenticate_ex(kc->md, MD_ROLE_ADMIN, 0, key, len, NULL, NULL, &tries));
-	if (len != KSP_ADMIN_KEY_LEN)
+	if (len != KSP_ADMIN_3DES_LEN)
 		return ksp_reason(KSP_E_PIN_LEN, "the admin key is %s bytes of 3DES key", "24");
 	rv = ksp_rv_from_md(md_get_challenge(kc->md, &ch, &ch_len));
 	if (rv != KSP_OK)
@@ -170,7 +173,7 @@ admin_response(struct ksp_card *kc, const uint8_t *key, size_t len, uint8_t **re
 		*resp_len = len;
 		return *resp ? KSP_OK : KSP_E_NO_MEMORY;
 	}
-	if (len != KSP_ADMIN_KEY_LEN)
+	if (len != KSP_ADMIN_3DES_LEN)
 		return ksp_reason(KSP_E_PIN_LEN, "the admin key is %s bytes of 3DES key", "24");
 	rv = ksp_rv_from_md(md_get_challenge(kc->md, &ch, &ch_len));
 	if (rv == KSP_OK)
@@ -179,12 +182,28 @@ admin_response(struct ksp_card *kc, const uint8_t *key, size_t len, uint8_t **re
 	return rv;
 }
 
+/* Keep the admin key for a later re-authentication (ksp_init_pin). */
+static enum ksp_rv
+keep_admin_key(struct ksp_card *kc, const uint8_t *key, size_t len)
+{
+	if (len > KSP_ADMIN_KEY_MAX)
+		return KSP_E_INVALID_ARG;
+	if (!kc->admin_key)
+		kc->admin_key = mdp_zalloc(KSP_ADMIN_KEY_MAX);
+	if (!kc->admin_key)
+		return KSP_E_NO_MEMORY;
+	memset(kc->admin_key, 0, KSP_ADMIN_KEY_MAX);
+	memcpy(kc->admin_key, key, len);
+	kc->admin_key_len = len;
+	return KSP_OK;
+}
+
 enum ksp_rv
 ksp_login_admin(struct ksp_card *kc, const uint8_t *key, size_t len)
 {
 	enum ksp_rv rv;
 
-	if (!kc || !key || !len || len > 64)
+	if (!kc || !key || !len || len > KSP_ADMIN_KEY_MAX)
 		return KSP_E_INVALID_ARG;
 	rv = ksp_ensure_view(kc);
 	if (rv != KSP_OK)
@@ -193,11 +212,9 @@ ksp_login_admin(struct ksp_card *kc, const uint8_t *key, size_t len)
 	ksp_check_reset(kc, rv);
 	if (rv != KSP_OK)
 		return rv;
-	mdp_secure_free(kc->admin_key, KSP_ADMIN_KEY_LEN);
-	kc->admin_key = mdp_zalloc(KSP_ADMIN_KEY_LEN);
-	if (!kc->admin_key)
-		return KSP_E_NO_MEMORY;
-	memcpy(kc->admin_key, key, len < KSP_ADMIN_KEY_LEN ? len : KSP_ADMIN_KEY_LEN);
+	rv = keep_admin_key(kc, key, len);
+	if (rv != KSP_OK)
+		return rv;
 	kc->admin_in = true;
 	return KSP_OK;
 }
@@ -218,8 +235,9 @@ ksp_logout(struct ksp_card *kc)
 	}
 	kc->user_in = false;
 	kc->admin_in = false;
-	mdp_secure_free(kc->admin_key, KSP_ADMIN_KEY_LEN);
+	mdp_secure_free(kc->admin_key, KSP_ADMIN_KEY_MAX);
 	kc->admin_key = NULL;
+	kc->admin_key_len = 0;
 	drop_private(kc);
 	kc->resets_seen = kc->md->resets;
 	return rv == KSP_E_CARD_RESET ? KSP_OK : rv;
@@ -315,7 +333,7 @@ ksp_change_admin_key(struct ksp_card *kc, const uint8_t *old_key, size_t old_len
 	bool user_was_in, admin_was_in;
 	enum ksp_rv rv;
 
-	if (!kc || !old_key || !new_key || !old_len || !new_len || new_len > 64)
+	if (!kc || !old_key || !new_key || !old_len || !new_len || new_len > KSP_ADMIN_KEY_MAX)
 		return KSP_E_INVALID_ARG;
 	rv = ksp_ensure_view(kc);
 	if (rv != KSP_OK)
@@ -340,16 +358,35 @@ ksp_change_admin_key(struct ksp_card *kc, const uint8_t *old_key, size_t old_len
 	ksp_check_reset(kc, rv);
 	if (rv == KSP_OK)
 		rv = ksp_bump_cardcf(kc, KSP_C_PIN);
-	if (rv == KSP_OK && kc->admin_key) {
-		memset(kc->admin_key, 0, KSP_ADMIN_KEY_LEN);
-		memcpy(kc->admin_key, new_key,
-		       new_len < KSP_ADMIN_KEY_LEN ? new_len : KSP_ADMIN_KEY_LEN);
-	}
+	if (rv == KSP_OK && kc->admin_key)
+		keep_admin_key(kc, new_key, new_len);
 	ksp_save_cache(kc);
 	change_logout(kc, user_was_in, admin_was_in);
 	ksp_rv_from_md(md_card_end(kc->md, false));
 	mdp_secure_free(resp, resp_len);
 	return rv;
+}
+
+/* PIN_INFO of a PIN id (from the card module's memory, no APDU). */
+static bool
+pin_info_of(struct ksp_card *kc, uint32_t id, struct md_pin_info *pi)
+{
+	size_t len = 0;
+
+	memset(pi, 0, sizeof(*pi));
+	pi->version = MD_PIN_INFO_VERSION;
+	return md_get_property(kc->md, MD_CP_CARD_PIN_INFO, pi, sizeof(*pi), &len, id) == MD_OK &&
+	       len >= sizeof(*pi);
+}
+
+/* Whether the admin key unblocks the user PIN (not on PIV, where the PUK does). */
+static bool
+admin_unblocks(struct ksp_card *kc)
+{
+	struct md_pin_info pi;
+
+	return !pin_info_of(kc, MD_ROLE_USER, &pi) || !pi.unblock_permission ||
+	       (pi.unblock_permission & MD_PIN_SET(MD_ROLE_ADMIN));
 }
 
 static enum ksp_rv
@@ -396,12 +433,132 @@ ksp_unblock_pin(struct ksp_card *kc, const uint8_t *admin_key, size_t key_len,
 	rv = ksp_ensure_view(kc);
 	if (rv != KSP_OK)
 		return rv;
+	if (!admin_unblocks(kc))
+		return ksp_reason(
+			KSP_E_UNSUPPORTED,
+			"this card's PIN is unblocked with its PUK, not with the admin key "
+			"(mdp11-tool pin unblock --puk)");
 	rv = ksp_rv_from_md(md_card_begin(kc->md));
 	if (rv != KSP_OK)
 		return rv;
 	rv = unblock_intx(kc, admin_key, key_len, new_pin, new_len);
 	ksp_save_cache(kc);
 	ksp_rv_from_md(md_card_end(kc->md, false));
+	return rv;
+}
+
+/* ---- a PUK and PINs given again (PIV, docs/piv.md "PINs") ---- */
+
+uint32_t
+ksp_pin_id(struct ksp_card *kc, enum ksp_pin_kind kind)
+{
+	struct md_pin_info pi;
+	uint32_t id;
+
+	for (id = MD_ROLE_ADMIN + 1; id < MD_MAX_PINS; id++) {
+		if (!pin_info_of(kc, id, &pi))
+			continue;
+		if (kind == KSP_PIN_PUK && pi.purpose == MD_PURPOSE_UNBLOCK_ONLY)
+			return id;
+		if (kind == KSP_PIN_EACH_USE && pi.purpose != MD_PURPOSE_UNBLOCK_ONLY &&
+		    pi.cache_policy.type == MD_PIN_CACHE_ALWAYS_PROMPT)
+			return id;
+	}
+	return 0;
+}
+
+/* The PUK unblocks the user PIN (RESET RETRY COUNTER) and sets a new one. */
+enum ksp_rv
+ksp_unblock_pin_puk(struct ksp_card *kc, const uint8_t *puk, size_t puk_len, const uint8_t *new_pin,
+		    size_t new_len)
+{
+	uint32_t tries = MD_VALUE_UNKNOWN, puk_id;
+	enum ksp_rv rv;
+
+	if (!kc || !puk || !puk_len || !new_pin || !new_len)
+		return KSP_E_INVALID_ARG;
+	rv = ksp_ensure_view(kc);
+	if (rv != KSP_OK)
+		return rv;
+	puk_id = ksp_pin_id(kc, KSP_PIN_PUK);
+	if (!puk_id)
+		return ksp_reason(KSP_E_UNSUPPORTED,
+				  "this card has no PUK: the admin key unblocks its PIN");
+	rv = ksp_rv_from_md(md_card_begin(kc->md));
+	if (rv != KSP_OK) {
+		ksp_check_reset(kc, rv);
+		return rv;
+	}
+	rv = ksp_rv_from_md(md_change_authenticator_ex(kc->md, MD_PIN_CHANGE_UNBLOCK, puk_id, puk,
+						       puk_len, MD_ROLE_USER, new_pin, new_len, 0,
+						       &tries));
+	ksp_check_reset(kc, rv);
+	kc->tries_fresh = false; /* the PIN counter is read again */
+	if (rv == KSP_OK) {
+		kc->blocked = false;
+		kc->tries_left = kc->tries_max;
+		rv = pin_changed(kc);
+	}
+	md_card_end(kc->md, false);
+	return rv;
+}
+
+/* The old PUK is the proof for the new one (CHANGE REFERENCE DATA checks it whole on PIV). */
+enum ksp_rv
+ksp_change_puk(struct ksp_card *kc, const uint8_t *old_puk, size_t old_len, const uint8_t *new_puk,
+	       size_t new_len)
+{
+	uint32_t tries = MD_VALUE_UNKNOWN, puk_id;
+	enum ksp_rv rv;
+
+	if (!kc || !old_puk || !old_len || !new_puk || !new_len)
+		return KSP_E_INVALID_ARG;
+	rv = ksp_ensure_view(kc);
+	if (rv != KSP_OK)
+		return rv;
+	puk_id = ksp_pin_id(kc, KSP_PIN_PUK);
+	if (!puk_id)
+		return ksp_reason(KSP_E_UNSUPPORTED, "this card has no PUK");
+	rv = ksp_rv_from_md(md_card_begin(kc->md));
+	if (rv != KSP_OK) {
+		ksp_check_reset(kc, rv);
+		return rv;
+	}
+	rv = ksp_rv_from_md(md_change_authenticator_ex(kc->md, MD_PIN_CHANGE_CHANGEPIN, puk_id,
+						       old_puk, old_len, puk_id, new_puk, new_len,
+						       0, &tries));
+	ksp_check_reset(kc, rv);
+	md_card_end(kc->md, false);
+	return rv;
+}
+
+enum ksp_rv
+ksp_login_context(struct ksp_card *kc, uint8_t index, const uint8_t *pin, size_t len)
+{
+	const struct ksp_container *ct;
+	uint32_t tries = MD_VALUE_UNKNOWN, id = 0;
+	enum ksp_rv rv;
+	int s;
+
+	if (!kc || !pin || !len)
+		return KSP_E_INVALID_ARG;
+	rv = ksp_ensure_view(kc);
+	if (rv != KSP_OK)
+		return rv;
+	ct = ksp_container_at(kc, index);
+	for (s = 0; ct && s < KSP_SLOTS; s++)
+		if (ct->slot[s].spec != MDP_AT_NONE)
+			id = ct->slot[s].pin_id;
+	if (!ct)
+		return KSP_E_NO_KEY;
+	if (id <= MD_ROLE_ADMIN)
+		return ksp_reason(KSP_E_INVALID_ARG,
+				  "the key's PIN is the user PIN: log in once, not per operation");
+	if (!kc->user_in)
+		return KSP_E_NOT_LOGGED_IN;
+	rv = ksp_rv_from_md(md_authenticate_ex(kc->md, id, 0, pin, len, NULL, NULL, &tries));
+	ksp_check_reset(kc, rv);
+	note_tries(kc, rv, tries); /* the same PIN, so the same counter */
 	return rv;
 }
 
@@ -412,7 +569,7 @@ ksp_init_pin(struct ksp_card *kc, const uint8_t *new_pin, size_t new_len)
 		return KSP_E_INVALID_ARG;
 	if (!kc->admin_in || !kc->admin_key)
 		return KSP_E_NOT_LOGGED_IN;
-	return ksp_unblock_pin(kc, kc->admin_key, KSP_ADMIN_KEY_LEN, new_pin, new_len);
+	return ksp_unblock_pin(kc, kc->admin_key, kc->admin_key_len, new_pin, new_len);
 }
 
 enum ksp_rv
@@ -518,8 +675,9 @@ out:
 		ksp_rv_from_md(md_card_begin(kc->md));
 	}
 	kc->user_in = kc->admin_in = false;
-	mdp_secure_free(kc->admin_key, KSP_ADMIN_KEY_LEN);
+	mdp_secure_free(kc->admin_key, KSP_ADMIN_KEY_MAX);
 	kc->admin_key = NULL;
+	kc->admin_key_len = 0;
 	drop_private(kc);
 	return ksp_change_end(kc, rv);
 }

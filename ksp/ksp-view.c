@@ -331,7 +331,7 @@ build_view(struct ksp_card *kc)
 		struct ksp_slot_store *st = kc->store[kc->nconts];
 		struct mdp_cursor c;
 		const uint8_t *blob[2];
-		uint32_t blen[2];
+		uint32_t blen[2], pin_id;
 
 		ksp_cmap_rec_parse(cmap->data + i * KSP_CMAP_RECORD, &rec);
 		if (!(rec.flags & KSP_CMAP_VALID))
@@ -355,6 +355,7 @@ build_view(struct ksp_card *kc)
 		blob[KSP_SLOT_SIGNATURE] = cur_get_bytes(&c, blen[KSP_SLOT_SIGNATURE]);
 		blen[KSP_SLOT_EXCHANGE] = cur_get_le32(&c);
 		blob[KSP_SLOT_EXCHANGE] = cur_get_bytes(&c, blen[KSP_SLOT_EXCHANGE]);
+		pin_id = cur_get_le32(&c);
 		if (c.bad) {
 			char tag[16];
 
@@ -372,6 +373,8 @@ build_view(struct ksp_card *kc)
 				kc->nconts++;
 				return rv;
 			}
+			ct->slot[s].pin_id = pin_id;
+			ct->slot[s].always_auth = pin_id > MD_ROLE_ADMIN;
 		}
 		kc->nconts++;
 	}

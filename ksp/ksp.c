@@ -505,7 +505,7 @@ ksp_card_free(struct ksp_card *kc)
 	ksp_save_cache(kc);
 	ksp_free_view(kc);
 	ksp_cache_clear(&kc->cache);
-	mdp_secure_free(kc->admin_key, KSP_ADMIN_KEY_LEN);
+	mdp_secure_free(kc->admin_key, KSP_ADMIN_KEY_MAX);
 	ksp_rv_from_md(md_card_delete(kc->md));
 	free(kc->cache_dir);
 	free(kc);
@@ -686,8 +686,9 @@ ksp_token_info(struct ksp_card *kc, struct ksp_token_info *out)
 	}
 	ti.read_only = kc->read_only;
 	ti.keygen = kc->keygen;
-	ti.pin_min_len = 4;
-	ti.pin_max_len = 16;
+	ti.admin_writes = kc->admin_writes;
+	ti.pin_min_len = kc->pin_min_len ? kc->pin_min_len : 4;
+	ti.pin_max_len = kc->pin_max_len ? kc->pin_max_len : 16;
 	*out = ti;
 	return KSP_OK;
 }

@@ -135,6 +135,10 @@ struct ksp_key {
 	const char *cert_label; /* CKA_LABEL of the certificate: application data, else label */
 	bool id_is_default;	/* no application data: id/label are the derived defaults */
 	enum ksp_origin origin;
+	uint32_t pin_id;  /* the container's PIN (CCP_PIN_IDENTIFIER): 1 the user PIN */
+	bool always_auth; /* another PIN id (PIV: 4, docs/piv.md): the PIN is given again right
+			     before each private-key operation, ksp_login_context
+			     (CKA_ALWAYS_AUTHENTICATE) */
 };
 
 struct ksp_container {
@@ -210,7 +214,9 @@ struct ksp_token_info {
 	uint32_t max_containers;
 	struct ksp_key_sizes sizes[MDP_AT_ECDHE_P521 + 1]; /* indexed by key spec */
 	bool read_only;
-	bool keygen; /* the card generates key pairs */
+	bool keygen;	   /* the card generates key pairs */
+	bool admin_writes; /* the admin alone may change keys and certificates (PIV: the
+			      management key; a PKCS#11 SO session may write, as with ykcs11) */
 	unsigned pin_min_len, pin_max_len;
 };
 enum ksp_rv ksp_token_info(struct ksp_card *kc, struct ksp_token_info *out);
@@ -226,6 +232,8 @@ struct ksp_new_key {
 	size_t id_len;
 	const char *label; /* CKA_LABEL; NULL: default */
 	bool overwrite;	   /* replace a key whose name, id or slot is taken (else KSP_E_EXISTS) */
+	bool always_auth;  /* a key that wants the PIN before each use (PIV: slot 9C); refused
+			      (KSP_E_UNSUPPORTED) by a card without such a PIN */
 };
 /* Generate on card (CardCreateContainer KEY_GEN). Needs the user logged in. */
 enum ksp_rv ksp_generate(struct ksp_card *kc, const struct ksp_new_key *req, uint8_t *index_out);
@@ -363,9 +371,10 @@ enum ksp_rv ksp_pin_info(struct ksp_card *kc, struct ksp_pin_info *out);
 enum ksp_rv ksp_pin_tries_refresh(struct ksp_card *kc);
 enum ksp_rv ksp_login_user(struct ksp_card *kc, const uint8_t *pin, size_t len);
 /*
- * Admin login with the 24-byte 3DES key: challenge/response computed here.
- * The key is kept in secure memory until ksp_logout() so ksp_init_pin() can
- * re-authenticate (GIDS drops admin state after a reset of the retry counter).
+ * Admin login with the 24-byte 3DES key (GIDS: challenge/response computed here), or a key the
+ * card module checks itself (PIV: a management key of 16, 24 or 32 bytes). The key is kept in
+ * secure memory until ksp_logout() so ksp_init_pin() can re-authenticate (GIDS drops admin state
+ * after a reset of the retry counter).
  */
 enum ksp_rv ksp_login_admin(struct ksp_card *kc, const uint8_t *key, size_t len);
 enum ksp_rv ksp_logout(struct ksp_card *kc);
@@ -380,6 +389,19 @@ enum ksp_rv ksp_init_pin(struct ksp_card *kc, const uint8_t *new_pin, size_t new
 /* Unblock in one call with the admin key (authenticate, reset, log out). */
 enum ksp_rv ksp_unblock_pin(struct ksp_card *kc, const uint8_t *admin_key, size_t key_len,
 			    const uint8_t *new_pin, size_t new_len);
+/*
+ * A card with a PUK (PIN id 3; PIV): unblock the user PIN with it and set a new PIN, or change the
+ * PUK (the old PUK is its proof). KSP_E_UNSUPPORTED with a reason on cards without a PUK.
+ */
+enum ksp_rv ksp_unblock_pin_puk(struct ksp_card *kc, const uint8_t *puk, size_t puk_len,
+				const uint8_t *new_pin, size_t new_len);
+enum ksp_rv ksp_change_puk(struct ksp_card *kc, const uint8_t *old_puk, size_t old_len,
+			   const uint8_t *new_puk, size_t new_len);
+/*
+ * The PIN given again for one private-key operation of the key at index, whose pin_id is not the
+ * user PIN (C_Login(CKU_CONTEXT_SPECIFIC)); the user must be logged in.
+ */
+enum ksp_rv ksp_login_context(struct ksp_card *kc, uint8_t index, const uint8_t *pin, size_t len);
 /*
  * Re-personalise (C_InitToken): admin authentication, then every container,
  * certificate and mdp11 application file is deleted, cmapfile emptied, and

@@ -268,8 +268,9 @@ piv_need_admin(struct md_card *card)
 		p->default_key_failed = true;
 	}
 	return piv_refuse(MD_W_SECURITY_VIOLATION,
-			  "changing this PIV card needs its management key: log in as SO with it "
-			  "(hex), or set the card up with a PIN-protected management key");
+			  "changing this PIV card needs its management key (PKCS#11: log in as SO "
+			  "with it in hex; mdp11-tool: --admin-key-file), or a PIN-protected "
+			  "management key");
 }
 
 /* ---- PINs and roles (docs/piv.md "PINs and roles") ---- */

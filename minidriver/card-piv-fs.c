@@ -268,15 +268,26 @@ piv_write_file(struct md_card *card, const char *dir, const char *file, uint32_t
 	switch (k) {
 	case F_CMAP:
 		return piv_write_cmap(card, data, len);
-	case F_CERT:
+	case F_CERT: {
+		const uint8_t *cur = NULL;
+		size_t cur_len = 0;
+
 		si = cert_slot(p, index);
 		if (si < 0)
 			return MD_E_FILE_NOT_FOUND;
+		/* a file that is not there is created first (CardWriteFile does not create) */
+		rv = piv_slot_cert(card, si, &cur, &cur_len);
+		if (rv == MD_OK && !cur && !p->slots[si].cert_created)
+			rv = MD_E_FILE_NOT_FOUND;
+		if (rv != MD_OK)
+			return rv;
+		p->slots[si].cert_created = false;
 		rv = piv_slot_write_cert(card, si, len ? data : NULL, len);
 		/* the record's certificate fingerprint follows (§7.2) */
 		if (rv == MD_OK && p->have_map && !p->cont[index].pending)
 			rv = piv_save_map(card);
 		return rv;
+	}
 	case F_ROOTS:
 		return write_roots(card, data, len);
 	case F_APP:
@@ -307,13 +318,15 @@ piv_create_file(struct md_card *card, const char *dir, const char *file, uint32_
 	case F_CMAP:
 		return MD_ERROR_FILE_EXISTS;
 	case F_CERT:
-		/* a certificate file exists where its container does: created by the write */
-		return cert_slot(p, index) >= 0
-			       ? MD_OK
-			       : piv_refuse(MD_E_INVALID_PARAMETER,
-					    "%s: PIV keeps certificates only in key slots, and "
-					    "container %u holds no key",
-					    file, index);
+		/* a certificate file can be where its container is: stored by the write */
+		i = (size_t)cert_slot(p, index);
+		if (cert_slot(p, index) < 0)
+			return piv_refuse(MD_E_INVALID_PARAMETER,
+					  "%s: PIV keeps certificates only in key slots, and "
+					  "container %u holds no key",
+					  file, index);
+		p->slots[i].cert_created = true;
+		return MD_OK;
 	case F_ROOTS:
 		return MD_OK;
 	case F_APP:

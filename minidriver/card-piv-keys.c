@@ -59,10 +59,11 @@ piv_get_container_info(struct md_card *card, uint8_t index, uint32_t flags,
  * The slot for a new container (docs/piv.md "Which slot"): PIV Authentication (9A) when free,
  * then the retired key-management slots 82..95 in order. 9C (a PIN for every signature), 9D
  * (key management, often escrowed) and 9E (no PIN at all) keep their standard meanings and are
- * never chosen for the host.
+ * never chosen for the host — except 9C for a container created for PIN id 4 (a key that wants
+ * the PIN before each use: PKCS#11 CKA_ALWAYS_AUTHENTICATE).
  */
 static enum md_rv
-choose_slot(struct md_card *card, int *out)
+choose_slot(struct md_card *card, uint32_t pin_id, int *out)
 {
 	static const int order[] = {0,	4,  5,	6,  7,	8,  9,	10, 11, 12, 13,
 				    14, 15, 16, 17, 18, 19, 20, 21, 22, 23};
@@ -70,6 +71,18 @@ choose_slot(struct md_card *card, int *out)
 	bool is_free;
 	enum md_rv rv;
 
+	if (pin_id == PIV_PIN_ID_CONSENT) {
+		int si = piv_slot_index(PIV_SLOT_SIGN);
+
+		rv = piv_slot_free(card, si, &is_free);
+		if (rv == MD_OK && !is_free)
+			rv = piv_refuse(MD_E_WRITE_TOO_MANY,
+					"a key that wants the PIN before each use goes to 9C, "
+					"which holds a key");
+		if (rv == MD_OK)
+			*out = si;
+		return rv;
+	}
 	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		rv = piv_slot_free(card, order[i], &is_free);
 		if (rv != MD_OK)
@@ -231,8 +244,10 @@ piv_create_container(struct md_card *card, uint8_t index, uint32_t flags, uint32
 	int si = -1;
 	enum md_rv rv;
 
-	if (pin_id != MD_ROLE_USER)
-		return piv_refuse(MD_E_INVALID_PARAMETER, "PIV keys are bound to the PIN (role 1)");
+	if (pin_id != MD_ROLE_USER && pin_id != PIV_PIN_ID_CONSENT)
+		return piv_refuse(MD_E_INVALID_PARAMETER,
+				  "PIV keys are bound to the PIN (1), or to it given again before "
+				  "each use (4, slot 9C)");
 	if (index >= PIV_MAX_CONTAINERS)
 		return piv_refuse(MD_E_INVALID_PARAMETER,
 				  "a PIV container map has at most %d records", PIV_MAX_CONTAINERS);
@@ -257,7 +272,11 @@ piv_create_container(struct md_card *card, uint8_t index, uint32_t flags, uint32
 	if (index < p->ncont && p->cont[index].used)
 		si = piv_slot_index(p->cont[index].slot);
 	else
-		rv = choose_slot(card, &si);
+		rv = choose_slot(card, pin_id, &si);
+	if (rv == MD_OK && (pin_id == PIV_PIN_ID_CONSENT) != (piv_slot_ref(si) == PIV_SLOT_SIGN))
+		rv = piv_refuse(MD_E_INVALID_PARAMETER,
+				"container %u is in slot %02X: its PIN stays that of the slot",
+				index, piv_slot_ref(si));
 	if (rv == MD_OK)
 		rv = piv_need_admin(card);
 	if (rv != MD_OK)
@@ -649,7 +668,9 @@ piv_rsa_decrypt(struct md_card *card, struct md_rsa_decrypt_info *di)
 		mlen = k;
 	}
 	if (e != MDP_OK) {
-		rv = MD_E_INVALID_PARAMETER; /* the padding check failed */
+		/* one answer for every way the padding can be wrong */
+		rv = piv_refuse(MD_E_INVALID_PARAMETER,
+				"the decrypted block's padding is not valid");
 		goto out;
 	}
 	mdp_wipe(di->data, di->data_len);

@@ -652,6 +652,7 @@ piv_get_property(struct md_card *card, const char *name, void *data, size_t cap,
 	bool flagged = strcmp(name, MD_CP_CARD_KEYSIZES) == 0 ||
 		       strcmp(name, MD_CP_CARD_PIN_INFO) == 0 ||
 		       strcmp(name, MD_CP_MDP11_PIN_TRIES) == 0 ||
+		       strcmp(name, MD_CP_MDP11_PIN_LENGTHS) == 0 ||
 		       strcmp(name, MD_CP_CARD_PIN_STRENGTH_VERIFY) == 0 ||
 		       strcmp(name, MD_CP_CARD_PIN_STRENGTH_CHANGE) == 0 ||
 		       strcmp(name, MD_CP_CARD_PIN_STRENGTH_UNBLOCK) == 0;
@@ -689,6 +690,19 @@ piv_get_property(struct md_card *card, const char *name, void *data, size_t cap,
 		v = p->ch.signed_by_issuer;
 		if (strcmp(name, MD_CP_SUPPORTS_WIN_X509_ENROLLMENT) == 0)
 			v = !v;
+		return prop_out(&v, sizeof(v), data, cap, len);
+	}
+	if (strcmp(name, MD_CP_MDP11_PIN_LENGTHS) == 0) {
+		/* PIN and PUK: 6 to 8 bytes (SP 800-73-4 Part 2 §2.4.3; the YubiKey's limits) */
+		struct md_pin_lengths pl = {6, 8};
+
+		if (flags != MD_ROLE_USER && flags != PIV_PIN_ID_PUK && flags != PIV_PIN_ID_CONSENT)
+			return MD_E_INVALID_PARAMETER;
+		return prop_out(&pl, sizeof(pl), data, cap, len);
+	}
+	if (strcmp(name, MD_CP_MDP11_ADMIN_WRITES) == 0) {
+		/* GENERATE, IMPORT and PUT DATA need the management key, not the PIN (§6.2) */
+		v = 1;
 		return prop_out(&v, sizeof(v), data, cap, len);
 	}
 	if (strcmp(name, MD_CP_CARD_CACHE_MODE) == 0) {

@@ -42,6 +42,8 @@ struct piv_slot {
 	uint8_t pin_policy; /* effective PIN policy */
 	bool unsupported;   /* the slot holds a key the minidriver model cannot express (Ed25519...)
 			     */
+	bool cert_created;  /* CardCreateFile of its kxcNN/kscNN: written next (until then the
+			       file exists, empty, as on any minidriver card) */
 };
 
 struct piv {

@@ -555,6 +555,56 @@ sign_on_lane(struct session *se, const struct object *o, const struct op *op, co
 	return krv;
 }
 
+/*
+ * C_Login(CKU_CONTEXT_SPECIFIC): the PIN again for the active signature or decryption with a key
+ * that asks for it before each use (CKA_ALWAYS_AUTHENTICATE; PIV PIN policy "always").
+ */
+CK_RV
+crypto_context_login_slocked(struct session *se, const uint8_t *pin, size_t len)
+{
+	static const enum op_kind kinds[] = {OP_SIGN, OP_DECRYPT};
+	const struct ksp_key *k = NULL;
+	struct object *o = NULL;
+	struct op *op = NULL;
+	enum ksp_rv krv;
+	CK_RV rv;
+	size_t i;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (se->op[kinds[i]].active)
+			op = &se->op[kinds[i]];
+	if (!op)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	if (se->slot->login != CKU_USER)
+		return CKR_USER_NOT_LOGGED_IN;
+	if (!pin)
+		return CKR_ARGUMENTS_BAD;
+	rv = key_object(se, op->key, &o, &k);
+	if (rv != CKR_OK)
+		return rv;
+	if (!k->always_auth)
+		return p11_refuse(
+			CKR_OPERATION_NOT_INITIALIZED,
+			"the key has no CKA_ALWAYS_AUTHENTICATE: the user login covers it");
+	krv = ksp_login_context(se->slot->kc, o->index, pin, len);
+	if (krv != KSP_OK)
+		return slot_result_slocked(se->slot, krv);
+	op->context_ok = true;
+	return CKR_OK;
+}
+
+/* A key with CKA_ALWAYS_AUTHENTICATE is used once per C_Login(CKU_CONTEXT_SPECIFIC). */
+static CK_RV
+check_context(const struct op *op, const struct ksp_key *k)
+{
+	if (k->always_auth && !op->context_ok)
+		return p11_refuse(
+			CKR_USER_NOT_LOGGED_IN,
+			"the key has CKA_ALWAYS_AUTHENTICATE: C_Login(CKU_CONTEXT_SPECIFIC) "
+			"with the PIN before the operation");
+	return CKR_OK;
+}
+
 static CK_RV
 do_sign(struct session *se, struct op *op, const uint8_t *data, size_t len, uint8_t *sig,
 	size_t *sig_len)
@@ -568,6 +618,8 @@ do_sign(struct session *se, struct op *op, const uint8_t *data, size_t len, uint
 	CK_RV rv;
 
 	rv = key_object(se, op->key, &o, &k);
+	if (rv == CKR_OK)
+		rv = check_context(op, k);
 	if (rv != CKR_OK)
 		return rv;
 	if (MDP_KEY_SPEC_IS_EC(k->spec)) {
@@ -605,7 +657,9 @@ do_sign(struct session *se, struct op *op, const uint8_t *data, size_t len, uint
 	{
 		bool done = false;
 
-		krv = sign_on_lane(se, o, op, data, len, sig, sig_len, &done);
+		/* a lane is another card-module context: the PIN given again is not there */
+		if (!k->always_auth)
+			krv = sign_on_lane(se, o, op, data, len, sig, sig_len, &done);
 		if (!done)
 			krv = ksp_sign(s->kc, o->index, o->kslot, &op->pad, data, len, sig,
 				       sig_len);
@@ -631,6 +685,8 @@ do_decrypt(struct session *se, struct op *op, const uint8_t *in, size_t len, uin
 		goto deliver;
 	}
 	rv = key_object(se, op->key, &o, &k);
+	if (rv == CKR_OK)
+		rv = check_context(op, k);
 	if (rv != CKR_OK)
 		return rv;
 	if (len != key_bytes(k))
@@ -968,6 +1024,11 @@ crypto_derive_slocked(struct session *se, const CK_MECHANISM *mech, CK_OBJECT_HA
 				  "key %lu is %s: only ECDH private keys derive", base,
 				  o->kind != OBJ_PRIVATE_KEY ? "not a private key"
 							     : mdp_key_spec_name(k->spec));
+	if (k->always_auth)
+		return p11_refuse(CKR_KEY_FUNCTION_NOT_PERMITTED,
+				  "key %lu wants the PIN before each use, and C_DeriveKey has no "
+				  "C_Login(CKU_CONTEXT_SPECIFIC) step",
+				  base);
 	if (attr_is_true(tmpl, n, CKA_TOKEN))
 		return p11_refuse(CKR_TEMPLATE_INCONSISTENT,
 				  "a derived secret is a session object: CKA_TOKEN is TRUE");

@@ -196,17 +196,21 @@ fill_request(const CK_ATTRIBUTE *priv, CK_ULONG np, const CK_ATTRIBUTE *pub, CK_
 		req->index = (int)idx;
 	}
 	req->overwrite = attr_is_true(priv, np, CKA_MDP11_OVERWRITE);
+	/* PIV: slot 9C, the PIN before each use (docs/piv.md) */
+	req->always_auth = attr_is_true(priv, np, CKA_ALWAYS_AUTHENTICATE);
 	return CKR_OK;
 }
 
+/* A refused new key; CKA_ALWAYS_AUTHENTICATE that the card cannot honour is the template's fault.
+ */
 static CK_RV
-check_writable(struct session *se)
+key_refused(struct slot *s, const struct ksp_new_key *req, enum ksp_rv krv)
 {
-	if (!session_is_rw(se))
-		return CKR_SESSION_READ_ONLY;
-	if (se->slot->login != CKU_USER)
-		return CKR_USER_NOT_LOGGED_IN;
-	return CKR_OK;
+	if (krv == KSP_E_UNSUPPORTED && req->always_auth)
+		return p11_refuse(CKR_TEMPLATE_INCONSISTENT,
+				  "CKA_ALWAYS_AUTHENTICATE: this card has no PIN asked for before "
+				  "each use of a key (PIV has: slot 9C)");
+	return slot_result_slocked(s, krv);
 }
 
 static CK_RV
@@ -264,7 +268,7 @@ keygen_pair_slocked(struct session *se, const CK_MECHANISM *mech, const CK_ATTRI
 	rv = check_card_key_template(priv, npriv, pub, npub);
 	if (rv != CKR_OK)
 		return rv;
-	rv = check_writable(se);
+	rv = session_check_writable(se);
 	if (rv != CKR_OK)
 		return rv;
 	if (rsa) {
@@ -346,7 +350,7 @@ keygen_pair_slocked(struct session *se, const CK_MECHANISM *mech, const CK_ATTRI
 	req.bits = rsa ? (unsigned)bits : 0;
 	krv = ksp_generate(s->kc, &req, &index);
 	if (krv != KSP_OK) {
-		rv = slot_result_slocked(s, krv);
+		rv = key_refused(s, &req, krv);
 		log_info("key generation failed: %s (%s)", ksp_rv_name(krv), mdp_err_last());
 		goto out;
 	}
@@ -449,7 +453,7 @@ keygen_import_slocked(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
 	req.spec = spec;
 	krv = ksp_import(s->kc, key, &req, &index);
 	if (krv != KSP_OK) {
-		rv = slot_result_slocked(s, krv);
+		rv = key_refused(s, &req, krv);
 		log_info("key import failed: %s (%s)", ksp_rv_name(krv), mdp_err_last());
 		goto out;
 	}

@@ -57,6 +57,14 @@ tests_module_test_module_edge_SOURCES = tests/module/test-module-edge.c \
 tests_module_test_module_edge_CFLAGS = $(TEST_CFLAGS) $(MDP11_MODULE_CFLAGS)
 tests_module_test_module_edge_LDADD = $(MDP11_LIBS_VCARD) $(TEST_LIBS) $(LIBS)
 
+# The module on an embedded virtual PIV card (tests/module/test-module-piv.c, docs/piv.md).
+check_PROGRAMS += tests/module/test-module-piv
+TESTS += tests/module/test-module-piv
+tests_module_test_module_piv_SOURCES = tests/module/test-module-piv.c \
+	tests/module/p11test.c tests/module/p11test.h
+tests_module_test_module_piv_CFLAGS = $(TEST_CFLAGS) $(MDP11_MODULE_CFLAGS)
+tests_module_test_module_piv_LDADD = $(MDP11_LIBS_VCARD) $(TEST_LIBS) $(LIBS)
+
 # The module under threads: C_Finalize with calls in flight, fork while a thread signs.
 check_PROGRAMS += tests/module/test-module-threads
 TESTS += tests/module/test-module-threads

@@ -178,9 +178,10 @@ struct op {
 	EVP_MD_CTX *mdctx;	/* running hash (multi-part) */
 	uint8_t *acc;		/* multi-part data of single-shot mechanisms */
 	size_t acc_len;
-	bool multi;	/* an Update was seen */
-	EVP_PKEY *pub;	/* verify / encrypt in software */
-	size_t out_len; /* signature / output size for the size query */
+	bool multi;	 /* an Update was seen */
+	EVP_PKEY *pub;	 /* verify / encrypt in software */
+	size_t out_len;	 /* signature / output size for the size query */
+	bool context_ok; /* C_Login(CKU_CONTEXT_SPECIFIC) gave the PIN for this operation */
 };
 
 struct session {
@@ -277,8 +278,13 @@ void slot_cancel_wait(void);
 CK_RV slot_result_slocked(struct slot *s, enum ksp_rv rv);
 /* The card went away: end sessions (CKR_DEVICE_REMOVED), drop login and objects. */
 void slot_card_gone_slocked(struct slot *s);
-/* Decode an SO PIN (24 bytes binary or 48 hex digits) into key[24]. */
-CK_RV slot_admin_key(const uint8_t *pin, size_t len, uint8_t key[24]);
+/*
+ * Decode an SO PIN into the admin key: 32, 48 or 64 hex digits, else 16, 24 or 32 bytes as they
+ * are (GIDS: a 24-byte 3DES key; PIV: the management key, docs/piv.md).
+ */
+#define SLOT_ADMIN_KEY_MAX 32
+CK_RV slot_admin_key(const uint8_t *pin, size_t len, uint8_t key[SLOT_ADMIN_KEY_MAX],
+		     size_t *key_len);
 
 /* ---- session.c ---- */
 CK_RV session_open_inlock(struct slot *slot, CK_FLAGS flags, CK_SESSION_HANDLE *out);
@@ -290,6 +296,8 @@ struct session *session_lookup_inlock(CK_SESSION_HANDLE h);
 void session_free(struct session *s);
 void session_op_clear(struct op *op);
 CK_RV session_info_slocked(struct session *s, CK_SESSION_INFO *info);
+/* rw, and the user (or the SO where the card lets its admin write: PIV). */
+CK_RV session_check_writable(struct session *se);
 CK_RV session_login_slocked(struct session *s, CK_USER_TYPE type, const uint8_t *pin, size_t len);
 CK_RV session_logout_slocked(struct session *s);
 CK_RV session_init_pin_slocked(struct session *s, const uint8_t *pin, size_t len);
@@ -339,6 +347,8 @@ CK_RV crypto_init_slocked(struct session *se, enum op_kind kind, const CK_MECHAN
 			  CK_OBJECT_HANDLE key);
 CK_RV crypto_oneshot_slocked(struct session *se, enum op_kind kind, const uint8_t *in, size_t len,
 			     uint8_t *out, CK_ULONG *out_len);
+/* C_Login(CKU_CONTEXT_SPECIFIC) for the session's active signature or decryption. */
+CK_RV crypto_context_login_slocked(struct session *se, const uint8_t *pin, size_t len);
 CK_RV crypto_update_slocked(struct session *se, enum op_kind kind, const uint8_t *in, size_t len);
 CK_RV crypto_final_slocked(struct session *se, enum op_kind kind, uint8_t *out, CK_ULONG *out_len);
 /* Verify: the signature is an input. */

@@ -653,8 +653,11 @@ object_attr(struct slot *s, const struct object *o, CK_ATTRIBUTE_TYPE type, stru
 	/* Private keys (§10.2 table). */
 	switch (type) {
 	case CKA_SENSITIVE:
+		put_bool(b, true);
+		return CKR_OK;
 	case CKA_ALWAYS_AUTHENTICATE:
-		put_bool(b, type == CKA_SENSITIVE);
+		/* a PIV key with PIN policy "always" (its container's PIN is not the user PIN) */
+		put_bool(b, k->always_auth);
 		return CKR_OK;
 	case CKA_EXTRACTABLE:
 	case CKA_SIGN_RECOVER:
@@ -779,16 +782,6 @@ object_find_init_slocked(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG 
 
 /* ---- changes ---- */
 
-static CK_RV
-check_writable(struct session *se)
-{
-	if (!session_is_rw(se))
-		return CKR_SESSION_READ_ONLY;
-	if (se->slot->login != CKU_USER)
-		return CKR_USER_NOT_LOGGED_IN;
-	return CKR_OK;
-}
-
 /* After a change on the card: the view follows. */
 static CK_RV
 refresh_view(struct slot *s)
@@ -876,7 +869,7 @@ object_set_attrs_slocked(struct session *se, struct object *o, CK_ATTRIBUTE *tmp
 		o->label = label_str;
 		return CKR_OK;
 	}
-	rv = check_writable(se);
+	rv = session_check_writable(se);
 	if (rv != CKR_OK) {
 		free(label_str);
 		return rv;
@@ -1101,7 +1094,7 @@ object_create_slocked(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
 		/* Session objects cannot live in a card container (§10.2 "Ephemeral keys"). */
 		return p11_refuse(CKR_TEMPLATE_INCONSISTENT,
 				  "CKA_TOKEN is FALSE: mdp11 creates objects on the card only");
-	rv = check_writable(se);
+	rv = session_check_writable(se);
 	if (rv != CKR_OK)
 		return rv;
 	switch (cls) {
@@ -1142,7 +1135,7 @@ object_destroy_slocked(struct session *se, struct object *o)
 		}
 		return CKR_OK;
 	}
-	rv = check_writable(se);
+	rv = session_check_writable(se);
 	if (rv != CKR_OK)
 		return rv;
 	switch (o->kind) {
@@ -1156,7 +1149,14 @@ object_destroy_slocked(struct session *se, struct object *o)
 		krv = ksp_data_delete(s->kc, o->num);
 		break;
 	default:
-		/* The public half goes with its private key. */
+		/*
+		 * The public half goes with its private key. An SO who may write (PIV) sees no
+		 * private keys: destroying the public key deletes the key pair.
+		 */
+		if (s->login == CKU_SO) {
+			krv = ksp_delete_key(s->kc, o->index, o->kslot);
+			break;
+		}
 		return p11_refuse(
 			CKR_ACTION_PROHIBITED,
 			"a public key goes with its private key: destroy the private key");

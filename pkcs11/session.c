@@ -219,22 +219,39 @@ any_ro_session(const struct slot *slot)
 	return false;
 }
 
+/*
+ * May the session change the card's objects: the user; or the SO on a card whose admin alone
+ * changes keys and certificates (PIV's management key, the SO of ykcs11; docs/piv.md).
+ */
+CK_RV
+session_check_writable(struct session *se)
+{
+	struct slot *s = se->slot;
+	struct ksp_token_info ti;
+
+	if (!session_is_rw(se))
+		return CKR_SESSION_READ_ONLY;
+	if (s->login == CKU_USER)
+		return CKR_OK;
+	if (s->login == CKU_SO && ksp_token_info(s->kc, &ti) == KSP_OK && ti.admin_writes)
+		return CKR_OK;
+	return CKR_USER_NOT_LOGGED_IN;
+}
+
 CK_RV
 session_login_slocked(struct session *s, CK_USER_TYPE type, const uint8_t *pin, size_t len)
 {
 	struct slot *slot = s->slot;
 	struct ksp_pin_info pi;
-	uint8_t key[24];
+	uint8_t key[SLOT_ADMIN_KEY_MAX];
+	size_t key_len = 0;
 	enum ksp_rv krv;
 	CK_RV rv;
 
 	if (type != CKU_USER && type != CKU_SO && type != CKU_CONTEXT_SPECIFIC)
 		return CKR_USER_TYPE_INVALID;
-	if (type == CKU_CONTEXT_SPECIFIC) {
-		/* No key asks for per-operation authentication (no roles 3..7 keys here). */
-		return slot->login == CKU_USER ? CKR_OPERATION_NOT_INITIALIZED
-					       : CKR_USER_NOT_LOGGED_IN;
-	}
+	if (type == CKU_CONTEXT_SPECIFIC)
+		return crypto_context_login_slocked(s, pin, len);
 	if (slot->login == type)
 		return CKR_USER_ALREADY_LOGGED_IN;
 	if (slot->login != LOGIN_NONE)
@@ -252,10 +269,10 @@ session_login_slocked(struct session *s, CK_USER_TYPE type, const uint8_t *pin, 
 			return CKR_ARGUMENTS_BAD;
 		krv = ksp_login_user(slot->kc, pin, len);
 	} else {
-		rv = slot_admin_key(pin, len, key);
+		rv = slot_admin_key(pin, len, key, &key_len);
 		if (rv != CKR_OK)
 			return rv;
-		krv = ksp_login_admin(slot->kc, key, sizeof(key));
+		krv = ksp_login_admin(slot->kc, key, key_len);
 		mdp_wipe(key, sizeof(key));
 	}
 	if (krv != KSP_OK) {
@@ -314,7 +331,8 @@ session_set_pin_slocked(struct session *s, const uint8_t *old_pin, size_t old_le
 			const uint8_t *new_pin, size_t new_len)
 {
 	struct slot *slot = s->slot;
-	uint8_t old_key[24], new_key[24];
+	uint8_t old_key[SLOT_ADMIN_KEY_MAX], new_key[SLOT_ADMIN_KEY_MAX];
+	size_t old_key_len = 0, new_key_len = 0;
 	enum ksp_rv krv;
 	CK_RV rv;
 
@@ -324,13 +342,13 @@ session_set_pin_slocked(struct session *s, const uint8_t *old_pin, size_t old_le
 		return CKR_ARGUMENTS_BAD;
 	slot->info_valid = false;
 	if (slot->login == CKU_SO) {
-		rv = slot_admin_key(old_pin, old_len, old_key);
+		rv = slot_admin_key(old_pin, old_len, old_key, &old_key_len);
 		if (rv != CKR_OK)
 			return rv;
-		rv = slot_admin_key(new_pin, new_len, new_key);
+		rv = slot_admin_key(new_pin, new_len, new_key, &new_key_len);
 		if (rv == CKR_OK) {
-			krv = ksp_change_admin_key(slot->kc, old_key, sizeof(old_key), new_key,
-						   sizeof(new_key));
+			krv = ksp_change_admin_key(slot->kc, old_key, old_key_len, new_key,
+						   new_key_len);
 			rv = krv == KSP_OK ? CKR_OK : slot_result_slocked(slot, krv);
 		}
 		mdp_wipe(old_key, sizeof(old_key));

@@ -437,38 +437,43 @@ slot_info_slocked(struct slot *s, CK_SLOT_INFO *info)
 	return CKR_OK;
 }
 
-CK_RV
-slot_admin_key(const uint8_t *pin, size_t len, uint8_t key[24])
+static int
+hex_value(uint8_t c)
 {
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+CK_RV
+slot_admin_key(const uint8_t *pin, size_t len, uint8_t key[SLOT_ADMIN_KEY_MAX], size_t *key_len)
+{
+	bool hex = len == 32 || len == 48 || len == 64;
 	size_t i;
 
 	if (!pin)
 		return CKR_ARGUMENTS_BAD;
-	if (len == 24) {
-		memcpy(key, pin, 24);
+	for (i = 0; hex && i < len; i++)
+		hex = hex_value(pin[i]) >= 0;
+	if (hex) {
+		for (i = 0; i < len; i += 2)
+			key[i / 2] = (uint8_t)(hex_value(pin[i]) << 4 | hex_value(pin[i + 1]));
+		*key_len = len / 2;
 		return CKR_OK;
 	}
-	if (len != 48)
-		return CKR_PIN_LEN_RANGE;
-	for (i = 0; i < 48; i++) {
-		uint8_t c = pin[i], v;
-
-		if (c >= '0' && c <= '9')
-			v = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			v = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			v = c - 'A' + 10;
-		else {
-			mdp_wipe(key, 24);
-			return CKR_PIN_INVALID;
-		}
-		if (i % 2 == 0)
-			key[i / 2] = (uint8_t)(v << 4);
-		else
-			key[i / 2] |= v;
+	/* 16, 24 or 32 bytes as they are (32 bytes of hex digits were taken as hex above) */
+	if (len == 16 || len == 24 || len == 32) {
+		memcpy(key, pin, len);
+		*key_len = len;
+		return CKR_OK;
 	}
-	return CKR_OK;
+	return p11_refuse(len == 32 || len == 48 || len == 64 ? CKR_PIN_INVALID : CKR_PIN_LEN_RANGE,
+			  "the SO PIN is the admin key: 32, 48 or 64 hex digits (16, 24 or 32 "
+			  "bytes; GIDS takes 24, PIV 24 for 3DES and 16/24/32 for AES)");
 }
 
 /*
@@ -813,7 +818,8 @@ slot_mechanism_info_slocked(struct slot *s, CK_MECHANISM_TYPE type, CK_MECHANISM
 CK_RV
 slot_init_token_slocked(struct slot *s, const uint8_t *so_pin, size_t so_len, const char *label)
 {
-	uint8_t key[24];
+	uint8_t key[SLOT_ADMIN_KEY_MAX];
+	size_t key_len = 0;
 	enum ksp_rv krv;
 	CK_RV rv;
 
@@ -846,10 +852,10 @@ slot_init_token_slocked(struct slot *s, const uint8_t *so_pin, size_t so_len, co
 					  "or name every token with [token] label in mdp11.conf",
 					  label, shown);
 	}
-	rv = slot_admin_key(so_pin, so_len, key);
+	rv = slot_admin_key(so_pin, so_len, key, &key_len);
 	if (rv != CKR_OK)
 		return rv;
-	krv = ksp_reinit(s->kc, key, sizeof(key), NULL, 0);
+	krv = ksp_reinit(s->kc, key, key_len, NULL, 0);
 	mdp_wipe(key, sizeof(key));
 	s->info_valid = false;
 	s->view_valid = false;

@@ -395,6 +395,20 @@ struct md_pin_info {
  * whose keys have no such reference answers MD_E_INVALID_PARAMETER, as for any unknown property.
  */
 #define MD_CCP_MDP11_KEY_REFERENCE "mdp11 Key Reference"
+/*
+ * mdp11's extension: whether the admin's authentication alone lets the host create and delete
+ * keys, certificates and files (uint32_t bool; PIV: the management key, as ykcs11's SO). The
+ * host then lets a PKCS#11 SO session make those changes. Unknown (MD_E_INVALID_PARAMETER): no.
+ */
+#define MD_CP_MDP11_ADMIN_WRITES "mdp11 Admin Writes"
+/*
+ * mdp11's extension: the lengths a PIN may have (struct md_pin_lengths, flags = PIN id), shown as
+ * PKCS#11 ulMinPinLen / ulMaxPinLen. Unknown: the host assumes 4 to 16.
+ */
+#define MD_CP_MDP11_PIN_LENGTHS "mdp11 PIN Lengths"
+struct md_pin_lengths {
+	uint32_t min, max; /* bytes */
+};
 
 #define MD_CP_CACHE_MODE_GLOBAL_CACHE 1u
 #define MD_CP_CACHE_MODE_SESSION_ONLY 2u

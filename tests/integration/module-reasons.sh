@@ -55,7 +55,7 @@ grep -q "agree" "$WORK/p11.out" || fail "the refused C_InitToken changed the car
 
 # The module tests refuse on purpose all over the API: every refusal has its reason.
 : >"$LOG"
-for t in test-module test-module-edge; do
+for t in test-module test-module-edge test-module-piv; do
 	prog=$top_builddir/tests/module/$t
 	[ -x "$prog" ] || fail "$prog is not built"
 	(unset MDP11_VCARD MDP11_CONF && "$prog") >"$WORK/$t.out" 2>&1 ||

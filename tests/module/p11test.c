@@ -2,6 +2,11 @@
 /* Module test helpers: dlopen the built module, one virtual card per test program. */
 #include "config.h"
 
+#include <openssl/ec.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +48,12 @@ p11test_module_path(void)
 int
 p11test_setup(void)
 {
+	return p11test_setup_card(NULL);
+}
+
+int
+p11test_setup_card(const struct vcard_init_params *card)
+{
 	static const uint8_t admin[24] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12,
 					  13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24};
 	struct vcard_init_params params = {0};
@@ -78,9 +89,14 @@ p11test_setup(void)
 	}
 	fputs("[readers]\npcsc = no\n", f);
 	fclose(f);
-	params.pin = TEST_PIN;
-	params.admin_key = admin;
-	params.pin_tries = 3;
+	if (card)
+		params = *card;
+	if (!params.pin)
+		params.pin = TEST_PIN;
+	if (!params.admin_key)
+		params.admin_key = admin;
+	if (!params.pin_tries)
+		params.pin_tries = 3;
 	if (vcard_create(card_path, &params) != 0)
 		return -1;
 	setenv("MDP11_CONF", conf_path, 1);
@@ -233,4 +249,174 @@ p11test_count(CK_SESSION_HANDLE s, CK_ATTRIBUTE_TYPE t, CK_ULONG v)
 		n = (CK_ULONG)-1;
 	p11->C_FindObjectsFinal(s);
 	return n;
+}
+
+/* ---- checking what the card made ---- */
+
+/* The card key's public key as OpenSSL sees it (from CKA_PUBLIC_KEY_INFO). */
+EVP_PKEY *
+p11test_pkey(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h)
+{
+	CK_ULONG len = 0;
+	unsigned char *der = p11test_attr(s, h, CKA_PUBLIC_KEY_INFO, &len);
+	const unsigned char *p = der;
+	EVP_PKEY *k = der ? d2i_PUBKEY(NULL, &p, (long)len) : NULL;
+
+	free(der);
+	return k;
+}
+
+const EVP_MD *
+p11test_md(CK_MECHANISM_TYPE m)
+{
+	switch (m) {
+	case CKM_SHA1_RSA_PKCS:
+	case CKM_SHA1_RSA_PKCS_PSS:
+	case CKM_ECDSA_SHA1:
+	case CKM_SHA_1:
+		return EVP_sha1();
+	case CKM_SHA224_RSA_PKCS:
+	case CKM_SHA224_RSA_PKCS_PSS:
+	case CKM_ECDSA_SHA224:
+		return EVP_sha224();
+	case CKM_SHA256_RSA_PKCS:
+	case CKM_SHA256_RSA_PKCS_PSS:
+	case CKM_ECDSA_SHA256:
+	case CKM_SHA256:
+		return EVP_sha256();
+	case CKM_SHA384_RSA_PKCS:
+	case CKM_SHA384_RSA_PKCS_PSS:
+	case CKM_ECDSA_SHA384:
+		return EVP_sha384();
+	case CKM_SHA512_RSA_PKCS:
+	case CKM_SHA512_RSA_PKCS_PSS:
+	case CKM_ECDSA_SHA512:
+		return EVP_sha512();
+	default:
+		return NULL;
+	}
+}
+
+/* Check a signature with OpenSSL alone (what a relying party does). */
+bool
+p11test_ossl_verify(EVP_PKEY *k, CK_MECHANISM_TYPE m, const CK_BYTE *data, size_t len,
+		    const CK_BYTE *sig, size_t sig_len)
+{
+	const EVP_MD *md = p11test_md(m);
+	unsigned char dig[64], *der = NULL, rec[512];
+	unsigned dlen = 0;
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(k, NULL);
+	size_t rlen = sizeof(rec);
+	bool ok = false;
+	int derlen;
+
+	if (md) {
+		EVP_Digest(data, len, dig, &dlen, md, NULL);
+		data = dig;
+		len = dlen;
+	}
+	if (EVP_PKEY_get_base_id(k) == EVP_PKEY_EC) {
+		ECDSA_SIG *es = ECDSA_SIG_new();
+
+		ECDSA_SIG_set0(es, BN_bin2bn(sig, (int)sig_len / 2, NULL),
+			       BN_bin2bn(sig + sig_len / 2, (int)sig_len / 2, NULL));
+		derlen = i2d_ECDSA_SIG(es, &der);
+		ok = EVP_PKEY_verify_init(ctx) > 0 &&
+		     EVP_PKEY_verify(ctx, der, (size_t)derlen, data, len) == 1;
+		ECDSA_SIG_free(es);
+		OPENSSL_free(der);
+	} else if (m == CKM_RSA_X_509 || m == CKM_RSA_PKCS) {
+		ok = EVP_PKEY_verify_recover_init(ctx) > 0 &&
+		     EVP_PKEY_CTX_set_rsa_padding(ctx, m == CKM_RSA_PKCS ? RSA_PKCS1_PADDING
+									 : RSA_NO_PADDING) > 0 &&
+		     EVP_PKEY_verify_recover(ctx, rec, &rlen, sig, sig_len) > 0 && rlen >= len &&
+		     memcmp(rec + rlen - len, data, len) == 0;
+	} else if (m == CKM_RSA_PKCS_PSS ||
+		   (m >= CKM_SHA256_RSA_PKCS_PSS && m <= CKM_SHA512_RSA_PKCS_PSS) ||
+		   m == CKM_SHA1_RSA_PKCS_PSS || m == CKM_SHA224_RSA_PKCS_PSS) {
+		ok = EVP_PKEY_verify_init(ctx) > 0 &&
+		     EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) > 0 &&
+		     EVP_PKEY_CTX_set_signature_md(ctx, md ? md : EVP_sha256()) > 0 &&
+		     EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_AUTO) > 0 &&
+		     EVP_PKEY_verify(ctx, sig, sig_len, data, len) == 1;
+	} else {
+		ok = EVP_PKEY_verify_init(ctx) > 0 &&
+		     EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0 &&
+		     EVP_PKEY_CTX_set_signature_md(ctx, md) > 0 &&
+		     EVP_PKEY_verify(ctx, sig, sig_len, data, len) == 1;
+	}
+	EVP_PKEY_CTX_free(ctx);
+	return ok;
+}
+
+void
+p11test_sign_check(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE priv, CK_OBJECT_HANDLE pub, EVP_PKEY *k,
+		   CK_MECHANISM *m, const CK_BYTE *data, CK_ULONG len, bool multi)
+{
+	CK_BYTE sig[600];
+	CK_ULONG sl = 0;
+
+	CU_ASSERT_EQUAL_FATAL(p11->C_SignInit(s, m, priv), CKR_OK);
+	if (multi) {
+		CU_ASSERT_EQUAL(p11->C_SignUpdate(s, (CK_BYTE *)data, len / 2), CKR_OK);
+		CU_ASSERT_EQUAL(p11->C_SignUpdate(s, (CK_BYTE *)data + len / 2, len - len / 2),
+				CKR_OK);
+		CU_ASSERT_EQUAL(p11->C_SignFinal(s, NULL, &sl), CKR_OK);
+		CU_ASSERT_EQUAL(p11->C_SignFinal(s, sig, &sl), CKR_OK);
+	} else {
+		CU_ASSERT_EQUAL(p11->C_Sign(s, (CK_BYTE *)data, len, NULL, &sl), CKR_OK);
+		CU_ASSERT_EQUAL(p11->C_Sign(s, (CK_BYTE *)data, len, sig, &sl), CKR_OK);
+	}
+	if (!p11test_ossl_verify(k, m->mechanism, data, len, sig, sl))
+		fprintf(stderr, "mechanism 0x%lx: OpenSSL rejects the signature\n", m->mechanism);
+	CU_ASSERT(p11test_ossl_verify(k, m->mechanism, data, len, sig, sl));
+	CU_ASSERT_EQUAL(p11->C_VerifyInit(s, m, pub), CKR_OK);
+	CU_ASSERT_EQUAL(p11->C_Verify(s, (CK_BYTE *)data, len, sig, sl), CKR_OK);
+	sig[sl / 2] ^= 1;
+	CU_ASSERT_EQUAL(p11->C_VerifyInit(s, m, pub), CKR_OK);
+	CU_ASSERT_EQUAL(p11->C_Verify(s, (CK_BYTE *)data, len, sig, sl), CKR_SIGNATURE_INVALID);
+}
+
+CK_BYTE *
+p11test_bn(struct evp_pkey_st *k, const char *name, CK_ULONG *len)
+{
+	BIGNUM *b = NULL;
+	CK_BYTE *p;
+
+	if (!EVP_PKEY_get_bn_param(k, name, &b))
+		return NULL;
+	*len = (CK_ULONG)BN_num_bytes(b);
+	p = malloc(*len ? *len : 1);
+	if (p)
+		BN_bn2bin(b, p);
+	BN_clear_free(b);
+	return p;
+}
+
+unsigned char *
+p11test_cert(struct evp_pkey_st *pub, const char *cn, int *len)
+{
+	EVP_PKEY *signer = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	X509_NAME *name = X509_NAME_new();
+	unsigned char *der = NULL;
+
+	*len = 0;
+	if (signer && x && name &&
+	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1,
+				       0) &&
+	    X509_set_version(x, 2) && ASN1_INTEGER_set(X509_get_serialNumber(x), 42) &&
+	    X509_set_subject_name(x, name) && X509_set_issuer_name(x, name) &&
+	    X509_gmtime_adj(X509_getm_notBefore(x), 0) &&
+	    X509_gmtime_adj(X509_getm_notAfter(x), 3600) && X509_set_pubkey(x, pub) &&
+	    X509_sign(x, signer, EVP_sha256()) > 0)
+		*len = i2d_X509(x, &der);
+	if (*len <= 0) {
+		*len = 0;
+		der = NULL;
+	}
+	X509_NAME_free(name);
+	X509_free(x);
+	EVP_PKEY_free(signer);
+	return der;
 }

@@ -22,6 +22,9 @@ extern CK_SLOT_ID test_slot;
  * MDP11_VCARD at it, with a configuration file that turns PC/SC off. Returns 0 on success.
  */
 int p11test_setup(void);
+/* The same with the card's parameters (PIV: .type = VCARD_TYPE_PIV; unset fields: as above). */
+struct vcard_init_params;
+int p11test_setup_card(const struct vcard_init_params *card);
 void p11test_teardown(void);
 /*
  * MDP11_TEST_PCSC=1: the card is not embedded but served to pcscd by the calling script
@@ -44,5 +47,22 @@ CK_RV p11test_gen_ec(CK_SESSION_HANDLE s, const char *curve_oid_hex, bool derive
 void *p11test_attr(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE t, CK_ULONG *len);
 /* Number of objects matching a one-attribute template, or all with t CK_UNAVAILABLE_INFORMATION. */
 CK_ULONG p11test_count(CK_SESSION_HANDLE s, CK_ATTRIBUTE_TYPE t, CK_ULONG v);
+
+/* The key's public key as OpenSSL sees it (from CKA_PUBLIC_KEY_INFO); NULL on failure. */
+struct evp_pkey_st *p11test_pkey(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h);
+/* The hash of a hash-and-sign mechanism (or of CKM_SHA_1/CKM_SHA256); NULL: none. */
+const struct evp_md_st *p11test_md(CK_MECHANISM_TYPE m);
+/* Check a signature with OpenSSL alone (what a relying party does); EC: r||s. */
+bool p11test_ossl_verify(struct evp_pkey_st *k, CK_MECHANISM_TYPE m, const CK_BYTE *data,
+			 size_t len, const CK_BYTE *sig, size_t sig_len);
+/* Sign (one-shot or multi-part), check with OpenSSL and C_Verify, and that a flipped bit fails. */
+void p11test_sign_check(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE priv, CK_OBJECT_HANDLE pub,
+			struct evp_pkey_st *k, CK_MECHANISM *m, const CK_BYTE *data, CK_ULONG len,
+			bool multi);
+
+/* A big-number parameter of an OpenSSL key, big-endian (free()); NULL on failure. */
+CK_BYTE *p11test_bn(struct evp_pkey_st *k, const char *name, CK_ULONG *len);
+/* A certificate (DER, OPENSSL_free()) for pub with subject CN=cn, signed by a throw-away key. */
+unsigned char *p11test_cert(struct evp_pkey_st *pub, const char *cn, int *len);
 
 #endif

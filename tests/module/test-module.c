@@ -673,24 +673,11 @@ test_data_objects(void)
 	CU_ASSERT_EQUAL(p11->C_CloseSession(s), CKR_OK);
 }
 
-/* The card key's public key as OpenSSL sees it (from CKA_PUBLIC_KEY_INFO). */
-static EVP_PKEY *
-card_pkey(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h)
-{
-	CK_ULONG len = 0;
-	unsigned char *der = p11test_attr(s, h, CKA_PUBLIC_KEY_INFO, &len);
-	const unsigned char *p = der;
-	EVP_PKEY *k = der ? d2i_PUBKEY(NULL, &p, (long)len) : NULL;
-
-	free(der);
-	return k;
-}
-
 static void
 test_certificate(void)
 {
 	CK_SESSION_HANDLE s = p11test_open(true, true);
-	EVP_PKEY *pub = card_pkey(s, rsa_pub), *signer = EVP_EC_gen("P-256");
+	EVP_PKEY *pub = p11test_pkey(s, rsa_pub), *signer = EVP_EC_gen("P-256");
 	X509 *x = X509_new();
 	X509_NAME *name = X509_NAME_new();
 	unsigned char *der = NULL;
@@ -763,117 +750,6 @@ test_certificate(void)
 
 /* ---- mechanisms ---- */
 
-static const EVP_MD *
-md_of(CK_MECHANISM_TYPE m)
-{
-	switch (m) {
-	case CKM_SHA1_RSA_PKCS:
-	case CKM_SHA1_RSA_PKCS_PSS:
-	case CKM_ECDSA_SHA1:
-	case CKM_SHA_1:
-		return EVP_sha1();
-	case CKM_SHA224_RSA_PKCS:
-	case CKM_SHA224_RSA_PKCS_PSS:
-	case CKM_ECDSA_SHA224:
-		return EVP_sha224();
-	case CKM_SHA256_RSA_PKCS:
-	case CKM_SHA256_RSA_PKCS_PSS:
-	case CKM_ECDSA_SHA256:
-	case CKM_SHA256:
-		return EVP_sha256();
-	case CKM_SHA384_RSA_PKCS:
-	case CKM_SHA384_RSA_PKCS_PSS:
-	case CKM_ECDSA_SHA384:
-		return EVP_sha384();
-	case CKM_SHA512_RSA_PKCS:
-	case CKM_SHA512_RSA_PKCS_PSS:
-	case CKM_ECDSA_SHA512:
-		return EVP_sha512();
-	default:
-		return NULL;
-	}
-}
-
-/* Check a signature with OpenSSL alone (what a relying party does). */
-static bool
-ossl_verify(EVP_PKEY *k, CK_MECHANISM_TYPE m, const CK_BYTE *data, size_t len, const CK_BYTE *sig,
-	    size_t sig_len)
-{
-	const EVP_MD *md = md_of(m);
-	unsigned char dig[64], *der = NULL, rec[512];
-	unsigned dlen = 0;
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(k, NULL);
-	size_t rlen = sizeof(rec);
-	bool ok = false;
-	int derlen;
-
-	if (md) {
-		EVP_Digest(data, len, dig, &dlen, md, NULL);
-		data = dig;
-		len = dlen;
-	}
-	if (EVP_PKEY_get_base_id(k) == EVP_PKEY_EC) {
-		ECDSA_SIG *es = ECDSA_SIG_new();
-
-		ECDSA_SIG_set0(es, BN_bin2bn(sig, (int)sig_len / 2, NULL),
-			       BN_bin2bn(sig + sig_len / 2, (int)sig_len / 2, NULL));
-		derlen = i2d_ECDSA_SIG(es, &der);
-		ok = EVP_PKEY_verify_init(ctx) > 0 &&
-		     EVP_PKEY_verify(ctx, der, (size_t)derlen, data, len) == 1;
-		ECDSA_SIG_free(es);
-		OPENSSL_free(der);
-	} else if (m == CKM_RSA_X_509 || m == CKM_RSA_PKCS) {
-		ok = EVP_PKEY_verify_recover_init(ctx) > 0 &&
-		     EVP_PKEY_CTX_set_rsa_padding(ctx, m == CKM_RSA_PKCS ? RSA_PKCS1_PADDING
-									 : RSA_NO_PADDING) > 0 &&
-		     EVP_PKEY_verify_recover(ctx, rec, &rlen, sig, sig_len) > 0 && rlen >= len &&
-		     memcmp(rec + rlen - len, data, len) == 0;
-	} else if (m == CKM_RSA_PKCS_PSS ||
-		   (m >= CKM_SHA256_RSA_PKCS_PSS && m <= CKM_SHA512_RSA_PKCS_PSS) ||
-		   m == CKM_SHA1_RSA_PKCS_PSS || m == CKM_SHA224_RSA_PKCS_PSS) {
-		ok = EVP_PKEY_verify_init(ctx) > 0 &&
-		     EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) > 0 &&
-		     EVP_PKEY_CTX_set_signature_md(ctx, md ? md : EVP_sha256()) > 0 &&
-		     EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_AUTO) > 0 &&
-		     EVP_PKEY_verify(ctx, sig, sig_len, data, len) == 1;
-	} else {
-		ok = EVP_PKEY_verify_init(ctx) > 0 &&
-		     EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0 &&
-		     EVP_PKEY_CTX_set_signature_md(ctx, md) > 0 &&
-		     EVP_PKEY_verify(ctx, sig, sig_len, data, len) == 1;
-	}
-	EVP_PKEY_CTX_free(ctx);
-	return ok;
-}
-
-static void
-sign_and_check(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE priv, CK_OBJECT_HANDLE pub, EVP_PKEY *k,
-	       CK_MECHANISM *m, const CK_BYTE *data, CK_ULONG len, bool multi)
-{
-	CK_BYTE sig[600];
-	CK_ULONG sl = 0;
-
-	CU_ASSERT_EQUAL_FATAL(p11->C_SignInit(s, m, priv), CKR_OK);
-	if (multi) {
-		CU_ASSERT_EQUAL(p11->C_SignUpdate(s, (CK_BYTE *)data, len / 2), CKR_OK);
-		CU_ASSERT_EQUAL(p11->C_SignUpdate(s, (CK_BYTE *)data + len / 2, len - len / 2),
-				CKR_OK);
-		CU_ASSERT_EQUAL(p11->C_SignFinal(s, NULL, &sl), CKR_OK);
-		CU_ASSERT_EQUAL(p11->C_SignFinal(s, sig, &sl), CKR_OK);
-	} else {
-		CU_ASSERT_EQUAL(p11->C_Sign(s, (CK_BYTE *)data, len, NULL, &sl), CKR_OK);
-		CU_ASSERT_EQUAL(p11->C_Sign(s, (CK_BYTE *)data, len, sig, &sl), CKR_OK);
-	}
-	if (!ossl_verify(k, m->mechanism, data, len, sig, sl))
-		fprintf(stderr, "mechanism 0x%lx: OpenSSL rejects the signature\n", m->mechanism);
-	CU_ASSERT(ossl_verify(k, m->mechanism, data, len, sig, sl));
-	CU_ASSERT_EQUAL(p11->C_VerifyInit(s, m, pub), CKR_OK);
-	CU_ASSERT_EQUAL(p11->C_Verify(s, (CK_BYTE *)data, len, sig, sl), CKR_OK);
-	sig[sl / 2] ^= 1;
-	CU_ASSERT_EQUAL(p11->C_VerifyInit(s, m, pub), CKR_OK);
-	CU_ASSERT_EQUAL(p11->C_Verify(s, (CK_BYTE *)data, len, sig, sl), CKR_SIGNATURE_INVALID);
-}
-
 static void
 test_sign(void)
 {
@@ -892,7 +768,7 @@ test_sign(void)
 						    CKM_ECDSA_SHA256, CKM_ECDSA_SHA384,
 						    CKM_ECDSA_SHA512};
 	CK_SESSION_HANDLE s = p11test_open(false, true);
-	EVP_PKEY *rk = card_pkey(s, rsa_pub), *ek = card_pkey(s, ec_pub);
+	EVP_PKEY *rk = p11test_pkey(s, rsa_pub), *ek = p11test_pkey(s, ec_pub);
 	const CK_BYTE msg[] = "The quick brown fox jumps over the lazy dog, twice over.";
 	CK_BYTE dinfo[19 + 32] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
 				  0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20};
@@ -908,28 +784,28 @@ test_sign(void)
 	memcpy(dinfo + 19, digest, 32);
 	for (i = 0; i < sizeof(rsa_hash) / sizeof(rsa_hash[0]); i++) {
 		m.mechanism = rsa_hash[i];
-		sign_and_check(s, rsa_priv, rsa_pub, rk, &m, msg, sizeof(msg), false);
-		sign_and_check(s, rsa_priv, rsa_pub, rk, &m, msg, sizeof(msg), true);
+		p11test_sign_check(s, rsa_priv, rsa_pub, rk, &m, msg, sizeof(msg), false);
+		p11test_sign_check(s, rsa_priv, rsa_pub, rk, &m, msg, sizeof(msg), true);
 	}
 	m.mechanism = CKM_RSA_PKCS;
-	sign_and_check(s, rsa_priv, rsa_pub, rk, &m, dinfo, sizeof(dinfo), false);
+	p11test_sign_check(s, rsa_priv, rsa_pub, rk, &m, dinfo, sizeof(dinfo), false);
 	m.mechanism = CKM_RSA_X_509;
 	raw[1] = 0x42;
 	raw[255] = 0x17;
-	sign_and_check(s, rsa_priv, rsa_pub, rk, &m, raw, sizeof(raw), false);
+	p11test_sign_check(s, rsa_priv, rsa_pub, rk, &m, raw, sizeof(raw), false);
 	for (i = 0; i < sizeof(pss_hash) / sizeof(pss_hash[0]); i++) {
 		CK_RSA_PKCS_PSS_PARAMS p = {pss_hash[i][1], mgfs[i],
-					    (CK_ULONG)EVP_MD_get_size(md_of(pss_hash[i][0]))};
+					    (CK_ULONG)EVP_MD_get_size(p11test_md(pss_hash[i][0]))};
 
 		m.mechanism = pss_hash[i][0];
 		m.pParameter = &p;
 		m.ulParameterLen = sizeof(p);
-		sign_and_check(s, rsa_priv, rsa_pub, rk, &m, msg, sizeof(msg), i == 2);
+		p11test_sign_check(s, rsa_priv, rsa_pub, rk, &m, msg, sizeof(msg), i == 2);
 	}
 	m.mechanism = CKM_RSA_PKCS_PSS;
 	m.pParameter = &pss;
 	m.ulParameterLen = sizeof(pss);
-	sign_and_check(s, rsa_priv, rsa_pub, rk, &m, digest, 32, false);
+	p11test_sign_check(s, rsa_priv, rsa_pub, rk, &m, digest, 32, false);
 	/* Bad PSS parameters. */
 	pss.hashAlg = CKM_SHA384; /* mechanism hash is SHA-256 */
 	m.mechanism = CKM_SHA256_RSA_PKCS_PSS;
@@ -946,10 +822,10 @@ test_sign(void)
 	m.ulParameterLen = 0;
 
 	m.mechanism = CKM_ECDSA;
-	sign_and_check(s, ec_priv, ec_pub, ek, &m, digest, 32, false);
+	p11test_sign_check(s, ec_priv, ec_pub, ek, &m, digest, 32, false);
 	for (i = 0; i < sizeof(ec_hash) / sizeof(ec_hash[0]); i++) {
 		m.mechanism = ec_hash[i];
-		sign_and_check(s, ec_priv, ec_pub, ek, &m, msg, sizeof(msg), i % 2);
+		p11test_sign_check(s, ec_priv, ec_pub, ek, &m, msg, sizeof(msg), i % 2);
 	}
 
 	/* Error rules. */
@@ -1070,7 +946,7 @@ test_derive(void)
 {
 	CK_SESSION_HANDLE s = p11test_open(false, true);
 	/* The ECDH public key comes from the private key (CKA_PUBLIC_KEY_INFO). */
-	EVP_PKEY *peer = EVP_EC_gen("P-256"), *card = card_pkey(s, ecdh_priv);
+	EVP_PKEY *peer = EVP_EC_gen("P-256"), *card = p11test_pkey(s, ecdh_priv);
 	unsigned char point[65], ref[32], *pt = point;
 	size_t rl = sizeof(ref);
 	CK_ECDH1_DERIVE_PARAMS p = {CKD_NULL, 0, NULL, 65, point};
@@ -1119,21 +995,6 @@ test_derive(void)
 
 /* ---- import ---- */
 
-static CK_BYTE *
-bn_bytes(EVP_PKEY *k, const char *name, CK_ULONG *len)
-{
-	BIGNUM *b = NULL;
-	CK_BYTE *p;
-
-	if (!EVP_PKEY_get_bn_param(k, name, &b))
-		return NULL;
-	*len = (CK_ULONG)BN_num_bytes(b);
-	p = malloc(*len);
-	BN_bn2bin(b, p);
-	BN_clear_free(b);
-	return p;
-}
-
 static void
 test_import(void)
 {
@@ -1168,14 +1029,14 @@ test_import(void)
 	tmpl[n++] = (CK_ATTRIBUTE){CKA_SIGN, &t, 1};
 	tmpl[n++] = (CK_ATTRIBUTE){CKA_ID, (void *)"imported", 8};
 	for (i = 0; i < 8; i++) {
-		parts[i] = bn_bytes(rk, names[i], &len);
+		parts[i] = p11test_bn(rk, names[i], &len);
 		tmpl[n++] = (CK_ATTRIBUTE){types[i], parts[i], len};
 	}
 	CU_ASSERT_EQUAL(p11->C_CreateObject(s, tmpl, 6, &h), CKR_TEMPLATE_INCOMPLETE);
 	CU_ASSERT_EQUAL(p11->C_CreateObject(s, tmpl, n, &h), CKR_OK);
 	CU_ASSERT_EQUAL(p11->C_SignInit(s, &m, h), CKR_OK);
 	CU_ASSERT_EQUAL(p11->C_Sign(s, (CK_BYTE *)"abc", 3, sig, &sl), CKR_OK);
-	CU_ASSERT(ossl_verify(rk, CKM_SHA256_RSA_PKCS, (CK_BYTE *)"abc", 3, sig, sl));
+	CU_ASSERT(p11test_ossl_verify(rk, CKM_SHA256_RSA_PKCS, (CK_BYTE *)"abc", 3, sig, sl));
 	{
 		CK_BBOOL local = 1, ns = 1;
 		CK_ULONG spec = 0;
@@ -1196,7 +1057,7 @@ test_import(void)
 	n = 5;
 	tmpl[4] = (CK_ATTRIBUTE){CKA_ID, (void *)"imported-ec", 11};
 	tmpl[n++] = (CK_ATTRIBUTE){CKA_EC_PARAMS, p384, sizeof(p384)};
-	parts[0] = bn_bytes(ek, "priv", &len);
+	parts[0] = p11test_bn(ek, "priv", &len);
 	tmpl[n++] = (CK_ATTRIBUTE){CKA_VALUE, parts[0], len};
 	CU_ASSERT_EQUAL(p11->C_CreateObject(s, tmpl, n, &h), CKR_OK);
 	m.mechanism = CKM_ECDSA_SHA384;
@@ -1204,7 +1065,7 @@ test_import(void)
 	CU_ASSERT_EQUAL(p11->C_SignInit(s, &m, h), CKR_OK);
 	CU_ASSERT_EQUAL(p11->C_Sign(s, (CK_BYTE *)"abc", 3, sig, &sl), CKR_OK);
 	CU_ASSERT_EQUAL(sl, 96);
-	CU_ASSERT(ossl_verify(ek, CKM_ECDSA_SHA384, (CK_BYTE *)"abc", 3, sig, sl));
+	CU_ASSERT(p11test_ossl_verify(ek, CKM_ECDSA_SHA384, (CK_BYTE *)"abc", 3, sig, sl));
 	free(parts[0]);
 	EVP_PKEY_free(rk);
 	EVP_PKEY_free(ek);
@@ -1234,13 +1095,13 @@ signer_thread(void *arg)
 		sl = sizeof(sig);
 		if (p11->C_SignInit(s, &m, ec_priv) != CKR_OK ||
 		    p11->C_Sign(s, msg, sizeof(msg), sig, &sl) != CKR_OK || sl != 64 ||
-		    !ossl_verify(thread_ec, CKM_ECDSA_SHA256, msg, sizeof(msg), sig, sl))
+		    !p11test_ossl_verify(thread_ec, CKM_ECDSA_SHA256, msg, sizeof(msg), sig, sl))
 			bad++;
 		sl = sizeof(sig);
-		if (i % 5 == 0 &&
-		    (p11->C_SignInit(s, &mr, rsa_priv) != CKR_OK ||
-		     p11->C_Sign(s, msg, sizeof(msg), sig, &sl) != CKR_OK ||
-		     !ossl_verify(thread_rsa, CKM_SHA256_RSA_PKCS, msg, sizeof(msg), sig, sl)))
+		if (i % 5 == 0 && (p11->C_SignInit(s, &mr, rsa_priv) != CKR_OK ||
+				   p11->C_Sign(s, msg, sizeof(msg), sig, &sl) != CKR_OK ||
+				   !p11test_ossl_verify(thread_rsa, CKM_SHA256_RSA_PKCS, msg,
+							sizeof(msg), sig, sl)))
 			bad++;
 	}
 	p11->C_CloseSession(s);
@@ -1279,8 +1140,8 @@ test_threads(void)
 	void *r;
 	int i;
 
-	thread_ec = card_pkey(keep, ec_pub);
-	thread_rsa = card_pkey(keep, rsa_pub);
+	thread_ec = p11test_pkey(keep, ec_pub);
+	thread_rsa = p11test_pkey(keep, rsa_pub);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(thread_ec);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(thread_rsa);
 	/* four signers: three on the embedded card's logical channels, one more the usual way */

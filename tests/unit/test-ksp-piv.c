@@ -71,6 +71,9 @@ test_token(void)
 	CU_ASSERT_EQUAL(ti.sizes[MDP_AT_KEYEXCHANGE].max_bits, 2048u);
 	CU_ASSERT_TRUE(ti.sizes[MDP_AT_ECDHE_P384].supported);
 	CU_ASSERT_FALSE(ti.sizes[MDP_AT_ECDSA_P521].supported);
+	CU_ASSERT_TRUE(ti.admin_writes); /* the management key alone changes a PIV card */
+	CU_ASSERT_EQUAL(ti.pin_min_len, 6u);
+	CU_ASSERT_EQUAL(ti.pin_max_len, 8u);
 	CU_ASSERT_EQUAL(ksp_card_containers(kc, &list, &n), KSP_OK);
 	CU_ASSERT_EQUAL(n, 0u);
 	ksp_card_free(kc);
@@ -113,6 +116,9 @@ test_keys(void)
 	/* a certificate, then a second process sees id, label, certificate */
 	der = tc_cert_for(mdp_key_pkey(c->slot[KSP_SLOT_EXCHANGE].pub), "Alice", &dl);
 	CU_ASSERT_EQUAL(ksp_write_certificate(kc, 0, KSP_SLOT_EXCHANGE, der, dl, NULL), KSP_OK);
+	/* the writer's own view has it at once */
+	CU_ASSERT_EQUAL_FATAL(ksp_card_container(kc, 0, &c), KSP_OK);
+	CU_ASSERT_EQUAL(c->slot[KSP_SLOT_EXCHANGE].cert_len, dl);
 	{
 		struct ksp_card *k2 = open_ksp(t);
 		const struct ksp_container *c2 = NULL;
@@ -224,11 +230,100 @@ test_warm_open(void)
 	mdp_transport_free(t);
 }
 
+/* PIN, PUK and management key through the host role (docs/piv.md "PINs"). */
+static void
+test_pins(void)
+{
+	static const uint8_t mgm[24] = {1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4,
+					5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8};
+	static const uint8_t aes[16] = {0xA0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+	struct mdp_transport *t = new_card();
+	struct ksp_card *kc = open_ksp(t);
+	struct ksp_pin_info pi;
+	int i;
+
+	/* the admin key unblocks no PIV PIN: the PUK does */
+	CU_ASSERT_EQUAL(ksp_unblock_pin(kc, mgm, 24, (const uint8_t *)"654321", 6),
+			KSP_E_UNSUPPORTED);
+	for (i = 0; i < 3; i++)
+		CU_ASSERT_NOT_EQUAL(ksp_login_user(kc, (const uint8_t *)"000000", 6), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_pin_info(kc, &pi), KSP_OK);
+	CU_ASSERT_TRUE(pi.blocked);
+	CU_ASSERT_EQUAL(ksp_unblock_pin_puk(kc, (const uint8_t *)"87654321", 8,
+					    (const uint8_t *)"654321", 6),
+			KSP_E_PIN_INCORRECT);
+	CU_ASSERT_EQUAL(ksp_unblock_pin_puk(kc, (const uint8_t *)"12345678", 8,
+					    (const uint8_t *)"654321", 6),
+			KSP_OK);
+	CU_ASSERT_EQUAL(ksp_pin_info(kc, &pi), KSP_OK);
+	CU_ASSERT_FALSE(pi.blocked);
+	CU_ASSERT_EQUAL(ksp_login_user(kc, (const uint8_t *)"654321", 6), KSP_OK);
+	/* the PUK: the old one is the proof */
+	CU_ASSERT_EQUAL(
+		ksp_change_puk(kc, (const uint8_t *)"11111111", 8, (const uint8_t *)"22222222", 8),
+		KSP_E_PIN_INCORRECT);
+	CU_ASSERT_EQUAL(
+		ksp_change_puk(kc, (const uint8_t *)"12345678", 8, (const uint8_t *)"22222222", 8),
+		KSP_OK);
+	CU_ASSERT_EQUAL(ksp_unblock_pin_puk(kc, (const uint8_t *)"12345678", 8,
+					    (const uint8_t *)"123456", 6),
+			KSP_E_PIN_INCORRECT);
+	CU_ASSERT_EQUAL(ksp_unblock_pin_puk(kc, (const uint8_t *)"22222222", 8,
+					    (const uint8_t *)"123456", 6),
+			KSP_OK);
+	/* management keys of 24 and 16 bytes, kept for a later change */
+	CU_ASSERT_EQUAL(ksp_login_admin(kc, mgm, 24), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_change_admin_key(kc, mgm, 24, aes, 16), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_logout(kc), KSP_OK);
+	CU_ASSERT_NOT_EQUAL(ksp_login_admin(kc, mgm, 24), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_login_admin(kc, aes, 16), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_init_pin(kc, (const uint8_t *)"654321", 6), KSP_E_UNSUPPORTED);
+	CU_ASSERT_EQUAL(ksp_logout(kc), KSP_OK);
+	ksp_card_free(kc);
+	mdp_transport_free(t);
+}
+
+/* A key that wants the PIN before each use: 9C, PIN id 4, ksp_login_context. */
+static void
+test_context(void)
+{
+	struct mdp_transport *t = new_card();
+	struct ksp_card *kc = open_ksp(t);
+	struct ksp_new_key req = {.spec = MDP_AT_ECDSA_P256, .index = -1, .always_auth = true};
+	struct ksp_padding pad = {.type = KSP_PAD_NONE};
+	const struct ksp_container *c = NULL;
+	uint8_t idx = 99, hash[32] = {1, 2, 3}, sig[64];
+	size_t sl = sizeof(sig);
+
+	CU_ASSERT_EQUAL_FATAL(ksp_login_user(kc, (const uint8_t *)PIN, 6), KSP_OK);
+	CU_ASSERT_EQUAL_FATAL(ksp_generate(kc, &req, &idx), KSP_OK);
+	CU_ASSERT_EQUAL_FATAL(ksp_card_container(kc, idx, &c), KSP_OK);
+	CU_ASSERT_EQUAL(c->slot[KSP_SLOT_SIGNATURE].pin_id, 4u);
+	CU_ASSERT_TRUE(c->slot[KSP_SLOT_SIGNATURE].always_auth);
+	/* the user login alone does not sign with it */
+	CU_ASSERT_NOT_EQUAL(ksp_sign(kc, idx, KSP_SLOT_SIGNATURE, &pad, hash, 32, sig, &sl),
+			    KSP_OK);
+	CU_ASSERT_EQUAL(ksp_login_context(kc, idx, (const uint8_t *)"000000", 6),
+			KSP_E_PIN_INCORRECT);
+	CU_ASSERT_EQUAL(ksp_login_context(kc, idx, (const uint8_t *)PIN, 6), KSP_OK);
+	sl = sizeof(sig);
+	CU_ASSERT_EQUAL(ksp_sign(kc, idx, KSP_SLOT_SIGNATURE, &pad, hash, 32, sig, &sl), KSP_OK);
+	CU_ASSERT_EQUAL(sl, 64u);
+	CU_ASSERT(tc_verify_ecdsa_rs(mdp_key_pkey(c->slot[KSP_SLOT_SIGNATURE].pub), hash, 32, sig,
+				     sl));
+	/* a second one: 9C is taken */
+	CU_ASSERT_NOT_EQUAL(ksp_generate(kc, &req, &idx), KSP_OK);
+	ksp_card_free(kc);
+	mdp_transport_free(t);
+}
+
 static CU_TestInfo tests[] = {
 	{"token facts of a PIV card", test_token},
 	{"keys, ids, certificates, import, delete", test_keys},
 	{"data objects", test_data_objects},
 	{"refresh without change", test_warm_open},
+	{"PIN, PUK, management keys of 24 and 16 bytes", test_pins},
+	{"9C: the PIN before each use", test_context},
 	CU_TEST_INFO_NULL,
 };
 

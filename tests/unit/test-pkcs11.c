@@ -119,18 +119,33 @@ test_settings(void)
 static void
 test_admin_key(void)
 {
-	uint8_t key[24];
+	uint8_t key[SLOT_ADMIN_KEY_MAX];
+	size_t n = 0;
 	const char *hex = "0102030405060708090a0b0c0d0e0f101112131415161718";
 	const char *bad = "0102030405060708090a0b0c0d0e0f10111213141516171x";
+	const char *aes256 = "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF";
 
-	CU_ASSERT_EQUAL(slot_admin_key((const uint8_t *)hex, 48, key), CKR_OK);
-	CU_ASSERT(key[0] == 1 && key[9] == 0x0a && key[23] == 0x18);
-	CU_ASSERT_EQUAL(slot_admin_key((const uint8_t *)"ABCDEFGHIJKLMNOPQRSTUVWX", 24, key),
+	CU_ASSERT_EQUAL(slot_admin_key((const uint8_t *)hex, 48, key, &n), CKR_OK);
+	CU_ASSERT(n == 24 && key[0] == 1 && key[9] == 0x0a && key[23] == 0x18);
+	CU_ASSERT_EQUAL(slot_admin_key((const uint8_t *)"ABCDEFGHIJKLMNOPQRSTUVWX", 24, key, &n),
 			CKR_OK);
-	CU_ASSERT_EQUAL(key[0], 'A');
-	CU_ASSERT_EQUAL(slot_admin_key((const uint8_t *)bad, 48, key), CKR_PIN_INVALID);
-	CU_ASSERT_EQUAL(slot_admin_key((const uint8_t *)hex, 47, key), CKR_PIN_LEN_RANGE);
-	CU_ASSERT_EQUAL(slot_admin_key(NULL, 48, key), CKR_ARGUMENTS_BAD);
+	CU_ASSERT(n == 24 && key[0] == 'A');
+	CU_ASSERT_EQUAL(slot_admin_key((const uint8_t *)bad, 48, key, &n), CKR_PIN_INVALID);
+	CU_ASSERT_EQUAL(slot_admin_key((const uint8_t *)hex, 47, key, &n), CKR_PIN_LEN_RANGE);
+	CU_ASSERT_EQUAL(slot_admin_key(NULL, 48, key, &n), CKR_ARGUMENTS_BAD);
+	/* PIV management keys: AES-128 and AES-256 in hex, 16 and 32 raw bytes */
+	CU_ASSERT_EQUAL(slot_admin_key((const uint8_t *)aes256, 32, key, &n), CKR_OK);
+	CU_ASSERT(n == 16 && key[1] == 0x11 && key[15] == 0xff);
+	CU_ASSERT_EQUAL(slot_admin_key((const uint8_t *)aes256, 64, key, &n), CKR_OK);
+	CU_ASSERT(n == 32 && key[16] == 0x00 && key[31] == 0xff);
+	CU_ASSERT_EQUAL(slot_admin_key((const uint8_t *)"ABCDEFGHIJKLMNOP", 16, key, &n), CKR_OK);
+	CU_ASSERT(n == 16 && key[15] == 'P');
+	CU_ASSERT_EQUAL(
+		slot_admin_key((const uint8_t *)"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", 32, key, &n),
+		CKR_OK);
+	CU_ASSERT(n == 32 && key[31] == '5');
+	CU_ASSERT_EQUAL(slot_admin_key((const uint8_t *)aes256, 63, key, &n), CKR_PIN_LEN_RANGE);
+	CU_ASSERT_EQUAL(slot_admin_key((const uint8_t *)"0011x", 5, key, &n), CKR_PIN_LEN_RANGE);
 }
 
 static void
