@@ -68,7 +68,8 @@ tests_unit_test_gids_init_SOURCES = tests/unit/test-gids-init.c \
 tests_unit_test_gids_init_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_gids_init_LDADD = $(MDP11_LIBS_KSP) $(TEST_LIBS)
 
-TESTS += tests/integration/tool.sh tests/integration/tool-pcsc.sh tests/integration/tool-select.sh
+TESTS += tests/integration/tool.sh tests/integration/tool-pcsc.sh tests/integration/tool-select.sh \
+	tests/integration/tool-piv.sh
 EXTRA_DIST += tests/integration/tool.sh tests/integration/tool-pcsc.sh docs/tool.md \
-	tests/integration/tool-select.sh tests/integration/pty-answer.py
+	tests/integration/tool-select.sh tests/integration/pty-answer.py tests/integration/tool-piv.sh
 # ---- end mdp11-tool card commands ----

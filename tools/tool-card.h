@@ -109,6 +109,12 @@ int tool_card_select(struct tool_ctx *ctx, const struct tool_opts *o, bool allow
 	"  --pin-env VAR     read the user PIN from the environment variable VAR\n"          \
 	"  --insecure-pin P  the PIN on the command line (visible to other users: unsafe)\n" \
 	"                    (none of these: the PIN is asked on the terminal, without echo)\n"
+/* The PIN and, for a change on a PIV card, the management key. */
+#define TOOL_HELP_PIN_ADMIN                                                                  \
+	TOOL_HELP_PIN                                                                        \
+	"  --admin-key-file F / --admin-key-env VAR / --insecure-admin-key HEX\n"            \
+	"                    PIV: the management key (32, 48 or 64 hex digits) for a card\n" \
+	"                    whose key is neither the factory one nor PIN-protected\n"
 #define TOOL_HELP_SIGN                                                                        \
 	"  --subject NAME    e.g. /CN=Alice/O=Example (a '\\' escapes the next character)\n"  \
 	"  --hash HASH       sha256, sha384, sha512 (default: sha256; for EC keys the size\n" \

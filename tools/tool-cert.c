@@ -64,7 +64,7 @@ selfsign_help(FILE *f)
 		"\n" TOOL_HELP_SIGN "  --days N          validity in days (default %d)\n"
 		"  --store           also store the certificate with the key on the card\n"
 		"  --overwrite       with --store: replace a certificate already stored "
-		"there\n" TOOL_HELP_KEY TOOL_HELP_PIN TOOL_HELP_CARD TOOL_HELP_COMMON,
+		"there\n" TOOL_HELP_KEY TOOL_HELP_PIN_ADMIN TOOL_HELP_CARD TOOL_HELP_COMMON,
 		SELFSIGN_DEFAULT_DAYS);
 }
 
@@ -606,8 +606,8 @@ run_sign(int argc, char **argv, bool selfsign)
 
 	memset(&card, 0, sizeof(card));
 	memset(&ctx, 0, sizeof(ctx));
-	if (!tool_cmd_opts(argc, argv, selfsign ? mask | TOOL_O_SELFSIGN : mask, argv[0],
-			   selfsign ? selfsign_help : req_help, &o, &rc))
+	if (!tool_cmd_opts(argc, argv, selfsign ? mask | TOOL_O_SELFSIGN | TOOL_O_ADMIN : mask,
+			   argv[0], selfsign ? selfsign_help : req_help, &o, &rc))
 		return rc;
 	if (o.subject == NULL)
 		return tool_error(TOOL_EXIT_USAGE,

@@ -789,6 +789,22 @@ tool_login_user(struct tool_card *card, const struct tool_opts *o)
 	mdp_secure_free(pin, len + 1);
 	if (rv != KSP_OK)
 		return tool_auth_error(card, rv, "login", false);
+	if (tool_secret_given(&o->admin_key)) {
+		/* a change on a PIV card whose management key is not the factory one */
+		uint8_t key[32];
+		size_t klen = 0;
+
+		if (tool_admin_key_read_var(&o->admin_key, "admin key", false, key, &klen) !=
+		    MDP_OK) {
+			mdp_wipe(key, sizeof(key));
+			return tool_secret_error("admin key", "admin-key", &o->admin_key);
+		}
+		mdp_err_clear();
+		rv = ksp_login_admin(card->kc, key, klen);
+		mdp_wipe(key, sizeof(key));
+		if (rv != KSP_OK)
+			return tool_auth_error(card, rv, "admin key", true);
+	}
 	return TOOL_EXIT_OK;
 }
 

@@ -22,7 +22,7 @@
 #include "tools/tool-card.h"
 
 #define CARD_SELECT_HELP TOOL_HELP_CARD
-#define PIN_HELP TOOL_HELP_PIN
+#define PIN_HELP TOOL_HELP_PIN_ADMIN
 #define COMMON_HELP TOOL_HELP_COMMON
 
 /* ---- shared ---- */
@@ -563,7 +563,9 @@ tool_cmd_import(int argc, char **argv)
 	memset(&card, 0, sizeof(card));
 	memset(&ctx, 0, sizeof(ctx));
 	memset(&req, 0, sizeof(req));
-	if (!tool_cmd_opts(argc, argv, TOOL_O_CARD | TOOL_O_CONTAINER | TOOL_O_PIN | TOOL_O_IMPORT,
+	if (!tool_cmd_opts(argc, argv,
+			   TOOL_O_CARD | TOOL_O_CONTAINER | TOOL_O_PIN | TOOL_O_ADMIN |
+				   TOOL_O_IMPORT,
 			   "import", import_help, &o, &rc))
 		return rc;
 	if (o.in == NULL && o.cert_file)
@@ -791,7 +793,8 @@ tool_cmd_generate(int argc, char **argv)
 	memset(&ctx, 0, sizeof(ctx));
 	memset(&req, 0, sizeof(req));
 	if (!tool_cmd_opts(argc, argv,
-			   TOOL_O_CARD | TOOL_O_CONTAINER | TOOL_O_PIN | TOOL_O_GENERATE,
+			   TOOL_O_CARD | TOOL_O_CONTAINER | TOOL_O_PIN | TOOL_O_ADMIN |
+				   TOOL_O_GENERATE,
 			   "generate", generate_help, &o, &rc))
 		return rc;
 	if (o.type && !tool_parse_type(o.type, &key_type, &bits))
@@ -870,7 +873,9 @@ tool_cmd_delete(int argc, char **argv)
 
 	memset(&card, 0, sizeof(card));
 	memset(&ctx, 0, sizeof(ctx));
-	if (!tool_cmd_opts(argc, argv, TOOL_O_CARD | TOOL_O_CONTAINER | TOOL_O_PIN | TOOL_O_DELETE,
+	if (!tool_cmd_opts(argc, argv,
+			   TOOL_O_CARD | TOOL_O_CONTAINER | TOOL_O_PIN | TOOL_O_ADMIN |
+				   TOOL_O_DELETE,
 			   "delete", delete_help, &o, &rc))
 		return rc;
 	rc = tool_key_sel_init(&o, &sel);

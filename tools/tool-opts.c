@@ -58,6 +58,13 @@ enum opt_id {
 	OPT_PADDING,
 	OPT_DAYS,
 	OPT_STORE,
+	OPT_PUK,
+	OPT_PUK_FILE,
+	OPT_PUK_ENV,
+	OPT_INSECURE_PUK,
+	OPT_NEW_PUK_FILE,
+	OPT_NEW_PUK_ENV,
+	OPT_INSECURE_NEW_PUK,
 	OPT_VERBOSE,
 	OPT_HELP,
 };
@@ -115,6 +122,13 @@ static const struct opt_def defs[] = {
 	{"padding", required_argument, OPT_PADDING, TOOL_O_SIGN},
 	{"days", required_argument, OPT_DAYS, TOOL_O_SELFSIGN},
 	{"store", no_argument, OPT_STORE, TOOL_O_SELFSIGN},
+	{"puk", no_argument, OPT_PUK, TOOL_O_PUK},
+	{"puk-file", required_argument, OPT_PUK_FILE, TOOL_O_PUK},
+	{"puk-env", required_argument, OPT_PUK_ENV, TOOL_O_PUK},
+	{"insecure-puk", required_argument, OPT_INSECURE_PUK, TOOL_O_PUK},
+	{"new-puk-file", required_argument, OPT_NEW_PUK_FILE, TOOL_O_NEW_PUK},
+	{"new-puk-env", required_argument, OPT_NEW_PUK_ENV, TOOL_O_NEW_PUK},
+	{"insecure-new-puk", required_argument, OPT_INSECURE_NEW_PUK, TOOL_O_NEW_PUK},
 	{"verbose", no_argument, OPT_VERBOSE, 0},
 	{"help", no_argument, OPT_HELP, 0},
 };
@@ -216,6 +230,24 @@ apply(struct tool_opts *o, enum opt_id id, const char *v, char *err, size_t errc
 	case OPT_INSECURE_NEW_ADMIN:
 		return set_secret(&o->new_admin_key, &o->new_admin_key.insecure, v, "new admin key",
 				  err, errcap);
+	case OPT_PUK:
+		o->use_puk = true;
+		break;
+	case OPT_PUK_FILE:
+		o->use_puk = true;
+		return set_secret(&o->puk, &o->puk.file, v, "PUK", err, errcap);
+	case OPT_PUK_ENV:
+		o->use_puk = true;
+		return set_secret(&o->puk, &o->puk.env, v, "PUK", err, errcap);
+	case OPT_INSECURE_PUK:
+		o->use_puk = true;
+		return set_secret(&o->puk, &o->puk.insecure, v, "PUK", err, errcap);
+	case OPT_NEW_PUK_FILE:
+		return set_secret(&o->new_puk, &o->new_puk.file, v, "new PUK", err, errcap);
+	case OPT_NEW_PUK_ENV:
+		return set_secret(&o->new_puk, &o->new_puk.env, v, "new PUK", err, errcap);
+	case OPT_INSECURE_NEW_PUK:
+		return set_secret(&o->new_puk, &o->new_puk.insecure, v, "new PUK", err, errcap);
 	case OPT_JSON:
 		o->json = true;
 		break;

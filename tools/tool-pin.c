@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* mdp11-tool pin (change, unblock, change-admin-key) and init (personalise or re-initialise). */
+/* mdp11-tool pin (change, unblock, change-admin-key, change-puk) and init (personalise or
+ * re-initialise). */
 #include "config.h"
 
 #include <stdio.h>
@@ -20,10 +21,17 @@
 	"  --new-pin-file F / --new-pin-env VAR / --insecure-new-pin P   the new PIN\n" \
 	"                    (none: asked twice on the terminal, without echo)\n"
 
-#define ADMIN_HELP                                                                         \
-	"  --admin-key-file F / --admin-key-env VAR / --insecure-admin-key HEX\n"          \
-	"                    the 24-byte 3DES admin key: 48 hex digits (a file may also\n" \
-	"                    hold the 24 raw bytes); none: asked on the terminal\n"
+#define ADMIN_HELP                                                                            \
+	"  --admin-key-file F / --admin-key-env VAR / --insecure-admin-key HEX\n"             \
+	"                    the admin key: GIDS 24 bytes of 3DES (48 hex digits), PIV the\n" \
+	"                    management key (32, 48 or 64 hex digits); a file may also\n"     \
+	"                    hold the raw bytes; none: asked on the terminal\n"
+
+#define PUK_HELP                                                                          \
+	"  --puk             unblock with the PUK (PIV), asked on the terminal unless:\n" \
+	"  --puk-file F / --puk-env VAR / --insecure-puk P   the PUK\n"                   \
+	"  --new-puk-file F / --new-puk-env VAR / --insecure-new-puk P   the new PUK\n"   \
+	"                    (none: asked twice on the terminal, without echo)\n"
 
 #define TAIL_HELP                                                      \
 	"  --verbose         APDU trace on stderr (secrets blanked)\n" \
@@ -44,22 +52,38 @@ pin_help(FILE *f)
 {
 	fprintf(f,
 		"Usage: mdp11-tool pin change [PIN options] [new PIN options] [card selection]\n"
-		"       mdp11-tool pin unblock [admin key options] [new PIN options] [card "
-		"selection]\n"
+		"       mdp11-tool pin unblock [admin key options | --puk [PUK options]]\n"
+		"                              [new PIN options] [card selection]\n"
 		"       mdp11-tool pin change-admin-key [admin key options] [new admin key "
 		"options]\n"
 		"                                       [card selection]\n"
+		"       mdp11-tool pin change-puk [PUK options] [new PUK options] [card "
+		"selection]\n"
 		"\n"
 		"change            change the user PIN (the current PIN is needed)\n"
 		"unblock           set a new user PIN and reset its retry counter with the admin "
 		"key\n"
-		"change-admin-key  replace the 3DES admin key (the current one is needed)\n"
+		"                  (GIDS) or the PUK (PIV: --puk)\n"
+		"change-admin-key  replace the admin key (GIDS) or the management key (PIV; 16 "
+		"bytes:\n"
+		"                  AES-128, 32: AES-256, 24: the card's 3DES or AES-192)\n"
+		"change-puk        replace the PUK of a PIV card (the current one is needed)\n"
 		"\n"
 		"  --pin-file F / --pin-env VAR / --insecure-pin P   the current PIN\n" NEW_PIN_HELP
 			ADMIN_HELP "  --new-admin-key-file F / --new-admin-key-env VAR / "
 		"--insecure-new-admin-key HEX\n"
 		"                    the new admin key (none: asked twice on the "
-		"terminal)\n" SELECT_HELP TAIL_HELP);
+		"terminal)\n" PUK_HELP SELECT_HELP TAIL_HELP);
+}
+
+/* A PUK (current or new, confirmed) from its source or the terminal. */
+static int
+read_puk(const struct tool_secret_src *src, const char *what, const char *opt, bool confirm,
+	 char **puk, size_t *len)
+{
+	if (tool_pin_read(src, what, confirm, puk, len) != MDP_OK)
+		return tool_secret_error(what, opt, src);
+	return TOOL_EXIT_OK;
 }
 
 static int
@@ -88,23 +112,59 @@ pin_change(struct tool_card *card, const struct tool_opts *o)
 	return rc;
 }
 
+/* Unblock with the PUK (PIV). */
+static int
+pin_unblock_puk(struct tool_card *card, const struct tool_opts *o)
+{
+	char *puk = NULL, *new = NULL;
+	size_t plen = 0, nlen = 0;
+	enum ksp_rv rv;
+	int rc;
+
+	rc = read_puk(&o->puk, "PUK", "puk", false, &puk, &plen);
+	if (rc == TOOL_EXIT_OK)
+		rc = read_new_pin(o, &new, &nlen);
+	if (rc == TOOL_EXIT_OK) {
+		mdp_err_clear();
+		rv = ksp_unblock_pin_puk(card->kc, (const uint8_t *)puk, plen, (const uint8_t *)new,
+					 nlen);
+		if (rv == KSP_E_PIN_INCORRECT)
+			rc = tool_error(TOOL_EXIT_PIN_WRONG, "unblock: wrong PUK");
+		else if (rv == KSP_E_PIN_BLOCKED)
+			rc = tool_error(TOOL_EXIT_PIN_BLOCKED,
+					"unblock: the PUK is blocked (a PIV card is then reset)");
+		else if (rv != KSP_OK)
+			rc = tool_auth_error(card, rv, "unblock", false);
+		else
+			printf("PIN set and unblocked\n");
+	}
+	if (new)
+		mdp_secure_free(new, nlen + 1);
+	if (puk)
+		mdp_secure_free(puk, plen + 1);
+	return rc;
+}
+
 static int
 pin_unblock(struct tool_card *card, const struct tool_opts *o)
 {
-	uint8_t key[24];
+	uint8_t key[32];
+	size_t klen = 0;
 	char *new = NULL;
 	size_t nlen = 0;
 	enum ksp_rv rv;
 	int rc;
 
-	if (tool_admin_key_read(&o->admin_key, "admin key", false, key) != MDP_OK) {
+	if (o->use_puk)
+		return pin_unblock_puk(card, o);
+	if (tool_admin_key_read_var(&o->admin_key, "admin key", false, key, &klen) != MDP_OK) {
 		mdp_wipe(key, sizeof(key));
 		return tool_secret_error("admin key", "admin-key", &o->admin_key);
 	}
 	rc = read_new_pin(o, &new, &nlen);
 	if (rc == TOOL_EXIT_OK) {
 		mdp_err_clear();
-		rv = ksp_unblock_pin(card->kc, key, sizeof(key), (const uint8_t *)new, nlen);
+		rv = ksp_unblock_pin(card->kc, key, klen, (const uint8_t *)new, nlen);
 		if (rv == KSP_E_PIN_INCORRECT)
 			rc = tool_auth_error(card, rv, "unblock", true);
 		else if (rv != KSP_OK)
@@ -120,20 +180,23 @@ pin_unblock(struct tool_card *card, const struct tool_opts *o)
 static int
 pin_change_admin(struct tool_card *card, const struct tool_opts *o)
 {
-	uint8_t old[24], new[24];
+	uint8_t old[32], new[32];
+	size_t olen = 0, nlen = 0;
 	enum ksp_rv rv;
 	int rc = TOOL_EXIT_OK;
 
-	if (tool_admin_key_read(&o->admin_key, "current admin key", false, old) != MDP_OK) {
+	if (tool_admin_key_read_var(&o->admin_key, "current admin key", false, old, &olen) !=
+	    MDP_OK) {
 		rc = tool_secret_error("current admin key", "admin-key", &o->admin_key);
 		goto out;
 	}
-	if (tool_admin_key_read(&o->new_admin_key, "new admin key", true, new) != MDP_OK) {
+	if (tool_admin_key_read_var(&o->new_admin_key, "new admin key", true, new, &nlen) !=
+	    MDP_OK) {
 		rc = tool_secret_error("new admin key", "new-admin-key", &o->new_admin_key);
 		goto out;
 	}
 	mdp_err_clear();
-	rv = ksp_change_admin_key(card->kc, old, sizeof(old), new, sizeof(new));
+	rv = ksp_change_admin_key(card->kc, old, olen, new, nlen);
 	if (rv != KSP_OK)
 		rc = tool_auth_error(card, rv, "admin key change", true);
 	else
@@ -141,6 +204,37 @@ pin_change_admin(struct tool_card *card, const struct tool_opts *o)
 out:
 	mdp_wipe(old, sizeof(old));
 	mdp_wipe(new, sizeof(new));
+	return rc;
+}
+
+static int
+pin_change_puk(struct tool_card *card, const struct tool_opts *o)
+{
+	char *old = NULL, *new = NULL;
+	size_t olen = 0, nlen = 0;
+	enum ksp_rv rv;
+	int rc;
+
+	rc = read_puk(&o->puk, "current PUK", "puk", false, &old, &olen);
+	if (rc == TOOL_EXIT_OK)
+		rc = read_puk(&o->new_puk, "new PUK", "new-puk", true, &new, &nlen);
+	if (rc == TOOL_EXIT_OK) {
+		mdp_err_clear();
+		rv = ksp_change_puk(card->kc, (const uint8_t *)old, olen, (const uint8_t *)new,
+				    nlen);
+		if (rv == KSP_E_PIN_INCORRECT)
+			rc = tool_error(TOOL_EXIT_PIN_WRONG, "PUK change: wrong PUK");
+		else if (rv == KSP_E_PIN_BLOCKED)
+			rc = tool_error(TOOL_EXIT_PIN_BLOCKED, "PUK change: the PUK is blocked");
+		else if (rv != KSP_OK)
+			rc = tool_auth_error(card, rv, "PUK change", false);
+		else
+			printf("PUK changed\n");
+	}
+	if (new)
+		mdp_secure_free(new, nlen + 1);
+	if (old)
+		mdp_secure_free(old, olen + 1);
 	return rc;
 }
 
@@ -153,8 +247,9 @@ tool_cmd_pin(int argc, char **argv)
 		int (*run)(struct tool_card *, const struct tool_opts *);
 	} subs[] = {
 		{"change", TOOL_O_PIN | TOOL_O_NEW_PIN, pin_change},
-		{"unblock", TOOL_O_ADMIN | TOOL_O_NEW_PIN, pin_unblock},
+		{"unblock", TOOL_O_ADMIN | TOOL_O_PUK | TOOL_O_NEW_PIN, pin_unblock},
 		{"change-admin-key", TOOL_O_ADMIN | TOOL_O_NEW_ADMIN, pin_change_admin},
+		{"change-puk", TOOL_O_PUK | TOOL_O_NEW_PUK, pin_change_puk},
 	};
 	struct tool_opts o;
 	struct tool_ctx ctx;
@@ -165,8 +260,8 @@ tool_cmd_pin(int argc, char **argv)
 
 	if (argc < 2)
 		return tool_error(TOOL_EXIT_USAGE,
-				  "a pin command is required: change, unblock or "
-				  "change-admin-key (see 'mdp11-tool pin --help')");
+				  "a pin command is required: change, unblock, "
+				  "change-admin-key or change-puk (see 'mdp11-tool pin --help')");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		pin_help(stdout);
 		return TOOL_EXIT_OK;
@@ -177,7 +272,7 @@ tool_cmd_pin(int argc, char **argv)
 	if (i == sizeof(subs) / sizeof(subs[0]))
 		return tool_error(TOOL_EXIT_USAGE,
 				  "unknown pin command '%s' (change, unblock, "
-				  "change-admin-key)",
+				  "change-admin-key, change-puk)",
 				  argv[1]);
 	snprintf(cmd, sizeof(cmd), "pin %s", subs[i].name);
 	rc = tool_opts_parse(argc - 1, argv + 1, TOOL_O_CARD | subs[i].mask, &o, err, sizeof(err));
@@ -291,7 +386,8 @@ confirm(const struct tool_card *card)
 static int
 init_reinit(struct tool_card *card, const struct tool_opts *o)
 {
-	uint8_t key[24];
+	uint8_t key[32];
+	size_t klen = 0;
 	char *pin = NULL;
 	size_t plen = 0;
 	bool new_pin = o->new_pin.file || o->new_pin.env || o->new_pin.insecure;
@@ -308,7 +404,7 @@ init_reinit(struct tool_card *card, const struct tool_opts *o)
 		if (!confirm(card))
 			return tool_error(TOOL_EXIT_USAGE, "not confirmed: nothing changed");
 	}
-	if (tool_admin_key_read(&o->admin_key, "admin key", false, key) != MDP_OK) {
+	if (tool_admin_key_read_var(&o->admin_key, "admin key", false, key, &klen) != MDP_OK) {
 		mdp_wipe(key, sizeof(key));
 		return tool_secret_error("admin key", "admin-key", &o->admin_key);
 	}
@@ -317,7 +413,7 @@ init_reinit(struct tool_card *card, const struct tool_opts *o)
 		goto out;
 	}
 	mdp_err_clear();
-	rv = ksp_reinit(card->kc, key, sizeof(key), (const uint8_t *)pin, plen);
+	rv = ksp_reinit(card->kc, key, klen, (const uint8_t *)pin, plen);
 	if (rv != KSP_OK) {
 		rc = tool_auth_error(card, rv, "re-initialisation", rv == KSP_E_PIN_INCORRECT);
 		goto out;

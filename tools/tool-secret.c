@@ -279,6 +279,51 @@ tool_admin_key_read(const struct tool_secret_src *src, const char *prompt, bool 
 }
 
 bool
+tool_secret_given(const struct tool_secret_src *src)
+{
+	return src->file || src->env || src->insecure;
+}
+
+enum mdp_err
+tool_admin_key_read_var(const struct tool_secret_src *src, const char *prompt, bool confirm,
+			uint8_t key[32], size_t *len)
+{
+	char *s = NULL;
+	size_t n = 0, got = 0, raw_len = 0;
+	uint8_t tmp[32], raw[32];
+	enum mdp_err rv;
+
+	rv = secret_get(src, prompt, confirm, src->file != NULL, &s, &n);
+	if (rv != MDP_OK)
+		return rv;
+	if (src->file && (n == 16 || n == 24 || n == 32)) {
+		memcpy(raw, s, n); /* maybe raw bytes: used when the file is not hex */
+		raw_len = n;
+	}
+	if (src->file)
+		n = first_line(s, n);
+	/* hex first (separators allowed), as for the 24-byte key */
+	if (!tool_hex_decode_var(s, tmp, sizeof(tmp), &got) ||
+	    (got != 16 && got != 24 && got != 32)) {
+		got = raw_len;
+		memcpy(tmp, raw, raw_len);
+	}
+	mdp_wipe(raw, sizeof(raw));
+	mdp_secure_free(s, SECRET_BUF);
+	if (got != 16 && got != 24 && got != 32) {
+		mdp_wipe(tmp, sizeof(tmp));
+		return mdp_err_reason(MDP_ERR_FORMAT,
+				      "the %s must be 32, 48 or 64 hex digits (16, 24 or 32 "
+				      "bytes)%s",
+				      prompt, src->file ? ", or a file of as many raw bytes" : "");
+	}
+	memcpy(key, tmp, got);
+	*len = got;
+	mdp_wipe(tmp, sizeof(tmp));
+	return MDP_OK;
+}
+
+bool
 tool_hex_decode_var(const char *s, uint8_t *out, size_t cap, size_t *len)
 {
 	size_t n = 0;

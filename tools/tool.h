@@ -114,6 +114,8 @@ struct tool_secret_src {
 #define TOOL_O_INIT 0x1000u	/* --card-id */
 #define TOOL_O_SIGN 0x2000u	/* req, selfsign: --subject --hash --padding --out --format */
 #define TOOL_O_SELFSIGN 0x4000u /* --days --store */
+#define TOOL_O_PUK 0x8000u	/* --puk --puk-file --puk-env --insecure-puk */
+#define TOOL_O_NEW_PUK 0x10000u /* --new-puk-file --new-puk-env --insecure-new-puk */
 
 struct tool_key_sel;
 
@@ -129,7 +131,8 @@ struct tool_opts {
 	const char *label;  /* --label: CKA_LABEL */
 	const char *id_hex; /* --id: CKA_ID in hex (checked by the parser) */
 	/* secrets */
-	struct tool_secret_src pin, new_pin, admin_key, new_admin_key;
+	struct tool_secret_src pin, new_pin, admin_key, new_admin_key, puk, new_puk;
+	bool use_puk; /* pin unblock: with the PUK (--puk or a --puk-* source) */
 	/* files and formats */
 	const char *in, *out, *cert_file, *format, *from;
 	const char *p12_pass_file, *p12_pass_env;
@@ -200,6 +203,14 @@ enum mdp_err tool_pin_read(const struct tool_secret_src *src, const char *prompt
  */
 enum mdp_err tool_admin_key_read(const struct tool_secret_src *src, const char *prompt,
 				 bool confirm, uint8_t key[24]);
+/*
+ * An admin key of 16, 24 or 32 bytes (a PIV management key; GIDS takes 24): 32, 48 or 64 hex
+ * digits from any source, or a file of as many raw bytes. *len receives the length.
+ */
+enum mdp_err tool_admin_key_read_var(const struct tool_secret_src *src, const char *prompt,
+				     bool confirm, uint8_t key[32], size_t *len);
+/* Whether a source was given on the command line (else the terminal would be asked). */
+bool tool_secret_given(const struct tool_secret_src *src);
 /* A key of len bytes (1..32) the same way: 2 * len hex digits, or a file of len raw bytes. */
 enum mdp_err tool_key_read(const struct tool_secret_src *src, const char *prompt, bool confirm,
 			   uint8_t *key, size_t len);

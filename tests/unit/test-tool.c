@@ -525,6 +525,31 @@ test_secret_sources(void)
 	CU_ASSERT_EQUAL(tool_admin_key_read(&src, "admin key", false, key), MDP_OK);
 	CU_ASSERT_EQUAL(key[1], 0x11);
 	CU_ASSERT_EQUAL(key[15], 0xff);
+
+	/* PIV management keys: 16, 24 or 32 bytes; the raw file of 24 bytes above too */
+	{
+		uint8_t vk[32];
+		size_t vl = 0;
+
+		memset(&src, 0, sizeof(src));
+		src.insecure = "00112233445566778899aabbccddeeff";
+		CU_ASSERT_EQUAL(tool_admin_key_read_var(&src, "admin key", false, vk, &vl), MDP_OK);
+		CU_ASSERT(vl == 16 && vk[15] == 0xff);
+		src.insecure = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+		CU_ASSERT_EQUAL(tool_admin_key_read_var(&src, "admin key", false, vk, &vl), MDP_OK);
+		CU_ASSERT(vl == 32 && vk[31] == 0x1f);
+		src.insecure = "0011223344556677";
+		CU_ASSERT_NOT_EQUAL(tool_admin_key_read_var(&src, "admin key", false, vk, &vl),
+				    MDP_OK);
+		memset(&src, 0, sizeof(src));
+		src.file = path2;
+		CU_ASSERT_EQUAL(tool_admin_key_read_var(&src, "admin key", false, vk, &vl), MDP_OK);
+		CU_ASSERT(vl == 24 && vk[0] == '\n' && vk[23] == 0x18);
+		src.file = path3;
+		CU_ASSERT_EQUAL(tool_admin_key_read_var(&src, "admin key", false, vk, &vl), MDP_OK);
+		CU_ASSERT(vl == 24 && vk[1] == 0x11);
+		mdp_wipe(vk, sizeof(vk));
+	}
 	mdp_wipe(key, sizeof(key));
 	test_rmtree(dir);
 	free(dir);
