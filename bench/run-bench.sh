@@ -5,7 +5,8 @@
 # the embedded virtual card (1 and 2 threads), raw OpenSSL in the same process (the limit) and
 # SoftHSM2 through the same harness; RSA-2048 key generation against openssl genpkey; APDUs and
 # start-up time through pcscd + vpcd for mdp11 and OpenSC; the first and the repeated login, and
-# p11tool --login --list-all against SoftHSM2 with the same keys; then bench/bench-sign's second opinion
+# p11tool --login --list-all against SoftHSM2 with the same keys; the same on a virtual PIV card
+# (embedded signatures; APDUs against OpenSC's PIV driver and ykcs11); then bench/bench-sign's second opinion
 # on the one-thread ratios (the module signs exactly the input EVP_PKEY_sign gets). No
 # assertions: the tables report the figures against the targets.
 #   BENCH_SECONDS  seconds per signature measurement (default 2)
@@ -41,6 +42,15 @@ note "mdp11.so on the embedded virtual card"
 	--seal "keyfile:$W/card.key" >"$W/vcard.log" 2>&1 || { cat "$W/vcard.log" >&2; exit 1; }
 MDP11_VCARD=$W/card.vcard "$BENCH" module --module "$MODULE" --name mdp11 --pin "$PIN" \
 	--seconds "$SECS" --threads 2 >>"$RAW" || note "the mdp11 run failed"
+
+# mdp11 on an embedded virtual PIV card (a YubiKey 5.7: RSA 3072 too), the factory management
+# key, so that the user's login creates the keys as on GIDS (docs/piv.md).
+note "mdp11.so on an embedded virtual PIV card"
+PIV_PIN=648219
+"$VCARD" create --type piv --piv-version 5.7.1 "$W/piv.vcard" --insecure-pin "$PIV_PIN" \
+	--seal "keyfile:$W/card.key" >"$W/piv.log" 2>&1 || { cat "$W/piv.log" >&2; exit 1; }
+MDP11_VCARD=$W/piv.vcard "$BENCH" module --module "$MODULE" --name mdp11-piv --pin "$PIV_PIN" \
+	--seconds "$SECS" --threads 2 >>"$RAW" || note "the mdp11 PIV run failed"
 
 # SoftHSM2 through the same harness.
 if [ -f "$SOFTHSM" ] && command -v softhsm2-util >/dev/null 2>&1; then
@@ -116,6 +126,14 @@ sh "$top_srcdir/bench/bench-pcsc.sh" >>"$RAW" 2>"$W/pcsc.log" || rc=$?
 if [ "$rc" != 0 ]; then
 	note "the PC/SC part did not run (exit $rc):"
 	tail -n 30 "$W/pcsc.log" >&2
+fi
+
+note "APDUs through pcscd + vpcd on a PIV card: mdp11, OpenSC, ykcs11"
+rc=0
+sh "$top_srcdir/bench/bench-pcsc-piv.sh" >>"$RAW" 2>"$W/pcsc-piv.log" || rc=$?
+if [ "$rc" != 0 ]; then
+	note "the PIV PC/SC part did not run (exit $rc):"
+	tail -n 30 "$W/pcsc-piv.log" >&2
 fi
 
 {

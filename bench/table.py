@@ -121,6 +121,33 @@ def main():
     print("(listed k/p/c: private keys, public keys, certificates found before login; the private")
     print("key is found after login. list: C_Initialize to the listed token.)")
     print()
+    print("PIV (a virtual YubiKey 5.7, docs/piv.md): signatures per second through mdp11 on the "
+          "embedded card")
+    line = "%-8s %9s %7s %7s %10s %11s"
+    print(line % ("key", "mdp11 1t", "2t", "cpu", "OpenSSL cpu", "mdp11/OSSL"))
+    for key in ("rsa2048", "rsa3072", "p256", "p384"):
+        oc = g(("openssl", key, "sign_per_cpu_s_1t"))
+        mc = g(("mdp11-piv", key, "sign_per_cpu_s_1t"))
+        print(line % (key, fmt(g(("mdp11-piv", key, "sign_per_s_1t"))),
+                      fmt(g(("mdp11-piv", key, "sign_per_s_2t"))), fmt(mc), fmt(oc),
+                      fmt(ratio(mc, oc), "%.2fx")))
+    print("APDUs at the PIV card through pcscd + vpcd (one RSA-2048 key in 9A + certificate)")
+    print("%-17s %13s %6s %6s %6s %16s %12s" % ("run", "listed k/p/c", "list", "login", "sign",
+                                               "before 1st sign", "start-up ms"))
+    for impl in ("mdp11-piv-cold", "mdp11-piv-warm", "opensc-piv-cold", "opensc-piv-warm",
+                 "ykcs11-piv-cold", "ykcs11-piv-warm"):
+        if g((impl, "startup", "error")):
+            print("%-17s failed (see the messages above)" % impl)
+            continue
+        if g((impl, "apdu", "list")) is None:
+            continue
+        listed = "/".join(fmt(g((impl, "token", m))) for m in (
+            "private_keys_listed", "public_keys_listed", "certs_listed"))
+        print("%-17s %13s %6s %6s %6s %16s %12s" % (
+            impl, listed, fmt(g((impl, "apdu", "list"))), fmt(g((impl, "apdu", "login"))),
+            fmt(g((impl, "apdu", "sign"))), fmt(g((impl, "apdu", "before_first_signature"))),
+            fmt(g((impl, "startup", "first_signature_ms")), "%.1f")))
+    print()
     print("Targets")
     r1 = ratio(g(("mdp11", "rsa2048", "sign_per_cpu_s_1t")),
                g(("openssl", "rsa2048", "sign_per_cpu_s_1t")))
@@ -146,6 +173,25 @@ def main():
     half = None if mc is None or not oc else mc / oc
     print("  cold start <= half of OpenSC's APDUs: mdp11 %s, OpenSC %s (%s)" % (
         fmt(mc), fmt(oc), "n/a" if half is None else ("met" if half <= 0.5 else "MISSED")))
+    r1 = ratio(g(("mdp11-piv", "rsa2048", "sign_per_cpu_s_1t")),
+               g(("openssl", "rsa2048", "sign_per_cpu_s_1t")))
+    r2 = ratio(g(("mdp11-piv", "p256", "sign_per_cpu_s_1t")),
+               g(("openssl", "p256", "sign_per_cpu_s_1t")))
+    print("  PIV RSA-2048, 1 thread, >= 0.9x raw OpenSSL: %s (%s)" % (fmt(r1, "%.2fx"),
+                                                                    verdict(r1, 0.9)))
+    print("  PIV P-256, 1 thread, >= 0.8x raw OpenSSL:    %s (%s)" % (fmt(r2, "%.2fx"),
+                                                                    verdict(r2, 0.8)))
+    mc, oc = g(("mdp11-piv-cold", "apdu", "list")), g(("opensc-piv-cold", "apdu", "list"))
+    yc = g(("ykcs11-piv-cold", "apdu", "list"))
+    half = None if mc is None or not oc else mc / oc
+    print("  PIV cold start <= half of OpenSC's APDUs: mdp11 %s, OpenSC %s, ykcs11 %s (%s)" % (
+        fmt(mc), fmt(oc), fmt(yc),
+        "n/a" if half is None else ("met" if half <= 0.5 else "MISSED")))
+    sg = g(("mdp11-piv-warm", "apdu", "sign"))
+    print("  PIV first signature of a warm process (RSA-2048; the floor is 3: GENERAL "
+          "AUTHENTICATE chained in two and GET RESPONSE): mdp11 %s (+1: the container map), "
+          "OpenSC %s, ykcs11 %s" % (fmt(sg), fmt(g(("opensc-piv-warm", "apdu", "sign"))),
+                                     fmt(g(("ykcs11-piv-warm", "apdu", "sign")))))
 
 
 if __name__ == "__main__":

@@ -496,7 +496,8 @@ piv_deauthenticate_ex(struct md_card *card, uint32_t pin_set, uint32_t flags)
 	p->oneshot_valid = false;
 	if (!(p->authenticated & pin_set))
 		return MD_OK;
-	if (!piv_version_at_least(card, 4, 0, 0))
+	/* a YubiKey ATR says as much as GET VERSION would: no APDU for it */
+	if (!p->yubikey_atr && !piv_version_at_least(card, 4, 0, 0))
 		return MD_E_UNSUPPORTED_FEATURE;
 	rv = piv_xfer(card, 0xA4, 0x04, 0x00, yk_mgmt_aid, sizeof(yk_mgmt_aid), MDP_APDU_NO_LE,
 		      NULL, &sw);

@@ -434,9 +434,12 @@ piv_enum_files(struct md_card *card, const char *dir, char **names, size_t *len,
 	if (!dir) {
 		buf_put_bytes(&b, "cardid\0cardcf\0cardapps\0", 23);
 	} else if (is_dir(dir, "mscp")) {
+		/*
+		 * msroots is listed once it was read (by name: CardReadFile, CardGetFileInfo):
+		 * asking MSROOTS1 here would cost every cold start an APDU for a file hosts
+		 * open by name (docs/piv.md "Certificates").
+		 */
 		rv = piv_load_view(card);
-		if (rv == MD_OK)
-			rv = load_roots(card);
 		if (rv != MD_OK)
 			goto out;
 		buf_put_bytes(&b, "cmapfile", 9);
@@ -453,7 +456,7 @@ piv_enum_files(struct md_card *card, const char *dir, char **names, size_t *len,
 				 MDP_KEY_SPEC_IS_SIG_SLOT(c->spec) ? "ksc" : "kxc", (unsigned)i);
 			buf_put_bytes(&b, n, strlen(n) + 1);
 		}
-		if (p->roots)
+		if (p->roots_valid && p->roots)
 			buf_put_bytes(&b, "msroots", 8);
 	} else if (is_dir(dir, "mdp11")) {
 		rv = piv_load_view(card);

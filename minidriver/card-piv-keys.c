@@ -393,7 +393,7 @@ static enum md_rv
 key_for(struct md_card *card, uint8_t index, uint32_t spec, struct piv_cont **out)
 {
 	struct piv_cont *c = NULL;
-	enum md_rv rv = piv_container(card, index, &c);
+	enum md_rv rv = piv_op_container(card, index, &c);
 
 	if (rv == MD_OK && c->spec != spec)
 		rv = MD_E_NO_KEY_CONTAINER;
@@ -404,26 +404,17 @@ key_for(struct md_card *card, uint8_t index, uint32_t spec, struct piv_cont **ou
 
 /*
  * A slot whose key wants the PIN right before each use (PIN policy "always", the 9C default,
- * §2.3): the consent given through PIN id 4 is verified again just before the operation.
+ * §2.3): the consent given through PIN id 4 is verified again just before the operation. What
+ * the module knows without an APDU: the policy GET METADATA gave when it was read for another
+ * reason (a key without certificate) or that mdp11 gave the key, else the slot's default — so
+ * that listing a card costs no GET METADATA per key (docs/piv.md "PINs and roles").
  */
 uint8_t
 piv_pin_policy(struct md_card *card, const struct piv_cont *c)
 {
-	struct piv *p = piv_of(card);
-	struct piv_slot *s = &p->slots[piv_slot_index(c->slot)];
+	struct piv_slot *s = &piv_of(card)->slots[piv_slot_index(c->slot)];
 
-	if (!s->pin_policy) {
-		struct mdp_buf b;
-		struct piv_metadata md;
-
-		buf_init(&b);
-		if (piv_get_metadata(card, c->slot, &b, &md) == MD_OK && md.pin_policy)
-			s->pin_policy = md.pin_policy;
-		else
-			s->pin_policy = piv_default_pin_policy(c->slot);
-		buf_free(&b);
-	}
-	return s->pin_policy;
+	return s->pin_policy ? s->pin_policy : piv_default_pin_policy(c->slot);
 }
 
 /*
@@ -698,7 +689,7 @@ piv_construct_dh_agreement(struct md_card *card, struct md_dh_agreement_info *ai
 	enum md_rv rv;
 
 	buf_init_secret(&x);
-	rv = piv_container(card, ai->container_index, &c);
+	rv = piv_op_container(card, ai->container_index, &c);
 	if (rv == MD_OK && !MDP_KEY_SPEC_IS_ECDH(c->spec))
 		rv = MD_E_NO_KEY_CONTAINER;
 	if (rv != MD_OK)

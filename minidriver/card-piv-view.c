@@ -387,6 +387,8 @@ piv_update_key_history(struct md_card *card)
 
 /* ---- the container table (docs/piv.md "Containers") ---- */
 
+static enum md_rv load_map(struct md_card *card);
+
 enum md_rv
 piv_view(struct md_card *card)
 {
@@ -404,6 +406,39 @@ piv_container(struct md_card *card, uint8_t index, struct piv_cont **out)
 		return rv;
 	*out = piv_cont_at(piv_of(card), index);
 	return *out ? MD_OK : MD_E_NO_KEY_CONTAINER;
+}
+
+/*
+ * A host whose cache is valid asks no view before its first signature (docs/piv.md "cardid and
+ * cardcf"): the map record gives slot, key spec and size, so that signature costs the map's
+ * GET DATA, not the dozen APDUs of the view. A container the map does not hold (synthesised from
+ * a slot) needs the view.
+ */
+enum md_rv
+piv_op_container(struct md_card *card, uint8_t index, struct piv_cont **out)
+{
+	struct piv *p = piv_of(card);
+	enum md_rv rv = piv_sync(card);
+
+	if (rv != MD_OK)
+		return rv;
+	if (!p->view_valid && !p->map_only) {
+		memset(p->cont, 0, sizeof(p->cont));
+		p->ncont = 0;
+		rv = load_map(card);
+		if (rv != MD_OK) {
+			memset(p->cont, 0, sizeof(p->cont));
+			p->ncont = 0;
+			return rv;
+		}
+		p->map_only = true;
+	}
+	if (!p->view_valid) {
+		*out = piv_cont_at(p, index);
+		if (*out)
+			return MD_OK;
+	}
+	return piv_container(card, index, out);
 }
 
 struct piv_cont *
@@ -583,6 +618,7 @@ piv_load_view(struct md_card *card)
 		return rv;
 	memset(p->cont, 0, sizeof(p->cont));
 	p->ncont = 0;
+	p->map_only = false;
 	rv = load_map(card);
 	if (rv == MD_OK)
 		rv = load_store(card);

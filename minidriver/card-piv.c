@@ -315,18 +315,28 @@ load_serial(struct md_card *card)
 enum md_rv
 piv_get_metadata(struct md_card *card, uint8_t ref, struct mdp_buf *answer, struct piv_metadata *md)
 {
+	struct piv *p = piv_of(card);
 	uint16_t sw = 0;
 	enum md_rv rv;
 
-	if (!piv_version_at_least(card, 5, 3, 0))
+	/*
+	 * A YubiKey whose version is not known yet is asked directly: the answer 6D00 says as
+	 * much as GET VERSION would, and a warm start then needs no GET VERSION at all.
+	 */
+	if (p->no_metadata ||
+	    ((p->have_version || !p->yubikey_atr) && !piv_version_at_least(card, 5, 3, 0)))
 		return MD_E_UNSUPPORTED_FEATURE;
 	rv = piv_xfer(card, 0xF7, 0x00, ref, NULL, 0, 256, answer, &sw);
 	if (rv != MD_OK)
 		return rv;
 	if (sw == 0x6A88 || sw == 0x6A80)
 		return MD_E_NO_KEY_CONTAINER; /* empty slot (§6.6; both forms are seen) */
+	if (sw == 0x6D00 || sw == 0x6E00) {
+		p->no_metadata = true;
+		return MD_E_UNSUPPORTED_FEATURE;
+	}
 	if (!MDP_SW_IS_OK(sw))
-		return sw == 0x6D00 ? MD_E_UNSUPPORTED_FEATURE : piv_sw_rv(sw);
+		return piv_sw_rv(sw);
 	if (piv_metadata_parse(answer->data, answer->len, md) != MDP_OK) {
 		log_warn("GET METADATA %02X: %s", ref, mdp_err_last());
 		return MD_E_COMM_DATA_LOST;
@@ -350,6 +360,7 @@ piv_drop_view(struct piv *p)
 	p->ncont = 0;
 	p->have_map = false;
 	p->view_valid = false;
+	p->map_only = false;
 	piv_store_clear(&p->store);
 	p->store_valid = false;
 	p->store_objects = 0;

@@ -57,6 +57,7 @@ struct piv {
 	bool have_serial;
 	uint8_t serial[4];
 	bool yubikey_atr;
+	bool no_metadata; /* GET METADATA answered 6D00: a card before YubiKey 5.3 */
 	/* CHUID: the identity (cardid) and the freshness (cardcf) of the minidriver view */
 	bool chuid_valid;
 	bool chuid_marked;
@@ -68,6 +69,7 @@ struct piv {
 	uint8_t pin_fresh; /* bPinsFreshness: kept in memory (no PIV object for it) */
 	/* the view: containers, slots, mdp11's store, Key History */
 	bool view_valid;
+	bool map_only; /* cont[] holds the container map alone (piv_op_container) */
 	struct piv_cont cont[PIV_MAX_CONTAINERS];
 	size_t ncont; /* records of the container map (valid or not) */
 	bool have_map;
@@ -215,6 +217,11 @@ enum md_rv piv_construct_dh_agreement(struct md_card *card, struct md_dh_agreeme
 enum md_rv piv_derive_key(struct md_card *card, struct md_derive_key *dk);
 /* The PIN policy of a container's key (GET METADATA on 5.3+, else the slot's default, §2.6). */
 uint8_t piv_pin_policy(struct md_card *card, const struct piv_cont *c);
+/*
+ * The container of a private-key operation: from the view when it is loaded, else from the
+ * container map alone (one GET DATA on a warm start, where the host needs nothing else).
+ */
+enum md_rv piv_op_container(struct md_card *card, uint8_t index, struct piv_cont **out);
 enum md_rv piv_destroy_dh_agreement(struct md_card *card, uint8_t index, uint32_t flags);
 
 #endif

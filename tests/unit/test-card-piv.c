@@ -1486,6 +1486,22 @@ test_apdu_budget(void)
 	free(p);
 	md_card_end(f.card, false);
 	CU_ASSERT_EQUAL(mdp_transport_apdu_count(f.t) - before, 2u);
+	/* its first signature (the PIN still verified on the card): the container map, not the
+	 * view, then GENERAL AUTHENTICATE; the next one is GENERAL AUTHENTICATE alone */
+	si.signature = NULL;
+	before = mdp_transport_apdu_count(f.t);
+	CU_ASSERT_EQUAL(md_sign_data(f.card, &si), MD_OK);
+	CU_ASSERT_EQUAL(mdp_transport_apdu_count(f.t) - before, 2u);
+	free(si.signature);
+	si.signature = NULL;
+	before = mdp_transport_apdu_count(f.t);
+	CU_ASSERT_EQUAL(md_sign_data(f.card, &si), MD_OK);
+	CU_ASSERT_EQUAL(mdp_transport_apdu_count(f.t) - before, 1u);
+	free(si.signature);
+	/* the view loaded later starts over from the card, not from the map alone */
+	CU_ASSERT_EQUAL(md_read_file(f.card, "mscp", "cmapfile", 0, &p, &n), MD_OK);
+	CU_ASSERT_EQUAL(n, 86u);
+	free(p);
 	fx_close(&f);
 }
 
