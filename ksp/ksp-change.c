@@ -404,7 +404,7 @@ check_rsa_bits(struct ksp_card *kc, enum mdp_key_spec spec, unsigned bits)
 {
 	struct ksp_key_sizes ks;
 	enum ksp_rv rv = ksp_load_key_sizes(kc, spec, &ks);
-	char msg[96];
+	char msg[192];
 
 	if (rv != KSP_OK)
 		return rv;
@@ -413,8 +413,7 @@ check_rsa_bits(struct ksp_card *kc, enum mdp_key_spec spec, unsigned bits)
 				  mdp_key_spec_name(spec));
 	if (bits < ks.min_bits || bits > ks.max_bits ||
 	    (ks.incr_bits > 1 && (bits - ks.min_bits) % ks.incr_bits)) {
-		snprintf(msg, sizeof(msg), "%u bits (allowed %u..%u step %u)", bits, ks.min_bits,
-			 ks.max_bits, ks.incr_bits);
+		ksp_rsa_size_why(&ks, bits, msg, sizeof(msg));
 		return ksp_reason(KSP_E_KEY_SIZE, "RSA key size %s", msg);
 	}
 	return KSP_OK;

@@ -342,7 +342,11 @@ ksp_load_key_sizes(struct ksp_card *kc, enum mdp_key_spec spec, struct ksp_key_s
 	out->default_bits = cur_get_le32(&c);
 	out->max_bits = cur_get_le32(&c);
 	out->incr_bits = cur_get_le32(&c);
+	out->card_min_bits = out->min_bits;
+	out->card_max_bits = out->max_bits;
 	if (MDP_KEY_SPEC_IS_RSA(spec)) {
+		out->policy_min_bits = kc->policy.rsa_min_bits;
+		out->policy_max_bits = kc->policy.rsa_max_bits;
 		/* The allowed range is the card's intersected with the policy (docs/ksp.md). */
 		if (kc->policy.rsa_min_bits > out->min_bits)
 			out->min_bits = kc->policy.rsa_min_bits;
@@ -426,4 +430,27 @@ ksp_load_free_space(struct ksp_card *kc, const struct ksp_cache_entry **out)
 		return KSP_E_NO_MEMORY;
 	*out = ksp_cache_get(&kc->cache, "free");
 	return KSP_OK;
+}
+
+void
+ksp_rsa_size_why(const struct ksp_key_sizes *ks, unsigned bits, char *buf, size_t cap)
+{
+	if (bits > ks->max_bits && ks->card_max_bits && bits > ks->card_max_bits)
+		snprintf(buf, cap, "%u bits: the card takes at most %u", bits, ks->card_max_bits);
+	else if (bits > ks->max_bits)
+		snprintf(buf, cap,
+			 "%u bits: rsa_max_bits = %u in [policy] of mdp11.conf (the card takes up "
+			 "to %u)",
+			 bits, ks->policy_max_bits, ks->card_max_bits);
+	else if (bits < ks->min_bits && bits < ks->card_min_bits)
+		snprintf(buf, cap, "%u bits: the card takes at least %u", bits, ks->card_min_bits);
+	else if (bits < ks->min_bits)
+		snprintf(
+			buf, cap,
+			"%u bits: rsa_min_bits = %u in [policy] of mdp11.conf (the card takes from "
+			"%u)",
+			bits, ks->policy_min_bits, ks->card_min_bits);
+	else
+		snprintf(buf, cap, "%u bits: the card takes sizes from %u in steps of %u", bits,
+			 ks->min_bits, ks->incr_bits);
 }

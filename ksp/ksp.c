@@ -132,6 +132,81 @@ ksp_rv_from_md(enum md_rv rv)
 	return KSP_E_FAILED;
 }
 
+const char *
+ksp_rv_text(enum ksp_rv rv)
+{
+	switch (rv) {
+	case KSP_OK:
+		return "done";
+	case KSP_E_INVALID_ARG:
+		return "the card or card module refused an argument";
+	case KSP_E_NO_MEMORY:
+		return "out of memory";
+	case KSP_E_BUFFER_TOO_SMALL:
+		return "a buffer is too small";
+	case KSP_E_UNSUPPORTED:
+		return "the card does not support this";
+	case KSP_E_NO_CARD:
+		return "no card";
+	case KSP_E_CARD_REMOVED:
+		return "the card was removed";
+	case KSP_E_CARD_RESET:
+		return "the card was reset by another program";
+	case KSP_E_UNKNOWN_CARD:
+		return "no card module recognises the card";
+	case KSP_E_READ_ONLY:
+		return "the card is read-only";
+	case KSP_E_NO_SERVICE:
+		return "the PC/SC service (pcscd) is not running";
+	case KSP_E_DEVICE:
+		return "communication with the card failed";
+	case KSP_E_FILE_NOT_FOUND:
+		return "a file is missing on the card";
+	case KSP_E_DIR_NOT_FOUND:
+		return "a directory is missing on the card";
+	case KSP_E_FILE_EXISTS:
+		return "a file to create exists on the card";
+	case KSP_E_CANCELLED:
+		return "cancelled";
+	case KSP_E_NO_KEY:
+		return "the container holds no such key";
+	case KSP_E_FAILED:
+		return "the card module gave an answer that makes no sense here";
+	case KSP_E_PIN_INCORRECT:
+		return "wrong PIN or admin key";
+	case KSP_E_PIN_BLOCKED:
+		return "the PIN is blocked";
+	case KSP_E_PIN_LEN:
+		return "the card refuses a PIN or key of this length";
+	case KSP_E_NOT_LOGGED_IN:
+		return "the operation needs a login";
+	case KSP_E_NO_ACCESS:
+		return "the card refuses access (not logged in, or a virtual card's seal is "
+		       "missing)";
+	case KSP_E_BAD_KEY:
+		return "the key cannot be used for this";
+	case KSP_E_KEY_SIZE:
+		return "a key size outside the allowed range";
+	case KSP_E_BAD_DATA:
+		return "input of the wrong length or form";
+	case KSP_E_PROHIBITED:
+		return "the change would destroy another key";
+	case KSP_E_EXISTS:
+		return "a container with that name, index or CKA_ID exists";
+	case KSP_E_POLICY:
+		return "refused by the [policy] of mdp11.conf";
+	case KSP_E_NOT_FOUND:
+		return "no such container or object";
+	case KSP_E_CERT_MISMATCH:
+		return "the certificate matches no key on the card";
+	case KSP_E_NO_ROOM:
+		return "no free container on the card, or the card is full";
+	case KSP_E_DECRYPT:
+		return "decryption failed";
+	}
+	return "unknown outcome";
+}
+
 void
 ksp_policy_default(struct ksp_policy *policy)
 {

@@ -88,6 +88,8 @@ enum ksp_rv {
 
 /* Constant name of a value ("KSP_E_EXISTS"); never NULL. */
 const char *ksp_rv_name(enum ksp_rv rv);
+/* What rv means in a few words, for messages to people ("no free container on the card"). */
+const char *ksp_rv_text(enum ksp_rv rv);
 /* What a card module's result means to the host (one table; unknown values: KSP_E_FAILED). */
 enum md_rv;
 enum ksp_rv ksp_rv_from_md(enum md_rv rv);
@@ -255,8 +257,16 @@ enum ksp_rv ksp_find_key_for_certificate(struct ksp_card *kc, const uint8_t *der
 struct ksp_key_sizes {
 	bool supported;
 	unsigned min_bits, default_bits, max_bits,
-		incr_bits; /* for RSA: already intersected with the policy */
+		incr_bits;		       /* for RSA: already intersected with the policy */
+	unsigned card_min_bits, card_max_bits; /* the card's own range (0: it says none) */
+	unsigned policy_min_bits, policy_max_bits; /* RSA: [policy] rsa_min_bits / rsa_max_bits */
 };
+/*
+ * Why an RSA size of bits is outside ks, naming the binding limit: the card's own range, the
+ * policy's rsa_min_bits / rsa_max_bits, or the card's step ("8192 bits: the card takes at most
+ * 4096"). Writes one sentence to buf.
+ */
+void ksp_rsa_size_why(const struct ksp_key_sizes *ks, unsigned bits, char *buf, size_t cap);
 struct ksp_token_info {
 	uint8_t cardid[16];
 	char serial[17];	  /* 16 hex digits (spec/minidriver.md §10.1) */

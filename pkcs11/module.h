@@ -35,6 +35,20 @@ enum ksp_rv;
 CK_RV ckr_from_ksp(enum ksp_rv rv);
 CK_RV ckr_from_mdp(enum mdp_err err);
 
+/*
+ * ---- refuse.c: why a call was refused ----
+ * p11_refuse records the reason for the refusal about to be returned (never a secret) and
+ * returns rv; every entry point starts with p11_call_begin() (forget an older reason) and ends
+ * with p11_call_result(), which logs the result at level 5 and a refusal with its reason (or
+ * what the code means): a refused template or operation at level 2, a call refused because of
+ * the caller's state (not logged in, no card, no such session) at level 3.
+ */
+CK_RV p11_refuse(CK_RV rv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void p11_call_begin(void);
+/* "CKA_LABEL" for the common attributes, else "attribute 0x..." (per-thread buffer). */
+const char *p11_attr_name(CK_ATTRIBUTE_TYPE type);
+void p11_call_result(const char *fn, CK_RV rv);
+
 /* ---- settings.c: mdp11.conf and the environment ---- */
 struct settings_vcard {
 	char *label;
@@ -285,6 +299,10 @@ CK_RV object_destroy_slocked(struct session *se, struct object *o);
 /* Handle of the object with this identity (after a rebuild), 0 if none. */
 CK_OBJECT_HANDLE object_handle_for(struct slot *s, enum obj_kind kind, uint8_t index,
 				   enum ksp_slot kslot);
+/* The session public key object C_GenerateKeyPair returns for an ECDH key pair (an ECDH key
+ * has no token public key object; docs/pkcs11.md "ECDH keys"). */
+CK_RV object_add_public_slocked(struct session *se, uint8_t index, enum ksp_slot kslot,
+				CK_OBJECT_HANDLE *out);
 CK_RV object_add_secret_slocked(struct session *se, uint8_t *secret, size_t len,
 				const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out);
 

@@ -91,7 +91,13 @@ object_view_rebuild_slocked(struct slot *s)
 			if (key->spec == MDP_AT_NONE)
 				continue;
 			rv = keep(s, OBJ_PRIVATE_KEY, c[i].index, (enum ksp_slot)k, 0);
-			if (rv == CKR_OK)
+			/*
+			 * No public key object for an ECDH key: OpenSSH (ssh-add -s, ssh -I)
+			 * and others take every EC public key they find as a signing key.
+			 * The private key carries CKA_EC_POINT and CKA_PUBLIC_KEY_INFO
+			 * (docs/pkcs11.md, "ECDH keys").
+			 */
+			if (rv == CKR_OK && !MDP_KEY_SPEC_IS_ECDH(key->spec))
 				rv = keep(s, OBJ_PUBLIC_KEY, c[i].index, (enum ksp_slot)k, 0);
 			if (rv == CKR_OK && key->cert)
 				rv = keep(s, OBJ_CERTIFICATE, c[i].index, (enum ksp_slot)k, 0);
@@ -447,7 +453,7 @@ object_attr(struct slot *s, const struct object *o, CK_ATTRIBUTE_TYPE type, stru
 							  : CKO_SECRET_KEY);
 		return CKR_OK;
 	case CKA_TOKEN:
-		put_bool(b, o->kind != OBJ_SECRET);
+		put_bool(b, !o->owner);
 		return CKR_OK;
 	case CKA_PRIVATE:
 		put_bool(b, object_is_private(s, o));
@@ -459,7 +465,7 @@ object_attr(struct slot *s, const struct object *o, CK_ATTRIBUTE_TYPE type, stru
 		put_bool(b, false);
 		return CKR_OK;
 	case CKA_DESTROYABLE:
-		put_bool(b, o->kind != OBJ_PUBLIC_KEY && writable);
+		put_bool(b, o->owner || (o->kind != OBJ_PUBLIC_KEY && writable));
 		return CKR_OK;
 	case CKA_LABEL:
 		if (o->kind == OBJ_DATA)
@@ -844,8 +850,12 @@ object_set_attrs_slocked(struct session *se, struct object *o, CK_ATTRIBUTE *tmp
 		if (rv == CKR_OK && (b.len != len || (len && memcmp(b.data, v, len) != 0)))
 			rv = CKR_ATTRIBUTE_READ_ONLY;
 		buf_free(&b);
-		if (rv == CKR_ATTRIBUTE_SENSITIVE)
-			rv = CKR_ATTRIBUTE_READ_ONLY;
+		if (rv == CKR_ATTRIBUTE_SENSITIVE || rv == CKR_ATTRIBUTE_READ_ONLY)
+			rv = p11_refuse(
+				CKR_ATTRIBUTE_READ_ONLY,
+				"attribute 0x%lx cannot be changed (CKA_LABEL, CKA_ID and, for "
+				"data objects, CKA_APPLICATION and CKA_VALUE can)",
+				tmpl[i].type);
 		if (rv != CKR_OK)
 			return rv;
 	}
@@ -859,7 +869,8 @@ object_set_attrs_slocked(struct session *se, struct object *o, CK_ATTRIBUTE *tmp
 	if (o->kind == OBJ_SECRET) {
 		if (id || app || value) {
 			free(label_str);
-			return CKR_ATTRIBUTE_READ_ONLY;
+			return p11_refuse(CKR_ATTRIBUTE_READ_ONLY,
+					  "a derived secret's label only can be changed");
 		}
 		free(o->label);
 		o->label = label_str;
@@ -901,7 +912,8 @@ object_set_attrs_slocked(struct session *se, struct object *o, CK_ATTRIBUTE *tmp
 	} else {
 		if (id && (id_len == 0 || id_len > 255)) {
 			free(label_str);
-			return CKR_ATTRIBUTE_VALUE_INVALID;
+			return p11_refuse(CKR_ATTRIBUTE_VALUE_INVALID,
+					  "CKA_ID of %zu bytes: 1 to 255 are kept", id_len);
 		}
 		krv = ksp_set_key_attrs(s->kc, o->index, o->kslot, id ? id_v : NULL,
 					id ? id_len : 0,
@@ -938,19 +950,18 @@ certificate_fits(struct slot *s, const CK_ATTRIBUTE *tmpl, CK_ULONG n, uint8_t i
 		rv = attr_get(tmpl, n, CKA_ID, &id, &id_len);
 		if (rv != CKR_OK)
 			return rv;
-		if (id_len != k->id_len || (id_len && memcmp(id, k->id, id_len) != 0)) {
-			log_info("certificate refused: its CKA_ID is not the one of its key "
-				 "(container %u)",
-				 index);
-			return CKR_ATTRIBUTE_VALUE_INVALID;
-		}
+		if (id_len != k->id_len || (id_len && memcmp(id, k->id, id_len) != 0))
+			return p11_refuse(
+				CKR_ATTRIBUTE_VALUE_INVALID,
+				"certificate refused: its CKA_ID is not the one of its key "
+				"(container %u)",
+				index);
 	}
-	if (k->cert && !attr_is_true(tmpl, n, CKA_MDP11_OVERWRITE)) {
-		log_info("certificate refused: the key in container %u has one "
-			 "(CKA_MDP11_OVERWRITE TRUE replaces it)",
-			 index);
-		return CKR_ATTRIBUTE_VALUE_INVALID;
-	}
+	if (k->cert && !attr_is_true(tmpl, n, CKA_MDP11_OVERWRITE))
+		return p11_refuse(CKR_ATTRIBUTE_VALUE_INVALID,
+				  "certificate refused: the key in container %u has one "
+				  "(CKA_MDP11_OVERWRITE TRUE replaces it)",
+				  index);
 	return CKR_OK;
 }
 
@@ -974,25 +985,30 @@ create_certificate(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_
 		if (rv != CKR_OK)
 			return rv;
 		if (ctype != CKC_X_509)
-			return CKR_ATTRIBUTE_VALUE_INVALID;
+			return p11_refuse(CKR_ATTRIBUTE_VALUE_INVALID,
+					  "CKA_CERTIFICATE_TYPE 0x%lx: only CKC_X_509 certificates "
+					  "are stored",
+					  ctype);
 	}
 	rv = attr_get(tmpl, n, CKA_VALUE, &value, &value_len);
+	if (rv == CKR_TEMPLATE_INCOMPLETE || (rv == CKR_OK && !value_len))
+		return p11_refuse(CKR_TEMPLATE_INCOMPLETE, "a certificate needs CKA_VALUE (DER)");
 	if (rv != CKR_OK)
 		return rv;
-	if (!value_len)
-		return CKR_TEMPLATE_INCOMPLETE;
 	p = value;
 	x = d2i_X509(NULL, &p, (long)value_len);
 	if (!x || p != (const unsigned char *)value + value_len) {
 		X509_free(x);
-		return CKR_ATTRIBUTE_VALUE_INVALID;
+		return p11_refuse(CKR_ATTRIBUTE_VALUE_INVALID,
+				  "CKA_VALUE is not one DER X.509 certificate");
 	}
 	X509_free(x);
 	/* The container whose key is the certificate's (§10.2): certificates live in kxc/ksc. */
 	krv = ksp_find_key_for_certificate(s->kc, value, value_len, &index, &kslot);
 	if (krv != KSP_OK) {
-		log_info("certificate refused: no key on the card matches its public key");
-		return slot_result_slocked(s, krv);
+		rv = slot_result_slocked(s, krv);
+		return p11_refuse(rv, "certificate refused: no key on the card matches its public "
+				      "key");
 	}
 	rv = certificate_fits(s, tmpl, n, index, kslot);
 	if (rv != CKR_OK)
@@ -1081,11 +1097,10 @@ object_create_slocked(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
 	rv = attr_get_ulong(tmpl, n, CKA_CLASS, &cls);
 	if (rv != CKR_OK)
 		return rv;
-	if (attr_is_false(tmpl, n, CKA_TOKEN)) {
+	if (attr_is_false(tmpl, n, CKA_TOKEN))
 		/* Session objects cannot live in a card container (§10.2 "Ephemeral keys"). */
-		log_info("C_CreateObject: CKA_TOKEN FALSE is not supported");
-		return CKR_TEMPLATE_INCONSISTENT;
-	}
+		return p11_refuse(CKR_TEMPLATE_INCONSISTENT,
+				  "CKA_TOKEN is FALSE: mdp11 creates objects on the card only");
 	rv = check_writable(se);
 	if (rv != CKR_OK)
 		return rv;
@@ -1098,10 +1113,14 @@ object_create_slocked(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
 		return keygen_import_slocked(se, tmpl, n, out);
 	case CKO_PUBLIC_KEY:
 		/* A minidriver card keeps public keys only as the halves of its key pairs. */
-		log_info("C_CreateObject: a public key cannot be stored without its private key");
-		return CKR_TEMPLATE_INCONSISTENT;
+		return p11_refuse(CKR_TEMPLATE_INCONSISTENT,
+				  "a public key cannot be stored without its private key (a card "
+				  "keeps key pairs)");
 	default:
-		return CKR_ATTRIBUTE_VALUE_INVALID;
+		return p11_refuse(CKR_ATTRIBUTE_VALUE_INVALID,
+				  "CKA_CLASS 0x%lx: mdp11 creates certificates, data objects and "
+				  "private keys",
+				  cls);
 	}
 }
 
@@ -1113,7 +1132,7 @@ object_destroy_slocked(struct session *se, struct object *o)
 	CK_RV rv;
 	size_t i;
 
-	if (o->kind == OBJ_SECRET) {
+	if (o->owner) { /* a session object: a derived secret, an ECDH public key */
 		for (i = 0; i < s->nobjs; i++) {
 			if (&s->objs[i] == o) {
 				object_clear(o);
@@ -1138,11 +1157,31 @@ object_destroy_slocked(struct session *se, struct object *o)
 		break;
 	default:
 		/* The public half goes with its private key. */
-		return CKR_ACTION_PROHIBITED;
+		return p11_refuse(
+			CKR_ACTION_PROHIBITED,
+			"a public key goes with its private key: destroy the private key");
 	}
 	if (krv != KSP_OK)
 		return slot_result_slocked(s, krv);
 	return refresh_view(s);
+}
+
+CK_RV
+object_add_public_slocked(struct session *se, uint8_t index, enum ksp_slot kslot,
+			  CK_OBJECT_HANDLE *out)
+{
+	struct object *o = add_object(se->slot);
+
+	if (!o)
+		return CKR_HOST_MEMORY;
+	o->handle = module_new_handle();
+	o->kind = OBJ_PUBLIC_KEY;
+	o->owner = se->handle;
+	o->seen = true;
+	o->index = index;
+	o->kslot = kslot;
+	*out = o->handle;
+	return CKR_OK;
 }
 
 CK_RV

@@ -603,10 +603,23 @@ token_facts(struct slot *s)
 	return CKR_OK;
 }
 
+/* The label the token shows: [token] label, the virtual card's label, or card name + serial. */
+static void
+token_label(const struct slot *s, char *label, size_t cap)
+{
+	const struct settings *set = module_settings();
+
+	if (set->token_label)
+		snprintf(label, cap, "%s", set->token_label);
+	else if (s->vcard_path)
+		snprintf(label, cap, "%s", s->name);
+	else
+		snprintf(label, cap, "%s %.8s", s->info.card_name, s->info.serial);
+}
+
 CK_RV
 slot_token_info_slocked(struct slot *s, CK_TOKEN_INFO *info)
 {
-	const struct settings *set = module_settings();
 	struct ksp_pin_info pi;
 	char label[96];
 	size_t i, all = 0, rw = 0;
@@ -627,12 +640,7 @@ slot_token_info_slocked(struct slot *s, CK_TOKEN_INFO *info)
 		return slot_result_slocked(s, krv);
 
 	memset(info, 0, sizeof(*info));
-	if (set->token_label)
-		snprintf(label, sizeof(label), "%s", set->token_label);
-	else if (s->vcard_path)
-		snprintf(label, sizeof(label), "%s", s->name);
-	else
-		snprintf(label, sizeof(label), "%s %.8s", s->info.card_name, s->info.serial);
+	token_label(s, label, sizeof(label));
 	attr_pad(info->label, sizeof(info->label), label);
 	attr_pad(info->manufacturerID, sizeof(info->manufacturerID), "mdp11");
 	attr_pad(info->model, sizeof(info->model), s->info.card_name);
@@ -710,6 +718,29 @@ slot_init_token_slocked(struct slot *s, const uint8_t *so_pin, size_t so_len, co
 	/* PKCS#11 §5.6: not while sessions are open. */
 	if (s->nsessions)
 		return CKR_SESSION_EXISTS;
+	/*
+	 * The card has no place for a token label: a label other than a blank one or the one
+	 * the token shows would be dropped, so the call is refused before the card is touched.
+	 */
+	if (*label) {
+		char shown[96];
+		size_t n;
+
+		rv = token_facts(s);
+		if (rv != CKR_OK)
+			return rv;
+		token_label(s, shown, sizeof(shown));
+		n = strlen(shown) > 32 ? 32 : strlen(shown);
+		while (n > 0 && shown[n - 1] == ' ')
+			n--;
+		shown[n] = '\0';
+		if (strcmp(label, shown) != 0)
+			return p11_refuse(CKR_ARGUMENTS_BAD,
+					  "label \"%s\": the card has no place for a token label; "
+					  "give a blank label or the one the token shows (\"%s\"), "
+					  "or name every token with [token] label in mdp11.conf",
+					  label, shown);
+	}
 	rv = slot_admin_key(so_pin, so_len, key);
 	if (rv != CKR_OK)
 		return rv;
@@ -719,9 +750,7 @@ slot_init_token_slocked(struct slot *s, const uint8_t *so_pin, size_t so_len, co
 	s->view_valid = false;
 	if (krv != KSP_OK)
 		return slot_result_slocked(s, krv);
-	log_info("slot %lu: token re-personalised (label \"%s\" is not stored: the card has "
-		 "no label field)",
-		 s->id, label);
+	log_info("slot %lu: token re-personalised", s->id);
 	return slot_token_slocked(s);
 }
 

@@ -386,7 +386,7 @@ tool_card_open_slot(struct tool_ctx *ctx, size_t i, struct tool_card *card)
 	}
 	/* Keep the layers' reason before probing (the probe may overwrite it). */
 	card_fail(card, rv == KSP_E_UNKNOWN_CARD ? TOOL_CARD_UNKNOWN : TOOL_CARD_ERROR, rv,
-		  "%s (%s)", mdp_err_has_reason() ? mdp_err_last() : "card not usable",
+		  "%s (%s)", mdp_err_has_reason() ? mdp_err_last() : ksp_rv_text(rv),
 		  ksp_rv_name(rv));
 	ksp_card_free(card->kc);
 	card->kc = NULL;
@@ -645,13 +645,13 @@ tool_exit_for(enum ksp_rv rv)
 	}
 }
 
-/* The configuration option behind a policy refusal, from the reason the host role gave. */
+/*
+ * The configuration option behind a policy refusal, from the reason the host role gave. (A key
+ * size refusal names its binding limit itself: the card's range or rsa_min/max_bits.)
+ */
 static const char *
 policy_hint(enum ksp_rv rv, const char *reason)
 {
-	if (rv == KSP_E_KEY_SIZE)
-		return "the RSA sizes allowed are set by rsa_min_bits / rsa_max_bits in [policy] "
-		       "of mdp11.conf (within the card's own range)";
 	if (rv != KSP_E_POLICY)
 		return NULL;
 	if (strstr(reason, "xchange"))
@@ -701,8 +701,9 @@ tool_card_error(enum ksp_rv rv, const char *what)
 	hint = policy_hint(rv, reason);
 	if (hint)
 		return tool_error(code, "%s: refused by policy: %s; %s", what, reason, hint);
+	/* Never an internal code alone: what it means, then the code for a bug report. */
 	if (reason[0] == '\0')
-		return tool_error(code, "%s: failed (%s)", what, ksp_rv_name(rv));
+		return tool_error(code, "%s: %s (%s)", what, ksp_rv_text(rv), ksp_rv_name(rv));
 	if (rv == KSP_E_EXISTS)
 		return tool_error(code, "%s: %s (%s); --overwrite replaces it", what, reason,
 				  ksp_rv_name(rv));
@@ -752,6 +753,12 @@ tool_pin_facts(struct tool_card *card, struct ksp_pin_info *out)
 	rv = ksp_pin_info(card->kc, &pi);
 	if (rv != KSP_OK)
 		return rv;
+	/* the card's own counter when its module reads it (GIDS, PIV: MD_CP_MDP11_PIN_TRIES) */
+	if (pi.tries_left < 0 && ksp_pin_tries_refresh(card->kc) == KSP_OK) {
+		rv = ksp_pin_info(card->kc, &pi);
+		if (rv != KSP_OK)
+			return rv;
+	}
 	if (pi.tries_left < 0 && strcmp(card->info.card_name, "GIDS") == 0 &&
 	    gids_pin_status(card->t, &left, &max) == MDP_OK) {
 		pi.tries_left = left;

@@ -317,16 +317,16 @@ def keys(o, want, what):
     if sorted(o.keys()) != sorted(want):
         sys.exit("%s keys %s, want %s" % (what, sorted(o.keys()), sorted(want)))
 keys(d, ["format", "version", "pcsc_problem", "cards"], "top")
-assert d["format"] == "mdp11-tool-list" and d["version"] == 1
+assert d["format"] == "mdp11-tool-list" and d["version"] == 2
 c = d["cards"][0]
 keys(c, ["index", "kind", "reader", "path", "state", "error", "card_name", "label", "serial",
-         "cardid", "read_only", "keygen", "pin", "free_bytes", "free_containers",
+         "cardid", "read_only", "keygen", "pin", "puk", "free_bytes", "free_containers",
          "max_containers", "cache", "containers"], "card")
 keys(c["pin"], ["tries_left", "tries_max", "blocked", "external"], "pin")
 keys(c["cache"], ["mode", "dir", "cardcf"], "cache")
 keys(c["cache"]["cardcf"], ["pins", "containers", "files"], "cardcf")
 for ct in c["containers"]:
-    keys(ct, ["index", "name", "default", "keys"], "container")
+    keys(ct, ["index", "name", "key_reference", "default", "keys"], "container")
     for k in ct["keys"]:
         keys(k, ["slot", "key_spec", "algorithm", "bits", "curve", "origin", "label", "id",
                  "certificate"], "key")
@@ -334,6 +334,7 @@ for ct in c["containers"]:
             keys(k["certificate"], ["subject", "issuer", "serial", "not_before", "not_after",
                                     "sha256"], "certificate")
 assert c["kind"] == "vcard" and c["card_name"] == "GIDS"
+assert c["puk"] is None and all(ct["key_reference"] is None for ct in c["containers"])
 EOF
 ok
 
@@ -348,7 +349,7 @@ grep_err "empty"
 # ---- refused and failed imports leave the card unchanged ----
 snapshot before
 run 6 "$tool" import $sel $opin --in wine-rsa512.blob
-grep_err "rsa_min_bits"
+grep_err "512 bits: the card takes at least 1024"
 unchanged before
 run 7 "$tool" import $sel $opin --in garbage.bin
 unchanged before
@@ -475,7 +476,15 @@ run 2 "$tool" generate $sel $opin --type ed25519
 cp conf.saved "$MDP11_CONF"
 printf '[policy]\nrsa_max_bits = 2048\nrsa_default_bits = 2048\n' >>"$MDP11_CONF"
 run 6 "$tool" generate $sel $opin --type rsa:3072
+# A size refusal names the limit that binds: here the policy's ...
+grep_err "3072 bits: rsa_max_bits = 2048 in \[policy\] of mdp11.conf (the card takes up to 4096)"
 cp conf.saved "$MDP11_CONF"
+# ... and here the card's own (the policy's rsa_max_bits is 4096 too, but raising it would not
+# help), never an internal code alone.
+run 6 "$tool" generate $sel $opin --type rsa:8192
+grep_err "8192 bits: the card takes at most 4096"
+! grep -q "rsa_max_bits" "$tmp/err" || fail "the card's limit binds, not rsa_max_bits"
+! grep -q "failed (KSP_E" "$tmp/err" || fail "an internal code alone"
 # Progress: on a terminal a slow generation shows the elapsed seconds (script(1) gives a pty;
 # a generation can be quicker than the first tick, so up to three tries).
 if command -v script >/dev/null 2>&1; then
