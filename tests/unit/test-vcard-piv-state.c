@@ -310,6 +310,24 @@ test_without_seal(void)
 	CU_ASSERT_FATAL(rename(moved, key) == 0);
 	vc = open_file(path);
 	CU_ASSERT_EQUAL(verify(vc, "24681357"), 0x9000);
+
+	/* resealed by another key file: PIN, PUK, management key and the PIN-never key go along */
+	{
+		char seal[620];
+		EVP_PKEY *pub = slot_public(vc, 0x9E);
+		struct rapdu rr;
+
+		snprintf(seal, sizeof(seal), "keyfile:%s.other", key);
+		CU_ASSERT_EQUAL(vcard_reseal(vc, seal), MDP_OK);
+		vcard_free(vc);
+		CU_ASSERT_FATAL(unlink(key) == 0); /* the old key file is of no use any more */
+		vc = open_file(path);
+		CU_ASSERT(pub && ec_signs(vc, 0x9E, pub));
+		CU_ASSERT_EQUAL(verify(vc, "24681357"), 0x9000);
+		CU_ASSERT_EQUAL(mgm_auth(vc), 0x9000);
+		CU_ASSERT_EQUAL(tx(vc, "002C0080103131323233333434 3133353739313133", &rr), 0x9000);
+		EVP_PKEY_free(pub);
+	}
 	vcard_free(vc);
 	free(path);
 }
@@ -415,7 +433,7 @@ teardown(void)
 
 static CU_TestInfo state_tests[] = {
 	{"round trip: counters, objects, keys, policies, two handles", test_round_trip},
-	{"without its seal: public data only", test_without_seal},
+	{"without its seal: public data only; resealed", test_without_seal},
 	{"hand-made PIV sections refused", test_hostile_files},
 	CU_TEST_INFO_NULL,
 };
