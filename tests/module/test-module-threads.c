@@ -48,16 +48,11 @@ watchdog(void)
 static int
 suite_init(void)
 {
-	CK_SESSION_HANDLE s;
+	CK_SESSION_HANDLE s = p11test_suite_session();
 	CK_OBJECT_HANDLE pub;
 	int rv = 0;
 
-	setenv("MDP11_VCARD_KDF_COST", "4", 1);
-	if (p11test_setup() != 0 || p11test_init() != CKR_OK)
-		return -1;
-	if (p11->C_OpenSession(test_slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s) !=
-		    CKR_OK ||
-	    p11->C_Login(s, CKU_USER, (CK_UTF8CHAR *)TEST_PIN, 6) != CKR_OK)
+	if (s == CK_INVALID_HANDLE)
 		return -1;
 	if (p11test_gen_ec(s, P256, false, "ec", &pub, &ec_priv) != CKR_OK)
 		rv = -1;
