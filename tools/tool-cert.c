@@ -573,17 +573,20 @@ store_cert(struct tool_card *card, const struct ksp_container *c, enum ksp_slot 
 {
 	unsigned char *der = NULL;
 	int n = i2d_X509(x, &der);
+	/* c points into the card's view, which the write rebuilds: read it before */
+	uint8_t index = c->index;
+	enum mdp_key_spec spec = c->slot[slot].spec;
 	enum md_rv rv;
 	int rc = TOOL_EXIT_OK;
 
 	if (n <= 0)
 		return tool_error(TOOL_EXIT_FAIL, "encoding the certificate failed");
-	rv = ksp_write_certificate(card->kc, c->index, slot, der, (size_t)n, NULL);
+	rv = ksp_write_certificate(card->kc, index, slot, der, (size_t)n, NULL);
 	if (rv != MD_OK)
 		rc = tool_md_error(rv, "storing the certificate");
 	else
 		fprintf(stderr, "Stored the certificate with the %s key of container %u\n",
-			mdp_key_spec_name(c->slot[slot].spec), c->index);
+			mdp_key_spec_name(spec), index);
 	OPENSSL_free(der);
 	return rc;
 }
