@@ -78,8 +78,8 @@ digest(const uint8_t *p, size_t len, uint8_t out[DIGEST_LEN])
 	return EVP_Digest(p, len, out, &n, EVP_sha256(), NULL) == 1 && n == DIGEST_LEN;
 }
 
-static const struct vc_item *
-item(const struct vc_state *st, uint32_t id)
+const struct vc_item *
+vc_item_find(const struct vc_state *st, uint32_t id)
 {
 	size_t i;
 
@@ -166,7 +166,10 @@ encode_v2(const struct vc_state *st, struct mdp_buf *b)
 	}
 	buf_put_be32(b, 0); /* section length, patched below */
 	mark = b->len;
-	encode_gids(st, b);
+	if (st->type == VCARD_TYPE_PIV)
+		vc_piv_encode(st, b);
+	else
+		encode_gids(st, b);
 	if (b->bad)
 		return MDP_ERR_NOMEM;
 	n = b->len - mark;
@@ -182,7 +185,8 @@ static enum mdp_err
 encode_v1(const struct vc_state *st, struct mdp_buf *b)
 {
 	static const uint8_t zero[VC_WRAP_LEN];
-	const struct vc_item *pin = item(st, VC_ITEM_PIN), *ck = item(st, VC_ITEM_CK);
+	const struct vc_item *pin = vc_item_find(st, VC_ITEM_PIN),
+			     *ck = vc_item_find(st, VC_ITEM_CK);
 	const struct vc_file *adm = NULL;
 	uint8_t wrap_admin[VC_WRAP_LEN], kek[VC_CK_LEN];
 	bool has_wrap_admin = false;
@@ -586,8 +590,8 @@ decode_gids(struct mdp_cursor *c, struct vc_state *st)
 	err = check_gids(st);
 	if (err)
 		return err;
-	pin = item(st, VC_ITEM_PIN);
-	ck = item(st, VC_ITEM_CK);
+	pin = vc_item_find(st, VC_ITEM_PIN);
+	ck = vc_item_find(st, VC_ITEM_CK);
 	if (st->pin_set != (pin != NULL) || (pin && pin->len != VC_WRAP_LEN + VC_SEALED_OVERHEAD))
 		return STATE_BAD("the PIN record and its sealed wrap disagree");
 	if ((st->ck_open || st->ck_admin) != (ck != NULL) ||
@@ -607,7 +611,7 @@ decode_v2(struct mdp_cursor *c, struct vc_state *st)
 	st->type = cur_get_u8(c);
 	if (c->bad)
 		return STATE_BAD("truncated card record");
-	if (st->type != VCARD_TYPE_GIDS)
+	if (st->type != VCARD_TYPE_GIDS && st->type != VCARD_TYPE_PIV)
 		return STATE_BAD("card type %u is not supported by this build", st->type);
 	err = decode_seal(c, st);
 	if (!err)
@@ -619,7 +623,7 @@ decode_v2(struct mdp_cursor *c, struct vc_state *st)
 	if (c->bad || !q)
 		return STATE_BAD("truncated card section");
 	cur_init(&sec, q, n);
-	err = decode_gids(&sec, st);
+	err = st->type == VCARD_TYPE_PIV ? vc_piv_decode(&sec, st) : decode_gids(&sec, st);
 	if (!err && cur_left(&sec))
 		err = STATE_BAD("%zu unexpected bytes in the card section", cur_left(&sec));
 	return err;
