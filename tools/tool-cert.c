@@ -571,6 +571,9 @@ out:
 static int
 store_cert(struct tool_card *card, const struct ksp_container *c, enum ksp_slot slot, X509 *x)
 {
+	/* The write rebuilds the host role's view: c is not read after it. */
+	uint8_t index = c->index;
+	enum mdp_key_spec spec = c->slot[slot].spec;
 	unsigned char *der = NULL;
 	int n = i2d_X509(x, &der);
 	/* c points into the card's view, which the write rebuilds: read it before */

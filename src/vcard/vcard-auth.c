@@ -333,20 +333,12 @@ static bool
 des3(const uint8_t *key, bool enc, const uint8_t *in, size_t len, uint8_t *out)
 {
 	static const uint8_t iv[8] = {0};
-	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-	int n = 0, fin = 0;
-	bool ok;
 
-	ok = ctx && EVP_CipherInit_ex2(ctx, EVP_des_ede3_cbc(), key, iv, enc ? 1 : 0, NULL) == 1 &&
-	     EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 &&
-	     EVP_CipherUpdate(ctx, out, &n, in, (int)len) == 1 &&
-	     EVP_CipherFinal_ex(ctx, out + n, &fin) == 1 && (size_t)(n + fin) == len;
-	EVP_CIPHER_CTX_free(ctx);
-	return ok;
+	return vc_cipher_raw(EVP_des_ede3_cbc(), key, iv, enc, in, len, out);
 }
 
-static void
-admin_granted(struct vcard *vc)
+void
+vc_admin_granted(struct vcard *vc)
 {
 	vc->admin_ok = true;
 	vc->auth_stage = 0;
@@ -487,7 +479,7 @@ vc_admin_auth(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 			sw = SW_MEMORY_FAILURE;
 			goto out;
 		}
-		admin_granted(vc);
+		vc_admin_granted(vc);
 		m = buf_tlv_open(out, 0x7C);
 		buf_put_tlv(out, 0x82, plain, 40);
 		buf_tlv_close(out, m);
@@ -498,7 +490,7 @@ vc_admin_auth(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 		vc->auth_stage = 0;
 		if (!des3(key, true, vc->auth_r2, 8, plain) || mdp_memeq_ct(plain, rsp.p, 8) != 0)
 			goto out;
-		admin_granted(vc);
+		vc_admin_granted(vc);
 		sw = SW_OK;
 		goto out;
 	}

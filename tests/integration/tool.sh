@@ -22,40 +22,8 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 cd "$tmp" || exit 1
 umask 022
 
-checks=0
-fail() {
-	echo "FAIL: $*" >&2
-	for f in out err; do
-		[ -s "$tmp/$f" ] && { echo "---- $f ----" >&2; cat "$tmp/$f" >&2; }
-	done
-	exit 1
-}
-ok() {
-	checks=$((checks + 1))
-}
-# run WANT_RC COMMAND...: stdout in out, stderr in err.
-run() {
-	want=$1
-	shift
-	"$@" >"$tmp/out" 2>"$tmp/err" </dev/null
-	rc=$?
-	[ "$rc" = "$want" ] || fail "exit $rc (wanted $want): $*"
-	ok
-}
-grep_out() { grep -q -- "$1" "$tmp/out" || fail "stdout lacks '$1'"; ok; }
-grep_err() { grep -q -- "$1" "$tmp/err" || fail "stderr lacks '$1'"; ok; }
-# The message of a failure is one line, with a reason (never a leftover "success").
-one_line_err() {
-	[ "$(wc -l <"$tmp/err")" = 1 ] || fail "stderr is not one line"
-	! grep -q "success" "$tmp/err" || fail "stderr gives no reason"
-	ok
-}
+. "$top_srcdir/tests/integration/lib-tool.sh"
 hex2bin() { perl -ne 'next if /^\s*#/; s/\s+//g; print pack("H*", $_)' "$1" >"$2"; }
-# json EXPR: evaluate a Python expression over the last stdout parsed as JSON (d).
-json() {
-	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' \
-		"$tmp/out" "$1"
-}
 
 export MDP11_CONF="$tmp/mdp11.conf"
 : >"$MDP11_CONF"
@@ -317,16 +285,16 @@ def keys(o, want, what):
     if sorted(o.keys()) != sorted(want):
         sys.exit("%s keys %s, want %s" % (what, sorted(o.keys()), sorted(want)))
 keys(d, ["format", "version", "pcsc_problem", "cards"], "top")
-assert d["format"] == "mdp11-tool-list" and d["version"] == 1
+assert d["format"] == "mdp11-tool-list" and d["version"] == 2
 c = d["cards"][0]
 keys(c, ["index", "kind", "reader", "path", "state", "error", "card_name", "label", "serial",
-         "cardid", "read_only", "keygen", "pin", "free_bytes", "free_containers",
+         "cardid", "read_only", "keygen", "pin", "puk", "free_bytes", "free_containers",
          "max_containers", "cache", "containers"], "card")
 keys(c["pin"], ["tries_left", "tries_max", "blocked", "external"], "pin")
 keys(c["cache"], ["mode", "dir", "cardcf"], "cache")
 keys(c["cache"]["cardcf"], ["pins", "containers", "files"], "cardcf")
 for ct in c["containers"]:
-    keys(ct, ["index", "name", "default", "keys"], "container")
+    keys(ct, ["index", "name", "key_reference", "default", "keys"], "container")
     for k in ct["keys"]:
         keys(k, ["slot", "key_spec", "algorithm", "bits", "curve", "origin", "label", "id",
                  "certificate"], "key")
@@ -334,6 +302,7 @@ for ct in c["containers"]:
             keys(k["certificate"], ["subject", "issuer", "serial", "not_before", "not_after",
                                     "sha256"], "certificate")
 assert c["kind"] == "vcard" and c["card_name"] == "GIDS"
+assert c["puk"] is None and all(ct["key_reference"] is None for ct in c["containers"])
 EOF
 ok
 
