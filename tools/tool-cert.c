@@ -576,9 +576,6 @@ store_cert(struct tool_card *card, const struct ksp_container *c, enum ksp_slot 
 	enum mdp_key_spec spec = c->slot[slot].spec;
 	unsigned char *der = NULL;
 	int n = i2d_X509(x, &der);
-	/* c points into the card's view, which the write rebuilds: read it before */
-	uint8_t index = c->index;
-	enum mdp_key_spec spec = c->slot[slot].spec;
 	enum ksp_rv rv;
 	int rc = TOOL_EXIT_OK;
 
