@@ -129,17 +129,6 @@ mgm_crypt(uint8_t alg, const uint8_t *key, bool enc, const uint8_t *in, size_t l
 	return ok;
 }
 
-/* The SO is in: the card key, sealed by the seal alone for this path (docs/vcard.md). */
-static void
-mgm_granted(struct vcard *vc)
-{
-	vc->admin_ok = true;
-	if (vc->st.ck_admin && !vc->ck_ok && vc_ck_from_seal(vc) != SW_OK) {
-		vc->io_err = MDP_OK;
-		log_error("the management key's card key does not open: %s", mdp_err_last());
-	}
-}
-
 /* The elements of a dynamic authentication template 7C (§4.7); each at most once. */
 struct dat {
 	bool has[6]; /* 80 81 82 83 84 85 */
@@ -225,7 +214,7 @@ mgm_auth(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 			sw = SW_MEMORY_FAILURE;
 			goto out;
 		}
-		mgm_granted(vc);
+		vc_admin_granted(vc);
 		put_dat1(out, 0x82, res, bs);
 		sw = SW_OK;
 	} else if (HAS(&d, 0x81) && LEN(&d, 0x81) == 0 && !HAS(&d, 0x80) && !HAS(&d, 0x82)) {
@@ -247,7 +236,7 @@ mgm_auth(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 		}
 		if (mdp_memeq_ct(blk, VAL(&d, 0x82), bs) != 0)
 			goto out;
-		mgm_granted(vc);
+		vc_admin_granted(vc);
 		sw = SW_OK;
 	}
 out:

@@ -407,12 +407,19 @@ uint16_t vc_ck_from_seal(struct vcard *vc);
 uint16_t vc_need_dk(struct vcard *vc);
 /* The SW for a secret that could not be unsealed: a missing seal (6985), or a damaged state. */
 uint16_t vc_unseal_failed(struct vcard *vc, enum mdp_err err);
+/* Item id, which must hold exactly len bytes, into out: SW_OK or vc_unseal_failed's SW. */
+uint16_t vc_item_fixed(struct vcard *vc, uint32_t id, uint8_t *out, size_t len);
 /* Log out: PIN and admin state and every secret forgotten. */
 void vc_logout(struct vcard *vc);
 uint16_t vc_cmd_verify(struct vcard *vc, const struct vc_cmd *c);
 uint16_t vc_cmd_change_ref(struct vcard *vc, const struct vc_cmd *c);
 uint16_t vc_cmd_reset_retry(struct vcard *vc, const struct vc_cmd *c);
 uint16_t vc_admin_auth(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out);
+/*
+ * The admin (GIDS admin key, PIV management key) proved itself: admin state, and the card key
+ * through item CARD, sealed by the seal alone for this path (docs/vcard.md, "Seal").
+ */
+void vc_admin_granted(struct vcard *vc);
 /* PUT DATA of a new admin key into B080: sealed, and the admin path reaches the card key. */
 uint16_t vc_import_admin_key(struct vcard *vc, struct vc_file *f, const uint8_t *key, size_t len);
 
@@ -478,6 +485,8 @@ enum mdp_err vc_scrypt(const uint8_t *pin, size_t pin_len, const uint8_t salt[VC
 /* HKDF-SHA256, 32 bytes. */
 enum mdp_err vc_hkdf(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len,
 		     const char *info, uint8_t key[VC_CK_LEN]);
+/* Additional data of a sealed value: uuid || label (cut to cap); returns its length. */
+size_t vc_aad(const struct vc_state *st, const char *label, uint8_t *aad, size_t cap);
 /* Wrap / unwrap the card key (VC_WRAP_LEN bytes) under a derived key; AAD = uuid || label. */
 enum mdp_err vc_wrap_ck(const struct vc_state *st, const uint8_t kek[VC_CK_LEN], const char *label,
 			const uint8_t ck[VC_CK_LEN], uint8_t wrap[VC_WRAP_LEN]);
@@ -523,6 +532,7 @@ enum mdp_err vc_unseal_data(struct vcard *vc, const char *label, const uint8_t *
 enum mdp_err vc_item_put(struct vcard *vc, uint32_t id, const uint8_t *val, size_t len);
 enum mdp_err vc_item_get(struct vcard *vc, uint32_t id, uint8_t **val, size_t *len);
 bool vc_item_has(const struct vc_state *st, uint32_t id);
+struct vc_item *vc_item_find(const struct vc_state *st, uint32_t id); /* NULL when absent */
 void vc_item_del(struct vc_state *st, uint32_t id);
 /* The symmetric key of a key file (key: VC_SYM_MAX bytes), sealed in f->sym. */
 enum mdp_err vc_sym_get(struct vcard *vc, const struct vc_file *f, uint8_t key[VC_SYM_MAX],

@@ -542,18 +542,6 @@ vc_seal_failed(struct vcard *vc)
 
 /* ---- seal-only sealing, items, symmetric keys ---- */
 
-static size_t
-data_aad(const struct vc_state *st, const char *label, uint8_t *aad, size_t cap)
-{
-	size_t l = strlen(label);
-
-	if (l > cap - VC_UUID_LEN)
-		l = cap - VC_UUID_LEN;
-	memcpy(aad, st->uuid, VC_UUID_LEN);
-	memcpy(aad + VC_UUID_LEN, label, l);
-	return VC_UUID_LEN + l;
-}
-
 /* With the items key known (or the seal kind none: the value itself). */
 static enum mdp_err
 seal_with(const struct vc_state *st, const uint8_t *key, const char *label, const uint8_t *in,
@@ -567,7 +555,7 @@ seal_with(const struct vc_state *st, const uint8_t *key, const char *label, cons
 		*out_len = len;
 		return *out ? MDP_OK : MDP_ERR_NOMEM;
 	}
-	al = data_aad(st, label, aad, sizeof(aad));
+	al = vc_aad(st, label, aad, sizeof(aad));
 	return vc_gcm_seal(key, aad, al, in, len, out, out_len);
 }
 
@@ -584,7 +572,7 @@ unseal_with(const struct vc_state *st, const uint8_t *key, const char *label, co
 		*out_len = len;
 		return *out ? MDP_OK : MDP_ERR_NOMEM;
 	}
-	al = data_aad(st, label, aad, sizeof(aad));
+	al = vc_aad(st, label, aad, sizeof(aad));
 	err = vc_gcm_open(key, aad, al, in, len, out, out_len);
 	if (err == MDP_ERR_CRYPTO || err == MDP_ERR_FORMAT)
 		return mdp_err_reason(MDP_ERR_STATE,
@@ -632,8 +620,8 @@ item_label(uint32_t id, char label[16])
 	snprintf(label, 16, "item %08x", (unsigned)id);
 }
 
-static struct vc_item *
-find_item(const struct vc_state *st, uint32_t id)
+struct vc_item *
+vc_item_find(const struct vc_state *st, uint32_t id)
 {
 	size_t i;
 
@@ -647,13 +635,13 @@ find_item(const struct vc_state *st, uint32_t id)
 bool
 vc_item_has(const struct vc_state *st, uint32_t id)
 {
-	return find_item(st, id) != NULL;
+	return vc_item_find(st, id) != NULL;
 }
 
 void
 vc_item_del(struct vc_state *st, uint32_t id)
 {
-	struct vc_item *it = find_item(st, id);
+	struct vc_item *it = vc_item_find(st, id);
 	size_t idx;
 
 	if (!it)
@@ -668,7 +656,7 @@ vc_item_del(struct vc_state *st, uint32_t id)
 static enum mdp_err
 item_store(struct vc_state *st, uint32_t id, uint8_t *blob, size_t len)
 {
-	struct vc_item *it = find_item(st, id), *items;
+	struct vc_item *it = vc_item_find(st, id), *items;
 
 	if (!it) {
 		if (st->n_items >= VC_MAX_ITEMS) {
@@ -711,7 +699,7 @@ vc_item_put(struct vcard *vc, uint32_t id, const uint8_t *val, size_t len)
 enum mdp_err
 vc_item_get(struct vcard *vc, uint32_t id, uint8_t **val, size_t *len)
 {
-	const struct vc_item *it = find_item(&vc->st, id);
+	const struct vc_item *it = vc_item_find(&vc->st, id);
 	char label[16];
 
 	if (!it)
