@@ -602,7 +602,7 @@ check_block(struct vcard *vc, bool puk, const uint8_t block[PIV_BLOCK])
 	vc->ck_ok = true;
 	mdp_wipe(ck, sizeof(ck));
 	*r.left = r.max;
-	return vc_commit(vc) ? SW_MEMORY_FAILURE : SW_OK;
+	return vc_commit_lazy(vc) ? SW_MEMORY_FAILURE : SW_OK;
 }
 
 /* Protect the (known) card key with a new PIN or PUK; its counter back to the maximum. */

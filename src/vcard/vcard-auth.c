@@ -205,8 +205,9 @@ check_pin(struct vcard *vc, const uint8_t *pin, size_t len)
 		sw = SW_PIN_WRONG(vc->st.pin_left);
 		goto out;
 	}
+	/* the counter back: losing this write in an OS crash would only cost the user a try */
 	vc->st.pin_left = vc->st.pin_max;
-	sw = vc_commit(vc);
+	sw = vc_commit_lazy(vc);
 	if (sw)
 		goto out;
 	vc->pin_ok = true;

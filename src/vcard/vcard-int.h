@@ -286,6 +286,7 @@ struct vcard {
 	uint64_t commits; /* changes made by this handle (vcard_changes) */
 	uint64_t reloads; /* changes by others picked up from the state file */
 	bool loaded;	  /* the state file was loaded once */
+	bool swept;	  /* stale temporary files were looked for */
 	bool dirty;
 	enum mdp_err io_err; /* the failure of this APDU that vcard_transmit returns (save, seal) */
 
@@ -293,6 +294,7 @@ struct vcard {
 
 	/* the seal */
 	char *seal_override; /* where the seal is, if not where the file says (config, env) */
+	bool override_env;   /* it came from MDP11_VCARD_SEAL: it applies to cards of its kind */
 	unsigned keep;	     /* this handle's slot of locked memory (vcard-keep.c), or 0 */
 	uint64_t keep_token;
 	bool warned;	  /* the unsealed-card warning was given */
@@ -365,6 +367,11 @@ extern const struct vc_applet vc_piv_applet;
 /* vcard.c: the engine */
 /* Save now (before a PIN comparison); 0 or SW_MEMORY_FAILURE. */
 uint16_t vc_commit(struct vcard *vc);
+/*
+ * Save now without syncing the directory: for the try counter restored after a PIN proved
+ * right, whose loss in an OS crash costs the user one try, nothing more. 0 or SW_MEMORY_FAILURE.
+ */
+uint16_t vc_commit_lazy(struct vcard *vc);
 /* A notice on standard error (vcard_set_notices), once per flag. */
 void vc_notice(bool *given, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -468,6 +475,12 @@ enum mdp_err vc_decode_files(struct mdp_cursor *c, struct vc_state *st);
 /* vcard-file.c: loading, atomic saves, locks */
 enum mdp_err vc_load(struct vcard *vc);
 enum mdp_err vc_save(struct vcard *vc);
+/*
+ * The same; without dir_sync the directory is not synced after the rename (the file's content
+ * still is before it): an OS crash may then bring the previous state back. Only for a change
+ * whose loss is harmless (vc_commit_lazy).
+ */
+enum mdp_err vc_save_sync(struct vcard *vc, bool dir_sync);
 enum mdp_err vc_refresh(struct vcard *vc);
 enum mdp_err vc_lock(struct vcard *vc);
 void vc_unlock(struct vcard *vc);
@@ -516,6 +529,11 @@ enum mdp_err vc_seal_key(struct vcard *vc, uint8_t key[VC_CK_LEN]);
  * MDP_ERR_SEAL, the reason stays in mdp_err_last()) and return the SW to answer (6985).
  */
 uint16_t vc_seal_failed(struct vcard *vc);
+/*
+ * Does the handle's seal override apply to its card? A per-card override always does (a kind
+ * that does not match is then an error at use); MDP11_VCARD_SEAL only to cards of its kind.
+ */
+bool vc_seal_override_applies(const struct vcard *vc);
 /* Forget the handle's copy of the seal key (the seal changed). */
 void vc_seal_forget(struct vcard *vc);
 /*

@@ -412,7 +412,23 @@ seal_id(const struct vc_state *st, uint8_t id[32])
 	return ok;
 }
 
-/* Where the seal is: the override when there is one (its kind must match), else the file's. */
+bool
+vc_seal_override_applies(const struct vcard *vc)
+{
+	uint8_t kind = 0;
+	char *arg = NULL;
+
+	if (!vc->seal_override)
+		return false;
+	if (!vc->override_env)
+		return true;
+	if (vc_seal_parse(vc->seal_override, &kind, &arg) != MDP_OK)
+		return true; /* a bad setting: say so at use */
+	free(arg);
+	return kind == vc->st.seal.kind;
+}
+
+/* Where the seal is: the override when it applies (its kind must match), else the file's. */
 static enum mdp_err
 seal_where(const struct vcard *vc, char **arg)
 {
@@ -421,7 +437,7 @@ seal_where(const struct vcard *vc, char **arg)
 	enum mdp_err err;
 
 	*arg = NULL;
-	if (vc->seal_override) {
+	if (vc_seal_override_applies(vc)) {
 		err = vc_seal_parse(vc->seal_override, &kind, arg);
 		if (err)
 			return mdp_err_reason(MDP_ERR_SEAL, "%s", mdp_err_last());
