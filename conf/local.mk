@@ -46,7 +46,7 @@ mdp11docdir = $(docdir)
 nobase_dist_mdp11doc_DATA = README.md conf/mdp11.conf.example $(MDP11_DOCS)
 MDP11_DOCS = \
 	docs/blobs.md docs/design.md docs/ecosystem.md docs/issue-status.md docs/ksp.md \
-	docs/minidriver.md docs/packaging.md docs/pkcs11.md docs/remote.md docs/testing.md \
+	docs/minidriver.md docs/packaging.md docs/piv.md docs/pkcs11.md docs/remote.md docs/testing.md \
 	docs/tool.md docs/vcard-piv.md docs/vcard-tool.md docs/vcard.md
 
 # The p11-kit module file (made by configure from conf/mdp11.module.in).

@@ -24,6 +24,12 @@ tests_unit_test_ksp_card_SOURCES = tests/unit/test-ksp-card.c
 tests_unit_test_ksp_card_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_ksp_card_LDADD = $(MDP11_LIBS_KSP) $(TEST_LIBS)
 
+check_PROGRAMS += tests/unit/test-ksp-piv
+TESTS += tests/unit/test-ksp-piv
+tests_unit_test_ksp_piv_SOURCES = tests/unit/test-ksp-piv.c
+tests_unit_test_ksp_piv_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_ksp_piv_LDADD = $(MDP11_LIBS_KSP) $(TEST_LIBS)
+
 # A card laid out by the host role, used by OpenSC and changed by it (tests/integration/lib-pcsc.sh).
 check_PROGRAMS += tests/integration/ksp-probe
 tests_integration_ksp_probe_SOURCES = tests/integration/ksp-probe.c

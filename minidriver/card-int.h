@@ -23,4 +23,8 @@ void md_registry_unload(void *plugin_handle);
 /* The built-in GIDS module (card-gids.c). */
 enum md_rv md_gids_acquire(struct md_card *card, unsigned flags);
 
+/* The built-in PIV module (card-piv*.c) and the ATRs it claims without a GIDS probe. */
+enum md_rv md_piv_acquire(struct md_card *card, unsigned flags);
+bool md_piv_atr_known(const uint8_t *atr, size_t len);
+
 #endif

@@ -46,15 +46,16 @@ enum md_rv md_rv_from_err(enum mdp_err err);
  *   [card_module "name"]
  *   atr = 3B:80:80:01:01        (hex, separators ':' ' ' optional)
  *   atr_mask = FF:FF:FF:FF:FF   (optional; default all FF)
- *   module = gids | <path of a plugin .so>
- * binds cards whose ATR matches to a module. Cards that match no entry are
- * probed for GIDS (SELECT of the GIDS AID). cfg may be NULL (GIDS only).
+ *   module = gids | piv | <path of a plugin .so>
+ * binds cards whose ATR matches to a module. Cards that match no entry go to
+ * the PIV module when their ATR names a YubiKey, else are probed for GIDS
+ * (SELECT of the GIDS AID), then for PIV. cfg may be NULL (built-in modules).
  * MD_E_INVALID_PARAMETER (reason in mdp_err_last()) for a bad entry.
  */
 enum md_rv md_registry_new(const struct mdp_config *cfg, struct md_registry **out);
 void md_registry_free(struct md_registry *reg);
 /*
- * Bind an ATR pattern to a module by hand (tests, tools): module "gids" or a
+ * Bind an ATR pattern to a module by hand (tests, tools): module "gids", "piv" or a
  * plugin path. The plugin is loaded and its interface version checked here
  * (MD_E_UNKNOWN_CARD with a reason when it cannot be used).
  */

@@ -11,7 +11,10 @@ libmdp11minidriver_la_SOURCES = \
 	minidriver/registry.c \
 	minidriver/agreement.c minidriver/agreement.h \
 	minidriver/card-gids.c minidriver/gids-int.h minidriver/gids-fs.c minidriver/gids-keys.c \
-	minidriver/gids-auth.c minidriver/gids-crypto.c
+	minidriver/gids-auth.c minidriver/gids-crypto.c \
+	minidriver/piv.h minidriver/piv-format.c \
+	minidriver/card-piv.h minidriver/card-piv.c minidriver/card-piv-auth.c \
+	minidriver/card-piv-view.c minidriver/card-piv-fs.c minidriver/card-piv-keys.c
 libmdp11minidriver_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS) -fPIC
 libmdp11minidriver_la_LIBADD = $(CRYPTO_LIBS) $(ZLIB_LIBS)
 
@@ -85,3 +88,47 @@ tests_fuzz_fuzz_gids_answers_CFLAGS = $(AM_CFLAGS) \
 endif
 tests_fuzz_fuzz_gids_answers_LDADD = $(MDP11_LIBS_MINIDRIVER)
 EXTRA_DIST += tests/fuzz/corpus/gids-answers
+
+# The PIV codecs (minidriver/piv-format.c): MSCMAP, CHUID, certificates, chunks, mdp11's store.
+check_PROGRAMS += tests/unit/test-piv-format
+TESTS += tests/unit/test-piv-format
+tests_unit_test_piv_format_SOURCES = tests/unit/test-piv-format.c
+tests_unit_test_piv_format_CFLAGS = $(TEST_CFLAGS) $(ZLIB_CFLAGS)
+tests_unit_test_piv_format_LDADD = $(MDP11_LIBS_MINIDRIVER) $(TEST_LIBS) $(ZLIB_LIBS)
+
+# The PIV card module against the in-memory virtual PIV card.
+check_PROGRAMS += tests/unit/test-card-piv
+TESTS += tests/unit/test-card-piv
+tests_unit_test_card_piv_SOURCES = tests/unit/test-card-piv.c
+tests_unit_test_card_piv_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_card_piv_LDADD = $(MDP11_LIBS_MINIDRIVER) $(TEST_LIBS)
+
+# The PIV card module against a hostile card (tests/mock/piv-ops.c answers the PIV SELECT).
+check_PROGRAMS += tests/unit/test-card-piv-hostile
+TESTS += tests/unit/test-card-piv-hostile
+tests_unit_test_card_piv_hostile_SOURCES = tests/unit/test-card-piv-hostile.c \
+	tests/mock/mock-transport.c tests/mock/mock-transport.h \
+	tests/mock/card-ops.c tests/mock/card-ops.h tests/mock/piv-ops.c tests/mock/piv-ops.h
+tests_unit_test_card_piv_hostile_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_card_piv_hostile_LDADD = $(MDP11_LIBS_MINIDRIVER) $(TEST_LIBS)
+
+# Fuzz target: the PIV card module against a card whose answers come from the input; its
+# corpus (sessions recorded from the virtual PIV card, short answers, link events) runs in
+# make check.
+FUZZ_PIV_SOURCES = tests/fuzz/fuzz-piv-answers.c \
+	tests/mock/mock-transport.c tests/mock/mock-transport.h \
+	tests/mock/card-ops.c tests/mock/card-ops.h tests/mock/piv-ops.c tests/mock/piv-ops.h
+if FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz-piv-answers
+tests_fuzz_fuzz_piv_answers_SOURCES = $(FUZZ_PIV_SOURCES)
+tests_fuzz_fuzz_piv_answers_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_piv_answers_LDFLAGS = -fsanitize=fuzzer
+else
+check_PROGRAMS += tests/fuzz/fuzz-piv-answers
+TESTS += tests/fuzz/fuzz-piv-answers
+tests_fuzz_fuzz_piv_answers_SOURCES = $(FUZZ_PIV_SOURCES) tests/fuzz/replay-main.c
+tests_fuzz_fuzz_piv_answers_CFLAGS = $(AM_CFLAGS) \
+	-DFUZZ_CORPUS_DIR=\"$(abs_top_srcdir)/tests/fuzz/corpus/piv-answers\"
+endif
+tests_fuzz_fuzz_piv_answers_LDADD = $(MDP11_LIBS_MINIDRIVER)
+EXTRA_DIST += tests/fuzz/corpus/piv-answers

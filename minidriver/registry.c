@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Which card module serves a card: ATR bindings from the configuration, plugins, the GIDS probe. */
+/* Which card module serves a card: ATR bindings from the configuration, plugins, the built-in
+ * GIDS and PIV modules (by known ATR, then by application probe). */
 #include "config.h"
 
 #include <dlfcn.h>
@@ -18,7 +19,8 @@ struct binding {
 	uint8_t atr[MDP_ATR_MAX];
 	uint8_t mask[MDP_ATR_MAX];
 	size_t atr_len;
-	char *plugin_path;	  /* NULL: built-in GIDS */
+	char *plugin_path; /* NULL: a built-in module (builtin) */
+	md_card_acquire_fn builtin;
 	md_card_acquire_fn entry; /* for plugins, valid while check_handle is open */
 	void *check_handle;
 };
@@ -150,7 +152,11 @@ md_registry_add(struct md_registry *reg, const char *name, const uint8_t *atr, c
 	for (i = 0; i < atr_len; i++)
 		b.atr[i] &= b.mask[i];
 	b.atr_len = atr_len;
-	if (strcmp(module, "gids") != 0) {
+	if (strcmp(module, "gids") == 0) {
+		b.builtin = md_gids_acquire;
+	} else if (strcmp(module, "piv") == 0) {
+		b.builtin = md_piv_acquire;
+	} else {
 		rv = load_plugin(module, &b.check_handle, &b.entry);
 		if (rv != MD_OK)
 			return rv;
@@ -158,7 +164,7 @@ md_registry_add(struct md_registry *reg, const char *name, const uint8_t *atr, c
 	}
 	b.name = strdup(name);
 	nb = realloc(reg->b, (reg->n + 1) * sizeof(*nb));
-	if (!b.name || (strcmp(module, "gids") != 0 && !b.plugin_path) || !nb) {
+	if (!b.name || (!b.builtin && !b.plugin_path) || !nb) {
 		if (nb)
 			reg->b = nb;
 		free(b.name);
@@ -228,6 +234,7 @@ md_registry_acquire(struct md_registry *reg, struct md_card *card, unsigned flag
 {
 	size_t i;
 	enum md_rv rv;
+	bool known_piv;
 
 	*plugin_handle = NULL;
 	for (i = 0; reg && i < reg->n; i++) {
@@ -237,13 +244,30 @@ md_registry_acquire(struct md_registry *reg, struct md_card *card, unsigned flag
 			continue;
 		snprintf(card->card_name, sizeof(card->card_name), "%s", b->name);
 		log_debug("ATR bound to card module \"%s\" (%s)", b->name,
-			  b->plugin_path ? b->plugin_path : "gids");
+			  b->plugin_path		 ? b->plugin_path
+			  : b->builtin == md_piv_acquire ? "piv"
+							 : "gids");
 		if (b->plugin_path)
 			return run_plugin(b, card, flags, plugin_handle);
-		return md_gids_acquire(card, flags);
+		return b->builtin(card, flags);
+	}
+	/*
+	 * A YubiKey (or the virtual PIV card) is PIV at once; any other card is probed for GIDS
+	 * first, so a GIDS card costs no extra APDU, then for PIV (one SELECT each).
+	 */
+	known_piv = md_piv_atr_known(card->atr, card->atr_len);
+	if (known_piv) {
+		snprintf(card->card_name, sizeof(card->card_name), "PIV");
+		rv = md_piv_acquire(card, flags);
+		if (rv != MD_E_UNKNOWN_CARD)
+			return rv;
 	}
 	snprintf(card->card_name, sizeof(card->card_name), "GIDS");
 	rv = md_gids_acquire(card, flags);
+	if (rv == MD_E_UNKNOWN_CARD && !known_piv) {
+		snprintf(card->card_name, sizeof(card->card_name), "PIV");
+		rv = md_piv_acquire(card, flags);
+	}
 	if (rv == MD_E_UNKNOWN_CARD)
 		log_info("no card module for this card");
 	return rv;

@@ -103,6 +103,9 @@ EXTRA_DIST += tests/fuzz/corpus/template
 # Integration tests through real clients.
 TESTS += tests/integration/pkcs11-tool.sh tests/integration/nss.sh \
 	tests/integration/libp11.sh tests/integration/module-pcsc.sh
+# Card file and configuration problems are said (slot description, warning, file:line).
+TESTS += tests/integration/module-card-file.sh
+EXTRA_DIST += tests/integration/module-card-file.sh
 # APDU budgets through pcscd + vpcd (held PC/SC transactions).
 TESTS += tests/integration/pcsc-apdu-budget.sh
 EXTRA_DIST += tests/integration/pcsc-apdu-budget.sh

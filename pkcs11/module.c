@@ -316,11 +316,14 @@ mdp_C_Initialize(CK_VOID_PTR pInitArgs)
 	rv = settings_load(&mod.settings);
 	if (rv != CKR_OK)
 		goto out;
-	if (mod.settings.debug > 0 && !getenv("MDP11_DEBUG")) {
+	if (!getenv("MDP11_DEBUG")) {
+		/* debug (default 2: errors and warnings) and debug_file, checked by settings_load
+		 */
 		char spec[8];
 
 		snprintf(spec, sizeof(spec), "%d", mod.settings.debug);
-		mdp_log_configure(spec, mod.settings.debug_file);
+		if (mdp_log_configure(spec, mod.settings.debug_file) < 0)
+			mdp_log_configure(spec, NULL);
 	}
 	rv = lock_new(&mod.lock);
 	if (rv != CKR_OK)

@@ -38,6 +38,9 @@ struct settings_vcard {
 	char *seal; /* [vcard "label"] seal: where its seal is; NULL: the file's (docs/vcard.md) */
 };
 
+/* Errors and warnings (on standard error, or debug_file) unless the configuration says less. */
+#define SETTINGS_DEBUG_DEFAULT 2
+
 struct settings {
 	int debug; /* 0..5, config "debug" (MDP11_DEBUG wins) */
 	char *debug_file;
@@ -195,6 +198,7 @@ struct slot {
 	bool attached;	   /* reader present (always for virtual cards) */
 	unsigned long gen; /* bumped whenever the card goes away */
 	bool unrecognized; /* verdict for the current insertion */
+	char *problem;	   /* why the card cannot be used (slot description), or NULL */
 	bool event;	   /* pending for C_WaitForSlotEvent */
 	struct mdp_transport *tr;
 	struct ksp_card *kc;

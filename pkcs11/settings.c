@@ -2,6 +2,7 @@
 /* Module settings: mdp11.conf (read in C_Initialize) and the MDP11_VCARD environment variable. */
 #include "config.h"
 
+#include <errno.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +85,39 @@ config_error(void)
 	return CKR_GENERAL_ERROR;
 }
 
+/* A [vcard "label"] entry: a label, a file, and one file per label (a second one is a typo). */
+static CK_RV
+check_vcard(const struct mdp_config *cfg, size_t at)
+{
+	const struct mdp_config_entry *e = &cfg->entries[at];
+	size_t i;
+
+	if (!e->name || !*e->name) {
+		mdp_err_reason(MDP_ERR_CONFIG,
+			       "%s:%d: a virtual card section needs a label: [vcard \"name\"]",
+			       cfg->origin, e->line);
+		return config_error();
+	}
+	if (!*e->value) {
+		mdp_err_reason(MDP_ERR_CONFIG, "%s:%d: path: [vcard \"%s\"] needs its card file",
+			       cfg->origin, e->line, e->name);
+		return config_error();
+	}
+	for (i = 0; i < at; i++) {
+		const struct mdp_config_entry *p = &cfg->entries[i];
+
+		if (strcmp(p->section, "vcard") == 0 && strcmp(p->key, "path") == 0 && p->name &&
+		    strcmp(p->name, e->name) == 0) {
+			mdp_err_reason(MDP_ERR_CONFIG,
+				       "%s:%d: [vcard \"%s\"] has its path already (line %d): "
+				       "one card per label",
+				       cfg->origin, e->line, e->name, p->line);
+			return config_error();
+		}
+	}
+	return CKR_OK;
+}
+
 /* [vcard "label"] seal = SEAL: where that card's seal is (a section with a path). */
 static CK_RV
 read_vcard_seals(struct settings *s, const struct mdp_config *cfg)
@@ -132,15 +166,30 @@ read_config(struct settings *s, const struct mdp_config *cfg)
 	bool b;
 	size_t i;
 	const char *str;
+	CK_RV rv;
 
 	if (mdp_config_check_keys(cfg, mdp_config_module_keys))
 		return config_error();
-	if (mdp_config_get_long(cfg, "global", NULL, "debug", 0, 5, 0, &v))
+	/* Errors and warnings are shown by default: a card file that cannot be used says why. */
+	if (mdp_config_get_long(cfg, "global", NULL, "debug", 0, 5, SETTINGS_DEBUG_DEFAULT, &v))
 		return config_error();
 	s->debug = (int)v;
 	str = mdp_config_get(cfg, "global", NULL, "debug_file");
-	if (str && *str && !(s->debug_file = strdup(str)))
-		return CKR_HOST_MEMORY;
+	if (str && *str) {
+		/* The file the log will go to must open now, not be dropped silently later. */
+		FILE *f = fopen(str, "ae");
+
+		if (!f) {
+			mdp_err_reason(MDP_ERR_CONFIG, "%s:%d: debug_file: cannot open %s: %s",
+				       cfg->origin,
+				       mdp_config_find(cfg, "global", NULL, "debug_file")->line,
+				       str, strerror(errno));
+			return config_error();
+		}
+		fclose(f);
+		if (!(s->debug_file = strdup(str)))
+			return CKR_HOST_MEMORY;
+	}
 	if (mdp_config_get_bool(cfg, "readers", NULL, "pcsc", true, &b))
 		return config_error();
 	s->pcsc = b;
@@ -204,13 +253,9 @@ read_config(struct settings *s, const struct mdp_config *cfg)
 			if (!push_str(&s->reader_exclude, &s->n_reader_exclude, e->value))
 				return CKR_HOST_MEMORY;
 		} else if (strcmp(e->section, "vcard") == 0 && strcmp(e->key, "path") == 0) {
-			if (!e->name) {
-				mdp_err_reason(MDP_ERR_CONFIG,
-					       "%s:%d: a virtual card section needs "
-					       "a label: [vcard \"name\"]",
-					       cfg->origin, e->line);
-				return config_error();
-			}
+			rv = check_vcard(cfg, i);
+			if (rv != CKR_OK)
+				return rv;
 			if (!push_vcard(s, e->name, e->value))
 				return CKR_HOST_MEMORY;
 		}
@@ -231,6 +276,7 @@ settings_load(struct settings *s)
 	CK_RV rv;
 
 	memset(s, 0, sizeof(*s));
+	s->debug = SETTINGS_DEBUG_DEFAULT;
 	s->pcsc = true;
 	s->cache_mode = SETTINGS_CACHE_MEMORY;
 	s->rsa_min_bits = 1024;

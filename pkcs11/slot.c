@@ -285,6 +285,7 @@ slot_table_free_inlock(void)
 		lock_free(s->lock);
 		free(s->name);
 		free(s->vcard_path);
+		free(s->problem);
 		free(s);
 	}
 	free(st.list);
@@ -417,14 +418,21 @@ slot_list_inlock(CK_BBOOL present, CK_SLOT_ID *list, CK_ULONG *count)
 CK_RV
 slot_info_slocked(struct slot *s, CK_SLOT_INFO *info)
 {
+	bool present = s->attached && card_present_slocked(s);
+	char desc[128];
+
 	memset(info, 0, sizeof(*info));
-	attr_pad(info->slotDescription, sizeof(info->slotDescription), s->name);
+	if (!present && s->problem)
+		snprintf(desc, sizeof(desc), "%s (%s)", s->name, s->problem);
+	else
+		snprintf(desc, sizeof(desc), "%s", s->name);
+	attr_pad(info->slotDescription, sizeof(info->slotDescription), desc);
 	attr_pad(info->manufacturerID, sizeof(info->manufacturerID),
 		 s->vcard_path ? "mdp11 virtual card" : "PC/SC");
 	info->flags = CKF_HW_SLOT;
 	if (!s->vcard_path)
 		info->flags |= CKF_REMOVABLE_DEVICE;
-	if (s->attached && card_present_slocked(s))
+	if (present)
 		info->flags |= CKF_TOKEN_PRESENT;
 	return CKR_OK;
 }
@@ -553,6 +561,48 @@ slot_rv(struct slot *s, enum md_rv rv)
 	return CKR_FUNCTION_FAILED;
 }
 
+/*
+ * A card that cannot be used says why, never a bare empty slot: a few words in the slot
+ * description (C_GetSlotInfo), the whole reason once in the log at the default level
+ * (warnings are shown unless debug = 0). what NULL: the card is usable (again).
+ */
+static void
+slot_problem(struct slot *s, const char *what)
+{
+	if (!what) {
+		if (s->problem)
+			log_info("slot %lu (%s): the card is usable again", s->id, s->name);
+		free(s->problem);
+		s->problem = NULL;
+		return;
+	}
+	if (s->problem && strcmp(s->problem, what) == 0)
+		return;
+	free(s->problem);
+	s->problem = strdup(what);
+	log_warn("slot %lu (%s): %s", s->id, s->name, mdp_err_last());
+}
+
+/* The few words for a link that did not open: the transports' reasons start with them. */
+static void
+link_problem(struct slot *s, enum mdp_err err)
+{
+	const char *why = mdp_err_last(), *colon = strchr(why, ':');
+	char what[40];
+
+	if (err == MDP_ERR_NOT_FOUND)
+		snprintf(what, sizeof(what), "no card file");
+	else if (err == MDP_ERR_STATE)
+		snprintf(what, sizeof(what), "not a card file");
+	else if (err == MDP_ERR_SEAL)
+		snprintf(what, sizeof(what), "card's seal not available");
+	else if (strncmp(why, "card file ", 10) == 0 && colon)
+		snprintf(what, sizeof(what), "%.*s", (int)(colon - why), why);
+	else
+		snprintf(what, sizeof(what), "card not usable, see the log");
+	slot_problem(s, what);
+}
+
 /* Connect the link and, once per insertion, ask the card modules whether they know the card. */
 static CK_RV
 attach_card(struct slot *s)
@@ -568,11 +618,13 @@ attach_card(struct slot *s)
 				settings_vcard_seal(module_settings(), s->vcard_path), &s->tr);
 		else
 			err = mdp_transport_pcsc_new(s->name, &s->tr);
-		if (err == MDP_ERR_NO_CARD || err == MDP_ERR_NOT_FOUND)
+		if (err == MDP_ERR_NO_CARD && !s->vcard_path) {
+			slot_problem(s, NULL); /* an empty reader */
 			return CKR_TOKEN_NOT_PRESENT;
+		}
 		if (err != MDP_OK) {
-			log_warn("slot %lu (%s): %s", s->id, s->name, mdp_err_last());
-			return ckr_from_mdp(err);
+			link_problem(s, err);
+			return err == MDP_ERR_NOT_FOUND ? CKR_TOKEN_NOT_PRESENT : ckr_from_mdp(err);
 		}
 	}
 	if (s->unrecognized)
@@ -584,14 +636,18 @@ attach_card(struct slot *s)
 		s->unrecognized = true;
 		return CKR_TOKEN_NOT_RECOGNIZED;
 	}
-	if (mrv != MD_OK)
-		return slot_rv(s, mrv);
-	mrv = ksp_card_open(card, &st.policy, &s->kc);
 	if (mrv != MD_OK) {
-		log_warn("slot %lu (%s): opening the card: %s (%s)", s->id, s->name,
-			 ksp_rv_name(mrv), mdp_err_last());
+		slot_problem(s, "card not usable, see the log");
 		return slot_rv(s, mrv);
 	}
+	mrv = ksp_card_open(card, &st.policy, &s->kc);
+	if (mrv != MD_OK) {
+		mdp_err_reason(MDP_ERR_TRANSPORT, "opening the card: %s (%s)", ksp_rv_name(mrv),
+			       mdp_err_last());
+		slot_problem(s, "card not usable, see the log");
+		return slot_rv(s, mrv);
+	}
+	slot_problem(s, NULL);
 	s->view_valid = false;
 	s->info_valid = false;
 	log_debug("slot %lu (%s): card attached (%s)", s->id, s->name, md_card_name(card));

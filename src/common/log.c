@@ -22,6 +22,36 @@ static struct {
 
 static const char *const level_names[] = {"none", "error", "warn", "info", "debug", "trace"};
 
+/*
+ * fork(): the lock is held across the fork, so that no thread of the parent is half-way through
+ * a line; the child, which has only the forking thread, starts with it unlocked.
+ */
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void
+atfork_prepare(void)
+{
+	pthread_mutex_lock(&log_state.lock);
+}
+
+static void
+atfork_parent(void)
+{
+	pthread_mutex_unlock(&log_state.lock);
+}
+
+static void
+atfork_child(void)
+{
+	pthread_mutex_init(&log_state.lock, NULL);
+}
+
+static void
+register_atfork(void)
+{
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
 static const struct {
 	const char *name;
 	unsigned bit;
@@ -92,6 +122,7 @@ mdp_log_configure(const char *spec, const char *path)
 		return -1;
 	if (colon && parse_areas(colon + 1, &areas) < 0)
 		return -1;
+	pthread_once(&atfork_once, register_atfork);
 	if (path && *path) {
 		f = fopen(path, "ae");
 		if (!f)

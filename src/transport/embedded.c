@@ -2,11 +2,15 @@
 /* The embedded transport: the virtual GIDS card running in this process. */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MDP_LOG_AREA MDP_AREA_TRANSPORT
 #include "common/log.h"
@@ -31,12 +35,50 @@ struct path_lock {
 
 static pthread_mutex_t locks_guard = PTHREAD_MUTEX_INITIALIZER;
 static struct path_lock *locks;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+/*
+ * fork(): the child has one thread, copies of the parent's transports (their owners forget
+ * them: the PKCS#11 module's fork handler does) and of this list, whose mutexes may be held by
+ * threads of the parent that the child does not have: a new transport on the same file would
+ * wait for them forever. The list is consistent (the prepare handler holds its guard across
+ * the fork); in the child every mutex starts unlocked. The file lock itself (flock) is shared
+ * with the parent, whose thread releases it for both.
+ */
+static void
+atfork_prepare(void)
+{
+	pthread_mutex_lock(&locks_guard);
+}
+
+static void
+atfork_parent(void)
+{
+	pthread_mutex_unlock(&locks_guard);
+}
+
+static void
+atfork_child(void)
+{
+	struct path_lock *l;
+
+	for (l = locks; l; l = l->next)
+		pthread_mutex_init(&l->mutex, NULL);
+	pthread_mutex_init(&locks_guard, NULL);
+}
+
+static void
+register_atfork(void)
+{
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
 
 static struct path_lock *
 path_lock_get(const char *path)
 {
 	struct path_lock *l;
 
+	pthread_once(&atfork_once, register_atfork);
 	pthread_mutex_lock(&locks_guard);
 	for (l = locks; l; l = l->next)
 		if (strcmp(l->path, path) == 0)
@@ -247,6 +289,43 @@ static const struct mdp_transport_ops embedded_ops = {
 	.mark = emb_mark,
 };
 
+/*
+ * A card file this process cannot read and write is refused at once, with the reason: the card
+ * writes its file at every PIN check (the retry counter is saved first) and every change, as a
+ * new file beside it, renamed over it, with a lock file there too. Accepting it would give a
+ * token whose login fails later with a device error.
+ */
+static enum mdp_err
+usable_card_file(const char *path)
+{
+	char *copy, *dir;
+	int err = 0;
+
+	if (faccessat(AT_FDCWD, path, R_OK, AT_EACCESS) != 0) {
+		if (errno == ENOENT)
+			return MDP_OK; /* vcard_open says "no such card" */
+		return mdp_err_reason(MDP_ERR_IO, "card file not readable: %s: %s", path,
+				      strerror(errno));
+	}
+	if (faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) != 0)
+		return mdp_err_reason(MDP_ERR_IO, "card file not writable: %s: %s", path,
+				      strerror(errno));
+	copy = strdup(path);
+	if (!copy)
+		return MDP_ERR_NOMEM;
+	dir = dirname(copy);
+	if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) != 0)
+		err = errno;
+	if (err) {
+		mdp_err_reason(MDP_ERR_IO, "card file not writable: %s: no new files in %s: %s",
+			       path, dir, strerror(err));
+		free(copy);
+		return MDP_ERR_IO;
+	}
+	free(copy);
+	return MDP_OK;
+}
+
 static enum mdp_err
 embedded_make(const char *state_path, const struct vcard_init_params *params,
 	      struct mdp_transport **out)
@@ -261,7 +340,9 @@ embedded_make(const char *state_path, const struct vcard_init_params *params,
 	if (!e)
 		return MDP_ERR_NOMEM;
 	e->refs = 1;
-	rv = vcard_open(state_path, params, &e->vc);
+	rv = state_path ? usable_card_file(state_path) : MDP_OK;
+	if (rv == MDP_OK)
+		rv = vcard_open(state_path, params, &e->vc);
 	if (rv != MDP_OK)
 		goto out;
 	if (state_path) {

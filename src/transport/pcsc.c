@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <PCSC/winscard.h>
 #include <PCSC/wintypes.h>
@@ -47,7 +48,26 @@ struct pcsc {
 	pthread_t releaser;
 	bool releaser_running;
 	bool quit;
+	pid_t pid; /* the process that made it */
 };
+
+/*
+ * fork(): a child has copies of the parent's links, with the parent's PC/SC context and
+ * handle, a mutex that the releaser thread (which the child does not have) may hold, and
+ * perhaps the parent's held transaction. Such a copy is inert in the child: every operation
+ * answers MDP_ERR_NO_SERVICE without touching its mutex or the parent's PC/SC handles, and
+ * freeing it frees memory only. The child opens links of its own (the PKCS#11 module does so
+ * at its C_Initialize), with a releaser thread of their own.
+ */
+static bool
+forked_copy(const struct pcsc *p)
+{
+	if (p->pid == getpid())
+		return false;
+	mdp_err_reason(MDP_ERR_NO_SERVICE, "%s: a PC/SC link of the parent process (fork)",
+		       p->reader);
+	return true;
+}
 
 static enum mdp_err
 map_rv(LONG rv)
@@ -371,6 +391,8 @@ pcsc_transmit(void *priv, const uint8_t *apdu, size_t apdu_len, uint8_t *resp, s
 	struct pcsc *p = priv;
 	enum mdp_err e;
 
+	if (forked_copy(p))
+		return MDP_ERR_NO_SERVICE;
 	pthread_mutex_lock(&p->mu);
 	e = transmit_locked(p, apdu, apdu_len, resp, resp_len);
 	pthread_mutex_unlock(&p->mu);
@@ -383,6 +405,8 @@ pcsc_begin(void *priv)
 	struct pcsc *p = priv;
 	enum mdp_err e;
 
+	if (forked_copy(p))
+		return MDP_ERR_NO_SERVICE;
 	pthread_mutex_lock(&p->mu);
 	e = begin_locked(p);
 	p->active = e == MDP_OK || e == MDP_ERR_CARD_RESET;
@@ -396,6 +420,8 @@ pcsc_end(void *priv, enum mdp_disposition disp)
 	struct pcsc *p = priv;
 	enum mdp_err e = MDP_OK;
 
+	if (forked_copy(p))
+		return MDP_ERR_NO_SERVICE;
 	pthread_mutex_lock(&p->mu);
 	p->active = false;
 	if (disp == MDP_RESET_CARD || !p->in_transaction || !p->connected) {
@@ -421,6 +447,8 @@ pcsc_reconnect(void *priv, enum mdp_disposition disp)
 	struct pcsc *p = priv;
 	enum mdp_err e;
 
+	if (forked_copy(p))
+		return MDP_ERR_NO_SERVICE;
 	pthread_mutex_lock(&p->mu);
 	e = reconnect_locked(p, disp);
 	pthread_mutex_unlock(&p->mu);
@@ -433,6 +461,8 @@ pcsc_status(void *priv, struct mdp_transport_status *st)
 	struct pcsc *p = priv;
 	enum mdp_err e;
 
+	if (forked_copy(p))
+		return MDP_ERR_NO_SERVICE;
 	pthread_mutex_lock(&p->mu);
 	e = status_locked(p, st);
 	pthread_mutex_unlock(&p->mu);
@@ -444,6 +474,8 @@ pcsc_mark(void *priv, uint64_t *mark)
 {
 	struct pcsc *p = priv;
 
+	if (forked_copy(p))
+		return MDP_ERR_NO_SERVICE;
 	pthread_mutex_lock(&p->mu);
 	*mark = p->epoch;
 	pthread_mutex_unlock(&p->mu);
@@ -457,6 +489,12 @@ pcsc_free(void *priv)
 
 	if (!p)
 		return;
+	if (p->pid != getpid()) {
+		/* a copy made by fork(): its thread, transaction and handles are the parent's */
+		free(p->reader);
+		free(p);
+		return;
+	}
 	if (p->releaser_running) {
 		pthread_mutex_lock(&p->mu);
 		p->quit = true;
@@ -508,6 +546,7 @@ mdp_transport_pcsc_new(const char *reader, struct mdp_transport **out)
 		pthread_condattr_destroy(&ca);
 	}
 	pthread_mutex_init(&p->mu, NULL);
+	p->pid = getpid();
 	p->reader = strdup(reader);
 	if (!p->reader) {
 		e = MDP_ERR_NOMEM;

@@ -138,7 +138,10 @@ struct vcard;
  * Open the virtual card of state file state_path (it must exist), or, with
  * state_path NULL, a fresh in-memory card (initialized with params when
  * given, blank otherwise). Transactions are a process-local lock; the card
- * engine locks its state file for every change itself.
+ * engine locks its state file for every change itself. A state file this
+ * process cannot read, or cannot write (the file, or new files beside it), is
+ * refused with MDP_ERR_IO and a reason "card file not readable: ..." / "card
+ * file not writable: ..."; a missing one with MDP_ERR_NOT_FOUND.
  */
 enum mdp_err mdp_transport_embedded_new(const char *state_path,
 					const struct vcard_init_params *params,

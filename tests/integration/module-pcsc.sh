@@ -64,7 +64,16 @@ wait "$test_pid" || {
 	pcsc_fail "the module tests failed over PC/SC"
 }
 
-# 2. Interoperability with OpenSC on a fresh card.
+# 2. The threaded module tests over PC/SC: C_Finalize with calls in flight, and fork while a
+# thread signs (the child's links are its own; the parent's held transaction and its releaser
+# thread stay the parent's).
+MDP11_TEST_PCSC=1 MDP11_TEST_MODULE=$MODULE timeout -k 5 600 \
+	"$top_builddir/tests/module/test-module-threads" >"$PCSC_TMP/test-threads.log" 2>&1 || {
+	tail -n 60 "$PCSC_TMP/test-threads.log"
+	pcsc_fail "the threaded module tests failed over PC/SC"
+}
+
+# 3. Interoperability with OpenSC on a fresh card.
 OPENSC=$(find /usr/lib -name opensc-pkcs11.so 2>/dev/null | head -n1)
 command -v pkcs11-tool >/dev/null 2>&1 || pcsc_skip "pkcs11-tool is not installed"
 [ -n "$OPENSC" ] || pcsc_skip "opensc-pkcs11.so is not installed"

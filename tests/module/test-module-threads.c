@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -231,11 +232,145 @@ test_finalize_in_flight(void)
 	ec_priv = CK_INVALID_HANDLE;
 }
 
+/* ---- fork while a thread signs ---- */
+
+static _Atomic bool stop_signing;
+static _Atomic unsigned long signatures;
+
+/* Logs in, signs, logs out, again and again: the card is often inside a transaction. */
+static void *
+login_signer(void *arg)
+{
+	CK_MECHANISM m = {CKM_ECDSA, NULL, 0};
+	CK_BYTE digest[32] = {9}, sig[64];
+	CK_SESSION_HANDLE s = 0;
+	CK_OBJECT_HANDLE key;
+	CK_ULONG sl;
+	long bad = 0;
+	bool pace = p11test_pcsc();
+
+	(void)arg;
+	if (p11->C_OpenSession(test_slot, CKF_SERIAL_SESSION, NULL, NULL, &s) != CKR_OK)
+		return (void *)1L;
+	while (!atomic_load(&stop_signing)) {
+		sl = sizeof(sig);
+		if (p11->C_Login(s, CKU_USER, (CK_UTF8CHAR *)TEST_PIN, 6) != CKR_OK ||
+		    (key = find_key(s)) == CK_INVALID_HANDLE ||
+		    p11->C_SignInit(s, &m, key) != CKR_OK ||
+		    p11->C_Sign(s, digest, sizeof(digest), sig, &sl) != CKR_OK || sl != 64 ||
+		    p11->C_Logout(s) != CKR_OK)
+			bad++;
+		atomic_fetch_add(&signatures, 1);
+		if (pace) {
+			/*
+			 * Over PC/SC a client that never pauses keeps the card from everyone else
+			 * (pcscd lets a waiting client in only when it finds the card free, polling
+			 * every 100 ms): the workload of an application that signs now and then.
+			 */
+			struct timespec ts = {0, 250000000L};
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	p11->C_CloseSession(s);
+	return (void *)bad;
+}
+
+/* In the child: the module from scratch, a signature, out. The exit code says what failed. */
+static int
+child_signs(void)
+{
+	CK_MECHANISM m = {CKM_ECDSA, NULL, 0};
+	CK_BYTE digest[32] = {3}, sig[64];
+	CK_SESSION_HANDLE s = 0;
+	CK_SLOT_ID slots[4];
+	CK_ULONG n = 4, sl = sizeof(sig);
+	CK_OBJECT_HANDLE key;
+	CK_INFO info;
+
+	if (p11->C_GetInfo(&info) != CKR_CRYPTOKI_NOT_INITIALIZED)
+		return 10;
+	if (p11->C_Initialize(NULL) != CKR_OK)
+		return 11;
+	if (p11->C_GetSlotList(CK_TRUE, slots, &n) != CKR_OK || n != 1)
+		return 12;
+	if (p11->C_OpenSession(slots[0], CKF_SERIAL_SESSION, NULL, NULL, &s) != CKR_OK)
+		return 13;
+	if (p11->C_Login(s, CKU_USER, (CK_UTF8CHAR *)TEST_PIN, 6) != CKR_OK)
+		return 14;
+	key = find_key(s);
+	if (p11->C_SignInit(s, &m, key) != CKR_OK ||
+	    p11->C_Sign(s, digest, sizeof(digest), sig, &sl) != CKR_OK || sl != 64)
+		return 15;
+	if (p11->C_Finalize(NULL) != CKR_OK)
+		return 16;
+	return 0;
+}
+
+/* waitpid with a limit; a child that does not end is killed and reported. */
+static int
+wait_child(pid_t pid, int seconds)
+{
+	double deadline = now_s() + seconds;
+	int st = 0;
+	pid_t r;
+
+	while ((r = waitpid(pid, &st, WNOHANG)) == 0 && now_s() < deadline) {
+		struct timespec ts = {0, 2000000};
+
+		nanosleep(&ts, NULL);
+	}
+	if (r == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		return -1;
+	}
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void
+test_fork_while_signing(void)
+{
+	pthread_t th;
+	void *bad = NULL;
+	int i, code;
+	unsigned long before;
+
+	watchdog();
+	CU_ASSERT_EQUAL_FATAL(p11test_init(), CKR_OK);
+	atomic_store(&stop_signing, false);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, login_signer, NULL), 0);
+	for (i = 0; i < 30; i++) {
+		pid_t pid;
+
+		/* fork at a different point of the signer's loop each time */
+		before = atomic_load(&signatures);
+		while (atomic_load(&signatures) == before)
+			sched_yield();
+		pid = fork();
+		CU_ASSERT_FATAL(pid >= 0);
+		if (pid == 0)
+			_exit(child_signs());
+		code = wait_child(pid, TIMEOUT_S);
+		if (code != 0)
+			fprintf(stderr, "fork %d: the child %s (%d)\n", i,
+				code < 0 ? "hangs in the module" : "failed", code);
+		CU_ASSERT_EQUAL(code, 0);
+		if (code < 0)
+			break;
+	}
+	atomic_store(&stop_signing, true);
+	CU_ASSERT_EQUAL(pthread_join(th, &bad), 0);
+	CU_ASSERT_PTR_NULL(bad);
+	alarm(0);
+}
+
 int
 main(void)
 {
 	CU_TestInfo tests[] = {
 		{"C_Finalize while other threads are in the module", test_finalize_in_flight},
+		{"fork 30 times while a thread signs", test_fork_while_signing},
 		CU_TEST_INFO_NULL,
 	};
 	CU_SuiteInfo suites[] = {

@@ -81,6 +81,29 @@ test_settings(void)
 	free(path);
 	path = write_conf(dir, "[readers]\npcsc = maybe\n");
 	CU_ASSERT_EQUAL(settings_load(&s), CKR_GENERAL_ERROR);
+	/* A virtual card needs a file and a label; one label names one card. */
+	free(path);
+	path = write_conf(dir, "debug = 0\n[vcard \"x\"]\npath =\n");
+	CU_ASSERT_EQUAL(settings_load(&s), CKR_GENERAL_ERROR);
+	CU_ASSERT_PTR_NOT_NULL(strstr(mdp_err_last(), "t.conf:3:"));
+	free(path);
+	path = write_conf(dir, "[vcard \"\"]\npath = /x\n");
+	CU_ASSERT_EQUAL(settings_load(&s), CKR_GENERAL_ERROR);
+	CU_ASSERT_PTR_NOT_NULL(strstr(mdp_err_last(), "t.conf:2:"));
+	free(path);
+	path = write_conf(dir, "[vcard \"a\"]\npath = /x\n[vcard \"a\"]\npath = /y\n");
+	CU_ASSERT_EQUAL(settings_load(&s), CKR_GENERAL_ERROR);
+	CU_ASSERT_PTR_NOT_NULL(strstr(mdp_err_last(), "t.conf:4:"));
+	/* A log file that cannot be written is an error, not silence. */
+	free(path);
+	path = write_conf(dir, "\ndebug_file = /nonexistent/dir/mdp11.log\n");
+	CU_ASSERT_EQUAL(settings_load(&s), CKR_GENERAL_ERROR);
+	CU_ASSERT_PTR_NOT_NULL(strstr(mdp_err_last(), "t.conf:2:"));
+	free(path);
+	path = write_conf(dir, "debug = 0\n");
+	CU_ASSERT_EQUAL_FATAL(settings_load(&s), CKR_OK);
+	CU_ASSERT_EQUAL(s.debug, 0);
+	settings_clear(&s);
 	/* No file at the installed path is fine; a named file that is missing is not. */
 	setenv("MDP11_CONF", "/nonexistent/mdp11.conf", 1);
 	CU_ASSERT_EQUAL(settings_load(&s), CKR_GENERAL_ERROR);
