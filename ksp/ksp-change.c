@@ -17,18 +17,18 @@
 /* ---- changes ---- */
 
 /* Open a change: transaction, fresh view. */
-enum md_rv
+enum ksp_rv
 ksp_change_begin(struct ksp_card *kc)
 {
-	enum md_rv rv = md_card_begin(kc->md);
+	enum ksp_rv rv = ksp_rv_from_md(md_card_begin(kc->md));
 
-	if (rv != MD_OK) {
+	if (rv != KSP_OK) {
 		ksp_check_reset(kc, rv);
 		return rv;
 	}
 	rv = ksp_sync_intx(kc, NULL);
-	if (rv != MD_OK)
-		md_card_end(kc->md, false);
+	if (rv != KSP_OK)
+		ksp_rv_from_md(md_card_end(kc->md, false));
 	return rv;
 }
 
@@ -37,16 +37,16 @@ ksp_change_begin(struct ksp_card *kc)
  * write cardcf, before the change itself: a host that reads the card after
  * this sees new counters even if the change is interrupted (as OpenSC does).
  */
-enum md_rv
+enum ksp_rv
 ksp_bump_cardcf(struct ksp_card *kc, unsigned classes)
 {
 	uint8_t cf[64];
 	uint8_t *cur = NULL;
 	size_t len = 0;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	rv = ksp_read_file(kc, NULL, "cardcf", &cur, &len);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	if (len > sizeof(cf))
 		len = sizeof(cf);
@@ -56,46 +56,47 @@ ksp_bump_cardcf(struct ksp_card *kc, unsigned classes)
 	if (len < 6)
 		len = 6;
 	ksp_cardcf_bump(cf, classes);
-	rv = md_write_file(kc->md, NULL, "cardcf", 0, cf, len);
-	if (rv != MD_OK)
+	rv = ksp_rv_from_md(md_write_file(kc->md, NULL, "cardcf", 0, cf, len));
+	if (rv != KSP_OK)
 		return rv;
 	/* Our own view stays valid: only what we change is dropped by the caller. */
 	memcpy(kc->cardcf, cf, 6);
 	kc->cardcf_len = len;
 	kc->cache.dirty = true;
-	return MD_OK;
+	return KSP_OK;
 }
 
-enum md_rv
-ksp_change_end(struct ksp_card *kc, enum md_rv rv)
+enum ksp_rv
+ksp_change_end(struct ksp_card *kc, enum ksp_rv rv)
 {
-	enum md_rv r2 = MD_OK;
+	enum ksp_rv r2 = KSP_OK;
 
 	ksp_check_reset(kc, rv);
 	if (!kc->view_ok)
 		r2 = ksp_rebuild(kc);
 	ksp_save_cache(kc);
-	md_card_end(kc->md, false);
-	return rv != MD_OK ? rv : r2;
+	ksp_rv_from_md(md_card_end(kc->md, false));
+	return rv != KSP_OK ? rv : r2;
 }
 
 /* Write a whole file, creating it (and mdp11's directory) when missing. */
-enum md_rv
+enum ksp_rv
 ksp_write_file(struct ksp_card *kc, const char *dir, const char *name, const uint8_t *data,
 	       size_t len, enum md_file_access access)
 {
-	enum md_rv rv = md_write_file(kc->md, dir, name, 0, data, len);
+	enum ksp_rv rv = ksp_rv_from_md(md_write_file(kc->md, dir, name, 0, data, len));
 
-	if (rv == MD_E_DIR_NOT_FOUND && dir && strcmp(dir, KSP_DIR_APP) == 0) {
-		rv = md_create_directory(kc->md, KSP_DIR_APP, MD_DIR_AC_USER_CREATE_DELETE);
-		if (rv != MD_OK && rv != MD_ERROR_FILE_EXISTS)
+	if (rv == KSP_E_DIR_NOT_FOUND && dir && strcmp(dir, KSP_DIR_APP) == 0) {
+		rv = ksp_rv_from_md(
+			md_create_directory(kc->md, KSP_DIR_APP, MD_DIR_AC_USER_CREATE_DELETE));
+		if (rv != KSP_OK && rv != KSP_E_FILE_EXISTS)
 			return rv;
 		ksp_cache_drop_tag(&kc->cache, "ls:" KSP_DIR_APP);
-		rv = MD_E_FILE_NOT_FOUND;
+		rv = KSP_E_FILE_NOT_FOUND;
 	}
-	if (rv == MD_E_FILE_NOT_FOUND) {
-		rv = md_create_file(kc->md, dir, name, (uint32_t)len, access);
-		if (rv != MD_OK)
+	if (rv == KSP_E_FILE_NOT_FOUND) {
+		rv = ksp_rv_from_md(md_create_file(kc->md, dir, name, (uint32_t)len, access));
+		if (rv != KSP_OK)
 			return rv;
 		if (dir) {
 			char *t = ksp_tag_of("ls", dir, NULL);
@@ -104,7 +105,7 @@ ksp_write_file(struct ksp_card *kc, const char *dir, const char *name, const uin
 				ksp_cache_drop_tag(&kc->cache, t);
 			free(t);
 		}
-		rv = md_write_file(kc->md, dir, name, 0, data, len);
+		rv = ksp_rv_from_md(md_write_file(kc->md, dir, name, 0, data, len));
 	}
 	return rv;
 }
@@ -119,14 +120,14 @@ ksp_drop_file_tag(struct ksp_card *kc, const char *dir, const char *name)
 	free(t);
 }
 
-enum md_rv
+enum ksp_rv
 ksp_delete_file(struct ksp_card *kc, const char *dir, const char *name)
 {
-	enum md_rv rv = md_delete_file(kc->md, dir, name, 0);
+	enum ksp_rv rv = ksp_rv_from_md(md_delete_file(kc->md, dir, name, 0));
 	char *t;
 
-	if (rv == MD_E_FILE_NOT_FOUND)
-		rv = MD_OK;
+	if (rv == KSP_E_FILE_NOT_FOUND)
+		rv = KSP_OK;
 	ksp_drop_file_tag(kc, dir, name);
 	t = ksp_tag_of("ls", dir, NULL);
 	if (t)
@@ -136,40 +137,40 @@ ksp_delete_file(struct ksp_card *kc, const char *dir, const char *name)
 }
 
 /* The current cmapfile as records (at least n records, zero-filled). */
-enum md_rv
+enum ksp_rv
 ksp_cmap_get(struct ksp_card *kc, size_t n, uint8_t **out, size_t *count)
 {
 	const struct ksp_cache_entry *e;
 	size_t have, want;
 	uint8_t *p;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	rv = ksp_load_file(kc, KSP_DIR_MSCP, "cmapfile", KSP_C_CONTAINERS | KSP_C_FILES, &e);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	have = e->absent ? 0 : e->len / KSP_CMAP_RECORD;
 	want = have > n ? have : n;
 	p = calloc(want ? want : 1, KSP_CMAP_RECORD);
 	if (!p)
-		return MD_E_NO_MEMORY;
+		return KSP_E_NO_MEMORY;
 	if (have)
 		memcpy(p, e->data, have * KSP_CMAP_RECORD);
 	*out = p;
 	*count = want;
-	return MD_OK;
+	return KSP_OK;
 }
 
-enum md_rv
+enum ksp_rv
 ksp_cmap_put(struct ksp_card *kc, const uint8_t *recs, size_t count)
 {
 	size_t len = count * KSP_CMAP_RECORD;
-	enum md_rv rv = ksp_write_file(kc, KSP_DIR_MSCP, "cmapfile", recs, len,
-				       MD_AC_EVERYONE_READ_USER_WRITE);
+	enum ksp_rv rv = ksp_write_file(kc, KSP_DIR_MSCP, "cmapfile", recs, len,
+					MD_AC_EVERYONE_READ_USER_WRITE);
 
 	ksp_drop_file_tag(kc, KSP_DIR_MSCP, "cmapfile");
-	if (rv == MD_OK && !ksp_cache_put(&kc->cache, "f:" KSP_DIR_MSCP "/cmapfile",
-					  KSP_C_CONTAINERS | KSP_C_FILES, false, recs, len))
-		rv = MD_E_NO_MEMORY;
+	if (rv == KSP_OK && !ksp_cache_put(&kc->cache, "f:" KSP_DIR_MSCP "/cmapfile",
+					   KSP_C_CONTAINERS | KSP_C_FILES, false, recs, len))
+		rv = KSP_E_NO_MEMORY;
 	kc->view_ok = false;
 	return rv;
 }
@@ -179,18 +180,18 @@ ksp_cmap_put(struct ksp_card *kc, const uint8_t *recs, size_t count)
  * index `drop` (-1: none) and slot drop_slot (-1: both), plus `add` when
  * given. Records that no longer match a container are pruned.
  */
-enum md_rv
+enum ksp_rv
 ksp_keyattr_rewrite(struct ksp_card *kc, int drop, int drop_slot, const struct ksp_keyattr *add)
 {
 	struct ksp_keyattr *list = NULL;
 	size_t n = 0, i;
 	uint8_t *data = NULL;
 	size_t len = 0;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	list = calloc(kc->nattrs + 1, sizeof(*list));
 	if (!list)
-		return MD_E_NO_MEMORY;
+		return KSP_E_NO_MEMORY;
 	for (i = 0; i < kc->nattrs; i++) {
 		const struct ksp_keyattr *a = &kc->attrs[i];
 		const struct ksp_container *c = ksp_container_at(kc, a->index);
@@ -206,15 +207,15 @@ ksp_keyattr_rewrite(struct ksp_card *kc, int drop, int drop_slot, const struct k
 		list[n++] = *add;
 	if (!ksp_keyattr_write(list, n, &data, &len)) {
 		free(list);
-		return MD_E_NO_MEMORY;
+		return KSP_E_NO_MEMORY;
 	}
 	free(list);
 	rv = ksp_write_file(kc, KSP_DIR_APP, KSP_FILE_KEYATTR, data, len,
 			    MD_AC_EVERYONE_READ_USER_WRITE);
 	ksp_drop_file_tag(kc, KSP_DIR_APP, KSP_FILE_KEYATTR);
-	if (rv == MD_OK && !ksp_cache_put(&kc->cache, "f:" KSP_DIR_APP "/" KSP_FILE_KEYATTR,
-					  KSP_C_FILES, false, data, len))
-		rv = MD_E_NO_MEMORY;
+	if (rv == KSP_OK && !ksp_cache_put(&kc->cache, "f:" KSP_DIR_APP "/" KSP_FILE_KEYATTR,
+					   KSP_C_FILES, false, data, len))
+		rv = KSP_E_NO_MEMORY;
 	free(data);
 	kc->view_ok = false;
 	return rv;
@@ -268,7 +269,7 @@ max_index(const struct ksp_card *kc)
  * req->overwrite; then the container is replaced as a whole (a GIDS
  * container holds one key file, so its other slot cannot be kept).
  */
-static enum md_rv
+static enum ksp_rv
 plan_new_key(struct ksp_card *kc, const struct ksp_new_key *req, char name[4 * 39 + 1],
 	     uint8_t *index, bool *replacing)
 {
@@ -280,7 +281,7 @@ plan_new_key(struct ksp_card *kc, const struct ksp_new_key *req, char name[4 * 3
 	if (req->name) {
 		if (!ksp_name_to_utf16(req->name, strlen(req->name), NULL))
 			return ksp_reason(
-				MD_E_INVALID_PARAMETER,
+				KSP_E_INVALID_ARG,
 				"container name \"%s\" is not 1..39 characters without '\\'",
 				req->name);
 		snprintf(name, 4 * 39 + 1, "%s", req->name);
@@ -291,36 +292,35 @@ plan_new_key(struct ksp_card *kc, const struct ksp_new_key *req, char name[4 * 3
 	} else {
 		do {
 			if (!ksp_guid_name(name))
-				return MD_E_UNEXPECTED;
+				return KSP_E_FAILED;
 		} while (name_taken(kc, name, &taken_at));
 	}
 	if (req->index >= 0) {
 		if ((unsigned)req->index >= max_index(kc))
-			return ksp_reason(MD_E_INVALID_PARAMETER, "container index %s out of range",
+			return ksp_reason(KSP_E_INVALID_ARG, "container index %s out of range",
 					  "requested");
 		target = req->index;
 		if (ksp_container_at(kc, (uint8_t)target)) {
 			if (!req->overwrite)
-				return ksp_reason(KSP_RV(KSP_E_EXISTS),
-						  "container index %s is in use", "requested");
+				return ksp_reason(KSP_E_EXISTS, "container index %s is in use",
+						  "requested");
 			*replacing = true;
 		}
 	}
 	if (name_taken(kc, name, &taken_at)) {
 		if (!req->overwrite)
-			return ksp_reason(KSP_RV(KSP_E_EXISTS), "a key named \"%s\" exists", name);
+			return ksp_reason(KSP_E_EXISTS, "a key named \"%s\" exists", name);
 		if (target >= 0 && target != taken_at)
-			return ksp_reason(MD_E_INVALID_PARAMETER,
+			return ksp_reason(KSP_E_INVALID_ARG,
 					  "name \"%s\" belongs to another container index", name);
 		target = taken_at;
 		*replacing = true;
 	}
 	if (req->id && id_taken(kc, req->id, req->id_len, &taken_at)) {
 		if (!req->overwrite)
-			return ksp_reason(KSP_RV(KSP_E_EXISTS), "a key with this CKA_ID exists%s",
-					  "");
+			return ksp_reason(KSP_E_EXISTS, "a key with this CKA_ID exists%s", "");
 		if (target >= 0 && target != taken_at)
-			return ksp_reason(MD_E_INVALID_PARAMETER,
+			return ksp_reason(KSP_E_INVALID_ARG,
 					  "CKA_ID belongs to another container%s", "");
 		target = taken_at;
 		*replacing = true;
@@ -336,14 +336,14 @@ plan_new_key(struct ksp_card *kc, const struct ksp_new_key *req, char name[4 * 3
 		if (target < 0)
 			target = (int)kc->ncmap;
 		if ((unsigned)target >= max_index(kc))
-			return ksp_reason(KSP_RV(KSP_E_NO_ROOM), "no free container index%s", "");
+			return ksp_reason(KSP_E_NO_ROOM, "no free container index%s", "");
 	}
 	*index = (uint8_t)target;
-	return MD_OK;
+	return KSP_OK;
 }
 
 /* Write the cmapfile record of a new key and keep exactly one default container. */
-static enum md_rv
+static enum ksp_rv
 record_new_key(struct ksp_card *kc, uint8_t index, const char *name, enum mdp_key_spec spec,
 	       unsigned bits)
 {
@@ -351,10 +351,10 @@ record_new_key(struct ksp_card *kc, uint8_t index, const char *name, enum mdp_ke
 	uint8_t *recs = NULL;
 	size_t count = 0, i;
 	bool have_default = false;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	rv = ksp_cmap_get(kc, (size_t)index + 1, &recs, &count);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	for (i = 0; i < count; i++) {
 		uint8_t f = recs[i * KSP_CMAP_RECORD + 80];
@@ -365,7 +365,7 @@ record_new_key(struct ksp_card *kc, uint8_t index, const char *name, enum mdp_ke
 	memset(&rec, 0, sizeof(rec));
 	if (!ksp_name_to_utf16(name, strlen(name), rec.name_utf16)) {
 		free(recs);
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	}
 	rec.flags = KSP_CMAP_VALID | (have_default ? 0 : KSP_CMAP_DEFAULT);
 	if (MDP_KEY_SPEC_IS_SIG_SLOT(spec))
@@ -399,39 +399,38 @@ import_allowed(const struct ksp_policy *p, enum mdp_key_spec spec, const char **
 	return p->allow_ecdhe_import;
 }
 
-static enum md_rv
+static enum ksp_rv
 check_rsa_bits(struct ksp_card *kc, enum mdp_key_spec spec, unsigned bits)
 {
 	struct ksp_key_sizes ks;
-	enum md_rv rv = ksp_load_key_sizes(kc, spec, &ks);
-	char msg[96];
+	enum ksp_rv rv = ksp_load_key_sizes(kc, spec, &ks);
+	char msg[192];
 
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	if (!ks.supported)
-		return ksp_reason(MD_E_UNSUPPORTED_FEATURE, "key spec %s not supported by the card",
+		return ksp_reason(KSP_E_UNSUPPORTED, "key spec %s not supported by the card",
 				  mdp_key_spec_name(spec));
 	if (bits < ks.min_bits || bits > ks.max_bits ||
 	    (ks.incr_bits > 1 && (bits - ks.min_bits) % ks.incr_bits)) {
-		snprintf(msg, sizeof(msg), "%u bits (allowed %u..%u step %u)", bits, ks.min_bits,
-			 ks.max_bits, ks.incr_bits);
-		return ksp_reason(KSP_RV(KSP_E_KEY_SIZE), "RSA key size %s", msg);
+		ksp_rsa_size_why(&ks, bits, msg, sizeof(msg));
+		return ksp_reason(KSP_E_KEY_SIZE, "RSA key size %s", msg);
 	}
-	return MD_OK;
+	return KSP_OK;
 }
 
 /* Delete the certificates of a container index (both slots, whatever case the names have). */
-static enum md_rv
+static enum ksp_rv
 delete_certs(struct ksp_card *kc, uint8_t index)
 {
 	const struct ksp_cache_entry *ls;
 	char names[4][9];
 	size_t pos = 0, n = 0, i;
 	const char *nm;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	rv = ksp_load_listing(kc, KSP_DIR_MSCP, &ls);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	while ((nm = ksp_next_name(ls, &pos)) && n < 4) {
 		uint8_t idx;
@@ -442,16 +441,16 @@ delete_certs(struct ksp_card *kc, uint8_t index)
 	}
 	for (i = 0; i < n; i++) {
 		rv = ksp_delete_file(kc, KSP_DIR_MSCP, names[i]);
-		if (rv != MD_OK)
+		if (rv != KSP_OK)
 			return rv;
 	}
 	if (n)
 		kc->view_ok = false;
-	return MD_OK;
+	return KSP_OK;
 }
 
 /* Common tail of generate and import: the key is on the card at index. */
-static enum md_rv
+static enum ksp_rv
 finish_new_key(struct ksp_card *kc, const struct ksp_new_key *req, uint8_t index, const char *name,
 	       enum ksp_origin origin)
 {
@@ -460,15 +459,15 @@ finish_new_key(struct ksp_card *kc, const struct ksp_new_key *req, uint8_t index
 	struct mdp_key *pub = NULL;
 	const uint8_t *blob;
 	size_t blen;
-	enum md_rv rv;
+	enum ksp_rv rv;
 	enum mdp_err e;
 	char tag[16];
 
 	memset(&ci, 0, sizeof(ci));
 	memset(&a, 0, sizeof(a));
 	ci.version = MD_CONTAINER_INFO_VERSION;
-	rv = md_get_container_info(kc->md, index, 0, &ci);
-	if (rv != MD_OK)
+	rv = ksp_rv_from_md(md_get_container_info(kc->md, index, 0, &ci));
+	if (rv != KSP_OK)
 		goto out;
 	if (MDP_KEY_SPEC_IS_SIG_SLOT(req->spec)) {
 		blob = ci.sig_public_key;
@@ -479,13 +478,13 @@ finish_new_key(struct ksp_card *kc, const struct ksp_new_key *req, uint8_t index
 	}
 	e = blob ? blob_parse(blob, blen, BLOB_FMT_UNKNOWN, 0, &pub) : MDP_ERR_FORMAT;
 	if (e != MDP_OK) {
-		rv = MD_E_UNEXPECTED;
+		rv = KSP_E_FAILED;
 		goto out;
 	}
 	snprintf(tag, sizeof(tag), "ci:%02x", index);
 	ksp_cache_drop_tag(&kc->cache, tag);
 	rv = record_new_key(kc, index, name, req->spec, mdp_key_bits(pub));
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		goto out;
 	a.index = index;
 	a.slot = (uint8_t)ksp_slot_of(req->spec);
@@ -509,41 +508,42 @@ undo_new_key(struct ksp_card *kc, uint8_t index)
 {
 	char tag[16];
 
-	md_delete_container(kc->md, index, 0);
+	ksp_rv_from_md(md_delete_container(kc->md, index, 0));
 	snprintf(tag, sizeof(tag), "ci:%02x", index);
 	ksp_cache_drop_tag(&kc->cache, tag);
 	kc->view_ok = false;
 }
 
-static enum md_rv
+static enum ksp_rv
 create_key(struct ksp_card *kc, const struct ksp_new_key *req, uint32_t flags, uint32_t bits,
 	   const uint8_t *blob, size_t blob_len, uint8_t *index_out)
 {
 	char name[4 * 39 + 1];
 	uint8_t index = 0;
 	bool replacing = false;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	rv = ksp_change_begin(kc);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	rv = plan_new_key(kc, req, name, &index, &replacing);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		goto out;
 	rv = ksp_bump_cardcf(kc, KSP_C_CONTAINERS | KSP_C_FILES);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		goto out;
 	if (replacing) {
 		/* The old keys, certificates and application data of the container go. */
-		rv = md_delete_container(kc->md, index, 0);
-		if (rv != MD_OK)
+		rv = ksp_rv_from_md(md_delete_container(kc->md, index, 0));
+		if (rv != KSP_OK)
 			goto out;
 		rv = delete_certs(kc, index);
-		if (rv != MD_OK)
+		if (rv != KSP_OK)
 			goto out;
 	}
-	rv = md_create_container(kc->md, index, flags, (uint32_t)req->spec, bits, blob, blob_len);
-	if (rv != MD_OK) {
+	rv = ksp_rv_from_md(md_create_container(kc->md, index, flags, (uint32_t)req->spec, bits,
+						blob, blob_len));
+	if (rv != KSP_OK) {
 		if (replacing)
 			kc->view_ok = false;
 		goto out;
@@ -551,7 +551,7 @@ create_key(struct ksp_card *kc, const struct ksp_new_key *req, uint32_t flags, u
 	rv = finish_new_key(kc, req, index, name,
 			    flags == MD_CREATE_KEY_GEN ? KSP_ORIGIN_GENERATED
 						       : KSP_ORIGIN_IMPORTED);
-	if (rv != MD_OK) {
+	if (rv != KSP_OK) {
 		undo_new_key(kc, index);
 		goto out;
 	}
@@ -565,50 +565,50 @@ out : {
 	kc->view_ok = false;
 }
 	rv = ksp_change_end(kc, rv);
-	if (rv == MD_OK && index_out)
+	if (rv == KSP_OK && index_out)
 		*index_out = index;
 	return rv;
 }
 
-enum md_rv
+enum ksp_rv
 ksp_generate(struct ksp_card *kc, const struct ksp_new_key *req, uint8_t *index_out)
 {
 	unsigned bits;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (!kc || !req || !ksp_spec_valid(req->spec) || (req->id == NULL && req->id_len))
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	rv = ksp_ensure_view(kc);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	if (MDP_KEY_SPEC_IS_EC(req->spec)) {
 		if (req->bits != 0 && req->bits != ksp_ec_bits_of(req->spec))
-			return ksp_reason(MD_E_INVALID_PARAMETER, "EC key size must be 0 for %s",
+			return ksp_reason(KSP_E_INVALID_ARG, "EC key size must be 0 for %s",
 					  mdp_key_spec_name(req->spec));
 		bits = 0; /* spec/minidriver.md §4.2: the curve is implied by the key spec */
 		{
 			struct ksp_key_sizes ks;
 
 			rv = ksp_load_key_sizes(kc, req->spec, &ks);
-			if (rv != MD_OK)
+			if (rv != KSP_OK)
 				return rv;
 			if (!ks.supported)
-				return ksp_reason(MD_E_UNSUPPORTED_FEATURE,
+				return ksp_reason(KSP_E_UNSUPPORTED,
 						  "key spec %s not supported by the card",
 						  mdp_key_spec_name(req->spec));
 		}
 	} else {
 		bits = req->bits ? req->bits : kc->policy.rsa_default_bits;
 		rv = check_rsa_bits(kc, req->spec, bits);
-		if (rv != MD_OK)
+		if (rv != KSP_OK)
 			return rv;
 	}
 	if (!kc->keygen)
-		return ksp_reason(MD_E_UNSUPPORTED_FEATURE, "the card cannot generate keys%s", "");
+		return ksp_reason(KSP_E_UNSUPPORTED, "the card cannot generate keys%s", "");
 	return create_key(kc, req, MD_CREATE_KEY_GEN, bits, NULL, 0, index_out);
 }
 
-enum md_rv
+enum ksp_rv
 ksp_import(struct ksp_card *kc, const struct mdp_key *key, const struct ksp_new_key *req,
 	   uint8_t *index_out)
 {
@@ -617,40 +617,38 @@ ksp_import(struct ksp_card *kc, const struct mdp_key *key, const struct ksp_new_
 	size_t blob_len = 0;
 	enum blob_format fmt;
 	enum mdp_err e;
-	enum md_rv rv;
+	enum ksp_rv rv;
 	unsigned bits;
 
 	if (!kc || !key || !req || !ksp_spec_valid(req->spec) || (req->id == NULL && req->id_len))
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	if (!mdp_key_is_private(key))
-		return ksp_reason(KSP_RV(KSP_E_BAD_KEY), "import needs a private key%s", "");
+		return ksp_reason(KSP_E_BAD_KEY, "import needs a private key%s", "");
 	if (!import_allowed(&kc->policy, req->spec, &option))
-		return ksp_reason(KSP_RV(KSP_E_POLICY),
+		return ksp_reason(KSP_E_POLICY,
 				  "importing %s private keys is disabled by the policy option %s",
 				  mdp_key_spec_name(req->spec), option);
 	rv = ksp_ensure_view(kc);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	bits = mdp_key_bits(key);
 	if (mdp_key_type(key) == EVP_PKEY_RSA) {
 		if (!MDP_KEY_SPEC_IS_RSA(req->spec))
-			return ksp_reason(KSP_RV(KSP_E_BAD_KEY),
-					  "an RSA key cannot have key spec %s",
+			return ksp_reason(KSP_E_BAD_KEY, "an RSA key cannot have key spec %s",
 					  mdp_key_spec_name(req->spec));
 		rv = check_rsa_bits(kc, req->spec, bits);
-		if (rv != MD_OK)
+		if (rv != KSP_OK)
 			return rv;
 		fmt = BLOB_FMT_CAPI_PRIVATE;
 	} else {
 		if (!MDP_KEY_SPEC_IS_EC(req->spec) || ksp_ec_bits_of(req->spec) != bits)
-			return ksp_reason(KSP_RV(KSP_E_BAD_KEY),
-					  "the EC key does not suit key spec %s",
+			return ksp_reason(KSP_E_BAD_KEY, "the EC key does not suit key spec %s",
 					  mdp_key_spec_name(req->spec));
 		fmt = BLOB_FMT_CNG_ECC_PRIVATE;
 	}
 	e = blob_write(key, fmt, req->spec, &blob, &blob_len);
 	if (e != MDP_OK)
-		return e == MDP_ERR_NOMEM ? MD_E_NO_MEMORY : KSP_RV(KSP_E_BAD_KEY);
+		return e == MDP_ERR_NOMEM ? KSP_E_NO_MEMORY : KSP_E_BAD_KEY;
 	/* dwKeySize: RSA bits; the blob carries the key (spec/minidriver.md §4.2, §14.10). */
 	rv = create_key(kc, req, MD_CREATE_KEY_IMPORT, MDP_KEY_SPEC_IS_RSA(req->spec) ? bits : 0,
 			blob, blob_len, index_out);
@@ -658,49 +656,49 @@ ksp_import(struct ksp_card *kc, const struct mdp_key *key, const struct ksp_new_
 	return rv;
 }
 
-enum md_rv
+enum ksp_rv
 ksp_delete_key(struct ksp_card *kc, uint8_t index, enum ksp_slot slot)
 {
 	const struct ksp_container *c;
 	uint8_t *recs = NULL;
 	size_t count = 0, i;
 	bool was_default;
-	enum md_rv rv;
+	enum ksp_rv rv;
 	char tag[16];
 
 	if (!kc || (unsigned)slot >= KSP_SLOTS)
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	rv = ksp_change_begin(kc);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	c = ksp_container_at(kc, index);
 	if (!c || c->slot[slot].spec == MDP_AT_NONE) {
-		rv = KSP_RV(KSP_E_NOT_FOUND);
+		rv = KSP_E_NOT_FOUND;
 		goto out;
 	}
 	if (c->slot[1 - slot].spec != MDP_AT_NONE) {
 		rv = ksp_reason(
-			KSP_RV(KSP_E_PROHIBITED),
+			KSP_E_PROHIBITED,
 			"container \"%s\" holds a second key: deleting one would delete both",
 			c->name);
 		goto out;
 	}
 	was_default = c->is_default;
 	rv = ksp_bump_cardcf(kc, KSP_C_CONTAINERS | KSP_C_FILES);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		goto out;
-	rv = md_delete_container(kc->md, index, 0);
-	if (rv != MD_OK)
+	rv = ksp_rv_from_md(md_delete_container(kc->md, index, 0));
+	if (rv != KSP_OK)
 		goto out;
 	snprintf(tag, sizeof(tag), "ci:%02x", index);
 	ksp_cache_drop_tag(&kc->cache, tag);
 	ksp_cache_drop_tag(&kc->cache, "free");
 	kc->view_ok = false;
 	rv = delete_certs(kc, index);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		goto out;
 	rv = ksp_cmap_get(kc, 0, &recs, &count);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		goto out;
 	if (index < count)
 		memset(recs + (size_t)index * KSP_CMAP_RECORD, 0, KSP_CMAP_RECORD);
@@ -714,7 +712,7 @@ ksp_delete_key(struct ksp_card *kc, uint8_t index, enum ksp_slot slot)
 		}
 	}
 	rv = ksp_cmap_put(kc, recs, count);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		goto out;
 	rv = ksp_keyattr_rewrite(kc, index, -1, NULL);
 out:
@@ -722,23 +720,23 @@ out:
 	return ksp_change_end(kc, rv);
 }
 
-enum md_rv
+enum ksp_rv
 ksp_set_key_attrs(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const uint8_t *id,
 		  size_t id_len, const char *label)
 {
 	const struct ksp_container *c;
 	const struct ksp_keyattr *old;
 	struct ksp_keyattr a;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (!kc || (unsigned)slot >= KSP_SLOTS)
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	rv = ksp_change_begin(kc);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	c = ksp_container_at(kc, index);
 	if (!c || c->slot[slot].spec == MDP_AT_NONE) {
-		rv = KSP_RV(KSP_E_NOT_FOUND);
+		rv = KSP_E_NOT_FOUND;
 		goto out;
 	}
 	old = ksp_find_attr(kc, index, slot, c->name, c->slot[slot].pub);
@@ -757,7 +755,7 @@ ksp_set_key_attrs(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const 
 	if (label)
 		a.label = (char *)label;
 	rv = ksp_bump_cardcf(kc, KSP_C_FILES);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		goto out;
 	rv = ksp_keyattr_rewrite(kc, index, slot, &a);
 out:

@@ -23,26 +23,26 @@ hash_of(enum mdp_hash h)
 }
 
 /* The RSA signature the module returned (little-endian) as k big-endian bytes. */
-static enum md_rv
+static enum ksp_rv
 put_reversed(const uint8_t *le, size_t len, uint8_t *out, size_t k)
 {
 	size_t i;
 
 	if (len > k)
-		return MD_E_UNEXPECTED;
+		return KSP_E_FAILED;
 	memset(out, 0, k - len);
 	for (i = 0; i < len; i++)
 		out[k - 1 - i] = le[i];
-	return MD_OK;
+	return KSP_OK;
 }
 
-static enum md_rv
+static enum ksp_rv
 sign_call(struct md_card *md, uint8_t index, enum mdp_key_spec spec, uint32_t padding,
 	  const struct md_padding_info *pi, const uint8_t *data, size_t len, uint8_t **sig,
 	  size_t *sig_len)
 {
 	struct md_signing_info si;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	memset(&si, 0, sizeof(si));
 	si.version = MD_SIGNING_INFO_VERSION;
@@ -55,30 +55,30 @@ sign_call(struct md_card *md, uint8_t index, enum mdp_key_spec spec, uint32_t pa
 		si.padding_type = padding;
 		si.padding_info = pi;
 	}
-	rv = md_sign_data(md, &si);
-	if (rv != MD_OK) {
+	rv = ksp_rv_from_md(md_sign_data(md, &si));
+	if (rv != KSP_OK) {
 		free(si.signature);
 		return rv;
 	}
 	*sig = si.signature;
 	*sig_len = si.signature_len;
-	return MD_OK;
+	return KSP_OK;
 }
 
-enum md_rv
+enum ksp_rv
 ksp_sign_key_get(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, struct ksp_sign_key *out)
 {
 	const struct ksp_key *k;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (!kc || !out)
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	rv = ksp_ensure_view(kc);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	k = ksp_key_at(kc, index, slot);
 	if (!k)
-		return KSP_RV(KSP_E_NOT_FOUND);
+		return KSP_E_NOT_FOUND;
 	memset(out, 0, sizeof(*out));
 	out->index = index;
 	out->spec = k->spec;
@@ -88,9 +88,9 @@ ksp_sign_key_get(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, struct 
 	out->pub = mdp_key_pkey(k->pub);
 	if (!out->pub || !EVP_PKEY_up_ref(out->pub)) {
 		out->pub = NULL;
-		return MD_E_NO_MEMORY;
+		return KSP_E_NO_MEMORY;
 	}
-	return MD_OK;
+	return KSP_OK;
 }
 
 void
@@ -102,7 +102,7 @@ ksp_sign_key_clear(struct ksp_sign_key *k)
 	memset(k, 0, sizeof(*k));
 }
 
-enum md_rv
+enum ksp_rv
 ksp_sign_on(struct md_card *md, const struct ksp_sign_key *sk, const struct ksp_padding *pad,
 	    const uint8_t *data, size_t len, uint8_t *sig, size_t *sig_len)
 {
@@ -110,27 +110,27 @@ ksp_sign_on(struct md_card *md, const struct ksp_sign_key *sk, const struct ksp_
 	uint8_t *out = NULL, *block = NULL;
 	const struct mdp_hash_info *hi = NULL;
 	size_t out_len = 0, n;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (!md || !sk || !pad || (!data && len) || !sig_len)
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	memset(&pi, 0, sizeof(pi));
 	if (MDP_KEY_SPEC_IS_EC(sk->spec)) {
 		if (!MDP_KEY_SPEC_IS_ECDSA(sk->spec))
-			return ksp_reason(KSP_RV(KSP_E_BAD_KEY), "an ECDH key cannot sign%s", "");
+			return ksp_reason(KSP_E_BAD_KEY, "an ECDH key cannot sign%s", "");
 		if (pad->type != KSP_PAD_NONE || len == 0)
-			return KSP_RV(KSP_E_BAD_DATA);
+			return KSP_E_BAD_DATA;
 		n = 2 * sk->ec_field;
 		if (!sig) {
 			*sig_len = n;
-			return MD_OK;
+			return KSP_OK;
 		}
 		if (*sig_len < n)
-			return MD_E_INSUFFICIENT_BUFFER;
+			return KSP_E_BUFFER_TOO_SMALL;
 		rv = sign_call(md, sk->index, sk->spec, 0, NULL, data, len, &out, &out_len);
-		if (rv == MD_OK && out_len != n)
-			rv = MD_E_UNEXPECTED;
-		if (rv == MD_OK) {
+		if (rv == KSP_OK && out_len != n)
+			rv = KSP_E_FAILED;
+		if (rv == KSP_OK) {
 			memcpy(sig, out, n);
 			*sig_len = n;
 		}
@@ -140,18 +140,18 @@ ksp_sign_on(struct md_card *md, const struct ksp_sign_key *sk, const struct ksp_
 	n = (sk->bits + 7) / 8;
 	if (!sig) {
 		*sig_len = n;
-		return MD_OK;
+		return KSP_OK;
 	}
 	if (*sig_len < n)
-		return MD_E_INSUFFICIENT_BUFFER;
+		return KSP_E_BUFFER_TOO_SMALL;
 	switch (pad->type) {
 	case KSP_PAD_NONE:
 		/* Raw RSA on a modulus-size block (CKM_RSA_X_509: shorter input is left-padded). */
 		if (len > n)
-			return KSP_RV(KSP_E_BAD_DATA);
+			return KSP_E_BAD_DATA;
 		block = calloc(1, n);
 		if (!block)
-			return MD_E_NO_MEMORY;
+			return KSP_E_NO_MEMORY;
 		memcpy(block + n - len, data, len);
 		rv = sign_call(md, sk->index, sk->spec, MD_PADDING_NONE, &pi, block, n, &out,
 			       &out_len);
@@ -160,10 +160,10 @@ ksp_sign_on(struct md_card *md, const struct ksp_sign_key *sk, const struct ksp_
 		if (pad->hash != MDP_HASH_NONE) {
 			hi = hash_of(pad->hash);
 			if (!hi || len != hi->len)
-				return KSP_RV(KSP_E_BAD_DATA);
+				return KSP_E_BAD_DATA;
 			pi.alg_id = hi->name;
 		} else if (len == 0 || len + 11 > n) {
-			return KSP_RV(KSP_E_BAD_DATA);
+			return KSP_E_BAD_DATA;
 		}
 		rv = sign_call(md, sk->index, sk->spec, MD_PADDING_PKCS1, &pi, data, len, &out,
 			       &out_len);
@@ -173,25 +173,25 @@ ksp_sign_on(struct md_card *md, const struct ksp_sign_key *sk, const struct ksp_
 
 		hi = hash_of(pad->hash);
 		if (!hi || len != hi->len)
-			return KSP_RV(KSP_E_BAD_DATA);
-		rv = MD_E_UNSUPPORTED_FEATURE;
+			return KSP_E_BAD_DATA;
+		rv = KSP_E_UNSUPPORTED;
 		if (mgf == pad->hash) {
 			pi.alg_id = hi->name;
 			pi.salt_len = (uint32_t)pad->salt_len;
 			rv = sign_call(md, sk->index, sk->spec, MD_PADDING_PSS, &pi, data, len,
 				       &out, &out_len);
 		}
-		if (rv == MD_E_UNSUPPORTED_FEATURE) {
+		if (rv == KSP_E_UNSUPPORTED) {
 			/* Host-side EMSA-PSS over raw RSA (spec/minidriver.md §3: pfnCspPadData).
 			 */
 			if (!hash_of(mgf))
-				return KSP_RV(KSP_E_BAD_DATA);
+				return KSP_E_BAD_DATA;
 			block = calloc(1, n);
 			if (!block)
-				return MD_E_NO_MEMORY;
+				return KSP_E_NO_MEMORY;
 			if (mdp_pad_pss(pad->hash, mgf, data, len, pad->salt_len, sk->bits, block,
 					n) != MDP_OK) {
-				rv = KSP_RV(KSP_E_BAD_DATA);
+				rv = KSP_E_BAD_DATA;
 				break;
 			}
 			memset(&pi, 0, sizeof(pi));
@@ -201,28 +201,28 @@ ksp_sign_on(struct md_card *md, const struct ksp_sign_key *sk, const struct ksp_
 		break;
 	}
 	default:
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	}
-	if (rv == MD_OK)
+	if (rv == KSP_OK)
 		rv = put_reversed(out, out_len, sig, n);
-	if (rv == MD_OK)
+	if (rv == KSP_OK)
 		*sig_len = n;
 	free(out);
 	free(block);
 	return rv;
 }
 
-enum md_rv
+enum ksp_rv
 ksp_sign(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const struct ksp_padding *pad,
 	 const uint8_t *data, size_t len, uint8_t *sig, size_t *sig_len)
 {
 	struct ksp_sign_key sk;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (!kc || !pad || (!data && len) || !sig_len)
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	rv = ksp_sign_key_get(kc, index, slot, &sk);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	rv = ksp_sign_on(kc->md, &sk, pad, data, len, sig, sig_len);
 	ksp_check_reset(kc, rv);
@@ -230,12 +230,12 @@ ksp_sign(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const struct ks
 	return rv;
 }
 
-static enum md_rv
+static enum ksp_rv
 decrypt_call(struct ksp_card *kc, uint8_t index, enum mdp_key_spec spec, uint32_t padding,
 	     const struct md_padding_info *pi, uint8_t *le, size_t *len)
 {
 	struct md_rsa_decrypt_info di;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	memset(&di, 0, sizeof(di));
 	di.version = MD_RSA_DECRYPT_INFO_VERSION;
@@ -245,14 +245,14 @@ decrypt_call(struct ksp_card *kc, uint8_t index, enum mdp_key_spec spec, uint32_
 	di.data_len = *len;
 	di.padding_type = padding;
 	di.padding_info = pi;
-	rv = md_rsa_decrypt(kc->md, &di);
+	rv = ksp_rv_from_md(md_rsa_decrypt(kc->md, &di));
 	ksp_check_reset(kc, rv);
-	if (rv == MD_OK)
+	if (rv == KSP_OK)
 		*len = di.data_len;
 	return rv;
 }
 
-enum md_rv
+enum ksp_rv
 ksp_decrypt(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const struct ksp_padding *pad,
 	    const uint8_t *in, size_t len, uint8_t *out, size_t *out_len)
 {
@@ -260,30 +260,30 @@ ksp_decrypt(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const struct
 	struct md_padding_info pi;
 	uint8_t *buf = NULL, *plain = NULL;
 	size_t n, m = 0, i;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (!kc || !pad || !in || !out_len)
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	rv = ksp_ensure_view(kc);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	k = ksp_key_at(kc, index, slot);
 	if (!k)
-		return KSP_RV(KSP_E_NOT_FOUND);
+		return KSP_E_NOT_FOUND;
 	if (k->spec != MDP_AT_KEYEXCHANGE)
-		return ksp_reason(KSP_RV(KSP_E_BAD_KEY), "only AT_KEYEXCHANGE keys decrypt (%s)",
+		return ksp_reason(KSP_E_BAD_KEY, "only AT_KEYEXCHANGE keys decrypt (%s)",
 				  mdp_key_spec_name(k->spec));
 	n = (k->bits + 7) / 8;
 	if (len != n)
-		return KSP_RV(KSP_E_BAD_DATA);
+		return KSP_E_BAD_DATA;
 	if (!out) {
 		*out_len = n;
-		return MD_OK;
+		return KSP_OK;
 	}
 	buf = mdp_zalloc(n);
 	plain = mdp_zalloc(n);
 	if (!buf || !plain) {
-		rv = MD_E_NO_MEMORY;
+		rv = KSP_E_NO_MEMORY;
 		goto out;
 	}
 	/* CardRSADecrypt takes and returns little-endian data (spec/minidriver.md §4.6). */
@@ -303,37 +303,37 @@ ksp_decrypt(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const struct
 		enum mdp_hash mgf = pad->mgf1_hash == MDP_HASH_NONE ? h : pad->mgf1_hash;
 
 		if (!hash_of(h) || !hash_of(mgf)) {
-			rv = KSP_RV(KSP_E_BAD_DATA);
+			rv = KSP_E_BAD_DATA;
 			break;
 		}
-		rv = MD_E_UNSUPPORTED_FEATURE;
+		rv = KSP_E_UNSUPPORTED;
 		if (mgf == h) {
 			pi.alg_id = hash_of(h)->name;
 			pi.label = pad->label;
 			pi.label_len = pad->label_len;
 			rv = decrypt_call(kc, index, k->spec, MD_PADDING_OAEP, &pi, buf, &m);
 		}
-		if (rv == MD_E_UNSUPPORTED_FEATURE) {
+		if (rv == KSP_E_UNSUPPORTED) {
 			/* Raw RSA on the card, constant-time OAEP decoding here (common/pad.h). */
 			for (i = 0; i < n; i++)
 				buf[i] = in[n - 1 - i];
 			m = n;
 			memset(&pi, 0, sizeof(pi));
 			rv = decrypt_call(kc, index, k->spec, MD_PADDING_NONE, &pi, buf, &m);
-			if (rv == MD_OK && m > n)
-				rv = MD_E_UNEXPECTED;
-			if (rv != MD_OK)
+			if (rv == KSP_OK && m > n)
+				rv = KSP_E_FAILED;
+			if (rv != KSP_OK)
 				break;
 			mdp_reverse(buf, m);
 			memmove(buf + (n - m), buf, m);
 			memset(buf, 0, n - m);
 			if (mdp_unpad_oaep(h, mgf, pad->label, pad->label_len, buf, n, plain, n,
 					   &m) != MDP_OK) {
-				rv = KSP_RV(KSP_E_DECRYPT);
+				rv = KSP_E_DECRYPT;
 				break;
 			}
 			if (*out_len < m) {
-				rv = MD_E_INSUFFICIENT_BUFFER;
+				rv = KSP_E_BUFFER_TOO_SMALL;
 				break;
 			}
 			memcpy(out, plain, m);
@@ -343,23 +343,23 @@ ksp_decrypt(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const struct
 		break;
 	}
 	default:
-		rv = MD_E_INVALID_PARAMETER;
+		rv = KSP_E_INVALID_ARG;
 		break;
 	}
 	/*
 	 * Every argument was checked above: a module refusing the block now
 	 * means the padding did not verify (the GIDS card answers 6A80).
 	 */
-	if (rv == MD_E_INVALID_PARAMETER && pad->type != KSP_PAD_NONE)
-		rv = KSP_RV(KSP_E_DECRYPT);
-	if (rv != MD_OK)
+	if (rv == KSP_E_INVALID_ARG && pad->type != KSP_PAD_NONE)
+		rv = KSP_E_DECRYPT;
+	if (rv != KSP_OK)
 		goto out;
 	if (m > n) {
-		rv = MD_E_UNEXPECTED;
+		rv = KSP_E_FAILED;
 		goto out;
 	}
 	if (*out_len < m) {
-		rv = MD_E_INSUFFICIENT_BUFFER;
+		rv = KSP_E_BUFFER_TOO_SMALL;
 		goto out;
 	}
 	for (i = 0; i < m; i++)
@@ -371,7 +371,7 @@ out:
 	return rv;
 }
 
-enum md_rv
+enum ksp_rv
 ksp_ecdh(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const uint8_t *peer,
 	 size_t peer_len, uint8_t *out, size_t *out_len)
 {
@@ -382,29 +382,29 @@ ksp_ecdh(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const uint8_t *
 	uint8_t *blob = NULL;
 	size_t f, blob_len = 0, i;
 	uint32_t magic;
-	enum md_rv rv;
+	enum ksp_rv rv;
 	bool have_agreement = false;
 
 	if (!kc || !peer || !out_len)
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	rv = ksp_ensure_view(kc);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	k = ksp_key_at(kc, index, slot);
 	if (!k)
-		return KSP_RV(KSP_E_NOT_FOUND);
+		return KSP_E_NOT_FOUND;
 	if (!MDP_KEY_SPEC_IS_ECDH(k->spec))
-		return ksp_reason(KSP_RV(KSP_E_BAD_KEY), "key agreement needs an ECDH key (%s)",
+		return ksp_reason(KSP_E_BAD_KEY, "key agreement needs an ECDH key (%s)",
 				  mdp_key_spec_name(k->spec));
 	f = mdp_key_ec_field_len(k->pub);
 	if (peer_len != 1 + 2 * f || peer[0] != 0x04)
-		return KSP_RV(KSP_E_BAD_DATA);
+		return KSP_E_BAD_DATA;
 	if (!out) {
 		*out_len = f;
-		return MD_OK;
+		return KSP_OK;
 	}
 	if (*out_len < f)
-		return MD_E_INSUFFICIENT_BUFFER;
+		return KSP_E_BUFFER_TOO_SMALL;
 	/* The peer as a BCRYPT_ECCPUBLIC_BLOB with the ECDH magic ECK1/ECK3/ECK5. */
 	magic = f == 32 ? 0x314B4345u : f == 48 ? 0x334B4345u : 0x354B4345u;
 	buf_init(&b);
@@ -414,26 +414,26 @@ ksp_ecdh(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const uint8_t *
 	blob = buf_steal(&b, &blob_len);
 	buf_free(&b);
 	if (!blob)
-		return MD_E_NO_MEMORY;
+		return KSP_E_NO_MEMORY;
 	memset(&ai, 0, sizeof(ai));
 	memset(&dk, 0, sizeof(dk));
 	ai.version = MD_DH_AGREEMENT_INFO_VERSION;
 	ai.container_index = index;
 	ai.public_key = blob;
 	ai.public_key_len = blob_len;
-	rv = md_construct_dh_agreement(kc->md, &ai);
+	rv = ksp_rv_from_md(md_construct_dh_agreement(kc->md, &ai));
 	ksp_check_reset(kc, rv);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		goto out;
 	have_agreement = true;
 	dk.version = MD_DERIVE_KEY_VERSION;
 	dk.kdf = MD_KDF_TRUNCATE;
 	dk.secret_agreement_index = ai.secret_agreement_index;
-	rv = md_derive_key(kc->md, &dk);
-	if (rv != MD_OK)
+	rv = ksp_rv_from_md(md_derive_key(kc->md, &dk));
+	if (rv != KSP_OK)
 		goto out;
 	if (dk.derived_key_len != f) {
-		rv = MD_E_UNEXPECTED;
+		rv = KSP_E_FAILED;
 		goto out;
 	}
 	/* TRUNCATE returns the raw secret little-endian (spec/minidriver.md §4.7). */
@@ -442,7 +442,7 @@ ksp_ecdh(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const uint8_t *
 	*out_len = f;
 out:
 	if (have_agreement)
-		md_destroy_dh_agreement(kc->md, ai.secret_agreement_index, 0);
+		ksp_rv_from_md(md_destroy_dh_agreement(kc->md, ai.secret_agreement_index, 0));
 	mdp_secure_free(dk.derived_key, dk.derived_key_len);
 	free(blob);
 	return rv;

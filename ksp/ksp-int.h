@@ -213,7 +213,7 @@ struct ksp_card {
 
 /* ---- ksp.c: names, life cycle, read access ---- */
 
-enum md_rv ksp_reason(enum md_rv rv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+enum ksp_rv ksp_reason(enum ksp_rv rv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* A key spec mdp11 knows (AT_KEYEXCHANGE .. AT_ECDHE_P521). */
 bool ksp_spec_valid(enum mdp_key_spec spec);
@@ -228,10 +228,10 @@ enum mdp_key_spec ksp_spec_from_key(const struct mdp_key *k, enum ksp_slot slot)
 void ksp_save_cache(struct ksp_card *kc);
 
 /* Bring the view up to date inside a transaction the caller holds. */
-enum md_rv ksp_sync_intx(struct ksp_card *kc, bool *changed);
+enum ksp_rv ksp_sync_intx(struct ksp_card *kc, bool *changed);
 
 /* The view, refreshed first when it is not valid. */
-enum md_rv ksp_ensure_view(struct ksp_card *kc);
+enum ksp_rv ksp_ensure_view(struct ksp_card *kc);
 
 /* The container with this index / the key in (index, slot) of the view; NULL when none. */
 const struct ksp_container *ksp_container_at(const struct ksp_card *kc, uint8_t index);
@@ -243,23 +243,23 @@ const struct ksp_key *ksp_key_at(const struct ksp_card *kc, uint8_t index, enum 
 /* The card was reset by someone else: the login state is gone (spec/minidriver.md §10.3). */
 void ksp_note_reset(struct ksp_card *kc);
 
-/* Note a reset the card module reported (MD_W_RESET_CARD). */
-void ksp_check_reset(struct ksp_card *kc, enum md_rv rv);
+/* Note a reset the card module reported (KSP_E_CARD_RESET). */
+void ksp_check_reset(struct ksp_card *kc, enum ksp_rv rv);
 
 /* md_read_file, retried once after a reset (reading is idempotent). */
-enum md_rv ksp_read_file(struct ksp_card *kc, const char *dir, const char *name, uint8_t **data,
-			 size_t *len);
+enum ksp_rv ksp_read_file(struct ksp_card *kc, const char *dir, const char *name, uint8_t **data,
+			  size_t *len);
 
 /* Cache tag "kind:dir/name" (malloc'ed). */
 char *ksp_tag_of(const char *kind, const char *dir, const char *name);
 
 /* A file through the cache; *out NULL-data with absent set when the file does not exist. */
-enum md_rv ksp_load_file(struct ksp_card *kc, const char *dir, const char *name, unsigned classes,
-			 const struct ksp_cache_entry **out);
+enum ksp_rv ksp_load_file(struct ksp_card *kc, const char *dir, const char *name, unsigned classes,
+			  const struct ksp_cache_entry **out);
 
 /* A directory listing through the cache (multi-string). */
-enum md_rv ksp_load_listing(struct ksp_card *kc, const char *dir,
-			    const struct ksp_cache_entry **out);
+enum ksp_rv ksp_load_listing(struct ksp_card *kc, const char *dir,
+			     const struct ksp_cache_entry **out);
 
 /* Iterate a multi-string listing: returns the next name or NULL. */
 const char *ksp_next_name(const struct ksp_cache_entry *ls, size_t *pos);
@@ -269,22 +269,22 @@ bool ksp_listing_has(const struct ksp_cache_entry *ls, const char *name);
 
 /* Container info through the cache: "ci:NN" = u32 LE sig length, sig blob, u32 LE kx length, kx
  * blob. */
-enum md_rv ksp_load_container_info(struct ksp_card *kc, uint8_t index,
-				   const struct ksp_cache_entry **out);
+enum ksp_rv ksp_load_container_info(struct ksp_card *kc, uint8_t index,
+				    const struct ksp_cache_entry **out);
 
 /* Card facts that never change for one cardid. */
-enum md_rv ksp_load_static(struct ksp_card *kc);
+enum ksp_rv ksp_load_static(struct ksp_card *kc);
 
 /* Key sizes of one key spec through the cache ("ks:N" = min, default, max, increment; absent:
  * unsupported). */
-enum md_rv ksp_load_key_sizes(struct ksp_card *kc, enum mdp_key_spec spec,
-			      struct ksp_key_sizes *out);
+enum ksp_rv ksp_load_key_sizes(struct ksp_card *kc, enum mdp_key_spec spec,
+			       struct ksp_key_sizes *out);
 
 /* PIN_INFO types of the user and admin PINs ("pin:N", PIN freshness class). */
-enum md_rv ksp_load_pin_info(struct ksp_card *kc);
+enum ksp_rv ksp_load_pin_info(struct ksp_card *kc);
 
 /* CARD_FREE_SPACE_INFO through the cache ("free": bytes, containers available, maximum). */
-enum md_rv ksp_load_free_space(struct ksp_card *kc, const struct ksp_cache_entry **out);
+enum ksp_rv ksp_load_free_space(struct ksp_card *kc, const struct ksp_cache_entry **out);
 
 /* ---- ksp-view.c: the view ---- */
 
@@ -302,45 +302,45 @@ const struct ksp_keyattr *ksp_find_attr(const struct ksp_card *kc, uint8_t index
 const char *ksp_find_cert_name(const struct ksp_cache_entry *ls, uint8_t index, bool sig);
 
 /* The view, and what token info needs, so that polling it never reaches the card. */
-enum md_rv ksp_rebuild(struct ksp_card *kc);
+enum ksp_rv ksp_rebuild(struct ksp_card *kc);
 
 /* ---- ksp-change.c: changes ---- */
 
 /* Open a change: transaction, fresh view. */
-enum md_rv ksp_change_begin(struct ksp_card *kc);
+enum ksp_rv ksp_change_begin(struct ksp_card *kc);
 
 /*
  * Bump the cardcf counters of the kinds of change about to be made and
  * write cardcf, before the change itself: a host that reads the card after
  * this sees new counters even if the change is interrupted (as OpenSC does).
  */
-enum md_rv ksp_bump_cardcf(struct ksp_card *kc, unsigned classes);
+enum ksp_rv ksp_bump_cardcf(struct ksp_card *kc, unsigned classes);
 
 /* Close a change: end the transaction (and save the cache); returns rv. */
-enum md_rv ksp_change_end(struct ksp_card *kc, enum md_rv rv);
+enum ksp_rv ksp_change_end(struct ksp_card *kc, enum ksp_rv rv);
 
 /* Write a whole file, creating it (and mdp11's directory) when missing. */
-enum md_rv ksp_write_file(struct ksp_card *kc, const char *dir, const char *name,
-			  const uint8_t *data, size_t len, enum md_file_access access);
+enum ksp_rv ksp_write_file(struct ksp_card *kc, const char *dir, const char *name,
+			   const uint8_t *data, size_t len, enum md_file_access access);
 
 /* Forget the cached copy of a file (and its directory listing). */
 void ksp_drop_file_tag(struct ksp_card *kc, const char *dir, const char *name);
 
 /* Delete a file; a missing file is success. */
-enum md_rv ksp_delete_file(struct ksp_card *kc, const char *dir, const char *name);
+enum ksp_rv ksp_delete_file(struct ksp_card *kc, const char *dir, const char *name);
 
 /* The current cmapfile as records (at least n records, zero-filled). */
-enum md_rv ksp_cmap_get(struct ksp_card *kc, size_t n, uint8_t **out, size_t *count);
+enum ksp_rv ksp_cmap_get(struct ksp_card *kc, size_t n, uint8_t **out, size_t *count);
 
 /* Write the cmapfile records back. */
-enum md_rv ksp_cmap_put(struct ksp_card *kc, const uint8_t *recs, size_t count);
+enum ksp_rv ksp_cmap_put(struct ksp_card *kc, const uint8_t *recs, size_t count);
 
 /*
  * Rewrite mdp11/keyattr: the records of the current view except those of
  * index `drop` (-1: none) and slot drop_slot (-1: both), plus `add` when
  * given. Records that no longer match a container are pruned.
  */
-enum md_rv ksp_keyattr_rewrite(struct ksp_card *kc, int drop, int drop_slot,
-			       const struct ksp_keyattr *add);
+enum ksp_rv ksp_keyattr_rewrite(struct ksp_card *kc, int drop, int drop_slot,
+				const struct ksp_keyattr *add);
 
 #endif

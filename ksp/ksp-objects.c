@@ -15,14 +15,14 @@
 /* ---- certificates ---- */
 
 /* The name under which the certificate of (index, slot) is stored, existing or new. */
-static enum md_rv
+static enum ksp_rv
 cert_name_for(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, char out[9], bool *exists)
 {
 	const struct ksp_cache_entry *ls;
 	const char *n;
-	enum md_rv rv = ksp_load_listing(kc, KSP_DIR_MSCP, &ls);
+	enum ksp_rv rv = ksp_load_listing(kc, KSP_DIR_MSCP, &ls);
 
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	n = ksp_find_cert_name(ls, index, slot == KSP_SLOT_SIGNATURE);
 	*exists = n != NULL;
@@ -30,10 +30,10 @@ cert_name_for(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, char out[9
 		snprintf(out, 9, "%s", n);
 	else
 		ksp_cert_file_name(index, slot == KSP_SLOT_SIGNATURE, out);
-	return MD_OK;
+	return KSP_OK;
 }
 
-static enum md_rv
+static enum ksp_rv
 set_cert_label_intx(struct ksp_card *kc, const struct ksp_container *c, enum ksp_slot slot,
 		    const char *label)
 {
@@ -52,7 +52,7 @@ set_cert_label_intx(struct ksp_card *kc, const struct ksp_container *c, enum ksp
 	return ksp_keyattr_rewrite(kc, c->index, slot, &a);
 }
 
-enum md_rv
+enum ksp_rv
 ksp_write_certificate(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const uint8_t *der,
 		      size_t len, const char *label)
 {
@@ -62,30 +62,29 @@ ksp_write_certificate(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, co
 	size_t stored_len = 0;
 	char name[9];
 	bool exists = false;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (!kc || !der || !len || (unsigned)slot >= KSP_SLOTS)
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	pk = ksp_cert_pkey(der, len);
 	if (!pk)
-		return ksp_reason(KSP_RV(KSP_E_BAD_DATA), "not a DER X.509 certificate%s", "");
+		return ksp_reason(KSP_E_BAD_DATA, "not a DER X.509 certificate%s", "");
 	if (len > 0xffff) {
 		EVP_PKEY_free(pk);
-		return ksp_reason(KSP_RV(KSP_E_BAD_DATA), "certificate larger than 65535 bytes%s",
-				  "");
+		return ksp_reason(KSP_E_BAD_DATA, "certificate larger than 65535 bytes%s", "");
 	}
 	rv = ksp_change_begin(kc);
-	if (rv != MD_OK) {
+	if (rv != KSP_OK) {
 		EVP_PKEY_free(pk);
 		return rv;
 	}
 	c = ksp_container_at(kc, index);
 	if (!c || c->slot[slot].spec == MDP_AT_NONE) {
-		rv = KSP_RV(KSP_E_NOT_FOUND);
+		rv = KSP_E_NOT_FOUND;
 		goto out;
 	}
 	if (EVP_PKEY_eq(mdp_key_pkey(c->slot[slot].pub), pk) != 1) {
-		rv = ksp_reason(KSP_RV(KSP_E_CERT_MISMATCH),
+		rv = ksp_reason(KSP_E_CERT_MISMATCH,
 				"the certificate's public key is not the key of container \"%s\"",
 				c->name);
 		goto out;
@@ -97,21 +96,21 @@ ksp_write_certificate(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, co
 		stored = NULL;
 	}
 	if (!stored) {
-		rv = MD_E_NO_MEMORY;
+		rv = KSP_E_NO_MEMORY;
 		goto out;
 	}
 	rv = cert_name_for(kc, index, slot, name, &exists);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		goto out;
 	rv = ksp_bump_cardcf(kc, KSP_C_FILES);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		goto out;
 	rv = ksp_write_file(kc, KSP_DIR_MSCP, name, stored, stored_len,
 			    MD_AC_EVERYONE_READ_USER_WRITE);
 	ksp_drop_file_tag(kc, KSP_DIR_MSCP, name);
 	ksp_cache_drop_tag(&kc->cache, "free");
 	kc->view_ok = false;
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		goto out;
 	if (label)
 		rv = set_cert_label_intx(kc, c, slot, label);
@@ -121,29 +120,29 @@ out:
 	return ksp_change_end(kc, rv);
 }
 
-enum md_rv
+enum ksp_rv
 ksp_delete_certificate(struct ksp_card *kc, uint8_t index, enum ksp_slot slot)
 {
 	const struct ksp_container *c;
 	char name[9];
 	bool exists = false;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (!kc || (unsigned)slot >= KSP_SLOTS)
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	rv = ksp_change_begin(kc);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	c = ksp_container_at(kc, index);
 	if (!c || !c->slot[slot].cert) {
-		rv = KSP_RV(KSP_E_NOT_FOUND);
+		rv = KSP_E_NOT_FOUND;
 		goto out;
 	}
 	rv = cert_name_for(kc, index, slot, name, &exists);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		goto out;
 	rv = ksp_bump_cardcf(kc, KSP_C_FILES);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		goto out;
 	rv = ksp_delete_file(kc, KSP_DIR_MSCP, name);
 	ksp_cache_drop_tag(&kc->cache, "free");
@@ -152,24 +151,24 @@ out:
 	return ksp_change_end(kc, rv);
 }
 
-enum md_rv
+enum ksp_rv
 ksp_set_certificate_label(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const char *label)
 {
 	const struct ksp_container *c;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (!kc || !label || (unsigned)slot >= KSP_SLOTS)
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	rv = ksp_change_begin(kc);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	c = ksp_container_at(kc, index);
 	if (!c || !c->slot[slot].cert) {
-		rv = KSP_RV(KSP_E_NOT_FOUND);
+		rv = KSP_E_NOT_FOUND;
 		goto out;
 	}
 	rv = ksp_bump_cardcf(kc, KSP_C_FILES);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		goto out;
 	rv = set_cert_label_intx(kc, c, slot, label);
 out:
@@ -178,19 +177,19 @@ out:
 
 /* ---- data objects ---- */
 
-enum md_rv
+enum ksp_rv
 ksp_data_objects(struct ksp_card *kc, const struct ksp_data_object **list, size_t *count)
 {
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (!kc || !list || !count)
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	rv = ksp_ensure_view(kc);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	*list = kc->dobs;
 	*count = kc->ndobs;
-	return MD_OK;
+	return KSP_OK;
 }
 
 static const struct ksp_data_object *
@@ -204,14 +203,14 @@ dob_at(const struct ksp_card *kc, unsigned num)
 	return NULL;
 }
 
-static enum md_rv
+static enum ksp_rv
 write_dob(struct ksp_card *kc, unsigned num, const struct ksp_data_new *obj)
 {
 	struct ksp_dob d;
 	uint8_t *data = NULL;
 	size_t len = 0;
 	char name[9];
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	memset(&d, 0, sizeof(d));
 	d.is_private = obj->is_private;
@@ -223,7 +222,7 @@ write_dob(struct ksp_card *kc, unsigned num, const struct ksp_data_new *obj)
 	d.value = (uint8_t *)(obj->value ? obj->value : (const uint8_t *)"");
 	d.value_len = obj->value ? obj->value_len : 0;
 	if (!ksp_dob_write(&d, &data, &len))
-		return MD_E_NO_MEMORY;
+		return KSP_E_NO_MEMORY;
 	ksp_dob_file_name(num, obj->is_private, name);
 	rv = ksp_write_file(kc, KSP_DIR_APP, name, data, len,
 			    obj->is_private ? MD_AC_USER_READ_WRITE
@@ -241,83 +240,83 @@ dob_args_ok(const struct ksp_data_new *obj)
 	return obj && (obj->value || !obj->value_len) && (obj->object_id || !obj->object_id_len);
 }
 
-enum md_rv
+enum ksp_rv
 ksp_data_create(struct ksp_card *kc, const struct ksp_data_new *obj, unsigned *num_out)
 {
 	unsigned num;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (!kc || !dob_args_ok(obj))
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	rv = ksp_change_begin(kc);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	for (num = 0; num < KSP_DOB_MAX && dob_at(kc, num); num++)
 		;
 	if (num == KSP_DOB_MAX) {
-		rv = ksp_reason(KSP_RV(KSP_E_NO_ROOM), "%s data objects on the card", "too many");
+		rv = ksp_reason(KSP_E_NO_ROOM, "%s data objects on the card", "too many");
 		goto out;
 	}
 	rv = ksp_bump_cardcf(kc, KSP_C_FILES);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		goto out;
 	rv = write_dob(kc, num, obj);
 out:
 	rv = ksp_change_end(kc, rv);
-	if (rv == MD_OK && num_out)
+	if (rv == KSP_OK && num_out)
 		*num_out = num;
 	return rv;
 }
 
-enum md_rv
+enum ksp_rv
 ksp_data_update(struct ksp_card *kc, unsigned num, const struct ksp_data_new *obj)
 {
 	const struct ksp_data_object *o;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (!kc || !dob_args_ok(obj))
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	rv = ksp_change_begin(kc);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	o = dob_at(kc, num);
 	if (!o) {
-		rv = KSP_RV(KSP_E_NOT_FOUND);
+		rv = KSP_E_NOT_FOUND;
 		goto out;
 	}
 	if (o->is_private != obj->is_private) {
-		rv = ksp_reason(KSP_RV(KSP_E_PROHIBITED), "CKA_PRIVATE of a data object %s",
+		rv = ksp_reason(KSP_E_PROHIBITED, "CKA_PRIVATE of a data object %s",
 				"cannot change");
 		goto out;
 	}
 	rv = ksp_bump_cardcf(kc, KSP_C_FILES);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		goto out;
 	rv = write_dob(kc, num, obj);
 out:
 	return ksp_change_end(kc, rv);
 }
 
-enum md_rv
+enum ksp_rv
 ksp_data_delete(struct ksp_card *kc, unsigned num)
 {
 	const struct ksp_data_object *o;
 	char name[9];
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (!kc)
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	rv = ksp_change_begin(kc);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	o = dob_at(kc, num);
 	if (!o) {
-		rv = KSP_RV(KSP_E_NOT_FOUND);
+		rv = KSP_E_NOT_FOUND;
 		goto out;
 	}
 	ksp_dob_file_name(num, o->is_private, name);
 	rv = ksp_bump_cardcf(kc, KSP_C_FILES);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		goto out;
 	rv = ksp_delete_file(kc, KSP_DIR_APP, name);
 	ksp_cache_drop_tag(&kc->cache, "free");

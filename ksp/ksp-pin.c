@@ -12,16 +12,16 @@
 
 /* ---- PINs ---- */
 
-enum md_rv
+enum ksp_rv
 ksp_pin_info(struct ksp_card *kc, struct ksp_pin_info *out)
 {
 	struct ksp_pin_info pi;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (!kc || !out)
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	rv = ksp_ensure_view(kc);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	if (kc->md->resets != kc->resets_seen)
 		ksp_note_reset(kc);
@@ -34,61 +34,61 @@ ksp_pin_info(struct ksp_card *kc, struct ksp_pin_info *out)
 	pi.external = kc->user_pin_type == MD_PIN_EXTERNAL;
 	pi.admin_challenge = kc->admin_pin_type == MD_PIN_CHALLENGE_RESPONSE;
 	*out = pi;
-	return MD_OK;
+	return KSP_OK;
 }
 
-enum md_rv
+enum ksp_rv
 ksp_pin_tries_refresh(struct ksp_card *kc)
 {
 	struct md_pin_tries pt;
 	size_t len = 0;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (!kc)
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	rv = ksp_ensure_view(kc);
-	if (rv != MD_OK || kc->tries_fresh || kc->no_tries)
+	if (rv != KSP_OK || kc->tries_fresh || kc->no_tries)
 		return rv;
 	memset(&pt, 0, sizeof(pt));
-	rv = md_card_begin(kc->md);
-	if (rv == MD_OK) {
-		rv = md_get_property(kc->md, MD_CP_MDP11_PIN_TRIES, &pt, sizeof(pt), &len,
-				     MD_ROLE_USER);
-		md_card_end(kc->md, false);
+	rv = ksp_rv_from_md(md_card_begin(kc->md));
+	if (rv == KSP_OK) {
+		rv = ksp_rv_from_md(md_get_property(kc->md, MD_CP_MDP11_PIN_TRIES, &pt, sizeof(pt),
+						    &len, MD_ROLE_USER));
+		ksp_rv_from_md(md_card_end(kc->md, false));
 	}
 	ksp_check_reset(kc, rv);
-	if (rv == MD_E_UNSUPPORTED_FEATURE || rv == MD_E_INVALID_PARAMETER) {
+	if (rv == KSP_E_UNSUPPORTED || rv == KSP_E_INVALID_ARG) {
 		log_debug("the card module does not read the PIN retry counter");
 		kc->no_tries = true;
-		return MD_OK;
+		return KSP_OK;
 	}
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	if (len < sizeof(pt) || pt.left > 255)
-		return MD_E_UNEXPECTED;
+		return KSP_E_FAILED;
 	kc->tries_left = (int)pt.left;
 	kc->tries_max = pt.max == MD_VALUE_UNKNOWN || pt.max > 255 ? -1 : (int)pt.max;
 	kc->blocked = pt.left == 0;
 	kc->tries_fresh = true;
-	return MD_OK;
+	return KSP_OK;
 }
 
 /* Record what an authentication answer says about the retry counter. */
 static void
-note_tries(struct ksp_card *kc, enum md_rv rv, uint32_t tries)
+note_tries(struct ksp_card *kc, enum ksp_rv rv, uint32_t tries)
 {
-	if (rv == MD_W_CHV_BLOCKED) {
+	if (rv == KSP_E_PIN_BLOCKED) {
 		kc->tries_left = 0;
 		kc->blocked = true;
 		return;
 	}
 	if (tries != MD_VALUE_UNKNOWN && tries < 1000)
 		kc->tries_left = (int)tries;
-	if (rv == MD_OK) {
+	if (rv == KSP_OK) {
 		/* A good PIN resets the counter; the module does not say to what. */
 		kc->blocked = false;
 		kc->tries_left = kc->tries_max;
-	} else if (rv == MD_W_WRONG_CHV && kc->tries_left == 0) {
+	} else if (rv == KSP_E_PIN_INCORRECT && kc->tries_left == 0) {
 		kc->blocked = true;
 	}
 }
@@ -105,49 +105,51 @@ drop_private(struct ksp_card *kc)
 	ksp_cache_drop(&kc->cache, KSP_C_PRIVATE);
 }
 
-enum md_rv
+enum ksp_rv
 ksp_login_user(struct ksp_card *kc, const uint8_t *pin, size_t len)
 {
 	uint32_t tries = MD_VALUE_UNKNOWN;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (!kc || (!pin && len))
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	rv = ksp_ensure_view(kc);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	if (!pin && kc->user_pin_type != MD_PIN_EXTERNAL)
-		return MD_E_INVALID_PARAMETER;
-	rv = md_authenticate_ex(kc->md, MD_ROLE_USER, 0, pin, len, NULL, NULL, &tries);
+		return KSP_E_INVALID_ARG;
+	rv = ksp_rv_from_md(
+		md_authenticate_ex(kc->md, MD_ROLE_USER, 0, pin, len, NULL, NULL, &tries));
 	ksp_check_reset(kc, rv);
 	note_tries(kc, rv, tries);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	kc->user_in = true;
 	drop_private(kc); /* private data objects become readable: reload them */
-	return MD_OK;
+	return KSP_OK;
 }
 
 /* Admin authentication with the 24-byte key (challenge/response) or an admin PIN. */
-static enum md_rv
+static enum ksp_rv
 admin_auth(struct ksp_card *kc, const uint8_t *key, size_t len)
 {
 	uint8_t *ch = NULL, *resp = NULL;
 	size_t ch_len = 0, resp_len = 0;
 	uint32_t tries = MD_VALUE_UNKNOWN;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (kc->admin_pin_type != MD_PIN_CHALLENGE_RESPONSE)
-		return md_authenticate_ex(kc->md, MD_ROLE_ADMIN, 0, key, len, NULL, NULL, &tries);
+		return ksp_rv_from_md(
+			md_authenticate_ex(kc->md, MD_ROLE_ADMIN, 0, key, len, NULL, NULL, &tries));
 	if (len != KSP_ADMIN_KEY_LEN)
-		return ksp_reason(MD_E_INVALID_CHV, "the admin key is %s bytes of 3DES key", "24");
-	rv = md_get_challenge(kc->md, &ch, &ch_len);
-	if (rv != MD_OK)
+		return ksp_reason(KSP_E_PIN_LEN, "the admin key is %s bytes of 3DES key", "24");
+	rv = ksp_rv_from_md(md_get_challenge(kc->md, &ch, &ch_len));
+	if (rv != KSP_OK)
 		goto out;
-	rv = md_admin_response_3des(key, ch, ch_len, &resp, &resp_len);
-	if (rv != MD_OK)
+	rv = ksp_rv_from_md(md_admin_response_3des(key, ch, ch_len, &resp, &resp_len));
+	if (rv != KSP_OK)
 		goto out;
-	rv = md_authenticate_challenge(kc->md, resp, resp_len, &tries);
+	rv = ksp_rv_from_md(md_authenticate_challenge(kc->md, resp, resp_len, &tries));
 out:
 	free(ch);
 	mdp_secure_free(resp, resp_len);
@@ -155,64 +157,64 @@ out:
 }
 
 /* A fresh challenge/response for the admin key (unblock, change): the response bytes. */
-static enum md_rv
+static enum ksp_rv
 admin_response(struct ksp_card *kc, const uint8_t *key, size_t len, uint8_t **resp,
 	       size_t *resp_len)
 {
 	uint8_t *ch = NULL;
 	size_t ch_len = 0;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (kc->admin_pin_type != MD_PIN_CHALLENGE_RESPONSE) {
 		*resp = mdp_memdup(key, len);
 		*resp_len = len;
-		return *resp ? MD_OK : MD_E_NO_MEMORY;
+		return *resp ? KSP_OK : KSP_E_NO_MEMORY;
 	}
 	if (len != KSP_ADMIN_KEY_LEN)
-		return ksp_reason(MD_E_INVALID_CHV, "the admin key is %s bytes of 3DES key", "24");
-	rv = md_get_challenge(kc->md, &ch, &ch_len);
-	if (rv == MD_OK)
-		rv = md_admin_response_3des(key, ch, ch_len, resp, resp_len);
+		return ksp_reason(KSP_E_PIN_LEN, "the admin key is %s bytes of 3DES key", "24");
+	rv = ksp_rv_from_md(md_get_challenge(kc->md, &ch, &ch_len));
+	if (rv == KSP_OK)
+		rv = ksp_rv_from_md(md_admin_response_3des(key, ch, ch_len, resp, resp_len));
 	free(ch);
 	return rv;
 }
 
-enum md_rv
+enum ksp_rv
 ksp_login_admin(struct ksp_card *kc, const uint8_t *key, size_t len)
 {
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (!kc || !key || !len || len > 64)
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	rv = ksp_ensure_view(kc);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	rv = admin_auth(kc, key, len);
 	ksp_check_reset(kc, rv);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	mdp_secure_free(kc->admin_key, KSP_ADMIN_KEY_LEN);
 	kc->admin_key = mdp_zalloc(KSP_ADMIN_KEY_LEN);
 	if (!kc->admin_key)
-		return MD_E_NO_MEMORY;
+		return KSP_E_NO_MEMORY;
 	memcpy(kc->admin_key, key, len < KSP_ADMIN_KEY_LEN ? len : KSP_ADMIN_KEY_LEN);
 	kc->admin_in = true;
-	return MD_OK;
+	return KSP_OK;
 }
 
-enum md_rv
+enum ksp_rv
 ksp_logout(struct ksp_card *kc)
 {
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (!kc)
-		return MD_E_INVALID_PARAMETER;
-	rv = md_deauthenticate_ex(kc->md, MD_PIN_SET_ALL_ROLES, 0);
-	if (rv != MD_OK && rv != MD_W_RESET_CARD) {
+		return KSP_E_INVALID_ARG;
+	rv = ksp_rv_from_md(md_deauthenticate_ex(kc->md, MD_PIN_SET_ALL_ROLES, 0));
+	if (rv != KSP_OK && rv != KSP_E_CARD_RESET) {
 		/* No way to log out on the card: reset it (spec/minidriver.md §10.3). */
-		rv = md_card_begin(kc->md);
-		if (rv == MD_OK)
-			rv = md_card_end(kc->md, true);
+		rv = ksp_rv_from_md(md_card_begin(kc->md));
+		if (rv == KSP_OK)
+			rv = ksp_rv_from_md(md_card_end(kc->md, true));
 	}
 	kc->user_in = false;
 	kc->admin_in = false;
@@ -220,20 +222,20 @@ ksp_logout(struct ksp_card *kc)
 	kc->admin_key = NULL;
 	drop_private(kc);
 	kc->resets_seen = kc->md->resets;
-	return rv == MD_W_RESET_CARD ? MD_OK : rv;
+	return rv == KSP_E_CARD_RESET ? KSP_OK : rv;
 }
 
 /* A PIN change happened: bump bPinsFreshness (spec/minidriver.md §10.3). */
-static enum md_rv
+static enum ksp_rv
 pin_changed(struct ksp_card *kc)
 {
-	enum md_rv rv = md_card_begin(kc->md);
+	enum ksp_rv rv = ksp_rv_from_md(md_card_begin(kc->md));
 
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	rv = ksp_bump_cardcf(kc, KSP_C_PIN);
 	ksp_save_cache(kc);
-	md_card_end(kc->md, false);
+	ksp_rv_from_md(md_card_end(kc->md, false));
 	return rv;
 }
 
@@ -247,7 +249,7 @@ change_logout(struct ksp_card *kc, bool user_was_in, bool admin_was_in)
 {
 	if (user_was_in || admin_was_in || (!kc->user_in && !kc->admin_in))
 		return;
-	if (md_deauthenticate_ex(kc->md, MD_PIN_SET_ALL_ROLES, 0) == MD_OK) {
+	if (ksp_rv_from_md(md_deauthenticate_ex(kc->md, MD_PIN_SET_ALL_ROLES, 0)) == KSP_OK) {
 		kc->user_in = false;
 		kc->admin_in = false;
 		drop_private(kc);
@@ -262,47 +264,48 @@ change_logout(struct ksp_card *kc, bool user_was_in, bool admin_was_in)
  * whole PIN (a card that refuses an impossible length does so without spending a try), and
  * the change runs in the same transaction, with the PIN that was just verified.
  */
-enum md_rv
+enum ksp_rv
 ksp_change_pin(struct ksp_card *kc, const uint8_t *old_pin, size_t old_len, const uint8_t *new_pin,
 	       size_t new_len)
 {
 	uint32_t tries = MD_VALUE_UNKNOWN;
 	bool user_was_in, admin_was_in;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (!kc || !old_pin || !new_pin || !old_len || !new_len)
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	rv = ksp_ensure_view(kc);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
-	rv = md_card_begin(kc->md);
-	if (rv != MD_OK) {
+	rv = ksp_rv_from_md(md_card_begin(kc->md));
+	if (rv != KSP_OK) {
 		ksp_check_reset(kc, rv);
 		return rv;
 	}
 	user_was_in = kc->user_in;
 	admin_was_in = kc->admin_in;
-	rv = md_authenticate_ex(kc->md, MD_ROLE_USER, 0, old_pin, old_len, NULL, NULL, &tries);
+	rv = ksp_rv_from_md(
+		md_authenticate_ex(kc->md, MD_ROLE_USER, 0, old_pin, old_len, NULL, NULL, &tries));
 	ksp_check_reset(kc, rv);
 	note_tries(kc, rv, tries);
-	if (rv == MD_OK) {
+	if (rv == KSP_OK) {
 		kc->user_in = true;
 		tries = MD_VALUE_UNKNOWN;
-		rv = md_change_authenticator_ex(kc->md, MD_PIN_CHANGE_CHANGEPIN, MD_ROLE_USER,
-						old_pin, old_len, MD_ROLE_USER, new_pin, new_len, 0,
-						&tries);
+		rv = ksp_rv_from_md(md_change_authenticator_ex(
+			kc->md, MD_PIN_CHANGE_CHANGEPIN, MD_ROLE_USER, old_pin, old_len,
+			MD_ROLE_USER, new_pin, new_len, 0, &tries));
 		ksp_check_reset(kc, rv);
 		note_tries(kc, rv, tries);
 	}
-	if (rv == MD_OK)
+	if (rv == KSP_OK)
 		rv = pin_changed(kc);
 	change_logout(kc, user_was_in, admin_was_in);
-	md_card_end(kc->md, false);
+	ksp_rv_from_md(md_card_end(kc->md, false));
 	return rv;
 }
 
 /* The same rule for the admin key: authenticated with the old key first, then changed. */
-enum md_rv
+enum ksp_rv
 ksp_change_admin_key(struct ksp_card *kc, const uint8_t *old_key, size_t old_len,
 		     const uint8_t *new_key, size_t new_len)
 {
@@ -310,51 +313,52 @@ ksp_change_admin_key(struct ksp_card *kc, const uint8_t *old_key, size_t old_len
 	size_t resp_len = 0;
 	uint32_t tries = MD_VALUE_UNKNOWN;
 	bool user_was_in, admin_was_in;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (!kc || !old_key || !new_key || !old_len || !new_len || new_len > 64)
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	rv = ksp_ensure_view(kc);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
-	rv = md_card_begin(kc->md);
-	if (rv != MD_OK)
+	rv = ksp_rv_from_md(md_card_begin(kc->md));
+	if (rv != KSP_OK)
 		return rv;
 	user_was_in = kc->user_in;
 	admin_was_in = kc->admin_in;
 	rv = admin_auth(kc, old_key, old_len);
-	if (rv == MD_OK) {
+	if (rv == KSP_OK) {
 		kc->admin_in = true;
 		rv = admin_response(kc, old_key, old_len, &resp, &resp_len);
 	}
-	if (rv == MD_OK)
-		rv = md_change_authenticator(kc->md, "admin", resp, resp_len, new_key, new_len, 0,
-					     kc->admin_pin_type == MD_PIN_CHALLENGE_RESPONSE
-						     ? MD_AUTHENTICATE_PIN_CHALLENGE_RESPONSE
-						     : MD_AUTHENTICATE_PIN_PIN,
-					     &tries);
+	if (rv == KSP_OK)
+		rv = ksp_rv_from_md(md_change_authenticator(
+			kc->md, "admin", resp, resp_len, new_key, new_len, 0,
+			kc->admin_pin_type == MD_PIN_CHALLENGE_RESPONSE
+				? MD_AUTHENTICATE_PIN_CHALLENGE_RESPONSE
+				: MD_AUTHENTICATE_PIN_PIN,
+			&tries));
 	ksp_check_reset(kc, rv);
-	if (rv == MD_OK)
+	if (rv == KSP_OK)
 		rv = ksp_bump_cardcf(kc, KSP_C_PIN);
-	if (rv == MD_OK && kc->admin_key) {
+	if (rv == KSP_OK && kc->admin_key) {
 		memset(kc->admin_key, 0, KSP_ADMIN_KEY_LEN);
 		memcpy(kc->admin_key, new_key,
 		       new_len < KSP_ADMIN_KEY_LEN ? new_len : KSP_ADMIN_KEY_LEN);
 	}
 	ksp_save_cache(kc);
 	change_logout(kc, user_was_in, admin_was_in);
-	md_card_end(kc->md, false);
+	ksp_rv_from_md(md_card_end(kc->md, false));
 	mdp_secure_free(resp, resp_len);
 	return rv;
 }
 
-static enum md_rv
+static enum ksp_rv
 unblock_intx(struct ksp_card *kc, const uint8_t *key, size_t key_len, const uint8_t *new_pin,
 	     size_t new_len)
 {
 	uint8_t *resp = NULL;
 	size_t resp_len = 0;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	/*
 	 * cardcf is bumped while the admin is authenticated: resetting the
@@ -362,55 +366,56 @@ unblock_intx(struct ksp_card *kc, const uint8_t *key, size_t key_len, const uint
 	 * cardcf is not writable by everyone.
 	 */
 	rv = admin_auth(kc, key, key_len);
-	if (rv == MD_OK)
+	if (rv == KSP_OK)
 		rv = ksp_bump_cardcf(kc, KSP_C_PIN);
-	if (rv == MD_OK)
+	if (rv == KSP_OK)
 		rv = admin_response(kc, key, key_len, &resp, &resp_len);
-	if (rv == MD_OK)
-		rv = md_unblock_pin(kc->md, "user", resp, resp_len, new_pin, new_len, 0,
-				    kc->admin_pin_type == MD_PIN_CHALLENGE_RESPONSE
-					    ? MD_AUTHENTICATE_PIN_CHALLENGE_RESPONSE
-					    : MD_AUTHENTICATE_PIN_PIN);
+	if (rv == KSP_OK)
+		rv = ksp_rv_from_md(md_unblock_pin(kc->md, "user", resp, resp_len, new_pin, new_len,
+						   0,
+						   kc->admin_pin_type == MD_PIN_CHALLENGE_RESPONSE
+							   ? MD_AUTHENTICATE_PIN_CHALLENGE_RESPONSE
+							   : MD_AUTHENTICATE_PIN_PIN));
 	ksp_check_reset(kc, rv);
 	mdp_secure_free(resp, resp_len);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	kc->blocked = false;
 	kc->tries_left = kc->tries_max;
-	return MD_OK;
+	return KSP_OK;
 }
 
-enum md_rv
+enum ksp_rv
 ksp_unblock_pin(struct ksp_card *kc, const uint8_t *admin_key, size_t key_len,
 		const uint8_t *new_pin, size_t new_len)
 {
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (!kc || !admin_key || !key_len || !new_pin || !new_len)
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	rv = ksp_ensure_view(kc);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
-	rv = md_card_begin(kc->md);
-	if (rv != MD_OK)
+	rv = ksp_rv_from_md(md_card_begin(kc->md));
+	if (rv != KSP_OK)
 		return rv;
 	rv = unblock_intx(kc, admin_key, key_len, new_pin, new_len);
 	ksp_save_cache(kc);
-	md_card_end(kc->md, false);
+	ksp_rv_from_md(md_card_end(kc->md, false));
 	return rv;
 }
 
-enum md_rv
+enum ksp_rv
 ksp_init_pin(struct ksp_card *kc, const uint8_t *new_pin, size_t new_len)
 {
 	if (!kc || !new_pin || !new_len)
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	if (!kc->admin_in || !kc->admin_key)
-		return MD_W_SECURITY_VIOLATION;
+		return KSP_E_NOT_LOGGED_IN;
 	return ksp_unblock_pin(kc, kc->admin_key, KSP_ADMIN_KEY_LEN, new_pin, new_len);
 }
 
-enum md_rv
+enum ksp_rv
 ksp_reinit(struct ksp_card *kc, const uint8_t *admin_key, size_t key_len, const uint8_t *new_pin,
 	   size_t new_len)
 {
@@ -420,22 +425,22 @@ ksp_reinit(struct ksp_card *kc, const uint8_t *admin_key, size_t key_len, const 
 	char **names = NULL;
 	size_t nnames = 0;
 	const char *nm;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (!kc || !admin_key || !key_len || (!new_pin && new_len))
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	rv = ksp_change_begin(kc);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	rv = admin_auth(kc, admin_key, key_len);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		goto out;
 	rv = ksp_bump_cardcf(kc, KSP_C_CONTAINERS | KSP_C_FILES);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		goto out;
 	for (i = 0; i < kc->nconts; i++) {
-		rv = md_delete_container(kc->md, kc->conts[i].index, 0);
-		if (rv != MD_OK)
+		rv = ksp_rv_from_md(md_delete_container(kc->md, kc->conts[i].index, 0));
+		if (rv != KSP_OK)
 			goto out;
 	}
 	kc->view_ok = false;
@@ -447,7 +452,7 @@ ksp_reinit(struct ksp_card *kc, const uint8_t *admin_key, size_t key_len, const 
 		bool had_dir;
 
 		rv = ksp_load_listing(kc, dir, &ls);
-		if (rv != MD_OK)
+		if (rv != KSP_OK)
 			goto out;
 		had_dir = !ls->absent; /* ls goes when the first file is deleted */
 		pos = 0;
@@ -461,7 +466,7 @@ ksp_reinit(struct ksp_card *kc, const uint8_t *admin_key, size_t key_len, const 
 			grown = realloc(names, (nnames + 1) * sizeof(*names));
 			if (!grown || !(grown[nnames] = strdup(nm))) {
 				names = grown ? grown : names;
-				rv = MD_E_NO_MEMORY;
+				rv = KSP_E_NO_MEMORY;
 				goto out;
 			}
 			names = grown;
@@ -469,7 +474,7 @@ ksp_reinit(struct ksp_card *kc, const uint8_t *admin_key, size_t key_len, const 
 		}
 		for (i = 0; i < nnames; i++) {
 			rv = ksp_delete_file(kc, dir, names[i]);
-			if (rv != MD_OK)
+			if (rv != KSP_OK)
 				goto out;
 			free(names[i]);
 		}
@@ -477,8 +482,8 @@ ksp_reinit(struct ksp_card *kc, const uint8_t *admin_key, size_t key_len, const 
 		names = NULL;
 		nnames = 0;
 		if (pass == 1 && had_dir) {
-			rv = md_delete_directory(kc->md, KSP_DIR_APP);
-			if (rv != MD_OK && rv != MD_E_DIR_NOT_FOUND)
+			rv = ksp_rv_from_md(md_delete_directory(kc->md, KSP_DIR_APP));
+			if (rv != KSP_OK && rv != KSP_E_DIR_NOT_FOUND)
 				goto out;
 			ksp_cache_drop_tag(&kc->cache, "ls:" KSP_DIR_APP);
 		}
@@ -488,15 +493,15 @@ ksp_reinit(struct ksp_card *kc, const uint8_t *admin_key, size_t key_len, const 
 	 * cmapfile record (spec/gids.md §5.6) and OpenSC checks the two agree.
 	 */
 	rv = ksp_cmap_get(kc, 0, &recs, &count);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		goto out;
 	memset(recs, 0, count * KSP_CMAP_RECORD);
 	rv = ksp_cmap_put(kc, recs, count);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		goto out;
 	if (new_pin) {
 		rv = unblock_intx(kc, admin_key, key_len, new_pin, new_len);
-		if (rv != MD_OK)
+		if (rv != KSP_OK)
 			goto out;
 	}
 	log_info("card re-personalised%s", new_pin ? " with a new PIN" : "");
@@ -507,10 +512,10 @@ out:
 	free(recs);
 	ksp_cache_drop_tag(&kc->cache, "free");
 	kc->view_ok = false;
-	if (md_deauthenticate_ex(kc->md, MD_PIN_SET_ALL_ROLES, 0) != MD_OK) {
+	if (ksp_rv_from_md(md_deauthenticate_ex(kc->md, MD_PIN_SET_ALL_ROLES, 0)) != KSP_OK) {
 		/* No log out on this card: end our transaction with a reset and take a new one. */
-		md_card_end(kc->md, true);
-		md_card_begin(kc->md);
+		ksp_rv_from_md(md_card_end(kc->md, true));
+		ksp_rv_from_md(md_card_begin(kc->md));
 	}
 	kc->user_in = kc->admin_in = false;
 	mdp_secure_free(kc->admin_key, KSP_ADMIN_KEY_LEN);

@@ -141,7 +141,7 @@ ksp_find_cert_name(const struct ksp_cache_entry *ls, uint8_t index, bool sig)
 	return NULL;
 }
 
-static enum md_rv
+static enum ksp_rv
 build_slot(struct ksp_card *kc, struct ksp_container *ct, struct ksp_slot_store *st, int slot,
 	   const uint8_t *blob, size_t blob_len, const struct ksp_cache_entry *mscp_ls)
 {
@@ -150,20 +150,20 @@ build_slot(struct ksp_card *kc, struct ksp_container *ct, struct ksp_slot_store 
 	const struct ksp_cache_entry *ce;
 	const char *cname;
 	enum mdp_err e;
-	enum md_rv rv;
+	enum ksp_rv rv;
 	char *cn = NULL;
 
 	e = blob_parse(blob, blob_len, BLOB_FMT_UNKNOWN, 0, &st->pub);
 	if (e != MDP_OK) {
 		log_warn("container %u: unreadable public key (%s): %s", ct->index, mdp_err_name(e),
 			 mdp_err_last());
-		return MD_OK;
+		return KSP_OK;
 	}
 	k->spec = ksp_spec_from_key(st->pub, (enum ksp_slot)slot);
 	if (k->spec == MDP_AT_NONE) {
 		mdp_key_free(st->pub);
 		st->pub = NULL;
-		return MD_OK;
+		return KSP_OK;
 	}
 	k->bits = mdp_key_bits(st->pub);
 	k->pub = st->pub;
@@ -173,7 +173,7 @@ build_slot(struct ksp_card *kc, struct ksp_container *ct, struct ksp_slot_store 
 	cname = ksp_find_cert_name(mscp_ls, ct->index, slot == KSP_SLOT_SIGNATURE);
 	if (cname) {
 		rv = ksp_load_file(kc, KSP_DIR_MSCP, cname, KSP_C_FILES, &ce);
-		if (rv != MD_OK)
+		if (rv != KSP_OK)
 			return rv;
 		if (!ce->absent &&
 		    !ksp_cert_decompress(ce->data, ce->len, &st->cert, &st->cert_len))
@@ -202,14 +202,14 @@ build_slot(struct ksp_card *kc, struct ksp_container *ct, struct ksp_slot_store 
 		st->cert_label = strdup(st->label ? st->label : "");
 	free(cn);
 	if (!st->id || !st->label || !st->cert_label)
-		return MD_E_NO_MEMORY;
+		return KSP_E_NO_MEMORY;
 	k->id = st->id;
 	k->id_len = st->id_len;
 	k->label = st->label;
 	k->cert_label = st->cert_label;
 	k->id_is_default = !a;
 	k->origin = a ? (enum ksp_origin)a->origin : KSP_ORIGIN_UNKNOWN;
-	return MD_OK;
+	return KSP_OK;
 }
 
 static int
@@ -220,12 +220,12 @@ cmp_dob(const void *a, const void *b)
 	return (x->num > y->num) - (x->num < y->num);
 }
 
-static enum md_rv
+static enum ksp_rv
 build_data_objects(struct ksp_card *kc, const struct ksp_cache_entry *app_ls)
 {
 	size_t pos = 0, n = 0, cap = 0;
 	const char *name;
-	enum md_rv rv = MD_OK;
+	enum ksp_rv rv = KSP_OK;
 
 	while ((name = ksp_next_name(app_ls, &pos))) {
 		const struct ksp_cache_entry *fe = NULL;
@@ -241,13 +241,13 @@ build_data_objects(struct ksp_card *kc, const struct ksp_cache_entry *app_ls)
 			struct ksp_data_object *g1 = realloc(kc->dobs, nc * sizeof(*g1));
 
 			if (!g1)
-				return MD_E_NO_MEMORY;
+				return KSP_E_NO_MEMORY;
 			kc->dobs = g1;
 			{
 				struct ksp_dob *g2 = realloc(kc->dob_store, nc * sizeof(*g2));
 
 				if (!g2)
-					return MD_E_NO_MEMORY;
+					return KSP_E_NO_MEMORY;
 				kc->dob_store = g2;
 			}
 			cap = nc;
@@ -263,12 +263,11 @@ build_data_objects(struct ksp_card *kc, const struct ksp_cache_entry *app_ls)
 			continue;
 		rv = ksp_load_file(kc, KSP_DIR_APP, name, KSP_C_FILES | (priv ? KSP_C_PRIVATE : 0),
 				   &fe);
-		if (priv && (rv == MD_W_SECURITY_VIOLATION || rv == MD_E_NO_ACCESS ||
-			     rv == MD_W_CARD_NOT_AUTHENTICATED)) {
-			rv = MD_OK;
+		if (priv && (rv == KSP_E_NOT_LOGGED_IN || rv == KSP_E_NO_ACCESS)) {
+			rv = KSP_OK;
 			continue;
 		}
-		if (rv != MD_OK)
+		if (rv != KSP_OK)
 			return rv;
 		if (fe->absent || !ksp_dob_parse(fe->data, fe->len, d)) {
 			log_warn("data object %s unreadable", name);
@@ -289,26 +288,26 @@ build_data_objects(struct ksp_card *kc, const struct ksp_cache_entry *app_ls)
 	return rv;
 }
 
-static enum md_rv
+static enum ksp_rv
 build_view(struct ksp_card *kc)
 {
 	const struct ksp_cache_entry *cmap = NULL, *mscp_ls = NULL, *app_ls = NULL, *ka = NULL;
-	enum md_rv rv;
+	enum ksp_rv rv;
 	size_t i, nvalid = 0;
 
 	ksp_free_view(kc);
 	rv = ksp_load_file(kc, KSP_DIR_MSCP, "cmapfile", KSP_C_CONTAINERS | KSP_C_FILES, &cmap);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	rv = ksp_load_listing(kc, KSP_DIR_MSCP, &mscp_ls);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	rv = ksp_load_listing(kc, KSP_DIR_APP, &app_ls);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	if (ksp_listing_has(app_ls, KSP_FILE_KEYATTR)) {
 		rv = ksp_load_file(kc, KSP_DIR_APP, KSP_FILE_KEYATTR, KSP_C_FILES, &ka);
-		if (rv != MD_OK)
+		if (rv != KSP_OK)
 			return rv;
 		if (!ka->absent && !ksp_keyattr_parse(ka->data, ka->len, &kc->attrs, &kc->nattrs))
 			log_warn("mdp11/keyattr unreadable: application data ignored");
@@ -324,7 +323,7 @@ build_view(struct ksp_card *kc)
 	kc->conts = calloc(nvalid ? nvalid : 1, sizeof(*kc->conts));
 	kc->store = calloc(nvalid ? nvalid : 1, sizeof(*kc->store));
 	if (!kc->conts || !kc->store)
-		return MD_E_NO_MEMORY;
+		return KSP_E_NO_MEMORY;
 	for (i = 0; i < kc->ncmap; i++) {
 		struct ksp_cmap_rec rec;
 		const struct ksp_cache_entry *ci;
@@ -345,7 +344,7 @@ build_view(struct ksp_card *kc)
 		}
 		ct->is_default = (rec.flags & KSP_CMAP_DEFAULT) != 0;
 		rv = ksp_load_container_info(kc, (uint8_t)i, &ci);
-		if (rv != MD_OK)
+		if (rv != KSP_OK)
 			return rv;
 		if (ci->absent) {
 			log_warn("container %zu (%s) is in cmapfile but has no key", i, ct->name);
@@ -369,7 +368,7 @@ build_view(struct ksp_card *kc)
 			if (blen[s] == 0)
 				continue;
 			rv = build_slot(kc, ct, &st[s], s, blob[s], blen[s], mscp_ls);
-			if (rv != MD_OK) {
+			if (rv != KSP_OK) {
 				kc->nconts++;
 				return rv;
 			}
@@ -377,26 +376,26 @@ build_view(struct ksp_card *kc)
 		kc->nconts++;
 	}
 	rv = build_data_objects(kc, app_ls);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	kc->view_ok = true;
 	kc->generation++;
-	return MD_OK;
+	return KSP_OK;
 }
 
 /* The view, and what token info needs, so that polling it never reaches the card. */
-enum md_rv
+enum ksp_rv
 ksp_rebuild(struct ksp_card *kc)
 {
 	const struct ksp_cache_entry *fe;
 	struct ksp_key_sizes ks;
-	enum md_rv rv;
+	enum ksp_rv rv;
 	int spec;
 
 	rv = build_view(kc);
-	if (rv == MD_OK)
+	if (rv == KSP_OK)
 		rv = ksp_load_free_space(kc, &fe);
-	for (spec = MDP_AT_KEYEXCHANGE; rv == MD_OK && spec <= MDP_AT_ECDHE_P521; spec++)
+	for (spec = MDP_AT_KEYEXCHANGE; rv == KSP_OK && spec <= MDP_AT_ECDHE_P521; spec++)
 		rv = ksp_load_key_sizes(kc, (enum mdp_key_spec)spec, &ks);
 	return rv;
 }

@@ -18,26 +18,192 @@
 
 /* ---- names and small helpers ---- */
 
-static const struct {
-	enum ksp_rv rv;
-	const char *name;
-} ksp_names[] = {
-	{KSP_E_BAD_KEY, "KSP_E_BAD_KEY"},     {KSP_E_KEY_SIZE, "KSP_E_KEY_SIZE"},
-	{KSP_E_BAD_DATA, "KSP_E_BAD_DATA"},   {KSP_E_PROHIBITED, "KSP_E_PROHIBITED"},
-	{KSP_E_EXISTS, "KSP_E_EXISTS"},	      {KSP_E_POLICY, "KSP_E_POLICY"},
-	{KSP_E_NOT_FOUND, "KSP_E_NOT_FOUND"}, {KSP_E_CERT_MISMATCH, "KSP_E_CERT_MISMATCH"},
-	{KSP_E_NO_ROOM, "KSP_E_NO_ROOM"},     {KSP_E_DECRYPT, "KSP_E_DECRYPT"},
-};
+const char *
+ksp_rv_name(enum ksp_rv rv)
+{
+	switch (rv) {
+#define N(x)    \
+	case x: \
+		return #x
+		N(KSP_OK);
+		N(KSP_E_INVALID_ARG);
+		N(KSP_E_NO_MEMORY);
+		N(KSP_E_BUFFER_TOO_SMALL);
+		N(KSP_E_UNSUPPORTED);
+		N(KSP_E_NO_CARD);
+		N(KSP_E_CARD_REMOVED);
+		N(KSP_E_CARD_RESET);
+		N(KSP_E_UNKNOWN_CARD);
+		N(KSP_E_READ_ONLY);
+		N(KSP_E_NO_SERVICE);
+		N(KSP_E_DEVICE);
+		N(KSP_E_FILE_NOT_FOUND);
+		N(KSP_E_DIR_NOT_FOUND);
+		N(KSP_E_FILE_EXISTS);
+		N(KSP_E_CANCELLED);
+		N(KSP_E_NO_KEY);
+		N(KSP_E_FAILED);
+		N(KSP_E_PIN_INCORRECT);
+		N(KSP_E_PIN_BLOCKED);
+		N(KSP_E_PIN_LEN);
+		N(KSP_E_NOT_LOGGED_IN);
+		N(KSP_E_NO_ACCESS);
+		N(KSP_E_BAD_KEY);
+		N(KSP_E_KEY_SIZE);
+		N(KSP_E_BAD_DATA);
+		N(KSP_E_PROHIBITED);
+		N(KSP_E_EXISTS);
+		N(KSP_E_POLICY);
+		N(KSP_E_NOT_FOUND);
+		N(KSP_E_CERT_MISMATCH);
+		N(KSP_E_NO_ROOM);
+		N(KSP_E_DECRYPT);
+#undef N
+	}
+	return "KSP_E_UNKNOWN";
+}
+
+enum ksp_rv
+ksp_rv_from_md(enum md_rv rv)
+{
+	switch (rv) {
+	case MD_OK:
+		return KSP_OK;
+	case MD_E_INVALID_PARAMETER:
+		return KSP_E_INVALID_ARG;
+	case MD_E_NO_MEMORY:
+		return KSP_E_NO_MEMORY;
+	case MD_E_INSUFFICIENT_BUFFER:
+	case MD_ERROR_INSUFFICIENT_BUFFER:
+		return KSP_E_BUFFER_TOO_SMALL;
+	case MD_E_UNSUPPORTED_FEATURE:
+		return KSP_E_UNSUPPORTED;
+	case MD_E_NO_SMARTCARD:
+	case MD_W_REMOVED_CARD:
+		return KSP_E_CARD_REMOVED;
+	case MD_W_RESET_CARD:
+		return KSP_E_CARD_RESET;
+	case MD_E_UNKNOWN_CARD:
+		return KSP_E_UNKNOWN_CARD;
+	case MD_E_READ_ONLY_CARD:
+		return KSP_E_READ_ONLY;
+	case MD_E_FILE_NOT_FOUND:
+		return KSP_E_FILE_NOT_FOUND;
+	case MD_E_DIR_NOT_FOUND:
+		return KSP_E_DIR_NOT_FOUND;
+	case MD_ERROR_FILE_EXISTS:
+		return KSP_E_FILE_EXISTS;
+	case MD_F_COMM_ERROR:
+	case MD_E_COMM_DATA_LOST:
+	case MD_E_NOT_TRANSACTED:
+	case MD_W_UNRESPONSIVE_CARD:
+	case MD_E_SHARING_VIOLATION:
+	case MD_E_TIMEOUT:
+	case MD_ERROR_REVISION_MISMATCH:
+		return KSP_E_DEVICE;
+	case MD_E_NO_SERVICE:
+		return KSP_E_NO_SERVICE;
+	case MD_W_CANCELLED_BY_USER:
+	case MD_E_CANCELLED:
+		return KSP_E_CANCELLED;
+	case MD_E_NO_KEY_CONTAINER:
+		return KSP_E_NO_KEY;
+	case MD_E_WRITE_TOO_MANY:
+		return KSP_E_NO_ROOM;
+	case MD_W_WRONG_CHV:
+		return KSP_E_PIN_INCORRECT;
+	case MD_W_CHV_BLOCKED:
+		return KSP_E_PIN_BLOCKED;
+	case MD_E_INVALID_CHV:
+		return KSP_E_PIN_LEN;
+	case MD_W_SECURITY_VIOLATION:
+	case MD_W_CARD_NOT_AUTHENTICATED:
+		return KSP_E_NOT_LOGGED_IN;
+	case MD_E_NO_ACCESS:
+		return KSP_E_NO_ACCESS;
+	case MD_ERROR_DIR_NOT_EMPTY:
+	case MD_F_INTERNAL_ERROR:
+	case MD_E_INVALID_HANDLE:
+	case MD_E_UNEXPECTED:
+		break;
+	}
+	log_warn("card module result %s (0x%08x) taken as a failure", md_rv_name(rv), (unsigned)rv);
+	return KSP_E_FAILED;
+}
 
 const char *
-ksp_rv_name(enum md_rv rv)
+ksp_rv_text(enum ksp_rv rv)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof(ksp_names) / sizeof(ksp_names[0]); i++)
-		if ((uint32_t)ksp_names[i].rv == (uint32_t)rv)
-			return ksp_names[i].name;
-	return md_rv_name(rv);
+	switch (rv) {
+	case KSP_OK:
+		return "done";
+	case KSP_E_INVALID_ARG:
+		return "the card or card module refused an argument";
+	case KSP_E_NO_MEMORY:
+		return "out of memory";
+	case KSP_E_BUFFER_TOO_SMALL:
+		return "a buffer is too small";
+	case KSP_E_UNSUPPORTED:
+		return "the card does not support this";
+	case KSP_E_NO_CARD:
+		return "no card";
+	case KSP_E_CARD_REMOVED:
+		return "the card was removed";
+	case KSP_E_CARD_RESET:
+		return "the card was reset by another program";
+	case KSP_E_UNKNOWN_CARD:
+		return "no card module recognises the card";
+	case KSP_E_READ_ONLY:
+		return "the card is read-only";
+	case KSP_E_NO_SERVICE:
+		return "the PC/SC service (pcscd) is not running";
+	case KSP_E_DEVICE:
+		return "communication with the card failed";
+	case KSP_E_FILE_NOT_FOUND:
+		return "a file is missing on the card";
+	case KSP_E_DIR_NOT_FOUND:
+		return "a directory is missing on the card";
+	case KSP_E_FILE_EXISTS:
+		return "a file to create exists on the card";
+	case KSP_E_CANCELLED:
+		return "cancelled";
+	case KSP_E_NO_KEY:
+		return "the container holds no such key";
+	case KSP_E_FAILED:
+		return "the card module gave an answer that makes no sense here";
+	case KSP_E_PIN_INCORRECT:
+		return "wrong PIN or admin key";
+	case KSP_E_PIN_BLOCKED:
+		return "the PIN is blocked";
+	case KSP_E_PIN_LEN:
+		return "the card refuses a PIN or key of this length";
+	case KSP_E_NOT_LOGGED_IN:
+		return "the operation needs a login";
+	case KSP_E_NO_ACCESS:
+		return "the card refuses access (not logged in, or a virtual card's seal is "
+		       "missing)";
+	case KSP_E_BAD_KEY:
+		return "the key cannot be used for this";
+	case KSP_E_KEY_SIZE:
+		return "a key size outside the allowed range";
+	case KSP_E_BAD_DATA:
+		return "input of the wrong length or form";
+	case KSP_E_PROHIBITED:
+		return "the change would destroy another key";
+	case KSP_E_EXISTS:
+		return "a container with that name, index or CKA_ID exists";
+	case KSP_E_POLICY:
+		return "refused by the [policy] of mdp11.conf";
+	case KSP_E_NOT_FOUND:
+		return "no such container or object";
+	case KSP_E_CERT_MISMATCH:
+		return "the certificate matches no key on the card";
+	case KSP_E_NO_ROOM:
+		return "no free container on the card, or the card is full";
+	case KSP_E_DECRYPT:
+		return "decryption failed";
+	}
+	return "unknown outcome";
 }
 
 void
@@ -69,8 +235,8 @@ ksp_card_generation(const struct ksp_card *kc)
 	return kc ? kc->generation : 0;
 }
 
-enum md_rv
-ksp_reason(enum md_rv rv, const char *fmt, ...)
+enum ksp_rv
+ksp_reason(enum ksp_rv rv, const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
@@ -150,21 +316,21 @@ unchanged(struct ksp_card *kc)
 }
 
 /* Read cardcf and drop what its counters say changed (spec/minidriver.md §5.3). */
-static enum md_rv
+static enum ksp_rv
 sync_cardcf(struct ksp_card *kc)
 {
 	uint8_t *cf = NULL;
 	size_t len = 0;
 	uint8_t now[6];
 	unsigned diff;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (kc->md->resets != kc->resets_seen)
 		ksp_note_reset(kc);
 	if (unchanged(kc))
-		return MD_OK;
+		return KSP_OK;
 	rv = ksp_read_file(kc, NULL, "cardcf", &cf, &len);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	/* Inside the transaction: nobody else can change the card before it ends. */
 	kc->have_mark = md_card_mark(kc->md, &kc->mark);
@@ -190,88 +356,88 @@ sync_cardcf(struct ksp_card *kc)
 	memcpy(kc->cardcf, now, 6);
 	kc->cardcf_len = len < 6 ? 6 : len;
 	kc->have_cardcf = true;
-	return MD_OK;
+	return KSP_OK;
 }
 
 /* Bring the view up to date inside a transaction the caller holds. */
-enum md_rv
+enum ksp_rv
 ksp_sync_intx(struct ksp_card *kc, bool *changed)
 {
 	bool was_ok;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	rv = sync_cardcf(kc);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	was_ok = kc->view_ok;
 	if (!kc->have_pin_info) {
 		rv = ksp_load_pin_info(kc);
-		if (rv != MD_OK)
+		if (rv != KSP_OK)
 			return rv;
 	}
 	if (!kc->view_ok) {
 		rv = ksp_rebuild(kc);
-		if (rv != MD_OK)
+		if (rv != KSP_OK)
 			return rv;
 	}
 	if (changed)
 		*changed = !was_ok;
 	ksp_save_cache(kc);
-	return MD_OK;
+	return KSP_OK;
 }
 
-enum md_rv
+enum ksp_rv
 ksp_card_refresh(struct ksp_card *kc, bool *changed)
 {
 	bool ch = false;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (!kc)
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	/* Nothing to read and nothing can have changed: no transaction, no APDU. */
 	if (kc->view_ok && kc->have_pin_info && kc->md->resets == kc->resets_seen &&
 	    unchanged(kc)) {
 		if (changed)
 			*changed = false;
-		return MD_OK;
+		return KSP_OK;
 	}
-	rv = md_card_begin(kc->md);
-	if (rv != MD_OK) {
+	rv = ksp_rv_from_md(md_card_begin(kc->md));
+	if (rv != KSP_OK) {
 		ksp_check_reset(kc, rv);
 		return rv;
 	}
 	rv = ksp_sync_intx(kc, &ch);
-	md_card_end(kc->md, false);
-	if (rv == MD_OK && changed)
+	ksp_rv_from_md(md_card_end(kc->md, false));
+	if (rv == KSP_OK && changed)
 		*changed = ch;
 	return rv;
 }
 
-enum md_rv
+enum ksp_rv
 ksp_ensure_view(struct ksp_card *kc)
 {
 	if (kc->view_ok && kc->have_pin_info)
-		return MD_OK;
+		return KSP_OK;
 	return ksp_card_refresh(kc, NULL);
 }
 
-enum md_rv
+enum ksp_rv
 ksp_card_open(struct md_card *card, const struct ksp_policy *policy, struct ksp_card **out)
 {
 	struct ksp_card *kc = NULL;
 	uint8_t *id = NULL, cf[6];
 	size_t idlen = 0;
-	enum md_rv rv;
+	enum ksp_rv rv;
 	bool in_tx = false;
 
 	if (!card || !out) {
-		md_card_delete(card);
-		return MD_E_INVALID_PARAMETER;
+		ksp_rv_from_md(md_card_delete(card));
+		return KSP_E_INVALID_ARG;
 	}
 	kc = calloc(1, sizeof(*kc));
 	if (!kc) {
-		md_card_delete(card);
-		return MD_E_NO_MEMORY;
+		ksp_rv_from_md(md_card_delete(card));
+		return KSP_E_NO_MEMORY;
 	}
 	kc->md = card;
 	kc->resets_seen = card->resets;
@@ -288,21 +454,21 @@ ksp_card_open(struct md_card *card, const struct ksp_policy *policy, struct ksp_
 	if (policy && policy->cache_dir && policy->cache_dir[0]) {
 		kc->cache_dir = strdup(policy->cache_dir);
 		if (!kc->cache_dir) {
-			rv = MD_E_NO_MEMORY;
+			rv = KSP_E_NO_MEMORY;
 			goto out;
 		}
 		kc->policy.cache_dir = kc->cache_dir;
 	}
 
-	rv = md_card_begin(card);
-	if (rv != MD_OK)
+	rv = ksp_rv_from_md(md_card_begin(card));
+	if (rv != KSP_OK)
 		goto out;
 	in_tx = true;
 	rv = ksp_read_file(kc, NULL, "cardid", &id, &idlen);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		goto out;
 	if (idlen == 0) {
-		rv = MD_E_COMM_DATA_LOST;
+		rv = KSP_E_DEVICE;
 		goto out;
 	}
 	kc->cardid_len = idlen > sizeof(kc->cardid) ? sizeof(kc->cardid) : idlen;
@@ -316,19 +482,19 @@ ksp_card_open(struct md_card *card, const struct ksp_policy *policy, struct ksp_
 		log_debug("persistent cache loaded");
 	}
 	rv = ksp_load_static(kc);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		goto out;
 	rv = ksp_sync_intx(kc, NULL);
 out:
 	if (in_tx)
-		md_card_end(card, false);
+		ksp_rv_from_md(md_card_end(card, false));
 	free(id);
-	if (rv != MD_OK) {
+	if (rv != KSP_OK) {
 		ksp_card_free(kc);
 		return rv;
 	}
 	*out = kc;
-	return MD_OK;
+	return KSP_OK;
 }
 
 void
@@ -340,26 +506,26 @@ ksp_card_free(struct ksp_card *kc)
 	ksp_free_view(kc);
 	ksp_cache_clear(&kc->cache);
 	mdp_secure_free(kc->admin_key, KSP_ADMIN_KEY_LEN);
-	md_card_delete(kc->md);
+	ksp_rv_from_md(md_card_delete(kc->md));
 	free(kc->cache_dir);
 	free(kc);
 }
 
 /* ---- read access ---- */
 
-enum md_rv
+enum ksp_rv
 ksp_card_containers(struct ksp_card *kc, const struct ksp_container **list, size_t *count)
 {
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (!kc || !list || !count)
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	rv = ksp_ensure_view(kc);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	*list = kc->conts;
 	*count = kc->nconts;
-	return MD_OK;
+	return KSP_OK;
 }
 
 const struct ksp_container *
@@ -373,22 +539,22 @@ ksp_container_at(const struct ksp_card *kc, uint8_t index)
 	return NULL;
 }
 
-enum md_rv
+enum ksp_rv
 ksp_card_container(struct ksp_card *kc, uint8_t index, const struct ksp_container **out)
 {
 	const struct ksp_container *c;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (!kc || !out)
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	rv = ksp_ensure_view(kc);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	c = ksp_container_at(kc, index);
 	if (!c)
-		return KSP_RV(KSP_E_NOT_FOUND);
+		return KSP_E_NOT_FOUND;
 	*out = c;
-	return MD_OK;
+	return KSP_OK;
 }
 
 const struct ksp_key *
@@ -401,18 +567,18 @@ ksp_key_at(const struct ksp_card *kc, uint8_t index, enum ksp_slot slot)
 	return &c->slot[slot];
 }
 
-enum md_rv
+enum ksp_rv
 ksp_find_key_by_id(struct ksp_card *kc, const uint8_t *id, size_t id_len, uint8_t *index,
 		   enum ksp_slot *slot)
 {
-	enum md_rv rv;
+	enum ksp_rv rv;
 	size_t i;
 	int s;
 
 	if (!kc || (!id && id_len) || !index || !slot)
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	rv = ksp_ensure_view(kc);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	for (i = 0; i < kc->nconts; i++) {
 		for (s = 0; s < KSP_SLOTS; s++) {
@@ -422,14 +588,14 @@ ksp_find_key_by_id(struct ksp_card *kc, const uint8_t *id, size_t id_len, uint8_
 			    (id_len == 0 || memcmp(k->id, id, id_len) == 0)) {
 				*index = kc->conts[i].index;
 				*slot = (enum ksp_slot)s;
-				return MD_OK;
+				return KSP_OK;
 			}
 		}
 	}
-	return KSP_RV(KSP_E_NOT_FOUND);
+	return KSP_E_NOT_FOUND;
 }
 
-static enum md_rv
+static enum ksp_rv
 find_by_pkey(struct ksp_card *kc, EVP_PKEY *pk, uint8_t *index, enum ksp_slot *slot)
 {
 	size_t i;
@@ -442,61 +608,61 @@ find_by_pkey(struct ksp_card *kc, EVP_PKEY *pk, uint8_t *index, enum ksp_slot *s
 			if (k->spec != MDP_AT_NONE && EVP_PKEY_eq(mdp_key_pkey(k->pub), pk) == 1) {
 				*index = kc->conts[i].index;
 				*slot = (enum ksp_slot)s;
-				return MD_OK;
+				return KSP_OK;
 			}
 		}
 	}
-	return KSP_RV(KSP_E_NOT_FOUND);
+	return KSP_E_NOT_FOUND;
 }
 
-enum md_rv
+enum ksp_rv
 ksp_find_container_for_public_key(struct ksp_card *kc, const struct mdp_key *pub, uint8_t *index,
 				  enum ksp_slot *slot)
 {
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (!kc || !pub || !index || !slot)
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	rv = ksp_ensure_view(kc);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	return find_by_pkey(kc, mdp_key_pkey(pub), index, slot);
 }
 
-enum md_rv
+enum ksp_rv
 ksp_find_key_for_certificate(struct ksp_card *kc, const uint8_t *der, size_t len, uint8_t *index,
 			     enum ksp_slot *slot)
 {
 	EVP_PKEY *pk;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (!kc || !der || !len || !index || !slot)
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	rv = ksp_ensure_view(kc);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	pk = ksp_cert_pkey(der, len);
 	if (!pk)
-		return KSP_RV(KSP_E_BAD_DATA);
+		return KSP_E_BAD_DATA;
 	rv = find_by_pkey(kc, pk, index, slot);
 	EVP_PKEY_free(pk);
 	if ((uint32_t)rv == (uint32_t)KSP_E_NOT_FOUND)
-		rv = KSP_RV(KSP_E_CERT_MISMATCH);
+		rv = KSP_E_CERT_MISMATCH;
 	return rv;
 }
 
-enum md_rv
+enum ksp_rv
 ksp_token_info(struct ksp_card *kc, struct ksp_token_info *out)
 {
 	struct ksp_token_info ti;
 	const struct ksp_cache_entry *e;
-	enum md_rv rv;
+	enum ksp_rv rv;
 	int spec;
 
 	if (!kc || !out)
-		return MD_E_INVALID_PARAMETER;
+		return KSP_E_INVALID_ARG;
 	rv = ksp_ensure_view(kc);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	memset(&ti, 0, sizeof(ti));
 	memcpy(ti.cardid, kc->cardid, kc->cardid_len);
@@ -504,11 +670,11 @@ ksp_token_info(struct ksp_card *kc, struct ksp_token_info *out)
 	snprintf(ti.card_name, sizeof(ti.card_name), "%s", md_card_name(kc->md));
 	for (spec = MDP_AT_KEYEXCHANGE; spec <= MDP_AT_ECDHE_P521; spec++) {
 		rv = ksp_load_key_sizes(kc, (enum mdp_key_spec)spec, &ti.sizes[spec]);
-		if (rv != MD_OK)
+		if (rv != KSP_OK)
 			return rv;
 	}
 	rv = ksp_load_free_space(kc, &e);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	{
 		struct mdp_cursor c;
@@ -523,5 +689,5 @@ ksp_token_info(struct ksp_card *kc, struct ksp_token_info *out)
 	ti.pin_min_len = 4;
 	ti.pin_max_len = 16;
 	*out = ti;
-	return MD_OK;
+	return KSP_OK;
 }

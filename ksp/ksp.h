@@ -24,33 +24,68 @@ struct ksp_card;
  * right cardcf counters so other hosts (Windows, OpenSC, other processes)
  * notice. Not thread-safe: the caller serialises (one lock per slot).
  *
- * Every function returns an enum md_rv: MD_OK, a card-module code
- * (SCARD_* values), or one of the host-role codes below. Out-parameters are
- * written only on success. A failure may leave a human reason in
- * mdp_err_last() (common/error.h), e.g. naming the policy option that refused.
+ * Every function returns an enum ksp_rv (KSP_OK on success). Out-parameters are written only
+ * on success. A failure may leave a human reason in mdp_err_last() (common/error.h), e.g.
+ * naming the policy option that refused.
  */
 
-/* Host-role outcomes, outside the SCARD range (the NTE_* values of spec/minidriver.md §7). */
+/*
+ * The host role's outcomes: its own (the NTE_* of spec/minidriver.md §7) and what it makes of
+ * the card module's SCARD_* codes (ksp_rv_from_md, one table). pkcs11/ maps them to CK_RV in
+ * one place (pkcs11/rv.c).
+ */
 enum ksp_rv {
-	KSP_E_BAD_KEY = 0x80090003u,	/* NTE_BAD_KEY: key material unusable, or key of the wrong
-					   kind for the operation or key spec */
-	KSP_E_KEY_SIZE = 0x80090004u,	/* NTE_BAD_LEN: RSA size outside the allowed range */
-	KSP_E_BAD_DATA = 0x80090005u,	/* NTE_BAD_DATA: input of the wrong length or form */
-	KSP_E_PROHIBITED = 0x8009000Bu, /* NTE_BAD_KEY_STATE: the change would destroy another
-					   key (e.g. delete one slot while the other is in use) */
-	KSP_E_EXISTS = 0x8009000Fu,	/* NTE_EXISTS: container name, CKA_ID or slot in use and
-					   no overwrite asked (NCryptCreatePersistedKey's rule) */
-	KSP_E_POLICY = 0x80090010u,	/* NTE_PERM: refused by struct ksp_policy */
-	KSP_E_NOT_FOUND = 0x80090011u,	/* NTE_NOT_FOUND: no such container slot / object */
-	KSP_E_CERT_MISMATCH = 0x80090015u, /* NTE_BAD_PUBLIC_KEY: certificate matches no key */
-	KSP_E_NO_ROOM = 0x80090023u, /* NTE_TOKEN_KEYSET_STORAGE_FULL: no free container index */
-	KSP_E_DECRYPT = 0x8009002Cu, /* NTE_DECRYPTION_FAILURE: padding check failed */
+	KSP_OK = 0,
+	/* the caller */
+	KSP_E_INVALID_ARG,	/* a bad argument (SCARD_E_INVALID_PARAMETER) */
+	KSP_E_NO_MEMORY,	/* allocation failed */
+	KSP_E_BUFFER_TOO_SMALL, /* the output buffer is too small */
+	KSP_E_UNSUPPORTED,	/* the card or its card module does not offer it */
+	/* the card and its link */
+	KSP_E_NO_CARD,	      /* no card in the reader, no card file */
+	KSP_E_CARD_REMOVED,   /* the card went away during the call */
+	KSP_E_CARD_RESET,     /* someone else reset the card: its login state is gone */
+	KSP_E_UNKNOWN_CARD,   /* no card module knows the card */
+	KSP_E_READ_ONLY,      /* the card is read-only */
+	KSP_E_NO_SERVICE,     /* the PC/SC service is not running */
+	KSP_E_DEVICE,	      /* the link or the card failed */
+	KSP_E_FILE_NOT_FOUND, /* a file of the card is missing */
+	KSP_E_DIR_NOT_FOUND,  /* a directory of the card is missing */
+	KSP_E_FILE_EXISTS,    /* a file or directory to create exists */
+	KSP_E_CANCELLED,      /* cancelled (by the user at a PIN pad) */
+	KSP_E_NO_KEY,	      /* the container holds no such key (SCARD_E_NO_KEY_CONTAINER) */
+	KSP_E_FAILED,	      /* an answer of the card module that makes no sense here */
+	/* PINs */
+	KSP_E_PIN_INCORRECT, /* wrong PIN or admin key */
+	KSP_E_PIN_BLOCKED,   /* the PIN is blocked */
+	KSP_E_PIN_LEN,	     /* a PIN or key of a length the card refuses */
+	KSP_E_NOT_LOGGED_IN, /* the operation needs a login */
+	KSP_E_NO_ACCESS,     /* the card refuses access (SCARD_E_NO_ACCESS): not logged in, or an
+				embedded card whose seal is missing */
+	/* the host role's own (NTE_* of spec/minidriver.md §7) */
+	KSP_E_BAD_KEY,	     /* NTE_BAD_KEY: key material unusable, or key of the wrong kind for
+				the operation or key spec */
+	KSP_E_KEY_SIZE,	     /* NTE_BAD_LEN: RSA size outside the allowed range */
+	KSP_E_BAD_DATA,	     /* NTE_BAD_DATA: input of the wrong length or form */
+	KSP_E_PROHIBITED,    /* NTE_BAD_KEY_STATE: the change would destroy another key (e.g.
+				delete one slot while the other is in use) */
+	KSP_E_EXISTS,	     /* NTE_EXISTS: container name, CKA_ID or slot in use and no
+				overwrite asked (NCryptCreatePersistedKey's rule) */
+	KSP_E_POLICY,	     /* NTE_PERM: refused by struct ksp_policy */
+	KSP_E_NOT_FOUND,     /* NTE_NOT_FOUND: no such container slot / object */
+	KSP_E_CERT_MISMATCH, /* NTE_BAD_PUBLIC_KEY: the certificate matches no key */
+	KSP_E_NO_ROOM,	     /* NTE_TOKEN_KEYSET_STORAGE_FULL: no free container index, or the
+				card is full */
+	KSP_E_DECRYPT,	     /* NTE_DECRYPTION_FAILURE: padding check failed */
 };
 
-/* A host-role code as the enum md_rv every function returns. */
-#define KSP_RV(e) ((enum md_rv)(e))
-/* Constant name of an md_rv or ksp_rv value ("KSP_E_EXISTS", "SCARD_W_WRONG_CHV"); never NULL. */
-const char *ksp_rv_name(enum md_rv rv);
+/* Constant name of a value ("KSP_E_EXISTS"); never NULL. */
+const char *ksp_rv_name(enum ksp_rv rv);
+/* What rv means in a few words, for messages to people ("no free container on the card"). */
+const char *ksp_rv_text(enum ksp_rv rv);
+/* What a card module's result means to the host (one table; unknown values: KSP_E_FAILED). */
+enum md_rv;
+enum ksp_rv ksp_rv_from_md(enum md_rv rv);
 
 /* Configuration (conf/mdp11.conf [policy] and [cache]). ksp_policy_default() fills defaults. */
 struct ksp_policy {
@@ -114,8 +149,8 @@ struct ksp_container {
  * Takes card (md_card_delete() at ksp_card_free(), also when the open
  * fails); its transport stays the caller's and must outlive kc.
  */
-enum md_rv ksp_card_open(struct md_card *card, const struct ksp_policy *policy,
-			 struct ksp_card **out);
+enum ksp_rv ksp_card_open(struct md_card *card, const struct ksp_policy *policy,
+			  struct ksp_card **out);
 void ksp_card_free(struct ksp_card *kc);
 /* The card-module context (for operations this API does not wrap); still owned by kc. */
 struct md_card *ksp_card_md(struct ksp_card *kc);
@@ -126,7 +161,7 @@ struct md_card *ksp_card_md(struct ksp_card *kc);
  * say changed (PIN info / containers / files). *changed tells whether the
  * view changed (callers then rebuild their objects).
  */
-enum md_rv ksp_card_refresh(struct ksp_card *kc, bool *changed);
+enum ksp_rv ksp_card_refresh(struct ksp_card *kc, bool *changed);
 
 /*
  * Incremented whenever the view (containers, keys, data objects) is
@@ -137,26 +172,35 @@ enum md_rv ksp_card_refresh(struct ksp_card *kc, bool *changed);
 unsigned long ksp_card_generation(const struct ksp_card *kc);
 
 /* The valid containers, by index. */
-enum md_rv ksp_card_containers(struct ksp_card *kc, const struct ksp_container **list,
-			       size_t *count);
+enum ksp_rv ksp_card_containers(struct ksp_card *kc, const struct ksp_container **list,
+				size_t *count);
 /* Container with this index, or KSP_E_NOT_FOUND. */
-enum md_rv ksp_card_container(struct ksp_card *kc, uint8_t index, const struct ksp_container **out);
+enum ksp_rv ksp_card_container(struct ksp_card *kc, uint8_t index,
+			       const struct ksp_container **out);
 /* First key whose CKA_ID equals id, or KSP_E_NOT_FOUND. */
-enum md_rv ksp_find_key_by_id(struct ksp_card *kc, const uint8_t *id, size_t id_len, uint8_t *index,
-			      enum ksp_slot *slot);
+enum ksp_rv ksp_find_key_by_id(struct ksp_card *kc, const uint8_t *id, size_t id_len,
+			       uint8_t *index, enum ksp_slot *slot);
 /* The key whose public key equals pub (EVP_PKEY_eq), or KSP_E_NOT_FOUND. */
-enum md_rv ksp_find_container_for_public_key(struct ksp_card *kc, const struct mdp_key *pub,
-					     uint8_t *index, enum ksp_slot *slot);
+enum ksp_rv ksp_find_container_for_public_key(struct ksp_card *kc, const struct mdp_key *pub,
+					      uint8_t *index, enum ksp_slot *slot);
 /* The key a certificate (DER) belongs to, by its public key, or KSP_E_CERT_MISMATCH. */
-enum md_rv ksp_find_key_for_certificate(struct ksp_card *kc, const uint8_t *der, size_t len,
-					uint8_t *index, enum ksp_slot *slot);
+enum ksp_rv ksp_find_key_for_certificate(struct ksp_card *kc, const uint8_t *der, size_t len,
+					 uint8_t *index, enum ksp_slot *slot);
 
 /* Token facts (all from the cache: no APDU unless the cache is stale). */
 struct ksp_key_sizes {
 	bool supported;
 	unsigned min_bits, default_bits, max_bits,
-		incr_bits; /* for RSA: already intersected with the policy */
+		incr_bits;		       /* for RSA: already intersected with the policy */
+	unsigned card_min_bits, card_max_bits; /* the card's own range (0: it says none) */
+	unsigned policy_min_bits, policy_max_bits; /* RSA: [policy] rsa_min_bits / rsa_max_bits */
 };
+/*
+ * Why an RSA size of bits is outside ks, naming the binding limit: the card's own range, the
+ * policy's rsa_min_bits / rsa_max_bits, or the card's step ("8192 bits: the card takes at most
+ * 4096"). Writes one sentence to buf.
+ */
+void ksp_rsa_size_why(const struct ksp_key_sizes *ks, unsigned bits, char *buf, size_t cap);
 struct ksp_token_info {
 	uint8_t cardid[16];
 	char serial[17];	  /* 16 hex digits (spec/minidriver.md §10.1) */
@@ -169,7 +213,7 @@ struct ksp_token_info {
 	bool keygen; /* the card generates key pairs */
 	unsigned pin_min_len, pin_max_len;
 };
-enum md_rv ksp_token_info(struct ksp_card *kc, struct ksp_token_info *out);
+enum ksp_rv ksp_token_info(struct ksp_card *kc, struct ksp_token_info *out);
 
 /* Creating keys (spec/minidriver.md §10.2 "Generation", "Import", "Name collision"). */
 struct ksp_new_key {
@@ -184,31 +228,31 @@ struct ksp_new_key {
 	bool overwrite;	   /* replace a key whose name, id or slot is taken (else KSP_E_EXISTS) */
 };
 /* Generate on card (CardCreateContainer KEY_GEN). Needs the user logged in. */
-enum md_rv ksp_generate(struct ksp_card *kc, const struct ksp_new_key *req, uint8_t *index_out);
+enum ksp_rv ksp_generate(struct ksp_card *kc, const struct ksp_new_key *req, uint8_t *index_out);
 /*
  * Import a private key (CardCreateContainer KEY_IMPORT with a PRIVATEKEYBLOB /
  * BCRYPT_ECCPRIVATE_BLOB built by the BLOB translator). req->spec must suit
  * the key (RSA: exchange/signature; EC: the key's curve); req->bits is ignored.
  * Refused with KSP_E_POLICY when the policy forbids import for req->spec.
  */
-enum md_rv ksp_import(struct ksp_card *kc, const struct mdp_key *key, const struct ksp_new_key *req,
-		      uint8_t *index_out);
+enum ksp_rv ksp_import(struct ksp_card *kc, const struct mdp_key *key,
+		       const struct ksp_new_key *req, uint8_t *index_out);
 /*
  * Delete the key in (index, slot): CardDeleteContainer when the other slot is
  * empty (else KSP_E_PROHIBITED), zero the record, delete kxcNN/kscNN and the
  * application data, move the default flag to the lowest valid record.
  */
-enum md_rv ksp_delete_key(struct ksp_card *kc, uint8_t index, enum ksp_slot slot);
+enum ksp_rv ksp_delete_key(struct ksp_card *kc, uint8_t index, enum ksp_slot slot);
 /* Change CKA_ID (id NULL: unchanged) and/or CKA_LABEL (label NULL: unchanged) of a key pair. */
-enum md_rv ksp_set_key_attrs(struct ksp_card *kc, uint8_t index, enum ksp_slot slot,
-			     const uint8_t *id, size_t id_len, const char *label);
+enum ksp_rv ksp_set_key_attrs(struct ksp_card *kc, uint8_t index, enum ksp_slot slot,
+			      const uint8_t *id, size_t id_len, const char *label);
 
 /* Certificates kxcNN / kscNN (compressed per spec/minidriver.md §5.7 when the module does not). */
-enum md_rv ksp_write_certificate(struct ksp_card *kc, uint8_t index, enum ksp_slot slot,
-				 const uint8_t *der, size_t len, const char *label);
-enum md_rv ksp_delete_certificate(struct ksp_card *kc, uint8_t index, enum ksp_slot slot);
-enum md_rv ksp_set_certificate_label(struct ksp_card *kc, uint8_t index, enum ksp_slot slot,
-				     const char *label);
+enum ksp_rv ksp_write_certificate(struct ksp_card *kc, uint8_t index, enum ksp_slot slot,
+				  const uint8_t *der, size_t len, const char *label);
+enum ksp_rv ksp_delete_certificate(struct ksp_card *kc, uint8_t index, enum ksp_slot slot);
+enum ksp_rv ksp_set_certificate_label(struct ksp_card *kc, uint8_t index, enum ksp_slot slot,
+				      const char *label);
 
 /* Data objects (CKO_DATA), kept in mdp11's application directory; see docs/ksp.md. */
 struct ksp_data_object {
@@ -232,12 +276,12 @@ struct ksp_data_new {
 	size_t value_len;
 	bool is_private;
 };
-enum md_rv ksp_data_objects(struct ksp_card *kc, const struct ksp_data_object **list,
-			    size_t *count);
-enum md_rv ksp_data_create(struct ksp_card *kc, const struct ksp_data_new *obj, unsigned *num_out);
+enum ksp_rv ksp_data_objects(struct ksp_card *kc, const struct ksp_data_object **list,
+			     size_t *count);
+enum ksp_rv ksp_data_create(struct ksp_card *kc, const struct ksp_data_new *obj, unsigned *num_out);
 /* Replace the object's content (all fields; is_private may not change: KSP_E_PROHIBITED). */
-enum md_rv ksp_data_update(struct ksp_card *kc, unsigned num, const struct ksp_data_new *obj);
-enum md_rv ksp_data_delete(struct ksp_card *kc, unsigned num);
+enum ksp_rv ksp_data_update(struct ksp_card *kc, unsigned num, const struct ksp_data_new *obj);
+enum ksp_rv ksp_data_delete(struct ksp_card *kc, unsigned num);
 
 /* Private-key operations: no file I/O, one card-module call each. */
 enum ksp_pad {
@@ -262,9 +306,9 @@ struct ksp_padding {
  * PSS with an MGF1 hash other than the hash, or a card module without PSS,
  * is done as host-side encoding over raw RSA.
  */
-enum md_rv ksp_sign(struct ksp_card *kc, uint8_t index, enum ksp_slot slot,
-		    const struct ksp_padding *pad, const uint8_t *data, size_t len, uint8_t *sig,
-		    size_t *sig_len);
+enum ksp_rv ksp_sign(struct ksp_card *kc, uint8_t index, enum ksp_slot slot,
+		     const struct ksp_padding *pad, const uint8_t *data, size_t len, uint8_t *sig,
+		     size_t *sig_len);
 /*
  * The same in two steps, for signing without the view (on another card-module context, such as
  * a logical channel of the embedded card, while the caller's lock on kc is released):
@@ -279,19 +323,24 @@ struct ksp_sign_key {
 	size_t ec_field; /* EC: bytes of a field element */
 	struct evp_pkey_st *pub;
 };
-enum md_rv ksp_sign_key_get(struct ksp_card *kc, uint8_t index, enum ksp_slot slot,
-			    struct ksp_sign_key *out);
+enum ksp_rv ksp_sign_key_get(struct ksp_card *kc, uint8_t index, enum ksp_slot slot,
+			     struct ksp_sign_key *out);
 void ksp_sign_key_clear(struct ksp_sign_key *k);
-enum md_rv ksp_sign_on(struct md_card *md, const struct ksp_sign_key *k,
-		       const struct ksp_padding *pad, const uint8_t *data, size_t len, uint8_t *sig,
-		       size_t *sig_len);
-/* RSA decrypt of one big-endian block (exchange keys only); out NULL: *out_len = modulus size. */
-enum md_rv ksp_decrypt(struct ksp_card *kc, uint8_t index, enum ksp_slot slot,
-		       const struct ksp_padding *pad, const uint8_t *in, size_t len, uint8_t *out,
-		       size_t *out_len);
-/* ECDH with an AT_ECDHE key: peer is 04||X||Y; out receives the big-endian x coordinate. */
-enum md_rv ksp_ecdh(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const uint8_t *peer,
-		    size_t peer_len, uint8_t *out, size_t *out_len);
+enum ksp_rv ksp_sign_on(struct md_card *md, const struct ksp_sign_key *k,
+			const struct ksp_padding *pad, const uint8_t *data, size_t len,
+			uint8_t *sig, size_t *sig_len);
+/*
+ * RSA decrypt of one big-endian block (exchange keys only); out NULL: *out_len = modulus size.
+ * KSP_E_BAD_DATA when in is not one modulus long, KSP_E_DECRYPT when the padding does not
+ * verify (on the card or, constant-time, on the host).
+ */
+enum ksp_rv ksp_decrypt(struct ksp_card *kc, uint8_t index, enum ksp_slot slot,
+			const struct ksp_padding *pad, const uint8_t *in, size_t len, uint8_t *out,
+			size_t *out_len);
+/* ECDH with an AT_ECDHE key: peer is 04||X||Y (else KSP_E_BAD_DATA); out receives the big-endian
+ * x coordinate. */
+enum ksp_rv ksp_ecdh(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const uint8_t *peer,
+		     size_t peer_len, uint8_t *out, size_t *out_len);
 
 /* PINs (spec/minidriver.md §10.3). */
 struct ksp_pin_info {
@@ -304,39 +353,39 @@ struct ksp_pin_info {
 	bool admin_challenge; /* admin is a 24-byte 3DES key (ChallengeResponsePinType) */
 };
 /* From memory: what the last counter read or authentication answer said (no card I/O). */
-enum md_rv ksp_pin_info(struct ksp_card *kc, struct ksp_pin_info *out);
+enum ksp_rv ksp_pin_info(struct ksp_card *kc, struct ksp_pin_info *out);
 /*
  * Read the user PIN's retry counter from the card (MD_CP_MDP11_PIN_TRIES, one APDU on GIDS)
  * unless it is known since the card last changed: after a ksp_card_refresh() that proved nobody
  * else touched the card (the change mark), it costs nothing. So ksp_pin_info() reports what
  * other processes' wrong PINs did. A card module without the property: MD_OK, nothing read.
  */
-enum md_rv ksp_pin_tries_refresh(struct ksp_card *kc);
-enum md_rv ksp_login_user(struct ksp_card *kc, const uint8_t *pin, size_t len);
+enum ksp_rv ksp_pin_tries_refresh(struct ksp_card *kc);
+enum ksp_rv ksp_login_user(struct ksp_card *kc, const uint8_t *pin, size_t len);
 /*
  * Admin login with the 24-byte 3DES key: challenge/response computed here.
  * The key is kept in secure memory until ksp_logout() so ksp_init_pin() can
  * re-authenticate (GIDS drops admin state after a reset of the retry counter).
  */
-enum md_rv ksp_login_admin(struct ksp_card *kc, const uint8_t *key, size_t len);
-enum md_rv ksp_logout(struct ksp_card *kc);
+enum ksp_rv ksp_login_admin(struct ksp_card *kc, const uint8_t *key, size_t len);
+enum ksp_rv ksp_logout(struct ksp_card *kc);
 /* User PIN change (C_SetPIN as user). */
-enum md_rv ksp_change_pin(struct ksp_card *kc, const uint8_t *old_pin, size_t old_len,
-			  const uint8_t *new_pin, size_t new_len);
-/* Admin key change (C_SetPIN as SO). */
-enum md_rv ksp_change_admin_key(struct ksp_card *kc, const uint8_t *old_key, size_t old_len,
-				const uint8_t *new_key, size_t new_len);
-/* Set the user PIN and reset its retry counter; needs ksp_login_admin() (C_InitPIN). */
-enum md_rv ksp_init_pin(struct ksp_card *kc, const uint8_t *new_pin, size_t new_len);
-/* Unblock in one call with the admin key (authenticate, reset, log out). */
-enum md_rv ksp_unblock_pin(struct ksp_card *kc, const uint8_t *admin_key, size_t key_len,
+enum ksp_rv ksp_change_pin(struct ksp_card *kc, const uint8_t *old_pin, size_t old_len,
 			   const uint8_t *new_pin, size_t new_len);
+/* Admin key change (C_SetPIN as SO). */
+enum ksp_rv ksp_change_admin_key(struct ksp_card *kc, const uint8_t *old_key, size_t old_len,
+				 const uint8_t *new_key, size_t new_len);
+/* Set the user PIN and reset its retry counter; needs ksp_login_admin() (C_InitPIN). */
+enum ksp_rv ksp_init_pin(struct ksp_card *kc, const uint8_t *new_pin, size_t new_len);
+/* Unblock in one call with the admin key (authenticate, reset, log out). */
+enum ksp_rv ksp_unblock_pin(struct ksp_card *kc, const uint8_t *admin_key, size_t key_len,
+			    const uint8_t *new_pin, size_t new_len);
 /*
  * Re-personalise (C_InitToken): admin authentication, then every container,
  * certificate and mdp11 application file is deleted, cmapfile emptied, and
  * the user PIN set to new_pin when given (NULL: unchanged).
  */
-enum md_rv ksp_reinit(struct ksp_card *kc, const uint8_t *admin_key, size_t key_len,
-		      const uint8_t *new_pin, size_t new_len);
+enum ksp_rv ksp_reinit(struct ksp_card *kc, const uint8_t *admin_key, size_t key_len,
+		       const uint8_t *new_pin, size_t new_len);
 
 #endif

@@ -73,26 +73,22 @@ type_in(CK_ATTRIBUTE_TYPE t, const CK_ATTRIBUTE_TYPE *list, size_t n)
 CK_RV
 attr_value(const CK_ATTRIBUTE *a, const void **p, size_t *len)
 {
-	if (a->ulValueLen == CK_UNAVAILABLE_INFORMATION || a->ulValueLen > ATTR_MAX_LEN) {
-		log_info("template attribute 0x%lx: length %lu refused", a->type, a->ulValueLen);
-		return CKR_ATTRIBUTE_VALUE_INVALID;
-	}
-	if (!a->pValue && a->ulValueLen) {
-		log_info("template attribute 0x%lx: no value for its %lu bytes", a->type,
-			 a->ulValueLen);
-		return CKR_ATTRIBUTE_VALUE_INVALID;
-	}
+	if (a->ulValueLen == CK_UNAVAILABLE_INFORMATION || a->ulValueLen > ATTR_MAX_LEN)
+		return p11_refuse(CKR_ATTRIBUTE_VALUE_INVALID, "template attribute %s: length %lu",
+				  p11_attr_name(a->type), a->ulValueLen);
+	if (!a->pValue && a->ulValueLen)
+		return p11_refuse(CKR_ATTRIBUTE_VALUE_INVALID,
+				  "template attribute %s: no value for its %lu bytes",
+				  p11_attr_name(a->type), a->ulValueLen);
 	if (type_in(a->type, bool_types, sizeof(bool_types) / sizeof(bool_types[0])) &&
-	    (a->ulValueLen != sizeof(CK_BBOOL) || (*(const CK_BBOOL *)a->pValue != CK_TRUE &&
-						   *(const CK_BBOOL *)a->pValue != CK_FALSE))) {
-		log_info("template attribute 0x%lx: not a CK_BBOOL", a->type);
-		return CKR_ATTRIBUTE_VALUE_INVALID;
-	}
+	    (a->ulValueLen != sizeof(CK_BBOOL) ||
+	     (*(const CK_BBOOL *)a->pValue != CK_TRUE && *(const CK_BBOOL *)a->pValue != CK_FALSE)))
+		return p11_refuse(CKR_ATTRIBUTE_VALUE_INVALID,
+				  "template attribute %s: not a CK_BBOOL", p11_attr_name(a->type));
 	if (type_in(a->type, ulong_types, sizeof(ulong_types) / sizeof(ulong_types[0])) &&
-	    a->ulValueLen != sizeof(CK_ULONG)) {
-		log_info("template attribute 0x%lx: not a CK_ULONG", a->type);
-		return CKR_ATTRIBUTE_VALUE_INVALID;
-	}
+	    a->ulValueLen != sizeof(CK_ULONG))
+		return p11_refuse(CKR_ATTRIBUTE_VALUE_INVALID,
+				  "template attribute %s: not a CK_ULONG", p11_attr_name(a->type));
 	*p = a->ulValueLen ? a->pValue : NULL;
 	*len = a->ulValueLen;
 	return CKR_OK;
@@ -141,7 +137,8 @@ attr_get(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type, const voi
 	const CK_ATTRIBUTE *a = find(tmpl, n, type);
 
 	if (!a)
-		return CKR_TEMPLATE_INCOMPLETE;
+		return p11_refuse(CKR_TEMPLATE_INCOMPLETE, "the template has no %s",
+				  p11_attr_name(type));
 	return attr_value(a, p, len);
 }
 
@@ -157,7 +154,8 @@ attr_get_bool(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type, CK_B
 	/* attr_value checked the size and the value of a CK_BBOOL type; others are checked here */
 	if (len != sizeof(CK_BBOOL) ||
 	    (*(const CK_BBOOL *)p != CK_TRUE && *(const CK_BBOOL *)p != CK_FALSE))
-		return CKR_ATTRIBUTE_VALUE_INVALID;
+		return p11_refuse(CKR_ATTRIBUTE_VALUE_INVALID,
+				  "template attribute %s: not a CK_BBOOL", p11_attr_name(type));
 	*out = *(const CK_BBOOL *)p;
 	return CKR_OK;
 }
@@ -172,7 +170,8 @@ attr_get_ulong(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type, CK_
 	if (rv != CKR_OK)
 		return rv;
 	if (len != sizeof(CK_ULONG))
-		return CKR_ATTRIBUTE_VALUE_INVALID;
+		return p11_refuse(CKR_ATTRIBUTE_VALUE_INVALID,
+				  "template attribute %s: not a CK_ULONG", p11_attr_name(type));
 	memcpy(out, p, sizeof(CK_ULONG));
 	return CKR_OK;
 }
@@ -188,10 +187,10 @@ attr_get_string(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE type, ch
 	if (rv != CKR_OK)
 		return rv;
 	/* A string with a NUL inside would be stored cut short: refused instead. */
-	if (len && memchr(p, '\0', len)) {
-		log_info("template attribute 0x%lx: a NUL byte inside the string", type);
-		return CKR_ATTRIBUTE_VALUE_INVALID;
-	}
+	if (len && memchr(p, '\0', len))
+		return p11_refuse(CKR_ATTRIBUTE_VALUE_INVALID,
+				  "template attribute %s: a NUL byte inside the string",
+				  p11_attr_name(type));
 	s = malloc(len + 1);
 	if (!s)
 		return CKR_HOST_MEMORY;

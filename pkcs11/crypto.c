@@ -184,8 +184,12 @@ crypto_mechanism_info(const struct ksp_token_info *ti, CK_MECHANISM_TYPE type,
 	unsigned lo = 0, hi = 0;
 	int spec;
 
-	if (!m || !fam_supported(ti, m->fam))
-		return CKR_MECHANISM_INVALID;
+	if (!m)
+		return p11_refuse(CKR_MECHANISM_INVALID, "mechanism 0x%lx is not offered by mdp11",
+				  type);
+	if (!fam_supported(ti, m->fam))
+		return p11_refuse(CKR_MECHANISM_INVALID,
+				  "mechanism 0x%lx: the card takes no key of its kind", type);
 	memset(info, 0, sizeof(*info));
 	info->flags = m->flags;
 	if (m->fam == FAM_RSA || m->fam == FAM_RSA_GEN) {
@@ -235,7 +239,8 @@ key_object(struct session *se, CK_OBJECT_HANDLE h, struct object **out, const st
 		if (object_is_private(s, o) && s->login != CKU_USER)
 			return CKR_USER_NOT_LOGGED_IN;
 		if (o->kind != OBJ_PRIVATE_KEY && o->kind != OBJ_PUBLIC_KEY)
-			return CKR_KEY_TYPE_INCONSISTENT;
+			return p11_refuse(CKR_KEY_TYPE_INCONSISTENT,
+					  "object %lu is not a key of a key pair", h);
 		*k = object_key(s, o);
 		if (!*k)
 			return CKR_KEY_HANDLE_INVALID;
@@ -276,17 +281,23 @@ check_pss(const struct mech *m, const CK_MECHANISM *mech, const struct ksp_key *
 	const EVP_MD *md;
 
 	if (!p || mech->ulParameterLen != sizeof(*p))
-		return CKR_MECHANISM_PARAM_INVALID;
+		return p11_refuse(CKR_MECHANISM_PARAM_INVALID,
+				  "PSS needs a CK_RSA_PKCS_PSS_PARAMS parameter");
 	h = hash_from_ckm(p->hashAlg);
 	mgf = hash_from_mgf(p->mgf);
 	if (h == MDP_HASH_NONE || mgf == MDP_HASH_NONE)
-		return CKR_MECHANISM_PARAM_INVALID;
+		return p11_refuse(CKR_MECHANISM_PARAM_INVALID,
+				  "PSS: unknown hash 0x%lx or MGF 0x%lx", p->hashAlg, p->mgf);
 	if (m->hash != MDP_HASH_NONE && m->hash != h)
-		return CKR_MECHANISM_PARAM_INVALID;
+		return p11_refuse(CKR_MECHANISM_PARAM_INVALID,
+				  "PSS: hashAlg 0x%lx is not the mechanism's hash", p->hashAlg);
 	md = mdp_hash_md(h);
 	/* RFC 8017 §9.1.1: emLen >= hLen + sLen + 2. */
 	if (p->sLen + (size_t)EVP_MD_get_size(md) + 2 > key_bytes(k))
-		return CKR_MECHANISM_PARAM_INVALID;
+		return p11_refuse(CKR_MECHANISM_PARAM_INVALID,
+				  "PSS: a salt of %lu bytes does not fit a %u-bit key with this "
+				  "hash",
+				  p->sLen, k->bits);
 	op->pad.type = KSP_PAD_PSS;
 	op->pad.hash = h;
 	op->pad.mgf1_hash = mgf;
@@ -301,15 +312,19 @@ check_oaep(const CK_MECHANISM *mech, struct op *op)
 	enum mdp_hash h, mgf;
 
 	if (!p || mech->ulParameterLen != sizeof(*p))
-		return CKR_MECHANISM_PARAM_INVALID;
+		return p11_refuse(CKR_MECHANISM_PARAM_INVALID,
+				  "OAEP needs a CK_RSA_PKCS_OAEP_PARAMS parameter");
 	h = hash_from_ckm(p->hashAlg);
 	mgf = hash_from_mgf(p->mgf);
 	if (h == MDP_HASH_NONE || mgf == MDP_HASH_NONE)
-		return CKR_MECHANISM_PARAM_INVALID;
+		return p11_refuse(CKR_MECHANISM_PARAM_INVALID,
+				  "OAEP: unknown hash 0x%lx or MGF 0x%lx", p->hashAlg, p->mgf);
 	if (p->source != 0 && p->source != CKZ_DATA_SPECIFIED)
-		return CKR_MECHANISM_PARAM_INVALID;
+		return p11_refuse(CKR_MECHANISM_PARAM_INVALID,
+				  "OAEP: source 0x%lx is not CKZ_DATA_SPECIFIED", p->source);
 	if (p->ulSourceDataLen && !p->pSourceData)
-		return CKR_MECHANISM_PARAM_INVALID;
+		return p11_refuse(CKR_MECHANISM_PARAM_INVALID,
+				  "OAEP: ulSourceDataLen without pSourceData");
 	op->pad.type = KSP_PAD_OAEP;
 	op->pad.hash = h;
 	op->pad.mgf1_hash = mgf;
@@ -334,12 +349,15 @@ crypto_init_slocked(struct session *se, enum op_kind kind, const CK_MECHANISM *m
 	CK_RV rv;
 
 	if (!m)
-		return CKR_MECHANISM_INVALID;
+		return p11_refuse(CKR_MECHANISM_INVALID, "mechanism 0x%lx is not offered by mdp11",
+				  mech->mechanism);
 	if (kind == OP_DIGEST) {
 		if (m->fam != FAM_DIGEST)
-			return CKR_MECHANISM_INVALID;
+			return p11_refuse(CKR_MECHANISM_INVALID,
+					  "mechanism 0x%lx is not a digest mechanism", m->type);
 		if (mech->pParameter || mech->ulParameterLen)
-			return CKR_MECHANISM_PARAM_INVALID;
+			return p11_refuse(CKR_MECHANISM_PARAM_INVALID,
+					  "digest mechanisms take no parameter");
 		memset(op, 0, sizeof(*op));
 		op->md = mdp_hash_md(m->hash);
 		op->mdctx = EVP_MD_CTX_new();
@@ -353,23 +371,39 @@ crypto_init_slocked(struct session *se, enum op_kind kind, const CK_MECHANISM *m
 		return CKR_OK;
 	}
 	if (m->fam != FAM_RSA && m->fam != FAM_ECDSA)
-		return CKR_MECHANISM_INVALID;
+		return p11_refuse(CKR_MECHANISM_INVALID,
+				  "mechanism 0x%lx is not a signature or encryption mechanism",
+				  m->type);
 	if ((kind == OP_SIGN || kind == OP_VERIFY) && !(m->flags & CKF_SIGN))
-		return CKR_MECHANISM_INVALID;
+		return p11_refuse(CKR_MECHANISM_INVALID, "mechanism 0x%lx does not sign", m->type);
 	if ((kind == OP_ENCRYPT || kind == OP_DECRYPT) && !(m->flags & CKF_ENCRYPT))
-		return CKR_MECHANISM_INVALID;
+		return p11_refuse(CKR_MECHANISM_INVALID, "mechanism 0x%lx does not encrypt",
+				  m->type);
 	rv = key_object(se, key, &o, &k);
 	if (rv != CKR_OK)
 		return rv;
 	/* Private-key operations need the private key; public ones take either half. */
 	if ((kind == OP_SIGN || kind == OP_DECRYPT) && o->kind != OBJ_PRIVATE_KEY)
-		return CKR_KEY_TYPE_INCONSISTENT;
+		return p11_refuse(
+			CKR_KEY_TYPE_INCONSISTENT,
+			"key %lu is a public key: signing and decrypting need the private "
+			"key",
+			key);
 	if ((m->fam == FAM_RSA) != MDP_KEY_SPEC_IS_RSA(k->spec))
-		return CKR_KEY_TYPE_INCONSISTENT;
+		return p11_refuse(CKR_KEY_TYPE_INCONSISTENT,
+				  "mechanism 0x%lx is for %s keys; "
+				  "key %lu is an %s key",
+				  m->type, m->fam == FAM_RSA ? "RSA" : "EC", key,
+				  MDP_KEY_SPEC_IS_RSA(k->spec) ? "RSA" : "EC");
 	if ((kind == OP_SIGN || kind == OP_VERIFY) && MDP_KEY_SPEC_IS_ECDH(k->spec))
-		return CKR_KEY_FUNCTION_NOT_PERMITTED;
+		return p11_refuse(CKR_KEY_FUNCTION_NOT_PERMITTED,
+				  "key %lu is an ECDH key (%s): it derives, it does not sign", key,
+				  mdp_key_spec_name(k->spec));
 	if ((kind == OP_DECRYPT || kind == OP_ENCRYPT) && k->spec != MDP_AT_KEYEXCHANGE)
-		return CKR_KEY_FUNCTION_NOT_PERMITTED;
+		return p11_refuse(CKR_KEY_FUNCTION_NOT_PERMITTED,
+				  "key %lu is a %s key: only exchange (AT_KEYEXCHANGE) keys "
+				  "decrypt",
+				  key, mdp_key_spec_name(k->spec));
 
 	memset(op, 0, sizeof(*op));
 	op->pad.type = m->pad;
@@ -379,7 +413,8 @@ crypto_init_slocked(struct session *se, enum op_kind kind, const CK_MECHANISM *m
 	else if (m->pad == KSP_PAD_OAEP)
 		rv = check_oaep(mech, op);
 	else if (mech->pParameter || mech->ulParameterLen)
-		rv = CKR_MECHANISM_PARAM_INVALID;
+		rv = p11_refuse(CKR_MECHANISM_PARAM_INVALID, "mechanism 0x%lx takes no parameter",
+				m->type);
 	if (rv != CKR_OK) {
 		session_op_clear(op);
 		return rv;
@@ -412,7 +447,8 @@ accumulate(struct op *op, const uint8_t *in, size_t len)
 	if (!len)
 		return CKR_OK;
 	if (op->acc_len + len > 65536)
-		return CKR_DATA_LEN_RANGE;
+		return p11_refuse(CKR_DATA_LEN_RANGE, "more than 64 KiB of data for a single-part "
+						      "mechanism");
 	n = mdp_zalloc(op->acc_len + len);
 	if (!n)
 		return CKR_HOST_MEMORY;
@@ -476,7 +512,7 @@ ecdsa_input(const uint8_t *in, size_t len, unsigned bits, uint8_t *out, size_t *
  * other calls wait, a close is deferred). *done false: no lane, or the lane failed — the caller
  * signs the usual way, which gives the authoritative answer (a logout, a reset, a key gone).
  */
-static enum md_rv
+static enum ksp_rv
 sign_on_lane(struct session *se, const struct object *o, const struct op *op, const uint8_t *data,
 	     size_t len, uint8_t *sig, size_t *sig_len, bool *done)
 {
@@ -487,36 +523,36 @@ sign_on_lane(struct session *se, const struct object *o, const struct op *op, co
 	uint8_t in[1024];
 	size_t sl = *sig_len;
 	struct lane *l;
-	enum md_rv mrv;
+	enum ksp_rv krv;
 
 	*done = false;
 	if (len > sizeof(in) || pad.label)
-		return MD_OK;
+		return KSP_OK;
 	l = slot_lane_take_slocked(s);
 	if (!l)
-		return MD_OK;
-	if (ksp_sign_key_get(s->kc, o->index, o->kslot, &sk) != MD_OK) {
+		return KSP_OK;
+	if (ksp_sign_key_get(s->kc, o->index, o->kslot, &sk) != KSP_OK) {
 		slot_lane_put_slocked(s, l, true);
-		return MD_OK;
+		return KSP_OK;
 	}
 	memcpy(in, data, len);
 	se->busy = true;
 	lock_release(s->lock);
-	mrv = ksp_sign_on(l->md, &sk, &pad, in, len, sig, &sl);
+	krv = ksp_sign_on(l->md, &sk, &pad, in, len, sig, &sl);
 	lock_take(s->lock);
 	se->busy = false;
 	mdp_wipe(in, sizeof(in));
 	ksp_sign_key_clear(&sk);
-	slot_lane_put_slocked(s, l, mrv == MD_OK);
+	slot_lane_put_slocked(s, l, krv == KSP_OK);
 	if (s->gen != gen || !s->kc) {
 		*done = true;
-		return MD_W_REMOVED_CARD;
+		return KSP_E_CARD_REMOVED;
 	}
-	if (mrv == MD_OK) {
+	if (krv == KSP_OK) {
 		*sig_len = sl;
 		*done = true;
 	}
-	return mrv;
+	return krv;
 }
 
 static CK_RV
@@ -528,7 +564,7 @@ do_sign(struct session *se, struct op *op, const uint8_t *data, size_t len, uint
 	struct object *o = NULL;
 	uint8_t block[1024];
 	size_t blen = 0;
-	enum md_rv mrv;
+	enum ksp_rv krv;
 	CK_RV rv;
 
 	rv = key_object(se, op->key, &o, &k);
@@ -541,34 +577,41 @@ do_sign(struct session *se, struct op *op, const uint8_t *data, size_t len, uint
 	} else if (op->pad.type == KSP_PAD_NONE) {
 		/* Raw RSA: one modulus-sized block, left-padded. */
 		if (len > key_bytes(k))
-			return CKR_DATA_LEN_RANGE;
+			return p11_refuse(CKR_DATA_LEN_RANGE,
+					  "raw RSA: %zu bytes of data for a %zu-byte modulus", len,
+					  key_bytes(k));
 		memset(block, 0, key_bytes(k) - len);
 		memcpy(block + key_bytes(k) - len, data, len);
 		data = block;
 		len = key_bytes(k);
 		if (!below_modulus(mdp_key_pkey(k->pub), block, len)) {
 			mdp_wipe(block, sizeof(block));
-			return CKR_DATA_INVALID;
+			return p11_refuse(CKR_DATA_INVALID,
+					  "raw RSA: the data is not below the modulus");
 		}
 	} else if (op->pad.type == KSP_PAD_PKCS1 && op->pad.hash == MDP_HASH_NONE) {
 		if (len + 11 > key_bytes(k))
-			return CKR_DATA_LEN_RANGE;
+			return p11_refuse(CKR_DATA_LEN_RANGE,
+					  "CKM_RSA_PKCS: %zu bytes do not fit a %zu-byte modulus "
+					  "with the padding",
+					  len, key_bytes(k));
 	} else if (op->pad.type == KSP_PAD_PSS && !op->md) {
 		if (len != (size_t)EVP_MD_get_size(mdp_hash_md(op->pad.hash)))
-			return CKR_DATA_LEN_RANGE;
+			return p11_refuse(CKR_DATA_LEN_RANGE,
+					  "CKM_RSA_PKCS_PSS signs a hash: %zu bytes is not the "
+					  "length of the parameters' hash",
+					  len);
 	}
 	{
 		bool done = false;
 
-		mrv = sign_on_lane(se, o, op, data, len, sig, sig_len, &done);
+		krv = sign_on_lane(se, o, op, data, len, sig, sig_len, &done);
 		if (!done)
-			mrv = ksp_sign(s->kc, o->index, o->kslot, &op->pad, data, len, sig,
+			krv = ksp_sign(s->kc, o->index, o->kslot, &op->pad, data, len, sig,
 				       sig_len);
 	}
 	mdp_wipe(block, sizeof(block));
-	if (mrv == KSP_RV(KSP_E_BAD_DATA))
-		return CKR_DATA_LEN_RANGE;
-	return mrv == MD_OK ? CKR_OK : slot_rv(s, mrv);
+	return krv == KSP_OK ? CKR_OK : slot_result_slocked(s, krv);
 }
 
 static CK_RV
@@ -580,7 +623,7 @@ do_decrypt(struct session *se, struct op *op, const uint8_t *in, size_t len, uin
 	struct object *o = NULL;
 	uint8_t *plain = NULL;
 	size_t plen;
-	enum md_rv mrv;
+	enum ksp_rv krv;
 	CK_RV rv;
 
 	if (op->acc && op->out_len == (size_t)-1) {
@@ -591,19 +634,20 @@ do_decrypt(struct session *se, struct op *op, const uint8_t *in, size_t len, uin
 	if (rv != CKR_OK)
 		return rv;
 	if (len != key_bytes(k))
-		return CKR_ENCRYPTED_DATA_LEN_RANGE;
+		return p11_refuse(CKR_ENCRYPTED_DATA_LEN_RANGE,
+				  "%zu bytes to decrypt with a %zu-byte modulus", len,
+				  key_bytes(k));
 	if (!below_modulus(mdp_key_pkey(k->pub), in, len))
-		return CKR_ENCRYPTED_DATA_INVALID;
+		return p11_refuse(CKR_ENCRYPTED_DATA_INVALID,
+				  "the encrypted block is not below the modulus");
 	plen = key_bytes(k);
 	plain = mdp_zalloc(plen);
 	if (!plain)
 		return CKR_HOST_MEMORY;
-	mrv = ksp_decrypt(s->kc, o->index, o->kslot, &op->pad, in, len, plain, &plen);
-	if (mrv != MD_OK) {
+	krv = ksp_decrypt(s->kc, o->index, o->kslot, &op->pad, in, len, plain, &plen);
+	if (krv != KSP_OK) {
 		mdp_secure_free(plain, key_bytes(k));
-		if (mrv == KSP_RV(KSP_E_BAD_DATA))
-			return CKR_ENCRYPTED_DATA_LEN_RANGE;
-		return slot_rv(s, mrv);
+		return slot_result_slocked(s, krv);
 	}
 	if (op->acc)
 		mdp_secure_free(op->acc, op->acc_len);
@@ -641,17 +685,23 @@ do_encrypt(struct op *op, const uint8_t *in, size_t len, uint8_t *out, CK_ULONG 
 					     : RSA_PKCS1_PADDING;
 	if (pad == RSA_NO_PADDING) {
 		if (len > klen)
-			return CKR_DATA_LEN_RANGE;
+			return p11_refuse(CKR_DATA_LEN_RANGE,
+					  "raw RSA: %zu bytes of data for a %zu-byte modulus", len,
+					  klen);
 		memset(block, 0, klen - len);
 		memcpy(block + klen - len, in, len);
 		in = block;
 		len = klen;
 		if (!below_modulus(op->pub, block, len)) {
 			mdp_wipe(block, sizeof(block));
-			return CKR_DATA_INVALID;
+			return p11_refuse(CKR_DATA_INVALID,
+					  "raw RSA: the data is not below the modulus");
 		}
 	} else if (pad == RSA_PKCS1_PADDING && len + 11 > klen) {
-		return CKR_DATA_LEN_RANGE;
+		return p11_refuse(CKR_DATA_LEN_RANGE,
+				  "CKM_RSA_PKCS: %zu bytes do not fit a %zu-byte modulus with the "
+				  "padding",
+				  len, klen);
 	}
 	ctx = EVP_PKEY_CTX_new(op->pub, NULL);
 	if (!ctx || EVP_PKEY_encrypt_init(ctx) <= 0 || EVP_PKEY_CTX_set_rsa_padding(ctx, pad) <= 0)
@@ -672,7 +722,10 @@ do_encrypt(struct op *op, const uint8_t *in, size_t len, uint8_t *out, CK_ULONG 
 		}
 	}
 	if (EVP_PKEY_encrypt(ctx, out, &olen, in, len) <= 0) {
-		rv = CKR_DATA_LEN_RANGE;
+		rv = p11_refuse(CKR_DATA_LEN_RANGE,
+				"OAEP: %zu bytes do not fit the modulus with "
+				"the padding",
+				len);
 		goto out;
 	}
 	*out_len = olen;
@@ -887,35 +940,48 @@ crypto_derive_slocked(struct session *se, const CK_MECHANISM *mech, CK_OBJECT_HA
 	size_t peer_len, slen, flen;
 	uint8_t *secret = NULL;
 	CK_ULONG v;
-	enum md_rv mrv;
+	enum ksp_rv krv;
 	CK_RV rv;
 
 	if (mech->mechanism != CKM_ECDH1_DERIVE)
-		return CKR_MECHANISM_INVALID;
+		return p11_refuse(CKR_MECHANISM_INVALID,
+				  "mechanism 0x%lx: keys are derived with CKM_ECDH1_DERIVE only",
+				  mech->mechanism);
 	if (!p || mech->ulParameterLen != sizeof(*p))
-		return CKR_MECHANISM_PARAM_INVALID;
+		return p11_refuse(CKR_MECHANISM_PARAM_INVALID,
+				  "CKM_ECDH1_DERIVE needs a CK_ECDH1_DERIVE_PARAMS parameter");
 	rv = attr_check_template(tmpl, n);
 	if (rv != CKR_OK)
 		return rv;
 	/* The card returns the raw x coordinate only: no KDF on top (§10.2 "Derive"). */
-	if (p->kdf != CKD_NULL || p->ulSharedDataLen || !p->pPublicData || !p->ulPublicDataLen)
-		return CKR_MECHANISM_PARAM_INVALID;
+	if (p->kdf != CKD_NULL || p->ulSharedDataLen)
+		return p11_refuse(CKR_MECHANISM_PARAM_INVALID,
+				  "the card gives the raw shared x coordinate: kdf must be "
+				  "CKD_NULL, without shared data");
+	if (!p->pPublicData || !p->ulPublicDataLen)
+		return p11_refuse(CKR_MECHANISM_PARAM_INVALID, "no peer public point");
 	rv = key_object(se, base, &o, &k);
 	if (rv != CKR_OK)
 		return rv;
 	if (o->kind != OBJ_PRIVATE_KEY || !MDP_KEY_SPEC_IS_ECDH(k->spec))
-		return CKR_KEY_FUNCTION_NOT_PERMITTED;
+		return p11_refuse(CKR_KEY_FUNCTION_NOT_PERMITTED,
+				  "key %lu is %s: only ECDH private keys derive", base,
+				  o->kind != OBJ_PRIVATE_KEY ? "not a private key"
+							     : mdp_key_spec_name(k->spec));
 	if (attr_is_true(tmpl, n, CKA_TOKEN))
-		return CKR_TEMPLATE_INCONSISTENT;
+		return p11_refuse(CKR_TEMPLATE_INCONSISTENT,
+				  "a derived secret is a session object: CKA_TOKEN is TRUE");
 	if (attr_has(tmpl, n, CKA_CLASS)) {
 		rv = attr_get_ulong(tmpl, n, CKA_CLASS, &v);
 		if (rv != CKR_OK || v != CKO_SECRET_KEY)
-			return CKR_TEMPLATE_INCONSISTENT;
+			return p11_refuse(CKR_TEMPLATE_INCONSISTENT,
+					  "a derived secret is CKO_SECRET_KEY");
 	}
 	if (attr_has(tmpl, n, CKA_KEY_TYPE)) {
 		rv = attr_get_ulong(tmpl, n, CKA_KEY_TYPE, &v);
 		if (rv != CKR_OK || v != CKK_GENERIC_SECRET)
-			return CKR_TEMPLATE_INCONSISTENT;
+			return p11_refuse(CKR_TEMPLATE_INCONSISTENT,
+					  "a derived secret is CKK_GENERIC_SECRET");
 	}
 	flen = (k->bits + 7) / 8;
 	/* The peer point: raw 04||X||Y, or wrapped in a DER OCTET STRING (both are in use). */
@@ -930,23 +996,24 @@ crypto_derive_slocked(struct session *se, const CK_MECHANISM *mech, CK_OBJECT_HA
 		}
 	}
 	if (peer_len != 1 + 2 * flen || peer[0] != 0x04)
-		return CKR_MECHANISM_PARAM_INVALID;
+		return p11_refuse(CKR_MECHANISM_PARAM_INVALID,
+				  "the peer point is not an uncompressed point on the key's curve");
 	slen = flen;
 	secret = mdp_zalloc(flen);
 	if (!secret)
 		return CKR_HOST_MEMORY;
-	mrv = ksp_ecdh(s->kc, o->index, o->kslot, peer, peer_len, secret, &slen);
-	if (mrv != MD_OK) {
+	krv = ksp_ecdh(s->kc, o->index, o->kslot, peer, peer_len, secret, &slen);
+	if (krv != KSP_OK) {
 		mdp_secure_free(secret, flen);
-		if (mrv == KSP_RV(KSP_E_BAD_DATA) || mrv == KSP_RV(KSP_E_BAD_KEY))
-			return CKR_MECHANISM_PARAM_INVALID;
-		return slot_rv(s, mrv);
+		return slot_result_slocked(s, krv);
 	}
 	if (attr_has(tmpl, n, CKA_VALUE_LEN)) {
 		rv = attr_get_ulong(tmpl, n, CKA_VALUE_LEN, &v);
 		if (rv != CKR_OK || v == 0 || v > slen) {
 			mdp_secure_free(secret, flen);
-			return CKR_ATTRIBUTE_VALUE_INVALID;
+			return p11_refuse(
+				CKR_ATTRIBUTE_VALUE_INVALID,
+				"CKA_VALUE_LEN must be 1..%zu (the shared secret's length)", slen);
 		}
 		/* PKCS#11 §2.3.19: a shorter key takes the leading bytes. */
 		mdp_wipe(secret + v, slen - v);

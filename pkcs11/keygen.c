@@ -43,7 +43,7 @@ keygen_curve_from_params(const uint8_t *p, size_t len, enum mdp_key_spec *ecdsa_
 	size_t i, j;
 
 	if (!p || len < 2)
-		return CKR_ATTRIBUTE_VALUE_INVALID;
+		return p11_refuse(CKR_ATTRIBUTE_VALUE_INVALID, "CKA_EC_PARAMS is empty");
 	for (i = 0; i < sizeof(curves) / sizeof(curves[0]); i++) {
 		if (p[0] == 0x06 && len == curves[i].oid_len &&
 		    memcmp(p, curves[i].oid, len) == 0) {
@@ -61,8 +61,11 @@ keygen_curve_from_params(const uint8_t *p, size_t len, enum mdp_key_spec *ecdsa_
 		}
 	}
 	if (p[0] != 0x06 && p[0] != 0x13)
-		return CKR_ATTRIBUTE_VALUE_INVALID;
-	return CKR_CURVE_NOT_SUPPORTED;
+		return p11_refuse(CKR_ATTRIBUTE_VALUE_INVALID,
+				  "CKA_EC_PARAMS is neither a named curve OID nor a curve name "
+				  "(explicit parameters are not supported)");
+	return p11_refuse(CKR_CURVE_NOT_SUPPORTED,
+			  "the curve of CKA_EC_PARAMS is not P-256, P-384 or P-521");
 }
 
 static bool
@@ -94,15 +97,23 @@ choose_spec(bool rsa, enum mdp_key_spec ecdsa, const CK_ATTRIBUTE *priv, CK_ULON
 			       ? MDP_AT_KEYEXCHANGE
 			       : MDP_AT_SIGNATURE;
 		if (spec == MDP_AT_KEYEXCHANGE && attr_is_true(priv, np, CKA_DERIVE))
-			return CKR_TEMPLATE_INCONSISTENT;
+			return p11_refuse(CKR_TEMPLATE_INCONSISTENT,
+					  "an RSA key cannot derive: CKA_DERIVE is TRUE");
 	} else {
 		bool derive = attr_is_true(priv, np, CKA_DERIVE);
 
 		if (derive &&
 		    (attr_is_true(priv, np, CKA_SIGN) || attr_is_true(pub, npub, CKA_VERIFY)))
-			return CKR_TEMPLATE_INCONSISTENT;
+			return p11_refuse(
+				CKR_TEMPLATE_INCONSISTENT,
+				"an EC key is either ECDSA or ECDH: CKA_%s and CKA_DERIVE "
+				"are both TRUE",
+				attr_is_true(priv, np, CKA_SIGN) ? "SIGN" : "VERIFY");
 		if (attr_is_true(priv, np, CKA_DECRYPT) || attr_is_true(priv, np, CKA_UNWRAP))
-			return CKR_TEMPLATE_INCONSISTENT;
+			return p11_refuse(CKR_TEMPLATE_INCONSISTENT,
+					  "an EC key cannot decrypt or unwrap: CKA_%s is TRUE",
+					  attr_is_true(priv, np, CKA_DECRYPT) ? "DECRYPT"
+									      : "UNWRAP");
 		spec = derive ? (enum mdp_key_spec)(ecdsa + (MDP_AT_ECDHE_P256 - MDP_AT_ECDSA_P256))
 			      : ecdsa;
 	}
@@ -112,7 +123,9 @@ choose_spec(bool rsa, enum mdp_key_spec ecdsa, const CK_ATTRIBUTE *priv, CK_ULON
 			return rv;
 		if (rsa ? !MDP_KEY_SPEC_IS_RSA(v)
 			: !(v == ecdsa || v == ecdsa + (MDP_AT_ECDHE_P256 - MDP_AT_ECDSA_P256)))
-			return CKR_TEMPLATE_INCONSISTENT;
+			return p11_refuse(CKR_TEMPLATE_INCONSISTENT,
+					  "CKA_MDP11_KEY_SPEC %lu does not suit %s", v,
+					  rsa ? "an RSA key" : "an EC key on this curve");
 		spec = (enum mdp_key_spec)v;
 	}
 	*out = spec;
@@ -124,13 +137,20 @@ static CK_RV
 check_card_key_template(const CK_ATTRIBUTE *priv, CK_ULONG np, const CK_ATTRIBUTE *pub,
 			CK_ULONG npub)
 {
-	if (attr_is_false(priv, np, CKA_TOKEN) || attr_is_false(pub, npub, CKA_TOKEN)) {
-		log_info("CKA_TOKEN FALSE: card keys live in containers, session keys are refused");
-		return CKR_TEMPLATE_INCONSISTENT;
-	}
+	if (attr_is_false(priv, np, CKA_TOKEN) || attr_is_false(pub, npub, CKA_TOKEN))
+		return p11_refuse(CKR_TEMPLATE_INCONSISTENT,
+				  "CKA_TOKEN is FALSE: card keys live in containers, session keys "
+				  "are refused");
 	if (attr_is_true(priv, np, CKA_EXTRACTABLE) || attr_is_false(priv, np, CKA_SENSITIVE) ||
 	    attr_is_false(priv, np, CKA_PRIVATE))
-		return CKR_TEMPLATE_INCONSISTENT;
+		return p11_refuse(
+			CKR_TEMPLATE_INCONSISTENT,
+			"a private key on a card is sensitive, private and not extractable: "
+			"CKA_%s is %s",
+			attr_is_true(priv, np, CKA_EXTRACTABLE)	 ? "EXTRACTABLE"
+			: attr_is_false(priv, np, CKA_SENSITIVE) ? "SENSITIVE"
+								 : "PRIVATE",
+			attr_is_true(priv, np, CKA_EXTRACTABLE) ? "TRUE" : "FALSE");
 	return CKR_OK;
 }
 
@@ -151,7 +171,8 @@ fill_request(const CK_ATTRIBUTE *priv, CK_ULONG np, const CK_ATTRIBUTE *pub, CK_
 		if (rv != CKR_OK)
 			return rv;
 		if (id_len > 255)
-			return CKR_ATTRIBUTE_VALUE_INVALID;
+			return p11_refuse(CKR_ATTRIBUTE_VALUE_INVALID,
+					  "CKA_ID of %zu bytes: at most 255 are kept", id_len);
 		req->id = id;
 		req->id_len = id_len;
 	}
@@ -169,7 +190,9 @@ fill_request(const CK_ATTRIBUTE *priv, CK_ULONG np, const CK_ATTRIBUTE *pub, CK_
 		if (rv != CKR_OK)
 			return rv;
 		if (idx > 254)
-			return CKR_ATTRIBUTE_VALUE_INVALID;
+			return p11_refuse(
+				CKR_ATTRIBUTE_VALUE_INVALID,
+				"CKA_MDP11_CONTAINER_INDEX %lu: container indexes are 0..254", idx);
 		req->index = (int)idx;
 	}
 	req->overwrite = attr_is_true(priv, np, CKA_MDP11_OVERWRITE);
@@ -216,7 +239,7 @@ keygen_pair_slocked(struct session *se, const CK_MECHANISM *mech, const CK_ATTRI
 	CK_ULONG bits = 0;
 	char *label = NULL;
 	uint8_t index = 0;
-	enum md_rv mrv;
+	enum ksp_rv krv;
 	CK_RV rv;
 	bool rsa;
 
@@ -225,9 +248,13 @@ keygen_pair_slocked(struct session *se, const CK_MECHANISM *mech, const CK_ATTRI
 	else if (mech->mechanism == CKM_EC_KEY_PAIR_GEN)
 		rsa = false;
 	else
-		return CKR_MECHANISM_INVALID;
+		return p11_refuse(CKR_MECHANISM_INVALID,
+				  "mechanism 0x%lx: key pairs are generated with "
+				  "CKM_RSA_PKCS_KEY_PAIR_GEN or CKM_EC_KEY_PAIR_GEN",
+				  mech->mechanism);
 	if (mech->pParameter || mech->ulParameterLen)
-		return CKR_MECHANISM_PARAM_INVALID;
+		return p11_refuse(CKR_MECHANISM_PARAM_INVALID, "%s takes no parameter",
+				  rsa ? "CKM_RSA_PKCS_KEY_PAIR_GEN" : "CKM_EC_KEY_PAIR_GEN");
 	rv = attr_check_template(pub, npub);
 	if (rv == CKR_OK)
 		rv = attr_check_template(priv, npriv);
@@ -246,10 +273,9 @@ keygen_pair_slocked(struct session *se, const CK_MECHANISM *mech, const CK_ATTRI
 			if (rv != CKR_OK)
 				return rv;
 			/* Absent means the policy's default; 0 is no size at all. */
-			if (bits == 0) {
-				log_info("CKA_MODULUS_BITS 0 refused");
-				return CKR_ATTRIBUTE_VALUE_INVALID;
-			}
+			if (bits == 0)
+				return p11_refuse(CKR_ATTRIBUTE_VALUE_INVALID,
+						  "CKA_MODULUS_BITS is 0");
 		}
 		if (attr_has(pub, npub, CKA_PUBLIC_EXPONENT)) {
 			static const uint8_t f4[] = {0x01, 0x00, 0x01};
@@ -267,7 +293,10 @@ keygen_pair_slocked(struct session *se, const CK_MECHANISM *mech, const CK_ATTRI
 			}
 			/* CAPI blobs carry a 32-bit exponent; cards generate with 65537. */
 			if (!e || n != 3 || memcmp(e, f4, 3) != 0)
-				return CKR_ATTRIBUTE_VALUE_INVALID;
+				return p11_refuse(
+					CKR_ATTRIBUTE_VALUE_INVALID,
+					"CKA_PUBLIC_EXPONENT: cards generate RSA keys with "
+					"65537 only");
 		}
 	} else {
 		const void *params;
@@ -276,6 +305,8 @@ keygen_pair_slocked(struct session *se, const CK_MECHANISM *mech, const CK_ATTRI
 		rv = attr_get(pub, npub, CKA_EC_PARAMS, &params, &plen);
 		if (rv == CKR_TEMPLATE_INCOMPLETE)
 			rv = attr_get(priv, npriv, CKA_EC_PARAMS, &params, &plen);
+		if (rv == CKR_TEMPLATE_INCOMPLETE)
+			return p11_refuse(rv, "an EC key pair needs CKA_EC_PARAMS (the curve)");
 		if (rv != CKR_OK)
 			return rv;
 		rv = keygen_curve_from_params(params, plen, &ecdsa);
@@ -286,31 +317,43 @@ keygen_pair_slocked(struct session *se, const CK_MECHANISM *mech, const CK_ATTRI
 	if (rv != CKR_OK)
 		return rv;
 	if (!s->info_valid) {
-		mrv = ksp_token_info(s->kc, &s->info);
-		if (mrv != MD_OK)
-			return slot_rv(s, mrv);
+		krv = ksp_token_info(s->kc, &s->info);
+		if (krv != KSP_OK)
+			return slot_result_slocked(s, krv);
 		s->info_valid = true;
 	}
 	sz = &s->info.sizes[spec];
-	if (!sz->supported || !s->info.keygen)
-		return rsa ? CKR_KEY_SIZE_RANGE : CKR_CURVE_NOT_SUPPORTED;
+	if (!s->info.keygen)
+		return p11_refuse(rsa ? CKR_KEY_SIZE_RANGE : CKR_CURVE_NOT_SUPPORTED,
+				  "the card does not generate key pairs");
+	if (!sz->supported)
+		return p11_refuse(rsa ? CKR_KEY_SIZE_RANGE : CKR_CURVE_NOT_SUPPORTED,
+				  "the card does not take %s keys%s", mdp_key_spec_name(spec),
+				  rsa ? " (or the [policy] RSA sizes exclude every size it takes)"
+				      : "");
 	if (rsa && bits &&
 	    (bits < sz->min_bits || bits > sz->max_bits ||
-	     (sz->incr_bits && (bits - sz->min_bits) % sz->incr_bits)))
-		return CKR_KEY_SIZE_RANGE;
+	     (sz->incr_bits && (bits - sz->min_bits) % sz->incr_bits))) {
+		char why[192];
+
+		ksp_rsa_size_why(sz, (unsigned)bits, why, sizeof(why));
+		return p11_refuse(CKR_KEY_SIZE_RANGE, "RSA key size %s", why);
+	}
 	rv = fill_request(priv, npriv, pub, npub, &req, &label);
 	if (rv != CKR_OK)
 		goto out;
 	req.spec = spec;
 	req.bits = rsa ? (unsigned)bits : 0;
-	mrv = ksp_generate(s->kc, &req, &index);
-	if (mrv != MD_OK) {
-		rv = slot_rv(s, mrv);
-		log_info("key generation failed: %s (%s)", ksp_rv_name(mrv), mdp_err_last());
+	krv = ksp_generate(s->kc, &req, &index);
+	if (krv != KSP_OK) {
+		rv = slot_result_slocked(s, krv);
+		log_info("key generation failed: %s (%s)", ksp_rv_name(krv), mdp_err_last());
 		goto out;
 	}
 	log_debug("generated %s key in container %u", mdp_key_spec_name(spec), index);
 	rv = handles_after(s, index, spec, hpub, hpriv);
+	if (rv == CKR_OK && MDP_KEY_SPEC_IS_ECDH(spec))
+		rv = object_add_public_slocked(se, index, ksp_slot_of(spec), hpub);
 out:
 	free(label);
 	return rv;
@@ -344,7 +387,7 @@ keygen_import_slocked(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
 	char *label = NULL;
 	uint8_t index = 0;
 	enum mdp_err err;
-	enum md_rv mrv;
+	enum ksp_rv krv;
 	CK_RV rv;
 
 	rv = attr_get_ulong(tmpl, n, CKA_KEY_TYPE, &type);
@@ -366,7 +409,10 @@ keygen_import_slocked(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
 		part(tmpl, n, CKA_EXPONENT_2, &parts.dq, &parts.dq_len);
 		part(tmpl, n, CKA_COEFFICIENT, &parts.qinv, &parts.qinv_len);
 		if (!parts.n || !parts.e || !parts.p || !parts.q)
-			return CKR_TEMPLATE_INCOMPLETE;
+			return p11_refuse(
+				CKR_TEMPLATE_INCOMPLETE,
+				"an RSA private key needs CKA_MODULUS, CKA_PUBLIC_EXPONENT, "
+				"CKA_PRIME_1 and CKA_PRIME_2");
 		if (!parts.dp || !parts.dq || !parts.qinv || !parts.d) {
 			/* All four CRT values, or none (the translator computes them). */
 			parts.d = parts.dp = parts.dq = parts.qinv = NULL;
@@ -387,24 +433,24 @@ keygen_import_slocked(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
 		if (rv != CKR_OK)
 			return rv;
 		if (!vlen)
-			return CKR_TEMPLATE_INCOMPLETE;
+			return p11_refuse(CKR_TEMPLATE_INCOMPLETE, "CKA_VALUE (the private scalar) "
+								   "is empty");
 		/* PKCS#11 templates carry no public point: Q = d*G is computed. */
 		err = blob_ec_private_from_scalar(spec, v, vlen, &key);
 	} else {
-		return CKR_ATTRIBUTE_VALUE_INVALID;
+		return p11_refuse(CKR_ATTRIBUTE_VALUE_INVALID,
+				  "CKA_KEY_TYPE 0x%lx: cards take CKK_RSA and CKK_EC keys", type);
 	}
-	if (err != MDP_OK) {
-		log_info("private key refused: %s", mdp_err_last());
+	if (err != MDP_OK) /* the translator's reason is logged with the result */
 		return err == MDP_ERR_NOMEM ? CKR_HOST_MEMORY : CKR_ATTRIBUTE_VALUE_INVALID;
-	}
 	rv = fill_request(tmpl, n, NULL, 0, &req, &label);
 	if (rv != CKR_OK)
 		goto out;
 	req.spec = spec;
-	mrv = ksp_import(s->kc, key, &req, &index);
-	if (mrv != MD_OK) {
-		rv = slot_rv(s, mrv);
-		log_info("key import failed: %s (%s)", ksp_rv_name(mrv), mdp_err_last());
+	krv = ksp_import(s->kc, key, &req, &index);
+	if (krv != KSP_OK) {
+		rv = slot_result_slocked(s, krv);
+		log_info("key import failed: %s (%s)", ksp_rv_name(krv), mdp_err_last());
 		goto out;
 	}
 	rv = handles_after(s, index, spec, NULL, out);

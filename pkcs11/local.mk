@@ -8,6 +8,7 @@ libmdp11pkcs11_la_SOURCES = \
 	pkcs11/module.c pkcs11/module.h pkcs11/pkcs11-3.h \
 	pkcs11/lock.c \
 	pkcs11/rv.c \
+	pkcs11/refuse.c \
 	pkcs11/settings.c \
 	pkcs11/attr.c \
 	pkcs11/slot.c \
@@ -103,6 +104,9 @@ EXTRA_DIST += tests/fuzz/corpus/template
 # Integration tests through real clients.
 TESTS += tests/integration/pkcs11-tool.sh tests/integration/nss.sh \
 	tests/integration/libp11.sh tests/integration/module-pcsc.sh
+# Every refusal logged with its reason (MDP11_DEBUG=2), through pkcs11-tool and the module tests.
+TESTS += tests/integration/module-reasons.sh
+EXTRA_DIST += tests/integration/module-reasons.sh
 # Card file and configuration problems are said (slot description, warning, file:line).
 TESTS += tests/integration/module-card-file.sh
 EXTRA_DIST += tests/integration/module-card-file.sh

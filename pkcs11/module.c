@@ -172,8 +172,12 @@ module_unlock(void)
 	lock_release(mod.lock);
 }
 
-#define TRACE_IN(...) log_trace(__VA_ARGS__)
-#define TRACE_OUT(name, rv) log_trace("%s = %s", name, ckr_name(rv))
+#define TRACE_IN(...)                   \
+	do {                            \
+		p11_call_begin();       \
+		log_trace(__VA_ARGS__); \
+	} while (0)
+#define TRACE_OUT(name, rv) p11_call_result(name, rv)
 
 /* ---- helpers: enter a slot or a session with the locks the rules ask for ---- */
 
@@ -767,12 +771,12 @@ unsupported_session(const char *name, CK_SESSION_HANDLE h, CK_RV answer)
 	struct session *se = NULL;
 	CK_RV rv;
 
+	p11_call_begin();
 	rv = enter_session(h, &se);
 	if (rv == CKR_OK) {
 		leave_session(se);
-		rv = answer;
+		rv = p11_refuse(answer, "mdp11 does not offer %s", name);
 	}
-	log_info("%s is not supported by mdp11", name);
 	TRACE_OUT(name, rv);
 	return rv;
 }

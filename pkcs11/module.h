@@ -29,7 +29,25 @@ void lock_release(struct mod_mutex *m);
 
 /* ---- rv.c: CK_RV names and the error map (spec/minidriver.md §10.4) ---- */
 const char *ckr_name(CK_RV rv);
+/* The one map to CK_RV, pure: from the host layer (enum ksp_rv) and from src/ (enum mdp_err:
+ * the BLOB translator, the configuration). Side effects on the slot: slot_result_slocked(). */
+enum ksp_rv;
+CK_RV ckr_from_ksp(enum ksp_rv rv);
 CK_RV ckr_from_mdp(enum mdp_err err);
+
+/*
+ * ---- refuse.c: why a call was refused ----
+ * p11_refuse records the reason for the refusal about to be returned (never a secret) and
+ * returns rv; every entry point starts with p11_call_begin() (forget an older reason) and ends
+ * with p11_call_result(), which logs the result at level 5 and a refusal with its reason (or
+ * what the code means): a refused template or operation at level 2, a call refused because of
+ * the caller's state (not logged in, no card, no such session) at level 3.
+ */
+CK_RV p11_refuse(CK_RV rv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void p11_call_begin(void);
+/* "CKA_LABEL" for the common attributes, else "attribute 0x..." (per-thread buffer). */
+const char *p11_attr_name(CK_ATTRIBUTE_TYPE type);
+void p11_call_result(const char *fn, CK_RV rv);
 
 /* ---- settings.c: mdp11.conf and the environment ---- */
 struct settings_vcard {
@@ -254,8 +272,9 @@ CK_RV slot_init_token_slocked(struct slot *s, const uint8_t *so_pin, size_t so_l
 CK_RV slot_wait_event(CK_FLAGS flags, CK_SLOT_ID *slot);
 /* Wake a blocked C_WaitForSlotEvent (C_Finalize). */
 void slot_cancel_wait(void);
-/* Card-layer error -> CK_RV (spec/minidriver.md §10.4). */
-CK_RV slot_rv(struct slot *s, enum md_rv rv);
+/* An error of the host layer: its side effects on the slot (card gone, login lost), then its
+ * CK_RV from ckr_from_ksp(). */
+CK_RV slot_result_slocked(struct slot *s, enum ksp_rv rv);
 /* The card went away: end sessions (CKR_DEVICE_REMOVED), drop login and objects. */
 void slot_card_gone_slocked(struct slot *s);
 /* Decode an SO PIN (24 bytes binary or 48 hex digits) into key[24]. */
@@ -299,6 +318,10 @@ CK_RV object_destroy_slocked(struct session *se, struct object *o);
 /* Handle of the object with this identity (after a rebuild), 0 if none. */
 CK_OBJECT_HANDLE object_handle_for(struct slot *s, enum obj_kind kind, uint8_t index,
 				   enum ksp_slot kslot);
+/* The session public key object C_GenerateKeyPair returns for an ECDH key pair (an ECDH key
+ * has no token public key object; docs/pkcs11.md "ECDH keys"). */
+CK_RV object_add_public_slocked(struct session *se, uint8_t index, enum ksp_slot kslot,
+				CK_OBJECT_HANDLE *out);
 CK_RV object_add_secret_slocked(struct session *se, uint8_t *secret, size_t len,
 				const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out);
 

@@ -72,16 +72,16 @@ object_view_rebuild_slocked(struct slot *s)
 	const struct ksp_container *c = NULL;
 	const struct ksp_data_object *d = NULL;
 	size_t nc = 0, nd = 0, i, w;
-	enum md_rv mrv;
+	enum ksp_rv krv;
 	CK_RV rv = CKR_OK;
 	int k;
 
-	mrv = ksp_card_containers(s->kc, &c, &nc);
-	if (mrv != MD_OK)
-		return slot_rv(s, mrv);
-	mrv = ksp_data_objects(s->kc, &d, &nd);
-	if (mrv != MD_OK)
-		return slot_rv(s, mrv);
+	krv = ksp_card_containers(s->kc, &c, &nc);
+	if (krv != KSP_OK)
+		return slot_result_slocked(s, krv);
+	krv = ksp_data_objects(s->kc, &d, &nd);
+	if (krv != KSP_OK)
+		return slot_result_slocked(s, krv);
 	for (i = 0; i < s->nobjs; i++)
 		s->objs[i].seen = s->objs[i].owner != 0; /* session objects stay */
 	for (i = 0; i < nc && rv == CKR_OK; i++) {
@@ -91,7 +91,13 @@ object_view_rebuild_slocked(struct slot *s)
 			if (key->spec == MDP_AT_NONE)
 				continue;
 			rv = keep(s, OBJ_PRIVATE_KEY, c[i].index, (enum ksp_slot)k, 0);
-			if (rv == CKR_OK)
+			/*
+			 * No public key object for an ECDH key: OpenSSH (ssh-add -s, ssh -I)
+			 * and others take every EC public key they find as a signing key.
+			 * The private key carries CKA_EC_POINT and CKA_PUBLIC_KEY_INFO
+			 * (docs/pkcs11.md, "ECDH keys").
+			 */
+			if (rv == CKR_OK && !MDP_KEY_SPEC_IS_ECDH(key->spec))
 				rv = keep(s, OBJ_PUBLIC_KEY, c[i].index, (enum ksp_slot)k, 0);
 			if (rv == CKR_OK && key->cert)
 				rv = keep(s, OBJ_CERTIFICATE, c[i].index, (enum ksp_slot)k, 0);
@@ -156,7 +162,7 @@ data_object(struct slot *s, unsigned num)
 	const struct ksp_data_object *d = NULL;
 	size_t n = 0, i;
 
-	if (ksp_data_objects(s->kc, &d, &n) != MD_OK)
+	if (ksp_data_objects(s->kc, &d, &n) != KSP_OK)
 		return NULL;
 	for (i = 0; i < n; i++)
 		if (d[i].num == num)
@@ -169,7 +175,7 @@ container_of(struct slot *s, const struct object *o)
 {
 	const struct ksp_container *c = NULL;
 
-	if (ksp_card_container(s->kc, o->index, &c) != MD_OK)
+	if (ksp_card_container(s->kc, o->index, &c) != KSP_OK)
 		return NULL;
 	return c;
 }
@@ -447,7 +453,7 @@ object_attr(struct slot *s, const struct object *o, CK_ATTRIBUTE_TYPE type, stru
 							  : CKO_SECRET_KEY);
 		return CKR_OK;
 	case CKA_TOKEN:
-		put_bool(b, o->kind != OBJ_SECRET);
+		put_bool(b, !o->owner);
 		return CKR_OK;
 	case CKA_PRIVATE:
 		put_bool(b, object_is_private(s, o));
@@ -459,7 +465,7 @@ object_attr(struct slot *s, const struct object *o, CK_ATTRIBUTE_TYPE type, stru
 		put_bool(b, false);
 		return CKR_OK;
 	case CKA_DESTROYABLE:
-		put_bool(b, o->kind != OBJ_PUBLIC_KEY && writable);
+		put_bool(b, o->owner || (o->kind != OBJ_PUBLIC_KEY && writable));
 		return CKR_OK;
 	case CKA_LABEL:
 		if (o->kind == OBJ_DATA)
@@ -800,7 +806,7 @@ object_set_attrs_slocked(struct session *se, struct object *o, CK_ATTRIBUTE *tmp
 	const void *id_v = NULL, *value_v = NULL, *v;
 	size_t id_len = 0, value_len = 0, len;
 	char *label_str = NULL;
-	enum md_rv mrv = MD_OK;
+	enum ksp_rv krv = KSP_OK;
 	CK_RV rv;
 	CK_ULONG i;
 	struct mdp_buf b;
@@ -844,8 +850,12 @@ object_set_attrs_slocked(struct session *se, struct object *o, CK_ATTRIBUTE *tmp
 		if (rv == CKR_OK && (b.len != len || (len && memcmp(b.data, v, len) != 0)))
 			rv = CKR_ATTRIBUTE_READ_ONLY;
 		buf_free(&b);
-		if (rv == CKR_ATTRIBUTE_SENSITIVE)
-			rv = CKR_ATTRIBUTE_READ_ONLY;
+		if (rv == CKR_ATTRIBUTE_SENSITIVE || rv == CKR_ATTRIBUTE_READ_ONLY)
+			rv = p11_refuse(
+				CKR_ATTRIBUTE_READ_ONLY,
+				"attribute 0x%lx cannot be changed (CKA_LABEL, CKA_ID and, for "
+				"data objects, CKA_APPLICATION and CKA_VALUE can)",
+				tmpl[i].type);
 		if (rv != CKR_OK)
 			return rv;
 	}
@@ -859,7 +869,8 @@ object_set_attrs_slocked(struct session *se, struct object *o, CK_ATTRIBUTE *tmp
 	if (o->kind == OBJ_SECRET) {
 		if (id || app || value) {
 			free(label_str);
-			return CKR_ATTRIBUTE_READ_ONLY;
+			return p11_refuse(CKR_ATTRIBUTE_READ_ONLY,
+					  "a derived secret's label only can be changed");
 		}
 		free(o->label);
 		o->label = label_str;
@@ -894,24 +905,25 @@ object_set_attrs_slocked(struct session *se, struct object *o, CK_ATTRIBUTE *tmp
 			}
 			nd.application = app_str;
 		}
-		mrv = ksp_data_update(s->kc, o->num, &nd);
+		krv = ksp_data_update(s->kc, o->num, &nd);
 		free(app_str);
 	} else if (o->kind == OBJ_CERTIFICATE && label && !id) {
-		mrv = ksp_set_certificate_label(s->kc, o->index, o->kslot, label_str);
+		krv = ksp_set_certificate_label(s->kc, o->index, o->kslot, label_str);
 	} else {
 		if (id && (id_len == 0 || id_len > 255)) {
 			free(label_str);
-			return CKR_ATTRIBUTE_VALUE_INVALID;
+			return p11_refuse(CKR_ATTRIBUTE_VALUE_INVALID,
+					  "CKA_ID of %zu bytes: 1 to 255 are kept", id_len);
 		}
-		mrv = ksp_set_key_attrs(s->kc, o->index, o->kslot, id ? id_v : NULL,
+		krv = ksp_set_key_attrs(s->kc, o->index, o->kslot, id ? id_v : NULL,
 					id ? id_len : 0,
 					o->kind == OBJ_CERTIFICATE ? NULL : label_str);
-		if (mrv == MD_OK && o->kind == OBJ_CERTIFICATE && label)
-			mrv = ksp_set_certificate_label(s->kc, o->index, o->kslot, label_str);
+		if (krv == KSP_OK && o->kind == OBJ_CERTIFICATE && label)
+			krv = ksp_set_certificate_label(s->kc, o->index, o->kslot, label_str);
 	}
 	free(label_str);
-	if (mrv != MD_OK)
-		return slot_rv(s, mrv);
+	if (krv != KSP_OK)
+		return slot_result_slocked(s, krv);
 	return refresh_view(s);
 }
 
@@ -931,26 +943,25 @@ certificate_fits(struct slot *s, const CK_ATTRIBUTE *tmpl, CK_ULONG n, uint8_t i
 	size_t id_len;
 	CK_RV rv;
 
-	if (ksp_card_container(s->kc, index, &c) != MD_OK || !c)
+	if (ksp_card_container(s->kc, index, &c) != KSP_OK || !c)
 		return CKR_FUNCTION_FAILED;
 	k = &c->slot[kslot];
 	if (attr_has(tmpl, n, CKA_ID)) {
 		rv = attr_get(tmpl, n, CKA_ID, &id, &id_len);
 		if (rv != CKR_OK)
 			return rv;
-		if (id_len != k->id_len || (id_len && memcmp(id, k->id, id_len) != 0)) {
-			log_info("certificate refused: its CKA_ID is not the one of its key "
-				 "(container %u)",
-				 index);
-			return CKR_ATTRIBUTE_VALUE_INVALID;
-		}
+		if (id_len != k->id_len || (id_len && memcmp(id, k->id, id_len) != 0))
+			return p11_refuse(
+				CKR_ATTRIBUTE_VALUE_INVALID,
+				"certificate refused: its CKA_ID is not the one of its key "
+				"(container %u)",
+				index);
 	}
-	if (k->cert && !attr_is_true(tmpl, n, CKA_MDP11_OVERWRITE)) {
-		log_info("certificate refused: the key in container %u has one "
-			 "(CKA_MDP11_OVERWRITE TRUE replaces it)",
-			 index);
-		return CKR_ATTRIBUTE_VALUE_INVALID;
-	}
+	if (k->cert && !attr_is_true(tmpl, n, CKA_MDP11_OVERWRITE))
+		return p11_refuse(CKR_ATTRIBUTE_VALUE_INVALID,
+				  "certificate refused: the key in container %u has one "
+				  "(CKA_MDP11_OVERWRITE TRUE replaces it)",
+				  index);
 	return CKR_OK;
 }
 
@@ -965,7 +976,7 @@ create_certificate(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_
 	enum ksp_slot kslot;
 	char *label_str = NULL;
 	uint8_t index;
-	enum md_rv mrv;
+	enum ksp_rv krv;
 	X509 *x;
 	CK_RV rv;
 
@@ -974,25 +985,30 @@ create_certificate(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_
 		if (rv != CKR_OK)
 			return rv;
 		if (ctype != CKC_X_509)
-			return CKR_ATTRIBUTE_VALUE_INVALID;
+			return p11_refuse(CKR_ATTRIBUTE_VALUE_INVALID,
+					  "CKA_CERTIFICATE_TYPE 0x%lx: only CKC_X_509 certificates "
+					  "are stored",
+					  ctype);
 	}
 	rv = attr_get(tmpl, n, CKA_VALUE, &value, &value_len);
+	if (rv == CKR_TEMPLATE_INCOMPLETE || (rv == CKR_OK && !value_len))
+		return p11_refuse(CKR_TEMPLATE_INCOMPLETE, "a certificate needs CKA_VALUE (DER)");
 	if (rv != CKR_OK)
 		return rv;
-	if (!value_len)
-		return CKR_TEMPLATE_INCOMPLETE;
 	p = value;
 	x = d2i_X509(NULL, &p, (long)value_len);
 	if (!x || p != (const unsigned char *)value + value_len) {
 		X509_free(x);
-		return CKR_ATTRIBUTE_VALUE_INVALID;
+		return p11_refuse(CKR_ATTRIBUTE_VALUE_INVALID,
+				  "CKA_VALUE is not one DER X.509 certificate");
 	}
 	X509_free(x);
 	/* The container whose key is the certificate's (§10.2): certificates live in kxc/ksc. */
-	mrv = ksp_find_key_for_certificate(s->kc, value, value_len, &index, &kslot);
-	if (mrv != MD_OK) {
-		log_info("certificate refused: no key on the card matches its public key");
-		return slot_rv(s, mrv);
+	krv = ksp_find_key_for_certificate(s->kc, value, value_len, &index, &kslot);
+	if (krv != KSP_OK) {
+		rv = slot_result_slocked(s, krv);
+		return p11_refuse(rv, "certificate refused: no key on the card matches its public "
+				      "key");
 	}
 	rv = certificate_fits(s, tmpl, n, index, kslot);
 	if (rv != CKR_OK)
@@ -1002,10 +1018,10 @@ create_certificate(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_
 		if (rv != CKR_OK)
 			return rv;
 	}
-	mrv = ksp_write_certificate(s->kc, index, kslot, value, value_len, label_str);
+	krv = ksp_write_certificate(s->kc, index, kslot, value, value_len, label_str);
 	free(label_str);
-	if (mrv != MD_OK)
-		return slot_rv(s, mrv);
+	if (krv != KSP_OK)
+		return slot_result_slocked(s, krv);
 	rv = refresh_view(s);
 	if (rv != CKR_OK)
 		return rv;
@@ -1023,7 +1039,7 @@ create_data(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_
 	const void *v;
 	size_t len;
 	unsigned num = 0;
-	enum md_rv mrv;
+	enum ksp_rv krv;
 	CK_RV rv = CKR_OK;
 	size_t i;
 
@@ -1051,11 +1067,11 @@ create_data(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_
 	nd.label = label;
 	nd.application = app;
 	nd.is_private = priv == CK_TRUE;
-	mrv = ksp_data_create(s->kc, &nd, &num);
+	krv = ksp_data_create(s->kc, &nd, &num);
 	free(label);
 	free(app);
-	if (mrv != MD_OK)
-		return slot_rv(s, mrv);
+	if (krv != KSP_OK)
+		return slot_result_slocked(s, krv);
 	rv = refresh_view(s);
 	if (rv != CKR_OK)
 		return rv;
@@ -1081,11 +1097,10 @@ object_create_slocked(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
 	rv = attr_get_ulong(tmpl, n, CKA_CLASS, &cls);
 	if (rv != CKR_OK)
 		return rv;
-	if (attr_is_false(tmpl, n, CKA_TOKEN)) {
+	if (attr_is_false(tmpl, n, CKA_TOKEN))
 		/* Session objects cannot live in a card container (§10.2 "Ephemeral keys"). */
-		log_info("C_CreateObject: CKA_TOKEN FALSE is not supported");
-		return CKR_TEMPLATE_INCONSISTENT;
-	}
+		return p11_refuse(CKR_TEMPLATE_INCONSISTENT,
+				  "CKA_TOKEN is FALSE: mdp11 creates objects on the card only");
 	rv = check_writable(se);
 	if (rv != CKR_OK)
 		return rv;
@@ -1098,10 +1113,14 @@ object_create_slocked(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
 		return keygen_import_slocked(se, tmpl, n, out);
 	case CKO_PUBLIC_KEY:
 		/* A minidriver card keeps public keys only as the halves of its key pairs. */
-		log_info("C_CreateObject: a public key cannot be stored without its private key");
-		return CKR_TEMPLATE_INCONSISTENT;
+		return p11_refuse(CKR_TEMPLATE_INCONSISTENT,
+				  "a public key cannot be stored without its private key (a card "
+				  "keeps key pairs)");
 	default:
-		return CKR_ATTRIBUTE_VALUE_INVALID;
+		return p11_refuse(CKR_ATTRIBUTE_VALUE_INVALID,
+				  "CKA_CLASS 0x%lx: mdp11 creates certificates, data objects and "
+				  "private keys",
+				  cls);
 	}
 }
 
@@ -1109,11 +1128,11 @@ CK_RV
 object_destroy_slocked(struct session *se, struct object *o)
 {
 	struct slot *s = se->slot;
-	enum md_rv mrv;
+	enum ksp_rv krv;
 	CK_RV rv;
 	size_t i;
 
-	if (o->kind == OBJ_SECRET) {
+	if (o->owner) { /* a session object: a derived secret, an ECDH public key */
 		for (i = 0; i < s->nobjs; i++) {
 			if (&s->objs[i] == o) {
 				object_clear(o);
@@ -1128,21 +1147,41 @@ object_destroy_slocked(struct session *se, struct object *o)
 		return rv;
 	switch (o->kind) {
 	case OBJ_PRIVATE_KEY:
-		mrv = ksp_delete_key(s->kc, o->index, o->kslot);
+		krv = ksp_delete_key(s->kc, o->index, o->kslot);
 		break;
 	case OBJ_CERTIFICATE:
-		mrv = ksp_delete_certificate(s->kc, o->index, o->kslot);
+		krv = ksp_delete_certificate(s->kc, o->index, o->kslot);
 		break;
 	case OBJ_DATA:
-		mrv = ksp_data_delete(s->kc, o->num);
+		krv = ksp_data_delete(s->kc, o->num);
 		break;
 	default:
 		/* The public half goes with its private key. */
-		return CKR_ACTION_PROHIBITED;
+		return p11_refuse(
+			CKR_ACTION_PROHIBITED,
+			"a public key goes with its private key: destroy the private key");
 	}
-	if (mrv != MD_OK)
-		return slot_rv(s, mrv);
+	if (krv != KSP_OK)
+		return slot_result_slocked(s, krv);
 	return refresh_view(s);
+}
+
+CK_RV
+object_add_public_slocked(struct session *se, uint8_t index, enum ksp_slot kslot,
+			  CK_OBJECT_HANDLE *out)
+{
+	struct object *o = add_object(se->slot);
+
+	if (!o)
+		return CKR_HOST_MEMORY;
+	o->handle = module_new_handle();
+	o->kind = OBJ_PUBLIC_KEY;
+	o->owner = se->handle;
+	o->seen = true;
+	o->index = index;
+	o->kslot = kslot;
+	*out = o->handle;
+	return CKR_OK;
 }
 
 CK_RV

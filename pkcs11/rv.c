@@ -123,10 +123,77 @@ ckr_name(CK_RV rv)
 }
 
 /*
- * Errors of src/ (enum mdp_err) as they surface through the card layers: card links, the BLOB
- * translator, files. Card-level errors (enum md_rv, enum ksp_rv) are mapped in token.c with the
- * context they need (§10.4 gives several choices depending on the operation).
+ * The host layer's outcomes (spec/minidriver.md §10.4). Pure: what an outcome does to the slot
+ * (a card gone, a login lost) is slot_result_slocked()'s, in slot.c.
  */
+CK_RV
+ckr_from_ksp(enum ksp_rv rv)
+{
+	switch (rv) {
+	case KSP_OK:
+		return CKR_OK;
+	case KSP_E_INVALID_ARG:
+		return CKR_ARGUMENTS_BAD;
+	case KSP_E_NO_MEMORY:
+		return CKR_HOST_MEMORY;
+	case KSP_E_BUFFER_TOO_SMALL:
+		return CKR_BUFFER_TOO_SMALL;
+	case KSP_E_UNSUPPORTED:
+		return CKR_FUNCTION_NOT_SUPPORTED;
+	case KSP_E_NO_CARD:
+		return CKR_TOKEN_NOT_PRESENT;
+	case KSP_E_CARD_REMOVED:
+		return CKR_DEVICE_REMOVED;
+	case KSP_E_UNKNOWN_CARD:
+		return CKR_TOKEN_NOT_RECOGNIZED;
+	case KSP_E_READ_ONLY:
+		return CKR_TOKEN_WRITE_PROTECTED;
+	case KSP_E_CARD_RESET: /* not logged in: the login part is slot_result_slocked()'s */
+	case KSP_E_NO_SERVICE:
+	case KSP_E_DEVICE:
+	case KSP_E_FILE_NOT_FOUND:
+	case KSP_E_DIR_NOT_FOUND:
+		return CKR_DEVICE_ERROR;
+	case KSP_E_CANCELLED:
+		return CKR_FUNCTION_CANCELED;
+	case KSP_E_NO_KEY:
+		return CKR_KEY_HANDLE_INVALID;
+	case KSP_E_PIN_INCORRECT:
+		return CKR_PIN_INCORRECT;
+	case KSP_E_PIN_BLOCKED:
+		return CKR_PIN_LOCKED;
+	case KSP_E_PIN_LEN:
+		return CKR_PIN_LEN_RANGE;
+	case KSP_E_NOT_LOGGED_IN:
+	case KSP_E_NO_ACCESS: /* on a virtual card: see slot_result_slocked() */
+		return CKR_USER_NOT_LOGGED_IN;
+	case KSP_E_BAD_KEY:
+		return CKR_KEY_TYPE_INCONSISTENT;
+	case KSP_E_KEY_SIZE:
+		return CKR_KEY_SIZE_RANGE;
+	case KSP_E_BAD_DATA:
+		return CKR_DATA_LEN_RANGE;
+	case KSP_E_PROHIBITED:
+		return CKR_ACTION_PROHIBITED;
+	case KSP_E_EXISTS:
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	case KSP_E_POLICY:
+	case KSP_E_CERT_MISMATCH:
+		return CKR_TEMPLATE_INCONSISTENT;
+	case KSP_E_NOT_FOUND:
+		return CKR_OBJECT_HANDLE_INVALID;
+	case KSP_E_NO_ROOM:
+		return CKR_DEVICE_MEMORY;
+	case KSP_E_DECRYPT:
+		return CKR_ENCRYPTED_DATA_INVALID;
+	case KSP_E_FILE_EXISTS:
+	case KSP_E_FAILED:
+		break;
+	}
+	return CKR_FUNCTION_FAILED;
+}
+
+/* Errors of src/ (enum mdp_err) as they surface here: the BLOB translator, files, settings. */
 CK_RV
 ckr_from_mdp(enum mdp_err err)
 {

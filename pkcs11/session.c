@@ -225,7 +225,7 @@ session_login_slocked(struct session *s, CK_USER_TYPE type, const uint8_t *pin, 
 	struct slot *slot = s->slot;
 	struct ksp_pin_info pi;
 	uint8_t key[24];
-	enum md_rv mrv;
+	enum ksp_rv krv;
 	CK_RV rv;
 
 	if (type != CKU_USER && type != CKU_SO && type != CKU_CONTEXT_SPECIFIC)
@@ -242,24 +242,24 @@ session_login_slocked(struct session *s, CK_USER_TYPE type, const uint8_t *pin, 
 	if (type == CKU_SO && any_ro_session(slot))
 		return CKR_SESSION_READ_ONLY_EXISTS;
 
-	mrv = ksp_pin_info(slot->kc, &pi);
-	if (mrv != MD_OK)
-		return slot_rv(slot, mrv);
+	krv = ksp_pin_info(slot->kc, &pi);
+	if (krv != KSP_OK)
+		return slot_result_slocked(slot, krv);
 	if (type == CKU_USER) {
 		if (pi.blocked)
 			return CKR_PIN_LOCKED;
 		if (!pin && !pi.external)
 			return CKR_ARGUMENTS_BAD;
-		mrv = ksp_login_user(slot->kc, pin, len);
+		krv = ksp_login_user(slot->kc, pin, len);
 	} else {
 		rv = slot_admin_key(pin, len, key);
 		if (rv != CKR_OK)
 			return rv;
-		mrv = ksp_login_admin(slot->kc, key, sizeof(key));
+		krv = ksp_login_admin(slot->kc, key, sizeof(key));
 		mdp_wipe(key, sizeof(key));
 	}
-	if (mrv != MD_OK) {
-		rv = slot_rv(slot, mrv);
+	if (krv != KSP_OK) {
+		rv = slot_result_slocked(slot, krv);
 		if (type == CKU_USER && (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED))
 			slot->pin_failed = true;
 		log_info("login as %s failed: %s", type == CKU_SO ? "SO" : "user", ckr_name(rv));
@@ -278,15 +278,15 @@ CK_RV
 session_logout_slocked(struct session *s)
 {
 	struct slot *slot = s->slot;
-	enum md_rv mrv;
+	enum ksp_rv krv;
 
 	if (slot->login == LOGIN_NONE)
 		return CKR_USER_NOT_LOGGED_IN;
-	mrv = ksp_logout(slot->kc);
+	krv = ksp_logout(slot->kc);
 	slot->login = LOGIN_NONE;
 	slot->view_valid = false;
-	if (mrv != MD_OK)
-		return slot_rv(slot, mrv);
+	if (krv != KSP_OK)
+		return slot_result_slocked(slot, krv);
 	return slot_token_slocked(slot);
 }
 
@@ -294,7 +294,7 @@ CK_RV
 session_init_pin_slocked(struct session *s, const uint8_t *pin, size_t len)
 {
 	struct slot *slot = s->slot;
-	enum md_rv mrv;
+	enum ksp_rv krv;
 
 	if (slot->login != CKU_SO)
 		return CKR_USER_NOT_LOGGED_IN;
@@ -302,11 +302,11 @@ session_init_pin_slocked(struct session *s, const uint8_t *pin, size_t len)
 		return CKR_SESSION_READ_ONLY;
 	if (!pin)
 		return CKR_ARGUMENTS_BAD;
-	mrv = ksp_init_pin(slot->kc, pin, len);
+	krv = ksp_init_pin(slot->kc, pin, len);
 	slot->info_valid = false;
-	if (mrv == MD_OK)
+	if (krv == KSP_OK)
 		slot->pin_failed = false;
-	return mrv == MD_OK ? CKR_OK : slot_rv(slot, mrv);
+	return krv == KSP_OK ? CKR_OK : slot_result_slocked(slot, krv);
 }
 
 CK_RV
@@ -315,7 +315,7 @@ session_set_pin_slocked(struct session *s, const uint8_t *old_pin, size_t old_le
 {
 	struct slot *slot = s->slot;
 	uint8_t old_key[24], new_key[24];
-	enum md_rv mrv;
+	enum ksp_rv krv;
 	CK_RV rv;
 
 	if (!session_is_rw(s))
@@ -329,17 +329,17 @@ session_set_pin_slocked(struct session *s, const uint8_t *old_pin, size_t old_le
 			return rv;
 		rv = slot_admin_key(new_pin, new_len, new_key);
 		if (rv == CKR_OK) {
-			mrv = ksp_change_admin_key(slot->kc, old_key, sizeof(old_key), new_key,
+			krv = ksp_change_admin_key(slot->kc, old_key, sizeof(old_key), new_key,
 						   sizeof(new_key));
-			rv = mrv == MD_OK ? CKR_OK : slot_rv(slot, mrv);
+			rv = krv == KSP_OK ? CKR_OK : slot_result_slocked(slot, krv);
 		}
 		mdp_wipe(old_key, sizeof(old_key));
 		mdp_wipe(new_key, sizeof(new_key));
 		return rv;
 	}
 	/* Public session or user: the user PIN (PKCS#11 allows C_SetPIN without login). */
-	mrv = ksp_change_pin(slot->kc, old_pin, old_len, new_pin, new_len);
-	rv = mrv == MD_OK ? CKR_OK : slot_rv(slot, mrv);
+	krv = ksp_change_pin(slot->kc, old_pin, old_len, new_pin, new_len);
+	rv = krv == KSP_OK ? CKR_OK : slot_result_slocked(slot, krv);
 	if (rv == CKR_OK || rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED)
 		slot->pin_failed = rv != CKR_OK;
 	return rv;

@@ -471,94 +471,38 @@ slot_admin_key(const uint8_t *pin, size_t len, uint8_t key[24])
 	return CKR_OK;
 }
 
+/*
+ * The one place where an error of the layer below acts on the slot: a card that went away is
+ * detached (its sessions end), a reset by someone else ends the login (spec/minidriver.md
+ * §10.3: the caller then sees CKR_USER_NOT_LOGGED_IN), a blocked PIN makes the token flags stale.
+ * The code itself comes from the one map, ckr_from_ksp().
+ */
 CK_RV
-slot_rv(struct slot *s, enum md_rv rv)
+slot_result_slocked(struct slot *s, enum ksp_rv rv)
 {
-	switch ((uint32_t)rv) {
-	case MD_OK:
-		return CKR_OK;
-	case MD_E_INVALID_PARAMETER:
-		return CKR_ARGUMENTS_BAD;
-	case MD_E_NO_MEMORY:
-		return CKR_HOST_MEMORY;
-	case MD_E_INSUFFICIENT_BUFFER:
-	case MD_ERROR_INSUFFICIENT_BUFFER:
-		return CKR_BUFFER_TOO_SMALL;
-	case MD_W_WRONG_CHV:
-		return CKR_PIN_INCORRECT;
-	case MD_W_CHV_BLOCKED:
-		s->info_valid = false;
-		return CKR_PIN_LOCKED;
-	case MD_E_INVALID_CHV:
-		return CKR_PIN_LEN_RANGE;
-	case MD_E_NO_ACCESS:
-		/* The embedded card refuses so only when its seal is missing (docs/vcard.md). */
-		if (s->vcard_path)
-			return CKR_DEVICE_ERROR;
-		return CKR_USER_NOT_LOGGED_IN;
-	case MD_W_SECURITY_VIOLATION:
-	case MD_W_CARD_NOT_AUTHENTICATED:
-		return CKR_USER_NOT_LOGGED_IN;
-	case MD_W_CANCELLED_BY_USER:
-	case MD_E_CANCELLED:
-		return CKR_FUNCTION_CANCELED;
-	case MD_E_NO_SMARTCARD:
-	case MD_W_REMOVED_CARD:
+	switch (rv) {
+	case KSP_E_CARD_REMOVED:
 		slot_card_gone_slocked(s);
-		return CKR_DEVICE_REMOVED;
-	case MD_E_UNKNOWN_CARD:
-		return CKR_TOKEN_NOT_RECOGNIZED;
-	case MD_E_READ_ONLY_CARD:
-		return CKR_TOKEN_WRITE_PROTECTED;
-	case MD_E_WRITE_TOO_MANY:
-	case KSP_E_NO_ROOM:
-		return CKR_DEVICE_MEMORY;
-	case MD_E_UNSUPPORTED_FEATURE:
-		return CKR_FUNCTION_NOT_SUPPORTED;
-	case MD_E_NO_KEY_CONTAINER:
-		return CKR_KEY_HANDLE_INVALID;
-	case MD_W_RESET_CARD:
-		/* Someone reset the card: its login state is gone (spec/minidriver.md §10.3). */
+		break;
+	case KSP_E_CARD_RESET:
 		if (s->login != LOGIN_NONE) {
 			s->login = LOGIN_NONE;
 			s->view_valid = false;
-			return CKR_USER_NOT_LOGGED_IN;
+			rv = KSP_E_NOT_LOGGED_IN;
 		}
-		return CKR_DEVICE_ERROR;
-	case MD_E_FILE_NOT_FOUND:
-	case MD_E_DIR_NOT_FOUND:
-	case MD_F_COMM_ERROR:
-	case MD_E_COMM_DATA_LOST:
-	case MD_E_NOT_TRANSACTED:
-	case MD_W_UNRESPONSIVE_CARD:
-	case MD_E_SHARING_VIOLATION:
-	case MD_E_TIMEOUT:
-	case MD_E_NO_SERVICE:
-	case MD_ERROR_REVISION_MISMATCH:
-		return CKR_DEVICE_ERROR;
-	case KSP_E_BAD_KEY:
-		return CKR_KEY_TYPE_INCONSISTENT;
-	case KSP_E_KEY_SIZE:
-		return CKR_KEY_SIZE_RANGE;
-	case KSP_E_BAD_DATA:
-		return CKR_DATA_LEN_RANGE;
-	case KSP_E_PROHIBITED:
-		return CKR_ACTION_PROHIBITED;
-	case KSP_E_EXISTS:
-		return CKR_ATTRIBUTE_VALUE_INVALID;
-	case KSP_E_POLICY:
-	case KSP_E_CERT_MISMATCH:
-		return CKR_TEMPLATE_INCONSISTENT;
-	case KSP_E_NOT_FOUND:
-		return CKR_OBJECT_HANDLE_INVALID;
-	case KSP_E_DECRYPT:
-		return CKR_ENCRYPTED_DATA_INVALID;
+		break;
+	case KSP_E_PIN_BLOCKED:
+		s->info_valid = false;
+		break;
+	case KSP_E_NO_ACCESS:
+		/* The embedded card refuses so only when its seal is missing (docs/vcard.md). */
+		if (s->vcard_path)
+			rv = KSP_E_DEVICE;
+		break;
 	default:
 		break;
 	}
-	log_warn("card layer error %s (0x%08x) mapped to CKR_FUNCTION_FAILED", ksp_rv_name(rv),
-		 (unsigned)rv);
-	return CKR_FUNCTION_FAILED;
+	return ckr_from_ksp(rv);
 }
 
 /*
@@ -609,7 +553,7 @@ attach_card(struct slot *s)
 {
 	struct md_card *card = NULL;
 	enum mdp_err err;
-	enum md_rv mrv;
+	enum ksp_rv krv;
 
 	if (!s->tr) {
 		if (s->vcard_path)
@@ -629,23 +573,24 @@ attach_card(struct slot *s)
 	}
 	if (s->unrecognized)
 		return CKR_TOKEN_NOT_RECOGNIZED;
-	mrv = md_card_acquire(st.reg, s->tr, MD_CARD_DATA_CURRENT_VERSION, 0, &card);
-	if (mrv == MD_E_UNKNOWN_CARD) {
+	krv = ksp_rv_from_md(
+		md_card_acquire(st.reg, s->tr, MD_CARD_DATA_CURRENT_VERSION, 0, &card));
+	if (krv == KSP_E_UNKNOWN_CARD) {
 		/* Remembered until the card goes: no endless probing (§10.1). */
 		log_info("slot %lu (%s): no card module recognises the card", s->id, s->name);
 		s->unrecognized = true;
 		return CKR_TOKEN_NOT_RECOGNIZED;
 	}
-	if (mrv != MD_OK) {
+	if (krv != KSP_OK) {
 		slot_problem(s, "card not usable, see the log");
-		return slot_rv(s, mrv);
+		return slot_result_slocked(s, krv);
 	}
-	mrv = ksp_card_open(card, &st.policy, &s->kc);
-	if (mrv != MD_OK) {
-		mdp_err_reason(MDP_ERR_TRANSPORT, "opening the card: %s (%s)", ksp_rv_name(mrv),
+	krv = ksp_card_open(card, &st.policy, &s->kc);
+	if (krv != KSP_OK) {
+		mdp_err_reason(MDP_ERR_TRANSPORT, "opening the card: %s (%s)", ksp_rv_name(krv),
 			       mdp_err_last());
 		slot_problem(s, "card not usable, see the log");
-		return slot_rv(s, mrv);
+		return slot_result_slocked(s, krv);
 	}
 	slot_problem(s, NULL);
 	s->view_valid = false;
@@ -665,7 +610,7 @@ card_changed(struct slot *s)
 {
 	struct ksp_token_info ti;
 	uint8_t old_id[16];
-	bool have_old = ksp_token_info(s->kc, &ti) == MD_OK;
+	bool have_old = ksp_token_info(s->kc, &ti) == KSP_OK;
 	CK_RV rv;
 
 	if (have_old)
@@ -679,7 +624,7 @@ card_changed(struct slot *s)
 	s->view_valid = false;
 	s->login = LOGIN_NONE;
 	rv = attach_card(s);
-	if (rv == CKR_OK && have_old && ksp_token_info(s->kc, &ti) == MD_OK &&
+	if (rv == CKR_OK && have_old && ksp_token_info(s->kc, &ti) == KSP_OK &&
 	    memcmp(ti.cardid, old_id, sizeof(old_id)) == 0) {
 		log_info("slot %lu (%s): card reset by someone else: login state dropped", s->id,
 			 s->name);
@@ -695,7 +640,7 @@ slot_token_slocked(struct slot *s)
 {
 	struct mdp_transport_status ts;
 	bool changed = false;
-	enum md_rv mrv;
+	enum ksp_rv krv;
 	CK_RV rv;
 
 	if (!s->attached)
@@ -716,12 +661,12 @@ slot_token_slocked(struct slot *s)
 		if (rv != CKR_OK)
 			return rv;
 	}
-	mrv = ksp_card_refresh(s->kc, &changed);
-	if (mrv != MD_OK) {
-		rv = slot_rv(s, mrv);
+	krv = ksp_card_refresh(s->kc, &changed);
+	if (krv != KSP_OK) {
+		rv = slot_result_slocked(s, krv);
 		if (rv == CKR_USER_NOT_LOGGED_IN)
-			mrv = ksp_card_refresh(s->kc, &changed);
-		if (mrv != MD_OK)
+			krv = ksp_card_refresh(s->kc, &changed);
+		if (krv != KSP_OK)
 			return rv == CKR_DEVICE_REMOVED ? CKR_TOKEN_NOT_PRESENT : rv;
 	}
 	if (changed) {
@@ -752,25 +697,38 @@ slot_present_slocked(struct slot *s)
 static CK_RV
 token_facts(struct slot *s)
 {
-	enum md_rv mrv;
+	enum ksp_rv krv;
 
 	if (s->info_valid)
 		return CKR_OK;
-	mrv = ksp_token_info(s->kc, &s->info);
-	if (mrv != MD_OK)
-		return slot_rv(s, mrv);
+	krv = ksp_token_info(s->kc, &s->info);
+	if (krv != KSP_OK)
+		return slot_result_slocked(s, krv);
 	s->info_valid = true;
 	return CKR_OK;
+}
+
+/* The label the token shows: [token] label, the virtual card's label, or card name + serial. */
+static void
+token_label(const struct slot *s, char *label, size_t cap)
+{
+	const struct settings *set = module_settings();
+
+	if (set->token_label)
+		snprintf(label, cap, "%s", set->token_label);
+	else if (s->vcard_path)
+		snprintf(label, cap, "%s", s->name);
+	else
+		snprintf(label, cap, "%s %.8s", s->info.card_name, s->info.serial);
 }
 
 CK_RV
 slot_token_info_slocked(struct slot *s, CK_TOKEN_INFO *info)
 {
-	const struct settings *set = module_settings();
 	struct ksp_pin_info pi;
 	char label[96];
 	size_t i, all = 0, rw = 0;
-	enum md_rv mrv;
+	enum ksp_rv krv;
 	CK_RV rv;
 
 	rv = slot_token_slocked(s);
@@ -780,19 +738,14 @@ slot_token_info_slocked(struct slot *s, CK_TOKEN_INFO *info)
 	if (rv != CKR_OK)
 		return rv;
 	/* The card's retry counter, read again only when someone else may have used the card. */
-	mrv = ksp_pin_tries_refresh(s->kc);
-	if (mrv == MD_OK)
-		mrv = ksp_pin_info(s->kc, &pi);
-	if (mrv != MD_OK)
-		return slot_rv(s, mrv);
+	krv = ksp_pin_tries_refresh(s->kc);
+	if (krv == KSP_OK)
+		krv = ksp_pin_info(s->kc, &pi);
+	if (krv != KSP_OK)
+		return slot_result_slocked(s, krv);
 
 	memset(info, 0, sizeof(*info));
-	if (set->token_label)
-		snprintf(label, sizeof(label), "%s", set->token_label);
-	else if (s->vcard_path)
-		snprintf(label, sizeof(label), "%s", s->name);
-	else
-		snprintf(label, sizeof(label), "%s %.8s", s->info.card_name, s->info.serial);
+	token_label(s, label, sizeof(label));
 	attr_pad(info->label, sizeof(info->label), label);
 	attr_pad(info->manufacturerID, sizeof(info->manufacturerID), "mdp11");
 	attr_pad(info->model, sizeof(info->model), s->info.card_name);
@@ -861,7 +814,7 @@ CK_RV
 slot_init_token_slocked(struct slot *s, const uint8_t *so_pin, size_t so_len, const char *label)
 {
 	uint8_t key[24];
-	enum md_rv mrv;
+	enum ksp_rv krv;
 	CK_RV rv;
 
 	rv = slot_token_slocked(s);
@@ -870,18 +823,39 @@ slot_init_token_slocked(struct slot *s, const uint8_t *so_pin, size_t so_len, co
 	/* PKCS#11 §5.6: not while sessions are open. */
 	if (s->nsessions)
 		return CKR_SESSION_EXISTS;
+	/*
+	 * The card has no place for a token label: a label other than a blank one or the one
+	 * the token shows would be dropped, so the call is refused before the card is touched.
+	 */
+	if (*label) {
+		char shown[96];
+		size_t n;
+
+		rv = token_facts(s);
+		if (rv != CKR_OK)
+			return rv;
+		token_label(s, shown, sizeof(shown));
+		n = strlen(shown) > 32 ? 32 : strlen(shown);
+		while (n > 0 && shown[n - 1] == ' ')
+			n--;
+		shown[n] = '\0';
+		if (strcmp(label, shown) != 0)
+			return p11_refuse(CKR_ARGUMENTS_BAD,
+					  "label \"%s\": the card has no place for a token label; "
+					  "give a blank label or the one the token shows (\"%s\"), "
+					  "or name every token with [token] label in mdp11.conf",
+					  label, shown);
+	}
 	rv = slot_admin_key(so_pin, so_len, key);
 	if (rv != CKR_OK)
 		return rv;
-	mrv = ksp_reinit(s->kc, key, sizeof(key), NULL, 0);
+	krv = ksp_reinit(s->kc, key, sizeof(key), NULL, 0);
 	mdp_wipe(key, sizeof(key));
 	s->info_valid = false;
 	s->view_valid = false;
-	if (mrv != MD_OK)
-		return slot_rv(s, mrv);
-	log_info("slot %lu: token re-personalised (label \"%s\" is not stored: the card has "
-		 "no label field)",
-		 s->id, label);
+	if (krv != KSP_OK)
+		return slot_result_slocked(s, krv);
+	log_info("slot %lu: token re-personalised", s->id);
 	return slot_token_slocked(s);
 }
 

@@ -30,6 +30,11 @@ TESTS += tests/integration/vcard-cli.sh tests/integration/pcsc-harness.sh \
 EXTRA_DIST += tests/integration/lib-pcsc.sh tests/integration/vcard-cli.sh \
 	tests/integration/pcsc-harness.sh tests/integration/vcard-opensc.sh \
 	tests/integration/vcard-crash.sh
+# The virtual PIV card alone against the Debian peers (OpenSC, yubico-piv-tool, ykcs11).
+TESTS += tests/integration/piv-opensc.sh tests/integration/piv-yubico.sh \
+	tests/integration/piv-ykcs11.sh
+EXTRA_DIST += tests/integration/lib-piv.sh tests/integration/piv-opensc.sh \
+	tests/integration/piv-yubico.sh tests/integration/piv-ykcs11.sh
 # The seals end to end: key file and TPM (swtpm), with mdp11-tool, the module and pkcs11-tool.
 TESTS += tests/integration/vcard-seal.sh
 EXTRA_DIST += tests/integration/vcard-seal.sh

@@ -64,10 +64,61 @@ print_seal(const char *file)
 	vcard_free(vc);
 }
 
+/* The secrets given for a PIV card (each has its factory default when not given). */
+struct piv_secrets {
+	char *pin, *puk;
+	size_t pin_len, puk_len;
+	uint8_t mgm[32];
+};
+
+static enum mdp_err
+piv_params(const struct vcard_opts *o, struct vcard_init_params *p, struct piv_secrets *s)
+{
+	static const uint8_t v57[3] = {5, 7, 0};
+	const uint8_t *v = o->piv_version[0] ? o->piv_version : NULL;
+	uint8_t alg = o->mgm_alg;
+	enum mdp_err rv = MDP_OK;
+
+	p->type = VCARD_TYPE_PIV;
+	p->pin_tries = o->pin_tries;
+	p->puk_tries = o->puk_tries;
+	p->mgm_alg = o->mgm_alg;
+	p->piv_serial = o->piv_serial;
+	memcpy(p->version, o->piv_version, 3);
+	if (o->pin.file || o->pin.env || o->pin.insecure) {
+		rv = vcard_opts_read_pin(o, &s->pin, &s->pin_len);
+		p->pin = s->pin;
+	}
+	if (!rv && (o->puk.file || o->puk.env || o->puk.insecure)) {
+		rv = vcard_opts_read_puk(o, &s->puk, &s->puk_len);
+		p->puk = s->puk;
+	}
+	if (!rv && (o->admin_key.file || o->admin_key.env || o->admin_key.insecure)) {
+		/* the key's length follows the algorithm: 3DES 24, AES 16/24/32 (vcard.h) */
+		if (!alg)
+			alg = v && memcmp(v, v57, 2) >= 0 ? 0x0A : 0x03;
+		p->admin_key_len = alg == 0x08 ? 16 : alg == 0x0C ? 32 : 24;
+		rv = vcard_opts_read_mgm_key(o, s->mgm, p->admin_key_len);
+		p->admin_key = s->mgm;
+	}
+	return rv;
+}
+
+static void
+piv_secrets_clear(struct piv_secrets *s)
+{
+	if (s->pin)
+		mdp_secure_free(s->pin, s->pin_len + 1);
+	if (s->puk)
+		mdp_secure_free(s->puk, s->puk_len + 1);
+	mdp_wipe(s, sizeof(*s));
+}
+
 static int
 cmd_create(const struct vcard_opts *o)
 {
 	struct vcard_init_params params = {0};
+	struct piv_secrets ps = {0};
 	struct stat st;
 	char *pin = NULL;
 	size_t pin_len = 0;
@@ -86,7 +137,14 @@ cmd_create(const struct vcard_opts *o)
 			goto out;
 		}
 	}
-	if (o->initialized) {
+	if (o->piv) {
+		rv = piv_params(o, &params, &ps);
+		if (rv != MDP_OK) {
+			fprintf(stderr, "mdp11-vcard: %s\n", mdp_err_last());
+			rc = rv == MDP_ERR_NOMEM ? VCARD_EXIT_FAIL : VCARD_EXIT_USAGE;
+			goto out;
+		}
+	} else if (o->initialized) {
 		/* A secret that cannot be read is a usage error, as in mdp11-tool. */
 		rv = vcard_opts_read_pin(o, &pin, &pin_len);
 		if (rv == MDP_OK)
@@ -112,15 +170,22 @@ cmd_create(const struct vcard_opts *o)
 	rv = vcard_create(o->file, &params);
 	if (rv != MDP_OK) {
 		fail("cannot create", o->file);
+		if (rv == MDP_ERR_ARGS)
+			rc = VCARD_EXIT_USAGE;
 		goto out;
 	}
-	printf("created %s card %s\n", o->initialized ? "an initialized" : "a blank", o->file);
+	printf("created %s card %s\n",
+	       o->piv		? "a PIV"
+	       : o->initialized ? "an initialized"
+				: "a blank",
+	       o->file);
 	print_seal(o->file);
 	rc = VCARD_EXIT_OK;
 out:
 	if (pin)
 		mdp_secure_free(pin, pin_len + 1);
 	mdp_wipe(admin_key, sizeof(admin_key));
+	piv_secrets_clear(&ps);
 	return rc;
 }
 
@@ -233,6 +298,55 @@ type_name(enum vcard_type t)
 	return t == VCARD_TYPE_GIDS ? "GIDS" : "PIV";
 }
 
+static const char *
+piv_alg_name(uint8_t alg)
+{
+	switch (alg) {
+	case 0x03:
+		return "3DES";
+	case 0x05:
+		return "RSA3072";
+	case 0x06:
+		return "RSA1024";
+	case 0x07:
+		return "RSA2048";
+	case 0x08:
+		return "AES128";
+	case 0x0A:
+		return "AES192";
+	case 0x0C:
+		return "AES256";
+	case 0x11:
+		return "ECCP256";
+	case 0x14:
+		return "ECCP384";
+	case 0x16:
+		return "RSA4096";
+	default:
+		return "?";
+	}
+}
+
+/* The PIV lines of info: public facts only (which secrets are still the factory values). */
+static void
+print_piv(const struct vcard_info *info)
+{
+	size_t i;
+
+	printf("PIV version:     %u.%u.%u\n", info->version[0], info->version[1], info->version[2]);
+	printf("PIV serial:      %u\n", (unsigned)info->piv_serial);
+	printf("PUK tries left:  %u of %u%s\n", info->puk_tries_left, info->puk_tries_max,
+	       info->puk_tries_left == 0 ? " (blocked)" : "");
+	printf("management key:  %s\n", piv_alg_name(info->mgm_alg));
+	printf("factory values:  %s%s%s%s\n", info->pin_default ? "PIN " : "",
+	       info->puk_default ? "PUK " : "", info->mgm_default ? "management-key" : "",
+	       info->pin_default || info->puk_default || info->mgm_default ? "" : "none");
+	printf("key slots:      ");
+	for (i = 0; i < info->n_slots; i++)
+		printf(" %02x:%s", info->slots[i], piv_alg_name(info->slot_algs[i]));
+	printf("%s\n", info->n_slots ? "" : " (none)");
+}
+
 static int
 cmd_info(const struct vcard_opts *o)
 {
@@ -264,6 +378,8 @@ cmd_info(const struct vcard_opts *o)
 	       info.initialized && info.pin_tries_left == 0 ? " (blocked)" : "");
 	printf("key files:       %u\n", info.key_files);
 	printf("data objects:    %u\n", info.data_objects);
+	if (info.type == VCARD_TYPE_PIV)
+		print_piv(&info);
 	printf("PIN KDF:         scrypt, N = 2^%u, r = 8, p = 1\n", info.kdf_cost);
 	if (!info.sealed) {
 		printf("seal:            none: the file alone yields every key (convert it: "

@@ -56,7 +56,7 @@ struct tool_card {
 	size_t slot_index;
 	enum tool_card_state state;
 	char error[256];
-	enum md_rv error_rv;
+	enum ksp_rv error_rv;
 	struct mdp_transport *t;
 	struct ksp_card *kc;
 	struct ksp_token_info info;
@@ -165,14 +165,14 @@ int tool_key_find(struct tool_card *card, const struct tool_key_sel *sel,
 bool tool_key_sel_any(struct tool_card *card, const struct tool_key_sel *sel);
 
 /* The tool exit code for a card-layer outcome. */
-int tool_exit_for(enum md_rv rv);
+int tool_exit_for(enum ksp_rv rv);
 /* Print "mdp11-tool: what: reason" for rv (with a hint for policy refusals); returns the code. */
-int tool_md_error(enum md_rv rv, const char *what);
+int tool_card_error(enum ksp_rv rv, const char *what);
 /*
  * The same for a PIN or admin-key operation (admin: the secret was the admin key): a wrong
- * PIN with the tries left, a PIN the card refused; anything else as tool_md_error().
+ * PIN with the tries left, a PIN the card refused; anything else as tool_card_error().
  */
-int tool_auth_error(struct tool_card *card, enum md_rv rv, const char *what, bool admin);
+int tool_auth_error(struct tool_card *card, enum ksp_rv rv, const char *what, bool admin);
 /*
  * A secret that could not be read (reason in mdp_err_last()): one line, exit 2; when src named
  * no source it says which options give it (opt: "pin" for --pin-file / --pin-env, ...).
@@ -183,7 +183,7 @@ int tool_secret_error(const char *what, const char *opt, const struct tool_secre
  * PIN facts: the host role's, completed for GIDS cards with the card's PIN status DO when
  * the host role does not know the retry counter (no authentication seen yet).
  */
-enum md_rv tool_pin_facts(struct tool_card *card, struct ksp_pin_info *out);
+enum ksp_rv tool_pin_facts(struct tool_card *card, struct ksp_pin_info *out);
 
 /* Log the user in with the PIN from o (terminal prompt when no source); returns an exit code. */
 int tool_login_user(struct tool_card *card, const struct tool_opts *o);

@@ -232,7 +232,7 @@ card_sign(struct tool_card *card, const struct ksp_container *c, enum ksp_slot s
 	ECDSA_SIG *es = NULL;
 	BIGNUM *r = NULL, *s = NULL;
 	unsigned char *der = NULL;
-	enum md_rv rv;
+	enum ksp_rv rv;
 	int n, rc = TOOL_EXIT_OK;
 
 	if (EVP_Digest(tbs, tbs_len, digest, &dlen, plan->md, NULL) != 1)
@@ -253,12 +253,12 @@ card_sign(struct tool_card *card, const struct ksp_container *c, enum ksp_slot s
 		pad.type = KSP_PAD_PKCS1;
 	}
 	rv = ksp_sign(card->kc, c->index, slot, &pad, digest, in_len, NULL, &rlen);
-	if (rv == MD_OK && (raw = malloc(rlen)) == NULL)
+	if (rv == KSP_OK && (raw = malloc(rlen)) == NULL)
 		return tool_error(TOOL_EXIT_FAIL, "out of memory");
-	if (rv == MD_OK)
+	if (rv == KSP_OK)
 		rv = ksp_sign(card->kc, c->index, slot, &pad, digest, in_len, raw, &rlen);
-	if (rv != MD_OK) {
-		rc = tool_md_error(rv, "signing on the card");
+	if (rv != KSP_OK) {
+		rc = tool_card_error(rv, "signing on the card");
 		goto out;
 	}
 	if (!plan->ec_field) {
@@ -573,14 +573,14 @@ store_cert(struct tool_card *card, const struct ksp_container *c, enum ksp_slot 
 {
 	unsigned char *der = NULL;
 	int n = i2d_X509(x, &der);
-	enum md_rv rv;
+	enum ksp_rv rv;
 	int rc = TOOL_EXIT_OK;
 
 	if (n <= 0)
 		return tool_error(TOOL_EXIT_FAIL, "encoding the certificate failed");
 	rv = ksp_write_certificate(card->kc, c->index, slot, der, (size_t)n, NULL);
-	if (rv != MD_OK)
-		rc = tool_md_error(rv, "storing the certificate");
+	if (rv != KSP_OK)
+		rc = tool_card_error(rv, "storing the certificate");
 	else
 		fprintf(stderr, "Stored the certificate with the %s key of container %u\n",
 			mdp_key_spec_name(c->slot[slot].spec), c->index);

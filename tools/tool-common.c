@@ -275,11 +275,11 @@ tool_ctx_clear(struct tool_ctx *ctx)
 	memset(ctx, 0, sizeof(*ctx));
 }
 
-static void card_fail(struct tool_card *card, enum tool_card_state st, enum md_rv rv,
+static void card_fail(struct tool_card *card, enum tool_card_state st, enum ksp_rv rv,
 		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static void
-card_fail(struct tool_card *card, enum tool_card_state st, enum md_rv rv, const char *fmt, ...)
+card_fail(struct tool_card *card, enum tool_card_state st, enum ksp_rv rv, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -346,14 +346,14 @@ tool_card_open_slot(struct tool_ctx *ctx, size_t i, struct tool_card *card)
 	struct md_card *md = NULL;
 	struct stat st;
 	enum mdp_err err;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	memset(card, 0, sizeof(*card));
 	card->slot = s;
 	card->slot_index = i;
 	if (s->is_vcard) {
 		if (stat(s->path, &st) != 0) {
-			card_fail(card, TOOL_CARD_ABSENT, MD_E_NO_SMARTCARD, "%s: %s", s->path,
+			card_fail(card, TOOL_CARD_ABSENT, KSP_E_NO_CARD, "%s: %s", s->path,
 				  strerror(errno));
 			return;
 		}
@@ -362,33 +362,35 @@ tool_card_open_slot(struct tool_ctx *ctx, size_t i, struct tool_card *card)
 		err = mdp_transport_pcsc_new(s->name, &card->t);
 	}
 	if (err == MDP_ERR_NO_CARD) {
-		card_fail(card, TOOL_CARD_ABSENT, MD_E_NO_SMARTCARD, "no card in the reader");
+		card_fail(card, TOOL_CARD_ABSENT, KSP_E_NO_CARD, "no card in the reader");
 		return;
 	}
 	if (err != MDP_OK) {
-		card_fail(card, TOOL_CARD_ERROR, md_rv_from_err(err), "%s", mdp_err_last());
+		card_fail(card, TOOL_CARD_ERROR, ksp_rv_from_md(md_rv_from_err(err)), "%s",
+			  mdp_err_last());
 		return;
 	}
 	if (s->is_vcard)
 		warn_unsealed(s, card->t);
-	rv = md_card_acquire(ctx->reg, card->t, MD_CARD_DATA_CURRENT_VERSION, 0, &md);
-	if (rv == MD_OK) {
+	rv = ksp_rv_from_md(
+		md_card_acquire(ctx->reg, card->t, MD_CARD_DATA_CURRENT_VERSION, 0, &md));
+	if (rv == KSP_OK) {
 		rv = ksp_card_open(md, &ctx->policy, &card->kc); /* takes md */
-		if (rv == MD_OK)
+		if (rv == KSP_OK)
 			rv = ksp_token_info(card->kc, &card->info);
-		if (rv == MD_OK) {
+		if (rv == KSP_OK) {
 			card->state = TOOL_CARD_READY;
 			make_label(ctx, card);
 			return;
 		}
 	}
 	/* Keep the layers' reason before probing (the probe may overwrite it). */
-	card_fail(card, rv == MD_E_UNKNOWN_CARD ? TOOL_CARD_UNKNOWN : TOOL_CARD_ERROR, rv,
-		  "%s (%s)", mdp_err_has_reason() ? mdp_err_last() : "card not usable",
+	card_fail(card, rv == KSP_E_UNKNOWN_CARD ? TOOL_CARD_UNKNOWN : TOOL_CARD_ERROR, rv,
+		  "%s (%s)", mdp_err_has_reason() ? mdp_err_last() : ksp_rv_text(rv),
 		  ksp_rv_name(rv));
 	ksp_card_free(card->kc);
 	card->kc = NULL;
-	if (rv == MD_E_NO_SMARTCARD || rv == MD_W_REMOVED_CARD) {
+	if (rv == KSP_E_NO_CARD || rv == KSP_E_CARD_REMOVED) {
 		card->state = TOOL_CARD_ABSENT;
 		return;
 	}
@@ -610,20 +612,20 @@ tool_card_select(struct tool_ctx *ctx, const struct tool_opts *o, bool allow_bla
 }
 
 int
-tool_exit_for(enum md_rv rv)
+tool_exit_for(enum ksp_rv rv)
 {
-	switch ((unsigned)rv) {
-	case MD_OK:
+	switch (rv) {
+	case KSP_OK:
 		return TOOL_EXIT_OK;
-	case MD_W_WRONG_CHV:
-	case MD_E_INVALID_CHV:
+	case KSP_E_PIN_INCORRECT:
+	case KSP_E_PIN_LEN:
 		return TOOL_EXIT_PIN_WRONG;
-	case MD_W_CHV_BLOCKED:
+	case KSP_E_PIN_BLOCKED:
 		return TOOL_EXIT_PIN_BLOCKED;
-	case MD_E_NO_SMARTCARD:
-	case MD_W_REMOVED_CARD:
-	case MD_E_NO_SERVICE:
-	case MD_E_UNKNOWN_CARD:
+	case KSP_E_NO_CARD:
+	case KSP_E_CARD_REMOVED:
+	case KSP_E_NO_SERVICE:
+	case KSP_E_UNKNOWN_CARD:
 		return TOOL_EXIT_NO_CARD;
 	case KSP_E_POLICY:
 	case KSP_E_KEY_SIZE:
@@ -633,25 +635,24 @@ tool_exit_for(enum md_rv rv)
 	case KSP_E_CERT_MISMATCH:
 		return TOOL_EXIT_BAD_INPUT;
 	case KSP_E_NOT_FOUND:
-	case MD_E_NO_KEY_CONTAINER:
+	case KSP_E_NO_KEY:
 		return TOOL_EXIT_NOT_FOUND;
 	case KSP_E_EXISTS:
 	case KSP_E_NO_ROOM:
-	case MD_E_WRITE_TOO_MANY:
 		return TOOL_EXIT_EXISTS;
 	default:
 		return TOOL_EXIT_FAIL;
 	}
 }
 
-/* The configuration option behind a policy refusal, from the reason the host role gave. */
+/*
+ * The configuration option behind a policy refusal, from the reason the host role gave. (A key
+ * size refusal names its binding limit itself: the card's range or rsa_min/max_bits.)
+ */
 static const char *
-policy_hint(enum md_rv rv, const char *reason)
+policy_hint(enum ksp_rv rv, const char *reason)
 {
-	if ((unsigned)rv == KSP_E_KEY_SIZE)
-		return "the RSA sizes allowed are set by rsa_min_bits / rsa_max_bits in [policy] "
-		       "of mdp11.conf (within the card's own range)";
-	if ((unsigned)rv != KSP_E_POLICY)
+	if (rv != KSP_E_POLICY)
 		return NULL;
 	if (strstr(reason, "xchange"))
 		return "allow it with 'allow_private_exchange_key_import = yes' in [policy] of "
@@ -676,7 +677,7 @@ last_reason(char *buf, size_t cap)
 }
 
 int
-tool_md_error(enum md_rv rv, const char *what)
+tool_card_error(enum ksp_rv rv, const char *what)
 {
 	char reason[256];
 	const char *hint;
@@ -685,11 +686,11 @@ tool_md_error(enum md_rv rv, const char *what)
 	if (code == TOOL_EXIT_OK)
 		code = TOOL_EXIT_FAIL;
 	last_reason(reason, sizeof(reason));
-	switch ((unsigned)rv) {
-	case MD_W_WRONG_CHV:
+	switch (rv) {
+	case KSP_E_PIN_INCORRECT:
 		return tool_error(code, "%s: wrong PIN or admin key%s%s%s", what,
 				  reason[0] ? " (" : "", reason, reason[0] ? ")" : "");
-	case MD_W_CHV_BLOCKED:
+	case KSP_E_PIN_BLOCKED:
 		return tool_error(code,
 				  "%s: blocked: unblock the PIN with 'mdp11-tool pin unblock' "
 				  "and the admin key",
@@ -700,36 +701,37 @@ tool_md_error(enum md_rv rv, const char *what)
 	hint = policy_hint(rv, reason);
 	if (hint)
 		return tool_error(code, "%s: refused by policy: %s; %s", what, reason, hint);
+	/* Never an internal code alone: what it means, then the code for a bug report. */
 	if (reason[0] == '\0')
-		return tool_error(code, "%s: failed (%s)", what, ksp_rv_name(rv));
-	if ((unsigned)rv == KSP_E_EXISTS)
+		return tool_error(code, "%s: %s (%s)", what, ksp_rv_text(rv), ksp_rv_name(rv));
+	if (rv == KSP_E_EXISTS)
 		return tool_error(code, "%s: %s (%s); --overwrite replaces it", what, reason,
 				  ksp_rv_name(rv));
 	return tool_error(code, "%s: %s (%s)", what, reason, ksp_rv_name(rv));
 }
 
 int
-tool_auth_error(struct tool_card *card, enum md_rv rv, const char *what, bool admin)
+tool_auth_error(struct tool_card *card, enum ksp_rv rv, const char *what, bool admin)
 {
 	struct ksp_pin_info pi;
 	char reason[256];
 
 	last_reason(reason, sizeof(reason));
-	if (rv == MD_W_WRONG_CHV && admin)
+	if (rv == KSP_E_PIN_INCORRECT && admin)
 		return tool_error(TOOL_EXIT_PIN_WRONG, "%s: wrong admin key", what);
-	if (rv == MD_W_WRONG_CHV) {
-		if (ksp_pin_info(card->kc, &pi) == MD_OK && pi.tries_left > 0)
+	if (rv == KSP_E_PIN_INCORRECT) {
+		if (ksp_pin_info(card->kc, &pi) == KSP_OK && pi.tries_left > 0)
 			return tool_error(TOOL_EXIT_PIN_WRONG, "%s: wrong PIN (%d %s left)", what,
 					  pi.tries_left, pi.tries_left == 1 ? "try" : "tries");
 		return tool_error(TOOL_EXIT_PIN_WRONG, "%s: wrong PIN", what);
 	}
 	/* A new PIN of a length the card does not take is refused without a reason (6A80). */
-	if (rv == MD_E_INVALID_PARAMETER && reason[0] == '\0' && !admin)
+	if (rv == KSP_E_INVALID_ARG && reason[0] == '\0' && !admin)
 		return tool_error(TOOL_EXIT_FAIL,
 				  "%s: the card refused the PIN (GIDS cards take 4 to 16 "
 				  "characters)",
 				  what);
-	return tool_md_error(rv, what);
+	return tool_card_error(rv, what);
 }
 
 int
@@ -741,15 +743,15 @@ tool_secret_error(const char *what, const char *opt, const struct tool_secret_sr
 			  mdp_err_last(), opt, opt);
 }
 
-enum md_rv
+enum ksp_rv
 tool_pin_facts(struct tool_card *card, struct ksp_pin_info *out)
 {
 	struct ksp_pin_info pi;
 	int left = -1, max = -1;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	rv = ksp_pin_info(card->kc, &pi);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	if (pi.tries_left < 0 && strcmp(card->info.card_name, "GIDS") == 0 &&
 	    gids_pin_status(card->t, &left, &max) == MDP_OK) {
@@ -759,7 +761,7 @@ tool_pin_facts(struct tool_card *card, struct ksp_pin_info *out)
 		pi.blocked = left == 0;
 	}
 	*out = pi;
-	return MD_OK;
+	return KSP_OK;
 }
 
 int
@@ -769,17 +771,17 @@ tool_login_user(struct tool_card *card, const struct tool_opts *o)
 	char *pin = NULL;
 	size_t len = 0;
 	enum mdp_err err;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
-	if (tool_pin_facts(card, &pi) == MD_OK && pi.blocked)
-		return tool_md_error(MD_W_CHV_BLOCKED, "PIN");
+	if (tool_pin_facts(card, &pi) == KSP_OK && pi.blocked)
+		return tool_card_error(KSP_E_PIN_BLOCKED, "PIN");
 	err = tool_pin_read(&o->pin, "PIN", false, &pin, &len);
 	if (err != MDP_OK)
 		return tool_secret_error("PIN", "pin", &o->pin);
 	mdp_err_clear();
 	rv = ksp_login_user(card->kc, (const uint8_t *)pin, len);
 	mdp_secure_free(pin, len + 1);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return tool_auth_error(card, rv, "login", false);
 	return TOOL_EXIT_OK;
 }

@@ -472,7 +472,7 @@ import_cert(struct tool_opts *o)
 	size_t clen = 0;
 	X509 *cert = NULL;
 	char name[sizeof(c->name)];
-	enum md_rv mrv;
+	enum ksp_rv mrv;
 	unsigned index;
 	int der_len, rc;
 
@@ -523,8 +523,8 @@ import_cert(struct tool_opts *o)
 	if (rc != TOOL_EXIT_OK)
 		goto out;
 	mrv = ksp_write_certificate(card.kc, (uint8_t)index, slot, der, (size_t)der_len, NULL);
-	if (mrv != MD_OK) {
-		rc = tool_md_error(mrv, "storing the certificate");
+	if (mrv != KSP_OK) {
+		rc = tool_card_error(mrv, "storing the certificate");
 		goto out;
 	}
 	printf("Stored the certificate with the %s key of container %u \"%s\"\n",
@@ -554,7 +554,7 @@ tool_cmd_import(int argc, char **argv)
 	struct ksp_new_key req;
 	const struct ksp_container *c = NULL;
 	enum mdp_key_spec spec;
-	enum md_rv mrv;
+	enum ksp_rv mrv;
 	struct tool_key_sel sel;
 	uint8_t index = 0;
 	char desc[32];
@@ -624,17 +624,17 @@ tool_cmd_import(int argc, char **argv)
 	req.name = o.name;
 	req.overwrite = o.overwrite;
 	mrv = ksp_import(card.kc, key, &req, &index);
-	if (mrv != MD_OK) {
-		rc = tool_md_error(mrv, "import");
+	if (mrv != KSP_OK) {
+		rc = tool_card_error(mrv, "import");
 		goto out;
 	}
 	if (cert_der) {
 		mrv = ksp_write_certificate(card.kc, index, ksp_slot_of(spec), cert_der,
 					    (size_t)cert_len, NULL);
-		if (mrv != MD_OK) {
-			rc = tool_md_error(mrv, "storing the certificate");
+		if (mrv != KSP_OK) {
+			rc = tool_card_error(mrv, "storing the certificate");
 			/* Leave the card as it was: take the key out again. */
-			if (ksp_delete_key(card.kc, index, ksp_slot_of(spec)) != MD_OK)
+			if (ksp_delete_key(card.kc, index, ksp_slot_of(spec)) != KSP_OK)
 				tool_error(rc,
 					   "the key stays in container %u: remove it with "
 					   "'mdp11-tool delete --container %u'",
@@ -642,7 +642,7 @@ tool_cmd_import(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (ksp_card_container(card.kc, index, &c) == MD_OK)
+	if (ksp_card_container(card.kc, index, &c) == KSP_OK)
 		printf("Imported %s key into container %u \"%s\" as %s%s\n",
 		       key_desc(key, desc, sizeof(desc)), index, c->name, mdp_key_spec_name(spec),
 		       cert_der ? ", with its certificate" : "");
@@ -694,7 +694,7 @@ struct gen_job {
 	struct ksp_card *kc;
 	const struct ksp_new_key *req;
 	uint8_t index;
-	enum md_rv rv;
+	enum ksp_rv rv;
 	bool done;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -705,7 +705,7 @@ gen_thread(void *arg)
 {
 	struct gen_job *j = arg;
 	uint8_t index = 0;
-	enum md_rv rv = ksp_generate(j->kc, j->req, &index);
+	enum ksp_rv rv = ksp_generate(j->kc, j->req, &index);
 
 	pthread_mutex_lock(&j->lock);
 	j->rv = rv;
@@ -717,7 +717,7 @@ gen_thread(void *arg)
 }
 
 /* ksp_generate, with elapsed seconds on stderr when it is a terminal. */
-static enum md_rv
+static enum ksp_rv
 generate_with_progress(struct ksp_card *kc, const struct ksp_new_key *req, const char *what,
 		       uint8_t *index)
 {
@@ -726,7 +726,7 @@ generate_with_progress(struct ksp_card *kc, const struct ksp_new_key *req, const
 	struct timespec start, now, until;
 	pthread_t th;
 	unsigned tick = 0;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (!isatty(STDERR_FILENO))
 		return ksp_generate(kc, req, index);
@@ -762,7 +762,7 @@ generate_with_progress(struct ksp_card *kc, const struct ksp_new_key *req, const
 	if (tick)
 		fprintf(stderr, "\r%*s\r", 50, "");
 	rv = j.rv;
-	if (rv == MD_OK)
+	if (rv == KSP_OK)
 		*index = j.index;
 	pthread_cond_destroy(&j.cond);
 	pthread_mutex_destroy(&j.lock);
@@ -778,7 +778,7 @@ tool_cmd_generate(int argc, char **argv)
 	struct ksp_new_key req;
 	const struct ksp_container *c = NULL;
 	enum mdp_key_spec spec;
-	enum md_rv mrv;
+	enum ksp_rv mrv;
 	int key_type = EVP_PKEY_RSA;
 	unsigned bits = 0;
 	uint8_t index = 0;
@@ -821,11 +821,11 @@ tool_cmd_generate(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	mrv = generate_with_progress(card.kc, &req, what, &index);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (mrv != MD_OK) {
-		rc = tool_md_error(mrv, "generate");
+	if (mrv != KSP_OK) {
+		rc = tool_card_error(mrv, "generate");
 		goto out;
 	}
-	if (ksp_card_container(card.kc, index, &c) == MD_OK)
+	if (ksp_card_container(card.kc, index, &c) == KSP_OK)
 		printf("Generated %s key in container %u \"%s\" as %s (%.1f s)\n", what, index,
 		       c->name, mdp_key_spec_name(spec),
 		       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
@@ -864,7 +864,7 @@ tool_cmd_delete(int argc, char **argv)
 	struct tool_key_sel sel;
 	const struct ksp_container *c = NULL;
 	enum ksp_slot slot = KSP_SLOT_EXCHANGE;
-	enum md_rv mrv;
+	enum ksp_rv mrv;
 	unsigned index;
 	int rc;
 
@@ -891,15 +891,15 @@ tool_cmd_delete(int argc, char **argv)
 		goto out;
 	if (o.cert_only) {
 		mrv = ksp_delete_certificate(card.kc, (uint8_t)index, slot);
-		if (mrv != MD_OK) {
-			rc = tool_md_error(mrv, "delete");
+		if (mrv != KSP_OK) {
+			rc = tool_card_error(mrv, "delete");
 			goto out;
 		}
 		printf("Deleted the certificate of container %u\n", index);
 	} else {
 		mrv = ksp_delete_key(card.kc, (uint8_t)index, slot);
-		if (mrv != MD_OK) {
-			rc = tool_md_error(mrv, "delete");
+		if (mrv != KSP_OK) {
+			rc = tool_card_error(mrv, "delete");
 			goto out;
 		}
 		printf("Deleted the %s key of container %u\n",

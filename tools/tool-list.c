@@ -261,7 +261,7 @@ json_card(FILE *f, struct tool_ctx *ctx, struct tool_card *card)
 	tool_json_string(f, hex);
 	fprintf(f, ",\"read_only\":%s,\"keygen\":%s", card->info.read_only ? "true" : "false",
 		card->info.keygen ? "true" : "false");
-	if (tool_pin_facts(card, &pi) == MD_OK) {
+	if (tool_pin_facts(card, &pi) == KSP_OK) {
 		fputs(",\"pin\":{\"tries_left\":", f);
 		if (pi.tries_left < 0)
 			fputs("null", f);
@@ -290,7 +290,7 @@ json_card(FILE *f, struct tool_ctx *ctx, struct tool_card *card)
 	else
 		fputs("null", f);
 	fputs("},\"containers\":[", f);
-	if (ksp_card_containers(card->kc, &list, &n) != MD_OK)
+	if (ksp_card_containers(card->kc, &list, &n) != KSP_OK)
 		n = 0;
 	for (i = 0; i < n; i++) {
 		if (i)
@@ -338,7 +338,7 @@ text_card(FILE *f, struct tool_ctx *ctx, struct tool_card *card)
 	fprintf(f, "  label:       %s\n", card->label);
 	fprintf(f, "  serial:      %s\n", card->info.serial);
 	fprintf(f, "  cardid:      %s\n", hex);
-	if (tool_pin_facts(card, &pi) == MD_OK) {
+	if (tool_pin_facts(card, &pi) == KSP_OK) {
 		if (pi.blocked)
 			fprintf(f, "  PIN:         blocked\n");
 		else if (pi.tries_left >= 0 && pi.tries_max >= 0)
@@ -365,7 +365,7 @@ text_card(FILE *f, struct tool_ctx *ctx, struct tool_card *card)
 	if (read_cardcf(card, cfv))
 		fprintf(f, " (cardcf: pins %u, containers %u, files %u)", cfv[0], cfv[1], cfv[2]);
 	fputc('\n', f);
-	if (ksp_card_containers(card->kc, &list, &n) != MD_OK || n == 0) {
+	if (ksp_card_containers(card->kc, &list, &n) != KSP_OK || n == 0) {
 		fprintf(f, "  containers:  none\n\n");
 		return;
 	}

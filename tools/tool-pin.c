@@ -67,7 +67,7 @@ pin_change(struct tool_card *card, const struct tool_opts *o)
 {
 	char *old = NULL, *new = NULL;
 	size_t olen = 0, nlen = 0;
-	enum md_rv rv;
+	enum ksp_rv rv;
 	int rc;
 
 	if (tool_pin_read(&o->pin, "current PIN", false, &old, &olen) != MDP_OK)
@@ -77,7 +77,7 @@ pin_change(struct tool_card *card, const struct tool_opts *o)
 		mdp_err_clear();
 		rv = ksp_change_pin(card->kc, (const uint8_t *)old, olen, (const uint8_t *)new,
 				    nlen);
-		if (rv != MD_OK)
+		if (rv != KSP_OK)
 			rc = tool_auth_error(card, rv, "PIN change", false);
 		else
 			printf("PIN changed\n");
@@ -94,7 +94,7 @@ pin_unblock(struct tool_card *card, const struct tool_opts *o)
 	uint8_t key[24];
 	char *new = NULL;
 	size_t nlen = 0;
-	enum md_rv rv;
+	enum ksp_rv rv;
 	int rc;
 
 	if (tool_admin_key_read(&o->admin_key, "admin key", false, key) != MDP_OK) {
@@ -105,9 +105,9 @@ pin_unblock(struct tool_card *card, const struct tool_opts *o)
 	if (rc == TOOL_EXIT_OK) {
 		mdp_err_clear();
 		rv = ksp_unblock_pin(card->kc, key, sizeof(key), (const uint8_t *)new, nlen);
-		if (rv == MD_W_WRONG_CHV)
+		if (rv == KSP_E_PIN_INCORRECT)
 			rc = tool_auth_error(card, rv, "unblock", true);
-		else if (rv != MD_OK)
+		else if (rv != KSP_OK)
 			rc = tool_auth_error(card, rv, "unblock", false);
 		else
 			printf("PIN set and unblocked\n");
@@ -121,7 +121,7 @@ static int
 pin_change_admin(struct tool_card *card, const struct tool_opts *o)
 {
 	uint8_t old[24], new[24];
-	enum md_rv rv;
+	enum ksp_rv rv;
 	int rc = TOOL_EXIT_OK;
 
 	if (tool_admin_key_read(&o->admin_key, "current admin key", false, old) != MDP_OK) {
@@ -134,7 +134,7 @@ pin_change_admin(struct tool_card *card, const struct tool_opts *o)
 	}
 	mdp_err_clear();
 	rv = ksp_change_admin_key(card->kc, old, sizeof(old), new, sizeof(new));
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		rc = tool_auth_error(card, rv, "admin key change", true);
 	else
 		printf("Admin key changed\n");
@@ -295,7 +295,7 @@ init_reinit(struct tool_card *card, const struct tool_opts *o)
 	char *pin = NULL;
 	size_t plen = 0;
 	bool new_pin = o->new_pin.file || o->new_pin.env || o->new_pin.insecure;
-	enum md_rv rv;
+	enum ksp_rv rv;
 	int rc = TOOL_EXIT_OK;
 
 	if (o->card_id)
@@ -318,8 +318,8 @@ init_reinit(struct tool_card *card, const struct tool_opts *o)
 	}
 	mdp_err_clear();
 	rv = ksp_reinit(card->kc, key, sizeof(key), (const uint8_t *)pin, plen);
-	if (rv != MD_OK) {
-		rc = tool_auth_error(card, rv, "re-initialisation", rv == MD_W_WRONG_CHV);
+	if (rv != KSP_OK) {
+		rc = tool_auth_error(card, rv, "re-initialisation", rv == KSP_E_PIN_INCORRECT);
 		goto out;
 	}
 	printf("Card re-initialised%s\n", pin ? " with a new PIN" : " (PIN unchanged)");

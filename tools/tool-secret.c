@@ -238,36 +238,44 @@ tool_pin_read(const struct tool_secret_src *src, const char *prompt, bool confir
 }
 
 enum mdp_err
-tool_admin_key_read(const struct tool_secret_src *src, const char *prompt, bool confirm,
-		    uint8_t key[24])
+tool_key_read(const struct tool_secret_src *src, const char *prompt, bool confirm, uint8_t *key,
+	      size_t len)
 {
 	char *s = NULL;
 	size_t n = 0;
-	uint8_t tmp[24];
+	uint8_t tmp[32];
 	enum mdp_err rv;
 
+	if (len < 1 || len > sizeof(tmp))
+		return mdp_err_reason(MDP_ERR_ARGS, "bad key length %zu", len);
 	rv = secret_get(src, prompt, confirm, src->file != NULL, &s, &n);
 	if (rv != MDP_OK)
 		return rv;
-	if (src->file && n == 24) {
-		memcpy(tmp, s, 24); /* 24 raw bytes */
+	if (src->file && n == len) {
+		memcpy(tmp, s, len); /* raw bytes */
 	} else {
 		if (src->file)
 			n = first_line(s, n);
-		if (!tool_hex_decode(s, tmp, sizeof(tmp))) {
+		if (!tool_hex_decode(s, tmp, len)) {
 			mdp_secure_free(s, SECRET_BUF);
 			mdp_wipe(tmp, sizeof(tmp));
 			return mdp_err_reason(MDP_ERR_FORMAT,
-					      "the %s must be 48 hex digits (24 "
-					      "bytes)%s",
-					      prompt,
-					      src->file ? " or a file of 24 raw bytes" : "");
+					      "the %s must be %zu hex digits (%zu bytes)%s", prompt,
+					      2 * len, len,
+					      src->file ? " or a file of as many raw bytes" : "");
 		}
 	}
-	memcpy(key, tmp, 24);
+	memcpy(key, tmp, len);
 	mdp_wipe(tmp, sizeof(tmp));
 	mdp_secure_free(s, SECRET_BUF);
 	return MDP_OK;
+}
+
+enum mdp_err
+tool_admin_key_read(const struct tool_secret_src *src, const char *prompt, bool confirm,
+		    uint8_t key[24])
+{
+	return tool_key_read(src, prompt, confirm, key, 24);
 }
 
 bool

@@ -295,20 +295,20 @@ key_matches(const struct ksp_container *c, int s, const struct tool_key_sel *sel
 }
 
 /* The keys that match: count, the first, and whether they all are in one container. */
-static enum md_rv
+static enum ksp_rv
 find_keys(struct tool_card *card, const struct tool_key_sel *sel, const struct ksp_container **c,
 	  enum ksp_slot *slot, size_t *n, bool *one_container, char *where, size_t wcap)
 {
 	const struct ksp_container *list = NULL;
 	size_t count = 0, i, len;
-	enum md_rv rv;
+	enum ksp_rv rv;
 	int s;
 
 	*n = 0;
 	*one_container = true;
 	where[0] = '\0';
 	rv = ksp_card_containers(card->kc, &list, &count);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return rv;
 	for (i = 0; i < count; i++) {
 		for (s = 0; s < KSP_SLOTS; s++) {
@@ -327,7 +327,7 @@ find_keys(struct tool_card *card, const struct tool_key_sel *sel, const struct k
 			(*n)++;
 		}
 	}
-	return MD_OK;
+	return KSP_OK;
 }
 
 bool
@@ -353,15 +353,15 @@ tool_key_find(struct tool_card *card, const struct tool_key_sel *sel,
 	char where[128];
 	size_t n = 0;
 	bool one = true;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (tool_key_sel_empty(sel))
 		return tool_error(TOOL_EXIT_USAGE,
 				  "choose the key with --container N, --name NAME, --label TEXT, "
 				  "--id HEX or --token 'pkcs11:object=...;id=...'");
 	rv = find_keys(card, sel, &c, &slot, &n, &one, where, sizeof(where));
-	if (rv != MD_OK)
-		return tool_md_error(rv, "reading the container map");
+	if (rv != KSP_OK)
+		return tool_card_error(rv, "reading the container map");
 	if (n == 0 && sel->pub)
 		return tool_error(TOOL_EXIT_NOT_FOUND,
 				  "no key on the card has the certificate's public key%s%s",

@@ -200,6 +200,9 @@ enum mdp_err tool_pin_read(const struct tool_secret_src *src, const char *prompt
  */
 enum mdp_err tool_admin_key_read(const struct tool_secret_src *src, const char *prompt,
 				 bool confirm, uint8_t key[24]);
+/* A key of len bytes (1..32) the same way: 2 * len hex digits, or a file of len raw bytes. */
+enum mdp_err tool_key_read(const struct tool_secret_src *src, const char *prompt, bool confirm,
+			   uint8_t *key, size_t len);
 /* Hex digits (separators ':' ' ' '-' allowed) into exactly len bytes. */
 bool tool_hex_decode(const char *s, uint8_t *out, size_t len);
 /* Hex digits (separators allowed) into 1..cap bytes; false when not hex or too long. */

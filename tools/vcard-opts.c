@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/bytes.h"
 #include "common/secmem.h"
@@ -15,10 +16,12 @@
 
 static const char usage_all[] =
 	"Usage: mdp11-vcard COMMAND [OPTIONS] FILE\n"
-	"The mdp11 virtual GIDS smart card: one state file per card.\n"
+	"The mdp11 virtual smart card (GIDS, or a YubiKey-compatible PIV card): one\n"
+	"state file per card.\n"
 	"\n"
 	"Commands:\n"
-	"  create FILE   create a card (blank, or initialized with a PIN and an admin key)\n"
+	"  create FILE   create a card (GIDS: blank, or initialized with a PIN and an admin\n"
+	"                key; --type piv: a PIV card)\n"
 	"  serve FILE    serve the card to pcscd through the vpcd virtual reader\n"
 	"  info FILE     show the card's public state and its seal\n"
 	"  reseal FILE   seal the card's secrets by another seal (or an unsealed card's)\n"
@@ -35,15 +38,28 @@ static const char usage_create[] =
 	"With them it is initialized as gids-tool --initialize leaves a card (empty\n"
 	"container map); the one of the two not given is asked twice on the terminal.\n"
 	"Secrets are given as to mdp11-tool: never as a plain argument.\n"
+	"A PIV card (--type piv) is always ready: PIN 123456, PUK 12345678 and management\n"
+	"key 010203040506070801020304050607080102030405060708 unless given.\n"
 	"\n"
-	"  --pin-file F            user PIN (4 to 16 bytes) from the first line of F\n"
+	"  --type gids|piv      the card edge (default gids)\n"
+	"  --pin-file F            user PIN (4 to 16 bytes; PIV 6 to 8) from the first line\n"
+	"                          of F\n"
 	"  --pin-env VAR           user PIN from the environment variable VAR\n"
 	"  --insecure-pin P        user PIN on the command line (visible to other users)\n"
-	"  --admin-key-file F      3DES admin key (48 hex digits, or 24 raw bytes) from F\n"
+	"  --admin-key-file F      3DES admin key (48 hex digits, or 24 raw bytes) from F;\n"
+	"                          PIV: the management key (16, 24 or 32 bytes, --mgm-alg)\n"
 	"  --admin-key-env VAR     admin key (48 hex digits) from the variable VAR\n"
 	"  --insecure-admin-key HEX  admin key on the command line (visible to others)\n"
 	"  --serial HEX         card id, 1 to 16 bytes in hex (default: random)\n"
-	"  --pin-tries N        PIN retry limit, 1 to 15 (default: the card's, 3)\n"
+	"  --pin-tries N        PIN retry limit, 1 to 15, PIV 1 to 255 (default: 3)\n"
+	"PIV only:\n"
+	"  --puk-file F, --puk-env VAR, --insecure-puk P   the PUK (6 to 8 bytes)\n"
+	"  --puk-tries N        PUK retry limit, 1 to 255 (default 3)\n"
+	"  --mgm-alg ALG        management key: 3des, aes128, aes192 or aes256 (default 3des,\n"
+	"                       aes192 from version 5.7)\n"
+	"  --piv-version X.Y.Z  what GET VERSION says (default 5.4.3; 5.7 or later offers\n"
+	"                       RSA 3072 and 4096)\n"
+	"  --piv-serial N       what GET SERIAL says, 1 to 4294967295 (default: random)\n"
 	"  --seal SEAL          what seals the card's secrets: tpm[:TCTI] or keyfile[:PATH]\n"
 	"                       (default: MDP11_VCARD_SEAL, else the TPM when one answers,\n"
 	"                       else a new key file in ~/.local/share/mdp11/vcard-seal)\n"
@@ -57,15 +73,18 @@ static const char usage_serve[] =
 	"reconnect whenever pcscd goes away.\n"
 	"\n"
 	"  --vpcd HOST:PORT     vpcd endpoint (default 127.0.0.1:35963)\n"
-	"  --atr HEX            answer-to-reset (default 3B 80 80 01 01)\n"
+	"  --atr HEX            answer-to-reset (default: GIDS 3B 80 80 01 01, PIV the\n"
+	"                       YubiKey 5 ATR)\n"
 	"  --seal SEAL          where the card's seal is, if not where the file says\n"
 	"  -v, --verbose        also log connections (warnings are always logged)\n"
 	"  -h, --help           this help\n";
 
 static const char usage_info[] =
 	"Usage: mdp11-vcard info [OPTIONS] FILE\n"
-	"Show whether the card is initialized, its card id, PIN tries, key files,\n"
-	"data objects, its seal and whether the seal is available. Never shows secrets.\n"
+	"Show the card's type, whether it is initialized, its card id, PIN tries, key\n"
+	"files, data objects, its seal and whether the seal is available (PIV: also the\n"
+	"serial, version, PUK tries, management key algorithm, which secrets are still\n"
+	"the factory defaults and the slots holding keys). Never shows secrets.\n"
 	"\n"
 	"  --seal SEAL          where the card's seal is, if not where the file says\n"
 	"  -h, --help           this help\n";
@@ -125,6 +144,15 @@ enum opt_id {
 	OPT_INSECURE_ADMIN_KEY,
 	OPT_SERIAL,
 	OPT_PIN_TRIES,
+	OPT_TYPE,
+	OPT_PLAIN_PUK,
+	OPT_PUK_FILE,
+	OPT_PUK_ENV,
+	OPT_INSECURE_PUK,
+	OPT_PUK_TRIES,
+	OPT_MGM_ALG,
+	OPT_PIV_VERSION,
+	OPT_PIV_SERIAL,
 	OPT_SEAL,
 	OPT_KDF_COST,
 	OPT_FORCE,
@@ -159,6 +187,15 @@ static const struct opt_def opt_defs[] = {
 	{"insecure-admin-key", 0, OPT_INSECURE_ADMIN_KEY, true, CMD_BIT(VCARD_CMD_CREATE)},
 	{"serial", 0, OPT_SERIAL, true, CMD_BIT(VCARD_CMD_CREATE)},
 	{"pin-tries", 0, OPT_PIN_TRIES, true, CMD_BIT(VCARD_CMD_CREATE)},
+	{"type", 0, OPT_TYPE, true, CMD_BIT(VCARD_CMD_CREATE)},
+	{"puk", 0, OPT_PLAIN_PUK, true, CMD_BIT(VCARD_CMD_CREATE)},
+	{"puk-file", 0, OPT_PUK_FILE, true, CMD_BIT(VCARD_CMD_CREATE)},
+	{"puk-env", 0, OPT_PUK_ENV, true, CMD_BIT(VCARD_CMD_CREATE)},
+	{"insecure-puk", 0, OPT_INSECURE_PUK, true, CMD_BIT(VCARD_CMD_CREATE)},
+	{"puk-tries", 0, OPT_PUK_TRIES, true, CMD_BIT(VCARD_CMD_CREATE)},
+	{"mgm-alg", 0, OPT_MGM_ALG, true, CMD_BIT(VCARD_CMD_CREATE)},
+	{"piv-version", 0, OPT_PIV_VERSION, true, CMD_BIT(VCARD_CMD_CREATE)},
+	{"piv-serial", 0, OPT_PIV_SERIAL, true, CMD_BIT(VCARD_CMD_CREATE)},
 	{"seal", 0, OPT_SEAL, true, ALL_CMDS},
 	{"kdf-cost", 0, OPT_KDF_COST, true, CMD_BIT(VCARD_CMD_CREATE)},
 	{"force", 0, OPT_FORCE, false, CMD_BIT(VCARD_CMD_CREATE)},
@@ -239,9 +276,15 @@ set_secret(struct vcard_opts *o, struct tool_secret_src *s, const char **field, 
 	return VCARD_EXIT_OK;
 }
 
+/* Option values checked once the whole command line is read. */
+struct raw {
+	const char *serial_hex, *atr_hex, *tries, *vpcd;
+	const char *type, *puk_tries, *mgm_alg, *piv_version, *piv_serial;
+};
+
 static int
-parse_value(struct vcard_opts *o, enum opt_id id, const char *v, const char **serial_hex,
-	    const char **atr_hex, const char **tries, const char **vpcd, char *err, size_t errcap)
+parse_value(struct vcard_opts *o, enum opt_id id, const char *v, struct raw *raw, char *err,
+	    size_t errcap)
 {
 	switch (id) {
 	case OPT_PLAIN_PIN:
@@ -267,11 +310,36 @@ parse_value(struct vcard_opts *o, enum opt_id id, const char *v, const char **se
 	case OPT_INSECURE_ADMIN_KEY:
 		return set_secret(o, &o->admin_key, &o->admin_key.insecure, v, "admin key", err,
 				  errcap);
+	case OPT_PLAIN_PUK:
+		return usage_err(err, errcap,
+				 "--puk puts the PUK where other users see it: use --puk-file F, "
+				 "--puk-env VAR or --insecure-puk PUK");
+	case OPT_PUK_FILE:
+		return set_secret(o, &o->puk, &o->puk.file, v, "PUK", err, errcap);
+	case OPT_PUK_ENV:
+		return set_secret(o, &o->puk, &o->puk.env, v, "PUK", err, errcap);
+	case OPT_INSECURE_PUK:
+		return set_secret(o, &o->puk, &o->puk.insecure, v, "PUK", err, errcap);
 	case OPT_SERIAL:
-		*serial_hex = v;
+		raw->serial_hex = v;
 		break;
 	case OPT_PIN_TRIES:
-		*tries = v;
+		raw->tries = v;
+		break;
+	case OPT_TYPE:
+		raw->type = v;
+		break;
+	case OPT_PUK_TRIES:
+		raw->puk_tries = v;
+		break;
+	case OPT_MGM_ALG:
+		raw->mgm_alg = v;
+		break;
+	case OPT_PIV_VERSION:
+		raw->piv_version = v;
+		break;
+	case OPT_PIV_SERIAL:
+		raw->piv_serial = v;
 		break;
 	case OPT_SEAL:
 		if (!seal_ok(v))
@@ -292,10 +360,10 @@ parse_value(struct vcard_opts *o, enum opt_id id, const char *v, const char **se
 		break;
 	}
 	case OPT_VPCD:
-		*vpcd = v;
+		raw->vpcd = v;
 		break;
 	case OPT_ATR:
-		*atr_hex = v;
+		raw->atr_hex = v;
 		break;
 	default:
 		break;
@@ -303,31 +371,118 @@ parse_value(struct vcard_opts *o, enum opt_id id, const char *v, const char **se
 	return VCARD_EXIT_OK;
 }
 
+/* A decimal number min..max; false for anything else. */
+static bool
+number(const char *v, unsigned long min, unsigned long max, unsigned long *out)
+{
+	char *end = NULL;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || !*v || *end || *v == '-' || *v == '+' || n < min || n > max)
+		return false;
+	*out = n;
+	return true;
+}
+
+/* --mgm-alg: a name or the algorithm id (03, 08, 0A, 0C). */
+static bool
+mgm_alg(const char *v, uint8_t *alg)
+{
+	static const struct {
+		const char *name, *id;
+		uint8_t alg;
+	} algs[] = {{"3des", "03", 0x03},
+		    {"aes128", "08", 0x08},
+		    {"aes192", "0a", 0x0A},
+		    {"aes256", "0c", 0x0C}};
+	size_t i;
+
+	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+		if (!strcasecmp(v, algs[i].name) || !strcasecmp(v, algs[i].id)) {
+			*alg = algs[i].alg;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The options of a PIV card (--type piv), checked. */
 static int
-finish_create(struct vcard_opts *o, const char *serial_hex, const char *tries, char *err,
-	      size_t errcap)
+finish_piv(struct vcard_opts *o, const struct raw *raw, char *err, size_t errcap)
+{
+	unsigned long v, a, b, c;
+	int n = 0;
+
+	if (raw->serial_hex)
+		return usage_err(
+			err, errcap,
+			"--serial is a GIDS card's id; a PIV card's serial is --piv-serial");
+	if (raw->tries) {
+		if (!number(raw->tries, 1, 255, &v))
+			return usage_err(err, errcap, "--pin-tries must be 1 to 255");
+		o->pin_tries = (unsigned)v;
+	}
+	if (raw->puk_tries) {
+		if (!number(raw->puk_tries, 1, 255, &v))
+			return usage_err(err, errcap, "--puk-tries must be 1 to 255");
+		o->puk_tries = (unsigned)v;
+	}
+	if (raw->mgm_alg && !mgm_alg(raw->mgm_alg, &o->mgm_alg))
+		return usage_err(err, errcap,
+				 "--mgm-alg must be 3des, aes128, aes192 or aes256, not \"%s\"",
+				 raw->mgm_alg);
+	if (raw->piv_version) {
+		if (sscanf(raw->piv_version, "%lu.%lu.%lu%n", &a, &b, &c, &n) != 3 ||
+		    raw->piv_version[n] || a < 4 || a > 255 || b > 255 || c > 255)
+			return usage_err(
+				err, errcap,
+				"--piv-version must be X.Y.Z with X 4 to 255, Y and Z 0 to "
+				"255");
+		o->piv_version[0] = (uint8_t)a;
+		o->piv_version[1] = (uint8_t)b;
+		o->piv_version[2] = (uint8_t)c;
+	}
+	if (raw->piv_serial) {
+		if (!number(raw->piv_serial, 1, 4294967295ul, &v))
+			return usage_err(err, errcap, "--piv-serial must be 1 to 4294967295");
+		o->piv_serial = (uint32_t)v;
+	}
+	return VCARD_EXIT_OK;
+}
+
+static int
+finish_create(struct vcard_opts *o, const struct raw *raw, char *err, size_t errcap)
 {
 	int rc;
+	unsigned long v;
 
-	if (!o->initialized && (serial_hex || tries))
+	if (raw->type && !strcmp(raw->type, "piv"))
+		o->piv = true;
+	else if (raw->type && strcmp(raw->type, "gids"))
+		return usage_err(err, errcap, "--type must be gids or piv, not \"%s\"", raw->type);
+	if (o->piv)
+		return finish_piv(o, raw, err, errcap);
+	if (o->puk.file || o->puk.env || o->puk.insecure || raw->puk_tries || raw->mgm_alg ||
+	    raw->piv_version || raw->piv_serial)
+		return usage_err(err, errcap,
+				 "the PUK, --puk-tries, --mgm-alg, --piv-version and --piv-serial "
+				 "are for a PIV card (--type piv)");
+	if (!o->initialized && (raw->serial_hex || raw->tries))
 		return usage_err(err, errcap,
 				 "--serial and --pin-tries are for an initialized card: give the "
 				 "PIN and the admin key (--pin-file, --admin-key-file, ...)");
 	if (!o->initialized)
 		return VCARD_EXIT_OK;
-	if (serial_hex) {
-		rc = decode_hex("--serial", serial_hex, o->serial, 1, VCARD_OPTS_SERIAL_MAX,
+	if (raw->serial_hex) {
+		rc = decode_hex("--serial", raw->serial_hex, o->serial, 1, VCARD_OPTS_SERIAL_MAX,
 				&o->serial_len, err, errcap);
 		if (rc != VCARD_EXIT_OK)
 			return rc;
 	}
-	if (tries) {
-		char *end = NULL;
-		unsigned long v;
-
-		errno = 0;
-		v = strtoul(tries, &end, 10);
-		if (errno || !*tries || *end || *tries == '-' || v < 1 || v > 15)
+	if (raw->tries) {
+		if (!number(raw->tries, 1, 15, &v))
 			return usage_err(err, errcap, "--pin-tries must be 1 to 15");
 		o->pin_tries = (unsigned)v;
 	}
@@ -356,10 +511,7 @@ finish_serve(struct vcard_opts *o, const char *vpcd, const char *atr_hex, char *
 int
 vcard_opts_parse(int argc, char *const argv[], struct vcard_opts *o, char *err, size_t errcap)
 {
-	const char *serial_hex = NULL;
-	const char *atr_hex = NULL;
-	const char *tries = NULL;
-	const char *vpcd = NULL;
+	struct raw raw;
 	const char *cmdname;
 	bool options_done = false;
 	int rc;
@@ -367,6 +519,7 @@ vcard_opts_parse(int argc, char *const argv[], struct vcard_opts *o, char *err, 
 
 	if (err && errcap)
 		err[0] = '\0';
+	memset(&raw, 0, sizeof(raw));
 	if (!o || !argv)
 		return usage_err(err, errcap, "internal: no arguments");
 	memset(o, 0, sizeof(*o));
@@ -429,8 +582,7 @@ vcard_opts_parse(int argc, char *const argv[], struct vcard_opts *o, char *err, 
 			o->verbose = true;
 			break;
 		default:
-			rc = parse_value(o, def->id, value, &serial_hex, &atr_hex, &tries, &vpcd,
-					 err, errcap);
+			rc = parse_value(o, def->id, value, &raw, err, errcap);
 			if (rc != VCARD_EXIT_OK)
 				return rc;
 			break;
@@ -441,9 +593,9 @@ vcard_opts_parse(int argc, char *const argv[], struct vcard_opts *o, char *err, 
 	if (!o->file)
 		return usage_err(err, errcap, "%s: missing FILE", cmdname);
 	if (o->cmd == VCARD_CMD_CREATE)
-		rc = finish_create(o, serial_hex, tries, err, errcap);
+		rc = finish_create(o, &raw, err, errcap);
 	else if (o->cmd == VCARD_CMD_SERVE)
-		rc = finish_serve(o, vpcd, atr_hex, err, errcap);
+		rc = finish_serve(o, raw.vpcd, raw.atr_hex, err, errcap);
 	else
 		rc = VCARD_EXIT_OK;
 	if (rc != VCARD_EXIT_OK)
@@ -458,39 +610,68 @@ vcard_opts_clear(struct vcard_opts *o)
 		memset(o, 0, sizeof(*o));
 }
 
-enum mdp_err
-vcard_opts_read_pin(const struct vcard_opts *o, char **pin, size_t *len)
+/* A PIN or PUK from its options (or the terminal), checked for min..max bytes. */
+static enum mdp_err
+read_code(const struct tool_secret_src *src, const char *what, const char *opt, size_t min,
+	  size_t max, char **out, size_t *len)
 {
-	char *p = NULL;
+	char *p = NULL, prompt[64];
 	size_t n = 0;
 	enum mdp_err rv;
 
-	if (!o || !pin || !len)
-		return mdp_err_reason(MDP_ERR_ARGS, "bad PIN call");
-	rv = tool_pin_read(&o->pin, "PIN of the new card", true, &p, &n);
-	if (rv == MDP_ERR_NOT_FOUND && !o->pin.file && !o->pin.env && !o->pin.insecure)
-		return mdp_err_reason(MDP_ERR_ARGS, "no PIN: give --pin-file F or --pin-env VAR "
-						    "(or run on a terminal to be asked)");
+	snprintf(prompt, sizeof(prompt), "%s of the new card", what);
+	rv = tool_pin_read(src, prompt, true, &p, &n);
+	if (rv == MDP_ERR_NOT_FOUND && !src->file && !src->env && !src->insecure)
+		return mdp_err_reason(MDP_ERR_ARGS,
+				      "no %s: give --%s-file F or --%s-env VAR (or run on a "
+				      "terminal to be asked)",
+				      what, opt, opt);
 	if (rv != MDP_OK)
 		return rv;
-	if (n < VCARD_OPTS_PIN_MIN || n > VCARD_OPTS_PIN_MAX) {
+	if (n < min || n > max) {
 		mdp_secure_free(p, n + 1);
-		return mdp_err_reason(MDP_ERR_ARGS, "the PIN must be %d to %d bytes",
-				      VCARD_OPTS_PIN_MIN, VCARD_OPTS_PIN_MAX);
+		return mdp_err_reason(MDP_ERR_ARGS, "the %s must be %zu to %zu bytes", what, min,
+				      max);
 	}
-	*pin = p;
+	*out = p;
 	*len = n;
 	return MDP_OK;
 }
 
 enum mdp_err
+vcard_opts_read_pin(const struct vcard_opts *o, char **pin, size_t *len)
+{
+	if (!o || !pin || !len)
+		return mdp_err_reason(MDP_ERR_ARGS, "bad PIN call");
+	if (o->piv)
+		return read_code(&o->pin, "PIN", "pin", 6, 8, pin, len);
+	return read_code(&o->pin, "PIN", "pin", VCARD_OPTS_PIN_MIN, VCARD_OPTS_PIN_MAX, pin, len);
+}
+
+enum mdp_err
+vcard_opts_read_puk(const struct vcard_opts *o, char **puk, size_t *len)
+{
+	if (!o || !puk || !len)
+		return mdp_err_reason(MDP_ERR_ARGS, "bad PUK call");
+	return read_code(&o->puk, "PUK", "puk", 6, 8, puk, len);
+}
+
+enum mdp_err
 vcard_opts_read_admin_key(const struct vcard_opts *o, uint8_t key[VCARD_OPTS_ADMIN_KEY_LEN])
+{
+	return vcard_opts_read_mgm_key(o, key, VCARD_OPTS_ADMIN_KEY_LEN);
+}
+
+enum mdp_err
+vcard_opts_read_mgm_key(const struct vcard_opts *o, uint8_t *key, size_t len)
 {
 	enum mdp_err rv;
 
 	if (!o || !key)
 		return mdp_err_reason(MDP_ERR_ARGS, "bad admin key call");
-	rv = tool_admin_key_read(&o->admin_key, "admin key of the new card", true, key);
+	rv = tool_key_read(&o->admin_key,
+			   o->piv ? "management key of the new card" : "admin key of the new card",
+			   true, key, len);
 	if (rv == MDP_ERR_NOT_FOUND && !o->admin_key.file && !o->admin_key.env &&
 	    !o->admin_key.insecure)
 		return mdp_err_reason(MDP_ERR_ARGS,

@@ -43,6 +43,14 @@ struct vcard_opts {
 	unsigned kdf_cost;  /* --kdf-cost, 1..20; 0: the default */
 	bool force;
 
+	/* create --type piv (the PIN: 6 to 8 bytes; every secret has its factory default) */
+	bool piv;
+	struct tool_secret_src puk; /* --puk-file --puk-env --insecure-puk */
+	unsigned puk_tries;	    /* 1..255; 0: the card's default */
+	uint8_t mgm_alg;	    /* --mgm-alg: 03, 08, 0A, 0C; 0: the version's default */
+	uint8_t piv_version[3];	    /* --piv-version; 0.0.0: the card's default */
+	uint32_t piv_serial;	    /* --piv-serial; 0: random */
+
 	/* create, reseal: the new seal; serve, info: where the card's seal is */
 	const char *seal; /* --seal, "tpm[:TCTI]" or "keyfile[:PATH]"; NULL: the default */
 
@@ -69,13 +77,18 @@ void vcard_opts_clear(struct vcard_opts *o);
 
 /*
  * The new card's PIN: the first line of --pin-file, the variable named by --pin-env, the
- * --insecure-pin value, or else asked twice on the terminal; checked for 4..16 bytes
- * (MDP_ERR_ARGS). Free with mdp_secure_free(pin, *len + 1).
+ * --insecure-pin value, or else asked twice on the terminal; checked for 4..16 bytes (PIV:
+ * 6..8) (MDP_ERR_ARGS). Free with mdp_secure_free(pin, *len + 1).
  */
 enum mdp_err vcard_opts_read_pin(const struct vcard_opts *o, char **pin, size_t *len);
 /* The new card's admin key (24 bytes: 48 hex digits, or a file of 24 raw bytes), likewise. */
 enum mdp_err vcard_opts_read_admin_key(const struct vcard_opts *o,
 				       uint8_t key[VCARD_OPTS_ADMIN_KEY_LEN]);
+
+/* A PIV card's PUK (6 to 8 bytes), from --puk-file, --puk-env or --insecure-puk. */
+enum mdp_err vcard_opts_read_puk(const struct vcard_opts *o, char **puk, size_t *len);
+/* A PIV card's management key of len bytes (the algorithm's), from the admin-key options. */
+enum mdp_err vcard_opts_read_mgm_key(const struct vcard_opts *o, uint8_t *key, size_t len);
 
 /* Usage text of a command (VCARD_CMD_NONE: the whole tool). */
 const char *vcard_opts_usage(enum vcard_cmd cmd);

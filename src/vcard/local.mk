@@ -16,7 +16,8 @@ libmdp11vcard_la_SOURCES = \
 	src/vcard/vcard-state.c \
 	src/vcard/vcard-tpm.c \
 	src/vcard/piv.c src/vcard/piv-int.h \
-	src/vcard/piv-keys.c
+	src/vcard/piv-keys.c \
+	src/vcard/piv-state.c
 libmdp11vcard_la_CFLAGS = $(AM_CFLAGS) $(TSS2_CFLAGS) -fPIC
 libmdp11vcard_la_LIBADD = $(CRYPTO_LIBS) $(TSS2_LIBS)
 
@@ -54,6 +55,13 @@ tests_unit_test_vcard_piv_SOURCES = tests/unit/test-vcard-piv.c \
 	tests/unit/vcard-testlib.c tests/unit/vcard-testlib.h
 tests_unit_test_vcard_piv_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_vcard_piv_LDADD = $(MDP11_LIBS_VCARD) $(TEST_LIBS)
+
+check_PROGRAMS += tests/unit/test-vcard-piv-state
+TESTS += tests/unit/test-vcard-piv-state
+tests_unit_test_vcard_piv_state_SOURCES = tests/unit/test-vcard-piv-state.c \
+	tests/unit/vcard-testlib.c tests/unit/vcard-testlib.h
+tests_unit_test_vcard_piv_state_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_vcard_piv_state_LDADD = $(MDP11_LIBS_VCARD) $(TEST_LIBS)
 
 # Fuzz target over vcard_transmit. With --enable-fuzzing (clang, see tests/fuzz/build-fuzz.sh) it
 # is a libFuzzer binary; otherwise tests/fuzz/replay-main.c replays its corpus in make check.

@@ -32,6 +32,17 @@
 #define PIV_ORIGIN_GENERATED 0x01
 #define PIV_ORIGIN_IMPORTED 0x02
 
+/* An asymmetric algorithm of the card (§2.4). */
+struct piv_alg {
+	uint8_t id;
+	uint8_t type; /* VC_KEY_RSA / VC_KEY_EC */
+	unsigned bits;
+	const char *curve;
+	uint8_t since[2]; /* first version that offers it */
+};
+/* The algorithm id if the card's version offers it, else NULL. */
+const struct piv_alg *piv_alg_find(const struct vc_state *st, uint8_t id);
+
 /* 9A 9C 9D 9E 82..95: the slots that hold an asymmetric key. */
 extern const uint8_t piv_key_slots[24];
 bool piv_key_slot(uint8_t slot);

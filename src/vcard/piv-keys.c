@@ -25,14 +25,6 @@
 
 /* ---- algorithms ---- */
 
-struct piv_alg {
-	uint8_t id;
-	uint8_t type; /* VC_KEY_RSA / VC_KEY_EC */
-	unsigned bits;
-	const char *curve;
-	uint8_t since[2]; /* first version that offers it */
-};
-
 /* §2.4: RSA 3072 (05) and 4096 (16) from 5.7 on; Ed25519/X25519 are not offered. */
 static const struct piv_alg algs[] = {
 	{0x06, VC_KEY_RSA, 1024, NULL, {4, 0}},	 {0x07, VC_KEY_RSA, 2048, NULL, {4, 0}},
@@ -40,8 +32,8 @@ static const struct piv_alg algs[] = {
 	{0x11, VC_KEY_EC, 256, "P-256", {4, 0}}, {0x14, VC_KEY_EC, 384, "P-384", {4, 0}},
 };
 
-static const struct piv_alg *
-alg_find(const struct vc_state *st, uint8_t id)
+const struct piv_alg *
+piv_alg_find(const struct vc_state *st, uint8_t id)
 {
 	size_t i;
 
@@ -415,7 +407,7 @@ piv_cmd_generate(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 	if (tlv_read(&cur, &tag, &tpl) != MDP_OK || tag != 0xAC || cur_left(&cur) ||
 	    tlv_find(tpl.p, tpl.len, 0x80, &v) != MDP_OK || v.len != 1)
 		return SW_WRONG_DATA;
-	a = alg_find(&vc->st, v.p[0]);
+	a = piv_alg_find(&vc->st, v.p[0]);
 	if (!a)
 		return SW_WRONG_DATA;
 	sw = policies(tpl.p, tpl.len, c->p2, &pin, &touch);
@@ -580,7 +572,7 @@ piv_cmd_import(struct vcard *vc, const struct vc_cmd *c)
 		return SW_INCORRECT_SLOT;
 	if (!vc->admin_ok)
 		return SW_SECURITY;
-	a = alg_find(&vc->st, c->p1);
+	a = piv_alg_find(&vc->st, c->p1);
 	if (!a)
 		return SW_WRONG_DATA;
 	half = a->type == VC_KEY_RSA ? a->bits / 16 : a->bits / 8;

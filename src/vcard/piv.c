@@ -229,6 +229,23 @@ check_piv_params(const struct vcard_init_params *p, uint8_t version[3], uint8_t 
 	return MDP_OK;
 }
 
+enum mdp_err
+vc_piv_check_params(const struct vcard_init_params *p)
+{
+	uint8_t version[3] = {5, 4, 3}, alg = 0, pin[PIV_BLOCK], puk[PIV_BLOCK];
+	size_t klen = 0;
+	enum mdp_err err;
+
+	err = check_piv_params(p, version, &alg, &klen);
+	if (!err)
+		err = param_block(p->pin, default_pin, "PIN", pin);
+	if (!err)
+		err = param_block(p->puk, default_puk, "PUK", puk);
+	mdp_wipe(pin, sizeof(pin));
+	mdp_wipe(puk, sizeof(puk));
+	return err;
+}
+
 static enum mdp_err
 add_objects_and_slots(struct vcard *vc, uint8_t alg, const uint8_t *key, size_t klen)
 {

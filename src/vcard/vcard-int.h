@@ -462,6 +462,11 @@ extern const uint8_t vc_piv_atr[23];
 /* The initial PIV card into vc->st, whose uuid, seal and KDF cost are set; secrets sealed. */
 enum mdp_err vc_piv_build(struct vcard *vc, const struct vcard_init_params *params);
 void vc_piv_info(struct vcard *vc, struct vcard_info *info);
+/* The parameters of a new PIV card, checked (MDP_ERR_ARGS with a reason). */
+enum mdp_err vc_piv_check_params(const struct vcard_init_params *params);
+/* piv-state.c: the PIV section of a format 2 state file */
+void vc_piv_encode(const struct vc_state *st, struct mdp_buf *b);
+enum mdp_err vc_piv_decode(struct mdp_cursor *c, struct vc_state *st);
 
 /* vcard-state.c: the state file's encoding (format 1 and 2) */
 void vc_state_free(struct vc_state *st);

@@ -161,7 +161,10 @@ encode_v2(const struct vc_state *st, struct mdp_buf *b)
 	}
 	buf_put_be32(b, 0); /* section length, patched below */
 	mark = b->len;
-	encode_gids(st, b);
+	if (st->type == VCARD_TYPE_PIV)
+		vc_piv_encode(st, b);
+	else
+		encode_gids(st, b);
 	if (b->bad)
 		return MDP_ERR_NOMEM;
 	n = b->len - mark;
@@ -597,7 +600,7 @@ decode_v2(struct mdp_cursor *c, struct vc_state *st)
 	st->type = cur_get_u8(c);
 	if (c->bad)
 		return STATE_BAD("truncated card record");
-	if (st->type != VCARD_TYPE_GIDS)
+	if (st->type != VCARD_TYPE_GIDS && st->type != VCARD_TYPE_PIV)
 		return STATE_BAD("card type %u is not supported by this build", st->type);
 	err = decode_seal(c, st);
 	if (!err)
@@ -609,7 +612,7 @@ decode_v2(struct mdp_cursor *c, struct vc_state *st)
 	if (c->bad || !q)
 		return STATE_BAD("truncated card section");
 	cur_init(&sec, q, n);
-	err = decode_gids(&sec, st);
+	err = st->type == VCARD_TYPE_PIV ? vc_piv_decode(&sec, st) : decode_gids(&sec, st);
 	if (!err && cur_left(&sec))
 		err = STATE_BAD("%zu unexpected bytes in the card section", cur_left(&sec));
 	return err;

@@ -203,12 +203,8 @@ vcard_alloc(void)
 }
 
 static enum mdp_err
-check_type(const struct vcard_init_params *params, bool file)
+check_type(const struct vcard_init_params *params)
 {
-	if (params && params->type == VCARD_TYPE_PIV && file)
-		return mdp_err_reason(MDP_ERR_UNSUPPORTED,
-				      "a PIV card is in memory only for now (its section of the "
-				      "state file is not written yet)");
 	if (params && params->type != VCARD_TYPE_GIDS && params->type != VCARD_TYPE_PIV)
 		return mdp_err_reason(MDP_ERR_ARGS, "unknown card type %d", (int)params->type);
 	return MDP_OK;
@@ -226,8 +222,10 @@ vcard_create(const char *path, const struct vcard_init_params *params)
 		return mdp_err_reason(MDP_ERR_ARGS, "vcard_create needs a path");
 	if (access(path, F_OK) == 0)
 		return mdp_err_reason(MDP_ERR_EXISTS, "%s already exists", path);
-	err = check_type(params, true);
-	if (!err && params && (params->pin || params->admin_key))
+	err = check_type(params);
+	if (!err && params && params->type == VCARD_TYPE_PIV)
+		err = vc_piv_check_params(params);
+	else if (!err && params && (params->pin || params->admin_key))
 		err = vc_check_init_params(params);
 	if (err)
 		return err;
@@ -260,7 +258,7 @@ open_memory(struct vcard *vc, const struct vcard_init_params *params)
 {
 	enum mdp_err err;
 
-	err = check_type(params, false);
+	err = check_type(params);
 	if (!err)
 		err = kdf_cost(params, VC_KDF_MEMORY_COST, &vc->st.kdf_cost);
 	if (err)

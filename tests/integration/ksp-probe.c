@@ -32,13 +32,13 @@
 static struct ksp_card *kc;
 
 static int
-fail(const char *what, enum md_rv rv)
+fail(const char *what, enum ksp_rv rv)
 {
 	fprintf(stderr, "ksp-probe: %s: %s (%s)\n", what, ksp_rv_name(rv), mdp_err_last());
 	return 1;
 }
 
-static enum md_rv
+static enum ksp_rv
 gen(const char *name, const char *id, size_t id_len, const char *label, uint8_t *idx)
 {
 	struct ksp_new_key req;
@@ -60,7 +60,7 @@ by_name(const char *name)
 	const struct ksp_container *list = NULL;
 	size_t n = 0, i;
 
-	if (ksp_card_containers(kc, &list, &n) != MD_OK)
+	if (ksp_card_containers(kc, &list, &n) != KSP_OK)
 		return NULL;
 	for (i = 0; i < n; i++)
 		if (strcmp(list[i].name, name) == 0)
@@ -87,16 +87,16 @@ cmd_populate(const char *pem)
 	const struct ksp_container *c;
 	uint8_t first = 0, idx = 0;
 	unsigned num = 0;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	rv = gen("first", NULL, 0, NULL, &first);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return fail("generate first", rv);
 	rv = gen("mdp11key", "\x42", 1, "mylabel", &idx);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return fail("generate mdp11key", rv);
 	rv = ksp_delete_key(kc, first, KSP_SLOT_EXCHANGE);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return fail("delete first", rv);
 	memset(&dn, 0, sizeof(dn));
 	dn.application = "ksp-probe";
@@ -104,16 +104,16 @@ cmd_populate(const char *pem)
 	dn.value = (const uint8_t *)"hello";
 	dn.value_len = 5;
 	rv = ksp_data_create(kc, &dn, &num);
-	if (rv == MD_OK) {
+	if (rv == KSP_OK) {
 		dn.label = "private data";
 		dn.is_private = true;
 		rv = ksp_data_create(kc, &dn, &num);
 	}
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return fail("data objects", rv);
 	c = by_name("mdp11key");
 	if (!c)
-		return fail("find mdp11key", KSP_RV(KSP_E_NOT_FOUND));
+		return fail("find mdp11key", KSP_E_NOT_FOUND);
 	return write_pem(pem, mdp_key_pkey(c->slot[KSP_SLOT_EXCHANGE].pub));
 }
 
@@ -144,16 +144,16 @@ cmd_putcert(const char *name, const char *path)
 	const struct ksp_container *c = by_name(name);
 	uint8_t *der;
 	size_t len = 0;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (!c)
-		return fail(name, KSP_RV(KSP_E_NOT_FOUND));
+		return fail(name, KSP_E_NOT_FOUND);
 	der = slurp(path, &len);
 	if (!der)
-		return fail(path, MD_E_FILE_NOT_FOUND);
+		return fail(path, KSP_E_FILE_NOT_FOUND);
 	rv = ksp_write_certificate(kc, c->index, KSP_SLOT_EXCHANGE, der, len, NULL);
 	free(der);
-	return rv == MD_OK ? 0 : fail("write certificate", rv);
+	return rv == KSP_OK ? 0 : fail("write certificate", rv);
 }
 
 static int
@@ -162,9 +162,9 @@ cmd_list(void)
 	const struct ksp_container *list = NULL;
 	size_t n = 0, i, j;
 	int s;
-	enum md_rv rv = ksp_card_containers(kc, &list, &n);
+	enum ksp_rv rv = ksp_card_containers(kc, &list, &n);
 
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return fail("containers", rv);
 	for (i = 0; i < n; i++) {
 		for (s = 0; s < KSP_SLOTS; s++) {
@@ -193,7 +193,7 @@ cmd_pubkey(const char *name, const char *pem)
 	int s;
 
 	if (!c)
-		return fail(name, KSP_RV(KSP_E_NOT_FOUND));
+		return fail(name, KSP_E_NOT_FOUND);
 	s = c->slot[KSP_SLOT_EXCHANGE].spec != MDP_AT_NONE ? KSP_SLOT_EXCHANGE : KSP_SLOT_SIGNATURE;
 	return write_pem(pem, mdp_key_pkey(c->slot[s].pub));
 }
@@ -207,14 +207,14 @@ cmd_sign(const char *name, const char *in, const char *out)
 	size_t len = 0, sl = sizeof(sig);
 	unsigned hl = 0;
 	FILE *f;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	if (!c)
-		return fail(name, KSP_RV(KSP_E_NOT_FOUND));
+		return fail(name, KSP_E_NOT_FOUND);
 	data = slurp(in, &len);
 	if (!data || EVP_Digest(data, len, h, &hl, EVP_sha256(), NULL) != 1) {
 		free(data);
-		return fail(in, MD_E_FILE_NOT_FOUND);
+		return fail(in, KSP_E_FILE_NOT_FOUND);
 	}
 	free(data);
 	memset(&pad, 0, sizeof(pad));
@@ -224,13 +224,13 @@ cmd_sign(const char *name, const char *in, const char *out)
 		      c->slot[KSP_SLOT_EXCHANGE].spec != MDP_AT_NONE ? KSP_SLOT_EXCHANGE
 								     : KSP_SLOT_SIGNATURE,
 		      &pad, h, hl, sig, &sl);
-	if (rv != MD_OK)
+	if (rv != KSP_OK)
 		return fail("sign", rv);
 	f = fopen(out, "wb");
 	if (!f || fwrite(sig, 1, sl, f) != sl) {
 		if (f)
 			fclose(f);
-		return fail(out, MD_E_UNEXPECTED);
+		return fail(out, KSP_E_FAILED);
 	}
 	return fclose(f) == 0 ? 0 : 1;
 }
@@ -243,7 +243,7 @@ main(int argc, char **argv)
 	struct ksp_policy pol;
 	const char *pin = NULL, *cmd;
 	int i = 2, ret = 1;
-	enum md_rv rv;
+	enum ksp_rv rv;
 
 	mdp_log_init_env();
 	if (argc < 3) {
@@ -259,20 +259,20 @@ main(int argc, char **argv)
 		fprintf(stderr, "ksp-probe: %s: %s\n", argv[1], mdp_err_last());
 		return 1;
 	}
-	rv = md_card_acquire(NULL, t, MD_CARD_DATA_CURRENT_VERSION, 0, &md);
-	if (rv != MD_OK) {
+	rv = ksp_rv_from_md(md_card_acquire(NULL, t, MD_CARD_DATA_CURRENT_VERSION, 0, &md));
+	if (rv != KSP_OK) {
 		ret = fail("acquire", rv);
 		goto out;
 	}
 	ksp_policy_default(&pol);
 	rv = ksp_card_open(md, &pol, &kc);
-	if (rv != MD_OK) {
+	if (rv != KSP_OK) {
 		ret = fail("open", rv);
 		goto out;
 	}
 	if (pin) {
 		rv = ksp_login_user(kc, (const uint8_t *)pin, strlen(pin));
-		if (rv != MD_OK) {
+		if (rv != KSP_OK) {
 			ret = fail("PIN", rv);
 			goto out;
 		}

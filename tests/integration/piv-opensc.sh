@@ -52,6 +52,8 @@ echo c10101c20100fe00 >"$W/history.hex"
 piv_must "write the key history object" ykpiv $k -a write-object --id 0x5fc10c -f hex \
 	-i "$W/history.hex"
 
+# Everything is in the state file: a new server process serves the same card.
+vcard_restart
 pkcs15-tool --list-keys >"$W/keys.txt" 2>&1 || pcsc_fail "pkcs15-tool --list-keys"
 for label in "PIV AUTH key" "SIGN key" "KEY MAN key" "CARD AUTH key" "Retired KEY MAN 1"; do
 	grep -q "$label" "$W/keys.txt" || pcsc_fail "pkcs15-tool does not list \"$label\""
@@ -62,6 +64,10 @@ pkcs15-tool --read-certificate 01 >"$W/read01.pem" 2>/dev/null ||
 	"$(openssl x509 -in "$W/cert01.pem" -outform DER | od -An -tx1)" ] ||
 	pcsc_fail "the certificate read by OpenSC is not the one written"
 p11_opensc -L >"$W/slots.txt" 2>&1 || pcsc_fail "pkcs11-tool -L"
+# OpenSC's serial: the last 16 hex digits of the CHUID GUID (spec/piv.md §5.1)
+guid=$("$VCARD_BIN" info "$W/card" | sed -n 's/^card id: *//p')
+grep -q "serial num *: $(printf '%s' "$guid" | cut -c17-32)" "$W/slots.txt" ||
+	pcsc_fail "token serial is not from the CHUID GUID $guid: $(grep serial "$W/slots.txt")"
 grep -q "token label *: slot 9a" "$W/slots.txt" ||
 	pcsc_fail "token label is not the first certificate's CN: $(grep label "$W/slots.txt")"
 

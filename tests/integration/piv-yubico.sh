@@ -23,7 +23,8 @@ k="--key=$MGM2" # (an optional argument: -k alone would prompt)
 # ---- status of a new card ----
 ykpiv -a version -a status >"$W/status.txt" 2>&1 || pcsc_fail "yubico-piv-tool -a status"
 grep -q "^Application version 5.4.3 found" "$W/status.txt" || pcsc_fail "version: $(head -1 "$W/status.txt")"
-grep -q "^Serial Number:	[1-9][0-9]\{7\}$" "$W/status.txt" || pcsc_fail "no 8-digit serial"
+serial=$("$VCARD_BIN" info "$W/card" | sed -n 's/^PIV serial: *//p')
+grep -q "^Serial Number:	$serial$" "$W/status.txt" || pcsc_fail "not the card's serial $serial"
 grep -q "^CHUID:	3019d4e739da739ced39ce739d836858210842108421c84210c3eb3410" "$W/status.txt" ||
 	pcsc_fail "no CHUID of the YubiKey tools' layout"
 grep -q "^CCC:	f015a000000116ff02" "$W/status.txt" || pcsc_fail "no CCC"

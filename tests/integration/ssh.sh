@@ -3,7 +3,8 @@
 # OpenSSH with the card: ssh-keygen -D lists the card's RSA and ECDSA public keys; a loopback sshd
 # started here (own config, host key and port) accepts ssh -I MODULE with each key (PIN through
 # SSH_ASKPASS) and runs a command; ssh-add -s loads the keys into a test-started ssh-agent, which
-# then logs in and makes an ssh-keygen -Y signature that verifies.
+# then logs in and makes an ssh-keygen -Y signature that verifies. An ECDH key on the card (it
+# derives, it cannot sign) is offered to neither.
 set -eu
 . "$top_srcdir/tests/integration/lib-run.sh"
 run_init ssh
@@ -11,6 +12,9 @@ SSHD=${SSHD:-/usr/sbin/sshd}
 need_tool openssl pkcs11-tool python3 ssh ssh-keygen ssh-agent ssh-add "$SSHD"
 . "$top_srcdir/tests/integration/lib-token.sh"
 token_setup
+# OpenSSH takes every EC public key object as a signing key; an ECDH key has none.
+p11 --login --pin "$PIN" --keypairgen --key-type EC:prime256v1 --usage-derive --id 0d \
+	--label ecdh-only >"$WORK/ecdh-gen.log" 2>&1 || fail "ECDH key generation failed"
 
 # The card's public keys, in OpenSSH form, from the keys read back at provisioning.
 ssh-keygen -i -m PKCS8 -f "$RSA_PUB_PEM" >"$WORK/rsa.pub" || fail "ssh-keygen -i (RSA) failed"
@@ -21,7 +25,9 @@ run_to 60 keygen-D ssh-keygen -D "$MODULE" </dev/null || fail "ssh-keygen -D fai
 grep -qF "$(key_of "$WORK/rsa.pub")" "$WORK/keygen-D.log" || fail "ssh-keygen -D misses the RSA key"
 grep -qF "$(key_of "$WORK/ec.pub")" "$WORK/keygen-D.log" || fail "ssh-keygen -D misses the EC key"
 grep -q '^ecdsa-sha2-nistp256 ' "$WORK/keygen-D.log" || fail "the EC key is not ecdsa-sha2-nistp256"
-echo "ok: ssh-keygen -D shows the RSA and the ECDSA key"
+[ "$(grep -c '^\(ssh-rsa\|ecdsa-sha2-nistp256\) ' "$WORK/keygen-D.log")" = 2 ] ||
+	fail "ssh-keygen -D lists more than the RSA and the ECDSA key (the ECDH key?)"
+echo "ok: ssh-keygen -D shows the RSA and the ECDSA key, not the ECDH key"
 
 # sshd on a free loopback port; the privilege-separation directory must exist when run as root.
 if [ "$(id -u)" = 0 ]; then
@@ -107,7 +113,9 @@ run_to 60 ssh-add-s ssh-add -s "$MODULE" </dev/null || fail "ssh-add -s failed"
 run_to 30 ssh-add-L ssh-add -L </dev/null || fail "ssh-add -L failed"
 grep -qF "$(key_of "$WORK/rsa.pub")" "$WORK/ssh-add-L.log" || fail "the agent lacks the RSA key"
 grep -qF "$(key_of "$WORK/ec.pub")" "$WORK/ssh-add-L.log" || fail "the agent lacks the EC key"
-echo "ok: ssh-add -s loaded both card keys into ssh-agent"
+[ "$(grep -c '^\(ssh-rsa\|ecdsa-sha2-nistp256\) ' "$WORK/ssh-add-L.log")" = 2 ] ||
+	fail "ssh-add -s loaded more than the two signing keys (the ECDH key?)"
+echo "ok: ssh-add -s loaded both signing keys into ssh-agent, not the ECDH key"
 
 cat "$WORK/rsa.pub" "$WORK/ec.pub" >"$WORK/authorized_keys"
 ssh_run ssh-agent-login -o IdentityAgent="$AGENT_SOCK" -i "$WORK/ec.pub" ||

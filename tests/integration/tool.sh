@@ -348,7 +348,7 @@ grep_err "empty"
 # ---- refused and failed imports leave the card unchanged ----
 snapshot before
 run 6 "$tool" import $sel $opin --in wine-rsa512.blob
-grep_err "rsa_min_bits"
+grep_err "512 bits: the card takes at least 1024"
 unchanged before
 run 7 "$tool" import $sel $opin --in garbage.bin
 unchanged before
@@ -475,7 +475,15 @@ run 2 "$tool" generate $sel $opin --type ed25519
 cp conf.saved "$MDP11_CONF"
 printf '[policy]\nrsa_max_bits = 2048\nrsa_default_bits = 2048\n' >>"$MDP11_CONF"
 run 6 "$tool" generate $sel $opin --type rsa:3072
+# A size refusal names the limit that binds: here the policy's ...
+grep_err "3072 bits: rsa_max_bits = 2048 in \[policy\] of mdp11.conf (the card takes up to 4096)"
 cp conf.saved "$MDP11_CONF"
+# ... and here the card's own (the policy's rsa_max_bits is 4096 too, but raising it would not
+# help), never an internal code alone.
+run 6 "$tool" generate $sel $opin --type rsa:8192
+grep_err "8192 bits: the card takes at most 4096"
+! grep -q "rsa_max_bits" "$tmp/err" || fail "the card's limit binds, not rsa_max_bits"
+! grep -q "failed (KSP_E" "$tmp/err" || fail "an internal code alone"
 # Progress: on a terminal a slow generation shows the elapsed seconds (script(1) gives a pty;
 # a generation can be quicker than the first tick, so up to three tries).
 if command -v script >/dev/null 2>&1; then

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # mdp11-vcard's command line: help, exit codes (0 ok, 1 failure, 2 usage), create in both forms,
 # PIN and admin-key sources (as mdp11-tool takes them: file, variable, --insecure-, terminal),
-# info, refusal of damaged files, serve's shutdown on SIGTERM while pcscd is away.
+# info, refusal of damaged files, serve's shutdown on SIGTERM while pcscd is away; PIV cards
+# (create --type piv with the factory or the given secrets, info).
 : "${top_builddir:=$(pwd)}"
 VCARD_BIN=${VCARD_BIN:-$top_builddir/tools/mdp11-vcard}
 W=$(mktemp -d "${TMPDIR:-/tmp}/mdp11-vcard-cli.XXXXXX") || exit 1
@@ -166,4 +167,38 @@ for sig in TERM INT HUP; do
 	[ "$rc" = 0 ] || fail "serve exited $rc after SIG$sig"
 done
 expect 0 info "$W/f.card"
+
+# ---- a PIV card: ready with the factory secrets, or with the given ones ----
+expect 0 create --type piv --kdf-cost 4 "$W/piv.card"
+grep -q "created a PIV card" "$W/out" || fail "create --type piv: $(cat "$W/out")"
+expect 0 info "$W/piv.card"
+[ "$(field "card type")" = PIV ] || fail "info: card type $(field "card type")"
+[ "$(field "PIV version")" = 5.4.3 ] || fail "info: PIV version $(field "PIV version")"
+field "PIV serial" | grep -qx "[1-9][0-9]\{7\}" || fail "info: PIV serial $(field "PIV serial")"
+[ "$(field "factory values")" = "PIN PUK management-key" ] ||
+	fail "info: factory values $(field "factory values")"
+[ "$(field "PUK tries left")" = "3 of 3" ] || fail "info: PUK tries $(field "PUK tries left")"
+field "card id" | grep -qx "[0-9a-f]\{32\}" || fail "info: no CHUID GUID as card id"
+printf '87654321\n' >"$W/puk"
+MDP11_TEST_MGM=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
+export MDP11_TEST_MGM
+expect 0 create --type piv --kdf-cost 4 --insecure-pin 13572468 --puk-file "$W/puk" \
+	--admin-key-env MDP11_TEST_MGM --mgm-alg aes256 --piv-version 5.7.1 --piv-serial 4711 \
+	--pin-tries 9 --puk-tries 8 "$W/piv2.card"
+expect 0 info "$W/piv2.card"
+[ "$(field "factory values")" = none ] || fail "info: factory values $(field "factory values")"
+[ "$(field "management key")" = AES256 ] || fail "info: management key $(field "management key")"
+[ "$(field "PIV serial")" = 4711 ] && [ "$(field "PIV version")" = 5.7.1 ] &&
+	[ "$(field "PIN tries left")" = "9 of 9" ] && [ "$(field "PUK tries left")" = "8 of 8" ] ||
+	fail "info of a PIV card with its options: $(cat "$W/out")"
+for secret in 13572468 87654321 "$MDP11_TEST_MGM"; do
+	grep -qi "$secret" "$W/out" && fail "info shows a secret"
+done
+expect 2 create --type piv --insecure-pin 12345 "$W/piv3.card"
+grep -q "6 to 8" "$W/out" || fail "no reason for a short PIV PIN"
+expect 2 create --type piv --mgm-alg aes128 --admin-key-env MDP11_TEST_MGM "$W/piv3.card"
+grep -q "32 hex digits" "$W/out" || fail "no reason for a management key of the wrong length"
+expect 2 create --type piv --mgm-alg aes128 --piv-version 5.2.0 "$W/piv3.card"
+grep -q "5.4" "$W/out" || fail "no reason for an AES key on a 5.2 card"
+[ -e "$W/piv3.card" ] && fail "a refused create left a file"
 echo "vcard-cli: OK"

@@ -257,10 +257,29 @@ test_codes(void)
 				CKR_TEMPLATE_INCONSISTENT);
 		CU_ASSERT_EQUAL(p11->C_CreateObject(s, dt, 2, &pub), CKR_TEMPLATE_INCONSISTENT);
 	}
-	/* An ECDH key pair derives: both halves say so (p11test usage_test). */
-	derive = p11test_attr(s, ecdh_pub, CKA_DERIVE, &len);
-	CU_ASSERT(derive && len == 1 && *derive == CK_TRUE);
-	free(derive);
+	/*
+	 * An ECDH key pair derives: its private key says so, and the session public key
+	 * C_GenerateKeyPair returns lives as long as the session that made it (an ECDH key has
+	 * no token public key object).
+	 */
+	CU_ASSERT_PTR_NULL(p11test_attr(s, ecdh_pub, CKA_DERIVE, &len));
+	{
+		CK_SESSION_HANDLE rw = p11test_open(true, false);
+		CK_OBJECT_HANDLE pub = 0, priv = 0;
+
+		CU_ASSERT_EQUAL(p11test_gen_ec(rw, P256, true, "ecdh2", &pub, &priv), CKR_OK);
+		derive = p11test_attr(rw, pub, CKA_DERIVE, &len);
+		CU_ASSERT(derive && len == 1 && *derive == CK_TRUE);
+		free(derive);
+		derive = p11test_attr(rw, pub, CKA_TOKEN, &len);
+		CU_ASSERT(derive && len == 1 && *derive == CK_FALSE);
+		free(derive);
+		/* Another session does not see it; it goes with its session. */
+		CU_ASSERT_PTR_NULL(p11test_attr(s, pub, CKA_DERIVE, &len));
+		CU_ASSERT_EQUAL(p11->C_DestroyObject(rw, pub), CKR_OK);
+		CU_ASSERT_EQUAL(p11->C_DestroyObject(rw, priv), CKR_OK);
+		CU_ASSERT_EQUAL(p11->C_CloseSession(rw), CKR_OK);
+	}
 	derive = p11test_attr(s, ecdh_priv, CKA_DERIVE, &len);
 	CU_ASSERT(derive && len == 1 && *derive == CK_TRUE);
 	free(derive);

@@ -499,6 +499,20 @@ test_keygen(void)
 	CU_ASSERT_EQUAL(p11test_gen_rsa(s, 2048, true, "rsa1", &rsa_pub, &rsa_priv), CKR_OK);
 	CU_ASSERT_EQUAL(p11test_gen_ec(s, P256, false, "ec1", &ec_pub, &ec_priv), CKR_OK);
 	CU_ASSERT_EQUAL(p11test_gen_ec(s, P256, true, "ecdh1", &ecdh_pub, &ecdh_priv), CKR_OK);
+	/*
+	 * An ECDH key has no token public key object (OpenSSH takes every EC public key as a
+	 * signing key): the handle returned is a session object of this session.
+	 */
+	{
+		CK_ULONG len = 0;
+		CK_BBOOL *tok = p11test_attr(s, ecdh_pub, CKA_TOKEN, &len);
+		CK_OBJECT_CLASS *c = p11test_attr(s, ecdh_pub, CKA_CLASS, &len);
+
+		CU_ASSERT(tok && *tok == CK_FALSE);
+		CU_ASSERT(c && *c == CKO_PUBLIC_KEY);
+		free(tok);
+		free(c);
+	}
 	/* A CKA_ID that names an existing key is not silently overwritten. */
 	CU_ASSERT_EQUAL(p11test_gen_ec(s, P256, false, "ec1", &pub, &priv),
 			CKR_ATTRIBUTE_VALUE_INVALID);
@@ -613,12 +627,12 @@ test_attributes(void)
 	cls = CKO_DATA;
 	CU_ASSERT_EQUAL(p11->C_SetAttributeValue(s, ec_priv, &setcls, 1), CKR_ATTRIBUTE_READ_ONLY);
 
-	/* Private objects are hidden after logout. */
+	/* Private objects are hidden after logout. The ECDH key has no public key object. */
 	CU_ASSERT_EQUAL(p11test_count(s, CKA_CLASS, CKO_PRIVATE_KEY), 3);
-	CU_ASSERT_EQUAL(p11test_count(s, CKA_CLASS, CKO_PUBLIC_KEY), 3);
+	CU_ASSERT_EQUAL(p11test_count(s, CKA_CLASS, CKO_PUBLIC_KEY), 2);
 	CU_ASSERT_EQUAL(p11->C_Logout(s), CKR_OK);
 	CU_ASSERT_EQUAL(p11test_count(s, CKA_CLASS, CKO_PRIVATE_KEY), 0);
-	CU_ASSERT_EQUAL(p11test_count(s, CKA_CLASS, CKO_PUBLIC_KEY), 3);
+	CU_ASSERT_EQUAL(p11test_count(s, CKA_CLASS, CKO_PUBLIC_KEY), 2);
 	CU_ASSERT_EQUAL(p11->C_GetAttributeValue(s, rsa_priv, &mb, 1), CKR_OBJECT_HANDLE_INVALID);
 	CU_ASSERT_EQUAL(p11->C_FindObjects(s, NULL, 0, &len), CKR_OPERATION_NOT_INITIALIZED);
 	CU_ASSERT_EQUAL(p11->C_CloseSession(s), CKR_OK);
@@ -1055,7 +1069,8 @@ static void
 test_derive(void)
 {
 	CK_SESSION_HANDLE s = p11test_open(false, true);
-	EVP_PKEY *peer = EVP_EC_gen("P-256"), *card = card_pkey(s, ecdh_pub);
+	/* The ECDH public key comes from the private key (CKA_PUBLIC_KEY_INFO). */
+	EVP_PKEY *peer = EVP_EC_gen("P-256"), *card = card_pkey(s, ecdh_priv);
 	unsigned char point[65], ref[32], *pt = point;
 	size_t rl = sizeof(ref);
 	CK_ECDH1_DERIVE_PARAMS p = {CKD_NULL, 0, NULL, 65, point};
@@ -1424,17 +1439,36 @@ test_pin_lifecycle(void)
 	/* C_InitToken: not with sessions open, not with a wrong admin key. */
 	s = p11test_open(false, false);
 	CU_ASSERT_EQUAL(p11->C_InitToken(test_slot, (CK_UTF8CHAR *)TEST_ADMIN_HEX, 48,
-					 (CK_UTF8CHAR *)"fresh                           "),
+					 (CK_UTF8CHAR *)"                                "),
 			CKR_SESSION_EXISTS);
 	CU_ASSERT_EQUAL(p11->C_CloseSession(s), CKR_OK);
 	CU_ASSERT_EQUAL(
 		p11->C_InitToken(test_slot,
 				 (CK_UTF8CHAR *)"1112131415161718191a1b1c1d1e1f202122232425262728",
-				 48, (CK_UTF8CHAR *)"fresh                           "),
+				 48, (CK_UTF8CHAR *)"                                "),
 		CKR_PIN_INCORRECT);
+	/*
+	 * A label the card cannot keep is refused, never dropped: the card stays as it was.
+	 * A blank label, or the one the token shows, is taken.
+	 */
+	{
+		CK_UTF8CHAR shown[32];
+
+		CU_ASSERT_EQUAL(p11->C_InitToken(test_slot, (CK_UTF8CHAR *)TEST_ADMIN_HEX, 48,
+						 (CK_UTF8CHAR *)"fresh                           "),
+				CKR_ARGUMENTS_BAD);
+		s = p11test_open(false, true);
+		CU_ASSERT(p11test_count(s, CK_UNAVAILABLE_INFORMATION, 0) > 0);
+		CU_ASSERT_EQUAL(p11->C_CloseSession(s), CKR_OK);
+		CU_ASSERT_EQUAL_FATAL(p11->C_GetTokenInfo(test_slot, &ti), CKR_OK);
+		memcpy(shown, ti.label, sizeof(shown));
+		CU_ASSERT_EQUAL(
+			p11->C_InitToken(test_slot, (CK_UTF8CHAR *)TEST_ADMIN_HEX, 48, shown),
+			CKR_OK);
+	}
 	/* Re-personalise: every key is gone. */
 	CU_ASSERT_EQUAL(p11->C_InitToken(test_slot, (CK_UTF8CHAR *)TEST_ADMIN_HEX, 48,
-					 (CK_UTF8CHAR *)"fresh                           "),
+					 (CK_UTF8CHAR *)"                                "),
 			CKR_OK);
 	s = p11test_open(false, true);
 	CU_ASSERT_EQUAL(p11test_count(s, CK_UNAVAILABLE_INFORMATION, 0), 0);

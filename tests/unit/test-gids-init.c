@@ -55,16 +55,16 @@ test_initialize_blank(void)
 	CU_ASSERT_EQUAL_FATAL(md_card_acquire(NULL, t, MD_CARD_DATA_CURRENT_VERSION, 0, &card),
 			      MD_OK);
 	ksp_policy_default(&pol);
-	CU_ASSERT_EQUAL_FATAL(ksp_card_open(card, &pol, &kc), MD_OK);
-	CU_ASSERT_EQUAL(ksp_token_info(kc, &info), MD_OK);
+	CU_ASSERT_EQUAL_FATAL(ksp_card_open(card, &pol, &kc), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_token_info(kc, &info), KSP_OK);
 	CU_ASSERT(memcmp(info.cardid, cardid, 16) == 0);
-	CU_ASSERT_EQUAL(ksp_login_user(kc, (const uint8_t *)"000000", 6), MD_W_WRONG_CHV);
+	CU_ASSERT_EQUAL(ksp_login_user(kc, (const uint8_t *)"000000", 6), KSP_E_PIN_INCORRECT);
 	CU_ASSERT_EQUAL(gids_pin_status(t, &left, &max), MDP_OK);
 	CU_ASSERT_EQUAL(left, 2);
-	CU_ASSERT_EQUAL(ksp_login_user(kc, (const uint8_t *)"123456", 6), MD_OK);
-	CU_ASSERT_EQUAL(ksp_logout(kc), MD_OK);
-	CU_ASSERT_EQUAL(ksp_login_admin(kc, admin_key, sizeof(admin_key)), MD_OK);
-	CU_ASSERT_EQUAL(ksp_logout(kc), MD_OK);
+	CU_ASSERT_EQUAL(ksp_login_user(kc, (const uint8_t *)"123456", 6), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_logout(kc), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_login_admin(kc, admin_key, sizeof(admin_key)), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_logout(kc), KSP_OK);
 	ksp_card_free(kc);
 	mdp_transport_free(t);
 }

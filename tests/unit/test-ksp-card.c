@@ -73,14 +73,14 @@ open_ksp(struct mdp_transport *t, const struct ksp_policy *pol)
 		ksp_policy_default(&def);
 		pol = &def;
 	}
-	CU_ASSERT_EQUAL_FATAL(ksp_card_open(md, pol, &kc), MD_OK);
+	CU_ASSERT_EQUAL_FATAL(ksp_card_open(md, pol, &kc), KSP_OK);
 	return kc;
 }
 
 static void
 login(struct ksp_card *kc)
 {
-	CU_ASSERT_EQUAL_FATAL(ksp_login_user(kc, (const uint8_t *)PIN, PINLEN), MD_OK);
+	CU_ASSERT_EQUAL_FATAL(ksp_login_user(kc, (const uint8_t *)PIN, PINLEN), KSP_OK);
 }
 
 /* A whole file as the card module reads it (through the key's own context). */
@@ -136,12 +136,12 @@ cont(struct ksp_card *kc, uint8_t index)
 {
 	const struct ksp_container *c = NULL;
 
-	if (ksp_card_container(kc, index, &c) != MD_OK)
+	if (ksp_card_container(kc, index, &c) != KSP_OK)
 		return NULL;
 	return c;
 }
 
-static enum md_rv
+static enum ksp_rv
 gen(struct ksp_card *kc, enum mdp_key_spec spec, unsigned bits, const char *name, const char *id,
     uint8_t *index)
 {
@@ -169,9 +169,9 @@ test_open_fresh_card(void)
 	struct ksp_pin_info pi;
 	size_t n = 99;
 
-	CU_ASSERT_EQUAL(ksp_card_containers(kc, &list, &n), MD_OK);
+	CU_ASSERT_EQUAL(ksp_card_containers(kc, &list, &n), KSP_OK);
 	CU_ASSERT_EQUAL(n, 0);
-	CU_ASSERT_EQUAL(ksp_token_info(kc, &ti), MD_OK);
+	CU_ASSERT_EQUAL(ksp_token_info(kc, &ti), KSP_OK);
 	CU_ASSERT_MEM_EQUAL(ti.cardid, serial, 16);
 	CU_ASSERT_EQUAL(strlen(ti.serial), 16);
 	CU_ASSERT_STRING_EQUAL(ti.card_name, md_card_name(ksp_card_md(kc)));
@@ -182,11 +182,11 @@ test_open_fresh_card(void)
 	CU_ASSERT_EQUAL(ti.sizes[MDP_AT_ECDSA_P384].min_bits, 384);
 	CU_ASSERT_TRUE(ti.keygen);
 	CU_ASSERT_FALSE(ti.read_only);
-	CU_ASSERT_EQUAL(ksp_pin_info(kc, &pi), MD_OK);
+	CU_ASSERT_EQUAL(ksp_pin_info(kc, &pi), KSP_OK);
 	CU_ASSERT_FALSE(pi.user_logged_in);
 	CU_ASSERT_TRUE(pi.admin_challenge);
-	CU_ASSERT_STRING_EQUAL(ksp_rv_name(KSP_RV(KSP_E_EXISTS)), "KSP_E_EXISTS");
-	CU_ASSERT_STRING_EQUAL(ksp_rv_name(MD_W_WRONG_CHV), "MD_W_WRONG_CHV");
+	CU_ASSERT_STRING_EQUAL(ksp_rv_name(KSP_E_EXISTS), "KSP_E_EXISTS");
+	CU_ASSERT_STRING_EQUAL(ksp_rv_name(KSP_E_PIN_INCORRECT), "KSP_E_PIN_INCORRECT");
 	CU_ASSERT_EQUAL(ksp_slot_of(MDP_AT_ECDSA_P256), KSP_SLOT_SIGNATURE);
 	CU_ASSERT_EQUAL(ksp_slot_of(MDP_AT_ECDHE_P256), KSP_SLOT_EXCHANGE);
 	CU_ASSERT_EQUAL(ksp_slot_of(MDP_AT_KEYEXCHANGE), KSP_SLOT_EXCHANGE);
@@ -242,7 +242,7 @@ test_generate_layout(void)
 
 	login(kc);
 	/* 1: no name, no id -> a GUID, default container (first on the card) */
-	CU_ASSERT_EQUAL(gen(kc, MDP_AT_KEYEXCHANGE, 2048, NULL, NULL, &idx), MD_OK);
+	CU_ASSERT_EQUAL(gen(kc, MDP_AT_KEYEXCHANGE, 2048, NULL, NULL, &idx), KSP_OK);
 	CU_ASSERT_TRUE(ksp_card_generation(kc) > g0);
 	CU_ASSERT_EQUAL(idx, 0);
 	c = cont(kc, 0);
@@ -260,7 +260,7 @@ test_generate_layout(void)
 	CU_ASSERT_STRING_EQUAL(c->slot[KSP_SLOT_EXCHANGE].label, c->name);
 
 	/* 2: a chosen valid name, signature key */
-	CU_ASSERT_EQUAL(gen(kc, MDP_AT_SIGNATURE, 1024, "sig key", NULL, &idx), MD_OK);
+	CU_ASSERT_EQUAL(gen(kc, MDP_AT_SIGNATURE, 1024, "sig key", NULL, &idx), KSP_OK);
 	CU_ASSERT_EQUAL(idx, 1);
 	c = cont(kc, 1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
@@ -346,16 +346,16 @@ test_default_and_reuse(void)
 	size_t len = 0;
 
 	login(kc);
-	CU_ASSERT_EQUAL(gen(kc, MDP_AT_ECDSA_P256, 0, "a", NULL, &idx), MD_OK);
-	CU_ASSERT_EQUAL(gen(kc, MDP_AT_ECDHE_P256, 0, "b", NULL, &idx), MD_OK);
-	CU_ASSERT_EQUAL(gen(kc, MDP_AT_ECDSA_P384, 0, "c", NULL, &idx), MD_OK);
+	CU_ASSERT_EQUAL(gen(kc, MDP_AT_ECDSA_P256, 0, "a", NULL, &idx), KSP_OK);
+	CU_ASSERT_EQUAL(gen(kc, MDP_AT_ECDHE_P256, 0, "b", NULL, &idx), KSP_OK);
+	CU_ASSERT_EQUAL(gen(kc, MDP_AT_ECDSA_P384, 0, "c", NULL, &idx), KSP_OK);
 	CU_ASSERT_EQUAL(idx, 2);
 	CU_ASSERT_TRUE(cont(kc, 0)->is_default);
 	CU_ASSERT_EQUAL(cont(kc, 1)->slot[KSP_SLOT_EXCHANGE].spec, MDP_AT_ECDHE_P256);
 	CU_ASSERT_EQUAL(cont(kc, 0)->slot[KSP_SLOT_SIGNATURE].bits, 256);
 	/* deleting the default moves the flag to the lowest valid record and zeroes the record */
 	KSP_ASSERT_RV(ksp_delete_key(kc, 0, KSP_SLOT_EXCHANGE), KSP_E_NOT_FOUND);
-	CU_ASSERT_EQUAL(ksp_delete_key(kc, 0, KSP_SLOT_SIGNATURE), MD_OK);
+	CU_ASSERT_EQUAL(ksp_delete_key(kc, 0, KSP_SLOT_SIGNATURE), KSP_OK);
 	CU_ASSERT_PTR_NULL(cont(kc, 0));
 	CU_ASSERT_TRUE(cont(kc, 1)->is_default);
 	CU_ASSERT_FALSE(cont(kc, 2)->is_default);
@@ -369,7 +369,7 @@ test_default_and_reuse(void)
 	CU_ASSERT_EQUAL(p[2 * KSP_CMAP_RECORD + 82] | p[2 * KSP_CMAP_RECORD + 83] << 8, 384);
 	free(p);
 	/* the zeroed record is reused, and does not take the default flag */
-	CU_ASSERT_EQUAL(gen(kc, MDP_AT_ECDSA_P521, 0, "d", NULL, &idx), MD_OK);
+	CU_ASSERT_EQUAL(gen(kc, MDP_AT_ECDSA_P521, 0, "d", NULL, &idx), KSP_OK);
 	CU_ASSERT_EQUAL(idx, 0);
 	CU_ASSERT_FALSE(cont(kc, 0)->is_default);
 	CU_ASSERT_EQUAL(cont(kc, 0)->slot[KSP_SLOT_SIGNATURE].bits, 521);
@@ -384,7 +384,7 @@ test_default_and_reuse(void)
 		memset(&req, 0, sizeof(req));
 		req.spec = MDP_AT_ECDSA_P256;
 		req.index = 5;
-		CU_ASSERT_EQUAL(ksp_generate(kc, &req, &idx), MD_OK);
+		CU_ASSERT_EQUAL(ksp_generate(kc, &req, &idx), KSP_OK);
 		CU_ASSERT_EQUAL(idx, 5);
 		p = raw_file(kc, "mscp", "cmapfile", &len);
 		CU_ASSERT_EQUAL(len, 6 * KSP_CMAP_RECORD);
@@ -396,7 +396,7 @@ test_default_and_reuse(void)
 		req.index = 5;
 		KSP_ASSERT_RV(ksp_generate(kc, &req, &idx), KSP_E_EXISTS);
 		req.index = 200;
-		KSP_ASSERT_RV(ksp_generate(kc, &req, &idx), MD_E_INVALID_PARAMETER);
+		KSP_ASSERT_RV(ksp_generate(kc, &req, &idx), KSP_E_INVALID_ARG);
 	}
 	ksp_card_free(kc);
 	mdp_transport_free(t);
@@ -413,27 +413,28 @@ test_names_and_overwrite(void)
 	EVP_PKEY *before;
 
 	login(kc);
-	CU_ASSERT_EQUAL(gen(kc, MDP_AT_ECDSA_P256, 0, "alpha", NULL, &idx), MD_OK);
+	CU_ASSERT_EQUAL(gen(kc, MDP_AT_ECDSA_P256, 0, "alpha", NULL, &idx), KSP_OK);
 	/* NCryptCreatePersistedKey's rule: an existing name is not overwritten silently */
 	KSP_ASSERT_RV(gen(kc, MDP_AT_ECDSA_P256, 0, "alpha", NULL, &idx2), KSP_E_EXISTS);
 	/* invalid names are refused, not renamed */
-	KSP_ASSERT_RV(gen(kc, MDP_AT_ECDSA_P256, 0, "a\\b", NULL, &idx2), MD_E_INVALID_PARAMETER);
-	KSP_ASSERT_RV(gen(kc, MDP_AT_ECDSA_P256, 0, "", NULL, &idx2), MD_E_INVALID_PARAMETER);
+	KSP_ASSERT_RV(gen(kc, MDP_AT_ECDSA_P256, 0, "a\\b", NULL, &idx2), KSP_E_INVALID_ARG);
+	KSP_ASSERT_RV(gen(kc, MDP_AT_ECDSA_P256, 0, "", NULL, &idx2), KSP_E_INVALID_ARG);
 	/* an id that is a valid name becomes the container name */
-	CU_ASSERT_EQUAL(gen(kc, MDP_AT_ECDSA_P256, 0, NULL, "my-id", &idx2), MD_OK);
+	CU_ASSERT_EQUAL(gen(kc, MDP_AT_ECDSA_P256, 0, NULL, "my-id", &idx2), KSP_OK);
 	CU_ASSERT_STRING_EQUAL(cont(kc, idx2)->name, "my-id");
 	CU_ASSERT_FALSE(cont(kc, idx2)->slot[KSP_SLOT_SIGNATURE].id_is_default);
 	KSP_ASSERT_RV(gen(kc, MDP_AT_ECDSA_P256, 0, NULL, "my-id", &idx2), KSP_E_EXISTS);
 	/* a binary id gets a GUID name and is kept in mdp11's application data */
-	CU_ASSERT_EQUAL(gen(kc, MDP_AT_ECDSA_P256, 0, NULL, "\x01\x02", &idx2), MD_OK);
+	CU_ASSERT_EQUAL(gen(kc, MDP_AT_ECDSA_P256, 0, NULL, "\x01\x02", &idx2), KSP_OK);
 	CU_ASSERT_EQUAL(cont(kc, idx2)->name[0], '{');
-	CU_ASSERT_EQUAL(ksp_find_key_by_id(kc, (const uint8_t *)"\x01\x02", 2, &idx, &slot), MD_OK);
+	CU_ASSERT_EQUAL(ksp_find_key_by_id(kc, (const uint8_t *)"\x01\x02", 2, &idx, &slot),
+			KSP_OK);
 	CU_ASSERT_EQUAL(idx, idx2);
 	CU_ASSERT_EQUAL(slot, KSP_SLOT_SIGNATURE);
 	KSP_ASSERT_RV(ksp_find_key_by_id(kc, (const uint8_t *)"\x01", 1, &idx, &slot),
 		      KSP_E_NOT_FOUND);
 	/* explicit overwrite replaces the key in place */
-	CU_ASSERT_EQUAL(ksp_find_key_by_id(kc, (const uint8_t *)"alpha", 5, &idx, &slot), MD_OK);
+	CU_ASSERT_EQUAL(ksp_find_key_by_id(kc, (const uint8_t *)"alpha", 5, &idx, &slot), KSP_OK);
 	before = mdp_key_pkey(cont(kc, idx)->slot[KSP_SLOT_SIGNATURE].pub);
 	EVP_PKEY_up_ref(before);
 	memset(&req, 0, sizeof(req));
@@ -441,7 +442,7 @@ test_names_and_overwrite(void)
 	req.index = -1;
 	req.name = "alpha";
 	req.overwrite = true;
-	CU_ASSERT_EQUAL(ksp_generate(kc, &req, &idx2), MD_OK);
+	CU_ASSERT_EQUAL(ksp_generate(kc, &req, &idx2), KSP_OK);
 	CU_ASSERT_EQUAL(idx2, idx);
 	CU_ASSERT_EQUAL(cont(kc, idx)->slot[KSP_SLOT_SIGNATURE].bits, 384);
 	CU_ASSERT_NOT_EQUAL(
@@ -491,27 +492,27 @@ test_certificates(void)
 	enum ksp_slot slot;
 
 	login(kc);
-	CU_ASSERT_EQUAL(gen(kc, MDP_AT_KEYEXCHANGE, 1024, "kx", NULL, &idx), MD_OK);
-	CU_ASSERT_EQUAL(gen(kc, MDP_AT_ECDSA_P256, 0, "sig", NULL, &idx2), MD_OK);
+	CU_ASSERT_EQUAL(gen(kc, MDP_AT_KEYEXCHANGE, 1024, "kx", NULL, &idx), KSP_OK);
+	CU_ASSERT_EQUAL(gen(kc, MDP_AT_ECDSA_P256, 0, "sig", NULL, &idx2), KSP_OK);
 	c = cont(kc, idx);
 	der = make_cert(mdp_key_pkey(c->slot[KSP_SLOT_EXCHANGE].pub), "Alice", &len);
 	der2 = make_cert(mdp_key_pkey(cont(kc, idx2)->slot[KSP_SLOT_SIGNATURE].pub), "Bob", &len2);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(der);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(der2);
 	/* the key a certificate belongs to is found by its public key */
-	CU_ASSERT_EQUAL(ksp_find_key_for_certificate(kc, der2, len2, &idx, &slot), MD_OK);
+	CU_ASSERT_EQUAL(ksp_find_key_for_certificate(kc, der2, len2, &idx, &slot), KSP_OK);
 	CU_ASSERT_EQUAL(idx, idx2);
 	CU_ASSERT_EQUAL(slot, KSP_SLOT_SIGNATURE);
-	CU_ASSERT_EQUAL(ksp_find_key_for_certificate(kc, der, len, &idx, &slot), MD_OK);
+	CU_ASSERT_EQUAL(ksp_find_key_for_certificate(kc, der, len, &idx, &slot), KSP_OK);
 	CU_ASSERT_EQUAL(slot, KSP_SLOT_EXCHANGE);
 	/* a certificate of another key is refused */
 	KSP_ASSERT_RV(ksp_write_certificate(kc, idx, KSP_SLOT_EXCHANGE, der2, len2, NULL),
 		      KSP_E_CERT_MISMATCH);
 	KSP_ASSERT_RV(ksp_write_certificate(kc, idx, KSP_SLOT_EXCHANGE, der, len - 1, NULL),
 		      KSP_E_BAD_DATA);
-	CU_ASSERT_EQUAL(ksp_write_certificate(kc, idx, KSP_SLOT_EXCHANGE, der, len, NULL), MD_OK);
+	CU_ASSERT_EQUAL(ksp_write_certificate(kc, idx, KSP_SLOT_EXCHANGE, der, len, NULL), KSP_OK);
 	CU_ASSERT_EQUAL(ksp_write_certificate(kc, idx2, KSP_SLOT_SIGNATURE, der2, len2, "bob cert"),
-			MD_OK);
+			KSP_OK);
 	c = cont(kc, idx);
 	CU_ASSERT_EQUAL(c->slot[KSP_SLOT_EXCHANGE].cert_len, len);
 	CU_ASSERT_MEM_EQUAL(c->slot[KSP_SLOT_EXCHANGE].cert, der, len);
@@ -528,14 +529,14 @@ test_certificates(void)
 	CU_ASSERT_PTR_NOT_NULL(p);
 	free(p);
 	/* relabel, then delete the certificate */
-	CU_ASSERT_EQUAL(ksp_set_certificate_label(kc, idx, KSP_SLOT_EXCHANGE, "work"), MD_OK);
+	CU_ASSERT_EQUAL(ksp_set_certificate_label(kc, idx, KSP_SLOT_EXCHANGE, "work"), KSP_OK);
 	CU_ASSERT_STRING_EQUAL(cont(kc, idx)->slot[KSP_SLOT_EXCHANGE].cert_label, "work");
-	CU_ASSERT_EQUAL(ksp_delete_certificate(kc, idx, KSP_SLOT_EXCHANGE), MD_OK);
+	CU_ASSERT_EQUAL(ksp_delete_certificate(kc, idx, KSP_SLOT_EXCHANGE), KSP_OK);
 	CU_ASSERT_PTR_NULL(cont(kc, idx)->slot[KSP_SLOT_EXCHANGE].cert);
 	KSP_ASSERT_RV(ksp_delete_certificate(kc, idx, KSP_SLOT_EXCHANGE), KSP_E_NOT_FOUND);
 	CU_ASSERT_PTR_NULL(raw_file(kc, "mscp", "kxc00", &plen));
 	/* deleting a key deletes its certificate */
-	CU_ASSERT_EQUAL(ksp_delete_key(kc, idx2, KSP_SLOT_SIGNATURE), MD_OK);
+	CU_ASSERT_EQUAL(ksp_delete_key(kc, idx2, KSP_SLOT_SIGNATURE), KSP_OK);
 	CU_ASSERT_PTR_NULL(raw_file(kc, "mscp", "ksc01", &plen));
 	free(der);
 	free(der2);
@@ -568,11 +569,11 @@ test_appdata_survives(void)
 	req.id = (const uint8_t *)"\xAA\xBB";
 	req.id_len = 2;
 	req.label = "my label";
-	CU_ASSERT_EQUAL(ksp_generate(kc, &req, &idx), MD_OK);
-	CU_ASSERT_EQUAL(gen(kc, MDP_AT_ECDSA_P256, 0, "plain", NULL, &idx2), MD_OK);
+	CU_ASSERT_EQUAL(ksp_generate(kc, &req, &idx), KSP_OK);
+	CU_ASSERT_EQUAL(gen(kc, MDP_AT_ECDSA_P256, 0, "plain", NULL, &idx2), KSP_OK);
 	CU_ASSERT_EQUAL(ksp_set_key_attrs(kc, idx2, KSP_SLOT_SIGNATURE, (const uint8_t *)"\x07", 1,
 					  "renamed"),
-			MD_OK);
+			KSP_OK);
 	KSP_ASSERT_RV(ksp_set_key_attrs(kc, idx2, KSP_SLOT_EXCHANGE, NULL, 0, "x"),
 		      KSP_E_NOT_FOUND);
 	ksp_card_free(kc);
@@ -628,7 +629,7 @@ test_appdata_survives(void)
 	{
 		bool changed = false;
 
-		CU_ASSERT_EQUAL(ksp_card_refresh(kc, &changed), MD_OK);
+		CU_ASSERT_EQUAL(ksp_card_refresh(kc, &changed), KSP_OK);
 		CU_ASSERT_TRUE(changed);
 	}
 	c = cont(kc, 2);
@@ -654,34 +655,34 @@ test_cardcf_counters(void)
 
 	login(kc);
 	raw_cardcf(kc, a);
-	CU_ASSERT_EQUAL(gen(kc, MDP_AT_ECDSA_P256, 0, NULL, NULL, &idx), MD_OK);
+	CU_ASSERT_EQUAL(gen(kc, MDP_AT_ECDSA_P256, 0, NULL, NULL, &idx), KSP_OK);
 	raw_cardcf(kc, b);
 	CU_ASSERT_EQUAL(ksp_cardcf_diff(a, b), KSP_C_CONTAINERS | KSP_C_FILES);
 	CU_ASSERT_EQUAL(b[2] | b[3] << 8, (a[2] | a[3] << 8) + 1);
 	memcpy(a, b, 6);
 	der = make_cert(mdp_key_pkey(cont(kc, idx)->slot[KSP_SLOT_SIGNATURE].pub), "c", &len);
-	CU_ASSERT_EQUAL(ksp_write_certificate(kc, idx, KSP_SLOT_SIGNATURE, der, len, NULL), MD_OK);
+	CU_ASSERT_EQUAL(ksp_write_certificate(kc, idx, KSP_SLOT_SIGNATURE, der, len, NULL), KSP_OK);
 	free(der);
 	raw_cardcf(kc, b);
 	CU_ASSERT_EQUAL(ksp_cardcf_diff(a, b), KSP_C_FILES);
 	memcpy(a, b, 6);
-	CU_ASSERT_EQUAL(ksp_set_key_attrs(kc, idx, KSP_SLOT_SIGNATURE, NULL, 0, "l"), MD_OK);
+	CU_ASSERT_EQUAL(ksp_set_key_attrs(kc, idx, KSP_SLOT_SIGNATURE, NULL, 0, "l"), KSP_OK);
 	raw_cardcf(kc, b);
 	CU_ASSERT_EQUAL(ksp_cardcf_diff(a, b), KSP_C_FILES);
 	memcpy(a, b, 6);
 	memset(&dn, 0, sizeof(dn));
 	dn.label = "d";
-	CU_ASSERT_EQUAL(ksp_data_create(kc, &dn, &num), MD_OK);
+	CU_ASSERT_EQUAL(ksp_data_create(kc, &dn, &num), KSP_OK);
 	raw_cardcf(kc, b);
 	CU_ASSERT_EQUAL(ksp_cardcf_diff(a, b), KSP_C_FILES);
 	memcpy(a, b, 6);
 	CU_ASSERT_EQUAL(
 		ksp_change_pin(kc, (const uint8_t *)PIN, PINLEN, (const uint8_t *)"654321", 6),
-		MD_OK);
+		KSP_OK);
 	raw_cardcf(kc, b);
 	CU_ASSERT_EQUAL(ksp_cardcf_diff(a, b), KSP_C_PIN);
 	memcpy(a, b, 6);
-	CU_ASSERT_EQUAL(ksp_delete_key(kc, idx, KSP_SLOT_SIGNATURE), MD_OK);
+	CU_ASSERT_EQUAL(ksp_delete_key(kc, idx, KSP_SLOT_SIGNATURE), KSP_OK);
 	raw_cardcf(kc, b);
 	CU_ASSERT_EQUAL(ksp_cardcf_diff(a, b), KSP_C_CONTAINERS | KSP_C_FILES);
 	memcpy(a, b, 6);
@@ -720,8 +721,8 @@ test_persistent_cache(void)
 	CU_ASSERT_EQUAL_FATAL(mdp_transport_embedded_new(state, NULL, &ta), MDP_OK);
 	ka = open_ksp(ta, &pol);
 	login(ka);
-	CU_ASSERT_EQUAL(gen(ka, MDP_AT_ECDSA_P256, 0, "one", NULL, &idx), MD_OK);
-	CU_ASSERT_EQUAL(gen(ka, MDP_AT_KEYEXCHANGE, 1024, "two", NULL, &idx), MD_OK);
+	CU_ASSERT_EQUAL(gen(ka, MDP_AT_ECDSA_P256, 0, "one", NULL, &idx), KSP_OK);
+	CU_ASSERT_EQUAL(gen(ka, MDP_AT_KEYEXCHANGE, 1024, "two", NULL, &idx), KSP_OK);
 	ksp_card_free(ka);
 	mdp_transport_free(ta);
 	CU_ASSERT_EQUAL_FATAL(mdp_transport_embedded_new(state, NULL, &ta), MDP_OK);
@@ -742,25 +743,25 @@ test_persistent_cache(void)
 	CU_ASSERT_TRUE(warm < cold);
 	CU_ASSERT_TRUE(warm <= 6);
 	printf("\n    open: %lu APDUs cold, %lu with a valid cache\n", cold, warm);
-	CU_ASSERT_EQUAL(ksp_card_containers(ka, &list, &n), MD_OK);
+	CU_ASSERT_EQUAL(ksp_card_containers(ka, &list, &n), KSP_OK);
 	CU_ASSERT_EQUAL(n, 2);
 	/* NSS-style polling touches nothing */
 	mdp_transport_reset_count(ta);
-	CU_ASSERT_EQUAL(ksp_token_info(ka, &ti), MD_OK);
-	CU_ASSERT_EQUAL(ksp_pin_info(ka, &pi), MD_OK);
-	CU_ASSERT_EQUAL(ksp_card_containers(ka, &list, &n), MD_OK);
+	CU_ASSERT_EQUAL(ksp_token_info(ka, &ti), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_pin_info(ka, &pi), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_card_containers(ka, &list, &n), KSP_OK);
 	poll = mdp_transport_apdu_count(ta);
 	CU_ASSERT_EQUAL(poll, 0);
 	/*
 	 * a refresh with nothing changed costs nothing: the embedded transport's change mark
 	 * proves that nobody else wrote the state file since cardcf was read
 	 */
-	CU_ASSERT_EQUAL(ksp_card_refresh(ka, &changed), MD_OK);
+	CU_ASSERT_EQUAL(ksp_card_refresh(ka, &changed), KSP_OK);
 	CU_ASSERT_FALSE(changed);
 	CU_ASSERT_EQUAL(mdp_transport_apdu_count(ta), 0);
 	/* a simulated reset by someone else moves the mark: cardcf is read again */
 	CU_ASSERT_EQUAL(mdp_transport_embedded_event(ta, false), MDP_OK);
-	CU_ASSERT_EQUAL(ksp_card_refresh(ka, &changed), MD_OK);
+	CU_ASSERT_EQUAL(ksp_card_refresh(ka, &changed), KSP_OK);
 	CU_ASSERT_TRUE(mdp_transport_apdu_count(ta) >= 1);
 	login(ka);
 
@@ -768,11 +769,11 @@ test_persistent_cache(void)
 	CU_ASSERT_EQUAL_FATAL(mdp_transport_embedded_new(state, NULL, &tb), MDP_OK);
 	kb = open_ksp(tb, &pol);
 	login(kb);
-	CU_ASSERT_EQUAL(gen(kb, MDP_AT_ECDHE_P384, 0, "three", NULL, &idx), MD_OK);
-	CU_ASSERT_EQUAL(ksp_delete_key(kb, 0, KSP_SLOT_SIGNATURE), MD_OK);
-	CU_ASSERT_EQUAL(ksp_card_refresh(ka, &changed), MD_OK);
+	CU_ASSERT_EQUAL(gen(kb, MDP_AT_ECDHE_P384, 0, "three", NULL, &idx), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_delete_key(kb, 0, KSP_SLOT_SIGNATURE), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_card_refresh(ka, &changed), KSP_OK);
 	CU_ASSERT_TRUE(changed);
-	CU_ASSERT_EQUAL(ksp_card_containers(ka, &list, &n), MD_OK);
+	CU_ASSERT_EQUAL(ksp_card_containers(ka, &list, &n), KSP_OK);
 	CU_ASSERT_EQUAL(n, 2);
 	CU_ASSERT_PTR_NULL(cont(ka, 0));
 	CU_ASSERT_PTR_NOT_NULL(cont(ka, 2));
@@ -800,14 +801,14 @@ test_persistent_cache(void)
 			kc = open_ksp(tc, &nocache);
 		}
 		login(kc);
-		CU_ASSERT_EQUAL(gen(kc, MDP_AT_ECDSA_P256, 0, "four", NULL, &idx), MD_OK);
+		CU_ASSERT_EQUAL(gen(kc, MDP_AT_ECDSA_P256, 0, "four", NULL, &idx), KSP_OK);
 		ksp_card_free(kc);
 		f = fopen(cur, "wb");
 		fwrite(data, 1, dlen, f);
 		fclose(f);
 		free(data);
 		kc = open_ksp(tc, &pol);
-		CU_ASSERT_EQUAL(ksp_card_containers(kc, &list, &n), MD_OK);
+		CU_ASSERT_EQUAL(ksp_card_containers(kc, &list, &n), KSP_OK);
 		CU_ASSERT_EQUAL(n, 3);
 		CU_ASSERT_PTR_NOT_NULL(cont(kc, 0));
 		CU_ASSERT_STRING_EQUAL(cont(kc, 0)->name, "four");
@@ -857,16 +858,16 @@ test_policy(void)
 	pol.allow_signature_import = false;
 	kc = open_ksp(t, &pol);
 	login(kc);
-	CU_ASSERT_EQUAL(ksp_token_info(kc, &ti), MD_OK);
+	CU_ASSERT_EQUAL(ksp_token_info(kc, &ti), KSP_OK);
 	CU_ASSERT_EQUAL(ti.sizes[MDP_AT_SIGNATURE].min_bits, 2048);
 	CU_ASSERT_EQUAL(ti.sizes[MDP_AT_SIGNATURE].max_bits, 3072);
 	KSP_ASSERT_RV(gen(kc, MDP_AT_KEYEXCHANGE, 1024, NULL, NULL, &idx), KSP_E_KEY_SIZE);
 	KSP_ASSERT_RV(gen(kc, MDP_AT_KEYEXCHANGE, 4096, NULL, NULL, &idx), KSP_E_KEY_SIZE);
 	KSP_ASSERT_RV(gen(kc, MDP_AT_KEYEXCHANGE, 2500, NULL, NULL, &idx), KSP_E_KEY_SIZE);
-	KSP_ASSERT_RV(gen(kc, MDP_AT_ECDSA_P256, 384, NULL, NULL, &idx), MD_E_INVALID_PARAMETER);
-	KSP_ASSERT_RV(gen(kc, (enum mdp_key_spec)9, 0, NULL, NULL, &idx), MD_E_INVALID_PARAMETER);
+	KSP_ASSERT_RV(gen(kc, MDP_AT_ECDSA_P256, 384, NULL, NULL, &idx), KSP_E_INVALID_ARG);
+	KSP_ASSERT_RV(gen(kc, (enum mdp_key_spec)9, 0, NULL, NULL, &idx), KSP_E_INVALID_ARG);
 	/* bits 0: the policy default, 2048 */
-	CU_ASSERT_EQUAL(gen(kc, MDP_AT_KEYEXCHANGE, 0, NULL, NULL, &idx), MD_OK);
+	CU_ASSERT_EQUAL(gen(kc, MDP_AT_KEYEXCHANGE, 0, NULL, NULL, &idx), KSP_OK);
 	CU_ASSERT_EQUAL(cont(kc, idx)->slot[KSP_SLOT_EXCHANGE].bits, 2048);
 	/* import refused per key spec, naming the option */
 	k = wrap(pk, MDP_AT_SIGNATURE);
@@ -878,7 +879,7 @@ test_policy(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(mdp_err_last(), "allow_private_signature_key_import"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(mdp_err_last(), "AllowPrivateSignatureKeyImport"));
 	req.spec = MDP_AT_KEYEXCHANGE;
-	CU_ASSERT_EQUAL(ksp_import(kc, k, &req, &idx), MD_OK);
+	CU_ASSERT_EQUAL(ksp_import(kc, k, &req, &idx), KSP_OK);
 	CU_ASSERT_EQUAL(cont(kc, idx)->slot[KSP_SLOT_EXCHANGE].origin, KSP_ORIGIN_IMPORTED);
 	CU_ASSERT_EQUAL(EVP_PKEY_eq(pk, mdp_key_pkey(cont(kc, idx)->slot[KSP_SLOT_EXCHANGE].pub)),
 			1);
@@ -921,8 +922,8 @@ test_rsa_operations(void)
 	size_t sl, cl, ol;
 
 	login(kc);
-	CU_ASSERT_EQUAL_FATAL(gen(kc, MDP_AT_KEYEXCHANGE, 2048, NULL, NULL, &idx), MD_OK);
-	CU_ASSERT_EQUAL_FATAL(gen(kc, MDP_AT_SIGNATURE, 1024, NULL, NULL, &sidx), MD_OK);
+	CU_ASSERT_EQUAL_FATAL(gen(kc, MDP_AT_KEYEXCHANGE, 2048, NULL, NULL, &idx), KSP_OK);
+	CU_ASSERT_EQUAL_FATAL(gen(kc, MDP_AT_SIGNATURE, 1024, NULL, NULL, &sidx), KSP_OK);
 	pk = mdp_key_pkey(cont(kc, idx)->slot[KSP_SLOT_EXCHANGE].pub);
 	RAND_bytes(h, sizeof(h));
 	memset(&pad, 0, sizeof(pad));
@@ -931,32 +932,32 @@ test_rsa_operations(void)
 	pad.type = KSP_PAD_PKCS1;
 	pad.hash = MDP_HASH_SHA256;
 	sl = 0;
-	CU_ASSERT_EQUAL(ksp_sign(kc, idx, KSP_SLOT_EXCHANGE, &pad, h, 32, NULL, &sl), MD_OK);
+	CU_ASSERT_EQUAL(ksp_sign(kc, idx, KSP_SLOT_EXCHANGE, &pad, h, 32, NULL, &sl), KSP_OK);
 	CU_ASSERT_EQUAL(sl, 256);
 	sl = 255;
 	KSP_ASSERT_RV(ksp_sign(kc, idx, KSP_SLOT_EXCHANGE, &pad, h, 32, sig, &sl),
-		      MD_E_INSUFFICIENT_BUFFER);
+		      KSP_E_BUFFER_TOO_SMALL);
 	sl = sizeof(sig);
-	CU_ASSERT_EQUAL(ksp_sign(kc, idx, KSP_SLOT_EXCHANGE, &pad, h, 32, sig, &sl), MD_OK);
+	CU_ASSERT_EQUAL(ksp_sign(kc, idx, KSP_SLOT_EXCHANGE, &pad, h, 32, sig, &sl), KSP_OK);
 	verify_rsa(pk, RSA_PKCS1_PADDING, EVP_sha256(), NULL, 0, h, 32, sig, sl);
 	KSP_ASSERT_RV(ksp_sign(kc, idx, KSP_SLOT_EXCHANGE, &pad, h, 31, sig, &sl), KSP_E_BAD_DATA);
 	/* PSS on the card module, and with another MGF1 hash on the host */
 	pad.type = KSP_PAD_PSS;
 	pad.salt_len = 32;
 	sl = sizeof(sig);
-	CU_ASSERT_EQUAL(ksp_sign(kc, idx, KSP_SLOT_EXCHANGE, &pad, h, 32, sig, &sl), MD_OK);
+	CU_ASSERT_EQUAL(ksp_sign(kc, idx, KSP_SLOT_EXCHANGE, &pad, h, 32, sig, &sl), KSP_OK);
 	verify_rsa(pk, RSA_PKCS1_PSS_PADDING, EVP_sha256(), EVP_sha256(), 32, h, 32, sig, sl);
 	pad.mgf1_hash = MDP_HASH_SHA1;
 	pad.salt_len = 20;
 	sl = sizeof(sig);
-	CU_ASSERT_EQUAL(ksp_sign(kc, idx, KSP_SLOT_EXCHANGE, &pad, h, 32, sig, &sl), MD_OK);
+	CU_ASSERT_EQUAL(ksp_sign(kc, idx, KSP_SLOT_EXCHANGE, &pad, h, 32, sig, &sl), KSP_OK);
 	verify_rsa(pk, RSA_PKCS1_PSS_PADDING, EVP_sha256(), EVP_sha1(), 20, h, 32, sig, sl);
 	/* raw RSA: the public operation gives the block back */
 	pad.type = KSP_PAD_NONE;
 	memset(block, 0x11, sizeof(block));
 	block[0] = 0x00;
 	sl = sizeof(sig);
-	CU_ASSERT_EQUAL(ksp_sign(kc, idx, KSP_SLOT_EXCHANGE, &pad, block, 256, sig, &sl), MD_OK);
+	CU_ASSERT_EQUAL(ksp_sign(kc, idx, KSP_SLOT_EXCHANGE, &pad, block, 256, sig, &sl), KSP_OK);
 	ctx = EVP_PKEY_CTX_new(pk, NULL);
 	EVP_PKEY_verify_recover_init(ctx);
 	EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING);
@@ -995,13 +996,13 @@ test_rsa_operations(void)
 		EVP_PKEY_CTX_free(ctx);
 		ol = sizeof(out);
 		CU_ASSERT_EQUAL(ksp_decrypt(kc, idx, KSP_SLOT_EXCHANGE, &pad, ct, cl, out, &ol),
-				MD_OK);
+				KSP_OK);
 		CU_ASSERT_EQUAL(ol, sizeof(msg));
 		CU_ASSERT_MEM_EQUAL(out, msg, sizeof(msg));
 		/* too small an output buffer */
 		ol = sizeof(msg) - 1;
 		KSP_ASSERT_RV(ksp_decrypt(kc, idx, KSP_SLOT_EXCHANGE, &pad, ct, cl, out, &ol),
-			      MD_E_INSUFFICIENT_BUFFER);
+			      KSP_E_BUFFER_TOO_SMALL);
 		if (mode == 0) {
 			/* a damaged PKCS#1 block */
 			ct[10] ^= 0x55;
@@ -1030,10 +1031,10 @@ test_rsa_operations(void)
 	memset(&pad, 0, sizeof(pad));
 	pad.type = KSP_PAD_NONE;
 	ol = 0;
-	CU_ASSERT_EQUAL(ksp_decrypt(kc, idx, KSP_SLOT_EXCHANGE, &pad, ct, cl, NULL, &ol), MD_OK);
+	CU_ASSERT_EQUAL(ksp_decrypt(kc, idx, KSP_SLOT_EXCHANGE, &pad, ct, cl, NULL, &ol), KSP_OK);
 	CU_ASSERT_EQUAL(ol, 256);
 	ol = sizeof(out);
-	CU_ASSERT_EQUAL(ksp_decrypt(kc, idx, KSP_SLOT_EXCHANGE, &pad, ct, cl, out, &ol), MD_OK);
+	CU_ASSERT_EQUAL(ksp_decrypt(kc, idx, KSP_SLOT_EXCHANGE, &pad, ct, cl, out, &ol), KSP_OK);
 	CU_ASSERT_EQUAL(ol, 256);
 	CU_ASSERT_MEM_EQUAL(out, block, 256);
 	KSP_ASSERT_RV(ksp_decrypt(kc, idx, KSP_SLOT_EXCHANGE, &pad, sig, 255, out, &ol),
@@ -1045,7 +1046,7 @@ test_rsa_operations(void)
 	pad.type = KSP_PAD_PKCS1;
 	pad.hash = MDP_HASH_SHA1;
 	sl = sizeof(sig);
-	CU_ASSERT_EQUAL(ksp_sign(kc, sidx, KSP_SLOT_SIGNATURE, &pad, h, 20, sig, &sl), MD_OK);
+	CU_ASSERT_EQUAL(ksp_sign(kc, sidx, KSP_SLOT_SIGNATURE, &pad, h, 20, sig, &sl), KSP_OK);
 	CU_ASSERT_EQUAL(sl, 128);
 	verify_rsa(mdp_key_pkey(cont(kc, sidx)->slot[KSP_SLOT_SIGNATURE].pub), RSA_PKCS1_PADDING,
 		   EVP_sha1(), NULL, 0, h, 20, sig, sl);
@@ -1068,8 +1069,8 @@ test_ec_operations(void)
 	struct ksp_new_key req;
 
 	login(kc);
-	CU_ASSERT_EQUAL_FATAL(gen(kc, MDP_AT_ECDSA_P384, 0, NULL, NULL, &sidx), MD_OK);
-	CU_ASSERT_EQUAL_FATAL(gen(kc, MDP_AT_ECDHE_P384, 0, NULL, NULL, &didx), MD_OK);
+	CU_ASSERT_EQUAL_FATAL(gen(kc, MDP_AT_ECDSA_P384, 0, NULL, NULL, &sidx), KSP_OK);
+	CU_ASSERT_EQUAL_FATAL(gen(kc, MDP_AT_ECDHE_P384, 0, NULL, NULL, &didx), KSP_OK);
 	memset(&pad, 0, sizeof(pad));
 	RAND_bytes(h, sizeof(h));
 	for (int which = 0; which < 2; which++) {
@@ -1083,14 +1084,14 @@ test_ec_operations(void)
 			memset(&req, 0, sizeof(req));
 			req.spec = MDP_AT_ECDSA_P256;
 			req.index = -1;
-			CU_ASSERT_EQUAL_FATAL(ksp_import(kc, k, &req, &iidx), MD_OK);
+			CU_ASSERT_EQUAL_FATAL(ksp_import(kc, k, &req, &iidx), KSP_OK);
 			mdp_key_free(k);
 			ix = iidx;
 		}
 		pub = mdp_key_pkey(cont(kc, ix)->slot[KSP_SLOT_SIGNATURE].pub);
 		f = which ? 32 : 48;
 		sl = sizeof(sig);
-		CU_ASSERT_EQUAL(ksp_sign(kc, ix, KSP_SLOT_SIGNATURE, &pad, h, f, sig, &sl), MD_OK);
+		CU_ASSERT_EQUAL(ksp_sign(kc, ix, KSP_SLOT_SIGNATURE, &pad, h, f, sig, &sl), KSP_OK);
 		CU_ASSERT_EQUAL(sl, 2 * f);
 		{
 			ECDSA_SIG *es = ECDSA_SIG_new();
@@ -1124,10 +1125,10 @@ test_ec_operations(void)
 		OPENSSL_free(enc);
 	}
 	ol = 0;
-	CU_ASSERT_EQUAL(ksp_ecdh(kc, didx, KSP_SLOT_EXCHANGE, peer_pt, pl, NULL, &ol), MD_OK);
+	CU_ASSERT_EQUAL(ksp_ecdh(kc, didx, KSP_SLOT_EXCHANGE, peer_pt, pl, NULL, &ol), KSP_OK);
 	CU_ASSERT_EQUAL(ol, 48);
 	ol = sizeof(secret);
-	CU_ASSERT_EQUAL(ksp_ecdh(kc, didx, KSP_SLOT_EXCHANGE, peer_pt, pl, secret, &ol), MD_OK);
+	CU_ASSERT_EQUAL(ksp_ecdh(kc, didx, KSP_SLOT_EXCHANGE, peer_pt, pl, secret, &ol), KSP_OK);
 	ctx = EVP_PKEY_CTX_new(peer, NULL);
 	EVP_PKEY_derive_init(ctx);
 	EVP_PKEY_derive_set_peer(ctx, mdp_key_pkey(cont(kc, didx)->slot[KSP_SLOT_EXCHANGE].pub));
@@ -1155,61 +1156,61 @@ test_pins(void)
 	uint8_t bad_key[24];
 	int i;
 
-	KSP_ASSERT_RV(ksp_login_user(kc, (const uint8_t *)"000000", 6), MD_W_WRONG_CHV);
-	CU_ASSERT_EQUAL(ksp_pin_info(kc, &pi), MD_OK);
+	KSP_ASSERT_RV(ksp_login_user(kc, (const uint8_t *)"000000", 6), KSP_E_PIN_INCORRECT);
+	CU_ASSERT_EQUAL(ksp_pin_info(kc, &pi), KSP_OK);
 	CU_ASSERT_EQUAL(pi.tries_left, 2);
 	CU_ASSERT_FALSE(pi.user_logged_in);
 	login(kc);
-	CU_ASSERT_EQUAL(ksp_pin_info(kc, &pi), MD_OK);
+	CU_ASSERT_EQUAL(ksp_pin_info(kc, &pi), KSP_OK);
 	CU_ASSERT_TRUE(pi.user_logged_in);
 	CU_ASSERT_EQUAL(pi.tries_left, -1); /* reset by the good PIN, to a value the card keeps */
 	CU_ASSERT_EQUAL(
 		ksp_change_pin(kc, (const uint8_t *)PIN, PINLEN, (const uint8_t *)"1111", 4),
-		MD_OK);
-	CU_ASSERT_EQUAL(ksp_logout(kc), MD_OK);
-	CU_ASSERT_EQUAL(ksp_pin_info(kc, &pi), MD_OK);
+		KSP_OK);
+	CU_ASSERT_EQUAL(ksp_logout(kc), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_pin_info(kc, &pi), KSP_OK);
 	CU_ASSERT_FALSE(pi.user_logged_in);
-	KSP_ASSERT_RV(ksp_login_user(kc, (const uint8_t *)PIN, PINLEN), MD_W_WRONG_CHV);
-	CU_ASSERT_EQUAL(ksp_login_user(kc, (const uint8_t *)"1111", 4), MD_OK);
-	CU_ASSERT_EQUAL(ksp_logout(kc), MD_OK);
+	KSP_ASSERT_RV(ksp_login_user(kc, (const uint8_t *)PIN, PINLEN), KSP_E_PIN_INCORRECT);
+	CU_ASSERT_EQUAL(ksp_login_user(kc, (const uint8_t *)"1111", 4), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_logout(kc), KSP_OK);
 	/* lockout */
 	for (i = 0; i < 2; i++)
-		KSP_ASSERT_RV(ksp_login_user(kc, (const uint8_t *)"9999", 4), MD_W_WRONG_CHV);
+		KSP_ASSERT_RV(ksp_login_user(kc, (const uint8_t *)"9999", 4), KSP_E_PIN_INCORRECT);
 	{
-		enum md_rv rv = ksp_login_user(kc, (const uint8_t *)"9999", 4);
+		enum ksp_rv rv = ksp_login_user(kc, (const uint8_t *)"9999", 4);
 
-		CU_ASSERT_TRUE(rv == MD_W_CHV_BLOCKED || rv == MD_W_WRONG_CHV);
+		CU_ASSERT_TRUE(rv == KSP_E_PIN_BLOCKED || rv == KSP_E_PIN_INCORRECT);
 	}
-	KSP_ASSERT_RV(ksp_login_user(kc, (const uint8_t *)"1111", 4), MD_W_CHV_BLOCKED);
-	CU_ASSERT_EQUAL(ksp_pin_info(kc, &pi), MD_OK);
+	KSP_ASSERT_RV(ksp_login_user(kc, (const uint8_t *)"1111", 4), KSP_E_PIN_BLOCKED);
+	CU_ASSERT_EQUAL(ksp_pin_info(kc, &pi), KSP_OK);
 	CU_ASSERT_TRUE(pi.blocked);
 	CU_ASSERT_EQUAL(pi.tries_left, 0);
 	/* a wrong admin key does not unblock */
 	memcpy(bad_key, admin_key, 24);
 	bad_key[0] ^= 0x80; /* not the DES parity bit */
-	CU_ASSERT_NOT_EQUAL(ksp_unblock_pin(kc, bad_key, 24, (const uint8_t *)"2222", 4), MD_OK);
+	CU_ASSERT_NOT_EQUAL(ksp_unblock_pin(kc, bad_key, 24, (const uint8_t *)"2222", 4), KSP_OK);
 	KSP_ASSERT_RV(ksp_unblock_pin(kc, admin_key, 23, (const uint8_t *)"2222", 4),
-		      MD_E_INVALID_CHV);
-	CU_ASSERT_EQUAL(ksp_unblock_pin(kc, admin_key, 24, (const uint8_t *)"2222", 4), MD_OK);
-	CU_ASSERT_EQUAL(ksp_pin_info(kc, &pi), MD_OK);
+		      KSP_E_PIN_LEN);
+	CU_ASSERT_EQUAL(ksp_unblock_pin(kc, admin_key, 24, (const uint8_t *)"2222", 4), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_pin_info(kc, &pi), KSP_OK);
 	CU_ASSERT_FALSE(pi.blocked);
-	CU_ASSERT_EQUAL(ksp_login_user(kc, (const uint8_t *)"2222", 4), MD_OK);
-	CU_ASSERT_EQUAL(ksp_logout(kc), MD_OK);
+	CU_ASSERT_EQUAL(ksp_login_user(kc, (const uint8_t *)"2222", 4), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_logout(kc), KSP_OK);
 	/* C_InitPIN: needs the admin logged in */
-	KSP_ASSERT_RV(ksp_init_pin(kc, (const uint8_t *)"3333", 4), MD_W_SECURITY_VIOLATION);
-	CU_ASSERT_NOT_EQUAL(ksp_login_admin(kc, bad_key, 24), MD_OK);
-	CU_ASSERT_EQUAL(ksp_login_admin(kc, admin_key, 24), MD_OK);
-	CU_ASSERT_EQUAL(ksp_pin_info(kc, &pi), MD_OK);
+	KSP_ASSERT_RV(ksp_init_pin(kc, (const uint8_t *)"3333", 4), KSP_E_NOT_LOGGED_IN);
+	CU_ASSERT_NOT_EQUAL(ksp_login_admin(kc, bad_key, 24), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_login_admin(kc, admin_key, 24), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_pin_info(kc, &pi), KSP_OK);
 	CU_ASSERT_TRUE(pi.admin_logged_in);
-	CU_ASSERT_EQUAL(ksp_init_pin(kc, (const uint8_t *)"3333", 4), MD_OK);
+	CU_ASSERT_EQUAL(ksp_init_pin(kc, (const uint8_t *)"3333", 4), KSP_OK);
 	/* the admin key can change */
 	memset(bad_key, 0x42, sizeof(bad_key));
-	CU_ASSERT_EQUAL(ksp_change_admin_key(kc, admin_key, 24, bad_key, 24), MD_OK);
-	CU_ASSERT_EQUAL(ksp_logout(kc), MD_OK);
-	CU_ASSERT_NOT_EQUAL(ksp_login_admin(kc, admin_key, 24), MD_OK);
-	CU_ASSERT_EQUAL(ksp_login_admin(kc, bad_key, 24), MD_OK);
-	CU_ASSERT_EQUAL(ksp_logout(kc), MD_OK);
-	CU_ASSERT_EQUAL(ksp_login_user(kc, (const uint8_t *)"3333", 4), MD_OK);
+	CU_ASSERT_EQUAL(ksp_change_admin_key(kc, admin_key, 24, bad_key, 24), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_logout(kc), KSP_OK);
+	CU_ASSERT_NOT_EQUAL(ksp_login_admin(kc, admin_key, 24), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_login_admin(kc, bad_key, 24), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_logout(kc), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_login_user(kc, (const uint8_t *)"3333", 4), KSP_OK);
 	ksp_card_free(kc);
 	mdp_transport_free(t);
 }
@@ -1229,28 +1230,28 @@ test_change_pin_verifies_old(void)
 	size_t sl = sizeof(sig);
 
 	login(kc);
-	CU_ASSERT_EQUAL_FATAL(gen(kc, MDP_AT_ECDSA_P256, 0, NULL, NULL, &idx), MD_OK);
-	CU_ASSERT_EQUAL(ksp_logout(kc), MD_OK);
+	CU_ASSERT_EQUAL_FATAL(gen(kc, MDP_AT_ECDSA_P256, 0, NULL, NULL, &idx), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_logout(kc), KSP_OK);
 	/* "12345678" starts with the PIN "123456": the card alone would take it */
 	KSP_ASSERT_RV(
 		ksp_change_pin(kc, (const uint8_t *)"12345678", 8, (const uint8_t *)PIN, PINLEN),
-		MD_W_WRONG_CHV);
-	KSP_ASSERT_RV(ksp_login_user(kc, (const uint8_t *)"78123456", 8), MD_W_WRONG_CHV);
+		KSP_E_PIN_INCORRECT);
+	KSP_ASSERT_RV(ksp_login_user(kc, (const uint8_t *)"78123456", 8), KSP_E_PIN_INCORRECT);
 	login(kc);
-	CU_ASSERT_EQUAL(ksp_logout(kc), MD_OK);
+	CU_ASSERT_EQUAL(ksp_logout(kc), KSP_OK);
 	/* the right old PIN: changed, and the card is not left logged in */
 	CU_ASSERT_EQUAL(
 		ksp_change_pin(kc, (const uint8_t *)PIN, PINLEN, (const uint8_t *)"24682468", 8),
-		MD_OK);
+		KSP_OK);
 	memset(&pad, 0, sizeof(pad));
-	CU_ASSERT_NOT_EQUAL(ksp_sign(kc, idx, KSP_SLOT_SIGNATURE, &pad, h, 32, sig, &sl), MD_OK);
-	CU_ASSERT_EQUAL(ksp_login_user(kc, (const uint8_t *)"24682468", 8), MD_OK);
+	CU_ASSERT_NOT_EQUAL(ksp_sign(kc, idx, KSP_SLOT_SIGNATURE, &pad, h, 32, sig, &sl), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_login_user(kc, (const uint8_t *)"24682468", 8), KSP_OK);
 	/* logged in before: still logged in after */
 	CU_ASSERT_EQUAL(
 		ksp_change_pin(kc, (const uint8_t *)"24682468", 8, (const uint8_t *)PIN, PINLEN),
-		MD_OK);
+		KSP_OK);
 	sl = sizeof(sig);
-	CU_ASSERT_EQUAL(ksp_sign(kc, idx, KSP_SLOT_SIGNATURE, &pad, h, 32, sig, &sl), MD_OK);
+	CU_ASSERT_EQUAL(ksp_sign(kc, idx, KSP_SLOT_SIGNATURE, &pad, h, 32, sig, &sl), KSP_OK);
 	ksp_card_free(kc);
 	mdp_transport_free(t);
 }
@@ -1273,29 +1274,29 @@ test_pin_state_other_handle(void)
 	ka = open_ksp(ta, NULL);
 	kb = open_ksp(tb, NULL);
 	/* the retry counter as the card keeps it: another handle's wrong PIN shows here */
-	CU_ASSERT_EQUAL(ksp_pin_tries_refresh(ka), MD_OK);
-	CU_ASSERT_EQUAL(ksp_pin_info(ka, &pi), MD_OK);
+	CU_ASSERT_EQUAL(ksp_pin_tries_refresh(ka), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_pin_info(ka, &pi), KSP_OK);
 	CU_ASSERT_EQUAL(pi.tries_left, 3);
 	CU_ASSERT_EQUAL(pi.tries_max, 3);
-	KSP_ASSERT_RV(ksp_login_user(kb, (const uint8_t *)"0000", 4), MD_W_WRONG_CHV);
-	CU_ASSERT_EQUAL(ksp_card_refresh(ka, NULL), MD_OK);
-	CU_ASSERT_EQUAL(ksp_pin_tries_refresh(ka), MD_OK);
-	CU_ASSERT_EQUAL(ksp_pin_info(ka, &pi), MD_OK);
+	KSP_ASSERT_RV(ksp_login_user(kb, (const uint8_t *)"0000", 4), KSP_E_PIN_INCORRECT);
+	CU_ASSERT_EQUAL(ksp_card_refresh(ka, NULL), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_pin_tries_refresh(ka), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_pin_info(ka, &pi), KSP_OK);
 	CU_ASSERT_EQUAL(pi.tries_left, 2);
 	CU_ASSERT_FALSE(pi.blocked);
-	CU_ASSERT_EQUAL(ksp_login_user(kb, (const uint8_t *)PIN, PINLEN), MD_OK);
-	CU_ASSERT_EQUAL(ksp_logout(kb), MD_OK);
+	CU_ASSERT_EQUAL(ksp_login_user(kb, (const uint8_t *)PIN, PINLEN), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_logout(kb), KSP_OK);
 	for (i = 0; i < 3; i++)
-		CU_ASSERT_NOT_EQUAL(ksp_login_user(ka, (const uint8_t *)"0000", 4), MD_OK);
-	CU_ASSERT_EQUAL(ksp_pin_info(ka, &pi), MD_OK);
+		CU_ASSERT_NOT_EQUAL(ksp_login_user(ka, (const uint8_t *)"0000", 4), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_pin_info(ka, &pi), KSP_OK);
 	CU_ASSERT_TRUE(pi.blocked);
 	/* the other handle unblocks: the PIN counter of cardcf tells the first one */
-	CU_ASSERT_EQUAL(ksp_unblock_pin(kb, admin_key, 24, (const uint8_t *)"4444", 4), MD_OK);
-	CU_ASSERT_EQUAL(ksp_card_refresh(ka, NULL), MD_OK);
-	CU_ASSERT_EQUAL(ksp_pin_info(ka, &pi), MD_OK);
+	CU_ASSERT_EQUAL(ksp_unblock_pin(kb, admin_key, 24, (const uint8_t *)"4444", 4), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_card_refresh(ka, NULL), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_pin_info(ka, &pi), KSP_OK);
 	CU_ASSERT_FALSE(pi.blocked);
 	CU_ASSERT_EQUAL(pi.tries_left, -1);
-	CU_ASSERT_EQUAL(ksp_login_user(ka, (const uint8_t *)"4444", 4), MD_OK);
+	CU_ASSERT_EQUAL(ksp_login_user(ka, (const uint8_t *)"4444", 4), KSP_OK);
 	ksp_card_free(ka);
 	ksp_card_free(kb);
 	mdp_transport_free(ta);
@@ -1332,16 +1333,16 @@ test_data_objects(void)
 	dn.value_len = 5;
 	dn.object_id = (const uint8_t *)"\x06\x01\x01";
 	dn.object_id_len = 3;
-	CU_ASSERT_EQUAL(ksp_data_create(kc, &dn, &pub), MD_OK);
+	CU_ASSERT_EQUAL(ksp_data_create(kc, &dn, &pub), KSP_OK);
 	dn.label = "private one";
 	dn.value = (const uint8_t *)"TOPSECRETVALUE";
 	dn.value_len = 14;
 	dn.object_id = NULL;
 	dn.object_id_len = 0;
 	dn.is_private = true;
-	CU_ASSERT_EQUAL(ksp_data_create(kc, &dn, &priv), MD_OK);
+	CU_ASSERT_EQUAL(ksp_data_create(kc, &dn, &priv), KSP_OK);
 	CU_ASSERT_NOT_EQUAL(pub, priv);
-	CU_ASSERT_EQUAL(ksp_data_objects(kc, &list, &n), MD_OK);
+	CU_ASSERT_EQUAL(ksp_data_objects(kc, &list, &n), KSP_OK);
 	CU_ASSERT_EQUAL_FATAL(n, 2);
 	CU_ASSERT_TRUE(list[0].loaded && list[1].loaded);
 	CU_ASSERT_STRING_EQUAL(list[0].label, "public one");
@@ -1351,7 +1352,7 @@ test_data_objects(void)
 	/* update: content may change, privacy may not */
 	dn.value = (const uint8_t *)"NEWSECRET";
 	dn.value_len = 9;
-	CU_ASSERT_EQUAL(ksp_data_update(kc, priv, &dn), MD_OK);
+	CU_ASSERT_EQUAL(ksp_data_update(kc, priv, &dn), KSP_OK);
 	dn.is_private = false;
 	KSP_ASSERT_RV(ksp_data_update(kc, priv, &dn), KSP_E_PROHIBITED);
 	KSP_ASSERT_RV(ksp_data_update(kc, 999, &dn), KSP_E_NOT_FOUND);
@@ -1359,24 +1360,24 @@ test_data_objects(void)
 
 	/* another context, not logged in: the private object is listed but not read */
 	kc = open_ksp(t, &pol);
-	CU_ASSERT_EQUAL(ksp_data_objects(kc, &list, &n), MD_OK);
+	CU_ASSERT_EQUAL(ksp_data_objects(kc, &list, &n), KSP_OK);
 	CU_ASSERT_EQUAL_FATAL(n, 2);
 	CU_ASSERT_TRUE(list[0].loaded);
 	CU_ASSERT_STRING_EQUAL(list[0].application, "app");
 	CU_ASSERT_FALSE(list[1].loaded);
 	CU_ASSERT_PTR_NULL(list[1].value);
 	login(kc);
-	CU_ASSERT_EQUAL(ksp_data_objects(kc, &list, &n), MD_OK);
+	CU_ASSERT_EQUAL(ksp_data_objects(kc, &list, &n), KSP_OK);
 	CU_ASSERT_TRUE(list[1].loaded);
 	CU_ASSERT_EQUAL(list[1].value_len, 9);
 	CU_ASSERT_MEM_EQUAL(list[1].value, "NEWSECRET", 9);
 	/* logout forgets it again */
-	CU_ASSERT_EQUAL(ksp_logout(kc), MD_OK);
-	CU_ASSERT_EQUAL(ksp_data_objects(kc, &list, &n), MD_OK);
+	CU_ASSERT_EQUAL(ksp_logout(kc), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_data_objects(kc, &list, &n), KSP_OK);
 	CU_ASSERT_FALSE(list[1].loaded);
 	login(kc);
-	CU_ASSERT_EQUAL(ksp_data_delete(kc, pub), MD_OK);
-	CU_ASSERT_EQUAL(ksp_data_objects(kc, &list, &n), MD_OK);
+	CU_ASSERT_EQUAL(ksp_data_delete(kc, pub), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_data_objects(kc, &list, &n), KSP_OK);
 	CU_ASSERT_EQUAL(n, 1);
 	KSP_ASSERT_RV(ksp_data_delete(kc, pub), KSP_E_NOT_FOUND);
 	ksp_card_free(kc);
@@ -1415,24 +1416,24 @@ test_reinit(void)
 	uint8_t bad[24];
 
 	login(kc);
-	CU_ASSERT_EQUAL(gen(kc, MDP_AT_ECDSA_P256, 0, NULL, "k1", &idx), MD_OK);
+	CU_ASSERT_EQUAL(gen(kc, MDP_AT_ECDSA_P256, 0, NULL, "k1", &idx), KSP_OK);
 	der = make_cert(mdp_key_pkey(cont(kc, idx)->slot[KSP_SLOT_SIGNATURE].pub), "x", &len);
-	CU_ASSERT_EQUAL(ksp_write_certificate(kc, idx, KSP_SLOT_SIGNATURE, der, len, NULL), MD_OK);
+	CU_ASSERT_EQUAL(ksp_write_certificate(kc, idx, KSP_SLOT_SIGNATURE, der, len, NULL), KSP_OK);
 	free(der);
-	CU_ASSERT_EQUAL(gen(kc, MDP_AT_ECDHE_P256, 0, NULL, "k2", &idx), MD_OK);
+	CU_ASSERT_EQUAL(gen(kc, MDP_AT_ECDHE_P256, 0, NULL, "k2", &idx), KSP_OK);
 	memset(&dn, 0, sizeof(dn));
 	dn.value = (const uint8_t *)"v";
 	dn.value_len = 1;
-	CU_ASSERT_EQUAL(ksp_data_create(kc, &dn, &num), MD_OK);
-	CU_ASSERT_EQUAL(ksp_logout(kc), MD_OK);
+	CU_ASSERT_EQUAL(ksp_data_create(kc, &dn, &num), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_logout(kc), KSP_OK);
 	memset(bad, 0, sizeof(bad));
-	CU_ASSERT_NOT_EQUAL(ksp_reinit(kc, bad, 24, NULL, 0), MD_OK);
-	CU_ASSERT_EQUAL(ksp_card_containers(kc, &list, &n), MD_OK);
+	CU_ASSERT_NOT_EQUAL(ksp_reinit(kc, bad, 24, NULL, 0), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_card_containers(kc, &list, &n), KSP_OK);
 	CU_ASSERT_EQUAL(n, 2);
-	CU_ASSERT_EQUAL(ksp_reinit(kc, admin_key, 24, (const uint8_t *)"7777", 4), MD_OK);
-	CU_ASSERT_EQUAL(ksp_card_containers(kc, &list, &n), MD_OK);
+	CU_ASSERT_EQUAL(ksp_reinit(kc, admin_key, 24, (const uint8_t *)"7777", 4), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_card_containers(kc, &list, &n), KSP_OK);
 	CU_ASSERT_EQUAL(n, 0);
-	CU_ASSERT_EQUAL(ksp_data_objects(kc, &dl, &n), MD_OK);
+	CU_ASSERT_EQUAL(ksp_data_objects(kc, &dl, &n), KSP_OK);
 	CU_ASSERT_EQUAL(n, 0);
 	p = raw_file(kc, "mscp", "cmapfile", &len);
 	memset(zero, 0, sizeof(zero));
@@ -1442,10 +1443,10 @@ test_reinit(void)
 	free(p);
 	CU_ASSERT_PTR_NULL(raw_file(kc, "mscp", "ksc00", &len));
 	CU_ASSERT_PTR_NULL(raw_file(kc, "mdp11", "keyattr", &len));
-	KSP_ASSERT_RV(ksp_login_user(kc, (const uint8_t *)PIN, PINLEN), MD_W_WRONG_CHV);
-	CU_ASSERT_EQUAL(ksp_login_user(kc, (const uint8_t *)"7777", 4), MD_OK);
+	KSP_ASSERT_RV(ksp_login_user(kc, (const uint8_t *)PIN, PINLEN), KSP_E_PIN_INCORRECT);
+	CU_ASSERT_EQUAL(ksp_login_user(kc, (const uint8_t *)"7777", 4), KSP_OK);
 	/* the card is usable again */
-	CU_ASSERT_EQUAL(gen(kc, MDP_AT_ECDSA_P256, 0, NULL, NULL, &idx), MD_OK);
+	CU_ASSERT_EQUAL(gen(kc, MDP_AT_ECDSA_P256, 0, NULL, NULL, &idx), KSP_OK);
 	CU_ASSERT_EQUAL(idx, 0);
 	CU_ASSERT_TRUE(cont(kc, 0)->is_default);
 	ksp_card_free(kc);
@@ -1462,8 +1463,8 @@ test_reset_drops_login(void)
 
 	login(kc);
 	CU_ASSERT_EQUAL(mdp_transport_embedded_event(t, false), MDP_OK);
-	CU_ASSERT_EQUAL(ksp_card_refresh(kc, &changed), MD_OK);
-	CU_ASSERT_EQUAL(ksp_pin_info(kc, &pi), MD_OK);
+	CU_ASSERT_EQUAL(ksp_card_refresh(kc, &changed), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_pin_info(kc, &pi), KSP_OK);
 	CU_ASSERT_FALSE(pi.user_logged_in);
 	ksp_card_free(kc);
 	mdp_transport_free(t);

@@ -46,7 +46,7 @@ open_ksp(struct mdp_transport *t)
 	ksp_policy_default(&pol);
 	CU_ASSERT_EQUAL_FATAL(md_card_acquire(NULL, t, MD_CARD_DATA_CURRENT_VERSION, 0, &md),
 			      MD_OK);
-	CU_ASSERT_EQUAL_FATAL(ksp_card_open(md, &pol, &kc), MD_OK);
+	CU_ASSERT_EQUAL_FATAL(ksp_card_open(md, &pol, &kc), KSP_OK);
 	return kc;
 }
 
@@ -85,7 +85,7 @@ test_token(void)
 	const struct ksp_container *list = NULL;
 	size_t n = 9;
 
-	CU_ASSERT_EQUAL(ksp_token_info(kc, &ti), MD_OK);
+	CU_ASSERT_EQUAL(ksp_token_info(kc, &ti), KSP_OK);
 	CU_ASSERT_STRING_EQUAL(ti.card_name, "PIV");
 	/* the YubiKey serial number (GET SERIAL), 12345678 = 00BC614E */
 	CU_ASSERT_STRING_EQUAL(ti.serial, "00bc614e");
@@ -96,7 +96,7 @@ test_token(void)
 	CU_ASSERT_EQUAL(ti.sizes[MDP_AT_KEYEXCHANGE].max_bits, 2048u);
 	CU_ASSERT_TRUE(ti.sizes[MDP_AT_ECDHE_P384].supported);
 	CU_ASSERT_FALSE(ti.sizes[MDP_AT_ECDSA_P521].supported);
-	CU_ASSERT_EQUAL(ksp_card_containers(kc, &list, &n), MD_OK);
+	CU_ASSERT_EQUAL(ksp_card_containers(kc, &list, &n), KSP_OK);
 	CU_ASSERT_EQUAL(n, 0u);
 	ksp_card_free(kc);
 	mdp_transport_free(t);
@@ -120,15 +120,15 @@ test_keys(void)
 	enum ksp_slot slot;
 	EVP_PKEY_CTX *v;
 
-	CU_ASSERT_EQUAL_FATAL(ksp_login_user(kc, (const uint8_t *)PIN, 6), MD_OK);
-	CU_ASSERT_EQUAL_FATAL(ksp_generate(kc, &req, &idx), MD_OK);
+	CU_ASSERT_EQUAL_FATAL(ksp_login_user(kc, (const uint8_t *)PIN, 6), KSP_OK);
+	CU_ASSERT_EQUAL_FATAL(ksp_generate(kc, &req, &idx), KSP_OK);
 	CU_ASSERT_EQUAL(idx, 0);
-	CU_ASSERT_EQUAL_FATAL(ksp_card_container(kc, 0, &c), MD_OK);
+	CU_ASSERT_EQUAL_FATAL(ksp_card_container(kc, 0, &c), KSP_OK);
 	CU_ASSERT_EQUAL(c->slot[KSP_SLOT_EXCHANGE].bits, 2048u);
 	CU_ASSERT_EQUAL(c->slot[KSP_SLOT_EXCHANGE].origin, KSP_ORIGIN_GENERATED);
 	/* a signature checked with OpenSSL */
 	EVP_Digest("m", 1, hash, NULL, EVP_sha256(), NULL);
-	CU_ASSERT_EQUAL_FATAL(ksp_sign(kc, 0, KSP_SLOT_EXCHANGE, &pad, hash, 32, sig, &sl), MD_OK);
+	CU_ASSERT_EQUAL_FATAL(ksp_sign(kc, 0, KSP_SLOT_EXCHANGE, &pad, hash, 32, sig, &sl), KSP_OK);
 	v = EVP_PKEY_CTX_new(mdp_key_pkey(c->slot[KSP_SLOT_EXCHANGE].pub), NULL);
 	CU_ASSERT(v && EVP_PKEY_verify_init(v) == 1 &&
 		  EVP_PKEY_CTX_set_rsa_padding(v, RSA_PKCS1_PADDING) == 1 &&
@@ -137,18 +137,18 @@ test_keys(void)
 	EVP_PKEY_CTX_free(v);
 	/* a certificate, then a second process sees id, label, certificate */
 	der = self_signed(mdp_key_pkey(c->slot[KSP_SLOT_EXCHANGE].pub), "Alice", &dl);
-	CU_ASSERT_EQUAL(ksp_write_certificate(kc, 0, KSP_SLOT_EXCHANGE, der, dl, NULL), MD_OK);
+	CU_ASSERT_EQUAL(ksp_write_certificate(kc, 0, KSP_SLOT_EXCHANGE, der, dl, NULL), KSP_OK);
 	{
 		struct ksp_card *k2 = open_ksp(t);
 		const struct ksp_container *c2 = NULL;
 
-		CU_ASSERT_EQUAL_FATAL(ksp_card_container(k2, 0, &c2), MD_OK);
+		CU_ASSERT_EQUAL_FATAL(ksp_card_container(k2, 0, &c2), KSP_OK);
 		CU_ASSERT_EQUAL(c2->slot[KSP_SLOT_EXCHANGE].id_len, 1u);
 		CU_ASSERT_EQUAL(c2->slot[KSP_SLOT_EXCHANGE].id[0], 0x01);
 		CU_ASSERT_STRING_EQUAL(c2->slot[KSP_SLOT_EXCHANGE].label, "mine");
 		CU_ASSERT_EQUAL(c2->slot[KSP_SLOT_EXCHANGE].cert_len, dl);
 		CU_ASSERT_EQUAL(ksp_find_key_by_id(k2, (const uint8_t *)"\x01", 1, &idx, &slot),
-				MD_OK);
+				KSP_OK);
 		ksp_card_free(k2);
 	}
 	OPENSSL_free(der);
@@ -159,13 +159,13 @@ test_keys(void)
 		struct ksp_new_key r2 = {.spec = MDP_AT_ECDSA_P256, .index = -1, .name = "ec key"};
 
 		CU_ASSERT_EQUAL(mdp_key_from_pkey(ek, MDP_AT_ECDSA_P256, &mk), MDP_OK);
-		CU_ASSERT_EQUAL(ksp_import(kc, mk, &r2, &idx), MD_OK);
+		CU_ASSERT_EQUAL(ksp_import(kc, mk, &r2, &idx), KSP_OK);
 		CU_ASSERT_EQUAL(idx, 1);
-		CU_ASSERT_EQUAL_FATAL(ksp_card_container(kc, 1, &c), MD_OK);
+		CU_ASSERT_EQUAL_FATAL(ksp_card_container(kc, 1, &c), KSP_OK);
 		CU_ASSERT_EQUAL(EVP_PKEY_eq(mdp_key_pkey(c->slot[KSP_SLOT_SIGNATURE].pub), ek), 1);
 		CU_ASSERT_STRING_EQUAL(c->name, "ec key");
-		CU_ASSERT_EQUAL(ksp_delete_key(kc, 1, KSP_SLOT_SIGNATURE), MD_OK);
-		CU_ASSERT_NOT_EQUAL(ksp_card_container(kc, 1, &c), MD_OK);
+		CU_ASSERT_EQUAL(ksp_delete_key(kc, 1, KSP_SLOT_SIGNATURE), KSP_OK);
+		CU_ASSERT_NOT_EQUAL(ksp_card_container(kc, 1, &c), KSP_OK);
 		mdp_key_free(mk);
 		EVP_PKEY_free(ek);
 	}
@@ -214,13 +214,13 @@ test_data_objects(void)
 	size_t n = 0;
 	unsigned num = 0;
 
-	CU_ASSERT_EQUAL_FATAL(ksp_login_user(kc, (const uint8_t *)PIN, 6), MD_OK);
-	CU_ASSERT_EQUAL(ksp_data_create(kc, &d, &num), MD_OK);
+	CU_ASSERT_EQUAL_FATAL(ksp_login_user(kc, (const uint8_t *)PIN, 6), KSP_OK);
+	CU_ASSERT_EQUAL(ksp_data_create(kc, &d, &num), KSP_OK);
 	d.is_private = true;
-	CU_ASSERT_EQUAL(ksp_data_create(kc, &d, &num), MD_E_UNSUPPORTED_FEATURE);
+	CU_ASSERT_EQUAL(ksp_data_create(kc, &d, &num), KSP_E_UNSUPPORTED);
 	ksp_card_free(kc);
 	kc = open_ksp(t);
-	CU_ASSERT_EQUAL(ksp_data_objects(kc, &list, &n), MD_OK);
+	CU_ASSERT_EQUAL(ksp_data_objects(kc, &list, &n), KSP_OK);
 	CU_ASSERT_EQUAL_FATAL(n, 1u);
 	CU_ASSERT_STRING_EQUAL(list[0].label, "note");
 	CU_ASSERT_EQUAL(list[0].value_len, 5u);
@@ -238,11 +238,11 @@ test_warm_open(void)
 	uint8_t idx;
 	bool changed = true;
 
-	CU_ASSERT_EQUAL_FATAL(ksp_login_user(kc, (const uint8_t *)PIN, 6), MD_OK);
-	CU_ASSERT_EQUAL_FATAL(ksp_generate(kc, &req, &idx), MD_OK);
+	CU_ASSERT_EQUAL_FATAL(ksp_login_user(kc, (const uint8_t *)PIN, 6), KSP_OK);
+	CU_ASSERT_EQUAL_FATAL(ksp_generate(kc, &req, &idx), KSP_OK);
 	/* nothing changed behind the host: a refresh costs no APDU */
 	before = mdp_transport_apdu_count(t);
-	CU_ASSERT_EQUAL(ksp_card_refresh(kc, &changed), MD_OK);
+	CU_ASSERT_EQUAL(ksp_card_refresh(kc, &changed), KSP_OK);
 	CU_ASSERT_FALSE(changed);
 	CU_ASSERT_EQUAL(mdp_transport_apdu_count(t), before);
 	ksp_card_free(kc);

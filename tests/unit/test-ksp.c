@@ -17,6 +17,8 @@
 #include "common/log.h"
 #include "common/secmem.h"
 #include "ksp/ksp-int.h"
+#include "ksp/ksp.h"
+#include "minidriver/card.h"
 #include "tests/unit/testutil.h"
 
 /* ---- formats ---- */
@@ -416,6 +418,62 @@ test_cache_disk(void)
 	free(dir);
 }
 
+/* ---- messages: what an outcome means, which size limit binds ---- */
+
+static void
+test_rv_text(void)
+{
+	int v;
+
+	/* Words for people for every outcome, never the internal name again. */
+	for (v = KSP_OK; v <= KSP_E_DECRYPT; v++) {
+		const char *t = ksp_rv_text((enum ksp_rv)v);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+		CU_ASSERT(strlen(t) > 3);
+		CU_ASSERT_PTR_NULL(strstr(t, "KSP_"));
+		CU_ASSERT_STRING_NOT_EQUAL(t, "unknown outcome");
+		CU_ASSERT_STRING_NOT_EQUAL(t, ksp_rv_name((enum ksp_rv)v));
+	}
+	CU_ASSERT_PTR_NOT_NULL(strstr(ksp_rv_text(KSP_E_NO_SERVICE), "pcscd"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(ksp_rv_text(KSP_E_EXISTS), "exists"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(ksp_rv_text(KSP_E_DEVICE), "communication"));
+}
+
+static void
+test_rsa_size_why(void)
+{
+	/* The card takes 1024..4096 step 8; the policy allows 2048..3072. */
+	struct ksp_key_sizes ks = {
+		.supported = true,
+		.min_bits = 2048,
+		.max_bits = 3072,
+		.incr_bits = 8,
+		.card_min_bits = 1024,
+		.card_max_bits = 4096,
+		.policy_min_bits = 2048,
+		.policy_max_bits = 3072,
+	};
+	char buf[192];
+
+	ksp_rsa_size_why(&ks, 8192, buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "8192 bits: the card takes at most 4096");
+	ksp_rsa_size_why(&ks, 4096, buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "4096 bits: rsa_max_bits = 3072 in [policy] of mdp11.conf "
+				    "(the card takes up to 4096)");
+	ksp_rsa_size_why(&ks, 512, buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "512 bits: the card takes at least 1024");
+	ksp_rsa_size_why(&ks, 1024, buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "1024 bits: rsa_min_bits = 2048 in [policy] of mdp11.conf "
+				    "(the card takes from 1024)");
+	ksp_rsa_size_why(&ks, 2049, buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "2049 bits: the card takes sizes from 2048 in steps of 8");
+	/* Policy and card equal (the defaults): the card's limit is named. */
+	ks.max_bits = ks.policy_max_bits = 4096;
+	ksp_rsa_size_why(&ks, 8192, buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "8192 bits: the card takes at most 4096");
+}
+
 static CU_TestInfo format_tests[] = {
 	{"cmapfile record layout", test_cmap_record},
 	{"container names UTF-8 <-> UTF-16LE and validity", test_names},
@@ -424,6 +482,8 @@ static CU_TestInfo format_tests[] = {
 	{"certificate compression", test_cert_compression},
 	{"mdp11/keyattr round trip and damage", test_keyattr_roundtrip},
 	{"mdp11 data object files", test_dob_roundtrip},
+	{"outcomes in words (ksp_rv_text)", test_rv_text},
+	{"RSA size refusals name the binding limit", test_rsa_size_why},
 	CU_TEST_INFO_NULL,
 };
 

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/error.h"
+#include "common/log.h"
 #include "pkcs11/module.h"
 #include "tests/unit/testutil.h"
 
@@ -244,10 +246,93 @@ test_template_helpers(void)
 	}
 }
 
+/* Read a whole (small) file. */
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = calloc(1, 65536);
+	size_t n;
+
+	if (!f || !buf) {
+		if (f)
+			fclose(f);
+		free(buf);
+		return NULL;
+	}
+	n = fread(buf, 1, 65535, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void
+test_refusal_log(void)
+{
+	char *dir = test_tmpdir(), path[512], *log;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+	snprintf(path, sizeof(path), "%s/log", dir);
+	CU_ASSERT_EQUAL_FATAL(mdp_log_configure("2", path), 0);
+	/* A refusal with its reason. */
+	p11_call_begin();
+	CU_ASSERT_EQUAL(p11_refuse(CKR_TEMPLATE_INCONSISTENT, "an EC key is either %s", "x"),
+			CKR_TEMPLATE_INCONSISTENT);
+	p11_call_result("C_GenerateKeyPair", CKR_TEMPLATE_INCONSISTENT);
+	/* The next call starts afresh: its refusal says what the code means. */
+	p11_call_begin();
+	p11_call_result("C_Sign", CKR_DATA_LEN_RANGE);
+	/* A refusal because of the caller's state is level 3 (info): not logged at level 2. */
+	p11_call_result("C_SignInit", CKR_USER_NOT_LOGGED_IN);
+	/* Answers are no refusals. */
+	p11_call_begin();
+	p11_call_result("C_GetAttributeValue", CKR_ATTRIBUTE_TYPE_INVALID);
+	p11_call_result("C_VerifyFinal", CKR_SIGNATURE_INVALID);
+	p11_call_result("C_Sign", CKR_BUFFER_TOO_SMALL);
+	p11_call_result("C_WaitForSlotEvent", CKR_NO_EVENT);
+	/* A reason recorded by a lower layer is logged the same way. */
+	p11_call_begin();
+	mdp_err_reason(MDP_ERR_ARGS, "a key named \"%s\" exists", "vendor");
+	p11_call_result("C_CreateObject", CKR_ATTRIBUTE_VALUE_INVALID);
+	/* At level 3 the state refusals come with what the code means. */
+	mdp_log_shutdown();
+	snprintf(path, sizeof(path), "%s/log3", dir);
+	CU_ASSERT_EQUAL_FATAL(mdp_log_configure("3", path), 0);
+	p11_call_begin();
+	p11_call_result("C_SignInit", CKR_USER_NOT_LOGGED_IN);
+	mdp_log_shutdown();
+	log = slurp(path);
+	CU_ASSERT_PTR_NOT_NULL(log && strstr(log, "C_SignInit: CKR_USER_NOT_LOGGED_IN (the "
+						  "operation needs the user logged in (C_Login))"));
+	free(log);
+	snprintf(path, sizeof(path), "%s/log", dir);
+
+	log = slurp(path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(log);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "C_GenerateKeyPair: CKR_TEMPLATE_INCONSISTENT: an EC "
+					   "key is either x\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "C_Sign: CKR_DATA_LEN_RANGE (no further reason "
+					   "recorded)"));
+	CU_ASSERT_PTR_NULL(strstr(log, "C_SignInit"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "C_CreateObject: CKR_ATTRIBUTE_VALUE_INVALID: a key "
+					   "named \"vendor\" exists"));
+	CU_ASSERT_PTR_NULL(strstr(log, "C_GetAttributeValue"));
+	CU_ASSERT_PTR_NULL(strstr(log, "C_VerifyFinal"));
+	CU_ASSERT_PTR_NULL(strstr(log, "BUFFER_TOO_SMALL"));
+	CU_ASSERT_PTR_NULL(strstr(log, "NO_EVENT"));
+	free(log);
+
+	CU_ASSERT_STRING_EQUAL(p11_attr_name(CKA_LABEL), "CKA_LABEL");
+	CU_ASSERT_STRING_EQUAL(p11_attr_name(0x12345), "attribute 0x12345");
+	test_rmtree(dir);
+	free(dir);
+}
+
 int
 main(void)
 {
 	CU_TestInfo tests[] = {
+		{"refusals logged with their reason", test_refusal_log},
 		{"settings from file and environment", test_settings},
 		{"SO PIN as admin key", test_admin_key},
 		{"EC curves from CKA_EC_PARAMS", test_curves},

@@ -528,6 +528,45 @@ raw(struct mdp_transport *t, const uint8_t *apdu, size_t len, uint8_t *resp, siz
 	return (uint16_t)(resp[*n - 2] << 8 | resp[*n - 1]);
 }
 
+/* A PIV card file through the embedded transport (what MDP11_VCARD=file gives the module). */
+static void
+test_embedded_piv_file(void)
+{
+	static const uint8_t aid[] = {0xA0, 0x00, 0x00, 0x03, 0x08};
+	static const uint8_t ver[] = {0x00, 0xFD, 0x00, 0x00, 0x00};
+	struct vcard_init_params p;
+	struct mdp_apdu sel = {.ins = 0xA4, .p1 = 4, .data = aid, .lc = sizeof(aid), .le = 256};
+	struct mdp_transport *t = NULL;
+	struct mdp_transport_status st;
+	struct mdp_buf b;
+	char *dir = test_tmpdir(), path[512], seal[600];
+	uint8_t resp[VCARD_MAX_RESPONSE];
+	size_t n = 0;
+	uint16_t sw = 0;
+
+	snprintf(path, sizeof(path), "%s/piv.card", dir);
+	snprintf(seal, sizeof(seal), "keyfile:%s/piv.key", dir);
+	memset(&p, 0, sizeof(p));
+	p.type = VCARD_TYPE_PIV;
+	p.seal = seal;
+	p.kdf_cost = 4;
+	CU_ASSERT_EQUAL_FATAL(vcard_create(path, &p), MDP_OK);
+	CU_ASSERT_EQUAL_FATAL(mdp_transport_embedded_new(path, NULL, &t), MDP_OK);
+	CU_ASSERT_EQUAL(mdp_transport_status(t, &st), MDP_OK);
+	CU_ASSERT(st.present && st.atr_len == 23 && st.atr[1] == 0xFD); /* the YubiKey 5 ATR */
+	CU_ASSERT_EQUAL(mdp_transport_begin(t), MDP_OK);
+	buf_init(&b);
+	CU_ASSERT_EQUAL(mdp_apdu_exchange(t, &sel, &b, &sw), MDP_OK);
+	CU_ASSERT(sw == 0x9000 && b.len == 19 && b.data[0] == 0x61);
+	buf_free(&b);
+	CU_ASSERT_EQUAL(raw(t, ver, sizeof(ver), resp, &n), 0x9000);
+	CU_ASSERT(n == 5 && resp[0] == 5 && resp[1] == 4 && resp[2] == 3);
+	CU_ASSERT_EQUAL(mdp_transport_end(t, MDP_LEAVE_CARD), MDP_OK);
+	mdp_transport_free(t);
+	test_rmtree(dir);
+	free(dir);
+}
+
 /* Inside a transaction: VERIFY, read the counter DO DF40 of EF A010 (absent: 0), write it + 1. */
 static int
 bump_counter(struct mdp_transport *t, int go_fd)
@@ -642,6 +681,7 @@ static CU_TestInfo transport_tests[] = {
 	{"pcsc argument checks", test_pcsc_args},
 	{"embedded card", test_embedded},
 	{"embedded state file", test_embedded_state_file},
+	{"embedded PIV card file", test_embedded_piv_file},
 	{"embedded transactions across processes", test_embedded_two_processes},
 	CU_TEST_INFO_NULL,
 };

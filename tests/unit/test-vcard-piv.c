@@ -1006,10 +1006,13 @@ test_info_params(void)
 	CU_ASSERT_EQUAL(vcard_open(NULL, &p, &vc), MDP_ERR_ARGS);
 	p.type = (enum vcard_type)7;
 	CU_ASSERT_EQUAL(vcard_open(NULL, &p, &vc), MDP_ERR_ARGS);
-	/* no state file yet */
+	/* refused before anything is made, a state file too */
 	memset(&p, 0, sizeof(p));
 	p.type = VCARD_TYPE_PIV;
-	CU_ASSERT_EQUAL(vcard_create("/nonexistent/piv.card", &p), MDP_ERR_UNSUPPORTED);
+	p.puk = "12345";
+	p.seal = "keyfile:/nonexistent/dir/key";
+	CU_ASSERT_EQUAL(vcard_create("/nonexistent/piv.card", &p), MDP_ERR_ARGS);
+	CU_ASSERT(strstr(mdp_err_last(), "PUK") != NULL);
 }
 
 static CU_TestInfo card_tests[] = {

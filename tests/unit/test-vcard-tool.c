@@ -200,6 +200,94 @@ test_opts_create(void)
 }
 
 static void
+test_opts_piv(void)
+{
+	struct vcard_opts o;
+	char err[256];
+	char *puk = NULL, *pin = NULL;
+	size_t len = 0;
+	uint8_t key[32];
+
+	/* every option of a PIV card */
+	CU_ASSERT_EQUAL(P("create", "--type", "piv", "f"), VCARD_EXIT_OK);
+	CU_ASSERT_TRUE(o.piv);
+	CU_ASSERT_EQUAL(o.mgm_alg, 0);
+	CU_ASSERT_EQUAL(o.piv_serial, 0);
+	CU_ASSERT_EQUAL(P("create", "--type=piv", "--insecure-pin", "13572468", "--puk-env", "PUK",
+			  "--insecure-admin-key", ADMIN48, "--mgm-alg", "aes192", "--pin-tries",
+			  "200", "--puk-tries", "255", "--piv-version", "5.7.1", "--piv-serial",
+			  "4294967295", "--seal", "tpm", "f"),
+			VCARD_EXIT_OK);
+	CU_ASSERT(o.piv && o.pin_tries == 200 && o.puk_tries == 255 && o.mgm_alg == 0x0A);
+	CU_ASSERT(o.piv_version[0] == 5 && o.piv_version[1] == 7 && o.piv_version[2] == 1);
+	CU_ASSERT_EQUAL(o.piv_serial, 4294967295u);
+	CU_ASSERT_STRING_EQUAL(o.puk.env, "PUK");
+	CU_ASSERT_EQUAL(P("create", "--type", "gids", "f"), VCARD_EXIT_OK);
+	CU_ASSERT_FALSE(o.piv);
+	CU_ASSERT_EQUAL(P("create", "--type", "piv", "--mgm-alg", "0C", "f"), VCARD_EXIT_OK);
+	CU_ASSERT_EQUAL(o.mgm_alg, 0x0C);
+	CU_ASSERT_EQUAL(P("create", "--type", "piv", "--mgm-alg", "3DES", "f"), VCARD_EXIT_OK);
+	CU_ASSERT_EQUAL(o.mgm_alg, 0x03);
+
+	/* refused */
+	CU_ASSERT_EQUAL(P("create", "--type", "cac", "f"), VCARD_EXIT_USAGE);
+	CU_ASSERT(strstr(err, "gids or piv") != NULL);
+	CU_ASSERT_EQUAL(P("create", "--type", "piv", "--puk", "12345678", "f"), VCARD_EXIT_USAGE);
+	CU_ASSERT(strstr(err, "--insecure-puk") != NULL);
+	CU_ASSERT_EQUAL(P("create", "--type", "piv", "--insecure-puk", "1", "--puk-file", "x", "f"),
+			VCARD_EXIT_USAGE);
+	CU_ASSERT_EQUAL(P("create", "--type", "piv", "--serial", "01", "f"), VCARD_EXIT_USAGE);
+	CU_ASSERT(strstr(err, "--piv-serial") != NULL);
+	CU_ASSERT_EQUAL(P("create", "--type", "piv", "--pin-tries", "256", "f"), VCARD_EXIT_USAGE);
+	CU_ASSERT_EQUAL(P("create", "--type", "piv", "--puk-tries", "0", "f"), VCARD_EXIT_USAGE);
+	CU_ASSERT_EQUAL(P("create", "--type", "piv", "--mgm-alg", "des", "f"), VCARD_EXIT_USAGE);
+	CU_ASSERT_EQUAL(P("create", "--type", "piv", "--piv-version", "5.7", "f"),
+			VCARD_EXIT_USAGE);
+	CU_ASSERT_EQUAL(P("create", "--type", "piv", "--piv-version", "3.0.0", "f"),
+			VCARD_EXIT_USAGE);
+	CU_ASSERT_EQUAL(P("create", "--type", "piv", "--piv-version", "5.4.3x", "f"),
+			VCARD_EXIT_USAGE);
+	CU_ASSERT_EQUAL(P("create", "--type", "piv", "--piv-version", "5.256.0", "f"),
+			VCARD_EXIT_USAGE);
+	CU_ASSERT_EQUAL(P("create", "--type", "piv", "--piv-serial", "0", "f"), VCARD_EXIT_USAGE);
+	CU_ASSERT_EQUAL(P("create", "--type", "piv", "--piv-serial", "4294967296", "f"),
+			VCARD_EXIT_USAGE);
+	CU_ASSERT_EQUAL(P("create", "--type", "piv", "--piv-serial", "-1", "f"), VCARD_EXIT_USAGE);
+	/* PIV options on a GIDS card */
+	CU_ASSERT_EQUAL(P("create", "--insecure-puk", "12345678", "f"), VCARD_EXIT_USAGE);
+	CU_ASSERT(strstr(err, "--type piv") != NULL);
+	CU_ASSERT_EQUAL(P("create", "--mgm-alg", "aes128", "f"), VCARD_EXIT_USAGE);
+	CU_ASSERT_EQUAL(P("create", "--piv-serial", "1", "f"), VCARD_EXIT_USAGE);
+	CU_ASSERT_EQUAL(P("serve", "--type", "piv", "f"), VCARD_EXIT_USAGE);
+
+	/* secrets: PIN and PUK 6..8 bytes, management key of the length asked */
+	CU_ASSERT_EQUAL(P("create", "--type", "piv", "--insecure-pin", "1234567", "--insecure-puk",
+			  "12345", "--insecure-admin-key", "000102030405060708090a0b0c0d0e0f", "f"),
+			VCARD_EXIT_OK);
+	CU_ASSERT_EQUAL(vcard_opts_read_pin(&o, &pin, &len), MDP_OK);
+	CU_ASSERT_STRING_EQUAL(pin, "1234567");
+	mdp_secure_free(pin, len + 1);
+	CU_ASSERT_EQUAL(vcard_opts_read_puk(&o, &puk, &len), MDP_ERR_ARGS);
+	CU_ASSERT(strstr(mdp_err_last(), "PUK must be 6 to 8") != NULL);
+	CU_ASSERT_EQUAL(vcard_opts_read_mgm_key(&o, key, 16), MDP_OK);
+	CU_ASSERT(key[0] == 0x00 && key[15] == 0x0f);
+	CU_ASSERT_EQUAL(vcard_opts_read_mgm_key(&o, key, 24), MDP_ERR_FORMAT);
+	CU_ASSERT(strstr(mdp_err_last(), "48 hex digits") != NULL);
+	CU_ASSERT_EQUAL(P("create", "--type", "piv", "--insecure-pin", "1234", "--insecure-puk",
+			  "123456789", "f"),
+			VCARD_EXIT_OK);
+	CU_ASSERT_EQUAL(vcard_opts_read_pin(&o, &pin, &len), MDP_ERR_ARGS);
+	CU_ASSERT_EQUAL(vcard_opts_read_puk(&o, &puk, &len), MDP_ERR_ARGS);
+	setenv("MDP11_TEST_PUK", "87654321", 1);
+	CU_ASSERT_EQUAL(P("create", "--type", "piv", "--puk-env", "MDP11_TEST_PUK", "f"),
+			VCARD_EXIT_OK);
+	CU_ASSERT_EQUAL(vcard_opts_read_puk(&o, &puk, &len), MDP_OK);
+	CU_ASSERT_STRING_EQUAL(puk, "87654321");
+	mdp_secure_free(puk, len + 1);
+	unsetenv("MDP11_TEST_PUK");
+}
+
+static void
 test_opts_serve(void)
 {
 	struct vcard_opts o;
@@ -816,6 +904,7 @@ test_connect_and_reconnect(void)
 static CU_TestInfo opts_tests[] = {
 	{"commands, help, FILE", test_opts_commands},
 	{"create options", test_opts_create},
+	{"create options of a PIV card", test_opts_piv},
 	{"serve options", test_opts_serve},
 	{"vpcd endpoint", test_endpoint},
 	{"PIN sources", test_read_pin},
