@@ -26,7 +26,8 @@ tests_unit_test_ksp_card_LDADD = $(MDP11_LIBS_KSP) $(TEST_LIBS)
 
 check_PROGRAMS += tests/unit/test-ksp-piv
 TESTS += tests/unit/test-ksp-piv
-tests_unit_test_ksp_piv_SOURCES = tests/unit/test-ksp-piv.c
+tests_unit_test_ksp_piv_SOURCES = tests/unit/test-ksp-piv.c \
+	tests/unit/testcrypto.c tests/unit/testcrypto.h
 tests_unit_test_ksp_piv_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_ksp_piv_LDADD = $(MDP11_LIBS_KSP) $(TEST_LIBS)
 

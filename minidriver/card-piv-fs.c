@@ -297,9 +297,7 @@ piv_create_file(struct md_card *card, const char *dir, const char *file, uint32_
 	enum md_rv rv;
 	size_t i;
 
-	rv = piv_sync(card);
-	if (rv == MD_OK)
-		rv = piv_load_view(card);
+	rv = piv_view(card);
 	if (rv != MD_OK)
 		return rv;
 	switch (k) {
@@ -359,9 +357,7 @@ piv_delete_file(struct md_card *card, const char *dir, const char *file, uint32_
 	enum md_rv rv;
 	int si;
 
-	rv = piv_sync(card);
-	if (rv == MD_OK)
-		rv = piv_load_view(card);
+	rv = piv_view(card);
 	if (rv != MD_OK)
 		return rv;
 	switch (k) {
@@ -509,9 +505,7 @@ piv_delete_directory(struct md_card *card, const char *dir)
 	if (strcasecmp(dir, "mdp11") != 0)
 		return piv_refuse(MD_E_NO_ACCESS,
 				  "directory %s belongs to the PIV card's structure", dir);
-	rv = piv_sync(card);
-	if (rv == MD_OK)
-		rv = piv_load_view(card);
+	rv = piv_view(card);
 	if (rv != MD_OK)
 		return rv;
 	for (i = 0; i < p->store.nfiles; i++)

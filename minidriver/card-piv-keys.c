@@ -23,21 +23,15 @@ enum md_rv
 piv_get_container_info(struct md_card *card, uint8_t index, uint32_t flags,
 		       struct md_container_info *info)
 {
-	struct piv *p = piv_of(card);
 	struct piv_cont *c;
 	struct mdp_key *pub = NULL;
 	uint8_t *blob = NULL;
 	size_t n = 0;
 	enum md_rv rv;
 
-	rv = piv_sync(card);
-	if (rv == MD_OK)
-		rv = piv_load_view(card);
+	rv = piv_container(card, index, &c);
 	if (rv != MD_OK)
 		return rv;
-	c = piv_cont_at(p, index);
-	if (!c)
-		return MD_E_NO_KEY_CONTAINER;
 	rv = piv_slot_pub(card, piv_slot_index(c->slot), &pub);
 	if (rv != MD_OK)
 		return rv;
@@ -256,9 +250,7 @@ piv_create_container(struct md_card *card, uint8_t index, uint32_t flags, uint32
 	} else if (spec == MDP_AT_ECDSA_P521 || spec == MDP_AT_ECDHE_P521) {
 		return piv_refuse(MD_E_UNSUPPORTED_FEATURE, "PIV has no P-521 keys");
 	}
-	rv = piv_sync(card);
-	if (rv == MD_OK)
-		rv = piv_load_view(card);
+	rv = piv_view(card);
 	if (rv != MD_OK)
 		return rv;
 	/* an index the host reuses keeps its slot (the old key is overwritten, spec §4.2) */
@@ -330,9 +322,7 @@ piv_delete_container(struct md_card *card, uint8_t index, uint32_t reserved)
 	int si;
 	enum md_rv rv;
 
-	rv = piv_sync(card);
-	if (rv == MD_OK)
-		rv = piv_load_view(card);
+	rv = piv_view(card);
 	if (rv != MD_OK)
 		return rv;
 	c = piv_cont_at(p, index);
@@ -383,20 +373,14 @@ piv_delete_container(struct md_card *card, uint8_t index, uint32_t reserved)
 static enum md_rv
 key_for(struct md_card *card, uint8_t index, uint32_t spec, struct piv_cont **out)
 {
-	struct piv *p = piv_of(card);
-	struct piv_cont *c;
-	enum md_rv rv;
+	struct piv_cont *c = NULL;
+	enum md_rv rv = piv_container(card, index, &c);
 
-	rv = piv_sync(card);
+	if (rv == MD_OK && c->spec != spec)
+		rv = MD_E_NO_KEY_CONTAINER;
 	if (rv == MD_OK)
-		rv = piv_load_view(card);
-	if (rv != MD_OK)
-		return rv;
-	c = piv_cont_at(p, index);
-	if (!c || c->spec != spec)
-		return MD_E_NO_KEY_CONTAINER;
-	*out = c;
-	return MD_OK;
+		*out = c;
+	return rv;
 }
 
 /*
@@ -693,16 +677,11 @@ piv_construct_dh_agreement(struct md_card *card, struct md_dh_agreement_info *ai
 	enum md_rv rv;
 
 	buf_init_secret(&x);
-	rv = piv_sync(card);
-	if (rv == MD_OK)
-		rv = piv_load_view(card);
+	rv = piv_container(card, ai->container_index, &c);
+	if (rv == MD_OK && !MDP_KEY_SPEC_IS_ECDH(c->spec))
+		rv = MD_E_NO_KEY_CONTAINER;
 	if (rv != MD_OK)
 		goto out;
-	c = piv_cont_at(p, ai->container_index);
-	if (!c || !MDP_KEY_SPEC_IS_ECDH(c->spec)) {
-		rv = MD_E_NO_KEY_CONTAINER;
-		goto out;
-	}
 	if (!md_agreement_room(&p->agreements)) {
 		rv = MD_E_NO_MEMORY;
 		goto out;

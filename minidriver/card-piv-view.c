@@ -387,6 +387,25 @@ piv_update_key_history(struct md_card *card)
 
 /* ---- the container table (docs/piv.md "Containers") ---- */
 
+enum md_rv
+piv_view(struct md_card *card)
+{
+	enum md_rv rv = piv_sync(card);
+
+	return rv == MD_OK ? piv_load_view(card) : rv;
+}
+
+enum md_rv
+piv_container(struct md_card *card, uint8_t index, struct piv_cont **out)
+{
+	enum md_rv rv = piv_view(card);
+
+	if (rv != MD_OK)
+		return rv;
+	*out = piv_cont_at(piv_of(card), index);
+	return *out ? MD_OK : MD_E_NO_KEY_CONTAINER;
+}
+
 struct piv_cont *
 piv_cont_at(struct piv *p, uint8_t index)
 {

@@ -584,9 +584,7 @@ piv_query_free_space(struct md_card *card, uint32_t flags, struct md_free_space 
 	size_t used = 0, i;
 	enum md_rv rv;
 
-	rv = piv_sync(card);
-	if (rv == MD_OK)
-		rv = piv_load_view(card);
+	rv = piv_view(card);
 	if (rv != MD_OK)
 		return rv;
 	for (i = 0; i < p->ncont; i++)
@@ -782,14 +780,9 @@ piv_get_container_property(struct md_card *card, uint8_t index, const char *name
 	struct piv_cont *c;
 	enum md_rv rv;
 
-	rv = piv_sync(card);
-	if (rv == MD_OK)
-		rv = piv_load_view(card);
+	rv = piv_container(card, index, &c);
 	if (rv != MD_OK)
 		return rv;
-	c = piv_cont_at(p, index);
-	if (!c)
-		return MD_E_NO_KEY_CONTAINER;
 	if (strcmp(name, MD_CCP_CONTAINER_INFO) == 0) {
 		struct md_container_info ci = {.version = MD_CONTAINER_INFO_VERSION};
 
@@ -808,6 +801,8 @@ piv_get_container_property(struct md_card *card, uint8_t index, const char *name
 
 		return prop_out(&v, sizeof(v), data, cap, len);
 	}
+	if (strcmp(name, MD_CCP_MDP11_KEY_REFERENCE) == 0)
+		return prop_out(&c->slot, 1, data, cap, len);
 	if (strcmp(name, MD_CCP_ASSOCIATED_ECDH_KEY) == 0) {
 		struct piv_cont *e = c->ecdh < p->ncont ? piv_cont_at(p, c->ecdh) : NULL;
 		uint8_t v;
@@ -830,14 +825,9 @@ piv_set_container_property(struct md_card *card, uint8_t index, const char *name
 	uint32_t v;
 	enum md_rv rv;
 
-	rv = piv_sync(card);
-	if (rv == MD_OK)
-		rv = piv_load_view(card);
+	rv = piv_container(card, index, &c);
 	if (rv != MD_OK)
 		return rv;
-	c = piv_cont_at(p, index);
-	if (!c)
-		return MD_E_NO_KEY_CONTAINER;
 	if (strcmp(name, MD_CCP_PIN_IDENTIFIER) == 0) {
 		if (len != sizeof(v))
 			return MD_E_INVALID_PARAMETER;

@@ -150,6 +150,10 @@ enum md_rv piv_change_authenticator_ex(struct md_card *card, uint32_t flags, uin
 /* ---- card-piv-view.c: the minidriver view ---- */
 
 enum md_rv piv_load_view(struct md_card *card);
+/* Every operation's start: the card session (piv_sync) and the view. */
+enum md_rv piv_view(struct md_card *card);
+/* piv_view() and the container at index; MD_E_NO_KEY_CONTAINER when there is none. */
+enum md_rv piv_container(struct md_card *card, uint8_t index, struct piv_cont **out);
 /* The container at index, NULL when none (used or key_gone). */
 struct piv_cont *piv_cont_at(struct piv *p, uint8_t index);
 /* The certificate of a slot (read once); *cert NULL when it has none. */

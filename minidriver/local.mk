@@ -27,6 +27,7 @@ tests_unit_test_agreement_LDADD = $(MDP11_LIBS_MINIDRIVER) $(TEST_LIBS)
 check_PROGRAMS += tests/unit/test-card-hostile
 TESTS += tests/unit/test-card-hostile
 tests_unit_test_card_hostile_SOURCES = tests/unit/test-card-hostile.c \
+	tests/mock/hostile.c tests/mock/hostile.h \
 	tests/mock/mock-transport.c tests/mock/mock-transport.h \
 	tests/mock/card-ops.c tests/mock/card-ops.h
 tests_unit_test_card_hostile_CFLAGS = $(TEST_CFLAGS)
@@ -59,6 +60,7 @@ tests_integration_md_probe_LDADD = $(MDP11_LIBS_MINIDRIVER)
 check_PROGRAMS += tests/unit/test-card-gids
 TESTS += tests/unit/test-card-gids
 tests_unit_test_card_gids_SOURCES = tests/unit/test-card-gids.c \
+	tests/unit/testcrypto.c tests/unit/testcrypto.h \
 	tests/mock/mock-transport.c tests/mock/mock-transport.h
 tests_unit_test_card_gids_CFLAGS = $(TEST_CFLAGS) $(ZLIB_CFLAGS)
 tests_unit_test_card_gids_LDADD = $(MDP11_LIBS_MINIDRIVER) $(TEST_LIBS)
@@ -72,6 +74,7 @@ EXTRA_DIST += tests/integration/md-pcsc-events.sh tests/integration/md-opensc-in
 # Fuzz target: the GIDS card module against a card whose answers come from the input (the
 # scripted transport and the operation driver of tests/mock/ are shared with test-card-hostile).
 FUZZ_GIDS_SOURCES = tests/fuzz/fuzz-gids-answers.c \
+	tests/mock/answer-feed.c tests/mock/answer-feed.h \
 	tests/mock/mock-transport.c tests/mock/mock-transport.h \
 	tests/mock/card-ops.c tests/mock/card-ops.h
 if FUZZING
@@ -99,7 +102,8 @@ tests_unit_test_piv_format_LDADD = $(MDP11_LIBS_MINIDRIVER) $(TEST_LIBS) $(ZLIB_
 # The PIV card module against the in-memory virtual PIV card.
 check_PROGRAMS += tests/unit/test-card-piv
 TESTS += tests/unit/test-card-piv
-tests_unit_test_card_piv_SOURCES = tests/unit/test-card-piv.c
+tests_unit_test_card_piv_SOURCES = tests/unit/test-card-piv.c \
+	tests/unit/testcrypto.c tests/unit/testcrypto.h
 tests_unit_test_card_piv_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_card_piv_LDADD = $(MDP11_LIBS_MINIDRIVER) $(TEST_LIBS)
 
@@ -107,6 +111,7 @@ tests_unit_test_card_piv_LDADD = $(MDP11_LIBS_MINIDRIVER) $(TEST_LIBS)
 check_PROGRAMS += tests/unit/test-card-piv-hostile
 TESTS += tests/unit/test-card-piv-hostile
 tests_unit_test_card_piv_hostile_SOURCES = tests/unit/test-card-piv-hostile.c \
+	tests/mock/hostile.c tests/mock/hostile.h \
 	tests/mock/mock-transport.c tests/mock/mock-transport.h \
 	tests/mock/card-ops.c tests/mock/card-ops.h tests/mock/piv-ops.c tests/mock/piv-ops.h
 tests_unit_test_card_piv_hostile_CFLAGS = $(TEST_CFLAGS)
@@ -116,6 +121,7 @@ tests_unit_test_card_piv_hostile_LDADD = $(MDP11_LIBS_MINIDRIVER) $(TEST_LIBS)
 # corpus (sessions recorded from the virtual PIV card, short answers, link events) runs in
 # make check.
 FUZZ_PIV_SOURCES = tests/fuzz/fuzz-piv-answers.c \
+	tests/mock/answer-feed.c tests/mock/answer-feed.h \
 	tests/mock/mock-transport.c tests/mock/mock-transport.h \
 	tests/mock/card-ops.c tests/mock/card-ops.h tests/mock/piv-ops.c tests/mock/piv-ops.h
 if FUZZING
@@ -132,3 +138,8 @@ tests_fuzz_fuzz_piv_answers_CFLAGS = $(AM_CFLAGS) \
 endif
 tests_fuzz_fuzz_piv_answers_LDADD = $(MDP11_LIBS_MINIDRIVER)
 EXTRA_DIST += tests/fuzz/corpus/piv-answers
+
+# mdp11 and the PIV referees (OpenSC, yubico-piv-tool, ykcs11) on one served virtual PIV card
+# (tests/integration/lib-piv.sh).
+TESTS += tests/integration/piv-mdp11.sh
+EXTRA_DIST += tests/integration/piv-mdp11.sh

@@ -753,6 +753,12 @@ tool_pin_facts(struct tool_card *card, struct ksp_pin_info *out)
 	rv = ksp_pin_info(card->kc, &pi);
 	if (rv != KSP_OK)
 		return rv;
+	/* the card's own counter when its module reads it (GIDS, PIV: MD_CP_MDP11_PIN_TRIES) */
+	if (pi.tries_left < 0 && ksp_pin_tries_refresh(card->kc) == KSP_OK) {
+		rv = ksp_pin_info(card->kc, &pi);
+		if (rv != KSP_OK)
+			return rv;
+	}
 	if (pi.tries_left < 0 && strcmp(card->info.card_name, "GIDS") == 0 &&
 	    gids_pin_status(card->t, &left, &max) == MDP_OK) {
 		pi.tries_left = left;

@@ -14,7 +14,7 @@
 #include "common/secmem.h"
 #include "tools/tool-card.h"
 
-#define LIST_JSON_VERSION 1
+#define LIST_JSON_VERSION 2
 
 static void
 list_help(FILE *f)
@@ -25,8 +25,9 @@ list_help(FILE *f)
 		"\n"
 		"Show the PC/SC readers and virtual cards (from [vcard \"label\"] sections of\n"
 		"mdp11.conf and MDP11_VCARD=PATH[:PATH]), and for each card: card name, label,\n"
-		"serial, cardid, PIN tries left, free space, cache state and the container map\n"
-		"(index, name, key spec, size, default flag, certificate subject and expiry).\n"
+		"serial, cardid, PIN tries left (and the PUK's on PIV cards), free space, cache\n"
+		"state and the container map (index, the key's slot on PIV cards, name, key spec,\n"
+		"size, default flag, certificate subject and expiry).\n"
 		"The card numbers it prints are what --card N takes.\n"
 		"\n"
 		"  --json            machine-readable output (schema in mdp11-tool(1))\n"
@@ -162,6 +163,36 @@ read_cardcf(struct tool_card *card, unsigned cf[3])
 	return ok;
 }
 
+/* The card's reference of a container's key (a PIV slot), when its module tells it. */
+static bool
+key_reference(struct tool_card *card, uint8_t index, uint8_t *ref)
+{
+	size_t len = 0;
+
+	return md_get_container_property(ksp_card_md(card->kc), index, MD_CCP_MDP11_KEY_REFERENCE,
+					 ref, 1, &len, 0) == MD_OK &&
+	       len == 1;
+}
+
+/* The PUK's retry counter (PIN id 3 on PIV), when the card has one and tells it. */
+static bool
+puk_tries(struct tool_card *card, bool *has_puk, struct md_pin_tries *pt)
+{
+	struct md_card *md = ksp_card_md(card->kc);
+	uint32_t pins = 0;
+	size_t len = 0;
+
+	*has_puk =
+		md_get_property(md, MD_CP_CARD_LIST_PINS, &pins, sizeof(pins), &len, 0) == MD_OK &&
+		(pins & MD_PIN_SET(3)) && strcmp(card->info.card_name, "PIV") == 0;
+	if (!*has_puk)
+		return false;
+	memset(pt, 0, sizeof(*pt));
+	pt->version = MD_PIN_TRIES_VERSION;
+	return md_get_property(md, MD_CP_MDP11_PIN_TRIES, pt, sizeof(*pt), &len, 3) == MD_OK &&
+	       len == sizeof(*pt);
+}
+
 static void
 json_uint_or_null(FILE *f, uint32_t v)
 {
@@ -277,6 +308,21 @@ json_card(FILE *f, struct tool_ctx *ctx, struct tool_card *card)
 	} else {
 		fputs(",\"pin\":null", f);
 	}
+	{
+		struct md_pin_tries pt;
+		bool has_puk = false;
+		bool known = puk_tries(card, &has_puk, &pt);
+
+		if (!has_puk)
+			fputs(",\"puk\":null", f);
+		else if (!known)
+			fputs(",\"puk\":{\"tries_left\":null,\"tries_max\":null}", f);
+		else if (pt.max == MD_VALUE_UNKNOWN)
+			fprintf(f, ",\"puk\":{\"tries_left\":%u,\"tries_max\":null}", pt.left);
+		else
+			fprintf(f, ",\"puk\":{\"tries_left\":%u,\"tries_max\":%u}", pt.left,
+				pt.max);
+	}
 	fputs(",\"free_bytes\":", f);
 	json_uint_or_null(f, card->info.free_bytes);
 	fputs(",\"free_containers\":", f);
@@ -297,6 +343,14 @@ json_card(FILE *f, struct tool_ctx *ctx, struct tool_card *card)
 			fputc(',', f);
 		fprintf(f, "{\"index\":%u,\"name\":", list[i].index);
 		tool_json_string(f, list[i].name);
+		{
+			uint8_t ref;
+
+			if (key_reference(card, list[i].index, &ref))
+				fprintf(f, ",\"key_reference\":\"%02x\"", ref);
+			else
+				fputs(",\"key_reference\":null", f);
+		}
 		fprintf(f, ",\"default\":%s,\"keys\":[", list[i].is_default ? "true" : "false");
 		first = true;
 		for (s = 0; s < KSP_SLOTS; s++) {
@@ -321,6 +375,8 @@ text_card(FILE *f, struct tool_ctx *ctx, struct tool_card *card)
 	size_t n = 0, i;
 	unsigned cfv[3];
 	char hex[33], date[16];
+	uint8_t ref = 0;
+	bool refs = false;
 	int s;
 
 	fprintf(f, "Card %zu: %s \"%s\"", card->slot_index,
@@ -349,6 +405,21 @@ text_card(FILE *f, struct tool_ctx *ctx, struct tool_card *card)
 		else
 			fprintf(f, "  PIN:         tries left unknown\n");
 	}
+	{
+		struct md_pin_tries pt;
+		bool has_puk = false;
+
+		if (puk_tries(card, &has_puk, &pt)) {
+			if (pt.left == 0)
+				fprintf(f, "  PUK:         blocked\n");
+			else if (pt.max != MD_VALUE_UNKNOWN)
+				fprintf(f, "  PUK:         %u of %u tries left\n", pt.left, pt.max);
+			else
+				fprintf(f, "  PUK:         %u tries left\n", pt.left);
+		} else if (has_puk) {
+			fprintf(f, "  PUK:         tries left unknown (the card does not tell)\n");
+		}
+	}
 	fprintf(f, "  free space:  ");
 	if (card->info.free_containers != UINT32_MAX)
 		fprintf(f, "%u of %u containers free, ", card->info.free_containers,
@@ -369,10 +440,19 @@ text_card(FILE *f, struct tool_ctx *ctx, struct tool_card *card)
 		fprintf(f, "  containers:  none\n\n");
 		return;
 	}
+	/* cards whose keys have references of their own (PIV slots) show them */
+	for (i = 0; i < n && !refs; i++)
+		refs = key_reference(card, list[i].index, &ref);
 	fprintf(f, "  containers:\n");
-	fprintf(f, "    %-4s %-38s %-11s %5s %-3s %-10s %s\n", "IDX", "NAME", "KEY SPEC", "BITS",
-		"DEF", "EXPIRES", "CERTIFICATE SUBJECT");
+	fprintf(f, "    %-4s %s%-38s %-11s %5s %-3s %-10s %s\n", "IDX", refs ? "SLOT " : "", "NAME",
+		"KEY SPEC", "BITS", "DEF", "EXPIRES", "CERTIFICATE SUBJECT");
 	for (i = 0; i < n; i++) {
+		char slot_col[8] = "";
+
+		if (refs && key_reference(card, list[i].index, &ref))
+			snprintf(slot_col, sizeof(slot_col), "%02X   ", ref);
+		else if (refs)
+			snprintf(slot_col, sizeof(slot_col), "%-5s", "-");
 		for (s = 0; s < KSP_SLOTS; s++) {
 			const struct ksp_key *k = &list[i].slot[s];
 
@@ -385,8 +465,8 @@ text_card(FILE *f, struct tool_ctx *ctx, struct tool_card *card)
 				if (cf.ok)
 					snprintf(date, sizeof(date), "%.10s", cf.not_after);
 			}
-			fprintf(f, "    %-4u %-38s %-11s %5u %-3s %-10s %s\n", list[i].index,
-				list[i].name, mdp_key_spec_name(k->spec), k->bits,
+			fprintf(f, "    %-4u %s%-38s %-11s %5u %-3s %-10s %s\n", list[i].index,
+				slot_col, list[i].name, mdp_key_spec_name(k->spec), k->bits,
 				list[i].is_default ? "yes" : "", date,
 				k->cert ? (cf.ok ? cf.subject : "(unreadable certificate)") : "-");
 		}

@@ -389,6 +389,12 @@ struct md_pin_info {
  * authentications were told.
  */
 #define MD_CP_MDP11_PIN_TRIES "mdp11 PIN Tries"
+/*
+ * mdp11's extension for container properties: the card's own reference of the container's key
+ * (uint8_t; a PIV key slot such as 9A or 82). Tools show it beside the container index. A module
+ * whose keys have no such reference answers MD_E_INVALID_PARAMETER, as for any unknown property.
+ */
+#define MD_CCP_MDP11_KEY_REFERENCE "mdp11 Key Reference"
 
 #define MD_CP_CACHE_MODE_GLOBAL_CACHE 1u
 #define MD_CP_CACHE_MODE_SESSION_ONLY 2u

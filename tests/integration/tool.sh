@@ -317,16 +317,16 @@ def keys(o, want, what):
     if sorted(o.keys()) != sorted(want):
         sys.exit("%s keys %s, want %s" % (what, sorted(o.keys()), sorted(want)))
 keys(d, ["format", "version", "pcsc_problem", "cards"], "top")
-assert d["format"] == "mdp11-tool-list" and d["version"] == 1
+assert d["format"] == "mdp11-tool-list" and d["version"] == 2
 c = d["cards"][0]
 keys(c, ["index", "kind", "reader", "path", "state", "error", "card_name", "label", "serial",
-         "cardid", "read_only", "keygen", "pin", "free_bytes", "free_containers",
+         "cardid", "read_only", "keygen", "pin", "puk", "free_bytes", "free_containers",
          "max_containers", "cache", "containers"], "card")
 keys(c["pin"], ["tries_left", "tries_max", "blocked", "external"], "pin")
 keys(c["cache"], ["mode", "dir", "cardcf"], "cache")
 keys(c["cache"]["cardcf"], ["pins", "containers", "files"], "cardcf")
 for ct in c["containers"]:
-    keys(ct, ["index", "name", "default", "keys"], "container")
+    keys(ct, ["index", "name", "key_reference", "default", "keys"], "container")
     for k in ct["keys"]:
         keys(k, ["slot", "key_spec", "algorithm", "bits", "curve", "origin", "label", "id",
                  "certificate"], "key")
@@ -334,6 +334,7 @@ for ct in c["containers"]:
             keys(k["certificate"], ["subject", "issuer", "serial", "not_before", "not_after",
                                     "sha256"], "certificate")
 assert c["kind"] == "vcard" and c["card_name"] == "GIDS"
+assert c["puk"] is None and all(ct["key_reference"] is None for ct in c["containers"])
 EOF
 ok
 

@@ -17,6 +17,7 @@
 #include "common/secmem.h"
 #include "minidriver/card.h"
 #include "tests/mock/mock-transport.h"
+#include "tests/unit/testcrypto.h"
 #include "tests/unit/testutil.h"
 #include "transport/apdu.h"
 #include "transport/transport.h"
@@ -116,54 +117,6 @@ container_key(struct fx *f, uint8_t idx, uint32_t spec)
 	mdp_key_free(k);
 	md_container_info_clear(&ci);
 	return pk;
-}
-
-static void
-sha256(const void *p, size_t n, uint8_t out[32])
-{
-	unsigned l = 0;
-
-	EVP_Digest(p, n, out, &l, EVP_sha256(), NULL);
-}
-
-static bool
-verify_rsa(EVP_PKEY *pk, int pad, const EVP_MD *md, int saltlen, const uint8_t *hash, size_t hlen,
-	   const uint8_t *sig_le, size_t slen)
-{
-	uint8_t sig[512];
-	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(pk, NULL);
-	size_t i;
-	int ok;
-
-	for (i = 0; i < slen; i++)
-		sig[i] = sig_le[slen - 1 - i];
-	ok = c && EVP_PKEY_verify_init(c) == 1 && EVP_PKEY_CTX_set_rsa_padding(c, pad) == 1 &&
-	     (!md || EVP_PKEY_CTX_set_signature_md(c, md) == 1) &&
-	     (pad != RSA_PKCS1_PSS_PADDING || EVP_PKEY_CTX_set_rsa_pss_saltlen(c, saltlen) == 1) &&
-	     EVP_PKEY_verify(c, sig, slen, hash, hlen) == 1;
-	EVP_PKEY_CTX_free(c);
-	return ok;
-}
-
-static bool
-verify_ecdsa(EVP_PKEY *pk, const uint8_t *hash, size_t hlen, const uint8_t *rs, size_t len)
-{
-	ECDSA_SIG *s = ECDSA_SIG_new();
-	BIGNUM *r = BN_bin2bn(rs, (int)(len / 2), NULL),
-	       *ss = BN_bin2bn(rs + len / 2, (int)(len / 2), NULL);
-	uint8_t *der = NULL;
-	int dl;
-	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(pk, NULL);
-	bool ok;
-
-	ECDSA_SIG_set0(s, r, ss);
-	dl = i2d_ECDSA_SIG(s, &der);
-	ok = c && dl > 0 && EVP_PKEY_verify_init(c) == 1 &&
-	     EVP_PKEY_verify(c, der, (size_t)dl, hash, hlen) == 1;
-	OPENSSL_free(der);
-	ECDSA_SIG_free(s);
-	EVP_PKEY_CTX_free(c);
-	return ok;
 }
 
 /* ---- files ---- */
@@ -437,27 +390,27 @@ sign_rsa_all(struct fx *f, uint8_t idx, uint32_t spec, unsigned bits)
 	size_t bl = sizeof(back);
 
 	CU_ASSERT_EQUAL_FATAL(EVP_PKEY_get_bits(pk), (int)bits);
-	sha256("hello", 5, h);
+	tc_sha256("hello", 5, h);
 	/* PKCS#1 with the ALG_ID */
 	CU_ASSERT_EQUAL(md_sign_data(f->card, &si), MD_OK);
 	CU_ASSERT_EQUAL(si.signature_len, k);
-	CU_ASSERT_TRUE(verify_rsa(pk, RSA_PKCS1_PADDING, EVP_sha256(), 0, h, 32, si.signature,
-				  si.signature_len));
+	CU_ASSERT_TRUE(tc_verify_rsa_le(pk, RSA_PKCS1_PADDING, EVP_sha256(), 0, h, 32, si.signature,
+					si.signature_len));
 	free(si.signature);
 	/* PKCS#1 with padding info */
 	si.flags = MD_PADDING_INFO_PRESENT;
 	si.padding_type = MD_PADDING_PKCS1;
 	si.padding_info = &pk1;
 	CU_ASSERT_EQUAL(md_sign_data(f->card, &si), MD_OK);
-	CU_ASSERT_TRUE(verify_rsa(pk, RSA_PKCS1_PADDING, EVP_sha256(), 0, h, 32, si.signature,
-				  si.signature_len));
+	CU_ASSERT_TRUE(tc_verify_rsa_le(pk, RSA_PKCS1_PADDING, EVP_sha256(), 0, h, 32, si.signature,
+					si.signature_len));
 	free(si.signature);
 	/* PSS */
 	si.padding_type = MD_PADDING_PSS;
 	si.padding_info = &pss;
 	CU_ASSERT_EQUAL(md_sign_data(f->card, &si), MD_OK);
-	CU_ASSERT_TRUE(verify_rsa(pk, RSA_PKCS1_PSS_PADDING, EVP_sha256(), 32, h, 32, si.signature,
-				  si.signature_len));
+	CU_ASSERT_TRUE(tc_verify_rsa_le(pk, RSA_PKCS1_PSS_PADDING, EVP_sha256(), 32, h, 32,
+					si.signature, si.signature_len));
 	free(si.signature);
 	/* raw: the public operation gives the block back */
 	for (i = 0; i < k; i++)
@@ -639,10 +592,10 @@ test_ec(void)
 							  specs[i], 0, NULL, 0),
 				      MD_OK);
 		pk = container_key(&f, (uint8_t)i, specs[i]);
-		sha256(curves[i], 5, h);
+		tc_sha256(curves[i], 5, h);
 		CU_ASSERT_EQUAL(md_sign_data(f.card, &si), MD_OK);
 		CU_ASSERT_EQUAL(si.signature_len, i == 0 ? 64u : i == 1 ? 96u : 132u);
-		CU_ASSERT_TRUE(verify_ecdsa(pk, h, 32, si.signature, si.signature_len));
+		CU_ASSERT_TRUE(tc_verify_ecdsa_rs(pk, h, 32, si.signature, si.signature_len));
 		free(si.signature);
 		EVP_PKEY_free(pk);
 	}
@@ -697,7 +650,7 @@ test_ecdh(void)
 		dk.params = &hp;
 		dk.param_count = 1;
 		CU_ASSERT_EQUAL(md_derive_key(f.card, &dk), MD_OK);
-		sha256(secret, sl, h);
+		tc_sha256(secret, sl, h);
 		CU_ASSERT(dk.derived_key_len == 32 && memcmp(dk.derived_key, h, 32) == 0);
 		free(dk.derived_key);
 		dk.kdf = "TLS_PRF";
@@ -737,7 +690,7 @@ test_import(void)
 				     .data = h,
 				     .data_len = 32};
 
-	sha256("import", 6, h);
+	tc_sha256("import", 6, h);
 	fx_open(&f);
 	login(&f);
 	CU_ASSERT_EQUAL_FATAL(mdp_key_from_pkey(rsa, MDP_AT_KEYEXCHANGE, &k), MDP_OK);
@@ -762,8 +715,8 @@ test_import(void)
 	CU_ASSERT_EQUAL(EVP_PKEY_eq(pub, rsa), 1);
 	EVP_PKEY_free(pub);
 	CU_ASSERT_EQUAL(md_sign_data(f.card, &si), MD_OK);
-	CU_ASSERT_TRUE(verify_rsa(rsa, RSA_PKCS1_PADDING, EVP_sha256(), 0, h, 32, si.signature,
-				  si.signature_len));
+	CU_ASSERT_TRUE(tc_verify_rsa_le(rsa, RSA_PKCS1_PADDING, EVP_sha256(), 0, h, 32,
+					si.signature, si.signature_len));
 	free(si.signature);
 
 	/* EC import */
@@ -781,7 +734,7 @@ test_import(void)
 	si.container_index = 1;
 	si.key_spec = MDP_AT_ECDSA_P256;
 	CU_ASSERT_EQUAL(md_sign_data(f.card, &si), MD_OK);
-	CU_ASSERT_TRUE(verify_ecdsa(ec, h, 32, si.signature, si.signature_len));
+	CU_ASSERT_TRUE(tc_verify_ecdsa_rs(ec, h, 32, si.signature, si.signature_len));
 	free(si.signature);
 	EVP_PKEY_free(rsa);
 	EVP_PKEY_free(ec);
@@ -1075,7 +1028,7 @@ test_import_every_spec(void)
 	uint8_t h[32];
 	struct md_container_info ci = {.version = 1};
 
-	sha256("every spec", 10, h);
+	tc_sha256("every spec", 10, h);
 	fx_open(&f);
 	login(&f);
 	for (spec = MDP_AT_KEYEXCHANGE; spec <= MDP_AT_ECDHE_P521; spec++) {
@@ -1115,11 +1068,12 @@ test_import_every_spec(void)
 				.hash_alg = MDP_KEY_SPEC_IS_RSA(spec) ? MDP_CALG_SHA_256 : 0};
 
 			CU_ASSERT_EQUAL(md_sign_data(f.card, &si), MD_OK);
-			CU_ASSERT_TRUE(
-				MDP_KEY_SPEC_IS_RSA(spec)
-					? verify_rsa(key, RSA_PKCS1_PADDING, EVP_sha256(), 0, h, 32,
-						     si.signature, si.signature_len)
-					: verify_ecdsa(key, h, 32, si.signature, si.signature_len));
+			CU_ASSERT_TRUE(MDP_KEY_SPEC_IS_RSA(spec)
+					       ? tc_verify_rsa_le(key, RSA_PKCS1_PADDING,
+								  EVP_sha256(), 0, h, 32,
+								  si.signature, si.signature_len)
+					       : tc_verify_ecdsa_rs(key, h, 32, si.signature,
+								    si.signature_len));
 			free(si.signature);
 		}
 		/* the public half, PKCS#8 and SPKI are not import formats */

@@ -7,51 +7,19 @@
 
 #include "minidriver/card.h"
 #include "tests/mock/card-ops.h"
+#include "tests/mock/hostile.h"
 #include "tests/mock/mock-transport.h"
 #include "tests/mock/piv-ops.h"
 #include "tests/unit/testutil.h"
 
 /*
- * The card answers SELECT of the PIV application properly (so the PIV module takes it) and
- * every other command with one kind of bad answer. Every operation runs against every kind.
- * Nothing may crash (ASan run), and once the card has answered a reading command badly (GET
- * DATA, GENERATE, GENERAL AUTHENTICATE, GET RESPONSE, GET METADATA / VERSION / SERIAL) the
- * module must not write anything in that operation (PUT DATA, GENERATE, IMPORT, CHANGE
+ * The card (tests/mock/hostile.h) answers SELECT of the PIV application properly (so the PIV
+ * module takes it) and every other command with one kind of bad answer. Every operation runs
+ * against every kind. Nothing may crash (ASan run), and once the card has answered a reading
+ * command badly (GET DATA, GENERATE, GENERAL AUTHENTICATE, GET RESPONSE, GET METADATA / VERSION /
+ * SERIAL) the module must not write anything in that operation (PUT DATA, GENERATE, IMPORT, CHANGE
  * REFERENCE DATA, RESET RETRY COUNTER, SET MANAGEMENT KEY).
  */
-enum hostile {
-	H_EMPTY_OK,   /* 90 00, no data */
-	H_ONE_BYTE,   /* 1 byte + 90 00 */
-	H_SHORT_SW,   /* a single byte: no status word */
-	H_LONG_TLV,   /* a TLV announcing far more than it carries */
-	H_WRONG_TAG,  /* well-formed TLV of another tag */
-	H_ENDLESS_61, /* 61 00 forever */
-	H_OVERSIZED,  /* more bytes than the reader buffer */
-	H_RANDOM,     /* random bytes + 90 00 */
-	H_NESTED_BAD, /* right outer tag (53, 7C, 7F49), broken inside */
-	H_ERROR_SW,   /* 6F 00 */
-	H_BAD_MAP,    /* 53 { 81 L records } whose length fits no record size */
-	H_BAD_CERT,   /* 53 { 70 gzip-flagged garbage 71 01 01 } */
-	H__COUNT
-};
-
-struct script {
-	enum hostile mode;
-	uint32_t rng;
-	bool poisoned;
-	unsigned writes_after_poison;
-	unsigned commands;
-};
-
-static uint8_t
-rnd(struct script *s)
-{
-	s->rng ^= s->rng << 13;
-	s->rng ^= s->rng >> 17;
-	s->rng ^= s->rng << 5;
-	return (uint8_t)s->rng;
-}
-
 static bool
 is_read(uint8_t ins)
 {
@@ -66,127 +34,55 @@ is_write(uint8_t ins)
 	       ins == 0xFF || ins == 0xF6;
 }
 
-static void
-sw(uint8_t *r, size_t *n, uint16_t v)
+/* The outer tag of an answer: 7C (GENERAL AUTHENTICATE), 7F 49 (GENERATE), 53 (objects). */
+static size_t
+outer_tag(const uint8_t *apdu, size_t len, uint8_t *r)
 {
-	r[(*n)++] = (uint8_t)(v >> 8);
-	r[(*n)++] = (uint8_t)v;
+	if (apdu[1] == 0x87) {
+		r[0] = 0x7C;
+		return 1;
+	}
+	if (apdu[1] == 0x47) {
+		r[0] = 0x7F;
+		r[1] = 0x49;
+		return 2;
+	}
+	r[0] = 0x53;
+	return 1;
 }
 
-static enum mdp_err
-hostile_card(void *ctx, const uint8_t *apdu, size_t len, uint8_t *r, size_t *rlen)
+/* PIV's own modes: a map whose length fits no record size, a gzip-flagged garbage certificate. */
+#define H_BAD_MAP HOSTILE__COMMON
+#define H_BAD_CERT (HOSTILE__COMMON + 1)
+
+static size_t
+special(struct hostile_script *s, const uint8_t *apdu, size_t len, uint8_t *r)
 {
-	struct script *s = ctx;
-	uint8_t ins = apdu[1];
 	size_t n = 0, i;
 
-	s->commands++;
-	if (mock_piv_select(apdu, len, r, rlen))
-		return MDP_OK;
-	if (is_write(ins) && s->poisoned)
-		s->writes_after_poison++;
-	if (!is_read(ins) && s->mode != H_SHORT_SW && s->mode != H_OVERSIZED &&
-	    s->mode != H_ERROR_SW) {
-		/* writes and VERIFY are accepted: the trouble is in what the card says back */
-		sw(r, &n, 0x9000);
-		*rlen = n;
-		return MDP_OK;
-	}
-	if (is_read(ins))
-		s->poisoned = true;
-	switch (s->mode) {
-	case H_EMPTY_OK:
-		break;
-	case H_ONE_BYTE:
-		r[n++] = 0x53;
-		break;
-	case H_SHORT_SW:
-		r[0] = 0x90;
-		*rlen = 1;
-		return MDP_OK;
-	case H_LONG_TLV:
-		r[n++] = ins == 0x87 ? 0x7C : ins == 0x47 ? 0x7F : 0x53;
-		if (ins == 0x47)
-			r[n++] = 0x49;
-		r[n++] = 0x82;
-		r[n++] = 0xFF;
-		r[n++] = 0xF0;
-		r[n++] = 0x01;
-		break;
-	case H_WRONG_TAG:
-		memcpy(r, "\x5F\x20\x03\x01\x02\x03", 6);
-		n = 6;
-		break;
-	case H_ENDLESS_61:
-		for (i = 0; i < 256; i++)
-			r[n++] = 0x30;
-		sw(r, &n, 0x6100);
-		*rlen = n;
-		return MDP_OK;
-	case H_OVERSIZED:
-		*rlen = *rlen + 100;
-		return MDP_OK;
-	case H_RANDOM:
-		for (i = 0; i < 200; i++)
-			r[n++] = rnd(s);
-		break;
-	case H_NESTED_BAD:
-		if (ins == 0x87) {
-			r[n++] = 0x7C;
-		} else if (ins == 0x47) {
-			r[n++] = 0x7F;
-			r[n++] = 0x49;
-		} else {
-			r[n++] = 0x53;
-		}
-		r[n++] = 0x05;
-		memcpy(r + n, "\x81\x82\xFF\x00\x86", 5);
-		n += 5;
-		break;
-	case H_ERROR_SW:
-		sw(r, &n, 0x6F00);
-		*rlen = n;
-		return MDP_OK;
-	case H_BAD_MAP:
-		r[n++] = 0x53;
-		r[n++] = 0x81;
-		r[n++] = 111;
-		r[n++] = 0x81;
-		r[n++] = 108;
+	if (s->mode == H_BAD_MAP) {
+		memcpy(r, "\x53\x81\x6F\x81\x6C", 5);
+		n = 5;
 		for (i = 0; i < 108; i++)
-			r[n++] = rnd(s);
-		break;
-	case H_BAD_CERT:
-		r[n++] = 0x53;
-		r[n++] = 0x0C;
-		r[n++] = 0x70;
-		r[n++] = 0x05;
-		for (i = 0; i < 5; i++)
-			r[n++] = rnd(s);
-		memcpy(r + n, "\x71\x01\x01\xFE\x00", 5);
-		n += 5;
-		break;
-	case H__COUNT:
-		break;
+			r[n++] = hostile_rnd(s);
+		return n;
 	}
-	sw(r, &n, 0x9000);
-	*rlen = n;
-	return MDP_OK;
+	memcpy(r, "\x53\x0C\x70\x05", 4);
+	n = 4;
+	for (i = 0; i < 5; i++)
+		r[n++] = hostile_rnd(s);
+	memcpy(r + n, "\x71\x01\x01\xFE\x00", 5);
+	return n + 5;
 }
 
-static void
-op_hook(void *ctx, bool before)
-{
-	struct script *s = ctx;
-
-	if (before) {
-		s->poisoned = false;
-		s->rng = 0x9E3779B9u + s->commands;
-		return;
-	}
-	CU_ASSERT_EQUAL(s->writes_after_poison, 0);
-	s->writes_after_poison = 0;
-}
+static const struct hostile_card piv_card = {
+	.select = mock_piv_select,
+	.is_read = is_read,
+	.is_write = is_write,
+	.outer_tag = outer_tag,
+	.special = special,
+	.modes = H_BAD_CERT + 1,
+};
 
 static void
 test_hostile(void)
@@ -198,20 +94,20 @@ test_hostile(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(rsa);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(peer);
-	for (mode = 0; mode < H__COUNT; mode++) {
-		struct script s = {.mode = (enum hostile)mode, .rng = 1};
+	for (mode = 0; mode < piv_card.modes; mode++) {
+		struct hostile_script s = {.card = &piv_card, .mode = mode, .rng = 1};
 		struct mdp_transport *t = NULL;
 		struct md_card *card = NULL;
 		enum md_rv rv;
 
-		CU_ASSERT_EQUAL_FATAL(mock_transport_new(hostile_card, &s, NULL, &t), MDP_OK);
+		CU_ASSERT_EQUAL_FATAL(mock_transport_new(hostile_answer, &s, NULL, &t), MDP_OK);
 		rv = md_card_acquire(NULL, t, MD_CARD_DATA_CURRENT_VERSION, 0, &card);
 		CU_ASSERT_EQUAL(rv, MD_OK);
 		if (card) {
 			CU_ASSERT_STRING_EQUAL(md_card_name(card), "PIV");
 			mock_piv_admin_login(card);
-			mock_card_run_all(card, rsa, rsa_len, peer, peer_len, op_hook, &s);
-			mock_piv_run_extra(card, op_hook, &s);
+			mock_card_run_all(card, rsa, rsa_len, peer, peer_len, hostile_op_hook, &s);
+			mock_piv_run_extra(card, hostile_op_hook, &s);
 			md_card_delete(card);
 		}
 		mdp_transport_free(t);

@@ -19,6 +19,7 @@
 #include "common/secmem.h"
 #include "minidriver/card-int.h"
 #include "minidriver/piv.h"
+#include "tests/unit/testcrypto.h"
 #include "tests/unit/testutil.h"
 #include "transport/apdu.h"
 #include "transport/transport.h"
@@ -159,32 +160,6 @@ raw_generate(struct fx *f, uint8_t slot, uint8_t alg, uint8_t pin_policy)
 	return pk;
 }
 
-static uint8_t *
-self_signed(EVP_PKEY *pub, const char *cn, size_t *len)
-{
-	EVP_PKEY *signer = mdp_pkey_keygen_ec("P-256");
-	X509 *x = X509_new();
-	X509_NAME *n = X509_NAME_new();
-	unsigned char *der = NULL;
-	int l;
-
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-	X509_gmtime_adj(X509_getm_notBefore(x), 0);
-	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-	X509_set_subject_name(x, n);
-	X509_set_issuer_name(x, n);
-	X509_set_pubkey(x, pub);
-	X509_sign(x, signer, EVP_sha256());
-	l = i2d_X509(x, &der);
-	*len = l > 0 ? (size_t)l : 0;
-	X509_NAME_free(n);
-	X509_free(x);
-	EVP_PKEY_free(signer);
-	return der;
-}
-
 /* A certificate in a slot's object, as yubico-piv-tool -a import-certificate writes it. */
 static void
 raw_put_cert(struct fx *f, uint8_t slot, const uint8_t *der, size_t len)
@@ -278,54 +253,6 @@ card_map(struct fx *f, struct piv_cmap_rec **recs)
 	}
 	buf_free(&b);
 	return n;
-}
-
-static bool
-verify_rsa(EVP_PKEY *pk, int pad, const EVP_MD *md, const uint8_t *hash, size_t hlen,
-	   const uint8_t *sig_le, size_t slen)
-{
-	uint8_t sig[512];
-	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(pk, NULL);
-	size_t i;
-	int ok;
-
-	for (i = 0; i < slen; i++)
-		sig[i] = sig_le[slen - 1 - i];
-	ok = c && EVP_PKEY_verify_init(c) == 1 && EVP_PKEY_CTX_set_rsa_padding(c, pad) == 1 &&
-	     (!md || EVP_PKEY_CTX_set_signature_md(c, md) == 1) &&
-	     (pad != RSA_PKCS1_PSS_PADDING || EVP_PKEY_CTX_set_rsa_pss_saltlen(c, 32) == 1) &&
-	     EVP_PKEY_verify(c, sig, slen, hash, hlen) == 1;
-	EVP_PKEY_CTX_free(c);
-	return ok;
-}
-
-static bool
-verify_ecdsa(EVP_PKEY *pk, const uint8_t *hash, size_t hlen, const uint8_t *rs, size_t len)
-{
-	ECDSA_SIG *s = ECDSA_SIG_new();
-	BIGNUM *r = BN_bin2bn(rs, (int)(len / 2), NULL),
-	       *ss = BN_bin2bn(rs + len / 2, (int)(len / 2), NULL);
-	uint8_t *der = NULL;
-	int dl;
-	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(pk, NULL);
-	bool ok;
-
-	ECDSA_SIG_set0(s, r, ss);
-	dl = i2d_ECDSA_SIG(s, &der);
-	ok = c && dl > 0 && EVP_PKEY_verify_init(c) == 1 &&
-	     EVP_PKEY_verify(c, der, (size_t)dl, hash, hlen) == 1;
-	OPENSSL_free(der);
-	ECDSA_SIG_free(s);
-	EVP_PKEY_CTX_free(c);
-	return ok;
-}
-
-static void
-sha256(const void *p, size_t n, uint8_t out[32])
-{
-	unsigned l = 0;
-
-	EVP_Digest(p, n, out, &l, EVP_sha256(), NULL);
 }
 
 static bool
@@ -546,7 +473,7 @@ test_rsa_ops(void)
 	login(&f);
 	host_generate(&f, 0, MDP_AT_KEYEXCHANGE, 2048, "rsa");
 	pk = container_key(&f, 0, MDP_AT_KEYEXCHANGE);
-	sha256("data", 4, hash);
+	tc_sha256("data", 4, hash);
 	/* PKCS#1 v1.5 with the DigestInfo of CALG_SHA_256, then PSS, then raw */
 	memset(&si, 0, sizeof(si));
 	si.version = 2;
@@ -557,16 +484,16 @@ test_rsa_ops(void)
 	si.data_len = 32;
 	CU_ASSERT_EQUAL_FATAL(md_sign_data(f.card, &si), MD_OK);
 	CU_ASSERT_EQUAL(si.signature_len, 256u);
-	CU_ASSERT_TRUE(verify_rsa(pk, RSA_PKCS1_PADDING, EVP_sha256(), hash, 32, si.signature,
-				  si.signature_len));
+	CU_ASSERT_TRUE(tc_verify_rsa_le(pk, RSA_PKCS1_PADDING, EVP_sha256(), 32, hash, 32,
+					si.signature, si.signature_len));
 	free(si.signature);
 	si.signature = NULL;
 	si.flags = MD_PADDING_INFO_PRESENT;
 	si.padding_type = MD_PADDING_PSS;
 	si.padding_info = &pi;
 	CU_ASSERT_EQUAL_FATAL(md_sign_data(f.card, &si), MD_OK);
-	CU_ASSERT_TRUE(verify_rsa(pk, RSA_PKCS1_PSS_PADDING, EVP_sha256(), hash, 32, si.signature,
-				  si.signature_len));
+	CU_ASSERT_TRUE(tc_verify_rsa_le(pk, RSA_PKCS1_PSS_PADDING, EVP_sha256(), 32, hash, 32,
+					si.signature, si.signature_len));
 	free(si.signature);
 	si.signature = NULL;
 	si.flags = MD_BUFFER_SIZE_ONLY;
@@ -674,7 +601,7 @@ test_ec_ops(void)
 		si.data_len = hl;
 		CU_ASSERT_EQUAL_FATAL(md_sign_data(f.card, &si), MD_OK);
 		CU_ASSERT_EQUAL(si.signature_len, 64u);
-		CU_ASSERT_TRUE(verify_ecdsa(pk, hash, hl > 32 ? 32 : hl, si.signature, 64));
+		CU_ASSERT_TRUE(tc_verify_ecdsa_rs(pk, hash, hl > 32 ? 32 : hl, si.signature, 64));
 		free(si.signature);
 	}
 	/* an ECDH key does not sign, an ECDSA key does not agree */
@@ -763,7 +690,7 @@ test_import_delete(void)
 	EVP_PKEY_free(got);
 
 	/* a certificate for container 1 lands in slot 82's object, plain */
-	der = self_signed(ek, "imported ec", &dl);
+	der = tc_cert_for(ek, "imported ec", &dl);
 	CU_ASSERT_EQUAL(md_create_file(f.card, "mscp", "kxc01", 0, MD_AC_EVERYONE_READ_USER_WRITE),
 			MD_OK);
 	CU_ASSERT_EQUAL(md_write_file(f.card, "mscp", "kxc01", 0, der, dl), MD_OK);
@@ -845,16 +772,16 @@ test_foreign_slots(void)
 	k9d = raw_generate(&f, 0x9D, PIV_ALG_P256, 0);
 	k82 = raw_generate(&f, 0x82, PIV_ALG_P384, 0);
 	k9e = raw_generate(&f, 0x9E, PIV_ALG_P256, 0);
-	der = self_signed(k9c, "sign", &dl);
+	der = tc_cert_for(k9c, "sign", &dl);
 	raw_put_cert(&f, 0x9C, der, dl);
 	OPENSSL_free(der);
-	der = self_signed(k9d, "keyman", &dl);
+	der = tc_cert_for(k9d, "keyman", &dl);
 	raw_put_cert(&f, 0x9D, der, dl);
 	OPENSSL_free(der);
-	der = self_signed(k82, "retired", &dl);
+	der = tc_cert_for(k82, "retired", &dl);
 	raw_put_cert(&f, 0x82, der, dl);
 	OPENSSL_free(der);
-	der = self_signed(k9e, "cardauth", &dl);
+	der = tc_cert_for(k9e, "cardauth", &dl);
 	raw_put_cert(&f, 0x9E, der, dl);
 	OPENSSL_free(der);
 	/* no Key History yet: the retired slot is not looked at (as OpenSC) */
@@ -929,7 +856,7 @@ test_foreign_slots(void)
 					     .data = hash,
 					     .data_len = 32};
 
-		sha256("x", 1, hash);
+		tc_sha256("x", 1, hash);
 		login(&f);
 		/* the VERIFY of the login was not right before it (another command came between) */
 		CU_ASSERT_EQUAL(md_read_file(f.card, NULL, "cardapps", 0, &p, &n), MD_OK);
@@ -946,8 +873,8 @@ test_foreign_slots(void)
 						   NULL, NULL),
 				MD_OK);
 		CU_ASSERT_EQUAL_FATAL(md_sign_data(f.card, &si), MD_OK);
-		CU_ASSERT_TRUE(verify_rsa(k9c, RSA_PKCS1_PADDING, EVP_sha256(), hash, 32,
-					  si.signature, si.signature_len));
+		CU_ASSERT_TRUE(tc_verify_rsa_le(k9c, RSA_PKCS1_PADDING, EVP_sha256(), 32, hash, 32,
+						si.signature, si.signature_len));
 		free(si.signature);
 		si.signature = NULL;
 		/* the consent was for one signature */
@@ -959,7 +886,7 @@ test_foreign_slots(void)
 			size_t cdl = 0;
 			struct md_signing_info s2 = si;
 
-			cd = self_signed(k85, "always", &cdl);
+			cd = tc_cert_for(k85, "always", &cdl);
 			raw_put_cert(&f, 0x83, cd, cdl);
 			OPENSSL_free(cd);
 			put_object(&f, PIV_OBJ_KEY_HISTORY,
@@ -1542,7 +1469,7 @@ test_apdu_budget(void)
 	fx_open(&f);
 	login(&f);
 	host_generate(&f, 0, MDP_AT_KEYEXCHANGE, 1024, "k");
-	sha256("y", 1, hash);
+	tc_sha256("y", 1, hash);
 	/* a signature with the PIN verified: one GENERAL AUTHENTICATE */
 	before = mdp_transport_apdu_count(f.t);
 	CU_ASSERT_EQUAL(md_sign_data(f.card, &si), MD_OK);

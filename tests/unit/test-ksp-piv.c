@@ -16,6 +16,7 @@
 #include "ksp/ksp.h"
 #include "minidriver/card.h"
 #include "minidriver/piv.h"
+#include "tests/unit/testcrypto.h"
 #include "tests/unit/testutil.h"
 #include "transport/apdu.h"
 #include "transport/transport.h"
@@ -48,32 +49,6 @@ open_ksp(struct mdp_transport *t)
 			      MD_OK);
 	CU_ASSERT_EQUAL_FATAL(ksp_card_open(md, &pol, &kc), KSP_OK);
 	return kc;
-}
-
-static uint8_t *
-self_signed(EVP_PKEY *pub, const char *cn, size_t *len)
-{
-	EVP_PKEY *signer = mdp_pkey_keygen_ec("P-256");
-	X509 *x = X509_new();
-	X509_NAME *n = X509_NAME_new();
-	unsigned char *der = NULL;
-	int l;
-
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 3);
-	X509_gmtime_adj(X509_getm_notBefore(x), 0);
-	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-	X509_set_subject_name(x, n);
-	X509_set_issuer_name(x, n);
-	X509_set_pubkey(x, pub);
-	X509_sign(x, signer, EVP_sha256());
-	l = i2d_X509(x, &der);
-	*len = l > 0 ? (size_t)l : 0;
-	X509_NAME_free(n);
-	X509_free(x);
-	EVP_PKEY_free(signer);
-	return der;
 }
 
 static void
@@ -136,7 +111,7 @@ test_keys(void)
 		  EVP_PKEY_verify(v, sig, sl, hash, 32) == 1);
 	EVP_PKEY_CTX_free(v);
 	/* a certificate, then a second process sees id, label, certificate */
-	der = self_signed(mdp_key_pkey(c->slot[KSP_SLOT_EXCHANGE].pub), "Alice", &dl);
+	der = tc_cert_for(mdp_key_pkey(c->slot[KSP_SLOT_EXCHANGE].pub), "Alice", &dl);
 	CU_ASSERT_EQUAL(ksp_write_certificate(kc, 0, KSP_SLOT_EXCHANGE, der, dl, NULL), KSP_OK);
 	{
 		struct ksp_card *k2 = open_ksp(t);
