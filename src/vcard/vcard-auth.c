@@ -313,16 +313,8 @@ static bool
 des3(const uint8_t *key, bool enc, const uint8_t *in, size_t len, uint8_t *out)
 {
 	static const uint8_t iv[8] = {0};
-	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-	int n = 0, fin = 0;
-	bool ok;
 
-	ok = ctx && EVP_CipherInit_ex2(ctx, EVP_des_ede3_cbc(), key, iv, enc ? 1 : 0, NULL) == 1 &&
-	     EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 &&
-	     EVP_CipherUpdate(ctx, out, &n, in, (int)len) == 1 &&
-	     EVP_CipherFinal_ex(ctx, out + n, &fin) == 1 && (size_t)(n + fin) == len;
-	EVP_CIPHER_CTX_free(ctx);
-	return ok;
+	return vc_cipher_raw(EVP_des_ede3_cbc(), key, iv, enc, in, len, out);
 }
 
 void

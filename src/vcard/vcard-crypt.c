@@ -209,3 +209,20 @@ vc_unwrap_ck(const struct vc_state *st, const uint8_t kek[VC_CK_LEN], const char
 	mdp_secure_free(p, pl);
 	return MDP_OK;
 }
+
+bool
+vc_cipher_raw(const EVP_CIPHER *cipher, const uint8_t *key, const uint8_t *iv, bool enc,
+	      const uint8_t *in, size_t len, uint8_t *out)
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int n = 0, fin = 0;
+	bool ok;
+
+	ok = cipher && ctx && len <= INT_MAX &&
+	     EVP_CipherInit_ex2(ctx, cipher, key, iv, enc ? 1 : 0, NULL) == 1 &&
+	     EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 &&
+	     EVP_CipherUpdate(ctx, out, &n, in, (int)len) == 1 &&
+	     EVP_CipherFinal_ex(ctx, out + n, &fin) == 1 && (size_t)(n + fin) == len;
+	EVP_CIPHER_CTX_free(ctx);
+	return ok;
+}

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 
 #include "common/bytes.h"
 #include "common/error.h"
@@ -441,6 +442,11 @@ uint16_t vc_key_seal(struct vcard *vc, struct vc_file *f, EVP_PKEY *pkey, uint8_
 		     const uint8_t *key, uint8_t extra);
 uint16_t vc_key_open(struct vcard *vc, struct vc_file *f, const uint8_t *key, uint8_t extra,
 		     EVP_PKEY **out);
+/*
+ * A key pair of type (EVP_PKEY_RSA, EVP_PKEY_EC) from the parameters in bld, refused (NULL)
+ * unless its parts make one key (EVP_PKEY_pairwise_check): imported keys never sign garbage.
+ */
+EVP_PKEY *vc_pkey_from_bld(OSSL_PARAM_BLD *bld, int type);
 /* The 7F49 public key template of a key file. */
 uint16_t vc_put_public(const struct vc_file *f, struct mdp_buf *out);
 /* Hand a checked signature to vcard_transmit (false: run it now with vc_job_run). */
@@ -497,6 +503,12 @@ enum mdp_err vc_gcm_seal(const uint8_t key[VC_CK_LEN], const uint8_t *aad, size_
 			 const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len);
 enum mdp_err vc_gcm_open(const uint8_t key[VC_CK_LEN], const uint8_t *aad, size_t aad_len,
 			 const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len);
+/*
+ * Whole blocks through a block cipher without padding (the admin and management keys'
+ * challenge-response: GIDS 3DES-CBC with a zero IV, PIV 3DES/AES-ECB with iv NULL).
+ */
+bool vc_cipher_raw(const EVP_CIPHER *cipher, const uint8_t *key, const uint8_t *iv, bool enc,
+		   const uint8_t *in, size_t len, uint8_t *out);
 /* scrypt(pin, salt, N = 2^cost, r = 8, p = 1), 32 bytes. */
 enum mdp_err vc_scrypt(const uint8_t *pin, size_t pin_len, const uint8_t salt[VC_SALT_LEN],
 		       unsigned cost, uint8_t key[VC_CK_LEN]);
