@@ -13,7 +13,7 @@ libmdp11pkcs11_la_SOURCES = \
 	pkcs11/attr.c \
 	pkcs11/slot.c \
 	pkcs11/session.c \
-	pkcs11/object.c \
+	pkcs11/object.c pkcs11/object-attr.c \
 	pkcs11/keygen.c \
 	pkcs11/crypto.c
 libmdp11pkcs11_la_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS) -fPIC

@@ -306,6 +306,16 @@ void object_session_gone_slocked(struct slot *s, CK_SESSION_HANDLE h);
 /* The object behind a handle, visible to this session; NULL when not. */
 struct object *object_lookup_slocked(struct session *se, CK_OBJECT_HANDLE h);
 bool object_is_private(const struct slot *s, const struct object *o);
+struct mdp_buf;
+/* The data object / the container of an object in the view; NULL when gone. */
+const struct ksp_data_object *object_data(struct slot *s, unsigned num);
+const struct ksp_container *object_container(struct slot *s, const struct object *o);
+/*
+ * object-attr.c: the value of one attribute of one object, into b. CKR_ATTRIBUTE_TYPE_INVALID
+ * when the object has no such attribute, CKR_ATTRIBUTE_SENSITIVE when it may not be revealed.
+ */
+CK_RV object_attr_value(struct slot *s, const struct object *o, CK_ATTRIBUTE_TYPE type,
+			struct mdp_buf *b);
 const struct ksp_key *object_key(struct slot *s, const struct object *o);
 CK_RV object_get_attrs_slocked(struct session *se, struct object *o, CK_ATTRIBUTE *tmpl,
 			       CK_ULONG n);
