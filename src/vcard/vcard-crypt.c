@@ -156,8 +156,8 @@ out:
 	return err;
 }
 
-static size_t
-wrap_aad(const struct vc_state *st, const char *label, uint8_t *aad, size_t cap)
+size_t
+vc_aad(const struct vc_state *st, const char *label, uint8_t *aad, size_t cap)
 {
 	size_t l = strlen(label);
 
@@ -174,7 +174,7 @@ vc_wrap_ck(const struct vc_state *st, const uint8_t kek[VC_CK_LEN], const char *
 {
 	uint8_t aad[64];
 	uint8_t *w = NULL;
-	size_t wl = 0, al = wrap_aad(st, label, aad, sizeof(aad));
+	size_t wl = 0, al = vc_aad(st, label, aad, sizeof(aad));
 	enum mdp_err err;
 
 	err = vc_gcm_seal(kek, aad, al, ck, VC_CK_LEN, &w, &wl);
@@ -195,7 +195,7 @@ vc_unwrap_ck(const struct vc_state *st, const uint8_t kek[VC_CK_LEN], const char
 {
 	uint8_t aad[64];
 	uint8_t *p = NULL;
-	size_t pl = 0, al = wrap_aad(st, label, aad, sizeof(aad));
+	size_t pl = 0, al = vc_aad(st, label, aad, sizeof(aad));
 	enum mdp_err err;
 
 	err = vc_gcm_open(kek, aad, al, wrap, VC_WRAP_LEN, &p, &pl);

@@ -389,6 +389,15 @@ test_key_files(void)
 	CU_ASSERT_EQUAL(tx(vc, VERIFY_PIN, &r), 0);
 	vcard_free(vc);
 
+	/* MDP11_VCARD_SEAL of another kind is not about this card: ignored */
+	setenv("MDP11_VCARD_SEAL", "tpm:swtpm:host=127.0.0.1,port=9", 1);
+	vc = open_card(path, NULL);
+	CU_ASSERT_EQUAL(vcard_seal_check(vc), MDP_OK);
+	CU_ASSERT_EQUAL(vcard_get_info(vc, &info), MDP_OK);
+	CU_ASSERT_STRING_EQUAL(info.seal_file, "");
+	vcard_free(vc);
+	unsetenv("MDP11_VCARD_SEAL");
+
 	/* a key file moved: the override finds it; MDP11_VCARD_SEAL too */
 	CU_ASSERT_EQUAL_FATAL(rename(key, moved), 0);
 	vc = open_card(path, mspec);
