@@ -196,29 +196,17 @@ struct session {
 	bool closed; /* closed meanwhile: freed when that call leaves */
 };
 
-/*
- * A signing lane: a logical channel of an embedded card with its own card-module context, on
- * which a signature is computed without the slot lock (docs/pkcs11.md, Threads).
- */
-struct lane {
-	struct mdp_transport *tr;
-	struct md_card *md;
-	struct mdp_transport *parent; /* the slot's transport it was opened from */
-	unsigned long view_gen;	      /* ksp_card_generation when it was made */
-};
-#define SLOT_MAX_LANES 3
-
 struct slot {
 	CK_SLOT_ID id;
 	char *name;	  /* reader name, or virtual card label */
 	char *vcard_path; /* NULL for a PC/SC reader */
 	struct mod_mutex *lock;
-	bool attached;	   /* reader present (always for virtual cards) */
-	unsigned long gen; /* bumped whenever the card goes away */
-	bool unrecognized; /* verdict for the current insertion */
-	char *problem;	   /* why the card cannot be used (slot description), or NULL */
-	bool event;	   /* pending for C_WaitForSlotEvent */
-	struct mdp_transport *tr;
+	bool attached;	       /* reader present (always for virtual cards) */
+	unsigned long gen;     /* bumped whenever the card goes away */
+	bool unrecognized;     /* verdict for the current insertion */
+	char *problem;	       /* why the card cannot be used (slot description), or NULL */
+	bool event;	       /* pending for C_WaitForSlotEvent */
+	struct ksp_link *link; /* the way to the card (reader or card file), while connected */
 	struct ksp_card *kc;
 	bool info_valid;
 	struct ksp_token_info info;
@@ -229,9 +217,6 @@ struct slot {
 	struct object *objs;
 	size_t nobjs;
 	bool view_valid;
-	struct lane *lanes[SLOT_MAX_LANES]; /* idle lanes */
-	size_t nlanes;
-	bool no_lanes; /* the card offers none */
 };
 #define LOGIN_NONE ((CK_USER_TYPE)-1)
 
@@ -248,10 +233,6 @@ const struct settings *module_settings(void);
 
 /* ---- slot.c (module lock: _inlock; slot lock: _slocked) ---- */
 CK_RV slot_table_init_inlock(void);
-/* An idle lane of the slot's card (made when none is idle), NULL when the card has none. */
-struct lane *slot_lane_take_slocked(struct slot *s);
-/* Give it back (ok false: it failed, drop it). */
-void slot_lane_put_slocked(struct slot *s, struct lane *l, bool ok);
 void slot_table_free_inlock(void);
 /* In a fork child: drop the parent's tables without releasing anything (its card handles
  * and PC/SC connections belong to the parent). */
