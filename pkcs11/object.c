@@ -1,24 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The object view of a token (spec/minidriver.md §10.2): keys, certificates, data objects; changes.
- * Attribute values and searches: object-attr.c. */
+/* The object view of a token (spec/minidriver.md §10.2): keys, certificates, data objects. */
 #include "config.h"
 
 #include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MDP_LOG_AREA MDP_AREA_PKCS11
 #include "blob/blob.h"
 #include "common/bytes.h"
-#include "common/log.h"
 #include "common/secmem.h"
 #include "mdp11/pkcs11-vendor.h"
 #include "pkcs11/module.h"
 
 /* ---- the view ---- */
 
-static struct object *
-add_object(struct slot *s)
+struct object *
+object_add_slocked(struct slot *s)
 {
 	struct object *o = realloc(s->objs, (s->nobjs + 1) * sizeof(*o));
 
@@ -30,7 +27,7 @@ add_object(struct slot *s)
 	return o;
 }
 
-static void
+void
 object_clear(struct object *o)
 {
 	if (o->secret)
@@ -54,7 +51,7 @@ keep(struct slot *s, enum obj_kind kind, uint8_t index, enum ksp_slot kslot, uns
 			return CKR_OK;
 		}
 	}
-	o = add_object(s);
+	o = object_add_slocked(s);
 	if (!o)
 		return CKR_HOST_MEMORY;
 	o->handle = module_new_handle();
@@ -170,8 +167,8 @@ object_data(struct slot *s, unsigned num)
 	return NULL;
 }
 
-const struct ksp_container *
-object_container(struct slot *s, const struct object *o)
+static const struct ksp_container *
+container_of(struct slot *s, const struct object *o)
 {
 	const struct ksp_container *c = NULL;
 
@@ -187,7 +184,7 @@ object_key(struct slot *s, const struct object *o)
 
 	if (o->kind != OBJ_PRIVATE_KEY && o->kind != OBJ_PUBLIC_KEY && o->kind != OBJ_CERTIFICATE)
 		return NULL;
-	c = object_container(s, o);
+	c = container_of(s, o);
 	if (!c || c->slot[o->kslot].spec == MDP_AT_NONE)
 		return NULL;
 	return &c->slot[o->kslot];
@@ -230,452 +227,549 @@ object_lookup_slocked(struct session *se, CK_OBJECT_HANDLE h)
 	return NULL;
 }
 
-/* ---- changes ---- */
+/* ---- attribute values ---- */
+
+static const uint8_t oid_p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+static const uint8_t oid_p384[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
+static const uint8_t oid_p521[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23};
+
+static void
+ec_params(unsigned bits, const uint8_t **p, size_t *len)
+{
+	switch (bits) {
+	case 384:
+		*p = oid_p384;
+		*len = sizeof(oid_p384);
+		break;
+	case 521:
+		*p = oid_p521;
+		*len = sizeof(oid_p521);
+		break;
+	default:
+		*p = oid_p256;
+		*len = sizeof(oid_p256);
+		break;
+	}
+}
+
+static void
+put_bool(struct mdp_buf *b, bool v)
+{
+	CK_BBOOL x = v ? CK_TRUE : CK_FALSE;
+
+	buf_put_bytes(b, &x, sizeof(x));
+}
+
+static void
+put_ulong(struct mdp_buf *b, CK_ULONG v)
+{
+	buf_put_bytes(b, &v, sizeof(v));
+}
+
+static void
+put_str(struct mdp_buf *b, const char *s)
+{
+	if (s)
+		buf_put_bytes(b, s, strlen(s));
+}
+
+/* Mechanisms a key may be used with (CKA_ALLOWED_MECHANISMS), per key spec (§10.2). */
+static void
+put_mechanisms(struct mdp_buf *b, enum mdp_key_spec spec)
+{
+	static const CK_MECHANISM_TYPE rsa_sig[] = {
+		CKM_RSA_PKCS,
+		CKM_RSA_X_509,
+		CKM_RSA_PKCS_PSS,
+		CKM_SHA1_RSA_PKCS,
+		CKM_SHA224_RSA_PKCS,
+		CKM_SHA256_RSA_PKCS,
+		CKM_SHA384_RSA_PKCS,
+		CKM_SHA512_RSA_PKCS,
+		CKM_SHA1_RSA_PKCS_PSS,
+		CKM_SHA224_RSA_PKCS_PSS,
+		CKM_SHA256_RSA_PKCS_PSS,
+		CKM_SHA384_RSA_PKCS_PSS,
+		CKM_SHA512_RSA_PKCS_PSS,
+	};
+	static const CK_MECHANISM_TYPE ecdsa[] = {
+		CKM_ECDSA,	  CKM_ECDSA_SHA1,   CKM_ECDSA_SHA224,
+		CKM_ECDSA_SHA256, CKM_ECDSA_SHA384, CKM_ECDSA_SHA512,
+	};
+	static const CK_MECHANISM_TYPE oaep = CKM_RSA_PKCS_OAEP;
+	static const CK_MECHANISM_TYPE ecdh = CKM_ECDH1_DERIVE;
+
+	if (MDP_KEY_SPEC_IS_RSA(spec)) {
+		buf_put_bytes(b, rsa_sig, sizeof(rsa_sig));
+		if (spec == MDP_AT_KEYEXCHANGE)
+			buf_put_bytes(b, &oaep, sizeof(oaep));
+	} else if (MDP_KEY_SPEC_IS_ECDSA(spec)) {
+		buf_put_bytes(b, ecdsa, sizeof(ecdsa));
+	} else if (MDP_KEY_SPEC_IS_ECDH(spec)) {
+		buf_put_bytes(b, &ecdh, sizeof(ecdh));
+	}
+}
 
 static CK_RV
-check_writable(struct session *se)
+put_der(struct mdp_buf *b, int len, unsigned char *der)
 {
-	if (!session_is_rw(se))
-		return CKR_SESSION_READ_ONLY;
-	if (se->slot->login != CKU_USER)
-		return CKR_USER_NOT_LOGGED_IN;
+	if (len < 0 || !der)
+		return CKR_FUNCTION_FAILED;
+	buf_put_bytes(b, der, (size_t)len);
+	OPENSSL_free(der);
 	return CKR_OK;
 }
 
-/* After a change on the card: the view follows. */
+/* Certificate fields (parsed per query: certificates are not on the signing path). */
 static CK_RV
-refresh_view(struct slot *s)
+cert_attr(const struct ksp_key *k, CK_ATTRIBUTE_TYPE type, struct mdp_buf *b)
 {
-	s->view_valid = false;
-	s->info_valid = false;
-	return slot_token_slocked(s);
+	const unsigned char *p = k->cert;
+	X509 *x = d2i_X509(NULL, &p, (long)k->cert_len);
+	unsigned char *der = NULL;
+	CK_RV rv = CKR_OK;
+	int len = -1;
+
+	if (!x)
+		return CKR_DEVICE_ERROR;
+	switch (type) {
+	case CKA_SUBJECT:
+		len = i2d_X509_NAME(X509_get_subject_name(x), &der);
+		rv = put_der(b, len, der);
+		break;
+	case CKA_ISSUER:
+		len = i2d_X509_NAME(X509_get_issuer_name(x), &der);
+		rv = put_der(b, len, der);
+		break;
+	case CKA_SERIAL_NUMBER:
+		len = i2d_ASN1_INTEGER(X509_get0_serialNumber(x), &der);
+		rv = put_der(b, len, der);
+		break;
+	default:
+		rv = CKR_ATTRIBUTE_TYPE_INVALID;
+		break;
+	}
+	X509_free(x);
+	return rv;
 }
 
-CK_RV
-object_set_attrs_slocked(struct session *se, struct object *o, CK_ATTRIBUTE *tmpl, CK_ULONG n)
+static CK_RV
+public_attr(const struct ksp_key *k, CK_ATTRIBUTE_TYPE type, struct mdp_buf *b)
 {
-	struct slot *s = se->slot;
-	bool label = false, id = false, app = false, value = false;
-	const void *id_v = NULL, *value_v = NULL, *v;
-	size_t id_len = 0, value_len = 0, len;
-	char *label_str = NULL;
-	enum ksp_rv krv = KSP_OK;
-	CK_RV rv;
-	CK_ULONG i;
-	struct mdp_buf b;
+	uint8_t *p = NULL;
+	size_t n = 0;
+	unsigned char *der = NULL;
+	enum mdp_err err = MDP_OK;
+	const uint8_t *oid;
+	size_t oid_len;
+	bool rsa = MDP_KEY_SPEC_IS_RSA(k->spec);
 
-	rv = attr_check_template(tmpl, n);
-	if (rv != CKR_OK)
-		return rv;
-	for (i = 0; i < n; i++) {
-		rv = attr_value(&tmpl[i], &v, &len);
-		if (rv != CKR_OK)
-			return rv;
-		switch (tmpl[i].type) {
-		case CKA_LABEL:
-			label = true;
-			continue;
-		case CKA_ID:
-			if (o->kind == OBJ_DATA)
-				break;
-			id = true;
-			id_v = v;
-			id_len = len;
-			continue;
-		case CKA_APPLICATION:
-		case CKA_VALUE:
-			if (o->kind != OBJ_DATA)
-				break;
-			if (tmpl[i].type == CKA_VALUE) {
-				value = true;
-				value_v = v;
-				value_len = len;
-			} else {
-				app = true;
-			}
-			continue;
-		default:
-			break;
-		}
-		/* Setting an attribute to the value it has is harmless; anything else is not. */
-		buf_init_secret(&b);
-		rv = object_attr_value(s, o, tmpl[i].type, &b);
-		if (rv == CKR_OK && (b.len != len || (len && memcmp(b.data, v, len) != 0)))
-			rv = CKR_ATTRIBUTE_READ_ONLY;
-		buf_free(&b);
-		if (rv == CKR_ATTRIBUTE_SENSITIVE || rv == CKR_ATTRIBUTE_READ_ONLY)
-			rv = p11_refuse(
-				CKR_ATTRIBUTE_READ_ONLY,
-				"attribute 0x%lx cannot be changed (CKA_LABEL, CKA_ID and, for "
-				"data objects, CKA_APPLICATION and CKA_VALUE can)",
-				tmpl[i].type);
-		if (rv != CKR_OK)
-			return rv;
-	}
-	if (!label && !id && !app && !value)
+	switch (type) {
+	case CKA_MODULUS:
+	case CKA_PUBLIC_EXPONENT:
+		if (!rsa)
+			return CKR_ATTRIBUTE_TYPE_INVALID;
+		err = mdp_key_rsa_component(k->pub, type == CKA_MODULUS ? BLOB_RSA_N : BLOB_RSA_E,
+					    0, &p, &n);
+		break;
+	case CKA_MODULUS_BITS:
+		if (!rsa)
+			return CKR_ATTRIBUTE_TYPE_INVALID;
+		put_ulong(b, k->bits);
 		return CKR_OK;
-	if (label) {
-		rv = attr_get_string(tmpl, n, CKA_LABEL, &label_str);
-		if (rv != CKR_OK)
-			return rv;
-	}
-	if (o->kind == OBJ_SECRET) {
-		if (id || app || value) {
-			free(label_str);
-			return p11_refuse(CKR_ATTRIBUTE_READ_ONLY,
-					  "a derived secret's label only can be changed");
-		}
-		free(o->label);
-		o->label = label_str;
+	case CKA_EC_PARAMS:
+		if (rsa)
+			return CKR_ATTRIBUTE_TYPE_INVALID;
+		ec_params(k->bits, &oid, &oid_len);
+		buf_put_bytes(b, oid, oid_len);
 		return CKR_OK;
-	}
-	rv = check_writable(se);
-	if (rv != CKR_OK) {
-		free(label_str);
-		return rv;
-	}
-	if (o->kind == OBJ_DATA) {
-		const struct ksp_data_object *d = object_data(s, o->num);
-		struct ksp_data_new nd;
-		char *app_str = NULL;
+	case CKA_EC_POINT:
+		if (rsa)
+			return CKR_ATTRIBUTE_TYPE_INVALID;
+		err = mdp_key_ec_point(k->pub, &p, &n);
+		if (err == MDP_OK) {
+			/* DER OCTET STRING around 04||X||Y (at most 133 bytes: one length byte
+			 * or 0x81 n). */
+			buf_put_u8(b, 0x04);
+			if (n >= 0x80)
+				buf_put_u8(b, 0x81);
+			buf_put_u8(b, (uint8_t)n);
+			buf_put_bytes(b, p, n);
+			mdp_secure_free(p, n);
+		}
+		return err == MDP_OK ? CKR_OK : CKR_FUNCTION_FAILED;
+	case CKA_PUBLIC_KEY_INFO: {
+		int dlen = i2d_PUBKEY(mdp_key_pkey(k->pub), &der);
 
-		if (!d) {
-			free(label_str);
-			return CKR_OBJECT_HANDLE_INVALID;
-		}
-		nd.application = d->application;
-		nd.label = label_str ? label_str : d->label;
-		nd.object_id = d->object_id;
-		nd.object_id_len = d->object_id_len;
-		nd.value = value ? value_v : d->value;
-		nd.value_len = value ? value_len : d->value_len;
-		nd.is_private = d->is_private;
-		if (app) {
-			rv = attr_get_string(tmpl, n, CKA_APPLICATION, &app_str);
-			if (rv != CKR_OK) {
-				free(label_str);
-				return rv;
-			}
-			nd.application = app_str;
-		}
-		krv = ksp_data_update(s->kc, o->num, &nd);
-		free(app_str);
-	} else if (o->kind == OBJ_CERTIFICATE && label && !id) {
-		krv = ksp_set_certificate_label(s->kc, o->index, o->kslot, label_str);
-	} else {
-		if (id && (id_len == 0 || id_len > 255)) {
-			free(label_str);
-			return p11_refuse(CKR_ATTRIBUTE_VALUE_INVALID,
-					  "CKA_ID of %zu bytes: 1 to 255 are kept", id_len);
-		}
-		krv = ksp_set_key_attrs(s->kc, o->index, o->kslot, id ? id_v : NULL,
-					id ? id_len : 0,
-					o->kind == OBJ_CERTIFICATE ? NULL : label_str);
-		if (krv == KSP_OK && o->kind == OBJ_CERTIFICATE && label)
-			krv = ksp_set_certificate_label(s->kc, o->index, o->kslot, label_str);
+		return put_der(b, dlen, der);
 	}
-	free(label_str);
-	if (krv != KSP_OK)
-		return slot_result_slocked(s, krv);
-	return refresh_view(s);
+	default:
+		return CKR_ATTRIBUTE_TYPE_INVALID;
+	}
+	if (err != MDP_OK)
+		return CKR_FUNCTION_FAILED;
+	buf_put_bytes(b, p, n);
+	mdp_secure_free(p, n);
+	return CKR_OK;
 }
 
 /*
- * The rules a new certificate meets besides matching a key: the key has no certificate yet (or
- * CKA_MDP11_OVERWRITE TRUE asks to replace it, as for keys), and a CKA_ID in the template is the
- * key's (a certificate shares its key's CKA_ID, §10.2: another one is refused, never silently
- * replaced).
+ * The value of one attribute of one object, into b. CKR_ATTRIBUTE_TYPE_INVALID when the
+ * object has no such attribute, CKR_ATTRIBUTE_SENSITIVE when it may not be revealed.
  */
-static CK_RV
-certificate_fits(struct slot *s, const CK_ATTRIBUTE *tmpl, CK_ULONG n, uint8_t index,
-		 enum ksp_slot kslot)
+CK_RV
+object_attr(struct slot *s, const struct object *o, CK_ATTRIBUTE_TYPE type, struct mdp_buf *b)
 {
 	const struct ksp_container *c = NULL;
-	const struct ksp_key *k;
-	const void *id;
-	size_t id_len;
-	CK_RV rv;
+	const struct ksp_key *k = NULL;
+	const struct ksp_data_object *d = NULL;
+	bool rsa = false, generated = false, writable = s->info_valid ? !s->info.read_only : true;
+	enum mdp_key_spec spec = MDP_AT_NONE;
 
-	if (ksp_card_container(s->kc, index, &c) != KSP_OK || !c)
-		return CKR_FUNCTION_FAILED;
-	k = &c->slot[kslot];
-	if (attr_has(tmpl, n, CKA_ID)) {
-		rv = attr_get(tmpl, n, CKA_ID, &id, &id_len);
-		if (rv != CKR_OK)
-			return rv;
-		if (id_len != k->id_len || (id_len && memcmp(id, k->id, id_len) != 0))
-			return p11_refuse(
-				CKR_ATTRIBUTE_VALUE_INVALID,
-				"certificate refused: its CKA_ID is not the one of its key "
-				"(container %u)",
-				index);
+	if (o->kind == OBJ_DATA) {
+		d = object_data(s, o->num);
+		if (!d)
+			return CKR_OBJECT_HANDLE_INVALID;
+	} else if (o->kind != OBJ_SECRET) {
+		c = container_of(s, o);
+		k = object_key(s, o);
+		if (!c || !k)
+			return CKR_OBJECT_HANDLE_INVALID;
+		spec = k->spec;
+		rsa = MDP_KEY_SPEC_IS_RSA(spec);
+		generated = k->origin == KSP_ORIGIN_GENERATED;
 	}
-	if (k->cert && !attr_is_true(tmpl, n, CKA_MDP11_OVERWRITE))
-		return p11_refuse(CKR_ATTRIBUTE_VALUE_INVALID,
-				  "certificate refused: the key in container %u has one "
-				  "(CKA_MDP11_OVERWRITE TRUE replaces it)",
-				  index);
-	return CKR_OK;
+
+	/* Common to all storage objects. */
+	switch (type) {
+	case CKA_CLASS:
+		put_ulong(b, o->kind == OBJ_PRIVATE_KEY	  ? CKO_PRIVATE_KEY
+			     : o->kind == OBJ_PUBLIC_KEY  ? CKO_PUBLIC_KEY
+			     : o->kind == OBJ_CERTIFICATE ? CKO_CERTIFICATE
+			     : o->kind == OBJ_DATA	  ? CKO_DATA
+							  : CKO_SECRET_KEY);
+		return CKR_OK;
+	case CKA_TOKEN:
+		put_bool(b, !o->owner);
+		return CKR_OK;
+	case CKA_PRIVATE:
+		put_bool(b, object_is_private(s, o));
+		return CKR_OK;
+	case CKA_MODIFIABLE:
+		put_bool(b, writable);
+		return CKR_OK;
+	case CKA_COPYABLE:
+		put_bool(b, false);
+		return CKR_OK;
+	case CKA_DESTROYABLE:
+		put_bool(b, o->owner || (o->kind != OBJ_PUBLIC_KEY && writable));
+		return CKR_OK;
+	case CKA_LABEL:
+		if (o->kind == OBJ_DATA)
+			put_str(b, d->label);
+		else if (o->kind == OBJ_SECRET)
+			put_str(b, o->label);
+		else
+			put_str(b, o->kind == OBJ_CERTIFICATE ? k->cert_label : k->label);
+		return CKR_OK;
+	default:
+		break;
+	}
+
+	if (o->kind == OBJ_DATA) {
+		switch (type) {
+		case CKA_APPLICATION:
+			put_str(b, d->application);
+			return CKR_OK;
+		case CKA_OBJECT_ID:
+			if (d->object_id)
+				buf_put_bytes(b, d->object_id, d->object_id_len);
+			return CKR_OK;
+		case CKA_VALUE:
+			buf_put_bytes(b, d->value, d->value_len);
+			return CKR_OK;
+		default:
+			return CKR_ATTRIBUTE_TYPE_INVALID;
+		}
+	}
+
+	if (o->kind == OBJ_SECRET) {
+		switch (type) {
+		case CKA_KEY_TYPE:
+			put_ulong(b, CKK_GENERIC_SECRET);
+			return CKR_OK;
+		case CKA_ID:
+			if (o->id)
+				buf_put_bytes(b, o->id, o->id_len);
+			return CKR_OK;
+		case CKA_VALUE_LEN:
+			put_ulong(b, o->secret_len);
+			return CKR_OK;
+		case CKA_VALUE:
+			if (o->sensitive || !o->extractable)
+				return CKR_ATTRIBUTE_SENSITIVE;
+			buf_put_bytes(b, o->secret, o->secret_len);
+			return CKR_OK;
+		case CKA_SENSITIVE:
+		case CKA_ALWAYS_SENSITIVE:
+			put_bool(b, o->sensitive);
+			return CKR_OK;
+		case CKA_EXTRACTABLE:
+			put_bool(b, o->extractable);
+			return CKR_OK;
+		case CKA_NEVER_EXTRACTABLE:
+			put_bool(b, !o->extractable);
+			return CKR_OK;
+		case CKA_LOCAL:
+			put_bool(b, false);
+			return CKR_OK;
+		case CKA_KEY_GEN_MECHANISM:
+			put_ulong(b, CK_UNAVAILABLE_INFORMATION);
+			return CKR_OK;
+		case CKA_DERIVE:
+		case CKA_ENCRYPT:
+		case CKA_DECRYPT:
+		case CKA_SIGN:
+		case CKA_VERIFY:
+		case CKA_WRAP:
+		case CKA_UNWRAP:
+			put_bool(b, false);
+			return CKR_OK;
+		default:
+			return CKR_ATTRIBUTE_TYPE_INVALID;
+		}
+	}
+
+	/* Keys and certificates of a container. */
+	switch (type) {
+	case CKA_ID:
+		buf_put_bytes(b, k->id, k->id_len);
+		return CKR_OK;
+	case CKA_MDP11_CONTAINER_INDEX:
+		put_ulong(b, c->index);
+		return CKR_OK;
+	case CKA_MDP11_KEY_SPEC:
+		put_ulong(b, spec);
+		return CKR_OK;
+	case CKA_MDP11_DEFAULT_CONTAINER:
+		put_bool(b, c->is_default);
+		return CKR_OK;
+	case CKA_MDP11_CONTAINER_NAME:
+		put_str(b, c->name);
+		return CKR_OK;
+	default:
+		break;
+	}
+
+	if (o->kind == OBJ_CERTIFICATE) {
+		uint8_t hash[SHA_DIGEST_LENGTH];
+
+		switch (type) {
+		case CKA_CERTIFICATE_TYPE:
+			put_ulong(b, CKC_X_509);
+			return CKR_OK;
+		case CKA_TRUSTED:
+			put_bool(b, false);
+			return CKR_OK;
+		case CKA_CERTIFICATE_CATEGORY:
+			put_ulong(b, 1); /* token user: the card holds its private key */
+			return CKR_OK;
+		case CKA_CHECK_VALUE:
+			SHA1(k->cert, k->cert_len, hash);
+			buf_put_bytes(b, hash, 3);
+			return CKR_OK;
+		case CKA_VALUE:
+			buf_put_bytes(b, k->cert, k->cert_len);
+			return CKR_OK;
+		case CKA_START_DATE:
+		case CKA_END_DATE:
+		case CKA_URL:
+		case CKA_HASH_OF_SUBJECT_PUBLIC_KEY:
+		case CKA_HASH_OF_ISSUER_PUBLIC_KEY:
+			return CKR_OK; /* empty */
+		case CKA_JAVA_MIDP_SECURITY_DOMAIN:
+			put_ulong(b, 0);
+			return CKR_OK;
+		case CKA_NAME_HASH_ALGORITHM:
+			put_ulong(b, CKM_SHA_1);
+			return CKR_OK;
+		default:
+			return cert_attr(k, type, b);
+		}
+	}
+
+	/* Key objects. */
+	switch (type) {
+	case CKA_KEY_TYPE:
+		put_ulong(b, rsa ? CKK_RSA : CKK_EC);
+		return CKR_OK;
+	case CKA_START_DATE:
+	case CKA_END_DATE:
+		return CKR_OK;
+	case CKA_LOCAL:
+		put_bool(b, generated);
+		return CKR_OK;
+	case CKA_KEY_GEN_MECHANISM:
+		put_ulong(b, !generated ? CK_UNAVAILABLE_INFORMATION
+			     : rsa	? CKM_RSA_PKCS_KEY_PAIR_GEN
+					: CKM_EC_KEY_PAIR_GEN);
+		return CKR_OK;
+	case CKA_ALLOWED_MECHANISMS:
+		put_mechanisms(b, spec);
+		return CKR_OK;
+	case CKA_DERIVE:
+		/* Both halves of an ECDH key pair (what p11test's usage check expects). */
+		put_bool(b, MDP_KEY_SPEC_IS_ECDH(spec));
+		return CKR_OK;
+	case CKA_SUBJECT:
+		if (k->cert)
+			return cert_attr(k, CKA_SUBJECT, b);
+		return CKR_OK;
+	default:
+		break;
+	}
+
+	if (o->kind == OBJ_PUBLIC_KEY) {
+		switch (type) {
+		case CKA_ENCRYPT:
+		case CKA_WRAP:
+			put_bool(b, spec == MDP_AT_KEYEXCHANGE);
+			return CKR_OK;
+		case CKA_VERIFY:
+			put_bool(b, rsa || MDP_KEY_SPEC_IS_ECDSA(spec));
+			return CKR_OK;
+		case CKA_VERIFY_RECOVER:
+		case CKA_TRUSTED:
+			put_bool(b, false);
+			return CKR_OK;
+		default:
+			return public_attr(k, type, b);
+		}
+	}
+
+	/* Private keys (§10.2 table). */
+	switch (type) {
+	case CKA_SENSITIVE:
+	case CKA_ALWAYS_AUTHENTICATE:
+		put_bool(b, type == CKA_SENSITIVE);
+		return CKR_OK;
+	case CKA_EXTRACTABLE:
+	case CKA_SIGN_RECOVER:
+	case CKA_WRAP_WITH_TRUSTED:
+		put_bool(b, false);
+		return CKR_OK;
+	case CKA_ALWAYS_SENSITIVE:
+	case CKA_NEVER_EXTRACTABLE:
+		put_bool(b, generated);
+		return CKR_OK;
+	case CKA_DECRYPT:
+	case CKA_UNWRAP:
+		put_bool(b, spec == MDP_AT_KEYEXCHANGE);
+		return CKR_OK;
+	case CKA_SIGN:
+		put_bool(b, rsa || MDP_KEY_SPEC_IS_ECDSA(spec));
+		return CKR_OK;
+	case CKA_PRIVATE_EXPONENT:
+	case CKA_PRIME_1:
+	case CKA_PRIME_2:
+	case CKA_EXPONENT_1:
+	case CKA_EXPONENT_2:
+	case CKA_COEFFICIENT:
+		return rsa ? CKR_ATTRIBUTE_SENSITIVE : CKR_ATTRIBUTE_TYPE_INVALID;
+	case CKA_VALUE:
+		return rsa ? CKR_ATTRIBUTE_TYPE_INVALID : CKR_ATTRIBUTE_SENSITIVE;
+	case CKA_MODULUS_BITS:
+		return CKR_ATTRIBUTE_TYPE_INVALID;
+	default:
+		return public_attr(k, type, b);
+	}
 }
 
-static CK_RV
-create_certificate(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out)
+CK_RV
+object_get_attrs_slocked(struct session *se, struct object *o, CK_ATTRIBUTE *tmpl, CK_ULONG n)
 {
-	struct slot *s = se->slot;
-	const void *value = NULL;
-	size_t value_len = 0;
-	const unsigned char *p;
-	CK_ULONG ctype = CKC_X_509;
-	enum ksp_slot kslot;
-	char *label_str = NULL;
-	uint8_t index;
-	enum ksp_rv krv;
-	X509 *x;
-	CK_RV rv;
+	CK_RV rv = CKR_OK, r;
+	struct mdp_buf b;
+	CK_ULONG i;
 
-	if (attr_has(tmpl, n, CKA_CERTIFICATE_TYPE)) {
-		rv = attr_get_ulong(tmpl, n, CKA_CERTIFICATE_TYPE, &ctype);
-		if (rv != CKR_OK)
-			return rv;
-		if (ctype != CKC_X_509)
-			return p11_refuse(CKR_ATTRIBUTE_VALUE_INVALID,
-					  "CKA_CERTIFICATE_TYPE 0x%lx: only CKC_X_509 certificates "
-					  "are stored",
-					  ctype);
+	/* PKCS#11 §5.7 C_GetAttributeValue: every attribute is processed; the error returned
+	 * is one of those met (sensitive, type invalid, buffer too small). */
+	for (i = 0; i < n; i++) {
+		buf_init_secret(&b);
+		r = object_attr(se->slot, o, tmpl[i].type, &b);
+		if (r == CKR_OK && b.bad)
+			r = CKR_HOST_MEMORY;
+		if (r == CKR_OK) {
+			r = attr_put(&tmpl[i], b.data, b.len);
+		} else if (r == CKR_ATTRIBUTE_SENSITIVE || r == CKR_ATTRIBUTE_TYPE_INVALID) {
+			tmpl[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+		} else {
+			buf_free(&b);
+			return r;
+		}
+		if (r != CKR_OK && rv == CKR_OK)
+			rv = r; /* the first problem met is the answer (§5.7 allows any) */
+		buf_free(&b);
 	}
-	rv = attr_get(tmpl, n, CKA_VALUE, &value, &value_len);
-	if (rv == CKR_TEMPLATE_INCOMPLETE || (rv == CKR_OK && !value_len))
-		return p11_refuse(CKR_TEMPLATE_INCOMPLETE, "a certificate needs CKA_VALUE (DER)");
-	if (rv != CKR_OK)
-		return rv;
-	p = value;
-	x = d2i_X509(NULL, &p, (long)value_len);
-	if (!x || p != (const unsigned char *)value + value_len) {
-		X509_free(x);
-		return p11_refuse(CKR_ATTRIBUTE_VALUE_INVALID,
-				  "CKA_VALUE is not one DER X.509 certificate");
-	}
-	X509_free(x);
-	/* The container whose key is the certificate's (§10.2): certificates live in kxc/ksc. */
-	krv = ksp_find_key_for_certificate(s->kc, value, value_len, &index, &kslot);
-	if (krv != KSP_OK) {
-		rv = slot_result_slocked(s, krv);
-		return p11_refuse(rv, "certificate refused: no key on the card matches its public "
-				      "key");
-	}
-	rv = certificate_fits(s, tmpl, n, index, kslot);
-	if (rv != CKR_OK)
-		return rv;
-	if (attr_has(tmpl, n, CKA_LABEL)) {
-		rv = attr_get_string(tmpl, n, CKA_LABEL, &label_str);
-		if (rv != CKR_OK)
-			return rv;
-	}
-	krv = ksp_write_certificate(s->kc, index, kslot, value, value_len, label_str);
-	free(label_str);
-	if (krv != KSP_OK)
-		return slot_result_slocked(s, krv);
-	rv = refresh_view(s);
-	if (rv != CKR_OK)
-		return rv;
-	*out = object_handle_for(s, OBJ_CERTIFICATE, index, kslot);
-	return *out ? CKR_OK : CKR_FUNCTION_FAILED;
+	return rv;
 }
 
-static CK_RV
-create_data(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out)
+/* Does the object match every attribute of the (checked) template (byte comparison)? */
+bool
+object_matches(struct slot *s, const struct object *o, const CK_ATTRIBUTE *tmpl, CK_ULONG n)
 {
-	struct slot *s = se->slot;
-	struct ksp_data_new nd = {0};
-	char *label = NULL, *app = NULL;
-	CK_BBOOL priv = CK_FALSE;
+	struct mdp_buf b;
 	const void *v;
 	size_t len;
-	unsigned num = 0;
-	enum ksp_rv krv;
-	CK_RV rv = CKR_OK;
-	size_t i;
+	CK_ULONG i;
+	bool ok = true;
 
-	if (attr_has(tmpl, n, CKA_PRIVATE))
-		rv = attr_get_bool(tmpl, n, CKA_PRIVATE, &priv);
-	if (rv == CKR_OK && attr_has(tmpl, n, CKA_LABEL))
-		rv = attr_get_string(tmpl, n, CKA_LABEL, &label);
-	if (rv == CKR_OK && attr_has(tmpl, n, CKA_APPLICATION))
-		rv = attr_get_string(tmpl, n, CKA_APPLICATION, &app);
-	if (rv == CKR_OK && attr_has(tmpl, n, CKA_OBJECT_ID)) {
-		rv = attr_get(tmpl, n, CKA_OBJECT_ID, &v, &len);
-		nd.object_id = v;
-		nd.object_id_len = len;
+	for (i = 0; i < n && ok; i++) {
+		if (attr_value(&tmpl[i], &v, &len) != CKR_OK)
+			return false;
+		buf_init_secret(&b);
+		ok = object_attr(s, o, tmpl[i].type, &b) == CKR_OK && !b.bad && b.len == len &&
+		     (len == 0 || memcmp(b.data, v, len) == 0);
+		buf_free(&b);
 	}
-	if (rv == CKR_OK && attr_has(tmpl, n, CKA_VALUE)) {
-		rv = attr_get(tmpl, n, CKA_VALUE, &v, &len);
-		nd.value = v;
-		nd.value_len = len;
-	}
-	if (rv != CKR_OK) {
-		free(label);
-		free(app);
-		return rv;
-	}
-	nd.label = label;
-	nd.application = app;
-	nd.is_private = priv == CK_TRUE;
-	krv = ksp_data_create(s->kc, &nd, &num);
-	free(label);
-	free(app);
-	if (krv != KSP_OK)
-		return slot_result_slocked(s, krv);
-	rv = refresh_view(s);
-	if (rv != CKR_OK)
-		return rv;
-	for (i = 0; i < s->nobjs; i++) {
-		if (s->objs[i].kind == OBJ_DATA && s->objs[i].num == num) {
-			*out = s->objs[i].handle;
-			return CKR_OK;
-		}
-	}
-	return CKR_FUNCTION_FAILED;
+	return ok;
 }
 
 CK_RV
-object_create_slocked(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
-		      CK_OBJECT_HANDLE *out)
-{
-	CK_OBJECT_CLASS cls;
-	CK_RV rv;
-
-	rv = attr_check_template(tmpl, n);
-	if (rv != CKR_OK)
-		return rv;
-	rv = attr_get_ulong(tmpl, n, CKA_CLASS, &cls);
-	if (rv != CKR_OK)
-		return rv;
-	if (attr_is_false(tmpl, n, CKA_TOKEN))
-		/* Session objects cannot live in a card container (§10.2 "Ephemeral keys"). */
-		return p11_refuse(CKR_TEMPLATE_INCONSISTENT,
-				  "CKA_TOKEN is FALSE: mdp11 creates objects on the card only");
-	rv = check_writable(se);
-	if (rv != CKR_OK)
-		return rv;
-	switch (cls) {
-	case CKO_CERTIFICATE:
-		return create_certificate(se, tmpl, n, out);
-	case CKO_DATA:
-		return create_data(se, tmpl, n, out);
-	case CKO_PRIVATE_KEY:
-		return keygen_import_slocked(se, tmpl, n, out);
-	case CKO_PUBLIC_KEY:
-		/* A minidriver card keeps public keys only as the halves of its key pairs. */
-		return p11_refuse(CKR_TEMPLATE_INCONSISTENT,
-				  "a public key cannot be stored without its private key (a card "
-				  "keeps key pairs)");
-	default:
-		return p11_refuse(CKR_ATTRIBUTE_VALUE_INVALID,
-				  "CKA_CLASS 0x%lx: mdp11 creates certificates, data objects and "
-				  "private keys",
-				  cls);
-	}
-}
-
-CK_RV
-object_destroy_slocked(struct session *se, struct object *o)
+object_find_init_slocked(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n)
 {
 	struct slot *s = se->slot;
-	enum ksp_rv krv;
-	CK_RV rv;
-	size_t i;
+	CK_OBJECT_HANDLE *found;
+	size_t i, k = 0, pass;
+	CK_RV rv = attr_check_template(tmpl, n);
 
-	if (o->owner) { /* a session object: a derived secret, an ECDH public key */
+	if (rv != CKR_OK)
+		return rv;
+	found = calloc(s->nobjs + 1, sizeof(*found));
+	if (!found)
+		return CKR_HOST_MEMORY;
+	/* The default container's objects first (what a caller picking "the first key" wants). */
+	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < s->nobjs; i++) {
-			if (&s->objs[i] == o) {
-				object_clear(o);
-				s->objs[i] = s->objs[--s->nobjs];
-				break;
-			}
+			const struct object *o = &s->objs[i];
+			const struct ksp_container *c = NULL;
+			bool dflt;
+
+			if (o->owner && o->owner != se->handle)
+				continue;
+			if (object_is_private(s, o) && s->login != CKU_USER)
+				continue;
+			dflt = o->kind != OBJ_DATA && o->kind != OBJ_SECRET &&
+			       (c = container_of(s, o)) && c->is_default;
+			if (dflt != (pass == 0))
+				continue;
+			if (object_matches(s, o, tmpl, n))
+				found[k++] = o->handle;
 		}
-		return CKR_OK;
 	}
-	rv = check_writable(se);
-	if (rv != CKR_OK)
-		return rv;
-	switch (o->kind) {
-	case OBJ_PRIVATE_KEY:
-		krv = ksp_delete_key(s->kc, o->index, o->kslot);
-		break;
-	case OBJ_CERTIFICATE:
-		krv = ksp_delete_certificate(s->kc, o->index, o->kslot);
-		break;
-	case OBJ_DATA:
-		krv = ksp_data_delete(s->kc, o->num);
-		break;
-	default:
-		/* The public half goes with its private key. */
-		return p11_refuse(
-			CKR_ACTION_PROHIBITED,
-			"a public key goes with its private key: destroy the private key");
-	}
-	if (krv != KSP_OK)
-		return slot_result_slocked(s, krv);
-	return refresh_view(s);
-}
-
-CK_RV
-object_add_public_slocked(struct session *se, uint8_t index, enum ksp_slot kslot,
-			  CK_OBJECT_HANDLE *out)
-{
-	struct object *o = add_object(se->slot);
-
-	if (!o)
-		return CKR_HOST_MEMORY;
-	o->handle = module_new_handle();
-	o->kind = OBJ_PUBLIC_KEY;
-	o->owner = se->handle;
-	o->seen = true;
-	o->index = index;
-	o->kslot = kslot;
-	*out = o->handle;
-	return CKR_OK;
-}
-
-CK_RV
-object_add_secret_slocked(struct session *se, uint8_t *secret, size_t len, const CK_ATTRIBUTE *tmpl,
-			  CK_ULONG n, CK_OBJECT_HANDLE *out)
-{
-	struct slot *s = se->slot;
-	struct object *o;
-	const void *id = NULL;
-	size_t id_len = 0;
-	char *label = NULL;
-	CK_RV rv;
-
-	/* The template was checked by crypto_derive_slocked; the secret is ours from here. */
-	rv = attr_has(tmpl, n, CKA_LABEL) ? attr_get_string(tmpl, n, CKA_LABEL, &label) : CKR_OK;
-	if (rv == CKR_OK && attr_has(tmpl, n, CKA_ID))
-		rv = attr_get(tmpl, n, CKA_ID, &id, &id_len);
-	if (rv != CKR_OK) {
-		free(label);
-		mdp_secure_free(secret, len);
-		return rv;
-	}
-	o = add_object(s);
-	if (!o) {
-		free(label);
-		mdp_secure_free(secret, len);
-		return CKR_HOST_MEMORY;
-	}
-	o->handle = module_new_handle();
-	o->kind = OBJ_SECRET;
-	o->owner = se->handle;
-	o->seen = true;
-	o->secret = secret;
-	o->secret_len = len;
-	o->sensitive = attr_is_true(tmpl, n, CKA_SENSITIVE) ? CK_TRUE : CK_FALSE;
-	o->extractable = attr_is_false(tmpl, n, CKA_EXTRACTABLE) ? CK_FALSE : CK_TRUE;
-	o->label = label;
-	if (id_len) {
-		o->id = mdp_memdup(id, id_len);
-		o->id_len = o->id ? id_len : 0;
-	}
-	*out = o->handle;
+	se->found = found;
+	se->nfound = k;
+	se->found_pos = 0;
+	se->finding = true;
 	return CKR_OK;
 }
