@@ -200,16 +200,6 @@ fill_request(const CK_ATTRIBUTE *priv, CK_ULONG np, const CK_ATTRIBUTE *pub, CK_
 }
 
 static CK_RV
-check_writable(struct session *se)
-{
-	if (!session_is_rw(se))
-		return CKR_SESSION_READ_ONLY;
-	if (se->slot->login != CKU_USER)
-		return CKR_USER_NOT_LOGGED_IN;
-	return CKR_OK;
-}
-
-static CK_RV
 handles_after(struct slot *s, uint8_t index, enum mdp_key_spec spec, CK_OBJECT_HANDLE *hpub,
 	      CK_OBJECT_HANDLE *hpriv)
 {
@@ -264,7 +254,7 @@ keygen_pair_slocked(struct session *se, const CK_MECHANISM *mech, const CK_ATTRI
 	rv = check_card_key_template(priv, npriv, pub, npub);
 	if (rv != CKR_OK)
 		return rv;
-	rv = check_writable(se);
+	rv = session_check_writable_slocked(se);
 	if (rv != CKR_OK)
 		return rv;
 	if (rsa) {
@@ -442,7 +432,7 @@ keygen_import_slocked(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
 				  "CKA_KEY_TYPE 0x%lx: cards take CKK_RSA and CKK_EC keys", type);
 	}
 	if (err != MDP_OK) /* the translator's reason is logged with the result */
-		return err == MDP_ERR_NOMEM ? CKR_HOST_MEMORY : CKR_ATTRIBUTE_VALUE_INVALID;
+		return ckr_from_mdp(err);
 	rv = fill_request(tmpl, n, NULL, 0, &req, &label);
 	if (rv != CKR_OK)
 		goto out;

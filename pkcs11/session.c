@@ -344,3 +344,13 @@ session_set_pin_slocked(struct session *s, const uint8_t *old_pin, size_t old_le
 		slot->pin_failed = rv != CKR_OK;
 	return rv;
 }
+
+CK_RV
+session_check_writable_slocked(struct session *se)
+{
+	if (!session_is_rw(se))
+		return CKR_SESSION_READ_ONLY;
+	if (se->slot->login != CKU_USER)
+		return CKR_USER_NOT_LOGGED_IN;
+	return CKR_OK;
+}
