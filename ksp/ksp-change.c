@@ -28,7 +28,7 @@ ksp_change_begin(struct ksp_card *kc)
 	}
 	rv = ksp_sync_intx(kc, NULL);
 	if (rv != KSP_OK)
-		ksp_rv_from_md(md_card_end(kc->md, false));
+		md_card_end(kc->md, false);
 	return rv;
 }
 
@@ -75,7 +75,7 @@ ksp_change_end(struct ksp_card *kc, enum ksp_rv rv)
 	if (!kc->view_ok)
 		r2 = ksp_rebuild(kc);
 	ksp_save_cache(kc);
-	ksp_rv_from_md(md_card_end(kc->md, false));
+	md_card_end(kc->md, false);
 	return rv != KSP_OK ? rv : r2;
 }
 
@@ -508,7 +508,7 @@ undo_new_key(struct ksp_card *kc, uint8_t index)
 {
 	char tag[16];
 
-	ksp_rv_from_md(md_delete_container(kc->md, index, 0));
+	md_delete_container(kc->md, index, 0);
 	snprintf(tag, sizeof(tag), "ci:%02x", index);
 	ksp_cache_drop_tag(&kc->cache, tag);
 	kc->view_ok = false;

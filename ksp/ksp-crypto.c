@@ -7,11 +7,14 @@
 
 #include <openssl/evp.h>
 
+#define MDP_LOG_AREA MDP_AREA_KSP
 #include "blob/blob.h"
+#include "common/log.h"
 #include "common/hash.h"
 #include "common/pad.h"
 #include "common/secmem.h"
 #include "ksp/ksp-int.h"
+#include "transport/transport.h"
 
 /* ---- private-key operations ---- */
 
@@ -210,6 +213,123 @@ ksp_sign_on(struct md_card *md, const struct ksp_sign_key *sk, const struct ksp_
 	free(out);
 	free(block);
 	return rv;
+}
+
+/* ---- signing lanes ---- */
+
+struct ksp_lane {
+	struct mdp_transport *tr; /* a logical channel of the card's link */
+	struct md_card *md;	  /* its own card-module context */
+	unsigned long card;	  /* instance of the ksp_card it was made for */
+	unsigned long view_gen;	  /* that card's view generation then */
+	struct ksp_sign_key key;  /* set by ksp_lane_take, cleared by ksp_lane_put */
+};
+
+static void
+lane_free(struct ksp_lane *l)
+{
+	if (!l)
+		return;
+	ksp_sign_key_clear(&l->key);
+	md_card_delete(l->md);
+	mdp_transport_free(l->tr);
+	free(l);
+}
+
+void
+ksp_lanes_drop(struct ksp_card *kc)
+{
+	while (kc->nlanes)
+		lane_free(kc->lanes[--kc->nlanes]);
+}
+
+unsigned long
+ksp_lanes_apdus(const struct ksp_card *kc)
+{
+	unsigned long n = 0;
+	size_t i;
+
+	for (i = 0; kc && i < kc->nlanes; i++)
+		n += mdp_transport_apdu_count(kc->lanes[i]->tr);
+	return n;
+}
+
+/* A new lane: a logical channel of the card's transport and a card module on it. */
+static struct ksp_lane *
+lane_new(struct ksp_card *kc)
+{
+	struct mdp_transport *tr = NULL;
+	struct md_card *md = NULL;
+	struct ksp_lane *l;
+	enum mdp_err err;
+
+	err = mdp_transport_embedded_channel(md_card_transport(kc->md), &tr);
+	if (err != MDP_OK) {
+		if (err != MDP_ERR_BUSY) /* busy: all channels in use now; otherwise: none at all */
+			kc->no_lanes = true;
+		return NULL;
+	}
+	l = calloc(1, sizeof(*l));
+	if (!l || md_card_acquire(NULL, tr, MD_CARD_DATA_CURRENT_VERSION, 0, &md) != MD_OK) {
+		log_debug("no signing lane (%s)", mdp_err_last());
+		free(l);
+		mdp_transport_free(tr);
+		kc->no_lanes = true;
+		return NULL;
+	}
+	l->tr = tr;
+	l->md = md;
+	l->card = kc->instance;
+	l->view_gen = kc->generation;
+	return l;
+}
+
+struct ksp_lane *
+ksp_lane_take(struct ksp_card *kc, uint8_t index, enum ksp_slot slot)
+{
+	struct ksp_lane *l = NULL;
+
+	if (!kc || kc->no_lanes)
+		return NULL;
+	while (kc->nlanes && !l) {
+		l = kc->lanes[--kc->nlanes];
+		if (l->view_gen != kc->generation) {
+			lane_free(l); /* the view changed: its card-module caches may be stale */
+			l = NULL;
+		}
+	}
+	if (!l)
+		l = lane_new(kc);
+	if (!l)
+		return NULL;
+	if (ksp_sign_key_get(kc, index, slot, &l->key) != KSP_OK) {
+		ksp_lane_put(kc, l, true);
+		return NULL;
+	}
+	return l;
+}
+
+enum ksp_rv
+ksp_lane_sign(struct ksp_lane *l, const struct ksp_padding *pad, const uint8_t *data, size_t len,
+	      uint8_t *sig, size_t *sig_len)
+{
+	if (!l)
+		return KSP_E_INVALID_ARG;
+	return ksp_sign_on(l->md, &l->key, pad, data, len, sig, sig_len);
+}
+
+void
+ksp_lane_put(struct ksp_card *kc, struct ksp_lane *l, bool ok)
+{
+	if (!l)
+		return;
+	ksp_sign_key_clear(&l->key);
+	if (ok && kc && l->card == kc->instance && l->view_gen == kc->generation &&
+	    kc->nlanes < KSP_MAX_LANES) {
+		kc->lanes[kc->nlanes++] = l;
+		return;
+	}
+	lane_free(l);
 }
 
 enum ksp_rv
@@ -442,7 +562,7 @@ ksp_ecdh(struct ksp_card *kc, uint8_t index, enum ksp_slot slot, const uint8_t *
 	*out_len = f;
 out:
 	if (have_agreement)
-		ksp_rv_from_md(md_destroy_dh_agreement(kc->md, ai.secret_agreement_index, 0));
+		md_destroy_dh_agreement(kc->md, ai.secret_agreement_index, 0);
 	mdp_secure_free(dk.derived_key, dk.derived_key_len);
 	free(blob);
 	return rv;

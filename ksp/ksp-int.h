@@ -148,6 +148,32 @@ bool ksp_cache_save(const struct ksp_cache *c, const char *dir, const uint8_t *c
 bool ksp_cache_load(struct ksp_cache *c, const char *dir, const uint8_t *cardid, size_t cardid_len,
 		    uint8_t cardcf[6]);
 
+/* ---- signing (ksp-crypto.c) ---- */
+
+/*
+ * What a signature needs of a key, copied so that it can be made without the view (on a lane):
+ * ksp_sign_key_get holds a reference to the public key, ksp_sign_key_clear releases it;
+ * ksp_sign_on signs through a card-module context.
+ */
+struct ksp_sign_key {
+	uint8_t index;
+	enum mdp_key_spec spec;
+	unsigned bits;
+	size_t ec_field; /* EC: bytes of a field element */
+	struct evp_pkey_st *pub;
+};
+enum ksp_rv ksp_sign_key_get(struct ksp_card *kc, uint8_t index, enum ksp_slot slot,
+			     struct ksp_sign_key *out);
+void ksp_sign_key_clear(struct ksp_sign_key *k);
+enum ksp_rv ksp_sign_on(struct md_card *md, const struct ksp_sign_key *k,
+			const struct ksp_padding *pad, const uint8_t *data, size_t len,
+			uint8_t *sig, size_t *sig_len);
+#define KSP_MAX_LANES 3
+/* Free the card's idle lanes (ksp_card_free). */
+void ksp_lanes_drop(struct ksp_card *kc);
+/* APDUs the card's idle lanes have carried. */
+unsigned long ksp_lanes_apdus(const struct ksp_card *kc);
+
 /* ---- struct ksp_card: one card behind one card-module context (ksp.c and the files below) ---- */
 
 #define KSP_DIR_MSCP "mscp"
@@ -214,6 +240,12 @@ struct ksp_card {
 	bool have_pin_info;
 	uint8_t *admin_key; /* KSP_ADMIN_KEY_MAX bytes of secure memory */
 	size_t admin_key_len;
+
+	/* signing lanes (ksp-crypto.c) */
+	unsigned long instance; /* unique in the process: a lane knows which card it came from */
+	struct ksp_lane *lanes[KSP_MAX_LANES]; /* idle */
+	size_t nlanes;
+	bool no_lanes; /* the card offers none */
 };
 
 /* ---- ksp-pin.c ---- */

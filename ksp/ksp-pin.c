@@ -54,7 +54,7 @@ ksp_pin_tries_refresh(struct ksp_card *kc)
 	if (rv == KSP_OK) {
 		rv = ksp_rv_from_md(md_get_property(kc->md, MD_CP_MDP11_PIN_TRIES, &pt, sizeof(pt),
 						    &len, MD_ROLE_USER));
-		ksp_rv_from_md(md_card_end(kc->md, false));
+		md_card_end(kc->md, false);
 	}
 	ksp_check_reset(kc, rv);
 	if (rv == KSP_E_UNSUPPORTED || rv == KSP_E_INVALID_ARG) {
@@ -253,7 +253,7 @@ pin_changed(struct ksp_card *kc)
 		return rv;
 	rv = ksp_bump_cardcf(kc, KSP_C_PIN);
 	ksp_save_cache(kc);
-	ksp_rv_from_md(md_card_end(kc->md, false));
+	md_card_end(kc->md, false);
 	return rv;
 }
 
@@ -318,7 +318,7 @@ ksp_change_pin(struct ksp_card *kc, const uint8_t *old_pin, size_t old_len, cons
 	if (rv == KSP_OK)
 		rv = pin_changed(kc);
 	change_logout(kc, user_was_in, admin_was_in);
-	ksp_rv_from_md(md_card_end(kc->md, false));
+	md_card_end(kc->md, false);
 	return rv;
 }
 
@@ -362,7 +362,7 @@ ksp_change_admin_key(struct ksp_card *kc, const uint8_t *old_key, size_t old_len
 		keep_admin_key(kc, new_key, new_len);
 	ksp_save_cache(kc);
 	change_logout(kc, user_was_in, admin_was_in);
-	ksp_rv_from_md(md_card_end(kc->md, false));
+	md_card_end(kc->md, false);
 	mdp_secure_free(resp, resp_len);
 	return rv;
 }
@@ -443,7 +443,7 @@ ksp_unblock_pin(struct ksp_card *kc, const uint8_t *admin_key, size_t key_len,
 		return rv;
 	rv = unblock_intx(kc, admin_key, key_len, new_pin, new_len);
 	ksp_save_cache(kc);
-	ksp_rv_from_md(md_card_end(kc->md, false));
+	md_card_end(kc->md, false);
 	return rv;
 }
 
@@ -671,8 +671,8 @@ out:
 	kc->view_ok = false;
 	if (ksp_rv_from_md(md_deauthenticate_ex(kc->md, MD_PIN_SET_ALL_ROLES, 0)) != KSP_OK) {
 		/* No log out on this card: end our transaction with a reset and take a new one. */
-		ksp_rv_from_md(md_card_end(kc->md, true));
-		ksp_rv_from_md(md_card_begin(kc->md));
+		md_card_end(kc->md, true);
+		md_card_begin(kc->md);
 	}
 	kc->user_in = kc->admin_in = false;
 	mdp_secure_free(kc->admin_key, KSP_ADMIN_KEY_MAX);

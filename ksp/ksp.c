@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -407,7 +408,7 @@ ksp_card_refresh(struct ksp_card *kc, bool *changed)
 		return rv;
 	}
 	rv = ksp_sync_intx(kc, &ch);
-	ksp_rv_from_md(md_card_end(kc->md, false));
+	md_card_end(kc->md, false);
 	if (rv == KSP_OK && changed)
 		*changed = ch;
 	return rv;
@@ -421,6 +422,9 @@ ksp_ensure_view(struct ksp_card *kc)
 	return ksp_card_refresh(kc, NULL);
 }
 
+/* Instance numbers of the cards opened in this process (see struct ksp_card). */
+static _Atomic unsigned long card_instances = 1;
+
 enum ksp_rv
 ksp_card_open(struct md_card *card, const struct ksp_policy *policy, struct ksp_card **out)
 {
@@ -431,15 +435,16 @@ ksp_card_open(struct md_card *card, const struct ksp_policy *policy, struct ksp_
 	bool in_tx = false;
 
 	if (!card || !out) {
-		ksp_rv_from_md(md_card_delete(card));
+		md_card_delete(card);
 		return KSP_E_INVALID_ARG;
 	}
 	kc = calloc(1, sizeof(*kc));
 	if (!kc) {
-		ksp_rv_from_md(md_card_delete(card));
+		md_card_delete(card);
 		return KSP_E_NO_MEMORY;
 	}
 	kc->md = card;
+	kc->instance = atomic_fetch_add(&card_instances, 1);
 	kc->resets_seen = card->resets;
 	kc->tries_left = -1;
 	kc->tries_max = -1;
@@ -487,7 +492,7 @@ ksp_card_open(struct md_card *card, const struct ksp_policy *policy, struct ksp_
 	rv = ksp_sync_intx(kc, NULL);
 out:
 	if (in_tx)
-		ksp_rv_from_md(md_card_end(card, false));
+		md_card_end(card, false);
 	free(id);
 	if (rv != KSP_OK) {
 		ksp_card_free(kc);
@@ -502,11 +507,12 @@ ksp_card_free(struct ksp_card *kc)
 {
 	if (!kc)
 		return;
+	ksp_lanes_drop(kc);
 	ksp_save_cache(kc);
 	ksp_free_view(kc);
 	ksp_cache_clear(&kc->cache);
 	mdp_secure_free(kc->admin_key, KSP_ADMIN_KEY_MAX);
-	ksp_rv_from_md(md_card_delete(kc->md));
+	md_card_delete(kc->md);
 	free(kc->cache_dir);
 	free(kc);
 }

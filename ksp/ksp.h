@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The host role (Windows' Base CSP / Smart Card KSP) on top of a card module: containers, cache,
- * policy. */
+/* The host role (Windows' Base CSP / Smart Card KSP) on top of a card module: readers and cards,
+ * containers, cache, policy, signing lanes. */
 #ifndef MDP11_KSP_KSP_H
 #define MDP11_KSP_KSP_H
 
@@ -10,9 +10,16 @@
 
 #include "common/hash.h"
 #include "mdp11/keyspec.h"
-#include "minidriver/card.h"
 
-struct mdp_key; /* blob/blob.h */
+/*
+ * The card-module types are only named here, never defined: a caller of the host role (the
+ * PKCS#11 module) neither includes nor calls the card-module layer (tests/layering.py). The
+ * programs, which may, include minidriver/card.h themselves.
+ */
+struct md_card;	   /* minidriver/card.h */
+enum md_rv;	   /* mdp11/card-module.h */
+struct mdp_config; /* common/conf.h */
+struct mdp_key;	   /* blob/blob.h */
 struct ksp_card;
 
 /*
@@ -147,6 +154,65 @@ struct ksp_container {
 	bool is_default;       /* CONTAINER_MAP_DEFAULT_CONTAINER */
 	struct ksp_key slot[KSP_SLOTS];
 };
+
+/* ---- readers, links and card attachment (ksp-link.c) ---- */
+
+/* The card modules (the registry of mdp11.conf's [card_module] sections) and the policy. */
+struct ksp_host;
+/* cfg NULL: built-in card modules only; a bad [card_module] entry is KSP_E_INVALID_ARG with the
+ * reason in mdp_err_last(). policy NULL: ksp_policy_default(); it is copied. */
+enum ksp_rv ksp_host_new(const struct mdp_config *cfg, const struct ksp_policy *policy,
+			 struct ksp_host **out);
+void ksp_host_free(struct ksp_host *h);
+
+/* The PC/SC readers present; KSP_E_NO_SERVICE when the PC/SC service is not running. */
+enum ksp_rv ksp_readers(char ***names, size_t *count);
+void ksp_readers_free(char **names, size_t count);
+
+/*
+ * PC/SC reader events: a reader that comes or goes, a card inserted or removed. wait blocks up
+ * to timeout_ms (0: no wait) and reports *changed (then ev->reader: the reader, "" when the list
+ * of readers changed; ev->present: a card is in it); timeout and cancel are KSP_OK with *changed
+ * false. cancel wakes a blocked wait from another thread.
+ */
+struct ksp_monitor;
+struct ksp_event {
+	char reader[128];
+	bool present;
+};
+enum ksp_rv ksp_monitor_new(struct ksp_monitor **out);
+enum ksp_rv ksp_monitor_wait(struct ksp_monitor *m, int timeout_ms, bool *changed,
+			     struct ksp_event *ev);
+void ksp_monitor_cancel(struct ksp_monitor *m);
+void ksp_monitor_free(struct ksp_monitor *m);
+
+/*
+ * A link: the way to one card, a PC/SC reader or a virtual card file served in-process (seal:
+ * the card file's seal, NULL for the default). KSP_E_NO_CARD for an empty reader or a missing
+ * card file. On failure, what (when not NULL) receives a few words for a person ("no card file",
+ * "not a card file", "card file not writable", "card's seal not available"; "" for an empty
+ * reader) and mdp_err_last() the whole reason.
+ */
+struct ksp_link;
+enum ksp_rv ksp_link_open_reader(const char *reader, struct ksp_link **out, char *what,
+				 size_t what_len);
+enum ksp_rv ksp_link_open_vcard(const char *path, const char *seal, struct ksp_link **out,
+				char *what, size_t what_len);
+void ksp_link_free(struct ksp_link *l);
+/* No card I/O: *present false when the card went away; *changed when it was reset or replaced
+ * since the last call. */
+enum ksp_rv ksp_link_status(struct ksp_link *l, bool *present, bool *changed);
+
+/*
+ * The card behind a link: the card module that knows it (KSP_E_UNKNOWN_CARD when none does),
+ * then the view (ksp_card_open). The link must outlive kc.
+ */
+enum ksp_rv ksp_card_attach(struct ksp_host *h, struct ksp_link *l, struct ksp_card **out);
+/* The card module's name for the card ("GIDS", "PIV"). */
+const char *ksp_card_module_name(struct ksp_card *kc);
+/* APDUs carried so far by the link and by the idle signing lanes of kc (NULL: none), for the
+ * APDU budgets the tests hold the module to (mdp_transport_apdu_count). */
+unsigned long ksp_link_apdus(struct ksp_link *l, struct ksp_card *kc);
 
 /*
  * Open: reads cardid, cardcf and (unless the cache is valid) the public data.
@@ -318,25 +384,24 @@ enum ksp_rv ksp_sign(struct ksp_card *kc, uint8_t index, enum ksp_slot slot,
 		     const struct ksp_padding *pad, const uint8_t *data, size_t len, uint8_t *sig,
 		     size_t *sig_len);
 /*
- * The same in two steps, for signing without the view (on another card-module context, such as
- * a logical channel of the embedded card, while the caller's lock on kc is released):
- * ksp_sign_key_get copies what a signature needs of the key (holding a reference to its public
- * key; ksp_sign_key_clear releases it), ksp_sign_on signs through md. A reset seen by md is the
- * caller's to handle.
+ * Signing lanes: a signature without the caller's lock on kc, so that another signature on the
+ * same card runs at the same time (docs/pkcs11.md, Threads). A lane is a logical channel of the
+ * card (the embedded virtual card has three) with its own card-module context; the host makes,
+ * keeps and picks them.
+ *  - ksp_lane_take (caller's lock held): a lane for the key in (index, slot), with what the
+ *    signature needs of the key copied; NULL when the card has no free lane (the caller signs
+ *    with ksp_sign).
+ *  - ksp_lane_sign (lock released): ksp_sign's contract, on the lane.
+ *  - ksp_lane_put (lock held again): kc is the card the caller has now (NULL or another card
+ *    when it went away meanwhile); the lane is kept for the next signature when ok and kc is
+ *    still the card and view it was taken from, else freed. A reset seen on the lane is the
+ *    caller's to find (its next call on kc sees it).
  */
-struct ksp_sign_key {
-	uint8_t index;
-	enum mdp_key_spec spec;
-	unsigned bits;
-	size_t ec_field; /* EC: bytes of a field element */
-	struct evp_pkey_st *pub;
-};
-enum ksp_rv ksp_sign_key_get(struct ksp_card *kc, uint8_t index, enum ksp_slot slot,
-			     struct ksp_sign_key *out);
-void ksp_sign_key_clear(struct ksp_sign_key *k);
-enum ksp_rv ksp_sign_on(struct md_card *md, const struct ksp_sign_key *k,
-			const struct ksp_padding *pad, const uint8_t *data, size_t len,
-			uint8_t *sig, size_t *sig_len);
+struct ksp_lane;
+struct ksp_lane *ksp_lane_take(struct ksp_card *kc, uint8_t index, enum ksp_slot slot);
+enum ksp_rv ksp_lane_sign(struct ksp_lane *l, const struct ksp_padding *pad, const uint8_t *data,
+			  size_t len, uint8_t *sig, size_t *sig_len);
+void ksp_lane_put(struct ksp_card *kc, struct ksp_lane *l, bool ok);
 /*
  * RSA decrypt of one big-endian block (exchange keys only); out NULL: *out_len = modulus size.
  * KSP_E_BAD_DATA when in is not one modulus long, KSP_E_DECRYPT when the padding does not

@@ -7,7 +7,7 @@ EXTRA_libmdp11ksp_la_DEPENDENCIES = $(MDP11_LAYER_DEPS)
 libmdp11ksp_la_SOURCES = \
 	ksp/ksp.c ksp/ksp.h ksp/ksp-int.h \
 	ksp/ksp-load.c ksp/ksp-view.c ksp/ksp-change.c ksp/ksp-objects.c \
-	ksp/ksp-crypto.c ksp/ksp-pin.c ksp/ksp-format.c ksp/ksp-cache.c
+	ksp/ksp-crypto.c ksp/ksp-pin.c ksp/ksp-link.c ksp/ksp-format.c ksp/ksp-cache.c
 libmdp11ksp_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS) -fPIC
 libmdp11ksp_la_LIBADD = $(ZLIB_LIBS) $(CRYPTO_LIBS)
 EXTRA_DIST += docs/ksp.md
@@ -30,6 +30,12 @@ tests_unit_test_ksp_piv_SOURCES = tests/unit/test-ksp-piv.c \
 	tests/unit/testcrypto.c tests/unit/testcrypto.h
 tests_unit_test_ksp_piv_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_ksp_piv_LDADD = $(MDP11_LIBS_KSP) $(TEST_LIBS)
+
+check_PROGRAMS += tests/unit/test-ksp-link
+TESTS += tests/unit/test-ksp-link
+tests_unit_test_ksp_link_SOURCES = tests/unit/test-ksp-link.c
+tests_unit_test_ksp_link_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_ksp_link_LDADD = $(MDP11_LIBS_KSP) $(TEST_LIBS)
 
 # A card laid out by the host role, used by OpenSC and changed by it (tests/integration/lib-pcsc.sh).
 check_PROGRAMS += tests/integration/ksp-probe

@@ -506,11 +506,11 @@ ecdsa_input(const uint8_t *in, size_t len, unsigned bits, uint8_t *out, size_t *
 }
 
 /*
- * Sign on a lane (a logical channel of an embedded card with its own card-module context)
- * without the slot lock, so that another session's signature runs at the same time. The key's
- * facts, the padding and the input are copied under the lock; the session is marked busy (its
- * other calls wait, a close is deferred). *done false: no lane, or the lane failed — the caller
- * signs the usual way, which gives the authoritative answer (a logout, a reset, a key gone).
+ * Sign on a lane (the host's: a logical channel of an embedded card with its own card-module
+ * context) without the slot lock, so that another session's signature runs at the same time.
+ * The padding and the input are copied under the lock; the session is marked busy (its other
+ * calls wait, a close is deferred). *done false: no lane, or the lane failed — the caller signs
+ * the usual way, which gives the authoritative answer (a logout, a reset, a key gone).
  */
 static enum ksp_rv
 sign_on_lane(struct session *se, const struct object *o, const struct op *op, const uint8_t *data,
@@ -518,32 +518,26 @@ sign_on_lane(struct session *se, const struct object *o, const struct op *op, co
 {
 	struct slot *s = se->slot;
 	struct ksp_padding pad = op->pad;
-	struct ksp_sign_key sk;
 	unsigned long gen = s->gen;
 	uint8_t in[1024];
 	size_t sl = *sig_len;
-	struct lane *l;
+	struct ksp_lane *l;
 	enum ksp_rv krv;
 
 	*done = false;
 	if (len > sizeof(in) || pad.label)
 		return KSP_OK;
-	l = slot_lane_take_slocked(s);
+	l = ksp_lane_take(s->kc, o->index, o->kslot);
 	if (!l)
 		return KSP_OK;
-	if (ksp_sign_key_get(s->kc, o->index, o->kslot, &sk) != KSP_OK) {
-		slot_lane_put_slocked(s, l, true);
-		return KSP_OK;
-	}
 	memcpy(in, data, len);
 	se->busy = true;
 	lock_release(s->lock);
-	krv = ksp_sign_on(l->md, &sk, &pad, in, len, sig, &sl);
+	krv = ksp_lane_sign(l, &pad, in, len, sig, &sl);
 	lock_take(s->lock);
 	se->busy = false;
 	mdp_wipe(in, sizeof(in));
-	ksp_sign_key_clear(&sk);
-	slot_lane_put_slocked(s, l, krv == KSP_OK);
+	ksp_lane_put(s->kc, l, krv == KSP_OK);
 	if (s->gen != gen || !s->kc) {
 		*done = true;
 		return KSP_E_CARD_REMOVED;

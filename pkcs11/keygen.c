@@ -268,7 +268,7 @@ keygen_pair_slocked(struct session *se, const CK_MECHANISM *mech, const CK_ATTRI
 	rv = check_card_key_template(priv, npriv, pub, npub);
 	if (rv != CKR_OK)
 		return rv;
-	rv = session_check_writable(se);
+	rv = session_check_writable_slocked(se);
 	if (rv != CKR_OK)
 		return rv;
 	if (rsa) {
@@ -446,7 +446,7 @@ keygen_import_slocked(struct session *se, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
 				  "CKA_KEY_TYPE 0x%lx: cards take CKK_RSA and CKK_EC keys", type);
 	}
 	if (err != MDP_OK) /* the translator's reason is logged with the result */
-		return err == MDP_ERR_NOMEM ? CKR_HOST_MEMORY : CKR_ATTRIBUTE_VALUE_INVALID;
+		return ckr_from_mdp(err);
 	rv = fill_request(tmpl, n, NULL, 0, &req, &label);
 	if (rv != CKR_OK)
 		goto out;

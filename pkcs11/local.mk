@@ -6,6 +6,7 @@ noinst_LTLIBRARIES += libmdp11pkcs11.la
 EXTRA_libmdp11pkcs11_la_DEPENDENCIES = $(MDP11_LAYER_DEPS)
 libmdp11pkcs11_la_SOURCES = \
 	pkcs11/module.c pkcs11/module.h pkcs11/pkcs11-3.h \
+	pkcs11/module-slot.c pkcs11/module-object.c pkcs11/module-crypto.c \
 	pkcs11/lock.c \
 	pkcs11/rv.c \
 	pkcs11/refuse.c \
@@ -13,10 +14,10 @@ libmdp11pkcs11_la_SOURCES = \
 	pkcs11/attr.c \
 	pkcs11/slot.c \
 	pkcs11/session.c \
-	pkcs11/object.c \
+	pkcs11/object.c pkcs11/object-change.c \
 	pkcs11/keygen.c \
 	pkcs11/crypto.c
-libmdp11pkcs11_la_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS) -fPIC
+libmdp11pkcs11_la_CFLAGS = $(AM_CFLAGS) -fPIC
 mdp11include_HEADERS += include/mdp11/pkcs11-vendor.h
 
 # The module: every layer's convenience library, each once (see MDP11_LIBS_* in Makefile.am).

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The C_* entry points: argument checks, locking, tracing; the work is in the _inlock helpers. */
+/* The module's life: C_Initialize, C_Finalize, fork, entering a slot or a session with the
+ * locks the rules ask for, the PKCS#11 3.0 session functions, the function lists. */
 #include "config.h"
 
-#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -12,7 +13,6 @@
 
 #define MDP_LOG_AREA MDP_AREA_PKCS11
 #include "common/log.h"
-#include "common/secmem.h"
 #include "pkcs11/module.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -35,9 +35,9 @@ static _Atomic CK_ULONG next_handle = 1;
 
 /*
  * Calls in flight (docs/pkcs11.md, Threads): every C_* function that uses the module's state
- * counts itself in with call_enter() and out with call_leave(). C_Finalize first clears
- * mod.initialized, so that new calls answer CKR_CRYPTOKI_NOT_INITIALIZED, then waits until the
- * calls already inside have left before it frees anything: a call in flight finishes, none
+ * counts itself in with module_call_enter() and out with module_call_leave(). C_Finalize first
+ * clears mod.initialized, so that new calls answer CKR_CRYPTOKI_NOT_INITIALIZED, then waits until
+ * the calls already inside have left before it frees anything: a call in flight finishes, none
  * touches freed memory. The counter and the flag are sequentially consistent atomics, so a call
  * either sees the flag cleared or is seen by C_Finalize (the usual store-then-load pairing).
  */
@@ -46,8 +46,8 @@ static _Atomic bool draining;
 static pthread_mutex_t drain_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t drain_cv = PTHREAD_COND_INITIALIZER;
 
-static void
-call_leave(void)
+void
+module_call_leave(void)
 {
 	if (atomic_fetch_sub(&calls, 1) == 1 && atomic_load(&draining)) {
 		pthread_mutex_lock(&drain_lock);
@@ -56,13 +56,13 @@ call_leave(void)
 	}
 }
 
-static bool
-call_enter(void)
+bool
+module_call_enter(void)
 {
 	atomic_fetch_add(&calls, 1);
 	if (atomic_load(&mod.initialized))
 		return true;
-	call_leave();
+	module_call_leave();
 	return false;
 }
 
@@ -151,13 +151,13 @@ module_running(void)
 bool
 module_wait_enter(void)
 {
-	return call_enter();
+	return module_call_enter();
 }
 
 void
 module_wait_leave(void)
 {
-	call_leave();
+	module_call_leave();
 }
 
 void
@@ -172,21 +172,14 @@ module_unlock(void)
 	lock_release(mod.lock);
 }
 
-#define TRACE_IN(...)                   \
-	do {                            \
-		p11_call_begin();       \
-		log_trace(__VA_ARGS__); \
-	} while (0)
-#define TRACE_OUT(name, rv) p11_call_result(name, rv)
-
 /* ---- helpers: enter a slot or a session with the locks the rules ask for ---- */
 
-static CK_RV
-enter_slot(CK_SLOT_ID id, struct slot **out)
+CK_RV
+module_enter_slot(CK_SLOT_ID id, struct slot **out)
 {
 	struct slot *s;
 
-	if (!call_enter())
+	if (!module_call_enter())
 		return CKR_CRYPTOKI_NOT_INITIALIZED;
 	lock_take(mod.lock);
 	s = slot_lookup_inlock(id);
@@ -194,18 +187,18 @@ enter_slot(CK_SLOT_ID id, struct slot **out)
 		lock_take(s->lock);
 	lock_release(mod.lock);
 	if (!s) {
-		call_leave();
+		module_call_leave();
 		return CKR_SLOT_ID_INVALID;
 	}
 	*out = s;
 	return CKR_OK;
 }
 
-static void
-leave_slot(struct slot *s)
+void
+module_leave_slot(struct slot *s)
 {
 	lock_release(s->lock);
-	call_leave();
+	module_call_leave();
 }
 
 /*
@@ -223,7 +216,7 @@ enter_session_mode(CK_SESSION_HANDLE h, struct session **out, bool fresh)
 	struct session *se;
 	CK_RV rv;
 
-	if (!call_enter())
+	if (!module_call_enter())
 		return CKR_CRYPTOKI_NOT_INITIALIZED;
 	for (;;) {
 		lock_take(mod.lock);
@@ -232,7 +225,7 @@ enter_session_mode(CK_SESSION_HANDLE h, struct session **out, bool fresh)
 			lock_take(se->slot->lock);
 		lock_release(mod.lock);
 		if (!se) {
-			call_leave();
+			module_call_leave();
 			return CKR_SESSION_HANDLE_INVALID;
 		}
 		if (!se->busy)
@@ -254,32 +247,49 @@ enter_session_mode(CK_SESSION_HANDLE h, struct session **out, bool fresh)
 		}
 	}
 	lock_release(se->slot->lock);
-	call_leave();
+	module_call_leave();
 	return CKR_DEVICE_REMOVED;
 }
 
-static CK_RV
-enter_session(CK_SESSION_HANDLE h, struct session **out)
+CK_RV
+module_enter_session(CK_SESSION_HANDLE h, struct session **out)
 {
 	return enter_session_mode(h, out, true);
 }
 
 /* For calls that continue an operation or only read session state. */
-static CK_RV
-enter_session_light(CK_SESSION_HANDLE h, struct session **out)
+CK_RV
+module_enter_session_light(CK_SESSION_HANDLE h, struct session **out)
 {
 	return enter_session_mode(h, out, false);
 }
 
-static void
-leave_session(struct session *se)
+void
+module_leave_session(struct session *se)
 {
 	struct slot *s = se->slot;
 
 	if (se->closed && !se->busy)
 		session_free(se); /* closed by another thread while this call signed */
 	lock_release(s->lock);
-	call_leave();
+	module_call_leave();
+}
+
+/* Functions that are recognised but not offered: a session check, then a clear answer. */
+CK_RV
+module_unsupported(const char *name, CK_SESSION_HANDLE h, CK_RV answer)
+{
+	struct session *se = NULL;
+	CK_RV rv;
+
+	p11_call_begin();
+	rv = module_enter_session(h, &se);
+	if (rv == CKR_OK) {
+		module_leave_session(se);
+		rv = p11_refuse(answer, "mdp11 does not offer %s", name);
+	}
+	TRACE_OUT(name, rv);
+	return rv;
 }
 
 /* ---- general purpose ---- */
@@ -479,990 +489,6 @@ out:
 	return rv;
 }
 
-/* ---- slots and tokens ---- */
-
-static CK_RV
-mdp_C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR pulCount)
-{
-	CK_RV rv;
-
-	TRACE_IN("C_GetSlotList(present=%d)", tokenPresent);
-	if (!call_enter()) {
-		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
-	} else {
-		if (!pulCount) {
-			rv = CKR_ARGUMENTS_BAD;
-		} else {
-			lock_take(mod.lock);
-			rv = slot_list_inlock(tokenPresent, pSlotList, pulCount);
-			lock_release(mod.lock);
-		}
-		call_leave();
-	}
-	TRACE_OUT("C_GetSlotList", rv);
-	return rv;
-}
-
-static CK_RV
-mdp_C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
-{
-	struct slot *s = NULL;
-	CK_RV rv;
-
-	TRACE_IN("C_GetSlotInfo(%lu)", slotID);
-	rv = enter_slot(slotID, &s);
-	if (rv == CKR_OK) {
-		rv = pInfo ? slot_info_slocked(s, pInfo) : CKR_ARGUMENTS_BAD;
-		leave_slot(s);
-	}
-	TRACE_OUT("C_GetSlotInfo", rv);
-	return rv;
-}
-
-static CK_RV
-mdp_C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
-{
-	struct slot *s = NULL;
-	CK_RV rv;
-
-	TRACE_IN("C_GetTokenInfo(%lu)", slotID);
-	rv = enter_slot(slotID, &s);
-	if (rv == CKR_OK) {
-		rv = pInfo ? slot_token_info_slocked(s, pInfo) : CKR_ARGUMENTS_BAD;
-		leave_slot(s);
-	}
-	TRACE_OUT("C_GetTokenInfo", rv);
-	return rv;
-}
-
-static CK_RV
-mdp_C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pReserved)
-{
-	CK_RV rv;
-
-	TRACE_IN("C_WaitForSlotEvent(flags=0x%lx)", flags);
-	if (!is_initialized())
-		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
-	else if (!pSlot || pReserved)
-		rv = CKR_ARGUMENTS_BAD;
-	else
-		rv = slot_wait_event(flags, pSlot);
-	if (rv == CKR_OK && !is_initialized())
-		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
-	TRACE_OUT("C_WaitForSlotEvent", rv);
-	return rv;
-}
-
-static CK_RV
-mdp_C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
-		       CK_ULONG_PTR pulCount)
-{
-	struct slot *s = NULL;
-	CK_RV rv;
-
-	TRACE_IN("C_GetMechanismList(%lu)", slotID);
-	rv = enter_slot(slotID, &s);
-	if (rv == CKR_OK) {
-		rv = pulCount ? slot_mechanisms_slocked(s, pMechanismList, pulCount)
-			      : CKR_ARGUMENTS_BAD;
-		leave_slot(s);
-	}
-	TRACE_OUT("C_GetMechanismList", rv);
-	return rv;
-}
-
-static CK_RV
-mdp_C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR pInfo)
-{
-	struct slot *s = NULL;
-	CK_RV rv;
-
-	TRACE_IN("C_GetMechanismInfo(%lu, 0x%lx)", slotID, type);
-	rv = enter_slot(slotID, &s);
-	if (rv == CKR_OK) {
-		rv = pInfo ? slot_mechanism_info_slocked(s, type, pInfo) : CKR_ARGUMENTS_BAD;
-		leave_slot(s);
-	}
-	TRACE_OUT("C_GetMechanismInfo", rv);
-	return rv;
-}
-
-static CK_RV
-mdp_C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen, CK_UTF8CHAR_PTR pLabel)
-{
-	struct slot *s = NULL;
-	char label[33];
-	CK_RV rv;
-	size_t n;
-
-	TRACE_IN("C_InitToken(%lu)", slotID);
-	rv = enter_slot(slotID, &s);
-	if (rv != CKR_OK)
-		goto out;
-	if (!pPin || !pLabel) {
-		rv = CKR_ARGUMENTS_BAD;
-	} else {
-		memcpy(label, pLabel, 32);
-		label[32] = '\0';
-		for (n = 32; n > 0 && label[n - 1] == ' '; n--)
-			label[n - 1] = '\0';
-		rv = slot_init_token_slocked(s, pPin, ulPinLen, label);
-	}
-	leave_slot(s);
-out:
-	TRACE_OUT("C_InitToken", rv);
-	return rv;
-}
-
-static CK_RV
-mdp_C_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen)
-{
-	struct session *se = NULL;
-	CK_RV rv;
-
-	TRACE_IN("C_InitPIN(%lu)", hSession);
-	rv = enter_session(hSession, &se);
-	if (rv == CKR_OK) {
-		rv = (pPin || !ulPinLen) ? session_init_pin_slocked(se, pPin, ulPinLen)
-					 : CKR_ARGUMENTS_BAD;
-		leave_session(se);
-	}
-	TRACE_OUT("C_InitPIN", rv);
-	return rv;
-}
-
-static CK_RV
-mdp_C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG ulOldLen,
-	     CK_UTF8CHAR_PTR pNewPin, CK_ULONG ulNewLen)
-{
-	struct session *se = NULL;
-	CK_RV rv;
-
-	TRACE_IN("C_SetPIN(%lu)", hSession);
-	rv = enter_session(hSession, &se);
-	if (rv == CKR_OK) {
-		if ((!pOldPin && ulOldLen) || (!pNewPin && ulNewLen))
-			rv = CKR_ARGUMENTS_BAD;
-		else
-			rv = session_set_pin_slocked(se, pOldPin, ulOldLen, pNewPin, ulNewLen);
-		leave_session(se);
-	}
-	TRACE_OUT("C_SetPIN", rv);
-	return rv;
-}
-
-/* ---- sessions ---- */
-
-static CK_RV
-mdp_C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication, CK_NOTIFY Notify,
-		  CK_SESSION_HANDLE_PTR phSession)
-{
-	struct slot *s;
-	CK_RV rv;
-
-	TRACE_IN("C_OpenSession(%lu, flags=0x%lx)", slotID, flags);
-	if (!call_enter()) {
-		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
-		goto out;
-	}
-	if (!phSession) {
-		rv = CKR_ARGUMENTS_BAD;
-		goto leave;
-	}
-	if (!(flags & CKF_SERIAL_SESSION)) {
-		rv = CKR_SESSION_PARALLEL_NOT_SUPPORTED;
-		goto leave;
-	}
-	lock_take(mod.lock);
-	s = slot_lookup_inlock(slotID);
-	if (!s) {
-		rv = CKR_SLOT_ID_INVALID;
-	} else {
-		lock_take(s->lock);
-		rv = slot_token_slocked(s);
-		if (rv == CKR_OK)
-			rv = session_open_inlock(s, flags, phSession);
-		lock_release(s->lock);
-	}
-	lock_release(mod.lock);
-leave:
-	call_leave();
-out:
-	TRACE_OUT("C_OpenSession", rv);
-	return rv;
-}
-
-static CK_RV
-mdp_C_CloseSession(CK_SESSION_HANDLE hSession)
-{
-	struct session *se;
-	CK_RV rv;
-
-	TRACE_IN("C_CloseSession(%lu)", hSession);
-	if (!call_enter()) {
-		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
-		goto out;
-	}
-	lock_take(mod.lock);
-	se = session_lookup_inlock(hSession);
-	if (!se) {
-		rv = CKR_SESSION_HANDLE_INVALID;
-	} else {
-		struct slot *s = se->slot;
-
-		lock_take(s->lock);
-		rv = session_close_inlock(se);
-		lock_release(s->lock);
-	}
-	lock_release(mod.lock);
-	call_leave();
-out:
-	TRACE_OUT("C_CloseSession", rv);
-	return rv;
-}
-
-static CK_RV
-mdp_C_CloseAllSessions(CK_SLOT_ID slotID)
-{
-	struct slot *s;
-	CK_RV rv;
-
-	TRACE_IN("C_CloseAllSessions(%lu)", slotID);
-	if (!call_enter()) {
-		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
-		goto out;
-	}
-	lock_take(mod.lock);
-	s = slot_lookup_inlock(slotID);
-	if (!s) {
-		rv = CKR_SLOT_ID_INVALID;
-	} else {
-		lock_take(s->lock);
-		rv = session_close_all_inlock(s);
-		lock_release(s->lock);
-	}
-	lock_release(mod.lock);
-	call_leave();
-out:
-	TRACE_OUT("C_CloseAllSessions", rv);
-	return rv;
-}
-
-static CK_RV
-mdp_C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo)
-{
-	struct session *se = NULL;
-	CK_RV rv;
-
-	TRACE_IN("C_GetSessionInfo(%lu)", hSession);
-	rv = enter_session(hSession, &se);
-	if (rv == CKR_OK) {
-		rv = pInfo ? session_info_slocked(se, pInfo) : CKR_ARGUMENTS_BAD;
-		leave_session(se);
-	}
-	TRACE_OUT("C_GetSessionInfo", rv);
-	return rv;
-}
-
-/* Functions that are recognised but not offered: a session check, then a clear answer. */
-static CK_RV
-unsupported_session(const char *name, CK_SESSION_HANDLE h, CK_RV answer)
-{
-	struct session *se = NULL;
-	CK_RV rv;
-
-	p11_call_begin();
-	rv = enter_session(h, &se);
-	if (rv == CKR_OK) {
-		leave_session(se);
-		rv = p11_refuse(answer, "mdp11 does not offer %s", name);
-	}
-	TRACE_OUT(name, rv);
-	return rv;
-}
-
-static CK_RV
-mdp_C_GetOperationState(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOperationState,
-			CK_ULONG_PTR pulOperationStateLen)
-{
-	return unsupported_session("C_GetOperationState", hSession, CKR_FUNCTION_NOT_SUPPORTED);
-}
-
-static CK_RV
-mdp_C_SetOperationState(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOperationState,
-			CK_ULONG ulOperationStateLen, CK_OBJECT_HANDLE hEncryptionKey,
-			CK_OBJECT_HANDLE hAuthenticationKey)
-{
-	return unsupported_session("C_SetOperationState", hSession, CKR_FUNCTION_NOT_SUPPORTED);
-}
-
-static CK_RV
-mdp_C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
-	    CK_ULONG ulPinLen)
-{
-	struct session *se = NULL;
-	CK_RV rv;
-
-	TRACE_IN("C_Login(%lu, user=%lu)", hSession, userType);
-	rv = enter_session(hSession, &se);
-	if (rv == CKR_OK) {
-		rv = (pPin || !ulPinLen) ? session_login_slocked(se, userType, pPin, ulPinLen)
-					 : CKR_ARGUMENTS_BAD;
-		leave_session(se);
-	}
-	TRACE_OUT("C_Login", rv);
-	return rv;
-}
-
-static CK_RV
-mdp_C_LoginUser(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
-		CK_ULONG ulPinLen, CK_UTF8CHAR_PTR pUsername, CK_ULONG ulUsernameLen)
-{
-	/* Minidriver roles have no user names (PKCS#11 3.0 §5.6: the name is then ignored). */
-	return mdp_C_Login(hSession, userType, pPin, ulPinLen);
-}
-
-static CK_RV
-mdp_C_Logout(CK_SESSION_HANDLE hSession)
-{
-	struct session *se = NULL;
-	CK_RV rv;
-
-	TRACE_IN("C_Logout(%lu)", hSession);
-	rv = enter_session(hSession, &se);
-	if (rv == CKR_OK) {
-		rv = session_logout_slocked(se);
-		leave_session(se);
-	}
-	TRACE_OUT("C_Logout", rv);
-	return rv;
-}
-
-/* ---- objects ---- */
-
-static CK_RV
-mdp_C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
-		   CK_OBJECT_HANDLE_PTR phObject)
-{
-	struct session *se = NULL;
-	CK_RV rv;
-
-	TRACE_IN("C_CreateObject(%lu, %lu attributes)", hSession, ulCount);
-	rv = enter_session(hSession, &se);
-	if (rv == CKR_OK) {
-		if (!phObject || (!pTemplate && ulCount))
-			rv = CKR_ARGUMENTS_BAD;
-		else
-			rv = object_create_slocked(se, pTemplate, ulCount, phObject);
-		leave_session(se);
-	}
-	TRACE_OUT("C_CreateObject", rv);
-	return rv;
-}
-
-static CK_RV
-mdp_C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, CK_ATTRIBUTE_PTR pTemplate,
-		 CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phNewObject)
-{
-	/* A card object cannot be duplicated: a container holds one key per slot. */
-	return unsupported_session("C_CopyObject", hSession, CKR_FUNCTION_NOT_SUPPORTED);
-}
-
-static CK_RV
-mdp_C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
-{
-	struct session *se = NULL;
-	struct object *o;
-	CK_RV rv;
-
-	TRACE_IN("C_DestroyObject(%lu, %lu)", hSession, hObject);
-	rv = enter_session(hSession, &se);
-	if (rv == CKR_OK) {
-		o = object_lookup_slocked(se, hObject);
-		rv = o ? object_destroy_slocked(se, o) : CKR_OBJECT_HANDLE_INVALID;
-		leave_session(se);
-	}
-	TRACE_OUT("C_DestroyObject", rv);
-	return rv;
-}
-
-static CK_RV
-mdp_C_GetObjectSize(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, CK_ULONG_PTR pulSize)
-{
-	struct session *se = NULL;
-	CK_RV rv;
-
-	TRACE_IN("C_GetObjectSize(%lu, %lu)", hSession, hObject);
-	rv = enter_session(hSession, &se);
-	if (rv == CKR_OK) {
-		if (!pulSize)
-			rv = CKR_ARGUMENTS_BAD;
-		else if (!object_lookup_slocked(se, hObject))
-			rv = CKR_OBJECT_HANDLE_INVALID;
-		else
-			*pulSize = CK_UNAVAILABLE_INFORMATION; /* card storage is not per object */
-		leave_session(se);
-	}
-	TRACE_OUT("C_GetObjectSize", rv);
-	return rv;
-}
-
-static CK_RV
-mdp_C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
-			CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
-{
-	struct session *se = NULL;
-	struct object *o;
-	CK_RV rv;
-
-	TRACE_IN("C_GetAttributeValue(%lu, %lu, %lu attributes)", hSession, hObject, ulCount);
-	rv = enter_session(hSession, &se);
-	if (rv == CKR_OK) {
-		o = object_lookup_slocked(se, hObject);
-		if (!o)
-			rv = CKR_OBJECT_HANDLE_INVALID;
-		else if (!pTemplate && ulCount)
-			rv = CKR_ARGUMENTS_BAD;
-		else
-			rv = object_get_attrs_slocked(se, o, pTemplate, ulCount);
-		leave_session(se);
-	}
-	TRACE_OUT("C_GetAttributeValue", rv);
-	return rv;
-}
-
-static CK_RV
-mdp_C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
-			CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
-{
-	struct session *se = NULL;
-	struct object *o;
-	CK_RV rv;
-
-	TRACE_IN("C_SetAttributeValue(%lu, %lu, %lu attributes)", hSession, hObject, ulCount);
-	rv = enter_session(hSession, &se);
-	if (rv == CKR_OK) {
-		o = object_lookup_slocked(se, hObject);
-		if (!o)
-			rv = CKR_OBJECT_HANDLE_INVALID;
-		else if (!pTemplate && ulCount)
-			rv = CKR_ARGUMENTS_BAD;
-		else
-			rv = object_set_attrs_slocked(se, o, pTemplate, ulCount);
-		leave_session(se);
-	}
-	TRACE_OUT("C_SetAttributeValue", rv);
-	return rv;
-}
-
-static CK_RV
-mdp_C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
-{
-	struct session *se = NULL;
-	CK_RV rv;
-
-	TRACE_IN("C_FindObjectsInit(%lu, %lu attributes)", hSession, ulCount);
-	rv = enter_session(hSession, &se);
-	if (rv == CKR_OK) {
-		if (!pTemplate && ulCount)
-			rv = CKR_ARGUMENTS_BAD;
-		else if (se->finding)
-			rv = CKR_OPERATION_ACTIVE;
-		else
-			rv = object_find_init_slocked(se, pTemplate, ulCount);
-		leave_session(se);
-	}
-	TRACE_OUT("C_FindObjectsInit", rv);
-	return rv;
-}
-
-static CK_RV
-mdp_C_FindObjects(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObject,
-		  CK_ULONG ulMaxObjectCount, CK_ULONG_PTR pulObjectCount)
-{
-	struct session *se = NULL;
-	CK_RV rv;
-	CK_ULONG n = 0;
-
-	TRACE_IN("C_FindObjects(%lu, max %lu)", hSession, ulMaxObjectCount);
-	rv = enter_session_light(hSession, &se);
-	if (rv == CKR_OK) {
-		if (!pulObjectCount || (!phObject && ulMaxObjectCount)) {
-			rv = CKR_ARGUMENTS_BAD;
-		} else if (!se->finding) {
-			rv = CKR_OPERATION_NOT_INITIALIZED;
-		} else {
-			while (n < ulMaxObjectCount && se->found_pos < se->nfound)
-				phObject[n++] = se->found[se->found_pos++];
-			*pulObjectCount = n;
-		}
-		leave_session(se);
-	}
-	log_trace("C_FindObjects = %s, %lu found", ckr_name(rv), n);
-	return rv;
-}
-
-static CK_RV
-mdp_C_FindObjectsFinal(CK_SESSION_HANDLE hSession)
-{
-	struct session *se = NULL;
-	CK_RV rv;
-
-	TRACE_IN("C_FindObjectsFinal(%lu)", hSession);
-	rv = enter_session_light(hSession, &se);
-	if (rv == CKR_OK) {
-		if (!se->finding) {
-			rv = CKR_OPERATION_NOT_INITIALIZED;
-		} else {
-			free(se->found);
-			se->found = NULL;
-			se->nfound = se->found_pos = 0;
-			se->finding = false;
-		}
-		leave_session(se);
-	}
-	TRACE_OUT("C_FindObjectsFinal", rv);
-	return rv;
-}
-
-/* ---- cryptographic operations: one set of helpers for the five kinds ---- */
-
-static CK_RV
-op_init(const char *name, enum op_kind kind, CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech,
-	CK_OBJECT_HANDLE key)
-{
-	struct session *se = NULL;
-	CK_RV rv;
-
-	TRACE_IN("%s(%lu, mech 0x%lx, key %lu)", name, h, mech ? mech->mechanism : 0UL, key);
-	rv = enter_session(h, &se);
-	if (rv == CKR_OK) {
-		if (!mech)
-			rv = CKR_ARGUMENTS_BAD;
-		else if (se->op[kind].active)
-			rv = CKR_OPERATION_ACTIVE;
-		else
-			rv = crypto_init_slocked(se, kind, mech, key);
-		leave_session(se);
-	}
-	TRACE_OUT(name, rv);
-	return rv;
-}
-
-static CK_RV
-op_oneshot(const char *name, enum op_kind kind, CK_SESSION_HANDLE h, CK_BYTE_PTR in,
-	   CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
-{
-	struct session *se = NULL;
-	CK_RV rv;
-
-	TRACE_IN("%s(%lu, %lu bytes)", name, h, in_len);
-	rv = enter_session_light(h, &se);
-	if (rv == CKR_OK) {
-		if (!se->op[kind].active) {
-			rv = CKR_OPERATION_NOT_INITIALIZED;
-		} else if ((!in && in_len) || !out_len) {
-			session_op_clear(&se->op[kind]);
-			rv = CKR_ARGUMENTS_BAD;
-		} else {
-			rv = crypto_oneshot_slocked(se, kind, in, in_len, out, out_len);
-		}
-		leave_session(se);
-	}
-	TRACE_OUT(name, rv);
-	return rv;
-}
-
-static CK_RV
-op_update(const char *name, enum op_kind kind, CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG in_len)
-{
-	struct session *se = NULL;
-	CK_RV rv;
-
-	TRACE_IN("%s(%lu, %lu bytes)", name, h, in_len);
-	rv = enter_session_light(h, &se);
-	if (rv == CKR_OK) {
-		if (!se->op[kind].active) {
-			rv = CKR_OPERATION_NOT_INITIALIZED;
-		} else if (!in && in_len) {
-			session_op_clear(&se->op[kind]);
-			rv = CKR_ARGUMENTS_BAD;
-		} else {
-			rv = crypto_update_slocked(se, kind, in, in_len);
-		}
-		leave_session(se);
-	}
-	TRACE_OUT(name, rv);
-	return rv;
-}
-
-static CK_RV
-op_final(const char *name, enum op_kind kind, CK_SESSION_HANDLE h, CK_BYTE_PTR out,
-	 CK_ULONG_PTR out_len)
-{
-	struct session *se = NULL;
-	CK_RV rv;
-
-	TRACE_IN("%s(%lu)", name, h);
-	rv = enter_session_light(h, &se);
-	if (rv == CKR_OK) {
-		if (!se->op[kind].active) {
-			rv = CKR_OPERATION_NOT_INITIALIZED;
-		} else if (!out_len) {
-			session_op_clear(&se->op[kind]);
-			rv = CKR_ARGUMENTS_BAD;
-		} else {
-			rv = crypto_final_slocked(se, kind, out, out_len);
-		}
-		leave_session(se);
-	}
-	TRACE_OUT(name, rv);
-	return rv;
-}
-
-static CK_RV
-mdp_C_EncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
-{
-	return op_init("C_EncryptInit", OP_ENCRYPT, hSession, pMechanism, hKey);
-}
-
-static CK_RV
-mdp_C_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
-	      CK_BYTE_PTR pEncryptedData, CK_ULONG_PTR pulEncryptedDataLen)
-{
-	return op_oneshot("C_Encrypt", OP_ENCRYPT, hSession, pData, ulDataLen, pEncryptedData,
-			  pulEncryptedDataLen);
-}
-
-static CK_RV
-mdp_C_EncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen,
-		    CK_BYTE_PTR pEncryptedPart, CK_ULONG_PTR pulEncryptedPartLen)
-{
-	CK_RV rv = op_update("C_EncryptUpdate", OP_ENCRYPT, hSession, pPart, ulPartLen);
-
-	/* RSA encryption is one block: the output comes with C_EncryptFinal. */
-	if (rv == CKR_OK && pulEncryptedPartLen)
-		*pulEncryptedPartLen = 0;
-	return rv;
-}
-
-static CK_RV
-mdp_C_EncryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastEncryptedPart,
-		   CK_ULONG_PTR pulLastEncryptedPartLen)
-{
-	return op_final("C_EncryptFinal", OP_ENCRYPT, hSession, pLastEncryptedPart,
-			pulLastEncryptedPartLen);
-}
-
-static CK_RV
-mdp_C_DecryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
-{
-	return op_init("C_DecryptInit", OP_DECRYPT, hSession, pMechanism, hKey);
-}
-
-static CK_RV
-mdp_C_Decrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedData, CK_ULONG ulEncryptedDataLen,
-	      CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen)
-{
-	return op_oneshot("C_Decrypt", OP_DECRYPT, hSession, pEncryptedData, ulEncryptedDataLen,
-			  pData, pulDataLen);
-}
-
-static CK_RV
-mdp_C_DecryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
-		    CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart, CK_ULONG_PTR pulPartLen)
-{
-	CK_RV rv = op_update("C_DecryptUpdate", OP_DECRYPT, hSession, pEncryptedPart,
-			     ulEncryptedPartLen);
-
-	if (rv == CKR_OK && pulPartLen)
-		*pulPartLen = 0;
-	return rv;
-}
-
-static CK_RV
-mdp_C_DecryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastPart, CK_ULONG_PTR pulLastPartLen)
-{
-	return op_final("C_DecryptFinal", OP_DECRYPT, hSession, pLastPart, pulLastPartLen);
-}
-
-static CK_RV
-mdp_C_DigestInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism)
-{
-	return op_init("C_DigestInit", OP_DIGEST, hSession, pMechanism, CK_INVALID_HANDLE);
-}
-
-static CK_RV
-mdp_C_Digest(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen, CK_BYTE_PTR pDigest,
-	     CK_ULONG_PTR pulDigestLen)
-{
-	return op_oneshot("C_Digest", OP_DIGEST, hSession, pData, ulDataLen, pDigest, pulDigestLen);
-}
-
-static CK_RV
-mdp_C_DigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
-{
-	return op_update("C_DigestUpdate", OP_DIGEST, hSession, pPart, ulPartLen);
-}
-
-static CK_RV
-mdp_C_DigestKey(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hKey)
-{
-	/* Only private keys (never digestible) and derived secrets live here. */
-	return unsupported_session("C_DigestKey", hSession, CKR_FUNCTION_NOT_SUPPORTED);
-}
-
-static CK_RV
-mdp_C_DigestFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest, CK_ULONG_PTR pulDigestLen)
-{
-	return op_final("C_DigestFinal", OP_DIGEST, hSession, pDigest, pulDigestLen);
-}
-
-static CK_RV
-mdp_C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
-{
-	return op_init("C_SignInit", OP_SIGN, hSession, pMechanism, hKey);
-}
-
-static CK_RV
-mdp_C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
-	   CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
-{
-	return op_oneshot("C_Sign", OP_SIGN, hSession, pData, ulDataLen, pSignature,
-			  pulSignatureLen);
-}
-
-static CK_RV
-mdp_C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
-{
-	return op_update("C_SignUpdate", OP_SIGN, hSession, pPart, ulPartLen);
-}
-
-static CK_RV
-mdp_C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
-{
-	return op_final("C_SignFinal", OP_SIGN, hSession, pSignature, pulSignatureLen);
-}
-
-static CK_RV
-mdp_C_SignRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-		      CK_OBJECT_HANDLE hKey)
-{
-	return unsupported_session("C_SignRecoverInit", hSession, CKR_FUNCTION_NOT_SUPPORTED);
-}
-
-static CK_RV
-mdp_C_SignRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
-		  CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
-{
-	return unsupported_session("C_SignRecover", hSession, CKR_FUNCTION_NOT_SUPPORTED);
-}
-
-static CK_RV
-mdp_C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
-{
-	return op_init("C_VerifyInit", OP_VERIFY, hSession, pMechanism, hKey);
-}
-
-static CK_RV
-verify_common(const char *name, CK_SESSION_HANDLE h, CK_BYTE_PTR data, CK_ULONG len, bool oneshot,
-	      CK_BYTE_PTR sig, CK_ULONG sig_len)
-{
-	struct session *se = NULL;
-	CK_RV rv;
-
-	TRACE_IN("%s(%lu, %lu bytes, signature %lu bytes)", name, h, len, sig_len);
-	rv = enter_session_light(h, &se);
-	if (rv == CKR_OK) {
-		if (!se->op[OP_VERIFY].active) {
-			rv = CKR_OPERATION_NOT_INITIALIZED;
-		} else if ((!data && len) || (!sig && sig_len)) {
-			session_op_clear(&se->op[OP_VERIFY]);
-			rv = CKR_ARGUMENTS_BAD;
-		} else {
-			rv = crypto_verify_slocked(se, data, len, oneshot, sig, sig_len);
-		}
-		leave_session(se);
-	}
-	TRACE_OUT(name, rv);
-	return rv;
-}
-
-static CK_RV
-mdp_C_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
-	     CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
-{
-	return verify_common("C_Verify", hSession, pData, ulDataLen, true, pSignature,
-			     ulSignatureLen);
-}
-
-static CK_RV
-mdp_C_VerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
-{
-	return op_update("C_VerifyUpdate", OP_VERIFY, hSession, pPart, ulPartLen);
-}
-
-static CK_RV
-mdp_C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
-{
-	return verify_common("C_VerifyFinal", hSession, NULL, 0, false, pSignature, ulSignatureLen);
-}
-
-static CK_RV
-mdp_C_VerifyRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-			CK_OBJECT_HANDLE hKey)
-{
-	return unsupported_session("C_VerifyRecoverInit", hSession, CKR_FUNCTION_NOT_SUPPORTED);
-}
-
-static CK_RV
-mdp_C_VerifyRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen,
-		    CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen)
-{
-	return unsupported_session("C_VerifyRecover", hSession, CKR_FUNCTION_NOT_SUPPORTED);
-}
-
-static CK_RV
-mdp_C_DigestEncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen,
-			  CK_BYTE_PTR pEncryptedPart, CK_ULONG_PTR pulEncryptedPartLen)
-{
-	return unsupported_session("C_DigestEncryptUpdate", hSession, CKR_FUNCTION_NOT_SUPPORTED);
-}
-
-static CK_RV
-mdp_C_DecryptDigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
-			  CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart, CK_ULONG_PTR pulPartLen)
-{
-	return unsupported_session("C_DecryptDigestUpdate", hSession, CKR_FUNCTION_NOT_SUPPORTED);
-}
-
-static CK_RV
-mdp_C_SignEncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen,
-			CK_BYTE_PTR pEncryptedPart, CK_ULONG_PTR pulEncryptedPartLen)
-{
-	return unsupported_session("C_SignEncryptUpdate", hSession, CKR_FUNCTION_NOT_SUPPORTED);
-}
-
-static CK_RV
-mdp_C_DecryptVerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
-			  CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart, CK_ULONG_PTR pulPartLen)
-{
-	return unsupported_session("C_DecryptVerifyUpdate", hSession, CKR_FUNCTION_NOT_SUPPORTED);
-}
-
-static CK_RV
-mdp_C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-		  CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phKey)
-{
-	/* No secret-key mechanism is offered: the card holds key pairs only. */
-	return unsupported_session("C_GenerateKey", hSession, CKR_MECHANISM_INVALID);
-}
-
-static CK_RV
-mdp_C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-		      CK_ATTRIBUTE_PTR pPublicKeyTemplate, CK_ULONG ulPublicKeyAttributeCount,
-		      CK_ATTRIBUTE_PTR pPrivateKeyTemplate, CK_ULONG ulPrivateKeyAttributeCount,
-		      CK_OBJECT_HANDLE_PTR phPublicKey, CK_OBJECT_HANDLE_PTR phPrivateKey)
-{
-	struct session *se = NULL;
-	CK_RV rv;
-
-	TRACE_IN("C_GenerateKeyPair(%lu, mech 0x%lx)", hSession,
-		 pMechanism ? pMechanism->mechanism : 0UL);
-	rv = enter_session(hSession, &se);
-	if (rv == CKR_OK) {
-		if (!pMechanism || !phPublicKey || !phPrivateKey ||
-		    (!pPublicKeyTemplate && ulPublicKeyAttributeCount) ||
-		    (!pPrivateKeyTemplate && ulPrivateKeyAttributeCount))
-			rv = CKR_ARGUMENTS_BAD;
-		else
-			rv = keygen_pair_slocked(se, pMechanism, pPublicKeyTemplate,
-						 ulPublicKeyAttributeCount, pPrivateKeyTemplate,
-						 ulPrivateKeyAttributeCount, phPublicKey,
-						 phPrivateKey);
-		leave_session(se);
-	}
-	TRACE_OUT("C_GenerateKeyPair", rv);
-	return rv;
-}
-
-static CK_RV
-mdp_C_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-	      CK_OBJECT_HANDLE hWrappingKey, CK_OBJECT_HANDLE hKey, CK_BYTE_PTR pWrappedKey,
-	      CK_ULONG_PTR pulWrappedKeyLen)
-{
-	return unsupported_session("C_WrapKey", hSession, CKR_FUNCTION_NOT_SUPPORTED);
-}
-
-static CK_RV
-mdp_C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-		CK_OBJECT_HANDLE hUnwrappingKey, CK_BYTE_PTR pWrappedKey, CK_ULONG ulWrappedKeyLen,
-		CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulAttributeCount, CK_OBJECT_HANDLE_PTR phKey)
-{
-	return unsupported_session("C_UnwrapKey", hSession, CKR_FUNCTION_NOT_SUPPORTED);
-}
-
-static CK_RV
-mdp_C_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hBaseKey,
-		CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulAttributeCount, CK_OBJECT_HANDLE_PTR phKey)
-{
-	struct session *se = NULL;
-	CK_RV rv;
-
-	TRACE_IN("C_DeriveKey(%lu, mech 0x%lx, key %lu)", hSession,
-		 pMechanism ? pMechanism->mechanism : 0UL, hBaseKey);
-	rv = enter_session(hSession, &se);
-	if (rv == CKR_OK) {
-		if (!pMechanism || !phKey || (!pTemplate && ulAttributeCount))
-			rv = CKR_ARGUMENTS_BAD;
-		else
-			rv = crypto_derive_slocked(se, pMechanism, hBaseKey, pTemplate,
-						   ulAttributeCount, phKey);
-		leave_session(se);
-	}
-	TRACE_OUT("C_DeriveKey", rv);
-	return rv;
-}
-
-static CK_RV
-mdp_C_SeedRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSeed, CK_ULONG ulSeedLen)
-{
-	return unsupported_session("C_SeedRandom", hSession, CKR_RANDOM_SEED_NOT_SUPPORTED);
-}
-
-static CK_RV
-mdp_C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR RandomData, CK_ULONG ulRandomLen)
-{
-	struct session *se = NULL;
-	CK_RV rv;
-
-	TRACE_IN("C_GenerateRandom(%lu, %lu bytes)", hSession, ulRandomLen);
-	rv = enter_session(hSession, &se);
-	if (rv == CKR_OK) {
-		if (!RandomData && ulRandomLen)
-			rv = CKR_ARGUMENTS_BAD;
-		else if (ulRandomLen > INT32_MAX)
-			rv = CKR_ARGUMENTS_BAD;
-		else if (ulRandomLen && RAND_bytes(RandomData, (int)ulRandomLen) != 1)
-			rv = CKR_FUNCTION_FAILED;
-		leave_session(se);
-	}
-	TRACE_OUT("C_GenerateRandom", rv);
-	return rv;
-}
-
-static CK_RV
-mdp_C_GetFunctionStatus(CK_SESSION_HANDLE hSession)
-{
-	return unsupported_session("C_GetFunctionStatus", hSession, CKR_FUNCTION_NOT_PARALLEL);
-}
-
-static CK_RV
-mdp_C_CancelFunction(CK_SESSION_HANDLE hSession)
-{
-	return unsupported_session("C_CancelFunction", hSession, CKR_FUNCTION_NOT_PARALLEL);
-}
-
 /* ---- PKCS#11 3.0 ---- */
 
 static CK_RV
@@ -1480,7 +506,7 @@ mdp_C_SessionCancel(CK_SESSION_HANDLE hSession, CK_FLAGS flags)
 	size_t i;
 
 	TRACE_IN("C_SessionCancel(%lu, 0x%lx)", hSession, flags);
-	rv = enter_session(hSession, &se);
+	rv = module_enter_session(hSession, &se);
 	if (rv == CKR_OK) {
 		for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 			if (flags & map[i].flag)
@@ -1491,7 +517,7 @@ mdp_C_SessionCancel(CK_SESSION_HANDLE hSession, CK_FLAGS flags)
 			se->nfound = se->found_pos = 0;
 			se->finding = false;
 		}
-		leave_session(se);
+		module_leave_session(se);
 	}
 	TRACE_OUT("C_SessionCancel", rv);
 	return rv;
@@ -1501,10 +527,10 @@ mdp_C_SessionCancel(CK_SESSION_HANDLE hSession, CK_FLAGS flags)
  * The message-based functions of PKCS#11 3.0 (§5.14-5.19) need AEAD or per-message signature
  * mechanisms; mdp11 offers none, so each answers CKR_FUNCTION_NOT_SUPPORTED.
  */
-#define MESSAGE_UNSUPPORTED(fn, ...)                                                   \
-	static CK_RV mdp_##fn(CK_SESSION_HANDLE hSession, __VA_ARGS__)                 \
-	{                                                                              \
-		return unsupported_session(#fn, hSession, CKR_FUNCTION_NOT_SUPPORTED); \
+#define MESSAGE_UNSUPPORTED(fn, ...)                                                  \
+	static CK_RV mdp_##fn(CK_SESSION_HANDLE hSession, __VA_ARGS__)                \
+	{                                                                             \
+		return module_unsupported(#fn, hSession, CKR_FUNCTION_NOT_SUPPORTED); \
 	}
 MESSAGE_UNSUPPORTED(C_MessageEncryptInit, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k)
 MESSAGE_UNSUPPORTED(C_EncryptMessage, CK_VOID_PTR p, CK_ULONG pl, CK_BYTE_PTR a, CK_ULONG al,
@@ -1534,7 +560,7 @@ MESSAGE_UNSUPPORTED(C_VerifyMessageNext, CK_VOID_PTR p, CK_ULONG pl, CK_BYTE_PTR
 static CK_RV
 mdp_C_MessageFinal(const char *name, CK_SESSION_HANDLE hSession)
 {
-	return unsupported_session(name, hSession, CKR_FUNCTION_NOT_SUPPORTED);
+	return module_unsupported(name, hSession, CKR_FUNCTION_NOT_SUPPORTED);
 }
 
 static CK_RV

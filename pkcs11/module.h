@@ -8,8 +8,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <openssl/evp.h>
+
 #include "pkcs11/pkcs11-3.h"
 #include "common/error.h"
+#include "ksp/ksp.h"
 
 /*
  * Locking (docs/pkcs11.md "Threads"): one module mutex guards the tables (slot list, session
@@ -130,12 +133,9 @@ struct session;
 /* Allocate a fresh object handle (never 0, never reused in this process). */
 CK_OBJECT_HANDLE module_new_handle(void);
 
-#endif
+struct mdp_buf; /* common/bytes.h */
 
 /* ---- the object and session model ---- */
-#include <openssl/evp.h>
-
-#include "ksp/ksp.h"
 
 enum obj_kind {
 	OBJ_PRIVATE_KEY,
@@ -197,29 +197,17 @@ struct session {
 	bool closed; /* closed meanwhile: freed when that call leaves */
 };
 
-/*
- * A signing lane: a logical channel of an embedded card with its own card-module context, on
- * which a signature is computed without the slot lock (docs/pkcs11.md, Threads).
- */
-struct lane {
-	struct mdp_transport *tr;
-	struct md_card *md;
-	struct mdp_transport *parent; /* the slot's transport it was opened from */
-	unsigned long view_gen;	      /* ksp_card_generation when it was made */
-};
-#define SLOT_MAX_LANES 3
-
 struct slot {
 	CK_SLOT_ID id;
 	char *name;	  /* reader name, or virtual card label */
 	char *vcard_path; /* NULL for a PC/SC reader */
 	struct mod_mutex *lock;
-	bool attached;	   /* reader present (always for virtual cards) */
-	unsigned long gen; /* bumped whenever the card goes away */
-	bool unrecognized; /* verdict for the current insertion */
-	char *problem;	   /* why the card cannot be used (slot description), or NULL */
-	bool event;	   /* pending for C_WaitForSlotEvent */
-	struct mdp_transport *tr;
+	bool attached;	       /* reader present (always for virtual cards) */
+	unsigned long gen;     /* bumped whenever the card goes away */
+	bool unrecognized;     /* verdict for the current insertion */
+	char *problem;	       /* why the card cannot be used (slot description), or NULL */
+	bool event;	       /* pending for C_WaitForSlotEvent */
+	struct ksp_link *link; /* the way to the card (reader or card file), while connected */
 	struct ksp_card *kc;
 	bool info_valid;
 	struct ksp_token_info info;
@@ -230,9 +218,6 @@ struct slot {
 	struct object *objs;
 	size_t nobjs;
 	bool view_valid;
-	struct lane *lanes[SLOT_MAX_LANES]; /* idle lanes */
-	size_t nlanes;
-	bool no_lanes; /* the card offers none */
 };
 #define LOGIN_NONE ((CK_USER_TYPE)-1)
 
@@ -249,10 +234,6 @@ const struct settings *module_settings(void);
 
 /* ---- slot.c (module lock: _inlock; slot lock: _slocked) ---- */
 CK_RV slot_table_init_inlock(void);
-/* An idle lane of the slot's card (made when none is idle), NULL when the card has none. */
-struct lane *slot_lane_take_slocked(struct slot *s);
-/* Give it back (ok false: it failed, drop it). */
-void slot_lane_put_slocked(struct slot *s, struct lane *l, bool ok);
 void slot_table_free_inlock(void);
 /* In a fork child: drop the parent's tables without releasing anything (its card handles
  * and PC/SC connections belong to the parent). */
@@ -296,17 +277,28 @@ struct session *session_lookup_inlock(CK_SESSION_HANDLE h);
 void session_free(struct session *s);
 void session_op_clear(struct op *op);
 CK_RV session_info_slocked(struct session *s, CK_SESSION_INFO *info);
-/* rw, and the user (or the SO where the card lets its admin write: PIV). */
-CK_RV session_check_writable(struct session *se);
 CK_RV session_login_slocked(struct session *s, CK_USER_TYPE type, const uint8_t *pin, size_t len);
 CK_RV session_logout_slocked(struct session *s);
 CK_RV session_init_pin_slocked(struct session *s, const uint8_t *pin, size_t len);
 CK_RV session_set_pin_slocked(struct session *s, const uint8_t *old_pin, size_t old_len,
 			      const uint8_t *new_pin, size_t new_len);
 bool session_is_rw(const struct session *s);
+/* A change to the token: a read-write session (CKR_SESSION_READ_ONLY) of the logged-in user, or
+ * of the SO where the card lets its admin write (PIV) (else CKR_USER_NOT_LOGGED_IN). */
+CK_RV session_check_writable_slocked(struct session *se);
 
-/* ---- object.c ---- */
+/* ---- object.c (the view, attribute values, search), object-change.c (changes) ---- */
 /* Rebuild the object view from the ksp container map (after a refresh that changed it). */
+/* Shared by object.c and object-change.c: a new entry of the slot's object table (NULL: out of
+ * memory), an entry's session data freed, the data object of a number, one attribute's value into b
+ * (CKR_ATTRIBUTE_TYPE_INVALID / CKR_ATTRIBUTE_SENSITIVE), a (checked) template matched byte for
+ * byte. */
+struct object *object_add_slocked(struct slot *s);
+void object_clear(struct object *o);
+const struct ksp_data_object *object_data(struct slot *s, unsigned num);
+CK_RV object_attr(struct slot *s, const struct object *o, CK_ATTRIBUTE_TYPE type,
+		  struct mdp_buf *b);
+bool object_matches(struct slot *s, const struct object *o, const CK_ATTRIBUTE *tmpl, CK_ULONG n);
 CK_RV object_view_rebuild_slocked(struct slot *s);
 void object_view_clear_slocked(struct slot *s);
 /* Drop the session objects of one session. */
@@ -361,3 +353,165 @@ CK_RV crypto_mechanism_list(const struct ksp_token_info *ti, CK_MECHANISM_TYPE *
 			    CK_ULONG *count);
 CK_RV crypto_mechanism_info(const struct ksp_token_info *ti, CK_MECHANISM_TYPE type,
 			    CK_MECHANISM_INFO *info);
+
+/* ---- module.c: entering the module (every C_* function goes through these) ---- */
+
+/*
+ * A call in flight counts itself in (false: the module is not initialised) and out again;
+ * C_Finalize waits until the calls inside have left (docs/pkcs11.md, Threads).
+ */
+bool module_call_enter(void);
+void module_call_leave(void);
+/* The slot of a slot ID, its lock taken (and the call counted in); leave releases both. */
+CK_RV module_enter_slot(CK_SLOT_ID id, struct slot **out);
+void module_leave_slot(struct slot *s);
+/*
+ * The session of a handle, its slot's lock taken, the card checked: _session also brings the
+ * view up to date (one APDU at most), _session_light only checks that the card is still there
+ * (calls that continue an operation). leave frees a session closed meanwhile.
+ */
+CK_RV module_enter_session(CK_SESSION_HANDLE h, struct session **out);
+CK_RV module_enter_session_light(CK_SESSION_HANDLE h, struct session **out);
+void module_leave_session(struct session *se);
+/* A function mdp11 recognises but does not offer: the session checked, then answer. */
+CK_RV module_unsupported(const char *name, CK_SESSION_HANDLE h, CK_RV answer);
+
+/* The trace of every C_* call, in and out (the result with its reason: refuse.c). */
+#define TRACE_IN(...)                   \
+	do {                            \
+		p11_call_begin();       \
+		log_trace(__VA_ARGS__); \
+	} while (0)
+#define TRACE_OUT(name, rv) p11_call_result(name, rv)
+
+/* ---- module-slot.c, module-object.c, module-crypto.c: the C_* functions ---- */
+/* (the function lists are in module.c; each is hidden like everything but the three exports) */
+
+/* slots, tokens, sessions, login (module-slot.c) */
+CK_RV mdp_C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR pulCount);
+CK_RV mdp_C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo);
+CK_RV mdp_C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo);
+CK_RV mdp_C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pReserved);
+CK_RV mdp_C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
+			     CK_ULONG_PTR pulCount);
+CK_RV mdp_C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type,
+			     CK_MECHANISM_INFO_PTR pInfo);
+CK_RV mdp_C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen,
+		      CK_UTF8CHAR_PTR pLabel);
+CK_RV mdp_C_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen);
+CK_RV mdp_C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG ulOldLen,
+		   CK_UTF8CHAR_PTR pNewPin, CK_ULONG ulNewLen);
+CK_RV mdp_C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
+			CK_NOTIFY Notify, CK_SESSION_HANDLE_PTR phSession);
+CK_RV mdp_C_CloseSession(CK_SESSION_HANDLE hSession);
+CK_RV mdp_C_CloseAllSessions(CK_SLOT_ID slotID);
+CK_RV mdp_C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo);
+CK_RV mdp_C_GetOperationState(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOperationState,
+			      CK_ULONG_PTR pulOperationStateLen);
+CK_RV mdp_C_SetOperationState(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOperationState,
+			      CK_ULONG ulOperationStateLen, CK_OBJECT_HANDLE hEncryptionKey,
+			      CK_OBJECT_HANDLE hAuthenticationKey);
+CK_RV mdp_C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
+		  CK_ULONG ulPinLen);
+CK_RV mdp_C_LoginUser(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
+		      CK_ULONG ulPinLen, CK_UTF8CHAR_PTR pUsername, CK_ULONG ulUsernameLen);
+CK_RV mdp_C_Logout(CK_SESSION_HANDLE hSession);
+
+/* objects (module-object.c) */
+CK_RV mdp_C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
+			 CK_OBJECT_HANDLE_PTR phObject);
+CK_RV mdp_C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+		       CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
+		       CK_OBJECT_HANDLE_PTR phNewObject);
+CK_RV mdp_C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject);
+CK_RV mdp_C_GetObjectSize(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+			  CK_ULONG_PTR pulSize);
+CK_RV mdp_C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+			      CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount);
+CK_RV mdp_C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+			      CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount);
+CK_RV mdp_C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
+			    CK_ULONG ulCount);
+CK_RV mdp_C_FindObjects(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObject,
+			CK_ULONG ulMaxObjectCount, CK_ULONG_PTR pulObjectCount);
+CK_RV mdp_C_FindObjectsFinal(CK_SESSION_HANDLE hSession);
+
+/* cryptographic functions, keys, random (module-crypto.c) */
+CK_RV mdp_C_EncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+			CK_OBJECT_HANDLE hKey);
+CK_RV mdp_C_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+		    CK_BYTE_PTR pEncryptedData, CK_ULONG_PTR pulEncryptedDataLen);
+CK_RV mdp_C_EncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen,
+			  CK_BYTE_PTR pEncryptedPart, CK_ULONG_PTR pulEncryptedPartLen);
+CK_RV mdp_C_EncryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastEncryptedPart,
+			 CK_ULONG_PTR pulLastEncryptedPartLen);
+CK_RV mdp_C_DecryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+			CK_OBJECT_HANDLE hKey);
+CK_RV mdp_C_Decrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedData,
+		    CK_ULONG ulEncryptedDataLen, CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen);
+CK_RV mdp_C_DecryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
+			  CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart, CK_ULONG_PTR pulPartLen);
+CK_RV mdp_C_DecryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastPart,
+			 CK_ULONG_PTR pulLastPartLen);
+CK_RV mdp_C_DigestInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism);
+CK_RV mdp_C_Digest(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+		   CK_BYTE_PTR pDigest, CK_ULONG_PTR pulDigestLen);
+CK_RV mdp_C_DigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen);
+CK_RV mdp_C_DigestKey(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hKey);
+CK_RV mdp_C_DigestFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest, CK_ULONG_PTR pulDigestLen);
+CK_RV mdp_C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+		     CK_OBJECT_HANDLE hKey);
+CK_RV mdp_C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+		 CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen);
+CK_RV mdp_C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen);
+CK_RV mdp_C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
+		      CK_ULONG_PTR pulSignatureLen);
+CK_RV mdp_C_SignRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+			    CK_OBJECT_HANDLE hKey);
+CK_RV mdp_C_SignRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+			CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen);
+CK_RV mdp_C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+		       CK_OBJECT_HANDLE hKey);
+CK_RV mdp_C_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+		   CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen);
+CK_RV mdp_C_VerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen);
+CK_RV mdp_C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
+			CK_ULONG ulSignatureLen);
+CK_RV mdp_C_VerifyRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+			      CK_OBJECT_HANDLE hKey);
+CK_RV mdp_C_VerifyRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
+			  CK_ULONG ulSignatureLen, CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen);
+CK_RV mdp_C_DigestEncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen,
+				CK_BYTE_PTR pEncryptedPart, CK_ULONG_PTR pulEncryptedPartLen);
+CK_RV mdp_C_DecryptDigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
+				CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart,
+				CK_ULONG_PTR pulPartLen);
+CK_RV mdp_C_SignEncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen,
+			      CK_BYTE_PTR pEncryptedPart, CK_ULONG_PTR pulEncryptedPartLen);
+CK_RV mdp_C_DecryptVerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
+				CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart,
+				CK_ULONG_PTR pulPartLen);
+CK_RV mdp_C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+			CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phKey);
+CK_RV mdp_C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+			    CK_ATTRIBUTE_PTR pPublicKeyTemplate, CK_ULONG ulPublicKeyAttributeCount,
+			    CK_ATTRIBUTE_PTR pPrivateKeyTemplate,
+			    CK_ULONG ulPrivateKeyAttributeCount, CK_OBJECT_HANDLE_PTR phPublicKey,
+			    CK_OBJECT_HANDLE_PTR phPrivateKey);
+CK_RV mdp_C_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+		    CK_OBJECT_HANDLE hWrappingKey, CK_OBJECT_HANDLE hKey, CK_BYTE_PTR pWrappedKey,
+		    CK_ULONG_PTR pulWrappedKeyLen);
+CK_RV mdp_C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+		      CK_OBJECT_HANDLE hUnwrappingKey, CK_BYTE_PTR pWrappedKey,
+		      CK_ULONG ulWrappedKeyLen, CK_ATTRIBUTE_PTR pTemplate,
+		      CK_ULONG ulAttributeCount, CK_OBJECT_HANDLE_PTR phKey);
+CK_RV mdp_C_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+		      CK_OBJECT_HANDLE hBaseKey, CK_ATTRIBUTE_PTR pTemplate,
+		      CK_ULONG ulAttributeCount, CK_OBJECT_HANDLE_PTR phKey);
+CK_RV mdp_C_SeedRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSeed, CK_ULONG ulSeedLen);
+CK_RV mdp_C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR RandomData,
+			   CK_ULONG ulRandomLen);
+CK_RV mdp_C_GetFunctionStatus(CK_SESSION_HANDLE hSession);
+CK_RV mdp_C_CancelFunction(CK_SESSION_HANDLE hSession);
+
+#endif

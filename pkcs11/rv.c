@@ -193,7 +193,12 @@ ckr_from_ksp(enum ksp_rv rv)
 	return CKR_FUNCTION_FAILED;
 }
 
-/* Errors of src/ (enum mdp_err) as they surface here: the BLOB translator, files, settings. */
+/*
+ * Errors of src/ (enum mdp_err) as they surface here: above all the BLOB translator's verdict on
+ * key material from a template (malformed, unusable, or a kind it does not take: the value of
+ * the attribute is the problem, CKR_ATTRIBUTE_VALUE_INVALID). A configuration that cannot be read
+ * is C_Initialize's CKR_GENERAL_ERROR whatever the cause (settings.c).
+ */
 CK_RV
 ckr_from_mdp(enum mdp_err err)
 {
@@ -208,9 +213,9 @@ ckr_from_mdp(enum mdp_err err)
 	case MDP_ERR_TRUNCATED:
 	case MDP_ERR_OVERFLOW:
 	case MDP_ERR_INVALID_KEY:
-		return CKR_ATTRIBUTE_VALUE_INVALID;
 	case MDP_ERR_UNSUPPORTED:
-		return CKR_FUNCTION_NOT_SUPPORTED;
+	case MDP_ERR_CRYPTO:
+		return CKR_ATTRIBUTE_VALUE_INVALID;
 	case MDP_ERR_BUFFER_TOO_SMALL:
 		return CKR_BUFFER_TOO_SMALL;
 	case MDP_ERR_NOT_FOUND:
@@ -231,7 +236,6 @@ ckr_from_mdp(enum mdp_err err)
 	case MDP_ERR_SEAL:
 		return CKR_DEVICE_ERROR;
 	case MDP_ERR_CONFIG:
-	case MDP_ERR_CRYPTO:
 	case MDP_ERR_INTERNAL:
 	case MDP_ERR__COUNT:
 		break;

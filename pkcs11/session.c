@@ -219,25 +219,6 @@ any_ro_session(const struct slot *slot)
 	return false;
 }
 
-/*
- * May the session change the card's objects: the user; or the SO on a card whose admin alone
- * changes keys and certificates (PIV's management key, the SO of ykcs11; docs/piv.md).
- */
-CK_RV
-session_check_writable(struct session *se)
-{
-	struct slot *s = se->slot;
-	struct ksp_token_info ti;
-
-	if (!session_is_rw(se))
-		return CKR_SESSION_READ_ONLY;
-	if (s->login == CKU_USER)
-		return CKR_OK;
-	if (s->login == CKU_SO && ksp_token_info(s->kc, &ti) == KSP_OK && ti.admin_writes)
-		return CKR_OK;
-	return CKR_USER_NOT_LOGGED_IN;
-}
-
 CK_RV
 session_login_slocked(struct session *s, CK_USER_TYPE type, const uint8_t *pin, size_t len)
 {
@@ -361,4 +342,21 @@ session_set_pin_slocked(struct session *s, const uint8_t *old_pin, size_t old_le
 	if (rv == CKR_OK || rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED)
 		slot->pin_failed = rv != CKR_OK;
 	return rv;
+}
+
+CK_RV
+session_check_writable_slocked(struct session *se)
+{
+	struct slot *s = se->slot;
+	struct ksp_token_info ti;
+
+	if (!session_is_rw(se))
+		return CKR_SESSION_READ_ONLY;
+	if (s->login == CKU_USER)
+		return CKR_OK;
+	/* the SO on a card whose admin alone changes keys and certificates (PIV's management
+	 * key, the SO of ykcs11; docs/piv.md "The host side") */
+	if (s->login == CKU_SO && ksp_token_info(s->kc, &ti) == KSP_OK && ti.admin_writes)
+		return CKR_OK;
+	return CKR_USER_NOT_LOGGED_IN;
 }

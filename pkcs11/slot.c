@@ -11,11 +11,10 @@
 
 #define MDP_LOG_AREA MDP_AREA_PKCS11
 #include "common/conf.h"
+#include "common/bytes.h"
 #include "common/log.h"
 #include "common/secmem.h"
-#include "minidriver/card.h"
 #include "pkcs11/module.h"
-#include "transport/transport.h"
 
 /*
  * Slot IDs are stable for the life of the process (spec/minidriver.md §10.1, and what
@@ -79,14 +78,13 @@ free_stable_ids(void)
 static struct {
 	struct slot **list;
 	size_t count;
-	struct md_registry *reg;
-	struct ksp_policy policy;
+	struct ksp_host *host; /* the card modules and the key policy */
 } st;
 
 static void scan_readers_inlock(void);
 
 /* C_WaitForSlotEvent's PC/SC monitor: kept across calls, freed when no waiter uses it. */
-static struct mdp_pcsc_monitor *monitor;
+static struct ksp_monitor *monitor;
 static _Atomic int monitor_users;
 static pthread_mutex_t monitor_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -135,23 +133,26 @@ CK_RV
 slot_table_init_inlock(void)
 {
 	const struct settings *set = module_settings();
+	struct ksp_policy policy;
 	struct slot *s;
-	enum md_rv mrv;
+	enum ksp_rv krv;
 	size_t i;
 	CK_RV rv;
 
-	ksp_policy_default(&st.policy);
-	st.policy.rsa_min_bits = set->rsa_min_bits;
-	st.policy.rsa_max_bits = set->rsa_max_bits;
-	st.policy.rsa_default_bits = set->rsa_default_bits;
-	st.policy.allow_exchange_import = set->allow_import_exchange;
-	st.policy.allow_signature_import = set->allow_import_signature;
-	st.policy.allow_ecdsa_import = set->allow_import_ecdsa;
-	st.policy.allow_ecdhe_import = set->allow_import_ecdhe;
-	st.policy.cache_dir = set->cache_mode == SETTINGS_CACHE_PERSISTENT ? set->cache_dir : NULL;
+	ksp_policy_default(&policy);
+	policy.rsa_min_bits = set->rsa_min_bits;
+	policy.rsa_max_bits = set->rsa_max_bits;
+	policy.rsa_default_bits = set->rsa_default_bits;
+	policy.allow_exchange_import = set->allow_import_exchange;
+	policy.allow_signature_import = set->allow_import_signature;
+	policy.allow_ecdsa_import = set->allow_import_ecdsa;
+	policy.allow_ecdhe_import = set->allow_import_ecdhe;
+	policy.cache_dir = set->cache_mode == SETTINGS_CACHE_PERSISTENT ? set->cache_dir : NULL;
 
-	mrv = md_registry_new(set->cfg, &st.reg);
-	if (mrv != MD_OK) {
+	krv = ksp_host_new(set->cfg, &policy, &st.host);
+	if (krv == KSP_E_NO_MEMORY)
+		return CKR_HOST_MEMORY;
+	if (krv != KSP_OK) {
 		fprintf(stderr, "mdp11: card module configuration: %s\n", mdp_err_last());
 		log_error("card module configuration: %s", mdp_err_last());
 		return CKR_GENERAL_ERROR;
@@ -168,86 +169,15 @@ slot_table_init_inlock(void)
 	return CKR_OK;
 }
 
-/* ---- signing lanes (logical channels of an embedded card) ---- */
-
-static void
-lane_free(struct lane *l)
-{
-	if (!l)
-		return;
-	md_card_delete(l->md);
-	mdp_transport_free(l->tr);
-	free(l);
-}
-
-static void
-lanes_drop(struct slot *s)
-{
-	while (s->nlanes)
-		lane_free(s->lanes[--s->nlanes]);
-	s->no_lanes = false;
-}
-
-struct lane *
-slot_lane_take_slocked(struct slot *s)
-{
-	unsigned long gen;
-	struct mdp_transport *tr = NULL;
-	struct md_card *md = NULL;
-	struct lane *l;
-	enum mdp_err err;
-
-	if (!s->tr || !s->kc || !s->vcard_path || s->no_lanes)
-		return NULL;
-	gen = ksp_card_generation(s->kc);
-	while (s->nlanes) {
-		l = s->lanes[--s->nlanes];
-		if (l->parent == s->tr && l->view_gen == gen)
-			return l;
-		lane_free(l); /* the view changed: its card-module caches may be stale */
-	}
-	err = mdp_transport_embedded_channel(s->tr, &tr);
-	if (err != MDP_OK) {
-		if (err != MDP_ERR_BUSY)
-			s->no_lanes = true;
-		return NULL;
-	}
-	l = calloc(1, sizeof(*l));
-	if (!l || md_card_acquire(NULL, tr, MD_CARD_DATA_CURRENT_VERSION, 0, &md) != MD_OK) {
-		log_debug("slot %lu: no signing lane (%s)", s->id, mdp_err_last());
-		free(l);
-		mdp_transport_free(tr);
-		s->no_lanes = true;
-		return NULL;
-	}
-	l->tr = tr;
-	l->md = md;
-	l->parent = s->tr;
-	l->view_gen = gen;
-	return l;
-}
-
-void
-slot_lane_put_slocked(struct slot *s, struct lane *l, bool ok)
-{
-	if (ok && s->kc && l->parent == s->tr && l->view_gen == ksp_card_generation(s->kc) &&
-	    s->nlanes < SLOT_MAX_LANES) {
-		s->lanes[s->nlanes++] = l;
-		return;
-	}
-	lane_free(l);
-}
-
 /* Drop the card of a slot: objects, sessions' access, login. Keeps the slot. */
 static void
 detach_card(struct slot *s)
 {
-	lanes_drop(s);
 	object_view_clear_slocked(s);
 	ksp_card_free(s->kc);
 	s->kc = NULL;
-	mdp_transport_free(s->tr);
-	s->tr = NULL;
+	ksp_link_free(s->link);
+	s->link = NULL;
 	s->info_valid = false;
 	s->view_valid = false;
 	s->login = LOGIN_NONE;
@@ -273,7 +203,7 @@ slot_table_free_inlock(void)
 	while (atomic_load(&monitor_users) > 0)
 		usleep(10000);
 	pthread_mutex_lock(&monitor_lock);
-	mdp_pcsc_monitor_free(monitor);
+	ksp_monitor_free(monitor);
 	monitor = NULL;
 	pthread_mutex_unlock(&monitor_lock);
 
@@ -289,7 +219,7 @@ slot_table_free_inlock(void)
 		free(s);
 	}
 	free(st.list);
-	md_registry_free(st.reg);
+	ksp_host_free(st.host);
 	memset(&st, 0, sizeof(st));
 }
 
@@ -332,12 +262,12 @@ scan_readers_inlock(void)
 	const struct settings *set = module_settings();
 	char **readers = NULL;
 	size_t n = 0, i, j;
-	enum mdp_err err;
+	enum ksp_rv krv;
 
 	if (!set->pcsc)
 		return;
-	err = mdp_pcsc_list_readers(&readers, &n);
-	if (err != MDP_OK && err != MDP_ERR_NO_SERVICE)
+	krv = ksp_readers(&readers, &n);
+	if (krv != KSP_OK && krv != KSP_E_NO_SERVICE)
 		log_warn("PC/SC reader list: %s", mdp_err_last());
 	for (i = 0; i < st.count; i++) {
 		struct slot *s = st.list[i];
@@ -350,7 +280,7 @@ scan_readers_inlock(void)
 		lock_take(s->lock);
 		if (!there && s->attached) {
 			log_info("reader %s removed (slot %lu)", s->name, s->id);
-			if (s->tr || s->kc)
+			if (s->link || s->kc)
 				slot_card_gone_slocked(s);
 			s->attached = false;
 			s->event = true;
@@ -369,8 +299,7 @@ scan_readers_inlock(void)
 		if (slot_add_inlock("pcsc", readers[j], NULL, &s) == CKR_OK)
 			log_info("reader %s is slot %lu", readers[j], s->id);
 	}
-	if (readers)
-		mdp_pcsc_free_readers(readers, n);
+	ksp_readers_free(readers, n);
 }
 
 /* A card is there: a token we can use, or a card no card module knows (§10.1). */
@@ -437,18 +366,6 @@ slot_info_slocked(struct slot *s, CK_SLOT_INFO *info)
 	return CKR_OK;
 }
 
-static int
-hex_value(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 CK_RV
 slot_admin_key(const uint8_t *pin, size_t len, uint8_t key[SLOT_ADMIN_KEY_MAX], size_t *key_len)
 {
@@ -458,10 +375,11 @@ slot_admin_key(const uint8_t *pin, size_t len, uint8_t key[SLOT_ADMIN_KEY_MAX], 
 	if (!pin)
 		return CKR_ARGUMENTS_BAD;
 	for (i = 0; hex && i < len; i++)
-		hex = hex_value(pin[i]) >= 0;
+		hex = mdp_hex_digit(pin[i]) >= 0;
 	if (hex) {
 		for (i = 0; i < len; i += 2)
-			key[i / 2] = (uint8_t)(hex_value(pin[i]) << 4 | hex_value(pin[i + 1]));
+			key[i / 2] =
+				(uint8_t)(mdp_hex_digit(pin[i]) << 4 | mdp_hex_digit(pin[i + 1]));
 		*key_len = len / 2;
 		return CKR_OK;
 	}
@@ -532,54 +450,30 @@ slot_problem(struct slot *s, const char *what)
 	log_warn("slot %lu (%s): %s", s->id, s->name, mdp_err_last());
 }
 
-/* The few words for a link that did not open: the transports' reasons start with them. */
-static void
-link_problem(struct slot *s, enum mdp_err err)
-{
-	const char *why = mdp_err_last(), *colon = strchr(why, ':');
-	char what[40];
-
-	if (err == MDP_ERR_NOT_FOUND)
-		snprintf(what, sizeof(what), "no card file");
-	else if (err == MDP_ERR_STATE)
-		snprintf(what, sizeof(what), "not a card file");
-	else if (err == MDP_ERR_SEAL)
-		snprintf(what, sizeof(what), "card's seal not available");
-	else if (strncmp(why, "card file ", 10) == 0 && colon)
-		snprintf(what, sizeof(what), "%.*s", (int)(colon - why), why);
-	else
-		snprintf(what, sizeof(what), "card not usable, see the log");
-	slot_problem(s, what);
-}
-
 /* Connect the link and, once per insertion, ask the card modules whether they know the card. */
 static CK_RV
 attach_card(struct slot *s)
 {
-	struct md_card *card = NULL;
-	enum mdp_err err;
+	char what[48];
 	enum ksp_rv krv;
 
-	if (!s->tr) {
+	if (!s->link) {
 		if (s->vcard_path)
-			err = mdp_transport_embedded_open(
+			krv = ksp_link_open_vcard(
 				s->vcard_path,
-				settings_vcard_seal(module_settings(), s->vcard_path), &s->tr);
+				settings_vcard_seal(module_settings(), s->vcard_path), &s->link,
+				what, sizeof(what));
 		else
-			err = mdp_transport_pcsc_new(s->name, &s->tr);
-		if (err == MDP_ERR_NO_CARD && !s->vcard_path) {
-			slot_problem(s, NULL); /* an empty reader */
-			return CKR_TOKEN_NOT_PRESENT;
-		}
-		if (err != MDP_OK) {
-			link_problem(s, err);
-			return err == MDP_ERR_NOT_FOUND ? CKR_TOKEN_NOT_PRESENT : ckr_from_mdp(err);
+			krv = ksp_link_open_reader(s->name, &s->link, what, sizeof(what));
+		if (krv != KSP_OK) {
+			/* an empty reader is no problem; anything else says why */
+			slot_problem(s, what[0] ? what : NULL);
+			return ckr_from_ksp(krv);
 		}
 	}
 	if (s->unrecognized)
 		return CKR_TOKEN_NOT_RECOGNIZED;
-	krv = ksp_rv_from_md(
-		md_card_acquire(st.reg, s->tr, MD_CARD_DATA_CURRENT_VERSION, 0, &card));
+	krv = ksp_card_attach(st.host, s->link, &s->kc);
 	if (krv == KSP_E_UNKNOWN_CARD) {
 		/* Remembered until the card goes: no endless probing (§10.1). */
 		log_info("slot %lu (%s): no card module recognises the card", s->id, s->name);
@@ -590,17 +484,10 @@ attach_card(struct slot *s)
 		slot_problem(s, "card not usable, see the log");
 		return slot_result_slocked(s, krv);
 	}
-	krv = ksp_card_open(card, &st.policy, &s->kc);
-	if (krv != KSP_OK) {
-		mdp_err_reason(MDP_ERR_TRANSPORT, "opening the card: %s (%s)", ksp_rv_name(krv),
-			       mdp_err_last());
-		slot_problem(s, "card not usable, see the log");
-		return slot_result_slocked(s, krv);
-	}
 	slot_problem(s, NULL);
 	s->view_valid = false;
 	s->info_valid = false;
-	log_debug("slot %lu (%s): card attached (%s)", s->id, s->name, md_card_name(card));
+	log_debug("slot %lu (%s): card attached (%s)", s->id, s->name, ksp_card_module_name(s->kc));
 	return CKR_OK;
 }
 
@@ -620,11 +507,10 @@ card_changed(struct slot *s)
 
 	if (have_old)
 		memcpy(old_id, ti.cardid, sizeof(old_id));
-	lanes_drop(s);
 	ksp_card_free(s->kc);
 	s->kc = NULL;
-	mdp_transport_free(s->tr);
-	s->tr = NULL;
+	ksp_link_free(s->link);
+	s->link = NULL;
 	s->info_valid = false;
 	s->view_valid = false;
 	s->login = LOGIN_NONE;
@@ -643,19 +529,18 @@ card_changed(struct slot *s)
 CK_RV
 slot_token_slocked(struct slot *s)
 {
-	struct mdp_transport_status ts;
-	bool changed = false;
+	bool changed = false, present = false, reset = false;
 	enum ksp_rv krv;
 	CK_RV rv;
 
 	if (!s->attached)
 		return CKR_TOKEN_NOT_PRESENT;
-	if (s->tr) {
-		if (mdp_transport_status(s->tr, &ts) != MDP_OK || !ts.present) {
+	if (s->link) {
+		if (ksp_link_status(s->link, &present, &reset) != KSP_OK || !present) {
 			slot_card_gone_slocked(s);
 			return CKR_TOKEN_NOT_PRESENT;
 		}
-		if (ts.changed && s->kc) {
+		if (reset && s->kc) {
 			rv = card_changed(s);
 			if (rv != CKR_OK)
 				return rv;
@@ -690,11 +575,11 @@ slot_token_slocked(struct slot *s)
 CK_RV
 slot_present_slocked(struct slot *s)
 {
-	struct mdp_transport_status ts;
+	bool present = false, changed = false;
 
-	if (!s->kc || !s->tr)
+	if (!s->kc || !s->link)
 		return slot_token_slocked(s);
-	if (mdp_transport_status(s->tr, &ts) != MDP_OK || !ts.present || ts.changed)
+	if (ksp_link_status(s->link, &present, &changed) != KSP_OK || !present || changed)
 		return slot_token_slocked(s);
 	return CKR_OK;
 }
@@ -890,26 +775,25 @@ take_event_inlock(CK_SLOT_ID *out)
 
 /* One round of PC/SC monitoring: true (and *ev) when a reader or card changed. */
 static bool
-poll_pcsc(int timeout_ms, const struct settings *set, struct mdp_pcsc_event *ev)
+poll_pcsc(int timeout_ms, const struct settings *set, struct ksp_event *ev)
 {
-	struct mdp_pcsc_monitor *m;
-	enum mdp_err err;
+	struct ksp_monitor *m;
+	bool changed = false;
+	enum ksp_rv krv;
 
 	if (set->pcsc) {
 		pthread_mutex_lock(&monitor_lock);
-		if (!monitor && mdp_pcsc_monitor_new(&monitor) != MDP_OK)
+		if (!monitor && ksp_monitor_new(&monitor) != KSP_OK)
 			monitor = NULL;
 		m = monitor;
 		if (m)
 			atomic_fetch_add(&monitor_users, 1);
 		pthread_mutex_unlock(&monitor_lock);
 		if (m) {
-			err = mdp_pcsc_monitor_wait(m, timeout_ms, ev);
+			krv = ksp_monitor_wait(m, timeout_ms, &changed, ev);
 			atomic_fetch_sub(&monitor_users, 1);
-			if (err == MDP_OK)
-				return true;
-			if (err == MDP_ERR_TIMEOUT || err == MDP_ERR_BUSY)
-				return false;
+			if (krv == KSP_OK)
+				return changed;
 		}
 	}
 	/* No PC/SC service: only virtual cards, whose events come from their use. */
@@ -920,7 +804,7 @@ poll_pcsc(int timeout_ms, const struct settings *set, struct mdp_pcsc_event *ev)
 
 /* Apply one PC/SC event to the slot table (module lock). */
 static void
-apply_event_inlock(const struct mdp_pcsc_event *ev)
+apply_event_inlock(const struct ksp_event *ev)
 {
 	struct slot *s;
 
@@ -934,7 +818,7 @@ apply_event_inlock(const struct mdp_pcsc_event *ev)
 		return;
 	}
 	lock_take(s->lock);
-	if (!ev->present && (s->tr || s->kc || s->unrecognized))
+	if (!ev->present && (s->link || s->kc || s->unrecognized))
 		slot_card_gone_slocked(s);
 	else if (ev->present)
 		s->event = true;
@@ -947,7 +831,7 @@ slot_cancel_wait(void)
 {
 	pthread_mutex_lock(&monitor_lock);
 	if (monitor)
-		mdp_pcsc_monitor_cancel(monitor);
+		ksp_monitor_cancel(monitor);
 	pthread_mutex_unlock(&monitor_lock);
 }
 
@@ -956,7 +840,7 @@ slot_wait_event(CK_FLAGS flags, CK_SLOT_ID *out)
 {
 	const struct settings *set = module_settings();
 	bool dont_block = (flags & CKF_DONT_BLOCK) != 0;
-	struct mdp_pcsc_event ev;
+	struct ksp_event ev;
 	CK_RV rv = CKR_NO_EVENT;
 
 	for (;;) {

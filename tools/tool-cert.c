@@ -571,6 +571,9 @@ out:
 static int
 store_cert(struct tool_card *card, const struct ksp_container *c, enum ksp_slot slot, X509 *x)
 {
+	/* The write rebuilds the host role's view: c is not read after it. */
+	uint8_t index = c->index;
+	enum mdp_key_spec spec = c->slot[slot].spec;
 	unsigned char *der = NULL;
 	int n = i2d_X509(x, &der);
 	enum ksp_rv rv;
@@ -578,12 +581,12 @@ store_cert(struct tool_card *card, const struct ksp_container *c, enum ksp_slot 
 
 	if (n <= 0)
 		return tool_error(TOOL_EXIT_FAIL, "encoding the certificate failed");
-	rv = ksp_write_certificate(card->kc, c->index, slot, der, (size_t)n, NULL);
+	rv = ksp_write_certificate(card->kc, index, slot, der, (size_t)n, NULL);
 	if (rv != KSP_OK)
 		rc = tool_card_error(rv, "storing the certificate");
 	else
 		fprintf(stderr, "Stored the certificate with the %s key of container %u\n",
-			mdp_key_spec_name(c->slot[slot].spec), c->index);
+			mdp_key_spec_name(spec), index);
 	OPENSSL_free(der);
 	return rc;
 }

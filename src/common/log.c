@@ -23,8 +23,9 @@ static struct {
 static const char *const level_names[] = {"none", "error", "warn", "info", "debug", "trace"};
 
 /*
- * fork(): the lock is held across the fork, so that no thread of the parent is half-way through
- * a line; the child, which has only the forking thread, starts with it unlocked.
+ * fork(): the forking thread holds the lock across the fork, so that no other thread of the
+ * parent is half-way through a line; parent and child (which has only the forking thread)
+ * release it.
  */
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
@@ -43,7 +44,7 @@ atfork_parent(void)
 static void
 atfork_child(void)
 {
-	pthread_mutex_init(&log_state.lock, NULL);
+	pthread_mutex_unlock(&log_state.lock); /* the forking thread took it in prepare */
 }
 
 static void

@@ -41,8 +41,8 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
  * fork(): the child has one thread, copies of the parent's transports (their owners forget
  * them: the PKCS#11 module's fork handler does) and of this list, whose mutexes may be held by
  * threads of the parent that the child does not have: a new transport on the same file would
- * wait for them forever. The list is consistent (the prepare handler holds its guard across
- * the fork); in the child every mutex starts unlocked. The file lock itself (flock) is shared
+ * wait for them forever. The list is consistent (the forking thread holds its guard across
+ * the fork); in the child every path mutex starts unlocked. The file lock itself (flock) is shared
  * with the parent, whose thread releases it for both.
  */
 static void
@@ -64,7 +64,7 @@ atfork_child(void)
 
 	for (l = locks; l; l = l->next)
 		pthread_mutex_init(&l->mutex, NULL);
-	pthread_mutex_init(&locks_guard, NULL);
+	pthread_mutex_unlock(&locks_guard); /* the forking thread took it in prepare */
 }
 
 static void

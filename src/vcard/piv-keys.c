@@ -108,28 +108,7 @@ mgm_cipher(uint8_t alg)
 static bool
 mgm_crypt(uint8_t alg, const uint8_t *key, bool enc, const uint8_t *in, size_t len, uint8_t *out)
 {
-	const EVP_CIPHER *ciph = mgm_cipher(alg);
-	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-	int n = 0, fin = 0;
-	bool ok;
-
-	ok = ciph && ctx && EVP_CipherInit_ex2(ctx, ciph, key, NULL, enc ? 1 : 0, NULL) == 1 &&
-	     EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 &&
-	     EVP_CipherUpdate(ctx, out, &n, in, (int)len) == 1 &&
-	     EVP_CipherFinal_ex(ctx, out + n, &fin) == 1 && (size_t)(n + fin) == len;
-	EVP_CIPHER_CTX_free(ctx);
-	return ok;
-}
-
-/* The SO is in: the card key, sealed by the seal alone for this path (docs/vcard.md). */
-static void
-mgm_granted(struct vcard *vc)
-{
-	vc->admin_ok = true;
-	if (vc->st.ck_admin && !vc->ck_ok && vc_ck_from_seal(vc) != SW_OK) {
-		vc->io_err = MDP_OK;
-		log_error("the management key's card key does not open: %s", mdp_err_last());
-	}
+	return vc_cipher_raw(mgm_cipher(alg), key, NULL, enc, in, len, out);
 }
 
 /* The elements of a dynamic authentication template 7C (§4.7); each at most once. */
@@ -217,7 +196,7 @@ mgm_auth(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 			sw = SW_MEMORY_FAILURE;
 			goto out;
 		}
-		mgm_granted(vc);
+		vc_admin_granted(vc);
 		put_dat1(out, 0x82, res, bs);
 		sw = SW_OK;
 	} else if (HAS(&d, 0x81) && LEN(&d, 0x81) == 0 && !HAS(&d, 0x80) && !HAS(&d, 0x82)) {
@@ -239,7 +218,7 @@ mgm_auth(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 		}
 		if (mdp_memeq_ct(blk, VAL(&d, 0x82), bs) != 0)
 			goto out;
-		mgm_granted(vc);
+		vc_admin_granted(vc);
 		sw = SW_OK;
 	}
 out:
@@ -449,9 +428,7 @@ rsa_from_crt(const struct mdp_cursor part[5], unsigned bits)
 	BIGNUM *t = NULL, *lcm = NULL;
 	BN_CTX *bc = BN_CTX_secure_new();
 	OSSL_PARAM_BLD *bld = NULL;
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL, *chk = NULL;
-	EVP_PKEY *pkey = NULL, *ret = NULL;
+	EVP_PKEY *ret = NULL;
 	size_t i;
 
 	if (!bc)
@@ -491,16 +468,7 @@ rsa_from_crt(const struct mdp_cursor part[5], unsigned bits)
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_EXPONENT2, bn[3]) ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, bn[4]))
 		goto out;
-	params = OSSL_PARAM_BLD_to_param(bld);
-	ctx = mdp_pkey_ctx_new(EVP_PKEY_RSA);
-	if (!params || !ctx || EVP_PKEY_fromdata_init(ctx) != 1 ||
-	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_KEYPAIR, params) != 1)
-		goto out;
-	chk = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-	if (!chk || EVP_PKEY_pairwise_check(chk) != 1)
-		goto out;
-	ret = pkey;
-	pkey = NULL;
+	ret = vc_pkey_from_bld(bld, EVP_PKEY_RSA);
 out:
 	for (i = 0; i < 5; i++)
 		BN_clear_free(bn[i]);
@@ -512,11 +480,7 @@ out:
 	BN_clear_free(t);
 	BN_clear_free(lcm);
 	BN_CTX_free(bc);
-	OSSL_PARAM_free(params);
 	OSSL_PARAM_BLD_free(bld);
-	EVP_PKEY_CTX_free(ctx);
-	EVP_PKEY_CTX_free(chk);
-	EVP_PKEY_free(pkey);
 	return ret;
 }
 
@@ -530,8 +494,6 @@ ec_from_scalar(const struct piv_alg *a, const uint8_t *s, size_t len)
 	BIGNUM *d = BN_secure_new();
 	BN_CTX *bc = BN_CTX_secure_new();
 	OSSL_PARAM_BLD *bld = NULL;
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL;
 	EVP_PKEY *pkey = NULL;
 	uint8_t pub[1 + 2 * 48];
 	size_t pl;
@@ -549,19 +511,13 @@ ec_from_scalar(const struct piv_alg *a, const uint8_t *s, size_t len)
 	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, pl) ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d))
 		goto out;
-	params = OSSL_PARAM_BLD_to_param(bld);
-	ctx = mdp_pkey_ctx_new(EVP_PKEY_EC);
-	if (!params || !ctx || EVP_PKEY_fromdata_init(ctx) != 1 ||
-	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_KEYPAIR, params) != 1)
-		pkey = NULL;
+	pkey = vc_pkey_from_bld(bld, EVP_PKEY_EC);
 out:
 	EC_POINT_free(pt);
 	EC_GROUP_free(grp);
 	BN_clear_free(d);
 	BN_CTX_free(bc);
-	OSSL_PARAM_free(params);
 	OSSL_PARAM_BLD_free(bld);
-	EVP_PKEY_CTX_free(ctx);
 	return pkey;
 }
 

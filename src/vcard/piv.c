@@ -586,33 +586,25 @@ tries_sw(uint8_t left)
 static uint16_t
 check_block(struct vcard *vc, bool puk, const uint8_t block[PIV_BLOCK])
 {
-	uint8_t kek[VC_CK_LEN], ck[VC_CK_LEN], *wrap = NULL;
-	size_t wl = 0;
+	uint8_t kek[VC_CK_LEN], ck[VC_CK_LEN], wrap[VC_WRAP_LEN];
 	struct ref r;
 	bool ok;
 	uint16_t sw;
-	enum mdp_err err;
 
 	ref_of(vc, puk, &r);
-	err = vc_item_get(vc, r.item, &wrap, &wl);
-	if (!err && wl != VC_WRAP_LEN)
-		err = mdp_err_reason(MDP_ERR_STATE, "state file: bad %s item", r.label);
-	if (err) {
-		mdp_secure_free(wrap, wl);
-		return vc_unseal_failed(vc, err);
-	}
+	sw = vc_item_fixed(vc, r.item, wrap, sizeof(wrap));
+	if (sw != SW_OK)
+		return sw;
 	(*r.left)--;
 	sw = vc_commit(vc);
-	if (sw) {
-		mdp_secure_free(wrap, wl);
+	if (sw)
 		return sw;
-	}
 	ok = vc_pin_kdf(vc, block, PIV_BLOCK, r.salt, vc->st.kdf_cost, kek) == MDP_OK &&
 	     vc_unwrap_ck(&vc->st, kek, r.label, wrap, ck) == MDP_OK;
 	if (ok)
 		vc_pin_kdf_keep(vc, block, PIV_BLOCK, r.salt, vc->st.kdf_cost, kek);
 	mdp_wipe(kek, sizeof(kek));
-	mdp_secure_free(wrap, wl);
+	mdp_wipe(wrap, sizeof(wrap));
 	if (!ok) {
 		mdp_wipe(ck, sizeof(ck));
 		if (!puk) {
@@ -627,7 +619,7 @@ check_block(struct vcard *vc, bool puk, const uint8_t block[PIV_BLOCK])
 	vc->ck_ok = true;
 	mdp_wipe(ck, sizeof(ck));
 	*r.left = r.max;
-	return vc_commit(vc) ? SW_MEMORY_FAILURE : SW_OK;
+	return vc_commit_lazy(vc) ? SW_MEMORY_FAILURE : SW_OK;
 }
 
 /* Protect the (known) card key with a new PIN or PUK; its counter back to the maximum. */

@@ -48,23 +48,32 @@ vc_unseal_failed(struct vcard *vc, enum mdp_err err)
 }
 
 uint16_t
-vc_ck_from_seal(struct vcard *vc)
+vc_item_fixed(struct vcard *vc, uint32_t id, uint8_t *out, size_t len)
 {
 	uint8_t *p = NULL;
 	size_t n = 0;
 	enum mdp_err err;
 
-	err = vc_item_get(vc, VC_ITEM_CK, &p, &n);
-	if (!err && n != VC_CK_LEN)
-		err = mdp_err_reason(MDP_ERR_STATE, "state file: bad card key item");
+	err = vc_item_get(vc, id, &p, &n);
+	if (!err && n != len)
+		err = mdp_err_reason(MDP_ERR_STATE, "state file: sealed item %08x has %zu bytes",
+				     (unsigned)id, n);
 	if (err) {
 		mdp_secure_free(p, n);
 		return vc_unseal_failed(vc, err);
 	}
-	memcpy(vc->ck, p, VC_CK_LEN);
-	vc->ck_ok = true;
+	memcpy(out, p, len);
 	mdp_secure_free(p, n);
 	return SW_OK;
+}
+
+uint16_t
+vc_ck_from_seal(struct vcard *vc)
+{
+	uint16_t sw = vc_item_fixed(vc, VC_ITEM_CK, vc->ck, VC_CK_LEN);
+
+	vc->ck_ok = sw == SW_OK;
+	return sw;
 }
 
 uint16_t
@@ -86,23 +95,13 @@ vc_ck_to_seal(struct vcard *vc)
 uint16_t
 vc_need_dk(struct vcard *vc)
 {
-	uint8_t *p = NULL;
-	size_t n = 0;
-	enum mdp_err err;
+	uint16_t sw;
 
 	if (vc->dk_ok)
 		return SW_OK;
-	err = vc_item_get(vc, VC_ITEM_DK, &p, &n);
-	if (!err && n != VC_CK_LEN)
-		err = mdp_err_reason(MDP_ERR_STATE, "state file: bad device key item");
-	if (err) {
-		mdp_secure_free(p, n);
-		return vc_unseal_failed(vc, err);
-	}
-	memcpy(vc->dk, p, VC_CK_LEN);
-	vc->dk_ok = true;
-	mdp_secure_free(p, n);
-	return SW_OK;
+	sw = vc_item_fixed(vc, VC_ITEM_DK, vc->dk, VC_CK_LEN);
+	vc->dk_ok = sw == SW_OK;
+	return sw;
 }
 
 void
@@ -121,26 +120,6 @@ static bool
 pin_len_ok(size_t n)
 {
 	return n >= VC_PIN_MIN && n <= VC_PIN_MAX;
-}
-
-/* The PIN wrap of the card key (item GPIN), opened with the seal. */
-static uint16_t
-pin_wrap(struct vcard *vc, uint8_t wrap[VC_WRAP_LEN])
-{
-	uint8_t *p = NULL;
-	size_t n = 0;
-	enum mdp_err err;
-
-	err = vc_item_get(vc, VC_ITEM_PIN, &p, &n);
-	if (!err && n != VC_WRAP_LEN)
-		err = mdp_err_reason(MDP_ERR_STATE, "state file: bad PIN item");
-	if (err) {
-		mdp_secure_free(p, n);
-		return vc_unseal_failed(vc, err);
-	}
-	memcpy(wrap, p, VC_WRAP_LEN);
-	mdp_secure_free(p, n);
-	return SW_OK;
 }
 
 /*
@@ -210,7 +189,7 @@ check_pin(struct vcard *vc, const uint8_t *pin, size_t len)
 	uint8_t wrap[VC_WRAP_LEN];
 	uint16_t sw;
 
-	sw = pin_wrap(vc, wrap);
+	sw = vc_item_fixed(vc, VC_ITEM_PIN, wrap, sizeof(wrap));
 	if (sw != SW_OK)
 		return sw;
 	vc->st.pin_left--;
@@ -226,8 +205,9 @@ check_pin(struct vcard *vc, const uint8_t *pin, size_t len)
 		sw = SW_PIN_WRONG(vc->st.pin_left);
 		goto out;
 	}
+	/* the counter back: losing this write in an OS crash would only cost the user a try */
 	vc->st.pin_left = vc->st.pin_max;
-	sw = vc_commit(vc);
+	sw = vc_commit_lazy(vc);
 	if (sw)
 		goto out;
 	vc->pin_ok = true;
@@ -333,20 +313,12 @@ static bool
 des3(const uint8_t *key, bool enc, const uint8_t *in, size_t len, uint8_t *out)
 {
 	static const uint8_t iv[8] = {0};
-	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-	int n = 0, fin = 0;
-	bool ok;
 
-	ok = ctx && EVP_CipherInit_ex2(ctx, EVP_des_ede3_cbc(), key, iv, enc ? 1 : 0, NULL) == 1 &&
-	     EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 &&
-	     EVP_CipherUpdate(ctx, out, &n, in, (int)len) == 1 &&
-	     EVP_CipherFinal_ex(ctx, out + n, &fin) == 1 && (size_t)(n + fin) == len;
-	EVP_CIPHER_CTX_free(ctx);
-	return ok;
+	return vc_cipher_raw(EVP_des_ede3_cbc(), key, iv, enc, in, len, out);
 }
 
-static void
-admin_granted(struct vcard *vc)
+void
+vc_admin_granted(struct vcard *vc)
 {
 	vc->admin_ok = true;
 	vc->auth_stage = 0;
@@ -487,7 +459,7 @@ vc_admin_auth(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 			sw = SW_MEMORY_FAILURE;
 			goto out;
 		}
-		admin_granted(vc);
+		vc_admin_granted(vc);
 		m = buf_tlv_open(out, 0x7C);
 		buf_put_tlv(out, 0x82, plain, 40);
 		buf_tlv_close(out, m);
@@ -498,7 +470,7 @@ vc_admin_auth(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 		vc->auth_stage = 0;
 		if (!des3(key, true, vc->auth_r2, 8, plain) || mdp_memeq_ct(plain, rsp.p, 8) != 0)
 			goto out;
-		admin_granted(vc);
+		vc_admin_granted(vc);
 		sw = SW_OK;
 		goto out;
 	}

@@ -156,8 +156,8 @@ out:
 	return err;
 }
 
-static size_t
-wrap_aad(const struct vc_state *st, const char *label, uint8_t *aad, size_t cap)
+size_t
+vc_aad(const struct vc_state *st, const char *label, uint8_t *aad, size_t cap)
 {
 	size_t l = strlen(label);
 
@@ -174,7 +174,7 @@ vc_wrap_ck(const struct vc_state *st, const uint8_t kek[VC_CK_LEN], const char *
 {
 	uint8_t aad[64];
 	uint8_t *w = NULL;
-	size_t wl = 0, al = wrap_aad(st, label, aad, sizeof(aad));
+	size_t wl = 0, al = vc_aad(st, label, aad, sizeof(aad));
 	enum mdp_err err;
 
 	err = vc_gcm_seal(kek, aad, al, ck, VC_CK_LEN, &w, &wl);
@@ -195,7 +195,7 @@ vc_unwrap_ck(const struct vc_state *st, const uint8_t kek[VC_CK_LEN], const char
 {
 	uint8_t aad[64];
 	uint8_t *p = NULL;
-	size_t pl = 0, al = wrap_aad(st, label, aad, sizeof(aad));
+	size_t pl = 0, al = vc_aad(st, label, aad, sizeof(aad));
 	enum mdp_err err;
 
 	err = vc_gcm_open(kek, aad, al, wrap, VC_WRAP_LEN, &p, &pl);
@@ -208,4 +208,21 @@ vc_unwrap_ck(const struct vc_state *st, const uint8_t kek[VC_CK_LEN], const char
 	memcpy(ck, p, VC_CK_LEN);
 	mdp_secure_free(p, pl);
 	return MDP_OK;
+}
+
+bool
+vc_cipher_raw(const EVP_CIPHER *cipher, const uint8_t *key, const uint8_t *iv, bool enc,
+	      const uint8_t *in, size_t len, uint8_t *out)
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int n = 0, fin = 0;
+	bool ok;
+
+	ok = cipher && ctx && len <= INT_MAX &&
+	     EVP_CipherInit_ex2(ctx, cipher, key, iv, enc ? 1 : 0, NULL) == 1 &&
+	     EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 &&
+	     EVP_CipherUpdate(ctx, out, &n, in, (int)len) == 1 &&
+	     EVP_CipherFinal_ex(ctx, out + n, &fin) == 1 && (size_t)(n + fin) == len;
+	EVP_CIPHER_CTX_free(ctx);
+	return ok;
 }

@@ -273,6 +273,12 @@ remove_stale_temps(const char *path)
 enum mdp_err
 vc_save(struct vcard *vc)
 {
+	return vc_save_sync(vc, true);
+}
+
+enum mdp_err
+vc_save_sync(struct vcard *vc, bool dir_sync)
+{
 	struct mdp_buf b;
 	struct stat sb;
 	char *tmp = NULL;
@@ -283,8 +289,11 @@ vc_save(struct vcard *vc)
 		vc->commits++;
 		return MDP_OK;
 	}
-	if (vc->locked)
+	if (vc->locked && !vc->swept) {
+		/* once per handle: a killed writer's temporary file is rare */
 		remove_stale_temps(vc->path);
+		vc->swept = true;
+	}
 	vc->st.generation++;
 	err = vc_state_encode(&vc->st, &b);
 	if (err)
@@ -300,7 +309,7 @@ vc_save(struct vcard *vc)
 		return err;
 	}
 	free(tmp);
-	err = fsync_dir(vc->path);
+	err = dir_sync ? fsync_dir(vc->path) : MDP_OK;
 	if (err)
 		return err;
 	if (stat(vc->path, &sb) == 0)

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 
 #include "common/bytes.h"
 #include "common/error.h"
@@ -286,6 +287,7 @@ struct vcard {
 	uint64_t commits; /* changes made by this handle (vcard_changes) */
 	uint64_t reloads; /* changes by others picked up from the state file */
 	bool loaded;	  /* the state file was loaded once */
+	bool swept;	  /* stale temporary files were looked for */
 	bool dirty;
 	enum mdp_err io_err; /* the failure of this APDU that vcard_transmit returns (save, seal) */
 
@@ -293,6 +295,7 @@ struct vcard {
 
 	/* the seal */
 	char *seal_override; /* where the seal is, if not where the file says (config, env) */
+	bool override_env;   /* it came from MDP11_VCARD_SEAL: it applies to cards of its kind */
 	unsigned keep;	     /* this handle's slot of locked memory (vcard-keep.c), or 0 */
 	uint64_t keep_token;
 	bool warned;	  /* the unsealed-card warning was given */
@@ -365,6 +368,11 @@ extern const struct vc_applet vc_piv_applet;
 /* vcard.c: the engine */
 /* Save now (before a PIN comparison); 0 or SW_MEMORY_FAILURE. */
 uint16_t vc_commit(struct vcard *vc);
+/*
+ * Save now without syncing the directory: for the try counter restored after a PIN proved
+ * right, whose loss in an OS crash costs the user one try, nothing more. 0 or SW_MEMORY_FAILURE.
+ */
+uint16_t vc_commit_lazy(struct vcard *vc);
 /* A notice on standard error (vcard_set_notices), once per flag. */
 void vc_notice(bool *given, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -407,12 +415,19 @@ uint16_t vc_ck_from_seal(struct vcard *vc);
 uint16_t vc_need_dk(struct vcard *vc);
 /* The SW for a secret that could not be unsealed: a missing seal (6985), or a damaged state. */
 uint16_t vc_unseal_failed(struct vcard *vc, enum mdp_err err);
+/* Item id, which must hold exactly len bytes, into out: SW_OK or vc_unseal_failed's SW. */
+uint16_t vc_item_fixed(struct vcard *vc, uint32_t id, uint8_t *out, size_t len);
 /* Log out: PIN and admin state and every secret forgotten. */
 void vc_logout(struct vcard *vc);
 uint16_t vc_cmd_verify(struct vcard *vc, const struct vc_cmd *c);
 uint16_t vc_cmd_change_ref(struct vcard *vc, const struct vc_cmd *c);
 uint16_t vc_cmd_reset_retry(struct vcard *vc, const struct vc_cmd *c);
 uint16_t vc_admin_auth(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out);
+/*
+ * The admin (GIDS admin key, PIV management key) proved itself: admin state, and the card key
+ * through item CARD, sealed by the seal alone for this path (docs/vcard.md, "Seal").
+ */
+void vc_admin_granted(struct vcard *vc);
 /* PUT DATA of a new admin key into B080: sealed, and the admin path reaches the card key. */
 uint16_t vc_import_admin_key(struct vcard *vc, struct vc_file *f, const uint8_t *key, size_t len);
 
@@ -427,6 +442,11 @@ uint16_t vc_key_seal(struct vcard *vc, struct vc_file *f, EVP_PKEY *pkey, uint8_
 		     const uint8_t *key, uint8_t extra);
 uint16_t vc_key_open(struct vcard *vc, struct vc_file *f, const uint8_t *key, uint8_t extra,
 		     EVP_PKEY **out);
+/*
+ * A key pair of type (EVP_PKEY_RSA, EVP_PKEY_EC) from the parameters in bld, refused (NULL)
+ * unless its parts make one key (EVP_PKEY_pairwise_check): imported keys never sign garbage.
+ */
+EVP_PKEY *vc_pkey_from_bld(OSSL_PARAM_BLD *bld, int type);
 /* The 7F49 public key template of a key file. */
 uint16_t vc_put_public(const struct vc_file *f, struct mdp_buf *out);
 /* Hand a checked signature to vcard_transmit (false: run it now with vc_job_run). */
@@ -462,12 +482,16 @@ enum mdp_err vc_state_decode(const uint8_t *p, size_t len, struct vc_state *st);
 /* The file records of a card-type section (format 2), for any card type. */
 void vc_encode_files(const struct vc_state *st, struct mdp_buf *b);
 enum mdp_err vc_decode_files(struct mdp_cursor *c, struct vc_state *st);
-/* The item (sealed) of a state, or NULL. */
-const struct vc_item *vc_item_find(const struct vc_state *st, uint32_t id);
 
 /* vcard-file.c: loading, atomic saves, locks */
 enum mdp_err vc_load(struct vcard *vc);
 enum mdp_err vc_save(struct vcard *vc);
+/*
+ * The same; without dir_sync the directory is not synced after the rename (the file's content
+ * still is before it): an OS crash may then bring the previous state back. Only for a change
+ * whose loss is harmless (vc_commit_lazy).
+ */
+enum mdp_err vc_save_sync(struct vcard *vc, bool dir_sync);
 enum mdp_err vc_refresh(struct vcard *vc);
 enum mdp_err vc_lock(struct vcard *vc);
 void vc_unlock(struct vcard *vc);
@@ -479,12 +503,20 @@ enum mdp_err vc_gcm_seal(const uint8_t key[VC_CK_LEN], const uint8_t *aad, size_
 			 const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len);
 enum mdp_err vc_gcm_open(const uint8_t key[VC_CK_LEN], const uint8_t *aad, size_t aad_len,
 			 const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len);
+/*
+ * Whole blocks through a block cipher without padding (the admin and management keys'
+ * challenge-response: GIDS 3DES-CBC with a zero IV, PIV 3DES/AES-ECB with iv NULL).
+ */
+bool vc_cipher_raw(const EVP_CIPHER *cipher, const uint8_t *key, const uint8_t *iv, bool enc,
+		   const uint8_t *in, size_t len, uint8_t *out);
 /* scrypt(pin, salt, N = 2^cost, r = 8, p = 1), 32 bytes. */
 enum mdp_err vc_scrypt(const uint8_t *pin, size_t pin_len, const uint8_t salt[VC_SALT_LEN],
 		       unsigned cost, uint8_t key[VC_CK_LEN]);
 /* HKDF-SHA256, 32 bytes. */
 enum mdp_err vc_hkdf(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len,
 		     const char *info, uint8_t key[VC_CK_LEN]);
+/* Additional data of a sealed value: uuid || label (cut to cap); returns its length. */
+size_t vc_aad(const struct vc_state *st, const char *label, uint8_t *aad, size_t cap);
 /* Wrap / unwrap the card key (VC_WRAP_LEN bytes) under a derived key; AAD = uuid || label. */
 enum mdp_err vc_wrap_ck(const struct vc_state *st, const uint8_t kek[VC_CK_LEN], const char *label,
 			const uint8_t ck[VC_CK_LEN], uint8_t wrap[VC_WRAP_LEN]);
@@ -514,6 +546,11 @@ enum mdp_err vc_seal_key(struct vcard *vc, uint8_t key[VC_CK_LEN]);
  * MDP_ERR_SEAL, the reason stays in mdp_err_last()) and return the SW to answer (6985).
  */
 uint16_t vc_seal_failed(struct vcard *vc);
+/*
+ * Does the handle's seal override apply to its card? A per-card override always does (a kind
+ * that does not match is then an error at use); MDP11_VCARD_SEAL only to cards of its kind.
+ */
+bool vc_seal_override_applies(const struct vcard *vc);
 /* Forget the handle's copy of the seal key (the seal changed). */
 void vc_seal_forget(struct vcard *vc);
 /*
@@ -530,6 +567,7 @@ enum mdp_err vc_unseal_data(struct vcard *vc, const char *label, const uint8_t *
 enum mdp_err vc_item_put(struct vcard *vc, uint32_t id, const uint8_t *val, size_t len);
 enum mdp_err vc_item_get(struct vcard *vc, uint32_t id, uint8_t **val, size_t *len);
 bool vc_item_has(const struct vc_state *st, uint32_t id);
+struct vc_item *vc_item_find(const struct vc_state *st, uint32_t id); /* NULL when absent */
 void vc_item_del(struct vc_state *st, uint32_t id);
 /* The symmetric key of a key file (key: VC_SYM_MAX bytes), sealed in f->sym. */
 enum mdp_err vc_sym_get(struct vcard *vc, const struct vc_file *f, uint8_t key[VC_SYM_MAX],

@@ -368,6 +368,30 @@ vc_cmd_generate(struct vcard *vc, const struct vc_cmd *c, struct mdp_buf *out)
 
 /* ---- key import: PUT DATA 3FFF (§8.5, §9) ---- */
 
+EVP_PKEY *
+vc_pkey_from_bld(OSSL_PARAM_BLD *bld, int type)
+{
+	OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
+	EVP_PKEY_CTX *ctx = mdp_pkey_ctx_new(type), *chk = NULL;
+	EVP_PKEY *pkey = NULL, *ret = NULL;
+
+	if (!params || !ctx || EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_KEYPAIR, params) != 1)
+		goto out;
+	/* The parts must make one key: a wrong CRT part would sign garbage. */
+	chk = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+	if (!chk || EVP_PKEY_pairwise_check(chk) != 1)
+		goto out;
+	ret = pkey;
+	pkey = NULL;
+out:
+	OSSL_PARAM_free(params); /* secure BNs: their block is cleansed */
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_CTX_free(chk);
+	EVP_PKEY_free(pkey);
+	return ret;
+}
+
 static EVP_PKEY *
 rsa_from_template(const uint8_t *p, size_t len)
 {
@@ -380,9 +404,7 @@ rsa_from_template(const uint8_t *p, size_t len)
 	struct mdp_cursor cur, seq, v;
 	BIGNUM *bn[8] = {NULL};
 	OSSL_PARAM_BLD *bld = NULL;
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL, *chk = NULL;
-	EVP_PKEY *pkey = NULL, *ret = NULL;
+	EVP_PKEY *ret = NULL;
 	uint32_t tag;
 	size_t i;
 
@@ -414,25 +436,11 @@ rsa_from_template(const uint8_t *p, size_t len)
 		if (!OSSL_PARAM_BLD_push_BN(bld, names[i], bn[i]))
 			goto out;
 	}
-	params = OSSL_PARAM_BLD_to_param(bld);
-	ctx = mdp_pkey_ctx_new(EVP_PKEY_RSA);
-	if (!params || !ctx || EVP_PKEY_fromdata_init(ctx) != 1 ||
-	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_KEYPAIR, params) != 1)
-		goto out;
-	/* The parts must make one key: a wrong CRT part would sign garbage. */
-	chk = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-	if (!chk || EVP_PKEY_pairwise_check(chk) != 1)
-		goto out;
-	ret = pkey;
-	pkey = NULL;
+	ret = vc_pkey_from_bld(bld, EVP_PKEY_RSA);
 out:
 	for (i = 0; i < 8; i++)
 		BN_clear_free(bn[i]);
-	OSSL_PARAM_free(params); /* secure BNs: their block is cleansed */
 	OSSL_PARAM_BLD_free(bld);
-	EVP_PKEY_CTX_free(ctx);
-	EVP_PKEY_CTX_free(chk);
-	EVP_PKEY_free(pkey);
 	return ret;
 }
 

@@ -412,7 +412,23 @@ seal_id(const struct vc_state *st, uint8_t id[32])
 	return ok;
 }
 
-/* Where the seal is: the override when there is one (its kind must match), else the file's. */
+bool
+vc_seal_override_applies(const struct vcard *vc)
+{
+	uint8_t kind = 0;
+	char *arg = NULL;
+
+	if (!vc->seal_override)
+		return false;
+	if (!vc->override_env)
+		return true;
+	if (vc_seal_parse(vc->seal_override, &kind, &arg) != MDP_OK)
+		return true; /* a bad setting: say so at use */
+	free(arg);
+	return kind == vc->st.seal.kind;
+}
+
+/* Where the seal is: the override when it applies (its kind must match), else the file's. */
 static enum mdp_err
 seal_where(const struct vcard *vc, char **arg)
 {
@@ -421,7 +437,7 @@ seal_where(const struct vcard *vc, char **arg)
 	enum mdp_err err;
 
 	*arg = NULL;
-	if (vc->seal_override) {
+	if (vc_seal_override_applies(vc)) {
 		err = vc_seal_parse(vc->seal_override, &kind, arg);
 		if (err)
 			return mdp_err_reason(MDP_ERR_SEAL, "%s", mdp_err_last());
@@ -542,18 +558,6 @@ vc_seal_failed(struct vcard *vc)
 
 /* ---- seal-only sealing, items, symmetric keys ---- */
 
-static size_t
-data_aad(const struct vc_state *st, const char *label, uint8_t *aad, size_t cap)
-{
-	size_t l = strlen(label);
-
-	if (l > cap - VC_UUID_LEN)
-		l = cap - VC_UUID_LEN;
-	memcpy(aad, st->uuid, VC_UUID_LEN);
-	memcpy(aad + VC_UUID_LEN, label, l);
-	return VC_UUID_LEN + l;
-}
-
 /* With the items key known (or the seal kind none: the value itself). */
 static enum mdp_err
 seal_with(const struct vc_state *st, const uint8_t *key, const char *label, const uint8_t *in,
@@ -567,7 +571,7 @@ seal_with(const struct vc_state *st, const uint8_t *key, const char *label, cons
 		*out_len = len;
 		return *out ? MDP_OK : MDP_ERR_NOMEM;
 	}
-	al = data_aad(st, label, aad, sizeof(aad));
+	al = vc_aad(st, label, aad, sizeof(aad));
 	return vc_gcm_seal(key, aad, al, in, len, out, out_len);
 }
 
@@ -584,7 +588,7 @@ unseal_with(const struct vc_state *st, const uint8_t *key, const char *label, co
 		*out_len = len;
 		return *out ? MDP_OK : MDP_ERR_NOMEM;
 	}
-	al = data_aad(st, label, aad, sizeof(aad));
+	al = vc_aad(st, label, aad, sizeof(aad));
 	err = vc_gcm_open(key, aad, al, in, len, out, out_len);
 	if (err == MDP_ERR_CRYPTO || err == MDP_ERR_FORMAT)
 		return mdp_err_reason(MDP_ERR_STATE,
@@ -632,8 +636,8 @@ item_label(uint32_t id, char label[16])
 	snprintf(label, 16, "item %08x", (unsigned)id);
 }
 
-static struct vc_item *
-find_item(const struct vc_state *st, uint32_t id)
+struct vc_item *
+vc_item_find(const struct vc_state *st, uint32_t id)
 {
 	size_t i;
 
@@ -647,13 +651,13 @@ find_item(const struct vc_state *st, uint32_t id)
 bool
 vc_item_has(const struct vc_state *st, uint32_t id)
 {
-	return find_item(st, id) != NULL;
+	return vc_item_find(st, id) != NULL;
 }
 
 void
 vc_item_del(struct vc_state *st, uint32_t id)
 {
-	struct vc_item *it = find_item(st, id);
+	struct vc_item *it = vc_item_find(st, id);
 	size_t idx;
 
 	if (!it)
@@ -668,7 +672,7 @@ vc_item_del(struct vc_state *st, uint32_t id)
 static enum mdp_err
 item_store(struct vc_state *st, uint32_t id, uint8_t *blob, size_t len)
 {
-	struct vc_item *it = find_item(st, id), *items;
+	struct vc_item *it = vc_item_find(st, id), *items;
 
 	if (!it) {
 		if (st->n_items >= VC_MAX_ITEMS) {
@@ -711,7 +715,7 @@ vc_item_put(struct vcard *vc, uint32_t id, const uint8_t *val, size_t len)
 enum mdp_err
 vc_item_get(struct vcard *vc, uint32_t id, uint8_t **val, size_t *len)
 {
-	const struct vc_item *it = find_item(&vc->st, id);
+	const struct vc_item *it = vc_item_find(&vc->st, id);
 	char label[16];
 
 	if (!it)

@@ -78,18 +78,6 @@ digest(const uint8_t *p, size_t len, uint8_t out[DIGEST_LEN])
 	return EVP_Digest(p, len, out, &n, EVP_sha256(), NULL) == 1 && n == DIGEST_LEN;
 }
 
-const struct vc_item *
-vc_item_find(const struct vc_state *st, uint32_t id)
-{
-	size_t i;
-
-	for (i = 0; i < st->n_items; i++) {
-		if (st->items[i].id == id)
-			return &st->items[i];
-	}
-	return NULL;
-}
-
 /* ---- encoding ---- */
 
 static void
@@ -129,8 +117,9 @@ vc_encode_files(const struct vc_state *st, struct mdp_buf *b)
 	encode_files(st, b, true);
 }
 
+/* Application life cycle and the PIN record, as both formats have them. */
 static void
-encode_gids(const struct vc_state *st, struct mdp_buf *b)
+encode_pin_record(const struct vc_state *st, struct mdp_buf *b)
 {
 	buf_put_u8(b, st->app_lcs);
 	buf_put_u8(b, st->pin_set);
@@ -139,6 +128,12 @@ encode_gids(const struct vc_state *st, struct mdp_buf *b)
 	buf_put_u8(b, st->pin_left);
 	buf_put_u8(b, st->kdf_cost);
 	buf_put_bytes(b, st->pin_salt, VC_SALT_LEN);
+}
+
+static void
+encode_gids(const struct vc_state *st, struct mdp_buf *b)
+{
+	encode_pin_record(st, b);
 	buf_put_u8(b, st->ck_open);
 	buf_put_u8(b, st->ck_admin);
 	encode_files(st, b, true);
@@ -211,13 +206,7 @@ encode_v1(const struct vc_state *st, struct mdp_buf *b)
 	buf_put_bytes(b, st->uuid, VC_UUID_LEN);
 	buf_put_be32(b, (uint32_t)(st->generation >> 32));
 	buf_put_be32(b, (uint32_t)st->generation);
-	buf_put_u8(b, st->app_lcs);
-	buf_put_u8(b, st->pin_set);
-	buf_put_u8(b, st->pin_len);
-	buf_put_u8(b, st->pin_max);
-	buf_put_u8(b, st->pin_left);
-	buf_put_u8(b, st->kdf_cost);
-	buf_put_bytes(b, st->pin_salt, VC_SALT_LEN);
+	encode_pin_record(st, b);
 	buf_put_bytes(b, pin && pin->len == VC_WRAP_LEN ? pin->blob : zero, VC_WRAP_LEN);
 	buf_put_u8(b, has_wrap_admin);
 	buf_put_bytes(b, has_wrap_admin ? wrap_admin : zero, VC_WRAP_LEN);
@@ -430,6 +419,23 @@ check_gids(const struct vc_state *st)
 	return MDP_OK;
 }
 
+/* Application life cycle and the PIN record, as both formats have them. */
+static void
+decode_pin_record(struct mdp_cursor *c, struct vc_state *st)
+{
+	const uint8_t *q;
+
+	st->app_lcs = cur_get_u8(c);
+	st->pin_set = cur_get_u8(c) != 0;
+	st->pin_len = cur_get_u8(c);
+	st->pin_max = cur_get_u8(c);
+	st->pin_left = cur_get_u8(c);
+	st->kdf_cost = cur_get_u8(c);
+	q = cur_get_bytes(c, VC_SALT_LEN);
+	if (q)
+		memcpy(st->pin_salt, q, VC_SALT_LEN);
+}
+
 /* Store a value as an item of a format 1 card (seal kind none: items hold values in clear). */
 static enum mdp_err
 v1_item(struct vc_state *st, uint32_t id, const uint8_t *val, size_t len)
@@ -462,15 +468,7 @@ decode_v1(struct mdp_cursor *c, struct vc_state *st)
 	size_t i;
 	enum mdp_err err;
 
-	st->app_lcs = cur_get_u8(c);
-	st->pin_set = cur_get_u8(c) != 0;
-	st->pin_len = cur_get_u8(c);
-	st->pin_max = cur_get_u8(c);
-	st->pin_left = cur_get_u8(c);
-	st->kdf_cost = cur_get_u8(c);
-	q = cur_get_bytes(c, VC_SALT_LEN);
-	if (q)
-		memcpy(st->pin_salt, q, VC_SALT_LEN);
+	decode_pin_record(c, st);
 	q = cur_get_bytes(c, VC_WRAP_LEN);
 	if (q)
 		memcpy(wrap_pin, q, VC_WRAP_LEN);
@@ -570,19 +568,10 @@ decode_items(struct mdp_cursor *c, struct vc_state *st)
 static enum mdp_err
 decode_gids(struct mdp_cursor *c, struct vc_state *st)
 {
-	const uint8_t *q;
 	const struct vc_item *pin, *ck;
 	enum mdp_err err;
 
-	st->app_lcs = cur_get_u8(c);
-	st->pin_set = cur_get_u8(c) != 0;
-	st->pin_len = cur_get_u8(c);
-	st->pin_max = cur_get_u8(c);
-	st->pin_left = cur_get_u8(c);
-	st->kdf_cost = cur_get_u8(c);
-	q = cur_get_bytes(c, VC_SALT_LEN);
-	if (q)
-		memcpy(st->pin_salt, q, VC_SALT_LEN);
+	decode_pin_record(c, st);
 	st->ck_open = cur_get_u8(c) != 0;
 	st->ck_admin = cur_get_u8(c) != 0;
 	if (c->bad)

@@ -49,19 +49,31 @@ vc_notice(bool *given, const char *fmt, ...)
 
 /* ---- helpers shared with the other files ---- */
 
-uint16_t
-vc_commit(struct vcard *vc)
+static uint16_t
+commit(struct vcard *vc, bool dir_sync)
 {
 	enum mdp_err err;
 
 	vc->dirty = true;
-	err = vc_save(vc);
+	err = vc_save_sync(vc, dir_sync);
 	if (err) {
 		log_error("cannot save the card state: %s", mdp_err_last());
 		vc->io_err = err;
 		return SW_MEMORY_FAILURE;
 	}
 	return 0;
+}
+
+uint16_t
+vc_commit(struct vcard *vc)
+{
+	return commit(vc, true);
+}
+
+uint16_t
+vc_commit_lazy(struct vcard *vc)
+{
+	return commit(vc, false);
 }
 
 static void
@@ -295,6 +307,7 @@ vcard_open(const char *path, const struct vcard_init_params *params, struct vcar
 		return MDP_OK;
 	}
 	override = params && params->seal ? params->seal : secure_getenv("MDP11_VCARD_SEAL");
+	vc->override_env = !(params && params->seal);
 	if (override && *override && !(vc->seal_override = strdup(override))) {
 		err = MDP_ERR_NOMEM;
 		goto out;
@@ -466,7 +479,7 @@ seal_names(const struct vcard *vc, struct vcard_info *r)
 	default:
 		break;
 	}
-	if (vc->seal_override && strcmp(vc->seal_override, rec ? rec : "") != 0) {
+	if (vc_seal_override_applies(vc) && strcmp(vc->seal_override, rec ? rec : "") != 0) {
 		snprintf(r->seal, sizeof(r->seal), "%s", vc->seal_override);
 		snprintf(r->seal_file, sizeof(r->seal_file), "%s", rec ? rec : "");
 	} else {

@@ -119,8 +119,10 @@ enum mdp_err vcard_set_atr(struct vcard *vc, const uint8_t *atr, size_t len);
  * One APDU in, one response (data + SW1 SW2) out. resp must hold
  * VCARD_MAX_RESPONSE bytes. Card-level errors are status words, not error
  * returns: the return value is MDP_ERR_* only for a broken call (bad
- * arguments) or a state file that cannot be written (the card then answers
- * 6581 "memory failure" and keeps the previous state).
+ * arguments), a state file that cannot be written (the card then answers
+ * 6581 "memory failure" and keeps the previous state), or a command that
+ * needs the card's seal when it is not available (MDP_ERR_SEAL, the reason in
+ * mdp_err_last(); the card answers 6985 and changes nothing).
  */
 enum mdp_err vcard_transmit(struct vcard *vc, const uint8_t *apdu, size_t apdu_len, uint8_t *resp,
 			    size_t *resp_len);

@@ -5,7 +5,8 @@
 # certificate, answers the token's PIN prompt (tests/integration/marionette.py), and the page and
 # the server's log show the certificate from the card; the page's screenshot is kept as
 # tests/integration/firefox-screenshot.png in the build directory.
-# FIREFOX_PIN=WRONG runs the wrong-PIN variant: it must fail within seconds, not hang.
+# FIREFOX_PIN=WRONG runs the wrong-PIN variant: Firefox must show the error page, not hang.
+# Every limit stretches on a loaded machine (lib-run.sh, TIME_SCALE).
 set -eu
 # An ASan build preloads the sanitizer runtime into every process of a test (asan-run.sh).
 if [ "${MDP11_ASAN:-}" = 1 ]; then
@@ -50,18 +51,18 @@ EOC
 # Two https servers, TLS 1.3 only, each requiring a client certificate from one of the test CAs:
 # the CA named in the certificate request makes Firefox pick the card's RSA or EC certificate.
 RPORT=$(free_port)
-run_bg server-rsa timeout -k 3 120 openssl s_server -accept "127.0.0.1:$RPORT" -www -tls1_3 \
+run_bg server-rsa timeout -k 3 "$(scaled 120)" openssl s_server -accept "127.0.0.1:$RPORT" -www -tls1_3 \
 	-Verify 1 -verify_return_error -CAfile "$RSA_CA_PEM" -cert "$SERVER_CERT" -key "$SERVER_KEY"
 wait_log "$WORK/server-rsa.log" '^ACCEPT' 10
 EPORT=$(free_port)
-run_bg server-ec timeout -k 3 120 openssl s_server -accept "127.0.0.1:$EPORT" -www -tls1_3 \
+run_bg server-ec timeout -k 3 "$(scaled 120)" openssl s_server -accept "127.0.0.1:$EPORT" -www -tls1_3 \
 	-Verify 1 -verify_return_error -CAfile "$EC_CA_PEM" -cert "$SERVER_CERT" -key "$SERVER_KEY"
 wait_log "$WORK/server-ec.log" '^ACCEPT' 10
 
 TEST_PIN=${FIREFOX_PIN:-$PIN}
 FF_HOME=$WORK/home
 mkdir -p "$FF_HOME"
-HOME=$FF_HOME MOZ_HEADLESS=1 run_bg firefox timeout -k 5 120 "$FIREFOX" --headless --no-remote \
+HOME=$FF_HOME MOZ_HEADLESS=1 run_bg firefox timeout -k 5 "$(scaled 120)" "$FIREFOX" --headless --no-remote \
 	--marionette --remote-allow-system-access --profile "$PROFILE" about:blank
 
 # FIREFOX_SHOT_DIR: where the screenshots go (the wrong-PIN variant keeps its own).
@@ -71,7 +72,7 @@ SHOT_EC=$SHOT_DIR/firefox-screenshot-ec.png
 mkdir -p "${SHOT%/*}"
 rm -f "$SHOT" "$SHOT_EC"
 run_to 90 marionette python3 "$top_srcdir/tests/integration/marionette.py" --port "$MPORT" \
-	--token "$TOKEN_LABEL" --pin "$TEST_PIN" --timeout 75 \
+	--token "$TOKEN_LABEL" --pin "$TEST_PIN" --timeout "$(scaled 75)" \
 	--page "https://127.0.0.1:$RPORT/|Client certificate|CN=$RSA_CN|Peer signature type: RSA-PSS|Protocol  : TLSv1.3" \
 	--screenshot "$SHOT" \
 	--page "https://127.0.0.1:$EPORT/|Client certificate|CN=$EC_CN|Peer signature type: ECDSA|Protocol  : TLSv1.3" \

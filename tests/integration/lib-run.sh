@@ -10,10 +10,26 @@
 #       run_to S NAME CMD... run a client with a time limit, output in $WORK/NAME.log
 #       fail MSG             print MSG and every log, exit 1
 #       need_tool T...       exit 77 (skip) when a program is not installed
+#       scaled S             S seconds stretched for a loaded machine (below)
+#
+# Time limits stretch on a loaded machine (a parallel build beside the tests, CI on 2 cores):
+# every limit above is multiplied by TIME_SCALE (tests/time-limit.sh --scale: the 1-minute load
+# average per CPU rounded up, at least 1, or MDP11_TEST_TIME_SCALE). A limit is a bound with a
+# message, never a fixed wait: the helpers return as soon as their condition holds.
 
 RUN_PIDS=""
 RUN_STATUS=1
 RUN_NAME=test
+
+TIME_SCALE=$(sh "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/time-limit.sh" --scale)
+# Child scripts use the same scale.
+MDP11_TEST_TIME_SCALE=$TIME_SCALE
+export MDP11_TEST_TIME_SCALE
+
+scaled()
+{
+	echo $(($1 * TIME_SCALE))
+}
 
 run_logs()
 {
@@ -103,7 +119,7 @@ run_bg()
 wait_port()
 {
 	_port=$1
-	_secs=${2:-10}
+	_secs=$(scaled "${2:-10}")
 	python3 - "$_port" "$_secs" <<'PY' || fail "nothing listens on 127.0.0.1:$_port after ${_secs}s"
 import socket, sys, time
 port, secs = int(sys.argv[1]), float(sys.argv[2])
@@ -122,7 +138,7 @@ wait_log()
 {
 	_f=$1
 	_re=$2
-	_secs=${3:-10}
+	_secs=$(scaled "${3:-10}")
 	_n=0
 	while ! grep -qE "$_re" "$_f" 2>/dev/null; do
 		_n=$((_n + 1))
@@ -133,7 +149,7 @@ wait_log()
 
 run_to()
 {
-	_secs=$1
+	_secs=$(scaled "$1")
 	_name=$2
 	shift 2
 	timeout -k 3 "$_secs" "$@" >"$WORK/$_name.log" 2>&1

@@ -68,11 +68,22 @@ echo "warm listing with login: $login APDUs"
 # mdp11 logged in and idle in another process (pkcs11-tool waits for its input on a FIFO):
 # another PC/SC client gets the card (the held transaction is released after 100 ms idle)
 mkfifo "$PCSC_TMP/in"
+verifies() {
+	grep -c 'APDU: 00 20 00 80' "$PCSC_TMP/pcscd.log" || true
+}
+v0=$(verifies)
 timeout -k 3 60 pkcs11-tool --module "$MODULE" --login --pin "$PIN" --sign --id 01 -m ECDSA \
 	-i "$PCSC_TMP/in" -o "$PCSC_TMP/sig" >>"$PCSC_TMP/p11.log" 2>&1 &
 signer=$!
 pcsc_add_cleanup "kill $signer 2>/dev/null"
-sleep 1
+# wait until it has logged in (its VERIFY reached the card): then it waits on the FIFO, idle
+n=0
+while [ "$(verifies)" -le "$v0" ]; do
+	n=$((n + 1))
+	[ $n -le $((PCSC_TIMEOUT * 10)) ] || pcsc_fail "pkcs11-tool did not log in within ${PCSC_TIMEOUT}s"
+	pcsc_alive "$signer" || pcsc_fail "pkcs11-tool ended before it logged in"
+	pcsc_nap
+done
 timeout 10 opensc-tool --reader 0 --send-apdu 00A4040009A0000003974254465900 \
 	>"$PCSC_TMP/other.log" 2>&1 || pcsc_fail "another PC/SC client could not use the card"
 grep -q "SW1=0x90, SW2=0x00" "$PCSC_TMP/other.log" || pcsc_fail "another client's SELECT failed"

@@ -15,20 +15,8 @@ vcardtool=$top_builddir/tools/mdp11-vcard
 [ -x "$tool" ] && [ -x "$vcardtool" ] || fail "mdp11-tool / mdp11-vcard are not built"
 cd "$WORK" || exit 1
 
-# run WANT_RC COMMAND...: stdout in out, stderr in err (shown on failure).
-run() {
-	want=$1
-	shift
-	"$@" >out 2>err </dev/null
-	rc=$?
-	[ "$rc" = "$want" ] || fail "exit $rc (wanted $want): $* -- $(cat err)"
-}
-grep_out() { grep -q -- "$1" out || fail "stdout lacks '$1': $(cat out)"; }
-grep_err() { grep -q -- "$1" err || fail "stderr lacks '$1': $(cat err)"; }
-json() {
-	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' \
-		out "$1"
-}
+tmp=$WORK
+. "$top_srcdir/tests/integration/lib-tool.sh"
 hex2bin() { perl -ne 'next if /^\s*#/; s/\s+//g; print pack("H*", $_)' "$1" >"$2"; }
 
 export MDP11_CONF="$WORK/mdp11.conf"
@@ -72,10 +60,10 @@ openssl verify -CAfile capi.pem capi.pem >/dev/null 2>&1 || fail "the card's sel
 
 # ---- list: slots, PIN and PUK counters ----
 run 0 "$tool" list --json
-[ "$(json 'd["cards"][0]["card_name"]')" = PIV ] || fail "not a PIV card: $(cat out)"
+[ "$(json 'd["cards"][0]["card_name"]')" = PIV ] || fail "not a PIV card"
 [ "$(json 'sorted(c["key_reference"] for c in d["cards"][0]["containers"])')" = \
-	"['82', '83', '9a']" ] || fail "slots: $(cat out)"
-[ "$(json 'd["cards"][0]["puk"]["tries_left"]')" = 3 ] || fail "PUK counter: $(cat out)"
+	"['82', '83', '9a']" ] || fail "slots"
+[ "$(json 'd["cards"][0]["puk"]["tries_left"]')" = 3 ] || fail "PUK counter"
 
 # ---- PIN blocked, unblocked with the PUK; PUK and management key changed ----
 for i in 1 2 3; do
@@ -90,13 +78,13 @@ grep_out "unblocked"
 run 0 "$tool" pin change-puk --insecure-puk 12345678 --insecure-new-puk 11223344
 run 4 "$tool" pin change-puk --insecure-puk 12345678 --insecure-new-puk 11223344
 run 0 "$tool" list --json
-[ "$(json 'd["cards"][0]["puk"]["tries_left"]')" = 2 ] || fail "PUK counter: $(cat out)"
+[ "$(json 'd["cards"][0]["puk"]["tries_left"]')" = 2 ] || fail "PUK counter"
 run 0 "$tool" pin change-admin-key --insecure-admin-key "$AES128" \
 	--insecure-new-admin-key "$AES256"
 run 4 "$tool" delete --name mine --insecure-pin 654321 $adm
 run 0 "$tool" delete --name mine --insecure-pin 654321 --insecure-admin-key "$AES256"
 run 0 "$tool" list
 grep_out "capi"
-! grep -q "mine" out || fail "the deleted key is listed: $(cat out)"
+! grep -q "mine" out || fail "the deleted key is listed"
 
 echo "PASS: tool-piv"

@@ -18,29 +18,7 @@ command -v python3 >/dev/null 2>&1 || { echo "SKIP: python3 (JSON checks) not in
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mdp11-tool-select.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 cd "$tmp" || exit 1
-checks=0
-fail() {
-	echo "FAIL: $*" >&2
-	for f in out err; do
-		[ -s "$tmp/$f" ] && { echo "---- $f ----" >&2; cat "$tmp/$f" >&2; }
-	done
-	exit 1
-}
-# run WANT_RC COMMAND...: stdout in out, stderr in err.
-run() {
-	want=$1
-	shift
-	"$@" >"$tmp/out" 2>"$tmp/err" </dev/null
-	rc=$?
-	[ "$rc" = "$want" ] || fail "exit $rc (wanted $want): $*"
-	checks=$((checks + 1))
-}
-grep_out() { grep -q -- "$1" "$tmp/out" || fail "stdout lacks '$1'"; }
-grep_err() { grep -q -- "$1" "$tmp/err" || fail "stderr lacks '$1'"; }
-json() {
-	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' \
-		"$tmp/out" "$1"
-}
+. "$top_srcdir/tests/integration/lib-tool.sh"
 
 unset MDP11_DEBUG MDP11_DEBUG_FILE MDP11_VCARD
 export MDP11_VCARD_KDF_COST=4

@@ -22,40 +22,8 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 cd "$tmp" || exit 1
 umask 022
 
-checks=0
-fail() {
-	echo "FAIL: $*" >&2
-	for f in out err; do
-		[ -s "$tmp/$f" ] && { echo "---- $f ----" >&2; cat "$tmp/$f" >&2; }
-	done
-	exit 1
-}
-ok() {
-	checks=$((checks + 1))
-}
-# run WANT_RC COMMAND...: stdout in out, stderr in err.
-run() {
-	want=$1
-	shift
-	"$@" >"$tmp/out" 2>"$tmp/err" </dev/null
-	rc=$?
-	[ "$rc" = "$want" ] || fail "exit $rc (wanted $want): $*"
-	ok
-}
-grep_out() { grep -q -- "$1" "$tmp/out" || fail "stdout lacks '$1'"; ok; }
-grep_err() { grep -q -- "$1" "$tmp/err" || fail "stderr lacks '$1'"; ok; }
-# The message of a failure is one line, with a reason (never a leftover "success").
-one_line_err() {
-	[ "$(wc -l <"$tmp/err")" = 1 ] || fail "stderr is not one line"
-	! grep -q "success" "$tmp/err" || fail "stderr gives no reason"
-	ok
-}
+. "$top_srcdir/tests/integration/lib-tool.sh"
 hex2bin() { perl -ne 'next if /^\s*#/; s/\s+//g; print pack("H*", $_)' "$1" >"$2"; }
-# json EXPR: evaluate a Python expression over the last stdout parsed as JSON (d).
-json() {
-	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' \
-		"$tmp/out" "$1"
-}
 
 export MDP11_CONF="$tmp/mdp11.conf"
 : >"$MDP11_CONF"

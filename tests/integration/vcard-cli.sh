@@ -149,11 +149,18 @@ expect 1 serve --vpcd 127.0.0.1:9 "$W/foreign.card"
 
 # ---- serve: keeps retrying while nobody listens, stops cleanly on SIGTERM, SIGINT, SIGHUP ----
 for sig in TERM INT HUP; do
-	"$VCARD_BIN" serve --verbose --vpcd 127.0.0.1:9 "$W/f.card" >"$W/serve.out" 2>&1 &
+	"$VCARD_BIN" serve --verbose --vpcd 127.0.0.1:9 "$W/f.card" >"$W/serve-$sig.out" 2>&1 &
 	SPID=$!
-	sleep 1
-	kill -0 "$SPID" 2>/dev/null || fail "serve gave up while vpcd was away: $(cat "$W/serve.out")"
-	grep -q "retrying" "$W/serve.out" || fail "serve does not say it is retrying"
+	# until it says it is retrying (a limit, not a fixed wait: the machine may be loaded)
+	n=0
+	while ! grep -q "retrying" "$W/serve-$sig.out" && [ $n -lt 300 ]; do
+		kill -0 "$SPID" 2>/dev/null || fail "serve gave up while vpcd was away: $(cat "$W/serve-$sig.out")"
+		sleep 0.1
+		n=$((n + 1))
+	done
+	kill -0 "$SPID" 2>/dev/null || fail "serve gave up while vpcd was away: $(cat "$W/serve-$sig.out")"
+	grep -q "retrying" "$W/serve-$sig.out" ||
+		fail "serve (before SIG$sig) does not say it is retrying (30 s): $(cat "$W/serve-$sig.out")"
 	kill -"$sig" "$SPID"
 	n=0
 	while kill -0 "$SPID" 2>/dev/null && [ $n -lt 30 ]; do

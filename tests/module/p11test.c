@@ -137,6 +137,24 @@ p11test_init(void)
 }
 
 CK_SESSION_HANDLE
+p11test_suite_session(void)
+{
+	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+
+	setenv("MDP11_VCARD_KDF_COST", "4", 1);
+	if (p11test_setup() != 0 || p11test_init() != CKR_OK)
+		return CK_INVALID_HANDLE;
+	if (p11->C_OpenSession(test_slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s) !=
+	    CKR_OK)
+		return CK_INVALID_HANDLE;
+	if (p11->C_Login(s, CKU_USER, (CK_UTF8CHAR *)TEST_PIN, strlen(TEST_PIN)) != CKR_OK) {
+		p11->C_CloseSession(s);
+		return CK_INVALID_HANDLE;
+	}
+	return s;
+}
+
+CK_SESSION_HANDLE
 p11test_open(bool rw, bool login)
 {
 	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;

@@ -35,6 +35,13 @@ bool p11test_pcsc(void);
 const char *p11test_card_path(void);
 /* Path of the loaded module. */
 const char *p11test_module_path(void);
+/*
+ * For a suite's init function (outside any test: no CUnit assertions): the card's PIN key
+ * derivation at its cheapest (MDP11_VCARD_KDF_COST=4, for suites that log in often),
+ * p11test_setup, p11test_init, and a read-write session logged in as user; CK_INVALID_HANDLE
+ * on failure.
+ */
+CK_SESSION_HANDLE p11test_suite_session(void);
 /* Initialize and find the one slot; open a session (rw or ro), log in as user if asked. */
 CK_RV p11test_init(void);
 CK_SESSION_HANDLE p11test_open(bool rw, bool login);

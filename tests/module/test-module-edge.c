@@ -24,16 +24,10 @@ static CK_OBJECT_HANDLE rsa_pub, rsa_priv, ec_pub, ec_priv, ecdh_pub, ecdh_priv;
 static int
 suite_init(void)
 {
-	CK_SESSION_HANDLE s;
+	CK_SESSION_HANDLE s = p11test_suite_session();
 	int rv = 0;
 
-	/* The card's PIN key derivation at its cheapest: these tests log in often. */
-	setenv("MDP11_VCARD_KDF_COST", "4", 1);
-	if (p11test_setup() != 0 || p11test_init() != CKR_OK)
-		return -1;
-	if (p11->C_OpenSession(test_slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s) !=
-		    CKR_OK ||
-	    p11->C_Login(s, CKU_USER, (CK_UTF8CHAR *)TEST_PIN, 6) != CKR_OK)
+	if (s == CK_INVALID_HANDLE)
 		return -1;
 	if (p11test_gen_rsa(s, 1024, true, "rsa", &rsa_pub, &rsa_priv) != CKR_OK ||
 	    p11test_gen_ec(s, P256, false, "ec1", &ec_pub, &ec_priv) != CKR_OK ||

@@ -20,6 +20,20 @@
 #include "tests/unit/testutil.h"
 
 #define P256 "06082a8648ce3d030107"
+
+/*
+ * GCC 12's AddressSanitizer does not hold its allocator's locks across fork(): the child of a
+ * process whose other thread was inside malloc waits in the allocator forever (seen in this
+ * test's ASan run, inside opendir's malloc). That is the sanitizer's limit, not the module's:
+ * the fork test runs in the strict and ThreadSanitizer passes, and is skipped under ASan.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
 /* Generous: the machine may be loaded; a hang ends with a message, never a wait forever. */
 #define TIMEOUT_S 120
 
@@ -48,16 +62,11 @@ watchdog(void)
 static int
 suite_init(void)
 {
-	CK_SESSION_HANDLE s;
+	CK_SESSION_HANDLE s = p11test_suite_session();
 	CK_OBJECT_HANDLE pub;
 	int rv = 0;
 
-	setenv("MDP11_VCARD_KDF_COST", "4", 1);
-	if (p11test_setup() != 0 || p11test_init() != CKR_OK)
-		return -1;
-	if (p11->C_OpenSession(test_slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s) !=
-		    CKR_OK ||
-	    p11->C_Login(s, CKU_USER, (CK_UTF8CHAR *)TEST_PIN, 6) != CKR_OK)
+	if (s == CK_INVALID_HANDLE)
 		return -1;
 	if (p11test_gen_ec(s, P256, false, "ec", &pub, &ec_priv) != CKR_OK)
 		rv = -1;
@@ -336,6 +345,11 @@ test_fork_while_signing(void)
 	int i, code;
 	unsigned long before;
 
+#ifdef UNDER_ASAN
+	printf("\n    skipped under AddressSanitizer: its allocator is not fork-safe in a threaded "
+	       "process (the strict and TSan passes run it)\n");
+	return;
+#endif
 	watchdog();
 	CU_ASSERT_EQUAL_FATAL(p11test_init(), CKR_OK);
 	atomic_store(&stop_signing, false);

@@ -553,14 +553,24 @@ test_rsa_ops(void)
 		CU_ASSERT_EQUAL(di.data_len, pad == 2 ? 256 : sizeof(msg));
 		for (i = 0; i < sizeof(msg); i++)
 			CU_ASSERT_EQUAL(di.data[sizeof(msg) - 1 - i], msg[i]);
-		/* the same ciphertext with the other padding: refused, nothing returned */
+		/*
+		 * The same ciphertext with the other padding never gives the message back. A
+		 * PKCS#1 v1.5 check of an OAEP block passes by chance (about 2^-16: 02 second,
+		 * a zero after eight nonzero bytes), so the result is compared, not the code.
+		 */
 		if (pad < 2) {
+			enum md_rv other;
+
 			for (i = 0; i < ctl; i++)
 				le[i] = ct[ctl - 1 - i];
 			di.data_len = ctl;
 			di.padding_type = pad == 0 ? MD_PADDING_OAEP : MD_PADDING_PKCS1;
 			di.padding_info = &oaep;
-			CU_ASSERT_EQUAL(md_rsa_decrypt(f.card, &di), MD_E_INVALID_PARAMETER);
+			other = md_rsa_decrypt(f.card, &di);
+			if (pad == 0)
+				CU_ASSERT_EQUAL(other, MD_E_INVALID_PARAMETER);
+			CU_ASSERT(other != MD_OK || di.data_len != sizeof(msg) ||
+				  di.data[sizeof(msg) - 1] != msg[0]);
 		}
 		free(ct);
 	}

@@ -31,14 +31,11 @@ apdus(CK_SLOT_ID id)
 {
 	struct slot *s;
 	unsigned long n = 0;
-	size_t i;
 
 	module_lock();
 	s = slot_lookup_inlock(id);
-	if (s && s->tr)
-		n = mdp_transport_apdu_count(s->tr);
-	for (i = 0; s && i < s->nlanes; i++)
-		n += mdp_transport_apdu_count(s->lanes[i]->tr);
+	if (s)
+		n = ksp_link_apdus(s->link, s->kc);
 	module_unlock();
 	return n;
 }

@@ -172,19 +172,6 @@ sealed_sw(struct vcard *vc, const char *hex)
 	return (uint16_t)(resp[rl - 2] << 8 | resp[rl - 1]);
 }
 
-static bool
-file_has(const char *path, const uint8_t *needle, size_t len)
-{
-	size_t n = 0, i;
-	uint8_t *data = test_read_file(path, &n);
-	bool found = false;
-
-	for (i = 0; data && i + len <= n && !found; i++)
-		found = memcmp(data + i, needle, len) == 0;
-	free(data);
-	return found;
-}
-
 static void
 test_round_trip(void)
 {
@@ -228,10 +215,10 @@ test_round_trip(void)
 	vcard_free(vc);
 
 	/* the file holds no secret: PIN, PUK, management key, the imported scalar */
-	CU_ASSERT(!file_has(path, (const uint8_t *)"24681357", 8));
-	CU_ASSERT(!file_has(path, (const uint8_t *)"11223344", 8));
-	CU_ASSERT(!file_has(path, aes128, sizeof(aes128)));
-	CU_ASSERT(!file_has(path, scalar, sizeof(scalar)));
+	CU_ASSERT(!test_file_has(path, (const uint8_t *)"24681357", 8));
+	CU_ASSERT(!test_file_has(path, (const uint8_t *)"11223344", 8));
+	CU_ASSERT(!test_file_has(path, aes128, sizeof(aes128)));
+	CU_ASSERT(!test_file_has(path, scalar, sizeof(scalar)));
 
 	/* everything is back after a reopen: counters, objects, keys and their policies */
 	vc = open_file(path);
@@ -323,6 +310,24 @@ test_without_seal(void)
 	CU_ASSERT_FATAL(rename(moved, key) == 0);
 	vc = open_file(path);
 	CU_ASSERT_EQUAL(verify(vc, "24681357"), 0x9000);
+
+	/* resealed by another key file: PIN, PUK, management key and the PIN-never key go along */
+	{
+		char seal[620];
+		EVP_PKEY *pub = slot_public(vc, 0x9E);
+		struct rapdu rr;
+
+		snprintf(seal, sizeof(seal), "keyfile:%s.other", key);
+		CU_ASSERT_EQUAL(vcard_reseal(vc, seal), MDP_OK);
+		vcard_free(vc);
+		CU_ASSERT_FATAL(unlink(key) == 0); /* the old key file is of no use any more */
+		vc = open_file(path);
+		CU_ASSERT(pub && ec_signs(vc, 0x9E, pub));
+		CU_ASSERT_EQUAL(verify(vc, "24681357"), 0x9000);
+		CU_ASSERT_EQUAL(mgm_auth(vc), 0x9000);
+		CU_ASSERT_EQUAL(tx(vc, "002C0080103131323233333434 3133353739313133", &rr), 0x9000);
+		EVP_PKEY_free(pub);
+	}
 	vcard_free(vc);
 	free(path);
 }
@@ -413,6 +418,7 @@ test_hostile_files(void)
 static int
 setup(void)
 {
+	vcard_set_notices(false); /* the missing seal is what one test is about */
 	dir = test_tmpdir();
 	return dir ? 0 : 1;
 }
@@ -427,7 +433,7 @@ teardown(void)
 
 static CU_TestInfo state_tests[] = {
 	{"round trip: counters, objects, keys, policies, two handles", test_round_trip},
-	{"without its seal: public data only", test_without_seal},
+	{"without its seal: public data only; resealed", test_without_seal},
 	{"hand-made PIV sections refused", test_hostile_files},
 	CU_TEST_INFO_NULL,
 };

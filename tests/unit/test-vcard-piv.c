@@ -476,6 +476,9 @@ test_mgm(void)
 	CU_ASSERT_EQUAL(tx_chunk(vc, 0, 0xFF, 0xFF, 0xFF, apdu, 19, -1, &r), 0x9000);
 	vcard_reset(vc);
 	CU_ASSERT_EQUAL(mgm_mutual(vc, 0x08, aes), 0x9000);
+	/* P1 00 with an AES key (OpenSC's random numbers): a 16-byte challenge (UNSURE point 6) */
+	CU_ASSERT_EQUAL(tx(vc, "0087009B047C02810000", &r), 0x9000);
+	CU_ASSERT(r.len == 20 && r.data[2] == 0x81 && r.data[3] == 16);
 	vcard_free(vc);
 }
 
@@ -741,6 +744,23 @@ test_generate_sign(void)
 	CU_ASSERT_EQUAL(tx(vc, "0087119A087C0682018181 0101", &r), 0x6A80);
 	CU_ASSERT_EQUAL(tx(vc, "0087119A097C06820081020102FF", &r), 0x6A80); /* trailing */
 	CU_ASSERT_EQUAL(tx(vc, "0087119A087C07820081030102", &r), 0x6A80);   /* truncated */
+
+	/* a hash longer than the field: its leftmost bits are signed (UNSURE point 5) */
+	{
+		uint8_t h[64], *sig = NULL;
+		size_t sl = 0;
+		EVP_PKEY_CTX *vctx = EVP_PKEY_CTX_new_from_pkey(NULL, p256, NULL);
+
+		RAND_bytes(h, sizeof(h));
+		CU_ASSERT_EQUAL(ga(vc, 0x11, 0x9A, 0x81, h, sizeof(h), &sig, &sl), 0x9000);
+		CU_ASSERT(vctx && EVP_PKEY_verify_init(vctx) == 1 &&
+			  EVP_PKEY_verify(vctx, sig, sl, h, 32) == 1);
+		free(sig);
+		EVP_PKEY_CTX_free(vctx);
+		CU_ASSERT_EQUAL(ga(vc, 0x11, 0x9A, 0x81, h, 0, &sig, &sl), 0x6A80);
+		memset(ct, 0, 65);
+		CU_ASSERT_EQUAL(ga(vc, 0x11, 0x9A, 0x81, ct, 65, &sig, &sl), 0x6A80);
+	}
 
 	/* a new key replaces the old one */
 	EVP_PKEY_free(p256);

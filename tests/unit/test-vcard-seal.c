@@ -100,20 +100,6 @@ open_card(const char *path, const char *seal)
 	return vc;
 }
 
-/* Does needle occur in the file? */
-static bool
-file_has(const char *path, const uint8_t *needle, size_t len)
-{
-	size_t n = 0, i;
-	uint8_t *data = test_read_file(path, &n);
-	bool found = false;
-
-	for (i = 0; data && len && i + len <= n && !found; i++)
-		found = memcmp(data + i, needle, len) == 0;
-	free(data);
-	return found;
-}
-
 /* Every private component of key (big-endian, as OpenSSL holds them) occurs nowhere in path. */
 static void
 check_no_private_part(const char *path, EVP_PKEY *key)
@@ -133,8 +119,8 @@ check_no_private_part(const char *path, EVP_PKEY *key)
 		CU_ASSERT_FATAL(EVP_PKEY_get_bn_param(key, names[i], &bn) == 1);
 		n = BN_bn2bin(bn, buf);
 		/* 16 bytes of a private part is plenty to find it, and avoids chance hits */
-		CU_ASSERT(n >= 16 && !file_has(path, buf, 16));
-		CU_ASSERT(!file_has(path, buf + n - 16, 16));
+		CU_ASSERT(n >= 16 && !test_file_has(path, buf, 16));
+		CU_ASSERT(!test_file_has(path, buf + n - 16, 16));
 		BN_clear_free(bn);
 		bn = NULL;
 	}
@@ -309,9 +295,9 @@ test_file_alone(void)
 	CU_ASSERT(rsa_signs(vc, 0x81, 0x57, rsa));
 	vcard_free(vc);
 
-	CU_ASSERT(!file_has(path, admin_key, sizeof(admin_key)));
-	CU_ASSERT(!file_has(path, (const uint8_t *)PIN, strlen(PIN)));
-	CU_ASSERT(!file_has(path, (const uint8_t *)"135791", 6));
+	CU_ASSERT(!test_file_has(path, admin_key, sizeof(admin_key)));
+	CU_ASSERT(!test_file_has(path, (const uint8_t *)PIN, strlen(PIN)));
+	CU_ASSERT(!test_file_has(path, (const uint8_t *)"135791", 6));
 	check_no_private_part(path, rsa);
 	check_no_private_part(path, ec);
 
@@ -402,6 +388,15 @@ test_key_files(void)
 	CU_ASSERT(strstr(mdp_err_last(), "not this card's seal") != NULL);
 	CU_ASSERT_EQUAL(tx(vc, VERIFY_PIN, &r), 0);
 	vcard_free(vc);
+
+	/* MDP11_VCARD_SEAL of another kind is not about this card: ignored */
+	setenv("MDP11_VCARD_SEAL", "tpm:swtpm:host=127.0.0.1,port=9", 1);
+	vc = open_card(path, NULL);
+	CU_ASSERT_EQUAL(vcard_seal_check(vc), MDP_OK);
+	CU_ASSERT_EQUAL(vcard_get_info(vc, &info), MDP_OK);
+	CU_ASSERT_STRING_EQUAL(info.seal_file, "");
+	vcard_free(vc);
+	unsetenv("MDP11_VCARD_SEAL");
 
 	/* a key file moved: the override finds it; MDP11_VCARD_SEAL too */
 	CU_ASSERT_EQUAL_FATAL(rename(key, moved), 0);
@@ -554,7 +549,7 @@ test_format1(void)
 	CU_ASSERT_FATAL(rsa && ec && gen);
 	copy_file(src, path);
 	/* the fixture is what the old code wrote: admin key in clear */
-	CU_ASSERT(file_has(path, v1_admin, sizeof(v1_admin)));
+	CU_ASSERT(test_file_has(path, v1_admin, sizeof(v1_admin)));
 	vc = open_card(path, NULL);
 	CU_ASSERT_EQUAL(vcard_get_info(vc, &info), MDP_OK);
 	CU_ASSERT_EQUAL(info.format_version, 1);
@@ -583,8 +578,8 @@ test_format1(void)
 	CU_ASSERT(info.sealed);
 	vcard_free(vc);
 	CU_ASSERT_EQUAL(file_format(path), 2);
-	CU_ASSERT(!file_has(path, v1_admin, sizeof(v1_admin)));
-	CU_ASSERT(!file_has(path, (const uint8_t *)"123456", 6));
+	CU_ASSERT(!test_file_has(path, v1_admin, sizeof(v1_admin)));
+	CU_ASSERT(!test_file_has(path, (const uint8_t *)"123456", 6));
 	check_no_private_part(path, rsa);
 	check_no_private_part(path, ec);
 	vc = open_card(path, NULL);

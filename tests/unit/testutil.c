@@ -146,3 +146,16 @@ test_rmtree(const char *path)
 	if (path)
 		nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
+
+int
+test_file_has(const char *path, const uint8_t *needle, size_t len)
+{
+	size_t n = 0, i;
+	uint8_t *data = test_read_file(path, &n);
+	int found = 0;
+
+	for (i = 0; data && len && i + len <= n && !found; i++)
+		found = memcmp(data + i, needle, len) == 0;
+	free(data);
+	return found;
+}

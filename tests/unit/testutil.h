@@ -24,6 +24,8 @@ char *test_data_path(const char *rel);
 uint8_t *test_load_vector(const char *name, size_t *len);
 /* Read a whole file; NULL if it cannot be read. */
 uint8_t *test_read_file(const char *path, size_t *len);
+/* Do the len bytes of needle occur in the file (false when it cannot be read)? */
+int test_file_has(const char *path, const uint8_t *needle, size_t len);
 /* A fresh private temporary directory (removed by test_rmtree). */
 char *test_tmpdir(void);
 void test_rmtree(const char *path);
