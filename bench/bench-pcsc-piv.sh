@@ -30,40 +30,12 @@ PCSC_DEBUG=1
 export PCSC_DEBUG
 pcsc_start "$CARD"
 
-mkdir -p "$W/mdp11-cache" "$W/opensc-cache"
-cat >"$W/mdp11.conf" <<EOC
-[readers]
-pcsc = true
-[cache]
-mode = persistent
-dir = $W/mdp11-cache
-EOC
-cat >"$W/opensc.conf" <<EOC
-app default {
-	framework pkcs15 {
-		use_file_caching = yes;
-		file_cache_dir = $W/opensc-cache;
-	}
-}
-EOC
-
-run()
-{
-	timeout -k 3 120 "$BENCH" startup --pin "$PIV_PIN" --apdu-log "$PCSC_TMP/pcscd.log" "$@" \
-		2>>"$W/bench-startup.log"
-}
-# startup NAME MODULE: a cold start, then a warm one (a second process).
-startup()
-{
-	run --name "$1-cold" --module "$2" || echo "$1-cold,startup,error,1"
-	run --name "$1-warm" --module "$2" || echo "$1-warm,startup,error,1"
-}
+PIN=$PIV_PIN
+. "$top_srcdir/bench/lib-startup.sh"
 unset MDP11_VCARD 2>/dev/null || true
 MDP11_CONF=$W/mdp11.conf startup mdp11-piv "$MODULE"
 OPENSC_CONF=$W/opensc.conf startup opensc-piv "$PIV_OPENSC"
 if [ -f "$PIV_YKCS11" ]; then
 	startup ykcs11-piv "$PIV_YKCS11"
 fi
-if [ -s "$W/bench-startup.log" ]; then
-	sed 's/^/# /' "$W/bench-startup.log" >&2
-fi
+startup_done

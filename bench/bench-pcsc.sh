@@ -38,40 +38,8 @@ PCSC_DEBUG=1
 export PCSC_DEBUG
 pcsc_start "$CARD"
 
-# mdp11 over PC/SC, with a persistent cache directory (empty for the cold start).
-mkdir -p "$W/mdp11-cache"
-cat >"$W/mdp11.conf" <<EOC
-[readers]
-pcsc = true
-[cache]
-mode = persistent
-dir = $W/mdp11-cache
-EOC
-# OpenSC with its file cache (empty for the cold start).
-mkdir -p "$W/opensc-cache"
-cat >"$W/opensc.conf" <<EOC
-app default {
-	framework pkcs15 {
-		use_file_caching = yes;
-		file_cache_dir = $W/opensc-cache;
-	}
-}
-EOC
-
-run()
-{
-	timeout -k 3 120 "$BENCH" startup --pin "$PIN" --apdu-log "$PCSC_TMP/pcscd.log" "$@" \
-		2>>"$W/bench-startup.log"
-}
-# startup NAME MODULE: a cold start, then a warm one (a second process, cache valid).
-startup()
-{
-	run --name "$1-cold" --module "$2" || echo "$1-cold,startup,error,1"
-	run --name "$1-warm" --module "$2" || echo "$1-warm,startup,error,1"
-}
+. "$top_srcdir/bench/lib-startup.sh"
 unset MDP11_VCARD 2>/dev/null || true
 MDP11_CONF=$W/mdp11.conf startup mdp11 "$MODULE"
 OPENSC_CONF=$W/opensc.conf startup opensc "$OPENSC"
-if [ -s "$W/bench-startup.log" ]; then
-	sed 's/^/# /' "$W/bench-startup.log" >&2
-fi
+startup_done

@@ -35,7 +35,7 @@ CLEANFILES += tests/integration/firefox-screenshot.png tests/integration/firefox
 EXTRA_PROGRAMS += bench/bench-p11
 bench_bench_p11_SOURCES = bench/bench-p11.c
 bench_bench_p11_LDADD = $(CRYPTO_LIBS)
-EXTRA_DIST += bench/run-bench.sh bench/bench-pcsc.sh bench/bench-pcsc-piv.sh bench/table.py
+EXTRA_DIST += bench/run-bench.sh bench/bench-pcsc.sh bench/bench-pcsc-piv.sh bench/lib-startup.sh bench/table.py
 CLEANFILES += bench/bench-p11 bench/results.csv
 # The suite needs the module and mdp11-vcard too.
 bench: all

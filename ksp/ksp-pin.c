@@ -467,15 +467,18 @@ ksp_pin_id(struct ksp_card *kc, enum ksp_pin_kind kind)
 	return 0;
 }
 
-/* The PUK unblocks the user PIN (RESET RETRY COUNTER) and sets a new one. */
-enum ksp_rv
-ksp_unblock_pin_puk(struct ksp_card *kc, const uint8_t *puk, size_t puk_len, const uint8_t *new_pin,
-		    size_t new_len)
+/*
+ * One change_authenticator_ex with the PUK (PIN id found by its purpose): unblock (target the
+ * user PIN) or change the PUK itself, in a transaction of its own.
+ */
+static enum ksp_rv
+with_puk(struct ksp_card *kc, uint32_t flags, const uint8_t *puk, size_t puk_len,
+	 const uint8_t *new_secret, size_t new_len)
 {
 	uint32_t tries = MD_VALUE_UNKNOWN, puk_id;
 	enum ksp_rv rv;
 
-	if (!kc || !puk || !puk_len || !new_pin || !new_len)
+	if (!kc || !puk || !puk_len || !new_secret || !new_len)
 		return KSP_E_INVALID_ARG;
 	rv = ksp_ensure_view(kc);
 	if (rv != KSP_OK)
@@ -485,22 +488,29 @@ ksp_unblock_pin_puk(struct ksp_card *kc, const uint8_t *puk, size_t puk_len, con
 		return ksp_reason(KSP_E_UNSUPPORTED,
 				  "this card has no PUK: the admin key unblocks its PIN");
 	rv = ksp_rv_from_md(md_card_begin(kc->md));
-	if (rv != KSP_OK) {
-		ksp_check_reset(kc, rv);
-		return rv;
+	if (rv == KSP_OK) {
+		rv = ksp_rv_from_md(md_change_authenticator_ex(
+			kc->md, flags, puk_id, puk, puk_len,
+			flags == MD_PIN_CHANGE_UNBLOCK ? MD_ROLE_USER : puk_id, new_secret, new_len,
+			0, &tries));
+		if (rv == KSP_OK && flags == MD_PIN_CHANGE_UNBLOCK) {
+			kc->blocked = false;
+			kc->tries_left = kc->tries_max;
+			rv = pin_changed(kc);
+		}
+		md_card_end(kc->md, false);
 	}
-	rv = ksp_rv_from_md(md_change_authenticator_ex(kc->md, MD_PIN_CHANGE_UNBLOCK, puk_id, puk,
-						       puk_len, MD_ROLE_USER, new_pin, new_len, 0,
-						       &tries));
 	ksp_check_reset(kc, rv);
 	kc->tries_fresh = false; /* the PIN counter is read again */
-	if (rv == KSP_OK) {
-		kc->blocked = false;
-		kc->tries_left = kc->tries_max;
-		rv = pin_changed(kc);
-	}
-	md_card_end(kc->md, false);
 	return rv;
+}
+
+/* The PUK unblocks the user PIN (RESET RETRY COUNTER) and sets a new one. */
+enum ksp_rv
+ksp_unblock_pin_puk(struct ksp_card *kc, const uint8_t *puk, size_t puk_len, const uint8_t *new_pin,
+		    size_t new_len)
+{
+	return with_puk(kc, MD_PIN_CHANGE_UNBLOCK, puk, puk_len, new_pin, new_len);
 }
 
 /* The old PUK is the proof for the new one (CHANGE REFERENCE DATA checks it whole on PIV). */
@@ -508,28 +518,7 @@ enum ksp_rv
 ksp_change_puk(struct ksp_card *kc, const uint8_t *old_puk, size_t old_len, const uint8_t *new_puk,
 	       size_t new_len)
 {
-	uint32_t tries = MD_VALUE_UNKNOWN, puk_id;
-	enum ksp_rv rv;
-
-	if (!kc || !old_puk || !old_len || !new_puk || !new_len)
-		return KSP_E_INVALID_ARG;
-	rv = ksp_ensure_view(kc);
-	if (rv != KSP_OK)
-		return rv;
-	puk_id = ksp_pin_id(kc, KSP_PIN_PUK);
-	if (!puk_id)
-		return ksp_reason(KSP_E_UNSUPPORTED, "this card has no PUK");
-	rv = ksp_rv_from_md(md_card_begin(kc->md));
-	if (rv != KSP_OK) {
-		ksp_check_reset(kc, rv);
-		return rv;
-	}
-	rv = ksp_rv_from_md(md_change_authenticator_ex(kc->md, MD_PIN_CHANGE_CHANGEPIN, puk_id,
-						       old_puk, old_len, puk_id, new_puk, new_len,
-						       0, &tries));
-	ksp_check_reset(kc, rv);
-	md_card_end(kc->md, false);
-	return rv;
+	return with_puk(kc, MD_PIN_CHANGE_CHANGEPIN, old_puk, old_len, new_puk, new_len);
 }
 
 enum ksp_rv

@@ -308,16 +308,6 @@ gids_query_free_space(struct md_card *card, uint32_t flags, struct md_free_space
 /* ---- properties (§4.11) ---- */
 
 static enum md_rv
-prop_out(const void *v, size_t n, void *data, size_t cap, size_t *len)
-{
-	*len = n;
-	if (cap < n || !data)
-		return MD_ERROR_INSUFFICIENT_BUFFER;
-	memcpy(data, v, n);
-	return MD_OK;
-}
-
-static enum md_rv
 load_cardid(struct md_card *card)
 {
 	struct gids *g = G(card);
@@ -361,54 +351,29 @@ gids_get_property(struct md_card *card, const char *name, void *data, size_t cap
 	struct gids *g = G(card);
 	uint32_t v;
 	enum md_rv rv;
-	/* properties whose flags carry a meaning */
-	bool flagged = strcmp(name, MD_CP_CARD_KEYSIZES) == 0 ||
-		       strcmp(name, MD_CP_CARD_PIN_INFO) == 0 ||
-		       strcmp(name, MD_CP_MDP11_PIN_TRIES) == 0 ||
-		       strcmp(name, MD_CP_CARD_PIN_STRENGTH_VERIFY) == 0 ||
-		       strcmp(name, MD_CP_CARD_PIN_STRENGTH_CHANGE) == 0 ||
-		       strcmp(name, MD_CP_CARD_PIN_STRENGTH_UNBLOCK) == 0;
+	bool done = false;
 
-	if (!flagged && flags != 0)
-		return MD_E_INVALID_PARAMETER;
-	if (strcmp(name, MD_CP_CARD_FREE_SPACE) == 0) {
-		struct md_free_space fs = {.version = MD_FREE_SPACE_VERSION};
-
-		rv = gids_query_free_space(card, 0, &fs);
-		return rv == MD_OK ? prop_out(&fs, sizeof(fs), data, cap, len) : rv;
-	}
-	if (strcmp(name, MD_CP_CARD_CAPABILITIES) == 0) {
-		struct md_capabilities c = {.version = MD_CAPABILITIES_VERSION};
-
-		gids_query_capabilities(card, &c);
-		return prop_out(&c, sizeof(c), data, cap, len);
-	}
-	if (strcmp(name, MD_CP_CARD_KEYSIZES) == 0) {
-		struct md_key_sizes ks = {.version = MD_KEY_SIZES_VERSION};
-
-		if (flags < MDP_AT_KEYEXCHANGE || flags > MDP_AT_ECDHE_P521)
-			return MD_E_INVALID_PARAMETER;
-		gids_query_key_sizes(card, flags, 0, &ks);
-		return prop_out(&ks, sizeof(ks), data, cap, len);
-	}
+	rv = md_prop_common(card, name, data, cap, len, flags, &done);
+	if (done)
+		return rv;
 	if (strcmp(name, MD_CP_CARD_READ_ONLY) == 0) {
 		v = 0;
-		return prop_out(&v, sizeof(v), data, cap, len);
+		return md_prop_out(&v, sizeof(v), data, cap, len);
 	}
 	if (strcmp(name, MD_CP_CARD_CACHE_MODE) == 0) {
 		/* the host keeps cardcf current, so a global cache is safe */
 		v = MD_CP_CACHE_MODE_GLOBAL_CACHE;
-		return prop_out(&v, sizeof(v), data, cap, len);
+		return md_prop_out(&v, sizeof(v), data, cap, len);
 	}
 	if (strcmp(name, MD_CP_SUPPORTS_WIN_X509_ENROLLMENT) == 0) {
 		v = 1;
-		return prop_out(&v, sizeof(v), data, cap, len);
+		return md_prop_out(&v, sizeof(v), data, cap, len);
 	}
 	if (strcmp(name, MD_CP_CARD_GUID) == 0 || strcmp(name, MD_CP_CARD_SERIAL_NO) == 0) {
 		rv = gids_sync(card);
 		if (rv == MD_OK)
 			rv = load_cardid(card);
-		return rv == MD_OK ? prop_out(g->cardid, g->cardid_len, data, cap, len) : rv;
+		return rv == MD_OK ? md_prop_out(g->cardid, g->cardid_len, data, cap, len) : rv;
 	}
 	if (strcmp(name, MD_CP_CARD_PIN_INFO) == 0) {
 		struct md_pin_info pi;
@@ -423,7 +388,7 @@ gids_get_property(struct md_card *card, const char *name, void *data, size_t cap
 				return MD_ERROR_REVISION_MISMATCH;
 		}
 		pin_info_of(flags, &pi);
-		return prop_out(&pi, sizeof(pi), data, cap, len);
+		return md_prop_out(&pi, sizeof(pi), data, cap, len);
 	}
 	if (strcmp(name, MD_CP_MDP11_PIN_TRIES) == 0) {
 		struct md_pin_tries pt;
@@ -431,17 +396,17 @@ gids_get_property(struct md_card *card, const char *name, void *data, size_t cap
 		if (flags != MD_ROLE_USER)
 			return MD_E_INVALID_PARAMETER; /* the admin key has no counter to read */
 		rv = gids_pin_tries(card, &pt);
-		return rv == MD_OK ? prop_out(&pt, sizeof(pt), data, cap, len) : rv;
+		return rv == MD_OK ? md_prop_out(&pt, sizeof(pt), data, cap, len) : rv;
 	}
 	if (strcmp(name, MD_CP_CARD_LIST_PINS) == 0) {
 		v = MD_PIN_SET(MD_ROLE_USER) | MD_PIN_SET(MD_ROLE_ADMIN);
-		return prop_out(&v, sizeof(v), data, cap, len);
+		return md_prop_out(&v, sizeof(v), data, cap, len);
 	}
 	if (strcmp(name, MD_CP_CARD_AUTHENTICATED_STATE) == 0) {
 		if (card->resets != g->resets_seen)
 			g->authenticated = 0;
 		v = g->authenticated;
-		return prop_out(&v, sizeof(v), data, cap, len);
+		return md_prop_out(&v, sizeof(v), data, cap, len);
 	}
 	if (strcmp(name, MD_CP_CARD_PIN_STRENGTH_VERIFY) == 0 ||
 	    strcmp(name, MD_CP_CARD_PIN_STRENGTH_CHANGE) == 0 ||
@@ -449,13 +414,13 @@ gids_get_property(struct md_card *card, const char *name, void *data, size_t cap
 		if (flags != MD_ROLE_USER && flags != MD_ROLE_ADMIN)
 			return MD_E_INVALID_PARAMETER;
 		v = MD_PIN_STRENGTH_PLAINTEXT;
-		return prop_out(&v, sizeof(v), data, cap, len);
+		return md_prop_out(&v, sizeof(v), data, cap, len);
 	}
 	if (strcmp(name, MD_CP_KEY_IMPORT_SUPPORT) == 0) {
 		/* plain-text key pairs through create_container(KEY_IMPORT); no secure key
 		 * injection */
 		v = MD_KEY_IMPORT_PLAIN_TEXT;
-		return prop_out(&v, sizeof(v), data, cap, len);
+		return md_prop_out(&v, sizeof(v), data, cap, len);
 	}
 	if (strcmp(name, MD_CP_PARENT_WINDOW) == 0 || strcmp(name, MD_CP_PIN_CONTEXT_STRING) == 0)
 		return MD_E_INVALID_PARAMETER; /* write-only */
@@ -506,7 +471,7 @@ gids_get_container_property(struct md_card *card, uint8_t index, const char *nam
 	if (strcmp(name, MD_CCP_PIN_IDENTIFIER) == 0) {
 		uint32_t v = MD_ROLE_USER;
 
-		return prop_out(&v, sizeof(v), data, cap, len);
+		return md_prop_out(&v, sizeof(v), data, cap, len);
 	}
 	if (strcmp(name, MD_CCP_ASSOCIATED_ECDH_KEY) == 0)
 		return MD_E_UNSUPPORTED_FEATURE; /* GIDS has nowhere to store the pairing */

@@ -27,4 +27,16 @@ enum md_rv md_gids_acquire(struct md_card *card, unsigned flags);
 enum md_rv md_piv_acquire(struct md_card *card, unsigned flags);
 bool md_piv_atr_known(const uint8_t *atr, size_t len);
 
+/* ---- card-props.c: what the built-in modules answer alike ---- */
+
+/* Copy a property value out: *len = n; MD_ERROR_INSUFFICIENT_BUFFER when it does not fit. */
+enum md_rv md_prop_out(const void *v, size_t n, void *data, size_t cap, size_t *len);
+/*
+ * Flags given to a property that takes none (INVALID_PARAMETER), free space, capabilities and
+ * key sizes from the module's own Card* functions. *done false: none of those, the module
+ * answers.
+ */
+enum md_rv md_prop_common(struct md_card *card, const char *name, void *data, size_t cap,
+			  size_t *len, uint32_t flags, bool *done);
+
 #endif

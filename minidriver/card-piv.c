@@ -607,16 +607,6 @@ piv_query_free_space(struct md_card *card, uint32_t flags, struct md_free_space 
 	return MD_OK;
 }
 
-static enum md_rv
-prop_out(const void *v, size_t n, void *data, size_t cap, size_t *len)
-{
-	*len = n;
-	if (cap < n || !data)
-		return MD_ERROR_INSUFFICIENT_BUFFER;
-	memcpy(data, v, n);
-	return MD_OK;
-}
-
 static bool
 pin_id_known(uint32_t id)
 {
@@ -660,36 +650,11 @@ piv_get_property(struct md_card *card, const char *name, void *data, size_t cap,
 	struct piv *p = piv_of(card);
 	uint32_t v;
 	enum md_rv rv;
-	bool flagged = strcmp(name, MD_CP_CARD_KEYSIZES) == 0 ||
-		       strcmp(name, MD_CP_CARD_PIN_INFO) == 0 ||
-		       strcmp(name, MD_CP_MDP11_PIN_TRIES) == 0 ||
-		       strcmp(name, MD_CP_MDP11_PIN_LENGTHS) == 0 ||
-		       strcmp(name, MD_CP_CARD_PIN_STRENGTH_VERIFY) == 0 ||
-		       strcmp(name, MD_CP_CARD_PIN_STRENGTH_CHANGE) == 0 ||
-		       strcmp(name, MD_CP_CARD_PIN_STRENGTH_UNBLOCK) == 0;
+	bool done = false;
 
-	if (!flagged && flags != 0)
-		return MD_E_INVALID_PARAMETER;
-	if (strcmp(name, MD_CP_CARD_FREE_SPACE) == 0) {
-		struct md_free_space fs = {.version = MD_FREE_SPACE_VERSION};
-
-		rv = piv_query_free_space(card, 0, &fs);
-		return rv == MD_OK ? prop_out(&fs, sizeof(fs), data, cap, len) : rv;
-	}
-	if (strcmp(name, MD_CP_CARD_CAPABILITIES) == 0) {
-		struct md_capabilities c = {.version = MD_CAPABILITIES_VERSION};
-
-		piv_query_capabilities(card, &c);
-		return prop_out(&c, sizeof(c), data, cap, len);
-	}
-	if (strcmp(name, MD_CP_CARD_KEYSIZES) == 0) {
-		struct md_key_sizes ks = {.version = MD_KEY_SIZES_VERSION};
-
-		if (flags < MDP_AT_KEYEXCHANGE || flags > MDP_AT_ECDHE_P521)
-			return MD_E_INVALID_PARAMETER;
-		rv = piv_query_key_sizes(card, flags, 0, &ks);
-		return rv == MD_OK ? prop_out(&ks, sizeof(ks), data, cap, len) : rv;
-	}
+	rv = md_prop_common(card, name, data, cap, len, flags, &done);
+	if (done)
+		return rv;
 	if (strcmp(name, MD_CP_CARD_READ_ONLY) == 0 ||
 	    strcmp(name, MD_CP_SUPPORTS_WIN_X509_ENROLLMENT) == 0) {
 		rv = piv_sync(card);
@@ -701,7 +666,7 @@ piv_get_property(struct md_card *card, const char *name, void *data, size_t cap,
 		v = p->ch.signed_by_issuer;
 		if (strcmp(name, MD_CP_SUPPORTS_WIN_X509_ENROLLMENT) == 0)
 			v = !v;
-		return prop_out(&v, sizeof(v), data, cap, len);
+		return md_prop_out(&v, sizeof(v), data, cap, len);
 	}
 	if (strcmp(name, MD_CP_MDP11_PIN_LENGTHS) == 0) {
 		/* PIN and PUK: 6 to 8 bytes (SP 800-73-4 Part 2 §2.4.3; the YubiKey's limits) */
@@ -709,17 +674,17 @@ piv_get_property(struct md_card *card, const char *name, void *data, size_t cap,
 
 		if (flags != MD_ROLE_USER && flags != PIV_PIN_ID_PUK && flags != PIV_PIN_ID_CONSENT)
 			return MD_E_INVALID_PARAMETER;
-		return prop_out(&pl, sizeof(pl), data, cap, len);
+		return md_prop_out(&pl, sizeof(pl), data, cap, len);
 	}
 	if (strcmp(name, MD_CP_MDP11_ADMIN_WRITES) == 0) {
 		/* GENERATE, IMPORT and PUT DATA need the management key, not the PIN (§6.2) */
 		v = 1;
-		return prop_out(&v, sizeof(v), data, cap, len);
+		return md_prop_out(&v, sizeof(v), data, cap, len);
 	}
 	if (strcmp(name, MD_CP_CARD_CACHE_MODE) == 0) {
 		/* the synthesised cardcf follows the CHUID, which mdp11 renews on every change */
 		v = MD_CP_CACHE_MODE_GLOBAL_CACHE;
-		return prop_out(&v, sizeof(v), data, cap, len);
+		return md_prop_out(&v, sizeof(v), data, cap, len);
 	}
 	if (strcmp(name, MD_CP_CARD_GUID) == 0 || strcmp(name, MD_CP_CARD_SERIAL_NO) == 0) {
 		rv = piv_sync(card);
@@ -730,9 +695,9 @@ piv_get_property(struct md_card *card, const char *name, void *data, size_t cap,
 		if (strcmp(name, MD_CP_CARD_SERIAL_NO) == 0) {
 			load_serial(card);
 			if (p->have_serial)
-				return prop_out(p->serial, 4, data, cap, len);
+				return md_prop_out(p->serial, 4, data, cap, len);
 		}
-		return prop_out(p->cardid, sizeof(p->cardid), data, cap, len);
+		return md_prop_out(p->cardid, sizeof(p->cardid), data, cap, len);
 	}
 	if (strcmp(name, MD_CP_CARD_PIN_INFO) == 0) {
 		struct md_pin_info pi;
@@ -747,24 +712,24 @@ piv_get_property(struct md_card *card, const char *name, void *data, size_t cap,
 				return MD_ERROR_REVISION_MISMATCH;
 		}
 		pin_info_of(flags, &pi);
-		return prop_out(&pi, sizeof(pi), data, cap, len);
+		return md_prop_out(&pi, sizeof(pi), data, cap, len);
 	}
 	if (strcmp(name, MD_CP_MDP11_PIN_TRIES) == 0) {
 		struct md_pin_tries pt;
 
 		rv = piv_pin_tries(card, flags, &pt);
-		return rv == MD_OK ? prop_out(&pt, sizeof(pt), data, cap, len) : rv;
+		return rv == MD_OK ? md_prop_out(&pt, sizeof(pt), data, cap, len) : rv;
 	}
 	if (strcmp(name, MD_CP_CARD_LIST_PINS) == 0) {
 		v = MD_PIN_SET(MD_ROLE_USER) | MD_PIN_SET(MD_ROLE_ADMIN) |
 		    MD_PIN_SET(PIV_PIN_ID_PUK) | MD_PIN_SET(PIV_PIN_ID_CONSENT);
-		return prop_out(&v, sizeof(v), data, cap, len);
+		return md_prop_out(&v, sizeof(v), data, cap, len);
 	}
 	if (strcmp(name, MD_CP_CARD_AUTHENTICATED_STATE) == 0) {
 		if (card->resets != p->resets_seen)
 			p->authenticated = 0;
 		v = p->authenticated;
-		return prop_out(&v, sizeof(v), data, cap, len);
+		return md_prop_out(&v, sizeof(v), data, cap, len);
 	}
 	if (strcmp(name, MD_CP_CARD_PIN_STRENGTH_VERIFY) == 0 ||
 	    strcmp(name, MD_CP_CARD_PIN_STRENGTH_CHANGE) == 0 ||
@@ -772,11 +737,11 @@ piv_get_property(struct md_card *card, const char *name, void *data, size_t cap,
 		if (!pin_id_known(flags))
 			return MD_E_INVALID_PARAMETER;
 		v = MD_PIN_STRENGTH_PLAINTEXT;
-		return prop_out(&v, sizeof(v), data, cap, len);
+		return md_prop_out(&v, sizeof(v), data, cap, len);
 	}
 	if (strcmp(name, MD_CP_KEY_IMPORT_SUPPORT) == 0) {
 		v = MD_KEY_IMPORT_PLAIN_TEXT; /* IMPORT ASYMMETRIC KEY (§6.2) */
-		return prop_out(&v, sizeof(v), data, cap, len);
+		return md_prop_out(&v, sizeof(v), data, cap, len);
 	}
 	if (strcmp(name, MD_CP_PARENT_WINDOW) == 0 || strcmp(name, MD_CP_PIN_CONTEXT_STRING) == 0)
 		return MD_E_INVALID_PARAMETER; /* write-only */
@@ -824,10 +789,10 @@ piv_get_container_property(struct md_card *card, uint8_t index, const char *name
 		uint32_t v = piv_pin_policy(card, c) == PIV_PIN_POLICY_ALWAYS ? PIV_PIN_ID_CONSENT
 									      : MD_ROLE_USER;
 
-		return prop_out(&v, sizeof(v), data, cap, len);
+		return md_prop_out(&v, sizeof(v), data, cap, len);
 	}
 	if (strcmp(name, MD_CCP_MDP11_KEY_REFERENCE) == 0)
-		return prop_out(&c->slot, 1, data, cap, len);
+		return md_prop_out(&c->slot, 1, data, cap, len);
 	if (strcmp(name, MD_CCP_ASSOCIATED_ECDH_KEY) == 0) {
 		struct piv_cont *e = c->ecdh < p->ncont ? piv_cont_at(p, c->ecdh) : NULL;
 		uint8_t v;
@@ -836,7 +801,7 @@ piv_get_container_property(struct md_card *card, uint8_t index, const char *name
 		if (!MDP_KEY_SPEC_IS_ECDSA(c->spec) || !e || !MDP_KEY_SPEC_IS_ECDH(e->spec))
 			return MD_E_INVALID_PARAMETER;
 		v = c->ecdh;
-		return prop_out(&v, sizeof(v), data, cap, len);
+		return md_prop_out(&v, sizeof(v), data, cap, len);
 	}
 	return MD_E_INVALID_PARAMETER;
 }

@@ -7,7 +7,7 @@ EXTRA_DIST += minidriver/card.h
 noinst_LTLIBRARIES += libmdp11minidriver.la
 EXTRA_libmdp11minidriver_la_DEPENDENCIES = $(MDP11_LAYER_DEPS)
 libmdp11minidriver_la_SOURCES = \
-	minidriver/card.c minidriver/card.h minidriver/card-int.h \
+	minidriver/card.c minidriver/card.h minidriver/card-int.h minidriver/card-props.c \
 	minidriver/registry.c \
 	minidriver/agreement.c minidriver/agreement.h \
 	minidriver/card-gids.c minidriver/gids-int.h minidriver/gids-fs.c minidriver/gids-keys.c \

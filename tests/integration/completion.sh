@@ -65,8 +65,8 @@ cmds=$("$tool" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z-]*\).*/\1/p' |
 [ -n "$cmds" ] || { echo "FAIL: no commands in mdp11-tool --help"; exit 1; }
 expect "$cmds" "$tool" ""
 expect "import" "$tool" "im"
-expect "change change-admin-key" "$tool" pin "ch"
-expect "change change-admin-key unblock" "$tool" pin ""
+expect "change change-admin-key change-puk" "$tool" pin "ch"
+expect "change change-admin-key change-puk unblock" "$tool" pin ""
 expect "convert show" "$tool" blob ""
 # Options of a command, and of a subcommand.
 has --in "$tool" import --
@@ -75,8 +75,8 @@ has --pin-env "$tool" import --
 has --token "$tool" export --
 has --new-pin-file "$tool" pin change --
 has --to "$tool" blob convert --
-expect "--insecure-admin-key --insecure-new-admin-key --insecure-new-pin --insecure-pin" \
-	"$tool" pin unblock --insec
+expect "--insecure-admin-key --insecure-new-admin-key --insecure-new-pin --insecure-new-puk \
+--insecure-pin --insecure-puk" "$tool" pin unblock --insec
 # Option arguments, by the kind the help names.
 expect "key.blob key.pem" "$tool" import --in key
 expect "cng-ecc-private cng-ecc-public cng-rsa-full cng-rsa-private cng-rsa-public" \

@@ -438,3 +438,43 @@ p11test_cert(struct evp_pkey_st *pub, const char *cn, int *len)
 	EVP_PKEY_free(signer);
 	return der;
 }
+
+void
+p11test_derive_check(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE priv)
+{
+	/* the ECDH public key comes from the private key (CKA_PUBLIC_KEY_INFO) */
+	EVP_PKEY *peer = EVP_EC_gen("P-256"), *card = p11test_pkey(s, priv);
+	unsigned char point[65], ref[32];
+	size_t rl = sizeof(point);
+	CK_ECDH1_DERIVE_PARAMS p = {CKD_NULL, 0, NULL, 65, point};
+	CK_MECHANISM m = {CKM_ECDH1_DERIVE, &p, sizeof(p)};
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE kt = CKK_GENERIC_SECRET;
+	CK_BBOOL f = CK_FALSE, t = CK_TRUE;
+	CK_ULONG vl = 32, len = 0;
+	CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)},
+			       {CKA_KEY_TYPE, &kt, sizeof(kt)},
+			       {CKA_SENSITIVE, &f, 1},
+			       {CKA_EXTRACTABLE, &t, 1},
+			       {CKA_VALUE_LEN, &vl, sizeof(vl)}};
+	CK_OBJECT_HANDLE h = 0;
+	EVP_PKEY_CTX *ctx;
+	CK_BYTE *v;
+
+	CU_ASSERT_FATAL(peer && card);
+	CU_ASSERT_EQUAL_FATAL(
+		EVP_PKEY_get_octet_string_param(peer, "encoded-pub-key", point, sizeof(point), &rl),
+		1);
+	ctx = EVP_PKEY_CTX_new(peer, NULL);
+	rl = sizeof(ref);
+	CU_ASSERT(EVP_PKEY_derive_init(ctx) > 0 && EVP_PKEY_derive_set_peer(ctx, card) > 0 &&
+		  EVP_PKEY_derive(ctx, ref, &rl) > 0);
+	EVP_PKEY_CTX_free(ctx);
+	CU_ASSERT_EQUAL(p11->C_DeriveKey(s, &m, priv, tmpl, 5, &h), CKR_OK);
+	v = p11test_attr(s, h, CKA_VALUE, &len);
+	CU_ASSERT(v && len == 32 && memcmp(v, ref, 32) == 0);
+	free(v);
+	CU_ASSERT_EQUAL(p11->C_DestroyObject(s, h), CKR_OK);
+	EVP_PKEY_free(peer);
+	EVP_PKEY_free(card);
+}

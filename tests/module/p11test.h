@@ -72,4 +72,7 @@ CK_BYTE *p11test_bn(struct evp_pkey_st *k, const char *name, CK_ULONG *len);
 /* A certificate (DER, OPENSSL_free()) for pub with subject CN=cn, signed by a throw-away key. */
 unsigned char *p11test_cert(struct evp_pkey_st *pub, const char *cn, int *len);
 
+/* ECDH P-256 with the card's key priv against a fresh OpenSSL key: the same secret. */
+void p11test_derive_check(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE priv);
+
 #endif
