@@ -72,8 +72,9 @@ struct settings {
 	size_t n_reader_exclude;
 	struct settings_vcard *vcards;
 	size_t n_vcards;
-	char *token_label; /* label override for every token, or NULL */
-	int cache_mode;	   /* SETTINGS_CACHE_* */
+	char *token_label;	  /* label override for every token, or NULL */
+	bool ecdh_public_objects; /* [token]: ECDH keys get a token public key object */
+	int cache_mode;		  /* SETTINGS_CACHE_* */
 	char *cache_dir;
 	unsigned rsa_min_bits, rsa_max_bits, rsa_default_bits;
 	bool allow_import_exchange, allow_import_signature, allow_import_ecdsa, allow_import_ecdhe;

@@ -89,12 +89,15 @@ object_view_rebuild_slocked(struct slot *s)
 				continue;
 			rv = keep(s, OBJ_PRIVATE_KEY, c[i].index, (enum ksp_slot)k, 0);
 			/*
-			 * No public key object for an ECDH key: OpenSSH (ssh-add -s, ssh -I)
-			 * and others take every EC public key they find as a signing key.
-			 * The private key carries CKA_EC_POINT and CKA_PUBLIC_KEY_INFO
-			 * (docs/pkcs11.md, "ECDH keys").
+			 * No public key object for an ECDH key unless the configuration asks
+			 * for one ([token] ecdh_public_objects): OpenSSH (ssh-add -s, ssh -I)
+			 * takes every EC public key it finds as a signing key, while
+			 * conformance tools such as OpenSC's p11test expect one per key pair.
+			 * The private key carries CKA_EC_POINT and CKA_PUBLIC_KEY_INFO either
+			 * way (docs/pkcs11.md, "ECDH keys").
 			 */
-			if (rv == CKR_OK && !MDP_KEY_SPEC_IS_ECDH(key->spec))
+			if (rv == CKR_OK && (!MDP_KEY_SPEC_IS_ECDH(key->spec) ||
+					     module_settings()->ecdh_public_objects))
 				rv = keep(s, OBJ_PUBLIC_KEY, c[i].index, (enum ksp_slot)k, 0);
 			if (rv == CKR_OK && key->cert)
 				rv = keep(s, OBJ_CERTIFICATE, c[i].index, (enum ksp_slot)k, 0);

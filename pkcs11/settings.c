@@ -196,6 +196,9 @@ read_config(struct settings *s, const struct mdp_config *cfg)
 	str = mdp_config_get(cfg, "token", NULL, "label");
 	if (str && *str && !(s->token_label = strdup(str)))
 		return CKR_HOST_MEMORY;
+	if (mdp_config_get_bool(cfg, "token", NULL, "ecdh_public_objects", false, &b))
+		return config_error();
+	s->ecdh_public_objects = b;
 
 	str = mdp_config_get(cfg, "cache", NULL, "mode");
 	if (!str || strcmp(str, "memory") == 0) {

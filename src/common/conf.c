@@ -22,6 +22,7 @@ const char *const mdp_config_module_keys[] = {
 	"vcard.path",
 	"vcard.seal",
 	"token.label",
+	"token.ecdh_public_objects",
 	"cache.mode",
 	"cache.dir",
 	"policy.rsa_min_bits",

@@ -2,6 +2,7 @@
 /* Log module: levels, areas, stderr or a file, file:line:function on every line. */
 #include "config.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -127,7 +128,7 @@ mdp_log_configure(const char *spec, const char *path)
 	if (path && *path) {
 		f = fopen(path, "ae");
 		if (!f)
-			return -1;
+			return -2;
 		setvbuf(f, NULL, _IOLBF, 0);
 	}
 	pthread_mutex_lock(&log_state.lock);
@@ -146,9 +147,22 @@ mdp_log_init_env(void)
 	const char *spec = getenv("MDP11_DEBUG");
 	const char *path = getenv("MDP11_DEBUG_FILE");
 
-	if (spec && *spec && mdp_log_configure(spec, path) < 0)
+	int rc;
+
+	if (!spec || !*spec)
+		return;
+	rc = mdp_log_configure(spec, path);
+	if (rc == -1) {
 		fprintf(stderr, "mdp11: ignoring MDP11_DEBUG=\"%s\": expected LEVEL[:area,...]\n",
 			spec);
+	} else if (rc == -2) {
+		/* The level is right, the file is not: say which, and log to stderr instead. */
+		fprintf(stderr,
+			"mdp11: MDP11_DEBUG_FILE=\"%s\": cannot open: %s; logging to "
+			"standard error\n",
+			path, strerror(errno));
+		mdp_log_configure(spec, NULL);
+	}
 }
 
 void

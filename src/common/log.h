@@ -32,7 +32,8 @@ enum mdp_log_area {
  * Configure logging. spec is "LEVEL" or "LEVEL:area,area" (areas: common,
  * blob, vcard, transport, card, ksp, pkcs11, tool, all), LEVEL a number 0-5
  * or a name (error, warn, info, debug, trace). path NULL or "" logs to stderr.
- * Returns 0, or -1 when spec cannot be parsed (logging is then unchanged).
+ * Returns 0, -1 when spec cannot be parsed, -2 when path cannot be opened for
+ * appending (errno says why); logging is unchanged on failure.
  * The MDP11_DEBUG environment variable, read by mdp_log_init_env(), uses the
  * same syntax and wins over the configuration file.
  */

@@ -283,6 +283,94 @@ test_codes(void)
 	CU_ASSERT_EQUAL(p11->C_CloseSession(s), CKR_OK);
 }
 
+/* Count the token public key objects of an EC key pair with this CKA_ID. */
+static CK_ULONG
+count_token_public(CK_SESSION_HANDLE s, const char *id)
+{
+	CK_OBJECT_CLASS pub = CKO_PUBLIC_KEY;
+	CK_BBOOL t = CK_TRUE;
+	CK_ATTRIBUTE q[] = {
+		{CKA_CLASS, &pub, sizeof(pub)},
+		{CKA_TOKEN, &t, sizeof(t)},
+		{CKA_ID, (void *)id, strlen(id)},
+	};
+	CK_OBJECT_HANDLE h[4];
+	CK_ULONG n = 0;
+
+	if (p11->C_FindObjectsInit(s, q, 3) != CKR_OK)
+		return (CK_ULONG)-1;
+	if (p11->C_FindObjects(s, h, 4, &n) != CKR_OK)
+		n = (CK_ULONG)-1;
+	p11->C_FindObjectsFinal(s);
+	return n;
+}
+
+/*
+ * [token] ecdh_public_objects: by default an ECDH key has no token public key object (ssh
+ * would offer it as a signing key); with yes it has one, deriving like its private key, as
+ * conformance tools (OpenSC's p11test usage_test) expect of every key pair.
+ */
+static void
+test_ecdh_public_objects(void)
+{
+	const char *conf = getenv("MDP11_CONF");
+	char *keep = NULL;
+	CK_SESSION_HANDLE s;
+	CK_OBJECT_CLASS pub = CKO_PUBLIC_KEY;
+	CK_ATTRIBUTE q[] = {{CKA_CLASS, &pub, sizeof(pub)}, {CKA_ID, "ecdh", 4}};
+	CK_OBJECT_HANDLE h = 0;
+	CK_ULONG n = 0, len = 0;
+	CK_BBOOL *derive;
+	FILE *f;
+	long size;
+
+	if (p11test_pcsc() || !conf)
+		return;
+	s = p11test_open(false, false);
+	CU_ASSERT_EQUAL(count_token_public(s, "ecdh"), 0);
+	CU_ASSERT_EQUAL(count_token_public(s, "ec1"), 1);
+	p11->C_CloseSession(s);
+
+	/* Keep the suite's configuration, add the option, and start the module again. */
+	f = fopen(conf, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	rewind(f);
+	keep = calloc(1, (size_t)size + 1);
+	CU_ASSERT_FATAL(keep && fread(keep, 1, (size_t)size, f) == (size_t)size);
+	fclose(f);
+	f = fopen(conf, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fprintf(f, "%s[token]\necdh_public_objects = yes\n", keep);
+	fclose(f);
+	CU_ASSERT_EQUAL(p11->C_Finalize(NULL), CKR_OK);
+	CU_ASSERT_EQUAL_FATAL(p11test_init(), CKR_OK);
+
+	s = p11test_open(false, false);
+	CU_ASSERT_EQUAL(count_token_public(s, "ecdh"), 1);
+	CU_ASSERT_EQUAL(p11->C_FindObjectsInit(s, q, 2), CKR_OK);
+	CU_ASSERT_EQUAL(p11->C_FindObjects(s, &h, 1, &n), CKR_OK);
+	p11->C_FindObjectsFinal(s);
+	CU_ASSERT_EQUAL_FATAL(n, 1);
+	derive = p11test_attr(s, h, CKA_DERIVE, &len);
+	CU_ASSERT(derive && len == 1 && *derive == CK_TRUE);
+	free(derive);
+	derive = p11test_attr(s, h, CKA_VERIFY, &len);
+	CU_ASSERT(derive && len == 1 && *derive == CK_FALSE);
+	free(derive);
+	p11->C_CloseSession(s);
+
+	/* Back to the suite's configuration. */
+	f = fopen(conf, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs(keep, f);
+	fclose(f);
+	free(keep);
+	CU_ASSERT_EQUAL(p11->C_Finalize(NULL), CKR_OK);
+	CU_ASSERT_EQUAL(p11test_init(), CKR_OK);
+}
+
 /* ---- PINs: the old PIN is verified, whole, before it is changed ---- */
 
 static void
@@ -331,6 +419,7 @@ main(void)
 		{"CKA_MODULUS_BITS 0", test_modulus_bits_zero},
 		{"return codes: raw RSA, read-only session objects, ECDH derive", test_codes},
 		{"C_SetPIN verifies the old PIN", test_set_pin_checks_old},
+		{"[token] ecdh_public_objects", test_ecdh_public_objects},
 		CU_TEST_INFO_NULL,
 	};
 	CU_SuiteInfo suites[] = {

@@ -2,6 +2,7 @@
 /* Unit tests for src/common: errors, cursor, buffer, TLV, hex, config, log, secmem. */
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -397,6 +398,33 @@ test_log(void)
 	mdp_log_init_env();
 	CU_ASSERT_TRUE(mdp_log_enabled(MDP_LOG_WARN, MDP_AREA_TOOL));
 	mdp_log_shutdown();
+	/* A file that cannot be opened is named as such, and the level still applies (stderr). */
+	snprintf(path, sizeof(path), "%s/no/such/dir/log", dir);
+	CU_ASSERT_EQUAL(mdp_log_configure("2", path), -2);
+	{
+		char errpath[512];
+		int saved = dup(2), fd;
+
+		snprintf(errpath, sizeof(errpath), "%s/stderr", dir);
+		fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		CU_ASSERT_FATAL(saved >= 0 && fd >= 0);
+		dup2(fd, 2);
+		close(fd);
+		setenv("MDP11_DEBUG_FILE", path, 1);
+		mdp_log_init_env();
+		fflush(stderr);
+		dup2(saved, 2);
+		close(saved);
+		unsetenv("MDP11_DEBUG_FILE");
+		CU_ASSERT_TRUE(mdp_log_enabled(MDP_LOG_WARN, MDP_AREA_TOOL));
+		mdp_log_shutdown();
+		text = (char *)test_read_file(errpath, &len);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+		CU_ASSERT_PTR_NOT_NULL(strstr(text, "MDP11_DEBUG_FILE"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(text, "cannot open"));
+		CU_ASSERT_PTR_NULL(strstr(text, "ignoring MDP11_DEBUG"));
+		free(text);
+	}
 	unsetenv("MDP11_DEBUG");
 	test_rmtree(dir);
 	free(dir);
