@@ -608,7 +608,7 @@ do_sign(struct session *se, struct op *op, const uint8_t *data, size_t len, uint
 	struct object *o = NULL;
 	uint8_t block[1024];
 	size_t blen = 0;
-	enum ksp_rv krv;
+	enum ksp_rv krv = KSP_OK;
 	CK_RV rv;
 
 	rv = key_object(se, op->key, &o, &k);
