@@ -123,7 +123,7 @@ generate(struct md_card *card, uint8_t ref, uint8_t alg, struct mdp_key **pub)
 	enum md_rv rv;
 
 	buf_init(&r);
-	rv = piv_xfer(card, 0x47, 0x00, ref, t, sizeof(t), 256, &r, &sw);
+	rv = piv_xfer(card, 0x47, 0x00, ref, t, sizeof(t), PIV_LE_ALL, &r, &sw);
 	if (rv == MD_OK && !MDP_SW_IS_OK(sw))
 		rv = sw == 0x6A80 ? piv_refuse(MD_E_UNSUPPORTED_FEATURE,
 					       "the card does not generate PIV algorithm %02X", alg)
@@ -462,7 +462,7 @@ private_op(struct md_card *card, const struct piv_cont *c, uint8_t tag, const ui
 	buf_init_secret(&r);
 	piv_ga_request(&req, tag, in, in_len);
 	rv = req.bad ? MD_E_NO_MEMORY
-		     : piv_xfer(card, 0x87, alg, c->slot, req.data, req.len, 256, &r, &sw);
+		     : piv_xfer(card, 0x87, alg, c->slot, req.data, req.len, PIV_LE_ALL, &r, &sw);
 	if (rv == MD_OK && sw == 0x6982 && retry) {
 		/* the key wants the PIN right before each use although its slot does not */
 		piv_of(card)->slots[piv_slot_index(c->slot)].pin_policy = PIV_PIN_POLICY_ALWAYS;
@@ -470,7 +470,7 @@ private_op(struct md_card *card, const struct piv_cont *c, uint8_t tag, const ui
 		if (rv == MD_OK) {
 			buf_free(&r);
 			buf_init_secret(&r);
-			rv = piv_xfer(card, 0x87, alg, c->slot, req.data, req.len, 256, &r, &sw);
+			rv = piv_xfer(card, 0x87, alg, c->slot, req.data, req.len, PIV_LE_ALL, &r, &sw);
 		}
 	}
 	if (rv == MD_OK && !MDP_SW_IS_OK(sw))

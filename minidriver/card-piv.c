@@ -113,24 +113,54 @@ forget_session(struct piv *p)
 	p->default_key_failed = false;
 }
 
+/* May this command go as one extended APDU? */
+static bool
+use_extended(struct piv *p, size_t lc, int le)
+{
+	if (p->ext_off || (lc <= 255 && le <= 256))
+		return false;
+	/* Yubico's SDK sends extended APDUs from firmware 4.0.0 on */
+	return p->ext_atr || (p->yubikey_atr && p->have_version && p->version[0] >= 4);
+}
+
 enum md_rv
 piv_xfer(struct md_card *card, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data, size_t lc,
 	 int le, struct mdp_buf *resp, uint16_t *sw)
 {
+	struct piv *p = piv_of(card);
+	bool ext = use_extended(p, lc, le);
 	struct mdp_apdu a = {.cla = 0x00,
 			     .ins = ins,
 			     .p1 = p1,
 			     .p2 = p2,
 			     .data = data,
 			     .lc = lc,
-			     .le = le,
-			     .chain = lc > 255};
+			     .le = le > 256 && !ext ? 256 : le,
+			     .chain = lc > 255 && !ext,
+			     .extended = ext};
+	size_t had = resp ? resp->len : 0;
 	enum mdp_err e;
 
 	e = md_card_exchange(card, &a, resp, sw);
+	/*
+	 * A card whose ATR promised extended lengths may still answer 6700 (wrong length), and a
+	 * reader that exchanges short APDUs only (or T=0) refuses one: the same command again as
+	 * short APDUs, and short ones from now on. Only when nothing came back, so that a failure
+	 * after the card answered is not taken for a refusal.
+	 */
+	if (ext && (resp ? resp->len : 0) == had &&
+	    ((e == MDP_OK && *sw == 0x6700) || e == MDP_ERR_TRANSPORT || e == MDP_ERR_UNSUPPORTED)) {
+		log_debug("extended APDU refused (%s): short APDUs from now on",
+			  e == MDP_OK ? "6700" : mdp_err_last());
+		p->ext_off = true;
+		a.extended = false;
+		a.chain = lc > 255;
+		a.le = le > 256 ? 256 : le;
+		e = md_card_exchange(card, &a, resp, sw);
+	}
 	if (e != MDP_OK) {
 		if (e == MDP_ERR_CARD_RESET)
-			forget_session(piv_of(card));
+			forget_session(p);
 		log_debug("exchange: %s", mdp_err_last());
 		return md_rv_from_err(e);
 	}
@@ -207,7 +237,7 @@ piv_get_object(struct md_card *card, uint32_t tag, struct mdp_buf *value)
 	buf_init(&f);
 	buf_init(&r);
 	piv_get_data_field(&f, tag);
-	rv = f.bad ? MD_E_NO_MEMORY : piv_xfer(card, 0xCB, 0x3F, 0xFF, f.data, f.len, 256, &r, &sw);
+	rv = f.bad ? MD_E_NO_MEMORY : piv_xfer(card, 0xCB, 0x3F, 0xFF, f.data, f.len, PIV_LE_ALL, &r, &sw);
 	if (rv != MD_OK)
 		goto out;
 	if (!MDP_SW_IS_OK(sw)) {
@@ -326,7 +356,7 @@ piv_get_metadata(struct md_card *card, uint8_t ref, struct mdp_buf *answer, stru
 	if (p->no_metadata ||
 	    ((p->have_version || !p->yubikey_atr) && !piv_version_at_least(card, 5, 3, 0)))
 		return MD_E_UNSUPPORTED_FEATURE;
-	rv = piv_xfer(card, 0xF7, 0x00, ref, NULL, 0, 256, answer, &sw);
+	rv = piv_xfer(card, 0xF7, 0x00, ref, NULL, 0, PIV_LE_ALL, answer, &sw);
 	if (rv != MD_OK)
 		return rv;
 	if (sw == 0x6A88 || sw == 0x6A80)
@@ -910,6 +940,8 @@ md_piv_acquire(struct md_card *card, unsigned flags)
 	card->module = p;
 	p->resets_seen = card->resets;
 	p->yubikey_atr = md_piv_atr_known(card->atr, card->atr_len);
+	p->ext_atr = mdp_atr_extended_length(card->atr, card->atr_len);
+	log_debug("extended APDUs: %s", p->ext_atr ? "the ATR offers them" : "not in the ATR");
 	rv = select_app(card, true);
 	if (rv != MD_OK) {
 		card->module = NULL;

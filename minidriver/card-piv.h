@@ -6,6 +6,7 @@
 #include "minidriver/agreement.h"
 #include "minidriver/card-int.h"
 #include "minidriver/piv.h"
+#include "transport/apdu.h"
 
 struct mdp_key;
 
@@ -57,6 +58,14 @@ struct piv {
 	bool have_serial;
 	uint8_t serial[4];
 	bool yubikey_atr;
+	/*
+	 * Extended-length APDUs: the ATR says the card takes them, or a YubiKey's version is 4 or
+	 * later (known once asked for another reason: it is never asked for this alone). ext_off:
+	 * the card or reader refused one (6700, a transport error), so short APDUs only from then
+	 * on, for the life of the context.
+	 */
+	bool ext_atr;
+	bool ext_off;
 	bool no_metadata; /* GET METADATA answered 6D00: a card before YubiKey 5.3 */
 	/* CHUID: the identity (cardid) and the freshness (cardcf) of the minidriver view */
 	bool chuid_valid;
@@ -104,7 +113,16 @@ piv_of(struct md_card *card)
 
 /* Map a status word to a result. */
 enum md_rv piv_sw_rv(uint16_t sw);
-/* One command (chained when lc > 255); resp may be NULL. A reset forgets the card session. */
+/*
+ * Le of a command whose answer may be longer than 256 bytes (certificates, RSA results, public
+ * keys): 00 00 (all) in an extended APDU, 00 (256) in a short one.
+ */
+#define PIV_LE_ALL MDP_APDU_EXT_MAX_LE
+/*
+ * One command; resp may be NULL. A reset forgets the card session. Where the card takes
+ * extended APDUs, a command with lc > 255 or le PIV_LE_ALL goes as one extended APDU, else as
+ * short ones (chained when lc > 255; GET RESPONSE follows 61xx either way).
+ */
 enum md_rv piv_xfer(struct md_card *card, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data,
 		    size_t lc, int le, struct mdp_buf *resp, uint16_t *sw);
 /* Catch up with resets and select the PIV application; every operation starts with it. */

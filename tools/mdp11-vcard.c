@@ -207,18 +207,9 @@ static enum mdp_err
 ops_transmit(void *ctx, const uint8_t *apdu, size_t len, uint8_t *resp, size_t cap,
 	     size_t *resp_len)
 {
-	uint8_t buf[VCARD_MAX_RESPONSE];
-	size_t n = 0;
-	enum mdp_err rv;
-
-	rv = vcard_transmit(ctx, apdu, len, buf, &n);
-	if (n > cap)
-		n = 0;
-	if (n)
-		memcpy(resp, buf, n);
-	*resp_len = n;
-	mdp_wipe(buf, sizeof(buf));
-	return rv;
+	/* vpcd carries up to 65535 bytes: an extended Le gets that much at once (the caller wipes
+	 * resp) */
+	return vcard_transmit_cap(ctx, apdu, len, resp, cap, resp_len);
 }
 
 static int

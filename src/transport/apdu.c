@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* ISO 7816-4 short APDU framing: encoding, command chaining, GET RESPONSE, 6Cxx resend. */
+/* ISO 7816-4 APDU framing: short and extended encoding, command chaining, GET RESPONSE, 6Cxx. */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define MDP_LOG_AREA MDP_AREA_TRANSPORT
@@ -15,49 +16,76 @@
 enum mdp_err
 mdp_apdu_build(const struct mdp_apdu *a, uint8_t *out, size_t cap, size_t *len)
 {
-	size_t n = 0;
+	size_t max_lc, n = 0;
+	int max_le;
 
-	if (!a || !out || !len || a->lc > 255 || (a->lc && !a->data))
+	if (!a || !out || !len)
 		return mdp_err_reason(MDP_ERR_ARGS, "bad APDU");
-	if (a->le != MDP_APDU_NO_LE && (a->le < 1 || a->le > 256))
+	max_lc = a->extended ? MDP_APDU_EXT_MAX_LC : 255;
+	max_le = a->extended ? MDP_APDU_EXT_MAX_LE : 256;
+	if (a->lc > max_lc || (a->lc && !a->data))
+		return mdp_err_reason(MDP_ERR_ARGS, "bad APDU");
+	if (a->le != MDP_APDU_NO_LE && (a->le < 1 || a->le > max_le))
 		return mdp_err_reason(MDP_ERR_ARGS, "bad Le %d", a->le);
-	if (cap < 4 + 1 + a->lc + 1)
+	/* header, the longest Lc and Le fields of the form, the data */
+	if (cap < 4 + (a->extended ? 3 + 2 : 1 + 1) + a->lc)
 		return MDP_ERR_BUFFER_TOO_SMALL;
 	out[n++] = a->cla;
 	out[n++] = a->ins;
 	out[n++] = a->p1;
 	out[n++] = a->p2;
+	if (a->extended && (a->lc || a->le != MDP_APDU_NO_LE))
+		out[n++] = 0x00; /* the mark of the extended form, before Lc or a lone Le */
 	if (a->lc) {
+		if (a->extended)
+			out[n++] = (uint8_t)(a->lc >> 8);
 		out[n++] = (uint8_t)a->lc;
 		memcpy(out + n, a->data, a->lc);
 		n += a->lc;
 	}
-	if (a->le != MDP_APDU_NO_LE)
-		out[n++] = (uint8_t)(a->le == 256 ? 0 : a->le);
+	if (a->le != MDP_APDU_NO_LE) {
+		/* the largest Le of each form (256, 65536) encodes as zeros */
+		if (a->extended)
+			out[n++] = (uint8_t)(a->le >> 8);
+		out[n++] = (uint8_t)a->le;
+	}
 	*len = n;
 	return MDP_OK;
 }
 
-/* Send one encoded short APDU; split off the status word. */
+/*
+ * Send one encoded APDU; split off the status word. resp holds cap bytes: 258 for a short
+ * command, MDP_APDU_EXT_RESPONSE for an extended one.
+ */
 static enum mdp_err
-send_one(struct mdp_transport *t, const struct mdp_apdu *a, uint8_t *resp, size_t *data_len,
-	 uint16_t *sw)
+send_one(struct mdp_transport *t, const struct mdp_apdu *a, uint8_t *resp, size_t cap,
+	 size_t *data_len, uint16_t *sw)
 {
-	uint8_t cmd[4 + 1 + 255 + 1];
-	size_t cmd_len = 0, n = 0;
+	uint8_t short_cmd[4 + 1 + 255 + 1];
+	uint8_t *cmd = short_cmd;
+	size_t cmd_cap = sizeof(short_cmd), cmd_len = 0, n = 0;
 	enum mdp_err rv;
 
-	rv = mdp_apdu_build(a, cmd, sizeof(cmd), &cmd_len);
+	if (a->extended) {
+		cmd_cap = 4 + 3 + a->lc + 2;
+		cmd = malloc(cmd_cap);
+		if (!cmd)
+			return MDP_ERR_NOMEM;
+	}
+	rv = mdp_apdu_build(a, cmd, cmd_cap, &cmd_len);
 	if (rv != MDP_OK)
 		goto out;
-	rv = mdp_transport_transmit(t, cmd, cmd_len, resp, MDP_APDU_SHORT_RESPONSE, &n);
+	rv = mdp_transport_transmit(t, cmd, cmd_len, resp, cap, &n);
 	if (rv != MDP_OK)
 		goto out;
 	/* transmit guarantees 2 <= n <= capacity */
 	*sw = (uint16_t)(resp[n - 2] << 8 | resp[n - 1]);
 	*data_len = n - 2;
 out:
-	mdp_wipe(cmd, sizeof(cmd));
+	/* the data field may hold a PIN or the input of a signature */
+	mdp_wipe(cmd, cmd_cap);
+	if (cmd != short_cmd)
+		free(cmd);
 	return rv;
 }
 
@@ -78,7 +106,9 @@ enum mdp_err
 mdp_apdu_exchange(struct mdp_transport *t, const struct mdp_apdu *a, struct mdp_buf *resp,
 		  uint16_t *sw_out)
 {
-	uint8_t r[MDP_APDU_SHORT_RESPONSE];
+	uint8_t short_r[MDP_APDU_SHORT_RESPONSE];
+	uint8_t *r = short_r;
+	size_t cap = sizeof(short_r);
 	struct mdp_apdu chunk;
 	size_t off = 0, n = 0, total = 0;
 	uint16_t sw = 0;
@@ -88,17 +118,24 @@ mdp_apdu_exchange(struct mdp_transport *t, const struct mdp_apdu *a, struct mdp_
 
 	if (!t || !a || !sw_out || (a->lc && !a->data))
 		return mdp_err_reason(MDP_ERR_ARGS, "bad exchange arguments");
-	if (a->lc > 255 && !a->chain)
+	if (a->extended ? a->lc > MDP_APDU_EXT_MAX_LC : a->lc > 255 && !a->chain)
 		return mdp_err_reason(MDP_ERR_OVERFLOW, "%zu data bytes without chaining", a->lc);
+	if (a->extended) {
+		/* the whole answer may come at once: pcsc-lite wants room for 65536 + 2 bytes */
+		cap = MDP_APDU_EXT_RESPONSE;
+		r = malloc(cap);
+		if (!r)
+			return MDP_ERR_NOMEM;
+	}
 
 	/* Command chaining: every chunk but the last has CLA | 0x10 and no Le. */
 	chunk = *a;
-	while (a->lc - off > MDP_APDU_CHAIN_CHUNK) {
+	while (!a->extended && a->lc - off > MDP_APDU_CHAIN_CHUNK) {
 		chunk.cla = a->cla | 0x10;
 		chunk.data = a->data + off;
 		chunk.lc = MDP_APDU_CHAIN_CHUNK;
 		chunk.le = MDP_APDU_NO_LE;
-		rv = send_one(t, &chunk, r, &n, &sw);
+		rv = send_one(t, &chunk, r, cap, &n, &sw);
 		if (rv != MDP_OK)
 			goto out;
 		if (sw != MDP_SW_OK) {
@@ -112,7 +149,7 @@ mdp_apdu_exchange(struct mdp_transport *t, const struct mdp_apdu *a, struct mdp_
 	chunk.lc = a->lc - off;
 
 	for (;;) {
-		rv = send_one(t, &chunk, r, &n, &sw);
+		rv = send_one(t, &chunk, r, cap, &n, &sw);
 		if (rv != MDP_OK)
 			goto out;
 		if ((sw & 0xFF00u) == 0x6C00u && !resent) {
@@ -135,7 +172,7 @@ mdp_apdu_exchange(struct mdp_transport *t, const struct mdp_apdu *a, struct mdp_
 			goto out;
 		}
 		gr.le = (sw & 0xFF) ? (int)(sw & 0xFF) : 256;
-		rv = send_one(t, &gr, r, &n, &sw);
+		rv = send_one(t, &gr, r, cap, &n, &sw);
 		if (rv != MDP_OK)
 			goto out;
 		rv = collect(resp, r, n, &total);
@@ -145,8 +182,50 @@ mdp_apdu_exchange(struct mdp_transport *t, const struct mdp_apdu *a, struct mdp_
 done:
 	*sw_out = sw;
 out:
-	mdp_wipe(r, sizeof(r));
+	/* the answer may be a decrypted key or an ECDH secret */
+	mdp_wipe(r, cap);
+	if (r != short_r)
+		free(r);
 	return rv;
+}
+
+bool
+mdp_atr_extended_length(const uint8_t *atr, size_t len)
+{
+	size_t i = 2, k, end;
+	unsigned y;
+
+	if (!atr || len < 2)
+		return false;
+	/* T0 and the interface bytes TAi TBi TCi TDi (ISO 7816-3 §8.2) before the historical ones
+	 */
+	y = atr[1] >> 4;
+	k = atr[1] & 0x0F;
+	for (;;) {
+		i += (y & 1) + (y >> 1 & 1) + (y >> 2 & 1);
+		if (!(y & 8))
+			break;
+		if (i >= len)
+			return false;
+		y = atr[i++] >> 4;
+	}
+	if (k == 0 || i + k > len)
+		return false;
+	end = i + k;
+	/* category 80: compact-TLV objects to the end; 00: the last three bytes are a status */
+	if (atr[i] == 0x00 && k >= 4)
+		end -= 3;
+	else if (atr[i] != 0x80)
+		return false;
+	for (i++; i < end; i += 1 + (atr[i] & 0x0F)) {
+		size_t n = atr[i] & 0x0F;
+
+		if (i + 1 + n > end)
+			return false;
+		if ((atr[i] >> 4) == 0x7)
+			return n >= 3 && (atr[i + 3] & 0x40) != 0;
+	}
+	return false;
 }
 
 const char *

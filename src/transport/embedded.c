@@ -14,6 +14,8 @@
 
 #define MDP_LOG_AREA MDP_AREA_TRANSPORT
 #include "common/log.h"
+#include "common/secmem.h"
+#include "transport/apdu.h"
 #include "transport/transport.h"
 #include "vcard/vcard.h"
 
@@ -173,7 +175,8 @@ emb_transmit(void *priv, const uint8_t *apdu, size_t apdu_len, uint8_t *resp, si
 	if (*resp_len < VCARD_MAX_RESPONSE)
 		return mdp_err_reason(MDP_ERR_ARGS, "response buffer too small");
 	vcard_changes(e->vc, false, &before);
-	rv = vcard_transmit(e->vc, apdu, apdu_len, resp, &n);
+	/* an extended Le gets as much as the caller's buffer holds, as through a reader */
+	rv = vcard_transmit_cap(e->vc, apdu, apdu_len, resp, *resp_len, &n);
 	vcard_changes(e->vc, false, &after);
 	e->own += after.commits - before.commits;
 	if (rv != MDP_OK)
@@ -427,19 +430,30 @@ static enum mdp_err
 chan_transmit(void *priv, const uint8_t *apdu, size_t apdu_len, uint8_t *resp, size_t *resp_len)
 {
 	struct emb_channel *c = priv;
-	uint8_t cmd[5 + 255 + 1];
+	uint8_t short_cmd[5 + 255 + 1];
+	uint8_t *cmd = short_cmd;
 	size_t n = 0;
 	enum mdp_err rv;
 
 	if (__atomic_load_n(&c->e->removed, __ATOMIC_ACQUIRE))
 		return mdp_err_reason(MDP_ERR_NO_CARD, "no card");
-	if (apdu_len > sizeof(cmd) || apdu_len < 4)
-		return mdp_err_reason(MDP_ERR_ARGS, "not a short APDU");
+	if (apdu_len > MDP_APDU_EXT_MAX_COMMAND || apdu_len < 4)
+		return mdp_err_reason(MDP_ERR_ARGS, "not an APDU");
 	if (*resp_len < VCARD_MAX_RESPONSE)
 		return mdp_err_reason(MDP_ERR_ARGS, "response buffer too small");
+	/* a copy with the channel in CLA; an extended command does not fit on the stack */
+	if (apdu_len > sizeof(short_cmd)) {
+		cmd = malloc(apdu_len);
+		if (!cmd)
+			return MDP_ERR_NOMEM;
+	}
 	memcpy(cmd, apdu, apdu_len);
 	cmd[0] = (uint8_t)((cmd[0] & ~0x03) | c->chan);
-	rv = vcard_transmit_since(c->e->vc, c->resets, cmd, apdu_len, resp, &n);
+	rv = vcard_transmit_since(c->e->vc, c->resets, cmd, apdu_len, resp, *resp_len, &n);
+	/* the data field may be the input of a signature */
+	mdp_wipe(cmd, apdu_len);
+	if (cmd != short_cmd)
+		free(cmd);
 	if (rv != MDP_OK)
 		return rv;
 	*resp_len = n;
@@ -468,7 +482,7 @@ chan_free(void *priv)
 		return;
 	/* MANAGE CHANNEL close, unless a reset closed it already (the number may be reused) */
 	cmd[3] = c->chan;
-	vcard_transmit_since(c->e->vc, c->resets, cmd, sizeof(cmd), resp, &n);
+	vcard_transmit_since(c->e->vc, c->resets, cmd, sizeof(cmd), resp, sizeof(resp), &n);
 	emb_put(c->e);
 	free(c);
 }
@@ -517,7 +531,7 @@ mdp_transport_embedded_channel(struct mdp_transport *t, struct mdp_transport **o
 fail : {
 	uint8_t close_cmd[4] = {0x00, 0x70, 0x80, resp[0]};
 
-	vcard_transmit_since(e->vc, resets, close_cmd, sizeof(close_cmd), resp, &n);
+	vcard_transmit_since(e->vc, resets, close_cmd, sizeof(close_cmd), resp, sizeof(resp), &n);
 }
 	return MDP_ERR_NOMEM;
 }

@@ -221,6 +221,15 @@ transmit_locked(void *priv, const uint8_t *apdu, size_t apdu_len, uint8_t *resp,
 			return e;
 		return mdp_err_reason(MDP_ERR_CARD_RESET, "card reinserted");
 	}
+	/*
+	 * An extended APDU (B5 = 00 after the header) cannot travel as a T=0 TPDU without
+	 * ENVELOPE: refused here, so that the card module falls back to short APDUs. Over T=1 the
+	 * reader's driver decides (a CCID reader that exchanges short APDUs only refuses it, which
+	 * the module takes the same way); pcsc-lite takes commands and answers up to 65548 bytes,
+	 * so resp may be as large as the caller made it (65538 for an Le of 00 00).
+	 */
+	if (apdu_len > 5 && apdu[4] == 0x00 && p->proto == SCARD_PROTOCOL_T0)
+		return mdp_err_reason(MDP_ERR_UNSUPPORTED, "extended APDU over T=0");
 	pci = p->proto == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
 	rv = SCardTransmit(p->h, pci, apdu, (DWORD)apdu_len, NULL, resp, &n);
 	if (rv != SCARD_S_SUCCESS) {

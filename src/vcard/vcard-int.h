@@ -263,6 +263,7 @@ struct vc_job {
 struct vcard {
 	pthread_mutex_t mu; /* one command at a time (channels may be used from several threads) */
 	bool defer_ok;	    /* vcard_transmit can run a deferred signature */
+	size_t ne_max;	    /* answer bytes the caller's buffer takes at once (256..65536) */
 	struct vc_job job;
 	struct vc_chan chans[VC_CHANNELS]; /* [0] unused: channel 0 is in the fields below */
 	uint64_t resets;		   /* vcard_reset calls (channels closed) */
@@ -348,7 +349,7 @@ struct vc_cmd {
 	const uint8_t *data;
 	size_t lc;
 	bool has_le;
-	size_t ne; /* 1..256 when has_le (an extended Le above 256 is cut to 256) */
+	size_t ne; /* 1..65536 when has_le, cut to what the caller's buffer takes (ne_max) */
 };
 
 /*

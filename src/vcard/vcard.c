@@ -625,8 +625,8 @@ applet_of(const struct vcard *vc)
 
 /*
  * Lc, data and Le of a command. Short APDUs always; extended ones (B1 = 00) only where the card
- * edge takes them. An Le above 256 counts as 256: one response never carries more (the rest waits
- * for GET RESPONSE). False: wrong length.
+ * edge takes them, with Le 00 00 meaning 65536. The caller cuts Ne to what one response may carry
+ * (the rest waits for GET RESPONSE). False: wrong length.
  */
 static bool
 parse_lengths(const struct vc_applet *app, const uint8_t *apdu, size_t len, struct vc_cmd *c)
@@ -657,7 +657,7 @@ parse_lengths(const struct vc_applet *app, const uint8_t *apdu, size_t len, stru
 	n = (size_t)apdu[5] << 8 | apdu[6];
 	if (len == 7) {
 		c->has_le = true;
-		c->ne = 256;
+		c->ne = n ? n : 65536;
 		return true;
 	}
 	if (n == 0)
@@ -670,7 +670,7 @@ parse_lengths(const struct vc_applet *app, const uint8_t *apdu, size_t len, stru
 		return false;
 	c->has_le = true;
 	n = (size_t)apdu[len - 2] << 8 | apdu[len - 1];
-	c->ne = n && n < 256 ? n : 256;
+	c->ne = n ? n : 65536;
 	return true;
 }
 
@@ -718,6 +718,9 @@ process_cmd(struct vcard *vc, const uint8_t *apdu, size_t len, uint8_t *resp, ui
 		*sw = SW_WRONG_LENGTH;
 		return 0;
 	}
+	/* an extended Le gets what the caller's buffer holds (vcard_transmit: 256, as before) */
+	if (c.ne > vc->ne_max)
+		c.ne = vc->ne_max;
 	if (c.cla & 0xE0) {
 		*sw = SW_CLA_UNSUPPORTED;
 		return 0;
@@ -968,7 +971,7 @@ defer_pending(struct vcard *vc, const struct vc_job *job, struct mdp_buf *out, s
 
 static enum mdp_err
 transmit(struct vcard *vc, const uint64_t *since, const uint8_t *apdu, size_t apdu_len,
-	 uint8_t *resp, size_t *resp_len)
+	 uint8_t *resp, size_t cap, size_t *resp_len)
 {
 	struct vc_job job;
 	struct mdp_buf out;
@@ -976,7 +979,7 @@ transmit(struct vcard *vc, const uint64_t *since, const uint8_t *apdu, size_t ap
 	uint16_t sw = SW_OK;
 	size_t n;
 
-	if (!vc || !apdu || !resp || !resp_len)
+	if (!vc || !apdu || !resp || !resp_len || cap < VCARD_MAX_RESPONSE)
 		return MDP_ERR_ARGS;
 	pthread_mutex_lock(&vc->mu);
 	if (since && *since != vc->resets) {
@@ -985,6 +988,7 @@ transmit(struct vcard *vc, const uint64_t *since, const uint8_t *apdu, size_t ap
 	}
 	vc->defer_ok = true;
 	vc->io_err = MDP_OK;
+	vc->ne_max = (cap < VCARD_MAX_EXT_RESPONSE ? cap : VCARD_MAX_EXT_RESPONSE) - 2;
 	n = process(vc, apdu, apdu_len, resp, &sw);
 	vc->defer_ok = false;
 	if (vc->io_err != MDP_OK)
@@ -1023,12 +1027,19 @@ enum mdp_err
 vcard_transmit(struct vcard *vc, const uint8_t *apdu, size_t apdu_len, uint8_t *resp,
 	       size_t *resp_len)
 {
-	return transmit(vc, NULL, apdu, apdu_len, resp, resp_len);
+	return transmit(vc, NULL, apdu, apdu_len, resp, VCARD_MAX_RESPONSE, resp_len);
+}
+
+enum mdp_err
+vcard_transmit_cap(struct vcard *vc, const uint8_t *apdu, size_t apdu_len, uint8_t *resp,
+		   size_t cap, size_t *resp_len)
+{
+	return transmit(vc, NULL, apdu, apdu_len, resp, cap, resp_len);
 }
 
 enum mdp_err
 vcard_transmit_since(struct vcard *vc, uint64_t resets, const uint8_t *apdu, size_t apdu_len,
-		     uint8_t *resp, size_t *resp_len)
+		     uint8_t *resp, size_t cap, size_t *resp_len)
 {
-	return transmit(vc, &resets, apdu, apdu_len, resp, resp_len);
+	return transmit(vc, &resets, apdu, apdu_len, resp, cap, resp_len);
 }

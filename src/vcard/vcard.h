@@ -21,6 +21,8 @@
 struct vcard;
 
 #define VCARD_MAX_RESPONSE 258 /* 256 data bytes + SW1 SW2 */
+/* An answer to an extended Le of 00 00 (PIV): 65536 data bytes + SW1 SW2 (vcard_transmit_cap). */
+#define VCARD_MAX_EXT_RESPONSE 65538
 #define VCARD_ADMIN_KEY_LEN 24
 
 /* The card edge a card speaks (recorded in its state file). */
@@ -126,6 +128,14 @@ enum mdp_err vcard_set_atr(struct vcard *vc, const uint8_t *atr, size_t len);
  */
 enum mdp_err vcard_transmit(struct vcard *vc, const uint8_t *apdu, size_t apdu_len, uint8_t *resp,
 			    size_t *resp_len);
+/*
+ * The same with a response buffer of cap bytes (VCARD_MAX_RESPONSE..VCARD_MAX_EXT_RESPONSE): an
+ * extended Le (a card edge that takes extended APDUs: PIV) is honoured up to cap - 2 bytes, the
+ * rest waits for GET RESPONSE (61xx). vcard_transmit answers at most 256 bytes at once, whatever
+ * the Le. MDP_ERR_ARGS for a smaller cap.
+ */
+enum mdp_err vcard_transmit_cap(struct vcard *vc, const uint8_t *apdu, size_t apdu_len,
+				uint8_t *resp, size_t cap, size_t *resp_len);
 
 /*
  * Logical channels: commands with CLA bits 0-1 = N go to channel N, opened by MANAGE CHANNEL
@@ -136,11 +146,11 @@ enum mdp_err vcard_transmit(struct vcard *vc, const uint8_t *apdu, size_t apdu_l
  *
  * vcard_resets counts vcard_reset calls. vcard_transmit_since refuses (MDP_ERR_CARD_RESET) a
  * command when the card was reset after resets was read: a channel opened before a reset is
- * gone and its number may since belong to someone else.
+ * gone and its number may since belong to someone else. Its cap is vcard_transmit_cap's.
  */
 uint64_t vcard_resets(struct vcard *vc);
 enum mdp_err vcard_transmit_since(struct vcard *vc, uint64_t resets, const uint8_t *apdu,
-				  size_t apdu_len, uint8_t *resp, size_t *resp_len);
+				  size_t apdu_len, uint8_t *resp, size_t cap, size_t *resp_len);
 
 /*
  * Hold the state file's lock over several APDUs (a reader transaction, so

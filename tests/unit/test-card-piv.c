@@ -18,6 +18,7 @@
 #include "common/ossl.h"
 #include "common/secmem.h"
 #include "minidriver/card-int.h"
+#include "minidriver/card-piv.h"
 #include "minidriver/piv.h"
 #include "tests/unit/testcrypto.h"
 #include "tests/unit/testutil.h"
@@ -1515,10 +1516,248 @@ test_apdu_budget(void)
 	fx_close(&f);
 }
 
+
+/* ---- extended-length APDUs ---- */
+
+/* What the card saw: extended APDUs (00 after the header, then more) and the longest answer. */
+struct apdu_log {
+	unsigned extended;
+	size_t longest;
+};
+
+static void
+log_apdu(void *ctx, const uint8_t *apdu, size_t len, const uint8_t *resp, size_t rlen)
+{
+	struct apdu_log *l = ctx;
+
+	(void)resp;
+	if (len > 5 && apdu[4] == 0x00)
+		l->extended++;
+	if (rlen > l->longest)
+		l->longest = rlen;
+}
+
+/*
+ * An RSA-2048 key in container 0 and its certificate (300..500 bytes, more than one short
+ * answer) in the slot's object, as another tool writes it. Returns the slot.
+ */
+static uint8_t
+ext_setup(struct fx *f, EVP_PKEY **pk)
+{
+	uint8_t *der = NULL, slot;
+	size_t len = 0;
+
+	login(f);
+	host_generate(f, 0, MDP_AT_KEYEXCHANGE, 2048, "k");
+	*pk = container_key(f, 0, MDP_AT_KEYEXCHANGE);
+	slot = piv_of(f->card)->cont[0].slot;
+	der = tc_cert_for(*pk, "extended", &len);
+	CU_ASSERT_FATAL(der != NULL && len > 300);
+	raw_put_cert(f, slot, der, len);
+	OPENSSL_free(der);
+	return slot;
+}
+
+/* APDUs of one certificate read (GET DATA) and of one RSA-2048 signature, which must verify. */
+static void
+ext_count(struct fx *f, uint8_t slot, EVP_PKEY *pk, unsigned long *read, unsigned long *sign)
+{
+	struct mdp_transport *t = md_card_transport(f->card);
+	struct mdp_buf v;
+	uint8_t hash[32];
+	unsigned long before;
+	struct md_signing_info si = {.version = 2,
+				     .key_spec = MDP_AT_KEYEXCHANGE,
+				     .hash_alg = MDP_CALG_SHA_256,
+				     .data = hash,
+				     .data_len = 32};
+
+	buf_init(&v);
+	before = mdp_transport_apdu_count(t);
+	CU_ASSERT_EQUAL(piv_get_object(f->card, piv_cert_tag(slot), &v), MD_OK);
+	*read = mdp_transport_apdu_count(t) - before;
+	/* one answer of 257..512 bytes: two short ones (GET DATA, GET RESPONSE) */
+	CU_ASSERT(v.len > 300 && v.len < 500);
+	buf_free(&v);
+	tc_sha256("extended", 8, hash);
+	before = mdp_transport_apdu_count(t);
+	CU_ASSERT_EQUAL_FATAL(md_sign_data(f->card, &si), MD_OK);
+	*sign = mdp_transport_apdu_count(t) - before;
+	CU_ASSERT_TRUE(tc_verify_rsa_le(pk, RSA_PKCS1_PADDING, EVP_sha256(), 32, hash, 32,
+					si.signature, si.signature_len));
+	free(si.signature);
+}
+
+/*
+ * The virtual card's ATR (the YubiKey 5's) says "extended Lc and Le": a certificate is one
+ * GET DATA, an RSA-2048 signature one GENERAL AUTHENTICATE (short: 2 and 3 APDUs).
+ */
+static void
+test_extended_apdus(void)
+{
+	struct fx f;
+	struct apdu_log l = {0};
+	EVP_PKEY *pk = NULL;
+	unsigned long rd = 0, sg = 0;
+	uint8_t slot;
+
+	fx_open(&f);
+	slot = ext_setup(&f, &pk);
+	mdp_transport_set_observer(f.t, log_apdu, &l);
+	ext_count(&f, slot, pk, &rd, &sg);
+	CU_ASSERT_EQUAL(rd, 1u);
+	CU_ASSERT_EQUAL(sg, 1u);
+	CU_ASSERT_EQUAL(l.extended, 2u);
+	CU_ASSERT(l.longest > 258); /* more than a short answer at once */
+	mdp_transport_set_observer(f.t, NULL, NULL);
+	EVP_PKEY_free(pk);
+	fx_close(&f);
+}
+
+/*
+ * An ATR that says nothing of extended lengths gets short APDUs only; a YubiKey ATR that says
+ * nothing (YubiKey 4) gets extended ones once the version (4 or later) is known, and not before.
+ */
+static void
+test_extended_by_atr_and_version(void)
+{
+	static const uint8_t plain_atr[] = {0x3B, 0x88, 0x80, 0x01, 'P', 'I', 'V',
+					    'c',  'a',	'r',  'd',  '!', 0x00};
+	static const uint8_t yk4_atr[] = {0x3B, 0xF8, 0x13, 0x00, 0x00, 0x81, 0x31, 0xFE, 0x15,
+					  0x59, 0x75, 0x62, 0x69, 0x6B, 0x65, 0x79, 0x34, 0xD4};
+	struct fx f;
+	struct apdu_log l = {0};
+	EVP_PKEY *pk = NULL;
+	unsigned long rd = 0, sg = 0;
+	uint8_t slot;
+
+	fx_open(&f);
+	slot = ext_setup(&f, &pk);
+	md_card_delete(f.card);
+	f.card = NULL;
+	CU_ASSERT_EQUAL(
+		vcard_set_atr(mdp_transport_embedded_vcard(f.t), plain_atr, sizeof(plain_atr)),
+		MDP_OK);
+	CU_ASSERT_EQUAL_FATAL(md_card_acquire(NULL, f.t, 7, 0, &f.card), MD_OK);
+	login(&f);
+	mdp_transport_set_observer(f.t, log_apdu, &l);
+	ext_count(&f, slot, pk, &rd, &sg);
+	CU_ASSERT_EQUAL(rd, 2u); /* GET DATA, GET RESPONSE */
+	/* the context's first: the container map, GENERAL AUTHENTICATE in two chained parts, GET
+	 * RESPONSE */
+	CU_ASSERT_EQUAL(sg, 4u);
+	CU_ASSERT_EQUAL(l.extended, 0u);
+	CU_ASSERT(l.longest <= 258);
+
+	md_card_delete(f.card);
+	f.card = NULL;
+	CU_ASSERT_EQUAL(vcard_set_atr(mdp_transport_embedded_vcard(f.t), yk4_atr, sizeof(yk4_atr)),
+			MDP_OK);
+	CU_ASSERT_EQUAL_FATAL(md_card_acquire(NULL, f.t, 7, 0, &f.card), MD_OK);
+	login(&f);
+	l.extended = 0;
+	/* the version is not asked for this alone: short APDUs until it is known */
+	ext_count(&f, slot, pk, &rd, &sg);
+	CU_ASSERT_EQUAL(rd, 2u);
+	CU_ASSERT_EQUAL(sg, 4u);
+	CU_ASSERT_EQUAL(l.extended, 0u);
+	CU_ASSERT_TRUE(piv_version_at_least(f.card, 4, 0, 0));
+	ext_count(&f, slot, pk, &rd, &sg);
+	CU_ASSERT_EQUAL(rd, 1u);
+	CU_ASSERT_EQUAL(sg, 1u);
+	CU_ASSERT_EQUAL(l.extended, 2u);
+	mdp_transport_set_observer(f.t, NULL, NULL);
+	EVP_PKEY_free(pk);
+	fx_close(&f);
+}
+
+/*
+ * A card whose ATR promises extended lengths but answers 6700 to them, and a reader that refuses
+ * them (a link error): a transport in front of the virtual card. The module sends each command
+ * again as short APDUs and no extended one after the first refusal; the results are right.
+ */
+struct refusing {
+	struct mdp_transport *card;
+	bool link_error; /* else 6700 */
+	unsigned refused;
+};
+
+static enum mdp_err
+refusing_transmit(void *priv, const uint8_t *apdu, size_t len, uint8_t *resp, size_t *resp_len)
+{
+	struct refusing *r = priv;
+
+	if (len > 5 && apdu[4] == 0x00) {
+		r->refused++;
+		if (r->link_error)
+			return mdp_err_reason(MDP_ERR_TRANSPORT, "reader exchanges short APDUs only");
+		resp[0] = 0x67;
+		resp[1] = 0x00;
+		*resp_len = 2;
+		return MDP_OK;
+	}
+	return mdp_transport_transmit(r->card, apdu, len, resp, *resp_len, resp_len);
+}
+
+static enum mdp_err
+refusing_status(void *priv, struct mdp_transport_status *st)
+{
+	struct refusing *r = priv;
+
+	return mdp_transport_status(r->card, st); /* the YubiKey 5 ATR: extended lengths */
+}
+
+static const struct mdp_transport_ops refusing_ops = {
+	.kind = "script",
+	.transmit = refusing_transmit,
+	.status = refusing_status,
+};
+
+static void
+test_extended_refused(void)
+{
+	int mode;
+
+	for (mode = 0; mode < 2; mode++) {
+		struct fx f;
+		struct refusing r = {.link_error = mode == 1};
+		struct mdp_transport *t = NULL;
+		struct md_card *card = NULL;
+		EVP_PKEY *pk = NULL;
+		unsigned long rd = 0, sg = 0;
+		uint8_t slot;
+
+		fx_open(&f);
+		slot = ext_setup(&f, &pk);
+		r.card = f.t;
+		CU_ASSERT_EQUAL_FATAL(mdp_transport_new(&refusing_ops, &r, "refusing", &t), MDP_OK);
+		CU_ASSERT_EQUAL_FATAL(md_card_acquire(NULL, t, 7, 0, &card), MD_OK);
+		md_card_delete(f.card);
+		f.card = card;
+		login(&f);
+		ext_count(&f, slot, pk, &rd, &sg);
+		CU_ASSERT_EQUAL(r.refused, 1u); /* the first one only */
+		CU_ASSERT_EQUAL(rd, 3u); /* the refused one, then GET DATA + GET RESPONSE */
+		CU_ASSERT_EQUAL(sg, 4u); /* the container map, GA chained in two, GET RESPONSE */
+		ext_count(&f, slot, pk, &rd, &sg);
+		CU_ASSERT_EQUAL(r.refused, 1u);
+		CU_ASSERT_EQUAL(rd, 2u);
+		CU_ASSERT_EQUAL(sg, 3u);
+		md_card_delete(f.card);
+		f.card = NULL;
+		mdp_transport_free(t);
+		EVP_PKEY_free(pk);
+		fx_close(&f);
+	}
+}
+
 static CU_TestInfo id_tests[] = {
 	{"identified by ATR and by application", test_identify},
 	{"cardid and cardcf from the CHUID", test_cardid_cardcf},
 	{"APDU budget", test_apdu_budget},
+	{"extended APDUs: a certificate and a signature in one APDU each", test_extended_apdus},
+	{"extended APDUs: by ATR, by YubiKey version", test_extended_by_atr_and_version},
+	{"extended APDUs refused (6700, reader): short ones", test_extended_refused},
 	CU_TEST_INFO_NULL,
 };
 

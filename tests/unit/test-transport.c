@@ -18,7 +18,7 @@
 #include "vcard/vcard.h"
 
 /* A scripted card: records what it receives, answers by mode. */
-enum mode { M_ECHO, M_CHAIN, M_GETRESP, M_6C, M_ENDLESS, M_REFUSE_CHUNK, M_SHORT, M_BIG };
+enum mode { M_ECHO, M_CHAIN, M_GETRESP, M_6C, M_ENDLESS, M_REFUSE_CHUNK, M_SHORT, M_BIG, M_EXT };
 
 struct card {
 	enum mode mode;
@@ -91,6 +91,19 @@ card_fn(void *ctx, const uint8_t *apdu, size_t len, uint8_t *resp, size_t *resp_
 		/* more than the caller's capacity */
 		n = *resp_len + 10;
 		break;
+	case M_EXT:
+		/* an extended case 4 command: 1000 bytes at once when there is room, else 6700 */
+		if (len < 9 || apdu[4] != 0 || (size_t)(apdu[5] << 8 | apdu[6]) != len - 9 ||
+		    *resp_len < 1002) {
+			put_sw(resp, &n, 0x6700);
+			break;
+		}
+		c->got_len = len - 9 < sizeof(c->got) ? len - 9 : sizeof(c->got);
+		memcpy(c->got, apdu + 7, c->got_len);
+		for (i = 0; i < 1000; i++)
+			resp[n++] = (uint8_t)(i * 3);
+		put_sw(resp, &n, 0x9000);
+		break;
 	}
 	*resp_len = n;
 	return MDP_OK;
@@ -147,6 +160,142 @@ test_build_cases(void)
 	CU_ASSERT_EQUAL(mdp_apdu_build(&a, out, sizeof(out), &n), MDP_ERR_ARGS);
 	a.data = d;
 	CU_ASSERT_EQUAL(mdp_apdu_build(&a, out, 6, &n), MDP_ERR_BUFFER_TOO_SMALL);
+}
+
+/* Extended Lc and Le (ISO 7816-4 §5.1): 00 Lc1 Lc2, Le1 Le2 after data, 00 Le1 Le2 alone. */
+static void
+test_build_extended(void)
+{
+	static uint8_t d[300];
+	uint8_t out[400];
+	size_t n = 0;
+	struct mdp_apdu a = {.ins = 0xCB, .p1 = 0x3F, .p2 = 0xFF, .le = MDP_APDU_NO_LE};
+
+	a.extended = true;
+	/* case 1 is the same four bytes */
+	CU_ASSERT_EQUAL(mdp_apdu_build(&a, out, sizeof(out), &n), MDP_OK);
+	CU_ASSERT_EQUAL(n, 4);
+	/* case 2E: Le 65536 encodes as 00 00 00 */
+	a.le = 65536;
+	CU_ASSERT_EQUAL(mdp_apdu_build(&a, out, sizeof(out), &n), MDP_OK);
+	CU_ASSERT_EQUAL(n, 7);
+	CU_ASSERT_MEM_EQUAL(out + 4, "\x00\x00\x00", 3);
+	a.le = 300;
+	CU_ASSERT_EQUAL(mdp_apdu_build(&a, out, sizeof(out), &n), MDP_OK);
+	CU_ASSERT_MEM_EQUAL(out + 4, "\x00\x01\x2C", 3);
+	a.le = 256; /* not 00 in the extended form */
+	CU_ASSERT_EQUAL(mdp_apdu_build(&a, out, sizeof(out), &n), MDP_OK);
+	CU_ASSERT_MEM_EQUAL(out + 4, "\x00\x01\x00", 3);
+	/* case 3E: 300 data bytes */
+	memset(d, 0x5A, sizeof(d));
+	a.data = d;
+	a.lc = sizeof(d);
+	a.le = MDP_APDU_NO_LE;
+	CU_ASSERT_EQUAL(mdp_apdu_build(&a, out, sizeof(out), &n), MDP_OK);
+	CU_ASSERT_EQUAL(n, 4 + 3 + 300);
+	CU_ASSERT_MEM_EQUAL(out + 4, "\x00\x01\x2C", 3);
+	CU_ASSERT_MEM_EQUAL(out + 7, d, sizeof(d));
+	/* case 4E: Lc then a two-byte Le, 65536 as 00 00 */
+	a.lc = 5;
+	a.le = 65536;
+	CU_ASSERT_EQUAL(mdp_apdu_build(&a, out, sizeof(out), &n), MDP_OK);
+	CU_ASSERT_EQUAL(n, 4 + 3 + 5 + 2);
+	CU_ASSERT_MEM_EQUAL(out + 4, "\x00\x00\x05", 3);
+	CU_ASSERT_MEM_EQUAL(out + 12, "\x00\x00", 2);
+	a.le = 0x1234;
+	CU_ASSERT_EQUAL(mdp_apdu_build(&a, out, sizeof(out), &n), MDP_OK);
+	CU_ASSERT_MEM_EQUAL(out + 12, "\x12\x34", 2);
+	/* errors: Le beyond 65536 or 0, Lc beyond 65535, no room */
+	a.le = 65537;
+	CU_ASSERT_EQUAL(mdp_apdu_build(&a, out, sizeof(out), &n), MDP_ERR_ARGS);
+	a.le = 0;
+	CU_ASSERT_EQUAL(mdp_apdu_build(&a, out, sizeof(out), &n), MDP_ERR_ARGS);
+	a.le = MDP_APDU_NO_LE;
+	a.lc = 65536;
+	CU_ASSERT_EQUAL(mdp_apdu_build(&a, out, sizeof(out), &n), MDP_ERR_ARGS);
+	a.lc = 300;
+	CU_ASSERT_EQUAL(mdp_apdu_build(&a, out, 306, &n), MDP_ERR_BUFFER_TOO_SMALL);
+	/* the short form still refuses what only the extended one carries */
+	a.extended = false;
+	CU_ASSERT_EQUAL(mdp_apdu_build(&a, out, sizeof(out), &n), MDP_ERR_ARGS);
+	a.lc = 5;
+	a.le = 300;
+	CU_ASSERT_EQUAL(mdp_apdu_build(&a, out, sizeof(out), &n), MDP_ERR_ARGS);
+}
+
+/* An extended exchange: 600 bytes in one command, 1000 back at once, nothing chained. */
+static void
+test_exchange_extended(void)
+{
+	struct card c = {.mode = M_EXT};
+	struct mdp_transport *t = new_mock(&c, NULL);
+	uint8_t data[600];
+	struct mdp_apdu a = {.ins = 0x87,
+			     .p1 = 0x07,
+			     .p2 = 0x9A,
+			     .data = data,
+			     .lc = sizeof(data),
+			     .le = MDP_APDU_EXT_MAX_LE,
+			     .extended = true};
+	struct mdp_buf b;
+	uint16_t sw = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7);
+	buf_init(&b);
+	CU_ASSERT_EQUAL(mdp_apdu_exchange(t, &a, &b, &sw), MDP_OK);
+	CU_ASSERT_EQUAL(sw, 0x9000);
+	CU_ASSERT_EQUAL(c.apdus, 1);
+	CU_ASSERT_EQUAL(c.got_len, sizeof(data));
+	CU_ASSERT_MEM_EQUAL(c.got, data, sizeof(data));
+	CU_ASSERT_EQUAL(b.len, 1000);
+	CU_ASSERT(b.len == 1000 && b.data[999] == (uint8_t)(999 * 3));
+	buf_free(&b);
+
+	/* an extended command never chains: beyond 65535 bytes it is refused unsent */
+	a.lc = 65536;
+	a.data = malloc(a.lc);
+	CU_ASSERT_FATAL(a.data != NULL);
+	c.apdus = 0;
+	CU_ASSERT_EQUAL(mdp_apdu_exchange(t, &a, NULL, &sw), MDP_ERR_OVERFLOW);
+	CU_ASSERT_EQUAL(c.apdus, 0);
+	free((void *)a.data);
+	mdp_transport_free(t);
+}
+
+/* The card capabilities of the ATR's historical bytes (ISO 7816-4 §8.1.1.2.7). */
+static void
+test_atr_extended(void)
+{
+	static const uint8_t yk5[] = {0x3B, 0xFD, 0x13, 0x00, 0x00, 0x81, 0x31, 0xFE,
+				      0x15, 0x80, 0x73, 0xC0, 0x21, 0xC0, 0x57, 0x59,
+				      0x75, 0x62, 0x69, 0x4B, 0x65, 0x79, 0x40};
+	/* "Yubikey4": no compact-TLV, so nothing said */
+	static const uint8_t yk4[] = {0x3B, 0xF8, 0x13, 0x00, 0x00, 0x81, 0x31, 0xFE, 0x15,
+				      0x59, 0x75, 0x62, 0x69, 0x6B, 0x65, 0x79, 0x34, 0xD4};
+	static const uint8_t gids[] = {0x3B, 0x80, 0x80, 0x01, 0x01};
+	/* category 00: capabilities 73 00 00 40, then the three status bytes */
+	static const uint8_t cat00[] = {0x3B, 0x88, 0x80, 0x01, 0x00, 0x73, 0x00,
+					0x00, 0x40, 0x00, 0x90, 0x00, 0x00};
+	uint8_t a[sizeof(yk5)];
+
+	CU_ASSERT_TRUE(mdp_atr_extended_length(yk5, sizeof(yk5)));
+	CU_ASSERT_FALSE(mdp_atr_extended_length(yk4, sizeof(yk4)));
+	CU_ASSERT_FALSE(mdp_atr_extended_length(gids, sizeof(gids)));
+	CU_ASSERT_TRUE(mdp_atr_extended_length(cat00, sizeof(cat00)));
+	/* the same capabilities without the bit, or cut short */
+	memcpy(a, yk5, sizeof(a));
+	a[13] = 0x80;
+	CU_ASSERT_FALSE(mdp_atr_extended_length(a, sizeof(a)));
+	CU_ASSERT_FALSE(mdp_atr_extended_length(yk5, 12));
+	CU_ASSERT_FALSE(mdp_atr_extended_length(yk5, 3));
+	CU_ASSERT_FALSE(mdp_atr_extended_length(NULL, 0));
+	/* a compact-TLV length that runs past the historical bytes */
+	memcpy(a, yk5, sizeof(a));
+	a[14] = 0x5F;
+	a[10] = 0x7F;
+	CU_ASSERT_FALSE(mdp_atr_extended_length(a, sizeof(a)));
 }
 
 static void
@@ -666,6 +815,9 @@ test_pcsc_args(void)
 
 static CU_TestInfo framing_tests[] = {
 	{"build cases 1-4", test_build_cases},
+	{"build extended APDUs", test_build_extended},
+	{"extended exchange", test_exchange_extended},
+	{"ATR says extended length", test_atr_extended},
 	{"command chaining", test_chaining},
 	{"GET RESPONSE", test_get_response},
 	{"6Cxx resend", test_wrong_le},

@@ -942,7 +942,10 @@ test_framing(void)
 	vcard_free(vc);
 }
 
-/* An RSA-2048 signature answer (264 bytes) without Le: 256 bytes, then 61 08 (§4.7). */
+/*
+ * An RSA-2048 signature answer (264 bytes) without Le: 256 bytes, then 61 08 (§4.7); with an
+ * extended Le of 00 00, all at once.
+ */
 static void
 test_long_answer(void)
 {
@@ -962,6 +965,39 @@ test_long_answer(void)
 	CU_ASSERT(r.data[0] == 0x7C && r.data[1] == 0x82 && r.data[4] == 0x82);
 	CU_ASSERT_EQUAL(tx(vc, "00C0000000", &r), 0x9000);
 	CU_ASSERT_EQUAL(r.len, 8);
+
+	/*
+	 * The same as one extended APDU (Le 00 00): all 264 bytes at once for a caller with room
+	 * for them (vcard_transmit_cap); vcard_transmit still answers 256 and 61 08.
+	 */
+	{
+		uint8_t ext[7 + 266 + 2], *big = malloc(VCARD_MAX_EXT_RESPONSE);
+		size_t n = 0;
+
+		CU_ASSERT_FATAL(big != NULL);
+		memcpy(ext, "\x00\x87\x07\x9E\x00\x01\x0A", 7);
+		memcpy(ext + 7, cmd, 266);
+		ext[7 + 266] = ext[7 + 266 + 1] = 0x00;
+		CU_ASSERT_EQUAL(vcard_transmit_cap(vc, ext, sizeof(ext), big, VCARD_MAX_EXT_RESPONSE,
+						   &n),
+				MDP_OK);
+		CU_ASSERT(n == 264 + 2 && big[264] == 0x90 && big[265] == 0x00);
+		CU_ASSERT(big[0] == 0x7C && big[1] == 0x82 && big[4] == 0x82);
+		/* Le 01 00: 256 bytes and 61 08, as a short Le of 00 */
+		ext[7 + 266] = 0x01;
+		CU_ASSERT_EQUAL(vcard_transmit_cap(vc, ext, sizeof(ext), big, VCARD_MAX_EXT_RESPONSE,
+						   &n),
+				MDP_OK);
+		CU_ASSERT(n == 256 + 2 && big[256] == 0x61 && big[257] == 0x08);
+		ext[7 + 266] = 0x00;
+		CU_ASSERT_EQUAL(vcard_transmit(vc, ext, sizeof(ext), big, &n), MDP_OK);
+		CU_ASSERT(n == 256 + 2 && big[256] == 0x61 && big[257] == 0x08);
+		/* a buffer smaller than a short answer is refused */
+		CU_ASSERT_EQUAL(vcard_transmit_cap(vc, ext, sizeof(ext), big, VCARD_MAX_RESPONSE - 1,
+						   &n),
+				MDP_ERR_ARGS);
+		free(big);
+	}
 	EVP_PKEY_free(rsa);
 	vcard_free(vc);
 }
@@ -1055,7 +1091,7 @@ static CU_TestInfo key_tests[] = {
 
 static CU_TestInfo framing_tests[] = {
 	{"extended APDUs, chaining, GET RESPONSE, channels", test_framing},
-	{"answer longer than 256 bytes without Le", test_long_answer},
+	{"answer longer than 256 bytes: without Le, extended Le", test_long_answer},
 	CU_TEST_INFO_NULL,
 };
 
