@@ -470,7 +470,8 @@ private_op(struct md_card *card, const struct piv_cont *c, uint8_t tag, const ui
 		if (rv == MD_OK) {
 			buf_free(&r);
 			buf_init_secret(&r);
-			rv = piv_xfer(card, 0x87, alg, c->slot, req.data, req.len, PIV_LE_ALL, &r, &sw);
+			rv = piv_xfer(card, 0x87, alg, c->slot, req.data, req.len, PIV_LE_ALL, &r,
+				      &sw);
 		}
 	}
 	if (rv == MD_OK && !MDP_SW_IS_OK(sw))

@@ -149,7 +149,8 @@ piv_xfer(struct md_card *card, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_
 	 * after the card answered is not taken for a refusal.
 	 */
 	if (ext && (resp ? resp->len : 0) == had &&
-	    ((e == MDP_OK && *sw == 0x6700) || e == MDP_ERR_TRANSPORT || e == MDP_ERR_UNSUPPORTED)) {
+	    ((e == MDP_OK && *sw == 0x6700) || e == MDP_ERR_TRANSPORT ||
+	     e == MDP_ERR_UNSUPPORTED)) {
 		log_debug("extended APDU refused (%s): short APDUs from now on",
 			  e == MDP_OK ? "6700" : mdp_err_last());
 		p->ext_off = true;
@@ -237,7 +238,8 @@ piv_get_object(struct md_card *card, uint32_t tag, struct mdp_buf *value)
 	buf_init(&f);
 	buf_init(&r);
 	piv_get_data_field(&f, tag);
-	rv = f.bad ? MD_E_NO_MEMORY : piv_xfer(card, 0xCB, 0x3F, 0xFF, f.data, f.len, PIV_LE_ALL, &r, &sw);
+	rv = f.bad ? MD_E_NO_MEMORY
+		   : piv_xfer(card, 0xCB, 0x3F, 0xFF, f.data, f.len, PIV_LE_ALL, &r, &sw);
 	if (rv != MD_OK)
 		goto out;
 	if (!MDP_SW_IS_OK(sw)) {

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "tests/mock/mock-transport.h"
 
@@ -10,6 +11,8 @@ struct mock {
 	mock_card_fn fn;
 	void *ctx;
 	struct mock_stats *stats;
+	uint8_t atr[MDP_ATR_MAX];
+	size_t atr_len;
 };
 
 static enum mdp_err
@@ -56,14 +59,12 @@ mock_reconnect(void *priv, enum mdp_disposition disp)
 static enum mdp_err
 mock_status(void *priv, struct mdp_transport_status *st)
 {
+	struct mock *m = priv;
+
 	st->present = true;
 	st->changed = false;
-	st->atr[0] = 0x3B;
-	st->atr[1] = 0x80;
-	st->atr[2] = 0x80;
-	st->atr[3] = 0x01;
-	st->atr[4] = 0x01;
-	st->atr_len = 5;
+	memcpy(st->atr, m->atr, m->atr_len);
+	st->atr_len = m->atr_len;
 	return MDP_OK;
 }
 
@@ -88,8 +89,21 @@ mock_transport_new(mock_card_fn fn, void *ctx, struct mock_stats *stats, struct 
 	m->fn = fn;
 	m->ctx = ctx;
 	m->stats = stats;
+	memcpy(m->atr, "\x3B\x80\x80\x01\x01", 5); /* the GIDS ATR */
+	m->atr_len = 5;
 	rv = mdp_transport_new(&mock_ops, m, "script", out);
 	if (rv != MDP_OK)
 		free(m);
 	return rv;
+}
+
+void
+mock_transport_set_atr(struct mdp_transport *t, const uint8_t *atr, size_t len)
+{
+	struct mock *m = mdp_transport_priv(t, &mock_ops);
+
+	if (m && len <= sizeof(m->atr)) {
+		memcpy(m->atr, atr, len);
+		m->atr_len = len;
+	}
 }

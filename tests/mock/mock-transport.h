@@ -24,4 +24,7 @@ struct mock_stats {
 enum mdp_err mock_transport_new(mock_card_fn fn, void *ctx, struct mock_stats *stats,
 				struct mdp_transport **out);
 
+/* The ATR the card presents (default: the GIDS ATR 3B 80 80 01 01). */
+void mock_transport_set_atr(struct mdp_transport *t, const uint8_t *atr, size_t len);
+
 #endif

@@ -84,6 +84,26 @@ static const struct hostile_card piv_card = {
 	.modes = H_BAD_CERT + 1,
 };
 
+static const uint8_t yk5_atr[] = {0x3B, 0xFD, 0x13, 0x00, 0x00, 0x81, 0x31, 0xFE,
+				  0x15, 0x80, 0x73, 0xC0, 0x21, 0xC0, 0x57, 0x59,
+				  0x75, 0x62, 0x69, 0x4B, 0x65, 0x79, 0x40};
+
+/* The hostile card, counting the extended APDUs it gets (00 after the header, then more). */
+struct counted {
+	struct hostile_script s;
+	unsigned extended;
+};
+
+static enum mdp_err
+counted_answer(void *ctx, const uint8_t *apdu, size_t len, uint8_t *r, size_t *rlen)
+{
+	struct counted *c = ctx;
+
+	if (len > 5 && apdu[4] == 0x00)
+		c->extended++;
+	return hostile_answer(&c->s, apdu, len, r, rlen);
+}
+
 static void
 test_hostile(void)
 {
@@ -94,22 +114,29 @@ test_hostile(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(rsa);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(peer);
-	for (mode = 0; mode < piv_card.modes; mode++) {
-		struct hostile_script s = {.card = &piv_card, .mode = mode, .rng = 1};
+	/* every mode twice: short APDUs, then extended ones (the YubiKey 5 ATR offers them) */
+	for (mode = 0; mode < 2 * piv_card.modes; mode++) {
+		struct counted c = {
+			.s = {.card = &piv_card, .mode = mode % piv_card.modes, .rng = 1}};
+		struct hostile_script *s = &c.s;
 		struct mdp_transport *t = NULL;
 		struct md_card *card = NULL;
 		enum md_rv rv;
 
-		CU_ASSERT_EQUAL_FATAL(mock_transport_new(hostile_answer, &s, NULL, &t), MDP_OK);
+		CU_ASSERT_EQUAL_FATAL(mock_transport_new(counted_answer, &c, NULL, &t), MDP_OK);
+		if (mode >= piv_card.modes)
+			mock_transport_set_atr(t, yk5_atr, sizeof(yk5_atr));
 		rv = md_card_acquire(NULL, t, MD_CARD_DATA_CURRENT_VERSION, 0, &card);
 		CU_ASSERT_EQUAL(rv, MD_OK);
 		if (card) {
 			CU_ASSERT_STRING_EQUAL(md_card_name(card), "PIV");
 			mock_piv_admin_login(card);
-			mock_card_run_all(card, rsa, rsa_len, peer, peer_len, hostile_op_hook, &s);
-			mock_piv_run_extra(card, hostile_op_hook, &s);
+			mock_card_run_all(card, rsa, rsa_len, peer, peer_len, hostile_op_hook, s);
+			mock_piv_run_extra(card, hostile_op_hook, s);
 			md_card_delete(card);
 		}
+		/* the first round short APDUs only, the second extended ones */
+		CU_ASSERT(mode < piv_card.modes ? c.extended == 0 : c.extended > 0);
 		mdp_transport_free(t);
 	}
 	free(rsa);

@@ -1516,7 +1516,6 @@ test_apdu_budget(void)
 	fx_close(&f);
 }
 
-
 /* ---- extended-length APDUs ---- */
 
 /* What the card saw: extended APDUs (00 after the header, then more) and the longest answer. */
@@ -1690,7 +1689,8 @@ refusing_transmit(void *priv, const uint8_t *apdu, size_t len, uint8_t *resp, si
 	if (len > 5 && apdu[4] == 0x00) {
 		r->refused++;
 		if (r->link_error)
-			return mdp_err_reason(MDP_ERR_TRANSPORT, "reader exchanges short APDUs only");
+			return mdp_err_reason(MDP_ERR_TRANSPORT,
+					      "reader exchanges short APDUs only");
 		resp[0] = 0x67;
 		resp[1] = 0x00;
 		*resp_len = 2;
@@ -1737,7 +1737,7 @@ test_extended_refused(void)
 		login(&f);
 		ext_count(&f, slot, pk, &rd, &sg);
 		CU_ASSERT_EQUAL(r.refused, 1u); /* the first one only */
-		CU_ASSERT_EQUAL(rd, 3u); /* the refused one, then GET DATA + GET RESPONSE */
+		CU_ASSERT_EQUAL(rd, 3u);	/* the refused one, then GET DATA + GET RESPONSE */
 		CU_ASSERT_EQUAL(sg, 4u); /* the container map, GA chained in two, GET RESPONSE */
 		ext_count(&f, slot, pk, &rd, &sg);
 		CU_ASSERT_EQUAL(r.refused, 1u);

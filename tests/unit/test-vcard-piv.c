@@ -978,24 +978,24 @@ test_long_answer(void)
 		memcpy(ext, "\x00\x87\x07\x9E\x00\x01\x0A", 7);
 		memcpy(ext + 7, cmd, 266);
 		ext[7 + 266] = ext[7 + 266 + 1] = 0x00;
-		CU_ASSERT_EQUAL(vcard_transmit_cap(vc, ext, sizeof(ext), big, VCARD_MAX_EXT_RESPONSE,
-						   &n),
-				MDP_OK);
+		CU_ASSERT_EQUAL(
+			vcard_transmit_cap(vc, ext, sizeof(ext), big, VCARD_MAX_EXT_RESPONSE, &n),
+			MDP_OK);
 		CU_ASSERT(n == 264 + 2 && big[264] == 0x90 && big[265] == 0x00);
 		CU_ASSERT(big[0] == 0x7C && big[1] == 0x82 && big[4] == 0x82);
 		/* Le 01 00: 256 bytes and 61 08, as a short Le of 00 */
 		ext[7 + 266] = 0x01;
-		CU_ASSERT_EQUAL(vcard_transmit_cap(vc, ext, sizeof(ext), big, VCARD_MAX_EXT_RESPONSE,
-						   &n),
-				MDP_OK);
+		CU_ASSERT_EQUAL(
+			vcard_transmit_cap(vc, ext, sizeof(ext), big, VCARD_MAX_EXT_RESPONSE, &n),
+			MDP_OK);
 		CU_ASSERT(n == 256 + 2 && big[256] == 0x61 && big[257] == 0x08);
 		ext[7 + 266] = 0x00;
 		CU_ASSERT_EQUAL(vcard_transmit(vc, ext, sizeof(ext), big, &n), MDP_OK);
 		CU_ASSERT(n == 256 + 2 && big[256] == 0x61 && big[257] == 0x08);
 		/* a buffer smaller than a short answer is refused */
-		CU_ASSERT_EQUAL(vcard_transmit_cap(vc, ext, sizeof(ext), big, VCARD_MAX_RESPONSE - 1,
-						   &n),
-				MDP_ERR_ARGS);
+		CU_ASSERT_EQUAL(
+			vcard_transmit_cap(vc, ext, sizeof(ext), big, VCARD_MAX_RESPONSE - 1, &n),
+			MDP_ERR_ARGS);
 		free(big);
 	}
 	EVP_PKEY_free(rsa);
