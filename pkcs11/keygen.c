@@ -107,7 +107,8 @@ choose_spec(bool rsa, enum mdp_key_spec ecdsa, const CK_ATTRIBUTE *priv, CK_ULON
 			return p11_refuse(
 				CKR_TEMPLATE_INCONSISTENT,
 				"an EC key is either ECDSA or ECDH: CKA_%s and CKA_DERIVE "
-				"are both TRUE",
+				"are both TRUE (pkcs11-tool asks for both unless given "
+				"--usage-sign or --usage-derive)",
 				attr_is_true(priv, np, CKA_SIGN) ? "SIGN" : "VERIFY");
 		if (attr_is_true(priv, np, CKA_DECRYPT) || attr_is_true(priv, np, CKA_UNWRAP))
 			return p11_refuse(CKR_TEMPLATE_INCONSISTENT,

@@ -32,6 +32,11 @@ login --keypairgen --key-type EC:prime256v1 --id 01 --usage-sign --usage-derive 
 	fail "an EC key for both signing and derivation was made"
 logged "C_GenerateKeyPair: CKR_TEMPLATE_INCONSISTENT: an EC key is either ECDSA or ECDH: \
 CKA_SIGN and CKA_DERIVE are both TRUE"
+# pkcs11-tool's default usage for an EC key is both: the line says what to give it instead.
+: >"$LOG"
+login --keypairgen --key-type EC:prime256v1 --id 01 &&
+	fail "an EC key for both signing and derivation was made (pkcs11-tool's default)"
+logged "are both TRUE \(pkcs11-tool asks for both unless given --usage-sign or --usage-derive\)"
 
 # RSA-8192: the card's limit is what binds (rsa_max_bits is 4096 too, raising it would not help).
 login --keypairgen --key-type rsa:8192 --id 02 && fail "an RSA-8192 key was made"
