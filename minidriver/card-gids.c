@@ -422,24 +422,7 @@ gids_get_property(struct md_card *card, const char *name, void *data, size_t cap
 		v = MD_KEY_IMPORT_PLAIN_TEXT;
 		return md_prop_out(&v, sizeof(v), data, cap, len);
 	}
-	if (strcmp(name, MD_CP_PARENT_WINDOW) == 0 || strcmp(name, MD_CP_PIN_CONTEXT_STRING) == 0)
-		return MD_E_INVALID_PARAMETER; /* write-only */
-	if (strcmp(name, MD_CP_ENUM_ALGORITHMS) == 0 || strcmp(name, MD_CP_PADDING_SCHEMES) == 0 ||
-	    strcmp(name, MD_CP_CHAINING_MODES) == 0)
-		return MD_E_UNSUPPORTED_FEATURE; /* secure key injection only */
 	return MD_E_INVALID_PARAMETER;
-}
-
-static enum md_rv
-gids_set_property(struct md_card *card, const char *name, const void *data, size_t len,
-		  uint32_t flags)
-{
-	if (flags != 0)
-		return MD_E_INVALID_PARAMETER;
-	/* UI hints: accepted, nothing to do without a UI */
-	if (strcmp(name, MD_CP_PARENT_WINDOW) == 0 || strcmp(name, MD_CP_PIN_CONTEXT_STRING) == 0)
-		return MD_OK;
-	return MD_E_UNSUPPORTED_FEATURE;
 }
 
 static enum md_rv
@@ -533,7 +516,7 @@ static const struct md_card_ops gids_ops = {
 	.derive_key = gids_derive_key,
 	.destroy_dh_agreement = gids_destroy_dh_agreement,
 	.get_property = gids_get_property,
-	.set_property = gids_set_property,
+	.set_property = md_set_prop_ui_hints,
 	.get_container_property = gids_get_container_property,
 	.set_container_property = gids_set_container_property,
 };

@@ -33,10 +33,14 @@ bool md_piv_atr_known(const uint8_t *atr, size_t len);
 enum md_rv md_prop_out(const void *v, size_t n, void *data, size_t cap, size_t *len);
 /*
  * Flags given to a property that takes none (INVALID_PARAMETER), free space, capabilities and
- * key sizes from the module's own Card* functions. *done false: none of those, the module
- * answers.
+ * key sizes from the module's own Card* functions, the write-only UI hints (INVALID_PARAMETER)
+ * and the secure key injection properties (UNSUPPORTED_FEATURE). *done false: none of those,
+ * the module answers.
  */
 enum md_rv md_prop_common(struct md_card *card, const char *name, void *data, size_t cap,
 			  size_t *len, uint32_t flags, bool *done);
+/* CardSetProperty of a module whose only settable properties are the UI hints (accepted). */
+enum md_rv md_set_prop_ui_hints(struct md_card *card, const char *name, const void *data,
+				size_t len, uint32_t flags);
 
 #endif

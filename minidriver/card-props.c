@@ -54,6 +54,23 @@ md_prop_common(struct md_card *card, const char *name, void *data, size_t cap, s
 		rv = card->ops->query_key_sizes(card, flags, 0, &ks);
 		return rv == MD_OK ? md_prop_out(&ks, sizeof(ks), data, cap, len) : rv;
 	}
+	if (strcmp(name, MD_CP_PARENT_WINDOW) == 0 || strcmp(name, MD_CP_PIN_CONTEXT_STRING) == 0)
+		return MD_E_INVALID_PARAMETER; /* write-only */
+	if (strcmp(name, MD_CP_ENUM_ALGORITHMS) == 0 || strcmp(name, MD_CP_PADDING_SCHEMES) == 0 ||
+	    strcmp(name, MD_CP_CHAINING_MODES) == 0)
+		return MD_E_UNSUPPORTED_FEATURE; /* secure key injection only */
 	*done = false;
 	return MD_OK;
+}
+
+enum md_rv
+md_set_prop_ui_hints(struct md_card *card, const char *name, const void *data, size_t len,
+		     uint32_t flags)
+{
+	if (flags != 0)
+		return MD_E_INVALID_PARAMETER;
+	/* UI hints: accepted, nothing to do without a UI */
+	if (strcmp(name, MD_CP_PARENT_WINDOW) == 0 || strcmp(name, MD_CP_PIN_CONTEXT_STRING) == 0)
+		return MD_OK;
+	return MD_E_UNSUPPORTED_FEATURE;
 }

@@ -1119,6 +1119,16 @@ test_pins(void)
 	/* what the PINs are */
 	CU_ASSERT_EQUAL(md_get_property(f.card, MD_CP_CARD_LIST_PINS, &v, sizeof(v), &n, 0), MD_OK);
 	CU_ASSERT_EQUAL(v, 0x1Eu);
+	/* the UI hints: write-only, accepted; secure key injection is not offered */
+	CU_ASSERT_EQUAL(md_get_property(f.card, MD_CP_PIN_CONTEXT_STRING, &v, sizeof(v), &n, 0),
+			MD_E_INVALID_PARAMETER);
+	CU_ASSERT_EQUAL(md_set_property(f.card, MD_CP_PIN_CONTEXT_STRING, &v, sizeof(v), 0), MD_OK);
+	CU_ASSERT_EQUAL(md_set_property(f.card, MD_CP_PIN_CONTEXT_STRING, &v, sizeof(v), 1),
+			MD_E_INVALID_PARAMETER);
+	CU_ASSERT_EQUAL(md_set_property(f.card, MD_CP_CARD_READ_ONLY, &v, sizeof(v), 0),
+			MD_E_UNSUPPORTED_FEATURE);
+	CU_ASSERT_EQUAL(md_get_property(f.card, MD_CP_PADDING_SCHEMES, &v, sizeof(v), &n, 0),
+			MD_E_UNSUPPORTED_FEATURE);
 	CU_ASSERT_EQUAL(md_get_property(f.card, MD_CP_CARD_PIN_INFO, &pi, sizeof(pi), &n, 1),
 			MD_OK);
 	CU_ASSERT_EQUAL(pi.unblock_permission, MD_PIN_SET(3));
