@@ -608,7 +608,9 @@ do_sign(struct session *se, struct op *op, const uint8_t *data, size_t len, uint
 	struct object *o = NULL;
 	uint8_t block[1024];
 	size_t blen = 0;
-	enum ksp_rv krv = KSP_OK;
+	/* every path below sets it; a failure to start with, so that a change that forgets to can
+	 * never report a signature that was not made */
+	enum ksp_rv krv = KSP_E_FAILED;
 	CK_RV rv;
 
 	rv = key_object(se, op->key, &o, &k);
